@@ -1,0 +1,34 @@
+# Every target creates .venv/ itself, with the pinned versions of pyproject.toml + constraints.txt.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: generate check test bench lint docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,lint]'
+	touch $(STAMP)
+
+generate: $(STAMP)
+	$(BIN)/mlgitops generate
+
+check: $(STAMP)
+	$(BIN)/mlgitops generate --check
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_generate.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check generator tests benchmarks
+	$(BIN)/mypy generator/mlgitops
+
+docs: $(STAMP)
+	$(BIN)/python -m mlgitops.docs > docs/spec.md
+
+clean:
+	rm -rf $(VENV) .mlgitops-cache .pytest_cache .hypothesis

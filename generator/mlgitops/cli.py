@@ -1,0 +1,114 @@
+"""The command line: it only translates arguments into calls and results into exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from mlgitops import __version__, generate, report, scaffold
+from mlgitops.config import load_config
+from mlgitops.findings import FatalError, Finding
+from mlgitops.repo import Repo, find_root
+
+
+def _emit(findings: list[Finding], fmt: str) -> None:
+    text = report.FORMATS[fmt](findings)
+    if text:
+        click.echo(text, nl=False, err=fmt == "text")
+
+
+def _repo(path: str | None) -> Repo:
+    return Repo(Path(path).resolve()) if path else find_root(Path.cwd())
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(report.FORMATS)), default="text",
+                      show_default=True, help="How findings are printed.")
+REPO = click.option("--repo", "repo_path", type=click.Path(file_okay=False), default=None,
+                    help="Repository root (default: the nearest folder holding mlgitops.yaml).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlgitops")
+def cli() -> None:
+    """Model specs -> Kustomize bases and per-environment overlays, validated offline."""
+
+
+@cli.command("generate")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if the committed tree differs.")
+@FORMAT
+@REPO
+def generate_cmd(check: bool, fmt: str, repo_path: str | None) -> None:
+    """Write base/ and overlays/ from mlgitops.yaml and models/*.yaml."""
+    repo = _repo(repo_path)
+    outcome = generate.run(repo.root, check=check)
+    _emit(outcome.findings, fmt)
+    if outcome.findings:
+        if fmt == "text":
+            click.echo("nothing was written" if not check else "", err=True, nl=not check)
+        sys.exit(outcome.exit_code)
+    plan = outcome.plan
+    where = f"{outcome.models} model{'s' * (outcome.models != 1)} x {outcome.environments} environments"
+    if check:
+        if outcome.diff:
+            click.echo(outcome.diff, nl=False)
+            n = len(plan.write) + len(plan.delete)
+            click.echo(f"{n} generated file{'s' * (n != 1)} differ from what the specs produce "
+                       "(run 'mlgitops generate' and commit the result)", err=True)
+        else:
+            click.echo(f"up to date: {where}, {plan.unchanged} files", err=True)
+        sys.exit(outcome.exit_code)
+    click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged",
+               err=True)
+
+
+@cli.command("new")
+@click.argument("name")
+@click.option("--image", required=True, help="Container image, e.g. registry.example.com/name:1.0.0.")
+@click.option("--gpu", type=click.IntRange(0, 16), default=0, show_default=True, help="GPUs per pod.")
+@click.option("--team", default="ml", show_default=True, help="Owning team.")
+@REPO
+def new_cmd(name: str, image: str, gpu: int, team: str, repo_path: str | None) -> None:
+    """Write a commented starter spec, models/NAME.yaml."""
+    repo = _repo(repo_path)
+    config, findings = load_config(repo)
+    if config is None:
+        _emit(findings, "text")
+        sys.exit(1)
+    path, findings = scaffold.new_model(repo.root, config, name, image, gpu, team)
+    if findings:
+        _emit(findings, "text")
+        sys.exit(1)
+    click.echo(f"wrote {path.relative_to(repo.root)}; next: mlgitops generate", err=True)
+
+
+@cli.command("init")
+@click.argument("directory", type=click.Path(file_okay=False), default=".")
+def init_cmd(directory: str) -> None:
+    """Start a repository: mlgitops.yaml, schemas/ and models/."""
+    root = Path(directory).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    written = scaffold.init_repo(root)
+    for rel in written:
+        click.echo(f"wrote {rel}", err=True)
+    click.echo("next: mlgitops new NAME --image IMAGE, then mlgitops generate", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="mlgitops", standalone_mode=False)
+    except FatalError as exc:
+        click.echo(f"mlgitops: error: {exc}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 2
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        return 130
+    return 0

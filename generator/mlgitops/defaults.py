@@ -1,0 +1,38 @@
+"""Fill in the defaults the JSON Schema declares, so the schema stays their only source."""
+
+from __future__ import annotations
+
+import copy
+
+
+def fill_defaults(schema: dict, data, root: dict | None = None):
+    """A copy of data with every absent property that has a `default` in schema filled in."""
+    root = root or schema
+    schema = _deref(schema, root)
+    if isinstance(data, dict):
+        out = dict(data)
+        for name, prop in schema.get("properties", {}).items():
+            prop = _deref(prop, root)
+            if name not in out and "default" in prop:
+                out[name] = copy.deepcopy(prop["default"])
+            if name in out:
+                out[name] = fill_defaults(prop, out[name], root)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for name in out:
+                if name not in schema.get("properties", {}):
+                    out[name] = fill_defaults(extra, out[name], root)
+        return out
+    if isinstance(data, list) and isinstance(schema.get("items"), dict):
+        return [fill_defaults(schema["items"], item, root) for item in data]
+    return data
+
+
+def _deref(schema: dict, root: dict) -> dict:
+    ref = schema.get("$ref")
+    if not ref:
+        return schema
+    node = root
+    for token in ref.removeprefix("#/").split("/"):
+        node = node[token]
+    return node

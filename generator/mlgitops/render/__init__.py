@@ -1,0 +1,36 @@
+"""Render one model in one environment (or the base) into Kubernetes manifests: a pure function."""
+
+from __future__ import annotations
+
+from mlgitops.config import Config
+from mlgitops.manifest import Manifest
+from mlgitops.render import network, scaling, workload
+from mlgitops.render.context import Context
+
+RENDERERS = (
+    workload.deployment,
+    workload.service_account,
+    workload.persistent_volume_claim,
+    network.service,
+    network.network_policy,
+    network.ingress,
+    network.service_monitor,
+    scaling.horizontal_pod_autoscaler,
+    scaling.pod_disruption_budget,
+)
+
+
+def render(effective: dict, config: Config, env: str) -> list[Manifest]:
+    """The manifests of one effective spec; env "" renders the base (no namespace, no env label)."""
+    meta = effective["metadata"]
+    ctx = Context(
+        name=meta["name"],
+        team=meta["team"],
+        env=env,
+        namespace=config.environment(env).namespace if env else "",
+        spec=effective["spec"],
+        gpu=config.gpu,
+        prometheus_operator=config.prometheus_operator,
+    )
+    out = [m for m in (r(ctx) for r in RENDERERS) if m is not None]
+    return sorted(out, key=lambda m: m.file)

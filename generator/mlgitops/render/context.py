@@ -1,0 +1,50 @@
+"""What every renderer needs to know about one model in one environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlgitops.render import labels as label_set
+
+
+@dataclass(frozen=True)
+class Context:
+    name: str
+    team: str
+    env: str  # "" for the base
+    namespace: str  # "" for the base
+    spec: dict  # the effective `spec` section, defaults filled
+    gpu: dict  # the config's gpu section
+    prometheus_operator: bool
+
+    @property
+    def serving(self) -> dict:
+        return self.spec["serving"]
+
+    @property
+    def labels(self) -> dict:
+        return label_set.common(self.name, self.team, self.spec, self.env)
+
+    @property
+    def annotations(self) -> dict:
+        return dict(self.spec.get("annotations", {}))
+
+    @property
+    def selector(self) -> dict:
+        return label_set.selector(self.name)
+
+    @property
+    def metrics_port(self) -> int | None:
+        metrics = self.serving.get("metrics")
+        if metrics is None:
+            return None
+        return metrics.get("port", self.serving["port"])
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.serving.get("autoscaling") is not None
+
+    @property
+    def min_replicas(self) -> int:
+        scaling = self.serving.get("autoscaling")
+        return scaling["minReplicas"] if scaling else self.serving["replicas"]

@@ -1,0 +1,36 @@
+"""Names and labels shared by every object of a model. Selectors never carry the version."""
+
+from __future__ import annotations
+
+MANAGED_BY = "mlgitops"
+ENV_LABEL = "mlgitops.io/environment"
+
+
+def selector(name: str) -> dict:
+    return {"app.kubernetes.io/instance": name, "app.kubernetes.io/name": name}
+
+
+def common(name: str, team: str, spec: dict, env: str) -> dict:
+    labels = {
+        **selector(name),
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": team,
+        "app.kubernetes.io/version": spec["model"]["version"],
+        "mlgitops.io/team": team,
+    }
+    if spec["model"].get("framework"):
+        labels["mlgitops.io/framework"] = spec["model"]["framework"]
+    if env:
+        labels[ENV_LABEL] = env
+    extra = {k: v for k, v in spec.get("labels", {}).items() if k not in labels}
+    return {**labels, **extra}
+
+
+def metadata(ctx, name: str | None = None, annotations: dict | None = None) -> dict:
+    meta: dict = {"name": name or ctx.name, "labels": dict(ctx.labels)}
+    merged = {**ctx.annotations, **(annotations or {})}
+    if merged:
+        meta["annotations"] = merged
+    if ctx.namespace:
+        meta["namespace"] = ctx.namespace
+    return meta

@@ -1,0 +1,1 @@
+"""The JSON Schemas of mlgitops, shipped inside the package as mlgitops.schemas."""
