@@ -26,7 +26,8 @@ _IMPLICIT = re.compile(
     | [-+]?[0-9][0-9a-fA-F_:.xXoObB+-]*       # anything number-like: ints (any base), floats, sexagesimal
     | [-+]?\.[0-9][0-9_eE+-]*
     | [-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
-    | <<|=
+    | [0-9][0-9][0-9][0-9]-[0-9].*             # timestamps, in any of YAML 1.1's spellings
+    | <<|=|\.\.\..*                         # merge and value keys; a document-end marker
     )\Z"""
 )
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")

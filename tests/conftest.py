@@ -1,0 +1,64 @@
+"""Shared test helpers: a throwaway repository with the example specs, and running the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mlgitops.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "models").glob("*.yaml"))
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(capsys, *args: str) -> Run:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
+def make_repo(path: Path, models=EXAMPLES) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "mlgitops.yaml", path / "mlgitops.yaml")
+    (path / "models").mkdir(exist_ok=True)
+    for model in models:
+        shutil.copy(model, path / "models" / model.name)
+    return path
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under root (but .mlgitops-cache and the lock) with its bytes and mtime."""
+    out = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != ".mlgitops-cache")
+        for name in files:
+            path = Path(folder) / name
+            if name == ".mlgitops.lock":
+                continue
+            out[path.relative_to(root).as_posix()] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return out
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A repository holding mlgitops.yaml and the example specs, nothing generated yet."""
+    return make_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def generated(repo, capsys) -> Path:
+    """A repository whose tree has been generated."""
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 0, result.err
+    return repo

@@ -1,0 +1,19 @@
+"""docs/spec.md is generated from the schemas and kept in step with them."""
+
+from conftest import ROOT
+
+from mlgitops import docs
+
+
+def test_spec_reference_is_up_to_date():
+    assert (ROOT / "docs/spec.md").read_text() == docs.render(), "run 'make docs'"
+
+
+def test_every_spec_field_is_documented():
+    text = docs.render()
+    for field in ("`spec.serving.autoscaling.targetRequestsPerSecond`", "`spec.serving.resources.gpu`",
+                  "`spec.environments.<name>.patches`", "`environments[].namespace`"):
+        assert field in text
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    undocumented = [row.split(" | ")[0] for row in rows if row.rstrip().endswith("|  |")]
+    assert undocumented == []

@@ -1,0 +1,113 @@
+"""`mlgitops generate`: idempotent, all-or-nothing, prunes its own files, never touches a person's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import ROOT, run_cli, snapshot
+
+from mlgitops.layout import is_generated
+
+
+def test_second_run_changes_nothing_and_keeps_mtimes(generated, capsys):
+    before = snapshot(generated)
+    result = run_cli(capsys, "generate", "--repo", str(generated))
+    assert result.code == 0
+    assert "0 written, 0 deleted" in result.err
+    assert snapshot(generated) == before
+
+
+def test_output_is_the_same_bytes_in_another_place(generated, tmp_path, capsys):
+    from conftest import make_repo
+
+    other = make_repo(tmp_path / "elsewhere")
+    assert run_cli(capsys, "generate", "--repo", str(other)).code == 0
+    generated_files = {k: v[0] for k, v in snapshot(generated).items()}
+    other_files = {k: v[0] for k, v in snapshot(other).items()}
+    assert generated_files == other_files
+
+
+def test_every_generated_file_has_the_header_lf_and_a_final_newline(generated):
+    files = [p for top in ("base", "overlays") for p in (generated / top).rglob("*.yaml")]
+    assert len(files) > 20
+    for path in files:
+        data = path.read_bytes()
+        assert is_generated(data), path
+        assert b"\r" not in data and data.endswith(b"\n"), path
+
+
+def test_the_repository_tree_is_up_to_date(capsys):
+    """The committed base/ and overlays/ of this repository are the golden tree."""
+    result = run_cli(capsys, "generate", "--check", "--repo", str(ROOT))
+    assert result.code == 0, result.out + result.err
+
+
+def test_check_reports_drift_as_a_diff_and_writes_nothing(generated, capsys):
+    deployment = generated / "base/house-prices/deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("cpu: 250m", "cpu: 300m"))
+    before = snapshot(generated)
+    result = run_cli(capsys, "generate", "--check", "--repo", str(generated))
+    assert result.code == 1
+    assert "--- a/base/house-prices/deployment.yaml" in result.out
+    assert "-            cpu: 300m\n+            cpu: 250m" in result.out
+    assert "1 generated file differ" in result.err
+    assert snapshot(generated) == before
+
+
+def test_check_reports_a_missing_file(generated, capsys):
+    (generated / "overlays/dev/house-prices/kustomization.yaml").unlink()
+    result = run_cli(capsys, "generate", "--check", "--repo", str(generated))
+    assert result.code == 1
+    assert "--- /dev/null\n+++ b/overlays/dev/house-prices/kustomization.yaml" in result.out
+
+
+def test_a_hand_edited_file_is_refused_and_nothing_is_written(generated, capsys):
+    path = generated / "overlays/prod/house-prices/kustomization.yaml"
+    path.write_text("# mine now\nresources: []\n")
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 3"))
+    before = snapshot(generated)
+    result = run_cli(capsys, "generate", "--repo", str(generated))
+    assert result.code == 1
+    assert "overlays/prod/house-prices/kustomization.yaml:1:1: this file was edited by hand" in result.err
+    assert snapshot(generated) == before
+
+
+def test_files_of_a_deleted_spec_are_pruned_with_their_folders(generated, capsys):
+    (generated / "models/house-prices.yaml").unlink()
+    result = run_cli(capsys, "generate", "--repo", str(generated))
+    assert result.code == 0
+    assert not (generated / "base/house-prices").exists()
+    assert not any((generated / "overlays").glob("*/house-prices"))
+    assert (generated / "base/fraud-detector/deployment.yaml").exists()
+
+
+def test_a_persons_file_beside_generated_ones_is_kept(generated, capsys):
+    notes = generated / "overlays/prod/house-prices/NOTES.md"
+    notes.write_text("owned by a person\n")
+    (generated / "models/house-prices.yaml").unlink()
+    assert run_cli(capsys, "generate", "--repo", str(generated)).code == 0
+    assert notes.read_text() == "owned by a person\n"
+
+
+def test_a_changed_spec_rewrites_only_the_files_it_affects(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("cpu: 250m", "cpu: 300m"))
+    before = snapshot(generated)
+    assert run_cli(capsys, "generate", "--repo", str(generated)).code == 0
+    after = snapshot(generated)
+    changed = sorted(k for k in after if after[k] != before.get(k))
+    assert changed == ["base/house-prices/deployment.yaml"]
+
+
+def test_a_missing_config_is_an_environment_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(capsys, "generate")
+    assert result.code == 2
+    assert "no mlgitops.yaml" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_temp_files_never_remain(generated):
+    leftovers = [p for p in Path(generated).rglob(".*.tmp")]
+    assert leftovers == []

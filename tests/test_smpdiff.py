@@ -1,0 +1,33 @@
+"""Strategic-merge patches from one object to another, in the shape kustomize applies exactly."""
+
+from mlgitops.smpdiff import SAME, diff
+
+POD = ("spec", "template", "spec")
+
+
+def test_equal_values_need_no_patch():
+    assert diff({"a": {"b": [1]}}, {"a": {"b": [1]}}) is SAME
+
+
+def test_changed_and_removed_keys():
+    assert diff({"a": 1, "b": 2, "c": {"d": 1}}, {"a": 1, "b": 3, "c": {}}) == {"b": 3, "c": {"d": None}}
+
+
+def test_a_bool_is_not_the_integer_one():
+    assert diff({"a": 1}, {"a": True}) == {"a": True}
+
+
+def test_atomic_lists_are_written_whole():
+    assert diff({"spec": {"tolerations": [1, 2]}}, {"spec": {"tolerations": [2]}}) == {"spec": {"tolerations": [2]}}
+
+
+def test_keyed_lists_name_every_element_to_keep_the_order():
+    base = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    target = [{"name": "A", "value": "1"}, {"name": "B", "value": "3"}]
+    assert diff(base, target, (*POD, "containers", "env")) == [{"name": "A"}, {"name": "B", "value": "3"}]
+
+
+def test_keyed_lists_whose_keys_change_are_replaced():
+    base = [{"name": "A"}, {"name": "B"}]
+    target = [{"name": "B"}, {"name": "C"}]
+    assert diff(base, target, (*POD, "containers", "env")) == [{"$patch": "replace"}, {"name": "B"}, {"name": "C"}]
