@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from mlgitops import __version__, generate, report, scaffold
+from mlgitops import __version__, generate, progress, report, scaffold
+from mlgitops import check as check_mod
 from mlgitops.config import load_config
 from mlgitops.findings import FatalError, Finding
 from mlgitops.repo import Repo, find_root
@@ -51,7 +52,10 @@ def generate_cmd(check: bool, fmt: str, repo_path: str | None) -> None:
     plan = outcome.plan
     where = f"{outcome.models} model{'s' * (outcome.models != 1)} x {outcome.environments} environments"
     if check:
-        if outcome.diff:
+        if outcome.diff and fmt != "text":
+            _emit(outcome.drift, fmt)
+            click.echo(outcome.diff, nl=False, err=True)
+        elif outcome.diff:
             click.echo(outcome.diff, nl=False)
             n = len(plan.write) + len(plan.delete)
             click.echo(f"{n} generated file{'s' * (n != 1)} differ from what the specs produce "
@@ -61,6 +65,36 @@ def generate_cmd(check: bool, fmt: str, repo_path: str | None) -> None:
         sys.exit(outcome.exit_code)
     click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged",
                err=True)
+
+
+def _shard(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return check_mod.Shard.parse(value)
+    except ValueError:
+        raise click.BadParameter("expected K/N with 1 <= K <= N, e.g. 2/3") from None
+
+
+@cli.command("check")
+@FORMAT
+@click.option("--shard", callback=_shard, metavar="K/N", help="Check a deterministic K-th of N parts of the models.")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not write .mlgitops-cache/.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Parallel kustomize builds (default: cores).")
+@REPO
+def check_cmd(fmt: str, shard, no_cache: bool, jobs: int | None, repo_path: str | None) -> None:
+    """Validate specs, drift, builds, Kubernetes schemas, fidelity and policies."""
+    repo = _repo(repo_path)
+    with progress.bar(enabled=fmt == "text") as bar:
+        options = check_mod.Options(repo.root, shard, not no_cache, jobs, bar.advance, bar.total)
+        result = check_mod.run(options)
+    text = report.FORMATS[fmt](result.findings)
+    if fmt == "text":
+        click.echo(report.format_grouped(result.findings), nl=False)
+        click.echo(check_mod.summary_line(result))
+    else:
+        click.echo(text, nl=False)
+    sys.exit(1 if result.findings and any(f.severity.value == "error" for f in result.findings) else 0)
 
 
 @cli.command("new")
@@ -112,3 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+# `mlgitops validate` and `mlgitops schemas export` (validate_cmd.py)
+from mlgitops.validate_cmd import schemas_group, validate_cmd  # noqa: E402
+
+cli.add_command(validate_cmd)
+cli.add_command(schemas_group)

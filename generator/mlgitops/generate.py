@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlgitops import writer
+from mlgitops import drift, writer
 from mlgitops.config import Config, load_config
 from mlgitops.findings import Finding, has_errors
 from mlgitops.layout import Tree, model_tree
@@ -42,6 +42,7 @@ class Outcome:
     diff: str = ""
     models: int = 0
     environments: int = 0
+    drift: list[Finding] = field(default_factory=list)  # with --check: one finding per differing file
 
     @property
     def exit_code(self) -> int:
@@ -60,7 +61,7 @@ def run(root: Path, check: bool = False) -> Outcome:
         disk = writer.scan(root)
         the_plan = writer.plan(result.tree, disk, root)
         return Outcome(the_plan.findings, the_plan, writer.unified_diff(result.tree, disk, the_plan),
-                       len(result.models), envs)
+                       len(result.models), envs, drift.findings(the_plan, disk))
     with writer.locked(root):
         disk = writer.scan(root)
         the_plan = writer.plan(result.tree, disk, root)

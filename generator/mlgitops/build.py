@@ -1,0 +1,158 @@
+"""Build overlays with the real kustomize: batched, in parallel, split back per overlay.
+
+One `kubectl kustomize` process per overlay costs ~50 ms, nearly all start-up; an aggregate
+kustomization of ~30-60 overlays of one environment costs ~6 ms per overlay (DESIGN.md). The
+aggregate asks kustomize for origin annotations, which name the file each object came from, so the
+output splits back per overlay; the annotation is then removed. A batch that fails is rebuilt one
+overlay at a time, so the failure names its overlay. Flux and Argo CD build each overlay alone;
+tests prove the batched output equals that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml_rs
+
+from mlgitops import kustomize
+
+ORIGIN = "config.kubernetes.io/origin"
+BATCH_SIZE = 40
+WORK_DIR = ".mlgitops-cache/build"
+
+
+@dataclass
+class Built:
+    overlay: str  # e.g. overlays/prod/house-prices
+    objects: list[dict] = field(default_factory=list)
+    error: str = ""  # kustomize's complaint when the overlay does not build
+
+
+def parse_stream(text: str) -> list[dict]:
+    """kustomize's output: YAML documents (it quotes every ambiguous string, so YAML 1.2 reads it right)."""
+    if not text.strip():
+        return []
+    data = yaml_rs.loads(text, parse_datetime=False)
+    docs = data if isinstance(data, list) else [data]
+    return [d for d in docs if d is not None]
+
+
+def _strip_origin(obj: dict) -> str:
+    meta = obj.get("metadata", {})
+    annotations = meta.get("annotations", {})
+    origin = annotations.pop(ORIGIN, "")
+    if not annotations and "annotations" in meta:
+        del meta["annotations"]
+    return origin
+
+
+def _origin_path(origin: str) -> str:
+    for line in origin.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("path", "configuredIn"):
+            return value.strip()
+    return ""
+
+
+def _owner(origin: str, overlays: list[str]) -> str | None:
+    """Which overlay of a one-environment batch an object came from, by the file its origin names.
+
+    origin is relative to the aggregate folder (WORK_DIR/<id>/), so three `..` lead to the root.
+    """
+    rel = os.path.normpath(os.path.join(WORK_DIR, "batch", origin)).split(os.sep)
+    by_name = {o.split("/")[2]: o for o in overlays}
+    if len(rel) >= 3 and rel[0] == "base":
+        return by_name.get(rel[1])
+    if len(rel) >= 4 and rel[0] == "overlays":
+        overlay = "/".join(rel[:3])
+        return overlay if overlay in overlays else None
+    return None
+
+
+def build_one(root: Path, overlay: str, argv: list[str]) -> Built:
+    try:
+        out = kustomize.run(kustomize.Command((*argv, str(root / overlay))))
+    except kustomize.Failed as exc:
+        return Built(overlay, error=exc.stderr.strip() or str(exc))
+    try:
+        return Built(overlay, parse_stream(out))
+    except yaml_rs.YAMLDecodeError as exc:
+        return Built(overlay, error=f"kustomize printed unreadable YAML: {exc}")
+
+
+def _aggregate(root: Path, overlays: list[str]) -> Path:
+    digest = hashlib.sha256("\n".join(overlays).encode()).hexdigest()[:16]
+    folder = root / WORK_DIR / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    resources = "".join(f"- ../../../{o}\n" for o in overlays)
+    (folder / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        f"buildMetadata:\n- originAnnotations\nresources:\n{resources}")
+    return folder
+
+
+def build_batch(root: Path, overlays: list[str], argv: list[str]) -> list[Built]:
+    """All overlays of one batch (one environment), or each alone if the batch fails."""
+    if len(overlays) == 1:
+        return [build_one(root, overlays[0], argv)]
+    folder = _aggregate(root, overlays)
+    try:
+        out = kustomize.run(kustomize.Command((*argv, str(folder))))
+        docs = parse_stream(out)
+    except (kustomize.Failed, yaml_rs.YAMLDecodeError):
+        return [build_one(root, o, argv) for o in overlays]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    results = {o: Built(o) for o in overlays}
+    for obj in docs:
+        owner = _owner(_origin_path(_strip_origin(obj)), overlays) if isinstance(obj, dict) else None
+        if owner is None:  # an object we cannot attribute: trust only single builds
+            return [build_one(root, o, argv) for o in overlays]
+        results[owner].objects.append(obj)
+    return [results[o] for o in overlays]
+
+
+def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
+    """Overlays grouped by environment, then cut into batches of at most `size`."""
+    by_env: dict[str, list[str]] = {}
+    for overlay in sorted(overlays):
+        by_env.setdefault(overlay.split("/")[1], []).append(overlay)
+    out = []
+    for group in by_env.values():
+        count = -(-len(group) // size)
+        step = -(-len(group) // count)
+        out += [group[i:i + step] for i in range(0, len(group), step)]
+    return out
+
+
+def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None) -> dict[str, Built]:
+    """Build every overlay; one code path for one job or many."""
+    argv = kustomize.build_argv()
+    groups = batches(overlays)
+    jobs = jobs or os.cpu_count() or 1
+    results: dict[str, Built] = {}
+
+    def work(group: list[str]) -> list[Built]:
+        return build_batch(root, group, argv)
+
+    if jobs == 1 or len(groups) == 1:
+        outputs = map(work, groups)
+        for built in outputs:
+            for b in built:
+                results[b.overlay] = b
+            if progress:
+                progress(len(built))
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for built in pool.map(work, groups):
+                for b in built:
+                    results[b.overlay] = b
+                if progress:
+                    progress(len(built))
+    shutil.rmtree(root / WORK_DIR, ignore_errors=True)
+    return results

@@ -1,0 +1,228 @@
+"""`mlgitops check`: everything a cluster would receive, checked offline, every finding reported.
+
+Order: specs and config (schemas) -> drift (committed tree vs generated) -> build (real kustomize,
+batched) -> Kubernetes schemas -> fidelity (built vs meant) -> policies. Per-overlay results are
+cached by content, so an unchanged repository checks in about the time it takes to render it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlgitops import __version__, build, cache, drift, fidelity, generate, kustomize, policies, writer
+from mlgitops.findings import Finding, Position, Severity
+from mlgitops.kubecheck import KubeCheck
+from mlgitops.layers import locate
+from mlgitops.layout import intended, overlay_dir
+from mlgitops.manifest import Manifest
+from mlgitops.repo import CONFIG_FILE, Repo
+from mlgitops.spec import Model
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # 1-based
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Shard":
+        k, _, n = text.partition("/")
+        shard = cls(int(k), int(n))
+        if not 1 <= shard.index <= shard.count:
+            raise ValueError(text)
+        return shard
+
+    def owns(self, model_name: str) -> bool:
+        digest = int(hashlib.sha256(model_name.encode()).hexdigest()[:8], 16)
+        return digest % self.count == self.index - 1
+
+    @property
+    def first(self) -> bool:
+        return self.index == 1
+
+
+@dataclass
+class Options:
+    root: Path
+    shard: Shard | None = None
+    use_cache: bool = True
+    jobs: int | None = None
+    progress: object = None  # callable(advance: int) or None
+    on_total: object = None  # callable(total overlays to build)
+
+
+@dataclass
+class Result:
+    findings: list[Finding] = field(default_factory=list)
+    models: int = 0
+    overlays: int = 0
+    resources: int = 0
+    cache_hits: int = 0
+
+
+def _model_of_path(path: str) -> str | None:
+    parts = path.split("/")
+    if parts[0] == "base" and len(parts) > 2:
+        return parts[1]
+    if parts[0] in ("overlays", "clusters") and len(parts) > 3:
+        return parts[2]
+    return None
+
+
+def _drift(gen: generate.Generated, repo: Repo, invalid: set[str], owns) -> list[Finding]:
+    disk = writer.scan(repo.root)
+    tree = {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
+    disk = {p: c for p, c in disk.items() if owns(_model_of_path(p)) and _model_of_path(p) not in invalid}
+    return drift.findings(writer.plan(tree, disk, repo.root), disk)
+
+
+class _Context:
+    """Inputs shared by every overlay's check: tools, schemas, config."""
+
+    def __init__(self, gen: generate.Generated, repo: Repo):
+        self.gen = gen
+        self.repo = repo
+        self.config = gen.config
+        self.kube = KubeCheck(self.config.kubernetes_version, skip_kinds=tuple(self.config.data["skipKinds"]))
+        argv = kustomize.build_argv()
+        self.salt = cache.key(__version__, " ".join(argv), cache.file_identity(argv[0]), self.kube.identity(),
+                              self.config.raw)
+
+    def overlay_key(self, model: Model, env: str, disk: dict[str, bytes]) -> str:
+        prefixes = (f"{overlay_dir(env, model.name)}/", f"base/{model.name}/")
+        files = sorted((p, c) for p, c in disk.items() if p.startswith(prefixes))
+        return cache.key(self.salt, model.raw, env, *(x for pair in files for x in pair))
+
+
+def _finding_at(model: Model, config, env: str, manifest: Manifest | None, pointer: str, rule: str,
+                message: str, hint: str, ident: str, severity=Severity.ERROR) -> Finding:
+    spec_pointer = manifest.spec_pointer(pointer) if manifest else "/spec"
+    file, pos = locate(model.layers(config, env), model.doc, spec_pointer)
+    return Finding(rule, f"{env}: {message}", file, pos, hint, severity, ident)
+
+
+def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built) -> tuple[list[Finding], int]:
+    """Findings for one built overlay: Kubernetes schemas, fidelity, policies."""
+    config = ctx.config
+    meant = intended(model, config, env)
+    by_key = {m.key: m for m in meant}
+    found: list[Finding] = []
+    overlay = overlay_dir(env, model.name)
+    if built.error:
+        return [Finding("build", f"kustomize cannot build {overlay}: {built.error}",
+                        f"{overlay}/kustomization.yaml", Position(1, 1))], 0
+
+    def at(kind, name, pointer, rule, message, hint="", severity=Severity.ERROR):
+        return _finding_at(model, config, env, by_key.get((kind, name)), pointer, rule, message, hint,
+                           f"{kind}/{name}", severity)
+
+    for problem in ctx.kube.check(built.objects):
+        found.append(at(problem.kind, problem.name, problem.pointer, problem.rule, problem.message))
+    patches = [(t, b) for (_, t, b) in _raw_patches(model, env)]
+    for m in fidelity.compare(built.objects, [x.obj for x in meant], fidelity.touched(patches)):
+        found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
+                        "kustomize built something the generator did not mean: please report this"))
+    env_config = config.environment(env)
+    settings = policies.Settings.for_environment(env, env_config.policies)
+    for v in policies.evaluate(built.objects, settings, config.gpu):
+        found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
+    return found, len(built.objects)
+
+
+def _raw_patches(model: Model, env: str):
+    for i, patch in enumerate(model.patches.get(env, [])):
+        target = {"kind": patch["target"]["kind"], "name": patch["target"].get("name", model.name)}
+        yield i, target, patch.get("jsonPatch") or patch.get("merge", {})
+
+
+def _to_json(f: Finding) -> dict:
+    return {"rule": f.rule, "message": f.message, "file": f.file, "line": f.line, "col": f.col, "hint": f.hint,
+            "severity": f.severity.value, "object": f.object}
+
+
+def _from_json(d: dict) -> Finding:
+    return Finding(d["rule"], d["message"], d["file"], Position(d["line"], d["col"]), d["hint"],
+                   Severity(d["severity"]), d["object"])
+
+
+def run(options: Options) -> Result:
+    repo = Repo(options.root)
+    gen = generate.build(repo)
+    shard = options.shard
+    owns = (lambda name: name is None and shard.first or name is not None and shard.owns(name)) if shard else (
+        lambda name: True)
+    result = Result()
+    for f in gen.findings:
+        stem = Path(f.file).stem if f.file.startswith("models/") else None
+        if owns(stem if f.file != CONFIG_FILE else None):
+            result.findings.append(f)
+    if gen.config is None:
+        return result
+    models = [m for m in gen.models if owns(m.name)]
+    invalid = {p.stem for p in repo.model_files()} - {m.name for m in gen.models}
+    result.findings += _drift(gen, repo, invalid, owns)
+    result.models = len(models)
+    ctx = _Context(gen, repo)
+    disk = writer.scan(repo.root, ("base", "overlays"))
+    envs = gen.config.env_names
+    store = cache.Cache(repo.root, options.use_cache)
+    todo: dict[str, tuple[Model, str, str]] = {}
+    for model in models:
+        for env in envs:
+            overlay = overlay_dir(env, model.name)
+            if f"{overlay}/kustomization.yaml" not in disk:
+                continue  # reported as drift
+            result.overlays += 1
+            digest = ctx.overlay_key(model, env, disk)
+            hit = store.get(digest)
+            if hit is not None:
+                result.findings += [_from_json(d) for d in hit["findings"]]
+                result.resources += hit["resources"]
+                continue
+            todo[overlay] = (model, env, digest)
+    result.cache_hits = store.hits
+    if options.on_total:
+        options.on_total(len(todo))
+    built = build.build_all(repo.root, sorted(todo), options.jobs, options.progress) if todo else {}
+    for overlay, (model, env, digest) in sorted(todo.items()):
+        found, count = check_overlay(ctx, model, env, built[overlay])
+        result.findings += found
+        result.resources += count
+        store.put(digest, {"findings": [_to_json(f) for f in found], "resources": count})
+    result.findings = merge_environments(result.findings, envs)
+    return result
+
+
+def merge_environments(findings: list[Finding], envs: list[str]) -> list[Finding]:
+    """One finding per spec line for a problem every listed environment shares: "dev, prod: ..."."""
+    groups: dict[tuple, list[str]] = {}
+    originals: dict[tuple, Finding] = {}
+    out = []
+    for f in findings:
+        env, sep, rest = f.message.partition(": ")
+        if not sep or env not in envs:
+            out.append(f)
+            continue
+        key = (f.rule, rest, f.file, f.position, f.hint, f.severity, f.object)
+        groups.setdefault(key, []).append(env)
+        originals.setdefault(key, f)
+    for key, names in groups.items():
+        ordered = [e for e in envs if e in names]
+        f = originals[key]
+        out.append(Finding(f.rule, f"{', '.join(ordered)}: {key[1]}", f.file, f.position, f.hint, f.severity, f.object))
+    return out
+
+
+def summary_line(result: Result) -> str:
+    errors = sum(f.severity is Severity.ERROR for f in result.findings)
+    warnings = len(result.findings) - errors
+    return (f"{result.models} models, {result.overlays} overlays, {result.resources} resources: "
+            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+
+
+def to_json(result: Result) -> str:
+    return json.dumps({"summary": {"models": result.models, "overlays": result.overlays,
+                                   "resources": result.resources}}, sort_keys=True)

@@ -1,0 +1,68 @@
+"""Batched kustomize builds equal single-overlay builds (what Flux and Argo CD do), and name failures."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import ROOT
+
+from mlgitops import build, kustomize
+from mlgitops.findings import FatalError
+
+OVERLAYS = sorted(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("overlays/*/*/kustomization.yaml"))
+
+
+def test_batched_output_equals_single_builds_and_really_batches(monkeypatch):
+    argv = kustomize.build_argv()
+    singles = {o: build.build_one(ROOT, o, argv).objects for o in OVERLAYS}
+    calls = []
+    monkeypatch.setattr(build, "build_one", lambda *a: calls.append(a) or pytest.fail("fell back"))
+    batched = build.build_all(ROOT, OVERLAYS)
+    assert calls == []
+    assert {o: b.objects for o, b in batched.items()} == singles
+    assert all(not b.error for b in batched.values())
+    assert not (ROOT / build.WORK_DIR).exists()
+
+
+def test_a_broken_overlay_is_named_and_the_rest_of_its_batch_still_builds(generated):
+    broken = generated / "overlays/prod/house-prices/kustomization.yaml"
+    broken.write_text(broken.read_text().replace("../../../base/house-prices", "../../../base/nowhere"))
+    overlays = [f"overlays/prod/{m}" for m in ("fraud-detector", "house-prices", "image-classifier")]
+    results = build.build_all(generated, overlays)
+    assert "nowhere" in results["overlays/prod/house-prices"].error
+    assert results["overlays/prod/house-prices"].objects == []
+    assert len(results["overlays/prod/fraud-detector"].objects) == 7
+
+
+def test_batches_never_mix_environments_and_stay_small():
+    overlays = [f"overlays/{env}/m{i:03}" for env in ("dev", "prod") for i in range(100)]
+    groups = build.batches(overlays, size=40)
+    assert all(len({o.split("/")[1] for o in g}) == 1 for g in groups)
+    assert max(len(g) for g in groups) <= 40
+    assert sorted(o for g in groups for o in g) == sorted(overlays)
+
+
+def test_garbage_from_kustomize_is_an_error_not_a_traceback(tmp_path, monkeypatch):
+    fake = tmp_path / "kustomize"
+    fake.write_text("#!/bin/sh\nprintf 'a: [unclosed\\n'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"{fake} build")
+    result = build.build_one(ROOT, OVERLAYS[0], kustomize.build_argv())
+    assert result.error.startswith("kustomize printed unreadable YAML")
+
+
+def test_a_hanging_kustomize_times_out(tmp_path):
+    fake = tmp_path / "kustomize"
+    fake.write_text("#!/bin/sh\nsleep 5\n")
+    fake.chmod(0o755)
+    with pytest.raises(kustomize.Failed, match="timed out"):
+        kustomize.run(kustomize.Command((str(fake), "build", "x"), timeout=0.2))
+
+
+def test_missing_kustomize_is_an_environment_error(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLGITOPS_KUSTOMIZE", raising=False)
+    monkeypatch.setattr(kustomize.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(FatalError, match="kustomize is not installed"):
+        kustomize.build_argv()
