@@ -115,14 +115,21 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built) -> 
         return [Finding("build", f"kustomize cannot build {overlay}: {built.error}",
                         f"{overlay}/kustomization.yaml", Position(1, 1))], 0
 
+    raw = list(_raw_patches(model, env))
+    patched = fidelity.touched([(t, b) for (_, t, b) in raw])
+
     def at(kind, name, pointer, rule, message, hint="", severity=Severity.ERROR):
+        for i, target, body in raw:
+            if (target["kind"], target["name"]) == (kind, name) and _overlaps(pointer, fidelity.touched(
+                    [(target, body)])[(kind, name)]):
+                file, pos = locate(model.layers(config, env), model.doc, f"/spec/environments/{env}/patches/{i}")
+                return Finding(rule, f"{env}: {message}", file, pos, hint, severity, f"{kind}/{name}")
         return _finding_at(model, config, env, by_key.get((kind, name)), pointer, rule, message, hint,
                            f"{kind}/{name}", severity)
 
     for problem in ctx.kube.check(built.objects):
         found.append(at(problem.kind, problem.name, problem.pointer, problem.rule, problem.message))
-    patches = [(t, b) for (_, t, b) in _raw_patches(model, env)]
-    for m in fidelity.compare(built.objects, [x.obj for x in meant], fidelity.touched(patches)):
+    for m in fidelity.compare(built.objects, [x.obj for x in meant], patched):
         found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
                         "kustomize built something the generator did not mean: please report this"))
     env_config = config.environment(env)
@@ -130,6 +137,11 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built) -> 
     for v in policies.evaluate(built.objects, settings, config.gpu):
         found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
     return found, len(built.objects)
+
+
+def _overlaps(pointer: str, touched: frozenset[str]) -> bool:
+    """Whether a finding at pointer concerns a field a raw patch wrote (or contains one)."""
+    return any(t == pointer or t.startswith(pointer + "/") or pointer.startswith(t + "/") for t in touched)
 
 
 def _raw_patches(model: Model, env: str):

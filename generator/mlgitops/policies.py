@@ -87,15 +87,15 @@ def _replicas(obj, objects, settings, out, add):
     hpa_min = _hpa_min(objects, obj["metadata"]["name"])
     count, pointer = (hpa_min, "/spec/minReplicas") if hpa_min is not None else (
         obj["spec"].get("replicas", 1), "/spec/replicas")
+    kind = "HorizontalPodAutoscaler" if hpa_min is not None else "Deployment"
     if count < settings.min_replicas:
-        kind = "HorizontalPodAutoscaler" if hpa_min is not None else "Deployment"
         add("min-replicas", pointer, f"runs {count} pod{'s' * (count != 1)}; this environment needs at least "
             f"{settings.min_replicas}", "raise replicas (or autoscaling.minReplicas)", kind=kind)
     if settings.require_pdb:
         labels = obj["spec"]["template"].get("metadata", {}).get("labels", {})
         if not any(o["kind"] == "PodDisruptionBudget" and _selects(o, labels) for o in objects):
-            add("pdb-required", "/spec/replicas", "has no PodDisruptionBudget",
-                "run at least 2 replicas: mlgitops then writes one")
+            add("pdb-required", pointer, "has no PodDisruptionBudget",
+                "run at least 2 replicas: mlgitops then writes one", kind=kind)
 
 
 def _images(path, container, settings, add):
@@ -124,7 +124,7 @@ def _resources(path, container, add):
 def _probes(path, container, add):
     missing = [p for p in ("readinessProbe", "livenessProbe") if p not in container]
     if missing and "/initContainers/" not in path:
-        add("container-probes", f"{path}", f"container '{container.get('name')}' has no "
+        add("container-probes", f"{path}/{missing[0]}", f"container '{container.get('name')}' has no "
             f"{' or '.join(p.removesuffix('Probe') for p in missing)} probe",
             "add serving.health.readiness and serving.health.liveness")
 
