@@ -1,0 +1,43 @@
+"""`mlgitops init` and `mlgitops new`: starter files that validate as written."""
+
+from __future__ import annotations
+
+from conftest import run_cli
+
+from mlgitops import check
+
+
+def test_init_then_new_then_generate_then_check(tmp_path, capsys):
+    repo = tmp_path / "ml"
+    assert run_cli(capsys, "init", str(repo)).code == 0
+    assert (repo / "mlgitops.yaml").exists() and (repo / "schemas/model.schema.json").exists()
+    result = run_cli(capsys, "new", "sentiment", "--image", "r.example.com/nlp/sentiment:0.3.0", "--repo", str(repo))
+    assert result.code == 0, result.err
+    text = (repo / "models/sentiment.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=../schemas/model.schema.json\n")
+    assert 'version: "0.3.0"' in text
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    assert (repo / "overlays/prod/sentiment/kustomization.yaml").exists()
+    result = check.run(check.Options(repo, use_cache=False))
+    assert [f.text() for f in result.findings] == []
+
+
+def test_new_gpu_model_requests_a_gpu(repo, capsys):
+    assert run_cli(capsys, "new", "detector", "--image", "r.example.com/d:1.0.0", "--gpu", "2",
+                   "--repo", str(repo)).code == 0
+    assert "gpu: 2" in (repo / "models/detector.yaml").read_text()
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    assert "nvidia.com/gpu: \"2\"" in (repo / "base/detector/deployment.yaml").read_text()
+
+
+def test_new_refuses_a_bad_name_or_an_existing_spec(repo, capsys):
+    bad = run_cli(capsys, "new", "Bad_Name", "--image", "x:1", "--repo", str(repo))
+    assert bad.code == 2 and "not a valid model name" in bad.err
+    again = run_cli(capsys, "new", "house-prices", "--image", "x:1", "--repo", str(repo))
+    assert again.code == 2 and "already exists" in again.err
+
+
+def test_init_keeps_existing_files(tmp_path, capsys):
+    (tmp_path / "mlgitops.yaml").write_text("mine\n")
+    assert run_cli(capsys, "init", str(tmp_path)).code == 0
+    assert (tmp_path / "mlgitops.yaml").read_text() == "mine\n"
