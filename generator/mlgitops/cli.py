@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mlgitops import __version__, generate, progress, report, scaffold
+from mlgitops import __version__, generate, progress, rendered_diff, report, scaffold
 from mlgitops import check as check_mod
 from mlgitops.config import load_config
 from mlgitops.findings import FatalError, Finding
@@ -95,6 +95,19 @@ def check_cmd(fmt: str, shard, no_cache: bool, jobs: int | None, repo_path: str 
     else:
         click.echo(text, nl=False)
     sys.exit(1 if result.findings and any(f.severity.value == "error" for f in result.findings) else 0)
+
+
+@cli.command("diff")
+@click.option("--base", "rev", default=None, help="Git revision to compare with (default: merge base with origin/main).")
+@click.option("--markdown", is_flag=True, help="Print Markdown, e.g. for $GITHUB_STEP_SUMMARY.")
+@REPO
+def diff_cmd(rev: str | None, markdown: bool, repo_path: str | None) -> None:
+    """Show the built manifests that change against a Git revision: what the clusters will get."""
+    repo = _repo(repo_path)
+    text = rendered_diff.diff(repo.root, rev or rendered_diff.default_base(repo.root))
+    click.echo(rendered_diff.markdown(text) if markdown else text, nl=False)
+    if not text and not markdown:
+        click.echo("no change in what the clusters get", err=True)
 
 
 @cli.command("new")
