@@ -33,10 +33,11 @@ def test_layout_matches_kustomize_style():
 
 
 class GoLikeLoader(yaml.SafeLoader):
-    """PyYAML, plus the one plain scalar Go's parser reads as a string and PyYAML refuses: `=`."""
+    """PyYAML, plus the plain scalars Go's parser reads as strings where PyYAML refuses: `=` and `<<` values."""
 
 
-GoLikeLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+for _tag in ("tag:yaml.org,2002:value", "tag:yaml.org,2002:merge"):
+    GoLikeLoader.add_constructor(_tag, lambda loader, node: loader.construct_scalar(node))
 
 scalars = st.one_of(st.text(), st.integers(), st.booleans(), st.none(),
                     st.floats(allow_nan=False), st.sampled_from(TRICKY))

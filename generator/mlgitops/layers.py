@@ -60,3 +60,14 @@ def plain_text(layers: list[Layer], pointer: str) -> str | None:
         if layer.has(rel):
             return layer.doc.plain.get(layer.prefix + rel)
     return None
+
+
+def writer(layers: list[Layer], pointer: str) -> int:
+    """Index of the last layer that wrote the value at an effective-spec pointer (-1: none, a default)."""
+    rel = pointer[len("/spec"):] if pointer.startswith("/spec/") else None
+    if rel is None:
+        return -1
+    for index in range(len(layers) - 1, -1, -1):
+        if layers[index].has(rel):
+            return index
+    return -1

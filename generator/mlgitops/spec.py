@@ -13,7 +13,7 @@ from mlgitops import semantics, yamlsource
 from mlgitops.config import Config
 from mlgitops.defaults import fill_defaults
 from mlgitops.findings import Finding
-from mlgitops.layers import Layer, locate, merged, plain_text
+from mlgitops.layers import Layer, locate, merged, plain_text, writer
 from mlgitops.repo import Repo
 from mlgitops.specschema import SchemaCheck, load_schema
 
@@ -76,7 +76,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         errors = check.run(data, where, lambda p, layers=layers: plain_text(layers, p))
         if not errors:
             data = fill_defaults(load_schema(SCHEMA), data)
-            errors = semantics.check(data, where)
+            errors = semantics.check(data, where, lambda p, layers=layers: writer(layers, p))
         found.extend(errors)
         effective[env] = data
         if env:

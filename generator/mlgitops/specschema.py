@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -70,7 +71,7 @@ class SchemaCheck:
 
     def _findings(self, schema, error, data, locate: Locate, plain) -> list[Finding]:
         pointer = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in error.instance_path)
-        field = str(error.instance_path[-1]) if error.instance_path else "document"
+        field = field_name(error.instance_path)
         kind = error.kind
         name = kind.name
         path = list(error.schema_path)
@@ -83,14 +84,23 @@ class SchemaCheck:
                 hint = f"did you mean '{close[0]}'?" if close else (
                     f"known fields here: {', '.join(known)}" if known else "")
                 file, pos = locate(join(pointer, extra), True)
-                found.append(Finding("unknown-field", f"unknown field '{extra}'", file, pos, hint))
+                found.append(Finding("unknown-field", f"unknown field {show(extra)}", file, pos, hint))
             return found
+        if name == "propertyNames":
+            key = str(kind.error.instance)
+            rule = parent.get("propertyNames", parent)
+            file, pos = locate(join(pointer, key), True)
+            message = f"{field} name {show(key)} {rule.get('x-error', 'is not allowed')}"
+            fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
+            hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(rule.get("pattern", ""), fixed) else ""
+            return [Finding(self.rule, message, file, pos, hint)]
         if name == "required":
             missing = kind.property
             file, pos = locate(join(pointer, missing), True)
             where = f"'{field}'" if error.instance_path else "the document"
             return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos)]
-        file, pos = locate(pointer, False)
+        whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(data, error.instance_path), dict)
+        file, pos = locate(pointer, whole_mapping)
         message = f"'{field}' {parent['x-error']}" if "x-error" in parent and name in _OWN_MESSAGE else None
         hint = ""
         if name == "type":
@@ -114,6 +124,25 @@ class SchemaCheck:
 
 
 _OWN_MESSAGE = {"pattern", "anyOf", "oneOf"}
+
+
+def show(text: str) -> str:
+    """User text in a message: quoted, and escaped when it holds anything unprintable."""
+    return f"'{text}'" if text.isprintable() else repr(text)
+
+
+def field_name(path) -> str:
+    """How a message names the value at an instance path: 'replicas', 'secrets[0]', 'document'."""
+    if not path:
+        return "document"
+    tokens = list(path)
+    if isinstance(tokens[-1], int):
+        index = [str(tokens.pop())]
+        while tokens and isinstance(tokens[-1], int):
+            index.insert(0, str(tokens.pop()))
+        head = str(tokens[-1]) if tokens else "document"
+        return head + "".join(f"[{i}]" for i in index)
+    return str(tokens[-1])
 
 
 def _bound_text(keyword: str, bound) -> str:

@@ -63,19 +63,30 @@ class _Walker:
 
     def walk(self, node, pointer: str, depth: int = 0) -> Any:
         self.doc.values[pointer] = Position.from_mark(node.start_mark)
-        if id(node) in self.seen:
-            self.error("yaml-alias", node.start_mark, "anchors and aliases are not allowed",
-                       "write the value out in full; aliases allow 'billion laughs' YAML bombs")
+        if id(node) in self.seen:  # an alias: already reported at its anchor; never expanded
             return None
         if depth > MAX_DEPTH:
             self.error("yaml-depth", node.start_mark, f"nesting deeper than {MAX_DEPTH} levels")
             return None
+        self.seen.add(id(node))
+        if self.explicit_tag(node):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.error("yaml-tag", node.start_mark, f"tag '{tag}' is not allowed",
+                       "remove the tag and write the value plainly (in quotes for a string)")
+            return None
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, pointer)
-        self.seen.add(id(node))
         if isinstance(node, yaml.SequenceNode):
             return [self.walk(item, join(pointer, i), depth + 1) for i, item in enumerate(node.value)]
         return self.mapping(node, pointer, depth)
+
+    def explicit_tag(self, node) -> bool:
+        """Whether the author wrote a tag (`!!int`, `!local`) instead of letting YAML resolve the value."""
+        if isinstance(node, yaml.ScalarNode):
+            implicit = (True, False) if not node.style else (False, True)
+            return node.tag != self.loader.resolve(yaml.ScalarNode, node.value, implicit)
+        default = "tag:yaml.org,2002:map" if isinstance(node, yaml.MappingNode) else "tag:yaml.org,2002:seq"
+        return node.tag != default
 
     def scalar(self, node, pointer: str) -> Any:
         if node.tag == "tag:yaml.org,2002:timestamp":
@@ -134,9 +145,22 @@ def _char_at(text: str, mark) -> str:
     return line[mark.column] if mark.column < len(line) else ""
 
 
+def _clamped(text: str, mark) -> Position:
+    """A mark's position, moved back to the end of the last line when it lies past the end of the file."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    if mark.line >= len(lines):
+        return Position(max(len(lines), 1), len(lines[-1]) + 1 if lines else 1)
+    return Position.from_mark(mark)
+
+
 def _syntax_finding(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
+    if exc.problem and exc.context and exc.context_mark:
+        start = Position.from_mark(exc.context_mark)
+        problem = f"{exc.problem} ({exc.context} that starts at line {start.line}, column {start.col})"
     rule, hint = "yaml-syntax", ""
     if _char_at(text, mark) == "\t" or "'\\t'" in problem:
         rule, problem = "yaml-tab", "tab character in indentation"
@@ -146,8 +170,29 @@ def _syntax_finding(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
         hint = "keep one document per file (remove the '---' separator)"
     elif exc.context and exc.context not in problem:
         problem = f"{problem} ({exc.context})"
-    position = Position.from_mark(mark) if mark else Position(1, 1)
+    position = _clamped(text, mark) if mark else Position(1, 1)
     return Finding(rule, problem, path, position, hint)
+
+
+def _reader_finding(path: str, text: str, exc: yaml.reader.ReaderError) -> Finding:
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    col = len(before) - (before.rfind("\n") + 1) + 1
+    return Finding("yaml-syntax", f"unacceptable character #x{exc.character:04x}: control characters are not "
+                   "allowed", path, Position(line, col), "delete it: most editors do not show control characters")
+
+
+def _anchors(path: str, text: str) -> list[Finding]:
+    """Every anchor, found from the event stream (only when the text could hold one)."""
+    if "&" not in text:
+        return []
+    found = []
+    for event in yaml.parse(text, Loader=_Loader):
+        if getattr(event, "anchor", None) and not isinstance(event, yaml.AliasEvent):
+            found.append(Finding("yaml-alias", "anchors and aliases are not allowed", path,
+                                 Position.from_mark(event.start_mark),
+                                 "write the value out in full; aliases allow 'billion laughs' YAML bombs"))
+    return found
 
 
 def load(path: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
@@ -160,6 +205,8 @@ def load(path: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_finding(path, text, exc)]
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_finding(path, text, exc)]
     except yaml.YAMLError as exc:
         return None, [Finding("yaml-syntax", str(exc), path, Position(1, 1))]
     finally:
@@ -168,4 +215,4 @@ def load(path: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
         return None, [Finding("yaml-empty", "the file holds no YAML document", path, Position(1, 1))]
     walker = _Walker(path, loader)
     walker.doc.data = walker.walk(node, "")
-    return walker.doc, walker.findings
+    return walker.doc, _anchors(path, text) + walker.findings
