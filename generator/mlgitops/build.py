@@ -17,9 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml_rs
-
-from mlgitops import kustomize
+from mlgitops import kustomize, manifests
 
 ORIGIN = "config.kubernetes.io/origin"
 BATCH_SIZE = 40
@@ -33,13 +31,19 @@ class Built:
     error: str = ""  # kustomize's complaint when the overlay does not build
 
 
+class Unreadable(Exception):
+    """kustomize printed something that is not YAML."""
+
+
 def parse_stream(text: str) -> list[dict]:
-    """kustomize's output: YAML documents (it quotes every ambiguous string, so YAML 1.2 reads it right)."""
-    if not text.strip():
-        return []
-    data = yaml_rs.loads(text, parse_datetime=False)
-    docs = data if isinstance(data, list) else [data]
-    return [d for d in docs if d is not None]
+    """kustomize's output, read by Go's rules (as the clusters' tools read it); empty documents dropped."""
+    docs = []
+    for doc in manifests.parse_stream(text, "kustomize output"):
+        if doc.error:
+            raise Unreadable(f"line {doc.error_line}: {doc.error}")
+        if not doc.empty:
+            docs.append(doc.data)
+    return docs
 
 
 def _strip_origin(obj: dict) -> str:
@@ -81,7 +85,7 @@ def build_one(root: Path, overlay: str, argv: list[str]) -> Built:
         return Built(overlay, error=exc.stderr.strip() or str(exc))
     try:
         return Built(overlay, parse_stream(out))
-    except yaml_rs.YAMLDecodeError as exc:
+    except Unreadable as exc:
         return Built(overlay, error=f"kustomize printed unreadable YAML: {exc}")
 
 
@@ -104,7 +108,7 @@ def build_batch(root: Path, overlays: list[str], argv: list[str]) -> list[Built]
     try:
         out = kustomize.run(kustomize.Command((*argv, str(folder))))
         docs = parse_stream(out)
-    except (kustomize.Failed, yaml_rs.YAMLDecodeError):
+    except (kustomize.Failed, Unreadable):
         return [build_one(root, o, argv) for o in overlays]
     finally:
         shutil.rmtree(folder, ignore_errors=True)

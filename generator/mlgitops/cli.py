@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # `mlgitops validate` and `mlgitops schemas export` (validate_cmd.py)
-from mlgitops.validate_cmd import schemas_group, validate_cmd  # noqa: E402
+from mlgitops.validate_cmd import schemas_group, validate_cmd
 
 cli.add_command(validate_cmd)
 cli.add_command(schemas_group)

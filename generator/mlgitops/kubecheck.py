@@ -30,6 +30,7 @@ class KubeCheck:
             crds.update(name.encode())
             crds.update(repr(schema).encode())
         return (f"kubernetes-validate {metadata.version('kubernetes-validate')} "
+                f"yaml-rs {metadata.version('yaml-rs')} "
                 f"{self.options.kubernetes_version} strict skip={sorted(self.options.skip)} {crds.hexdigest()}")
 
     def check(self, objects: list[dict]) -> list[Problem]:

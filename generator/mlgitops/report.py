@@ -110,9 +110,10 @@ FORMATS: dict[str, Callable[[Iterable[Finding]], str]] = {
 
 
 # --- JUnit XML (added for `mlgitops validate`; `check` can use format_junit as it is) ---------------
-import re  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from xml.sax.saxutils import escape as xml_escape, quoteattr  # noqa: E402
+import re
+from dataclasses import dataclass
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,8 @@ def junit_xml(cases: Iterable[JUnitCase], name: str = "mlgitops") -> str:
     every = [c for s in suites.values() for c in s]
     failures, skipped = sum(bool(c.failure) for c in every), sum(c.skipped for c in every)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name={quoteattr(name)} tests="{len(every)}" failures="{failures}" errors="0" '
-             f'skipped="{skipped}">']
+             (f'<testsuites name={quoteattr(name)} tests="{len(every)}" failures="{failures}" errors="0" '
+              f'skipped="{skipped}">')]
     for suite in sorted(suites):
         members = suites[suite]
         lines.append(f'  <testsuite name={quoteattr(_xml(suite))} tests="{len(members)}" '
@@ -152,10 +153,9 @@ def junit_xml(cases: Iterable[JUnitCase], name: str = "mlgitops") -> str:
         for c in members:
             head = f'    <testcase name={quoteattr(_xml(c.name))} classname={quoteattr(_xml(suite))}'
             if c.failure:
-                lines += [head + ">",
-                          f"      <failure message={quoteattr(_xml(c.failure))} type={quoteattr(_xml(c.failure_type))}>"
-                          f"{xml_escape(_xml(c.detail))}</failure>",
-                          "    </testcase>"]
+                failure = (f"      <failure message={quoteattr(_xml(c.failure))} "
+                           f"type={quoteattr(_xml(c.failure_type))}>{xml_escape(_xml(c.detail))}</failure>")
+                lines += [head + ">", failure, "    </testcase>"]
             elif c.skipped:
                 lines += [head + ">", "      <skipped/>", "    </testcase>"]
             else:

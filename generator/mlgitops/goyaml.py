@@ -1,0 +1,160 @@
+"""How Go's YAML reads a scalar or a map key, so that our verdicts are kubeconform's.
+
+kubeconform parses each document with sigs.k8s.io/yaml: go-yaml v2 (YAML 1.1-ish) decodes into Go
+values, which are converted to JSON and decoded again. The consequences, mirrored here:
+- `y`, `yes`, `on`, `n`, `no`, `off` (and their capitalised forms) are booleans, not strings;
+- integers go through Go's strconv.ParseInt with a base prefix, after removing `_`: `012` is octal
+  10, `08` is the float 8.0, `0x1F`, `0o17`, `0b101` and `1_000` are integers; past int64 comes
+  uint64, then a float;
+- `1.10` is the float 1.1 and `1e3` is 1000.0; `.inf` and `.nan` cannot become JSON (an error);
+- timestamps (`2024-01-01`) and sexagesimal numbers (`1:20`) stay strings;
+- a non-string map key becomes a string: `5` -> "5", `on` -> "true", `3.14` -> "3.14".
+
+The fast parser (yaml-rs) agrees with these rules except on a few spellings; `needs_exact(text)`
+finds every document holding one of them, and those go through the exact reader (yamlexact.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from typing import Any
+
+_MAP: dict[str, Any] = {"": None, "~": None, "null": None, "Null": None, "NULL": None}
+for _word in ("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"):
+    _MAP[_word] = True
+for _word in ("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"):
+    _MAP[_word] = False
+for _word, _value in ((".nan", math.nan), (".inf", math.inf), ("+.inf", math.inf), ("-.inf", -math.inf)):
+    for _spelling in (_word, _word.replace("n", "N", 1).replace("i", "I", 1), _word.upper()):
+        _MAP[_spelling] = _value
+_MAP[".NaN"] = math.nan
+
+MERGE = "<<"
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?\Z")  # what Go's ParseFloat accepts after a dot
+_DIGITS = {16: set("0123456789abcdefABCDEF"), 10: set("0123456789"), 8: set("01234567"), 2: set("01")}
+INT64 = (-(2**63), 2**63 - 1)
+UINT64_MAX = 2**64 - 1
+
+
+def _parse_int(text: str) -> int | None:
+    """Go's strconv.ParseInt(text, 0, 64) without the range check: None when not an integer."""
+    body, sign = text, 1
+    if body[:1] in ("+", "-"):
+        sign, body = (-1 if body[0] == "-" else 1), body[1:]
+    base = 10
+    if len(body) > 1 and body[0] == "0":
+        prefix = body[1].lower()
+        base, body = {"x": (16, body[2:]), "o": (8, body[2:]), "b": (2, body[2:])}.get(prefix, (8, body[1:]))
+    if not body or not set(body) <= _DIGITS[base]:
+        return None
+    return sign * int(body, base)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None  # Go's ParseFloat fails on overflow
+
+
+def resolve_plain(text: str) -> Any:
+    """The value go-yaml v2 gives an unquoted, untagged scalar decoded into interface{}."""
+    if text in _MAP:
+        return _MAP[text]
+    first = text[0]
+    if first == ".":
+        return _finite(float(text)) if _DOT_FLOAT.match(text) else text
+    if first not in "+-0123456789":
+        return text
+    plain = text.replace("_", "")
+    number = _parse_int(plain)
+    if number is not None:
+        if INT64[0] <= number <= INT64[1]:
+            return number
+        if number <= UINT64_MAX and plain[0] not in "+-":
+            return number
+    if _GO_FLOAT.match(plain):
+        value = _finite(float(plain))
+        if value is not None:
+            return value
+    for prefix, sign in (("0b", 1), ("-0b", -1)):
+        if plain.startswith(prefix) and plain[len(prefix):] and set(plain[len(prefix):]) <= _DIGITS[2]:
+            number = sign * int(plain[len(prefix):], 2)
+            if INT64[0] <= number <= UINT64_MAX:
+                return number
+    return text
+
+
+def _go_float_key(value: float) -> str:
+    """strconv.FormatFloat(value, 'g', -1, 32), as sigs.k8s.io/yaml turns a float key into a string."""
+    if not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if abs(value) > 3.4028234663852886e38:  # past float32: Go formats +Inf / -Inf
+        return ".inf" if value > 0 else "-.inf"
+    single = struct.unpack("f", struct.pack("f", value))[0]
+    for places in range(9):  # the shortest decimal that reads back as the same float32
+        text = f"{abs(single):.{places}e}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == abs(single):
+            break
+    mantissa, exponent_text = text.split("e")
+    digits, exponent = mantissa.replace(".", "").rstrip("0") or "0", int(exponent_text)
+    sign = "-" if single < 0 else ""
+    if exponent < -4 or exponent >= 6:
+        fraction = f".{digits[1:]}" if len(digits) > 1 else ""
+        return f"{sign}{digits[0]}{fraction}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    if exponent < 0:
+        return f"{sign}0.{'0' * (-exponent - 1)}{digits}"
+    whole, fraction = digits[: exponent + 1].ljust(exponent + 1, "0"), digits[exponent + 1:]
+    return f"{sign}{whole}{'.' + fraction if fraction else ''}"
+
+
+def key_text(key: Any) -> str | None:
+    """The JSON object key sigs.k8s.io/yaml makes of a decoded map key (None: unsupported, an error)."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        return _go_float_key(key)
+    return None
+
+
+# Spellings where yaml-rs (YAML 1.2 rules) and go-yaml v2 disagree, or that need the exact reader.
+# False alarms only cost speed; tests/test_validate_goyaml.py checks the two readers agree.
+_BOOL_WORDS = ("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF")
+_KEY_WORDS = ("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~", "<<")
+# Whitespace-separated words that are risky whole: a YAML 1.1 boolean (value or key) or a special key.
+_TOKENS = frozenset(_BOOL_WORDS + tuple(w + ":" for w in _BOOL_WORDS + _KEY_WORDS) + ("<<",))
+# A number with a leading zero (Go reads octal), or starting with `_` or `.` and holding an underscore
+# (Go reads a string, yaml-rs a number).
+_ZERO = re.compile(r"0(?:(?<=[\s,\[{]0)|(?<=[\s,\[{][+-]0))[0-9_]|_(?:(?<=[\s,\[{]_)|(?<=[\s,\[{][.+-]_))[0-9_.]"
+                   r"|\.(?<=[\s,\[{]\.)[0-9]*_")
+# A key that is not a string once Go has read it: a number, null, empty, a collection, or `? ` explicit.
+_KEY = re.compile(r"\n[ \t]*+(?:[-?][ \t]++)*+(?:(?:[+.0-9~\[{]|-(?![ \t]))[^:\n]*)?:(?:[ \t]|\r?$)"
+                  r"|\n[ \t]*+(?:-[ \t]++)*+\?(?:[ \t]|\r?$)", re.MULTILINE)
+_FLOW = re.compile(r"[\[{][ \t]*+[^\]}\s]")  # a non-empty flow collection: rare in kustomize output
+_ANCHOR = re.compile(r"[&*](?<=[\s\[{,][&*])")  # an anchor or alias (yaml-rs accepts empty names)
+_TAIL_BLOCK = re.compile(r"[|>][-+0-9]*\Z")  # a block scalar left empty at the end (yaml-rs: "\n")
+
+
+def needs_exact(text: str) -> bool:
+    """True when the fast parser might read this document differently from go-yaml v2.
+
+    Literals, a set of words and regexes anchored on rare characters: ~12 us for a 2 KB document.
+    Exact reading for: YAML 1.1 booleans, numbers with a leading 0 or _, non-string or empty keys,
+    tags, merge keys, anchors, directives, document end markers, .inf/.nan, non-empty flow
+    collections and an empty block scalar at the end. Not detected, knowingly: integers past int64
+    (Go makes them floats; no verdict changes) and floats past float64 such as `1e999` (Go keeps
+    the text).
+    """
+    text = "\n" + text
+    if ("!" in text or "<<" in text or "\n%" in text or "\n..." in text or ".inf" in text or ".Inf" in text
+            or ".INF" in text or ".nan" in text or ".NaN" in text or ".NAN" in text):
+        return True
+    if not _TOKENS.isdisjoint(text.split()) or _ZERO.search(text) or _KEY.search(text):
+        return True
+    if ("&" in text or "*" in text) and _ANCHOR.search(text) or _TAIL_BLOCK.search(text.rstrip()):
+        return True
+    return ("[" in text or "{" in text) and _FLOW.search(text) is not None

@@ -1,0 +1,88 @@
+"""Scalars and keys read the way go-yaml v2 (kubeconform's parser) reads them, fast path included."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mlgitops import manifests, yamlexact
+from mlgitops.goyaml import key_text, needs_exact, resolve_plain
+
+GO_READS = [
+    ("yes", True), ("Y", True), ("on", True), ("ON", True), ("true", True), ("n", False), ("Off", False),
+    ("tRUE", "tRUE"), ("null", None), ("~", None), ("", None),
+    ("1", 1), ("+1", 1), ("-1", -1), ("012", 10), ("08", 8.0), ("0o17", 15), ("0x1F", 31), ("-0x1F", -31),
+    ("0b101", 5), ("-0b101", -5), ("1_000", 1000), ("1.10", 1.1), ("1.", 1.0), ("1e3", 1000.0), (".5", 0.5),
+    ("-.5", -0.5), ("1:20", "1:20"), ("12:30", "12:30"), ("2024-01-01", "2024-01-01"), ("1e999", "1e999"),
+    ("18446744073709551615", 2**64 - 1), ("-9223372036854775809", -9.223372036854776e18),
+    ("0.5.1", "0.5.1"), ("1e", "1e"), ("0x", "0x"), ("._5", "._5"), ("v1", "v1"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), GO_READS, ids=[t or "empty" for t, _ in GO_READS])
+def test_plain_scalars_resolve_like_go_yaml_v2(text, value):
+    got = resolve_plain(text)
+    assert got == value and type(got) is type(value)
+
+
+def test_infinity_and_nan_resolve_but_cannot_become_json():
+    assert resolve_plain(".inf") == math.inf and math.isnan(resolve_plain(".NaN"))
+    with pytest.raises(yamlexact.LoadError, match="JSON"):
+        yamlexact.load("a: .inf\n")
+
+
+@pytest.mark.parametrize(("key", "text"), [("a", "a"), (5, "5"), (True, "true"), (False, "false"), (3.14, "3.14"),
+                                           (1.0, "1"), (1e20, "1e+20"), (1234567.0, "1.234567e+06"),
+                                           (0.0001, "0.0001"), (1e-05, "1e-05"), (-2.5, "-2.5"), (None, None)])
+def test_map_keys_become_strings_like_sigs_k8s_yaml(key, text):
+    assert key_text(key) == text
+
+
+@pytest.mark.parametrize("doc", ["a: yes\n", "- on\n", "5: x\n", "on: 1\n", "a: 012\n", "a: -012\n", "a: !!str 1\n",
+                                 "a: [1, 012]\n", "{5: x}\n", "- 5: x\n", "a: .inf\n", "<<: *x\n", "a: {b: on}\n",
+                                 "a:\n  - n\n", "a: 1\n...\n", "%YAML 1.1\n---\na: 1\n", "a: no # comment\n",
+                                 "args: [\"--port\", \"80\"]\n", "a: &x 1\nb: *x\n", "? a\n: b\n", "a: >\n"])
+def test_risky_spellings_take_the_exact_path(doc):
+    assert needs_exact(doc)
+
+
+@pytest.mark.parametrize("doc", ["a: b\n", 'a: "yes"\n', "- --listen=:8080\n", "x: a&b\n",
+                                 "name: model-0001\n", "a: {}\nb: []\n", "image: repo/x:1.0.12\n", "port: 8080\n"])
+def test_ordinary_documents_take_the_fast_path(doc):
+    assert not needs_exact(doc)
+
+
+_TOKEN = st.text(alphabet="0123456789+-._eExXoObBnNyYtTfFlLu~:<'\"#[]{},!&*%@|> aAsS", min_size=1, max_size=6)
+_OVERFLOW = re.compile(r"[eE][-+_]*[0-9_]{3}|[0-9]{19}")
+
+
+def _comparable(token: str) -> bool:
+    """Known and documented (goyaml.needs_exact): integers past int64 and floats past float64 are
+    not detected; neither changes a verdict in practice."""
+    return not _OVERFLOW.search(token)
+
+
+def _reading(text: str):
+    doc = manifests.parse_document(text)
+    return ("error", doc.error_rule) if doc.error else ("data", doc.data)
+
+
+def _exact(text: str):
+    try:
+        return ("data", yamlexact.load(text).data)
+    except yamlexact.LoadError as exc:
+        return ("error", exc.rule)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_TOKEN.filter(_comparable), min_size=1, max_size=3))
+def test_the_fast_path_reads_exactly_what_go_reads(tokens):
+    values = "".join(f"v{i}: {t}\n" for i, t in enumerate(tokens))
+    keys = "".join(f"{t}: k{i}\n" for i, t in enumerate(tokens))
+    items = "s:\n" + "".join(f"- {t}\n" for t in tokens)
+    for text in (values, keys, items):
+        fast, exact = _reading(text), _exact(text)
+        assert repr(fast) == repr(exact), text
