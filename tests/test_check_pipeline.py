@@ -135,3 +135,38 @@ def test_a_bad_shard_is_a_usage_error(generated, capsys):
     result = run_cli(capsys, "check", "--repo", str(generated), "--shard", "4/3")
     assert result.code == 2
     assert "expected K/N" in result.err
+
+
+def test_kubeconform_absent_is_an_environment_error(generated, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = run_cli(capsys, "check", "--repo", str(generated), "--validator", "kubeconform")
+    assert result.code == 2
+    assert "kubeconform is not on PATH" in result.err
+
+
+def test_kubeconform_verdicts_become_findings_at_the_spec_line(generated, tmp_path, capsys, monkeypatch):
+    """A stand-in kubeconform that checks its arguments and calls one Service invalid."""
+    fake = tmp_path / "bin" / "kubeconform"
+    fake.parent.mkdir()
+    fake.write_text("""#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+assert "-strict" in args and args[args.index("-kubernetes-version") + 1] == "1.33.0", args
+location = args[args.index("-schema-location") + 1]
+assert location.endswith("{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json")
+assert os.path.isfile(os.path.join(location.split("{{")[0], "v1.33.0-standalone-strict", "deployment-apps-v1.json"))
+folder = args[-1]
+name = sorted(os.listdir(folder))[0]
+print(json.dumps({"resources": [{"filename": os.path.join(folder, name), "kind": "Service", "name": "fraud-detector",
+    "version": "v1", "status": "statusInvalid", "msg": "",
+    "validationErrors": [{"path": "/spec/ports/0/port", "msg": "expected integer"}]}]}))
+sys.exit(1)
+""")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    result = run_cli(capsys, "check", "--repo", str(generated), "--validator", "kubeconform", "--format", "json",
+                     "--no-cache")
+    assert result.code == 1
+    found = json.loads(result.out)["findings"]
+    assert [(f["rule"], f["file"], f["message"], f["object"]) for f in found] == [
+        ("k8s-schema", "models/fraud-detector.yaml", "dev: expected integer", "Service/fraud-detector")]

@@ -15,6 +15,7 @@ from pathlib import Path
 from mlgitops import __version__, build, cache, drift, fidelity, generate, kustomize, policies, writer
 from mlgitops.findings import Finding, Position, Severity
 from mlgitops.kubecheck import KubeCheck
+from mlgitops.kubeconform import KubeconformCheck
 from mlgitops.layers import locate
 from mlgitops.layout import intended, overlay_dir
 from mlgitops.manifest import Manifest
@@ -50,6 +51,7 @@ class Options:
     shard: Shard | None = None
     use_cache: bool = True
     jobs: int | None = None
+    validator: str = "builtin"  # or "kubeconform"
     progress: object = None  # callable(advance: int) or None
     on_total: object = None  # callable(total overlays to build)
 
@@ -82,11 +84,12 @@ def _drift(gen: generate.Generated, repo: Repo, invalid: set[str], owns) -> list
 class _Context:
     """Inputs shared by every overlay's check: tools, schemas, config."""
 
-    def __init__(self, gen: generate.Generated, repo: Repo):
+    def __init__(self, gen: generate.Generated, repo: Repo, validator: str = "builtin"):
         self.gen = gen
         self.repo = repo
         self.config = gen.config
-        self.kube = KubeCheck(self.config.kubernetes_version, skip_kinds=tuple(self.config.data["skipKinds"]))
+        version, skip = self.config.kubernetes_version, tuple(self.config.data["skipKinds"])
+        self.kube = KubeconformCheck(version, skip) if validator == "kubeconform" else KubeCheck(version, skip)
         argv = kustomize.build_argv()
         self.salt = cache.key(__version__, " ".join(argv), cache.file_identity(argv[0]), self.kube.identity(),
                               self.config.raw)
@@ -104,8 +107,9 @@ def _finding_at(model: Model, config, env: str, manifest: Manifest | None, point
     return Finding(rule, f"{env}: {message}", file, pos, hint, severity, ident)
 
 
-def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built) -> tuple[list[Finding], int]:
-    """Findings for one built overlay: Kubernetes schemas, fidelity, policies."""
+def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
+                  problems: list) -> tuple[list[Finding], int]:
+    """Findings for one built overlay: Kubernetes schemas (problems, found already), fidelity, policies."""
     config = ctx.config
     meant = intended(model, config, env)
     by_key = {m.key: m for m in meant}
@@ -127,7 +131,7 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built) -> 
         return _finding_at(model, config, env, by_key.get((kind, name)), pointer, rule, message, hint,
                            f"{kind}/{name}", severity)
 
-    for problem in ctx.kube.check(built.objects):
+    for problem in problems:
         found.append(at(problem.kind, problem.name, problem.pointer, problem.rule, problem.message))
     for m in fidelity.compare(built.objects, [x.obj for x in meant], patched):
         found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
@@ -177,7 +181,7 @@ def run(options: Options) -> Result:
     invalid = {p.stem for p in repo.model_files()} - {m.name for m in gen.models}
     result.findings += _drift(gen, repo, invalid, owns)
     result.models = len(models)
-    ctx = _Context(gen, repo)
+    ctx = _Context(gen, repo, options.validator)
     disk = writer.scan(repo.root, ("base", "overlays"))
     envs = gen.config.env_names
     store = cache.Cache(repo.root, options.use_cache)
@@ -199,8 +203,11 @@ def run(options: Options) -> Result:
     if options.on_total:
         options.on_total(len(todo))
     built = build.build_all(repo.root, sorted(todo), options.jobs, options.progress) if todo else {}
-    for overlay, (model, env, digest) in sorted(todo.items()):
-        found, count = check_overlay(ctx, model, env, built[overlay])
+    order = sorted(todo)
+    problems = ctx.kube.check_many([built[o].objects for o in order]) if todo else []
+    for overlay, overlay_problems in zip(order, problems):
+        model, env, digest = todo[overlay]
+        found, count = check_overlay(ctx, model, env, built[overlay], overlay_problems)
         result.findings += found
         result.resources += count
         store.put(digest, {"findings": [_to_json(f) for f in found], "resources": count})

@@ -81,12 +81,15 @@ def _shard(ctx, param, value):
 @click.option("--shard", callback=_shard, metavar="K/N", help="Check a deterministic K-th of N parts of the models.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write .mlgitops-cache/.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Parallel kustomize builds (default: cores).")
+@click.option("--validator", type=click.Choice(["builtin", "kubeconform"]), default="builtin", show_default=True,
+              help="Validate built resources with the built-in validator or the kubeconform binary.")
 @REPO
-def check_cmd(fmt: str, shard, no_cache: bool, jobs: int | None, repo_path: str | None) -> None:
+def check_cmd(fmt: str, shard, no_cache: bool, jobs: int | None, validator: str, repo_path: str | None) -> None:
     """Validate specs, drift, builds, Kubernetes schemas, fidelity and policies."""
     repo = _repo(repo_path)
     with progress.bar(enabled=fmt == "text") as bar:
-        options = check_mod.Options(repo.root, shard, not no_cache, jobs, bar.advance, bar.total)
+        options = check_mod.Options(repo.root, shard=shard, use_cache=not no_cache, jobs=jobs, validator=validator,
+                                    progress=bar.advance, on_total=bar.total)
         result = check_mod.run(options)
     text = report.FORMATS[fmt](result.findings)
     if fmt == "text":

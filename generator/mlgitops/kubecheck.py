@@ -33,6 +33,9 @@ class KubeCheck:
                 f"yaml-rs {metadata.version('yaml-rs')} "
                 f"{self.options.kubernetes_version} strict skip={sorted(self.options.skip)} {crds.hexdigest()}")
 
+    def check_many(self, batches: list[list[dict]]) -> list[list[Problem]]:
+        return [self.check(objects) for objects in batches]
+
     def check(self, objects: list[dict]) -> list[Problem]:
         out = []
         for result in validator.validate_objects(objects, self.options, schemas=self.schemas):
