@@ -29,6 +29,7 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m mlgitops.docs > docs/spec.md
+	$(BIN)/python -m mlgitops.docs rules > docs/rules.md
 
 clean:
 	rm -rf $(VENV) .mlgitops-cache .pytest_cache .hypothesis

@@ -80,5 +80,15 @@ def render() -> str:
     )
 
 
+def render_rules() -> str:
+    from mlgitops.rules import RULES
+
+    rows = "".join(f"| `{rule}` | {text} |\n" for rule, text in sorted(RULES.items()))
+    return ("<!-- Generated from generator/mlgitops/rules.py by `make docs`. -->\n"
+            "# Rule ids\n\nEvery finding names one of these stable ids.\n\n| Rule | Meaning |\n|---|---|\n" + rows)
+
+
 if __name__ == "__main__":
-    print(render(), end="")
+    import sys
+
+    print(render_rules() if sys.argv[1:] == ["rules"] else render(), end="")
