@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 from pathlib import Path
 
@@ -59,6 +60,38 @@ class Cache:
             write_atomic(self._path(digest), json.dumps(entry, sort_keys=True).encode())
         except OSError:
             pass  # a cache that cannot be written only makes the next run slower
+
+
+class TreeCache:
+    """Generated files per model spec, keyed on everything that decides them (marshal: fast, bytes-safe)."""
+
+    def __init__(self, root: Path, enabled: bool = True):
+        self.folder = root / ".mlgitops-cache/generate"
+        self.enabled = enabled
+
+    def get(self, digest: str) -> tuple[str, dict[str, bytes]] | None:
+        if not self.enabled:
+            return None
+        try:
+            blob = (self.folder / digest[:2] / digest).read_bytes()
+            checksum, payload = blob[:64].decode(), blob[64:]
+            if checksum != hashlib.sha256(payload).hexdigest():
+                return None
+            name, tree = marshal.loads(payload)
+            if not isinstance(name, str) or not isinstance(tree, dict):
+                return None
+            return name, tree
+        except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError):
+            return None
+
+    def put(self, digest: str, name: str, tree: dict[str, bytes]) -> None:
+        if not self.enabled:
+            return
+        payload = marshal.dumps((name, tree))
+        try:
+            write_atomic(self.folder / digest[:2] / digest, hashlib.sha256(payload).hexdigest().encode() + payload)
+        except OSError:
+            pass
 
 
 def file_identity(path: str) -> str:

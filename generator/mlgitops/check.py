@@ -74,8 +74,7 @@ def _model_of_path(path: str) -> str | None:
     return None
 
 
-def _drift(gen: generate.Generated, repo: Repo, invalid: set[str], owns) -> list[Finding]:
-    disk = writer.scan(repo.root)
+def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid: set[str], owns) -> list[Finding]:
     tree = {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
     disk = {p: c for p, c in disk.items() if owns(_model_of_path(p)) and _model_of_path(p) not in invalid}
     return drift.findings(writer.plan(tree, disk, repo.root), disk)
@@ -94,10 +93,11 @@ class _Context:
         self.salt = cache.key(__version__, " ".join(argv), cache.file_identity(argv[0]), self.kube.identity(),
                               self.config.raw)
 
-    def overlay_key(self, model: Model, env: str, disk: dict[str, bytes]) -> str:
+    def overlay_key(self, model, env: str, files: list[tuple[str, bytes]]) -> str:
+        """model: anything with .raw; files: the model's generated files on disk, sorted."""
         prefixes = (f"{overlay_dir(env, model.name)}/", f"base/{model.name}/")
-        files = sorted((p, c) for p, c in disk.items() if p.startswith(prefixes))
-        return cache.key(self.salt, model.raw, env, *(x for pair in files for x in pair))
+        mine = [x for path, content in files if path.startswith(prefixes) for x in (path, content)]
+        return cache.key(self.salt, model.raw, env, *mine)
 
 
 def _finding_at(model: Model, config, env: str, manifest: Manifest | None, pointer: str, rule: str,
@@ -177,12 +177,15 @@ def run(options: Options) -> Result:
             result.findings.append(f)
     if gen.config is None:
         return result
-    models = [m for m in gen.models if owns(m.name)]
-    invalid = {p.stem for p in repo.model_files()} - {m.name for m in gen.models}
-    result.findings += _drift(gen, repo, invalid, owns)
+    models = [e for e in gen.entries if owns(e.name)]
+    invalid = {p.stem for p in repo.model_files()} - {e.name for e in gen.entries}
+    disk = writer.scan(repo.root)
+    result.findings += _drift(gen, repo, disk, invalid, owns)
     result.models = len(models)
     ctx = _Context(gen, repo, options.validator)
-    disk = writer.scan(repo.root, ("base", "overlays"))
+    by_model: dict[str | None, list[tuple[str, bytes]]] = {}
+    for path in sorted(disk):
+        by_model.setdefault(_model_of_path(path), []).append((path, disk[path]))
     envs = gen.config.env_names
     store = cache.Cache(repo.root, options.use_cache)
     todo: dict[str, tuple[Model, str, str]] = {}
@@ -192,7 +195,7 @@ def run(options: Options) -> Result:
             if f"{overlay}/kustomization.yaml" not in disk:
                 continue  # reported as drift
             result.overlays += 1
-            digest = ctx.overlay_key(model, env, disk)
+            digest = ctx.overlay_key(model, env, by_model.get(model.name, []))
             hit = store.get(digest)
             if hit is not None:
                 result.findings += [_from_json(d) for d in hit["findings"]]
@@ -207,7 +210,7 @@ def run(options: Options) -> Result:
     problems = ctx.kube.check_many([built[o].objects for o in order]) if todo else []
     for overlay, overlay_problems in zip(order, problems):
         model, env, digest = todo[overlay]
-        found, count = check_overlay(ctx, model, env, built[overlay], overlay_problems)
+        found, count = check_overlay(ctx, model.model, env, built[overlay], overlay_problems)
         result.findings += found
         result.resources += count
         store.put(digest, {"findings": [_to_json(f) for f in found], "resources": count})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+from mlgitops.plaindata import clone
 
 
 def fill_defaults(schema: dict, data, root: dict | None = None):
@@ -14,7 +14,7 @@ def fill_defaults(schema: dict, data, root: dict | None = None):
         for name, prop in schema.get("properties", {}).items():
             prop = _deref(prop, root)
             if name not in out and "default" in prop:
-                out[name] = copy.deepcopy(prop["default"])
+                out[name] = clone(prop["default"])
             if name in out:
                 out[name] = fill_defaults(prop, out[name], root)
         extra = schema.get("additionalProperties")

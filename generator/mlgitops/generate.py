@@ -2,36 +2,97 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlgitops import drift, writer
+from mlgitops import __version__, cache, drift, writer
 from mlgitops.config import Config, load_config
 from mlgitops.findings import Finding, has_errors
 from mlgitops.layout import Tree, model_tree
 from mlgitops.repo import Repo
-from mlgitops.spec import Model, load_models
+from mlgitops.spec import Model, collision, parse_model
+from mlgitops.specschema import load_schema
+
+
+@dataclass
+class Entry:
+    """One valid model spec; its Model is parsed only when asked for (a cache hit needs none)."""
+
+    name: str
+    path: str
+    raw: bytes
+    config: Config
+    _model: Model | None = None
+
+    @property
+    def model(self) -> Model:
+        if self._model is None:
+            model, findings = parse_model(self.path, self.raw, self.config)
+            assert model is not None and not findings, "a cached spec no longer validates"
+            self._model = model
+        return self._model
 
 
 @dataclass
 class Generated:
     config: Config | None = None
-    models: list[Model] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
     tree: Tree = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
+    @property
+    def models(self) -> list[Model]:
+        return [e.model for e in self.entries]
 
-def build(repo: Repo) -> Generated:
-    """Read and validate every input, then render the whole tree. Touches no output file."""
+
+def _salt(config: Config) -> str:
+    """What, besides a spec's own bytes, decides its generated files."""
+    schemas = [load_schema(n) for n in ("model.schema.json", "config.schema.json")]
+    return cache.key(__version__, json.dumps(schemas, sort_keys=True), config.raw)
+
+
+def build(repo: Repo, use_cache: bool = True) -> Generated:
+    """Read and validate every input, then render the whole tree. Touches no output file.
+
+    Each valid spec's files are cached by content (.mlgitops-cache/generate/), so an unchanged spec
+    is neither parsed nor rendered again.
+    """
     config, findings = load_config(repo)
     if config is None:
         return Generated(findings=findings)
-    models, findings = load_models(repo, config)
-    result = Generated(config, models, {}, list(findings))
-    for model in models:
-        tree, found = model_tree(model, config)
+    result = Generated(config, findings=list(findings))
+    store = cache.TreeCache(repo.root, use_cache)
+    salt = _salt(config)
+    seen: dict[str, Entry] = {}
+    for file in repo.model_files():
+        rel = repo.rel(file)
+        raw, found = repo.read_input(file)
+        if raw is None:
+            result.findings.extend(found)
+            continue
+        digest = cache.key(salt, rel, raw)
+        hit = store.get(digest)
+        if hit is not None:
+            entry = Entry(hit[0], rel, raw, config)
+            tree = hit[1]
+        else:
+            model, found = parse_model(rel, raw, config)
+            if model is None:
+                result.findings.extend(found)
+                continue
+            entry = Entry(model.name, rel, raw, config, model)
+            tree, found = model_tree(model, config)
+            if found:
+                result.findings.extend(found)
+                continue
+            store.put(digest, model.name, tree)
+        if entry.name in seen:
+            result.findings.append(collision(entry.model, seen[entry.name].path))
+            continue
+        seen[entry.name] = entry
+        result.entries.append(entry)
         result.tree.update(tree)
-        result.findings.extend(found)
     return result
 
 
@@ -57,15 +118,16 @@ def run(root: Path, check: bool = False) -> Outcome:
     if has_errors(result.findings):
         return Outcome(result.findings)
     envs = len(result.config.environments) if result.config else 0
+    count = len(result.entries)
     if check:
         disk = writer.scan(root)
         the_plan = writer.plan(result.tree, disk, root)
         return Outcome(the_plan.findings, the_plan, writer.unified_diff(result.tree, disk, the_plan),
-                       len(result.models), envs, drift.findings(the_plan, disk))
+                       count, envs, drift.findings(the_plan, disk))
     with writer.locked(root):
         disk = writer.scan(root)
         the_plan = writer.plan(result.tree, disk, root)
         if the_plan.findings:
             return Outcome(the_plan.findings, the_plan)
         writer.apply(root, the_plan)
-    return Outcome([], the_plan, "", len(result.models), envs)
+    return Outcome([], the_plan, "", count, envs)

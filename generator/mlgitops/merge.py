@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from mlgitops.plaindata import clone
 
 
 def deep_merge(base: Any, override: Any) -> Any:
     """The value of `override` laid over `base`; neither input is changed."""
     if not isinstance(base, dict) or not isinstance(override, dict):
-        return copy.deepcopy(override)
-    out = {k: copy.deepcopy(v) for k, v in base.items()}
+        return clone(override)
+    out = {k: clone(v) for k, v in base.items()}
     for key, value in override.items():
         if value is None:
             out.pop(key, None)
@@ -24,7 +25,7 @@ def deep_merge(base: Any, override: Any) -> Any:
 def _without_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    return copy.deepcopy(value)
+    return clone(value)
 
 
 def merge_all(layers) -> dict:

@@ -7,12 +7,12 @@ from the base *after* those transformers, so the overlay builds to exactly the i
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 
 from mlgitops import smpdiff
 from mlgitops.manifest import Manifest
+from mlgitops.plaindata import clone
 
 TEMPLATED = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 _IMAGE = re.compile(r"^(?P<name>[^@]+?)(?::(?P<tag>[^:/@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
@@ -53,7 +53,7 @@ def image_entry(base_image: str, target_image: str) -> dict | None:
 
 def apply_transformers(obj: dict, namespace: str, labels: dict, image: dict | None) -> dict:
     """What kustomize's namespace, labels (includeTemplates) and images transformers do to obj."""
-    out = copy.deepcopy(obj)
+    out = clone(obj)
     out["metadata"]["namespace"] = namespace
     out["metadata"].setdefault("labels", {}).update(labels)
     if obj["kind"] in TEMPLATED:

@@ -10,7 +10,7 @@ atomic in a strategic merge, so it is written out whole.
 
 from __future__ import annotations
 
-import copy
+from mlgitops.plaindata import clone
 
 SAME = object()
 _POD = ("spec", "template", "spec")
@@ -34,7 +34,7 @@ def diff(base, target, path: tuple[str, ...] = ()):
         out = {}
         for key, value in target.items():
             if key not in base:
-                out[key] = copy.deepcopy(value)
+                out[key] = clone(value)
                 continue
             d = diff(base[key], value, (*path, key))
             if d is not SAME:
@@ -47,7 +47,7 @@ def diff(base, target, path: tuple[str, ...] = ()):
         return _diff_list(base, target, path)
     if type(base) is type(target) and base == target:
         return SAME
-    return copy.deepcopy(target)
+    return clone(target)
 
 
 def _diff_list(base: list, target: list, path: tuple[str, ...]):
@@ -55,14 +55,14 @@ def _diff_list(base: list, target: list, path: tuple[str, ...]):
         return SAME
     key = MERGE_KEYS.get(path)
     if key is None:
-        return copy.deepcopy(target)
+        return clone(target)
     if _keys(base, key) is not None and _keys(base, key) == _keys(target, key):
         out = []
         for b, t in zip(base, target):
             d = diff(b, t, path)
             out.append({key: t[key]} if d is SAME else {key: t[key], **d})
         return out
-    return [{"$patch": "replace"}, *copy.deepcopy(target)]
+    return [{"$patch": "replace"}, *clone(target)]
 
 
 def _keys(items: list, key: str):

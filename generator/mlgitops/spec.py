@@ -104,31 +104,6 @@ def _identity_findings(doc: yamlsource.Document, path: str, config: Config) -> l
     return found
 
 
-def load_models(repo: Repo, config: Config) -> tuple[list[Model], list[Finding]]:
-    models: list[Model] = []
-    findings: list[Finding] = []
-    for file in repo.model_files():
-        rel = repo.rel(file)
-        raw, read_findings = repo.read_input(file)
-        if raw is None:
-            findings.extend(read_findings)
-            continue
-        model, found = parse_model(rel, raw, config)
-        findings.extend(found)
-        if model:
-            models.append(model)
-    findings.extend(_collisions(models))
-    return models, findings
-
-
-def _collisions(models: list[Model]) -> list[Finding]:
-    seen: dict[str, Model] = {}
-    found = []
-    for model in models:
-        if model.name in seen:
-            other = seen[model.name]
-            found.append(Finding("name-collision", f"model '{model.name}' is also defined in {other.path}",
-                                 model.path, model.doc.position("/metadata/name"),
-                                 "each model needs a unique metadata.name"))
-        seen[model.name] = model
-    return found
+def collision(model: Model, other_path: str) -> Finding:
+    return Finding("name-collision", f"model '{model.name}' is also defined in {other_path}", model.path,
+                   model.doc.position("/metadata/name"), "each model needs a unique metadata.name")

@@ -32,14 +32,17 @@ class Plan:
 def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
     """Every regular file under the generated roots (symlinks are not followed)."""
     out: Tree = {}
+    base = str(root)
+    cut = len(base) + 1
     for top in roots:
-        for folder, dirs, files in os.walk(root / top):
+        for folder, dirs, files in os.walk(os.path.join(base, top)):
             dirs.sort()
             for name in files:
-                path = Path(folder) / name
-                if path.is_symlink() or not path.is_file():
+                path = os.path.join(folder, name)
+                if os.path.islink(path) or not os.path.isfile(path):
                     continue
-                out[path.relative_to(root).as_posix()] = path.read_bytes()
+                with open(path, "rb") as handle:
+                    out[path[cut:].replace(os.sep, "/")] = handle.read()
     return out
 
 
