@@ -186,3 +186,12 @@ def test_overlays_reference_only_their_base_and_their_own_files(env):
             assert resource == f"../../../base/{name}" or "/" not in resource
         for patch in data.get("patches", []):
             assert "/" not in patch["path"]
+
+
+def test_restating_the_restricted_defaults_needs_no_reason():
+    security = {"readOnlyRootFilesystem": True, "runAsNonRoot": True, "allowPrivilegeEscalation": False}
+    assert pod(objects({"security": security}))["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_an_empty_environment_entry_means_no_difference():
+    assert objects(env="dev", environments={"dev": None})["Deployment"]["spec"]["replicas"] == 1

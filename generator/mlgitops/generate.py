@@ -65,6 +65,7 @@ def build(repo: Repo, use_cache: bool = True) -> Generated:
     store = cache.TreeCache(repo.root, use_cache)
     salt = _salt(config)
     seen: dict[str, Entry] = {}
+    pending: list[tuple[str, str, Tree]] = []
     for file in repo.model_files():
         rel = repo.rel(file)
         raw, found = repo.read_input(file)
@@ -86,13 +87,16 @@ def build(repo: Repo, use_cache: bool = True) -> Generated:
             if found:
                 result.findings.extend(found)
                 continue
-            store.put(digest, model.name, tree)
+            pending.append((digest, model.name, tree))
         if entry.name in seen:
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
+    if not has_errors(result.findings):  # a failed run leaves even the cache as it was
+        for digest, name, tree in pending:
+            store.put(digest, name, tree)
     return result
 
 

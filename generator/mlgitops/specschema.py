@@ -70,8 +70,9 @@ class SchemaCheck:
         return out
 
     def _findings(self, schema, error, data, locate: Locate, plain) -> list[Finding]:
-        pointer = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in error.instance_path)
-        field = field_name(error.instance_path)
+        ipath = typed_path(data, error.instance_path)
+        pointer = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in ipath)
+        field = field_name(ipath)
         kind = error.kind
         name = kind.name
         path = list(error.schema_path)
@@ -97,14 +98,15 @@ class SchemaCheck:
         if name == "required":
             missing = kind.property
             file, pos = locate(join(pointer, missing), True)
-            where = f"'{field}'" if error.instance_path else "the document"
-            return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos)]
-        whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(data, error.instance_path), dict)
+            where = f"'{field}'" if ipath else "the document"
+            hint = "relaxing a restricted Pod Security default needs a reason: say why" if missing == "reason" else ""
+            return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos, hint)]
+        whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(data, ipath), dict)
         file, pos = locate(pointer, whole_mapping)
         message = f"'{field}' {parent['x-error']}" if "x-error" in parent and name in _OWN_MESSAGE else None
         hint = ""
         if name == "type":
-            value = subschema_value(data, error.instance_path)
+            value = subschema_value(data, ipath)
             message = message or f"'{field}' must be {_expected(kind)}, not {_describe(value)}"
             text = plain(pointer)
             if text is not None and "string" in str(kind.types):
@@ -113,7 +115,7 @@ class SchemaCheck:
             message = message or f"'{field}' must be {json.dumps(parent['const'])}"
         elif name == "enum":
             options = ", ".join(json.dumps(o) for o in parent["enum"])
-            value = subschema_value(data, error.instance_path)
+            value = subschema_value(data, ipath)
             close = difflib.get_close_matches(str(value), [str(o) for o in parent["enum"]], n=1)
             message = message or f"'{field}' must be one of {options}"
             hint = f"did you mean '{close[0]}'?" if close else ""
@@ -129,6 +131,24 @@ _OWN_MESSAGE = {"pattern", "anyOf", "oneOf"}
 def show(text: str) -> str:
     """User text in a message: quoted, and escaped when it holds anything unprintable."""
     return f"'{text}'" if text.isprintable() else repr(text)
+
+
+def typed_path(data, path) -> list:
+    """The validator's instance path with dict keys as strings and list indexes as ints.
+
+    (jsonschema-rs hands back a key such as "8080" as the integer 8080.)
+    """
+    out = []
+    node = data
+    for token in path:
+        if isinstance(node, list):
+            token = int(token)
+            node = node[token]
+        elif isinstance(node, dict):
+            token = str(token)
+            node = node.get(token)
+        out.append(token)
+    return out
 
 
 def field_name(path) -> str:
