@@ -111,3 +111,19 @@ def test_a_missing_config_is_an_environment_error(tmp_path, capsys, monkeypatch)
 def test_temp_files_never_remain(generated):
     leftovers = [p for p in Path(generated).rglob(".*.tmp")]
     assert leftovers == []
+
+
+def test_a_changed_generator_is_not_served_from_the_cache(generated, monkeypatch, capsys):
+    from mlgitops import cache
+    from mlgitops.render import labels
+
+    monkeypatch.setattr(labels, "MANAGED_BY", "mlgitops-next")
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "an edited generator")
+    assert run_cli(capsys, "generate", "--repo", str(generated)).code == 0
+    assert "app.kubernetes.io/managed-by: mlgitops-next" in (generated / "base/house-prices/service.yaml").read_text()
+
+
+def test_a_failed_run_writes_no_cache_either(repo, capsys):
+    (repo / "models/broken.yaml").write_text("apiVersion: mlgitops.io/v1alpha1\nkind: Model\n")
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 1
+    assert not (repo / ".mlgitops-cache").exists()

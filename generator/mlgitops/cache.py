@@ -6,6 +6,7 @@ miss, never a wrong answer: each entry stores its own key and a checksum of its 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import marshal
@@ -16,6 +17,23 @@ from mlgitops.writer import write_atomic
 
 CACHE_DIR = ".mlgitops-cache/results"
 FORMAT = 1
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of mlgitops's own source and schemas: an edited generator never reuses old results."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode())
+        h.update(path.read_bytes())
+    from importlib import resources
+
+    for entry in sorted(resources.files("mlgitops.schemas").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            h.update(entry.name.encode())
+            h.update(entry.read_bytes())
+    return h.hexdigest()
 
 
 def key(*parts: bytes | str) -> str:

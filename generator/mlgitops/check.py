@@ -90,8 +90,8 @@ class _Context:
         version, skip = self.config.kubernetes_version, tuple(self.config.data["skipKinds"])
         self.kube = KubeconformCheck(version, skip) if validator == "kubeconform" else KubeCheck(version, skip)
         argv = kustomize.build_argv()
-        self.salt = cache.key(__version__, " ".join(argv), cache.file_identity(argv[0]), self.kube.identity(),
-                              self.config.raw)
+        self.salt = cache.key(__version__, cache.code_fingerprint(), " ".join(argv), cache.file_identity(argv[0]),
+                              self.kube.identity(), self.config.raw)
 
     def overlay_key(self, model, env: str, files: list[tuple[str, bytes]]) -> str:
         """model: anything with .raw; files: the model's generated files on disk, sorted."""

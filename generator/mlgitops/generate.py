@@ -12,7 +12,6 @@ from mlgitops.findings import Finding, has_errors
 from mlgitops.layout import Tree, model_tree
 from mlgitops.repo import Repo
 from mlgitops.spec import Model, collision, parse_model
-from mlgitops.specschema import load_schema
 
 
 @dataclass
@@ -47,9 +46,8 @@ class Generated:
 
 
 def _salt(config: Config) -> str:
-    """What, besides a spec's own bytes, decides its generated files."""
-    schemas = [load_schema(n) for n in ("model.schema.json", "config.schema.json")]
-    return cache.key(__version__, json.dumps(schemas, sort_keys=True), config.raw)
+    """What, besides a spec's own bytes, decides its generated files: the tool's code and schemas, the config."""
+    return cache.key(__version__, cache.code_fingerprint(), config.raw)
 
 
 def build(repo: Repo, use_cache: bool = True) -> Generated:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fcntl
 import os
@@ -34,20 +35,25 @@ def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
     out: Tree = {}
     base = str(root)
     cut = len(base) + 1
-    for top in roots:
-        for folder, dirs, files in os.walk(os.path.join(base, top)):
-            dirs.sort()
-            for name in files:
-                path = os.path.join(folder, name)
-                if os.path.islink(path) or not os.path.isfile(path):
-                    continue
-                with open(path, "rb") as handle:
-                    out[path[cut:].replace(os.sep, "/")] = handle.read()
+    stack = [os.path.join(base, top) for top in roots]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                with open(entry.path, "rb") as handle:
+                    out[entry.path[cut:].replace(os.sep, "/")] = handle.read()
     return out
 
 
 def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
     result = Plan()
+    folders_ok: set[str] = set()
     for path, content in sorted(tree.items()):
         current = disk.get(path)
         if current == content:
@@ -59,7 +65,10 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
                 "mlgitops will not overwrite it", path, Position(1, 1),
                 "move the change into the model spec (an environment override or patch), then delete the file"))
             continue
-        blocker = _blocking_parent(root, path)
+        folder = path.rsplit("/", 1)[0]
+        blocker = None if folder in folders_ok else _blocking_parent(root, path)
+        if blocker is None and current is None:
+            folders_ok.add(folder)
         if blocker:
             result.findings.append(Finding("path-blocked", f"cannot write {path}: {blocker} is not a folder",
                                            blocker, Position(1, 1), "move it away"))
@@ -116,23 +125,34 @@ def locked(root: Path, timeout: float = 60.0):
         handle.close()
 
 
-def write_atomic(path: Path, content: bytes) -> None:
+def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> None:
     """Write to a temp file in the same folder, then rename over the target: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    if make_parent:
+        os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
 
 
 def apply(root: Path, the_plan: Plan) -> None:
+    base = str(root)
+    made: set[str] = set()
     for path, content in the_plan.write.items():
-        write_atomic(root / path, content)
+        target = os.path.join(base, path)
+        folder = os.path.dirname(target)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        write_atomic(target, content, make_parent=False)
     for path in the_plan.delete:
         (root / path).unlink(missing_ok=True)
         _prune_empty(root, (root / path).parent)
