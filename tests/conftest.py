@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from mlgitops.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

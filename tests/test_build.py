@@ -6,7 +6,6 @@ import shutil
 
 import pytest
 from conftest import ROOT
-
 from mlgitops import build, kustomize
 from mlgitops.findings import FatalError
 

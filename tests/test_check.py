@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, make_repo, run_cli
-
 from mlgitops import check
 
 CASES = sorted(p for p in (ROOT / "tests/cases/policies").iterdir() if p.is_dir())

@@ -7,7 +7,6 @@ import os
 
 import pytest
 from conftest import run_cli
-
 from mlgitops import cache, check, kubecheck
 
 

@@ -1,7 +1,6 @@
 """docs/spec.md is generated from the schemas and kept in step with them."""
 
 from conftest import ROOT
-
 from mlgitops import docs
 
 

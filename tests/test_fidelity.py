@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import yaml
 from conftest import ROOT
-
 from mlgitops import kustomize
 from mlgitops.generate import build
 from mlgitops.layout import intended

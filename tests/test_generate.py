@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import ROOT, run_cli, snapshot
-
 from mlgitops.layout import is_generated
 
 

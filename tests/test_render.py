@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import yaml
 from conftest import ROOT
-
 from mlgitops.config import parse_config
 from mlgitops.render import render
 from mlgitops.spec import BASE, parse_model

@@ -9,7 +9,6 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mlgitops import kustomize
 from mlgitops.yamlemit import dumps
 

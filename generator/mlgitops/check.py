@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops import __version__, build, cache, drift, fidelity, generate, kustomize, policies, writer
+from mlgitops.config import Config
 from mlgitops.findings import Finding, Position, Severity
 from mlgitops.kubecheck import KubeCheck
 from mlgitops.kubeconform import KubeconformCheck
@@ -29,7 +31,7 @@ class Shard:
     count: int
 
     @classmethod
-    def parse(cls, text: str) -> "Shard":
+    def parse(cls, text: str) -> Shard:
         k, _, n = text.partition("/")
         shard = cls(int(k), int(n))
         if not 1 <= shard.index <= shard.count:
@@ -52,8 +54,8 @@ class Options:
     use_cache: bool = True
     jobs: int | None = None
     validator: str = "builtin"  # or "kubeconform"
-    progress: object = None  # callable(advance: int) or None
-    on_total: object = None  # callable(total overlays to build)
+    progress: Callable[[int], None] | None = None  # advance the progress bar by n overlays
+    on_total: Callable[[int], None] | None = None  # how many overlays will be built
 
 
 @dataclass
@@ -83,12 +85,13 @@ def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid:
 class _Context:
     """Inputs shared by every overlay's check: tools, schemas, config."""
 
-    def __init__(self, gen: generate.Generated, repo: Repo, validator: str = "builtin"):
+    def __init__(self, gen: generate.Generated, config: Config, repo: Repo, validator: str = "builtin"):
         self.gen = gen
         self.repo = repo
-        self.config = gen.config
+        self.config = config
         version, skip = self.config.kubernetes_version, tuple(self.config.data["skipKinds"])
-        self.kube = KubeconformCheck(version, skip) if validator == "kubeconform" else KubeCheck(version, skip)
+        self.kube: KubeCheck | KubeconformCheck = (
+            KubeconformCheck(version, skip) if validator == "kubeconform" else KubeCheck(version, skip))
         argv = kustomize.build_argv()
         self.salt = cache.key(__version__, cache.code_fingerprint(), " ".join(argv), cache.file_identity(argv[0]),
                               self.kube.identity(), self.config.raw)
@@ -182,13 +185,13 @@ def run(options: Options) -> Result:
     disk = writer.scan(repo.root)
     result.findings += _drift(gen, repo, disk, invalid, owns)
     result.models = len(models)
-    ctx = _Context(gen, repo, options.validator)
+    ctx = _Context(gen, gen.config, repo, options.validator)
     by_model: dict[str | None, list[tuple[str, bytes]]] = {}
     for path in sorted(disk):
         by_model.setdefault(_model_of_path(path), []).append((path, disk[path]))
     envs = gen.config.env_names
     store = cache.Cache(repo.root, options.use_cache)
-    todo: dict[str, tuple[Model, str, str]] = {}
+    todo: dict[str, tuple[generate.Entry, str, str]] = {}
     for model in models:
         for env in envs:
             overlay = overlay_dir(env, model.name)
@@ -209,8 +212,8 @@ def run(options: Options) -> Result:
     order = sorted(todo)
     problems = ctx.kube.check_many([built[o].objects for o in order]) if todo else []
     for overlay, overlay_problems in zip(order, problems):
-        model, env, digest = todo[overlay]
-        found, count = check_overlay(ctx, model.model, env, built[overlay], overlay_problems)
+        entry, env, digest = todo[overlay]
+        found, count = check_overlay(ctx, entry.model, env, built[overlay], overlay_problems)
         result.findings += found
         result.resources += count
         store.put(digest, {"findings": [_to_json(f) for f in found], "resources": count})

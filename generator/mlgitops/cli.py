@@ -50,6 +50,7 @@ def generate_cmd(check: bool, fmt: str, repo_path: str | None) -> None:
             click.echo("nothing was written" if not check else "", err=True, nl=not check)
         sys.exit(outcome.exit_code)
     plan = outcome.plan
+    assert plan is not None  # a run without findings always has a plan
     where = f"{outcome.models} model{'s' * (outcome.models != 1)} x {outcome.environments} environments"
     if check:
         if outcome.diff and fmt != "text":

@@ -19,9 +19,10 @@ def fill_defaults(schema: dict, data, root: dict | None = None):
                 out[name] = fill_defaults(prop, out[name], root)
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict):
-            for name in out:
-                if name not in schema.get("properties", {}):
-                    out[name] = fill_defaults(extra, out[name], root)
+            known = schema.get("properties", {})
+            for name, value in list(out.items()):
+                if name not in known:
+                    out[name] = fill_defaults(extra, value, root)
         return out
     if isinstance(data, list) and isinstance(schema.get("items"), dict):
         return [fill_defaults(schema["items"], item, root) for item in data]

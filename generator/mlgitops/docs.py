@@ -21,7 +21,7 @@ def _type(schema: dict) -> str:
     kinds = kind if isinstance(kind, list) else [kind]
     names = {"object": "map", "array": "list", "integer": "integer", "string": "string", "number": "number",
              "boolean": "boolean", "null": "null"}
-    text = " or ".join(names.get(k, k) for k in kinds)
+    text = " or ".join(names.get(str(k), str(k)) for k in kinds)
     if "array" in kinds and isinstance(schema.get("items"), dict) and "type" in schema["items"]:
         text += f" of {_type(schema['items'])}"
     return text

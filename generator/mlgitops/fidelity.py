@@ -55,7 +55,7 @@ def _show(value) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def touched(patches: list[dict]) -> dict[tuple[str, str], frozenset[str]]:
+def touched(patches: list[tuple[dict, object]]) -> dict[tuple[str, str], frozenset[str]]:
     """Per (kind, name), the object pointers the raw patches write."""
     out: dict[tuple[str, str], set[str]] = {}
     for target, body in patches:
@@ -64,7 +64,7 @@ def touched(patches: list[dict]) -> dict[tuple[str, str], frozenset[str]]:
         if isinstance(body, list):
             pointers.update(op["path"] for op in body)
             pointers.update(op["from"] for op in body if "from" in op)
-        else:
+        elif isinstance(body, dict):
             pointers.update(_leaves({k: v for k, v in body.items() if k not in ("apiVersion", "kind")}))
     return {k: frozenset(v) for k, v in out.items()}
 
@@ -82,6 +82,8 @@ def compare(built: list[dict], meant: list[dict], skip: dict[tuple[str, str], fr
     for key, obj in meant_by.items():
         if key not in built_by:
             out.append(Mismatch(*key, "", "the overlay does not build this object, which the spec asks for"))
+            continue
+        if built_by[key] == obj:
             continue
         diffs = differences(built_by[key], obj, "", skip.get(key, frozenset()))
         for pointer, text in diffs[:MAX_PATHS]:

@@ -19,7 +19,7 @@ class Position:
     col: int = 0
 
     @classmethod
-    def from_mark(cls, mark) -> "Position":
+    def from_mark(cls, mark) -> Position:
         """The one place 0-based YAML marks become 1-based positions."""
         return cls(mark.line + 1, mark.column + 1)
 

@@ -30,11 +30,12 @@ def _status(text: str) -> str:
 
 class KubeconformCheck:
     def __init__(self, kubernetes_version: str, skip_kinds: tuple[str, ...] = (), binary: str | None = None):
-        self.binary = binary or shutil.which("kubeconform")
-        if not self.binary:
+        found = binary or shutil.which("kubeconform")
+        if not found:
             raise FatalError("kubeconform is not on PATH",
                              "install kubeconform (github.com/yannh/kubeconform), or drop --validator kubeconform "
                              "to use the built-in validator")
+        self.binary: str = found
         self.version = kubernetes_version
         self.skip = skip_kinds
 
@@ -55,7 +56,7 @@ class KubeconformCheck:
                     "-schema-location", f"{schemas}/{TEMPLATE}"]
             if self.skip:
                 argv += ["-skip", ",".join(self.skip)]
-            proc = subprocess.run([*argv, str(files)], capture_output=True, text=True)
+            proc = subprocess.run([*argv, str(files)], check=False, capture_output=True, text=True)
             try:
                 report = json.loads(proc.stdout or "{}")
             except json.JSONDecodeError:

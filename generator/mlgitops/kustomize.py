@@ -68,7 +68,7 @@ GO_DEFAULTS = {"GOGC": "400"}
 def run(command: Command) -> str:
     env = {**GO_DEFAULTS, **os.environ, **command.env}
     try:
-        proc = subprocess.run(command.argv, cwd=command.cwd, capture_output=True, text=True,
+        proc = subprocess.run(command.argv, check=False, cwd=command.cwd, capture_output=True, text=True,
                               timeout=command.timeout, env=env)
     except FileNotFoundError:
         raise FatalError(f"cannot run {command.argv[0]}", INSTALL_HINT) from None

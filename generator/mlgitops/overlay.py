@@ -84,7 +84,7 @@ def build(base_path: str, namespace: str, base: list[Manifest], target: list[Man
         kustomization["labels"] = [{"includeSelectors": False, "includeTemplates": True, "pairs": label_pairs}]
     if image:
         kustomization["images"] = [image]
-    files: dict[str, object] = {}
+    files: dict[str, object] = {}  # file name -> object, or a list of JSON6902 operations
     patches: list[dict] = []
     base_by_key = {m.key: m for m in base}
     target_by_key = {m.key: m for m in target}
@@ -108,8 +108,8 @@ def build(base_path: str, namespace: str, base: list[Manifest], target: list[Man
         if m.key not in base_by_key:
             files[m.file] = m.obj
             kustomization["resources"].append(m.file)
-    for name, target_ref, body in user_patches:
-        files[name] = body
+    for name, target_ref, raw_patch in user_patches:
+        files[name] = raw_patch
         patches.append({"path": name, "target": target_ref})
     if patches:
         kustomization["patches"] = patches

@@ -38,7 +38,7 @@ class Settings:
     disabled: frozenset[str]
 
     @classmethod
-    def for_environment(cls, name: str, policies: dict) -> "Settings":
+    def for_environment(cls, name: str, policies: dict) -> Settings:
         production = policies.get("production", name in PRODUCTION_NAMES)
         return cls(
             production=production,
@@ -100,7 +100,7 @@ def _replicas(obj, objects, settings, out, add):
 
 def _images(path, container, settings, add):
     image = container.get("image", "")
-    name, tag, digest = split_image(image)
+    _, tag, digest = split_image(image)
     if not digest and (not tag or tag == "latest"):
         add("image-latest", f"{path}/image", f"image '{image}' is {'untagged' if not tag else 'tagged :latest'}",
             "pin a version tag or a digest")

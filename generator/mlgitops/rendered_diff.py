@@ -22,7 +22,7 @@ SCRATCH = ".mlgitops-cache/diff-base"
 
 
 def _git(root: Path, *args: str) -> bytes:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True)
+    proc = subprocess.run(["git", *args], check=False, cwd=root, capture_output=True)
     if proc.returncode != 0:
         raise FatalError(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()}",
                          "run inside a Git checkout, and fetch the base revision")
@@ -31,7 +31,8 @@ def _git(root: Path, *args: str) -> bytes:
 
 def default_base(root: Path) -> str:
     for ref in ("origin/main", "origin/master"):
-        probe = subprocess.run(["git", "merge-base", "HEAD", ref], cwd=root, capture_output=True, text=True)
+        probe = subprocess.run(["git", "merge-base", "HEAD", ref], check=False, cwd=root, capture_output=True,
+                               text=True)
         if probe.returncode == 0:
             return probe.stdout.strip()
     return "HEAD"

@@ -14,7 +14,6 @@ from mlgitops.config import Config
 from mlgitops.defaults import fill_defaults
 from mlgitops.findings import Finding
 from mlgitops.layers import Layer, locate, merged, plain_text, writer
-from mlgitops.repo import Repo
 from mlgitops.specschema import SchemaCheck, load_schema
 
 SCHEMA = "model.schema.json"
@@ -73,7 +72,10 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         def where(pointer: str, key: bool, layers=layers):
             return locate(layers, doc, pointer, key)
 
-        errors = check.run(data, where, lambda p, layers=layers: plain_text(layers, p))
+        def plain(pointer: str, layers=layers) -> str | None:
+            return plain_text(layers, pointer)
+
+        errors = check.run(data, where, plain)
         if not errors:
             data = fill_defaults(load_schema(SCHEMA), data)
             errors = semantics.check(data, where, lambda p, layers=layers: writer(layers, p))

@@ -10,10 +10,10 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Callable
 
 import jsonschema_rs
 
@@ -24,13 +24,13 @@ from mlgitops.yamlsource import join
 Locate = Callable[[str, bool], tuple[str, Position]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict:
     text = resources.files("mlgitops.schemas").joinpath(name).read_text(encoding="utf-8")
     return json.loads(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str):
     return jsonschema_rs.Draft202012Validator(load_schema(name))
 
@@ -91,10 +91,10 @@ class SchemaCheck:
             key = str(kind.error.instance)
             rule = parent.get("propertyNames", parent)
             file, pos = locate(join(pointer, key), True)
-            message = f"{field} name {show(key)} {rule.get('x-error', 'is not allowed')}"
+            text = f"{field} name {show(key)} {rule.get('x-error', 'is not allowed')}"
             fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
             hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(rule.get("pattern", ""), fixed) else ""
-            return [Finding(self.rule, message, file, pos, hint)]
+            return [Finding(self.rule, text, file, pos, hint)]
         if name == "required":
             missing = kind.property
             file, pos = locate(join(pointer, missing), True)
@@ -103,7 +103,8 @@ class SchemaCheck:
             return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos, hint)]
         whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(data, ipath), dict)
         file, pos = locate(pointer, whole_mapping)
-        message = f"'{field}' {parent['x-error']}" if "x-error" in parent and name in _OWN_MESSAGE else None
+        message: str | None = (f"'{field}' {parent['x-error']}" if "x-error" in parent and name in _OWN_MESSAGE
+                               else None)
         hint = ""
         if name == "type":
             value = subschema_value(data, ipath)

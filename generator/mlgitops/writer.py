@@ -95,7 +95,7 @@ def _blocking_parent(root: Path, path: str) -> str | None:
 
 
 def unified_diff(tree: Tree, disk: Tree, the_plan: Plan) -> str:
-    chunks = []
+    chunks: list[str] = []
     for path in sorted([*the_plan.write, *the_plan.delete]):
         old = disk.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = tree.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
@@ -108,9 +108,8 @@ def unified_diff(tree: Tree, disk: Tree, the_plan: Plan) -> str:
 @contextmanager
 def locked(root: Path, timeout: float = 60.0):
     """Hold the repository's lock file, so two runs cannot interleave their writes."""
-    handle = open(root / LOCK_FILE, "a+")
     deadline = time.monotonic() + timeout
-    try:
+    with open(root / LOCK_FILE, "a+") as handle:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -118,11 +117,9 @@ def locked(root: Path, timeout: float = 60.0):
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise FatalError(f"another mlgitops run holds {LOCK_FILE}",
-                                     f"wait for it to finish, or delete {LOCK_FILE} if no run is active")
+                                     f"wait for it to finish, or delete {LOCK_FILE} if no run is active") from None
                 time.sleep(0.05)
         yield
-    finally:
-        handle.close()
 
 
 def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> None:
