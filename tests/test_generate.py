@@ -126,3 +126,17 @@ def test_a_failed_run_writes_no_cache_either(repo, capsys):
     (repo / "models/broken.yaml").write_text("apiVersion: mlgitops.io/v1alpha1\nkind: Model\n")
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 1
     assert not (repo / ".mlgitops-cache").exists()
+
+
+def test_two_runs_cannot_interleave(generated):
+    import pytest
+
+    from mlgitops import writer
+    from mlgitops.findings import FatalError
+
+    with writer.locked(generated):
+        with pytest.raises(FatalError, match="another mlgitops run holds .mlgitops.lock"):
+            with writer.locked(generated, timeout=0.2):
+                pass
+    with writer.locked(generated, timeout=0.2):
+        pass
