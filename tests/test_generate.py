@@ -130,13 +130,20 @@ def test_a_failed_run_writes_no_cache_either(repo, capsys):
 
 def test_two_runs_cannot_interleave(generated):
     import pytest
-
     from mlgitops import writer
     from mlgitops.findings import FatalError
 
-    with writer.locked(generated):
-        with pytest.raises(FatalError, match="another mlgitops run holds .mlgitops.lock"):
-            with writer.locked(generated, timeout=0.2):
-                pass
+    with writer.locked(generated), pytest.raises(FatalError, match="another mlgitops run holds .mlgitops.lock"), \
+            writer.locked(generated, timeout=0.2):
+        pass
     with writer.locked(generated, timeout=0.2):
         pass
+
+
+def test_a_kubernetes_version_without_schemas_is_a_config_error(repo, capsys):
+    config = repo / "mlgitops.yaml"
+    config.write_text(config.read_text().replace('kubernetesVersion: "1.33.0"', 'kubernetesVersion: "1.24.0"'))
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 1
+    assert result.err.startswith("mlgitops.yaml:5:20: no Kubernetes schemas for version 1.24.0 (schema)\n"
+                                 "    hint: choose one of 1.25.0,")

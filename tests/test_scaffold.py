@@ -40,3 +40,11 @@ def test_init_keeps_existing_files(tmp_path, capsys):
     (tmp_path / "mlgitops.yaml").write_text("mine\n")
     assert run_cli(capsys, "init", str(tmp_path)).code == 0
     assert (tmp_path / "mlgitops.yaml").read_text() == "mine\n"
+
+
+def test_init_ignores_the_cache_and_lock_and_keeps_a_persons_gitignore(tmp_path, capsys):
+    (tmp_path / ".gitignore").write_text("*.pyc\n")
+    assert run_cli(capsys, "init", str(tmp_path)).code == 0
+    assert (tmp_path / ".gitignore").read_text() == "*.pyc\n.mlgitops-cache/\n.mlgitops.lock\n"
+    assert run_cli(capsys, "init", str(tmp_path)).code == 0
+    assert (tmp_path / ".gitignore").read_text() == "*.pyc\n.mlgitops-cache/\n.mlgitops.lock\n"

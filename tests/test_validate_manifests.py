@@ -38,7 +38,7 @@ def test_a_duplicate_key_is_an_error_in_strict_mode_and_last_wins_otherwise():
     text = "kind: ConfigMap\ndata:\n  a: 1\n  a: 2\n"
     strict = parse_document(text, "cm.yaml", 0, 10)
     assert (strict.error_rule, strict.error_line, strict.error_col) == ("k8s-duplicate-key", 13, 3)
-    assert strict.error == "duplicate key 'a' (first at line 3)"
+    assert strict.error == "duplicate key 'a' (first at line 12)"
     assert parse_document(text, strict=False).data == {"kind": "ConfigMap", "data": {"a": 2}}
 
 

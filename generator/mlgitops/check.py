@@ -82,6 +82,11 @@ def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid:
     return drift.findings(writer.plan(tree, disk, repo.root), disk)
 
 
+def _drifted_models(findings: list[Finding]) -> set[str]:
+    """Models whose committed files differ from the generated ones: fidelity would only repeat the drift."""
+    return {name for f in findings if f.rule in ("drift", "hand-edited") and (name := _model_of_path(f.file))}
+
+
 class _Context:
     """Inputs shared by every overlay's check: tools, schemas, config."""
 
@@ -111,7 +116,7 @@ def _finding_at(model: Model, config, env: str, manifest: Manifest | None, point
 
 
 def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
-                  problems: list) -> tuple[list[Finding], int]:
+                  problems: list, fidelity_wanted: bool = True) -> tuple[list[Finding], int]:
     """Findings for one built overlay: Kubernetes schemas (problems, found already), fidelity, policies."""
     config = ctx.config
     meant = intended(model, config, env)
@@ -136,7 +141,7 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
 
     for problem in problems:
         found.append(at(problem.kind, problem.name, problem.pointer, problem.rule, problem.message))
-    for m in fidelity.compare(built.objects, [x.obj for x in meant], patched):
+    for m in fidelity.compare(built.objects, [x.obj for x in meant], patched) if fidelity_wanted else ():
         found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
                         "kustomize built something the generator did not mean: please report this"))
     env_config = config.environment(env)
@@ -183,7 +188,9 @@ def run(options: Options) -> Result:
     models = [e for e in gen.entries if owns(e.name)]
     invalid = {p.stem for p in repo.model_files()} - {e.name for e in gen.entries}
     disk = writer.scan(repo.root)
-    result.findings += _drift(gen, repo, disk, invalid, owns)
+    drifted = _drift(gen, repo, disk, invalid, owns)
+    result.findings += drifted
+    stale = _drifted_models(drifted)
     result.models = len(models)
     ctx = _Context(gen, gen.config, repo, options.validator)
     by_model: dict[str | None, list[tuple[str, bytes]]] = {}
@@ -213,7 +220,8 @@ def run(options: Options) -> Result:
     problems = ctx.kube.check_many([built[o].objects for o in order]) if todo else []
     for overlay, overlay_problems in zip(order, problems):
         entry, env, digest = todo[overlay]
-        found, count = check_overlay(ctx, entry.model, env, built[overlay], overlay_problems)
+        found, count = check_overlay(ctx, entry.model, env, built[overlay], overlay_problems,
+                                     fidelity_wanted=entry.name not in stale)
         result.findings += found
         result.resources += count
         store.put(digest, {"findings": [_to_json(f) for f in found], "resources": count})

@@ -59,7 +59,7 @@ def generate_cmd(check: bool, fmt: str, repo_path: str | None) -> None:
         elif outcome.diff:
             click.echo(outcome.diff, nl=False)
             n = len(plan.write) + len(plan.delete)
-            click.echo(f"{n} generated file{'s' * (n != 1)} differ from what the specs produce "
+            click.echo(f"{n} generated file{' differs' if n == 1 else 's differ'} from what the specs produce "
                        "(run 'mlgitops generate' and commit the result)", err=True)
         else:
             click.echo(f"up to date: {where}, {plan.unchanged} files", err=True)
@@ -108,6 +108,10 @@ def check_cmd(fmt: str, shard, no_cache: bool, jobs: int | None, validator: str,
 def diff_cmd(rev: str | None, markdown: bool, repo_path: str | None) -> None:
     """Show the built manifests that change against a Git revision: what the clusters will get."""
     repo = _repo(repo_path)
+    stale = generate.run(repo.root, check=True)
+    if stale.exit_code:
+        click.echo("warning: base/ and overlays/ are not what models/ generate (run 'mlgitops generate'); "
+                   "this diff shows the committed files", err=True)
     text = rendered_diff.diff(repo.root, rev or rendered_diff.default_base(repo.root))
     click.echo(rendered_diff.markdown(text) if markdown else text, nl=False)
     if not text and not markdown:

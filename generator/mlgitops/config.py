@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from mlgitops import yamlsource
 from mlgitops.defaults import fill_defaults
-from mlgitops.findings import Finding
+from mlgitops.findings import FatalError, Finding
 from mlgitops.repo import CONFIG_FILE, Repo
 from mlgitops.specschema import SchemaCheck, load_schema
 
@@ -69,6 +69,7 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     findings = SchemaCheck(SCHEMA).run(doc.data, locate, doc.plain.get)
     if findings:
         return None, findings
+    findings += _version_findings(path, doc)
     names = [e["name"] for e in doc.data["environments"]]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -78,6 +79,21 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
         return None, findings
     data = fill_defaults(load_schema(SCHEMA), doc.data)
     return Config(path, data, doc, raw), []
+
+
+def _version_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+    from mlgitops import kubeschemas
+
+    version = doc.data.get("kubernetesVersion")
+    if version is None:
+        return []
+    try:
+        kubeschemas.schema_version(version)
+    except FatalError:
+        known = ", ".join(kubeschemas.available_versions())
+        return [Finding("schema", f"no Kubernetes schemas for version {version}", path,
+                        doc.position("/kubernetesVersion"), f"choose one of {known}")]
+    return []
 
 
 def load_config(repo: Repo) -> tuple[Config | None, list[Finding]]:

@@ -22,6 +22,7 @@ from mlgitops.goyaml import needs_exact
 _SEPARATOR = re.compile(r"\n---[^\n]*(?:\n|\Z)")
 # A line holding something: not blank, not a comment, not a bare `---` or `...` marker.
 _CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$)|---[ \t]*(?:#[^\n]*)?\r?$|\.\.\.(?:[ \t]|\r?$))", re.MULTILINE)
+_FIRST_AT = re.compile(r"\(first at line (\d+)\)")
 _DUPLICATES = {True: yaml_rs.DuplicateKeyPolicy.Error, False: yaml_rs.DuplicateKeyPolicy.LastWins}
 
 
@@ -74,7 +75,9 @@ def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
     try:
         doc.data = yamlexact.load(chunk, strict).data
     except yamlexact.LoadError as exc:
-        doc.error, doc.error_rule = exc.message, exc.rule
+        # line numbers inside the message count from the document; make them count from the file
+        doc.error = _FIRST_AT.sub(lambda m: f"(first at line {int(m[1]) + line - 1})", exc.message)
+        doc.error_rule = exc.rule
         doc.error_line, doc.error_col = line + exc.line, exc.col + 1
     return doc
 

@@ -95,8 +95,7 @@ def format_sarif(findings: Iterable[Finding]) -> str:
                                                 "region": region}}],
         })
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "mlgitops", "version": __version__,
-                            "informationUri": "https://github.com/example/mlgitops", "rules": rules}},
+        "tool": {"driver": {"name": "mlgitops", "version": __version__, "rules": rules}},
         "results": results}]}
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 

@@ -14,7 +14,7 @@ NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 MODEL_TEMPLATE = """\
 # yaml-language-server: $schema=../schemas/model.schema.json
-# Starter spec written by 'mlgitops new'. Field reference: docs/spec.md.
+# Starter spec written by 'mlgitops new'. Every field: ../schemas/model.schema.json (docs/spec.md in mlgitops).
 apiVersion: mlgitops.io/v1alpha1
 kind: Model
 metadata:
@@ -59,8 +59,8 @@ def model_text(name: str, image: str, gpu: int, team: str, config: Config) -> st
             lines.append(f"    {env}:\n      serving:\n        autoscaling: {{minReplicas: 2, maxReplicas: 6}}\n")
         else:
             lines.append(f"    {env}: {{}}\n")
-    scaling = ("    replicas: 2\n    autoscaling:\n      minReplicas: 2\n      maxReplicas: 4\n"
-               "      targetCPUUtilization: 70\n")
+    scaling = ("    autoscaling:                 # an HPA owns the pod count (the Deployment has no replicas)\n"
+               "      minReplicas: 2\n      maxReplicas: 4\n      targetCPUUtilization: 70\n")
     return MODEL_TEMPLATE.format(name=name, team=team, image=image, gpu=gpu, version=_version_of(image),
                                  cpu="2" if gpu else "500m", memory="8Gi" if gpu else "1Gi",
                                  scaling=scaling, environments="".join(lines))
@@ -101,14 +101,28 @@ environments:                    # in promotion order
 """
 
 
+GITIGNORE = """\
+# mlgitops: the content-addressed cache (safe to delete) and the lock of a running generate
+.mlgitops-cache/
+.mlgitops.lock
+"""
+
+
 def init_repo(root: Path) -> list[str]:
     """Write a new repository's config and schemas; existing files are left alone."""
     written = []
-    files = {"mlgitops.yaml": CONFIG_TEMPLATE}
+    files = {"mlgitops.yaml": CONFIG_TEMPLATE, ".gitignore": GITIGNORE}
     for name in ("model.schema.json", "config.schema.json"):
         files[f"schemas/{name}"] = resources.files("mlgitops.schemas").joinpath(name).read_text("utf-8")
     for rel, text in files.items():
         path = root / rel
+        if rel == ".gitignore" and path.exists():
+            current = path.read_text(encoding="utf-8")
+            missing = [line for line in GITIGNORE.splitlines()[1:] if line not in current.splitlines()]
+            if missing:
+                path.write_text(current.rstrip("\n") + "\n" + "\n".join(missing) + "\n", encoding="utf-8")
+                written.append(rel)
+            continue
         if path.exists():
             continue
         path.parent.mkdir(parents=True, exist_ok=True)

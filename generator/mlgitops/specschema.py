@@ -50,6 +50,15 @@ def _describe(value) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+def _yaml_reading(value) -> str:
+    """What YAML made of an unquoted value, in YAML's words: null, the boolean true, the number 1.1."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return f"the number {value!r}"
+
+
 def _expected(kind) -> str:
     types = kind.types if isinstance(kind.types, list) else [kind.types]
     names = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
@@ -111,7 +120,7 @@ class SchemaCheck:
             message = message or f"'{field}' must be {_expected(kind)}, not {_describe(value)}"
             text = plain(pointer)
             if text is not None and "string" in str(kind.types):
-                hint = f'write "{text}" in quotes: unquoted, YAML reads it as {_describe(value)} {value!r}'
+                hint = f'write "{text}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
         elif name == "const":
             message = message or f"'{field}' must be {json.dumps(parent['const'])}"
         elif name == "enum":
@@ -172,10 +181,10 @@ def _bound_text(keyword: str, bound) -> str:
         "maximum": f"must be at most {bound}",
         "exclusiveMinimum": f"must be more than {bound}",
         "exclusiveMaximum": f"must be less than {bound}",
-        "minLength": f"must be at least {bound} characters long",
+        "minLength": "must not be empty" if bound == 1 else f"must be at least {bound} characters long",
         "maxLength": f"must be at most {bound} characters long",
-        "minItems": f"must have at least {bound} items",
-        "maxItems": f"must have at most {bound} items",
+        "minItems": f"must have at least {bound} item{'s' * (bound != 1)}",
+        "maxItems": f"must have at most {bound} item{'s' * (bound != 1)}",
     }[keyword]
 
 

@@ -155,6 +155,10 @@ def _clamped(text: str, mark) -> Position:
     return Position.from_mark(mark)
 
 
+_INDENTATION = ("expected key", "mapping values are not allowed", "expected <block end>",
+                "could not find expected ':'")
+
+
 def _syntax_finding(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
@@ -170,6 +174,8 @@ def _syntax_finding(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
         hint = "keep one document per file (remove the '---' separator)"
     elif exc.context and exc.context not in problem:
         problem = f"{problem} ({exc.context})"
+    if rule == "yaml-syntax" and any(s in problem for s in _INDENTATION):
+        hint = "check the indentation of this line and the lines above it: keys of one mapping line up"
     position = _clamped(text, mark) if mark else Position(1, 1)
     return Finding(rule, problem, path, position, hint)
 
