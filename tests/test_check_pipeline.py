@@ -188,3 +188,34 @@ sys.exit(1)
     found = json.loads(result.out)["findings"]
     assert [(f["rule"], f["file"], f["message"], f["object"]) for f in found] == [
         ("k8s-schema", "models/fraud-detector.yaml", "dev: expected integer", "Service/fraud-detector")]
+
+
+def test_raw_json_patches_that_add_list_items_are_not_fidelity_errors(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text() + """    staging:
+      patches:
+      - target: {kind: Deployment}
+        jsonPatch:
+        - {op: add, path: /spec/template/spec/containers/0/env/-, value: {name: EXTRA, value: "1"}}
+""")
+    assert run_cli(capsys, "generate", "--repo", str(generated)).code == 0
+    assert findings(generated) == []
+
+
+def test_a_percentage_turned_count_builds_as_a_number(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("    metrics: {path: /metrics}\n",
+                                             "    metrics: {path: /metrics}\n    rollout: {maxSurge: 25%}\n")
+                    + "    staging:\n      serving: {rollout: {maxSurge: 1}}\n")
+    assert run_cli(capsys, "generate", "--repo", str(generated)).code == 0
+    assert findings(generated) == []
+
+
+def test_a_renamed_spec_is_not_answered_with_the_old_path(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("house-prices:1.4.0", "house-prices:latest"))
+    assert run_cli(capsys, "generate", "--repo", str(generated)).code == 0
+    check.run(check.Options(generated))
+    spec.rename(generated / "models/house-prices.yml")
+    got = [f for f in findings(generated) if "(drift)" not in f]  # the headers name the old path: drift
+    assert got and all(f.startswith("models/house-prices.yml:") for f in got), got

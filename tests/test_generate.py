@@ -147,3 +147,41 @@ def test_a_kubernetes_version_without_schemas_is_a_config_error(repo, capsys):
     assert result.code == 1
     assert result.err.startswith("mlgitops.yaml:5:20: no Kubernetes schemas for version 1.24.0 (schema)\n"
                                  "    hint: choose one of 1.25.0,")
+
+
+def test_generate_never_writes_through_a_symlinked_folder(repo, tmp_path, capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "deployment.yaml").write_text("a person's file\n")
+    (repo / "base").mkdir()
+    (repo / "base/house-prices").symlink_to(outside)
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 1
+    assert "base/house-prices:1:1: cannot write base/house-prices/deployment.yaml: base/house-prices is a " \
+           "symlink or not a folder (path-blocked)" in result.err
+    assert (outside / "deployment.yaml").read_text() == "a person's file\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["deployment.yaml"]
+
+
+def test_a_file_in_models_that_is_not_a_spec_is_a_warning(generated, capsys):
+    (generated / "models/old").mkdir()
+    (generated / "models/notes.txt").write_text("x\n")
+    (generated / "models/House.YAML").write_bytes((generated / "models/house-prices.yaml").read_bytes())
+    result = run_cli(capsys, "generate", "--repo", str(generated))
+    assert "models/notes.txt: this file in models/ is not read as a spec (not-a-spec)" in result.err
+    assert "models/old: this folder in models/ is not read as a spec (not-a-spec)" in result.err
+    assert "models/House.YAML:6:9: metadata.name 'house-prices' differs from the file name 'House'" in result.err
+    assert result.code == 1
+
+
+def test_config_mistakes_are_findings(repo, capsys):
+    config = repo / "mlgitops.yaml"
+    text = config.read_text().replace("- name: staging\n  namespace: ml-staging",
+                                      "- name: staging\n  namespace: ml-dev\n  policies: {immutableTagPattern: '(', "
+                                      "disabled: [no-such-rule]}")
+    config.write_text(text)
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 1
+    assert "environments 'dev' and 'staging' share the namespace 'ml-dev'" in result.err
+    assert "immutableTagPattern is not a valid regular expression" in result.err
+    assert "unknown policy rule 'no-such-rule'" in result.err

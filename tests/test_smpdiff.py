@@ -14,7 +14,7 @@ def test_changed_and_removed_keys():
 
 
 def test_a_bool_is_not_the_integer_one():
-    assert diff({"a": 1}, {"a": True}) == {"a": True}
+    assert diff({"a": 1}, {"a": True}) == {"$patch": "replace", "a": True}
 
 
 def test_atomic_lists_are_written_whole():
@@ -31,3 +31,10 @@ def test_keyed_lists_whose_keys_change_are_replaced():
     base = [{"name": "A"}, {"name": "B"}]
     target = [{"name": "B"}, {"name": "C"}]
     assert diff(base, target, (*POD, "containers", "env")) == [{"$patch": "replace"}, {"name": "B"}, {"name": "C"}]
+
+
+def test_a_scalar_turning_from_string_to_number_replaces_its_map():
+    """kyaml keeps the old YAML tag when it merges a scalar: 25% -> 1 would build as the string "1"."""
+    base = {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}
+    target = {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert diff(base, target) == {"rollingUpdate": {"$patch": "replace", "maxSurge": 1, "maxUnavailable": 0}}

@@ -114,6 +114,9 @@ class TreeCache:
 
 def file_identity(path: str) -> str:
     """Cheap identity of a binary (path, size, mtime): a tool upgrade changes it."""
+    import shutil
+
+    path = shutil.which(path) or path
     try:
         st = os.stat(path)
     except OSError:

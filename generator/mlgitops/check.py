@@ -101,11 +101,11 @@ class _Context:
         self.salt = cache.key(__version__, cache.code_fingerprint(), " ".join(argv), cache.file_identity(argv[0]),
                               self.kube.identity(), self.config.raw)
 
-    def overlay_key(self, model, env: str, files: list[tuple[str, bytes]]) -> str:
-        """model: anything with .raw; files: the model's generated files on disk, sorted."""
+    def overlay_key(self, model, env: str, files: list[tuple[str, bytes]], fidelity_wanted: bool) -> str:
+        """model: anything with .name, .path, .raw; files: the model's generated files on disk, sorted."""
         prefixes = (f"{overlay_dir(env, model.name)}/", f"base/{model.name}/")
         mine = [x for path, content in files if path.startswith(prefixes) for x in (path, content)]
-        return cache.key(self.salt, model.raw, env, *mine)
+        return cache.key(self.salt, model.path, model.raw, env, str(fidelity_wanted), *mine)
 
 
 def _finding_at(model: Model, config, env: str, manifest: Manifest | None, pointer: str, rule: str,
@@ -205,7 +205,7 @@ def run(options: Options) -> Result:
             if f"{overlay}/kustomization.yaml" not in disk:
                 continue  # reported as drift
             result.overlays += 1
-            digest = ctx.overlay_key(model, env, by_model.get(model.name, []))
+            digest = ctx.overlay_key(model, env, by_model.get(model.name, []), model.name not in stale)
             hit = store.get(digest)
             if hit is not None:
                 result.findings += [_from_json(d) for d in hit["findings"]]

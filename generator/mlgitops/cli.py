@@ -10,7 +10,7 @@ import click
 from mlgitops import __version__, generate, progress, rendered_diff, report, scaffold
 from mlgitops import check as check_mod
 from mlgitops.config import load_config
-from mlgitops.findings import FatalError, Finding
+from mlgitops.findings import FatalError, Finding, has_errors
 from mlgitops.repo import Repo, find_root
 
 
@@ -45,9 +45,9 @@ def generate_cmd(check: bool, fmt: str, repo_path: str | None) -> None:
     repo = _repo(repo_path)
     outcome = generate.run(repo.root, check=check)
     _emit(outcome.findings, fmt)
-    if outcome.findings:
-        if fmt == "text":
-            click.echo("nothing was written" if not check else "", err=True, nl=not check)
+    if has_errors(outcome.findings):
+        if fmt == "text" and not check:
+            click.echo("nothing was written", err=True)
         sys.exit(outcome.exit_code)
     plan = outcome.plan
     assert plan is not None  # a run without findings always has a plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mlgitops import yamlsource
@@ -69,7 +70,7 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     findings = SchemaCheck(SCHEMA).run(doc.data, locate, doc.plain.get)
     if findings:
         return None, findings
-    findings += _version_findings(path, doc)
+    findings += _version_findings(path, doc) + _environment_findings(path, doc)
     names = [e["name"] for e in doc.data["environments"]]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -94,6 +95,34 @@ def _version_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
         return [Finding("schema", f"no Kubernetes schemas for version {version}", path,
                         doc.position("/kubernetesVersion"), f"choose one of {known}")]
     return []
+
+
+def _environment_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+    from mlgitops.policies import RULES
+
+    found = []
+    namespaces: dict[str, int] = {}
+    for i, env in enumerate(doc.data["environments"]):
+        if env["namespace"] in namespaces:
+            other = doc.data["environments"][namespaces[env["namespace"]]]["name"]
+            found.append(Finding("schema", f"environments '{other}' and '{env['name']}' share the namespace "
+                                 f"'{env['namespace']}'", path, doc.position(f"/environments/{i}/namespace"),
+                                 "give each environment its own namespace: their objects have the same names"))
+        namespaces.setdefault(env["namespace"], i)
+        policies = env.get("policies", {})
+        pattern = policies.get("immutableTagPattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                found.append(Finding("schema", f"immutableTagPattern is not a valid regular expression: {exc}", path,
+                                     doc.position(f"/environments/{i}/policies/immutableTagPattern")))
+        for j, rule in enumerate(policies.get("disabled", [])):
+            if rule not in RULES:
+                found.append(Finding("schema", f"unknown policy rule '{rule}'", path,
+                                     doc.position(f"/environments/{i}/policies/disabled/{j}"),
+                                     f"policy rules: {', '.join(sorted(RULES))}"))
+    return found
 
 
 def load_config(repo: Repo) -> tuple[Config | None, list[Finding]]:

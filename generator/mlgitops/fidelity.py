@@ -62,8 +62,14 @@ def touched(patches: list[tuple[dict, object]]) -> dict[tuple[str, str], frozens
         key = (target["kind"], target["name"])
         pointers = out.setdefault(key, set())
         if isinstance(body, list):
-            pointers.update(op["path"] for op in body)
-            pointers.update(op["from"] for op in body if "from" in op)
+            for op in body:
+                for pointer in (op["path"], op.get("from")):
+                    if pointer is None:
+                        continue
+                    pointers.add(pointer)
+                    parent, _, last = pointer.rpartition("/")
+                    if last == "-" or last.isdigit():  # adding or removing an item shifts the whole list
+                        pointers.add(parent)
         elif isinstance(body, dict):
             pointers.update(_leaves({k: v for k, v in body.items() if k not in ("apiVersion", "kind")}))
     return {k: frozenset(v) for k, v in out.items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlgitops import __version__, cache, drift, writer
 from mlgitops.config import Config, load_config
-from mlgitops.findings import Finding, has_errors
+from mlgitops.findings import Finding, Position, Severity, has_errors
 from mlgitops.layout import Tree, model_tree
 from mlgitops.repo import Repo
 from mlgitops.spec import Model, collision, parse_model
@@ -61,6 +61,11 @@ def build(repo: Repo, use_cache: bool = True) -> Generated:
     result = Generated(config, findings=list(findings))
     store = cache.TreeCache(repo.root, use_cache)
     salt = _salt(config)
+    for stray in repo.stray_files():
+        what = "folder" if stray.is_dir() else "file"
+        result.findings.append(Finding("not-a-spec", f"this {what} in models/ is not read as a spec",
+                                       repo.rel(stray), Position(), "specs are models/<name>.yaml, one per model",
+                                       Severity.WARNING))
     seen: dict[str, Entry] = {}
     pending: list[tuple[str, str, Tree]] = []
     for file in repo.model_files():
@@ -118,17 +123,18 @@ def run(root: Path, check: bool = False) -> Outcome:
     result = build(repo)
     if has_errors(result.findings):
         return Outcome(result.findings)
+    warnings = result.findings  # no errors here, only warnings
     envs = len(result.config.environments) if result.config else 0
     count = len(result.entries)
     if check:
         disk = writer.scan(root)
         the_plan = writer.plan(result.tree, disk, root)
-        return Outcome(the_plan.findings, the_plan, writer.unified_diff(result.tree, disk, the_plan),
+        return Outcome(warnings + the_plan.findings, the_plan, writer.unified_diff(result.tree, disk, the_plan),
                        count, envs, drift.findings(the_plan, disk))
     with writer.locked(root):
         disk = writer.scan(root)
         the_plan = writer.plan(result.tree, disk, root)
         if the_plan.findings:
-            return Outcome(the_plan.findings, the_plan)
+            return Outcome(warnings + the_plan.findings, the_plan)
         writer.apply(root, the_plan)
-    return Outcome([], the_plan, "", count, envs)
+    return Outcome(warnings, the_plan, "", count, envs)

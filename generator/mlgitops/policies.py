@@ -61,8 +61,15 @@ class Violation:
     severity: Severity = Severity.ERROR
 
 
+def _pod(obj: dict) -> dict:
+    spec = obj.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    pod = template.get("spec") if isinstance(template, dict) else None
+    return pod if isinstance(pod, dict) else {}
+
+
 def _containers(obj: dict):
-    pod = obj["spec"]["template"]["spec"]
+    pod = _pod(obj)
     for group in ("initContainers", "containers"):
         for i, container in enumerate(pod.get(group) or []):
             yield f"/spec/template/spec/{group}/{i}", container
@@ -88,6 +95,8 @@ def _replicas(obj, objects, settings, out, add):
     count, pointer = (hpa_min, "/spec/minReplicas") if hpa_min is not None else (
         obj["spec"].get("replicas", 1), "/spec/replicas")
     kind = "HorizontalPodAutoscaler" if hpa_min is not None else "Deployment"
+    if not isinstance(count, int) or isinstance(count, bool):
+        return  # not a number: the Kubernetes schema check reports it
     if count < settings.min_replicas:
         add("min-replicas", pointer, f"runs {count} pod{'s' * (count != 1)}; this environment needs at least "
             f"{settings.min_replicas}", "raise replicas (or autoscaling.minReplicas)", kind=kind)
@@ -130,7 +139,7 @@ def _probes(path, container, add):
 
 
 def _security(obj, add):
-    pod = obj["spec"]["template"]["spec"]
+    pod = _pod(obj)
     if obj["metadata"].get("annotations", {}).get(SECURITY_EXCEPTION):
         return
     pod_sc = pod.get("securityContext") or {}
@@ -159,7 +168,7 @@ def _security(obj, add):
 
 
 def _gpu(obj, gpu: dict, add):
-    pod = obj["spec"]["template"]["spec"]
+    pod = _pod(obj)
     resource = gpu["resource"]
     if not any(resource in ((c.get("resources") or {}).get("limits") or {}) for _, c in _containers(obj)):
         return
@@ -177,7 +186,7 @@ def _gpu(obj, gpu: dict, add):
 def evaluate(objects: list[dict], settings: Settings, gpu: dict) -> list[Violation]:
     out: list[Violation] = []
     for obj in objects:
-        if obj.get("kind") not in WORKLOADS or not isinstance(obj.get("spec", {}).get("template"), dict):
+        if obj.get("kind") not in WORKLOADS or not _pod(obj):
             continue
 
         def add(rule, pointer, message, hint="", kind=None, obj=obj):

@@ -24,7 +24,17 @@ class Repo:
         folder = self.root / MODELS_DIR
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+        return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml")
+                      and not p.name.startswith(".") and not p.is_dir())
+
+    def stray_files(self) -> list[Path]:
+        """What sits in models/ but is not read as a spec (sub-folders, other extensions)."""
+        folder = self.root / MODELS_DIR
+        if not folder.is_dir():
+            return []
+        specs = set(self.model_files())
+        return sorted(p for p in folder.iterdir() if p not in specs and not p.name.startswith(".")
+                      and p.name not in ("README.md", "README"))
 
     def read_input(self, path: Path) -> tuple[bytes | None, list[Finding]]:
         """Bytes of a spec or config file; a symlink leading outside the repository is refused."""

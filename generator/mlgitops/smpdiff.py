@@ -31,6 +31,8 @@ MERGE_KEYS: dict[tuple[str, ...], str] = {
 def diff(base, target, path: tuple[str, ...] = ()):
     """The patch from base to target, or SAME when they are equal."""
     if isinstance(base, dict) and isinstance(target, dict):
+        if any(_retyped(base[k], target[k]) for k in base.keys() & target.keys()):
+            return {"$patch": "replace", **clone(target)}
         out = {}
         for key, value in target.items():
             if key not in base:
@@ -63,6 +65,14 @@ def _diff_list(base: list, target: list, path: tuple[str, ...]):
             out.append({key: t[key]} if d is SAME else {key: t[key], **d})
         return out
     return [{"$patch": "replace"}, *clone(target)]
+
+
+def _retyped(old, new) -> bool:
+    """A scalar that changes between string and number: kyaml keeps the old YAML tag on a merge
+    (maxSurge 25% -> 1 would build as "1"), so the map holding it is replaced whole instead."""
+    scalars = (str, int, float, bool)
+    return (isinstance(old, scalars) and isinstance(new, scalars)
+            and (isinstance(old, str) != isinstance(new, str) or isinstance(old, bool) != isinstance(new, bool)))
 
 
 def _keys(items: list, key: str):

@@ -100,7 +100,8 @@ class SchemaCheck:
             key = str(kind.error.instance)
             rule = parent.get("propertyNames", parent)
             file, pos = locate(join(pointer, key), True)
-            text = f"{field} name {show(key)} {rule.get('x-error', 'is not allowed')}"
+            noun = {"labels": "label key", "annotations": "annotation key", "env": "env name"}.get(field, f"{field} key")
+            text = f"{noun} {show(key)} {rule.get('x-error', 'is not allowed')}"
             fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
             hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(rule.get("pattern", ""), fixed) else ""
             return [Finding(self.rule, text, file, pos, hint)]

@@ -35,7 +35,7 @@ def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
     out: Tree = {}
     base = str(root)
     cut = len(base) + 1
-    stack = [os.path.join(base, top) for top in roots]
+    stack = [os.path.join(base, top) for top in roots if not os.path.islink(os.path.join(base, top))]
     while stack:
         folder = stack.pop()
         try:
@@ -70,8 +70,8 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
         if blocker is None and current is None:
             folders_ok.add(folder)
         if blocker:
-            result.findings.append(Finding("path-blocked", f"cannot write {path}: {blocker} is not a folder",
-                                           blocker, Position(1, 1), "move it away"))
+            result.findings.append(Finding("path-blocked", f"cannot write {path}: {blocker} is a symlink or not a "
+                                           "folder", blocker, Position(1, 1), "move it away"))
             continue
         result.write[path] = content
     for path, content in sorted(disk.items()):
@@ -81,10 +81,12 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
 
 
 def _blocking_parent(root: Path, path: str) -> str | None:
+    """The first part of path that is in the way: a file where a folder belongs, or any symlink
+    (writing through one could land outside the repository or over a person's file)."""
     parts = path.split("/")[:-1]
     for i in range(1, len(parts) + 1):
         candidate = root.joinpath(*parts[:i])
-        if candidate.exists() and not candidate.is_dir():
+        if candidate.is_symlink() or (candidate.exists() and not candidate.is_dir()):
             return "/".join(parts[:i])
         if not candidate.exists():
             return None
