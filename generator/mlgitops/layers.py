@@ -41,14 +41,17 @@ def locate(layers: list[Layer], spec_doc: Document, pointer: str, key: bool = Fa
     if not pointer.startswith("/spec/"):
         return spec_doc.path, spec_doc.position(pointer, key)
     rel = pointer[len("/spec"):]
+    order = list(reversed(layers))  # the value itself: the last layer that wrote it
     while rel:
-        for layer in reversed(layers):
+        for layer in order:
             if layer.has(rel):
                 full = layer.prefix + rel
                 table = layer.doc.keys if key and full in layer.doc.keys else layer.doc.values
                 return layer.doc.path, table[full]
         rel = rel.rsplit("/", 1)[0]
         key = True
+        # a missing value belongs in the spec itself, not in whichever override also touches its parent
+        order = sorted(order, key=lambda layer: layer.prefix != "/spec")
     return spec_doc.path, spec_doc.position("/spec", True)
 
 
