@@ -107,7 +107,7 @@ def test_gpu_pods_get_the_gpu_limit_node_selector_and_toleration():
 def test_gpu_scheduling_can_be_overridden():
     spec = pod(objects({"resources": {"gpu": 1}, "nodeSelector": {"pool": "a100"},
                         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml"}]}))
-    assert spec["nodeSelector"] == {"pool": "a100"}
+    assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true", "pool": "a100"}
     assert spec["tolerations"] == [{"key": "dedicated", "operator": "Equal", "value": "ml"}]
 
 

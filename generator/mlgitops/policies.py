@@ -178,9 +178,13 @@ def _gpu(obj, gpu: dict, add):
     if not tolerated:
         add("gpu-scheduling", "/spec/template/spec/tolerations", "requests GPUs but does not tolerate the GPU taint",
             f"tolerate {', '.join(sorted(k for k in keys if k))} (the default for GPU models)")
-    if not pod.get("nodeSelector") and not pod.get("affinity", {}).get("nodeAffinity"):
-        add("gpu-scheduling", "/spec/template/spec/nodeSelector", "requests GPUs but selects no GPU nodes",
-            "keep the default GPU node selector, or set serving.nodeSelector")
+    wanted = gpu.get("nodeSelector") or {}
+    selector = pod.get("nodeSelector") or {}
+    selects = all(selector.get(k) == v for k, v in wanted.items()) if wanted else bool(selector)
+    if not selects and not (pod.get("affinity") or {}).get("nodeAffinity"):
+        labels = ", ".join(f"{k}={v}" for k, v in wanted.items())
+        add("gpu-scheduling", "/spec/template/spec/nodeSelector", "requests GPUs but does not select GPU nodes"
+            + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
 
 
 def evaluate(objects: list[dict], settings: Settings, gpu: dict) -> list[Violation]:

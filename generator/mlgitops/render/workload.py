@@ -78,7 +78,8 @@ def _security(ctx: Context) -> tuple[dict, dict]:
 
 def _scheduling(ctx: Context, pod: dict) -> None:
     gpu = ctx.serving["resources"]["gpu"] > 0
-    selector = ctx.serving.get("nodeSelector", ctx.gpu["nodeSelector"] if gpu else {})
+    # a GPU pod keeps the GPU node labels; the spec's own node labels are added (and win on a clash)
+    selector = {**(ctx.gpu["nodeSelector"] if gpu else {}), **ctx.serving.get("nodeSelector", {})}
     tolerations = ctx.serving.get("tolerations", ctx.gpu["tolerations"] if gpu else [])
     if selector:
         pod["nodeSelector"] = dict(selector)
