@@ -1,4 +1,4 @@
-"""`mlgitops validate --format text|json|github|junit`: exact output on a small fixture."""
+"""`mlgitops validate --format text|json|github|junit|sarif`: exact output on a small fixture."""
 
 from __future__ import annotations
 
@@ -91,3 +91,11 @@ def test_junit_for_findings_escapes_xml_and_strips_control_characters():
     assert case.get("name") == "r1 a.yaml:3:1"
     assert case.find("failure").get("message") == 'bad <x> & "y"\ufffd [Pod/p]'
     assert report.FORMATS["junit"] is report.format_junit
+
+
+def test_sarif_has_a_result_per_problem_at_its_line(capsys, fixture_dir):
+    log = json.loads(validate(capsys, "sarif").out)
+    results = log["runs"][0]["results"]
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+             r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results] == [
+        ("k8s-schema", "bad.yaml", 6), ("k8s-missing-kind", "bad.yaml", 8)]

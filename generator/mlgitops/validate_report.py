@@ -48,6 +48,10 @@ def format_github(results: list[Result], files: int) -> str:
     return report.format_github(to_findings(results))
 
 
+def format_sarif(results: list[Result], files: int) -> str:
+    return report.format_sarif(to_findings(results))
+
+
 def _case(r: Result) -> report.JUnitCase:
     name = f"{r.object or '(unknown kind)'} (document {r.document}" + \
         (f", item {r.item})" if r.item is not None else ")")
@@ -67,4 +71,5 @@ FORMATS: dict[str, Callable[[list[Result], int], str]] = {
     "json": format_json,
     "github": format_github,
     "junit": format_junit,
+    "sarif": format_sarif,
 }
