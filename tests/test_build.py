@@ -65,3 +65,19 @@ def test_missing_kustomize_is_an_environment_error(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(FatalError, match="kustomize is not installed"):
         kustomize.build_argv()
+
+
+def test_an_object_that_names_another_model_sends_the_batch_to_single_builds(generated, monkeypatch):
+    patch = generated / "overlays/prod/house-prices/deployment-patch.yaml"
+    patch.write_text(patch.read_text().replace("  name: house-prices\n",
+                                               "  labels:\n    app.kubernetes.io/instance: fraud-detector\n"
+                                               "  name: house-prices\n", 1))
+    overlays = [f"overlays/prod/{m}" for m in ("fraud-detector", "house-prices", "image-classifier")]
+    argv = kustomize.build_argv()
+    singles = {o: build.build_one(generated, o, argv).objects for o in overlays}
+    calls = []
+    original = build.build_one
+    monkeypatch.setattr(build, "build_one", lambda *a: calls.append(a[1]) or original(*a))
+    batched = build.build_batch(generated, overlays, argv)
+    assert calls == overlays
+    assert {b.overlay: b.objects for b in batched} == singles

@@ -1,11 +1,12 @@
 """Build overlays with the real kustomize: batched, in parallel, split back per overlay.
 
-One `kubectl kustomize` process per overlay costs ~50 ms, nearly all start-up; an aggregate
-kustomization of ~30-60 overlays of one environment costs ~6 ms per overlay (DESIGN.md). The
-aggregate asks kustomize for origin annotations, which name the file each object came from, so the
-output splits back per overlay; the annotation is then removed. A batch that fails is rebuilt one
-overlay at a time, so the failure names its overlay. Flux and Argo CD build each overlay alone;
-tests prove the batched output equals that.
+One `kubectl kustomize` process per overlay costs ~50 ms of start-up alone; an aggregate
+kustomization of up to 40 overlays of one environment pays it once. Its output splits back per
+overlay by the model each object names: every object mlgitops renders carries the instance label
+and the model's name. (kustomize's origin annotations would name the source file instead, but they
+cost 27% more kustomize time here: 18.9 against 13.7 ms per overlay.) An object that cannot be
+attributed, or a batch that fails, is rebuilt one overlay at a time, so a failure names its overlay.
+Flux and Argo CD build each overlay alone; tests prove the batched output equals that.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from mlgitops import kustomize, manifests
 
-ORIGIN = "config.kubernetes.io/origin"
+INSTANCE = "app.kubernetes.io/instance"
 BATCH_SIZE = 40
 WORK_DIR = ".mlgitops-cache/build"
 
@@ -46,36 +47,16 @@ def parse_stream(text: str) -> list[dict]:
     return docs
 
 
-def _strip_origin(obj: dict) -> str:
-    meta = obj.get("metadata", {})
-    annotations = meta.get("annotations", {})
-    origin = annotations.pop(ORIGIN, "")
-    if not annotations and "annotations" in meta:
-        del meta["annotations"]
-    return origin
-
-
-def _origin_path(origin: str) -> str:
-    for line in origin.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("path", "configuredIn"):
-            return value.strip()
-    return ""
-
-
-def _owner(origin: str, overlays: list[str]) -> str | None:
-    """Which overlay of a one-environment batch an object came from, by the file its origin names.
-
-    origin is relative to the aggregate folder (WORK_DIR/<id>/), so three `..` lead to the root.
-    """
-    rel = os.path.normpath(os.path.join(WORK_DIR, "batch", origin)).split(os.sep)
-    by_name = {o.split("/")[2]: o for o in overlays}
-    if len(rel) >= 3 and rel[0] == "base":
-        return by_name.get(rel[1])
-    if len(rel) >= 4 and rel[0] == "overlays":
-        overlay = "/".join(rel[:3])
-        return overlay if overlay in overlays else None
-    return None
+def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
+    """Which overlay of a one-environment batch an object came from: the model its instance label and
+    its name both point at (every object mlgitops renders carries both). Anything else: None."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    model = (meta.get("labels") or {}).get(INSTANCE)
+    if model not in by_name or meta.get("name") not in (model, f"{model}-storage"):
+        return None
+    return by_name[model]
 
 
 def build_one(root: Path, overlay: str, argv: list[str]) -> Built:
@@ -96,7 +77,7 @@ def _aggregate(root: Path, overlays: list[str]) -> Path:
     resources = "".join(f"- ../../../{o}\n" for o in overlays)
     (folder / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        f"buildMetadata:\n- originAnnotations\nresources:\n{resources}")
+        f"resources:\n{resources}")
     return folder
 
 
@@ -113,8 +94,9 @@ def build_batch(root: Path, overlays: list[str], argv: list[str]) -> list[Built]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     results = {o: Built(o) for o in overlays}
+    by_name = {o.split("/")[2]: o for o in overlays}
     for obj in docs:
-        owner = _owner(_origin_path(_strip_origin(obj)), overlays) if isinstance(obj, dict) else None
+        owner = _owner(obj, by_name)
         if owner is None:  # an object we cannot attribute: trust only single builds
             return [build_one(root, o, argv) for o in overlays]
         results[owner].objects.append(obj)
