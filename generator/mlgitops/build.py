@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,29 +117,33 @@ def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
     return out
 
 
-def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None) -> dict[str, Built]:
-    """Build every overlay; one code path for one job or many."""
+def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progress=None) -> Iterator[Built]:
+    """Build every overlay, yielding each batch's results as soon as it is done (in batch order), so
+    the caller's checking overlaps the builds still running. One code path for one job or many."""
     argv = kustomize.build_argv()
     groups = batches(overlays)
     jobs = jobs or os.cpu_count() or 1
-    results: dict[str, Built] = {}
 
     def work(group: list[str]) -> list[Built]:
         return build_batch(root, group, argv)
 
-    if jobs == 1 or len(groups) == 1:
-        outputs = map(work, groups)
-        for built in outputs:
-            for b in built:
-                results[b.overlay] = b
-            if progress:
-                progress(len(built))
-    else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for built in pool.map(work, groups):
-                for b in built:
-                    results[b.overlay] = b
+    try:
+        if jobs == 1 or len(groups) <= 1:
+            outputs: Iterator[list[Built]] = map(work, groups)
+            for built in outputs:
                 if progress:
                     progress(len(built))
-    shutil.rmtree(root / WORK_DIR, ignore_errors=True)
-    return results
+                yield from built
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                for built in pool.map(work, groups):
+                    if progress:
+                        progress(len(built))
+                    yield from built
+    finally:
+        shutil.rmtree(root / WORK_DIR, ignore_errors=True)
+
+
+def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None) -> dict[str, Built]:
+    """Build every overlay; results by overlay."""
+    return {b.overlay: b for b in build_iter(root, overlays, jobs, progress)}

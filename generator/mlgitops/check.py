@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,12 +215,15 @@ def run(options: Options) -> Result:
     result.cache_hits = store.hits
     if options.on_total:
         options.on_total(len(todo))
-    built = build.build_all(repo.root, sorted(todo), options.jobs, options.progress) if todo else {}
-    order = sorted(todo)
-    problems = ctx.kube.check_many([built[o].objects for o in order]) if todo else []
-    for overlay, overlay_problems in zip(order, problems):
-        entry, env, digest = todo[overlay]
-        found, count = check_overlay(ctx, entry.model, env, built[overlay], overlay_problems,
+    builds = build.build_iter(repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
+    if isinstance(ctx.kube, KubeconformCheck):  # one kubeconform process for everything
+        everything = list(builds)
+        pairs: Iterable[tuple[build.Built, list]] = zip(everything, ctx.kube.check_many([b.objects for b in everything]))
+    else:  # check each overlay while later batches are still building
+        pairs = ((b, ctx.kube.check(b.objects)) for b in builds)
+    for built, overlay_problems in pairs:
+        entry, env, digest = todo[built.overlay]
+        found, count = check_overlay(ctx, entry.model, env, built, overlay_problems,
                                      fidelity_wanted=entry.name not in stale)
         result.findings += found
         result.resources += count
