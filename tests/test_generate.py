@@ -185,3 +185,12 @@ def test_config_mistakes_are_findings(repo, capsys):
     assert "environments 'dev' and 'staging' share the namespace 'ml-dev'" in result.err
     assert "immutableTagPattern is not a valid regular expression" in result.err
     assert "unknown policy rule 'no-such-rule'" in result.err
+
+
+def test_config_defaults_hold_only_spec_sections(repo, capsys):
+    config = repo / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("environments:\n- name: dev",
+                                                 "defaults:\n  environments: {prod: {}}\nenvironments:\n- name: dev"))
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 1
+    assert "defaults key 'environments' is not a spec section" in result.err

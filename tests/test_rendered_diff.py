@@ -25,6 +25,7 @@ def test_diff_shows_only_what_the_clusters_will_get(generated, capsys):
     assert result.out.count("+++ ") == 1
     assert "+++ b/overlays/prod/fraud-detector (built now)" in result.out
     assert "-  replicas: 4\n+  replicas: 6\n" in result.out
+    assert run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD", "--exit-code").code == 1
     assert not (generated / ".mlgitops-cache/diff-base").exists()
 
 

@@ -104,8 +104,9 @@ def check_cmd(fmt: str, shard, no_cache: bool, jobs: int | None, validator: str,
 @cli.command("diff")
 @click.option("--base", "rev", default=None, help="Git revision to compare with (default: merge base with origin/main).")
 @click.option("--markdown", is_flag=True, help="Print Markdown, e.g. for $GITHUB_STEP_SUMMARY.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the clusters would get a change (as git diff does).")
 @REPO
-def diff_cmd(rev: str | None, markdown: bool, repo_path: str | None) -> None:
+def diff_cmd(rev: str | None, markdown: bool, exit_code: bool, repo_path: str | None) -> None:
     """Show the built manifests that change against a Git revision: what the clusters will get."""
     repo = _repo(repo_path)
     stale = generate.run(repo.root, check=True)
@@ -116,6 +117,8 @@ def diff_cmd(rev: str | None, markdown: bool, repo_path: str | None) -> None:
     click.echo(rendered_diff.markdown(text) if markdown else text, nl=False)
     if not text and not markdown:
         click.echo("no change in what the clusters get", err=True)
+    if exit_code and text:
+        sys.exit(1)
 
 
 @cli.command("new")
