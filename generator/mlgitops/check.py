@@ -8,12 +8,11 @@ cached by content, so an unchanged repository checks in about the time it takes 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlgitops import __version__, build, cache, drift, fidelity, generate, kustomize, policies, writer
+from mlgitops import __version__, build, cache, drift, fidelity, generate, kustomize, policies, report, writer
 from mlgitops.config import Config
 from mlgitops.findings import Finding, Position, Severity
 from mlgitops.kubecheck import KubeCheck
@@ -127,13 +126,13 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
         return [Finding("build", f"kustomize cannot build {overlay}: {built.error}",
                         f"{overlay}/kustomization.yaml", Position(1, 1))], 0
 
-    raw = list(_raw_patches(model, env))
-    patched = fidelity.touched([(t, b) for (_, t, b) in raw])
+    raw = [(i, (target["kind"], target["name"]), fidelity.touched([(target, body)]))
+           for i, target, body in model.raw_patches(env)]
+    patched = fidelity.touched([(t, b) for (_, t, b) in model.raw_patches(env)])
 
     def at(kind, name, pointer, rule, message, hint="", severity=Severity.ERROR):
-        for i, target, body in raw:
-            if (target["kind"], target["name"]) == (kind, name) and _overlaps(pointer, fidelity.touched(
-                    [(target, body)])[(kind, name)]):
+        for i, key, touched in raw:
+            if key == (kind, name) and _overlaps(pointer, touched[key]):
                 file, pos = locate(model.layers(config, env), model.doc, f"/spec/environments/{env}/patches/{i}")
                 return Finding(rule, f"{env}: {message}", file, pos, hint, severity, f"{kind}/{name}")
         return _finding_at(model, config, env, by_key.get((kind, name)), pointer, rule, message, hint,
@@ -154,22 +153,6 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
 def _overlaps(pointer: str, touched: frozenset[str]) -> bool:
     """Whether a finding at pointer concerns a field a raw patch wrote (or contains one)."""
     return any(t == pointer or t.startswith(pointer + "/") or pointer.startswith(t + "/") for t in touched)
-
-
-def _raw_patches(model: Model, env: str):
-    for i, patch in enumerate(model.patches.get(env, [])):
-        target = {"kind": patch["target"]["kind"], "name": patch["target"].get("name", model.name)}
-        yield i, target, patch.get("jsonPatch") or patch.get("merge", {})
-
-
-def _to_json(f: Finding) -> dict:
-    return {"rule": f.rule, "message": f.message, "file": f.file, "line": f.line, "col": f.col, "hint": f.hint,
-            "severity": f.severity.value, "object": f.object}
-
-
-def _from_json(d: dict) -> Finding:
-    return Finding(d["rule"], d["message"], d["file"], Position(d["line"], d["col"]), d["hint"],
-                   Severity(d["severity"]), d["object"])
 
 
 def run(options: Options) -> Result:
@@ -208,7 +191,7 @@ def run(options: Options) -> Result:
             digest = ctx.overlay_key(model, env, by_model.get(model.name, []), model.name not in stale)
             hit = store.get(digest)
             if hit is not None:
-                result.findings += [_from_json(d) for d in hit["findings"]]
+                result.findings += [Finding.from_dict(d) for d in hit["findings"]]
                 result.resources += hit["resources"]
                 continue
             todo[overlay] = (model, env, digest)
@@ -227,7 +210,7 @@ def run(options: Options) -> Result:
                                      fidelity_wanted=entry.name not in stale)
         result.findings += found
         result.resources += count
-        store.put(digest, {"findings": [_to_json(f) for f in found], "resources": count})
+        store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count})
     result.findings = merge_environments(result.findings, envs)
     return result
 
@@ -253,12 +236,5 @@ def merge_environments(findings: list[Finding], envs: list[str]) -> list[Finding
 
 
 def summary_line(result: Result) -> str:
-    errors = sum(f.severity is Severity.ERROR for f in result.findings)
-    warnings = len(result.findings) - errors
     return (f"{result.models} models, {result.overlays} overlays, {result.resources} resources: "
-            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
-
-
-def to_json(result: Result) -> str:
-    return json.dumps({"summary": {"models": result.models, "overlays": result.overlays,
-                                   "resources": result.resources}}, sort_keys=True)
+            f"{report.summary(result.findings)}")

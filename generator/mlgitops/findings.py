@@ -45,6 +45,15 @@ class Finding:
     def sort_key(self) -> tuple:
         return (self.file, self.position.line, self.position.col, self.rule, self.message)
 
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "severity": self.severity.value, "file": self.file, "line": self.line,
+                "col": self.col, "message": self.message, "hint": self.hint, "object": self.object}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Finding:
+        return cls(d["rule"], d["message"], d["file"], Position(d["line"], d["col"]), d["hint"],
+                   Severity(d["severity"]), d["object"])
+
     def location(self) -> str:
         if not self.file:
             return ""

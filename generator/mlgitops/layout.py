@@ -42,8 +42,7 @@ def _labels(model: Model, env: str) -> dict:
 def _user_patches(model: Model, env: str, target: list[Manifest]) -> tuple[list, list[Finding]]:
     out, found = [], []
     keys = {m.key: m for m in target}
-    for i, patch in enumerate(model.patches.get(env, [])):
-        ref = {"kind": patch["target"]["kind"], "name": patch["target"].get("name", model.name)}
+    for i, ref, patch in model.raw_patches(env):
         manifest = keys.get((ref["kind"], ref["name"]))
         if manifest is None:
             pointer = f"/spec/environments/{env}/patches/{i}/target"
@@ -52,11 +51,11 @@ def _user_patches(model: Model, env: str, target: list[Manifest]) -> tuple[list,
                                  f"environment does not generate", model.path, model.doc.position(pointer),
                                  f"objects in {env}: {have}"))
             continue
-        if "jsonPatch" in patch:
-            body: object = patch["jsonPatch"]
+        if isinstance(patch, list):  # JSON6902 operations
+            body: object = patch
         else:
             body = {"apiVersion": manifest.obj["apiVersion"], "kind": ref["kind"],
-                    **patch["merge"], "metadata": {**patch["merge"].get("metadata", {}), "name": ref["name"]}}
+                    **patch, "metadata": {**patch.get("metadata", {}), "name": ref["name"]}}
         out.append((f"user-patch-{i + 1}.yaml", ref, body))
     return out, found
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +65,3 @@ def find_root(start: Path) -> Repo:
     raise FatalError(f"no {CONFIG_FILE} in {start} or any folder above it",
                      "run 'mlgitops init' to start a repository, or cd into one")
 
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0", "false")

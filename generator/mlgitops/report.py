@@ -23,11 +23,7 @@ def format_text(findings: Iterable[Finding]) -> str:
 
 
 def format_json(findings: Iterable[Finding]) -> str:
-    items = [
-        {"rule": f.rule, "severity": f.severity.value, "file": f.file, "line": f.line, "col": f.col,
-         "message": f.message, "hint": f.hint, "object": f.object}
-        for f in sorted_findings(findings)
-    ]
+    items = [f.as_dict() for f in sorted_findings(findings)]
     return json.dumps({"findings": items}, indent=2, ensure_ascii=False) + "\n"
 
 

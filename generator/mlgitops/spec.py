@@ -33,6 +33,12 @@ class Model:
     def metadata(self) -> dict:
         return self.doc.data["metadata"]
 
+    def raw_patches(self, env: str):
+        """(index, kustomize target {kind, name}, body) of each raw patch of an environment."""
+        for i, patch in enumerate(self.patches.get(env, [])):
+            target = {"kind": patch["target"]["kind"], "name": patch["target"].get("name", self.name)}
+            yield i, target, patch["jsonPatch"] if "jsonPatch" in patch else patch["merge"]
+
     def layers(self, config: Config, env: str) -> list[Layer]:
         return layers_for(self.doc, config, env)
 

@@ -10,7 +10,6 @@ files in the time budget; tests check it against PyYAML's YAML 1.1 resolver and 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from functools import lru_cache
@@ -143,7 +142,3 @@ def dumps(value) -> str:
 def dumps_all(values) -> str:
     return "---\n".join(dumps(v) for v in values)
 
-
-def to_json(value) -> str:
-    """Canonical JSON of plain data (for hashing and comparisons)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
