@@ -28,8 +28,8 @@ lint: $(STAMP)
 	$(BIN)/mypy generator/mlgitops
 
 docs: $(STAMP)
-	$(BIN)/python -m mlgitops.docs > docs/spec.md
-	$(BIN)/python -m mlgitops.docs rules > docs/rules.md
+	$(BIN)/python -m mlgitops.commands.docs > docs/spec.md
+	$(BIN)/python -m mlgitops.commands.docs rules > docs/rules.md
 
 clean:
 	rm -rf $(VENV) .mlgitops-cache .pytest_cache .hypothesis

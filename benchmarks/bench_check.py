@@ -28,7 +28,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_generate import cli_command, machine, timed, wait_quiet
-from mlgitops import kustomize
+from mlgitops.kube import kustomize
 from synth import change_one, synthesize
 
 SUMMARY = re.compile(r"(\d+) models, (\d+) overlays, (\d+) resources: (\d+) errors?, (\d+) warnings?")

@@ -2,8 +2,8 @@
 
 Synthesizes realistic kustomize-style output (one multi-document stream per model and environment:
 ServiceAccount, Service, Deployment, HPA, PDB, NetworkPolicy, ServiceMonitor, some ConfigMaps and
-Ingresses), about 20,000 resources, then times mlgitops.manifests.parse_stream and
-mlgitops.validator.validate_documents in this process, pinned to one CPU. Schemas are compiled
+Ingresses), about 20,000 resources, then times mlgitops.kube.manifests.parse_stream and
+mlgitops.kube.validator.validate_documents in this process, pinned to one CPU. Schemas are compiled
 before timing (a warm-up pass), as they would be after the first overlay of a real run.
 
 usage: .venv/bin/python benchmarks/bench_validate.py [--resources N] [--repeat R]
@@ -16,7 +16,9 @@ import os
 import platform
 import time
 
-from mlgitops import goyaml, kubeschemas, manifests, validator, yamlemit, yamlexact
+from mlgitops.kube import goyaml, manifests, validator, yamlexact
+from mlgitops.kube import schemas as kubeschemas
+from mlgitops.tree import yamlemit
 
 TEAMS = ("vision", "fraud", "search", "ranking", "speech")
 ENVIRONMENTS = (("dev", 1), ("staging", 1), ("prod", 3))

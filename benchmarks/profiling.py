@@ -38,7 +38,7 @@ def profile(work: Path, n: int, seed: int = 0, top: int = 25, out_dir: Path | No
     """Profile a cold run (empty output) and then an unchanged run of n synthesized models; print the
     top entries by cumulative and by own time; save the .prof files in out_dir if given."""
     import mlgitops  # imported here, after --rev has set the import path
-    from mlgitops.generate import run
+    from mlgitops.tree.generation import run
 
     package_parent = Path(mlgitops.__file__).parent.parent
     repo = work / f"profile-{n}"

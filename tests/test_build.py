@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 from conftest import ROOT
-from mlgitops import build, kustomize
-from mlgitops.findings import FatalError
+from mlgitops.check import build
+from mlgitops.kube import kustomize
+from mlgitops.report.findings import FatalError
 
 OVERLAYS = sorted(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("overlays/*/*/kustomization.yaml"))
 

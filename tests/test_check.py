@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, make_repo, run_cli
-from mlgitops import check
+from mlgitops.check import pipeline as check
 
 CASES = sorted(p for p in (ROOT / "tests/cases/policies").iterdir() if p.is_dir())
 

@@ -7,7 +7,9 @@ import os
 
 import pytest
 from conftest import run_cli
-from mlgitops import cache, check, kubecheck
+from mlgitops.check import kubecheck
+from mlgitops.check import pipeline as check
+from mlgitops.tree import cache
 
 
 def findings(repo, **options) -> list[str]:
@@ -44,7 +46,7 @@ def test_drift_is_reported_per_file(generated):
 
 def test_fidelity_catches_a_patch_kustomize_merges_differently(generated, monkeypatch, capsys):
     """A generator that patches only the changed element of a keyed list (env): kyaml moves it first."""
-    from mlgitops import smpdiff
+    from mlgitops.tree import smpdiff
 
     def only_changed_elements(base, target, path):
         key = smpdiff.MERGE_KEYS.get(path)

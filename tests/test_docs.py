@@ -1,7 +1,7 @@
 """docs/spec.md is generated from the schemas and kept in step with them."""
 
 from conftest import ROOT
-from mlgitops import docs
+from mlgitops.commands import docs
 
 
 def test_spec_reference_is_up_to_date():
@@ -25,7 +25,7 @@ def test_rule_reference_is_up_to_date():
 def test_every_rule_the_code_reports_is_documented():
     import re
 
-    from mlgitops.rules import RULES
+    from mlgitops.report.rules import RULES
 
     source = "".join(p.read_text() for p in (ROOT / "generator/mlgitops").rglob("*.py"))
     used = set(re.findall(r'Finding\(\s*"([a-z0-9-]+)"', source)) | set(re.findall(r'add\("([a-z0-9-]+)"', source))

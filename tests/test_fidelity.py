@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 from conftest import ROOT
-from mlgitops import kustomize
-from mlgitops.generate import build
-from mlgitops.layout import intended
-from mlgitops.repo import Repo
+from mlgitops.kube import kustomize
+from mlgitops.spec.repo import Repo
+from mlgitops.tree.generation import build
+from mlgitops.tree.layout import intended
 
 RESULT = build(Repo(ROOT))
 CASES = [(m, env) for m in RESULT.models for env in RESULT.config.env_names]

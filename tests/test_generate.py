@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import ROOT, run_cli, snapshot
-from mlgitops.layout import is_generated
+from mlgitops.tree.layout import is_generated
 
 
 def test_second_run_changes_nothing_and_keeps_mtimes(generated, capsys):
@@ -113,8 +113,8 @@ def test_temp_files_never_remain(generated):
 
 
 def test_a_changed_generator_is_not_served_from_the_cache(generated, monkeypatch, capsys):
-    from mlgitops import cache
     from mlgitops.render import labels
+    from mlgitops.tree import cache
 
     monkeypatch.setattr(labels, "MANAGED_BY", "mlgitops-next")
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "an edited generator")
@@ -130,8 +130,8 @@ def test_a_failed_run_writes_no_cache_either(repo, capsys):
 
 def test_two_runs_cannot_interleave(generated):
     import pytest
-    from mlgitops import writer
-    from mlgitops.findings import FatalError
+    from mlgitops.report.findings import FatalError
+    from mlgitops.tree import writer
 
     with writer.locked(generated), pytest.raises(FatalError, match="another mlgitops run holds .mlgitops.lock"), \
             writer.locked(generated, timeout=0.2):

@@ -1,6 +1,6 @@
 """Deep merge of environment overrides: maps merge, lists replace, null removes."""
 
-from mlgitops.merge import deep_merge
+from mlgitops.spec.merge import deep_merge
 
 
 def test_maps_merge():

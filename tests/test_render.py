@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 from conftest import ROOT
-from mlgitops.config import parse_config
 from mlgitops.render import render
-from mlgitops.spec import BASE, parse_model
+from mlgitops.spec.config import parse_config
+from mlgitops.spec.model import BASE, parse_model
 
 CONFIG, _ = parse_config("mlgitops.yaml", (ROOT / "mlgitops.yaml").read_bytes())
 MINIMAL = {

@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 import re
 
-from mlgitops.findings import Finding, Position, Severity
-from mlgitops.report import FORMATS, format_github, format_grouped, format_json, format_sarif, format_text
+from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.report.formats import (
+    FORMATS,
+    format_github,
+    format_grouped,
+    format_json,
+    format_sarif,
+    format_text,
+)
 
 FINDINGS = [
     Finding("min-replicas", "prod: runs 1 pod; this environment needs at least 2", "models/a.yaml", Position(12, 5),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import run_cli
-from mlgitops import check
+from mlgitops.check import pipeline as check
 
 
 def test_init_then_new_then_generate_then_check(tmp_path, capsys):

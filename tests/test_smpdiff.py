@@ -1,6 +1,6 @@
 """Strategic-merge patches from one object to another, in the shape kustomize applies exactly."""
 
-from mlgitops.smpdiff import SAME, diff
+from mlgitops.tree.smpdiff import SAME, diff
 
 POD = ("spec", "template", "spec")
 

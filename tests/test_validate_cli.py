@@ -9,8 +9,8 @@ import sys
 import jsonschema_rs
 import pytest
 from conftest import ROOT, run_cli
-from mlgitops import kubeschemas
-from mlgitops.manifests import parse_stream
+from mlgitops.kube import schemas as kubeschemas
+from mlgitops.kube.manifests import parse_stream
 
 CORPUS = ROOT / "tests/cases/manifests"
 SERVICE_ACCOUNT = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n"

@@ -83,8 +83,8 @@ def test_junit_makes_each_resource_a_test_case_in_a_suite_per_file(capsys, fixtu
 
 
 def test_junit_for_findings_escapes_xml_and_strips_control_characters():
-    from mlgitops import report
-    from mlgitops.findings import Finding, Position
+    from mlgitops.report import formats as report
+    from mlgitops.report.findings import Finding, Position
 
     out = report.format_junit([Finding("r1", 'bad <x> & "y"\x07', "a.yaml", Position(3, 1), object="Pod/p")])
     case = ElementTree.fromstring(out.encode()).find("testsuite/testcase")

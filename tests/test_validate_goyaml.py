@@ -8,8 +8,8 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mlgitops import manifests, yamlexact
-from mlgitops.goyaml import key_text, needs_exact, resolve_plain
+from mlgitops.kube import manifests, yamlexact
+from mlgitops.kube.goyaml import key_text, needs_exact, resolve_plain
 
 GO_READS = [
     ("yes", True), ("Y", True), ("on", True), ("ON", True), ("true", True), ("n", False), ("Off", False),

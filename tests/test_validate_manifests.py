@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlgitops.manifests import parse_document, parse_stream, split_stream
+from mlgitops.kube.manifests import parse_document, parse_stream, split_stream
 
 
 def verdict_lines(text: str) -> list[tuple[int, int, object]]:

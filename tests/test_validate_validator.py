@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from mlgitops import kubeschemas
-from mlgitops.findings import FatalError, Position
-from mlgitops.manifests import parse_stream
-from mlgitops.validator import Options, Verdict, to_findings, validate_documents, validate_objects
+from mlgitops.kube import schemas as kubeschemas
+from mlgitops.kube.manifests import parse_stream
+from mlgitops.kube.validator import Options, Verdict, to_findings, validate_documents, validate_objects
+from mlgitops.report.findings import FatalError, Position
 
 
 def cm(**data) -> dict:

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mlgitops import kustomize
-from mlgitops.yamlemit import dumps
+from mlgitops.kube import kustomize
+from mlgitops.tree.yamlemit import dumps
 
 TRICKY = ["y", "Y", "n", "yes", "No", "on", "OFF", "~", "null", "Null", "true", "False", "1.10", "012", "0o17",
           "0x1F", "1e3", "1E3", "-1", "+1", ".5", "1_000", "1:20", "190:20:30", ".inf", "-.Inf", ".NaN",

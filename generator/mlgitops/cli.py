@@ -7,11 +7,16 @@ from pathlib import Path
 
 import click
 
-from mlgitops import __version__, generate, progress, rendered_diff, report, scaffold
-from mlgitops import check as check_mod
-from mlgitops.config import load_config
-from mlgitops.findings import FatalError, Finding, has_errors
-from mlgitops.repo import Repo, find_root
+from mlgitops import __version__
+from mlgitops.check import pipeline as check_mod
+from mlgitops.check import rendered_diff
+from mlgitops.commands import scaffold
+from mlgitops.report import formats as report
+from mlgitops.report import progress
+from mlgitops.report.findings import FatalError, Finding, has_errors
+from mlgitops.spec.config import load_config
+from mlgitops.spec.repo import Repo, find_root
+from mlgitops.tree import generation as generate
 
 
 def _emit(findings: list[Finding], fmt: str) -> None:
@@ -173,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # `mlgitops validate` and `mlgitops schemas export` (validate_cmd.py)
-from mlgitops.validate_cmd import schemas_group, validate_cmd
+from mlgitops.commands.validate import schemas_group, validate_cmd
 
 cli.add_command(validate_cmd)
 cli.add_command(schemas_group)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mlgitops.config import Config
-from mlgitops.manifest import Manifest
 from mlgitops.render import network, scaling, workload
 from mlgitops.render.context import Context
+from mlgitops.render.manifest import Manifest
+from mlgitops.spec.config import Config
 
 RENDERERS = (
     workload.deployment,

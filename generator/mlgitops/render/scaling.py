@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mlgitops.manifest import Manifest
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
+from mlgitops.render.manifest import Manifest
 
 
 def horizontal_pod_autoscaler(ctx: Context) -> Manifest | None:

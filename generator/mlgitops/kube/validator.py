@@ -1,0 +1,212 @@
+"""Kubernetes resources -> verdicts, with kubeconform's vocabulary and rules.
+
+For each document: empty (or null) is no resource at all; a parse error, a duplicate key (strict),
+a document that is not a map, a missing `kind` or `apiVersion` is an *error*; a `kind: List` (any
+case, with an apiVersion) stands for its `items`, each judged on its own; a kind listed in `skip`
+(as `Kind` or `apiVersion/Kind`) is *skipped*; a kind with no schema is an *error*, or *skipped*
+with ignore_missing_schemas; otherwise the schema decides between *valid* and *invalid*.
+Pure: documents and options in, results out. Schemas come from kubeschemas (compiled once).
+
+Where we are stricter than kubeconform, on purpose: a duplicate key inside a `kind: List` is an
+error (kubeconform re-reads Lists without -strict and misses it), and a List whose `items` is not
+a list is an error (kubeconform silently finds no resource in it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+from mlgitops.kube import schemas as kubeschemas
+from mlgitops.kube.manifests import Document, positions
+from mlgitops.report.findings import Finding, Position
+
+
+class Verdict(str, Enum):
+    VALID = "valid"
+    INVALID = "invalid"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a resource; path is a JSON pointer into it ("" for the whole resource)."""
+
+    message: str
+    path: str = ""
+    line: int = 0  # 1-based position in the source, 0 when unknown
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class Result:
+    source: str
+    document: int  # 0-based index of the YAML document in its stream
+    line: int  # 1-based line where the document starts (0 when unknown)
+    verdict: Verdict
+    kind: str = ""
+    api_version: str = ""
+    name: str = ""
+    namespace: str = ""
+    rule: str = ""  # rule id of a non-valid verdict, e.g. "k8s-schema"
+    problems: tuple[Problem, ...] = ()
+    item: int | None = None  # index in the `items` of a List
+
+    @property
+    def object(self) -> str:
+        return f"{self.kind}/{self.name}" if self.kind else ""
+
+
+@dataclass(frozen=True)
+class Options:
+    kubernetes_version: str = kubeschemas.DEFAULT_KUBERNETES_VERSION
+    strict: bool = True
+    skip: frozenset[str] = field(default_factory=frozenset)  # "Kind" or "apiVersion/Kind"
+    ignore_missing_schemas: bool = False
+
+
+HINTS = {
+    "k8s-no-schema": "skip the kind (--skip KIND), pass --ignore-missing-schemas, or add its schema to schemas/crds/",
+    "k8s-duplicate-key": "remove one of them: YAML parsers disagree on which one wins",
+    "k8s-missing-kind": "every Kubernetes object needs 'apiVersion' and 'kind'",
+    "k8s-missing-apiversion": "every Kubernetes object needs 'apiVersion' and 'kind'",
+}
+
+
+def _escape(token: Any) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _problems(validator, data: Any, prefix: str) -> tuple[Problem, ...]:
+    out = []
+    for error in validator.iter_errors(data):
+        path = prefix + "".join("/" + _escape(p) for p in error.instance_path)
+        unexpected = getattr(error.kind, "unexpected", None)
+        if unexpected:  # point at the unknown field itself, not at the object holding it
+            path += "/" + _escape(min(unexpected))
+        out.append(Problem(error.message, path))
+    return tuple(sorted(out, key=lambda p: p.path))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _name_and_namespace(metadata: Any) -> dict[str, str]:
+    metadata = metadata if isinstance(metadata, dict) else {}
+    name = _text(metadata.get("name"))
+    if isinstance(metadata.get("generateName"), str):
+        name = metadata["generateName"] + "{{ generateName }}"  # kubeconform's convention
+    return {"name": name, "namespace": _text(metadata.get("namespace"))}
+
+
+class _Judge:
+    def __init__(self, options: Options, schemas: kubeschemas.SchemaSet):
+        self.options = options
+        self.schemas = schemas
+
+    def document(self, doc: Document) -> list[Result]:
+        if doc.error:
+            problem = Problem(doc.error, "", doc.error_line, doc.error_col)
+            return [Result(doc.source, doc.index, doc.line, Verdict.ERROR, rule=doc.error_rule or "k8s-yaml",
+                           problems=(problem,))]
+        data = doc.data
+        if data is None:
+            return []
+        if not isinstance(data, dict):
+            return [self.resource(doc, data, "")]
+        kind, api_version = data.get("kind"), data.get("apiVersion")
+        if isinstance(kind, str) and kind.lower() == "list" and isinstance(api_version, str) and api_version:
+            return self.list_items(doc, data)
+        return [self.resource(doc, data, "")]
+
+    def list_items(self, doc: Document, data: dict) -> list[Result]:
+        items = data.get("items")
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            return [Result(doc.source, doc.index, doc.line, Verdict.ERROR, data["kind"], data["apiVersion"],
+                           rule="k8s-not-object", problems=(Problem("'items' of a List must be a list", "/items"),))]
+        return [self.resource(doc, item, f"/items/{i}", i) for i, item in enumerate(items) if item is not None]
+
+    def resource(self, doc: Document, data: Any, prefix: str, item: int | None = None) -> Result:
+        def result(verdict: Verdict, rule: str = "", *problems: Problem, **ids: str) -> Result:
+            return Result(doc.source, doc.index, doc.line, verdict, rule=rule, problems=problems, item=item, **ids)
+
+        if not isinstance(data, dict):
+            kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+            shown = "a list" if isinstance(data, list) else f"{kinds.get(type(data), 'a value')} ({data!r:.40})"
+            return result(Verdict.ERROR, "k8s-not-object", Problem(f"not a Kubernetes object: {shown}", prefix))
+        kind, api_version = data.get("kind"), data.get("apiVersion")
+        if not isinstance(kind, str) or not kind:
+            return result(Verdict.ERROR, "k8s-missing-kind", Problem("missing 'kind'", prefix))
+        if not isinstance(api_version, str) or not api_version:
+            return result(Verdict.ERROR, "k8s-missing-apiversion", Problem("missing 'apiVersion'", prefix),
+                          kind=kind)
+        ids = {"kind": kind, "api_version": api_version, **_name_and_namespace(data.get("metadata"))}
+        if kind in self.options.skip or f"{api_version}/{kind}" in self.options.skip:
+            return result(Verdict.SKIPPED, "", **ids)
+        validator = self.schemas.validator(api_version, kind)
+        if validator is None:
+            if self.options.ignore_missing_schemas:
+                return result(Verdict.SKIPPED, "", **ids)
+            where = f"Kubernetes {self.schemas.version}" + ("" if self.schemas.strict else " (non-strict)")
+            return result(Verdict.ERROR, "k8s-no-schema",
+                          Problem(f"no schema for {api_version} {kind} in {where} or schemas/crds", prefix), **ids)
+        if validator.is_valid(data):
+            return result(Verdict.VALID, "", **ids)
+        return result(Verdict.INVALID, "k8s-schema", *_problems(validator, data, prefix), **ids)
+
+
+def _locate(results: list[Result], doc: Document, strict: bool) -> list[Result]:
+    """Give problems their line and column, from an exact re-read of the document's text (only for
+    documents with a problem: the common, valid case costs nothing)."""
+    if doc.text is None or all(p.line for r in results for p in r.problems):
+        return results
+    exact = positions(doc, strict)
+    if exact is None:
+        return results
+    out = []
+    for r in results:
+        problems = []
+        for p in r.problems:
+            pointer = p.path
+            while pointer not in exact.keys and pointer not in exact.positions and pointer:
+                pointer = pointer.rsplit("/", 1)[0]
+            line, col = exact.keys.get(pointer) or exact.positions.get(pointer, (0, 0))
+            problems.append(p if p.line else Problem(p.message, p.path, doc.text_line + line, col + 1))
+        out.append(replace(r, problems=tuple(problems)))
+    return out
+
+
+def validate_documents(docs: Iterable[Document], options: Options = Options(),
+                       schemas: kubeschemas.SchemaSet | None = None) -> list[Result]:
+    """Verdicts for parsed documents (manifests.parse_stream), in document order."""
+    schemas = schemas or kubeschemas.schema_set(options.kubernetes_version, options.strict)
+    judge = _Judge(options, schemas)
+    out: list[Result] = []
+    for doc in docs:
+        out += _locate(judge.document(doc), doc, options.strict)
+    return out
+
+
+def validate_objects(objects: Iterable[Any], options: Options = Options(), source: str = "",
+                     schemas: kubeschemas.SchemaSet | None = None) -> list[Result]:
+    """Verdicts for already-parsed objects (plain JSON-like data), document index = position."""
+    return validate_documents((Document(source, i, 0, obj) for i, obj in enumerate(objects)), options, schemas)
+
+
+def to_findings(results: Iterable[Result]) -> list[Finding]:
+    """One Finding per problem of every invalid or error result (valid and skipped say nothing)."""
+    findings = []
+    for r in results:
+        if r.verdict in (Verdict.VALID, Verdict.SKIPPED):
+            continue
+        for p in r.problems:
+            message = f"{p.path}: {p.message}" if p.path else p.message
+            where = Position(p.line, p.col) if p.line else Position(r.line, 1 if r.line else 0)
+            findings.append(Finding(r.rule, message, r.source, where, HINTS.get(r.rule, ""), object=r.object))
+    return findings

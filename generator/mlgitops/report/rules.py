@@ -1,0 +1,53 @@
+"""Every rule id mlgitops reports, with what it means. Ids are stable: CI configurations refer to them."""
+
+from __future__ import annotations
+
+from mlgitops.check.policies import RULES as POLICY_RULES
+
+RULES: dict[str, str] = {
+    "yaml-syntax": "the file is not valid YAML",
+    "yaml-encoding": "the file is not UTF-8",
+    "yaml-tab": "a tab character where YAML expects indentation",
+    "yaml-duplicate-key": "a key appears twice in one mapping",
+    "yaml-alias": "anchors, aliases and merge keys are refused (they allow YAML bombs)",
+    "yaml-multiple-documents": "a spec or config file holds more than one YAML document",
+    "yaml-empty": "the file holds no YAML document",
+    "yaml-key-type": "a mapping key is not a string",
+    "yaml-depth": "the document nests deeper than allowed",
+    "file-unreadable": "the file cannot be read",
+    "symlink-outside": "a spec is a symlink to a file outside the repository",
+    "schema": "a value breaks the JSON Schema of the spec or config",
+    "unknown-field": "a field the schema does not know (often a typo)",
+    "missing-field": "a required field is missing",
+    "name-mismatch": "metadata.name differs from the file name",
+    "name-collision": "two specs define the same model name",
+    "unknown-environment": "an override names an environment mlgitops.yaml does not define",
+    "duplicate-environment": "mlgitops.yaml defines an environment twice",
+    "autoscaling-bounds": "autoscaling.minReplicas is greater than maxReplicas",
+    "reserved-env": "an env var mlgitops sets itself (MODEL_NAME, MODEL_VERSION, MODEL_URI)",
+    "duplicate-env": "an env var is set twice (env and secrets)",
+    "limit-below-request": "a resource limit is below its request",
+    "rollout-stuck": "maxSurge and maxUnavailable are both 0, so a rollout cannot progress",
+    "not-a-spec": "a file in models/ that is not read as a spec",
+    "mount-conflict": "a volume is mounted over the reserved /tmp scratch volume",
+    "patch-target": "a raw patch targets an object the environment does not generate",
+    "hand-edited": "a generated file was edited by hand; it is never overwritten",
+    "path-blocked": "a file or folder is in the way of a generated file",
+    "drift": "the committed generated tree differs from what the specs generate",
+    "build": "kustomize cannot build an overlay",
+    "yaml-tag": "an explicit YAML tag (!!int, !local) instead of a plain value",
+    "k8s-schema": "a resource breaks its Kubernetes (or custom resource) schema",
+    "k8s-yaml": "a manifest is not valid YAML (as Go's YAML parser reads it)",
+    "k8s-duplicate-key": "a key appears twice in one mapping of a manifest",
+    "k8s-not-object": "a YAML document is not a mapping",
+    "k8s-missing-kind": "a resource has no kind",
+    "k8s-missing-apiversion": "a resource has no apiVersion",
+    "k8s-no-schema": "no schema is known for the kind (skip it, or add one to schemas/crds/)",
+    "k8s-read": "a manifest file cannot be read",
+    "fidelity": "kustomize built something other than what the generator meant",
+    **{f"{rule}": text for rule, text in POLICY_RULES.items()},
+}
+
+
+def describe(rule: str) -> str:
+    return RULES.get(rule, rule)

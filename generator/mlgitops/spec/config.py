@@ -1,0 +1,132 @@
+"""The repository config, mlgitops.yaml: environments, Kubernetes version, GPU scheduling, defaults."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mlgitops.report.findings import FatalError, Finding
+from mlgitops.spec import yamlsource
+from mlgitops.spec.defaults import fill_defaults
+from mlgitops.spec.repo import CONFIG_FILE, Repo
+from mlgitops.spec.schema import SchemaCheck, load_schema
+
+SCHEMA = "config.schema.json"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    namespace: str
+    index: int  # position in mlgitops.yaml, for source pointers
+    defaults: dict = field(default_factory=dict)
+    policies: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    data: dict
+    doc: yamlsource.Document
+    raw: bytes
+
+    @property
+    def environments(self) -> tuple[Environment, ...]:
+        return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}))
+                     for i, e in enumerate(self.data["environments"]))
+
+    def environment(self, name: str) -> Environment:
+        return next(e for e in self.environments if e.name == name)
+
+    @property
+    def env_names(self) -> list[str]:
+        return [e.name for e in self.environments]
+
+    @property
+    def kubernetes_version(self) -> str:
+        return self.data["kubernetesVersion"]
+
+    @property
+    def gpu(self) -> dict:
+        return self.data["gpu"]
+
+    @property
+    def prometheus_operator(self) -> bool:
+        return self.data["prometheusOperator"]
+
+    @property
+    def defaults(self) -> dict:
+        return self.data.get("defaults", {})
+
+
+def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
+    doc, findings = yamlsource.load(path, raw)
+    if doc is None or findings:
+        return None, findings
+
+    def locate(pointer: str, key: bool):
+        return path, doc.position(pointer, key)
+
+    findings = SchemaCheck(SCHEMA).run(doc.data, locate, doc.plain.get)
+    if findings:
+        return None, findings
+    findings += _version_findings(path, doc) + _environment_findings(path, doc)
+    names = [e["name"] for e in doc.data["environments"]]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            findings.append(Finding("duplicate-environment", f"environment '{name}' is defined twice", path,
+                                    doc.position(f"/environments/{i}/name")))
+    if findings:
+        return None, findings
+    data = fill_defaults(load_schema(SCHEMA), doc.data)
+    return Config(path, data, doc, raw), []
+
+
+def _version_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+    from mlgitops.kube import schemas as kubeschemas
+
+    version = doc.data.get("kubernetesVersion")
+    if version is None:
+        return []
+    try:
+        kubeschemas.schema_version(version)
+    except FatalError:
+        known = ", ".join(kubeschemas.available_versions())
+        return [Finding("schema", f"no Kubernetes schemas for version {version}", path,
+                        doc.position("/kubernetesVersion"), f"choose one of {known}")]
+    return []
+
+
+def _environment_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+    from mlgitops.check.policies import RULES
+
+    found = []
+    namespaces: dict[str, int] = {}
+    for i, env in enumerate(doc.data["environments"]):
+        if env["namespace"] in namespaces:
+            other = doc.data["environments"][namespaces[env["namespace"]]]["name"]
+            found.append(Finding("schema", f"environments '{other}' and '{env['name']}' share the namespace "
+                                 f"'{env['namespace']}'", path, doc.position(f"/environments/{i}/namespace"),
+                                 "give each environment its own namespace: their objects have the same names"))
+        namespaces.setdefault(env["namespace"], i)
+        policies = env.get("policies", {})
+        pattern = policies.get("immutableTagPattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                found.append(Finding("schema", f"immutableTagPattern is not a valid regular expression: {exc}", path,
+                                     doc.position(f"/environments/{i}/policies/immutableTagPattern")))
+        for j, rule in enumerate(policies.get("disabled", [])):
+            if rule not in RULES:
+                found.append(Finding("schema", f"unknown policy rule '{rule}'", path,
+                                     doc.position(f"/environments/{i}/policies/disabled/{j}"),
+                                     f"policy rules: {', '.join(sorted(RULES))}"))
+    return found
+
+
+def load_config(repo: Repo) -> tuple[Config | None, list[Finding]]:
+    raw, findings = repo.read_input(repo.root / CONFIG_FILE)
+    if raw is None:
+        return None, findings
+    return parse_config(CONFIG_FILE, raw)

@@ -1,0 +1,117 @@
+"""Model specs: load every models/*.yaml, validate it for every environment, and resolve it.
+
+Validation runs on the effective spec of each environment (the base alone, then base + override),
+so an override that breaks the spec is caught, and every finding points at the line that caused it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgitops.report.findings import Finding
+from mlgitops.spec import semantics, yamlsource
+from mlgitops.spec.config import Config
+from mlgitops.spec.defaults import fill_defaults
+from mlgitops.spec.layers import Layer, locate, merged, plain_text, writer
+from mlgitops.spec.schema import SchemaCheck, load_schema
+
+SCHEMA = "model.schema.json"
+BASE = ""  # the pseudo-environment of the base: the spec with no environment's override
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    path: str  # repository-relative, e.g. models/house-prices.yaml
+    raw: bytes
+    doc: yamlsource.Document
+    effective: dict  # environment name (BASE for the base) -> effective spec with defaults filled
+    patches: dict  # environment name -> raw patches from the override
+
+    @property
+    def metadata(self) -> dict:
+        return self.doc.data["metadata"]
+
+    def raw_patches(self, env: str):
+        """(index, kustomize target {kind, name}, body) of each raw patch of an environment."""
+        for i, patch in enumerate(self.patches.get(env, [])):
+            target = {"kind": patch["target"]["kind"], "name": patch["target"].get("name", self.name)}
+            yield i, target, patch["jsonPatch"] if "jsonPatch" in patch else patch["merge"]
+
+    def layers(self, config: Config, env: str) -> list[Layer]:
+        return layers_for(self.doc, config, env)
+
+
+def layers_for(doc: yamlsource.Document, config: Config, env: str) -> list[Layer]:
+    layers = [Layer(config.doc, "/defaults")]
+    if env:
+        index = config.environment(env).index
+        layers.append(Layer(config.doc, f"/environments/{index}/defaults"))
+    layers.append(Layer(doc, "/spec"))
+    if env:
+        layers.append(Layer(doc, f"/spec/environments/{yamlsource.pointer_escape(env)}"))
+    return layers
+
+
+def _effective_document(doc: yamlsource.Document, layers: list[Layer]) -> dict:
+    data = doc.data
+    return {"apiVersion": data["apiVersion"], "kind": data["kind"], "metadata": data["metadata"],
+            "spec": merged(layers, drop=("environments", "patches"))}
+
+
+def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, list[Finding]]:
+    doc, findings = yamlsource.load(path, raw)
+    if doc is None or findings:
+        return None, findings
+    check = SchemaCheck(SCHEMA)
+    found = check.run(doc.data, lambda p, key: (path, doc.position(p, key)), doc.plain.get)
+    if found:
+        return None, found
+    found.extend(_identity_findings(doc, path, config))
+    effective: dict[str, dict] = {}
+    patches: dict[str, list] = {}
+    for env in [BASE, *config.env_names]:
+        layers = layers_for(doc, config, env)
+        data = _effective_document(doc, layers)
+
+        def where(pointer: str, key: bool, layers=layers):
+            return locate(layers, doc, pointer, key)
+
+        def plain(pointer: str, layers=layers) -> str | None:
+            return plain_text(layers, pointer)
+
+        errors = check.run(data, where, plain)
+        if not errors:
+            data = fill_defaults(load_schema(SCHEMA), data)
+            errors = semantics.check(data, where, lambda p, layers=layers: writer(layers, p))
+        found.extend(errors)
+        effective[env] = data
+        if env:
+            override = doc.data["spec"].get("environments", {}).get(env) or {}
+            patches[env] = override.get("patches", [])
+    if found:
+        return None, sorted(set(found), key=Finding.sort_key)
+    return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches), []
+
+
+def _identity_findings(doc: yamlsource.Document, path: str, config: Config) -> list[Finding]:
+    found = []
+    name = doc.data["metadata"]["name"]
+    stem = Path(path).stem
+    if name != stem:
+        found.append(Finding("name-mismatch", f"metadata.name '{name}' differs from the file name '{stem}'",
+                             path, doc.position("/metadata/name"),
+                             f"rename the file to models/{name}.yaml, or set name: {stem}"))
+    for env in doc.data["spec"].get("environments", {}):
+        if env not in config.env_names:
+            known = ", ".join(config.env_names)
+            found.append(Finding("unknown-environment", f"unknown environment '{env}'", path,
+                                 doc.position(f"/spec/environments/{yamlsource.pointer_escape(env)}", True),
+                                 f"environments in {config.path}: {known}"))
+    return found
+
+
+def collision(model: Model, other_path: str) -> Finding:
+    return Finding("name-collision", f"model '{model.name}' is also defined in {other_path}", model.path,
+                   model.doc.position("/metadata/name"), "each model needs a unique metadata.name")

@@ -1,0 +1,67 @@
+"""The repository on disk: where things are, and reading files safely (the I/O edge for inputs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlgitops.report.findings import FatalError, Finding, Position
+
+CONFIG_FILE = "mlgitops.yaml"
+MODELS_DIR = "models"
+GENERATED_ROOTS = ("base", "overlays", "clusters")
+
+
+@dataclass(frozen=True)
+class Repo:
+    root: Path
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def model_files(self) -> list[Path]:
+        folder = self.root / MODELS_DIR
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml")
+                      and not p.name.startswith(".") and not p.is_dir())
+
+    def stray_files(self) -> list[Path]:
+        """What sits in models/ but is not read as a spec (sub-folders, other extensions)."""
+        folder = self.root / MODELS_DIR
+        if not folder.is_dir():
+            return []
+        specs = set(self.model_files())
+        return sorted(p for p in folder.iterdir() if p not in specs and not p.name.startswith(".")
+                      and p.name not in ("README.md", "README"))
+
+    def read_input(self, path: Path) -> tuple[bytes | None, list[Finding]]:
+        """Bytes of a spec or config file; a symlink leading outside the repository is refused."""
+        rel = self.rel(path)
+        real = path
+        if path.is_symlink() or any(p.is_symlink() for p in path.parents if p != self.root and self.root in p.parents):
+            try:
+                real = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                return None, [Finding("file-unreadable", "is a broken symlink", rel, Position(1, 1))]
+            root = self.root.resolve()
+            if real != root and root not in real.parents:
+                return None, [Finding("symlink-outside", f"is a symlink to {real}, outside the repository",
+                                      rel, Position(1, 1), "copy the file into the repository")]
+        if not real.is_file():
+            return None, [Finding("file-unreadable", "is not a regular file", rel, Position(1, 1))]
+        try:
+            return real.read_bytes(), []
+        except OSError as exc:
+            return None, [Finding("file-unreadable", f"cannot be read: {exc.strerror}", rel, Position(1, 1))]
+
+
+def find_root(start: Path) -> Repo:
+    """The nearest folder at or above start holding mlgitops.yaml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return Repo(folder)
+    raise FatalError(f"no {CONFIG_FILE} in {start} or any folder above it",
+                     "run 'mlgitops init' to start a repository, or cd into one")
+

@@ -1,0 +1,196 @@
+"""Validate plain data against the bundled JSON Schemas and turn each error into a positioned Finding.
+
+Messages are written for people: unknown fields get a "did you mean", an `x-error` annotation in the
+schema replaces the validator's regular-expression text, and a value YAML typed behind the author's
+back (`version: 1.10`, `level: on`) gets a hint to quote it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import jsonschema_rs
+
+from mlgitops.report.findings import Finding, Position
+from mlgitops.spec.yamlsource import join
+
+# Where a pointer into the validated data lands in a file: (file, position of value, position of key).
+Locate = Callable[[str, bool], tuple[str, Position]]
+
+
+@cache
+def load_schema(name: str) -> dict:
+    text = resources.files("mlgitops.schemas").joinpath(name).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@cache
+def validator(name: str):
+    return jsonschema_rs.Draft202012Validator(load_schema(name))
+
+
+def subschema(schema: dict, path) -> dict:
+    node = schema
+    for token in path:
+        node = node[token] if isinstance(node, dict) else node[int(token)]
+    return node
+
+
+_TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+               list: "a list", dict: "a mapping", type(None): "null"}
+
+
+def _describe(value) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _yaml_reading(value) -> str:
+    """What YAML made of an unquoted value, in YAML's words: null, the boolean true, the number 1.1."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return f"the number {value!r}"
+
+
+def _expected(kind) -> str:
+    types = kind.types if isinstance(kind.types, list) else [kind.types]
+    names = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
+             "object": "a mapping", "array": "a list", "null": "null"}
+    return " or ".join(names.get(str(t), str(t)) for t in types)
+
+
+@dataclass(frozen=True)
+class SchemaCheck:
+    schema_name: str
+    rule: str = "schema"
+
+    def run(self, data, locate: Locate, plain: Callable[[str], str | None] = lambda p: None) -> list[Finding]:
+        schema = load_schema(self.schema_name)
+        out: list[Finding] = []
+        for error in validator(self.schema_name).iter_errors(data):
+            out.extend(self._findings(schema, error, data, locate, plain))
+        return out
+
+    def _findings(self, schema, error, data, locate: Locate, plain) -> list[Finding]:
+        ipath = typed_path(data, error.instance_path)
+        pointer = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in ipath)
+        field = field_name(ipath)
+        kind = error.kind
+        name = kind.name
+        path = list(error.schema_path)
+        parent = subschema(schema, path[:-1])
+        if name == "additionalProperties":
+            known = sorted(parent.get("properties", {}))
+            found = []
+            for extra in kind.unexpected:
+                close = difflib.get_close_matches(extra, known, n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else (
+                    f"known fields here: {', '.join(known)}" if known else "")
+                file, pos = locate(join(pointer, extra), True)
+                found.append(Finding("unknown-field", f"unknown field {show(extra)}", file, pos, hint))
+            return found
+        if name == "propertyNames":
+            key = str(kind.error.instance)
+            rule = parent.get("propertyNames", parent)
+            file, pos = locate(join(pointer, key), True)
+            noun = {"labels": "label key", "annotations": "annotation key", "env": "env name"}.get(field, f"{field} key")
+            text = f"{noun} {show(key)} {rule.get('x-error', 'is not allowed')}"
+            fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
+            hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(rule.get("pattern", ""), fixed) else ""
+            return [Finding(self.rule, text, file, pos, hint)]
+        if name == "required":
+            missing = kind.property
+            file, pos = locate(join(pointer, missing), True)
+            where = f"'{field}'" if ipath else "the document"
+            hint = "relaxing a restricted Pod Security default needs a reason: say why" if missing == "reason" else ""
+            return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos, hint)]
+        whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(data, ipath), dict)
+        file, pos = locate(pointer, whole_mapping)
+        message: str | None = (f"'{field}' {parent['x-error']}" if "x-error" in parent and name in _OWN_MESSAGE
+                               else None)
+        hint = ""
+        if name == "type":
+            value = subschema_value(data, ipath)
+            message = message or f"'{field}' must be {_expected(kind)}, not {_describe(value)}"
+            text = plain(pointer)
+            if text is not None and "string" in str(kind.types):
+                hint = f'write "{text}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
+        elif name == "const":
+            message = message or f"'{field}' must be {json.dumps(parent['const'])}"
+        elif name == "enum":
+            options = ", ".join(json.dumps(o) for o in parent["enum"])
+            value = subschema_value(data, ipath)
+            close = difflib.get_close_matches(str(value), [str(o) for o in parent["enum"]], n=1)
+            message = message or f"'{field}' must be one of {options}"
+            hint = f"did you mean '{close[0]}'?" if close else ""
+        elif name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+                      "minItems", "maxItems"):
+            message = message or f"'{field}' {_bound_text(name, parent[name])}"
+        return [Finding(self.rule, message or f"'{field}': {error.message}", file, pos, hint)]
+
+
+_OWN_MESSAGE = {"pattern", "anyOf", "oneOf"}
+
+
+def show(text: str) -> str:
+    """User text in a message: quoted, and escaped when it holds anything unprintable."""
+    return f"'{text}'" if text.isprintable() else repr(text)
+
+
+def typed_path(data, path) -> list:
+    """The validator's instance path with dict keys as strings and list indexes as ints.
+
+    (jsonschema-rs hands back a key such as "8080" as the integer 8080.)
+    """
+    out = []
+    node = data
+    for token in path:
+        if isinstance(node, list):
+            token = int(token)
+            node = node[token]
+        elif isinstance(node, dict):
+            token = str(token)
+            node = node.get(token)
+        out.append(token)
+    return out
+
+
+def field_name(path) -> str:
+    """How a message names the value at an instance path: 'replicas', 'secrets[0]', 'document'."""
+    if not path:
+        return "document"
+    tokens = list(path)
+    if isinstance(tokens[-1], int):
+        index = [str(tokens.pop())]
+        while tokens and isinstance(tokens[-1], int):
+            index.insert(0, str(tokens.pop()))
+        head = str(tokens[-1]) if tokens else "document"
+        return head + "".join(f"[{i}]" for i in index)
+    return str(tokens[-1])
+
+
+def _bound_text(keyword: str, bound) -> str:
+    return {
+        "minimum": f"must be at least {bound}",
+        "maximum": f"must be at most {bound}",
+        "exclusiveMinimum": f"must be more than {bound}",
+        "exclusiveMaximum": f"must be less than {bound}",
+        "minLength": "must not be empty" if bound == 1 else f"must be at least {bound} characters long",
+        "maxLength": f"must be at most {bound} characters long",
+        "minItems": f"must have at least {bound} item{'s' * (bound != 1)}",
+        "maxItems": f"must have at most {bound} item{'s' * (bound != 1)}",
+    }[keyword]
+
+
+def subschema_value(data, path):
+    node = data
+    for token in path:
+        node = node[token]
+    return node

@@ -1,0 +1,224 @@
+"""Read one YAML file into plain data plus a source map, turning YAML's pitfalls into findings.
+
+PyYAML's C composer is used for speed (nodes keep their marks); the node tree is then walked once to
+build plain Python data and a map from JSON pointer to position. Anchors and aliases are refused
+(they make YAML bombs possible), as are duplicate keys, several documents and non-string keys.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from mlgitops.report.findings import Finding, Position
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 64
+
+
+def pointer_escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def join(pointer: str, token: object) -> str:
+    return f"{pointer}/{pointer_escape(str(token))}"
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: its data and where each value (and key) came from."""
+
+    path: str
+    data: Any
+    values: dict[str, Position] = field(default_factory=dict)
+    keys: dict[str, Position] = field(default_factory=dict)
+    plain: dict[str, str] = field(default_factory=dict)  # pointer -> source text of unquoted scalars
+
+    def position(self, pointer: str, key: bool = False) -> Position:
+        """Position of the value at pointer (or of its key), else of the nearest ancestor present."""
+        table = self.keys if key else self.values
+        while True:
+            if pointer in table:
+                return table[pointer]
+            if pointer in self.values:
+                return self.values[pointer]
+            if not pointer:
+                return Position(1, 1)
+            pointer = pointer.rsplit("/", 1)[0]
+
+
+class _Walker:
+    def __init__(self, path: str, loader):
+        self.path = path
+        self.loader = loader
+        self.doc = Document(path, None)
+        self.findings: list[Finding] = []
+        self.seen: set[int] = set()
+
+    def error(self, rule: str, mark, message: str, hint: str = "") -> None:
+        self.findings.append(Finding(rule, message, self.path, Position.from_mark(mark), hint))
+
+    def walk(self, node, pointer: str, depth: int = 0) -> Any:
+        self.doc.values[pointer] = Position.from_mark(node.start_mark)
+        if id(node) in self.seen:  # an alias: already reported at its anchor; never expanded
+            return None
+        if depth > MAX_DEPTH:
+            self.error("yaml-depth", node.start_mark, f"nesting deeper than {MAX_DEPTH} levels")
+            return None
+        self.seen.add(id(node))
+        if self.explicit_tag(node):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.error("yaml-tag", node.start_mark, f"tag '{tag}' is not allowed",
+                       "remove the tag and write the value plainly (in quotes for a string)")
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, pointer)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.walk(item, join(pointer, i), depth + 1) for i, item in enumerate(node.value)]
+        return self.mapping(node, pointer, depth)
+
+    def explicit_tag(self, node) -> bool:
+        """Whether the author wrote a tag (`!!int`, `!local`) instead of letting YAML resolve the value."""
+        if isinstance(node, yaml.ScalarNode):
+            implicit = (True, False) if not node.style else (False, True)
+            return node.tag != self.loader.resolve(yaml.ScalarNode, node.value, implicit)
+        default = "tag:yaml.org,2002:map" if isinstance(node, yaml.MappingNode) else "tag:yaml.org,2002:seq"
+        return node.tag != default
+
+    def scalar(self, node, pointer: str) -> Any:
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            value: Any = node.value
+        else:
+            value = self.loader.construct_object(node)
+        if isinstance(value, (datetime.date, bytes)):
+            value = node.value
+        if not node.style and node.tag != "tag:yaml.org,2002:str":
+            self.doc.plain[pointer] = node.value
+        return value
+
+    def mapping(self, node, pointer: str, depth: int) -> dict:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.error("yaml-alias", key_node.start_mark, "merge keys (<<) are not allowed",
+                           "write the keys out in full")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                text = getattr(key_node, "value", "")
+                shown = text if isinstance(text, str) else "a collection"
+                self.error("yaml-key-type", key_node.start_mark, f"key {shown!r} is not a string",
+                           f'quote it: "{shown}"' if isinstance(text, str) else "")
+                continue
+            key = key_node.value
+            child = join(pointer, key)
+            if key in out:
+                first = self.doc.keys[child]
+                self.error("yaml-duplicate-key", key_node.start_mark,
+                           f"duplicate key {key!r} (first defined at line {first.line})",
+                           "remove one of them: YAML parsers disagree on which one wins")
+                continue
+            self.doc.keys[child] = Position.from_mark(key_node.start_mark)
+            out[key] = self.walk(value_node, child, depth + 1)
+        return out
+
+
+def _decode(path: str, raw: bytes) -> tuple[str | None, list[Finding]]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        return None, [Finding("yaml-encoding", f"file is not UTF-8 (byte 0x{raw[exc.start]:02x})", path,
+                              Position(line, col), "save the file as UTF-8")]
+    return text.removeprefix("\ufeff"), []
+
+
+def _char_at(text: str, mark) -> str:
+    lines = text.split("\n")
+    if mark is None or mark.line >= len(lines):
+        return ""
+    line = lines[mark.line]
+    return line[mark.column] if mark.column < len(line) else ""
+
+
+def _clamped(text: str, mark) -> Position:
+    """A mark's position, moved back to the end of the last line when it lies past the end of the file."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    if mark.line >= len(lines):
+        return Position(max(len(lines), 1), len(lines[-1]) + 1 if lines else 1)
+    return Position.from_mark(mark)
+
+
+_INDENTATION = ("expected key", "mapping values are not allowed", "expected <block end>",
+                "could not find expected ':'")
+
+
+def _syntax_finding(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    if exc.problem and exc.context and exc.context_mark:
+        start = Position.from_mark(exc.context_mark)
+        problem = f"{exc.problem} ({exc.context} that starts at line {start.line}, column {start.col})"
+    rule, hint = "yaml-syntax", ""
+    if _char_at(text, mark) == "\t" or "'\\t'" in problem:
+        rule, problem = "yaml-tab", "tab character in indentation"
+        hint = "indent with spaces; YAML does not allow tabs there"
+    elif "single document" in str(exc.context or "") or "another document" in problem:
+        rule, problem = "yaml-multiple-documents", "several YAML documents in one file"
+        hint = "keep one document per file (remove the '---' separator)"
+    elif exc.context and exc.context not in problem:
+        problem = f"{problem} ({exc.context})"
+    if rule == "yaml-syntax" and any(s in problem for s in _INDENTATION):
+        hint = "check the indentation of this line and the lines above it: keys of one mapping line up"
+    position = _clamped(text, mark) if mark else Position(1, 1)
+    return Finding(rule, problem, path, position, hint)
+
+
+def _reader_finding(path: str, text: str, exc: yaml.reader.ReaderError) -> Finding:
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    col = len(before) - (before.rfind("\n") + 1) + 1
+    return Finding("yaml-syntax", f"unacceptable character #x{exc.character:04x}: control characters are not "
+                   "allowed", path, Position(line, col), "delete it: most editors do not show control characters")
+
+
+def _anchors(path: str, text: str) -> list[Finding]:
+    """Every anchor, found from the event stream (only when the text could hold one)."""
+    if "&" not in text:
+        return []
+    found = []
+    for event in yaml.parse(text, Loader=_Loader):
+        if getattr(event, "anchor", None) and not isinstance(event, yaml.AliasEvent):
+            found.append(Finding("yaml-alias", "anchors and aliases are not allowed", path,
+                                 Position.from_mark(event.start_mark),
+                                 "write the value out in full; aliases allow 'billion laughs' YAML bombs"))
+    return found
+
+
+def load(path: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
+    """Parse one YAML document. Returns (document, findings); document is None when unusable."""
+    text, findings = _decode(path, raw)
+    if text is None:
+        return None, findings
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        return None, [_syntax_finding(path, text, exc)]
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_finding(path, text, exc)]
+    except yaml.YAMLError as exc:
+        return None, [Finding("yaml-syntax", str(exc), path, Position(1, 1))]
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, [Finding("yaml-empty", "the file holds no YAML document", path, Position(1, 1))]
+    walker = _Walker(path, loader)
+    walker.doc.data = walker.walk(node, "")
+    return walker.doc, _anchors(path, text) + walker.findings

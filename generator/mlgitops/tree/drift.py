@@ -1,0 +1,22 @@
+"""Drift as findings: which committed generated files differ from what the specs produce."""
+
+from __future__ import annotations
+
+from mlgitops.report.findings import Finding, Position
+from mlgitops.tree.layout import Tree
+from mlgitops.tree.writer import Plan
+
+
+def findings(plan: Plan, disk: Tree) -> list[Finding]:
+    found = list(plan.findings)
+    for path in plan.write:
+        if path in disk:
+            found.append(Finding("drift", "differs from what the specs generate", path, Position(1, 1),
+                                 "run 'mlgitops generate' and commit the result"))
+        else:
+            found.append(Finding("drift", "is missing: the specs generate it", path, Position(),
+                                 "run 'mlgitops generate' and commit the result"))
+    for path in plan.delete:
+        found.append(Finding("drift", "is generated from a spec that no longer exists", path, Position(1, 1),
+                             "run 'mlgitops generate' to prune it"))
+    return found

@@ -1,0 +1,141 @@
+"""`mlgitops generate`: specs -> tree -> disk, all or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlgitops import __version__
+from mlgitops.report.findings import Finding, Position, Severity, has_errors
+from mlgitops.spec.config import Config, load_config
+from mlgitops.spec.model import Model, collision, parse_model
+from mlgitops.spec.repo import Repo
+from mlgitops.tree import cache, drift, writer
+from mlgitops.tree.layout import Tree, model_tree
+
+
+@dataclass
+class Entry:
+    """One valid model spec; its Model is parsed only when asked for (a cache hit needs none)."""
+
+    name: str
+    path: str
+    raw: bytes
+    config: Config
+    _model: Model | None = None
+
+    @property
+    def model(self) -> Model:
+        if self._model is None:
+            model, findings = parse_model(self.path, self.raw, self.config)
+            assert model is not None and not findings, "a cached spec no longer validates"
+            self._model = model
+        return self._model
+
+
+@dataclass
+class Generated:
+    config: Config | None = None
+    entries: list[Entry] = field(default_factory=list)
+    tree: Tree = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def models(self) -> list[Model]:
+        return [e.model for e in self.entries]
+
+
+def _salt(config: Config) -> str:
+    """What, besides a spec's own bytes, decides its generated files: the tool's code and schemas, the config."""
+    return cache.key(__version__, cache.code_fingerprint(), config.raw)
+
+
+def build(repo: Repo, use_cache: bool = True) -> Generated:
+    """Read and validate every input, then render the whole tree. Touches no output file.
+
+    Each valid spec's files are cached by content (.mlgitops-cache/generate/), so an unchanged spec
+    is neither parsed nor rendered again.
+    """
+    config, findings = load_config(repo)
+    if config is None:
+        return Generated(findings=findings)
+    result = Generated(config, findings=list(findings))
+    store = cache.TreeCache(repo.root, use_cache)
+    salt = _salt(config)
+    for stray in repo.stray_files():
+        what = "folder" if stray.is_dir() else "file"
+        result.findings.append(Finding("not-a-spec", f"this {what} in models/ is not read as a spec",
+                                       repo.rel(stray), Position(), "specs are models/<name>.yaml, one per model",
+                                       Severity.WARNING))
+    seen: dict[str, Entry] = {}
+    pending: list[tuple[str, str, Tree]] = []
+    for file in repo.model_files():
+        rel = repo.rel(file)
+        raw, found = repo.read_input(file)
+        if raw is None:
+            result.findings.extend(found)
+            continue
+        digest = cache.key(salt, rel, raw)
+        hit = store.get(digest)
+        if hit is not None:
+            entry = Entry(hit[0], rel, raw, config)
+            tree = hit[1]
+        else:
+            model, found = parse_model(rel, raw, config)
+            if model is None:
+                result.findings.extend(found)
+                continue
+            entry = Entry(model.name, rel, raw, config, model)
+            tree, found = model_tree(model, config)
+            if found:
+                result.findings.extend(found)
+                continue
+            pending.append((digest, model.name, tree))
+        if entry.name in seen:
+            result.findings.append(collision(entry.model, seen[entry.name].path))
+            continue
+        seen[entry.name] = entry
+        result.entries.append(entry)
+        result.tree.update(tree)
+    if not has_errors(result.findings):  # a failed run leaves even the cache as it was
+        for digest, name, tree in pending:
+            store.put(digest, name, tree)
+    return result
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding]
+    plan: writer.Plan | None = None
+    diff: str = ""
+    models: int = 0
+    environments: int = 0
+    drift: list[Finding] = field(default_factory=list)  # with --check: one finding per differing file
+
+    @property
+    def exit_code(self) -> int:
+        if has_errors(self.findings):
+            return 1
+        return 1 if self.diff else 0
+
+
+def run(root: Path, check: bool = False) -> Outcome:
+    repo = Repo(root)
+    result = build(repo)
+    if has_errors(result.findings):
+        return Outcome(result.findings)
+    warnings = result.findings  # no errors here, only warnings
+    envs = len(result.config.environments) if result.config else 0
+    count = len(result.entries)
+    if check:
+        disk = writer.scan(root)
+        the_plan = writer.plan(result.tree, disk, root)
+        return Outcome(warnings + the_plan.findings, the_plan, writer.unified_diff(result.tree, disk, the_plan),
+                       count, envs, drift.findings(the_plan, disk))
+    with writer.locked(root):
+        disk = writer.scan(root)
+        the_plan = writer.plan(result.tree, disk, root)
+        if the_plan.findings:
+            return Outcome(warnings + the_plan.findings, the_plan)
+        writer.apply(root, the_plan)
+    return Outcome(warnings, the_plan, "", count, envs)

@@ -1,0 +1,116 @@
+"""An environment's overlay: only what differs from the base.
+
+kustomize's own transformers carry the common differences (namespace, environment and version
+labels, image tags); whatever else differs becomes one strategic-merge patch per object, computed
+from the base *after* those transformers, so the overlay builds to exactly the intended manifests.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mlgitops.kube.plaindata import clone
+from mlgitops.render.manifest import Manifest
+from mlgitops.tree import smpdiff
+
+TEMPLATED = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+_IMAGE = re.compile(r"^(?P<name>[^@]+?)(?::(?P<tag>[^:/@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
+
+
+@dataclass
+class Overlay:
+    kustomization: dict
+    files: dict[str, object] = field(default_factory=dict)  # file name -> object (or list of operations)
+
+
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    m = _IMAGE.match(image)
+    if not m:
+        return image, None, None
+    return m["name"], m["tag"], m["digest"]
+
+
+def image_entry(base_image: str, target_image: str) -> dict | None:
+    """A kustomize `images:` entry turning base_image into target_image, when one can."""
+    if base_image == target_image:
+        return None
+    base_name, _, _ = split_image(base_image)
+    name, tag, digest = split_image(target_image)
+    if tag and digest:
+        return None
+    entry: dict = {"name": base_name}
+    if name != base_name:
+        entry["newName"] = name
+    if digest:
+        entry["digest"] = digest
+    elif tag:
+        entry["newTag"] = tag
+    else:
+        return None
+    return entry
+
+
+def apply_transformers(obj: dict, namespace: str, labels: dict, image: dict | None) -> dict:
+    """What kustomize's namespace, labels (includeTemplates) and images transformers do to obj."""
+    out = clone(obj)
+    out["metadata"]["namespace"] = namespace
+    out["metadata"].setdefault("labels", {}).update(labels)
+    if obj["kind"] in TEMPLATED:
+        template = out["spec"]["template"].setdefault("metadata", {})
+        template.setdefault("labels", {}).update(labels)
+        if image:
+            for container in out["spec"]["template"]["spec"].get("containers", []):
+                if split_image(container["image"])[0] == image["name"]:
+                    name = image.get("newName", image["name"])
+                    suffix = f"@{image['digest']}" if "digest" in image else f":{image['newTag']}"
+                    container["image"] = name + suffix
+    return out
+
+
+def _stem(manifest: Manifest) -> str:
+    return manifest.file.removesuffix(".yaml")
+
+
+def build(base_path: str, namespace: str, base: list[Manifest], target: list[Manifest],
+          label_pairs: dict, image: dict | None, user_patches: list[tuple[str, dict, object]]) -> Overlay:
+    """The overlay that turns `base` into `target`.
+
+    user_patches: (file name, kustomize target, patch body) for the spec's raw patches, applied last.
+    """
+    kustomization: dict = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                           "namespace": namespace, "resources": [base_path]}
+    if label_pairs:
+        kustomization["labels"] = [{"includeSelectors": False, "includeTemplates": True, "pairs": label_pairs}]
+    if image:
+        kustomization["images"] = [image]
+    files: dict[str, object] = {}  # file name -> object, or a list of JSON6902 operations
+    patches: list[dict] = []
+    base_by_key = {m.key: m for m in base}
+    target_by_key = {m.key: m for m in target}
+    for m in base:
+        head = {"apiVersion": m.obj["apiVersion"], "kind": m.kind, "metadata": {"name": m.name}}
+        if m.key not in target_by_key:
+            files[f"{_stem(m)}-delete.yaml"] = {"$patch": "delete", **head}
+            patches.append({"path": f"{_stem(m)}-delete.yaml"})
+            continue
+        expected = apply_transformers(m.obj, namespace, label_pairs, image)
+        patch = smpdiff.diff(expected, target_by_key[m.key].obj)
+        if patch is smpdiff.SAME:
+            continue
+        body = {**head, **{k: v for k, v in patch.items() if k != "metadata"}}
+        meta = patch.get("metadata")
+        if meta:
+            body["metadata"] = {**meta, "name": m.name}
+        files[f"{_stem(m)}-patch.yaml"] = body
+        patches.append({"path": f"{_stem(m)}-patch.yaml"})
+    for m in target:
+        if m.key not in base_by_key:
+            files[m.file] = m.obj
+            kustomization["resources"].append(m.file)
+    for name, target_ref, raw_patch in user_patches:
+        files[name] = raw_patch
+        patches.append({"path": name, "target": target_ref})
+    if patches:
+        kustomization["patches"] = patches
+    return Overlay(kustomization, files)
