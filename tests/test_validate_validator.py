@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.manifests import parse_stream
-from mlgitops.kube.validator import Options, Verdict, to_findings, validate_documents, validate_objects
+from mlgitops.kube.validator import Options, validate_documents, validate_objects
 from mlgitops.report.findings import FatalError, Position
+from mlgitops.report.verdicts import Verdict, to_findings
 
 
 def cm(**data) -> dict:

@@ -9,24 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mlgitops.render.workload import SECURITY_EXCEPTION
+from mlgitops.kube.annotations import SECURITY_EXCEPTION
+from mlgitops.kube.images import split_image
 from mlgitops.report.findings import Severity
-from mlgitops.tree.overlay import split_image
 
 PRODUCTION_NAMES = ("prod", "production")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
-
-RULES = {
-    "min-replicas": "the environment's minimum pod count is met (replicas, or the HPA's minReplicas)",
-    "pdb-required": "every Deployment has a PodDisruptionBudget where the environment requires one",
-    "image-latest": "no image is untagged or tagged :latest",
-    "image-pinned": "images are pinned by digest or an immutable tag where the environment requires it",
-    "container-resources": "every container has CPU and memory requests and limits",
-    "container-probes": "every container has readiness and liveness probes",
-    "pod-security": "pods meet the restricted Pod Security Standard unless the spec says why not",
-    "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
-}
-
 
 @dataclass(frozen=True)
 class Settings:

@@ -12,9 +12,10 @@ import click
 
 from mlgitops.kube import manifestfiles, manifests, schemaexport
 from mlgitops.kube import schemas as kubeschemas
-from mlgitops.kube.validator import Options, Problem, Result, Verdict, validate_documents
+from mlgitops.kube.validator import Options, validate_documents
 from mlgitops.report import validate_formats as validate_report
 from mlgitops.report.findings import FatalError
+from mlgitops.report.verdicts import Problem, Result, Verdict
 
 
 def _skip_kinds(values: tuple[str, ...]) -> frozenset[str]:

@@ -16,48 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from typing import Any
 
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.manifests import Document, positions
-from mlgitops.report.findings import Finding, Position
-
-
-class Verdict(str, Enum):
-    VALID = "valid"
-    INVALID = "invalid"
-    ERROR = "error"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a resource; path is a JSON pointer into it ("" for the whole resource)."""
-
-    message: str
-    path: str = ""
-    line: int = 0  # 1-based position in the source, 0 when unknown
-    col: int = 0
-
-
-@dataclass(frozen=True)
-class Result:
-    source: str
-    document: int  # 0-based index of the YAML document in its stream
-    line: int  # 1-based line where the document starts (0 when unknown)
-    verdict: Verdict
-    kind: str = ""
-    api_version: str = ""
-    name: str = ""
-    namespace: str = ""
-    rule: str = ""  # rule id of a non-valid verdict, e.g. "k8s-schema"
-    problems: tuple[Problem, ...] = ()
-    item: int | None = None  # index in the `items` of a List
-
-    @property
-    def object(self) -> str:
-        return f"{self.kind}/{self.name}" if self.kind else ""
+from mlgitops.report.verdicts import Problem, Result, Verdict
 
 
 @dataclass(frozen=True)
@@ -66,14 +29,6 @@ class Options:
     strict: bool = True
     skip: frozenset[str] = field(default_factory=frozenset)  # "Kind" or "apiVersion/Kind"
     ignore_missing_schemas: bool = False
-
-
-HINTS = {
-    "k8s-no-schema": "skip the kind (--skip KIND), pass --ignore-missing-schemas, or add its schema to schemas/crds/",
-    "k8s-duplicate-key": "remove one of them: YAML parsers disagree on which one wins",
-    "k8s-missing-kind": "every Kubernetes object needs 'apiVersion' and 'kind'",
-    "k8s-missing-apiversion": "every Kubernetes object needs 'apiVersion' and 'kind'",
-}
 
 
 def _escape(token: Any) -> str:
@@ -197,16 +152,3 @@ def validate_objects(objects: Iterable[Any], options: Options = Options(), sourc
                      schemas: kubeschemas.SchemaSet | None = None) -> list[Result]:
     """Verdicts for already-parsed objects (plain JSON-like data), document index = position."""
     return validate_documents((Document(source, i, 0, obj) for i, obj in enumerate(objects)), options, schemas)
-
-
-def to_findings(results: Iterable[Result]) -> list[Finding]:
-    """One Finding per problem of every invalid or error result (valid and skipped say nothing)."""
-    findings = []
-    for r in results:
-        if r.verdict in (Verdict.VALID, Verdict.SKIPPED):
-            continue
-        for p in r.problems:
-            message = f"{p.path}: {p.message}" if p.path else p.message
-            where = Position(p.line, p.col) if p.line else Position(r.line, 1 if r.line else 0)
-            findings.append(Finding(r.rule, message, r.source, where, HINTS.get(r.rule, ""), object=r.object))
-    return findings

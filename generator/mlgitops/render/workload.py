@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from mlgitops.kube.annotations import SECURITY_EXCEPTION
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
 
 CONTAINER = "model-server"
-SECURITY_EXCEPTION = "mlgitops.io/security-exception"
 POD = "/spec/template/spec"
 C0 = f"{POD}/containers/0"
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from mlgitops.check.policies import RULES as POLICY_RULES
+# The policies `check` applies to the objects an environment receives (check/policies.py);
+# mlgitops.yaml may disable them by these ids.
+POLICY_RULES = {
+    "min-replicas": "the environment's minimum pod count is met (replicas, or the HPA's minReplicas)",
+    "pdb-required": "every Deployment has a PodDisruptionBudget where the environment requires one",
+    "image-latest": "no image is untagged or tagged :latest",
+    "image-pinned": "images are pinned by digest or an immutable tag where the environment requires it",
+    "container-resources": "every container has CPU and memory requests and limits",
+    "container-probes": "every container has readiness and liveness probes",
+    "pod-security": "pods meet the restricted Pod Security Standard unless the spec says why not",
+    "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
+}
 
 RULES: dict[str, str] = {
     "yaml-syntax": "the file is not valid YAML",
@@ -45,7 +56,7 @@ RULES: dict[str, str] = {
     "k8s-no-schema": "no schema is known for the kind (skip it, or add one to schemas/crds/)",
     "k8s-read": "a manifest file cannot be read",
     "fidelity": "kustomize built something other than what the generator meant",
-    **{f"{rule}": text for rule, text in POLICY_RULES.items()},
+    **POLICY_RULES,
 }
 
 

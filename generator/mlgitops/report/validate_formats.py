@@ -10,9 +10,9 @@ import json
 from collections import Counter
 from collections.abc import Callable
 
-from mlgitops.kube.validator import Result, Verdict, to_findings
 from mlgitops.report import formats as report
 from mlgitops.report.findings import sorted_findings
+from mlgitops.report.verdicts import Result, Verdict, to_findings
 
 
 def summary(results: list[Result], files: int) -> dict[str, int]:

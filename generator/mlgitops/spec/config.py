@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from mlgitops.report.findings import FatalError, Finding
+from mlgitops.report.rules import POLICY_RULES
 from mlgitops.spec import yamlsource
 from mlgitops.spec.defaults import fill_defaults
 from mlgitops.spec.repo import CONFIG_FILE, Repo
@@ -98,8 +99,6 @@ def _version_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
 
 
 def _environment_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
-    from mlgitops.check.policies import RULES
-
     found = []
     namespaces: dict[str, int] = {}
     for i, env in enumerate(doc.data["environments"]):
@@ -118,10 +117,10 @@ def _environment_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
                 found.append(Finding("schema", f"immutableTagPattern is not a valid regular expression: {exc}", path,
                                      doc.position(f"/environments/{i}/policies/immutableTagPattern")))
         for j, rule in enumerate(policies.get("disabled", [])):
-            if rule not in RULES:
+            if rule not in POLICY_RULES:
                 found.append(Finding("schema", f"unknown policy rule '{rule}'", path,
                                      doc.position(f"/environments/{i}/policies/disabled/{j}"),
-                                     f"policy rules: {', '.join(sorted(RULES))}"))
+                                     f"policy rules: {', '.join(sorted(POLICY_RULES))}"))
     return found
 
 

@@ -7,28 +7,20 @@ from the base *after* those transformers, so the overlay builds to exactly the i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from mlgitops.kube.images import split_image
 from mlgitops.kube.plaindata import clone
 from mlgitops.render.manifest import Manifest
 from mlgitops.tree import smpdiff
 
 TEMPLATED = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
-_IMAGE = re.compile(r"^(?P<name>[^@]+?)(?::(?P<tag>[^:/@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
 
 
 @dataclass
 class Overlay:
     kustomization: dict
     files: dict[str, object] = field(default_factory=dict)  # file name -> object (or list of operations)
-
-
-def split_image(image: str) -> tuple[str, str | None, str | None]:
-    m = _IMAGE.match(image)
-    if not m:
-        return image, None, None
-    return m["name"], m["tag"], m["digest"]
 
 
 def image_entry(base_image: str, target_image: str) -> dict | None:

@@ -1,0 +1,4 @@
+"""Annotation keys mlgitops writes on the objects it generates, and `check` reads back."""
+
+# The reason a spec gives for relaxing the restricted Pod Security Standard (`security.reason`).
+SECURITY_EXCEPTION = "mlgitops.io/security-exception"

@@ -1,0 +1,14 @@
+"""Container image references: `name[:tag][@digest]`, split the way kustomize's images transformer sees them."""
+
+from __future__ import annotations
+
+import re
+
+_IMAGE = re.compile(r"^(?P<name>[^@]+?)(?::(?P<tag>[^:/@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
+
+
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    m = _IMAGE.match(image)
+    if not m:
+        return image, None, None
+    return m["name"], m["tag"], m["digest"]
