@@ -26,6 +26,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests benchmarks
 	$(BIN)/mypy generator/mlgitops
+	$(BIN)/lint-imports
 
 docs: $(STAMP)
 	$(BIN)/python -m mlgitops.commands.docs > docs/spec.md

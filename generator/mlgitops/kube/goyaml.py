@@ -122,7 +122,7 @@ def key_text(key: Any) -> str | None:
 
 
 # Spellings where yaml-rs (YAML 1.2 rules) and go-yaml v2 disagree, or that need the exact reader.
-# False alarms only cost speed; tests/test_validate_goyaml.py checks the two readers agree.
+# False alarms only cost speed; tests/kube/test_goyaml.py checks the two readers agree.
 _BOOL_WORDS = ("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF")
 _KEY_WORDS = ("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~", "<<")
 # Whitespace-separated words that are risky whole: a YAML 1.1 boolean (value or key) or a special key.

@@ -1,4 +1,8 @@
-"""Render one model in one environment (or the base) into Kubernetes manifests: a pure function."""
+"""Render one model in one environment (or the base) into Kubernetes manifests: a pure function.
+
+The render stage: effective spec -> plain-dict objects with their spec origin. Imports `spec`, `kube`
+and `report`; never touches a file.
+"""
 
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 from mlgitops.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
-CASES = Path(__file__).resolve().parent / "cases" / "invalid"
+ROOT = Path(__file__).resolve().parents[2]
+CASES = Path(__file__).resolve().parents[1] / "cases" / "invalid"
 DEFAULT_SPEC = "models/m.yaml"
 CACHE_DIR = ".mlgitops-cache"
 OLD_MTIME_NS = 1_000_000_000 * 10**9  # 2001-09-09: any write after the first run shows in the mtime
