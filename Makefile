@@ -27,6 +27,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check generator tests benchmarks
 	$(BIN)/mypy generator/mlgitops
 	$(BIN)/lint-imports
+	$(BIN)/zizmor --offline --no-progress .github/workflows/
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 docs: $(STAMP)
 	$(BIN)/python -m mlgitops.commands.docs > docs/spec.md
