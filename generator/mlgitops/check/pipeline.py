@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlgitops import __version__
 from mlgitops.check import build, fidelity, policies
+from mlgitops.check import sync as sync_check
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
 from mlgitops.kube import kustomize
@@ -75,15 +76,31 @@ def _model_of_path(path: str) -> str | None:
     parts = path.split("/")
     if parts[0] == "base" and len(parts) > 2:
         return parts[1]
-    if parts[0] in ("overlays", "clusters") and len(parts) > 3:
+    if parts[0] == "overlays" and len(parts) > 3:
         return parts[2]
-    return None
+    if parts[0] == "clusters" and len(parts) == 5 and parts[2] == "flux":  # clusters/<c>/flux/<env>/<model>.yaml
+        return parts[4].removesuffix(".yaml")
+    return None  # namespaces and other shared sync objects: the first shard checks them
 
 
 def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid: set[str], owns) -> list[Finding]:
     tree = {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
     disk = {p: c for p, c in disk.items() if owns(_model_of_path(p)) and _model_of_path(p) not in invalid}
     return drift.findings(writer.plan(tree, disk, repo.root), disk)
+
+
+def _sync_findings(gen: generate.Generated, disk: dict[str, bytes]) -> list[Finding]:
+    assert gen.config is not None
+    folders = {"/".join(p.split("/")[:3]) for p in disk if p.startswith("overlays/") and p.count("/") >= 3}
+    specs = {e.name: e for e in gen.entries}
+
+    def locate(model: str) -> tuple[str, Position]:
+        entry = specs.get(model)
+        if entry is None:
+            return CONFIG_FILE, Position()
+        return entry.path, entry.model.doc.position("/metadata/name")
+
+    return sync_check.check(gen.tree, folders, gen.config.kubernetes_version, locate)
 
 
 def _drifted_models(findings: list[Finding]) -> set[str]:
@@ -178,6 +195,8 @@ def run(options: Options) -> Result:
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
     result.findings += drifted
+    if owns(None):  # clusters/ is shared by every model: the first shard checks it
+        result.findings += _sync_findings(gen, disk)
     stale = _drifted_models(drifted)
     result.models = len(models)
     ctx = _Context(gen, gen.config, repo, options.validator)

@@ -22,6 +22,9 @@ class Environment:
     index: int  # position in mlgitops.yaml, for source pointers
     defaults: dict = field(default_factory=dict)
     policies: dict = field(default_factory=dict)
+    cluster: str = ""  # clusters/<cluster>/ holds its sync objects; default: the environment's name
+    quota: dict = field(default_factory=dict)
+    limit_range: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ class Config:
 
     @property
     def environments(self) -> tuple[Environment, ...]:
-        return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}))
+        return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}),
+                                 e.get("cluster", e["name"]), e.get("quota", {}), e.get("limitRange", {}))
                      for i, e in enumerate(self.data["environments"]))
 
     def environment(self, name: str) -> Environment:
@@ -56,6 +60,14 @@ class Config:
         return self.data["prometheusOperator"]
 
     @property
+    def sync(self) -> dict:
+        return self.data["sync"]
+
+    @property
+    def git(self) -> dict:
+        return self.data["git"]
+
+    @property
     def defaults(self) -> dict:
         return self.data.get("defaults", {})
 
@@ -71,7 +83,7 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     findings = SchemaCheck(SCHEMA).run(doc.data, locate, doc.plain.get)
     if findings:
         return None, findings
-    findings += _version_findings(path, doc) + _environment_findings(path, doc)
+    findings += _version_findings(path, doc) + _environment_findings(path, doc) + _sync_findings(path, doc)
     names = [e["name"] for e in doc.data["environments"]]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -95,6 +107,15 @@ def _version_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
         known = ", ".join(kubeschemas.available_versions())
         return [Finding("schema", f"no Kubernetes schemas for version {version}", path,
                         doc.position("/kubernetesVersion"), f"choose one of {known}")]
+    return []
+
+
+def _sync_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+    engine = (doc.data.get("sync") or {}).get("engine", "flux")
+    if engine in ("argocd", "both") and not (doc.data.get("git") or {}).get("url"):
+        return [Finding("sync-source", f"sync engine '{engine}' needs the repository's URL: Argo CD's "
+                        "ApplicationSets and AppProjects name it", path, doc.position("/sync/engine"),
+                        "add git: {url: https://<git host>/<org>/<repo>.git, branch: main}")]
     return []
 
 

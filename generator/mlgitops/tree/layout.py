@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlgitops.render import render
 from mlgitops.render.labels import common as common_labels
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.sync import sync_objects
 from mlgitops.report.findings import Finding
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import BASE, Model
@@ -91,3 +92,8 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
 def intended(model: Model, config: Config, env: str) -> list[Manifest]:
     """The manifests an environment's overlay is meant to build to (before raw user patches)."""
     return render(model.effective[env], config, env)
+
+
+def sync_tree(config: Config, models: list[tuple[str, str]]) -> Tree:
+    """clusters/: the Namespaces and Flux / Argo CD objects for (model name, spec path) pairs."""
+    return {f"{o.folder}/{o.file}": document(o.source, o.obj) for o in sync_objects(config, sorted(models))}
