@@ -94,3 +94,32 @@ def test_the_run_steps_work_in_a_copy_of_the_repository(tmp_path):
         ran.append(step["run"].split()[1])
     assert ran == ["generate", "check", "diff"]
     assert summary.exists()
+
+
+def _without_install_step(text: str) -> list[str]:
+    data = yaml.safe_load(text)
+    steps = data["jobs"]["check"]["steps"]
+    data["jobs"]["check"]["steps"] = [s for s in steps if "pip install" not in s.get("run", "")]
+    return yaml.safe_dump(data, sort_keys=True).splitlines()
+
+
+def test_init_writes_the_same_hardened_workflow_but_for_the_install_step(tmp_path, capsys):
+    from conftest import run_cli
+
+    assert run_cli(capsys, "init", str(tmp_path / "team")).code == 0
+    written = tmp_path / "team/.github/workflows/mlgitops.yml"
+    assert _without_install_step(written.read_text()) == _without_install_step(WORKFLOWS[0].read_text())
+    assert 'MLGITOPS_VERSION: "0.1.0"' in written.read_text()
+    run = subprocess.run([_tool("zizmor"), "--offline", "--no-progress", str(written)], capture_output=True,
+                         text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_pre_commit_hooks_run_their_entries(generated):
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert [h["id"] for h in hooks] == ["mlgitops-generate", "mlgitops-check"]
+    for hook in hooks:
+        assert {"id", "name", "entry", "language", "files"} <= set(hook) and hook["pass_filenames"] is False
+        run = subprocess.run(hook["entry"].split(), cwd=generated, capture_output=True, text=True, check=False,
+                             env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"})
+        assert run.returncode == 0, run.stderr

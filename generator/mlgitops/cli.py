@@ -90,9 +90,13 @@ def new_cmd(name: str, image: str, gpu: int, team: str, repo_path: str | None) -
 
 @cli.command("init")
 @click.argument("directory", type=click.Path(file_okay=False), default=".")
-def init_cmd(directory: str) -> None:
-    """Start a repository: mlgitops.yaml, schemas/ and models/."""
-    sys.exit(init.run(directory))
+@click.option("--engine", type=click.Choice(["flux", "argocd", "both"]), default="flux", show_default=True,
+              help="The GitOps engine the clusters run.")
+@click.option("--repo-url", default=None, metavar="URL",
+              help="URL the clusters clone the repository from (required for argocd and both).")
+def init_cmd(directory: str, engine: str, repo_url: str | None) -> None:
+    """Start a repository: config, schemas, a first model, CI workflow, pre-commit, generated tree."""
+    sys.exit(init.run(directory, engine, repo_url))
 
 
 @cli.command("validate")

@@ -48,3 +48,31 @@ def test_init_ignores_the_cache_and_lock_and_keeps_a_persons_gitignore(tmp_path,
     assert (tmp_path / ".gitignore").read_text() == "*.pyc\n.mlgitops-cache/\n.mlgitops.lock\n"
     assert run_cli(capsys, "init", str(tmp_path)).code == 0
     assert (tmp_path / ".gitignore").read_text() == "*.pyc\n.mlgitops-cache/\n.mlgitops.lock\n"
+
+
+def test_init_starts_a_whole_repository_that_checks_at_once(tmp_path, capsys):
+    repo = tmp_path / "team"
+    result = run_cli(capsys, "init", str(repo), "--engine", "both", "--repo-url", "https://git.example.com/ml/m.git")
+    assert result.code == 0, result.err
+    for rel in (".github/workflows/mlgitops.yml", ".pre-commit-config.yaml", "README.md", ".gitignore",
+                "models/example.yaml", "base/example/deployment.yaml", "overlays/prod/example/kustomization.yaml",
+                "clusters/prod/flux/prod/example.yaml", "clusters/prod/argocd/applicationset-prod.yaml"):
+        assert (repo / rel).is_file(), rel
+    config = (repo / "mlgitops.yaml").read_text()
+    assert "url: https://git.example.com/ml/m.git" in config and "engine: both" in config
+    assert run_cli(capsys, "generate", "--check", "--repo", str(repo)).code == 0
+    checked = check.run(check.Options(repo, use_cache=False))
+    assert [f.text() for f in checked.findings] == []
+
+
+def test_init_for_argocd_needs_the_repository_url_and_writes_nothing(tmp_path, capsys):
+    result = run_cli(capsys, "init", str(tmp_path / "x"), "--engine", "argocd")
+    assert result.code == 2 and "--repo-url" in result.err
+    assert list((tmp_path / "x").iterdir()) == []
+
+
+def test_init_flux_without_url_uses_the_bootstrap_source(tmp_path, capsys):
+    assert run_cli(capsys, "init", str(tmp_path)).code == 0
+    assert "# url:" in (tmp_path / "mlgitops.yaml").read_text()
+    assert not (tmp_path / "clusters/prod/flux/gitrepository.yaml").exists()
+    assert "name: flux-system" in (tmp_path / "clusters/prod/flux/prod/example.yaml").read_text()

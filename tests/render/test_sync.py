@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import yaml
 from conftest import make_repo, run_cli
 
@@ -122,3 +126,23 @@ def test_same_specs_same_bytes(tmp_path, capsys):
         assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
         trees.append({f: (repo / f).read_bytes() for f in _files(repo)})
     assert trees[0] == trees[1] and len(trees[0]) == 24
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "cases/golden/sync-both"
+
+
+def test_golden_clusters_for_both_engines(repo, capsys):
+    """Both engines, two environments sharing a cluster, a quota. MLGITOPS_UPDATE_GOLDEN=1 rewrites the
+    golden files; read every changed line before committing them."""
+    _config(repo, "sync: {engine: both}\n", "  cluster: dev\n  quota: {cpu: '20', memory: 64Gi, gpu: 4}\n")
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    got = {f: (repo / f).read_bytes() for f in _files(repo)}
+    if os.environ.get("MLGITOPS_UPDATE_GOLDEN"):
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        for rel, content in got.items():
+            (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / rel).write_bytes(content)
+    want = {p.relative_to(GOLDEN).as_posix(): p.read_bytes() for p in sorted(GOLDEN.rglob("*.yaml"))}
+    assert sorted(got) == sorted(want)
+    for rel, content in want.items():
+        assert got[rel].decode() == content.decode(), rel

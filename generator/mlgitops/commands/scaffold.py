@@ -88,10 +88,11 @@ apiVersion: mlgitops.io/v1alpha1
 kind: Config
 kubernetesVersion: "1.33.0"      # the schemas manifests are validated against
 git:
-  url: https://github.com/example/ml-models.git   # where the clusters clone this repository from
-  branch: main
+{git}  branch: main
+sync:
+  engine: {engine}                # {engine_note}
 prometheusOperator: false        # true: emit a ServiceMonitor for models with metrics
-environments:                    # in promotion order
+environments:                    # in promotion order; each syncs from clusters/<cluster>/ (default: its name)
 - name: dev
   namespace: ml-dev
 - name: staging
@@ -99,6 +100,20 @@ environments:                    # in promotion order
 - name: prod
   namespace: ml-prod
 """
+
+ENGINE_NOTES = {
+    "flux": "flux bootstrap ... --path=clusters/<env>/flux, then every model syncs by itself",
+    "argocd": "apply one Application for clusters/<env>/argocd per cluster (mlgitops docs/gitops.md)",
+    "both": "objects for both engines; each cluster applies clusters/<env>/flux or clusters/<env>/argocd",
+}
+
+
+def config_text(engine: str, repo_url: str | None) -> str:
+    if repo_url:
+        git = f"  url: {repo_url}   # where the clusters clone this repository from\n"
+    else:
+        git = "  # url: https://<git host>/<org>/<repo>.git   # without it, Flux uses the source 'flux bootstrap' made\n"
+    return CONFIG_TEMPLATE.format(git=git, engine=engine, engine_note=ENGINE_NOTES[engine])
 
 
 GITIGNORE = """\
@@ -108,10 +123,19 @@ GITIGNORE = """\
 """
 
 
-def init_repo(root: Path) -> list[str]:
-    """Write a new repository's config and schemas; existing files are left alone."""
+def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> list[str]:
+    """Write a new repository's config, schemas, CI workflow, pre-commit config and README; files that
+    exist are left alone (a .gitignore gains the lines it lacks). Returns what was written."""
+    from mlgitops import __version__
+    from mlgitops.commands import starter_files
+
+    if engine in ("argocd", "both") and not repo_url:
+        raise FatalError(f"the {engine} engine needs the repository's URL",
+                         "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
     written = []
-    files = {"mlgitops.yaml": CONFIG_TEMPLATE, ".gitignore": GITIGNORE}
+    files = {"mlgitops.yaml": config_text(engine, repo_url), ".gitignore": GITIGNORE,
+             ".github/workflows/mlgitops.yml": starter_files.WORKFLOW.replace("@VERSION@", __version__),
+             ".pre-commit-config.yaml": starter_files.PRE_COMMIT, "README.md": starter_files.README}
     for name in ("model.schema.json", "config.schema.json"):
         files[f"schemas/{name}"] = resources.files("mlgitops.schemas").joinpath(name).read_text("utf-8")
     for rel, text in files.items():
@@ -130,3 +154,15 @@ def init_repo(root: Path) -> list[str]:
         written.append(rel)
     (root / "models").mkdir(exist_ok=True)
     return written
+
+
+EXAMPLE_IMAGE = "registry.example.com/ml/example:0.1.0"
+
+
+def example_model(root: Path, config: Config) -> str | None:
+    """models/example.yaml, when models/ holds no spec yet: a first model that generates and checks."""
+    if any((root / "models").glob("*.yaml")):
+        return None
+    path, findings = new_model(root, config, "example", EXAMPLE_IMAGE, 0, "ml")
+    assert not findings, findings  # the starter validates by construction (tested)
+    return path.relative_to(root).as_posix()
