@@ -56,6 +56,8 @@ RULES: dict[str, str] = {
     "k8s-no-schema": "no schema is known for the kind (skip it, or add one to schemas/crds/)",
     "k8s-read": "a manifest file cannot be read",
     "fidelity": "kustomize built something other than what the generator meant",
+    "immutable-field": "a change Kubernetes refuses on an existing object (selector, PVC access modes, a Job's template...)",
+    "prune": "a sync would delete objects (a model, environment or object removed); claims lose their data",
     "sync-source": "the sync engine needs the repository's URL (git.url in mlgitops.yaml)",
     "sync-object": "a generated sync object (clusters/) points at something that does not exist or is not unique",
     **POLICY_RULES,

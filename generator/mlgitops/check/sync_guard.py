@@ -1,0 +1,160 @@
+"""What a sync would break or destroy, from the built manifests before and after a change. Pure.
+
+- **Immutable fields**: Kubernetes refuses to update some fields of an object that keeps its name
+  (a PVC's access modes, storage class, a smaller size; a Deployment's or StatefulSet's selector; a
+  Service's clusterIP or type; a Job's template; the data of an immutable ConfigMap or Secret). Flux
+  and Argo CD then fail that sync (flux2 #3032, argo-cd #7430): an error naming the object, the field
+  and the fix, before merge.
+- **Blast radius**: a model, environment or folder that disappears, or objects that leave an overlay,
+  are pruned by the engines. Each is listed per cluster; a PersistentVolumeClaim is called out (its
+  data), with the two-step procedure for a rename.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlgitops.report.findings import Finding, Position, Severity
+
+Objects = dict[str, list[dict]]  # overlay folder -> built objects
+PVC_RENAME = ("to rename a claim without losing its data: first add the new claim beside the old one and "
+              "copy the data (or restore it from a VolumeSnapshot), then remove the old one in a later change")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    path: tuple[str, ...]
+    fix: str
+    shrink_only: bool = False  # only a smaller value is refused (a PVC's size)
+
+
+def _quantity(value) -> float:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "k": 1e3, "M": 1e6, "G": 1e9,
+             "T": 1e12, "m": 1e-3}
+    text = str(value)
+    for unit, factor in units.items():
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    return float(text)
+
+
+RECREATE = ("Kubernetes must delete and re-create the object: rename it in the spec, or delete it before the "
+            "sync (Flux: the label kustomize.toolkit.fluxcd.io/force: enabled on the object; Argo CD: the sync "
+            "option Replace=true) - expect downtime")
+RULES = [
+    Rule("PersistentVolumeClaim", ("spec", "accessModes"), PVC_RENAME),
+    Rule("PersistentVolumeClaim", ("spec", "storageClassName"), PVC_RENAME),
+    Rule("PersistentVolumeClaim", ("spec", "volumeMode"), PVC_RENAME),
+    Rule("PersistentVolumeClaim", ("spec", "volumeName"), PVC_RENAME),
+    Rule("PersistentVolumeClaim", ("spec", "dataSource"), PVC_RENAME),
+    Rule("PersistentVolumeClaim", ("spec", "resources", "requests", "storage"),
+         "a claim cannot shrink: keep the size, or move the data to a new, smaller claim (" + PVC_RENAME + ")",
+         shrink_only=True),
+    Rule("Deployment", ("spec", "selector"), RECREATE),
+    Rule("StatefulSet", ("spec", "selector"), RECREATE),
+    Rule("StatefulSet", ("spec", "serviceName"), RECREATE),
+    Rule("StatefulSet", ("spec", "volumeClaimTemplates"), RECREATE),
+    Rule("DaemonSet", ("spec", "selector"), RECREATE),
+    Rule("Service", ("spec", "clusterIP"), RECREATE),
+    Rule("Service", ("spec", "type"), RECREATE),
+    Rule("Job", ("spec", "template"), "a Job's pod template cannot change: give the changed Job a new name "
+         "(mlgitops names training Jobs by the hash of their spec)"),
+    Rule("Job", ("spec", "selector"), RECREATE),
+    Rule("Job", ("spec", "completions"), "a Job's completions cannot change: give the changed Job a new name"),
+]
+
+
+def _get(obj: dict, path: tuple[str, ...]):
+    for key in path:
+        if not isinstance(obj, dict) or key not in obj:
+            return None
+        obj = obj[key]
+    return obj
+
+
+def _key(obj: dict) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", "")
+
+
+def _ident(key: tuple[str, str, str]) -> str:
+    return f"{key[0]}/{key[2]}"
+
+
+def _spec_of(overlay: str) -> str:
+    return f"models/{overlay.rsplit('/', 1)[-1]}.yaml"
+
+
+def immutable_changes(before: Objects, after: Objects) -> list[Finding]:
+    out = []
+    for overlay in sorted(set(before) & set(after)):
+        old = {_key(o): o for o in before[overlay]}
+        for obj in after[overlay]:
+            key = _key(obj)
+            previous = old.get(key)
+            if previous is None:
+                continue
+            out += _compare(overlay, key, previous, obj)
+    return out
+
+
+def _compare(overlay: str, key: tuple[str, str, str], old: dict, new: dict) -> list[Finding]:
+    out = []
+    rules = [r for r in RULES if r.kind == key[0]]
+    if key[0] in ("ConfigMap", "Secret") and old.get("immutable") and new.get("immutable"):
+        rules.append(Rule(key[0], ("data",), "an immutable ConfigMap or Secret cannot change: give it a new name"))
+    for rule in rules:
+        a, b = _get(old, rule.path), _get(new, rule.path)
+        if a == b or a is None:
+            continue
+        if rule.shrink_only:
+            try:
+                if _quantity(b) >= _quantity(a):
+                    continue
+            except ValueError:
+                continue
+        field = ".".join(rule.path)
+        shown = "" if key[0] == "Secret" else f" ({_short(a)} -> {_short(b)})"
+        out.append(Finding("immutable-field", f"{overlay}: {field} of {_ident(key)} changes{shown}, and Kubernetes "
+                           "does not allow that on an existing object: the sync would fail", _spec_of(overlay),
+                           Position(), rule.fix, object=_ident(key)))
+    return out
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], engines: list[str]) -> list[Finding]:
+    """Warnings for what the engines delete: whole overlays that disappear, and objects that leave one."""
+    out = []
+    for overlay in sorted(before):
+        env = overlay.split("/")[1]
+        gone = sorted(_key(o) for o in before[overlay]) if overlay not in after else sorted(
+            set(map(_key, before[overlay])) - set(map(_key, after[overlay])))
+        if not gone:
+            continue
+        where = f"cluster {cluster_of(env)}"
+        whole = overlay not in after
+        what = ", ".join(_ident(k) for k in gone)
+        if whole:
+            how = []
+            if "flux" in engines:
+                how.append("Flux deletes its Kustomization and prunes every object it applied")
+            if "argocd" in engines:
+                how.append("Argo CD deletes its Application but keeps what it deployed "
+                           "(preserveResourcesOnDeletion), orphaned")
+            message = f"{overlay} disappears from {where}: {'; '.join(how)}: {what}"
+        else:
+            message = f"{overlay} on {where} no longer has {what}: the sync prunes them"
+        claims = [k for k in gone if k[0] == "PersistentVolumeClaim"]
+        hint = ""
+        if claims:
+            message += f". Among them {', '.join(_ident(k) for k in claims)}: the data on the volume goes with it " \
+                       "unless the claim is protected from prune"
+            hint = PVC_RENAME
+        out.append(Finding("prune", message, _spec_of(overlay), Position(), hint, Severity.WARNING))
+    return out
