@@ -11,7 +11,8 @@ import click
 
 from mlgitops import __version__
 from mlgitops.check.pipeline import Shard
-from mlgitops.commands import check, diff, generate, init, new, schemas, validate
+from mlgitops.commands import check, diff, generate, init, new, promote, schemas, validate
+from mlgitops.commands import set as set_cmd_module
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.validator import Options as ValidateOptions
 from mlgitops.report import formats, validate_formats
@@ -97,6 +98,26 @@ def new_cmd(name: str, image: str, gpu: int, team: str, repo_path: str | None) -
 def init_cmd(directory: str, engine: str, repo_url: str | None) -> None:
     """Start a repository: config, schemas, a first model, CI workflow, pre-commit, generated tree."""
     sys.exit(init.run(directory, engine, repo_url))
+
+
+@cli.command("set")
+@click.argument("name", metavar="MODEL")
+@click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
+@click.option("--env", default=None, help="Edit this environment's override instead of the base spec.")
+@REPO
+def set_cmd(name: str, assignments: tuple[str, ...], env: str | None, repo_path: str | None) -> None:
+    """Edit fields of models/MODEL.yaml in place (comments kept), validate, and regenerate."""
+    sys.exit(set_cmd_module.run(repo_path, name, assignments, env))
+
+
+@cli.command("promote")
+@click.argument("name", metavar="MODEL")
+@click.option("--from", "source", required=True, help="Environment whose version, URI and image to take.")
+@click.option("--to", "target", required=True, help="Environment to promote into.")
+@REPO
+def promote_cmd(name: str, source: str, target: str, repo_path: str | None) -> None:
+    """Make an environment run another's model version, URI and image, by editing the spec; regenerate."""
+    sys.exit(promote.run(repo_path, name, source, target))
 
 
 @cli.command("validate")

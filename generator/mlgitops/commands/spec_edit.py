@@ -1,0 +1,82 @@
+"""What `mlgitops set` and `mlgitops promote` share: open a spec for editing, validate the edit, write it.
+
+Nothing is written unless the edited spec validates in every environment; then the spec is written
+atomically and the tree regenerated, as `mlgitops generate` would.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import click
+
+from mlgitops.commands.common import emit, repository
+from mlgitops.report.findings import FatalError, Finding, has_errors
+from mlgitops.spec import edit
+from mlgitops.spec.config import Config, load_config
+from mlgitops.spec.model import Model, parse_model
+from mlgitops.spec.repo import Repo
+from mlgitops.tree import generation, writer
+
+
+@dataclass
+class Session:
+    repo: Repo
+    config: Config
+    rel: str
+    model: Model
+    doc: edit.Document
+
+    def parse(self, text: str) -> tuple[Model | None, list[Finding]]:
+        return parse_model(self.rel, text.encode("utf-8"), self.config)
+
+
+def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
+    repo = repository(repo_path)
+    config, findings = load_config(repo)
+    if config is None:
+        emit(findings, "text")
+        return None, 1
+    path = repo.root / "models" / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in repo.model_files())) or "none"
+        raise FatalError(f"no spec models/{name}.yaml", f"models in this repository: {known}")
+    rel = repo.rel(path)
+    raw, findings = repo.read_input(path)
+    model, more = parse_model(rel, raw, config) if raw is not None else (None, [])
+    findings += more
+    if model is None or has_errors(findings):
+        emit(findings, "text")
+        click.echo(f"fix {rel} first: it does not validate", err=True)
+        return None, 1
+    doc, findings = edit.load(rel, raw.decode("utf-8"))
+    if doc is None:
+        emit(findings, "text")
+        return None, 1
+    return Session(repo, config, rel, model, doc), 0
+
+
+def save(session: Session, text: str) -> int:
+    """Validate the edited text; write it and regenerate, or print why not and write nothing."""
+    _, findings = session.parse(text)
+    if has_errors(findings):
+        emit(findings, "text")
+        click.echo(f"{session.rel} is unchanged: the edit does not validate", err=True)
+        return 1
+    opcodes = difflib.SequenceMatcher(None, session.doc.text.splitlines(), text.splitlines()).get_opcodes()
+    changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in opcodes if tag != "equal")
+    try:
+        writer.write_atomic(session.repo.root / session.rel, text.encode("utf-8"), make_parent=False)
+    except OSError as exc:
+        raise FatalError(f"cannot write {session.rel}: {exc.strerror or exc}") from None
+    click.echo(f"edited {session.rel} ({changed} line{'s' * (changed != 1)} changed)", err=True)
+    outcome = generation.run(session.repo.root)
+    emit(outcome.findings, "text")
+    if has_errors(outcome.findings):
+        click.echo("the spec was written; fix the findings above and run 'mlgitops generate'", err=True)
+        return 1
+    plan = outcome.plan
+    if plan is not None:
+        click.echo(f"generated: {len(plan.write)} written, {len(plan.delete)} deleted", err=True)
+    return 0

@@ -1,0 +1,60 @@
+"""`mlgitops set` and `mlgitops promote` edit specs in place, validated first, then regenerate."""
+
+from __future__ import annotations
+
+import difflib
+
+from conftest import run_cli
+
+
+def _diff(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_promote_takes_the_version_uri_and_image_and_drops_redundant_overrides(generated, capsys):
+    spec = generated / "models/fraud-detector.yaml"
+    before = spec.read_text()
+    result = run_cli(capsys, "promote", "fraud-detector", "--from", "staging", "--to", "prod", "--repo", str(generated))
+    assert result.code == 0, result.err
+    removed = _diff(before, spec.read_text())
+    assert len(removed) == 2
+    assert removed[0] == '-      model: {version: "3.1.4"}'
+    assert removed[1].startswith("-        image: registry.example.com/risk/fraud-detector@sha256:")
+    assert "fraud-detector:3.2.0" in (generated / "overlays/prod/fraud-detector/kustomization.yaml").read_text() or \
+        "images:" not in (generated / "overlays/prod/fraud-detector/kustomization.yaml").read_text()
+    assert run_cli(capsys, "generate", "--check", "--repo", str(generated)).code == 0
+    again = run_cli(capsys, "promote", "fraud-detector", "--from", "staging", "--to", "prod", "--repo", str(generated))
+    assert again.code == 0 and "already runs" in again.err
+
+
+def test_promote_writes_an_override_when_the_base_differs(generated, capsys):
+    spec = generated / "models/fraud-detector.yaml"
+    before = spec.read_text()
+    assert run_cli(capsys, "promote", "fraud-detector", "--from", "prod", "--to", "dev", "--repo", str(generated)).code == 0
+    added = _diff(before, spec.read_text())
+    assert any('version: "3.1.4"' in line for line in added) and any("@sha256:" in line for line in added)
+    assert all(line.startswith("+") for line in added)
+
+
+def test_set_edits_one_line_and_keeps_versions_strings(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    before = spec.read_text()
+    assert run_cli(capsys, "set", "house-prices", "serving.replicas=3", "--repo", str(generated)).code == 0
+    assert [line.split(":")[0] for line in _diff(before, spec.read_text())] == ["-    replicas", "+    replicas"]
+    assert run_cli(capsys, "set", "house-prices", "model.version=1.10", "--repo", str(generated)).code == 0
+    assert 'version: "1.10"' in spec.read_text()
+    same = run_cli(capsys, "set", "house-prices", "model.version=1.10", "--repo", str(generated))
+    assert same.code == 0 and "nothing changed" in same.err
+
+
+def test_a_bad_key_or_value_leaves_the_file_untouched(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    before = spec.read_bytes()
+    bad = run_cli(capsys, "set", "house-prices", "serving.replcas=3", "--env", "prod", "--repo", str(generated))
+    assert bad.code == 1 and "did you mean 'replicas'" in bad.err and "unchanged" in bad.err
+    wrong = run_cli(capsys, "set", "house-prices", "serving.replicas=-4", "--repo", str(generated))
+    assert wrong.code == 1
+    assert spec.read_bytes() == before
+    unknown_env = run_cli(capsys, "set", "house-prices", "serving.replicas=3", "--env", "qa", "--repo", str(generated))
+    assert unknown_env.code == 2 and "no environment 'qa'" in unknown_env.err
