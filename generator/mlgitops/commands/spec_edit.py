@@ -46,7 +46,7 @@ def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
     raw, findings = repo.read_input(path)
     model, more = parse_model(rel, raw, config) if raw is not None else (None, [])
     findings += more
-    if model is None or has_errors(findings):
+    if raw is None or model is None or has_errors(findings):
         emit(findings, "text")
         click.echo(f"fix {rel} first: it does not validate", err=True)
         return None, 1

@@ -107,7 +107,7 @@ def set_value(doc: Document, path: Path_, value, quote: bool = False) -> None:
 
 def remove(doc: Document, path: Path_, keep: int) -> bool:
     """Remove path; then remove the maps it leaves empty, but never the first `keep` keys of path."""
-    chain = [doc.data]
+    chain: list[dict] = [doc.data]
     for key in path[:-1]:
         node = chain[-1].get(key) if isinstance(chain[-1], dict) else None
         if not isinstance(node, dict):
