@@ -11,11 +11,11 @@ import click
 
 from mlgitops import __version__
 from mlgitops.check.pipeline import Shard
-from mlgitops.commands import check, diff, generate, init, new, promote, schemas, validate
+from mlgitops.commands import check, diff, generate, init, new, promote, schemas, status, validate
 from mlgitops.commands import set as set_cmd_module
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.validator import Options as ValidateOptions
-from mlgitops.report import formats, validate_formats
+from mlgitops.report import formats, status_formats, validate_formats
 from mlgitops.report.findings import FatalError
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(formats.FORMATS)), default="text",
@@ -118,6 +118,15 @@ def set_cmd(name: str, assignments: tuple[str, ...], env: str | None, repo_path:
 def promote_cmd(name: str, source: str, target: str, repo_path: str | None) -> None:
     """Make an environment run another's model version, URI and image, by editing the spec; regenerate."""
     sys.exit(promote.run(repo_path, name, source, target))
+
+
+@cli.command("status")
+@click.option("--format", "fmt", type=click.Choice(sorted(status_formats.FORMATS)), default="table",
+              show_default=True, help="table for a terminal, markdown for a pull request, json for scripts.")
+@REPO
+def status_cmd(fmt: str, repo_path: str | None) -> None:
+    """Every model x environment: version, image, pods, GPUs, drift; read from the repository alone."""
+    sys.exit(status.run(repo_path, fmt))
 
 
 @cli.command("validate")

@@ -1,0 +1,76 @@
+"""`mlgitops status`: every model x environment at a glance, from the repository alone (no cluster).
+
+Version, image, pods (or the HPA's range), GPUs at most, canary, and whether the committed tree is
+behind the specs; flags an environment running a version its predecessor never ran (the spec's git
+history, last HISTORY commits per spec, says what each environment ran).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import click
+
+from mlgitops.commands.common import emit, repository
+from mlgitops.report import status_formats
+from mlgitops.report.findings import has_errors
+from mlgitops.spec import fleet
+from mlgitops.spec.config import Config
+from mlgitops.spec.model import parse_model
+from mlgitops.spec.repo import Repo
+from mlgitops.tree import generation
+
+HISTORY = 30
+
+
+def _model_of(path: str) -> str | None:
+    parts = path.split("/")
+    if parts[0] == "base" and len(parts) > 2:
+        return parts[1]
+    if parts[0] == "overlays" and len(parts) > 3:
+        return parts[2]
+    if parts[0] == "clusters" and len(parts) == 5:
+        return parts[4].removesuffix(".yaml")
+    return None
+
+
+def _git(repo: Repo, *args: str) -> str | None:
+    try:
+        run = subprocess.run(["git", *args], cwd=repo.root, capture_output=True, check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return run.stdout.decode("utf-8", "replace") if run.returncode == 0 else None
+
+
+def history(repo: Repo, config: Config, rel: str, name: str) -> dict[tuple[str, str], set[str]]:
+    """(model, environment) -> the versions the spec gave that environment in its last HISTORY commits."""
+    out: dict[tuple[str, str], set[str]] = {}
+    revisions = _git(repo, "log", f"-n{HISTORY}", "--format=%H", "--", rel) or ""
+    for rev in revisions.split():
+        text = _git(repo, "show", f"{rev}:{rel}")
+        if text is None:
+            continue
+        model, _ = parse_model(rel, text.encode("utf-8"), config)
+        if model is None:
+            continue  # an old spec the current schema no longer reads
+        for env in config.env_names:
+            out.setdefault((name, env), set()).add(str(model.effective[env]["spec"]["model"]["version"]))
+    return out
+
+
+def run(repo_path: str | None, fmt: str) -> int:
+    repo = repository(repo_path)
+    gen = generation.build(repo)
+    if gen.config is None or has_errors(gen.findings):
+        emit(gen.findings, "text")
+        click.echo("fix the specs first: status reads what they say", err=True)
+        return 1
+    check = generation.run(repo.root, check=True)
+    plan = check.plan
+    drifted = {m for p in ([*plan.write, *plan.delete] if plan else []) if (m := _model_of(p))}
+    past: dict[tuple[str, str], set[str]] = {}
+    for entry in gen.entries:
+        past.update(history(repo, gen.config, entry.path, entry.name))
+    rows = [r.as_dict() for r in fleet.rows(gen.models, gen.config, drifted, past)]
+    click.echo(status_formats.FORMATS[fmt](rows), nl=False)
+    return 0

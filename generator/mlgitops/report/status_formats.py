@@ -1,0 +1,52 @@
+"""`mlgitops status` as text: a table for terminals, markdown for a release pull request, json for scripts.
+
+Pure: rows (plain dicts, see spec/fleet.py) in, text out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+COLUMNS = (("model", "model"), ("environment", "env"), ("version", "version"), ("image", "image"),
+           ("pods", "pods"), ("gpus", "GPUs"), ("canary", "canary"), ("drift", "drift"))
+
+
+def _cell(row: dict, key: str) -> str:
+    value = row[key]
+    if key == "drift":
+        return "behind specs" if value else ""
+    return str(value)
+
+
+def _totals(rows: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for row in rows:
+        out[row["environment"]] = out.get(row["environment"], 0) + row["gpus"]
+    return out
+
+
+def format_table(rows: list[dict]) -> str:
+    cells = [[title for _, title in COLUMNS]] + [[_cell(r, key) for key, _ in COLUMNS] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    flags = [f"! {r['model']}: {flag}" for r in rows for flag in r["flags"]]
+    gpus = ", ".join(f"{env} {n}" for env, n in _totals(rows).items())
+    return "\n".join(lines + ([""] + flags if flags else []) + ["", f"GPUs at most (per environment): {gpus}"]) + "\n"
+
+
+def format_markdown(rows: list[dict]) -> str:
+    head = "| " + " | ".join(title for _, title in COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
+    body = "".join("| " + " | ".join(_cell(r, key).replace("|", "\\|") or " " for key, _ in COLUMNS) + " |\n"
+                   for r in rows)
+    flags = "".join(f"- :warning: **{r['model']}**: {flag}\n" for r in rows for flag in r["flags"])
+    return head + body + (f"\n{flags}" if flags else "")
+
+
+def format_json(rows: list[dict]) -> str:
+    return json.dumps({"models": rows, "gpus": _totals(rows)}, indent=2, sort_keys=True) + "\n"
+
+
+FORMATS: dict[str, Callable[[list[dict]], str]] = {"table": format_table, "markdown": format_markdown,
+                                                    "json": format_json}

@@ -1,0 +1,70 @@
+"""Where every model stands, per environment, from the specs alone: version, image, pods, GPUs. Pure.
+
+One row per (model, environment), plain data for `mlgitops status` to print. Flags what a release
+manager must see before merging: an environment running a version its predecessor (the previous
+environment of mlgitops.yaml) never ran, going by the spec's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from mlgitops.kube.images import split_image
+from mlgitops.spec.config import Config
+from mlgitops.spec.model import Model
+
+
+@dataclass(frozen=True)
+class Row:
+    model: str
+    environment: str
+    version: str
+    image: str  # tag, or a short digest
+    pods: str  # "3", or "2-10" under an HPA
+    max_pods: int
+    gpus: int  # GPUs per pod x the most pods
+    canary: str = ""
+    drift: bool = False
+    flags: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "flags": list(self.flags)}
+
+
+def short_image(image: str) -> str:
+    name, tag, digest = split_image(image)
+    if digest:
+        return f"{name.rsplit('/', 1)[-1]}@{digest.removeprefix('sha256:')[:12]}"
+    return f"{name.rsplit('/', 1)[-1]}:{tag or 'latest'}"
+
+
+def _pods(serving: dict) -> tuple[str, int]:
+    scaling = serving.get("autoscaling")
+    if scaling:
+        return f"{scaling.get('minReplicas', 1)}-{scaling['maxReplicas']}", int(scaling["maxReplicas"])
+    replicas = int(serving.get("replicas", 1))
+    return str(replicas), replicas
+
+
+def rows(models: list[Model], config: Config, drifted: set[str],
+         history: dict[tuple[str, str], set[str]] | None = None) -> list[Row]:
+    """history: (model, environment) -> every version that environment's spec ever said (git log)."""
+    out = []
+    envs = config.env_names
+    for model in sorted(models, key=lambda m: m.name):
+        for i, env in enumerate(envs):
+            spec = model.effective[env]["spec"]
+            serving = spec["serving"]
+            pods, most = _pods(serving)
+            gpu = int((serving.get("resources") or {}).get("gpu") or 0)
+            version = str(spec["model"]["version"])
+            flags = []
+            if i > 0:
+                before = envs[i - 1]
+                ran = set(history.get((model.name, before), set())) if history else set()
+                ran.add(str(model.effective[before]["spec"]["model"]["version"]))
+                if version not in ran:
+                    flags.append(f"{env} runs {version}, which {before} never ran")
+            out.append(Row(model.name, env, version, short_image(serving["image"]), pods, most, gpu * most,
+                           drift=model.name in drifted, flags=tuple(flags)))
+    return out

@@ -1,0 +1,61 @@
+"""`mlgitops status`: every model x environment, from the repository alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from conftest import run_cli
+
+
+def _status(capsys, repo, fmt="json"):
+    result = run_cli(capsys, "status", "--repo", str(repo), "--format", fmt)
+    assert result.code == 0, result.err
+    return result.out
+
+
+def test_json_has_a_row_per_model_and_environment(generated, capsys):
+    data = json.loads(_status(capsys, generated))
+    rows = {(r["model"], r["environment"]): r for r in data["models"]}
+    assert len(rows) == 9
+    prod = rows[("image-classifier", "prod")]
+    assert (prod["version"], prod["pods"], prod["max_pods"], prod["gpus"], prod["drift"]) == ("2.1.0", "3-16", 16, 16,
+                                                                                                False)
+    assert rows[("fraud-detector", "prod")]["image"] == "fraud-detector@4f2a7c1e9b8d"
+    assert data["gpus"] == {"dev": 1, "staging": 8, "prod": 16}
+
+
+def test_drift_shows_when_the_tree_is_behind_the_specs(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 3", 1))
+    rows = json.loads(_status(capsys, generated))["models"]
+    assert {r["model"] for r in rows if r["drift"]} == {"house-prices"}
+    assert "behind specs" in _status(capsys, generated, "table")
+
+
+def _git(repo, *args):
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e"}
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def test_a_version_the_previous_environment_never_ran_is_flagged_using_history(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    text = spec.read_text()
+    assert "prod:" in text and 'version: "1.4.0"' in text
+    _git(generated, "init", "-q")
+    _git(generated, "add", "-A")
+    _git(generated, "commit", "-qm", "1.4.0 everywhere")
+    assert json.loads(_status(capsys, generated))["models"][5]["flags"] == []
+    # staging moves on to 1.5.0 while prod stays on 1.4.0, which staging ran before: no flag
+    assert run_cli(capsys, "set", "house-prices", "model.version=1.5.0", "--repo", str(generated)).code == 0
+    assert run_cli(capsys, "set", "house-prices", "model.version=1.4.0", "--env", "prod", "--repo", str(generated)).code == 0
+    _git(generated, "commit", "-qam", "1.5.0")
+    rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
+    assert rows[("house-prices", "prod")]["flags"] == []
+    # prod jumps to a version staging never had
+    assert run_cli(capsys, "set", "house-prices", "model.version=1.6.0", "--env", "prod", "--repo", str(generated)).code == 0
+    rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
+    assert rows[("house-prices", "prod")]["flags"] == ["prod runs 1.6.0, which staging never ran"]
+    assert "| house-prices | prod | 1.6.0 |" in _status(capsys, generated, "markdown")
