@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops import __version__
-from mlgitops.check import build, fidelity, policies
+from mlgitops.check import build, capacity, fidelity, policies
 from mlgitops.check import sync as sync_check
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
@@ -101,6 +101,20 @@ def _sync_findings(gen: generate.Generated, disk: dict[str, bytes]) -> list[Find
         return entry.path, entry.model.doc.position("/metadata/name")
 
     return sync_check.check(gen.tree, folders, gen.config.kubernetes_version, locate)
+
+
+def _capacity_findings(gen: generate.Generated) -> list[Finding]:
+    config = gen.config
+    assert config is not None
+    out = []
+    for env in config.environments:
+        if not env.quota:
+            continue
+        objects = {e.name: [m.obj for m in intended(e.model, config, env.name)] for e in gen.entries}
+        used = capacity.usage(objects, config.gpu["resource"])
+        out += capacity.findings(env.name, env.quota, used, config.path,
+                                 lambda r, i=env.index: config.doc.position(f"/environments/{i}/quota/{r}"))
+    return out
 
 
 def _drifted_models(findings: list[Finding]) -> set[str]:
@@ -195,8 +209,9 @@ def run(options: Options) -> Result:
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
     result.findings += drifted
-    if owns(None):  # clusters/ is shared by every model: the first shard checks it
+    if owns(None):  # clusters/ and quotas are shared by every model: the first shard checks them
         result.findings += _sync_findings(gen, disk)
+        result.findings += _capacity_findings(gen)
     stale = _drifted_models(drifted)
     result.models = len(models)
     ctx = _Context(gen, gen.config, repo, options.validator)

@@ -1,0 +1,60 @@
+"""Capacity before merge: each environment's worst case against its quota in mlgitops.yaml."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from conftest import run_cli
+from mlgitops.check.capacity import usage
+
+
+def pod(cpu="1", memory="1Gi", gpu=0, init=None) -> dict:
+    limits = {"nvidia.com/gpu": str(gpu)} if gpu else {}
+    spec = {"containers": [{"resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}}]}
+    if init:
+        spec["initContainers"] = [{"resources": {"requests": init}}]
+    return spec
+
+
+def deployment(name, replicas=2, **kw) -> dict:
+    return {"kind": "Deployment", "metadata": {"name": name}, "spec": {"replicas": replicas, "template": {"spec": pod(**kw)}}}
+
+
+def test_a_deployment_counts_its_hpa_maximum_and_gpus_per_pod():
+    hpa = {"kind": "HorizontalPodAutoscaler", "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
+                                                       "maxReplicas": 10}}
+    used = usage({"a": [deployment("a", gpu=2), hpa], "b": [deployment("b", replicas=3, cpu="500m")]}, "nvidia.com/gpu")
+    assert (used.gpu, used.cpu) == (Decimal(20), Decimal("11.5"))
+    assert used.by_model["a"]["gpu"] == 20 and used.by_model["b"]["cpu"] == Decimal("1.5")
+
+
+def test_jobs_count_their_parallelism_and_init_containers_their_peak():
+    job = {"kind": "Job", "metadata": {"name": "sweep"}, "spec": {"parallelism": 4, "template": {"spec": pod(gpu=1)}}}
+    cron = {"kind": "CronJob", "metadata": {"name": "nightly"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": pod(gpu=2)}}}}}
+    used = usage({"m": [job, cron]}, "nvidia.com/gpu")
+    assert used.gpu == 6
+    heavy_init = usage({"m": [deployment("m", replicas=1, memory="1Gi", init={"memory": "4Gi"})]}, "nvidia.com/gpu")
+    assert heavy_init.memory == 4 * 2**30
+
+
+def test_check_fails_a_quota_the_worst_case_exceeds_at_the_quota_line(repo, capsys):
+    path = repo / "mlgitops.yaml"
+    path.write_text(path.read_text().replace("- name: prod\n  namespace: ml-prod\n",
+                                             "- name: prod\n  namespace: ml-prod\n  quota: {gpu: 8, cpu: '100'}\n"))
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache", "--format", "github")
+    assert result.code == 1
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "quota:" in text)
+    assert f"file=mlgitops.yaml,line={line}," in result.out
+    assert "prod: at most 16 gpu requested at once, over the quota of 8 (most: image-classifier 16)" in result.out
+    assert "cpu requested" not in result.out
+
+
+def test_a_quota_the_worst_case_fits_passes(repo, capsys):
+    path = repo / "mlgitops.yaml"
+    path.write_text(path.read_text().replace("- name: prod\n  namespace: ml-prod\n",
+                                             "- name: prod\n  namespace: ml-prod\n  quota: {gpu: 16, memory: 300Gi}\n"))
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache")
+    assert result.code == 0, result.out
