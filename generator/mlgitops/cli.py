@@ -112,11 +112,20 @@ def set_cmd(name: str, assignments: tuple[str, ...], env: str | None, repo_path:
 
 @cli.command("promote")
 @click.argument("name", metavar="MODEL")
-@click.option("--from", "source", required=True, help="Environment whose version, URI and image to take.")
-@click.option("--to", "target", required=True, help="Environment to promote into.")
+@click.option("--from", "source", default=None, help="Environment whose version, URI and image to take.")
+@click.option("--to", "target", default=None, help="Environment to promote into.")
+@click.option("--canary", is_flag=True, help="Make the canary of --env the stable version, and remove it.")
+@click.option("--env", default=None, help="With --canary: the environment whose canary to promote.")
 @REPO
-def promote_cmd(name: str, source: str, target: str, repo_path: str | None) -> None:
-    """Make an environment run another's model version, URI and image, by editing the spec; regenerate."""
+def promote_cmd(name: str, source: str | None, target: str | None, canary: bool, env: str | None,
+                repo_path: str | None) -> None:
+    """Make an environment run another's model version, URI and image (or its canary's), editing the spec."""
+    if canary:
+        if not env or source or target:
+            raise click.UsageError("--canary takes --env ENV (and no --from/--to)")
+        sys.exit(promote.promote_canary(repo_path, name, env))
+    if not source or not target:
+        raise click.UsageError("give --from ENV --to ENV, or --canary --env ENV")
     sys.exit(promote.run(repo_path, name, source, target))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mlgitops.kube.annotations import SECURITY_EXCEPTION
+from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION
 from mlgitops.kube.images import split_image
 from mlgitops.report.findings import Severity
 
@@ -85,7 +85,8 @@ def _replicas(obj, objects, settings, out, add):
     kind = "HorizontalPodAutoscaler" if hpa_min is not None else "Deployment"
     if not isinstance(count, int) or isinstance(count, bool):
         return  # not a number: the Kubernetes schema check reports it
-    if count < settings.min_replicas:
+    canary = CANARY_OF in (obj["metadata"].get("labels") or {})  # small by design; the stable one is checked
+    if count < settings.min_replicas and not canary:
         add("min-replicas", pointer, f"runs {count} pod{'s' * (count != 1)}; this environment needs at least "
             f"{settings.min_replicas}", "raise replicas (or autoscaling.minReplicas)", kind=kind)
     if settings.require_pdb:

@@ -20,6 +20,41 @@ def _value(model: Model, env: str, field: tuple[str, str]):
     return (model.effective[env]["spec"].get(field[0]) or {}).get(field[1])
 
 
+def promote_canary(repo_path: str | None, name: str, env: str) -> int:
+    """The canary of env becomes its stable version (version, image, URI), and the canary goes."""
+    session, code = spec_edit.open_spec(repo_path, name)
+    if session is None:
+        return code
+    if env not in session.config.env_names:
+        raise FatalError(f"no environment '{env}'", f"environments: {', '.join(session.config.env_names)}")
+    canary = session.model.effective[env]["spec"]["serving"].get("canary")
+    if not canary:
+        click.echo(f"{name} has no canary in {env}: nothing to promote", err=True)
+        return 0
+    override = ("spec", "environments", env)
+    wanted = {("model", "version"): canary["version"], ("serving", "image"): canary["image"]}
+    if canary.get("uri"):
+        wanted[("model", "uri")] = canary["uri"]
+    for field, value in wanted.items():
+        edit.set_value(session.doc, override + field, value, quote=field[1] == "version")
+    removed = edit.remove(session.doc, override + ("serving", "canary"), keep=3)
+    after, _ = session.parse(session.doc.dump())
+    if not removed or (after is not None and after.effective[env]["spec"]["serving"].get("canary")):
+        edit.set_value(session.doc, override + ("serving", "canary"), None)  # the base has one: null removes it
+    text = session.doc.dump()
+    promoted, _ = session.parse(text)
+    if promoted is not None:  # overrides now equal to what env inherits anyway are dropped
+        for field in list(wanted):
+            trial = edit.load(session.rel, text)[0]
+            if trial is None or not edit.remove(trial, override + field, keep=3):
+                continue
+            again, _ = session.parse(trial.dump())
+            if again is not None and _value(again, env, field) == wanted[field]:
+                text = trial.dump()
+    click.echo(f"promoting the canary of {name} in {env}: {canary['version']} becomes stable", err=True)
+    return spec_edit.save(session, text)
+
+
 def run(repo_path: str | None, name: str, source: str, target: str) -> int:
     session, code = spec_edit.open_spec(repo_path, name)
     if session is None:

@@ -6,7 +6,7 @@ and `report`; never touches a file.
 
 from __future__ import annotations
 
-from mlgitops.render import network, scaling, workload
+from mlgitops.render import canary, network, scaling, workload
 from mlgitops.render.context import Context
 from mlgitops.render.manifest import Manifest
 from mlgitops.spec.config import Config
@@ -37,4 +37,5 @@ def render(effective: dict, config: Config, env: str) -> list[Manifest]:
         prometheus_operator=config.prometheus_operator,
     )
     out = [m for m in (r(ctx) for r in RENDERERS) if m is not None]
+    out += canary.objects(ctx, out, config.data.get("gateway"))
     return sorted(out, key=lambda m: m.file)

@@ -7,6 +7,7 @@ environment of mlgitops.yaml) never ran, going by the spec's history.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from mlgitops.kube.images import split_image
@@ -46,6 +47,15 @@ def _pods(serving: dict) -> tuple[str, int]:
     return str(replicas), replicas
 
 
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"[0-9]+", version))
+
+
+def _older(a: str, b: str) -> bool:
+    """a is an older version than b, comparing their numbers (1.9 < 1.10); False when either has none."""
+    return bool(_numbers(a)) and bool(_numbers(b)) and _numbers(a) < _numbers(b)
+
+
 def rows(models: list[Model], config: Config, drifted: set[str],
          history: dict[tuple[str, str], set[str]] | None = None) -> list[Row]:
     """history: (model, environment) -> every version that environment's spec ever said (git log)."""
@@ -65,6 +75,16 @@ def rows(models: list[Model], config: Config, drifted: set[str],
                 ran.add(str(model.effective[before]["spec"]["model"]["version"]))
                 if version not in ran:
                     flags.append(f"{env} runs {version}, which {before} never ran")
-            out.append(Row(model.name, env, version, short_image(serving["image"]), pods, most, gpu * most,
-                           drift=model.name in drifted, flags=tuple(flags)))
+            canary = serving.get("canary")
+            shown = ""
+            if canary:
+                shown = f"{canary['version']} ({canary['weight']}%)"
+                most_canary = int(canary.get("replicas", 1))
+                gpu_total = gpu * (most + most_canary)
+                if _older(str(canary["version"]), version):
+                    flags.append(f"the {env} canary {canary['version']} is older than its stable version {version}")
+            else:
+                gpu_total = gpu * most
+            out.append(Row(model.name, env, version, short_image(serving["image"]), pods, most, gpu_total,
+                           canary=shown, drift=model.name in drifted, flags=tuple(flags)))
     return out

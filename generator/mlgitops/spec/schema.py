@@ -136,7 +136,7 @@ class SchemaCheck:
         return [Finding(self.rule, message or f"'{field}': {error.message}", file, pos, hint)]
 
 
-_OWN_MESSAGE = {"pattern", "anyOf", "oneOf"}
+_OWN_MESSAGE = {"pattern", "anyOf", "oneOf", "minimum", "maximum"}
 
 
 def show(text: str) -> str:

@@ -1,0 +1,147 @@
+"""A canary: the stable version's objects, copied for the new version, and a weighted traffic split. Pure.
+
+The canary's pods carry `app.kubernetes.io/name` and `instance` = `<model>-canary`, so the stable
+Deployment's selector (which never changes: selectors are immutable) does not match them, nor does
+the stable Service; the canary's own Deployment, Service, NetworkPolicy, PDB and ServiceMonitor select
+only canary pods. Traffic: a Gateway API HTTPRoute with both backends weighted, when mlgitops.yaml names
+a Gateway; else a second Ingress with ingress-nginx's canary annotations.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from mlgitops.kube.annotations import CANARY_OF
+from mlgitops.render.context import Context
+from mlgitops.render.labels import metadata
+from mlgitops.render.manifest import Manifest
+
+ORIGIN = "/spec/serving/canary"
+VERSION = "app.kubernetes.io/version"
+SERVICE_PORT = 80
+
+
+def canary_name(name: str) -> str:
+    return f"{name}-canary"
+
+
+def _relabel(labels: dict | None, ctx: Context, canary: dict) -> dict:
+    out = dict(labels or {})
+    for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance"):
+        if out.get(key) == ctx.name:
+            out[key] = canary_name(ctx.name)
+    if VERSION in out:
+        out[VERSION] = canary["version"]
+    if "app.kubernetes.io/managed-by" in out:  # an object's own labels, not a selector
+        out[CANARY_OF] = ctx.name
+    return out
+
+
+def _selector(ctx: Context) -> dict:
+    return {k: canary_name(ctx.name) if v == ctx.name else v for k, v in ctx.selector.items()}
+
+
+def _copy(m: Manifest, ctx: Context, canary: dict, file: str) -> dict:
+    obj = copy.deepcopy(m.obj)
+    obj["metadata"]["name"] = canary_name(ctx.name)
+    obj["metadata"]["labels"] = _relabel(obj["metadata"].get("labels"), ctx, canary)
+    return obj
+
+
+def _uri(ctx: Context, canary: dict) -> str | None:
+    if canary.get("uri"):
+        return canary["uri"]
+    uri = ctx.spec["model"].get("uri")
+    if uri and "{version}" in uri:
+        return uri.replace("{version}", canary["version"])
+    return uri
+
+
+def _deployment(m: Manifest, ctx: Context, canary: dict) -> Manifest:
+    obj = _copy(m, ctx, canary, "deployment-canary.yaml")
+    spec = obj["spec"]
+    spec["replicas"] = canary["replicas"]
+    spec["selector"] = {"matchLabels": _selector(ctx)}
+    template = spec["template"]
+    template["metadata"]["labels"] = _relabel(template["metadata"].get("labels"), ctx, canary)
+    stable_image = ctx.serving["image"]
+    for container in template["spec"]["containers"]:
+        if container.get("image") != stable_image:
+            continue
+        container["image"] = canary["image"]
+        for var in container.get("env") or []:
+            if var.get("name") == "MODEL_VERSION":
+                var["value"] = canary["version"]
+            elif var.get("name") == "MODEL_URI" and "value" in var:
+                var["value"] = _uri(ctx, canary) or var["value"]
+    return Manifest(obj, "deployment-canary.yaml", ORIGIN)
+
+
+def _selecting(m: Manifest, ctx: Context, canary: dict, file: str, path: tuple[str, ...]) -> Manifest:
+    """A copy of an object whose selector (at path) picks the model's pods, picking the canary's instead."""
+    obj = _copy(m, ctx, canary, file)
+    node = obj
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = _selector(ctx)
+    return Manifest(obj, file, ORIGIN)
+
+
+def _http_route(ctx: Context, canary: dict, gateway: dict) -> Manifest:
+    parent = {"name": gateway["name"], "namespace": gateway["namespace"]}
+    if gateway.get("sectionName"):
+        parent["sectionName"] = gateway["sectionName"]
+    ingress = ctx.serving.get("ingress") or {}
+    rule = {"matches": [{"path": {"type": "PathPrefix", "value": ingress.get("path", "/")}}],
+            "backendRefs": [{"name": ctx.name, "port": SERVICE_PORT, "weight": 100 - canary["weight"]},
+                            {"name": canary_name(ctx.name), "port": SERVICE_PORT, "weight": canary["weight"]}]}
+    spec: dict = {"parentRefs": [parent], "rules": [rule]}
+    if ingress.get("host"):
+        spec["hostnames"] = [ingress["host"]]
+    obj = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": metadata(ctx), "spec": spec}
+    return Manifest(obj, "httproute.yaml", ORIGIN)
+
+
+def _nginx_ingress(m: Manifest, ctx: Context, canary: dict) -> Manifest:
+    obj = _copy(m, ctx, canary, "ingress-canary.yaml")
+    obj["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/canary": "true",
+                                      "nginx.ingress.kubernetes.io/canary-weight": str(canary["weight"])}
+    for rule in obj["spec"].get("rules", []):
+        for path in rule["http"]["paths"]:
+            path["backend"]["service"]["name"] = canary_name(ctx.name)
+    return Manifest(obj, "ingress-canary.yaml", ORIGIN)
+
+
+def objects(ctx: Context, stable: list[Manifest], gateway: dict | None) -> list[Manifest]:
+    """The canary's objects for an effective spec with serving.canary; [] without one."""
+    canary = ctx.serving.get("canary")
+    if not canary:
+        return []
+    canary = {"replicas": 1, **canary}
+    by_kind = {m.kind: m for m in stable}
+    out = []
+    if "Deployment" in by_kind:
+        out.append(_deployment(by_kind["Deployment"], ctx, canary))
+    if "Service" in by_kind:
+        out.append(_selecting(by_kind["Service"], ctx, canary, "service-canary.yaml", ("spec", "selector")))
+    if "NetworkPolicy" in by_kind:
+        out.append(_selecting(by_kind["NetworkPolicy"], ctx, canary, "networkpolicy-canary.yaml",
+                              ("spec", "podSelector", "matchLabels")))
+    if "ServiceMonitor" in by_kind:
+        out.append(_selecting(by_kind["ServiceMonitor"], ctx, canary, "servicemonitor-canary.yaml",
+                              ("spec", "selector", "matchLabels")))
+    pdb = by_kind.get("PodDisruptionBudget")
+    if pdb is not None:
+        out.append(_selecting(pdb, ctx, canary, "pdb-canary.yaml", ("spec", "selector", "matchLabels")))
+    else:
+        meta = {**metadata(ctx), "name": canary_name(ctx.name)}
+        meta["labels"] = _relabel(meta["labels"], ctx, canary)
+        obj: dict = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta,
+               "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(ctx)},
+                        "unhealthyPodEvictionPolicy": "AlwaysAllow"}}
+        out.append(Manifest(obj, "pdb-canary.yaml", ORIGIN))
+    if gateway:
+        out.append(_http_route(ctx, canary, gateway))
+    elif "Ingress" in by_kind:
+        out.append(_nginx_ingress(by_kind["Ingress"], ctx, canary))
+    return out

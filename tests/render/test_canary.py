@@ -1,0 +1,112 @@
+"""A canary beside the stable version: its own pods, a weighted split, and a selector that never moves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import yaml
+from conftest import run_cli
+
+CANARY = '        canary: {version: "3.3.0", image: "registry.example.com/risk/fraud-detector:3.3.0", weight: 10}\n'
+
+
+def _with_canary(repo, canary: str = CANARY, gateway: bool = True) -> None:
+    spec = repo / "models/fraud-detector.yaml"
+    spec.write_text(spec.read_text().replace("        replicas: 4\n", "        replicas: 4\n" + canary))
+    if gateway:
+        config = repo / "mlgitops.yaml"
+        config.write_text(config.read_text().replace("prometheusOperator: true\n",
+                                                     "prometheusOperator: true\ngateway: {name: public, namespace: gw}\n"))
+
+
+def _built(repo, overlay="overlays/prod/fraud-detector") -> dict[tuple[str, str], dict]:
+    out = subprocess.run(["kubectl", "kustomize", str(repo / overlay)], capture_output=True, text=True, check=True)
+    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out.stdout)}
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def test_a_canary_runs_beside_the_stable_version_with_disjoint_selectors(repo, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", f"{__import__('sys').executable.rsplit('/', 1)[0]}:{__import__('os').environ['PATH']}")
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    stable_before = _built(repo)[("Deployment", "fraud-detector")]
+    _with_canary(repo)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = _built(repo)
+    stable, canary = built[("Deployment", "fraud-detector")], built[("Deployment", "fraud-detector-canary")]
+    assert stable["spec"]["selector"] == stable_before["spec"]["selector"]  # selectors are immutable
+    assert stable["spec"]["template"] == stable_before["spec"]["template"]  # the stable pods do not restart
+    stable_pods, canary_pods = stable["spec"]["template"]["metadata"]["labels"], canary["spec"]["template"]["metadata"]["labels"]
+    for selector_owner, own, other in ((stable, stable_pods, canary_pods), (canary, canary_pods, stable_pods)):
+        assert _selects(selector_owner["spec"]["selector"]["matchLabels"], own)
+        assert not _selects(selector_owner["spec"]["selector"]["matchLabels"], other)
+    services = (built[("Service", "fraud-detector")], built[("Service", "fraud-detector-canary")])
+    assert _selects(services[0]["spec"]["selector"], stable_pods) and not _selects(services[0]["spec"]["selector"], canary_pods)
+    assert _selects(services[1]["spec"]["selector"], canary_pods) and not _selects(services[1]["spec"]["selector"], stable_pods)
+    assert canary_pods["app.kubernetes.io/version"] == "3.3.0" and stable_pods["app.kubernetes.io/version"] == "3.1.4"
+    assert canary["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.com/risk/fraud-detector:3.3.0"
+    assert canary["spec"]["replicas"] == 1
+    env = {e["name"]: e.get("value") for e in canary["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MODEL_VERSION"] == "3.3.0"
+    route = built[("HTTPRoute", "fraud-detector")]
+    weights = {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]}
+    assert weights == {"fraud-detector": 90, "fraud-detector-canary": 10} and sum(weights.values()) == 100
+    assert route["spec"]["parentRefs"] == [{"name": "public", "namespace": "gw"}]
+    pdb = built[("PodDisruptionBudget", "fraud-detector-canary")]
+    assert _selects(pdb["spec"]["selector"]["matchLabels"], canary_pods)
+    policy = built[("NetworkPolicy", "fraud-detector-canary")]
+    assert _selects(policy["spec"]["podSelector"]["matchLabels"], canary_pods)
+    checked = run_cli(capsys, "check", "--repo", str(repo), "--no-cache")  # strict schemas, HTTPRoute CRD, fidelity
+    assert checked.code == 0, checked.out
+
+
+def test_without_a_gateway_ingress_nginx_splits_the_traffic(repo, capsys):
+    _with_canary(repo, gateway=False)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = _built(repo)
+    ingress = built[("Ingress", "fraud-detector-canary")]
+    assert ingress["metadata"]["annotations"] == {"nginx.ingress.kubernetes.io/canary": "true",
+                                                  "nginx.ingress.kubernetes.io/canary-weight": "10"}
+    assert ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "fraud-detector-canary"
+    assert ("HTTPRoute", "fraud-detector") not in built
+
+
+def test_a_canary_with_no_way_to_split_traffic_is_an_error_at_its_line(repo, capsys):
+    spec = repo / "models/house-prices.yaml"
+    text = spec.read_text()
+    assert "prod:" in text
+    spec.write_text(text.rstrip("\n") + "\n")
+    result = run_cli(capsys, "set", "house-prices", 'serving.canary={version: "1.5.0", image: "r/h:1.5.0", weight: 5}',
+                     "--env", "prod", "--repo", str(repo))
+    assert result.code == 1 and "(canary-traffic)" in result.err and "models/house-prices.yaml:" in result.err
+
+
+def test_weight_0_or_100_says_remove_or_promote(repo, capsys):
+    _with_canary(repo, CANARY.replace("weight: 10", "weight: 100"))
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 1 and "at 100 promote it" in result.err
+
+
+def test_promote_canary_makes_it_stable_and_removing_it_rolls_back(repo, capsys):
+    _with_canary(repo)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    data = json.loads(run_cli(capsys, "status", "--repo", str(repo), "--format", "json").out)
+    row = next(r for r in data["models"] if (r["model"], r["environment"]) == ("fraud-detector", "prod"))
+    assert row["canary"] == "3.3.0 (10%)"
+    assert run_cli(capsys, "promote", "fraud-detector", "--canary", "--env", "prod", "--repo", str(repo)).code == 0
+    text = (repo / "models/fraud-detector.yaml").read_text()
+    assert "canary" not in text and 'model: {version: "3.3.0"}' in text
+    assert "image: registry.example.com/risk/fraud-detector:3.3.0" in text
+    assert not (repo / "overlays/prod/fraud-detector/deployment-canary.yaml").exists()
+    assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0
+
+
+def test_status_flags_a_canary_older_than_its_stable_version(repo, capsys):
+    _with_canary(repo, CANARY.replace("3.3.0", "3.0.9"))
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    data = json.loads(run_cli(capsys, "status", "--repo", str(repo), "--format", "json").out)
+    row = next(r for r in data["models"] if (r["model"], r["environment"]) == ("fraud-detector", "prod"))
+    assert "the prod canary 3.0.9 is older than its stable version 3.1.4" in row["flags"]
