@@ -12,7 +12,8 @@ from mlgitops.tree import generation
 def run(repo_path: str | None, check: bool, fmt: str) -> int:
     repo = repository(repo_path)
     outcome = generation.run(repo.root, check=check)
-    emit(outcome.findings, fmt)
+    drifted = check and bool(outcome.diff) and fmt != "text"  # the drift joins the findings: one document
+    emit(outcome.findings + (outcome.drift if drifted else []), fmt)
     if has_errors(outcome.findings):
         if fmt == "text" and not check:
             click.echo("nothing was written", err=True)
@@ -21,8 +22,7 @@ def run(repo_path: str | None, check: bool, fmt: str) -> int:
     assert plan is not None  # a run without findings always has a plan
     where = f"{outcome.models} model{'s' * (outcome.models != 1)} x {outcome.environments} environments"
     if check:
-        if outcome.diff and fmt != "text":
-            emit(outcome.drift, fmt)
+        if drifted:
             click.echo(outcome.diff, nl=False, err=True)
         elif outcome.diff:
             click.echo(outcome.diff, nl=False)
