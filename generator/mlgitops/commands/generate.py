@@ -6,6 +6,7 @@ import click
 
 from mlgitops.commands.common import emit, repository
 from mlgitops.report.findings import has_errors
+from mlgitops.report.redact import mask_env_values
 from mlgitops.tree import generation
 
 
@@ -23,9 +24,9 @@ def run(repo_path: str | None, check: bool, fmt: str) -> int:
     where = f"{outcome.models} model{'s' * (outcome.models != 1)} x {outcome.environments} environments"
     if check:
         if drifted:
-            click.echo(outcome.diff, nl=False, err=True)
+            click.echo(mask_env_values(outcome.diff), nl=False, err=True)
         elif outcome.diff:
-            click.echo(outcome.diff, nl=False)
+            click.echo(mask_env_values(outcome.diff), nl=False)
             n = len(plan.write) + len(plan.delete)
             click.echo(f"{n} generated file{' differs' if n == 1 else 's differ'} from what the specs produce "
                        "(run 'mlgitops generate' and commit the result)", err=True)

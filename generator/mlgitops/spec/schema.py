@@ -18,6 +18,7 @@ from importlib import resources
 import jsonschema_rs
 
 from mlgitops.report.findings import Finding, Position
+from mlgitops.report.redact import SECRET_HINT, is_secret_name
 from mlgitops.spec.yamlsource import join
 
 # Where a pointer into the validated data lands in a file: (file, position of value, position of key).
@@ -120,7 +121,10 @@ class SchemaCheck:
             value = subschema_value(data, ipath)
             message = message or f"'{field}' must be {_expected(kind)}, not {_describe(value)}"
             text = plain(pointer)
-            if text is not None and "string" in str(kind.types):
+            if any(is_secret_name(t) for t in ipath):  # never echo a secret's value, not even in a hint
+                hint = SECRET_HINT.replace("NAME", field) if field_name(ipath[:-1]) == "env" else \
+                    "write the value in quotes (it is not repeated here: its name says it is a secret)"
+            elif text is not None and "string" in str(kind.types):
                 hint = f'write "{text}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
         elif name == "const":
             message = message or f"'{field}' must be {json.dumps(parent['const'])}"

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from mlgitops.report.findings import Finding
+from mlgitops.report.redact import SECRET_HINT, is_secret_name
 
 RESERVED_ENV = ("MODEL_NAME", "MODEL_VERSION", "MODEL_URI")
 _SUFFIX = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
@@ -57,11 +58,14 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
             message = f"minReplicas ({low}) is greater than maxReplicas ({high})"
         found.append(Finding("autoscaling-bounds", message, file, pos))
     names: dict[str, str] = {}
-    for name in serving.get("env", {}):
+    for name, value in serving.get("env", {}).items():
         pointer = f"/spec/serving/env/{name}"
         if name in RESERVED_ENV:
             add("reserved-env", pointer, f"env '{name}' is set by mlgitops from the model section",
                 "set spec.model.version / spec.model.uri instead", key=True)
+        elif value and is_secret_name(name):
+            add("secret-in-env", pointer, f"env '{name}' holds a literal value, and its name says it is a secret",
+                SECRET_HINT.replace("NAME", name), key=True)
         names[name] = pointer
     for i, secret in enumerate(serving.get("secrets", [])):
         pointer = f"/spec/serving/secrets/{i}/env"
