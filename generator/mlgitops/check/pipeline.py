@@ -150,7 +150,7 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
                         "kustomize built something the generator did not mean: please report this"))
     env_config = config.environment(env)
     settings = policies.Settings.for_environment(env, env_config.policies)
-    for v in policies.evaluate(built.objects, settings, config.gpu):
+    for v in policies.evaluate(built.objects, settings, config.gpu, {m.key: m.obj for m in meant}):
         found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
     return found, len(built.objects)
 

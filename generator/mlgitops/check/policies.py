@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mlgitops.kube.annotations import SECURITY_EXCEPTION
+from mlgitops.kube.annotations import GRANTS, SECURITY_EXCEPTION
 from mlgitops.kube.images import split_image
 from mlgitops.report.findings import Severity
 
@@ -126,9 +126,14 @@ def _probes(path, container, add):
             "add serving.health.readiness and serving.health.liveness")
 
 
-def _security(obj, add):
+def _annotations(obj: dict | None) -> dict:
+    annotations = (obj or {}).get("metadata", {}).get("annotations")
+    return annotations if isinstance(annotations, dict) else {}
+
+
+def _security(obj, add, meant: dict | None):
     pod = _pod(obj)
-    if obj["metadata"].get("annotations", {}).get(SECURITY_EXCEPTION):
+    if _annotations(meant if meant is not None else obj).get(SECURITY_EXCEPTION):  # the spec's reason, only
         return
     pod_sc = pod.get("securityContext") or {}
     problems = []
@@ -175,21 +180,92 @@ def _gpu(obj, gpu: dict, add):
             + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
 
 
-def evaluate(objects: list[dict], settings: Settings, gpu: dict) -> list[Violation]:
+def _grants(obj, meant: dict, add):
+    """Exception annotations are the spec's to write: any other value was written by a raw patch."""
+    built, wanted = _annotations(obj), _annotations(meant)
+    for key in GRANTS:
+        if built.get(key) != wanted.get(key):
+            add("exception-annotation", "/metadata/annotations/" + key.replace("~", "~0").replace("/", "~1"),
+                f"annotation {key} is not what the spec grants", "only the spec grants exceptions: give "
+                "serving.security.reason or policies.exceptions with a reason, and drop the patch")
+
+
+def _service_account(obj, meant: dict, add):
+    """A raw patch must not hand the pods an API token, nor the namespace's shared default identity."""
+    if obj["kind"] == "ServiceAccount":
+        if obj.get("automountServiceAccountToken") is not False and meant.get("automountServiceAccountToken") is False:
+            add("service-account", "/automountServiceAccountToken", "mounts an API token into every pod using it",
+                "set serving.serviceAccount.automountToken in the spec if the model needs the Kubernetes API")
+        return
+    pod, wanted = _pod(obj), _pod(meant)
+    if pod.get("automountServiceAccountToken") and not wanted.get("automountServiceAccountToken"):
+        add("service-account", "/spec/template/spec/automountServiceAccountToken", "mounts an API token",
+            "set serving.serviceAccount.automountToken in the spec if the model needs the Kubernetes API")
+    account = pod.get("serviceAccountName") or pod.get("serviceAccount") or "default"
+    if account == "default" and account != (wanted.get("serviceAccountName") or "default"):
+        add("service-account", "/spec/template/spec/serviceAccountName", "runs as the namespace's default "
+            "ServiceAccount", "keep the model's own ServiceAccount (drop the patch)")
+
+
+def _network(obj, meant: dict, add):
+    """A raw patch may narrow the model's NetworkPolicy, never widen it."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    wanted = meant.get("spec") or {}
+    hint = "set serving.networkPolicy.allowFromNamespaces in the spec instead of patching the NetworkPolicy"
+    if spec.get("podSelector") != wanted.get("podSelector"):
+        add("network-policy-open", "/spec/podSelector", "no longer selects the model's pods (a patch changed "
+            "podSelector)", hint)
+    if "Ingress" in (wanted.get("policyTypes") or []) and "Ingress" not in (spec.get("policyTypes") or []):
+        add("network-policy-open", "/spec/policyTypes", "no longer restricts ingress", hint)
+    allowed = [r for r in wanted.get("ingress") or [] if isinstance(r, dict)]
+    for i, rule in enumerate(spec.get("ingress") or []):
+        if not isinstance(rule, dict) or any(_within(rule, r) for r in allowed):
+            continue
+        peers = rule.get("from")
+        if not peers or any(not p or p.get("namespaceSelector") == {} or p.get("podSelector") == {}
+                            for p in peers if isinstance(p, dict)):
+            what = "from any source" if not peers or {} in peers else "from every pod of a namespace or cluster"
+        else:
+            what = "from sources the spec does not list"
+        if not rule.get("ports"):
+            what += ", on every port"
+        add("network-policy-open", f"/spec/ingress/{i}", f"ingress rule {i + 1} admits traffic {what}", hint)
+
+
+def _within(rule: dict, allowed: dict) -> bool:
+    """Whether an ingress rule admits no more than an allowed one: its sources and ports are among the
+    allowed rule's (a missing or empty list admits everything)."""
+    def inside(field: str) -> bool:
+        outer, inner = allowed.get(field) or [], rule.get(field) or []
+        return not outer or bool(inner) and all(item in outer for item in inner)
+    return inside("from") and inside("ports")
+
+
+def evaluate(objects: list[dict], settings: Settings, gpu: dict,
+             meant: dict[tuple[str, str], dict] | None = None) -> list[Violation]:
+    """Violations on an environment's built objects. meant: the generated objects by (kind, name), before
+    raw patches; given, a patch cannot grant itself an exception, widen the NetworkPolicy, or change
+    the pods' identity."""
     out: list[Violation] = []
     for obj in objects:
-        if obj.get("kind") not in WORKLOADS or not _pod(obj):
-            continue
-
         def add(rule, pointer, message, hint="", kind=None, obj=obj):
             if rule not in settings.disabled:
                 out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], pointer, message, hint))
 
+        wanted = None if meant is None else meant.get((obj.get("kind"), obj.get("metadata", {}).get("name")))
+        if wanted is not None:
+            _grants(obj, wanted, add)
+            if obj["kind"] in ("ServiceAccount", *WORKLOADS):
+                _service_account(obj, wanted, add)
+            if obj["kind"] == "NetworkPolicy":
+                _network(obj, wanted, add)
+        if obj.get("kind") not in WORKLOADS or not _pod(obj):
+            continue
         _replicas(obj, objects, settings, out, add)
         for path, container in _containers(obj):
             _images(path, container, settings, add)
             _resources(path, container, add)
             _probes(path, container, add)
-        _security(obj, add)
+        _security(obj, add, wanted)
         _gpu(obj, gpu, add)
     return out

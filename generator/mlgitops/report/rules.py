@@ -13,6 +13,9 @@ POLICY_RULES = {
     "container-probes": "every container has readiness and liveness probes",
     "pod-security": "pods meet the restricted Pod Security Standard unless the spec says why not",
     "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
+    "network-policy-open": "a raw patch does not open the NetworkPolicy wider than the spec's networkPolicy",
+    "service-account": "a raw patch does not mount an API token or run pods as the namespace's default "
+                       "ServiceAccount",
 }
 
 RULES: dict[str, str] = {
@@ -56,6 +59,8 @@ RULES: dict[str, str] = {
     "k8s-missing-apiversion": "a resource has no apiVersion",
     "k8s-no-schema": "no schema is known for the kind (skip it, or add one to schemas/crds/)",
     "k8s-read": "a manifest file cannot be read",
+    "exception-annotation": "a raw patch writes an exception annotation: only a reason in the spec grants one",
+    "patch-namespace": "a raw patch sets metadata.namespace, which the overlay's namespace overrides",
     "fidelity": "kustomize built something other than what the generator meant",
     **POLICY_RULES,
 }

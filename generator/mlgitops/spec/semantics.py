@@ -97,3 +97,23 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
         add("mount-conflict", "/spec/serving/storage/mountPath", "/tmp is reserved for the writable scratch volume",
             "mount the claim elsewhere, e.g. /models")
     return found
+
+
+def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
+    """Raw patches of one environment (at env_pointer) that would silently do nothing: a namespace,
+    which the overlay's namespace transformer overrides. position(pointer, key) -> (file, Position)."""
+    found = []
+    hint = "the overlay puts every object in the environment's namespace (mlgitops.yaml); drop it from the patch"
+    for i, patch in enumerate(patches):
+        at = f"{env_pointer}/patches/{i}"
+        metadata = (patch.get("merge") or {}).get("metadata")
+        if isinstance(metadata, dict) and "namespace" in metadata:
+            found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace", *position(
+                f"{at}/merge/metadata/namespace", True), hint))
+        for j, op in enumerate(patch.get("jsonPatch") or []):
+            value = op.get("value")
+            if op["path"].rstrip("/") == "/metadata/namespace" or (
+                    op["path"].rstrip("/") == "/metadata" and isinstance(value, dict) and "namespace" in value):
+                found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace",
+                                     *position(f"{at}/jsonPatch/{j}/path", False), hint))
+    return found
