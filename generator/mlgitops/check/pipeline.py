@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlgitops import __version__
@@ -18,8 +18,9 @@ from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
 from mlgitops.kube import kustomize
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.workload import policy_exceptions
 from mlgitops.report import formats as report
-from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.report.findings import Finding, Position, Severity, printable
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
 from mlgitops.spec.model import Model
@@ -69,6 +70,7 @@ class Result:
     overlays: int = 0
     resources: int = 0
     cache_hits: int = 0
+    exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (spec, env, rule, reason)
 
 
 def _model_of_path(path: str) -> str | None:
@@ -150,6 +152,8 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
                         "kustomize built something the generator did not mean: please report this"))
     env_config = config.environment(env)
     settings = policies.Settings.for_environment(env, env_config.policies)
+    excepted = policy_exceptions(model.effective[env]["spec"])
+    settings = replace(settings, disabled=settings.disabled | set(excepted))
     for v in policies.evaluate(built.objects, settings, config.gpu, {m.key: m.obj for m in meant}):
         found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
     return found, len(built.objects)
@@ -198,6 +202,7 @@ def run(options: Options) -> Result:
             if hit is not None:
                 result.findings += [Finding.from_dict(d) for d in hit["findings"]]
                 result.resources += hit["resources"]
+                result.exceptions += [(model.path, env, rule, reason) for rule, reason in hit.get("exceptions", [])]
                 continue
             todo[overlay] = (model, env, digest)
     result.cache_hits = store.hits
@@ -215,7 +220,9 @@ def run(options: Options) -> Result:
                                      fidelity_wanted=entry.name not in stale)
         result.findings += found
         result.resources += count
-        store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count})
+        excepted = sorted(policy_exceptions(entry.model.effective[env]["spec"]).items())
+        result.exceptions += [(entry.path, env, rule, reason) for rule, reason in excepted]
+        store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count, "exceptions": excepted})
     result.findings = merge_environments(result.findings, envs)
     return result
 
@@ -241,5 +248,9 @@ def merge_environments(findings: list[Finding], envs: list[str]) -> list[Finding
 
 
 def summary_line(result: Result) -> str:
-    return (f"{result.models} models, {result.overlays} overlays, {result.resources} resources: "
-            f"{report.summary(result.findings)}")
+    """The closing line of `check`, after one line per policy exception a spec grants."""
+    lines = [f"policy exception: {spec}: {env}: {rule} ({reason})"
+             for spec, env, rule, reason in sorted(set(result.exceptions))]
+    lines.append(f"{result.models} models, {result.overlays} overlays, {result.resources} resources: "
+                 f"{report.summary(result.findings)}")
+    return "\n".join(printable(line) for line in lines)

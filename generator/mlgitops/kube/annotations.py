@@ -3,8 +3,11 @@
 # The reason a spec gives for relaxing the restricted Pod Security Standard (`security.reason`).
 SECURITY_EXCEPTION = "mlgitops.io/security-exception"
 
-# The policy rules a spec (or one environment of it) excepts, with their reasons (`policies.exceptions`).
-POLICY_EXCEPTIONS = "mlgitops.io/policy-exceptions"
+# A policy rule a spec (or one environment of it) excepts, with its reason (`policies.exceptions`):
+# `policy-exception.mlgitops.io/<rule id>: <reason>`.
+POLICY_EXCEPTION_PREFIX = "policy-exception.mlgitops.io/"
 
-# Only the spec grants exceptions: a raw patch that writes one of these is refused by `check`.
-GRANTS = (SECURITY_EXCEPTION, POLICY_EXCEPTIONS)
+
+def is_grant(key: str) -> bool:
+    """Whether an annotation grants an exception; only the spec may write one (a raw patch is refused)."""
+    return key == SECURITY_EXCEPTION or key.startswith(POLICY_EXCEPTION_PREFIX)

@@ -105,12 +105,18 @@ class SchemaCheck:
             text = f"{noun} {show(key)} {rule.get('x-error', 'is not allowed')}"
             fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
             hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(rule.get("pattern", ""), fixed) else ""
+            if "enum" in rule:
+                close = difflib.get_close_matches(key, rule["enum"], n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(rule['enum'])}"
             return [Finding(self.rule, text, file, pos, hint)]
         if name == "required":
             missing = kind.property
             file, pos = locate(join(pointer, missing), True)
             where = f"'{field}'" if ipath else "the document"
-            hint = "relaxing a restricted Pod Security default needs a reason: say why" if missing == "reason" else ""
+            hint = ""
+            if missing == "reason":
+                hint = ("relaxing a restricted Pod Security default needs a reason: say why" if "security" in ipath
+                        else "an exception needs a reason: say why the rule does not apply to this model")
             return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos, hint)]
         whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(data, ipath), dict)
         file, pos = locate(pointer, whole_mapping)
