@@ -83,9 +83,18 @@ def _model_of_path(path: str) -> str | None:
 
 
 def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid: set[str], owns) -> list[Finding]:
+    """Drift of the valid models. While any spec is invalid, the files no valid spec generates are left
+    alone: they may be that spec's (a renamed file, a broken name), and its own errors say what to fix."""
     tree = {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
-    disk = {p: c for p, c in disk.items() if owns(_model_of_path(p)) and _model_of_path(p) not in invalid}
-    return drift.findings(writer.plan(tree, disk, repo.root), disk)
+    spec_errors = any(f.severity is Severity.ERROR and f.file.startswith("models/") for f in gen.findings)
+    valid = {e.name for e in gen.entries}
+    disk = {p: c for p, c in disk.items() if owns(_model_of_path(p)) and _model_of_path(p) not in invalid
+            and not (spec_errors and _model_of_path(p) not in valid)}
+    found = drift.findings(writer.plan(tree, disk, repo.root), disk)
+    if spec_errors:  # generate writes nothing while a spec is invalid
+        found = [replace(f, hint="fix the spec errors first, then run 'mlgitops generate' and commit the result")
+                 if f.rule == "drift" else f for f in found]
+    return found
 
 
 def _drifted_models(findings: list[Finding]) -> set[str]:

@@ -95,7 +95,17 @@ class SchemaCheck:
                 hint = f"did you mean '{close[0]}'?" if close else (
                     f"known fields here: {', '.join(known)}" if known else "")
                 file, pos = locate(join(pointer, extra), True)
-                found.append(Finding("unknown-field", f"unknown field {show(extra)}", file, pos, hint))
+                message = f"unknown field {show(extra)}"
+                section = _misindented(schema, ipath, extra)
+                env = str(ipath[2]) if section else ""
+                if section and env in schema["$defs"]["override"]["properties"]:  # `serving:` itself too shallow
+                    message += f" in environment {show(env)}: '{env}' looks indented one level too shallow"
+                    hint = f"indent '{env}:' and its body one level deeper, under the environment above it"
+                elif section:
+                    message += f" in environment {show(env)}: the environment's body looks mis-indented"
+                    hint = (f"{show(extra)} is a field of '{section}': write it under environments.{env}.{section} "
+                            f"(a '{section}:' line, then the field indented one level deeper)")
+                found.append(Finding("unknown-field", message, file, pos, hint))
             return found
         if name == "propertyNames":
             key = str(kind.error.instance)
@@ -147,6 +157,18 @@ class SchemaCheck:
 
 
 _OWN_MESSAGE = {"pattern", "anyOf", "oneOf"}
+
+
+def _misindented(schema: dict, ipath: list, extra: str) -> str | None:
+    """For an unknown field right under environments.<env>: the section of `spec` it belongs to
+    (serving, model) when it is one of that section's fields, i.e. the body lost a level of indentation."""
+    if len(ipath) != 3 or ipath[:2] != ["spec", "environments"]:
+        return None
+    sections = schema["properties"]["spec"]["properties"]
+    for section in ("serving", "model"):
+        if extra in sections[section].get("properties", {}):
+            return section
+    return None
 
 
 def show(text: str) -> str:
