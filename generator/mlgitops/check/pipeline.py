@@ -25,6 +25,7 @@ from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
 from mlgitops.spec.model import Model
 from mlgitops.spec.repo import CONFIG_FILE, Repo
+from mlgitops.spec.yamlsource import pointer_escape
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree import generation as generate
 from mlgitops.tree.layout import intended, overlay_dir
@@ -130,6 +131,25 @@ def _finding_at(model: Model, config, env: str, manifest: Manifest | None, point
     return Finding(rule, f"{env}: {message}", file, pos, hint, severity, ident)
 
 
+def _build_failure(model: Model, config, env: str, error: str) -> Finding:
+    """A failed build, at the raw patch that broke it when the overlay has any (mlgitops's own files build):
+    the patch kustomize names, else the JSON patch operation whose path the error quotes, else the only
+    patch, else the environment's patches."""
+    overlay = overlay_dir(env, model.name)
+    patches = list(model.raw_patches(env))
+    if not patches:
+        return Finding("build", f"kustomize cannot build {overlay}: {error}", f"{overlay}/kustomization.yaml",
+                       Position(1, 1))
+    at = f"/spec/environments/{pointer_escape(env)}/patches"
+    named = [i for i, _, _ in patches if f"user-patch-{i + 1}.yaml" in error]
+    quoted = [f"{at}/{i}/jsonPatch/{j}" for i, _, body in patches if isinstance(body, list)
+              for j, op in enumerate(body) if f"'{op['path']}'" in error or f'"{op["path"]}"' in error]
+    pointer = (f"{at}/{named[0]}" if named else quoted[0] if quoted else f"{at}/0" if len(patches) == 1 else at)
+    file, pos = locate(model.layers(config, env), model.doc, pointer)
+    return Finding("build", f"{env}: a raw patch breaks the build of {overlay}: {error}", file, pos,
+                   "fix or remove the patch: Flux and Argo CD cannot build this overlay either")
+
+
 def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
                   problems: list, fidelity_wanted: bool = True) -> tuple[list[Finding], int]:
     """Findings for one built overlay: Kubernetes schemas (problems, found already), fidelity, policies."""
@@ -139,8 +159,7 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     found: list[Finding] = []
     overlay = overlay_dir(env, model.name)
     if built.error:
-        return [Finding("build", f"kustomize cannot build {overlay}: {built.error}",
-                        f"{overlay}/kustomization.yaml", Position(1, 1))], 0
+        return [_build_failure(model, config, env, built.error)], 0
 
     raw = [(i, (target["kind"], target["name"]), fidelity.touched([(target, body)]))
            for i, target, body in model.raw_patches(env)]
