@@ -28,7 +28,7 @@ from mlgitops.spec.repo import CONFIG_FILE, Repo
 from mlgitops.spec.yamlsource import pointer_escape
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree import generation as generate
-from mlgitops.tree.layout import intended, overlay_dir
+from mlgitops.tree.layout import intended, is_generated, overlay_dir
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,18 @@ def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid:
         found = [replace(f, hint="fix the spec errors first, then run 'mlgitops generate' and commit the result")
                  if f.rule == "drift" else f for f in found]
     return found
+
+
+def _unreferenced(gen: generate.Generated, disk: dict[str, bytes], owns) -> list[Finding]:
+    """A person's files in a model's generated folders: no kustomization references them, so they are
+    never deployed (dotfiles such as .gitkeep aside)."""
+    folders = {p.rsplit("/", 1)[0] for p in gen.tree if owns(_model_of_path(p))}
+    return [Finding("unreferenced-file", "no kustomization references this file: it is never deployed", path,
+                    Position(), "move what it holds into the model spec (an environment override or a raw patch), "
+                    "then delete the file", Severity.WARNING)
+            for path, content in sorted(disk.items())
+            if path not in gen.tree and path.rsplit("/", 1)[0] in folders and not is_generated(content)
+            and not path.rsplit("/", 1)[1].startswith(".")]
 
 
 def _drifted_models(findings: list[Finding]) -> set[str]:
@@ -209,7 +221,7 @@ def run(options: Options) -> Result:
     invalid = {p.stem for p in repo.model_files()} - {e.name for e in gen.entries}
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
-    result.findings += drifted
+    result.findings += drifted + _unreferenced(gen, disk, owns)
     stale = _drifted_models(drifted)
     result.models = len(models)
     ctx = _Context(gen, gen.config, repo, options.validator)

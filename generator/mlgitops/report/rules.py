@@ -48,6 +48,7 @@ RULES: dict[str, str] = {
     "patch-target": "a raw patch targets an object the environment does not generate",
     "hand-edited": "a generated file was edited by hand; it is never overwritten",
     "path-blocked": "a file or folder is in the way of a generated file",
+    "unreferenced-file": "a file in a generated folder that no kustomization references: it is never deployed",
     "drift": "the committed generated tree differs from what the specs generate",
     "build": "kustomize cannot build an overlay",
     "yaml-tag": "an explicit YAML tag (!!int, !local) instead of a plain value",
