@@ -95,18 +95,27 @@ def _replicas(obj, objects, settings, out, add):
                 "run at least 2 replicas: mlgitops then writes one", kind=kind)
 
 
+def image_problems(image: str, settings: Settings) -> list[tuple[str, str, str]]:
+    """(rule, message, hint) for each image rule an image reference breaks in an environment."""
+    _, tag, digest = split_image(image)
+    if "@" in image and not digest:
+        return [("image-latest", f"image '{image}' has a malformed digest",
+                 "a digest is @sha256: followed by 64 lower-case hexadecimal digits")]
+    if not digest and (not tag or tag == "latest"):
+        return [("image-latest", f"image '{image}' is {'untagged' if not tag else 'tagged :latest'}",
+                 "pin a version tag or a digest")]
+    if settings.image_pinning == "digest" and not digest:
+        return [("image-pinned", f"image '{image}' is not pinned by digest", "use name@sha256:…")]
+    if settings.image_pinning == "immutable-tag" and not digest and not re.match(settings.immutable_tag, tag or ""):
+        return [("image-pinned", f"image tag '{tag}' is not an immutable version",
+                 f"use a tag matching {settings.immutable_tag}, or a digest")]
+    return []
+
+
 def _images(path, container, settings, add):
     image = container.get("image", "")
-    _, tag, digest = split_image(image)
-    if not digest and (not tag or tag == "latest"):
-        add("image-latest", f"{path}/image", f"image '{image}' is {'untagged' if not tag else 'tagged :latest'}",
-            "pin a version tag or a digest")
-        return
-    if settings.image_pinning == "digest" and not digest:
-        add("image-pinned", f"{path}/image", f"image '{image}' is not pinned by digest", "use name@sha256:…")
-    elif settings.image_pinning == "immutable-tag" and not digest and not re.match(settings.immutable_tag, tag or ""):
-        add("image-pinned", f"{path}/image", f"image tag '{tag}' is not an immutable version",
-            f"use a tag matching {settings.immutable_tag}, or a digest")
+    for rule, message, hint in image_problems(image if isinstance(image, str) else str(image), settings):
+        add(rule, f"{path}/image", message, hint)
 
 
 def _resources(path, container, add):
