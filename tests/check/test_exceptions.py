@@ -36,10 +36,10 @@ def test_check_lists_every_exception_in_its_summary_also_from_the_cache(tmp_path
         assert lines == [
             "policy exception: models/m.yaml: dev: container-probes (a batch scorer that serves no HTTP endpoint)",
             "policy exception: models/m.yaml: prod: container-probes (a batch scorer that serves no HTTP endpoint)",
-            "policy exception: models/m.yaml: prod: min-replicas (one pod is enough: a queue consumer, restarts are "
-            "harmless)",
-            "policy exception: models/m.yaml: prod: pdb-required (one pod is enough: a queue consumer, restarts are "
-            "harmless)",
+            ("policy exception: models/m.yaml: prod: min-replicas (one pod is enough: a queue consumer, restarts are "
+             "harmless)"),
+            ("policy exception: models/m.yaml: prod: pdb-required (one pod is enough: a queue consumer, restarts are "
+             "harmless)"),
             "policy exception: models/m.yaml: staging: container-probes (a batch scorer that serves no HTTP endpoint)",
         ]
 

@@ -169,7 +169,6 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     meant = intended(model, config, env)
     by_key = {m.key: m for m in meant}
     found: list[Finding] = []
-    overlay = overlay_dir(env, model.name)
     if built.error:
         return [_build_failure(model, config, env, built.error)], 0
 

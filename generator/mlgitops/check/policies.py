@@ -261,7 +261,8 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
             if rule not in settings.disabled:
                 out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], pointer, message, hint))
 
-        wanted = None if meant is None else meant.get((obj.get("kind"), obj.get("metadata", {}).get("name")))
+        key = (str(obj.get("kind")), str(obj.get("metadata", {}).get("name")))
+        wanted = None if meant is None else meant.get(key)
         if wanted is not None:
             _grants(obj, wanted, add)
             if obj["kind"] in ("ServiceAccount", *WORKLOADS):

@@ -10,11 +10,11 @@ from mlgitops.report.redact import mask_env_values
 from mlgitops.tree import generation
 
 
-def run(repo_path: str | None, check: bool, fmt: str) -> int:
+def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False) -> int:
     repo = repository(repo_path)
     outcome = generation.run(repo.root, check=check)
     drifted = check and bool(outcome.diff) and fmt != "text"  # the drift joins the findings: one document
-    emit(outcome.findings + (outcome.drift if drifted else []), fmt)
+    emit(outcome.findings + (outcome.drift if drifted else []), fmt, quiet)
     if has_errors(outcome.findings):
         if fmt == "text" and not check:
             click.echo("nothing was written", err=True)
@@ -30,9 +30,10 @@ def run(repo_path: str | None, check: bool, fmt: str) -> int:
             n = len(plan.write) + len(plan.delete)
             click.echo(f"{n} generated file{' differs' if n == 1 else 's differ'} from what the specs produce "
                        "(run 'mlgitops generate' and commit the result)", err=True)
-        else:
+        elif not quiet:
             click.echo(f"up to date: {where}, {plan.unchanged} files", err=True)
         return outcome.exit_code
-    click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged",
-               err=True)
+    if not quiet:
+        click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged",
+                   err=True)
     return 0

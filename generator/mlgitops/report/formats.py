@@ -7,6 +7,12 @@ import re
 from collections.abc import Callable, Iterable
 
 from mlgitops.report.findings import Finding, Severity, printable, shown, sorted_findings
+from mlgitops.report.terminal import SEVERITY_COLOURS, paint
+
+
+def errors_only(findings: Iterable[Finding]) -> list[Finding]:
+    """What --quiet prints: the errors, no warnings."""
+    return [f for f in findings if f.severity is Severity.ERROR]
 
 
 def summary(findings: list[Finding]) -> str:
@@ -15,11 +21,22 @@ def summary(findings: list[Finding]) -> str:
     return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
 
 
-def format_text(findings: Iterable[Finding]) -> str:
+def _coloured(f: Finding) -> str:
+    """Finding.text() with the location bold, the message in its severity's colour, the rule and hint dim."""
+    where = f.location()
+    parts = [paint(f"{where}:", True, bold=True) + " " if where else "",
+             paint(f.message, True, fg=SEVERITY_COLOURS[f.severity.value]),
+             f" [{f.object}]" if f.object else "", paint(f" ({f.rule})", True, dim=True)]
+    if f.hint:
+        parts.append("\n" + paint(f"    hint: {f.hint}", True, fg="cyan"))
+    return "".join(parts)
+
+
+def format_text(findings: Iterable[Finding], colour: bool = False) -> str:
     items = shown(findings)
     if not items:
         return ""
-    lines = [f.text() for f in items]
+    lines = [_coloured(f) if colour else f.text() for f in items]
     return "\n".join(lines) + f"\n{summary(items)}\n"
 
 
@@ -61,7 +78,7 @@ def format_github(findings: Iterable[Finding]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def format_grouped(findings: Iterable[Finding]) -> str:
+def format_grouped(findings: Iterable[Finding], colour: bool = False) -> str:
     """Text for people: findings grouped under their file, then a summary line."""
     items = shown(findings)
     lines: list[str] = []
@@ -69,12 +86,13 @@ def format_grouped(findings: Iterable[Finding]) -> str:
     for f in items:
         if f.file != current:
             current = f.file
-            lines.append(f"{f.file or '(repository)'}")
+            lines.append(paint(f"{f.file or '(repository)'}", colour, bold=True, underline=True))
         where = f"{f.line}:{f.col}" if f.line else "-"
         obj = f" [{f.object}]" if f.object else ""
-        lines.append(f"  {where:>7}  {f.severity.value:<7}  {f.message}{obj} ({f.rule})")
+        severity = paint(f"{f.severity.value:<7}", colour, fg=SEVERITY_COLOURS[f.severity.value])
+        lines.append(f"  {where:>7}  {severity}  {f.message}{obj}{paint(f' ({f.rule})', colour, dim=True)}")
         if f.hint:
-            lines.append(f"{'':20}hint: {f.hint}")
+            lines.append(f"{'':20}" + paint(f"hint: {f.hint}", colour, fg="cyan"))
     return "".join(line + "\n" for line in lines)
 
 

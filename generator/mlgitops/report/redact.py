@@ -7,6 +7,7 @@ output repeats one anyway: schema hints, the drift diff of `generate --check`, `
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 MASK = "***"
 SECRET_HINT = ("put the value in a Secret and reference it: secrets: [{env: NAME, secret: <Secret name>, "
@@ -35,7 +36,7 @@ def is_secret_name(name: object) -> bool:
     parts = words(name)
     if not parts or parts[-1] in _REFERENCE_WORDS:
         return False
-    return any(w in _SECRET_WORDS for w in parts) or any(p in _SECRET_PAIRS for p in zip(parts, parts[1:]))
+    return any(w in _SECRET_WORDS for w in parts) or any(p in _SECRET_PAIRS for p in pairwise(parts))
 
 
 # One line of YAML as emitted by mlgitops or kustomize, possibly behind a unified diff's prefix:

@@ -95,17 +95,17 @@ class SchemaCheck:
                 hint = f"did you mean '{close[0]}'?" if close else (
                     f"known fields here: {', '.join(known)}" if known else "")
                 file, pos = locate(join(pointer, extra), True)
-                message = f"unknown field {show(extra)}"
+                text = f"unknown field {show(extra)}"
                 section = _misindented(schema, ipath, extra)
                 env = str(ipath[2]) if section else ""
                 if section and env in schema["$defs"]["override"]["properties"]:  # `serving:` itself too shallow
-                    message += f" in environment {show(env)}: '{env}' looks indented one level too shallow"
+                    text += f" in environment {show(env)}: '{env}' looks indented one level too shallow"
                     hint = f"indent '{env}:' and its body one level deeper, under the environment above it"
                 elif section:
-                    message += f" in environment {show(env)}: the environment's body looks mis-indented"
+                    text += f" in environment {show(env)}: the environment's body looks mis-indented"
                     hint = (f"{show(extra)} is a field of '{section}': write it under environments.{env}.{section} "
                             f"(a '{section}:' line, then the field indented one level deeper)")
-                found.append(Finding("unknown-field", message, file, pos, hint))
+                found.append(Finding("unknown-field", text, file, pos, hint))
             return found
         if name == "propertyNames":
             key = str(kind.error.instance)

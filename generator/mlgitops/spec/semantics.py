@@ -106,14 +106,14 @@ def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
     hint = "the overlay puts every object in the environment's namespace (mlgitops.yaml); drop it from the patch"
     for i, patch in enumerate(patches):
         at = f"{env_pointer}/patches/{i}"
+        places = []
         metadata = (patch.get("merge") or {}).get("metadata")
         if isinstance(metadata, dict) and "namespace" in metadata:
-            found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace", *position(
-                f"{at}/merge/metadata/namespace", True), hint))
+            places.append(position(f"{at}/merge/metadata/namespace", True))
         for j, op in enumerate(patch.get("jsonPatch") or []):
-            value = op.get("value")
-            if op["path"].rstrip("/") == "/metadata/namespace" or (
-                    op["path"].rstrip("/") == "/metadata" and isinstance(value, dict) and "namespace" in value):
-                found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace",
-                                     *position(f"{at}/jsonPatch/{j}/path", False), hint))
+            value, target = op.get("value"), op["path"].rstrip("/")
+            if target == "/metadata/namespace" or target == "/metadata" and isinstance(value, dict) and "namespace" in value:
+                places.append(position(f"{at}/jsonPatch/{j}/path", False))
+        for file, pos in places:
+            found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace", file, pos, hint))
     return found
