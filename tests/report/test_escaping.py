@@ -63,3 +63,10 @@ def test_every_format_prints_one_finding_in_the_same_number_of_lines_whatever_it
 def test_printable_leaves_ordinary_text_alone_and_is_idempotent():
     assert printable("naïve 日本 'quoted' \\n") == "naïve 日本 'quoted' \\n"
     assert printable(printable("a\nb\x85")) == "a\\nb\\x85"
+
+
+def test_a_fatal_error_naming_an_odd_path_stays_on_its_lines():
+    from mlgitops.report.findings import FatalError
+
+    assert str(FatalError("cannot read models/a\nb.yaml", "check\x1b[0m it")) == (
+        "cannot read models/a\\nb.yaml\n    hint: check\\x1b[0m it")

@@ -57,3 +57,24 @@ def test_generate_check_never_prints_a_committed_secret_value(generated, capsys)
     assert result.code == 1
     assert "-          value: ***" in result.out
     assert "hunter2" not in result.out + result.err
+
+
+def test_mlgitops_diff_markdown_never_prints_a_secret_value(generated, capsys):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=generated,
+                       check=True, capture_output=True)
+
+    deployment = generated / "base/house-prices/deployment.yaml"
+    clean = deployment.read_text()
+    anchor = "        - name: MODEL_NAME\n"
+    deployment.write_text(clean.replace(anchor, "        - name: DB_PASSWORD\n          value: S3cr3t-hunter2\n"
+                                        + anchor))
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "a secret was committed once")
+    deployment.write_text(clean)
+    result = run_cli(capsys, "diff", "--markdown", "--base", "HEAD", "--repo", str(generated))
+    assert "-        - name: DB_PASSWORD\n-          value: ***\n" in result.out
+    assert "hunter2" not in result.out + result.err

@@ -126,4 +126,4 @@ class FatalError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message + (f"\n    hint: {self.hint}" if self.hint else "")
+        return printable(self.message) + (f"\n    hint: {printable(self.hint)}" if self.hint else "")

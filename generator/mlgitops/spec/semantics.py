@@ -116,4 +116,24 @@ def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
                 places.append(position(f"{at}/jsonPatch/{j}/path", False))
         for file, pos in places:
             found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace", file, pos, hint))
+        body = patch["jsonPatch"] if "jsonPatch" in patch else patch.get("merge")
+        kind = "jsonPatch" if "jsonPatch" in patch else "merge"
+        for pointer, name in _secret_literals(body, f"{at}/{kind}"):
+            file, pos = position(pointer, False)
+            found.append(Finding("secret-in-env", f"env '{name}' holds a literal value, and its name says it is a "
+                                 "secret", file, pos, SECRET_HINT.replace("NAME", name)))
     return found
+
+
+def _secret_literals(node, pointer: str):
+    """(pointer of the value, name) of every `{name: <secret-named>, value: <literal>}` in a patch body."""
+    if isinstance(node, dict):
+        name, value = node.get("name"), node.get("value")
+        if isinstance(name, str) and is_secret_name(name) and value not in (None, "") and \
+                not isinstance(value, (dict, list)):
+            yield f"{pointer}/value", name
+        for key, child in node.items():
+            yield from _secret_literals(child, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _secret_literals(child, f"{pointer}/{i}")
