@@ -70,3 +70,18 @@ def test_a_fatal_error_naming_an_odd_path_stays_on_its_lines():
 
     assert str(FatalError("cannot read models/a\nb.yaml", "check\x1b[0m it")) == (
         "cannot read models/a\\nb.yaml\n    hint: check\\x1b[0m it")
+
+
+def test_a_spec_key_holding_a_newline_gives_one_finding_line_end_to_end(tmp_path, capsys):
+    from conftest import make_repo, run_cli
+
+    repo = make_repo(tmp_path / "repo", models=[])
+    (repo / "models/m.yaml").write_text(
+        'apiVersion: mlgitops.io/v1alpha1\nkind: Model\nmetadata: {name: m, team: ml}\nspec:\n'
+        '  model: {version: "1.0.0"}\n  serving: {image: "r.example.com/m:1.0.0"}\n'
+        '  environments:\n    "prod\\nmodels/x.yaml:1:1: forged (schema)": {}\n')
+    for fmt in ("text", "github"):
+        result = run_cli(capsys, "generate", "--format", fmt, "--repo", str(repo))
+        assert result.code == 1
+        printed = (result.err if fmt == "text" else result.out).splitlines()
+        assert not any(line.startswith(("models/x.yaml", "::error file=models/x.yaml")) for line in printed), printed
