@@ -101,7 +101,8 @@ def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid:
 def _unreferenced(gen: generate.Generated, disk: dict[str, bytes], owns) -> list[Finding]:
     """A person's files in a model's generated folders: no kustomization references them, so they are
     never deployed (dotfiles such as .gitkeep aside)."""
-    folders = {p.rsplit("/", 1)[0] for p in gen.tree if owns(_model_of_path(p))}
+    folders = {p.rsplit("/", 1)[0] for p in gen.tree
+               if p.startswith(("base/", "overlays/")) and owns(_model_of_path(p))}  # kustomize's folders only
     return [Finding("unreferenced-file", "no kustomization references this file: it is never deployed", path,
                     Position(), "move what it holds into the model spec (an environment override or a raw patch), "
                     "then delete the file", Severity.WARNING)
