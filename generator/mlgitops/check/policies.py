@@ -224,7 +224,8 @@ def _network(obj, meant: dict, add):
     if spec.get("podSelector") != wanted.get("podSelector"):
         add("network-policy-open", "/spec/podSelector", "no longer selects the model's pods (a patch changed "
             "podSelector)", hint)
-    if "Ingress" in (wanted.get("policyTypes") or []) and "Ingress" not in (spec.get("policyTypes") or []):
+    types = spec.get("policyTypes")  # absent: Kubernetes restricts ingress anyway
+    if "Ingress" in (wanted.get("policyTypes") or []) and isinstance(types, list) and "Ingress" not in types:
         add("network-policy-open", "/spec/policyTypes", "no longer restricts ingress", hint)
     allowed = [r for r in wanted.get("ingress") or [] if isinstance(r, dict)]
     for i, rule in enumerate(spec.get("ingress") or []):
