@@ -20,6 +20,7 @@ from mlgitops.report.findings import FatalError
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(formats.FORMATS)), default="text",
                       show_default=True, help="How findings are printed.")
+QUIET = click.option("--quiet", "-q", is_flag=True, help="Print only errors: no warnings, no summary.")
 REPO = click.option("--repo", "repo_path", type=click.Path(file_okay=False), default=None,
                     help="Repository root (default: the nearest folder holding mlgitops.yaml).")
 
@@ -34,10 +35,11 @@ def cli() -> None:
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 with a diff if the committed tree differs.")
 @FORMAT
+@QUIET
 @REPO
-def generate_cmd(check: bool, fmt: str, repo_path: str | None) -> None:
+def generate_cmd(check: bool, fmt: str, quiet: bool, repo_path: str | None) -> None:
     """Write base/ and overlays/ from mlgitops.yaml and models/*.yaml."""
-    sys.exit(generate.run(repo_path, check, fmt))
+    sys.exit(generate.run(repo_path, check, fmt, quiet))
 
 
 def _shard(ctx, param, value):
@@ -59,11 +61,12 @@ def _shard(ctx, param, value):
 @click.option("--validator", type=click.Choice(["builtin", "kubeconform"]), default="builtin",
               show_default=True,
               help="Validate built resources with the built-in validator or the kubeconform binary.")
+@QUIET
 @REPO
-def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, validator: str,
+def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, validator: str, quiet: bool,
               repo_path: str | None) -> None:
     """Validate specs, drift, builds, Kubernetes schemas, fidelity and policies."""
-    sys.exit(check.run(repo_path, fmt, shard, not no_cache, jobs, validator))
+    sys.exit(check.run(repo_path, fmt, shard, not no_cache, jobs, validator, quiet))
 
 
 @cli.command("diff")

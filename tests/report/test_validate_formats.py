@@ -82,14 +82,14 @@ def test_junit_makes_each_resource_a_test_case_in_a_suite_per_file(capsys, fixtu
     assert ElementTree.fromstring(out.encode()).tag == "testsuites"
 
 
-def test_junit_for_findings_escapes_xml_and_strips_control_characters():
+def test_junit_for_findings_escapes_xml_and_writes_control_characters_visibly():
     from mlgitops.report import formats as report
     from mlgitops.report.findings import Finding, Position
 
     out = report.format_junit([Finding("r1", 'bad <x> & "y"\x07', "a.yaml", Position(3, 1), object="Pod/p")])
     case = ElementTree.fromstring(out.encode()).find("testsuite/testcase")
     assert case.get("name") == "r1 a.yaml:3:1"
-    assert case.find("failure").get("message") == 'bad <x> & "y"\ufffd [Pod/p]'
+    assert case.find("failure").get("message") == 'bad <x> & "y"\\x07 [Pod/p]'
     assert report.FORMATS["junit"] is report.format_junit
 
 

@@ -33,7 +33,9 @@ def differences(built, meant, pointer: str = "", skip: frozenset[str] = frozense
             child = join(pointer, key)
             if child in skip:
                 continue
-            if key not in meant:
+            if key not in meant and isinstance(built[key], dict) and any(s.startswith(child + "/") for s in skip):
+                out += differences(built[key], {}, child, skip)  # a patch added fields under a new mapping
+            elif key not in meant:
                 out.append((child, f"kustomize added {_show(built[key])}"))
             elif key not in built:
                 out.append((child, f"kustomize dropped {_show(meant[key])}"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlgitops import __version__
@@ -19,15 +19,17 @@ from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
 from mlgitops.kube import kustomize
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.workload import policy_exceptions
 from mlgitops.report import formats as report
-from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.report.findings import Finding, Position, Severity, printable
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
 from mlgitops.spec.model import Model
 from mlgitops.spec.repo import CONFIG_FILE, Repo
+from mlgitops.spec.yamlsource import pointer_escape
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree import generation as generate
-from mlgitops.tree.layout import intended, overlay_dir
+from mlgitops.tree.layout import intended, is_generated, overlay_dir
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Result:
     overlays: int = 0
     resources: int = 0
     cache_hits: int = 0
+    exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (spec, env, rule, reason)
 
 
 def _model_of_path(path: str) -> str | None:
@@ -84,9 +87,31 @@ def _model_of_path(path: str) -> str | None:
 
 
 def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid: set[str], owns) -> list[Finding]:
+    """Drift of the valid models. While any spec is invalid, the files no valid spec generates are left
+    alone: they may be that spec's (a renamed file, a broken name), and its own errors say what to fix."""
     tree = {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
-    disk = {p: c for p, c in disk.items() if owns(_model_of_path(p)) and _model_of_path(p) not in invalid}
-    return drift.findings(writer.plan(tree, disk, repo.root), disk)
+    spec_errors = any(f.severity is Severity.ERROR and f.file.startswith("models/") for f in gen.findings)
+    valid = {e.name for e in gen.entries}
+    disk = {p: c for p, c in disk.items() if owns(_model_of_path(p)) and _model_of_path(p) not in invalid
+            and not (spec_errors and _model_of_path(p) is not None and _model_of_path(p) not in valid)}
+    found = drift.findings(writer.plan(tree, disk, repo.root), disk)
+    if spec_errors:  # generate writes nothing while a spec is invalid
+        found = [replace(f, hint="fix the spec errors first, then run 'mlgitops generate' and commit the result")
+                 if f.rule == "drift" else f for f in found]
+    return found
+
+
+def _unreferenced(gen: generate.Generated, disk: dict[str, bytes], owns) -> list[Finding]:
+    """A person's files in a model's generated folders: no kustomization references them, so they are
+    never deployed (dotfiles such as .gitkeep aside)."""
+    folders = {p.rsplit("/", 1)[0] for p in gen.tree
+               if p.startswith(("base/", "overlays/")) and owns(_model_of_path(p))}  # kustomize's folders only
+    return [Finding("unreferenced-file", "no kustomization references this file: it is never deployed", path,
+                    Position(), "move what it holds into the model spec (an environment override or a raw patch), "
+                    "then delete the file", Severity.WARNING)
+            for path, content in sorted(disk.items())
+            if path not in gen.tree and path.rsplit("/", 1)[0] in folders and not is_generated(content)
+            and not path.rsplit("/", 1)[1].startswith(".")]
 
 
 def _sync_findings(gen: generate.Generated, disk: dict[str, bytes]) -> list[Finding]:
@@ -150,6 +175,25 @@ def _finding_at(model: Model, config, env: str, manifest: Manifest | None, point
     return Finding(rule, f"{env}: {message}", file, pos, hint, severity, ident)
 
 
+def _build_failure(model: Model, config, env: str, error: str) -> Finding:
+    """A failed build, at the raw patch that broke it when the overlay has any (mlgitops's own files build):
+    the patch kustomize names, else the JSON patch operation whose path the error quotes, else the only
+    patch, else the environment's patches."""
+    overlay = overlay_dir(env, model.name)
+    patches = list(model.raw_patches(env))
+    if not patches:
+        return Finding("build", f"kustomize cannot build {overlay}: {error}", f"{overlay}/kustomization.yaml",
+                       Position(1, 1))
+    at = f"/spec/environments/{pointer_escape(env)}/patches"
+    named = [i for i, _, _ in patches if f"user-patch-{i + 1}.yaml" in error]
+    quoted = [f"{at}/{i}/jsonPatch/{j}" for i, _, body in patches if isinstance(body, list)
+              for j, op in enumerate(body) if f"'{op['path']}'" in error or f'"{op["path"]}"' in error]
+    pointer = (f"{at}/{named[0]}" if named else quoted[0] if quoted else f"{at}/0" if len(patches) == 1 else at)
+    file, pos = locate(model.layers(config, env), model.doc, pointer)
+    return Finding("build", f"{env}: a raw patch breaks the build of {overlay}: {error}", file, pos,
+                   "fix or remove the patch: Flux and Argo CD cannot build this overlay either")
+
+
 def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
                   problems: list, fidelity_wanted: bool = True) -> tuple[list[Finding], int]:
     """Findings for one built overlay: Kubernetes schemas (problems, found already), fidelity, policies."""
@@ -157,10 +201,8 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     meant = intended(model, config, env)
     by_key = {m.key: m for m in meant}
     found: list[Finding] = []
-    overlay = overlay_dir(env, model.name)
     if built.error:
-        return [Finding("build", f"kustomize cannot build {overlay}: {built.error}",
-                        f"{overlay}/kustomization.yaml", Position(1, 1))], 0
+        return [_build_failure(model, config, env, built.error)], 0
 
     raw = [(i, (target["kind"], target["name"]), fidelity.touched([(target, body)]))
            for i, target, body in model.raw_patches(env)]
@@ -181,7 +223,9 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
                         "kustomize built something the generator did not mean: please report this"))
     env_config = config.environment(env)
     settings = policies.Settings.for_environment(env, env_config.policies)
-    for v in policies.evaluate(built.objects, settings, config.gpu):
+    excepted = policy_exceptions(model.effective[env]["spec"])
+    settings = replace(settings, disabled=settings.disabled | set(excepted))
+    for v in policies.evaluate(built.objects, settings, config.gpu, {m.key: m.obj for m in meant}):
         found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
     return found, len(built.objects)
 
@@ -208,7 +252,7 @@ def run(options: Options) -> Result:
     invalid = {p.stem for p in repo.model_files()} - {e.name for e in gen.entries}
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
-    result.findings += drifted
+    result.findings += drifted + _unreferenced(gen, disk, owns)
     if owns(None):  # clusters/ and quotas are shared by every model: the first shard checks them
         result.findings += _sync_findings(gen, disk)
         result.findings += _capacity_findings(gen)
@@ -232,6 +276,7 @@ def run(options: Options) -> Result:
             if hit is not None:
                 result.findings += [Finding.from_dict(d) for d in hit["findings"]]
                 result.resources += hit["resources"]
+                result.exceptions += [(model.path, env, rule, reason) for rule, reason in hit.get("exceptions", [])]
                 continue
             todo[overlay] = (model, env, digest)
     result.cache_hits = store.hits
@@ -249,7 +294,9 @@ def run(options: Options) -> Result:
                                      fidelity_wanted=entry.name not in stale)
         result.findings += found
         result.resources += count
-        store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count})
+        excepted = sorted(policy_exceptions(entry.model.effective[env]["spec"]).items())
+        result.exceptions += [(entry.path, env, rule, reason) for rule, reason in excepted]
+        store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count, "exceptions": excepted})
     result.findings = merge_environments(result.findings, envs)
     return result
 
@@ -275,5 +322,9 @@ def merge_environments(findings: list[Finding], envs: list[str]) -> list[Finding
 
 
 def summary_line(result: Result) -> str:
-    return (f"{result.models} models, {result.overlays} overlays, {result.resources} resources: "
-            f"{report.summary(result.findings)}")
+    """The closing line of `check`, after one line per policy exception a spec grants."""
+    lines = [f"policy exception: {spec}: {env}: {rule} ({reason})"
+             for spec, env, rule, reason in sorted(set(result.exceptions))]
+    lines.append(f"{result.models} models, {result.overlays} overlays, {result.resources} resources: "
+                 f"{report.summary(result.findings)}")
+    return "\n".join(printable(line) for line in lines)

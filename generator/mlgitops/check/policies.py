@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION
+from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION, is_grant
 from mlgitops.kube.images import split_image
 from mlgitops.report.findings import Severity
 
@@ -96,18 +96,27 @@ def _replicas(obj, objects, settings, out, add):
                 "run at least 2 replicas: mlgitops then writes one", kind=kind)
 
 
+def image_problems(image: str, settings: Settings) -> list[tuple[str, str, str]]:
+    """(rule, message, hint) for each image rule an image reference breaks in an environment."""
+    _, tag, digest = split_image(image)
+    if "@" in image and not digest:
+        return [("image-latest", f"image '{image}' has a malformed digest",
+                 "a digest is @sha256: followed by 64 lower-case hexadecimal digits")]
+    if not digest and (not tag or tag == "latest"):
+        return [("image-latest", f"image '{image}' is {'untagged' if not tag else 'tagged :latest'}",
+                 "pin a version tag or a digest")]
+    if settings.image_pinning == "digest" and not digest:
+        return [("image-pinned", f"image '{image}' is not pinned by digest", "use name@sha256:…")]
+    if settings.image_pinning == "immutable-tag" and not digest and not re.match(settings.immutable_tag, tag or ""):
+        return [("image-pinned", f"image tag '{tag}' is not an immutable version",
+                 f"use a tag matching {settings.immutable_tag}, or a digest")]
+    return []
+
+
 def _images(path, container, settings, add):
     image = container.get("image", "")
-    _, tag, digest = split_image(image)
-    if not digest and (not tag or tag == "latest"):
-        add("image-latest", f"{path}/image", f"image '{image}' is {'untagged' if not tag else 'tagged :latest'}",
-            "pin a version tag or a digest")
-        return
-    if settings.image_pinning == "digest" and not digest:
-        add("image-pinned", f"{path}/image", f"image '{image}' is not pinned by digest", "use name@sha256:…")
-    elif settings.image_pinning == "immutable-tag" and not digest and not re.match(settings.immutable_tag, tag or ""):
-        add("image-pinned", f"{path}/image", f"image tag '{tag}' is not an immutable version",
-            f"use a tag matching {settings.immutable_tag}, or a digest")
+    for rule, message, hint in image_problems(image if isinstance(image, str) else str(image), settings):
+        add(rule, f"{path}/image", message, hint)
 
 
 def _resources(path, container, add):
@@ -127,9 +136,14 @@ def _probes(path, container, add):
             "add serving.health.readiness and serving.health.liveness")
 
 
-def _security(obj, add):
+def _annotations(obj: dict | None) -> dict:
+    annotations = (obj or {}).get("metadata", {}).get("annotations")
+    return annotations if isinstance(annotations, dict) else {}
+
+
+def _security(obj, add, meant: dict | None):
     pod = _pod(obj)
-    if obj["metadata"].get("annotations", {}).get(SECURITY_EXCEPTION):
+    if _annotations(meant if meant is not None else obj).get(SECURITY_EXCEPTION):  # the spec's reason, only
         return
     pod_sc = pod.get("securityContext") or {}
     problems = []
@@ -176,21 +190,94 @@ def _gpu(obj, gpu: dict, add):
             + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
 
 
-def evaluate(objects: list[dict], settings: Settings, gpu: dict) -> list[Violation]:
+def _grants(obj, meant: dict, add):
+    """Exception annotations are the spec's to write: any other value was written by a raw patch."""
+    built, wanted = _annotations(obj), _annotations(meant)
+    for key in sorted(k for k in {*built, *wanted} if isinstance(k, str) and is_grant(k)):
+        if built.get(key) != wanted.get(key):
+            add("exception-annotation", "/metadata/annotations/" + key.replace("~", "~0").replace("/", "~1"),
+                f"annotation {key} is not what the spec grants", "only the spec grants exceptions: give "
+                "serving.security.reason or policies.exceptions with a reason, and drop the patch")
+
+
+def _service_account(obj, meant: dict, add):
+    """A raw patch must not hand the pods an API token, nor the namespace's shared default identity."""
+    if obj["kind"] == "ServiceAccount":
+        if obj.get("automountServiceAccountToken") is not False and meant.get("automountServiceAccountToken") is False:
+            add("service-account", "/automountServiceAccountToken", "mounts an API token into every pod using it",
+                "set serving.serviceAccount.automountToken in the spec if the model needs the Kubernetes API")
+        return
+    pod, wanted = _pod(obj), _pod(meant)
+    if pod.get("automountServiceAccountToken") and not wanted.get("automountServiceAccountToken"):
+        add("service-account", "/spec/template/spec/automountServiceAccountToken", "mounts an API token",
+            "set serving.serviceAccount.automountToken in the spec if the model needs the Kubernetes API")
+    account = pod.get("serviceAccountName") or pod.get("serviceAccount") or "default"
+    if account == "default" and account != (wanted.get("serviceAccountName") or "default"):
+        add("service-account", "/spec/template/spec/serviceAccountName", "runs as the namespace's default "
+            "ServiceAccount", "keep the model's own ServiceAccount (drop the patch)")
+
+
+def _network(obj, meant: dict, add):
+    """A raw patch may narrow the model's NetworkPolicy, never widen it."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    wanted = meant.get("spec") or {}
+    hint = "set serving.networkPolicy.allowFromNamespaces in the spec instead of patching the NetworkPolicy"
+    if spec.get("podSelector") != wanted.get("podSelector"):
+        add("network-policy-open", "/spec/podSelector", "no longer selects the model's pods (a patch changed "
+            "podSelector)", hint)
+    types = spec.get("policyTypes")  # absent: Kubernetes restricts ingress anyway
+    if "Ingress" in (wanted.get("policyTypes") or []) and isinstance(types, list) and "Ingress" not in types:
+        add("network-policy-open", "/spec/policyTypes", "no longer restricts ingress", hint)
+    allowed = [r for r in wanted.get("ingress") or [] if isinstance(r, dict)]
+    for i, rule in enumerate(spec.get("ingress") or []):
+        if not isinstance(rule, dict) or any(_within(rule, r) for r in allowed):
+            continue
+        peers = rule.get("from")
+        if not peers or any(not p or p.get("namespaceSelector") == {} or p.get("podSelector") == {}
+                            for p in peers if isinstance(p, dict)):
+            what = "from any source" if not peers or {} in peers else "from every pod of a namespace or cluster"
+        else:
+            what = "from sources the spec does not list"
+        if not rule.get("ports"):
+            what += ", on every port"
+        add("network-policy-open", f"/spec/ingress/{i}", f"ingress rule {i + 1} admits traffic {what}", hint)
+
+
+def _within(rule: dict, allowed: dict) -> bool:
+    """Whether an ingress rule admits no more than an allowed one: its sources and ports are among the
+    allowed rule's (a missing or empty list admits everything)."""
+    def inside(field: str) -> bool:
+        outer, inner = allowed.get(field) or [], rule.get(field) or []
+        return not outer or bool(inner) and all(item in outer for item in inner)
+    return inside("from") and inside("ports")
+
+
+def evaluate(objects: list[dict], settings: Settings, gpu: dict,
+             meant: dict[tuple[str, str], dict] | None = None) -> list[Violation]:
+    """Violations on an environment's built objects. meant: the generated objects by (kind, name), before
+    raw patches; given, a patch cannot grant itself an exception, widen the NetworkPolicy, or change
+    the pods' identity."""
     out: list[Violation] = []
     for obj in objects:
-        if obj.get("kind") not in WORKLOADS or not _pod(obj):
-            continue
-
         def add(rule, pointer, message, hint="", kind=None, obj=obj):
             if rule not in settings.disabled:
                 out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], pointer, message, hint))
 
+        key = (str(obj.get("kind")), str(obj.get("metadata", {}).get("name")))
+        wanted = None if meant is None else meant.get(key)
+        if wanted is not None:
+            _grants(obj, wanted, add)
+            if obj["kind"] in ("ServiceAccount", *WORKLOADS):
+                _service_account(obj, wanted, add)
+            if obj["kind"] == "NetworkPolicy":
+                _network(obj, wanted, add)
+        if obj.get("kind") not in WORKLOADS or not _pod(obj):
+            continue
         _replicas(obj, objects, settings, out, add)
         for path, container in _containers(obj):
             _images(path, container, settings, add)
             _resources(path, container, add)
             _probes(path, container, add)
-        _security(obj, add)
+        _security(obj, add, wanted)
         _gpu(obj, gpu, add)
     return out

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from mlgitops.check import pipeline
 from mlgitops.commands.common import repository
-from mlgitops.report import formats, progress
+from mlgitops.report import formats, progress, terminal
 
 
 def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache: bool, jobs: int | None,
-        validator: str) -> int:
+        validator: str, quiet: bool = False) -> int:
     repo = repository(repo_path)
-    with progress.bar(enabled=fmt == "text") as bar:
+    with progress.bar(enabled=fmt == "text" and not quiet) as bar:
         options = pipeline.Options(repo.root, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
                                    progress=bar.advance, on_total=bar.total)
         result = pipeline.run(options)
+    findings = formats.errors_only(result.findings) if quiet else result.findings
     if fmt == "text":
-        click.echo(formats.format_grouped(result.findings), nl=False)
-        click.echo(pipeline.summary_line(result))
+        colour = terminal.wants_colour(sys.stdout)
+        click.echo(formats.format_grouped(findings, colour), nl=False, color=colour)
+        if not quiet:
+            click.echo(pipeline.summary_line(result))
     else:
-        click.echo(formats.FORMATS[fmt](result.findings), nl=False)
+        click.echo(formats.FORMATS[fmt](findings), nl=False)
     return 1 if any(f.severity.value == "error" for f in result.findings) else 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from mlgitops.report import formats
+from mlgitops.report import formats, terminal
 from mlgitops.report.findings import Finding
 from mlgitops.spec.repo import Repo, find_root
 
@@ -16,8 +17,12 @@ def repository(path: str | None) -> Repo:
     return Repo(Path(path).resolve()) if path else find_root(Path.cwd())
 
 
-def emit(findings: list[Finding], fmt: str) -> None:
-    """Print findings; text goes to standard error (it is for people), the others to standard output."""
-    text = formats.FORMATS[fmt](findings)
+def emit(findings: list[Finding], fmt: str, quiet: bool = False) -> None:
+    """Print findings (only the errors when quiet); text goes to standard error (it is for people, in colour
+    on a terminal), the others to standard output."""
+    if quiet:
+        findings = formats.errors_only(findings)
+    colour = fmt == "text" and terminal.wants_colour(sys.stderr)
+    text = formats.format_text(findings, colour) if fmt == "text" else formats.FORMATS[fmt](findings)
     if text:
-        click.echo(text, nl=False, err=fmt == "text")
+        click.echo(text, nl=False, err=fmt == "text", color=colour)

@@ -6,6 +6,7 @@ import click
 
 from mlgitops.check import rendered_diff
 from mlgitops.commands.common import repository
+from mlgitops.report.redact import mask_env_values
 from mlgitops.tree import generation
 
 
@@ -15,7 +16,7 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool)
     if stale.exit_code:
         click.echo("warning: base/ and overlays/ are not what models/ generate (run 'mlgitops generate'); "
                    "this diff shows the committed files", err=True)
-    text = rendered_diff.diff(repo.root, rev or rendered_diff.default_base(repo.root))
+    text = mask_env_values(rendered_diff.diff(repo.root, rev or rendered_diff.default_base(repo.root)))
     click.echo(rendered_diff.markdown(text) if markdown else text, nl=False)
     if not text and not markdown:
         click.echo("no change in what the clusters get", err=True)

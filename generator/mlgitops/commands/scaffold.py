@@ -6,6 +6,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from mlgitops.check.policies import Settings, image_problems
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import parse_model
@@ -66,6 +67,20 @@ def model_text(name: str, image: str, gpu: int, team: str, config: Config) -> st
                                  scaling=scaling, environments="".join(lines))
 
 
+def image_findings(image: str, config: Config) -> list[Finding]:
+    """--image checked by the image policies of every environment, as `check` will: one finding per problem,
+    naming the environments that refuse it."""
+    refused: dict[tuple[str, str, str], list[str]] = {}
+    for env in config.environments:
+        settings = Settings.for_environment(env.name, env.policies)
+        for rule, message, hint in image_problems(image, settings):
+            if rule not in settings.disabled:
+                refused.setdefault((rule, message, hint), []).append(env.name)
+    everywhere = len(config.environments)
+    return [Finding(rule, f"--image: {message}" + ("" if len(envs) == everywhere else f" (in {', '.join(envs)})"),
+                    hint=hint) for (rule, message, hint), envs in refused.items()]
+
+
 def new_model(root: Path, config: Config, name: str, image: str, gpu: int, team: str) -> tuple[Path, list[Finding]]:
     if not NAME.match(name) or len(name) > 40:
         raise FatalError(f"'{name}' is not a valid model name",
@@ -73,6 +88,9 @@ def new_model(root: Path, config: Config, name: str, image: str, gpu: int, team:
     path = root / "models" / f"{name}.yaml"
     if path.exists():
         raise FatalError(f"{path.relative_to(root)} already exists", "edit it, or choose another name")
+    findings = image_findings(image, config)
+    if findings:
+        return path, findings
     text = model_text(name, image, gpu, team, config)
     _, findings = parse_model(f"models/{name}.yaml", text.encode(), config)
     if not findings:

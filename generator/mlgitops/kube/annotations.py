@@ -5,3 +5,12 @@ SECURITY_EXCEPTION = "mlgitops.io/security-exception"
 
 # The label on a canary's objects naming the model whose canary they are (render/canary.py).
 CANARY_OF = "mlgitops.io/canary-of"
+
+# A policy rule a spec (or one environment of it) excepts, with its reason (`policies.exceptions`):
+# `policy-exception.mlgitops.io/<rule id>: <reason>`.
+POLICY_EXCEPTION_PREFIX = "policy-exception.mlgitops.io/"
+
+
+def is_grant(key: str) -> bool:
+    """Whether an annotation grants an exception; only the spec may write one (a raw patch is refused)."""
+    return key == SECURITY_EXCEPTION or key.startswith(POLICY_EXCEPTION_PREFIX)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlgitops.kube.annotations import SECURITY_EXCEPTION
+from mlgitops.kube.annotations import POLICY_EXCEPTION_PREFIX, SECURITY_EXCEPTION
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
@@ -137,6 +137,8 @@ def deployment(ctx: Context) -> Manifest:
     annotations = {}
     if serving["security"].get("reason"):
         annotations[SECURITY_EXCEPTION] = serving["security"]["reason"]
+    for rule, reason in policy_exceptions(ctx.spec).items():
+        annotations[POLICY_EXCEPTION_PREFIX + rule] = reason
     spec: dict = {
         "revisionHistoryLimit": 5,
         "selector": {"matchLabels": ctx.selector},
@@ -162,6 +164,12 @@ def deployment(ctx: Context) -> Manifest:
         f"{C0}/env": "/spec/serving/env",
     }
     return Manifest(obj, "deployment.yaml", "/spec/serving", fields)
+
+
+def policy_exceptions(spec: dict) -> dict[str, str]:
+    """The spec's policy exceptions in one environment: rule id -> reason (an override's null removes one)."""
+    exceptions = (spec.get("policies") or {}).get("exceptions") or {}
+    return {rule: entry["reason"] for rule, entry in sorted(exceptions.items()) if entry}
 
 
 def service_account(ctx: Context) -> Manifest:

@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from enum import Enum
+
+# Characters that must never reach an output raw: they would break a line (and so forge a finding),
+# move the cursor, recolour a terminal, reorder text (bidi controls), or make XML ill-formed.
+# C0, DEL and C1 controls (Unicode category Cc), the line and paragraph separators, lone surrogates, the
+# bidi controls, and the two non-characters XML refuses.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069\ufffe\uffff]")
+_UNSAFE_INLINE = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x09\x0b\x0c\x0e-\x1f"))
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, keep_breaks: bool = False) -> str:
+    """text with every control, line-separator and bidi character written as a visible escape (\\n,
+    \\x1b, \\u2028): a message, hint or name then stays on its own line, whatever the input held.
+    keep_breaks leaves LF and CR to a format that escapes them its own way (GitHub's %0A)."""
+    return (_UNSAFE_INLINE if keep_breaks else _UNSAFE).sub(_escaped, text)
 
 
 class Severity(str, Enum):
@@ -54,6 +79,13 @@ class Finding:
         return cls(d["rule"], d["message"], d["file"], Position(d["line"], d["col"]), d["hint"],
                    Severity(d["severity"]), d["object"])
 
+    def printable(self, keep_breaks: bool = False) -> Finding:
+        """This finding with its user-supplied text made safe to print (see printable())."""
+        def safe(text: str) -> str:
+            return printable(text, keep_breaks)
+        return replace(self, message=safe(self.message), hint=safe(self.hint), object=safe(self.object),
+                       file=safe(self.file))
+
     def location(self) -> str:
         if not self.file:
             return ""
@@ -80,6 +112,11 @@ def sorted_findings(findings) -> list[Finding]:
     return sorted(set(findings), key=Finding.sort_key)
 
 
+def shown(findings, keep_breaks: bool = False) -> list[Finding]:
+    """Findings as every format prints them: sorted, each made printable (the one place this happens)."""
+    return [f.printable(keep_breaks) for f in sorted_findings(findings)]
+
+
 class FatalError(Exception):
     """The run cannot continue (missing tool, unreadable repository): exit code 2, no traceback."""
 
@@ -89,4 +126,4 @@ class FatalError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message + (f"\n    hint: {self.hint}" if self.hint else "")
+        return printable(self.message) + (f"\n    hint: {printable(self.hint)}" if self.hint else "")

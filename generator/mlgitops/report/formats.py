@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 
-from mlgitops.report.findings import Finding, Severity, sorted_findings
+from mlgitops.report.findings import Finding, Severity, printable, shown, sorted_findings
+from mlgitops.report.terminal import SEVERITY_COLOURS, paint
+
+
+def errors_only(findings: Iterable[Finding]) -> list[Finding]:
+    """What --quiet prints: the errors, no warnings."""
+    return [f for f in findings if f.severity is Severity.ERROR]
 
 
 def summary(findings: list[Finding]) -> str:
@@ -14,17 +21,38 @@ def summary(findings: list[Finding]) -> str:
     return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
 
 
-def format_text(findings: Iterable[Finding]) -> str:
-    items = sorted_findings(findings)
+def _coloured(f: Finding) -> str:
+    """Finding.text() with the location bold, the message in its severity's colour, the rule and hint dim."""
+    where = f.location()
+    parts = [paint(f"{where}:", True, bold=True) + " " if where else "",
+             paint(f.message, True, fg=SEVERITY_COLOURS[f.severity.value]),
+             f" [{f.object}]" if f.object else "", paint(f" ({f.rule})", True, dim=True)]
+    if f.hint:
+        parts.append("\n" + paint(f"    hint: {f.hint}", True, fg="cyan"))
+    return "".join(parts)
+
+
+def format_text(findings: Iterable[Finding], colour: bool = False) -> str:
+    items = shown(findings)
     if not items:
         return ""
-    lines = [f.text() for f in items]
+    lines = [_coloured(f) if colour else f.text() for f in items]
     return "\n".join(lines) + f"\n{summary(items)}\n"
+
+
+def dump_json(data) -> str:
+    """JSON keeps the data as it is, but never a character a reader could take for a line break
+    (json.dumps escapes C0 controls itself; U+0085, U+2028 and U+2029 it leaves raw)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def format_json(findings: Iterable[Finding]) -> str:
     items = [f.as_dict() for f in sorted_findings(findings)]
-    return json.dumps({"findings": items}, indent=2, ensure_ascii=False) + "\n"
+    return dump_json({"findings": items})
 
 
 def _escape_data(text: str) -> str:
@@ -38,7 +66,7 @@ def _escape_property(text: str) -> str:
 def format_github(findings: Iterable[Finding]) -> str:
     """GitHub Actions workflow commands, so findings show inline in the pull request."""
     lines = []
-    for f in sorted_findings(findings):
+    for f in shown(findings, keep_breaks=True):  # LF and CR become %0A and %0D below
         props = []
         if f.file:
             props.append(f"file={_escape_property(f.file)}")
@@ -50,20 +78,21 @@ def format_github(findings: Iterable[Finding]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def format_grouped(findings: Iterable[Finding]) -> str:
+def format_grouped(findings: Iterable[Finding], colour: bool = False) -> str:
     """Text for people: findings grouped under their file, then a summary line."""
-    items = sorted_findings(findings)
+    items = shown(findings)
     lines: list[str] = []
     current = None
     for f in items:
         if f.file != current:
             current = f.file
-            lines.append(f"{f.file or '(repository)'}")
+            lines.append(paint(f"{f.file or '(repository)'}", colour, bold=True, underline=True))
         where = f"{f.line}:{f.col}" if f.line else "-"
         obj = f" [{f.object}]" if f.object else ""
-        lines.append(f"  {where:>7}  {f.severity.value:<7}  {f.message}{obj} ({f.rule})")
+        severity = paint(f"{f.severity.value:<7}", colour, fg=SEVERITY_COLOURS[f.severity.value])
+        lines.append(f"  {where:>7}  {severity}  {f.message}{obj}{paint(f' ({f.rule})', colour, dim=True)}")
         if f.hint:
-            lines.append(f"{'':20}hint: {f.hint}")
+            lines.append(f"{'':20}" + paint(f"hint: {f.hint}", colour, fg="cyan"))
     return "".join(line + "\n" for line in lines)
 
 
@@ -75,7 +104,7 @@ def format_sarif(findings: Iterable[Finding]) -> str:
     from mlgitops import __version__
     from mlgitops.report.rules import describe
 
-    items = sorted_findings(findings)
+    items = shown(findings)
     rule_ids = sorted({f.rule for f in items})
     index = {r: i for i, r in enumerate(rule_ids)}
     rules = [{"id": r, "name": r, "shortDescription": {"text": describe(r)}} for r in rule_ids]
@@ -93,7 +122,7 @@ def format_sarif(findings: Iterable[Finding]) -> str:
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
         "tool": {"driver": {"name": "mlgitops", "version": __version__, "rules": rules}},
         "results": results}]}
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return dump_json(log)
 
 
 FORMATS: dict[str, Callable[[Iterable[Finding]], str]] = {
@@ -105,7 +134,6 @@ FORMATS: dict[str, Callable[[Iterable[Finding]], str]] = {
 
 
 # --- JUnit XML (added for `mlgitops validate`; `check` can use format_junit as it is) ---------------
-import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
@@ -123,11 +151,14 @@ class JUnitCase:
     skipped: bool = False
 
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
 def _xml(text: str) -> str:
-    return _XML_INVALID.sub("\ufffd", text)
+    """Attribute and element text XML 1.0 can hold: control characters written as visible escapes."""
+    return printable(text)
+
+
+def _xml_body(text: str) -> str:
+    """Like _xml, but the line breaks of a multi-line body (a finding and its hint) are kept."""
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def junit_xml(cases: Iterable[JUnitCase], name: str = "mlgitops") -> str:
@@ -149,7 +180,7 @@ def junit_xml(cases: Iterable[JUnitCase], name: str = "mlgitops") -> str:
             head = f'    <testcase name={quoteattr(_xml(c.name))} classname={quoteattr(_xml(suite))}'
             if c.failure:
                 failure = (f"      <failure message={quoteattr(_xml(c.failure))} "
-                           f"type={quoteattr(_xml(c.failure_type))}>{xml_escape(_xml(c.detail))}</failure>")
+                           f"type={quoteattr(_xml(c.failure_type))}>{xml_escape(_xml_body(c.detail))}</failure>")
                 lines += [head + ">", failure, "    </testcase>"]
             elif c.skipped:
                 lines += [head + ">", "      <skipped/>", "    </testcase>"]
@@ -164,7 +195,7 @@ def format_junit(findings: Iterable[Finding]) -> str:
     """Findings as JUnit: a suite per file, a failed case per finding (for CI systems other than GitHub)."""
     return junit_xml(JUnitCase(f.file or "(no file)", f"{f.rule} {f.location() or f.object}".strip(),
                                f.message + (f" [{f.object}]" if f.object else ""), f.rule, f.text())
-                     for f in sorted_findings(findings))
+                     for f in shown(findings))
 
 
 FORMATS["junit"] = format_junit

@@ -13,6 +13,9 @@ POLICY_RULES = {
     "container-probes": "every container has readiness and liveness probes",
     "pod-security": "pods meet the restricted Pod Security Standard unless the spec says why not",
     "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
+    "network-policy-open": "a raw patch does not open the NetworkPolicy wider than the spec's networkPolicy",
+    "service-account": "a raw patch does not mount an API token or run pods as the namespace's default "
+                       "ServiceAccount",
 }
 
 RULES: dict[str, str] = {
@@ -36,6 +39,7 @@ RULES: dict[str, str] = {
     "duplicate-environment": "mlgitops.yaml defines an environment twice",
     "autoscaling-bounds": "autoscaling.minReplicas is greater than maxReplicas",
     "reserved-env": "an env var mlgitops sets itself (MODEL_NAME, MODEL_VERSION, MODEL_URI)",
+    "secret-in-env": "an env var whose name says secret (PASSWORD, TOKEN, API_KEY, ...) holds a literal value",
     "duplicate-env": "an env var is set twice (env and secrets)",
     "limit-below-request": "a resource limit is below its request",
     "rollout-stuck": "maxSurge and maxUnavailable are both 0, so a rollout cannot progress",
@@ -44,6 +48,7 @@ RULES: dict[str, str] = {
     "patch-target": "a raw patch targets an object the environment does not generate",
     "hand-edited": "a generated file was edited by hand; it is never overwritten",
     "path-blocked": "a file or folder is in the way of a generated file",
+    "unreferenced-file": "a file in a generated folder that no kustomization references: it is never deployed",
     "drift": "the committed generated tree differs from what the specs generate",
     "build": "kustomize cannot build an overlay",
     "yaml-tag": "an explicit YAML tag (!!int, !local) instead of a plain value",
@@ -55,6 +60,8 @@ RULES: dict[str, str] = {
     "k8s-missing-apiversion": "a resource has no apiVersion",
     "k8s-no-schema": "no schema is known for the kind (skip it, or add one to schemas/crds/)",
     "k8s-read": "a manifest file cannot be read",
+    "exception-annotation": "a raw patch writes an exception annotation: only a reason in the spec grants one",
+    "patch-namespace": "a raw patch sets metadata.namespace, which the overlay's namespace overrides",
     "fidelity": "kustomize built something other than what the generator meant",
     "immutable-field": "a change Kubernetes refuses on an existing object (selector, PVC access modes, a Job's template...)",
     "prune": "a sync would delete objects (a model, environment or object removed); claims lose their data",

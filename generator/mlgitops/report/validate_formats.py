@@ -6,12 +6,11 @@ json lists every resource with its verdict; junit makes each resource a test cas
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 
 from mlgitops.report import formats as report
-from mlgitops.report.findings import sorted_findings
+from mlgitops.report.findings import shown
 from mlgitops.report.verdicts import Result, Verdict, to_findings
 
 
@@ -28,7 +27,7 @@ def summary_line(results: list[Result], files: int) -> str:
 
 
 def format_text(results: list[Result], files: int) -> str:
-    lines = [f.text() for f in sorted_findings(to_findings(results))]
+    lines = [f.text() for f in shown(to_findings(results))]
     return "".join(line + "\n" for line in lines) + summary_line(results, files) + "\n"
 
 
@@ -41,7 +40,7 @@ def _resource(r: Result) -> dict:
 
 def format_json(results: list[Result], files: int) -> str:
     data = {"resources": [_resource(r) for r in results], "summary": summary(results, files)}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return report.dump_json(data)
 
 
 def format_github(results: list[Result], files: int) -> str:

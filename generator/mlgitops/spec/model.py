@@ -90,6 +90,8 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         if env:
             override = doc.data["spec"].get("environments", {}).get(env) or {}
             patches[env] = override.get("patches", [])
+            at = f"/spec/environments/{yamlsource.pointer_escape(env)}"
+            found.extend(semantics.check_patches(at, patches[env], lambda p, key: (path, doc.position(p, key))))
     if found:
         return None, sorted(set(found), key=Finding.sort_key)
     return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches), []

@@ -18,6 +18,7 @@ from importlib import resources
 import jsonschema_rs
 
 from mlgitops.report.findings import Finding, Position
+from mlgitops.report.redact import SECRET_HINT, is_secret_name
 from mlgitops.spec.yamlsource import join
 
 # Where a pointer into the validated data lands in a file: (file, position of value, position of key).
@@ -94,7 +95,17 @@ class SchemaCheck:
                 hint = f"did you mean '{close[0]}'?" if close else (
                     f"known fields here: {', '.join(known)}" if known else "")
                 file, pos = locate(join(pointer, extra), True)
-                found.append(Finding("unknown-field", f"unknown field {show(extra)}", file, pos, hint))
+                text = f"unknown field {show(extra)}"
+                section = _misindented(schema, ipath, extra)
+                env = str(ipath[2]) if section else ""
+                if section and env in schema["$defs"]["override"]["properties"]:  # `serving:` itself too shallow
+                    text += f" in environment {show(env)}: '{env}' looks indented one level too shallow"
+                    hint = f"indent '{env}:' and its body one level deeper, under the environment above it"
+                elif section:
+                    text += f" in environment {show(env)}: the environment's body looks mis-indented"
+                    hint = (f"{show(extra)} is a field of '{section}': write it under environments.{env}.{section} "
+                            f"(a '{section}:' line, then the field indented one level deeper)")
+                found.append(Finding("unknown-field", text, file, pos, hint))
             return found
         if name == "propertyNames":
             key = str(kind.error.instance)
@@ -104,12 +115,18 @@ class SchemaCheck:
             text = f"{noun} {show(key)} {rule.get('x-error', 'is not allowed')}"
             fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
             hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(rule.get("pattern", ""), fixed) else ""
+            if "enum" in rule:
+                close = difflib.get_close_matches(key, rule["enum"], n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(rule['enum'])}"
             return [Finding(self.rule, text, file, pos, hint)]
         if name == "required":
             missing = kind.property
             file, pos = locate(join(pointer, missing), True)
             where = f"'{field}'" if ipath else "the document"
-            hint = "relaxing a restricted Pod Security default needs a reason: say why" if missing == "reason" else ""
+            hint = ""
+            if missing == "reason":
+                hint = ("relaxing a restricted Pod Security default needs a reason: say why" if "security" in ipath
+                        else "an exception needs a reason: say why the rule does not apply to this model")
             return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos, hint)]
         whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(data, ipath), dict)
         file, pos = locate(pointer, whole_mapping)
@@ -120,7 +137,10 @@ class SchemaCheck:
             value = subschema_value(data, ipath)
             message = message or f"'{field}' must be {_expected(kind)}, not {_describe(value)}"
             text = plain(pointer)
-            if text is not None and "string" in str(kind.types):
+            if any(is_secret_name(t) for t in ipath):  # never echo a secret's value, not even in a hint
+                hint = SECRET_HINT.replace("NAME", field) if field_name(ipath[:-1]) == "env" else \
+                    "write the value in quotes (it is not repeated here: its name says it is a secret)"
+            elif text is not None and "string" in str(kind.types):
                 hint = f'write "{text}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
         elif name == "const":
             message = message or f"'{field}' must be {json.dumps(parent['const'])}"
@@ -137,6 +157,18 @@ class SchemaCheck:
 
 
 _OWN_MESSAGE = {"pattern", "anyOf", "oneOf", "minimum", "maximum"}
+
+
+def _misindented(schema: dict, ipath: list, extra: str) -> str | None:
+    """For an unknown field right under environments.<env>: the section of `spec` it belongs to
+    (serving, model) when it is one of that section's fields, i.e. the body lost a level of indentation."""
+    if len(ipath) != 3 or ipath[:2] != ["spec", "environments"]:
+        return None
+    sections = schema["properties"]["spec"]["properties"]
+    for section in ("serving", "model"):
+        if extra in sections[section].get("properties", {}):
+            return section
+    return None
 
 
 def show(text: str) -> str:

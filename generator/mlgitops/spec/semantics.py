@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from mlgitops.report.findings import Finding
+from mlgitops.report.redact import SECRET_HINT, is_secret_name
 
 RESERVED_ENV = ("MODEL_NAME", "MODEL_VERSION", "MODEL_URI")
 _SUFFIX = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
@@ -57,11 +58,14 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
             message = f"minReplicas ({low}) is greater than maxReplicas ({high})"
         found.append(Finding("autoscaling-bounds", message, file, pos))
     names: dict[str, str] = {}
-    for name in serving.get("env", {}):
+    for name, value in serving.get("env", {}).items():
         pointer = f"/spec/serving/env/{name}"
         if name in RESERVED_ENV:
             add("reserved-env", pointer, f"env '{name}' is set by mlgitops from the model section",
                 "set spec.model.version / spec.model.uri instead", key=True)
+        elif value and is_secret_name(name):
+            add("secret-in-env", pointer, f"env '{name}' holds a literal value, and its name says it is a secret",
+                SECRET_HINT.replace("NAME", name), key=True)
         names[name] = pointer
     for i, secret in enumerate(serving.get("secrets", [])):
         pointer = f"/spec/serving/secrets/{i}/env"
@@ -93,3 +97,43 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
         add("mount-conflict", "/spec/serving/storage/mountPath", "/tmp is reserved for the writable scratch volume",
             "mount the claim elsewhere, e.g. /models")
     return found
+
+
+def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
+    """Raw patches of one environment (at env_pointer) that would silently do nothing: a namespace,
+    which the overlay's namespace transformer overrides. position(pointer, key) -> (file, Position)."""
+    found = []
+    hint = "the overlay puts every object in the environment's namespace (mlgitops.yaml); drop it from the patch"
+    for i, patch in enumerate(patches):
+        at = f"{env_pointer}/patches/{i}"
+        places = []
+        metadata = (patch.get("merge") or {}).get("metadata")
+        if isinstance(metadata, dict) and "namespace" in metadata:
+            places.append(position(f"{at}/merge/metadata/namespace", True))
+        for j, op in enumerate(patch.get("jsonPatch") or []):
+            value, target = op.get("value"), op["path"].rstrip("/")
+            if target == "/metadata/namespace" or target == "/metadata" and isinstance(value, dict) and "namespace" in value:
+                places.append(position(f"{at}/jsonPatch/{j}/path", False))
+        for file, pos in places:
+            found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace", file, pos, hint))
+        body = patch["jsonPatch"] if "jsonPatch" in patch else patch.get("merge")
+        kind = "jsonPatch" if "jsonPatch" in patch else "merge"
+        for pointer, name in _secret_literals(body, f"{at}/{kind}"):
+            file, pos = position(pointer, False)
+            found.append(Finding("secret-in-env", f"env '{name}' holds a literal value, and its name says it is a "
+                                 "secret", file, pos, SECRET_HINT.replace("NAME", name)))
+    return found
+
+
+def _secret_literals(node, pointer: str):
+    """(pointer of the value, name) of every `{name: <secret-named>, value: <literal>}` in a patch body."""
+    if isinstance(node, dict):
+        name, value = node.get("name"), node.get("value")
+        if isinstance(name, str) and is_secret_name(name) and value not in (None, "") and \
+                not isinstance(value, (dict, list)):
+            yield f"{pointer}/value", name
+        for key, child in node.items():
+            yield from _secret_literals(child, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _secret_literals(child, f"{pointer}/{i}")

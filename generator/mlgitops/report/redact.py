@@ -1,0 +1,97 @@
+"""Secrets are referenced, never printed: which env var names say "secret", and masking their values.
+
+The spec refuses a literal value under such a name (spec/semantics.py); these functions make sure no
+output repeats one anyway: schema hints, the drift diff of `generate --check`, `mlgitops diff`.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+
+MASK = "***"
+SECRET_HINT = ("put the value in a Secret and reference it: secrets: [{env: NAME, secret: <Secret name>, "
+               "key: <key>}]; a literal value ends up in Git and in every diff")
+
+# A name says secret when one of its words is one of these (DB_PASSWORD, hfToken, OPENAI_API_KEY) ...
+_SECRET_WORDS = {"PASSWORD", "PASSWD", "PASSPHRASE", "TOKEN", "SECRET", "APIKEY", "PRIVATEKEY", "ACCESSKEY",
+                 "CREDENTIAL", "CREDENTIALS"}
+# ... or two of its words in a row are one of these.
+_SECRET_PAIRS = {("API", "KEY"), ("PRIVATE", "KEY"), ("ACCESS", "KEY"), ("SIGNING", "KEY"), ("ENCRYPTION", "KEY"),
+                 ("CLIENT", "SECRET"), ("AUTH", "KEY")}
+# ... unless its last word says it holds where the secret is, not the secret (DB_PASSWORD_FILE).
+_REFERENCE_WORDS = {"FILE", "PATH", "DIR", "REF", "NAME"}
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def words(name: str) -> list[str]:
+    """The words of an env var name, upper-cased: DB_PASSWORD, dbPassword and db-password -> [DB, PASSWORD]."""
+    return [w.upper() for w in _WORD.findall(name)]
+
+
+def is_secret_name(name: object) -> bool:
+    """Whether an env var (or any key) name says its value is a secret."""
+    if not isinstance(name, str):
+        return False
+    parts = words(name)
+    if not parts or parts[-1] in _REFERENCE_WORDS:
+        return False
+    return any(w in _SECRET_WORDS for w in parts) or any(p in _SECRET_PAIRS for p in pairwise(parts))
+
+
+# One line of YAML as emitted by mlgitops or kustomize, possibly behind a unified diff's prefix:
+# `<prefix><indent>[- ]key: value`.
+_LINE = re.compile(r"^(?P<lead>[-+ ]?)(?P<indent> *)(?P<item>- )?(?P<key>[A-Za-z_][\w.-]*):(?P<rest>.*)$")
+
+
+def mask_env_values(text: str) -> str:
+    """YAML (or a unified diff of YAML) with the value of every secret-named env var written as ***.
+
+    An env entry is `- name: DB_PASSWORD` followed by `value: ...` at the same depth (keys are sorted, so
+    `name` comes first); flow style `{name: X, value: Y}` is masked too. Diff headers pass unchanged.
+    """
+    out = []
+    secret_depth: int | None = None  # indentation of the keys of the env entry being masked
+    masked_value = False  # the previous line was a masked value: its continuation lines are masked too
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        ending = line[len(body):]
+        if body.startswith(("+++ ", "--- ", "@@")):
+            out.append(line)
+            continue
+        body = _mask_flow(body)
+        match = _LINE.match(body)
+        indent = len(body[1:]) - len(body[1:].lstrip(" ")) if body[:1] in "-+ " else 0
+        if masked_value and secret_depth is not None and indent > secret_depth and body.strip(" +-"):
+            out.append(body[:1 + indent] + MASK + ending)  # a folded or block scalar's next line
+            continue
+        masked_value = False
+        if not match:
+            out.append(body + ending)
+            continue
+        depth = len(match["indent"]) + (2 if match["item"] else 0)
+        key = match["key"]
+        if match["item"]:
+            secret_depth = None
+        if key == "name" and is_secret_name(match["rest"].strip().strip("\"'")):
+            secret_depth = depth
+        elif secret_depth is not None and depth < secret_depth:
+            secret_depth = None
+        elif secret_depth == depth and key == "value" and match["rest"].strip():
+            prefix = body[:len(body) - len(match["rest"])]
+            body = f"{prefix} {MASK}"
+            masked_value = True
+        out.append(body + ending)
+    return "".join(out)
+
+
+_FLOW = re.compile(r"\{[^{}]*\bname: *[\"']?(?P<name>[A-Za-z_][\w.-]*)[\"']?[^{}]*\}")
+_FLOW_VALUE = re.compile(r"(\bvalue: *)(\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^,}]*)")
+
+
+def _mask_flow(body: str) -> str:
+    def one(match: re.Match) -> str:
+        if not is_secret_name(match["name"]):
+            return match.group()
+        return _FLOW_VALUE.sub(lambda v: v[1] + MASK, match.group())
+    return _FLOW.sub(one, body)
