@@ -9,13 +9,19 @@ from mlgitops.report.findings import has_errors
 from mlgitops.tree import generation
 
 
-def run(repo_path: str | None, check: bool, fmt: str) -> int:
+def _waiting(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def run(repo_path: str | None, check: bool, fmt: str, prune_all: bool = False) -> int:
     repo = repository(repo_path)
-    outcome = generation.run(repo.root, check=check)
+    outcome = generation.run(repo.root, check=check, prune_all=prune_all, notify=_waiting)
     emit(outcome.findings, fmt)
     if has_errors(outcome.findings):
         if fmt == "text" and not check:
             click.echo("nothing was written", err=True)
+        elif fmt == "text" and outcome.diff:
+            click.echo(outcome.diff, nl=False)
         return outcome.exit_code
     plan = outcome.plan
     assert plan is not None  # a run without findings always has a plan
@@ -32,6 +38,7 @@ def run(repo_path: str | None, check: bool, fmt: str) -> int:
         else:
             click.echo(f"up to date: {where}, {plan.unchanged} files", err=True)
         return outcome.exit_code
-    click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged",
-               err=True)
+    removed = f", {len(plan.leftovers)} leftover temp files removed" if plan.leftovers else ""
+    click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged"
+               f"{removed}", err=True)
     return 0
