@@ -10,7 +10,7 @@ from mlgitops import __version__
 from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
-from mlgitops.spec.repo import MODELS_DIR, Repo
+from mlgitops.spec.repo import MODELS_DIR, Repo, escaped
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree.layout import Tree, model_tree
 
@@ -69,6 +69,9 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
         result.findings.append(Finding("not-a-spec", f"this {what} in models/ is not read as a spec",
                                        repo.rel(stray), Position(), "specs are models/<name>.yaml, one per model",
                                        Severity.WARNING))
+    for odd in repo.misnamed_files():
+        result.findings.append(Finding("file-unreadable", "this file's name is not valid UTF-8", escaped(repo.rel(odd)),
+                                       Position(), "rename it: specs are models/<name>.yaml, <name> a DNS-1123 label"))
     seen: dict[str, Entry] = {}
     pending: list[tuple[str, str, Tree]] = []
     for file in repo.model_files():
