@@ -7,11 +7,15 @@ from pathlib import Path
 import click
 
 from mlgitops.commands import scaffold
+from mlgitops.report.findings import FatalError
 
 
 def run(directory: str) -> int:
     root = Path(directory).resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FatalError(f"cannot create {root}: {exc.strerror or exc}", "choose a folder you can write to") from None
     written = scaffold.init_repo(root)
     for rel in written:
         click.echo(f"wrote {rel}", err=True)
