@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from mlgitops import interrupts
+from mlgitops.report import interrupts
 
 
 def entry() -> int:

@@ -9,12 +9,12 @@ import sys
 
 import click
 
-from mlgitops import __version__, interrupts
+from mlgitops import __version__
 from mlgitops.check.pipeline import Shard
 from mlgitops.commands import check, diff, generate, init, new, schemas, validate
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.validator import Options as ValidateOptions
-from mlgitops.report import formats, validate_formats
+from mlgitops.report import formats, interrupts, validate_formats
 from mlgitops.report.findings import FatalError
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(formats.FORMATS)), default="text",

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import run_cli
@@ -27,7 +28,7 @@ def everything(top) -> dict[str, tuple]:
         for name in dirs + files:
             path = os.path.join(folder, name)
             info = os.lstat(path)
-            content = open(path, "rb").read() if name in files else b""
+            content = Path(path).read_bytes() if name in files else b""
             out[os.path.relpath(path, top)] = (content, info.st_mtime_ns)
     return out
 

@@ -20,6 +20,7 @@ from mlgitops.report.findings import FatalError
 from mlgitops.tree import writer
 from mlgitops.tree.yamlemit import dumps
 
+
 def _git(root: Path, *args: str) -> bytes:
     proc = subprocess.run(["git", *args], check=False, cwd=root, capture_output=True)
     if proc.returncode != 0:
