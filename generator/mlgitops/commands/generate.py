@@ -6,7 +6,7 @@ import click
 
 from mlgitops.commands.common import emit, repository
 from mlgitops.report.findings import has_errors
-from mlgitops.tree import generation
+from mlgitops.tree import generation, writer
 
 
 def _waiting(message: str) -> None:
@@ -15,7 +15,12 @@ def _waiting(message: str) -> None:
 
 def run(repo_path: str | None, check: bool, fmt: str, prune_all: bool = False) -> int:
     repo = repository(repo_path)
-    outcome = generation.run(repo.root, check=check, prune_all=prune_all, notify=_waiting)
+    try:
+        outcome = generation.run(repo.root, check=check, prune_all=prune_all, notify=_waiting)
+    except writer.Interrupted:
+        raise
+    except KeyboardInterrupt:  # before the first write
+        raise writer.Interrupted("" if check else "nothing was written") from None
     emit(outcome.findings, fmt)
     if has_errors(outcome.findings):
         if fmt == "text" and not check:

@@ -171,8 +171,8 @@ def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> 
     if make_parent:
         os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
+    try:  # from the open on: a Ctrl-C landing right after it still removes the temp file
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
         os.replace(tmp, path)
