@@ -12,6 +12,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -207,3 +209,18 @@ def test_a_new_repository_without_specs_generates_nothing_and_succeeds(tmp_path,
     assert run_cli(capsys, "init", str(repo)).code == 0
     result = run_cli(capsys, "generate", "--repo", str(repo))
     assert result.code == 0, result.err
+
+
+def test_a_second_generate_says_on_stderr_that_it_waits_for_the_lock(generated):
+    _change_every_file(generated)
+    with open(generated / writer.LOCK_FILE, "a+") as first:
+        fcntl.flock(first, fcntl.LOCK_EX)
+        second = subprocess.Popen([sys.executable, "-m", "mlgitops", "generate", "--repo", str(generated)],
+                                  stderr=subprocess.PIPE, text=True)
+        assert second.stderr is not None
+        line = second.stderr.readline()  # blocks until it says something: it must not finish while we hold the lock
+        fcntl.flock(first, fcntl.LOCK_UN)
+    rest = second.stderr.read()
+    assert second.wait(timeout=120) == 0
+    assert line == "waiting for another mlgitops run to finish (it holds .mlgitops.lock)\n"
+    assert "waiting" not in rest and " written, " in rest
