@@ -56,7 +56,7 @@ def test_a_read_only_overlay_folder_stops_generate_before_the_first_write(genera
     finally:
         folder.chmod(0o755)
     assert result.code == 2
-    assert result.err.splitlines()[0] == (f"mlgitops: error: cannot write into {folder}: permission denied; "
+    assert result.err.splitlines()[0] == (f"mlgitops: error: cannot write into {folder}: not writable; "
                                           "nothing was written")
     assert snapshot(generated) == before
 
@@ -69,7 +69,7 @@ def test_an_unwritable_folder_is_found_before_the_first_write(generated, capsys,
     before = snapshot(generated)
     result = run_cli(capsys, "generate", "--repo", str(generated))
     assert result.code == 2
-    assert result.err == (f"mlgitops: error: cannot write into {folder}: permission denied; nothing was written\n"
+    assert result.err == (f"mlgitops: error: cannot write into {folder}: not writable; nothing was written\n"
                           "    hint: make it writable, then re-run 'mlgitops generate'\n")
     assert snapshot(generated) == before
     assert list(generated.rglob("*.tmp")) == []

@@ -83,6 +83,10 @@ class Processes:
             _kill(proc)
             proc.communicate()
             raise kustomize.Failed(command, -1, f"timed out after {command.timeout:.0f} s") from None
+        except BaseException:  # Ctrl-C while this (main) thread waits: the build goes with it
+            _kill(proc)
+            proc.wait()
+            raise
         finally:
             with self._lock:
                 self._running.discard(proc)
@@ -151,7 +155,8 @@ def build_batch(root: Path, overlays: list[str], argv: list[str], procs: Process
     procs = procs or Processes()
     if len(overlays) == 1:
         return [build_one(root, overlays[0], argv, procs)]
-    with tempfile.TemporaryDirectory(prefix="mlgitops-build-") if scratch is None else contextlib.nullcontext(scratch) as where:
+    own = tempfile.TemporaryDirectory(prefix="mlgitops-build-") if scratch is None else contextlib.nullcontext(scratch)
+    with own as where:
         folder = _aggregate(root, overlays, where)
         try:
             out = procs.run(kustomize.Command((*argv, str(folder))))

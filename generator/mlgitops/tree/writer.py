@@ -197,7 +197,7 @@ def unwritable(root: Path, the_plan: Plan) -> list[tuple[str, str]]:
             probe = "."
         if probe not in checked:
             path = os.path.join(root, probe)
-            checked[probe] = None if os.access(path, os.W_OK | os.X_OK) else "permission denied"
+            checked[probe] = None if os.access(path, os.W_OK | os.X_OK) else "not writable"
         reason = checked[probe]
         if reason and (probe, reason) not in out:
             out.append((probe, reason))
