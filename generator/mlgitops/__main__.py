@@ -1,5 +1,23 @@
+"""`python -m mlgitops` and the `mlgitops` console script: Ctrl-C at any moment, even while the
+heavy modules are still being imported, exits 130 without a traceback."""
+
+from __future__ import annotations
+
 import sys
 
-from mlgitops.cli import main
+from mlgitops.report import interrupts
 
-sys.exit(main())
+
+def entry() -> int:
+    with interrupts.handled():
+        try:
+            from mlgitops.cli import main
+
+            return main()
+        except KeyboardInterrupt:
+            print("mlgitops: interrupted", file=sys.stderr)
+            return interrupts.EXIT_CODE
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

@@ -15,7 +15,7 @@ from mlgitops.commands import check, diff, generate, init, new, promote, schemas
 from mlgitops.commands import set as set_cmd_module
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.validator import Options as ValidateOptions
-from mlgitops.report import formats, status_formats, validate_formats
+from mlgitops.report import formats, interrupts, status_formats, validate_formats
 from mlgitops.report.findings import FatalError
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(formats.FORMATS)), default="text",
@@ -34,12 +34,14 @@ def cli() -> None:
 @cli.command("generate")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 with a diff if the committed tree differs.")
+@click.option("--prune-all", is_flag=True,
+              help="Allow deleting every generated file when models/ holds no specs.")
 @FORMAT
 @QUIET
 @REPO
-def generate_cmd(check: bool, fmt: str, quiet: bool, repo_path: str | None) -> None:
+def generate_cmd(check: bool, prune_all: bool, fmt: str, quiet: bool, repo_path: str | None) -> None:
     """Write base/ and overlays/ from mlgitops.yaml and models/*.yaml."""
-    sys.exit(generate.run(repo_path, check, fmt, quiet))
+    sys.exit(generate.run(repo_path, check, fmt, quiet, prune_all))
 
 
 def _shard(ctx, param, value):
@@ -179,12 +181,22 @@ def export_cmd(directory: str, versions: tuple[str, ...], strict: bool | None) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    with interrupts.handled():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:  # also when it lands while an error is being reported
+            return _interrupted(exc)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="mlgitops", standalone_mode=False)
     except FatalError as exc:
         click.echo(f"mlgitops: error: {exc}", err=True)
         return 2
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            return _interrupted(exc.__cause__)
         click.echo("aborted", err=True)
         return 2
     except click.ClickException as exc:
@@ -192,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as exc:
         return int(exc.code or 0)
-    except KeyboardInterrupt:
-        return 130
     return 0
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Ctrl-C: one line, what state the repository is in when that is not obvious, exit 130."""
+    detail = str(exc)
+    click.echo(f"mlgitops: interrupted{': ' + detail if detail else ''}", err=True)
+    return interrupts.EXIT_CODE

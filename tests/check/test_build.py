@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -13,7 +19,8 @@ from mlgitops.report.findings import FatalError
 OVERLAYS = sorted(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("overlays/*/*/kustomization.yaml"))
 
 
-def test_batched_output_equals_single_builds_and_really_batches(monkeypatch):
+def test_batched_output_equals_single_builds_and_really_batches(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the aggregate kustomizations go
     argv = kustomize.build_argv()
     singles = {o: build.build_one(ROOT, o, argv).objects for o in OVERLAYS}
     calls = []
@@ -22,7 +29,8 @@ def test_batched_output_equals_single_builds_and_really_batches(monkeypatch):
     assert calls == []
     assert {o: b.objects for o, b in batched.items()} == singles
     assert all(not b.error for b in batched.values())
-    assert not (ROOT / build.WORK_DIR).exists()
+    assert list(tmp_path.iterdir()) == []  # scratch folders removed
+    assert not (ROOT / ".mlgitops-cache/build").exists()  # and none in the repository
 
 
 def test_a_broken_overlay_is_named_and_the_rest_of_its_batch_still_builds(generated):
@@ -82,3 +90,73 @@ def test_an_object_that_names_another_model_sends_the_batch_to_single_builds(gen
     batched = build.build_batch(generated, overlays, argv)
     assert calls == overlays
     assert {b.overlay: b.objects for b in batched} == singles
+
+
+def _gone(pgid: int) -> bool:
+    """No live process is left in the group (a killed orphan may linger as a zombie until init reaps it;
+    SIGKILL lands asynchronously, so wait for it to land)."""
+    for _ in range(1000):
+        live = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[2]) == pgid and fields[0] not in "ZX":
+                    live.append(entry)
+        if not live:
+            return True
+        threading.Event().wait(0.01)
+    return False
+
+
+def test_ctrl_c_while_waiting_on_a_build_kills_its_whole_process_group():
+    """A kustomize that started a helper (a wrapper script, say): Ctrl-C takes both down."""
+    procs = build.Processes()
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        started.append(proc.pid)
+        return proc
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(subprocess, "Popen", popen)
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with pytest.raises(KeyboardInterrupt):
+                procs.run(kustomize.Command(("sh", "-c", "sleep 60 & sleep 60; wait")))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert _gone(started[0])
+
+
+def test_a_cancelled_build_kills_what_runs_and_starts_nothing_more():
+    procs = build.Processes()
+    outcome = []
+
+    def worker():
+        try:
+            procs.run(kustomize.Command(("sh", "-c", "sleep 60 & sleep 60; wait")))
+        except build.Cancelled:
+            outcome.append("cancelled")
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    while not procs._running:
+        assert thread.is_alive()
+        threading.Event().wait(0.01)
+    (running,) = procs._running
+    procs.cancel()
+    thread.join()
+    assert outcome == ["cancelled"]
+    assert _gone(running.pid)
+    with pytest.raises(build.Cancelled):
+        procs.run(kustomize.Command(("true",)))

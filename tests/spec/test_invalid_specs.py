@@ -7,7 +7,8 @@ A case folder holds:
   model.yaml    the bad spec, copied byte for byte
   expected.txt  the exact finding lines generate prints to stderr (each with its `    hint:` line);
                 `{tmp}` stands for the test's temporary folder (the repository is {tmp}/repo)
-  filename      optional: where model.yaml goes, relative to the repository root (default models/m.yaml)
+  filename      optional: where model.yaml goes, relative to the repository root (default models/m.yaml);
+                its bytes are the name as is, so a name that is not UTF-8 can be tested
   extra/        optional: more files, copied into the repository root (extra/models/a.yml -> models/a.yml)
   symlinks.txt  optional: one `link -> target` per line; link relative to the repository root, target
                 written into the link as is (it may lead outside the repository)
@@ -47,7 +48,8 @@ class Case:
 
     @property
     def spec_path(self) -> str:
-        return self.read("filename", DEFAULT_SPEC).strip()
+        path = self.folder / "filename"  # bytes, as the file system holds them: they need not be UTF-8
+        return os.fsdecode(path.read_bytes().strip()) if path.exists() else DEFAULT_SPEC
 
     @property
     def expected(self) -> str:

@@ -11,19 +11,24 @@ Flux and Argo CD build each overlay alone; tests prove the batched output equals
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import signal
+import subprocess
+import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops.kube import kustomize, manifests
+from mlgitops.report.findings import FatalError
 
 INSTANCE = "app.kubernetes.io/instance"
 BATCH_SIZE = 40
-WORK_DIR = ".mlgitops-cache/build"
 
 
 @dataclass
@@ -48,6 +53,64 @@ def parse_stream(text: str) -> list[dict]:
     return docs
 
 
+class Cancelled(Exception):
+    """The build was cancelled (Ctrl-C, or the caller stopped reading): start nothing more."""
+
+
+class Processes:
+    """The kustomize processes of one build: each in its own process group, so cancelling kills
+    every one of them (and anything they started) at once, and no new one starts afterwards."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen] = set()
+        self.cancelled = False
+
+    def run(self, command: kustomize.Command) -> str:
+        env = {**kustomize.GO_DEFAULTS, **os.environ, **command.env}
+        with self._lock:
+            if self.cancelled:
+                raise Cancelled
+            try:
+                proc = subprocess.Popen(command.argv, cwd=command.cwd, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, start_new_session=True)
+            except FileNotFoundError:
+                raise FatalError(f"cannot run {command.argv[0]}", kustomize.INSTALL_HINT) from None
+            self._running.add(proc)
+        try:
+            out, err = proc.communicate(timeout=command.timeout)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            proc.communicate()
+            raise kustomize.Failed(command, -1, f"timed out after {command.timeout:.0f} s") from None
+        except BaseException:  # Ctrl-C while this (main) thread waits: the build goes with it
+            _kill(proc)
+            proc.wait()
+            raise
+        finally:
+            with self._lock:
+                self._running.discard(proc)
+        if self.cancelled:
+            raise Cancelled
+        if proc.returncode != 0:
+            raise kustomize.Failed(command, proc.returncode, err)
+        return out
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            running = list(self._running)
+        for proc in running:
+            _kill(proc)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:  # already gone
+        pass
+
+
 def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
     """Which overlay of a one-environment batch an object came from: the model its instance label and
     its name both point at (every object mlgitops renders carries both). Anything else: None."""
@@ -60,9 +123,10 @@ def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
     return by_name[model]
 
 
-def build_one(root: Path, overlay: str, argv: list[str]) -> Built:
+def build_one(root: Path, overlay: str, argv: list[str], procs: Processes | None = None) -> Built:
+    procs = procs or Processes()
     try:
-        out = kustomize.run(kustomize.Command((*argv, str(root / overlay))))
+        out = procs.run(kustomize.Command((*argv, str(root / overlay))))
     except kustomize.Failed as exc:
         return Built(overlay, error=exc.stderr.strip() or str(exc))
     try:
@@ -71,35 +135,42 @@ def build_one(root: Path, overlay: str, argv: list[str]) -> Built:
         return Built(overlay, error=f"kustomize printed unreadable YAML: {exc}")
 
 
-def _aggregate(root: Path, overlays: list[str]) -> Path:
+def _aggregate(root: Path, overlays: list[str], scratch: str) -> Path:
+    """A kustomization listing the overlays, in a scratch folder outside the repository (a read-only
+    checkout can be checked), naming each overlay by a relative path (kustomize refuses absolute ones)."""
     digest = hashlib.sha256("\n".join(overlays).encode()).hexdigest()[:16]
-    folder = root / WORK_DIR / digest
+    folder = Path(scratch) / digest
     folder.mkdir(parents=True, exist_ok=True)
-    resources = "".join(f"- ../../../{o}\n" for o in overlays)
+    here = os.path.realpath(folder)
+    resources = "".join(f"- {os.path.relpath(os.path.realpath(root / o), here)}\n" for o in overlays)
     (folder / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
         f"resources:\n{resources}")
     return folder
 
 
-def build_batch(root: Path, overlays: list[str], argv: list[str]) -> list[Built]:
+def build_batch(root: Path, overlays: list[str], argv: list[str], procs: Processes | None = None,
+                scratch: str | None = None) -> list[Built]:
     """All overlays of one batch (one environment), or each alone if the batch fails."""
+    procs = procs or Processes()
     if len(overlays) == 1:
-        return [build_one(root, overlays[0], argv)]
-    folder = _aggregate(root, overlays)
-    try:
-        out = kustomize.run(kustomize.Command((*argv, str(folder))))
-        docs = parse_stream(out)
-    except (kustomize.Failed, Unreadable):
-        return [build_one(root, o, argv) for o in overlays]
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        return [build_one(root, overlays[0], argv, procs)]
+    own = tempfile.TemporaryDirectory(prefix="mlgitops-build-") if scratch is None else contextlib.nullcontext(scratch)
+    with own as where:
+        folder = _aggregate(root, overlays, where)
+        try:
+            out = procs.run(kustomize.Command((*argv, str(folder))))
+            docs = parse_stream(out)
+        except (kustomize.Failed, Unreadable):
+            return [build_one(root, o, argv, procs) for o in overlays]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     results = {o: Built(o) for o in overlays}
     by_name = {o.split("/")[2]: o for o in overlays}
     for obj in docs:
         owner = _owner(obj, by_name)
         if owner is None:  # an object we cannot attribute: trust only single builds
-            return [build_one(root, o, argv) for o in overlays]
+            return [build_one(root, o, argv, procs) for o in overlays]
         results[owner].objects.append(obj)
     return [results[o] for o in overlays]
 
@@ -119,29 +190,33 @@ def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
 
 def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progress=None) -> Iterator[Built]:
     """Build every overlay, yielding each batch's results as soon as it is done (in batch order), so
-    the caller's checking overlaps the builds still running. One code path for one job or many."""
+    the caller's checking overlaps the builds still running. One code path for one job or many.
+
+    Interrupted (Ctrl-C) or closed early, it starts no further build, kills the running ones and
+    removes its scratch folder before the exception goes on."""
     argv = kustomize.build_argv()
     groups = batches(overlays)
     jobs = jobs or os.cpu_count() or 1
+    procs = Processes()
+    scratch = tempfile.mkdtemp(prefix="mlgitops-build-")
+    pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 and len(groups) > 1 else None
 
     def work(group: list[str]) -> list[Built]:
-        return build_batch(root, group, argv)
+        return build_batch(root, group, argv, procs, scratch)
 
     try:
-        if jobs == 1 or len(groups) <= 1:
-            outputs: Iterator[list[Built]] = map(work, groups)
-            for built in outputs:
-                if progress:
-                    progress(len(built))
-                yield from built
-        else:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                for built in pool.map(work, groups):
-                    if progress:
-                        progress(len(built))
-                    yield from built
+        outputs: Iterator[list[Built]] = pool.map(work, groups) if pool else map(work, groups)
+        for built in outputs:
+            if progress:
+                progress(len(built))
+            yield from built
+    except BaseException:
+        procs.cancel()
+        raise
     finally:
-        shutil.rmtree(root / WORK_DIR, ignore_errors=True)
+        if pool:  # quick even when cancelled: queued work is dropped, running builds were killed
+            pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None) -> dict[str, Built]:

@@ -288,15 +288,19 @@ def run(options: Options) -> Result:
         pairs: Iterable[tuple[build.Built, list]] = zip(everything, ctx.kube.check_many([b.objects for b in everything]))
     else:  # check each overlay while later batches are still building
         pairs = ((b, ctx.kube.check(b.objects)) for b in builds)
-    for built, overlay_problems in pairs:
-        entry, env, digest = todo[built.overlay]
-        found, count = check_overlay(ctx, entry.model, env, built, overlay_problems,
-                                     fidelity_wanted=entry.name not in stale)
-        result.findings += found
-        result.resources += count
-        excepted = sorted(policy_exceptions(entry.model.effective[env]["spec"]).items())
-        result.exceptions += [(entry.path, env, rule, reason) for rule, reason in excepted]
-        store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count, "exceptions": excepted})
+    try:
+        for built, overlay_problems in pairs:
+            entry, env, digest = todo[built.overlay]
+            found, count = check_overlay(ctx, entry.model, env, built, overlay_problems,
+                                         fidelity_wanted=entry.name not in stale)
+            result.findings += found
+            result.resources += count
+            excepted = sorted(policy_exceptions(entry.model.effective[env]["spec"]).items())
+            result.exceptions += [(entry.path, env, rule, reason) for rule, reason in excepted]
+            store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count, "exceptions": excepted})
+    finally:  # Ctrl-C while checking: stop the builds still running now, not at exit
+        if hasattr(builds, "close"):
+            builds.close()
     result.findings = merge_environments(result.findings, envs)
     return result
 

@@ -12,14 +12,13 @@ import io
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 from mlgitops.check import build
 from mlgitops.report.findings import FatalError
 from mlgitops.tree import writer
 from mlgitops.tree.yamlemit import dumps
-
-SCRATCH = ".mlgitops-cache/diff-base"
 
 
 def _git(root: Path, *args: str) -> bytes:
@@ -65,7 +64,7 @@ def _text(objects: list[dict]) -> list[str]:
 
 
 def diff(root: Path, rev: str) -> str:
-    scratch = root / SCRATCH
+    scratch = Path(tempfile.mkdtemp(prefix="mlgitops-diff-")) / "base"  # outside: a read-only checkout works
     try:
         unpack(root, rev, scratch)
         old_tree = writer.scan(scratch, ("base", "overlays"))
@@ -75,7 +74,7 @@ def diff(root: Path, rev: str) -> str:
         old = build.build_all(scratch, [o for o in changed if o in _overlays(old_tree)]) if changed else {}
         new = build.build_all(root, [o for o in changed if o in _overlays(new_tree)]) if changed else {}
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch.parent, ignore_errors=True)
     chunks = []
     for overlay in changed:
         before = old.get(overlay)

@@ -7,17 +7,28 @@ import click
 from mlgitops.commands.common import emit, repository
 from mlgitops.report.findings import has_errors
 from mlgitops.report.redact import mask_env_values
-from mlgitops.tree import generation
+from mlgitops.tree import generation, writer
 
 
-def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False) -> int:
+def _waiting(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False, prune_all: bool = False) -> int:
     repo = repository(repo_path)
-    outcome = generation.run(repo.root, check=check)
+    try:
+        outcome = generation.run(repo.root, check=check, prune_all=prune_all, notify=_waiting)
+    except writer.Interrupted:
+        raise
+    except KeyboardInterrupt:  # before the first write
+        raise writer.Interrupted("" if check else "nothing was written") from None
     drifted = check and bool(outcome.diff) and fmt != "text"  # the drift joins the findings: one document
     emit(outcome.findings + (outcome.drift if drifted else []), fmt, quiet)
     if has_errors(outcome.findings):
         if fmt == "text" and not check:
             click.echo("nothing was written", err=True)
+        elif fmt == "text" and outcome.diff:
+            click.echo(outcome.diff, nl=False)
         return outcome.exit_code
     plan = outcome.plan
     assert plan is not None  # a run without findings always has a plan
@@ -34,6 +45,7 @@ def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False) -> in
             click.echo(f"up to date: {where}, {plan.unchanged} files", err=True)
         return outcome.exit_code
     if not quiet:
-        click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged",
-                   err=True)
+        removed = f", {len(plan.leftovers)} leftover temp files removed" if plan.leftovers else ""
+        click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged"
+                   f"{removed}", err=True)
     return 0

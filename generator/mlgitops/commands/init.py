@@ -25,7 +25,7 @@ def run(directory: str, engine: str = "flux", repo_url: str | None = None) -> in
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FatalError(f"cannot create {directory}: {exc.strerror or exc}") from None
+        raise FatalError(f"cannot create {root}: {exc.strerror or exc}", "choose a folder you can write to") from None
     written = scaffold.init_repo(root, engine, repo_url)
     if "mlgitops.yaml" in written:
         config, findings = load_config(Repo(root))

@@ -10,6 +10,7 @@ from mlgitops.check.policies import Settings, image_problems
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import parse_model
+from mlgitops.tree.writer import write_atomic
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -94,9 +95,20 @@ def new_model(root: Path, config: Config, name: str, image: str, gpu: int, team:
     text = model_text(name, image, gpu, team, config)
     _, findings = parse_model(f"models/{name}.yaml", text.encode(), config)
     if not findings:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        _write(root, path, text)
     return path, findings
+
+
+def _write(root: Path, path: Path, text: str) -> None:
+    """Atomically, or one line naming what is in the way (exit 2), never a traceback."""
+    for folder in reversed(path.relative_to(root).parents[:-1]):
+        if (root / folder).exists() and not (root / folder).is_dir():
+            raise FatalError(f"cannot write {path.relative_to(root)}: {folder} is not a folder",
+                             f"move {root / folder} away")
+    try:
+        write_atomic(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise FatalError(f"cannot write {path}: {exc.strerror or exc}", "make its folder writable") from None
 
 
 CONFIG_TEMPLATE = """\
@@ -159,18 +171,25 @@ def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> 
     for rel, text in files.items():
         path = root / rel
         if rel == ".gitignore" and path.exists():
-            current = path.read_text(encoding="utf-8")
+            try:
+                current = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise FatalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
             missing = [line for line in GITIGNORE.splitlines()[1:] if line not in current.splitlines()]
             if missing:
-                path.write_text(current.rstrip("\n") + "\n" + "\n".join(missing) + "\n", encoding="utf-8")
+                _write(root, path, current.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
                 written.append(rel)
             continue
         if path.exists():
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        _write(root, path, text)
         written.append(rel)
-    (root / "models").mkdir(exist_ok=True)
+    models = root / "models"
+    try:
+        models.mkdir(exist_ok=True)
+    except OSError as exc:
+        reason = "it is not a folder" if models.exists() else exc.strerror or str(exc)
+        raise FatalError(f"cannot create {models}: {reason}") from None
     return written
 
 

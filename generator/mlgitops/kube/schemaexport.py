@@ -19,6 +19,7 @@ schema sets have them), plus the CRD schemas of schemas/crds/ under kubeconform'
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any
@@ -74,10 +75,15 @@ def standalone(schema: dict, definitions: dict[str, Any]) -> dict:
 
 def _write(path: str, schema: Any) -> None:
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(schema, f, separators=(",", ":"), sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(schema, f, separators=(",", ":"), sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:  # a failed write or Ctrl-C leaves no temp file behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def kubeconform_crd_name(schema: dict) -> str | None:

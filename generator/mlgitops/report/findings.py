@@ -120,10 +120,12 @@ def shown(findings, keep_breaks: bool = False) -> list[Finding]:
 class FatalError(Exception):
     """The run cannot continue (missing tool, unreadable repository): exit code 2, no traceback."""
 
-    def __init__(self, message: str, hint: str = ""):
+    def __init__(self, message: str, hint: str = "", details: tuple[str, ...] = ()):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details  # further lines, each printed (escaped) on its own
 
     def __str__(self) -> str:
-        return printable(self.message) + (f"\n    hint: {printable(self.hint)}" if self.hint else "")
+        lines = [printable(self.message), *(printable(d) for d in self.details)]
+        return "\n".join(lines) + (f"\n    hint: {printable(self.hint)}" if self.hint else "")

@@ -64,6 +64,9 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     doc, findings = yamlsource.load(path, raw)
     if doc is None or findings:
         return None, findings
+    empty = _empty_keys(doc, path, config)
+    if empty:  # before the schema: its validator drops an empty key from the paths it reports
+        return None, empty
     check = SchemaCheck(SCHEMA)
     found = check.run(doc.data, lambda p, key: (path, doc.position(p, key)), doc.plain.get)
     if found:
@@ -112,6 +115,27 @@ def _identity_findings(doc: yamlsource.Document, path: str, config: Config) -> l
                                  doc.position(f"/spec/environments/{yamlsource.pointer_escape(env)}", True),
                                  f"environments in {config.path}: {known}"))
     return found
+
+
+def _empty_keys(doc: yamlsource.Document, path: str, config: Config) -> list[Finding]:
+    """An environment written as "", or a "" key holding a mapping or list (the schema's own message
+    is kept for a "" key with a plain value: 'env name '' must start with a letter')."""
+    found = []
+    stack: list[tuple[str, object]] = [("", doc.data)]
+    while stack:
+        pointer, node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            child = f"{pointer}/{yamlsource.pointer_escape(str(key))}"
+            if key == "" and pointer == "/spec/environments":
+                found.append(Finding("unknown-environment", "unknown environment ''", path, doc.position(child, True),
+                                     f"environments in {config.path}: {', '.join(config.env_names)}"))
+            elif key == "" and isinstance(value, (dict, list)):
+                found.append(Finding("unknown-field", "an empty key ('') is not allowed here", path,
+                                     doc.position(child, True), "write the name the key stands for, or remove the entry"))
+            else:
+                stack.append((child, value))
+    return sorted(found, key=Finding.sort_key)
 
 
 def collision(model: Model, other_path: str) -> Finding:

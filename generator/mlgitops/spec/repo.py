@@ -24,7 +24,14 @@ class Repo:
         if not folder.is_dir():
             return []
         return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml")
-                      and not p.name.startswith(".") and not p.is_dir())
+                      and not p.name.startswith(".") and not p.is_dir() and _utf8(p.name))
+
+    def misnamed_files(self) -> list[Path]:
+        """What sits in models/ under a name that is not UTF-8: it cannot be named in a message or a file."""
+        folder = self.root / MODELS_DIR
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if not _utf8(p.name))
 
     def stray_files(self) -> list[Path]:
         """What sits in models/ but is not read as a spec (sub-folders, other extensions)."""
@@ -33,7 +40,7 @@ class Repo:
             return []
         specs = set(self.model_files())
         return sorted(p for p in folder.iterdir() if p not in specs and not p.name.startswith(".")
-                      and p.name not in ("README.md", "README"))
+                      and p.name not in ("README.md", "README") and _utf8(p.name))
 
     def read_input(self, path: Path) -> tuple[bytes | None, list[Finding]]:
         """Bytes of a spec or config file; a symlink leading outside the repository is refused."""
@@ -54,6 +61,19 @@ class Repo:
             return real.read_bytes(), []
         except OSError as exc:
             return None, [Finding("file-unreadable", f"cannot be read: {exc.strerror}", rel, Position(1, 1))]
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a byte that is not UTF-8, kept by Python as a lone surrogate
+        return False
+    return True
+
+
+def escaped(path: str) -> str:
+    """A path for a message: bytes that are not UTF-8 written as \\xff escapes."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def find_root(start: Path) -> Repo:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlgitops.report.findings import Finding, Position
 from mlgitops.tree.layout import Tree
-from mlgitops.tree.writer import Plan
+from mlgitops.tree.writer import Plan, leftover_findings
 
 
 def findings(plan: Plan, disk: Tree) -> list[Finding]:
@@ -19,4 +19,4 @@ def findings(plan: Plan, disk: Tree) -> list[Finding]:
     for path in plan.delete:
         found.append(Finding("drift", "is generated from a spec that no longer exists", path, Position(1, 1),
                              "run 'mlgitops generate' to prune it"))
-    return found
+    return found + leftover_findings(plan)

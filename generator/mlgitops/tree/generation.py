@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops import __version__
-from mlgitops.report.findings import Finding, Position, Severity, has_errors
+from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
-from mlgitops.spec.repo import Repo
+from mlgitops.spec.repo import MODELS_DIR, Repo, escaped
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree.layout import Tree, model_tree, sync_tree
 
@@ -50,11 +51,12 @@ def _salt(config: Config) -> str:
     return cache.key(__version__, cache.code_fingerprint(), config.raw)
 
 
-def build(repo: Repo, use_cache: bool = True) -> Generated:
+def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Generated:
     """Read and validate every input, then render the whole tree. Touches no output file.
 
     Each valid spec's files are cached by content (.mlgitops-cache/generate/), so an unchanged spec
-    is neither parsed nor rendered again.
+    is neither parsed nor rendered again; with store_cache=False the cache is only read (a read-only
+    run writes nothing at all).
     """
     config, findings = load_config(repo)
     if config is None:
@@ -67,6 +69,9 @@ def build(repo: Repo, use_cache: bool = True) -> Generated:
         result.findings.append(Finding("not-a-spec", f"this {what} in models/ is not read as a spec",
                                        repo.rel(stray), Position(), "specs are models/<name>.yaml, one per model",
                                        Severity.WARNING))
+    for odd in repo.misnamed_files():
+        result.findings.append(Finding("file-unreadable", "this file's name is not valid UTF-8", escaped(repo.rel(odd)),
+                                       Position(), "rename it: specs are models/<name>.yaml, <name> a DNS-1123 label"))
     seen: dict[str, Entry] = {}
     pending: list[tuple[str, str, Tree]] = []
     for file in repo.model_files():
@@ -98,7 +103,7 @@ def build(repo: Repo, use_cache: bool = True) -> Generated:
         result.entries.append(entry)
         result.tree.update(tree)
     result.tree.update(sync_tree(config, [(e.name, e.path) for e in result.entries]))
-    if not has_errors(result.findings):  # a failed run leaves even the cache as it was
+    if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)
     return result
@@ -120,9 +125,14 @@ class Outcome:
         return 1 if self.diff else 0
 
 
-def run(root: Path, check: bool = False) -> Outcome:
+def run(root: Path, check: bool = False, prune_all: bool = False,
+        notify: Callable[[str], None] | None = None) -> Outcome:
+    """Generate the tree (or with check, compare it with the disk, writing nothing at all).
+
+    A run that would delete every generated file because models/ is missing, empty or not a folder
+    is refused unless prune_all says so. notify hears that the run waits on another's lock."""
     repo = Repo(root)
-    result = build(repo)
+    result = build(repo, store_cache=not check)
     if has_errors(result.findings):
         return Outcome(result.findings)
     warnings = result.findings  # no errors here, only warnings
@@ -131,12 +141,29 @@ def run(root: Path, check: bool = False) -> Outcome:
     if check:
         disk = writer.scan(root)
         the_plan = writer.plan(result.tree, disk, root)
-        return Outcome(warnings + the_plan.findings, the_plan, writer.unified_diff(result.tree, disk, the_plan),
-                       count, envs, drift.findings(the_plan, disk))
-    with writer.locked(root):
+        return Outcome(warnings + the_plan.findings + writer.leftover_findings(the_plan), the_plan,
+                       writer.unified_diff(result.tree, disk, the_plan), count, envs,
+                       drift.findings(the_plan, disk))
+    with writer.locked(root, notify=notify):
         disk = writer.scan(root)
         the_plan = writer.plan(result.tree, disk, root)
         if the_plan.findings:
             return Outcome(warnings + the_plan.findings, the_plan)
+        if not result.entries and the_plan.delete and not prune_all:
+            raise _nothing_to_generate(repo, len(the_plan.delete))
         writer.apply(root, the_plan)
     return Outcome(warnings, the_plan, "", count, envs)
+
+
+def _nothing_to_generate(repo: Repo, count: int) -> FatalError:
+    folder = repo.root / MODELS_DIR
+    if not folder.exists() and not folder.is_symlink():
+        why = f"{MODELS_DIR}/ does not exist"
+    elif not folder.is_dir():
+        why = f"{MODELS_DIR} is not a folder"
+    else:
+        why = f"{MODELS_DIR}/ holds no specs"
+    return FatalError(f"{why} ({folder}): generate would delete the {count} generated files of every model; "
+                      "nothing was written",
+                      "restore the specs (or run from the right folder), or run 'mlgitops generate --prune-all' "
+                      "to delete them")

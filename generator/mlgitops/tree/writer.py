@@ -6,7 +6,9 @@ import contextlib
 import difflib
 import fcntl
 import os
+import re
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,9 @@ from mlgitops.spec.repo import GENERATED_ROOTS
 from mlgitops.tree.layout import Tree, is_generated
 
 LOCK_FILE = ".mlgitops.lock"
+# write_atomic's temp files: `.<name>.<pid>.tmp`. One left on disk is from a run killed mid-write.
+TEMP_FILE = re.compile(r"^\..+\.\d+\.tmp$")
+WAIT_NOTICE = 1.0  # seconds of waiting on the lock before saying so
 
 
 @dataclass
@@ -24,10 +29,20 @@ class Plan:
     delete: list[str] = field(default_factory=list)  # generated files no spec produces any more
     unchanged: int = 0
     findings: list[Finding] = field(default_factory=list)  # hand-edited files in the way
+    leftovers: list[str] = field(default_factory=list)  # temp files of a killed run, removed by apply
 
     @property
     def changed(self) -> bool:
-        return bool(self.write or self.delete)
+        return bool(self.write or self.delete or self.leftovers)
+
+
+def is_temp(path: str) -> bool:
+    return bool(TEMP_FILE.match(path.rsplit("/", 1)[-1]))
+
+
+def leftover_findings(the_plan: Plan) -> list[Finding]:
+    return [Finding("leftover-temp", "is a temp file left by an interrupted mlgitops run", path, Position(),
+                    "run 'mlgitops generate' to remove it") for path in the_plan.leftovers]
 
 
 def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
@@ -42,12 +57,21 @@ def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
             entries = list(os.scandir(folder))
         except (FileNotFoundError, NotADirectoryError):
             continue
+        except OSError as exc:
+            raise FatalError(f"cannot read {folder}: {exc.strerror or exc}", "make it readable") from None
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 stack.append(entry.path)
             elif entry.is_file(follow_symlinks=False):
-                with open(entry.path, "rb") as handle:
-                    out[entry.path[cut:].replace(os.sep, "/")] = handle.read()
+                rel = entry.path[cut:].replace(os.sep, "/")
+                if is_temp(rel):
+                    out[rel] = b""  # a killed run's temp file: only its name matters
+                    continue
+                try:
+                    with open(entry.path, "rb") as handle:
+                        out[rel] = handle.read()
+                except OSError as exc:
+                    raise FatalError(f"cannot read {entry.path}: {exc.strerror or exc}", "make it readable") from None
     return out
 
 
@@ -75,7 +99,11 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
             continue
         result.write[path] = content
     for path, content in sorted(disk.items()):
-        if path not in tree and is_generated(content):
+        if path in tree:
+            continue
+        if is_temp(path):
+            result.leftovers.append(path)
+        elif is_generated(content):
             result.delete.append(path)
     return result
 
@@ -108,18 +136,30 @@ def unified_diff(tree: Tree, disk: Tree, the_plan: Plan) -> str:
 
 
 @contextmanager
-def locked(root: Path, timeout: float = 60.0):
-    """Hold the repository's lock file, so two runs cannot interleave their writes."""
-    deadline = time.monotonic() + timeout
-    with open(root / LOCK_FILE, "a+") as handle:
+def locked(root: Path, timeout: float = 60.0, notify: Callable[[str], None] | None = None):
+    """Hold the repository's lock file, so two runs cannot interleave their writes. notify is told
+    once when another run holds the lock for longer than WAIT_NOTICE."""
+    start = time.monotonic()
+    told = False
+    try:
+        handle = open(root / LOCK_FILE, "a+")  # noqa: SIM115 (closed below, after the lock is released)
+    except OSError as exc:
+        raise FatalError(f"cannot create the lock file {root / LOCK_FILE}: {exc.strerror or exc}",
+                         f"generate writes into {root}: make it writable, or run 'mlgitops generate --check', "
+                         "which writes nothing") from None
+    with handle:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
+                waited = time.monotonic() - start
+                if waited > timeout:
                     raise FatalError(f"another mlgitops run holds {LOCK_FILE}",
                                      f"wait for it to finish, or delete {LOCK_FILE} if no run is active") from None
+                if notify is not None and not told and waited >= WAIT_NOTICE:
+                    notify(f"waiting for another mlgitops run to finish (it holds {LOCK_FILE})")
+                    told = True
                 time.sleep(0.05)
         yield
 
@@ -131,8 +171,8 @@ def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> 
     if make_parent:
         os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
+    try:  # from the open on: a Ctrl-C landing right after it still removes the temp file
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
         os.replace(tmp, path)
@@ -142,19 +182,81 @@ def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> 
         raise
 
 
+def unwritable(root: Path, the_plan: Plan) -> list[tuple[str, str]]:
+    """(path, reason) for each folder the plan must change but cannot: a folder to write a file into
+    (or to create one in) and a folder to delete a file from must be writable. Checked before the
+    first write, so a permission problem leaves the tree as it was."""
+    folders = {p.rsplit("/", 1)[0] for p in (*the_plan.write, *the_plan.delete, *the_plan.leftovers)}
+    out: list[tuple[str, str]] = []
+    checked: dict[str, str | None] = {}
+    for folder in sorted(folders):
+        probe = folder
+        while not os.path.isdir(os.path.join(root, probe)) and "/" in probe:
+            probe = probe.rsplit("/", 1)[0]  # a missing folder: its nearest existing parent creates it
+        if not os.path.isdir(os.path.join(root, probe)):
+            probe = "."
+        if probe not in checked:
+            path = os.path.join(root, probe)
+            checked[probe] = None if os.access(path, os.W_OK | os.X_OK) else "not writable"
+        reason = checked[probe]
+        if reason and (probe, reason) not in out:
+            out.append((probe, reason))
+    return out
+
+
+class PartialWrite(FatalError):
+    """A write failed after others succeeded: names what was done, and how to repair it."""
+
+    def __init__(self, failed: str, reason: str, done: list[str]):
+        lines = [f"cannot write {failed}: {reason}"]
+        if done:
+            lines.append(f"the tree is partial: {len(done)} file{'s' * (len(done) != 1)} were already changed:")
+            lines += [f"    {path}" for path in done]
+        else:
+            lines.append("no file was changed")
+        super().__init__(lines[0], "fix the cause, then re-run 'mlgitops generate': it repairs the tree"
+                         if done else "fix the cause, then re-run 'mlgitops generate'", tuple(lines[1:]))
+        self.done = done
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while apply was changing the tree; str() says how much was done."""
+
+
 def apply(root: Path, the_plan: Plan) -> None:
+    """Change the disk as planned: write, delete, remove leftover temp files. Checks every target
+    folder first; a failure or Ctrl-C part-way says which files were already changed."""
+    blocked = unwritable(root, the_plan)
+    if blocked:
+        folder, reason = blocked[0]
+        more = f" (and {len(blocked) - 1} more folders)" if len(blocked) > 1 else ""
+        raise FatalError(f"cannot write into {root / folder if folder != '.' else root}: {reason}{more}; "
+                         "nothing was written", "make it writable, then re-run 'mlgitops generate'")
     base = str(root)
     made: set[str] = set()
-    for path, content in the_plan.write.items():
-        target = os.path.join(base, path)
-        folder = os.path.dirname(target)
-        if folder not in made:
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        write_atomic(target, content, make_parent=False)
-    for path in the_plan.delete:
-        (root / path).unlink(missing_ok=True)
-        _prune_empty(root, (root / path).parent)
+    done: list[str] = []
+    current = ""
+    try:
+        for current, content in the_plan.write.items():
+            target = os.path.join(base, current)
+            folder = os.path.dirname(target)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+            write_atomic(target, content, make_parent=False)
+            done.append(current)
+        for current in (*the_plan.delete, *the_plan.leftovers):
+            (root / current).unlink(missing_ok=True)
+            done.append(current)
+            _prune_empty(root, (root / current).parent)
+    except OSError as exc:
+        raise PartialWrite(current, exc.strerror or str(exc), done) from None
+    except KeyboardInterrupt:
+        if not done:
+            raise Interrupted("nothing was written") from None
+        total = len(the_plan.write) + len(the_plan.delete) + len(the_plan.leftovers)
+        raise Interrupted(f"the tree is partial ({len(done)} of {total} files changed); "
+                          "re-run 'mlgitops generate' to repair it") from None
 
 
 def _prune_empty(root: Path, folder: Path) -> None:

@@ -1,0 +1,32 @@
+"""Ctrl-C: the first one interrupts the run (KeyboardInterrupt, exit 130), later ones are ignored so
+the cleanup it starts (killing kustomize, removing temp files) cannot itself be cut short.
+
+Standard library only: the console script installs this before importing anything heavy.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+
+EXIT_CODE = 130  # 128 + SIGINT, as shells report it
+
+
+def _first(signum, frame) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def handled():
+    """Within: Ctrl-C raises KeyboardInterrupt once, then is ignored. Outside: as before."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _first)
+    try:
+        yield
+    finally:
+        if previous is not _first:  # nested: the outer one restores (or keeps ignoring a second Ctrl-C)
+            signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,132 @@
+"""Ctrl-C on a real run: `generate` and `check` on a synthesized repository of a few hundred specs,
+interrupted by SIGINT as a terminal would send it. Each must exit 130 without a traceback, leave no
+temp file behind, and leave no kustomize process running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import synth
+
+MODELS = 200
+
+
+def _start(repo: Path, tmp: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "TMPDIR": str(tmp), "CI": "1"}
+    return subprocess.Popen([sys.executable, "-m", "mlgitops", *args, "--repo", str(repo)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(entry))
+    return out
+
+
+def _running_under(path: Path) -> list[str]:
+    """Command lines of live processes that mention path (kustomize builds of this test's overlays)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(path) in cmdline and "pytest" not in cmdline:
+                found.append(cmdline)
+    return found
+
+
+def _wait_for(condition, proc: subprocess.Popen) -> None:
+    while not condition():
+        assert proc.poll() is None, f"finished before it could be interrupted: {proc.communicate()}"
+        time.sleep(0.01)
+
+
+def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory) -> Path:
+    repo = tmp_path_factory.mktemp("interrupt") / "repo"
+    synth.synthesize(repo, MODELS)
+    return repo
+
+
+def test_ctrl_c_during_generate_exits_130_and_leaves_no_temp_file(synthesized, tmp_path):
+    proc = _start(synthesized, tmp_path, "generate")
+    _wait_for(lambda: (synthesized / ".mlgitops.lock").exists() or (synthesized / "base").exists(), proc)
+    code, err = _interrupt(proc)
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert err.startswith("mlgitops: interrupted") or "\nmlgitops: interrupted" in err, err
+    assert list(synthesized.rglob("*.tmp")) == []
+    rerun = _start(synthesized, tmp_path, "generate")
+    assert rerun.wait(timeout=300) == 0
+    check = _start(synthesized, tmp_path, "generate", "--check")
+    assert check.wait(timeout=300) == 0  # re-running repaired whatever the interruption left
+
+
+def test_ctrl_c_during_check_kills_every_kustomize_and_exits_130(synthesized, tmp_path):
+    if not (synthesized / "base").exists():
+        assert _start(synthesized, tmp_path, "generate").wait(timeout=300) == 0
+    proc = _start(synthesized, tmp_path, "check", "--no-cache", "--jobs", "2")
+    _wait_for(lambda: bool(_children(proc.pid)), proc)  # kustomize builds are running
+    code, err = _interrupt(proc)
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert _running_under(synthesized) == [] and _running_under(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []  # the aggregate kustomizations' scratch folders
+    assert list(synthesized.rglob("*.tmp")) == []
+
+
+def test_a_second_ctrl_c_does_not_interrupt_the_cleanup(synthesized, tmp_path):
+    proc = _start(synthesized, tmp_path, "check", "--no-cache", "--jobs", "2")
+    _wait_for(lambda: bool(_children(proc.pid)), proc)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    code, err = _interrupt(proc)
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert _running_under(synthesized) == []
+
+
+def test_ctrl_c_while_the_modules_are_imported_is_quiet_too():
+    """The console script installs the handler before importing click and the rest."""
+    code = ("import signal, os, sys\n"
+            "from mlgitops.report import interrupts\n"
+            "with interrupts.handled():\n"
+            "    pass\n"
+            "from mlgitops.__main__ import entry\n"
+            "import builtins\n"
+            "real = builtins.__import__\n"
+            "def slow(name, *a, **k):\n"
+            "    if name == 'click':\n"
+            "        os.kill(os.getpid(), signal.SIGINT)\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = slow\n"
+            "sys.argv = ['mlgitops', '--version']\n"
+            "sys.exit(entry())\n")
+    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr == "mlgitops: interrupted\n"
