@@ -1,0 +1,92 @@
+"""Where the model's weights come from: its PersistentVolumeClaim, or an init container fetching `model.uri`.
+
+`attach` adds the volumes (and the init container) to the pod `workload.deployment` builds; the claim itself
+is its own object, protected from GitOps pruning unless the spec opts out.
+"""
+
+from __future__ import annotations
+
+from mlgitops.kube.annotations import PRUNE_PROTECTION
+from mlgitops.render.context import Context
+from mlgitops.render.labels import metadata
+from mlgitops.render.manifest import Manifest
+
+CLAIM_VOLUME = "model-storage"
+FETCH_VOLUME = "model-fetch"
+INITIALIZER = "storage-initializer"
+RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+              "readOnlyRootFilesystem": True, "runAsNonRoot": True}
+SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
+
+
+def quantity(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def pvc_name(ctx: Context) -> str:
+    return f"{ctx.name}-storage"
+
+
+def persistent_volume_claim(ctx: Context) -> Manifest | None:
+    storage = ctx.serving.get("storage")
+    if not storage:
+        return None
+    spec: dict = {"accessModes": [storage["accessMode"]], "resources": {"requests": {"storage": quantity(storage["size"])}}}
+    if "storageClassName" in storage:
+        spec["storageClassName"] = storage["storageClassName"]
+    source = storage.get("dataSource")
+    if source:
+        spec["dataSource"] = {"kind": source["kind"], "name": source["name"]}
+        if source["kind"] == "VolumeSnapshot":
+            spec["dataSource"]["apiGroup"] = SNAPSHOT_GROUP
+    if "volumeName" in storage:
+        spec["volumeName"] = storage["volumeName"]
+    annotations = {} if storage["prune"] else dict(PRUNE_PROTECTION)
+    obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+           "metadata": metadata(ctx, pvc_name(ctx), annotations=annotations), "spec": spec}
+    fields = {"/spec/accessModes": "/spec/serving/storage/accessMode",
+              "/spec/dataSource": "/spec/serving/storage/dataSource",
+              "/spec/volumeName": "/spec/serving/storage/volumeName",
+              "/metadata/annotations": "/spec/serving/storage/prune"}
+    return Manifest(obj, "pvc.yaml", "/spec/serving/storage", fields)
+
+
+def attach(ctx: Context, pod: dict) -> dict[str, str]:
+    """Mount the claim and the fetched weights into the pod's first container; the fields they trace to."""
+    container = pod["containers"][0]
+    fields: dict[str, str] = {}
+    storage = ctx.serving.get("storage")
+    if storage:
+        mount = {"mountPath": storage["mountPath"], "name": CLAIM_VOLUME}
+        if storage["readOnly"]:
+            mount["readOnly"] = True
+        container["volumeMounts"].append(mount)
+        pod["volumes"].append({"name": CLAIM_VOLUME, "persistentVolumeClaim": {"claimName": pvc_name(ctx)}})
+    fetch = ctx.spec["model"].get("fetch")
+    if fetch is not None and ctx.storage_initializer:
+        path = fetch["mountPath"]
+        pod["initContainers"] = [*pod.get("initContainers", []), _initializer(ctx, path)]
+        container["volumeMounts"].append({"mountPath": path, "name": FETCH_VOLUME, "readOnly": True})
+        container["env"].append({"name": "MODEL_DIR", "value": path})
+        empty = {"sizeLimit": quantity(fetch["sizeLimit"])} if "sizeLimit" in fetch else {}
+        pod["volumes"].append({"emptyDir": empty, "name": FETCH_VOLUME})
+        index = len(pod["initContainers"]) - 1
+        fields[f"/spec/template/spec/initContainers/{index}"] = "/spec/model/fetch"
+    return fields
+
+
+def _initializer(ctx: Context, path: str) -> dict:
+    """KServe's storage-initializer contract: arguments `<uri> <destination folder>`."""
+    init = ctx.storage_initializer or {}
+    resources = init["resources"]
+    return {
+        "args": [ctx.spec["model"]["uri"], path],
+        "image": init["image"],
+        "imagePullPolicy": "IfNotPresent",
+        "name": INITIALIZER,
+        "resources": {"limits": dict(resources["limits"]), "requests": dict(resources["requests"])},
+        "securityContext": dict(RESTRICTED, capabilities={"drop": ["ALL"]}),
+        "volumeMounts": [{"mountPath": path, "name": FETCH_VOLUME}, {"mountPath": "/tmp", "name": "tmp"}],
+    }
