@@ -193,7 +193,7 @@ def _claim_without_source(pvc: dict) -> Violation | None:
     if any(spec.get(key) for key in ("dataSource", "dataSourceRef", "volumeName")):
         return None
     return Violation("storage-no-source", "PersistentVolumeClaim", pvc["metadata"]["name"], "/spec/accessModes",
-                     "is ReadOnlyMany but has no dataSource or volumeName: a new volume starts empty and no pod can "
+                     f"claim {pvc['metadata']['name']} is ReadOnlyMany but has no dataSource or volumeName: a new volume starts empty and no pod can "
                      "write the weights into it", "give storage.dataSource (a VolumeSnapshot or claim holding the "
                      "weights) or storage.volumeName (a pre-provisioned volume), or fetch them with model.fetch")
 
@@ -227,7 +227,7 @@ def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
             mode = modes[0]
             stuck = ("stay in ContainerCreating (Multi-Attach error)" if mode == "ReadWriteOnce" else "never start")
             return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
-                             f"is {mode} (attachable to {SINGLE_WRITER[mode]}) but Deployment/"
+                             f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but Deployment/"
                              f"{deployment['metadata']['name']} {why}: the other pods {stuck}",
                              "use ReadOnlyMany or ReadWriteMany for several pods; for one writer, run one replica "
                              "with rollout.strategy: Recreate")
