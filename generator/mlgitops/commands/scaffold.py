@@ -91,6 +91,13 @@ git:
   url: https://github.com/example/ml-models.git   # where the clusters clone this repository from
   branch: main
 prometheusOperator: false        # true: emit a ServiceMonitor for models with metrics
+monitoring:
+  namespace: monitoring          # where Prometheus runs: NetworkPolicies admit it to the metrics ports
+  serviceMonitorLabels: {}       # what Prometheus selects ServiceMonitors by, e.g. {release: kube-prometheus-stack}
+ingressController:
+  namespace: ingress-nginx       # admitted to the serving port of models with an Ingress
+# storageInitializer:            # for model.fetch: the init container that downloads model.uri
+#   image: kserve/storage-initializer:v0.15.0
 environments:                    # in promotion order
 - name: dev
   namespace: ml-dev
