@@ -99,7 +99,7 @@ def test_claims_are_protected_from_prune_unless_the_spec_opts_out(tmp_path, caps
                environments={"dev": {"serving": {"storage": {"prune": True}}}})
     repo = generated(tmp_path, capsys, doc)
     assert built(repo, "prod")["PersistentVolumeClaim"]["metadata"]["annotations"] == {
-        "argocd.argoproj.io/sync-options": "Delete=false", "kustomize.toolkit.fluxcd.io/prune": "disabled"}
+        "argocd.argoproj.io/sync-options": "Prune=false,Delete=false", "kustomize.toolkit.fluxcd.io/prune": "disabled"}
     assert "annotations" not in built(repo, "dev")["PersistentVolumeClaim"]["metadata"]
 
 

@@ -23,7 +23,8 @@ metadata:
 spec:
   model:
     version: "{version}"              # always a quoted string ("1.10" is not 1.1)
-    # uri: s3://models/{name}/{version}   # where the weights live; env MODEL_URI
+    # uri: s3://models/{name}/{{version}}/   # where the weights live; {{version}}: each environment's version
+    # fetch: {{mountPath: /models}}    # download uri in an init container (storageInitializer in mlgitops.yaml)
   serving:
     image: {image}
     port: 8080                   # the port your server listens on
@@ -38,7 +39,7 @@ spec:
     # secrets: [{{env: DB_PASSWORD, secret: {name}-db, key: password}}]   # references only
     # storage: {{size: 10Gi, mountPath: /models}}
     # ingress: {{host: {name}.example.com}}
-    # metrics: {{path: /metrics}}
+    # metrics: {{path: /metrics, port: 9090}}   # a port of their own: never behind the Ingress
   environments:                  # deep-merged over spec: maps merge, lists replace, null removes
 {environments}"""
 
