@@ -166,3 +166,13 @@ PREPARED_VOLUME = spec({"storage": {"size": "5Gi", "accessMode": "ReadOnlyMany",
 def test_every_new_field_passes_the_strict_kubernetes_schemas_and_the_policies(doc, tmp_path, capsys):
     repo = generated(tmp_path, capsys, doc)
     assert [f.text() for f in check.run(check.Options(repo, use_cache=False)).findings] == []
+
+
+def test_fetched_weights_are_counted_in_the_ephemeral_storage_the_pod_asks_for(tmp_path, capsys):
+    doc = spec({"resources": {"ephemeralStorage": "512Mi"}},
+               model={"uri": "s3://models/m/{version}/", "fetch": {"sizeLimit": "2Gi"}})
+    resources = pod(built(generated(tmp_path, capsys, doc), "dev"))["containers"][0]["resources"]
+    assert resources["requests"]["ephemeral-storage"] == "2560Mi"
+    assert resources["limits"]["ephemeral-storage"] == "2560Mi"
+    resources = pod(built(generated(tmp_path / "no-limit", capsys, FETCHED), "dev"))["containers"][0]["resources"]
+    assert resources["requests"]["ephemeral-storage"] == "2Gi" and "ephemeral-storage" not in resources["limits"]

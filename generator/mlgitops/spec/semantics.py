@@ -95,7 +95,7 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
     return found
 
 
-def _names_version(uri: str, version: str) -> bool:
+def names_version(uri: str, version: str) -> bool:
     """Whether uri spells out version as a path or file-name part (`…/3.2.0/…`, `resnet-3.2.0.pt`, `v3.2.0`)."""
     return re.search(rf"(?<![0-9A-Za-uw-z.]){re.escape(version)}(?![0-9]|\.[0-9])", uri) is not None
 
@@ -111,7 +111,7 @@ def model_source(doc: dict, base_version: str | None, locate, layer_of, initiali
 
     uri, version = model.get("uri"), model["version"]
     if (uri and base_version and version != base_version and "{version}" not in uri
-            and layer_of("/spec/model/version") > layer_of("/spec/model/uri") and _names_version(uri, base_version)):
+            and layer_of("/spec/model/version") > layer_of("/spec/model/uri") and names_version(uri, base_version)):
         add("model-uri-version", "/spec/model/version",
             f"model.version is {version} here, but the inherited uri '{uri}' names version {base_version}: "
             f"the pods would load the {base_version} weights under {version} labels",
