@@ -54,7 +54,9 @@ def env_of(container: dict) -> dict:
     return {e["name"]: e.get("value") for e in container["env"]}
 
 
-FETCHED = spec(model={"uri": "s3://models/m/{version}/", "fetch": {"sizeLimit": "2Gi"}},
+FETCH = {"sizeLimit": "2Gi", "env": {"AWS_REGION": "eu-west-1"},
+         "secrets": [{"env": "AWS_SECRET_ACCESS_KEY", "secret": "m-s3", "key": "secret"}]}
+FETCHED = spec(model={"uri": "s3://models/m/{version}/", "fetch": FETCH},
                environments={"prod": {"model": {"version": "0.9.0"}}})
 
 
@@ -76,6 +78,8 @@ def test_fetched_weights_come_from_a_restricted_init_container_into_an_empty_dir
                                        "readOnlyRootFilesystem": True, "runAsNonRoot": True}
     assert init["resources"] == {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "100Mi"}}
     assert {"mountPath": "/models", "name": "model-fetch"} in init["volumeMounts"]
+    assert init["env"] == [{"name": "AWS_REGION", "value": "eu-west-1"}, {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {
+        "secretKeyRef": {"key": "secret", "name": "m-s3"}}}]  # the initializer's credentials, by reference only
     assert {"emptyDir": {"sizeLimit": "2Gi"}, "name": "model-fetch"} in spec["volumes"]
     server = spec["containers"][0]
     assert {"mountPath": "/models", "name": "model-fetch", "readOnly": True} in server["volumeMounts"]

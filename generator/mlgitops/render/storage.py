@@ -79,7 +79,7 @@ def attach(ctx: Context, pod: dict) -> dict[str, str]:
     fetch = ctx.spec["model"].get("fetch")
     if fetch is not None and ctx.storage_initializer:
         path = fetch["mountPath"]
-        pod["initContainers"] = [*pod.get("initContainers", []), _initializer(ctx, path)]
+        pod["initContainers"] = [*pod.get("initContainers", []), _initializer(ctx, fetch)]
         container["volumeMounts"].append({"mountPath": path, "name": FETCH_VOLUME, "readOnly": True})
         container["env"].append({"name": "MODEL_DIR", "value": path})
         empty = {"sizeLimit": quantity(fetch["sizeLimit"])} if "sizeLimit" in fetch else {}
@@ -92,14 +92,25 @@ def attach(ctx: Context, pod: dict) -> dict[str, str]:
         pod["volumes"].append({"emptyDir": empty, "name": FETCH_VOLUME})
         index = len(pod["initContainers"]) - 1
         fields[f"/spec/template/spec/initContainers/{index}"] = "/spec/model/fetch"
+        fields[f"/spec/template/spec/initContainers/{index}/env"] = "/spec/model/fetch/env"
     return fields
 
 
-def _initializer(ctx: Context, path: str) -> dict:
+def _fetch_env(fetch: dict) -> list[dict]:
+    env = [{"name": k, "value": v} for k, v in sorted(fetch.get("env", {}).items())]
+    for ref in fetch.get("secrets", []):
+        key_ref = {"name": ref["secret"], "key": ref["key"]}
+        if ref["optional"]:
+            key_ref["optional"] = True
+        env.append({"name": ref["env"], "valueFrom": {"secretKeyRef": key_ref}})
+    return env
+
+
+def _initializer(ctx: Context, fetch: dict) -> dict:
     """KServe's storage-initializer contract: arguments `<uri> <destination folder>`."""
     init = ctx.storage_initializer or {}
-    resources = init["resources"]
-    return {
+    resources, path = init["resources"], fetch["mountPath"]
+    container = {
         "args": [ctx.spec["model"]["uri"], path],
         "image": init["image"],
         "imagePullPolicy": "IfNotPresent",
@@ -108,3 +119,7 @@ def _initializer(ctx: Context, path: str) -> dict:
         "securityContext": dict(RESTRICTED, capabilities={"drop": ["ALL"]}),
         "volumeMounts": [{"mountPath": path, "name": FETCH_VOLUME}, {"mountPath": "/tmp", "name": "tmp"}],
     }
+    env = _fetch_env(fetch)
+    if env:
+        container["env"] = env
+    return container
