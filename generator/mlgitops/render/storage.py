@@ -15,8 +15,6 @@ from mlgitops.spec.semantics import quantity as quantity_value
 CLAIM_VOLUME = "model-storage"
 FETCH_VOLUME = "model-fetch"
 INITIALIZER = "storage-initializer"
-RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-              "readOnlyRootFilesystem": True, "runAsNonRoot": True}
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 
 
@@ -67,33 +65,39 @@ def persistent_volume_claim(ctx: Context) -> Manifest | None:
 
 def attach(ctx: Context, pod: dict) -> dict[str, str]:
     """Mount the claim and the fetched weights into the pod's first container; the fields they trace to."""
-    container = pod["containers"][0]
-    fields: dict[str, str] = {}
     storage = ctx.serving.get("storage")
     if storage:
-        mount = {"mountPath": storage["mountPath"], "name": CLAIM_VOLUME}
-        if storage["readOnly"]:
-            mount["readOnly"] = True
-        container["volumeMounts"].append(mount)
-        pod["volumes"].append({"name": CLAIM_VOLUME, "persistentVolumeClaim": {"claimName": pvc_name(ctx)}})
+        _attach_claim(ctx, storage, pod)
     fetch = ctx.spec["model"].get("fetch")
-    if fetch is not None and ctx.storage_initializer:
-        path = fetch["mountPath"]
-        pod["initContainers"] = [*pod.get("initContainers", []), _initializer(ctx, fetch)]
-        container["volumeMounts"].append({"mountPath": path, "name": FETCH_VOLUME, "readOnly": True})
-        container["env"].append({"name": "MODEL_DIR", "value": path})
-        empty = {"sizeLimit": quantity(fetch["sizeLimit"])} if "sizeLimit" in fetch else {}
-        if empty:  # the weights live on the node's disk: the pod asks for the room (and its limit covers it)
-            resources = container["resources"]
-            for part in ("requests", "limits"):
-                if part == "requests" or "ephemeral-storage" in resources[part]:
-                    resources[part]["ephemeral-storage"] = add_quantities(
-                        resources[part].get("ephemeral-storage"), empty["sizeLimit"])
-        pod["volumes"].append({"emptyDir": empty, "name": FETCH_VOLUME})
-        index = len(pod["initContainers"]) - 1
-        fields[f"/spec/template/spec/initContainers/{index}"] = "/spec/model/fetch"
-        fields[f"/spec/template/spec/initContainers/{index}/env"] = "/spec/model/fetch/env"
-    return fields
+    if fetch is not None and ctx.storage_initializer:  # without an initializer the spec was refused
+        return _attach_fetch(ctx, fetch, pod)
+    return {}
+
+
+def _attach_claim(ctx: Context, storage: dict, pod: dict) -> None:
+    mount = {"mountPath": storage["mountPath"], "name": CLAIM_VOLUME}
+    if storage["readOnly"]:
+        mount["readOnly"] = True
+    pod["containers"][0]["volumeMounts"].append(mount)
+    pod["volumes"].append({"name": CLAIM_VOLUME, "persistentVolumeClaim": {"claimName": pvc_name(ctx)}})
+
+
+def _attach_fetch(ctx: Context, fetch: dict, pod: dict) -> dict[str, str]:
+    """The initializer fills an emptyDir the server mounts read-only (KServe's storage-initializer pattern)."""
+    container, path = pod["containers"][0], fetch["mountPath"]
+    pod["initContainers"] = [*pod.get("initContainers", []), _initializer(ctx, fetch)]
+    container["volumeMounts"].append({"mountPath": path, "name": FETCH_VOLUME, "readOnly": True})
+    container["env"].append({"name": "MODEL_DIR", "value": path})
+    empty = {"sizeLimit": quantity(fetch["sizeLimit"])} if "sizeLimit" in fetch else {}
+    if empty:  # the weights live on the node's disk: the pod asks for the room (and its limit covers it)
+        resources = container["resources"]
+        for part in ("requests", "limits"):
+            if part == "requests" or "ephemeral-storage" in resources[part]:
+                resources[part]["ephemeral-storage"] = add_quantities(
+                    resources[part].get("ephemeral-storage"), empty["sizeLimit"])
+    pod["volumes"].append({"emptyDir": empty, "name": FETCH_VOLUME})
+    init = f"/spec/template/spec/initContainers/{len(pod['initContainers']) - 1}"
+    return {init: "/spec/model/fetch", f"{init}/env": "/spec/model/fetch/env"}
 
 
 def _fetch_env(fetch: dict) -> list[dict]:
@@ -116,7 +120,8 @@ def _initializer(ctx: Context, fetch: dict) -> dict:
         "imagePullPolicy": "IfNotPresent",
         "name": INITIALIZER,
         "resources": {"limits": dict(resources["limits"]), "requests": dict(resources["requests"])},
-        "securityContext": dict(RESTRICTED, capabilities={"drop": ["ALL"]}),
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                            "readOnlyRootFilesystem": True, "runAsNonRoot": True},  # restricted, whatever the server's
         "volumeMounts": [{"mountPath": path, "name": FETCH_VOLUME}, {"mountPath": "/tmp", "name": "tmp"}],
     }
     env = _fetch_env(fetch)
