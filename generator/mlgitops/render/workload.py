@@ -171,4 +171,3 @@ def service_account(ctx: Context) -> Manifest:
     obj = {"apiVersion": "v1", "automountServiceAccountToken": sa["automountToken"], "kind": "ServiceAccount",
            "metadata": metadata(ctx, annotations=sa.get("annotations"))}
     return Manifest(obj, "serviceaccount.yaml", "/spec/serving/serviceAccount")
-
