@@ -104,6 +104,7 @@ def test_fetched_weights_come_from_a_restricted_init_container_into_an_empty_dir
                                        "readOnlyRootFilesystem": True, "runAsNonRoot": True}
     assert init["resources"] == {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "100Mi"}}
     assert {"mountPath": "/models", "name": "model-fetch"} in init["volumeMounts"]
+    assert init["terminationMessagePolicy"] == "FallbackToLogsOnError"
     assert init["env"] == [{"name": "AWS_REGION", "value": "eu-west-1"}, {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {
         "secretKeyRef": {"key": "secret", "name": "m-s3"}}}]  # the initializer's credentials, by reference only
     assert {"emptyDir": {"sizeLimit": "2Gi"}, "name": "model-fetch"} in spec["volumes"]

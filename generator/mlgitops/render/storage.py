@@ -122,6 +122,7 @@ def _initializer(ctx: Context, fetch: dict) -> dict:
         "resources": {"limits": dict(resources["limits"]), "requests": dict(resources["requests"])},
         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                             "readOnlyRootFilesystem": True, "runAsNonRoot": True},  # restricted, whatever the server's
+        "terminationMessagePolicy": "FallbackToLogsOnError",  # a failed download shows in `kubectl describe pod`
         "volumeMounts": [{"mountPath": path, "name": FETCH_VOLUME}, {"mountPath": "/tmp", "name": "tmp"}],
     }
     env = _fetch_env(fetch)
