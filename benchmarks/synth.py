@@ -112,6 +112,8 @@ def spec_data(i: int, seed: int = 0) -> dict:
         serving["storage"] = {"size": rng.choice(("10Gi", "20Gi", "50Gi")), "mountPath": "/models",
                               "accessMode": "ReadWriteMany" if shared else "ReadOnlyMany",
                               "readOnly": not shared}
+        if not shared:  # a ReadOnlyMany claim holds the weights only when made from a snapshot
+            serving["storage"]["dataSource"] = {"kind": "VolumeSnapshot", "name": f"{name}-weights"}
         if i % 3 == 0:
             serving["storage"]["storageClassName"] = "fast-ssd"
     if i % 3 != 2:
@@ -122,10 +124,10 @@ def spec_data(i: int, seed: int = 0) -> dict:
             serving["ingress"]["annotations"] = {"nginx.ingress.kubernetes.io/proxy-body-size": "16m"}
     if i % 10 < 7:
         serving["metrics"] = {"path": "/metrics"}
-        if gpu:
+        if gpu or "ingress" in serving:  # never on the port an Ingress exposes
             serving["metrics"]["port"] = 9090
     if i % 4 == 1:
-        serving["networkPolicy"] = {"allowFromNamespaces": ["ingress-nginx", f"{team}-apps"]}
+        serving["networkPolicy"] = {"allowFromNamespaces": [f"{team}-apps"]}
     if i % 8 == 5:
         serving["serviceAccount"] = {"annotations": {
             "eks.amazonaws.com/role-arn": f"arn:aws:iam::123456789012:role/{name}"}}
@@ -134,7 +136,7 @@ def spec_data(i: int, seed: int = 0) -> dict:
     if i % 11 == 6:
         serving["args"] = ["--model-dir", "/models", "--workers", serving["env"]["WORKERS"]]
 
-    spec: dict = {"model": {"version": version, "uri": f"s3://models/{name}/{version}/model.bin",
+    spec: dict = {"model": {"version": version, "uri": f"s3://models/{name}/{{version}}/model.bin",
                             "framework": rng.choice(GPU_FRAMEWORKS if gpu else CPU_FRAMEWORKS)},
                   "serving": serving}
     if i % 6 == 1:

@@ -119,7 +119,9 @@ def test_cpu_pods_are_not_pinned_to_gpu_nodes():
 def test_network_policy_admits_only_the_serving_and_metrics_ports():
     objs = objects({"port": 8000, "metrics": {"port": 9090}})
     assert objs["NetworkPolicy"]["spec"]["ingress"] == [
-        {"ports": [{"port": 8000, "protocol": "TCP"}, {"port": 9090, "protocol": "TCP"}]}]
+        {"ports": [{"port": 8000, "protocol": "TCP"}]},
+        {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+         "ports": [{"port": 9090, "protocol": "TCP"}]}]
     assert objs["NetworkPolicy"]["spec"]["policyTypes"] == ["Ingress"]
 
 
@@ -149,11 +151,23 @@ def test_model_version_and_uri_reach_the_container():
                        {"name": "MODEL_URI", "value": "s3://b/m"}]
 
 
-def test_prometheus_annotations_and_service_monitor():
+def test_a_service_monitor_and_no_scrape_annotations_under_the_prometheus_operator():
     objs = objects({"metrics": {"path": "/stats"}})
+    assert "annotations" not in objs["Deployment"]["spec"]["template"]["metadata"]
+    assert objs["ServiceMonitor"]["spec"]["endpoints"] == [{"interval": "30s", "path": "/stats", "port": "http"}]
+    assert objs["ServiceMonitor"]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_scrape_annotations_and_no_service_monitor_without_the_prometheus_operator():
+    config, _ = parse_config("mlgitops.yaml", (ROOT / "mlgitops.yaml").read_bytes().replace(
+        b"prometheusOperator: true", b"prometheusOperator: false"))
+    model, _ = parse_model("models/m.yaml", yaml.safe_dump(
+        {**MINIMAL, "spec": {**MINIMAL["spec"], "serving": {**MINIMAL["spec"]["serving"],
+                                                          "metrics": {"path": "/stats"}}}}).encode(), config)
+    objs = {m.kind: m.obj for m in render(model.effective[BASE], config, BASE)}
     assert objs["Deployment"]["spec"]["template"]["metadata"]["annotations"] == {
         "prometheus.io/path": "/stats", "prometheus.io/port": "8080", "prometheus.io/scrape": "true"}
-    assert objs["ServiceMonitor"]["spec"]["endpoints"] == [{"interval": "30s", "path": "/stats", "port": "http"}]
+    assert "ServiceMonitor" not in objs
 
 
 def test_ingress_routes_the_host_to_the_service():

@@ -190,6 +190,150 @@ def _gpu(obj, gpu: dict, add):
             + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
 
 
+SINGLE_WRITER = {"ReadWriteOnce": "one node", "ReadWriteOncePod": "one pod"}
+
+
+def _of_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [o for o in objects if o.get("kind") == kind and isinstance(o.get("spec"), dict)]
+
+
+def _labels_match(wanted: dict, labels: dict) -> bool:
+    return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
+
+
+def _claim_without_source(pvc: dict) -> Violation | None:
+    spec = pvc["spec"]
+    if "ReadOnlyMany" not in (spec.get("accessModes") or []):
+        return None
+    if any(spec.get(key) for key in ("dataSource", "dataSourceRef", "volumeName")):
+        return None
+    return Violation("storage-no-source", "PersistentVolumeClaim", pvc["metadata"]["name"], "/spec/accessModes",
+                     f"claim {pvc['metadata']['name']} is ReadOnlyMany but has no dataSource or volumeName: a new volume starts empty and no pod can "
+                     "write the weights into it", "give storage.dataSource (a VolumeSnapshot or claim holding the "
+                     "weights) or storage.volumeName (a pre-provisioned volume), or fetch them with model.fetch")
+
+
+def _several_pods(deployment: dict, objects: list[dict]) -> str:
+    """Why a Deployment may run more than one pod at once ("" if it never does)."""
+    name, spec = deployment["metadata"]["name"], deployment["spec"]
+    for hpa in _of_kind(objects, "HorizontalPodAutoscaler"):
+        ref = hpa["spec"].get("scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment" and ref.get("name") == name and hpa["spec"].get("maxReplicas", 1) > 1:
+            return f"is autoscaled up to {hpa['spec']['maxReplicas']} pods"
+    replicas = spec.get("replicas", 1)
+    if isinstance(replicas, int) and replicas > 1:
+        return f"runs {replicas} replicas"
+    strategy = spec.get("strategy") or {}
+    surge = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
+    if strategy.get("type", "RollingUpdate") == "RollingUpdate" and surge not in (0, "0", "0%"):
+        return f"starts a new pod before stopping the old one in a rollout (maxSurge: {surge})"
+    return ""
+
+
+def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
+    modes = pvc["spec"].get("accessModes") or []
+    if not modes or any(m not in SINGLE_WRITER for m in modes):
+        return None
+    name = pvc["metadata"]["name"]
+    for deployment in _of_kind(objects, "Deployment"):
+        claims = {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in _pod(deployment).get("volumes") or []}
+        why = _several_pods(deployment, objects) if name in claims else ""
+        if why:
+            mode = modes[0]
+            stuck = ("stay in ContainerCreating (Multi-Attach error)" if mode == "ReadWriteOnce" else "never start")
+            return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
+                             f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but Deployment/"
+                             f"{deployment['metadata']['name']} {why}: the other pods {stuck}",
+                             "use ReadOnlyMany or ReadWriteMany for several pods; for one writer, run one replica "
+                             "with rollout.strategy: Recreate")
+    return None
+
+
+def _service_target(service: dict, port, objects: list[dict]) -> int | None:
+    """The container port number a Service port (by name or number) reaches."""
+    spec = service["spec"]
+    entry = next((p for p in spec.get("ports") or [] if port in (p.get("name"), p.get("port"))), None)
+    if entry is None:
+        return None
+    target = entry.get("targetPort", entry.get("port"))
+    if isinstance(target, int):
+        return target
+    for deployment in _of_kind(objects, "Deployment"):
+        labels = (deployment["spec"].get("template") or {}).get("metadata", {}).get("labels") or {}
+        if _labels_match(spec.get("selector") or {}, labels):
+            for _, container in _containers(deployment):
+                for p in container.get("ports") or []:
+                    if p.get("name") == target:
+                        return p.get("containerPort")
+    return None
+
+
+def _routed(ingress: dict, services: dict, objects: list[dict]) -> dict[int, list[tuple[str, str]]]:
+    """Container port -> the (path, pathType) pairs an Ingress routes to it."""
+    spec = ingress["spec"]
+    pairs = [(p.get("backend") or {}, p.get("path", "/"), p.get("pathType", "Prefix"))
+             for rule in spec.get("rules") or [] for p in (rule.get("http") or {}).get("paths") or []]
+    if spec.get("defaultBackend"):
+        pairs.append((spec["defaultBackend"], "/", "Prefix"))
+    out: dict[int, list[tuple[str, str]]] = {}
+    for backend, path, kind in pairs:
+        ref = backend.get("service") or {}
+        service, port = services.get(ref.get("name")), ref.get("port") or {}
+        target = _service_target(service, port.get("name", port.get("number")), objects) if service else None
+        if target is not None:
+            out.setdefault(target, []).append((path, kind))
+    return out
+
+
+def _exposes(routes: list[tuple[str, str]], path: str) -> bool:
+    for prefix, kind in routes:
+        if path == prefix or (kind != "Exact" and (prefix == "/" or path.startswith(prefix.rstrip("/") + "/"))):
+            return True
+    return False
+
+
+def _scraped(objects: list[dict], services: dict) -> list[tuple[str, str, str, int | None, str]]:
+    """(kind, name, pointer, container port, path) of every metrics endpoint: ServiceMonitors and pod annotations."""
+    out = []
+    for monitor in _of_kind(objects, "ServiceMonitor"):
+        wanted = (monitor["spec"].get("selector") or {}).get("matchLabels") or {}
+        for service in services.values():
+            if _labels_match(wanted, service["metadata"].get("labels") or {}):
+                for i, endpoint in enumerate(monitor["spec"].get("endpoints") or []):
+                    port = _service_target(service, endpoint.get("port"), objects)
+                    out.append(("ServiceMonitor", monitor["metadata"]["name"], f"/spec/endpoints/{i}", port,
+                                endpoint.get("path", "/metrics")))
+    for deployment in _of_kind(objects, "Deployment"):
+        notes = (deployment["spec"].get("template") or {}).get("metadata", {}).get("annotations") or {}
+        if notes.get("prometheus.io/scrape") == "true" and str(notes.get("prometheus.io/port", "")).isdigit():
+            out.append(("Deployment", deployment["metadata"]["name"], "/spec/template/metadata/annotations",
+                        int(notes["prometheus.io/port"]), notes.get("prometheus.io/path", "/metrics")))
+    return out
+
+
+def _metrics_public(objects: list[dict]) -> list[Violation]:
+    services = {s["metadata"]["name"]: s for s in _of_kind(objects, "Service")}
+    out = []
+    for ingress in _of_kind(objects, "Ingress"):
+        routed = _routed(ingress, services, objects)
+        for kind, name, pointer, port, path in _scraped(objects, services):
+            if port in routed and _exposes(routed[port], path):
+                out.append(Violation("metrics-public", kind, name, pointer,
+                                     f"serves {path} on the port Ingress/{ingress['metadata']['name']} routes to: "
+                                     "anyone who reaches the host can read the metrics",
+                                     "give the metrics their own port (serving.metrics.port, e.g. 9090): only the "
+                                     "monitoring namespace may reach it"))
+    return out
+
+
+def _storage_and_routes(objects: list[dict], settings: Settings) -> list[Violation]:
+    out = []
+    for pvc in _of_kind(objects, "PersistentVolumeClaim"):
+        out += [v for v in (_claim_without_source(pvc), _single_writer(pvc, objects)) if v]
+    out += _metrics_public(objects)
+    return [v for v in out if v.rule not in settings.disabled]
+
+
 def _grants(obj, meant: dict, add):
     """Exception annotations are the spec's to write: any other value was written by a raw patch."""
     built, wanted = _annotations(obj), _annotations(meant)
@@ -280,4 +424,4 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
             _probes(path, container, add)
         _security(obj, add, wanted)
         _gpu(obj, gpu, add)
-    return out
+    return out + _storage_and_routes(objects, settings)

@@ -25,7 +25,8 @@ metadata:
 spec:
   model:
     version: "{version}"              # always a quoted string ("1.10" is not 1.1)
-    # uri: s3://models/{name}/{version}   # where the weights live; env MODEL_URI
+    # uri: s3://models/{name}/{{version}}/   # where the weights live; {{version}}: each environment's version
+    # fetch: {{mountPath: /models}}    # download uri in an init container (storageInitializer in mlgitops.yaml)
   serving:
     image: {image}
     port: 8080                   # the port your server listens on
@@ -40,7 +41,7 @@ spec:
     # secrets: [{{env: DB_PASSWORD, secret: {name}-db, key: password}}]   # references only
     # storage: {{size: 10Gi, mountPath: /models}}
     # ingress: {{host: {name}.example.com}}
-    # metrics: {{path: /metrics}}
+    # metrics: {{path: /metrics, port: 9090}}   # a port of their own: never behind the Ingress
   environments:                  # deep-merged over spec: maps merge, lists replace, null removes
 {environments}"""
 
@@ -122,6 +123,13 @@ git:
 sync:
   engine: {engine}                # {engine_note}
 prometheusOperator: false        # true: emit a ServiceMonitor for models with metrics
+monitoring:
+  namespace: monitoring          # where Prometheus runs: NetworkPolicies admit it to the metrics ports
+  serviceMonitorLabels: {{}}     # what Prometheus selects ServiceMonitors by, e.g. {{release: kube-prometheus-stack}}
+ingressController:
+  namespace: ingress-nginx       # admitted to the serving port of models with an Ingress
+# storageInitializer:            # for model.fetch: the init container that downloads model.uri
+#   image: kserve/storage-initializer:v0.15.0
 environments:                    # in promotion order; each syncs from clusters/<cluster>/ (default: its name)
 - name: dev
   namespace: ml-dev

@@ -14,3 +14,10 @@ POLICY_EXCEPTION_PREFIX = "policy-exception.mlgitops.io/"
 def is_grant(key: str) -> bool:
     """Whether an annotation grants an exception; only the spec may write one (a raw patch is refused)."""
     return key == SECURITY_EXCEPTION or key.startswith(POLICY_EXCEPTION_PREFIX)
+
+# Keep an object (a claim and its data) when it leaves Git. Flux: `prune: disabled` stops both garbage collection
+# and deletion with its Kustomization. Argo CD: `Prune=false` stops pruning when the object leaves Git,
+# `Delete=false` keeps it when its Application is deleted (a renamed model's ApplicationSet entry).
+FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune"
+ARGOCD_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+PRUNE_PROTECTION = {FLUX_PRUNE: "disabled", ARGOCD_SYNC_OPTIONS: "Prune=false,Delete=false"}

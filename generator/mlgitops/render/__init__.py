@@ -6,7 +6,7 @@ and `report`; never touches a file.
 
 from __future__ import annotations
 
-from mlgitops.render import canary, network, scaling, workload
+from mlgitops.render import canary, network, scaling, storage, workload
 from mlgitops.render.context import Context
 from mlgitops.render.manifest import Manifest
 from mlgitops.spec.config import Config
@@ -14,7 +14,7 @@ from mlgitops.spec.config import Config
 RENDERERS = (
     workload.deployment,
     workload.service_account,
-    workload.persistent_volume_claim,
+    storage.persistent_volume_claim,
     network.service,
     network.network_policy,
     network.ingress,
@@ -35,6 +35,9 @@ def render(effective: dict, config: Config, env: str) -> list[Manifest]:
         spec=effective["spec"],
         gpu=config.gpu,
         prometheus_operator=config.prometheus_operator,
+        monitoring=config.monitoring,
+        ingress_controller=config.ingress_controller,
+        storage_initializer=config.storage_initializer,
     )
     out = [m for m in (r(ctx) for r in RENDERERS) if m is not None]
     out += canary.objects(ctx, out, config.data.get("gateway"))

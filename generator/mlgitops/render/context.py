@@ -16,6 +16,9 @@ class Context:
     spec: dict  # the effective `spec` section, defaults filled
     gpu: dict  # the config's gpu section
     prometheus_operator: bool
+    monitoring: dict  # the config's monitoring section: namespace, serviceMonitorLabels
+    ingress_controller: dict  # the config's ingressController section: namespace
+    storage_initializer: dict | None  # the config's storageInitializer (image, resources), if any
 
     @property
     def serving(self) -> dict:

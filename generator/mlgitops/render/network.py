@@ -22,18 +22,41 @@ def service(ctx: Context) -> Manifest:
     return Manifest(obj, "service.yaml", "/spec/serving/port")
 
 
+def _namespace(name: str) -> dict:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def _serving_sources(ctx: Context) -> list[dict] | None:
+    """Who may call the serving port: None for anyone, else namespaces (and the model's own namespace)."""
+    policy = ctx.serving["networkPolicy"]
+    namespaces = policy.get("allowFromNamespaces")
+    if namespaces is None:
+        return None
+    names = list(namespaces)
+    if ctx.serving.get("ingress"):
+        names.append(ctx.ingress_controller["namespace"])
+    if ctx.metrics_port == ctx.serving["port"]:
+        names.append(ctx.monitoring["namespace"])
+    peers = [_namespace(ns) for ns in dict.fromkeys(names)]
+    if policy["allowSameNamespace"]:
+        peers.append({"podSelector": {}})  # a pod selector alone: every pod of the policy's own namespace
+    return peers
+
+
 def network_policy(ctx: Context) -> Manifest:
-    ports = [{"port": ctx.serving["port"], "protocol": "TCP"}]
+    """The serving port for its callers; a separate metrics port for the monitoring namespace only."""
+    rule: dict = {"ports": [{"port": ctx.serving["port"], "protocol": "TCP"}]}
+    sources = _serving_sources(ctx)
+    if sources is not None:
+        rule["from"] = sources
+    rules = [rule]
     if _separate_metrics(ctx):
-        ports.append({"port": ctx.metrics_port, "protocol": "TCP"})
-    rule: dict = {"ports": ports}
-    namespaces = ctx.serving["networkPolicy"].get("allowFromNamespaces")
-    if namespaces is not None:
-        rule["from"] = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
-                        for ns in namespaces]
+        rules.append({"from": [_namespace(ctx.monitoring["namespace"])],
+                      "ports": [{"port": ctx.metrics_port, "protocol": "TCP"}]})
     obj = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": metadata(ctx),
-           "spec": {"ingress": [rule], "podSelector": {"matchLabels": ctx.selector}, "policyTypes": ["Ingress"]}}
-    return Manifest(obj, "networkpolicy.yaml", "/spec/serving/networkPolicy")
+           "spec": {"ingress": rules, "podSelector": {"matchLabels": ctx.selector}, "policyTypes": ["Ingress"]}}
+    return Manifest(obj, "networkpolicy.yaml", "/spec/serving/networkPolicy",
+                    {"/spec/ingress/1": "/spec/serving/metrics"})
 
 
 def ingress(ctx: Context) -> Manifest | None:
@@ -59,6 +82,8 @@ def service_monitor(ctx: Context) -> Manifest | None:
         return None
     endpoint = {"interval": metrics["interval"], "path": metrics["path"],
                 "port": "metrics" if _separate_metrics(ctx) else "http"}
-    obj = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": metadata(ctx),
+    meta = metadata(ctx)
+    meta["labels"].update(ctx.monitoring["serviceMonitorLabels"])  # what Prometheus selects on: the config wins
+    obj = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": meta,
            "spec": {"endpoints": [endpoint], "selector": {"matchLabels": ctx.selector}}}
     return Manifest(obj, "servicemonitor.yaml", "/spec/serving/metrics")

@@ -1,8 +1,9 @@
-"""The Deployment, its ServiceAccount and its PersistentVolumeClaim."""
+"""The Deployment and its ServiceAccount (the weights' volumes: `storage`)."""
 
 from __future__ import annotations
 
 from mlgitops.kube.annotations import POLICY_EXCEPTION_PREFIX, SECURITY_EXCEPTION
+from mlgitops.render import storage
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
@@ -107,13 +108,13 @@ def _container(ctx: Context, container_security: dict) -> dict:
             container[key] = list(serving[key])
     for kind, probe in serving.get("health", {}).items():
         container[f"{kind}Probe"] = _probe(probe, PROBE_DEFAULTS[kind])
-    storage = serving.get("storage")
-    if storage:
-        mount = {"mountPath": storage["mountPath"], "name": "model-storage"}
-        if storage["readOnly"]:
-            mount["readOnly"] = True
-        container["volumeMounts"].append(mount)
     return container
+
+
+def _strategy(rollout: dict) -> dict:
+    if rollout.get("strategy") == "Recreate":
+        return {"type": "Recreate"}
+    return {"rollingUpdate": {k: v for k, v in rollout.items() if k != "strategy"}, "type": "RollingUpdate"}
 
 
 def deployment(ctx: Context) -> Manifest:
@@ -126,12 +127,11 @@ def deployment(ctx: Context) -> Manifest:
         "serviceAccountName": ctx.name,
         "volumes": [{"emptyDir": {}, "name": "tmp"}],
     }
-    if serving.get("storage"):
-        pod["volumes"].append({"name": "model-storage", "persistentVolumeClaim": {"claimName": pvc_name(ctx)}})
+    attached = storage.attach(ctx, pod)
     _scheduling(ctx, pod)
     template_meta: dict = {"labels": dict(ctx.labels)}
     metrics = serving.get("metrics")
-    if metrics:
+    if metrics and not ctx.prometheus_operator:  # a ServiceMonitor scrapes instead: never both
         template_meta["annotations"] = {"prometheus.io/path": metrics["path"],
                                         "prometheus.io/port": str(ctx.metrics_port), "prometheus.io/scrape": "true"}
     annotations = {}
@@ -142,7 +142,7 @@ def deployment(ctx: Context) -> Manifest:
     spec: dict = {
         "revisionHistoryLimit": 5,
         "selector": {"matchLabels": ctx.selector},
-        "strategy": {"rollingUpdate": dict(serving["rollout"]), "type": "RollingUpdate"},
+        "strategy": _strategy(serving["rollout"]),
         "template": {"metadata": template_meta, "spec": pod},
     }
     if not ctx.autoscaled:
@@ -162,8 +162,10 @@ def deployment(ctx: Context) -> Manifest:
         f"{POD}/tolerations": "/spec/serving/tolerations" if "tolerations" in serving else "/spec/serving/resources/gpu",
         f"{POD}/nodeSelector": "/spec/serving/nodeSelector" if "nodeSelector" in serving else "/spec/serving/resources/gpu",
         f"{C0}/env": "/spec/serving/env",
+        "/spec/template/metadata/annotations": "/spec/serving/metrics",
+        "/spec/strategy": "/spec/serving/rollout",
     }
-    return Manifest(obj, "deployment.yaml", "/spec/serving", fields)
+    return Manifest(obj, "deployment.yaml", "/spec/serving", {**fields, **attached})
 
 
 def policy_exceptions(spec: dict) -> dict[str, str]:
@@ -177,18 +179,3 @@ def service_account(ctx: Context) -> Manifest:
     obj = {"apiVersion": "v1", "automountServiceAccountToken": sa["automountToken"], "kind": "ServiceAccount",
            "metadata": metadata(ctx, annotations=sa.get("annotations"))}
     return Manifest(obj, "serviceaccount.yaml", "/spec/serving/serviceAccount")
-
-
-def pvc_name(ctx: Context) -> str:
-    return f"{ctx.name}-storage"
-
-
-def persistent_volume_claim(ctx: Context) -> Manifest | None:
-    storage = ctx.serving.get("storage")
-    if not storage:
-        return None
-    spec: dict = {"accessModes": [storage["accessMode"]], "resources": {"requests": {"storage": quantity(storage["size"])}}}
-    if "storageClassName" in storage:
-        spec["storageClassName"] = storage["storageClassName"]
-    obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata(ctx, pvc_name(ctx)), "spec": spec}
-    return Manifest(obj, "pvc.yaml", "/spec/serving/storage")

@@ -16,6 +16,9 @@ POLICY_RULES = {
     "network-policy-open": "a raw patch does not open the NetworkPolicy wider than the spec's networkPolicy",
     "service-account": "a raw patch does not mount an API token or run pods as the namespace's default "
                        "ServiceAccount",
+    "storage-no-source": "a ReadOnlyMany claim has a source (dataSource or volumeName): a new volume is empty",
+    "storage-single-writer": "a ReadWriteOnce(Pod) claim is not mounted by several pods (replicas, an HPA, a surge)",
+    "metrics-public": "an Ingress does not route to the port that serves the metrics",
 }
 
 RULES: dict[str, str] = {
@@ -44,7 +47,9 @@ RULES: dict[str, str] = {
     "limit-below-request": "a resource limit is below its request",
     "rollout-stuck": "maxSurge and maxUnavailable are both 0, so a rollout cannot progress",
     "not-a-spec": "a file in models/ that is not read as a spec",
-    "mount-conflict": "a volume is mounted over the reserved /tmp scratch volume",
+    "model-uri-version": "an environment changes model.version but inherits a uri naming the base version",
+    "model-fetch": "model.fetch needs a model.uri URL and mlgitops.yaml's storageInitializer",
+    "mount-conflict": "a volume is mounted over the reserved /tmp scratch volume or another volume",
     "patch-target": "a raw patch targets an object the environment does not generate",
     "hand-edited": "a generated file was edited by hand; it is never overwritten",
     "path-blocked": "a file or folder is in the way of a generated file",

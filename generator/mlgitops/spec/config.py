@@ -71,6 +71,18 @@ class Config:
     def defaults(self) -> dict:
         return self.data.get("defaults", {})
 
+    @property
+    def monitoring(self) -> dict:
+        return self.data["monitoring"]
+
+    @property
+    def ingress_controller(self) -> dict:
+        return self.data["ingressController"]
+
+    @property
+    def storage_initializer(self) -> dict | None:
+        return self.data.get("storageInitializer")
+
 
 def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     doc, findings = yamlsource.load(path, raw)

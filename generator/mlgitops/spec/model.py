@@ -87,7 +87,11 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         errors = check.run(data, where, plain)
         if not errors:
             data = fill_defaults(load_schema(SCHEMA), data)
-            errors = semantics.check(data, where, lambda p, layers=layers: writer(layers, p))
+            layer_of = (lambda p, layers=layers: writer(layers, p))
+            errors = semantics.check(data, where, layer_of)
+            base_version = (effective[BASE]["spec"].get("model") or {}).get("version") if env else None
+            errors += semantics.model_source(data, base_version, where, layer_of, config.storage_initializer)
+            data = expand_version(data)
         found.extend(errors)
         effective[env] = data
         if env:
@@ -98,6 +102,15 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     if found:
         return None, sorted(set(found), key=Finding.sort_key)
     return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches), []
+
+
+def expand_version(data: dict) -> dict:
+    """The effective spec with `{version}` in model.uri replaced by this environment's model.version."""
+    model = data["spec"]["model"]
+    if "{version}" not in model.get("uri", ""):
+        return data
+    model = {**model, "uri": model["uri"].replace("{version}", model["version"])}
+    return {**data, "spec": {**data["spec"], "model": model}}
 
 
 def _identity_findings(doc: yamlsource.Document, path: str, config: Config) -> list[Finding]:

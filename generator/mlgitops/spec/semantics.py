@@ -89,7 +89,7 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
                 f"the {name} limit ({limit}) is below the request ({request})",
                 "raise the limit, or lower the request: Kubernetes refuses a pod whose limit is below its request")
     rollout = serving["rollout"]
-    if rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
+    if rollout.get("strategy") != "Recreate" and rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
         add("rollout-stuck", "/spec/serving/rollout", "maxSurge and maxUnavailable are both 0: a rollout could "
             "never replace a pod", "allow maxSurge: 1 (or maxUnavailable: 1)", key=True)
     storage = serving.get("storage")
@@ -137,3 +137,48 @@ def _secret_literals(node, pointer: str):
     elif isinstance(node, list):
         for i, child in enumerate(node):
             yield from _secret_literals(child, f"{pointer}/{i}")
+
+
+def names_version(uri: str, version: str) -> bool:
+    """Whether uri spells out version as a path or file-name part (`…/3.2.0/…`, `resnet-3.2.0.pt`, `v3.2.0`)."""
+    return re.search(rf"(?<![0-9A-Za-uw-z.]){re.escape(version)}(?![0-9]|\.[0-9])", uri) is not None
+
+
+def model_source(doc: dict, base_version: str | None, locate, layer_of, initializer: dict | None) -> list[Finding]:
+    """Checks on where the weights come from: the uri against the version, and `model.fetch`."""
+    model, serving = doc["spec"]["model"], doc["spec"]["serving"]
+    found: list[Finding] = []
+
+    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False):
+        file, pos = locate(pointer, key)
+        found.append(Finding(rule, message, file, pos, hint))
+
+    uri, version = model.get("uri"), model["version"]
+    if (uri and base_version and version != base_version and "{version}" not in uri
+            and layer_of("/spec/model/version") > layer_of("/spec/model/uri") and names_version(uri, base_version)):
+        add("model-uri-version", "/spec/model/version",
+            f"model.version is {version} here, but the inherited uri '{uri}' names version {base_version}: "
+            f"the pods would load the {base_version} weights under {version} labels",
+            f"write {{version}} in spec.model.uri ('{uri.replace(base_version, '{version}')}'), or override uri here")
+    fetch = model.get("fetch")
+    if fetch is None:
+        return found
+    if not uri:
+        add("model-fetch", "/spec/model/fetch", "model.fetch needs model.uri: the weights are fetched from it",
+            "set spec.model.uri, e.g. s3://models/<name>/{version}/", key=True)
+    elif "://" not in uri:
+        add("model-fetch", "/spec/model/uri", f"model.fetch needs a URL to fetch from, not the path '{uri}'",
+            "use s3://, gs://, hf://, https:// or pvc:// (or drop fetch and mount a volume)")
+    if initializer is None:
+        add("model-fetch", "/spec/model/fetch", "model.fetch needs an initializer image: mlgitops.yaml has no "
+            "storageInitializer", "set storageInitializer.image in mlgitops.yaml, e.g. kserve/storage-initializer:v0.15.0",
+            key=True)
+    path = fetch["mountPath"].rstrip("/") or "/"
+    storage = serving.get("storage")
+    if path == "/tmp" or (storage and storage["mountPath"].rstrip("/") == path):
+        add("mount-conflict", "/spec/model/fetch/mountPath", f"{path} is already mounted "
+            f"({'the scratch volume' if path == '/tmp' else 'storage.mountPath'})", "fetch into another folder, e.g. /models")
+    if "MODEL_DIR" in serving.get("env", {}):
+        add("reserved-env", "/spec/serving/env/MODEL_DIR", "env 'MODEL_DIR' is set by mlgitops when model.fetch is on",
+            "drop it: it is the fetch mountPath", key=True)
+    return found
