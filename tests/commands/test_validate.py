@@ -280,3 +280,16 @@ _RESOURCE = st.fixed_dictionaries({"apiVersion": st.sampled_from(["v1", "apps/v1
 def test_tree_level_fuzz_gives_an_exit_code_not_a_traceback(capsys, monkeypatch, resources, flow):
     text = "---\n".join(yaml.safe_dump(r, default_flow_style=flow, allow_unicode=True) for r in resources)
     assert _validate_stdin(capsys, monkeypatch, text.encode("utf-8", "surrogatepass")) in (0, 1, 2)
+
+
+def test_templates_see_the_kubernetes_version_as_written_and_the_configs_minor_as_its_release(capsys, tmp_path,
+                                                                                            monkeypatch):
+    monkeypatch.chdir(_repository(tmp_path / "repo"))  # kubernetesVersion: "1.30", i.e. 1.30.0
+    _catalogue(tmp_path / "schemas/v1.30.0")
+    template = str(tmp_path) + "/schemas/{{ .NormalizedKubernetesVersion }}/{{ .Group }}/" \
+                               "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+    run = run_cli(capsys, "validate", "--schema-location", template, "manifests/scaled.yaml")
+    assert run.code == 0
+    run = run_cli(capsys, "validate", "--kubernetes-version", "1.30", "--schema-location", template,
+                  "manifests/scaled.yaml")
+    assert run.code == 1 and "/schemas/{{ .NormalizedKubernetesVersion }}/" in run.out  # v1.30, as kubeconform

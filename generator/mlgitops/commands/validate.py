@@ -55,7 +55,8 @@ def options(kubernetes_version: str | None, strict: bool, skip: tuple[str, ...],
         kubernetes_version = _config_version(repo)
     if repo is not None and (repo.root / CRDS_DIR).is_dir():
         locations += schemalocations.crds_folder(repo.root / CRDS_DIR)
-    version = kubeschemas.full_version(kubernetes_version or kubeschemas.DEFAULT_KUBERNETES_VERSION)
+    # As written (templates see it as kubeconform would); schema_set refuses a version without schemas.
+    version = kubernetes_version or kubeschemas.DEFAULT_KUBERNETES_VERSION
     return Options(version, strict, skip_kinds(skip), ignore_missing_schemas, locations)
 
 
