@@ -56,8 +56,9 @@ def test_nesting_past_the_limit_is_an_error_at_the_first_line_too_deep():
 
 
 @pytest.mark.parametrize("text", ["a:\n" + "- " * 60_000 + "x\n", "a: " + "[" * 60_000 + "]" * 60_000 + "\n",
-                                  "".join(" " * i + "k:\n" for i in range(2_000)) + " " * 2_000 + "x\n"],
-                         ids=["block sequences on one line", "flow", "block maps"])
+                                  "".join(" " * i + "k:\n" for i in range(2_000)) + " " * 2_000 + "x\n",
+                                  "a:\u2028" + "- " * 60_000 + "x\n"],
+                         ids=["block sequences on one line", "flow", "block maps", "block sequences after an LS line break"])
 def test_nesting_that_would_overflow_a_recursive_reader_is_an_error_not_a_crash(text):
     doc = parse_document(text)  # the fast path included: yaml-rs crashes the process on these
     assert doc.error == "the document nests deeper than 200 levels"

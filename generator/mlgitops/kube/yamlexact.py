@@ -36,7 +36,7 @@ MAX_NODES = 1_000_000  # aliases can expand a small text into a huge tree ("bill
 # Nesting grows by one level per `[` or `{`, and in block style by at most one per column of a line's
 # leading run of spaces and indicators (plus two): a text with fewer of both cannot pass MAX_DEPTH.
 _HALF_DEPTH = MAX_DEPTH // 2 - 1
-_DEEP_RUN = re.compile(rf"(?:\A|\n)[ ?:-]{{{_HALF_DEPTH}}}")
+_DEEP_RUN = re.compile(rf"(?:\A|[\n\r\x85\u2028\u2029])[ ?:-]{{{_HALF_DEPTH}}}")  # after any YAML 1.1 break
 _OTHER_BREAKS = re.compile("[\x85\u2028\u2029]|\r(?!\n)")  # line breaks for YAML 1.1, not for editors
 
 
