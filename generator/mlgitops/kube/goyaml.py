@@ -10,7 +10,8 @@ values, which are converted to JSON and decoded again. The consequences, mirrore
 - timestamps (`2024-01-01`) and sexagesimal numbers (`1:20`) stay strings;
 - a non-string map key becomes a string: `5` -> "5", `on` -> "true", `3.14` -> "3.14".
 
-Characters, as go-yaml v2's reader and scanner (readerc.go, yamlprivateh.go) see them:
+Characters, as go-yaml v2.4.0's reader and scanner see them (readerc.go, yamlprivateh.go, scannerc.go;
+the same in the goyaml.v2 fork of sigs.k8s.io/yaml v1.4.0, which kubeconform uses):
 - it refuses, anywhere in the text (quoted or not), every character outside tab, LF, CR, U+0020-U+007E,
   NEL U+0085, U+00A0-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF: C0 and C1 controls, DEL,
   surrogates, U+FFFE and U+FFFF ("control characters are not allowed");
