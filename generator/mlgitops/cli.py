@@ -14,7 +14,6 @@ from mlgitops.check.pipeline import Shard
 from mlgitops.commands import check, diff, generate, init, new, promote, schemas, status, validate
 from mlgitops.commands import set as set_cmd_module
 from mlgitops.kube import schemas as kubeschemas
-from mlgitops.kube.validator import Options as ValidateOptions
 from mlgitops.report import formats, interrupts, status_formats, validate_formats
 from mlgitops.report.findings import FatalError
 
@@ -145,21 +144,29 @@ def status_cmd(fmt: str, repo_path: str | None) -> None:
 
 @cli.command("validate")
 @click.argument("paths", nargs=-1, metavar="[PATH... | -]")
-@click.option("--kubernetes-version", default=kubeschemas.DEFAULT_KUBERNETES_VERSION, show_default=True,
-              help="Kubernetes version whose schemas to use (any patch release of 1.25 .. 1.37).")
+@click.option("--kubernetes-version", default=None,
+              help="Kubernetes version whose schemas to use: any patch release of 1.25 .. 1.37, or a minor "
+                   "such as 1.30 for its newest shipped patch (default: mlgitops.yaml's kubernetesVersion "
+                   f"inside a repository, else {kubeschemas.DEFAULT_KUBERNETES_VERSION}).")
 @click.option("--strict/--no-strict", default=True, show_default=True,
               help="Reject unknown fields and duplicate keys, like kubeconform -strict.")
 @click.option("--skip", multiple=True, metavar="KIND",
               help="Skip resources of this kind, written Kind or apiVersion/Kind (repeatable, or comma-separated).")
 @click.option("--ignore-missing-schemas", is_flag=True,
               help="Skip resources whose kind has no schema, instead of reporting an error.")
+@click.option("--schema-location", "schema_locations", multiple=True, metavar="LOCATION",
+              help="Where to look for schemas, in order (repeatable), as kubeconform's -schema-location: "
+                   "'default' for the built-in ones, or a local folder or path template using "
+                   "{{ .Group }}, {{ .ResourceKind }}, {{ .ResourceAPIVersion }}, {{ .KindSuffix }}, "
+                   "{{ .NormalizedKubernetesVersion }} and {{ .StrictSuffix }}. Default: default.")
 @click.option("--format", "fmt", type=click.Choice(sorted(validate_formats.FORMATS)), default="text",
               show_default=True, help="How results are printed.")
-def validate_cmd(paths: tuple[str, ...], kubernetes_version: str, strict: bool, skip: tuple[str, ...],
-                 ignore_missing_schemas: bool, fmt: str) -> None:
+def validate_cmd(paths: tuple[str, ...], kubernetes_version: str | None, strict: bool, skip: tuple[str, ...],
+                 ignore_missing_schemas: bool, schema_locations: tuple[str, ...], fmt: str) -> None:
     """Validate Kubernetes manifests (files, folders, or - for standard input) against the schemas
-    of a Kubernetes version and schemas/crds/, offline, with kubeconform's verdicts."""
-    options = ValidateOptions(kubernetes_version, strict, validate.skip_kinds(skip), ignore_missing_schemas)
+    of a Kubernetes version, offline, with kubeconform's verdicts. Inside a repository, also
+    against its schemas/crds/, and by default for mlgitops.yaml's kubernetesVersion."""
+    options = validate.options(kubernetes_version, strict, skip, ignore_missing_schemas, schema_locations)
     sys.exit(validate.validate(paths, options, fmt))
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 
 import jsonschema_rs
 import pytest
+import yaml
 from conftest import ROOT, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.manifests import parse_stream
 
@@ -128,3 +132,164 @@ def test_export_refuses_an_unknown_version_before_writing_anything(capsys, tmp_p
     run = run_cli(capsys, "schemas", "export", str(tmp_path / "out"), "--kubernetes-version", "1.33.0",
                   "--kubernetes-version", "2.0")
     assert run.code == 2 and not (tmp_path / "out").exists()
+
+
+# --- inside a repository: its kubernetesVersion and schemas/crds/; --schema-location ---------------
+
+FLOW_SCHEMA = "apiVersion: flowcontrol.apiserver.k8s.io/v1beta3\nkind: FlowSchema\nmetadata:\n  name: f\n" \
+              "spec:\n  priorityLevelConfiguration:\n    name: x\n"  # served up to Kubernetes 1.31
+SCALED_OBJECT = "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata:\n  name: s\nspec:\n" \
+                "  scaleTargetRef:\n    name: d\n  triggers:\n  - type: cpu\n"
+SCALED_OBJECT_SCHEMA = {
+    "type": "object", "required": ["apiVersion", "kind", "spec"],
+    "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
+                   "spec": {"type": "object", "required": ["scaleTargetRef", "triggers"], "additionalProperties": False,
+                            "properties": {"scaleTargetRef": {"type": "object"}, "triggers": {"type": "array"}}}}}
+
+
+def _repository(root, version: str = '"1.30"'):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "mlgitops.yaml").write_text((ROOT / "mlgitops.yaml").read_text().replace(
+        'kubernetesVersion: "1.33.0"', f"kubernetesVersion: {version}"))
+    (root / "manifests").mkdir()
+    (root / "manifests/flow.yaml").write_text(FLOW_SCHEMA)
+    (root / "manifests/scaled.yaml").write_text(SCALED_OBJECT)
+    return root
+
+
+def _catalogue(folder):
+    (folder / "keda.sh").mkdir(parents=True)
+    (folder / "keda.sh/scaledobject_v1alpha1.json").write_text(json.dumps(SCALED_OBJECT_SCHEMA))
+    return folder
+
+
+def _verdicts(run) -> list[str]:
+    return [r["verdict"] for r in json.loads(run.out)["resources"]]
+
+
+def test_inside_a_repository_its_kubernetes_version_is_the_default_and_an_explicit_one_wins(capsys, tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.chdir(_repository(tmp_path / "repo") / "manifests")
+    assert _verdicts(run_cli(capsys, "validate", "--format", "json", "flow.yaml")) == ["valid"]
+    run = run_cli(capsys, "validate", "--kubernetes-version", "1.33", "flow.yaml")
+    assert run.code == 1 and "in the built-in schemas (Kubernetes 1.33.0)" in run.out
+
+
+def test_outside_a_repository_the_default_version_is_used(capsys, tmp_path, monkeypatch):
+    (tmp_path / "flow.yaml").write_text(FLOW_SCHEMA)
+    monkeypatch.chdir(tmp_path)
+    assert _verdicts(run_cli(capsys, "validate", "--format", "json", "flow.yaml")) == ["error"]
+
+
+def test_a_broken_config_is_an_environment_error_naming_it(capsys, tmp_path, monkeypatch):
+    root = _repository(tmp_path / "repo", "1.30")  # a number: the config says to quote it
+    monkeypatch.chdir(root)
+    run = run_cli(capsys, "validate", "manifests/flow.yaml")
+    assert run.code == 2 and f"{root}/mlgitops.yaml:" in run.err and "give --kubernetes-version" in run.err
+    assert run_cli(capsys, "validate", "--kubernetes-version", "1.30", "manifests/flow.yaml").code == 0
+
+
+def test_the_repositorys_schemas_crds_are_searched(capsys, tmp_path, monkeypatch):
+    root = _repository(tmp_path / "repo")
+    monkeypatch.chdir(root)
+    run = run_cli(capsys, "validate", "manifests/scaled.yaml")
+    assert run.code == 1 and "or add" not in run.out and "schemas/crds/<group>/<kind>_<version>.json" in run.out
+    _catalogue(root / "schemas/crds")
+    assert _verdicts(run_cli(capsys, "validate", "--format", "json", "manifests")) == ["valid", "valid"]
+
+
+def test_schema_locations_take_kubeconforms_templates_and_default(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.yaml").write_text(SCALED_OBJECT + "---\n" + SERVICE_ACCOUNT)
+    template = str(_catalogue(tmp_path / "catalogue")) + "/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
+    both = run_cli(capsys, "validate", "--format", "json", "--schema-location", "default",
+                   "--schema-location", template, "m.yaml")
+    assert (both.code, _verdicts(both)) == (0, ["valid", "valid"])
+    alone = run_cli(capsys, "validate", "--format", "json", "--schema-location", template, "m.yaml")
+    assert _verdicts(alone) == ["valid", "error"]  # as in kubeconform: without `default`, no built-in schemas
+
+
+def test_an_http_schema_location_is_a_usage_error(capsys):
+    run = run_cli(capsys, "validate", "--schema-location", "https://example.com/{{.ResourceKind}}.json",
+                  str(CORPUS / "valid.json"))
+    assert run.code == 2 and "only local paths can be read (validation is offline)" in run.err
+
+
+def test_schemas_export_is_a_schema_location(capsys, exported, tmp_path):
+    (tmp_path / "svc.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  typo: 1\n")
+    run = run_cli(capsys, "validate", "--format", "json", "--kubernetes-version", "1.33.0",
+                  "--schema-location", str(exported), str(tmp_path / "svc.yaml"))
+    assert _verdicts(run) == ["invalid"]
+
+
+# --- inputs that used to crash: a clear error verdict at file:line -----------------------------------
+
+def test_a_kind_of_300_characters_is_an_error_verdict_not_file_name_too_long(capsys, tmp_path):
+    (tmp_path / "long.yaml").write_text(f"apiVersion: v1\nkind: {'A' * 300}\nmetadata:\n  name: x\n")
+    run = run_cli(capsys, "validate", str(tmp_path / "long.yaml"))
+    assert run.code == 1 and f"{tmp_path}/long.yaml:1:1: no schema for v1 AAA" in run.out
+
+
+def test_a_service_nested_300_levels_in_block_style_is_an_error_at_its_line(capsys, tmp_path):
+    nested = "".join("  " * (i + 1) + f"k{i}:\n" for i in range(300))
+    (tmp_path / "deep.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n" + nested)
+    run = run_cli(capsys, "validate", str(tmp_path / "deep.yaml"))
+    assert run.code == 1
+    assert f"{tmp_path}/deep.yaml:205:401: the document nests deeper than 200 levels (k8s-yaml)" in run.out
+
+
+def test_a_control_character_is_an_error_where_it_is(capsys, tmp_path):
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\x01\n")
+    run = run_cli(capsys, "validate", str(tmp_path / "cm.yaml"))
+    assert run.code == 1 and f"{tmp_path}/cm.yaml:6:7: character U+0001 is not allowed in YAML" in run.out
+
+
+# --- fuzzing: whatever the input, a verdict and an exit code, never a traceback ---------------------
+
+def _validate_stdin(capsys, monkeypatch, data: bytes) -> int:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code = run_cli(capsys, "validate", "--format", "json", "-").code
+    return code
+
+
+_SEED = (CORPUS / "valid-deployment.yaml").read_bytes()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, len(_SEED)), st.binary(max_size=8)), max_size=6))
+def test_byte_level_fuzz_gives_an_exit_code_not_a_traceback(capsys, monkeypatch, edits):
+    data = bytearray(_SEED)
+    for at, chunk in edits:
+        data[at:at + len(chunk) % 3] = chunk
+    assert _validate_stdin(capsys, monkeypatch, bytes(data)) in (0, 1, 2)
+
+
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False),
+                    st.text(max_size=20), st.sampled_from(["v1", "apps/v1", "Service", "Deployment", "List", "A" * 300]))
+_TREE = st.recursive(_SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                      st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+                     max_leaves=25)
+_RESOURCE = st.fixed_dictionaries({"apiVersion": st.sampled_from(["v1", "apps/v1", "x/v1", "", "a/b/c"]),
+                                   "kind": st.sampled_from(["Service", "Deployment", "List", "ConfigMap", "A" * 300,
+                                                            "../x", ""])},
+                                  optional={"metadata": _TREE, "spec": _TREE, "items": _TREE, "data": _TREE})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_RESOURCE, min_size=1, max_size=3), st.booleans())
+def test_tree_level_fuzz_gives_an_exit_code_not_a_traceback(capsys, monkeypatch, resources, flow):
+    text = "---\n".join(yaml.safe_dump(r, default_flow_style=flow, allow_unicode=True) for r in resources)
+    assert _validate_stdin(capsys, monkeypatch, text.encode("utf-8", "surrogatepass")) in (0, 1, 2)
+
+
+def test_templates_see_the_kubernetes_version_as_written_and_the_configs_minor_as_its_release(capsys, tmp_path,
+                                                                                            monkeypatch):
+    monkeypatch.chdir(_repository(tmp_path / "repo"))  # kubernetesVersion: "1.30", i.e. 1.30.0
+    _catalogue(tmp_path / "schemas/v1.30.0")
+    template = str(tmp_path) + "/schemas/{{ .NormalizedKubernetesVersion }}/{{ .Group }}/" \
+                               "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+    run = run_cli(capsys, "validate", "--schema-location", template, "manifests/scaled.yaml")
+    assert run.code == 0
+    run = run_cli(capsys, "validate", "--kubernetes-version", "1.30", "--schema-location", template,
+                  "manifests/scaled.yaml")
+    assert run.code == 1 and "/schemas/{{ .NormalizedKubernetesVersion }}/" in run.out  # v1.30, as kubeconform

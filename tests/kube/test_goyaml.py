@@ -86,3 +86,56 @@ def test_the_fast_path_reads_exactly_what_go_reads(tokens):
     for text in (values, keys, items):
         fast, exact = _reading(text), _exact(text)
         assert repr(fast) == repr(exact), text
+
+
+# Characters where YAML readers part ways: what go-yaml v2's reader refuses (C0 and C1 controls, DEL,
+# U+FFFE, U+FFFF), YAML 1.1's other line breaks (CR alone, NEL, LS, PS), the byte order mark, tabs; and
+# ordinary ones around them (no-break space, letters beyond ASCII, private use, an emoji).
+ODD = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x0e", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9f", "\xa0",
+       "\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff", "\t", "\r", "\r\n", "\xe9", "\ue000", "\ufffd",
+       "\U0001f600"]
+_PIECE = st.lists(st.sampled_from(ODD + ["a", "b", " ", ":", "-", "#", "'", '"', "\n", "  "]), max_size=5).map("".join)
+_LINE = st.sampled_from(["{k}: {v}\n", "- {v}\n", '{k}: "{v}"\n', "{k}: '{v}'\n", "{k}: |\n  {v}\n", "{k}:\n  {v}: x\n",
+                         "{v}\n", "{k}: [{v}]\n", "{k}:{v}\n"])
+
+
+@st.composite
+def _odd_documents(draw) -> str:
+    lines = draw(st.lists(st.tuples(_LINE, _PIECE, _PIECE), min_size=1, max_size=3))
+    return "".join(line.format(k="k" + key, v=value) for line, key, value in lines)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_odd_documents())
+def test_the_fast_path_never_disagrees_with_go_on_odd_characters(text):
+    assert repr(_reading(text)) == repr(_exact(text)), text
+
+
+ODD_CASES = {  # each read one way by yaml-rs and another by go-yaml v2 (and so by the exact reader)
+    "control character in a value": "a: b\x01c\n",
+    "control character in a key": "a\x1bb: c\n",
+    "DEL in a quoted value": 'a: "b\x7fc"\n',
+    "C1 control": "a: b\x9fc\n",
+    "U+FFFE": "a: \ufffe\n",
+    "lone surrogate": "a: \ud800\n",
+    "LS in a key": "a\u2028b: c\n",
+    "PS in a value": "a: b\u2029c\n",
+    "NEL before a key": "\x85a: b\n",
+    "LS around spaces": "a: b \u2028 c\n",
+    "byte order mark starting a line": "a: 1\n\ufeffkind: x\n",
+    "tab after a dash": "- \ta\n",
+    "tab indenting a key": "\ta: b\n",
+    "CR alone": 'a: "b\rc"\n',
+}
+
+
+@pytest.mark.parametrize("text", ODD_CASES.values(), ids=ODD_CASES.keys())
+def test_odd_characters_take_the_exact_path_and_read_as_go_reads_them(text):
+    assert needs_exact(text)
+    assert repr(_reading(text)) == repr(_exact(text))
+
+
+@pytest.mark.parametrize("text", ["a: caf\xe9\n", "a: \U0001f600\n", "a: b\tc\n", "a: 1\r\nb: 2\r\n", "a: \xa0\n"],
+                         ids=["letter beyond ASCII", "emoji", "tab inside a value", "CRLF", "no-break space"])
+def test_ordinary_characters_beyond_ascii_keep_the_fast_path(text):
+    assert not needs_exact(text)

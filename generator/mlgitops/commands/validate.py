@@ -2,24 +2,67 @@
 
 Exit codes: 0 when every resource is valid or skipped, 1 when any is invalid or an error, 2 for
 usage or environment errors (unknown Kubernetes version, missing path), raised as FatalError.
+
+Inside a repository (the nearest folder at or above the current one holding mlgitops.yaml), the
+Kubernetes version defaults to the config's `kubernetesVersion` (an explicit --kubernetes-version
+wins) and the repository's `schemas/crds/` is searched after the --schema-location locations
+(by default the built-in schemas alone).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from mlgitops.kube import manifestfiles, manifests
+from mlgitops.kube import manifestfiles, manifests, schemalocations
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.validator import Options, validate_documents
 from mlgitops.report import validate_formats as validate_report
+from mlgitops.report.findings import FatalError
 from mlgitops.report.verdicts import Problem, Result, Verdict
+from mlgitops.spec.config import load_config
+from mlgitops.spec.repo import Repo, find_root
+
+CRDS_DIR = "schemas/crds"
+
+
+def _repository(start: Path) -> Repo | None:
+    try:
+        return find_root(start)
+    except (FatalError, OSError):
+        return None
+
+
+def _config_version(repo: Repo) -> str:
+    config, findings = load_config(repo)
+    if config is None:
+        first = findings[0]
+        where = ":".join(str(n) for n in (repo.root / first.file, first.position.line, first.position.col) if n)
+        raise FatalError(f"{where}: {first.message}",
+                         "fix mlgitops.yaml, or give --kubernetes-version (validate reads the config's version)")
+    return config.kubernetes_version
+
+
+def options(kubernetes_version: str | None, strict: bool, skip: tuple[str, ...], ignore_missing_schemas: bool,
+            schema_locations: tuple[str, ...] = (), start: Path | None = None) -> Options:
+    """The validation options of a command line, the repository around `start` (default: the
+    current folder) filling in what the command line leaves out."""
+    locations = tuple(schemalocations.parse(value) for value in schema_locations) or (schemalocations.BUILTIN,)
+    repo = _repository(start or Path.cwd())
+    if repo is not None and kubernetes_version is None:
+        kubernetes_version = _config_version(repo)
+    if repo is not None and (repo.root / CRDS_DIR).is_dir():
+        locations += schemalocations.crds_folder(repo.root / CRDS_DIR)
+    # As written (templates see it as kubeconform would); schema_set refuses a version without schemas.
+    version = kubernetes_version or kubeschemas.DEFAULT_KUBERNETES_VERSION
+    return Options(version, strict, skip_kinds(skip), ignore_missing_schemas, locations)
 
 
 def run(paths: list[str], options: Options) -> tuple[list[Result], int]:
     """Validate every source; returns (results in source and document order, number of sources)."""
-    schemas = kubeschemas.schema_set(options.kubernetes_version, options.strict)  # unknown version: exit 2
+    schemas = kubeschemas.schema_set(options.kubernetes_version, options.strict, options.locations)
     results: list[Result] = []
     files = 0
     for source in manifestfiles.read(paths):

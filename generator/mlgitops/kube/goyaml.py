@@ -10,8 +10,21 @@ values, which are converted to JSON and decoded again. The consequences, mirrore
 - timestamps (`2024-01-01`) and sexagesimal numbers (`1:20`) stay strings;
 - a non-string map key becomes a string: `5` -> "5", `on` -> "true", `3.14` -> "3.14".
 
-The fast parser (yaml-rs) agrees with these rules except on a few spellings; `needs_exact(text)`
-finds every document holding one of them, and those go through the exact reader (yamlexact.py).
+Characters, as go-yaml v2.4.0's reader and scanner see them (readerc.go, yamlprivateh.go, scannerc.go;
+the same in the goyaml.v2 fork of sigs.k8s.io/yaml v1.4.0, which kubeconform uses):
+- it refuses, anywhere in the text (quoted or not), every character outside tab, LF, CR, U+0020-U+007E,
+  NEL U+0085, U+00A0-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF: C0 and C1 controls, DEL,
+  surrogates, U+FFFE and U+FFFF ("control characters are not allowed");
+- CR, NEL U+0085, LS U+2028 and PS U+2029 are line breaks (YAML 1.2 readers such as yaml-rs read the
+  last three as text);
+- a tab may not start a token at the start of a line, or after `-`, `?` or a complex key's `:`;
+- a byte order mark is skipped at the start of the text; elsewhere its reading depends on where
+  go-yaml's internal buffer happens to start (`is_bom` looks at the buffer's first bytes, not at the
+  current position), so a document holding one cannot be read the way Go would for sure.
+
+The fast parser (yaml-rs) agrees with these rules except on a few spellings and characters;
+`needs_exact(text)` finds every document holding one of them, and those go through the exact reader
+(yamlexact.py).
 """
 
 from __future__ import annotations
@@ -139,17 +152,60 @@ _ANCHOR = re.compile(r"[&*](?<=[\s\[{,][&*])")  # an anchor or alias (yaml-rs ac
 _TAIL_BLOCK = re.compile(r"[|>][-+0-9]*\Z")  # a block scalar left empty at the end (yaml-rs: "\n")
 
 
+# What go-yaml v2's reader accepts (readerc.go); any other character fails the whole document.
+GO_READABLE = "\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff"
+_UNREADABLE = re.compile(f"[^{GO_READABLE}]")
+BOM = "\ufeff"
+# Bytes of a text that is plain printable ASCII, tab and line ends: anything left over is worth a look.
+_PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+_HIGH_BYTES = bytes(range(0x80, 0x100))  # the bytes of UTF-8 sequences beyond ASCII
+# Beyond plain ASCII, what yaml-rs may read differently: every character Go refuses, the YAML 1.1 line
+# breaks NEL, LS and PS, and the byte order mark.
+_ODD = re.compile("[^\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_LONE_CR = re.compile(r"\r(?!\n)")
+_TAB = re.compile(r"(?:^|[-?:])[ ]*\t", re.MULTILINE)  # a tab where Go may refuse it
+# Nesting: block collections nest at most one level per column of a line's leading run of spaces and
+# `- ` (plus two), so a document without a run this long stays far below yamlexact.MAX_DEPTH.
+_DEEP = re.compile(r"\n[ -]{150}")
+
+
+def first_unreadable(text: str) -> int | None:
+    """Index of the first character go-yaml v2's reader refuses (None: every character is readable)."""
+    found = _UNREADABLE.search(text)
+    return found.start() if found else None
+
+
+def odd_characters(text: str) -> bool:
+    """True when text holds a character the two readers may treat differently (see the module text).
+    ~1 us for a 2 KB ASCII document: the scan is bytes.translate, a regex only for what is left."""
+    rest = text.encode("utf-8", "surrogatepass").translate(None, _PLAIN_BYTES)
+    if rest:
+        if rest.translate(None, _HIGH_BYTES):
+            return True  # an ASCII control character
+        if _ODD.search(rest.decode("utf-8", "surrogatepass")):  # only the characters beyond ASCII
+            return True
+    if "\t" in text and _TAB.search(text):
+        return True
+    return "\r" in text and _LONE_CR.search(text) is not None
+
+
 def needs_exact(text: str) -> bool:
     """True when the fast parser might read this document differently from go-yaml v2.
 
     Literals, a set of words and regexes anchored on rare characters: ~12 us for a 2 KB document.
     Exact reading for: YAML 1.1 booleans, numbers with a leading 0 or _, non-string or empty keys,
     tags, merge keys, anchors, directives, document end markers, .inf/.nan, non-empty flow
-    collections and an empty block scalar at the end. Not detected, knowingly: integers past int64
+    collections, an empty block scalar at the end, deep nesting, and the characters of
+    odd_characters() (control characters, YAML 1.1 line breaks, byte order marks, tabs that may
+    start a token, a CR alone). Not detected, knowingly: integers past int64
     (Go makes them floats; no verdict changes) and floats past float64 such as `1e999` (Go keeps
     the text).
     """
+    if odd_characters(text):
+        return True
     text = "\n" + text
+    if _DEEP.search(text):
+        return True
     if ("!" in text or "<<" in text or "\n%" in text or "\n..." in text or ".inf" in text or ".Inf" in text
             or ".INF" in text or ".nan" in text or ".NaN" in text or ".NAN" in text):
         return True

@@ -61,10 +61,8 @@ def split_stream(text: str) -> list[tuple[int, str]]:
 def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
                    strict: bool = True) -> Document:
     """Parse one document's text (no `---` separators inside) into a Document."""
-    content = _CONTENT.search(chunk)
-    if content is None:
-        return Document(source, index, line, text=chunk, text_line=line)
-    first = line + chunk.count("\n", 0, content.start())
+    content = _CONTENT.search(chunk)  # None for blanks and comments alone; still read: Go refuses a tab there
+    first = line + chunk.count("\n", 0, content.start()) if content else line
     doc = Document(source, index, first, text=chunk, text_line=line)
     if not needs_exact(chunk):
         try:

@@ -11,8 +11,13 @@ Lookup, for a resource with `apiVersion` and `kind`:
    `ingress-networking-v1.json`, `service-v1.json`). As with kubeconform, the schema's own
    `apiVersion` enum then rejects a lookalike group (`apps.example.com/v1` Deployment is invalid).
    Their `$ref`s point into `_definitions.json`, served from memory: nothing is ever fetched.
+3. Other locations (kubeconform's --schema-location templates, a repository's schemas/crds/), in the
+   order given, the built-in schemas (1 and 2) being the location `default`: schemalocations.py.
+   A schema file without `$schema` is compiled as draft 4, as kubeconform does; its `$ref`s may
+   point at local files, never at the network.
+A name that cannot be a file (a 300-character kind, a `/` in it) is simply not found.
 No schema found is None: the caller decides between an error and a skip, never "valid".
-Each (Kubernetes version, strictness) is a SchemaSet; each schema is compiled once and cached.
+Each (Kubernetes version, strictness, locations) is a SchemaSet; each schema is compiled once and cached.
 """
 
 from __future__ import annotations
@@ -21,17 +26,20 @@ import functools
 import json
 import re
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
+from mlgitops.kube import schemalocations
+from mlgitops.kube.schemalocations import BUILTIN, Location
 from mlgitops.report.findings import FatalError
 
 DEFAULT_KUBERNETES_VERSION = "1.33.0"
 DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?\Z")
 _DIR = re.compile(r"v(\d+)\.(\d+)\.0-local\Z")
-_SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*\Z")  # kind/group/version parts that may name a file
+_SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,199}\Z")  # kind/group/version parts that may name a file
 
 
 def _k8s_root():
@@ -57,6 +65,20 @@ def schema_version(kubernetes_version: str) -> str:
         raise FatalError(f"no Kubernetes schemas for version {kubernetes_version!r}",
                          f"available versions: {', '.join(available_versions())}")
     return wanted
+
+
+def full_version(kubernetes_version: str) -> str:
+    """A version as MAJOR.MINOR.PATCH: a bare minor means its newest shipped patch release
+    ("1.30" -> "1.30.0"), a patch release stays as written ("v1.30.4" -> "1.30.4"). FatalError when
+    no schemas are shipped for that minor."""
+    shipped = schema_version(kubernetes_version)
+    match = _VERSION.match(kubernetes_version.strip())
+    assert match is not None
+    if match[3] is None:
+        minor = shipped.rsplit(".", 1)[0]
+        return max((v for v in available_versions() if v.rsplit(".", 1)[0] == minor),
+                   key=lambda v: int(v.rsplit(".", 1)[1]))
+    return f"{int(match[1])}.{int(match[2])}.{int(match[3])}"
 
 
 def kind_suffix(api_version: str) -> str:
@@ -90,6 +112,26 @@ def _refuse(uri: str) -> Any:
     raise ValueError(f"schemas are offline; refusing to fetch {uri}")
 
 
+def _local_files(uri: str) -> Any:
+    """A `$ref` of a schema file: another local file, read like the schema itself; nothing else."""
+    if not uri.startswith("file://"):
+        return _refuse(uri)
+    schema = schemalocations.read(Path(uri.removeprefix("file://").split("#", 1)[0]))
+    if schema is None:
+        raise ValueError(f"no such file: {uri}")
+    return schema
+
+
+def _compile_file(schema: dict, file: Path) -> Any:
+    """A schema from a file, compiled as kubeconform compiles it (draft 4 unless it says otherwise)."""
+    compile_ = jsonschema_rs.validator_for if "$schema" in schema else jsonschema_rs.Draft4Validator
+    try:
+        return compile_(schema, retriever=_local_files, validate_formats=True, base_uri=file.absolute().as_uri())
+    except (jsonschema_rs.ValidationError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FatalError(f"schema {file} cannot be used: {first}", "fix or remove the file") from None
+
+
 @functools.cache
 def crd_schemas() -> dict[str, dict]:
     """Every hand-written CRD schema, by file name."""
@@ -98,12 +140,15 @@ def crd_schemas() -> dict[str, dict]:
 
 
 class SchemaSet:
-    """The schemas of one Kubernetes version, strict or not; compiled on first use, then cached."""
+    """The schemas of one Kubernetes version, strict or not, from the locations given (by default the
+    built-in ones alone); compiled on first use, then cached."""
 
-    def __init__(self, kubernetes_version: str = DEFAULT_KUBERNETES_VERSION, strict: bool = True):
+    def __init__(self, kubernetes_version: str = DEFAULT_KUBERNETES_VERSION, strict: bool = True,
+                 locations: tuple[Location, ...] = (BUILTIN,)):
         self.kubernetes_version = kubernetes_version
         self.version = schema_version(kubernetes_version)
         self.strict = strict
+        self.locations = locations
         self.directory = _k8s_root().joinpath(f"v{self.version}-local{'-strict' if strict else ''}")
         self._validators: dict[tuple[str, str], Any] = {}
         self._registry: Any = None
@@ -114,8 +159,8 @@ class SchemaSet:
     def read(self, name: str) -> Any:
         return json.loads(self.directory.joinpath(name).read_text(encoding="utf-8"))
 
-    def schema(self, api_version: str, kind: str) -> tuple[str, dict] | None:
-        """(origin, raw schema) for a kind, origin being "crd" or "kubernetes"; None when unknown."""
+    def builtin(self, api_version: str, kind: str) -> tuple[str, dict] | None:
+        """(origin, raw schema) from the built-in schemas, origin "crd" or "kubernetes"; None when unknown."""
         crd = crd_file_name(api_version, kind)
         if crd and crd in crd_schemas():
             schema = crd_schemas()[crd]
@@ -123,6 +168,22 @@ class SchemaSet:
         name = k8s_file_name(api_version, kind)
         if name and name not in ("_definitions.json", "all.json") and self.directory.joinpath(name).is_file():
             return "kubernetes", self.read(name)
+        return None
+
+    def schema(self, api_version: str, kind: str) -> tuple[str, dict, Path | None] | None:
+        """(origin, raw schema, file) for a kind from the first location that has it, origin being
+        "crd", "kubernetes" (file None: built in) or "file"; None when no location has it."""
+        values = schemalocations.fields(api_version, kind, self.kubernetes_version, self.strict)
+        for location in self.locations:
+            if location.builtin:
+                found = self.builtin(api_version, kind)
+                if found is not None:
+                    return found[0], found[1], None
+            elif values is not None:
+                file = schemalocations.path(location, values)
+                schema = schemalocations.read(file)
+                if schema is not None:
+                    return "file", relaxed(schema) if location.crds and not self.strict else schema, file
         return None
 
     def registry(self) -> Any:
@@ -135,14 +196,21 @@ class SchemaSet:
         """A compiled validator for the kind, or None when no schema is known."""
         key = (api_version, kind)
         if key not in self._validators:
-            found = self.schema(api_version, kind)
-            self._validators[key] = None if found is None else jsonschema_rs.validator_for(
-                found[1], registry=self.registry() if found[0] == "kubernetes" else None,
-                retriever=_refuse, validate_formats=True)
+            self._validators[key] = self._compile(self.schema(api_version, kind))
         return self._validators[key]
+
+    def _compile(self, found: tuple[str, dict, Path | None] | None) -> Any | None:
+        if found is None:
+            return None
+        origin, schema, file = found
+        if file is not None:
+            return _compile_file(schema, file)
+        return jsonschema_rs.validator_for(schema, registry=self.registry() if origin == "kubernetes" else None,
+                                           retriever=_refuse, validate_formats=True)
 
 
 @functools.cache
-def schema_set(kubernetes_version: str = DEFAULT_KUBERNETES_VERSION, strict: bool = True) -> SchemaSet:
-    """One SchemaSet per (version, strictness) per process, so compiled schemas are shared."""
-    return SchemaSet(kubernetes_version, strict)
+def schema_set(kubernetes_version: str = DEFAULT_KUBERNETES_VERSION, strict: bool = True,
+               locations: tuple[Location, ...] = (BUILTIN,)) -> SchemaSet:
+    """One SchemaSet per (version, strictness, locations) per process, so compiled schemas are shared."""
+    return SchemaSet(kubernetes_version, strict, locations)

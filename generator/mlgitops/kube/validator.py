@@ -20,6 +20,7 @@ from typing import Any
 
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.manifests import Document, positions
+from mlgitops.kube.schemalocations import BUILTIN, Location
 from mlgitops.report.verdicts import Problem, Result, Verdict
 
 
@@ -29,6 +30,7 @@ class Options:
     strict: bool = True
     skip: frozenset[str] = field(default_factory=frozenset)  # "Kind" or "apiVersion/Kind"
     ignore_missing_schemas: bool = False
+    locations: tuple[Location, ...] = (BUILTIN,)  # where schemas are looked up, in order
 
 
 def _escape(token: Any) -> str:
@@ -62,6 +64,18 @@ class _Judge:
     def __init__(self, options: Options, schemas: kubeschemas.SchemaSet):
         self.options = options
         self.schemas = schemas
+
+    def where(self) -> str:
+        """Where schemas were looked for, for a no-schema message."""
+        places: list[str] = []
+        for location in self.schemas.locations:
+            if location.builtin:
+                strictness = "" if self.schemas.strict else ", non-strict"
+                place = f"the built-in schemas (Kubernetes {self.schemas.version}{strictness})"
+            else:
+                place = location.root + "/" if location.crds else location.describe()
+            places += [] if place in places else [place]
+        return " or ".join(filter(None, (", ".join(places[:-1]), places[-1])))
 
     def document(self, doc: Document) -> list[Result]:
         if doc.error:
@@ -108,9 +122,8 @@ class _Judge:
         if validator is None:
             if self.options.ignore_missing_schemas:
                 return result(Verdict.SKIPPED, "", **ids)
-            where = f"Kubernetes {self.schemas.version}" + ("" if self.schemas.strict else " (non-strict)")
             return result(Verdict.ERROR, "k8s-no-schema",
-                          Problem(f"no schema for {api_version} {kind} in {where} or schemas/crds", prefix), **ids)
+                          Problem(f"no schema for {api_version} {kind} in {self.where()}", prefix), **ids)
         if validator.is_valid(data):
             return result(Verdict.VALID, "", **ids)
         return result(Verdict.INVALID, "k8s-schema", *_problems(validator, data, prefix), **ids)
@@ -140,7 +153,7 @@ def _locate(results: list[Result], doc: Document, strict: bool) -> list[Result]:
 def validate_documents(docs: Iterable[Document], options: Options = Options(),
                        schemas: kubeschemas.SchemaSet | None = None) -> list[Result]:
     """Verdicts for parsed documents (manifests.parse_stream), in document order."""
-    schemas = schemas or kubeschemas.schema_set(options.kubernetes_version, options.strict)
+    schemas = schemas or kubeschemas.schema_set(options.kubernetes_version, options.strict, options.locations)
     judge = _Judge(options, schemas)
     out: list[Result] = []
     for doc in docs:

@@ -49,7 +49,8 @@ class Result:
 
 
 HINTS = {
-    "k8s-no-schema": "skip the kind (--skip KIND), pass --ignore-missing-schemas, or add its schema to schemas/crds/",
+    "k8s-no-schema": "skip the kind (--skip KIND), pass --ignore-missing-schemas, or give its schema: "
+                     "--schema-location, or in the repository schemas/crds/<group>/<kind>_<version>.json",
     "k8s-duplicate-key": "remove one of them: YAML parsers disagree on which one wins",
     "k8s-missing-kind": "every Kubernetes object needs 'apiVersion' and 'kind'",
     "k8s-missing-apiversion": "every Kubernetes object needs 'apiVersion' and 'kind'",

@@ -49,7 +49,10 @@ class Config:
 
     @property
     def kubernetes_version(self) -> str:
-        return self.data["kubernetesVersion"]
+        """MAJOR.MINOR.PATCH: a minor alone ("1.30") is its newest release with shipped schemas."""
+        from mlgitops.kube import schemas as kubeschemas
+
+        return kubeschemas.full_version(self.data["kubernetesVersion"])
 
     @property
     def gpu(self) -> dict:
@@ -118,7 +121,7 @@ def _version_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
     except FatalError:
         known = ", ".join(kubeschemas.available_versions())
         return [Finding("schema", f"no Kubernetes schemas for version {version}", path,
-                        doc.position("/kubernetesVersion"), f"choose one of {known}")]
+                        doc.position("/kubernetesVersion"), f"choose one of {known} (or its minor, e.g. \"1.33\")")]
     return []
 
 

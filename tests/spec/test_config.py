@@ -1,0 +1,35 @@
+"""mlgitops.yaml's kubernetesVersion: what is accepted, and that every hint leads to an accepted form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import ROOT
+from mlgitops.spec.config import parse_config
+
+CONFIG = (ROOT / "mlgitops.yaml").read_text()
+
+
+def with_version(written: str):
+    return parse_config("mlgitops.yaml", CONFIG.replace('kubernetesVersion: "1.33.0"', f"kubernetesVersion: {written}")
+                        .encode())
+
+
+@pytest.mark.parametrize(("written", "meant"), [('"1.30"', "1.30.0"), ('"1.30.4"', "1.30.4"), ('"1.33.0"', "1.33.0")])
+def test_a_minor_in_quotes_means_its_newest_shipped_release_and_a_patch_release_stays(written, meant):
+    config, findings = with_version(written)
+    assert findings == [] and config is not None and config.kubernetes_version == meant
+
+
+def test_a_version_written_as_a_number_gets_a_hint_that_is_then_accepted():
+    config, [finding] = with_version("1.30")
+    assert config is None and 'write "1.30" in quotes' in finding.hint
+    hinted = re.search(r'write (".*?")', finding.hint)
+    assert hinted is not None and with_version(hinted[1])[1] == []
+
+
+def test_a_version_without_schemas_names_the_ones_there_are():
+    config, [finding] = with_version('"1.24"')
+    assert config is None and finding.message == "no Kubernetes schemas for version 1.24"
+    assert "1.25.0" in finding.hint and "1.37.0" in finding.hint
