@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlgitops.render import labels as label_set
+from mlgitops.spec import pods
+
+# The default immutable tag pattern of the policies (mlgitops.yaml), used for the base's pull policy.
+VERSION_TAG = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,9 @@ class Context:
     spec: dict  # the effective `spec` section, defaults filled
     gpu: dict  # the config's gpu section
     prometheus_operator: bool
+    kubernetes_minor: int = 33  # the minor version of mlgitops.yaml's kubernetesVersion
+    scheduling: dict = field(default_factory=dict)  # the environment's scheduling section; {} for the base
+    immutable_tag: str = VERSION_TAG  # the environment's immutableTagPattern
 
     @property
     def serving(self) -> dict:
@@ -43,6 +50,14 @@ class Context:
     @property
     def autoscaled(self) -> bool:
         return self.serving.get("autoscaling") is not None
+
+    @property
+    def gpu_pods(self) -> bool:
+        return pods.gpu(self.serving)
+
+    @property
+    def max_pods(self) -> int:
+        return pods.max_pods(self.serving)
 
     @property
     def min_replicas(self) -> int:

@@ -22,6 +22,7 @@ class Environment:
     index: int  # position in mlgitops.yaml, for source pointers
     defaults: dict = field(default_factory=dict)
     policies: dict = field(default_factory=dict)
+    scheduling: dict = field(default_factory=dict)  # priorityClassName, gpuRuntimeClassName
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class Config:
 
     @property
     def environments(self) -> tuple[Environment, ...]:
-        return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}))
+        return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}),
+                                 e.get("scheduling", {}))
                      for i, e in enumerate(self.data["environments"]))
 
     def environment(self, name: str) -> Environment:
@@ -46,6 +48,10 @@ class Config:
     @property
     def kubernetes_version(self) -> str:
         return self.data["kubernetesVersion"]
+
+    @property
+    def kubernetes_minor(self) -> int:
+        return int(self.kubernetes_version.split(".")[1])
 
     @property
     def gpu(self) -> dict:

@@ -85,6 +85,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         if not errors:
             data = fill_defaults(load_schema(SCHEMA), data)
             errors = semantics.check(data, where, lambda p, layers=layers: writer(layers, p))
+            errors += semantics.version_checks(data, where, config.kubernetes_minor, config.kubernetes_version)
         found.extend(errors)
         effective[env] = data
         if env:
