@@ -175,15 +175,55 @@ def _gpu(obj, gpu: dict, add):
             + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
 
 
+def _requests_gpu(obj, gpu: dict) -> bool:
+    return any(gpu["resource"] in ((c.get("resources") or {}).get("limits") or {}) for _, c in _containers(obj))
+
+
+def _gpu_rollout(obj, gpu: dict, add):
+    """A GPU Deployment whose rolling update surges needs a free GPU for every surge pod: on a full GPU
+    pool the new pod stays Pending and, with maxUnavailable 0, no old pod ever leaves."""
+    strategy = (obj.get("spec") or {}).get("strategy") or {}
+    if obj["kind"] != "Deployment" or not _requests_gpu(obj, gpu) or strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return
+    surge = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
+    if surge not in (0, "0%"):
+        add("gpu-rollout-surge", "/spec/strategy/rollingUpdate/maxSurge", f"rolls out GPU pods with maxSurge {surge}: "
+            "a surge pod needs a free GPU, and on a full GPU pool the rollout stalls",
+            "use maxSurge: 0 and maxUnavailable: 1 (the GPU default), or reserve spare GPUs", severity=Severity.WARNING)
+
+
+def _probe_budget(probe: dict) -> int:
+    return probe.get("initialDelaySeconds", 0) + probe.get("failureThreshold", 3) * probe.get("periodSeconds", 10)
+
+
+def _progress_deadline(obj, add):
+    """A Deployment reported failed while its pods are still allowed to start."""
+    spec = obj.get("spec") or {}
+    if obj["kind"] != "Deployment":
+        return
+    deadline = spec.get("progressDeadlineSeconds", 600)
+    for path, container in _containers(obj):
+        if "/initContainers/" in path:
+            continue
+        probe = container.get("startupProbe") or container.get("livenessProbe")
+        budget = _probe_budget(probe) if isinstance(probe, dict) else 0
+        if isinstance(deadline, int) and budget >= deadline:
+            add("progress-deadline", "/spec/progressDeadlineSeconds", f"progressDeadlineSeconds ({deadline}) is not "
+                f"above the {budget} s container '{container.get('name')}' may take to start: a slow but healthy "
+                "rollout is reported failed", "leave progressDeadlineSeconds unset (mlgitops adds scheduling and "
+                "image-pull time to the startup budget), or raise it", severity=Severity.WARNING)
+
+
 def evaluate(objects: list[dict], settings: Settings, gpu: dict) -> list[Violation]:
     out: list[Violation] = []
     for obj in objects:
         if obj.get("kind") not in WORKLOADS or not _pod(obj):
             continue
 
-        def add(rule, pointer, message, hint="", kind=None, obj=obj):
+        def add(rule, pointer, message, hint="", kind=None, obj=obj, severity=Severity.ERROR):
             if rule not in settings.disabled:
-                out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], pointer, message, hint))
+                out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], pointer, message, hint,
+                                     severity))
 
         _replicas(obj, objects, settings, out, add)
         for path, container in _containers(obj):
@@ -192,4 +232,6 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict) -> list[Violati
             _probes(path, container, add)
         _security(obj, add)
         _gpu(obj, gpu, add)
+        _gpu_rollout(obj, gpu, add)
+        _progress_deadline(obj, add)
     return out

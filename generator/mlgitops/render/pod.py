@@ -43,7 +43,7 @@ def spec_env(name: str, value) -> dict:
     return {"name": name, "valueFrom": source}
 
 
-def preStop(ctx: Context) -> dict | None:  # noqa: N802 - named for the Kubernetes field
+def pre_stop(ctx: Context) -> dict | None:
     shutdown = ctx.serving["shutdown"]
     kind = shutdown.get("preStop") or ("sleep" if ctx.kubernetes_minor >= pods.SLEEP_ACTION_MINOR else "none")
     seconds = shutdown["preStopSleepSeconds"]

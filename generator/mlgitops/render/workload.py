@@ -110,7 +110,7 @@ def _container(ctx: Context, container_security: dict, mounts: list[dict]) -> di
         "securityContext": container_security,
         "volumeMounts": list(mounts),
     }
-    pre_stop = pod_parts.preStop(ctx)
+    pre_stop = pod_parts.pre_stop(ctx)
     if pre_stop:
         container["lifecycle"] = {"preStop": pre_stop}
     for key in ("command", "args"):

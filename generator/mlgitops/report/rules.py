@@ -13,6 +13,9 @@ POLICY_RULES = {
     "container-probes": "every container has readiness and liveness probes",
     "pod-security": "pods meet the restricted Pod Security Standard unless the spec says why not",
     "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
+    # pods that survive a real cluster (warnings)
+    "gpu-rollout-surge": "a GPU Deployment's rolling update surges, so it needs a free GPU and stalls on a full pool",
+    "progress-deadline": "progressDeadlineSeconds is not above the time a pod may take to start",
 }
 
 RULES: dict[str, str] = {
@@ -41,6 +44,10 @@ RULES: dict[str, str] = {
     "rollout-stuck": "maxSurge and maxUnavailable are both 0, so a rollout cannot progress",
     "not-a-spec": "a file in models/ that is not read as a spec",
     "mount-conflict": "a volume is mounted over the reserved /tmp scratch volume",
+    "rollout-conflict": "maxSurge or maxUnavailable with a Recreate rollout",
+    "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
+    "shm-size": "/dev/shm is larger than the memory the server asks for",
+    "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",
     "hand-edited": "a generated file was edited by hand; it is never overwritten",
     "path-blocked": "a file or folder is in the way of a generated file",
