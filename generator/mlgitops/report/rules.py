@@ -46,7 +46,6 @@ RULES: dict[str, str] = {
     "mount-conflict": "a volume is mounted over the reserved /tmp scratch volume",
     "rollout-conflict": "maxSurge or maxUnavailable with a Recreate rollout",
     "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
-    "shm-size": "/dev/shm is larger than the memory the server asks for",
     "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",
     "hand-edited": "a generated file was edited by hand; it is never overwritten",

@@ -80,7 +80,7 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
 
 
 def pod_checks(doc: dict, locate) -> list[Finding]:
-    """Rollout, shutdown and shared memory settings that contradict each other."""
+    """Rollout and shutdown settings that contradict each other."""
     serving = doc["spec"]["serving"]
     found: list[Finding] = []
 
@@ -101,11 +101,6 @@ def pod_checks(doc: dict, locate) -> list[Finding]:
             f"gracePeriodSeconds ({grace}) leaves no time after the {shutdown['preStopSleepSeconds']} s preStop pause: "
             "the server is killed before it can drain", "give it preStopSleepSeconds + the seconds the server needs "
             "to finish its requests")
-    shm = pods.shared_memory(doc["spec"])
-    limit = serving["resources"].get("limits", {}).get("memory", serving["resources"]["memory"])
-    if shm and "sharedMemory" in serving and (quantity(shm) or 0) > (quantity(limit) or 0):
-        add("shm-size", "/spec/serving/sharedMemory", f"/dev/shm ({shm}) is larger than the server's memory "
-            f"({limit})", "a shared-memory segment that large is rarely meant: check the unit (Mi or Gi)")
     return found
 
 
