@@ -281,6 +281,11 @@ def test_an_environment_that_runs_one_pod_drops_the_spreading(tmp_path):
     assert "topologySpreadConstraints" not in pod(objs)
 
 
+def test_before_kubernetes_1_27_pods_still_spread_without_match_label_keys(tmp_path):
+    objs = built(tmp_path, {"replicas": 3}, config=kubernetes("1.26.0"), checked=True)
+    assert [c.get("matchLabelKeys") for c in pod(objs)["topologySpreadConstraints"]] == [None, None]
+
+
 def test_priority_and_gpu_runtime_classes_come_from_the_environment(tmp_path):
     def scheduling(config: dict) -> None:
         config["environments"][2]["scheduling"] = {"priorityClassName": "ml-serving", "gpuRuntimeClassName": "nvidia"}

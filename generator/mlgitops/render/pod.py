@@ -13,7 +13,7 @@ from mlgitops.render.context import Context
 from mlgitops.spec import pods
 
 CONTAINER = "model-server"
-HOME = "/home/model"
+HOME = pods.HOME
 # Thread pools of OpenMP (PyTorch, XGBoost, LightGBM), MKL, OpenBLAS and numexpr default to the node's
 # cores, not the container's CPU limit: sized from the limit, they stop throttling.
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -73,12 +73,14 @@ def volumes(ctx: Context) -> tuple[list[dict], list[dict]]:
 
 
 def topology_spread(ctx: Context) -> list[dict]:
-    """Soft zone and node spreading of the pods of one rollout, where more than one pod can run."""
-    if ctx.max_pods < 2 or ctx.kubernetes_minor < MATCH_LABEL_KEYS_MINOR:
+    """Soft zone and node spreading of the pods of one rollout, where more than one pod can run. Before
+    Kubernetes 1.27 matchLabelKeys is off, so old and new pods of a rollout are balanced together."""
+    if ctx.max_pods < 2:
         return []
     spread = ctx.serving["topologySpread"]
-    return [{"labelSelector": {"matchLabels": ctx.selector}, "matchLabelKeys": ["pod-template-hash"], "maxSkew": 1,
-             "topologyKey": key, "whenUnsatisfiable": spread[name]}
+    extra = {"matchLabelKeys": ["pod-template-hash"]} if ctx.kubernetes_minor >= MATCH_LABEL_KEYS_MINOR else {}
+    return [{"labelSelector": {"matchLabels": ctx.selector}, **extra, "maxSkew": 1, "topologyKey": key,
+             "whenUnsatisfiable": spread[name]}
             for name, key in SPREAD_KEYS if spread[name] != "Off"]
 
 

@@ -43,7 +43,7 @@ RULES: dict[str, str] = {
     "limit-below-request": "a resource limit is below its request",
     "rollout-stuck": "maxSurge and maxUnavailable are both 0, so a rollout cannot progress",
     "not-a-spec": "a file in models/ that is not read as a spec",
-    "mount-conflict": "a volume is mounted over the reserved /tmp scratch volume",
+    "mount-conflict": "a volume is mounted over a reserved volume: /tmp, the HOME /home/model, or /dev/shm",
     "rollout-conflict": "maxSurge or maxUnavailable with a Recreate rollout",
     "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
     "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",

@@ -21,6 +21,8 @@ LIVENESS_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 20, "failureThre
 DEFAULT_SHM = "1Gi"
 LOG_HEADROOM = "512Mi"  # container logs (the kubelet rotates them at 5 x 10Mi) and the little a read-only root writes
 PYTORCH = ("pytorch", "torch")
+HOME = "/home/model"  # the writable HOME volume's mount path
+RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory volumes
 SLEEP_ACTION_MINOR = 30  # the preStop sleep action is on by default from Kubernetes 1.30 (beta; alpha in 1.29)
 
 

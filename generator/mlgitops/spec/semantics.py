@@ -94,6 +94,12 @@ def pod_checks(doc: dict, locate) -> list[Finding]:
             if name in rollout:
                 add("rollout-conflict", f"/spec/serving/rollout/{name}", f"{name} applies to rolling updates, not to "
                     "type: Recreate", f"remove {name}, or use type: RollingUpdate", key=True)
+    storage = serving.get("storage")
+    mount = storage["mountPath"].rstrip("/") if storage else None
+    if mount in pods.RESERVED_MOUNTS[1:]:
+        add("mount-conflict", "/spec/serving/storage/mountPath", f"{mount} is reserved for mlgitops' "
+            f"{'writable HOME' if mount == pods.HOME else 'shared-memory'} volume", "mount the claim elsewhere, "
+            "e.g. /models")
     shutdown = serving["shutdown"]
     grace = shutdown.get("gracePeriodSeconds")
     if grace is not None and shutdown.get("preStop") != "none" and grace <= shutdown["preStopSleepSeconds"]:
