@@ -179,6 +179,8 @@ def deployment(ctx: Context) -> Manifest:
         f"{POD}/nodeSelector": "/spec/serving/nodeSelector" if "nodeSelector" in serving else "/spec/serving/resources/gpu",
         f"{C0}/env": "/spec/serving/env",
         "/spec/strategy": "/spec/serving/rollout",
+        "/spec/strategy/rollingUpdate/maxSurge": "/spec/serving/rollout/maxSurge",
+        "/spec/strategy/rollingUpdate/maxUnavailable": "/spec/serving/rollout/maxUnavailable",
         "/spec/progressDeadlineSeconds": "/spec/serving/rollout/progressDeadlineSeconds",
         f"{C0}/lifecycle": "/spec/serving/shutdown",
         f"{POD}/terminationGracePeriodSeconds": "/spec/serving/shutdown",
