@@ -312,3 +312,22 @@ def test_prod_pinned_by_digest_over_a_moving_base_tag_pulls_if_not_present(tmp_p
     objs = built(tmp_path, {"image": "r.example.com/m:main", "replicas": 2}, env="prod",
                  environments={"prod": {"serving": {"image": digest}}}, checked=True)
     assert (container(objs)["image"], container(objs)["imagePullPolicy"]) == (digest, "IfNotPresent")
+
+
+# The version gates never write a field the strict schemas of that Kubernetes version lack -----------
+
+def test_version_gates_match_the_kubernetes_schemas():
+    from mlgitops.kube import schemas
+    from mlgitops.render import pod as pod_parts
+    from mlgitops.render import scaling
+    from mlgitops.spec import pods
+
+    gates = {("io.k8s.api.core.v1.LifecycleHandler", "sleep"): pods.SLEEP_ACTION_MINOR,
+             ("io.k8s.api.core.v1.TopologySpreadConstraint", "matchLabelKeys"): pod_parts.MATCH_LABEL_KEYS_MINOR,
+             ("io.k8s.api.policy.v1.PodDisruptionBudgetSpec", "unhealthyPodEvictionPolicy"):
+                 scaling.UNHEALTHY_POD_EVICTION_MINOR}
+    for version in schemas.available_versions():
+        definitions = schemas.schema_set(version).read("_definitions.json")["$defs"]
+        for (definition, field), minor in gates.items():
+            if int(version.split(".")[1]) >= minor:
+                assert field in definitions[definition]["properties"], (version, field)
