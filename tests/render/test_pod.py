@@ -331,3 +331,9 @@ def test_version_gates_match_the_kubernetes_schemas():
         for (definition, field), minor in gates.items():
             if int(version.split(".")[1]) >= minor:
                 assert field in definitions[definition]["properties"], (version, field)
+
+
+def test_an_environment_can_turn_one_spread_off(tmp_path):
+    objs = built(tmp_path, {"replicas": 3}, env="prod", checked=True,
+                 environments={"prod": {"serving": {"topologySpread": {"node": "Off"}}}})
+    assert [c["topologyKey"] for c in pod(objs)["topologySpreadConstraints"]] == ["topology.kubernetes.io/zone"]
