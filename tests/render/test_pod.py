@@ -337,3 +337,10 @@ def test_an_environment_can_turn_one_spread_off(tmp_path):
     objs = built(tmp_path, {"replicas": 3}, env="prod", checked=True,
                  environments={"prod": {"serving": {"topologySpread": {"node": "Off"}}}})
     assert [c["topologyKey"] for c in pod(objs)["topologySpreadConstraints"]] == ["topology.kubernetes.io/zone"]
+
+
+def test_an_environment_can_drop_dev_shm(tmp_path):
+    objs = built(tmp_path, GPU, env="dev", checked=True, environments={"dev": {"serving": {"sharedMemory": "0"}}})
+    assert "dshm" not in [v["name"] for v in pod(objs)["volumes"]]
+    assert "/dev/shm" not in [m["mountPath"] for m in container(objs)["volumeMounts"]]
+    assert container(objs)["resources"]["requests"]["memory"] == "16Gi"
