@@ -54,7 +54,7 @@ def test_check_fails_a_quota_the_worst_case_exceeds_at_the_quota_line(repo, caps
 def test_a_quota_the_worst_case_fits_passes(repo, capsys):
     path = repo / "mlgitops.yaml"
     path.write_text(path.read_text().replace("- name: prod\n  namespace: ml-prod\n",
-                                             "- name: prod\n  namespace: ml-prod\n  quota: {gpu: 16, memory: 300Gi}\n"))
+                                             "- name: prod\n  namespace: ml-prod\n  quota: {gpu: 16, memory: 400Gi}\n"))
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
     result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache")
     assert result.code == 0, result.out

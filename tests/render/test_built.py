@@ -34,9 +34,9 @@ def spec(name: str, serving: dict | None = None, model: dict | None = None, envi
 
 FETCH = {"sizeLimit": "2Gi", "env": {"AWS_REGION": "eu-west-1"},
          "secrets": [{"env": "AWS_SECRET_ACCESS_KEY", "secret": "m-s3", "key": "secret"}]}
-ONE_WRITER = {"replicas": 1, "rollout": {"strategy": "Recreate"}}
+ONE_WRITER = {"replicas": 1, "rollout": {"type": "Recreate"}}
 SHARED_IN_PROD = {"prod": {"serving": {"replicas": 2, "storage": {"accessMode": "ReadWriteMany"},
-                                       "rollout": {"strategy": "RollingUpdate"}}}}
+                                       "rollout": {"type": "RollingUpdate"}}}}
 SPECS = [
     spec("fetched", model={"uri": "s3://models/m/{version}/", "fetch": FETCH},
          environments={"prod": {"model": {"version": "0.9.0"}}}),
@@ -117,8 +117,9 @@ def test_fetched_weights_come_from_a_restricted_init_container_into_an_empty_dir
 def test_fetched_weights_are_counted_in_the_ephemeral_storage_the_pod_asks_for(overlays):
     resources = pod(overlays["fetched-disk", "dev"])["containers"][0]["resources"]
     assert resources["requests"]["ephemeral-storage"] == resources["limits"]["ephemeral-storage"] == "2560Mi"
-    resources = pod(overlays["fetched", "dev"])["containers"][0]["resources"]  # no limit set: none added
-    assert resources["requests"]["ephemeral-storage"] == "2Gi" and "ephemeral-storage" not in resources["limits"]
+    resources = pod(overlays["fetched", "dev"])["containers"][0]["resources"]  # the default scratch: /tmp 1Gi,
+    # HOME 2Gi and 512Mi of logs (3584Mi), plus the 2Gi of fetched weights
+    assert resources["requests"]["ephemeral-storage"] == resources["limits"]["ephemeral-storage"] == "5632Mi"
 
 
 def test_fetch_needs_the_initializer_image_of_mlgitops_yaml():

@@ -81,7 +81,7 @@ def test_pods_meet_the_restricted_pod_security_standard():
     container = spec["containers"][0]["securityContext"]
     assert container == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                          "readOnlyRootFilesystem": True, "runAsNonRoot": True}
-    assert {"emptyDir": {}, "name": "tmp"} in spec["volumes"]
+    assert {"emptyDir": {"sizeLimit": "1Gi"}, "name": "tmp"} in spec["volumes"]
     assert {"mountPath": "/tmp", "name": "tmp"} in spec["containers"][0]["volumeMounts"]
 
 
@@ -94,7 +94,8 @@ def test_relaxing_security_needs_a_reason_which_is_recorded():
 
 def test_every_container_has_requests_and_limits_memory_limit_defaults_to_request():
     resources = pod(objects({"resources": {"cpu": 1, "memory": "3Gi"}}))["containers"][0]["resources"]
-    assert resources == {"limits": {"cpu": "1", "memory": "3Gi"}, "requests": {"cpu": "1", "memory": "3Gi"}}
+    assert resources == {"limits": {"cpu": "1", "ephemeral-storage": "3584Mi", "memory": "3Gi"},
+                         "requests": {"cpu": "1", "ephemeral-storage": "3584Mi", "memory": "3Gi"}}
 
 
 def test_gpu_pods_get_the_gpu_limit_node_selector_and_toleration():
@@ -185,7 +186,8 @@ def test_environment_override_deep_merges_and_null_removes():
     prod = objects({"resources": {"cpu": "2"}, "autoscaling": {"maxReplicas": 3, "targetCPUUtilization": 50}},
                    env="prod", environments=envs)
     assert "HorizontalPodAutoscaler" in base and "HorizontalPodAutoscaler" not in prod
-    assert pod(prod)["containers"][0]["resources"]["requests"] == {"cpu": "2", "memory": "4Gi"}
+    assert pod(prod)["containers"][0]["resources"]["requests"] == {"cpu": "2", "ephemeral-storage": "3584Mi",
+                                                                   "memory": "4Gi"}
     assert prod["Deployment"]["metadata"]["namespace"] == "ml-prod"
     assert prod["Deployment"]["metadata"]["labels"]["mlgitops.io/environment"] == "prod"
 

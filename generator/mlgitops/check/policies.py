@@ -190,6 +190,45 @@ def _gpu(obj, gpu: dict, add):
             + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
 
 
+def _requests_gpu(obj, gpu: dict) -> bool:
+    return any(gpu["resource"] in ((c.get("resources") or {}).get("limits") or {}) for _, c in _containers(obj))
+
+
+def _gpu_rollout(obj, gpu: dict, add):
+    """A GPU Deployment whose rolling update surges needs a free GPU for every surge pod: on a full GPU
+    pool the new pod stays Pending and, with maxUnavailable 0, no old pod ever leaves."""
+    strategy = (obj.get("spec") or {}).get("strategy") or {}
+    if obj["kind"] != "Deployment" or not _requests_gpu(obj, gpu) or strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return
+    surge = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
+    if surge not in (0, "0%"):
+        add("gpu-rollout-surge", "/spec/strategy/rollingUpdate/maxSurge", f"rolls out GPU pods with maxSurge {surge}: "
+            "a surge pod needs a free GPU, and on a full GPU pool the rollout stalls",
+            "use maxSurge: 0 and maxUnavailable: 1 (the GPU default), or reserve spare GPUs", severity=Severity.WARNING)
+
+
+def _probe_budget(probe: dict) -> int:
+    return probe.get("initialDelaySeconds", 0) + probe.get("failureThreshold", 3) * probe.get("periodSeconds", 10)
+
+
+def _progress_deadline(obj, add):
+    """A Deployment reported failed while its pods are still allowed to start."""
+    spec = obj.get("spec") or {}
+    if obj["kind"] != "Deployment":
+        return
+    deadline = spec.get("progressDeadlineSeconds", 600)
+    for path, container in _containers(obj):
+        if "/initContainers/" in path:
+            continue
+        probe = container.get("startupProbe") or container.get("livenessProbe")
+        budget = _probe_budget(probe) if isinstance(probe, dict) else 0
+        if isinstance(deadline, int) and budget >= deadline:
+            add("progress-deadline", "/spec/progressDeadlineSeconds", f"progressDeadlineSeconds ({deadline}) is not "
+                f"above the {budget} s container '{container.get('name')}' may take to start: a slow but healthy "
+                "rollout is reported failed", "leave progressDeadlineSeconds unset (mlgitops adds scheduling and "
+                "image-pull time to the startup budget), or raise it", severity=Severity.WARNING)
+
+
 SINGLE_WRITER = {"ReadWriteOnce": "one node", "ReadWriteOncePod": "one pod"}
 
 
@@ -245,7 +284,7 @@ def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
                              f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but Deployment/"
                              f"{deployment['metadata']['name']} {why}: the other pods {stuck}",
                              "use ReadOnlyMany or ReadWriteMany for several pods; for one writer, run one replica "
-                             "with rollout.strategy: Recreate")
+                             "with rollout.type: Recreate")
     return None
 
 
@@ -403,9 +442,10 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
     the pods' identity."""
     out: list[Violation] = []
     for obj in objects:
-        def add(rule, pointer, message, hint="", kind=None, obj=obj):
+        def add(rule, pointer, message, hint="", kind=None, obj=obj, severity=Severity.ERROR):
             if rule not in settings.disabled:
-                out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], pointer, message, hint))
+                out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], pointer, message, hint,
+                                     severity))
 
         key = (str(obj.get("kind")), str(obj.get("metadata", {}).get("name")))
         wanted = None if meant is None else meant.get(key)
@@ -424,4 +464,6 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
             _probes(path, container, add)
         _security(obj, add, wanted)
         _gpu(obj, gpu, add)
+        _gpu_rollout(obj, gpu, add)
+        _progress_deadline(obj, add)
     return out + _storage_and_routes(objects, settings)

@@ -7,7 +7,7 @@ and `report`; never touches a file.
 from __future__ import annotations
 
 from mlgitops.render import canary, network, scaling, storage, workload
-from mlgitops.render.context import Context
+from mlgitops.render.context import VERSION_TAG, Context
 from mlgitops.render.manifest import Manifest
 from mlgitops.spec.config import Config
 
@@ -27,6 +27,7 @@ RENDERERS = (
 def render(effective: dict, config: Config, env: str) -> list[Manifest]:
     """The manifests of one effective spec; env "" renders the base (no namespace, no env label)."""
     meta = effective["metadata"]
+    environment = config.environment(env) if env else None
     ctx = Context(
         name=meta["name"],
         team=meta["team"],
@@ -38,6 +39,9 @@ def render(effective: dict, config: Config, env: str) -> list[Manifest]:
         monitoring=config.monitoring,
         ingress_controller=config.ingress_controller,
         storage_initializer=config.storage_initializer,
+        kubernetes_minor=config.kubernetes_minor,
+        scheduling=environment.scheduling if environment else {},
+        immutable_tag=environment.policies.get("immutableTagPattern", VERSION_TAG) if environment else VERSION_TAG,
     )
     out = [m for m in (r(ctx) for r in RENDERERS) if m is not None]
     out += canary.objects(ctx, out, config.data.get("gateway"))

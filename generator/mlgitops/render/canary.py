@@ -64,6 +64,9 @@ def _deployment(m: Manifest, ctx: Context, canary: dict) -> Manifest:
     spec["selector"] = {"matchLabels": _selector(ctx)}
     template = spec["template"]
     template["metadata"]["labels"] = _relabel(template["metadata"].get("labels"), ctx, canary)
+    for constraint in template["spec"].get("topologySpreadConstraints") or []:  # spread the canary's own pods
+        if (constraint.get("labelSelector") or {}).get("matchLabels") == ctx.selector:
+            constraint["labelSelector"] = {"matchLabels": _selector(ctx)}
     stable_image = ctx.serving["image"]
     for container in template["spec"]["containers"]:
         if container.get("image") != stable_image:

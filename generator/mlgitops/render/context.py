@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlgitops.render import labels as label_set
+from mlgitops.spec import pods
+
+# The default immutable tag pattern of the policies (mlgitops.yaml), used for the base's pull policy.
+VERSION_TAG = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,9 @@ class Context:
     monitoring: dict  # the config's monitoring section: namespace, serviceMonitorLabels
     ingress_controller: dict  # the config's ingressController section: namespace
     storage_initializer: dict | None  # the config's storageInitializer (image, resources), if any
+    kubernetes_minor: int = 33  # the minor version of mlgitops.yaml's kubernetesVersion
+    scheduling: dict = field(default_factory=dict)  # the environment's scheduling section; {} for the base
+    immutable_tag: str = VERSION_TAG  # the environment's immutableTagPattern
 
     @property
     def serving(self) -> dict:
@@ -46,6 +53,14 @@ class Context:
     @property
     def autoscaled(self) -> bool:
         return self.serving.get("autoscaling") is not None
+
+    @property
+    def gpu_pods(self) -> bool:
+        return pods.gpu(self.serving)
+
+    @property
+    def max_pods(self) -> int:
+        return pods.max_pods(self.serving)
 
     @property
     def min_replicas(self) -> int:

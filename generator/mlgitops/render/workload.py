@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from mlgitops.kube.annotations import POLICY_EXCEPTION_PREFIX, SECURITY_EXCEPTION
+from mlgitops.render import pod as pod_parts
 from mlgitops.render import storage
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
+from mlgitops.spec import pods
+from mlgitops.spec.quantities import add_bytes
 
-CONTAINER = "model-server"
+CONTAINER = pod_parts.CONTAINER
 POD = "/spec/template/spec"
 C0 = f"{POD}/containers/0"
 
@@ -37,12 +40,16 @@ PROBE_DEFAULTS = {
 def _resources(ctx: Context) -> dict:
     res = ctx.serving["resources"]
     limits_in = res.get("limits", {})
-    requests = {"cpu": quantity(res["cpu"]), "memory": quantity(res["memory"])}
+    # /dev/shm pages count against the container's memory: its size is added to the request and limit
+    shm = pods.shared_memory(ctx.spec)
+    memory_request = add_bytes(res["memory"], shm) if shm else quantity(res["memory"])
+    memory_limit = limits_in.get("memory", res["memory"])
+    requests = {"cpu": quantity(res["cpu"]), "memory": memory_request}
     limits = {"cpu": quantity(limits_in.get("cpu", res["cpu"])),
-              "memory": quantity(limits_in.get("memory", res["memory"]))}
-    if "ephemeralStorage" in res:
-        requests["ephemeral-storage"] = quantity(res["ephemeralStorage"])
-        limits["ephemeral-storage"] = quantity(limits_in.get("ephemeralStorage", res["ephemeralStorage"]))
+              "memory": add_bytes(memory_limit, shm) if shm else quantity(memory_limit)}
+    storage = res.get("ephemeralStorage", pods.ephemeral_storage(ctx.serving))
+    requests["ephemeral-storage"] = quantity(storage)
+    limits["ephemeral-storage"] = quantity(limits_in.get("ephemeralStorage", storage))
     if res["gpu"]:
         limits[ctx.gpu["resource"]] = str(res["gpu"])
     return {"requests": requests, "limits": limits}
@@ -53,7 +60,8 @@ def _env(ctx: Context) -> list[dict]:
     env = [{"name": "MODEL_NAME", "value": ctx.name}, {"name": "MODEL_VERSION", "value": model["version"]}]
     if model.get("uri"):
         env.append({"name": "MODEL_URI", "value": model["uri"]})
-    env += [{"name": k, "value": v} for k, v in sorted(ctx.serving.get("env", {}).items())]
+    env += pod_parts.default_env(ctx)
+    env += [pod_parts.spec_env(k, v) for k, v in sorted(ctx.serving.get("env", {}).items())]
     for ref in ctx.serving.get("secrets", []):
         key_ref = {"name": ref["secret"], "key": ref["key"]}
         if ref["optional"]:
@@ -88,7 +96,7 @@ def _scheduling(ctx: Context, pod: dict) -> None:
         pod["tolerations"] = [dict(t) for t in tolerations]
 
 
-def _container(ctx: Context, container_security: dict) -> dict:
+def _container(ctx: Context, container_security: dict, mounts: list[dict]) -> dict:
     serving = ctx.serving
     ports = [{"containerPort": serving["port"], "name": "http", "protocol": "TCP"}]
     if ctx.metrics_port not in (None, serving["port"]):
@@ -96,13 +104,16 @@ def _container(ctx: Context, container_security: dict) -> dict:
     container: dict = {
         "name": CONTAINER,
         "image": serving["image"],
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": pod_parts.pull_policy(ctx),
         "ports": ports,
         "env": _env(ctx),
         "resources": _resources(ctx),
         "securityContext": container_security,
-        "volumeMounts": [{"mountPath": "/tmp", "name": "tmp"}],
+        "volumeMounts": list(mounts),
     }
+    pre_stop = pod_parts.pre_stop(ctx)
+    if pre_stop:
+        container["lifecycle"] = {"preStop": pre_stop}
     for key in ("command", "args"):
         if key in serving:
             container[key] = list(serving[key])
@@ -111,22 +122,22 @@ def _container(ctx: Context, container_security: dict) -> dict:
     return container
 
 
-def _strategy(rollout: dict) -> dict:
-    if rollout.get("strategy") == "Recreate":
-        return {"type": "Recreate"}
-    return {"rollingUpdate": {k: v for k, v in rollout.items() if k != "strategy"}, "type": "RollingUpdate"}
-
-
 def deployment(ctx: Context) -> Manifest:
     serving = ctx.serving
     pod_security, container_security = _security(ctx)
+    volumes, mounts = pod_parts.volumes(ctx)
     pod: dict = {
         "automountServiceAccountToken": serving["serviceAccount"]["automountToken"],
-        "containers": [_container(ctx, container_security)],
+        "containers": [_container(ctx, container_security, mounts)],
         "securityContext": pod_security,
         "serviceAccountName": ctx.name,
-        "volumes": [{"emptyDir": {}, "name": "tmp"}],
+        "terminationGracePeriodSeconds": pod_parts.grace_period(ctx),
+        "volumes": volumes,
+        **pod_parts.classes(ctx),
     }
+    spread = pod_parts.topology_spread(ctx)
+    if spread:
+        pod["topologySpreadConstraints"] = spread
     attached = storage.attach(ctx, pod)
     _scheduling(ctx, pod)
     template_meta: dict = {"labels": dict(ctx.labels)}
@@ -140,9 +151,10 @@ def deployment(ctx: Context) -> Manifest:
     for rule, reason in policy_exceptions(ctx.spec).items():
         annotations[POLICY_EXCEPTION_PREFIX + rule] = reason
     spec: dict = {
+        "progressDeadlineSeconds": pods.progress_deadline(serving),
         "revisionHistoryLimit": 5,
         "selector": {"matchLabels": ctx.selector},
-        "strategy": _strategy(serving["rollout"]),
+        "strategy": pods.rollout(serving),
         "template": {"metadata": template_meta, "spec": pod},
     }
     if not ctx.autoscaled:
@@ -164,6 +176,15 @@ def deployment(ctx: Context) -> Manifest:
         f"{C0}/env": "/spec/serving/env",
         "/spec/template/metadata/annotations": "/spec/serving/metrics",
         "/spec/strategy": "/spec/serving/rollout",
+        "/spec/strategy/rollingUpdate/maxSurge": "/spec/serving/rollout/maxSurge",
+        "/spec/strategy/rollingUpdate/maxUnavailable": "/spec/serving/rollout/maxUnavailable",
+        "/spec/progressDeadlineSeconds": "/spec/serving/rollout/progressDeadlineSeconds",
+        f"{C0}/lifecycle": "/spec/serving/shutdown",
+        f"{POD}/terminationGracePeriodSeconds": "/spec/serving/shutdown",
+        f"{POD}/topologySpreadConstraints": "/spec/serving/topologySpread",
+        f"{POD}/priorityClassName": "/spec/serving/priorityClassName",
+        f"{POD}/runtimeClassName": "/spec/serving/runtimeClassName",
+        f"{C0}/imagePullPolicy": "/spec/serving/imagePullPolicy",
     }
     return Manifest(obj, "deployment.yaml", "/spec/serving", {**fields, **attached})
 

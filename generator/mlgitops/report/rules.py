@@ -19,6 +19,9 @@ POLICY_RULES = {
     "storage-no-source": "a ReadOnlyMany claim has a source (dataSource or volumeName): a new volume is empty",
     "storage-single-writer": "a ReadWriteOnce(Pod) claim is not mounted by several pods (replicas, an HPA, a surge)",
     "metrics-public": "an Ingress does not route to the port that serves the metrics",
+    # pods that survive a real cluster (warnings)
+    "gpu-rollout-surge": "a GPU Deployment's rolling update surges, so it needs a free GPU and stalls on a full pool",
+    "progress-deadline": "progressDeadlineSeconds is not above the time a pod may take to start",
 }
 
 RULES: dict[str, str] = {
@@ -49,7 +52,10 @@ RULES: dict[str, str] = {
     "not-a-spec": "a file in models/ that is not read as a spec",
     "model-uri-version": "an environment changes model.version but inherits a uri naming the base version",
     "model-fetch": "model.fetch needs a model.uri URL and mlgitops.yaml's storageInitializer",
-    "mount-conflict": "a volume is mounted over the reserved /tmp scratch volume or another volume",
+    "mount-conflict": "a volume is mounted over a reserved volume (/tmp, the HOME /home/model, /dev/shm) or another",
+    "rollout-conflict": "maxSurge or maxUnavailable with a Recreate rollout",
+    "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
+    "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",
     "hand-edited": "a generated file was edited by hand; it is never overwritten",
     "path-blocked": "a file or folder is in the way of a generated file",

@@ -25,6 +25,7 @@ class Environment:
     cluster: str = ""  # clusters/<cluster>/ holds its sync objects; default: the environment's name
     quota: dict = field(default_factory=dict)
     limit_range: dict = field(default_factory=dict)
+    scheduling: dict = field(default_factory=dict)  # priorityClassName, gpuRuntimeClassName
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class Config:
     @property
     def environments(self) -> tuple[Environment, ...]:
         return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}),
-                                 e.get("cluster", e["name"]), e.get("quota", {}), e.get("limitRange", {}))
+                                 e.get("cluster", e["name"]), e.get("quota", {}), e.get("limitRange", {}),
+                                 e.get("scheduling", {}))
                      for i, e in enumerate(self.data["environments"]))
 
     def environment(self, name: str) -> Environment:
@@ -53,6 +55,10 @@ class Config:
         from mlgitops.kube import schemas as kubeschemas
 
         return kubeschemas.full_version(self.data["kubernetesVersion"])
+
+    @property
+    def kubernetes_minor(self) -> int:
+        return int(self.kubernetes_version.split(".")[1])
 
     @property
     def gpu(self) -> dict:

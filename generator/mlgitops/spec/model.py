@@ -91,6 +91,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
             errors = semantics.check(data, where, layer_of)
             base_version = (effective[BASE]["spec"].get("model") or {}).get("version") if env else None
             errors += semantics.model_source(data, base_version, where, layer_of, config.storage_initializer)
+            errors += semantics.version_checks(data, where, config.kubernetes_minor, config.kubernetes_version)
             data = expand_version(data)
         found.extend(errors)
         effective[env] = data

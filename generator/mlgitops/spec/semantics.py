@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 from mlgitops.report.findings import Finding
 from mlgitops.report.redact import SECRET_HINT, is_secret_name
+from mlgitops.spec import pods
+from mlgitops.spec.quantities import quantity
 
 RESERVED_ENV = ("MODEL_NAME", "MODEL_VERSION", "MODEL_URI")
-_SUFFIX = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
-           "T": Decimal(10) ** 12, "P": Decimal(10) ** 15, "E": Decimal(10) ** 18, "Ki": Decimal(2) ** 10,
-           "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50,
-           "Ei": Decimal(2) ** 60}
-_QUANTITY = re.compile(r"^\+?([0-9.]+(?:[eE][-+]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
-
-
-def quantity(value) -> Decimal | None:
-    """The value of a Kubernetes quantity (500m -> 0.5, 1Gi -> 1073741824), None if unreadable."""
-    match = _QUANTITY.match(str(value))
-    if not match:
-        return None
-    try:
-        return Decimal(match[1]) * _SUFFIX[match[2] or ""]
-    except InvalidOperation:
-        return None
 
 
 def _culprit(locate, layer_of, first: tuple[str, bool], second: tuple[str, bool]):
@@ -88,14 +73,57 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
             add("limit-below-request", f"/spec/serving/resources/limits/{name}",
                 f"the {name} limit ({limit}) is below the request ({request})",
                 "raise the limit, or lower the request: Kubernetes refuses a pod whose limit is below its request")
-    rollout = serving["rollout"]
-    if rollout.get("strategy") != "Recreate" and rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
+    rollout = pods.rollout(serving).get("rollingUpdate", {})
+    if rollout and rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
         add("rollout-stuck", "/spec/serving/rollout", "maxSurge and maxUnavailable are both 0: a rollout could "
             "never replace a pod", "allow maxSurge: 1 (or maxUnavailable: 1)", key=True)
     storage = serving.get("storage")
     if storage and storage["mountPath"].rstrip("/") == "/tmp":
         add("mount-conflict", "/spec/serving/storage/mountPath", "/tmp is reserved for the writable scratch volume",
             "mount the claim elsewhere, e.g. /models")
+    found += pod_checks(doc, locate)
+    return found
+
+
+def pod_checks(doc: dict, locate) -> list[Finding]:
+    """Rollout and shutdown settings that contradict each other."""
+    serving = doc["spec"]["serving"]
+    found: list[Finding] = []
+
+    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False):
+        file, pos = locate(pointer, key)
+        found.append(Finding(rule, message, file, pos, hint))
+
+    rollout = serving["rollout"]
+    if rollout.get("type") == "Recreate":
+        for name in ("maxSurge", "maxUnavailable"):
+            if name in rollout:
+                add("rollout-conflict", f"/spec/serving/rollout/{name}", f"{name} applies to rolling updates, not to "
+                    "type: Recreate", f"remove {name}, or use type: RollingUpdate", key=True)
+    storage = serving.get("storage")
+    mount = storage["mountPath"].rstrip("/") if storage else None
+    if mount in pods.RESERVED_MOUNTS[1:]:
+        add("mount-conflict", "/spec/serving/storage/mountPath", f"{mount} is reserved for mlgitops' "
+            f"{'writable HOME' if mount == pods.HOME else 'shared-memory'} volume", "mount the claim elsewhere, "
+            "e.g. /models")
+    shutdown = serving["shutdown"]
+    grace = shutdown.get("gracePeriodSeconds")
+    if grace is not None and shutdown.get("preStop") != "none" and grace <= shutdown["preStopSleepSeconds"]:
+        add("shutdown-grace", "/spec/serving/shutdown/gracePeriodSeconds",
+            f"gracePeriodSeconds ({grace}) leaves no time after the {shutdown['preStopSleepSeconds']} s preStop pause: "
+            "the server is killed before it can drain", "give it preStopSleepSeconds + the seconds the server needs "
+            "to finish its requests")
+    return found
+
+
+def version_checks(doc: dict, locate, kubernetes_minor: int, kubernetes_version: str) -> list[Finding]:
+    """Spec settings the cluster's Kubernetes version (mlgitops.yaml) does not support."""
+    found = []
+    if doc["spec"]["serving"]["shutdown"].get("preStop") == "sleep" and kubernetes_minor < pods.SLEEP_ACTION_MINOR:
+        file, pos = locate("/spec/serving/shutdown/preStop", False)
+        found.append(Finding("prestop-sleep", f"the preStop sleep action needs Kubernetes 1.{pods.SLEEP_ACTION_MINOR} "
+                             f"or later; mlgitops.yaml says {kubernetes_version}",
+                             file, pos, "use preStop: exec (the image needs a sleep binary), or raise kubernetesVersion"))
     return found
 
 

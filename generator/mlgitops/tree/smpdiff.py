@@ -19,6 +19,7 @@ MERGE_KEYS: dict[tuple[str, ...], str] = {
     (*_POD, "initContainers"): "name",
     (*_POD, "volumes"): "name",
     (*_POD, "imagePullSecrets"): "name",
+    (*_POD, "topologySpreadConstraints"): "topologyKey",
     (*_POD, "containers", "env"): "name",
     (*_POD, "containers", "ports"): "containerPort",
     (*_POD, "containers", "volumeMounts"): "mountPath",

@@ -1,0 +1,107 @@
+"""The parts of a model's pod that make it behave in a real cluster: draining, writable scratch space,
+/dev/shm, thread pools sized to the CPU limit, spreading, priority and runtime classes, pull policy.
+
+Each function returns plain data that `workload.deployment` places into the pod or its container.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlgitops.kube.images import split_image
+from mlgitops.render.context import Context
+from mlgitops.spec import pods
+
+CONTAINER = "model-server"
+HOME = pods.HOME
+# Thread pools of OpenMP (PyTorch, XGBoost, LightGBM), MKL, OpenBLAS and numexpr default to the node's
+# cores, not the container's CPU limit: sized from the limit, they stop throttling.
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+HOME_VARS = (("HOME", HOME), ("XDG_CACHE_HOME", f"{HOME}/.cache"), ("HF_HOME", f"{HOME}/.cache/huggingface"),
+             ("TORCH_HOME", f"{HOME}/.cache/torch"))
+MATCH_LABEL_KEYS_MINOR = 27  # matchLabelKeys in topologySpreadConstraints: beta, on by default, from 1.27
+DRAIN_SECONDS = 30  # the server's own time to finish in-flight requests, after the preStop pause
+SPREAD_KEYS = (("zone", "topology.kubernetes.io/zone"), ("node", "kubernetes.io/hostname"))
+
+
+def default_env(ctx: Context) -> list[dict]:
+    """Thread counts from the CPU limit (a resourceFieldRef rounds up: 500m -> 1) and a writable HOME;
+    a name the spec sets itself (in env or secrets) is left to the spec."""
+    taken = set(ctx.serving.get("env", {})) | {s["env"] for s in ctx.serving.get("secrets", [])}
+    cpu = {"resourceFieldRef": {"containerName": CONTAINER, "divisor": "1", "resource": "limits.cpu"}}
+    env = [{"name": name, "valueFrom": cpu} for name in THREAD_VARS]
+    env += [{"name": name, "value": value} for name, value in HOME_VARS]
+    return [e for e in env if e["name"] not in taken]
+
+
+def spec_env(name: str, value) -> dict:
+    if isinstance(value, str):
+        return {"name": name, "value": value}
+    source = {kind: dict(ref) for kind, ref in value["valueFrom"].items()}
+    if "divisor" in source.get("resourceFieldRef", {}):
+        source["resourceFieldRef"]["divisor"] = str(source["resourceFieldRef"]["divisor"])
+    return {"name": name, "valueFrom": source}
+
+
+def pre_stop(ctx: Context) -> dict | None:
+    shutdown = ctx.serving["shutdown"]
+    kind = shutdown.get("preStop") or ("sleep" if ctx.kubernetes_minor >= pods.SLEEP_ACTION_MINOR else "none")
+    seconds = shutdown["preStopSleepSeconds"]
+    if kind == "sleep":
+        return {"sleep": {"seconds": seconds}}
+    if kind == "exec":
+        return {"exec": {"command": ["sleep", str(seconds)]}}
+    return None
+
+
+def grace_period(ctx: Context) -> int:
+    shutdown = ctx.serving["shutdown"]
+    return shutdown.get("gracePeriodSeconds", shutdown["preStopSleepSeconds"] + DRAIN_SECONDS)
+
+
+def volumes(ctx: Context) -> tuple[list[dict], list[dict]]:
+    """The scratch volumes and their mounts: size-limited /tmp and HOME, memory-backed /dev/shm."""
+    scratch = ctx.serving["scratch"]
+    vols = [{"emptyDir": {"sizeLimit": str(scratch["tmpSize"])}, "name": "tmp"},
+            {"emptyDir": {"sizeLimit": str(scratch["homeSize"])}, "name": "home"}]
+    mounts = [{"mountPath": "/tmp", "name": "tmp"}, {"mountPath": HOME, "name": "home"}]
+    shm = pods.shared_memory(ctx.spec)
+    if shm:
+        vols.append({"emptyDir": {"medium": "Memory", "sizeLimit": shm}, "name": "dshm"})
+        mounts.append({"mountPath": "/dev/shm", "name": "dshm"})
+    return vols, mounts
+
+
+def topology_spread(ctx: Context) -> list[dict]:
+    """Soft zone and node spreading of the pods of one rollout, where more than one pod can run. Before
+    Kubernetes 1.27 matchLabelKeys is off, so old and new pods of a rollout are balanced together."""
+    if ctx.max_pods < 2:
+        return []
+    spread = ctx.serving["topologySpread"]
+    extra = {"matchLabelKeys": ["pod-template-hash"]} if ctx.kubernetes_minor >= MATCH_LABEL_KEYS_MINOR else {}
+    return [{"labelSelector": {"matchLabels": ctx.selector}, **extra, "maxSkew": 1, "topologyKey": key,
+             "whenUnsatisfiable": spread[name]}
+            for name, key in SPREAD_KEYS if spread[name] != "Off"]
+
+
+def classes(ctx: Context) -> dict:
+    """priorityClassName and (GPU pods) runtimeClassName: the spec's, else the environment's."""
+    out = {}
+    priority = ctx.serving.get("priorityClassName", ctx.scheduling.get("priorityClassName"))
+    runtime = ctx.serving.get("runtimeClassName",
+                              ctx.scheduling.get("gpuRuntimeClassName") if ctx.gpu_pods else None)
+    if priority:
+        out["priorityClassName"] = priority
+    if runtime:
+        out["runtimeClassName"] = runtime
+    return out
+
+
+def pull_policy(ctx: Context) -> str:
+    """IfNotPresent for a digest or a version tag; Always for a tag that may move (latest, main, dev)."""
+    if "imagePullPolicy" in ctx.serving:
+        return ctx.serving["imagePullPolicy"]
+    _, tag, digest = split_image(ctx.serving["image"])
+    if digest or re.match(ctx.immutable_tag, tag or ""):
+        return "IfNotPresent"
+    return "Always"

@@ -1,0 +1,104 @@
+"""Facts about a model's pods that both the semantic checks and the renderers need.
+
+Pure functions of an effective `spec.serving` (defaults filled): whether it runs on GPUs, how many pods
+it can run, the rollout it gets, how long a pod may take to start, its scratch and shared-memory sizes.
+Defaults that depend on other fields (a GPU rollout, /dev/shm for PyTorch) are decided here, once.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from mlgitops.spec.quantities import format_bytes, quantity
+
+# Seconds a new pod may spend being scheduled and pulling its image before its probes start:
+# GPU nodes often come from a cluster autoscaler (minutes), and CUDA images are gigabytes.
+SCHEDULE_AND_PULL_SECONDS = {False: 300, True: 600}
+KUBERNETES_PROGRESS_DEADLINE = 600  # the Deployment default
+# A startup probe's defaults (render/workload.py writes the same into the probe).
+STARTUP_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThreshold": 30}
+LIVENESS_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 20, "failureThreshold": 3}
+DEFAULT_SHM = "1Gi"
+LOG_HEADROOM = "512Mi"  # container logs (the kubelet rotates them at 5 x 10Mi) and the little a read-only root writes
+PYTORCH = ("pytorch", "torch")
+HOME = "/home/model"  # the writable HOME volume's mount path
+RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory volumes
+SLEEP_ACTION_MINOR = 30  # the preStop sleep action is on by default from Kubernetes 1.30 (beta; alpha in 1.29)
+
+
+def gpu(serving: dict) -> bool:
+    return serving["resources"]["gpu"] > 0
+
+
+def autoscaled(serving: dict) -> bool:
+    return serving.get("autoscaling") is not None
+
+
+def max_pods(serving: dict) -> int:
+    """The most pods the model can run: maxReplicas under an HPA, else replicas."""
+    scaling = serving.get("autoscaling")
+    return scaling["maxReplicas"] if scaling else serving["replicas"]
+
+
+def rollout(serving: dict) -> dict:
+    """The Deployment strategy: GPU pods default to a rollout that needs no GPU beyond those the pods hold
+    (maxSurge 0, maxUnavailable 1; Recreate for a single fixed replica), other pods surge by one."""
+    spec = serving["rollout"]
+    on_gpu = gpu(serving)
+    single = not autoscaled(serving) and serving["replicas"] <= 1
+    kind = spec.get("type") or ("Recreate" if on_gpu and single else "RollingUpdate")
+    if kind == "Recreate":
+        return {"type": "Recreate"}
+    surge = spec.get("maxSurge", 0 if on_gpu else 1)
+    unavailable = spec.get("maxUnavailable", 1 if on_gpu else 0)
+    return {"rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}, "type": "RollingUpdate"}
+
+
+def _probe_budget(probe, defaults: dict) -> int:
+    spec = {} if isinstance(probe, str) else probe
+    timings = {**defaults, **{k: v for k, v in spec.items() if k in defaults}}
+    return timings["initialDelaySeconds"] + timings["failureThreshold"] * timings["periodSeconds"]
+
+
+def startup_budget(serving: dict) -> int:
+    """Seconds a started container may take to become healthy before Kubernetes restarts it: the
+    startup probe's initialDelaySeconds + failureThreshold x periodSeconds (else the liveness probe's)."""
+    health = serving.get("health", {})
+    if "startup" in health:
+        return _probe_budget(health["startup"], STARTUP_DEFAULTS)
+    if "liveness" in health:
+        return _probe_budget(health["liveness"], LIVENESS_DEFAULTS)
+    return 0
+
+
+def progress_deadline(serving: dict) -> int:
+    """progressDeadlineSeconds: the spec's, else above the startup budget plus scheduling and image pull."""
+    given = serving["rollout"].get("progressDeadlineSeconds")
+    if given is not None:
+        return given
+    needed = startup_budget(serving) + SCHEDULE_AND_PULL_SECONDS[gpu(serving)]
+    return max(KUBERNETES_PROGRESS_DEADLINE, needed)
+
+
+def slow_starting(serving: dict) -> bool:
+    """GPU models and models with a startup probe (the spec says loading takes long)."""
+    return gpu(serving) or "startup" in serving.get("health", {})
+
+
+def shared_memory(spec: dict) -> str | None:
+    """The /dev/shm size: the spec's (0 turns it off), else 1Gi for GPU and PyTorch models."""
+    serving = spec["serving"]
+    if "sharedMemory" in serving:
+        size = serving["sharedMemory"]
+        value = quantity(size)
+        return None if value is not None and value == 0 else str(size)
+    framework = str(spec["model"].get("framework", "")).lower()
+    return DEFAULT_SHM if gpu(serving) or framework in PYTORCH else None
+
+
+def ephemeral_storage(serving: dict) -> str:
+    """Ephemeral storage the pod asks for by default: its size-limited scratch volumes plus log headroom."""
+    scratch = serving["scratch"]
+    total = sum((quantity(v) or Decimal(0) for v in (scratch["tmpSize"], scratch["homeSize"], LOG_HEADROOM)),
+                Decimal(0))
+    return format_bytes(total)

@@ -1,0 +1,47 @@
+"""spec/pods.py: the rollout, startup budget and sizes that semantics and render share."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mlgitops.spec import pods
+from mlgitops.spec.quantities import add_bytes
+
+COUNT = st.one_of(st.integers(0, 3), st.sampled_from(["0%", "25%", "100%"]))
+
+
+def serving(gpu=0, replicas=1, autoscaling=None, rollout=None, health=None) -> dict:
+    out = {"resources": {"gpu": gpu}, "replicas": replicas, "rollout": rollout or {}, "health": health or {}}
+    if autoscaling:
+        out["autoscaling"] = autoscaling
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(gpu=st.integers(0, 2), replicas=st.integers(0, 5), scaled=st.booleans(),
+       surge=st.one_of(st.none(), COUNT), unavailable=st.one_of(st.none(), COUNT))
+def test_only_the_spec_can_make_a_gpu_rollout_surge(gpu, replicas, scaled, surge, unavailable):
+    rollout = {k: v for k, v in (("maxSurge", surge), ("maxUnavailable", unavailable)) if v is not None}
+    scaling = {"minReplicas": 1, "maxReplicas": 4} if scaled else None
+    strategy = pods.rollout(serving(gpu, replicas, scaling, rollout))
+    if strategy["type"] == "Recreate":
+        assert gpu and not scaled and replicas <= 1
+        return
+    steps = strategy["rollingUpdate"]
+    if gpu and surge is None:
+        assert steps["maxSurge"] == 0
+    if surge is None and unavailable is None:  # a default never stalls
+        assert (steps["maxSurge"], steps["maxUnavailable"]) in ((0, 1), (1, 0))
+
+
+def test_startup_budget_prefers_the_startup_probe():
+    slow = {"path": "/h", "failureThreshold": 60, "initialDelaySeconds": 15}
+    assert pods.startup_budget(serving(health={"liveness": "/h", "startup": slow})) == 15 + 60 * 10
+    assert pods.startup_budget(serving(health={"liveness": "/h"})) == 3 * 20
+    assert pods.startup_budget(serving()) == 0
+
+
+def test_memory_sums_are_quantities():
+    assert add_bytes("16Gi", "1Gi") == "17Gi"
+    assert add_bytes("512Mi", "1Gi") == "1536Mi"
+    assert add_bytes("1G", "1Gi") == "2073741824"
