@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 
 import pytest
 from conftest import ROOT
@@ -13,7 +14,8 @@ from mlgitops.report.findings import FatalError
 OVERLAYS = sorted(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("overlays/*/*/kustomization.yaml"))
 
 
-def test_batched_output_equals_single_builds_and_really_batches(monkeypatch):
+def test_batched_output_equals_single_builds_and_really_batches(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     argv = kustomize.build_argv()
     singles = {o: build.build_one(ROOT, o, argv).objects for o in OVERLAYS}
     calls = []
@@ -22,7 +24,7 @@ def test_batched_output_equals_single_builds_and_really_batches(monkeypatch):
     assert calls == []
     assert {o: b.objects for o, b in batched.items()} == singles
     assert all(not b.error for b in batched.values())
-    assert not (ROOT / build.WORK_DIR).exists()
+    assert list(tmp_path.iterdir()) == []  # the aggregates' private folder is gone, and nothing was in the repo
 
 
 def test_a_broken_overlay_is_named_and_the_rest_of_its_batch_still_builds(generated):

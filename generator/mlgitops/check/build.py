@@ -14,16 +14,18 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops.kube import kustomize, manifests
+from mlgitops.report.findings import FatalError
 
 INSTANCE = "app.kubernetes.io/instance"
 BATCH_SIZE = 40
-WORK_DIR = ".mlgitops-cache/build"
+WORK_PREFIX = "mlgitops-build-"  # aggregates live in a private temporary folder: the repository is not written
 
 
 @dataclass
@@ -71,22 +73,38 @@ def build_one(root: Path, overlay: str, argv: list[str]) -> Built:
         return Built(overlay, error=f"kustomize printed unreadable YAML: {exc}")
 
 
-def _aggregate(root: Path, overlays: list[str]) -> Path:
+def _work_dir() -> Path:
+    try:
+        return Path(tempfile.mkdtemp(prefix=WORK_PREFIX))
+    except OSError as exc:
+        raise FatalError(f"cannot create a temporary folder for kustomize: {exc}",
+                         "set TMPDIR to a writable folder") from None
+
+
+def _aggregate(work: Path, root: Path, overlays: list[str]) -> Path:
+    """A kustomization listing the overlays, in work; relative paths (kustomize refuses absolute ones)."""
     digest = hashlib.sha256("\n".join(overlays).encode()).hexdigest()[:16]
-    folder = root / WORK_DIR / digest
+    folder = work / digest
     folder.mkdir(parents=True, exist_ok=True)
-    resources = "".join(f"- ../../../{o}\n" for o in overlays)
+    here, repo = os.path.realpath(folder), os.path.realpath(root)
+    resources = "".join(f"- {os.path.relpath(os.path.join(repo, o), here)}\n" for o in overlays)
     (folder / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
         f"resources:\n{resources}")
     return folder
 
 
-def build_batch(root: Path, overlays: list[str], argv: list[str]) -> list[Built]:
+def build_batch(root: Path, overlays: list[str], argv: list[str], work: Path | None = None) -> list[Built]:
     """All overlays of one batch (one environment), or each alone if the batch fails."""
     if len(overlays) == 1:
         return [build_one(root, overlays[0], argv)]
-    folder = _aggregate(root, overlays)
+    if work is None:
+        work = _work_dir()
+        try:
+            return build_batch(root, overlays, argv, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    folder = _aggregate(work, root, overlays)
     try:
         out = kustomize.run(kustomize.Command((*argv, str(folder))))
         docs = parse_stream(out)
@@ -123,9 +141,10 @@ def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progres
     argv = kustomize.build_argv()
     groups = batches(overlays)
     jobs = jobs or os.cpu_count() or 1
+    scratch = _work_dir()
 
     def work(group: list[str]) -> list[Built]:
-        return build_batch(root, group, argv)
+        return build_batch(root, group, argv, scratch)
 
     try:
         if jobs == 1 or len(groups) <= 1:
@@ -141,7 +160,7 @@ def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progres
                         progress(len(built))
                     yield from built
     finally:
-        shutil.rmtree(root / WORK_DIR, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None) -> dict[str, Built]:

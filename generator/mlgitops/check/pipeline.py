@@ -8,6 +8,8 @@ cached by content, so an unchanged repository checks in about the time it takes 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +62,7 @@ class Options:
     validator: str = "builtin"  # or "kubeconform"
     progress: Callable[[int], None] | None = None  # advance the progress bar by n overlays
     on_total: Callable[[int], None] | None = None  # how many overlays will be built
+    verbose: bool = False  # describe the kustomize used in Result.tool
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Result:
     overlays: int = 0
     resources: int = 0
     cache_hits: int = 0
+    notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
+    tool: list[str] = field(default_factory=list)  # with verbose: the kustomize used, its program and version
 
 
 def _model_of_path(path: str) -> str | None:
@@ -91,25 +96,85 @@ def _drifted_models(findings: list[Finding]) -> set[str]:
     return {name for f in findings if f.rule in ("drift", "hand-edited") and (name := _model_of_path(f.file))}
 
 
+def kustomize_version(tool: kustomize.Kustomize, store: cache.Store) -> str:
+    """`kustomize version`, asked once per identity of the program (and every file its command names)."""
+    identity = tool.identity()
+    digest = cache.key("kustomize version", identity)
+    hit = store.get(digest)
+    if hit is not None:
+        return hit.decode(errors="replace")
+    text = tool.version()
+    if not text.startswith("unknown") and tool.identity() == identity:
+        store.put(digest, text.encode())
+    return text
+
+
 class _Context:
     """Inputs shared by every overlay's check: tools, schemas, config."""
 
-    def __init__(self, gen: generate.Generated, config: Config, repo: Repo, validator: str = "builtin"):
+    def __init__(self, gen: generate.Generated, config: Config, repo: Repo, validator: str = "builtin",
+                 tool: kustomize.Kustomize | None = None, tool_version: str = ""):
         self.gen = gen
         self.repo = repo
         self.config = config
         version, skip = self.config.kubernetes_version, tuple(self.config.data["skipKinds"])
         self.kube: KubeCheck | KubeconformCheck = (
             KubeconformCheck(version, skip) if validator == "kubeconform" else KubeCheck(version, skip))
-        argv = kustomize.build_argv()
-        self.salt = cache.key(__version__, cache.code_fingerprint(), " ".join(argv), cache.file_identity(argv[0]),
+        self.tool = tool or kustomize.find()
+        self.tool_identity = self.tool.identity()
+        self.salt = cache.key(__version__, cache.code_fingerprint(), self.tool_identity, tool_version,
                               self.kube.identity(), self.config.raw)
 
     def overlay_key(self, model, env: str, files: list[tuple[str, bytes]], fidelity_wanted: bool) -> str:
         """model: anything with .name, .path, .raw; files: the model's generated files on disk, sorted."""
-        prefixes = (f"{overlay_dir(env, model.name)}/", f"base/{model.name}/")
-        mine = [x for path, content in files if path.startswith(prefixes) for x in (path, content)]
+        mine = [x for path, content in overlay_inputs(model.name, env, files) for x in (path, content)]
         return cache.key(self.salt, model.path, model.raw, env, str(fidelity_wanted), *mine)
+
+
+def overlay_inputs(name: str, env: str, files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The files a build of the overlay reads: its folder and its model's base folder."""
+    prefixes = (f"{overlay_dir(env, name)}/", f"base/{name}/")
+    return [(path, content) for path, content in files if path.startswith(prefixes)]
+
+
+def _stat_identity(path: str) -> tuple | None:
+    """Changes whenever the file is replaced or written (inode, size, times); None for a non-file."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+class Inputs:
+    """What each overlay's result was keyed on, to prove after its build that kustomize read exactly that.
+
+    A `generate` (or an editor) running while `check` builds could make kustomize read other files than
+    the ones hashed into the key; such a result is not stored. Before the build each input file's
+    identity is taken (the bytes were read before that); after it the folders are read again: the same
+    files, the same bytes, and identities unchanged in between mean the build read the hashed bytes.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.before: dict[str, tuple | None] = {}
+        self.folders: dict[tuple[str, ...], dict[str, bytes]] = {}
+
+    def note(self, files: list[tuple[str, bytes]]) -> None:
+        for path, _ in files:
+            if path not in self.before:
+                self.before[path] = _stat_identity(os.path.join(self.root, path))
+
+    def unchanged(self, name: str, env: str, files: list[tuple[str, bytes]]) -> bool:
+        folders = (overlay_dir(env, name), f"base/{name}")
+        if folders not in self.folders:
+            self.folders[folders] = writer.scan(self.root, folders)
+        now = self.folders[folders]
+        return now == dict(files) and all(
+            self.before.get(path) is not None
+            and _stat_identity(os.path.join(self.root, path)) == self.before[path] for path in now)
 
 
 def _finding_at(model: Model, config, env: str, manifest: Manifest | None, pointer: str, rule: str,
@@ -162,7 +227,7 @@ def _overlaps(pointer: str, touched: frozenset[str]) -> bool:
 
 def run(options: Options) -> Result:
     repo = Repo(options.root)
-    gen = generate.build(repo)
+    gen = generate.build(repo, options.use_cache)
     shard = options.shard
     owns = (lambda name: name is None and shard.first or name is not None and shard.owns(name)) if shard else (
         lambda name: True)
@@ -180,12 +245,18 @@ def run(options: Options) -> Result:
     result.findings += drifted
     stale = _drifted_models(drifted)
     result.models = len(models)
-    ctx = _Context(gen, gen.config, repo, options.validator)
+    result.notes += gen.notes
+    tool = kustomize.find()
+    store = cache.JsonStore(repo.root, options.use_cache)
+    tool_version = kustomize_version(tool, cache.Store(repo.root, "tools", options.use_cache)) if (
+        store.store.enabled or options.verbose) else ""
+    if options.verbose:
+        result.tool = tool.describe(tool_version)
+    ctx = _Context(gen, gen.config, repo, options.validator, tool, tool_version)
     by_model: dict[str | None, list[tuple[str, bytes]]] = {}
     for path in sorted(disk):
         by_model.setdefault(_model_of_path(path), []).append((path, disk[path]))
     envs = gen.config.env_names
-    store = cache.Cache(repo.root, options.use_cache)
     todo: dict[str, tuple[generate.Entry, str, str]] = {}
     for model in models:
         for env in envs:
@@ -201,6 +272,9 @@ def run(options: Options) -> Result:
                 continue
             todo[overlay] = (model, env, digest)
     result.cache_hits = store.hits
+    inputs = Inputs(repo.root)
+    for model, env, _ in todo.values():
+        inputs.note(overlay_inputs(model.name, env, by_model.get(model.name, [])))
     if options.on_total:
         options.on_total(len(todo))
     builds = build.build_iter(repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
@@ -209,15 +283,39 @@ def run(options: Options) -> Result:
         pairs: Iterable[tuple[build.Built, list]] = zip(everything, ctx.kube.check_many([b.objects for b in everything]))
     else:  # check each overlay while later batches are still building
         pairs = ((b, ctx.kube.check(b.objects)) for b in builds)
+    pending: list[tuple[generate.Entry, str, str, dict]] = []
     for built, overlay_problems in pairs:
         entry, env, digest = todo[built.overlay]
         found, count = check_overlay(ctx, entry.model, env, built, overlay_problems,
                                      fidelity_wanted=entry.name not in stale)
         result.findings += found
         result.resources += count
-        store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count})
+        pending.append((entry, env, digest, {"findings": [f.as_dict() for f in found], "resources": count}))
+    _store(store, pending, inputs, by_model, ctx, result)
     result.findings = merge_environments(result.findings, envs)
     return result
+
+
+def _store(store: cache.JsonStore, pending: list, inputs: Inputs, by_model: dict, ctx: _Context,
+           result: Result) -> None:
+    """Cache each built overlay's result, unless what was built may differ from what was keyed."""
+    result.notes += [w for w in store.warnings if w not in result.notes]
+    if not store.store.enabled:
+        return
+    if pending and ctx.tool.identity() != ctx.tool_identity:
+        result.notes.append("kustomize changed while it was running: results not cached")
+        return
+    changed = []
+    for entry, env, digest, value in pending:
+        if inputs.unchanged(entry.name, env, overlay_inputs(entry.name, env, by_model.get(entry.name, []))):
+            store.put(digest, value)
+        else:
+            changed.append(overlay_dir(env, entry.name))
+    if changed:
+        more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+        result.notes.append(f"{changed[0]}{more} changed while being checked: results not cached; "
+                            "run check again for a verdict on the files as they are now")
+    result.notes += [w for w in store.warnings if w not in result.notes]
 
 
 def merge_environments(findings: list[Finding], envs: list[str]) -> list[Finding]:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import click
 
 from mlgitops.check import pipeline
-from mlgitops.commands.common import repository
+from mlgitops.commands.common import repository, warn
 from mlgitops.report import formats, progress
 
 
 def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache: bool, jobs: int | None,
-        validator: str) -> int:
+        validator: str, verbose: bool = False) -> int:
     repo = repository(repo_path)
     with progress.bar(enabled=fmt == "text") as bar:
         options = pipeline.Options(repo.root, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
-                                   progress=bar.advance, on_total=bar.total)
+                                   progress=bar.advance, on_total=bar.total, verbose=verbose)
         result = pipeline.run(options)
+    for line in result.tool:
+        click.echo(f"mlgitops: {line}", err=True)
+    warn(result.notes)
     if fmt == "text":
         click.echo(formats.format_grouped(result.findings), nl=False)
         click.echo(pipeline.summary_line(result))

@@ -21,3 +21,9 @@ def emit(findings: list[Finding], fmt: str) -> None:
     text = formats.FORMATS[fmt](findings)
     if text:
         click.echo(text, nl=False, err=fmt == "text")
+
+
+def warn(notes: list[str]) -> None:
+    """Warnings about the run itself (not findings: no file or line), one line each on standard error."""
+    for note in dict.fromkeys(notes):
+        click.echo(f"mlgitops: warning: {note}", err=True)

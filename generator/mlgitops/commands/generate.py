@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mlgitops.commands.common import emit, repository
+from mlgitops.commands.common import emit, repository, warn
 from mlgitops.report.findings import has_errors
 from mlgitops.tree import generation
 
@@ -12,6 +12,7 @@ from mlgitops.tree import generation
 def run(repo_path: str | None, check: bool, fmt: str) -> int:
     repo = repository(repo_path)
     outcome = generation.run(repo.root, check=check)
+    warn(outcome.notes)
     emit(outcome.findings, fmt)
     if has_errors(outcome.findings):
         if fmt == "text" and not check:

@@ -39,6 +39,7 @@ class Generated:
     entries: list[Entry] = field(default_factory=list)
     tree: Tree = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
 
     @property
     def models(self) -> list[Model]:
@@ -61,6 +62,7 @@ def build(repo: Repo, use_cache: bool = True) -> Generated:
         return Generated(findings=findings)
     result = Generated(config, findings=list(findings))
     store = cache.TreeCache(repo.root, use_cache)
+    result.notes = store.warnings  # the same list: a warning from a later put shows too
     salt = _salt(config)
     for stray in repo.stray_files():
         what = "folder" if stray.is_dir() else "file"
@@ -111,6 +113,7 @@ class Outcome:
     models: int = 0
     environments: int = 0
     drift: list[Finding] = field(default_factory=list)  # with --check: one finding per differing file
+    notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache)
 
     @property
     def exit_code(self) -> int:
@@ -122,6 +125,12 @@ class Outcome:
 def run(root: Path, check: bool = False) -> Outcome:
     repo = Repo(root)
     result = build(repo)
+    outcome = _outcome(root, result, check)
+    outcome.notes = result.notes
+    return outcome
+
+
+def _outcome(root: Path, result: Generated, check: bool) -> Outcome:
     if has_errors(result.findings):
         return Outcome(result.findings)
     warnings = result.findings  # no errors here, only warnings
