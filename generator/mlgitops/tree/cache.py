@@ -84,9 +84,10 @@ def decode(kind: str, digest: str, blob: bytes) -> bytes | None:
     return payload
 
 
-def read_regular(path: str, limit: int = MAX_ENTRY) -> bytes | None:
-    """The bytes of a regular file of at most limit bytes; None for anything else (a symlink, a FIFO, a
-    device, a folder, a missing or unreadable file), without ever blocking on it or following it."""
+def read_regular(path: str, limit: int | None = None) -> bytes | None:
+    """The bytes of a regular file of at most limit (default MAX_ENTRY) bytes; None for anything else (a
+    symlink, a FIFO, a device, a folder, a missing or unreadable file), never blocking on it or following it."""
+    limit = MAX_ENTRY if limit is None else limit
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
