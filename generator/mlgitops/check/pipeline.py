@@ -248,8 +248,9 @@ def run(options: Options) -> Result:
     result.notes += gen.notes
     tool = kustomize.find()
     store = cache.JsonStore(repo.root, options.use_cache)
-    tool_version = kustomize_version(tool, cache.Store(repo.root, "tools", options.use_cache)) if (
-        store.store.enabled or options.verbose) else ""
+    tools = cache.Store(repo.root, "tools", options.use_cache)
+    tool_version = kustomize_version(tool, tools) if store.store.enabled or options.verbose else ""
+    result.notes += [w for w in tools.warnings if w not in result.notes]
     if options.verbose:
         result.tool = tool.describe(tool_version)
     ctx = _Context(gen, gen.config, repo, options.validator, tool, tool_version)

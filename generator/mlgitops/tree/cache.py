@@ -153,8 +153,7 @@ class Store:
             write_atomic(self.path(digest), encode(self.kind, digest, payload))
         except OSError as exc:  # a cache that cannot be written only makes the next run slower
             self.enabled = False
-            where = exc.filename or self.folder
-            self.warnings.append(f"cannot write the cache ({where}: {exc.strerror or exc}): "
+            self.warnings.append(f"cannot write the cache in {ROOT_DIR}/ ({exc.strerror or exc}): "
                                  "running without it")
 
 
