@@ -139,8 +139,8 @@ def test_the_pinned_kubectl_wins_over_a_kustomize_on_path_and_verbose_says_so(ge
     lines = [line for line in result.err.splitlines() if line.startswith("mlgitops: kustomize:")]
     assert lines[:3] == [  # then any other kustomize or kubectl this machine has on PATH
         f"mlgitops: kustomize: {KUBECTL} kustomize DIR (from the kubectl installed with mlgitops)",
-        f"mlgitops: kustomize: program {os.path.realpath(KUBECTL)}, version Client Version: v1.37.1; "
-        "Kustomize Version: v5.8.1",
+        (f"mlgitops: kustomize: program {os.path.realpath(KUBECTL)}, version Client Version: v1.37.1; "
+         "Kustomize Version: v5.8.1"),
         f"mlgitops: kustomize: not used: {other} build (set MLGITOPS_KUSTOMIZE to choose it)",
     ]
 

@@ -101,8 +101,8 @@ def test_a_file_where_the_cache_folder_belongs_means_no_cache_and_one_warning(tm
     store = cache.Store(tmp_path, "generate")
     store.put(A, b"payload")
     assert store.get(A) is None
-    assert store.warnings == [".mlgitops-cache is not a folder: running without the cache "
-                              "(delete it to use the cache again)"]
+    assert store.warnings == [(".mlgitops-cache is not a folder: running without the cache "
+                               "(delete it to use the cache again)")]
 
 
 def test_a_cache_that_cannot_be_written_warns_once_and_stops_trying(store, monkeypatch):
