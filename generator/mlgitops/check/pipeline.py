@@ -160,21 +160,25 @@ class Inputs:
     def __init__(self, root: Path):
         self.root = root
         self.before: dict[str, tuple | None] = {}
-        self.folders: dict[tuple[str, ...], dict[str, bytes]] = {}
+        self.folders: dict[str, tuple[dict[str, bytes], bool]] = {}  # read again once: a base serves every env
 
     def note(self, files: list[tuple[str, bytes]]) -> None:
         for path, _ in files:
             if path not in self.before:
                 self.before[path] = _stat_identity(os.path.join(self.root, path))
 
+    def _again(self, folder: str) -> tuple[dict[str, bytes], bool]:
+        """The folder's files now, and whether each is the very file whose identity was noted."""
+        if folder not in self.folders:
+            found = writer.scan(self.root, (folder,))
+            same = all(self.before.get(path) is not None
+                       and _stat_identity(os.path.join(self.root, path)) == self.before[path] for path in found)
+            self.folders[folder] = found, same
+        return self.folders[folder]
+
     def unchanged(self, name: str, env: str, files: list[tuple[str, bytes]]) -> bool:
-        folders = (overlay_dir(env, name), f"base/{name}")
-        if folders not in self.folders:
-            self.folders[folders] = writer.scan(self.root, folders)
-        now = self.folders[folders]
-        return now == dict(files) and all(
-            self.before.get(path) is not None
-            and _stat_identity(os.path.join(self.root, path)) == self.before[path] for path in now)
+        overlay, base = self._again(overlay_dir(env, name)), self._again(f"base/{name}")
+        return overlay[1] and base[1] and {**overlay[0], **base[0]} == dict(files)
 
 
 def _finding_at(model: Model, config, env: str, manifest: Manifest | None, pointer: str, rule: str,
