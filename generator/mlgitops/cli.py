@@ -71,6 +71,7 @@ def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, v
          (e.g. MLGITOPS_KUSTOMIZE="kustomize build")
       2. the kubectl installed with mlgitops (next to its Python)
       3. kustomize on PATH, then kubectl on PATH
+
     -v shows which one, and any it shadows. Results are cached in .mlgitops-cache/ by the content
     of every input, including every file the kustomize command names and its version.
     """

@@ -199,3 +199,13 @@ def test_an_unwritable_cache_is_a_check_with_a_warning(generated, capsys, monkey
     assert result.code == 0
     assert "mlgitops: warning: cannot write the cache" in result.err
     assert "Traceback" not in result.err
+
+
+def test_a_kustomize_that_cannot_run_is_one_line_and_exit_2(generated, tmp_path, monkeypatch, capsys):
+    script = tmp_path / "k.sh"
+    fake_kustomize(script, "fake 1")  # not executable
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"{script} build")
+    result = run_cli(capsys, "check", "--repo", str(generated))
+    assert result.code == 2
+    assert result.err.startswith(f"mlgitops: error: cannot run {script}: Permission denied\n    hint: ")
+    assert "Traceback" not in result.err

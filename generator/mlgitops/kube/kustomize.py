@@ -170,6 +170,9 @@ def run(command: Command) -> str:
                               timeout=command.timeout, env=env)
     except FileNotFoundError:
         raise FatalError(f"cannot run {command.argv[0]}", INSTALL_HINT) from None
+    except OSError as exc:  # not executable, not a program, ...
+        raise FatalError(f"cannot run {command.argv[0]}: {exc.strerror or exc}",
+                         f"check {FROM_ENV}, or make the program executable") from None
     except subprocess.TimeoutExpired:
         raise Failed(command, -1, f"timed out after {command.timeout:.0f} s") from None
     if proc.returncode != 0:
