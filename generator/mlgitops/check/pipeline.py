@@ -8,14 +8,13 @@ cached by content, so an unchanged repository checks in about the time it takes 
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops import __version__
 from mlgitops.check import build, fidelity, policies
+from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
 from mlgitops.kube import kustomize
@@ -131,56 +130,6 @@ class _Context:
         return cache.key(self.salt, model.path, model.raw, env, str(fidelity_wanted), *mine)
 
 
-def overlay_inputs(name: str, env: str, files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
-    """The files a build of the overlay reads: its folder and its model's base folder."""
-    prefixes = (f"{overlay_dir(env, name)}/", f"base/{name}/")
-    return [(path, content) for path, content in files if path.startswith(prefixes)]
-
-
-def _stat_identity(path: str) -> tuple | None:
-    """Changes whenever the file is replaced or written (inode, size, times); None for a non-file."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
-class Inputs:
-    """What each overlay's result was keyed on, to prove after its build that kustomize read exactly that.
-
-    A `generate` (or an editor) running while `check` builds could make kustomize read other files than
-    the ones hashed into the key; such a result is not stored. Before the build each input file's
-    identity is taken (the bytes were read before that); after it the folders are read again: the same
-    files, the same bytes, and identities unchanged in between mean the build read the hashed bytes.
-    """
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.before: dict[str, tuple | None] = {}
-        self.folders: dict[str, tuple[dict[str, bytes], bool]] = {}  # read again once: a base serves every env
-
-    def note(self, files: list[tuple[str, bytes]]) -> None:
-        for path, _ in files:
-            if path not in self.before:
-                self.before[path] = _stat_identity(os.path.join(self.root, path))
-
-    def _again(self, folder: str) -> tuple[dict[str, bytes], bool]:
-        """The folder's files now, and whether each is the very file whose identity was noted."""
-        if folder not in self.folders:
-            found = writer.scan(self.root, (folder,))
-            same = all(self.before.get(path) is not None
-                       and _stat_identity(os.path.join(self.root, path)) == self.before[path] for path in found)
-            self.folders[folder] = found, same
-        return self.folders[folder]
-
-    def unchanged(self, name: str, env: str, files: list[tuple[str, bytes]]) -> bool:
-        overlay, base = self._again(overlay_dir(env, name)), self._again(f"base/{name}")
-        return overlay[1] and base[1] and {**overlay[0], **base[0]} == dict(files)
-
-
 def _finding_at(model: Model, config, env: str, manifest: Manifest | None, pointer: str, rule: str,
                 message: str, hint: str, ident: str, severity=Severity.ERROR) -> Finding:
     spec_pointer = manifest.spec_pointer(pointer) if manifest else "/spec"
@@ -235,7 +184,7 @@ def run(options: Options) -> Result:
     shard = options.shard
     owns = (lambda name: name is None and shard.first or name is not None and shard.owns(name)) if shard else (
         lambda name: True)
-    result = Result()
+    result = Result(notes=list(gen.notes))
     for f in gen.findings:
         stem = Path(f.file).stem if f.file.startswith("models/") else None
         if owns(stem if f.file != CONFIG_FILE else None):
@@ -249,7 +198,6 @@ def run(options: Options) -> Result:
     result.findings += drifted
     stale = _drifted_models(drifted)
     result.models = len(models)
-    result.notes += gen.notes
     tool = kustomize.find()
     store = cache.JsonStore(repo.root, options.use_cache)
     tools = cache.Store(repo.root, "tools", options.use_cache)
