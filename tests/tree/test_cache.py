@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import make_repo, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mlgitops.tree import cache
 
 A, B = cache.key("spec a"), cache.key("spec b")
@@ -60,6 +62,18 @@ def test_a_damaged_entry_is_a_miss(store, damage):
     path = entry(store, A)
     path.write_bytes(damage(path.read_bytes()))
     assert store.get(A) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.binary(max_size=200), cut=st.integers(0, 400), at=st.integers(0, 400), xor=st.integers(1, 255))
+def test_a_damaged_entry_never_decodes_to_another_payload(payload, cut, at, xor):
+    blob = cache.encode("generate", A, payload)
+    flipped = bytearray(blob)
+    flipped[at % len(blob)] ^= xor
+    for damaged in (blob[:cut], bytes(flipped)):
+        assert cache.decode("generate", A, damaged) in (None, payload)
+    assert cache.decode("generate", B, blob) is None
+    assert cache.decode("results", A, blob) is None
 
 
 def _get_within(store: cache.Store, digest: str, seconds: float = 20.0):
