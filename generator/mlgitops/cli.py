@@ -56,18 +56,31 @@ def _shard(ctx, param, value):
 @FORMAT
 @click.option("--shard", callback=_shard, metavar="K/N",
               help="Check a deterministic K-th of N parts of the models.")
-@click.option("--no-cache", is_flag=True, help="Ignore and do not write .mlgitops-cache/.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write .mlgitops-cache/: write nothing at all.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Parallel kustomize builds (default: cores).")
 @click.option("--validator", type=click.Choice(["builtin", "kubeconform"]), default="builtin",
               show_default=True,
               help="Validate built resources with the built-in validator or the kubeconform binary.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print the kustomize used (command, program, version) to standard error.")
 @QUIET
 @REPO
-def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, validator: str, quiet: bool,
-              repo_path: str | None) -> None:
-    """Validate specs, drift, builds, Kubernetes schemas, fidelity and policies."""
-    sys.exit(check.run(repo_path, fmt, shard, not no_cache, jobs, validator, quiet))
+def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, validator: str, verbose: bool,
+              quiet: bool, repo_path: str | None) -> None:
+    """Validate specs, drift, builds, Kubernetes schemas, fidelity and policies.
+
+    \b
+    The kustomize that builds, first found of:
+      1. MLGITOPS_KUSTOMIZE, a whole command the folder is appended to
+         (e.g. MLGITOPS_KUSTOMIZE="kustomize build")
+      2. the kubectl installed with mlgitops (next to its Python)
+      3. kustomize on PATH, then kubectl on PATH
+
+    -v shows which one, and any it shadows. Results are cached in .mlgitops-cache/ by the content
+    of every input, including every file the kustomize command names and its version.
+    """
+    sys.exit(check.run(repo_path, fmt, shard, not no_cache, jobs, validator, quiet, verbose))
 
 
 @cli.command("diff")

@@ -15,6 +15,7 @@ from pathlib import Path
 from mlgitops import __version__
 from mlgitops.check import build, capacity, fidelity, policies
 from mlgitops.check import sync as sync_check
+from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
 from mlgitops.kube import kustomize
@@ -63,6 +64,7 @@ class Options:
     validator: str = "builtin"  # or "kubeconform"
     progress: Callable[[int], None] | None = None  # advance the progress bar by n overlays
     on_total: Callable[[int], None] | None = None  # how many overlays will be built
+    verbose: bool = False  # describe the kustomize used in Result.tool
 
 
 @dataclass
@@ -73,6 +75,8 @@ class Result:
     resources: int = 0
     cache_hits: int = 0
     exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (spec, env, rule, reason)
+    notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
+    tool: list[str] = field(default_factory=list)  # with verbose: the kustomize used, its program and version
 
 
 def _model_of_path(path: str) -> str | None:
@@ -147,24 +151,38 @@ def _drifted_models(findings: list[Finding]) -> set[str]:
     return {name for f in findings if f.rule in ("drift", "hand-edited") and (name := _model_of_path(f.file))}
 
 
+def kustomize_version(tool: kustomize.Kustomize, store: cache.Store) -> str:
+    """`kustomize version`, asked once per identity of the program (and every file its command names)."""
+    identity = tool.identity()
+    digest = cache.key("kustomize version", identity)
+    hit = store.get(digest)
+    if hit is not None:
+        return hit.decode(errors="replace")
+    text = tool.version()
+    if not text.startswith("unknown") and tool.identity() == identity:
+        store.put(digest, text.encode())
+    return text
+
+
 class _Context:
     """Inputs shared by every overlay's check: tools, schemas, config."""
 
-    def __init__(self, gen: generate.Generated, config: Config, repo: Repo, validator: str = "builtin"):
+    def __init__(self, gen: generate.Generated, config: Config, repo: Repo, validator: str = "builtin",
+                 tool: kustomize.Kustomize | None = None, tool_version: str = ""):
         self.gen = gen
         self.repo = repo
         self.config = config
         version, skip = self.config.kubernetes_version, tuple(self.config.data["skipKinds"])
         self.kube: KubeCheck | KubeconformCheck = (
             KubeconformCheck(version, skip) if validator == "kubeconform" else KubeCheck(version, skip))
-        argv = kustomize.build_argv()
-        self.salt = cache.key(__version__, cache.code_fingerprint(), " ".join(argv), cache.file_identity(argv[0]),
+        self.tool = tool or kustomize.find()
+        self.tool_identity = self.tool.identity()
+        self.salt = cache.key(__version__, cache.code_fingerprint(), self.tool_identity, tool_version,
                               self.kube.identity(), self.config.raw)
 
     def overlay_key(self, model, env: str, files: list[tuple[str, bytes]], fidelity_wanted: bool) -> str:
         """model: anything with .name, .path, .raw; files: the model's generated files on disk, sorted."""
-        prefixes = (f"{overlay_dir(env, model.name)}/", f"base/{model.name}/")
-        mine = [x for path, content in files if path.startswith(prefixes) for x in (path, content)]
+        mine = [x for path, content in overlay_inputs(model.name, env, files) for x in (path, content)]
         return cache.key(self.salt, model.path, model.raw, env, str(fidelity_wanted), *mine)
 
 
@@ -237,11 +255,11 @@ def _overlaps(pointer: str, touched: frozenset[str]) -> bool:
 
 def run(options: Options) -> Result:
     repo = Repo(options.root)
-    gen = generate.build(repo)
+    gen = generate.build(repo, options.use_cache)
     shard = options.shard
     owns = (lambda name: name is None and shard.first or name is not None and shard.owns(name)) if shard else (
         lambda name: True)
-    result = Result()
+    result = Result(notes=list(gen.notes))
     for f in gen.findings:
         stem = Path(f.file).stem if f.file.startswith("models/") else None
         if owns(stem if f.file != CONFIG_FILE else None):
@@ -258,12 +276,18 @@ def run(options: Options) -> Result:
         result.findings += _capacity_findings(gen)
     stale = _drifted_models(drifted)
     result.models = len(models)
-    ctx = _Context(gen, gen.config, repo, options.validator)
+    tool = kustomize.find()
+    store = cache.JsonStore(repo.root, options.use_cache)
+    tools = cache.Store(repo.root, "tools", options.use_cache)
+    tool_version = kustomize_version(tool, tools) if store.store.enabled or options.verbose else ""
+    result.notes += [w for w in tools.warnings if w not in result.notes]
+    if options.verbose:
+        result.tool = tool.describe(tool_version)
+    ctx = _Context(gen, gen.config, repo, options.validator, tool, tool_version)
     by_model: dict[str | None, list[tuple[str, bytes]]] = {}
     for path in sorted(disk):
         by_model.setdefault(_model_of_path(path), []).append((path, disk[path]))
     envs = gen.config.env_names
-    store = cache.Cache(repo.root, options.use_cache)
     todo: dict[str, tuple[generate.Entry, str, str]] = {}
     for model in models:
         for env in envs:
@@ -280,6 +304,9 @@ def run(options: Options) -> Result:
                 continue
             todo[overlay] = (model, env, digest)
     result.cache_hits = store.hits
+    inputs = Inputs(repo.root)
+    for model, env, _ in todo.values():
+        inputs.note(overlay_inputs(model.name, env, by_model.get(model.name, [])))
     if options.on_total:
         options.on_total(len(todo))
     builds = build.build_iter(repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
@@ -288,6 +315,7 @@ def run(options: Options) -> Result:
         pairs: Iterable[tuple[build.Built, list]] = zip(everything, ctx.kube.check_many([b.objects for b in everything]))
     else:  # check each overlay while later batches are still building
         pairs = ((b, ctx.kube.check(b.objects)) for b in builds)
+    pending: list[tuple[generate.Entry, str, str, dict]] = []
     try:
         for built, overlay_problems in pairs:
             entry, env, digest = todo[built.overlay]
@@ -297,12 +325,36 @@ def run(options: Options) -> Result:
             result.resources += count
             excepted = sorted(policy_exceptions(entry.model.effective[env]["spec"]).items())
             result.exceptions += [(entry.path, env, rule, reason) for rule, reason in excepted]
-            store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count, "exceptions": excepted})
+            pending.append((entry, env, digest, {"findings": [f.as_dict() for f in found], "resources": count,
+                                                 "exceptions": excepted}))
     finally:  # Ctrl-C while checking: stop the builds still running now, not at exit
         if hasattr(builds, "close"):
             builds.close()
+    _store(store, pending, inputs, by_model, ctx, result)
     result.findings = merge_environments(result.findings, envs)
     return result
+
+
+def _store(store: cache.JsonStore, pending: list, inputs: Inputs, by_model: dict, ctx: _Context,
+           result: Result) -> None:
+    """Cache each built overlay's result, unless what was built may differ from what was keyed."""
+    result.notes += [w for w in store.warnings if w not in result.notes]
+    if not store.store.enabled:
+        return
+    if pending and ctx.tool.identity() != ctx.tool_identity:
+        result.notes.append("kustomize changed while it was running: results not cached")
+        return
+    changed = []
+    for entry, env, digest, value in pending:
+        if inputs.unchanged(entry.name, env, overlay_inputs(entry.name, env, by_model.get(entry.name, []))):
+            store.put(digest, value)
+        else:
+            changed.append(overlay_dir(env, entry.name))
+    if changed:
+        more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+        result.notes.append(f"{changed[0]}{more} changed while being checked: results not cached; "
+                            "run check again for a verdict on the files as they are now")
+    result.notes += [w for w in store.warnings if w not in result.notes]
 
 
 def merge_environments(findings: list[Finding], envs: list[str]) -> list[Finding]:

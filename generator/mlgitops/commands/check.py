@@ -7,17 +7,20 @@ import sys
 import click
 
 from mlgitops.check import pipeline
-from mlgitops.commands.common import repository
+from mlgitops.commands.common import repository, warn
 from mlgitops.report import formats, progress, terminal
 
 
 def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache: bool, jobs: int | None,
-        validator: str, quiet: bool = False) -> int:
+        validator: str, quiet: bool = False, verbose: bool = False) -> int:
     repo = repository(repo_path)
     with progress.bar(enabled=fmt == "text" and not quiet) as bar:
         options = pipeline.Options(repo.root, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
-                                   progress=bar.advance, on_total=bar.total)
+                                   progress=bar.advance, on_total=bar.total, verbose=verbose)
         result = pipeline.run(options)
+    for line in result.tool:
+        click.echo(f"mlgitops: {line}", err=True)
+    warn(result.notes)
     findings = formats.errors_only(result.findings) if quiet else result.findings
     if fmt == "text":
         colour = terminal.wants_colour(sys.stdout)

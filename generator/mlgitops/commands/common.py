@@ -26,3 +26,9 @@ def emit(findings: list[Finding], fmt: str, quiet: bool = False) -> None:
     text = formats.format_text(findings, colour) if fmt == "text" else formats.FORMATS[fmt](findings)
     if text:
         click.echo(text, nl=False, err=fmt == "text", color=colour)
+
+
+def warn(notes: list[str]) -> None:
+    """Warnings about the run itself (not findings: no file or line), one line each on standard error."""
+    for note in dict.fromkeys(notes):
+        click.echo(f"mlgitops: warning: {note}", err=True)

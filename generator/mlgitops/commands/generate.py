@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mlgitops.commands.common import emit, repository
+from mlgitops.commands.common import emit, repository, warn
 from mlgitops.report.findings import has_errors
 from mlgitops.report.redact import mask_env_values
 from mlgitops.tree import generation, writer
@@ -22,6 +22,7 @@ def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False, prune
         raise
     except KeyboardInterrupt:  # before the first write
         raise writer.Interrupted("" if check else "nothing was written") from None
+    warn(outcome.notes)
     drifted = check and bool(outcome.diff) and fmt != "text"  # the drift joins the findings: one document
     emit(outcome.findings + (outcome.drift if drifted else []), fmt, quiet)
     if has_errors(outcome.findings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -36,29 +37,126 @@ class Failed(Exception):
         return f"{self.command} exited {self.returncode}: {self.stderr.strip()}"
 
 
-def _candidates() -> list[list[str]]:
-    chosen = os.environ.get("MLGITOPS_KUSTOMIZE")
+@dataclass(frozen=True)
+class Kustomize:
+    """The kustomize that builds: a command (the folder is appended) and where it was found.
+
+    Precedence: MLGITOPS_KUSTOMIZE (a whole command, e.g. "kustomize build") > the kubectl (or kustomize)
+    installed with mlgitops, next to its Python > `kustomize` on PATH > `kubectl` on PATH. The pinned
+    kubectl wins over an ambient one so that a verdict does not depend on what a machine happens to have
+    on PATH; `shadowed` names the ones found but not used (`check --verbose` prints them).
+    """
+
+    argv: tuple[str, ...]
+    source: str
+    shadowed: tuple[str, ...] = ()
+
+    @property
+    def program(self) -> str:
+        """argv[0] resolved as the shell would, then to a real path."""
+        found = shutil.which(self.argv[0]) or self.argv[0]
+        return os.path.realpath(found)
+
+    def files(self) -> list[str]:
+        """Every existing file the command names (the program, a script given to an interpreter, ...)."""
+        out = [self.program] if os.path.isfile(self.program) else []
+        for arg in self.argv[1:]:
+            if os.path.isfile(arg) and (real := os.path.realpath(arg)) not in out:
+                out.append(real)
+        return out
+
+    def identity(self) -> str:
+        """What decides a build, short of running the program: the command and every file it names."""
+        return "\n".join([shlex.join(self.argv), *(file_fingerprint(f) for f in self.files())])
+
+    def version_command(self) -> Command:
+        """`kustomize version` for `kustomize build`, `kubectl version --client` for `kubectl kustomize`,
+        else the command with `version` appended (a wrapper script should answer it)."""
+        head, last = self.argv[:-1], self.argv[-1]
+        if len(self.argv) > 1 and last == "build":
+            return Command((*head, "version"), timeout=60.0)
+        if len(self.argv) > 1 and last == "kustomize":
+            return Command((*head, "version", "--client"), timeout=60.0)
+        return Command((*self.argv, "version"), timeout=60.0)
+
+    def version(self) -> str:
+        """What the program says its version is (one line), or why it could not say."""
+        try:
+            text = run(self.version_command())
+        except Failed as exc:
+            return f"unknown ({exc.command} exited {exc.returncode})"
+        return "; ".join(line.strip() for line in text.splitlines() if line.strip()) or "unknown (no output)"
+
+    def describe(self, version: str) -> list[str]:
+        """What `check --verbose` prints: the command, the program it runs, its version, what it shadows."""
+        lines = [f"kustomize: {shlex.join(self.argv)} DIR (from {self.source})",
+                 f"kustomize: program {self.program}, version {version}"]
+        lines += [f"kustomize: not used: {other} (set MLGITOPS_KUSTOMIZE to choose it)" for other in self.shadowed]
+        return lines
+
+
+FROM_ENV = "MLGITOPS_KUSTOMIZE"
+FROM_INSTALL = "the kubectl installed with mlgitops"
+FROM_PATH = "PATH"
+
+
+def _found() -> list[Kustomize]:
+    chosen = os.environ.get(FROM_ENV, "").strip()
+    out = []
     if chosen:
-        return [shlex.split(chosen)]
+        try:
+            argv = shlex.split(chosen)
+        except ValueError as exc:
+            raise FatalError(f"{FROM_ENV}={chosen!r} cannot be read as a command: {exc}",
+                             "write it as a shell command, e.g. MLGITOPS_KUSTOMIZE='kustomize build'") from None
+        if argv:
+            out.append(Kustomize(tuple(argv), FROM_ENV))
     here = Path(sys.executable).parent
-    found = []
-    for name, prefix in (("kubectl", ["kustomize"]), ("kustomize", ["build"])):
+    for name, prefix in (("kubectl", "kustomize"), ("kustomize", "build")):
         local = here / name
         if local.is_file():
-            found.append([str(local), *prefix])
-    for name, prefix in (("kubectl", ["kustomize"]), ("kustomize", ["build"])):
+            out.append(Kustomize((str(local), prefix), FROM_INSTALL))
+    for name, prefix in (("kustomize", "build"), ("kubectl", "kustomize")):
         path = shutil.which(name)
-        if path:
-            found.append([path, *prefix])
-    return found
+        if path and not any(os.path.realpath(k.argv[0]) == os.path.realpath(path) for k in out):
+            out.append(Kustomize((path, prefix), FROM_PATH))
+    return out
+
+
+def find() -> Kustomize:
+    """The kustomize `check` and `diff` build with (see Kustomize for the precedence)."""
+    found = _found()
+    if not found:
+        raise FatalError("kustomize is not installed (no kubectl or kustomize found)", INSTALL_HINT)
+    first = found[0]
+    return Kustomize(first.argv, first.source, tuple(shlex.join(k.argv) for k in found[1:]))
 
 
 def build_argv() -> list[str]:
     """The command that builds a kustomization folder given as its last argument."""
-    found = _candidates()
-    if not found:
-        raise FatalError("kustomize is not installed (no kubectl or kustomize found)", INSTALL_HINT)
-    return found[0]
+    return list(find().argv)
+
+
+SMALL_FILE = 1 << 20  # bytes; smaller files are fingerprinted by content as well
+
+
+def file_fingerprint(path: str) -> str:
+    """Identity of a file that decides a result: resolved path, size, times, inode, and its content's
+    hash when small (a script rewritten within a clock tick with the same size still differs)."""
+    path = shutil.which(path) or path
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except OSError:
+        return path
+    ident = f"{real}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_dev}:{st.st_ino}"
+    if st.st_size <= SMALL_FILE:
+        try:
+            with open(real, "rb") as handle:
+                ident += ":" + hashlib.sha256(handle.read(SMALL_FILE + 1)).hexdigest()
+        except OSError:
+            pass
+    return ident
 
 
 # kustomize is Go: a less eager garbage collector cut its CPU time by 20-35% here (benchmarks/README.md).
@@ -72,6 +170,9 @@ def run(command: Command) -> str:
                               timeout=command.timeout, env=env)
     except FileNotFoundError:
         raise FatalError(f"cannot run {command.argv[0]}", INSTALL_HINT) from None
+    except OSError as exc:  # not executable, not a program, ...
+        raise FatalError(f"cannot run {command.argv[0]}: {exc.strerror or exc}",
+                         f"check {FROM_ENV}, or make the program executable") from None
     except subprocess.TimeoutExpired:
         raise Failed(command, -1, f"timed out after {command.timeout:.0f} s") from None
     if proc.returncode != 0:
@@ -84,6 +185,4 @@ def build(folder: Path) -> str:
 
 
 def version() -> str:
-    argv = build_argv()
-    args = ["version", "--client"] if argv[-1] == "kustomize" else ["version"]
-    return run(Command((argv[0], *args))).strip()
+    return find().version()

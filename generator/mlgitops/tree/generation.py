@@ -40,6 +40,7 @@ class Generated:
     entries: list[Entry] = field(default_factory=list)
     tree: Tree = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
 
     @property
     def models(self) -> list[Model]:
@@ -63,6 +64,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
         return Generated(findings=findings)
     result = Generated(config, findings=list(findings))
     store = cache.TreeCache(repo.root, use_cache)
+    result.notes = store.warnings  # the same list: a warning from a later put shows too
     salt = _salt(config)
     for stray in repo.stray_files():
         what = "folder" if stray.is_dir() else "file"
@@ -117,6 +119,7 @@ class Outcome:
     models: int = 0
     environments: int = 0
     drift: list[Finding] = field(default_factory=list)  # with --check: one finding per differing file
+    notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache)
 
     @property
     def exit_code(self) -> int:
@@ -133,6 +136,14 @@ def run(root: Path, check: bool = False, prune_all: bool = False,
     is refused unless prune_all says so. notify hears that the run waits on another's lock."""
     repo = Repo(root)
     result = build(repo, store_cache=not check)
+    outcome = _outcome(repo, result, check, prune_all, notify)
+    outcome.notes = result.notes
+    return outcome
+
+
+def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool,
+             notify: Callable[[str], None] | None) -> Outcome:
+    root = repo.root
     if has_errors(result.findings):
         return Outcome(result.findings)
     warnings = result.findings  # no errors here, only warnings

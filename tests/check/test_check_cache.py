@@ -1,0 +1,211 @@
+"""`check`'s cache never changes a verdict: poisoned entries, a `generate` overlapping the build, a changed
+kustomize. Each test compares a cached run with `--no-cache` (use_cache=False), which is the truth."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, snapshot
+from mlgitops.check import build
+from mlgitops.check import pipeline as check
+from mlgitops.cli import main
+from mlgitops.kube import kustomize
+from mlgitops.tree import cache
+
+KUBECTL = os.path.join(os.path.dirname(sys.executable), "kubectl")
+
+
+def verdict(repo: Path, **options) -> list[str]:
+    result = check.run(check.Options(repo, **options))
+    return sorted(f"{f.location()}: {f.message} ({f.rule})" for f in result.findings)
+
+
+def result_entries(repo: Path) -> set[Path]:
+    return {p for p in (repo / cache.CACHE_DIR).rglob("*") if p.is_file()}
+
+
+def edit(repo: Path, old: str, new: str, model: str = "house-prices") -> None:
+    spec = repo / f"models/{model}.yaml"
+    text = spec.read_text()
+    assert old in text
+    spec.write_text(text.replace(old, new))
+    assert main(["generate", "--repo", str(repo)]) == 0
+
+
+LATEST = ("house-prices:1.4.0", "house-prices:latest")  # a change that check refuses (image-latest)
+
+
+def test_result_entries_copied_under_other_keys_are_misses(generated):
+    check.run(check.Options(generated))
+    clean = result_entries(generated)
+    edit(generated, *LATEST)
+    check.run(check.Options(generated))
+    for poisoned, good in zip(sorted(result_entries(generated) - clean), sorted(clean)):
+        shutil.copy(good, poisoned)  # another overlay's (and an older spec's) clean verdict
+    truth = verdict(generated, use_cache=False)
+    assert any("(image-latest)" in f for f in truth)
+    assert verdict(generated) == truth
+
+
+def test_a_fifo_or_a_symlink_to_dev_zero_as_an_entry_is_a_miss(generated):
+    first = verdict(generated)
+    entries = sorted(result_entries(generated))
+    for i, path in enumerate(entries):
+        path.unlink()
+        if i % 2:
+            os.mkfifo(path)
+        else:
+            path.symlink_to("/dev/zero")
+    result = check.run(check.Options(generated))
+    assert result.cache_hits == 0
+    assert sorted(f"{f.location()}: {f.message} ({f.rule})" for f in result.findings) == first
+
+
+def overlapping_generate(monkeypatch, repo: Path, restore: bool) -> None:
+    """Make the next check's build see a generate that ran after check hashed the files (and, if restore,
+    one more that put the files back, byte for byte, before check looked again)."""
+    original = build.build_iter
+
+    def racing(root, overlays, *args, **kwargs):
+        edit(repo, *LATEST)
+        yield from original(root, overlays, *args, **kwargs)
+        if restore:
+            edit(repo, *reversed(LATEST))
+
+    monkeypatch.setattr(build, "build_iter", racing)
+
+
+@pytest.mark.parametrize("restore", [False, True], ids=["changed", "changed-and-changed-back"])
+def test_a_generate_overlapping_the_build_does_not_poison_the_cache(generated, monkeypatch, capsys, restore):
+    overlapping_generate(monkeypatch, generated, restore)
+    racing = run_cli(capsys, "check", "--repo", str(generated))
+    monkeypatch.undo()
+    assert "changed while being checked: results not cached" in racing.err
+    if not restore:
+        edit(generated, *reversed(LATEST))  # back on the tree that was hashed
+    truth = verdict(generated, use_cache=False)
+    assert truth == []
+    assert verdict(generated) == truth
+
+
+def fake_kustomize(path: Path, version: str, pipe: str = "") -> None:
+    path.write_text(f'if [ "$1" = version ]; then echo "{version}"; exit 0; fi\n'
+                    f'{KUBECTL} kustomize "$1"{pipe}\n')
+
+
+def test_a_changed_wrapper_script_changes_the_cached_verdict(generated, tmp_path, monkeypatch):
+    """The identity was /bin/sh; now it is every file the command names, and the version it reports."""
+    script = tmp_path / "k.sh"
+    fake_kustomize(script, "fake 1")
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"sh {script}")
+    assert verdict(generated) == []
+    fake_kustomize(script, "fake 1", " | sed 's/runAsNonRoot: true/runAsNonRoot: false/'")
+    truth = verdict(generated, use_cache=False)
+    assert any("runAsNonRoot" in f for f in truth)
+    assert verdict(generated) == truth
+
+
+def test_the_reported_version_is_part_of_the_key(generated, monkeypatch):
+    check.run(check.Options(generated))
+    shutil.rmtree(generated / ".mlgitops-cache/tools")
+    monkeypatch.setattr(kustomize.Kustomize, "version", lambda self: "kustomize v9.9.9")
+    assert check.run(check.Options(generated)).cache_hits == 0
+
+
+def test_the_version_is_asked_once_per_program(tmp_path, monkeypatch):
+    tool = kustomize.find()
+    store = cache.Store(tmp_path, "tools")
+    first = check.kustomize_version(tool, store)
+    assert "Kustomize Version" in first
+    monkeypatch.setattr(kustomize, "run", lambda command: pytest.fail(f"ran {command}"))
+    assert check.kustomize_version(tool, store) == first
+
+
+def test_the_pinned_kubectl_wins_over_a_kustomize_on_path_and_verbose_says_so(generated, tmp_path, monkeypatch,
+                                                                                capsys):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    other = bin_dir / "kustomize"
+    other.write_text("#!/bin/sh\nexit 1\n")
+    other.chmod(0o755)
+    monkeypatch.delenv("MLGITOPS_KUSTOMIZE", raising=False)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    result = run_cli(capsys, "check", "-v", "--repo", str(generated))
+    assert result.code == 0
+    lines = [line for line in result.err.splitlines() if line.startswith("mlgitops: kustomize:")]
+    assert lines[:3] == [  # then any other kustomize or kubectl this machine has on PATH
+        f"mlgitops: kustomize: {KUBECTL} kustomize DIR (from the kubectl installed with mlgitops)",
+        (f"mlgitops: kustomize: program {os.path.realpath(KUBECTL)}, version Client Version: v1.37.1; "
+         "Kustomize Version: v5.8.1"),
+        f"mlgitops: kustomize: not used: {other} build (set MLGITOPS_KUSTOMIZE to choose it)",
+    ]
+
+
+def test_mlgitops_kustomize_wins_and_verbose_names_it(generated, tmp_path, monkeypatch, capsys):
+    script = tmp_path / "k.sh"
+    fake_kustomize(script, "fake 7")
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"sh {script}")
+    result = run_cli(capsys, "check", "--verbose", "--no-cache", "--repo", str(generated))
+    assert result.code == 0
+    assert f"mlgitops: kustomize: sh {script} DIR (from MLGITOPS_KUSTOMIZE)\n" in result.err
+    assert ", version fake 7\n" in result.err
+
+
+def everything(root: Path) -> dict[str, bytes | None]:
+    """Every path under root, the cache and lock included: files with their bytes, folders as None."""
+    out: dict[str, bytes | None] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            out[os.path.relpath(os.path.join(folder, name), root)] = None
+        for name in files:
+            out[os.path.relpath(os.path.join(folder, name), root)] = Path(folder, name).read_bytes()
+    return out
+
+
+def test_check_no_cache_writes_nothing_at_all(generated, capsys):
+    shutil.rmtree(generated / ".mlgitops-cache")
+    (generated / ".mlgitops.lock").unlink(missing_ok=True)
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 3"))  # drift and a build: all stages run
+    before = everything(generated)
+    result = run_cli(capsys, "check", "--no-cache", "--repo", str(generated))
+    assert result.code == 1 and "(drift)" in result.out
+    assert everything(generated) == before
+
+
+def test_a_file_where_the_cache_belongs_is_a_cache_less_check_with_one_warning(generated, capsys):
+    shutil.rmtree(generated / ".mlgitops-cache")
+    (generated / ".mlgitops-cache").write_text("")
+    files = snapshot(generated)
+    result = run_cli(capsys, "check", "--repo", str(generated))
+    assert result.code == 0
+    assert result.err.count("mlgitops: warning:") == 1
+    assert "mlgitops: warning: .mlgitops-cache is not a folder: running without the cache" in result.err
+    assert snapshot(generated) == files
+
+
+def test_an_unwritable_cache_is_a_check_with_a_warning(generated, capsys, monkeypatch):
+    shutil.rmtree(generated / ".mlgitops-cache")
+
+    def refuse(path, content):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(cache, "write_atomic", refuse)  # as root, chmod would not stop the writes
+    result = run_cli(capsys, "check", "--repo", str(generated))
+    assert result.code == 0
+    assert "mlgitops: warning: cannot write the cache" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_kustomize_that_cannot_run_is_one_line_and_exit_2(generated, tmp_path, monkeypatch, capsys):
+    script = tmp_path / "k.sh"
+    fake_kustomize(script, "fake 1")  # not executable
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"{script} build")
+    result = run_cli(capsys, "check", "--repo", str(generated))
+    assert result.code == 2
+    assert result.err.startswith(f"mlgitops: error: cannot run {script}: Permission denied\n    hint: ")
+    assert "Traceback" not in result.err
