@@ -33,8 +33,8 @@ PROBE_DEFAULTS = {
 }
 
 
-def _resources(ctx: Context) -> dict:
-    res = ctx.serving["resources"]
+def container_resources(res: dict, gpu: dict) -> dict:
+    """Requests and limits from a spec's `resources` (shared by serving and training)."""
     limits_in = res.get("limits", {})
     requests = {"cpu": quantity(res["cpu"]), "memory": quantity(res["memory"])}
     limits = {"cpu": quantity(limits_in.get("cpu", res["cpu"])),
@@ -43,7 +43,7 @@ def _resources(ctx: Context) -> dict:
         requests["ephemeral-storage"] = quantity(res["ephemeralStorage"])
         limits["ephemeral-storage"] = quantity(limits_in.get("ephemeralStorage", res["ephemeralStorage"]))
     if res["gpu"]:
-        limits[ctx.gpu["resource"]] = str(res["gpu"])
+        limits[gpu["resource"]] = str(res["gpu"])
     return {"requests": requests, "limits": limits}
 
 
@@ -52,8 +52,13 @@ def _env(ctx: Context) -> list[dict]:
     env = [{"name": "MODEL_NAME", "value": ctx.name}, {"name": "MODEL_VERSION", "value": model["version"]}]
     if model.get("uri"):
         env.append({"name": "MODEL_URI", "value": model["uri"]})
-    env += [{"name": k, "value": v} for k, v in sorted(ctx.serving.get("env", {}).items())]
-    for ref in ctx.serving.get("secrets", []):
+    return env + env_vars(ctx.serving)
+
+
+def env_vars(section: dict) -> list[dict]:
+    """A spec section's plain `env` (sorted) and `secrets` (by reference only) as container env."""
+    env = [{"name": k, "value": v} for k, v in sorted(section.get("env", {}).items())]
+    for ref in section.get("secrets", []):
         key_ref = {"name": ref["secret"], "key": ref["key"]}
         if ref["optional"]:
             key_ref["optional"] = True
@@ -61,8 +66,8 @@ def _env(ctx: Context) -> list[dict]:
     return env
 
 
-def _security(ctx: Context) -> tuple[dict, dict]:
-    sec = ctx.serving["security"]
+def security_contexts(sec: dict) -> tuple[dict, dict]:
+    """(pod, container) security contexts from a spec's `security`: restricted unless relaxed."""
     non_root = sec.get("runAsNonRoot", True)
     pod = {"runAsNonRoot": non_root, "seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": sec["fsGroup"]}
     if non_root:
@@ -76,11 +81,12 @@ def _security(ctx: Context) -> tuple[dict, dict]:
     return pod, container
 
 
-def _scheduling(ctx: Context, pod: dict) -> None:
-    gpu = ctx.serving["resources"]["gpu"] > 0
+def scheduling(section: dict, gpu_config: dict, pod: dict) -> None:
+    """Node selector and tolerations of a spec section (serving or training) into pod."""
+    gpu = section["resources"]["gpu"] > 0
     # a GPU pod keeps the GPU node labels; the spec's own node labels are added (and win on a clash)
-    selector = {**(ctx.gpu["nodeSelector"] if gpu else {}), **ctx.serving.get("nodeSelector", {})}
-    tolerations = ctx.serving.get("tolerations", ctx.gpu["tolerations"] if gpu else [])
+    selector = {**(gpu_config["nodeSelector"] if gpu else {}), **section.get("nodeSelector", {})}
+    tolerations = section.get("tolerations", gpu_config["tolerations"] if gpu else [])
     if selector:
         pod["nodeSelector"] = dict(selector)
     if tolerations:
@@ -98,7 +104,7 @@ def _container(ctx: Context, container_security: dict) -> dict:
         "imagePullPolicy": "IfNotPresent",
         "ports": ports,
         "env": _env(ctx),
-        "resources": _resources(ctx),
+        "resources": container_resources(serving["resources"], ctx.gpu),
         "securityContext": container_security,
         "volumeMounts": [{"mountPath": "/tmp", "name": "tmp"}],
     }
@@ -118,7 +124,7 @@ def _container(ctx: Context, container_security: dict) -> dict:
 
 def deployment(ctx: Context) -> Manifest:
     serving = ctx.serving
-    pod_security, container_security = _security(ctx)
+    pod_security, container_security = security_contexts(serving["security"])
     pod: dict = {
         "automountServiceAccountToken": serving["serviceAccount"]["automountToken"],
         "containers": [_container(ctx, container_security)],
@@ -128,7 +134,7 @@ def deployment(ctx: Context) -> Manifest:
     }
     if serving.get("storage"):
         pod["volumes"].append({"name": "model-storage", "persistentVolumeClaim": {"claimName": pvc_name(ctx)}})
-    _scheduling(ctx, pod)
+    scheduling(serving, ctx.gpu, pod)
     template_meta: dict = {"labels": dict(ctx.labels)}
     metrics = serving.get("metrics")
     if metrics:

@@ -25,6 +25,7 @@ class Environment:
     cluster: str = ""  # clusters/<cluster>/ holds its sync objects; default: the environment's name
     quota: dict = field(default_factory=dict)
     limit_range: dict = field(default_factory=dict)
+    gpu_hour_budget: float | None = None  # most GPU-hours one training run or sweep may cost here
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class Config:
     @property
     def environments(self) -> tuple[Environment, ...]:
         return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}),
-                                 e.get("cluster", e["name"]), e.get("quota", {}), e.get("limitRange", {}))
+                                 e.get("cluster", e["name"]), e.get("quota", {}), e.get("limitRange", {}),
+                                 e.get("gpuHourBudget"))
                      for i, e in enumerate(self.data["environments"]))
 
     def environment(self, name: str) -> Environment:
@@ -58,6 +60,10 @@ class Config:
     @property
     def prometheus_operator(self) -> bool:
         return self.data["prometheusOperator"]
+
+    @property
+    def training(self) -> dict:
+        return self.data["training"]
 
     @property
     def sync(self) -> dict:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlgitops.report.findings import Finding
-from mlgitops.spec import semantics, yamlsource
+from mlgitops.spec import semantics, training, yamlsource
 from mlgitops.spec.config import Config
 from mlgitops.spec.defaults import fill_defaults
 from mlgitops.spec.layers import Layer, locate, merged, plain_text, writer
@@ -85,6 +85,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         if not errors:
             data = fill_defaults(load_schema(SCHEMA), data)
             errors = semantics.check(data, where, lambda p, layers=layers: writer(layers, p))
+            errors += _training_findings(data, where, config, env, effective)
         found.extend(errors)
         effective[env] = data
         if env:
@@ -93,6 +94,15 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     if found:
         return None, sorted(set(found), key=Finding.sort_key)
     return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches), []
+
+
+def _training_findings(data: dict, where, config: Config, env: str, effective: dict) -> list[Finding]:
+    budget, at = None, None
+    if env and training.trains(data["spec"], effective[BASE]["spec"], config.env_names, env):
+        environment = config.environment(env)
+        budget = environment.gpu_hour_budget
+        at = (config.path, config.doc.position(f"/environments/{environment.index}/gpuHourBudget"))
+    return training.check(data, where, env, config.env_names, budget, config.training["katib"], at)
 
 
 def _identity_findings(doc: yamlsource.Document, path: str, config: Config) -> list[Finding]:
