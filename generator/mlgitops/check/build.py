@@ -54,8 +54,10 @@ def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     if not isinstance(meta, dict):
         return None
-    model = (meta.get("labels") or {}).get(INSTANCE)
-    if model not in by_name or meta.get("name") not in (model, f"{model}-storage"):
+    labels = meta.get("labels") or {}
+    model = labels.get(INSTANCE)
+    training = labels.get("app.kubernetes.io/component") == "training"  # named by hash; only in training batches
+    if model not in by_name or not training and meta.get("name") not in (model, f"{model}-storage"):
         return None
     return by_name[model]
 

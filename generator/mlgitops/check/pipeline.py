@@ -8,6 +8,7 @@ cached by content, so an unchanged repository checks in about the time it takes 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,9 @@ from mlgitops.spec.model import Model
 from mlgitops.spec.repo import CONFIG_FILE, Repo
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree import generation as generate
-from mlgitops.tree.layout import intended, overlay_dir
+from mlgitops.spec.model import BASE
+from mlgitops.spec.training import costs, training_environments
+from mlgitops.tree.layout import intended, overlay_dir, training_dir, training_intended
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Result:
     overlays: int = 0
     resources: int = 0
     cache_hits: int = 0
+    budgets: list[str] = field(default_factory=list)  # the GPU-hour bound of each training run and sweep
 
 
 def _model_of_path(path: str) -> str | None:
@@ -80,6 +84,8 @@ def _model_of_path(path: str) -> str | None:
         return parts[2]
     if parts[0] == "clusters" and len(parts) == 5 and parts[2] == "flux":  # clusters/<c>/flux/<env>/<model>.yaml
         return parts[4].removesuffix(".yaml")
+    if parts[0] == "clusters" and len(parts) == 6 and parts[2] == "flux" and parts[4] == "training":
+        return parts[5].removesuffix(".yaml")  # clusters/<c>/flux/<env>/training/<model>.yaml
     return None  # namespaces and other shared sync objects: the first shard checks them
 
 
@@ -91,7 +97,8 @@ def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid:
 
 def _sync_findings(gen: generate.Generated, disk: dict[str, bytes]) -> list[Finding]:
     assert gen.config is not None
-    folders = {"/".join(p.split("/")[:3]) for p in disk if p.startswith("overlays/") and p.count("/") >= 3}
+    folders = {"/".join(p.split("/")[:depth]) for p in disk if p.startswith("overlays/")
+               for depth in (3, 4) if p.count("/") >= depth}
     specs = {e.name: e for e in gen.entries}
 
     def locate(model: str) -> tuple[str, Position]:
@@ -172,6 +179,42 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     return found, len(built.objects)
 
 
+def check_training(ctx: _Context, model: Model, env: str, built: build.Built, problems: list,
+                   fidelity_wanted: bool = True) -> tuple[list[Finding], int]:
+    """Findings for one built training folder: Kubernetes schemas and upstream CRDs, fidelity, policies."""
+    config = ctx.config
+    meant = training_intended(model, config, env)
+    by_key = {m.key: m for m in meant}
+    folder = training_dir(env, model.name)
+    if built.error:
+        return [Finding("build", f"kustomize cannot build {folder}: {built.error}",
+                        f"{folder}/kustomization.yaml", Position(1, 1))], 0
+
+    def at(kind, name, pointer, rule, message, hint="", severity=Severity.ERROR):
+        return _finding_at(model, config, env, by_key.get((kind, name)), pointer, rule, message, hint,
+                           f"{kind}/{name}", severity)
+
+    found = [at(p.kind, p.name, p.pointer, p.rule, p.message) for p in problems]
+    for m in fidelity.compare(built.objects, [x.obj for x in meant], {}) if fidelity_wanted else ():
+        found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
+                        "kustomize built something the generator did not mean: please report this"))
+    settings = policies.Settings.for_environment(env, config.environment(env).policies)
+    for v in policies.evaluate(built.objects, settings, config.gpu):
+        found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
+    return found, len(built.objects)
+
+
+def budget_lines(models: list[Model], env_names: list[str]) -> list[str]:
+    """`model env: what may use N GPU-hours (...)` for each training run of each model that trains."""
+    out = []
+    for model in models:
+        for env in training_environments(model.effective[BASE]["spec"], env_names):
+            training = model.effective[env]["spec"].get("training")
+            for cost in costs(training) if training else ():
+                out.append(f"{model.name} {env}: the {cost.what} may use {cost.describe()}")
+    return out
+
+
 def _overlaps(pointer: str, touched: frozenset[str]) -> bool:
     """Whether a finding at pointer concerns a field a raw patch wrote (or contains one)."""
     return any(t == pointer or t.startswith(pointer + "/") or pointer.startswith(t + "/") for t in touched)
@@ -206,8 +249,20 @@ def run(options: Options) -> Result:
     envs = gen.config.env_names
     store = cache.Cache(repo.root, options.use_cache)
     todo: dict[str, tuple[generate.Entry, str, str]] = {}
+    training_todo: dict[str, tuple[generate.Entry, str, str]] = {}
     for model in models:
         for env in envs:
+            folder = training_dir(env, model.name)
+            if f"{folder}/kustomization.yaml" in disk:
+                result.overlays += 1
+                digest = cache.key(ctx.overlay_key(model, env, by_model.get(model.name, []), model.name not in stale),
+                                   "training")
+                hit = store.get(digest)
+                if hit is not None:
+                    result.findings += [Finding.from_dict(d) for d in hit["findings"]]
+                    result.resources += hit["resources"]
+                else:
+                    training_todo[folder] = (model, env, digest)
             overlay = overlay_dir(env, model.name)
             if f"{overlay}/kustomization.yaml" not in disk:
                 continue  # reported as drift
@@ -221,8 +276,12 @@ def run(options: Options) -> Result:
             todo[overlay] = (model, env, digest)
     result.cache_hits = store.hits
     if options.on_total:
-        options.on_total(len(todo))
+        options.on_total(len(todo) + len(training_todo))
     builds = build.build_iter(repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
+    if training_todo:  # built apart: a training folder and its serving overlay name the same model
+        builds = itertools.chain(builds, build.build_iter(repo.root, sorted(training_todo), options.jobs,
+                                                          options.progress))
+    todo.update(training_todo)
     if isinstance(ctx.kube, KubeconformCheck):  # one kubeconform process for everything
         everything = list(builds)
         pairs: Iterable[tuple[build.Built, list]] = zip(everything, ctx.kube.check_many([b.objects for b in everything]))
@@ -230,12 +289,13 @@ def run(options: Options) -> Result:
         pairs = ((b, ctx.kube.check(b.objects)) for b in builds)
     for built, overlay_problems in pairs:
         entry, env, digest = todo[built.overlay]
-        found, count = check_overlay(ctx, entry.model, env, built, overlay_problems,
-                                     fidelity_wanted=entry.name not in stale)
+        checker = check_training if built.overlay in training_todo else check_overlay
+        found, count = checker(ctx, entry.model, env, built, overlay_problems, fidelity_wanted=entry.name not in stale)
         result.findings += found
         result.resources += count
         store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count})
     result.findings = merge_environments(result.findings, envs)
+    result.budgets = budget_lines([e.model for e in models], envs)
     return result
 
 

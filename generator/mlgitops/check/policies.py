@@ -15,6 +15,7 @@ from mlgitops.report.findings import Severity
 
 PRODUCTION_NAMES = ("prod", "production")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+BATCH = {"Job", "CronJob", "TrainJob", "PyTorchJob", "Experiment"}  # run to completion: no probes
 
 @dataclass(frozen=True)
 class Settings:
@@ -175,21 +176,86 @@ def _gpu(obj, gpu: dict, add):
             + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
 
 
+def _dig(obj, *keys):
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def _moved(prefix: str):
+    """Pointer translation for a pod template found at prefix instead of /spec/template."""
+    return lambda pointer: prefix + pointer.removeprefix("/spec/template") if pointer.startswith(
+        "/spec/template") else pointer
+
+
+def _train_job_view(obj: dict) -> list[tuple[dict, object]]:
+    """A TrainJob's node pods: the runtime patch's pod spec, with the trainer's image and resources as its
+    container (pointers go back to /spec/trainer for those)."""
+    patches = _dig(obj, "spec", "runtimePatches") or []
+    trainer = _dig(obj, "spec", "trainer") or {}
+    for i, patch in enumerate(patches):
+        jobs = _dig(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []
+        for j, job in enumerate(jobs):
+            pod = _dig(job, "template", "spec", "template", "spec")
+            if not isinstance(pod, dict) or job.get("name") != "node":
+                continue
+            at = (f"/spec/runtimePatches/{i}/trainingRuntimeSpec/template/spec/replicatedJobs/{j}"
+                  "/template/spec/template")
+            node = next((c for c in pod.get("containers") or [] if c.get("name") == "node"), {})
+            container = {**node, "name": "node", "image": trainer.get("image", ""),
+                         "resources": trainer.get("resourcesPerNode") or {}}
+            view = {"kind": obj["kind"], "metadata": obj["metadata"],
+                    "spec": {"template": {"spec": {**pod, "containers": [container]}}}}
+
+            def where(pointer: str, at=at) -> str:
+                for field, real in (("image", "/spec/trainer/image"), ("resources", "/spec/trainer/resourcesPerNode")):
+                    if pointer.startswith(f"/spec/template/spec/containers/0/{field}"):
+                        return real
+                return _moved(at)(pointer)
+
+            return [(view, where)]
+    return []
+
+
+def _views(obj: dict) -> list[tuple[dict, object]]:
+    """(object shaped like a workload with spec.template, pointer translation) for each pod template of obj:
+    CronJobs, Kubeflow TrainJobs and PyTorchJobs and Katib trial Jobs hold theirs elsewhere."""
+    kind = obj.get("kind")
+    if kind in WORKLOADS:
+        return [(obj, lambda pointer: pointer)]
+    places = {"CronJob": [("jobTemplate", "spec", "template")],
+              "PyTorchJob": [("pytorchReplicaSpecs", role, "template") for role in
+                             sorted(_dig(obj, "spec", "pytorchReplicaSpecs") or {})],
+              "Experiment": [("trialTemplate", "trialSpec", "spec", "template")]}
+    if kind == "TrainJob":
+        return _train_job_view(obj)
+    out = []
+    for keys in places.get(kind, []):
+        template = _dig(obj, "spec", *keys)
+        if isinstance(template, dict):
+            view = {"kind": kind, "metadata": obj.get("metadata", {}), "spec": {"template": template}}
+            out.append((view, _moved("/spec/" + "/".join(keys))))
+    return out
+
+
 def evaluate(objects: list[dict], settings: Settings, gpu: dict) -> list[Violation]:
     out: list[Violation] = []
-    for obj in objects:
-        if obj.get("kind") not in WORKLOADS or not _pod(obj):
-            continue
+    for original in objects:
+        for obj, where in _views(original):
+            if not _pod(obj):
+                continue
 
-        def add(rule, pointer, message, hint="", kind=None, obj=obj):
-            if rule not in settings.disabled:
-                out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], pointer, message, hint))
+            def add(rule, pointer, message, hint="", kind=None, obj=obj, where=where):
+                if rule not in settings.disabled:
+                    out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], where(pointer), message,
+                                         hint))
 
-        _replicas(obj, objects, settings, out, add)
-        for path, container in _containers(obj):
-            _images(path, container, settings, add)
-            _resources(path, container, add)
-            _probes(path, container, add)
-        _security(obj, add)
-        _gpu(obj, gpu, add)
+            _replicas(obj, objects, settings, out, add)
+            for path, container in _containers(obj):
+                _images(path, container, settings, add)
+                _resources(path, container, add)
+                if obj["kind"] not in BATCH:
+                    _probes(path, container, add)
+            _security(obj, add)
+            _gpu(obj, gpu, add)
     return out

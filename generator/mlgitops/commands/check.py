@@ -18,6 +18,8 @@ def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache
         result = pipeline.run(options)
     if fmt == "text":
         click.echo(formats.format_grouped(result.findings), nl=False)
+        for line in result.budgets:
+            click.echo(f"GPU-hour bound: {line}")
         click.echo(pipeline.summary_line(result))
     else:
         click.echo(formats.FORMATS[fmt](result.findings), nl=False)

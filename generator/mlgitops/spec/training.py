@@ -56,7 +56,7 @@ class Cost:
 
     def describe(self) -> str:
         hours = _hours(self.seconds)
-        unit = "trials" if self.what == "sweep" else "pods"
+        unit = ("trial" if self.what == "sweep" else "pod") + "s" * (self.runs != 1)
         return (f"{_num(self.gpu_hours)} GPU-hours ({self.runs} {unit} x {self.gpus} GPU{'s' * (self.gpus != 1)} "
                 f"x {hours})")
 
@@ -69,16 +69,21 @@ def _hours(seconds: int) -> str:
     return f"{_num(seconds / 3600)}h" if seconds % 36 == 0 else f"{seconds}s"
 
 
-def cost(training: dict) -> Cost:
+def costs(training: dict) -> list[Cost]:
+    """What each run of a training section can cost: the sweep's, and the scheduled or one-off run's.
+
+    A sweep with a schedule is both: the CronJob retrains on schedule, the sweep runs once."""
     gpus = training["resources"]["gpu"]
     seconds = training["activeDeadlineSeconds"]
     sweep = training.get("sweep")
-    if sweep:
-        return Cost("sweep", trial_count(sweep), gpus, seconds)
-    workers = training["workers"]
-    if workers > 1:
-        return Cost("distributed job", workers, gpus, seconds)
-    return Cost("cron job run" if training.get("schedule") else "job", 1, gpus, seconds)
+    out = [Cost("sweep", trial_count(sweep), gpus, seconds)] if sweep else []
+    if training["workers"] > 1:
+        out.append(Cost("distributed job", training["workers"], gpus, seconds))
+    elif training.get("schedule"):
+        out.append(Cost("scheduled run", 1, gpus, seconds))
+    elif not sweep:
+        out.append(Cost("job", 1, gpus, seconds))
+    return out
 
 
 def check(doc: dict, locate, env: str, env_names: list[str], budget: float | None, katib: bool,
@@ -115,11 +120,11 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     sweep = training.get("sweep")
     if sweep:
         _sweep(training, sweep, add, katib)
-    if budget is not None and not found:
-        spent = cost(training)
+    for spent in costs(training) if budget is not None and not found else ():
         if spent.gpu_hours > budget:
-            pointer = (f"{SWEEP}/trials" if sweep and "trials" in sweep else SWEEP if sweep
-                       else "/spec/training/activeDeadlineSeconds")
+            pointer = "/spec/training/activeDeadlineSeconds"
+            if spent.what == "sweep":
+                pointer = f"{SWEEP}/trials" if "trials" in sweep else SWEEP
             where = f" ({budget_at[0]}:{budget_at[1].line})" if budget_at else ""
             add(pointer, f"{env}: the {spent.what} may use {spent.describe()}, over this environment's budget of "
                 f"{_num(budget)} GPU-hours{where}", "fewer trials or GPUs, a shorter activeDeadlineSeconds, or a "
@@ -140,9 +145,6 @@ def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:
     if training["workers"] > 1:
         err("/spec/training/workers", "a sweep runs each trial as one pod; it cannot also run several workers",
             "remove workers, or the sweep")
-    if training.get("schedule"):
-        err("/spec/training/schedule", "a sweep runs once; it cannot also have a schedule",
-            "remove schedule, or the sweep")
     if not katib and not training.get("command"):
         err(SWEEP, "a sweep needs training.command: each trial runs it with its own --name=value arguments",
             "set command, e.g. [python, train.py]", key=True)

@@ -11,7 +11,7 @@ from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
 from mlgitops.spec.repo import Repo
 from mlgitops.tree import cache, drift, writer
-from mlgitops.tree.layout import Tree, model_tree, sync_tree
+from mlgitops.tree.layout import Tree, model_tree, sync_tree, training_pairs
 
 
 @dataclass
@@ -97,7 +97,7 @@ def build(repo: Repo, use_cache: bool = True) -> Generated:
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
-    result.tree.update(sync_tree(config, [(e.name, e.path) for e in result.entries]))
+    result.tree.update(sync_tree(config, [(e.name, e.path) for e in result.entries], training_pairs(result.tree)))
     if not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)
