@@ -102,7 +102,7 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
         for i, name in enumerate(training.get("environments", [])):
             if name not in env_names:
                 add(f"/spec/training/environments/{i}", f"unknown environment '{name}'",
-                    f"environments in mlgitops.yaml: {', '.join(env_names)}")
+                    f"environments in mlgitops.yaml: {', '.join(env_names)}", rule="unknown-environment")
     for name in training.get("env", {}):
         if name in RESERVED_ENV:
             add(f"/spec/training/env/{name}", f"env '{name}' is set by mlgitops", "set spec.model or "
