@@ -211,7 +211,8 @@ def budget_lines(models: list[Model], env_names: list[str]) -> list[str]:
         for env in training_environments(model.effective[BASE]["spec"], env_names):
             training = model.effective[env]["spec"].get("training")
             for cost in costs(training) if training else ():
-                out.append(f"{model.name} {env}: the {cost.what} may use {cost.describe()}")
+                if cost.gpus:
+                    out.append(f"{model.name} {env}: the {cost.what} may use {cost.describe()}")
     return out
 
 
