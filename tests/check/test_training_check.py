@@ -126,3 +126,22 @@ def test_policies_read_every_pytorchjob_replica_and_skip_probes_on_batch_pods():
     del obj["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["resources"]["limits"]
     assert _rules(obj) == [("container-resources", "/spec/pytorchReplicaSpecs/Worker/template/spec/containers/0"
                             "/resources")]
+
+
+def test_a_training_change_shows_in_the_rendered_diff_as_a_new_job(tmp_path, capsys):
+    import subprocess
+
+    repo = make_training_repo(tmp_path / "repo", ["job"])
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=repo, check=True,
+                       capture_output=True)
+    spec = repo / "models/m-job.yaml"
+    spec.write_text(spec.read_text().replace("--epochs=20", "--epochs=30")
+                    .replace("image: registry.example.com/vision/resnet:2.1.0", "image: registry.example.com/vision/resnet:2.1.1"))
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    out = run_cli(capsys, "diff", "--repo", str(repo), "--base", "HEAD").out
+    assert "+++ b/overlays/dev/m-job/training (built now)" in out
+    assert '-    - "--epochs=20"\n+    - "--epochs=30"\n' not in out  # not an edit in place: a new Job
+    assert "-  name: m-job-train-" in out and "+  name: m-job-train-" in out
+    assert "+++ b/overlays/dev/m-job (built now)" in out and "resnet:2.1.1" in out  # serving, built apart

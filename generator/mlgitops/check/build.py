@@ -107,10 +107,11 @@ def build_batch(root: Path, overlays: list[str], argv: list[str]) -> list[Built]
 
 
 def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
-    """Overlays grouped by environment, then cut into batches of at most `size`."""
-    by_env: dict[str, list[str]] = {}
+    """Overlays grouped by environment (training folders apart: they name the same models as the serving
+    overlays), then cut into batches of at most `size`."""
+    by_env: dict[tuple[str, int], list[str]] = {}
     for overlay in sorted(overlays):
-        by_env.setdefault(overlay.split("/")[1], []).append(overlay)
+        by_env.setdefault((overlay.split("/")[1], overlay.count("/")), []).append(overlay)
     out = []
     for group in by_env.values():
         count = -(-len(group) // size)

@@ -8,7 +8,6 @@ cached by content, so an unchanged repository checks in about the time it takes 
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,11 +277,8 @@ def run(options: Options) -> Result:
     result.cache_hits = store.hits
     if options.on_total:
         options.on_total(len(todo) + len(training_todo))
-    builds = build.build_iter(repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
-    if training_todo:  # built apart: a training folder and its serving overlay name the same model
-        builds = itertools.chain(builds, build.build_iter(repo.root, sorted(training_todo), options.jobs,
-                                                          options.progress))
     todo.update(training_todo)
+    builds = build.build_iter(repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
     if isinstance(ctx.kube, KubeconformCheck):  # one kubeconform process for everything
         everything = list(builds)
         pairs: Iterable[tuple[build.Built, list]] = zip(everything, ctx.kube.check_many([b.objects for b in everything]))

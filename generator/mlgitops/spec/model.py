@@ -69,6 +69,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     if found:
         return None, found
     found.extend(_identity_findings(doc, path, config))
+    found.extend(training.override_findings(path, doc))
     effective: dict[str, dict] = {}
     patches: dict[str, list] = {}
     for env in [BASE, *config.env_names]:

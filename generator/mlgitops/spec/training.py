@@ -114,6 +114,11 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
         add("/spec/training/data/mountPath", "/tmp is reserved for the writable scratch volume",
             "mount the data elsewhere, e.g. /data", rule="mount-conflict")
     workers = training["workers"]
+    name = doc["metadata"]["name"]
+    kubeflow = "a TrainJob" if workers > 1 else "a Katib Experiment" if katib and training.get("sweep") else ""
+    if kubeflow and not name[0].isalpha():
+        add("/metadata/name", f"{kubeflow} needs a name starting with a letter; '{name}' starts with '{name[0]}'",
+            "rename the model (the file too)")
     if workers > 1 and training.get("schedule"):
         add("/spec/training/schedule", "a schedule makes a CronJob of one pod; it cannot run several workers",
             "remove schedule, or set workers: 1")
@@ -179,6 +184,20 @@ def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:
             err(f"{SWEEP}/trials", f"the sweep makes {sweep['trials']} trials, over maxTrials ({cap})",
                 "lower trials, or raise maxTrials")
     return errors
+
+
+def override_findings(path: str, doc) -> list[Finding]:
+    """`environments` inside an environment's training override: which environments train is the spec's
+    own list, so an override saying it would be ignored."""
+    found = []
+    for env, override in (doc.data["spec"].get("environments") or {}).items():
+        training = (override or {}).get("training") or {}
+        if "environments" in training:
+            pointer = f"/spec/environments/{env}/training/environments"
+            found.append(Finding("training", "which environments train is set in spec.training.environments, "
+                                 "not in an environment's override", path, doc.position(pointer, True),
+                                 "move it to spec.training.environments (or set training: null here to not train)"))
+    return found
 
 
 def config_warnings(config_path: str, data: dict, position) -> list[Finding]:
