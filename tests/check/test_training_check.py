@@ -12,7 +12,7 @@ from conftest import run_cli
 from mlgitops.check import policies
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "render"))
-from test_training import CASES, HEAD  # noqa: E402
+from test_training import CASES, HEAD
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,8 +124,8 @@ def test_policies_read_every_pytorchjob_replica_and_skip_probes_on_batch_pods():
     obj = yaml.safe_load((Path(__file__).resolve().parents[1] / "render/golden/training/pytorchjob.yaml").read_text())
     assert _rules(obj) == []
     del obj["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["resources"]["limits"]
-    assert _rules(obj) == [("container-resources", "/spec/pytorchReplicaSpecs/Worker/template/spec/containers/0"
-                            "/resources")]
+    worker = "/spec/pytorchReplicaSpecs/Worker/template/spec/containers/0"
+    assert _rules(obj) == [("container-resources", f"{worker}/resources")]
 
 
 def test_a_training_change_shows_in_the_rendered_diff_as_a_new_job(tmp_path, capsys):

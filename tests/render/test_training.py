@@ -167,8 +167,8 @@ def test_only_the_first_environment_trains_unless_the_spec_lists_others():
 
 
 def test_no_job_has_a_ttl_and_every_pod_is_restricted_and_never_restarts():
-    for case in CASES:
-        text = rendered(HEAD + CASES[case], config(CONFIG.get(case, "")))
+    for case, body in CASES.items():
+        text = rendered(HEAD + body, config(CONFIG.get(case, "")))
         assert "ttlSecondsAfterFinished" not in text
         assert "restartPolicy: Always" not in text and "restartPolicy: OnFailure" not in text
         assert text.count("runAsNonRoot: true") >= 2 and "RuntimeDefault" in text, case

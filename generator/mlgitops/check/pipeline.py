@@ -23,12 +23,11 @@ from mlgitops.report import formats as report
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
-from mlgitops.spec.model import Model
+from mlgitops.spec.model import BASE, Model
 from mlgitops.spec.repo import CONFIG_FILE, Repo
+from mlgitops.spec.training import costs, training_environments
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree import generation as generate
-from mlgitops.spec.model import BASE
-from mlgitops.spec.training import costs, training_environments
 from mlgitops.tree.layout import intended, overlay_dir, training_dir, training_intended
 
 

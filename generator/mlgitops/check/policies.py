@@ -7,6 +7,7 @@ pointer back through the generator's source map to the spec line the author must
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlgitops.kube.annotations import SECURITY_EXCEPTION
@@ -182,13 +183,16 @@ def _dig(obj, *keys):
     return obj
 
 
-def _moved(prefix: str):
+def _moved(prefix: str) -> Where:
     """Pointer translation for a pod template found at prefix instead of /spec/template."""
     return lambda pointer: prefix + pointer.removeprefix("/spec/template") if pointer.startswith(
         "/spec/template") else pointer
 
 
-def _train_job_view(obj: dict) -> list[tuple[dict, object]]:
+Where = Callable[[str], str]  # a pointer into a view -> the pointer into the object it shows
+
+
+def _train_job_view(obj: dict) -> list[tuple[dict, Where]]:
     """A TrainJob's node pods: the runtime patch's pod spec, with the trainer's image and resources as its
     container (pointers go back to /spec/trainer for those)."""
     patches = _dig(obj, "spec", "runtimePatches") or []
@@ -201,7 +205,7 @@ def _train_job_view(obj: dict) -> list[tuple[dict, object]]:
                 continue
             at = (f"/spec/runtimePatches/{i}/trainingRuntimeSpec/template/spec/replicatedJobs/{j}"
                   "/template/spec/template")
-            node = next((c for c in pod.get("containers") or [] if c.get("name") == "node"), {})
+            node: dict = next((c for c in pod.get("containers") or [] if c.get("name") == "node"), {})
             container = {**node, "name": "node", "image": trainer.get("image", ""),
                          "resources": trainer.get("resourcesPerNode") or {}}
             view = {"kind": obj["kind"], "metadata": obj["metadata"],
@@ -217,13 +221,13 @@ def _train_job_view(obj: dict) -> list[tuple[dict, object]]:
     return []
 
 
-def _views(obj: dict) -> list[tuple[dict, object]]:
+def _views(obj: dict) -> list[tuple[dict, Where]]:
     """(object shaped like a workload with spec.template, pointer translation) for each pod template of obj:
     CronJobs, Kubeflow TrainJobs and PyTorchJobs and Katib trial Jobs hold theirs elsewhere."""
-    kind = obj.get("kind")
+    kind = str(obj.get("kind"))
     if kind in WORKLOADS:
         return [(obj, lambda pointer: pointer)]
-    places = {"CronJob": [("jobTemplate", "spec", "template")],
+    places: dict[str, list[tuple[str, ...]]] = {"CronJob": [("jobTemplate", "spec", "template")],
               "PyTorchJob": [("pytorchReplicaSpecs", role, "template") for role in
                              sorted(_dig(obj, "spec", "pytorchReplicaSpecs") or {})],
               "Experiment": [("trialTemplate", "trialSpec", "spec", "template")]}

@@ -126,7 +126,7 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     if sweep:
         _sweep(training, sweep, add, katib)
     for spent in costs(training) if budget is not None and not found else ():
-        if spent.gpu_hours > budget:
+        if budget is not None and spent.gpu_hours > budget:
             pointer = "/spec/training/activeDeadlineSeconds"
             if spent.what == "sweep":
                 pointer = f"{SWEEP}/trials" if "trials" in sweep else SWEEP
