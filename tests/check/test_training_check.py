@@ -73,6 +73,7 @@ def test_training_is_synced_apart_from_serving(tmp_path, capsys):
     assert appset["metadata"]["name"] == "mlgitops-dev-training"
     assert appset["spec"]["generators"][0]["git"]["directories"] == [{"path": "overlays/dev/*/training"}]
     assert appset["spec"]["template"]["metadata"]["name"] == "{{index .path.segments 2}}-dev-training"
+    assert appset["spec"]["syncPolicy"] == {"preserveResourcesOnDeletion": False}  # a CronJob must not outlive its spec
     assert not (repo / "clusters/prod/flux/prod/training").exists()  # only dev trains
     assert not (repo / "clusters/prod/argocd/applicationset-prod-training.yaml").exists()
 

@@ -198,6 +198,9 @@ def training_application_set(config: Config, env: Environment) -> dict:
     spec["generators"][0]["git"]["directories"] = [{"path": f"overlays/{env.name}/*/{TRAINING}"}]
     spec["template"]["metadata"]["name"] = "{{index .path.segments 2}}-" + f"{env.name}-{TRAINING}"
     spec["template"]["metadata"]["labels"]["app.kubernetes.io/component"] = TRAINING
+    # A folder that goes (the spec stops training there) takes its objects with it: a CronJob left behind
+    # would go on training every night. The data claim survives (its Delete=false annotation).
+    spec["syncPolicy"] = {"preserveResourcesOnDeletion": False}
     return obj
 
 

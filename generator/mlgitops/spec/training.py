@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.spec.semantics import quantity
 
 RESERVED_ENV = ("MODEL_NAME", "MODEL_VERSION", "MODEL_URI", "MODEL_OUTPUT_URI")
 SWEEP = "/spec/training/sweep"
@@ -110,6 +111,13 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     for i, ref in enumerate(training.get("secrets", [])):
         if ref["env"] in RESERVED_ENV:
             add(f"/spec/training/secrets/{i}/env", f"env '{ref['env']}' is set by mlgitops", rule="reserved-env")
+    resources = training["resources"]
+    for name in ("cpu", "memory", "ephemeralStorage"):
+        limit, request = resources.get("limits", {}).get(name), resources.get(name)
+        low, high = quantity(limit), quantity(request)
+        if low is not None and high is not None and low < high:
+            add(f"/spec/training/resources/limits/{name}", f"the {name} limit ({limit}) is below the request "
+                f"({request})", "raise the limit, or lower the request", rule="limit-below-request")
     if training.get("data", {}).get("mountPath", "").rstrip("/") == "/tmp":
         add("/spec/training/data/mountPath", "/tmp is reserved for the writable scratch volume",
             "mount the data elsewhere, e.g. /data", rule="mount-conflict")
