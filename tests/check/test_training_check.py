@@ -146,3 +146,16 @@ def test_a_training_change_shows_in_the_rendered_diff_as_a_new_job(tmp_path, cap
     assert '-    - "--epochs=20"\n+    - "--epochs=30"\n' not in out  # not an edit in place: a new Job
     assert "-  name: m-job-train-" in out and "+  name: m-job-train-" in out
     assert "+++ b/overlays/dev/m-job (built now)" in out and "resnet:2.1.1" in out  # serving, built apart
+
+
+def test_a_spec_that_stops_training_leaves_no_training_files(tmp_path, capsys):
+    repo = make_training_repo(tmp_path / "repo", ["sweep-grid"])
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    assert (repo / "overlays/dev/m-sweep-grid/training/sweep-job.yaml").is_file()
+    spec = repo / "models/m-sweep-grid.yaml"
+    spec.write_text(spec.read_text() + "  environments:\n    dev: {training: null}\n")
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    assert not (repo / "overlays/dev/m-sweep-grid/training").exists()
+    assert not (repo / "clusters/dev/flux/dev/training").exists()
+    assert not (repo / "clusters/dev/argocd/applicationset-dev-training.yaml").exists()
+    assert (repo / "overlays/dev/m-sweep-grid/kustomization.yaml").is_file()

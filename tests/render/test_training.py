@@ -6,12 +6,15 @@ with `MLGITOPS_UPDATE_GOLDEN=1 make test` and read every changed line before com
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mlgitops.render import sweep
 from mlgitops.spec.config import parse_config
 from mlgitops.spec.model import parse_model
@@ -205,3 +208,34 @@ def test_a_random_sweep_does_not_depend_on_the_interpreter_hash_seed():
     outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
                            capture_output=True, text=True, check=True).stdout for seed in ("1", "2")}
     assert len(outs) == 1
+
+
+@st.composite
+def _ranges(draw):
+    kind = draw(st.sampled_from(["float", "int"]))
+    log = draw(st.booleans())
+    low = draw(st.integers(1, 1000)) if kind == "int" else draw(st.floats(1e-6, 1e3))
+    high = low + (draw(st.integers(1, 1000)) if kind == "int" else draw(st.floats(1e-6, 1e3)))
+    return {"min": low, "max": high, "type": kind, "distribution": "log-uniform" if log else "uniform"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(space=_ranges(), seed=st.integers(0, 2**31), trials=st.integers(1, 20))
+def test_random_draws_stay_in_their_range_and_repeat(space, seed, trials):
+    spec = {"strategy": "random", "seed": seed, "trials": trials, "parameters": {"p": space}}
+    got = sweep.trials(spec)
+    assert got == sweep.trials(spec) and len(got) == trials
+    for [(_, value)] in got:
+        number = float(value)
+        # 6 significant digits may round a float draw just past a bound, never further
+        assert space["min"] * (1 - 1e-5) <= number <= space["max"] * (1 + 1e-5)
+        if space["type"] == "int":
+            assert value.lstrip("-").isdigit()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.sampled_from(["lr", "batch", "opt", "depth"]),
+                       st.lists(st.integers(0, 99), min_size=1, max_size=4, unique=True), min_size=1))
+def test_a_grid_makes_every_combination_once(parameters):
+    got = [tuple(t) for t in sweep.trials({"strategy": "grid", "parameters": parameters})]
+    assert len(got) == len(set(got)) == math.prod(len(v) for v in parameters.values())
