@@ -159,3 +159,14 @@ def test_a_spec_that_stops_training_leaves_no_training_files(tmp_path, capsys):
     assert not (repo / "clusters/dev/flux/dev/training").exists()
     assert not (repo / "clusters/dev/argocd/applicationset-dev-training.yaml").exists()
     assert (repo / "overlays/dev/m-sweep-grid/kustomization.yaml").is_file()
+
+
+def test_an_environment_named_like_a_training_sync_object_is_refused(tmp_path, capsys):
+    repo = make_training_repo(tmp_path / "repo", ["job"])
+    config = repo / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("- name: staging\n", "- name: dev-training\n"))
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 1
+    line = config.read_text().splitlines().index("- name: dev-training") + 1
+    assert f"mlgitops.yaml:{line}:9: environment name 'dev-training' is reserved" in result.err
+    assert not (repo / "overlays").exists()

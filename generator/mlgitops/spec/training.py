@@ -208,10 +208,17 @@ def override_findings(path: str, doc) -> list[Finding]:
     return found
 
 
-def config_warnings(config_path: str, data: dict, position) -> list[Finding]:
-    """The deprecation warning of the legacy PyTorchJob, at mlgitops.yaml's line."""
+def config_findings(config_path: str, data: dict, position) -> list[Finding]:
+    """mlgitops.yaml's training findings: the deprecated PyTorchJob (a warning), and environment names that
+    would make a training sync object's name (`<model>-<env>-training`) another model's serving one's."""
+    found = []
     if data.get("training", {}).get("distributed") == "pytorchjob":
-        return [Finding("deprecated", "training.distributed: pytorchjob makes Kubeflow v1 PyTorchJobs, which "
-                        "Kubeflow Trainer v2's TrainJob replaces", config_path, position("/training/distributed"),
-                        "install Kubeflow Trainer v2 and use distributed: trainjob", Severity.WARNING)]
-    return []
+        found.append(Finding("deprecated", "training.distributed: pytorchjob makes Kubeflow v1 PyTorchJobs, which "
+                             "Kubeflow Trainer v2's TrainJob replaces", config_path, position("/training/distributed"),
+                             "install Kubeflow Trainer v2 and use distributed: trainjob", Severity.WARNING))
+    for i, env in enumerate(data["environments"]):
+        if env["name"] == "training" or env["name"].endswith("-training"):
+            found.append(Finding("schema", f"environment name '{env['name']}' is reserved: the sync objects of "
+                                 "training are named <model>-<env>-training", config_path,
+                                 position(f"/environments/{i}/name"), "choose another name"))
+    return found

@@ -10,7 +10,7 @@ from mlgitops.report.findings import Finding, Position, Severity, has_errors
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
 from mlgitops.spec.repo import Repo
-from mlgitops.spec.training import config_warnings
+from mlgitops.spec.training import config_findings
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree.layout import Tree, model_tree, sync_tree, training_pairs
 
@@ -60,7 +60,7 @@ def build(repo: Repo, use_cache: bool = True) -> Generated:
     config, findings = load_config(repo)
     if config is None:
         return Generated(findings=findings)
-    result = Generated(config, findings=[*findings, *config_warnings(config.path, config.data, config.doc.position)])
+    result = Generated(config, findings=[*findings, *config_findings(config.path, config.data, config.doc.position)])
     store = cache.TreeCache(repo.root, use_cache)
     salt = _salt(config)
     for stray in repo.stray_files():
