@@ -34,7 +34,7 @@ def test_every_kind_passes_a_strict_check(tmp_path, capsys):
     result = run_cli(capsys, "check", "--repo", str(repo))
     assert result.code == 0, result.out
     assert result.out.endswith("5 models, 20 overlays, 83 resources: 0 errors, 0 warnings\n")
-    assert "GPU-hour bound: m-sweep-grid dev: the sweep may use 12 GPU-hours (6 trials x 1 GPU x 2h)\n" in result.out
+    assert "GPU-hour bound: m-sweep-grid dev: the sweep may use 16 GPU-hours (6 trials, 4 at a time: 4 pods x 1 GPU x 2 rounds of 2h)\n" in result.out
     assert "GPU-hour bound: m-trainjob dev: the distributed job may use 384 GPU-hours (4 pods x 4 GPUs x 24h)\n" \
         in result.out
 

@@ -239,3 +239,17 @@ def test_random_draws_stay_in_their_range_and_repeat(space, seed, trials):
 def test_a_grid_makes_every_combination_once(parameters):
     got = [tuple(t) for t in sweep.trials({"strategy": "grid", "parameters": parameters})]
     assert len(got) == len(set(got)) == math.prod(len(v) for v in parameters.values())
+
+
+def test_a_sweep_is_bounded_by_its_rounds_of_parallel_trials():
+    from mlgitops.spec.training import costs
+
+    training = {"resources": {"gpu": 2}, "activeDeadlineSeconds": 7200, "workers": 1,
+                "sweep": {"strategy": "random", "trials": 5, "parallelism": 2, "parameters": {"lr": [0.1]}}}
+    [sweep_cost] = costs(training)
+    assert sweep_cost.describe() == "24 GPU-hours (5 trials, 2 at a time: 2 pods x 2 GPUs x 3 rounds of 2h)"
+    [katib] = costs(training, katib=True)  # a Job per trial, each with its own deadline
+    assert katib.describe() == "20 GPU-hours (5 trials x 2 GPUs x 2h)"
+    training["sweep"]["trials"] = 6
+    assert costs(training)[0].describe() == "24 GPU-hours (6 trials x 2 GPUs x 2h)"
+    assert [c.what for c in costs({**training, "schedule": "@daily"})] == ["sweep", "scheduled run"]

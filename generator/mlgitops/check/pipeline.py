@@ -202,13 +202,13 @@ def check_training(ctx: _Context, model: Model, env: str, built: build.Built, pr
     return found, len(built.objects)
 
 
-def budget_lines(models: list[Model], env_names: list[str]) -> list[str]:
+def budget_lines(models: list[Model], env_names: list[str], katib: bool = False) -> list[str]:
     """`model env: what may use N GPU-hours (...)` for each training run of each model that trains."""
     out = []
     for model in models:
         for env in training_environments(model.effective[BASE]["spec"], env_names):
             training = model.effective[env]["spec"].get("training")
-            for cost in costs(training) if training else ():
+            for cost in costs(training, katib) if training else ():
                 if cost.gpus:
                     out.append(f"{model.name} {env}: the {cost.what} may use {cost.describe()}")
     return out
@@ -291,7 +291,7 @@ def run(options: Options) -> Result:
         result.resources += count
         store.put(digest, {"findings": [f.as_dict() for f in found], "resources": count})
     result.findings = merge_environments(result.findings, envs)
-    result.budgets = budget_lines([e.model for e in models], envs)
+    result.budgets = budget_lines([e.model for e in models], envs, gen.config.training["katib"])
     return result
 
 

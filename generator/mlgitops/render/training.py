@@ -27,6 +27,7 @@ from mlgitops.render import sweep as sweeps
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.workload import container_resources, env_vars, quantity, scheduling, security_contexts
 from mlgitops.spec.config import Config
+from mlgitops.spec.training import rounds
 
 CONTAINER = "training"
 COMPONENT = "app.kubernetes.io/component"
@@ -252,24 +253,22 @@ def _minor(version: str) -> int:
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
-def _waves(sweep: dict, count: int) -> int:
-    return -(-count // min(sweep["parallelism"], count))
-
-
 def sweep_job(ctx: TrainingContext) -> list[Manifest]:
     """One Indexed Job, a trial per index, and the ConfigMap of every trial's arguments (one key per index).
 
-    activeDeadlineSeconds bounds the whole Job, so it is the trial deadline times the waves of
-    `parallelism` trials; with backoffLimitPerIndex (Kubernetes 1.29+) a failed trial does not stop the others."""
+    Each trial pod has the spec's activeDeadlineSeconds; the Job's is that times the rounds of `parallelism`
+    trials; with backoffLimitPerIndex (Kubernetes 1.29+) a failed trial does not stop the others."""
     training, sweep = ctx.training, ctx.training["sweep"]
     trials = sweeps.trials(sweep)
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": ctx.metadata(PLACEHOLDER),
               "data": {str(i): sweeps.arguments(t) for i, t in enumerate(trials)}}
     retries = "backoffLimitPerIndex" if _minor(ctx.kubernetes_version) >= 29 else "backoffLimit"
-    spec = {"activeDeadlineSeconds": training["activeDeadlineSeconds"] * _waves(sweep, len(trials)),
+    template = _pod_template(ctx, PLACEHOLDER)
+    template["spec"]["activeDeadlineSeconds"] = training["activeDeadlineSeconds"]
+    spec = {"activeDeadlineSeconds": training["activeDeadlineSeconds"] * rounds(sweep, len(trials)),
             retries: training["backoffLimit"], "completionMode": "Indexed",
             "completions": len(trials), "parallelism": min(sweep["parallelism"], len(trials)),
-            "template": _pod_template(ctx, PLACEHOLDER)}
+            "template": template}
     job_obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": ctx.metadata(PLACEHOLDER), "spec": spec}
     name = _hashed([config, job_obj], f"{ctx.name}-sweep")
     fields = {**_fields("/spec/template/spec", "/spec/template/spec/containers/0"),

@@ -44,22 +44,29 @@ def trial_count(sweep: dict) -> int:
 
 @dataclass(frozen=True)
 class Cost:
-    """The GPU-hours a training run can use at most: pods at once x GPUs per pod x wall-clock deadline."""
+    """The GPU-hours a training run can use at most: pods at once x GPUs per pod x its wall-clock deadline.
 
-    what: str  # "sweep", "job", "cron job run", "distributed job"
-    runs: int  # trials (or worker pods)
+    An Indexed Job's deadline covers every round of `parallelism` trials, and a pod may use all of it, so a
+    sweep whose trials do not fill the last round is bounded by (parallelism x rounds), not trials."""
+
+    what: str  # "sweep", "job", "scheduled run", "distributed job"
+    runs: int  # trials (or pods)
     gpus: int  # per pod
     seconds: int  # per run (a sweep: per trial)
+    at_once: int = 0  # pods at once; 0: all runs at once
+    rounds: int = 1  # deadlines of `seconds` one after the other
 
     @property
     def gpu_hours(self) -> float:
-        return self.runs * self.gpus * self.seconds / 3600
+        return (self.at_once or self.runs) * self.rounds * self.gpus * self.seconds / 3600
 
     def describe(self) -> str:
-        hours = _hours(self.seconds)
+        gpus = f"{self.gpus} GPU{'s' * (self.gpus != 1)}"
+        if self.at_once and self.at_once * self.rounds != self.runs:
+            return (f"{_num(self.gpu_hours)} GPU-hours ({self.runs} trials, {self.at_once} at a time: "
+                    f"{self.at_once} pods x {gpus} x {self.rounds} rounds of {_hours(self.seconds)})")
         unit = ("trial" if self.what == "sweep" else "pod") + "s" * (self.runs != 1)
-        return (f"{_num(self.gpu_hours)} GPU-hours ({self.runs} {unit} x {self.gpus} GPU{'s' * (self.gpus != 1)} "
-                f"x {hours})")
+        return f"{_num(self.gpu_hours)} GPU-hours ({self.runs} {unit} x {gpus} x {_hours(self.seconds)})"
 
 
 def _num(value: float) -> str:
@@ -70,14 +77,27 @@ def _hours(seconds: int) -> str:
     return f"{_num(seconds / 3600)}h" if seconds % 36 == 0 else f"{seconds}s"
 
 
-def costs(training: dict) -> list[Cost]:
+def rounds(sweep: dict, trials: int) -> int:
+    """How many times over an Indexed Job runs `parallelism` trials."""
+    return -(-trials // max(1, min(sweep.get("parallelism", 1), trials)))
+
+
+def costs(training: dict, katib: bool = False) -> list[Cost]:
     """What each run of a training section can cost: the sweep's, and the scheduled or one-off run's.
 
-    A sweep with a schedule is both: the CronJob retrains on schedule, the sweep runs once."""
+    A sweep with a schedule is both: the CronJob retrains on schedule, the sweep runs once. A Katib sweep
+    runs each trial as a Job of its own deadline."""
     gpus = training["resources"]["gpu"]
     seconds = training["activeDeadlineSeconds"]
     sweep = training.get("sweep")
-    out = [Cost("sweep", trial_count(sweep), gpus, seconds)] if sweep else []
+    out = []
+    if sweep:
+        trials = trial_count(sweep)
+        if katib:
+            out.append(Cost("sweep", trials, gpus, seconds))
+        else:
+            at_once = max(1, min(sweep.get("parallelism", 1), trials))
+            out.append(Cost("sweep", trials, gpus, seconds, at_once, rounds(sweep, trials)))
     if training["workers"] > 1:
         out.append(Cost("distributed job", training["workers"], gpus, seconds))
     elif training.get("schedule"):
@@ -133,7 +153,7 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     sweep = training.get("sweep")
     if sweep:
         _sweep(training, sweep, add, katib)
-    for spent in costs(training) if budget is not None and not found else ():
+    for spent in costs(training, katib) if budget is not None and not found else ():
         if budget is not None and spent.gpu_hours > budget:
             pointer = "/spec/training/activeDeadlineSeconds"
             if spent.what == "sweep":
