@@ -170,3 +170,24 @@ def test_an_environment_named_like_a_training_sync_object_is_refused(tmp_path, c
     line = config.read_text().splitlines().index("- name: dev-training") + 1
     assert f"mlgitops.yaml:{line}:9: environment name 'dev-training' is reserved" in result.err
     assert not (repo / "overlays").exists()
+
+
+def test_training_kinds_are_exported_for_kubeconform_and_stand_alone(tmp_path):
+    import json
+
+    import jsonschema_rs
+    from mlgitops.cli import main
+
+    assert main(["schemas", "export", str(tmp_path), "--kubernetes-version", "1.33.0"]) == 0
+    folder = tmp_path / "v1.33.0-standalone-strict"
+    golden = Path(__file__).resolve().parents[1] / "render/golden/training"
+    for name, case in (("trainjob-trainer-v1alpha1.json", "trainjob"), ("pytorchjob-kubeflow-v1.json", "pytorchjob"),
+                       ("experiment-kubeflow-v1beta1.json", "katib-experiment")):
+        text = (folder / name).read_text()
+        schema = json.loads(text)
+        refs = [part.split('"')[0] for part in text.split('"$ref":"')[1:]]
+        assert all(r.startswith("#/definitions/") and r[14:] in schema.get("definitions", {}) for r in refs), name
+        validator = jsonschema_rs.Draft4Validator(schema, validate_formats=True)
+        [obj] = yaml.safe_load_all((golden / f"{case}.yaml").read_text())
+        assert validator.is_valid(obj), name
+        assert not validator.is_valid({**obj, "spec": {**obj["spec"], "unknownField": 1}}), name
