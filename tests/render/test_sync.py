@@ -66,8 +66,10 @@ def test_without_a_git_url_flux_uses_the_bootstrap_source(repo, capsys):
 def test_argocd_appproject_and_applicationset_per_environment(repo, capsys):
     _config(repo, "sync: {engine: argocd}\n")
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
-    assert _files(repo)[:3] == ["clusters/dev/argocd/applicationset-dev.yaml", "clusters/dev/argocd/appproject-dev.yaml",
+    assert _files(repo)[:4] == ["clusters/dev/argocd/applicationset-dev-training.yaml",  # image-classifier trains
+                                "clusters/dev/argocd/applicationset-dev.yaml", "clusters/dev/argocd/appproject-dev.yaml",
                                 "clusters/dev/argocd/namespace-ml-dev.yaml"]
+    assert not (repo / "clusters/prod/argocd/applicationset-prod-training.yaml").exists()  # nothing trains in prod
     assert not (repo / "clusters/dev/flux").exists()
     appset = _load(repo, "clusters/prod/argocd/applicationset-prod.yaml")
     spec = appset["spec"]
@@ -125,7 +127,7 @@ def test_same_specs_same_bytes(tmp_path, capsys):
         _config(repo, "sync: {engine: both}\n")
         assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
         trees.append({f: (repo / f).read_bytes() for f in _files(repo)})
-    assert trees[0] == trees[1] and len(trees[0]) == 24
+    assert trees[0] == trees[1] and len(trees[0]) == 26  # + the training Kustomization and ApplicationSet
 
 
 GOLDEN = Path(__file__).resolve().parents[1] / "cases/golden/sync-both"

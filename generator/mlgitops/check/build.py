@@ -117,8 +117,10 @@ def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     if not isinstance(meta, dict):
         return None
-    model = (meta.get("labels") or {}).get(INSTANCE)
-    if model not in by_name or meta.get("name") not in (model, f"{model}-storage"):
+    labels = meta.get("labels") or {}
+    model = labels.get(INSTANCE)
+    training = labels.get("app.kubernetes.io/component") == "training"  # named by hash; only in training batches
+    if model not in by_name or not training and meta.get("name") not in (model, f"{model}-storage"):
         return None
     return by_name[model]
 
@@ -176,10 +178,11 @@ def build_batch(root: Path, overlays: list[str], argv: list[str], procs: Process
 
 
 def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
-    """Overlays grouped by environment, then cut into batches of at most `size`."""
-    by_env: dict[str, list[str]] = {}
+    """Overlays grouped by environment (training folders apart: they name the same models as the serving
+    overlays), then cut into batches of at most `size`."""
+    by_env: dict[tuple[str, int], list[str]] = {}
     for overlay in sorted(overlays):
-        by_env.setdefault(overlay.split("/")[1], []).append(overlay)
+        by_env.setdefault((overlay.split("/")[1], overlay.count("/")), []).append(overlay)
     out = []
     for group in by_env.values():
         count = -(-len(group) // size)

@@ -25,12 +25,13 @@ from mlgitops.report import formats as report
 from mlgitops.report.findings import Finding, Position, Severity, printable
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
-from mlgitops.spec.model import Model
+from mlgitops.spec.model import BASE, Model
 from mlgitops.spec.repo import CONFIG_FILE, Repo
+from mlgitops.spec.training import costs, training_environments
 from mlgitops.spec.yamlsource import pointer_escape
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree import generation as generate
-from mlgitops.tree.layout import intended, is_generated, overlay_dir
+from mlgitops.tree.layout import intended, is_generated, overlay_dir, training_dir, training_intended
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Result:
     exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (spec, env, rule, reason)
     notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
     tool: list[str] = field(default_factory=list)  # with verbose: the kustomize used, its program and version
+    budgets: list[str] = field(default_factory=list)  # the GPU-hour bound of each training run and sweep
 
 
 def _model_of_path(path: str) -> str | None:
@@ -87,6 +89,8 @@ def _model_of_path(path: str) -> str | None:
         return parts[2]
     if parts[0] == "clusters" and len(parts) == 5 and parts[2] == "flux":  # clusters/<c>/flux/<env>/<model>.yaml
         return parts[4].removesuffix(".yaml")
+    if parts[0] == "clusters" and len(parts) == 6 and parts[2] == "flux" and parts[4] == "training":
+        return parts[5].removesuffix(".yaml")  # clusters/<c>/flux/<env>/training/<model>.yaml
     return None  # namespaces and other shared sync objects: the first shard checks them
 
 
@@ -120,7 +124,8 @@ def _unreferenced(gen: generate.Generated, disk: dict[str, bytes], owns) -> list
 
 def _sync_findings(gen: generate.Generated, disk: dict[str, bytes]) -> list[Finding]:
     assert gen.config is not None
-    folders = {"/".join(p.split("/")[:3]) for p in disk if p.startswith("overlays/") and p.count("/") >= 3}
+    folders = {"/".join(p.split("/")[:depth]) for p in disk if p.startswith("overlays/")
+               for depth in (3, 4) if p.count("/") >= depth}
     specs = {e.name: e for e in gen.entries}
 
     def locate(model: str) -> tuple[str, Position]:
@@ -248,6 +253,43 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     return found, len(built.objects)
 
 
+def check_training(ctx: _Context, model: Model, env: str, built: build.Built, problems: list,
+                   fidelity_wanted: bool = True) -> tuple[list[Finding], int]:
+    """Findings for one built training folder: Kubernetes schemas and upstream CRDs, fidelity, policies."""
+    config = ctx.config
+    meant = training_intended(model, config, env)
+    by_key = {m.key: m for m in meant}
+    folder = training_dir(env, model.name)
+    if built.error:
+        return [Finding("build", f"kustomize cannot build {folder}: {built.error}",
+                        f"{folder}/kustomization.yaml", Position(1, 1))], 0
+
+    def at(kind, name, pointer, rule, message, hint="", severity=Severity.ERROR):
+        return _finding_at(model, config, env, by_key.get((kind, name)), pointer, rule, message, hint,
+                           f"{kind}/{name}", severity)
+
+    found = [at(p.kind, p.name, p.pointer, p.rule, p.message) for p in problems]
+    for m in fidelity.compare(built.objects, [x.obj for x in meant], {}) if fidelity_wanted else ():
+        found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
+                        "kustomize built something the generator did not mean: please report this"))
+    settings = policies.Settings.for_environment(env, config.environment(env).policies)
+    for v in policies.evaluate(built.objects, settings, config.gpu):
+        found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
+    return found, len(built.objects)
+
+
+def budget_lines(models: list[Model], env_names: list[str], katib: bool = False) -> list[str]:
+    """`model env: what may use N GPU-hours (...)` for each training run of each model that trains."""
+    out = []
+    for model in models:
+        for env in training_environments(model.effective[BASE]["spec"], env_names):
+            training = model.effective[env]["spec"].get("training")
+            for cost in costs(training, katib) if training else ():
+                if cost.gpus:
+                    out.append(f"{model.name} {env}: the {cost.what} may use {cost.describe()}")
+    return out
+
+
 def _overlaps(pointer: str, touched: frozenset[str]) -> bool:
     """Whether a finding at pointer concerns a field a raw patch wrote (or contains one)."""
     return any(t == pointer or t.startswith(pointer + "/") or pointer.startswith(t + "/") for t in touched)
@@ -289,8 +331,20 @@ def run(options: Options) -> Result:
         by_model.setdefault(_model_of_path(path), []).append((path, disk[path]))
     envs = gen.config.env_names
     todo: dict[str, tuple[generate.Entry, str, str]] = {}
+    training_todo: dict[str, tuple[generate.Entry, str, str]] = {}
     for model in models:
         for env in envs:
+            folder = training_dir(env, model.name)
+            if f"{folder}/kustomization.yaml" in disk:
+                result.overlays += 1
+                digest = cache.key(ctx.overlay_key(model, env, by_model.get(model.name, []), model.name not in stale),
+                                   "training")
+                hit = store.get(digest)
+                if hit is not None:
+                    result.findings += [Finding.from_dict(d) for d in hit["findings"]]
+                    result.resources += hit["resources"]
+                else:
+                    training_todo[folder] = (model, env, digest)
             overlay = overlay_dir(env, model.name)
             if f"{overlay}/kustomization.yaml" not in disk:
                 continue  # reported as drift
@@ -308,7 +362,8 @@ def run(options: Options) -> Result:
     for model, env, _ in todo.values():
         inputs.note(overlay_inputs(model.name, env, by_model.get(model.name, [])))
     if options.on_total:
-        options.on_total(len(todo))
+        options.on_total(len(todo) + len(training_todo))
+    todo.update(training_todo)
     builds = build.build_iter(repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
     if isinstance(ctx.kube, KubeconformCheck):  # one kubeconform process for everything
         everything = list(builds)
@@ -319,19 +374,22 @@ def run(options: Options) -> Result:
     try:
         for built, overlay_problems in pairs:
             entry, env, digest = todo[built.overlay]
-            found, count = check_overlay(ctx, entry.model, env, built, overlay_problems,
-                                         fidelity_wanted=entry.name not in stale)
+            checker = check_training if built.overlay in training_todo else check_overlay
+            found, count = checker(ctx, entry.model, env, built, overlay_problems,
+                                   fidelity_wanted=entry.name not in stale)
             result.findings += found
             result.resources += count
             excepted = sorted(policy_exceptions(entry.model.effective[env]["spec"]).items())
-            result.exceptions += [(entry.path, env, rule, reason) for rule, reason in excepted]
+            if checker is check_overlay:
+                result.exceptions += [(entry.path, env, rule, reason) for rule, reason in excepted]
             pending.append((entry, env, digest, {"findings": [f.as_dict() for f in found], "resources": count,
-                                                 "exceptions": excepted}))
+                                                 "exceptions": excepted if checker is check_overlay else []}))
     finally:  # Ctrl-C while checking: stop the builds still running now, not at exit
         if hasattr(builds, "close"):
             builds.close()
     _store(store, pending, inputs, by_model, ctx, result)
     result.findings = merge_environments(result.findings, envs)
+    result.budgets = budget_lines([e.model for e in models], envs, gen.config.training["katib"])
     return result
 
 

@@ -7,6 +7,7 @@ pointer back through the generator's source map to the spec line the author must
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION, is_grant
@@ -15,6 +16,7 @@ from mlgitops.report.findings import Severity
 
 PRODUCTION_NAMES = ("prod", "production")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+BATCH = {"Job", "CronJob", "TrainJob", "PyTorchJob", "Experiment"}  # run to completion: no probes
 
 @dataclass(frozen=True)
 class Settings:
@@ -435,35 +437,108 @@ def _within(rule: dict, allowed: dict) -> bool:
     return inside("from") and inside("ports")
 
 
+def _dig(obj, *keys):
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def _moved(prefix: str) -> Where:
+    """Pointer translation for a pod template found at prefix instead of /spec/template."""
+    return lambda pointer: prefix + pointer.removeprefix("/spec/template") if pointer.startswith(
+        "/spec/template") else pointer
+
+
+Where = Callable[[str], str]  # a pointer into a view -> the pointer into the object it shows
+
+
+def _train_job_view(obj: dict) -> list[tuple[dict, Where]]:
+    """A TrainJob's node pods: the runtime patch's pod spec, with the trainer's image and resources as its
+    container (pointers go back to /spec/trainer for those)."""
+    patches = _dig(obj, "spec", "runtimePatches") or []
+    trainer = _dig(obj, "spec", "trainer") or {}
+    for i, patch in enumerate(patches):
+        jobs = _dig(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []
+        for j, job in enumerate(jobs):
+            pod = _dig(job, "template", "spec", "template", "spec")
+            if not isinstance(pod, dict) or job.get("name") != "node":
+                continue
+            at = (f"/spec/runtimePatches/{i}/trainingRuntimeSpec/template/spec/replicatedJobs/{j}"
+                  "/template/spec/template")
+            node: dict = next((c for c in pod.get("containers") or [] if c.get("name") == "node"), {})
+            container = {**node, "name": "node", "image": trainer.get("image", ""),
+                         "resources": trainer.get("resourcesPerNode") or {}}
+            view = {"kind": obj["kind"], "metadata": obj["metadata"],
+                    "spec": {"template": {"spec": {**pod, "containers": [container]}}}}
+
+            def where(pointer: str, at=at) -> str:
+                for field, real in (("image", "/spec/trainer/image"), ("resources", "/spec/trainer/resourcesPerNode")):
+                    if pointer.startswith(f"/spec/template/spec/containers/0/{field}"):
+                        return real
+                return _moved(at)(pointer)
+
+            return [(view, where)]
+    return []
+
+
+def _views(obj: dict) -> list[tuple[dict, Where]]:
+    """(object shaped like a workload with spec.template, pointer translation) for each pod template of obj:
+    CronJobs, Kubeflow TrainJobs and PyTorchJobs and Katib trial Jobs hold theirs elsewhere."""
+    kind = str(obj.get("kind"))
+    if kind in WORKLOADS:
+        return [(obj, lambda pointer: pointer)]
+    places: dict[str, list[tuple[str, ...]]] = {"CronJob": [("jobTemplate", "spec", "template")],
+              "PyTorchJob": [("pytorchReplicaSpecs", role, "template") for role in
+                             sorted(_dig(obj, "spec", "pytorchReplicaSpecs") or {})],
+              "Experiment": [("trialTemplate", "trialSpec", "spec", "template")]}
+    if kind == "TrainJob":
+        return _train_job_view(obj)
+    out = []
+    for keys in places.get(kind, []):
+        template = _dig(obj, "spec", *keys)
+        if isinstance(template, dict):
+            view = {"kind": kind, "metadata": obj.get("metadata", {}), "spec": {"template": template}}
+            out.append((view, _moved("/spec/" + "/".join(keys))))
+    return out
+
+
 def evaluate(objects: list[dict], settings: Settings, gpu: dict,
              meant: dict[tuple[str, str], dict] | None = None) -> list[Violation]:
-    """Violations on an environment's built objects. meant: the generated objects by (kind, name), before
-    raw patches; given, a patch cannot grant itself an exception, widen the NetworkPolicy, or change
-    the pods' identity."""
+    """Violations on an environment's built objects, and on every pod template they hold (CronJobs,
+    TrainJobs, PyTorchJobs, Katib trials). meant: the generated objects by (kind, name), before raw
+    patches; given, a patch cannot grant itself an exception, widen the NetworkPolicy, or change the
+    pods' identity."""
     out: list[Violation] = []
-    for obj in objects:
-        def add(rule, pointer, message, hint="", kind=None, obj=obj, severity=Severity.ERROR):
-            if rule not in settings.disabled:
-                out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], pointer, message, hint,
-                                     severity))
 
-        key = (str(obj.get("kind")), str(obj.get("metadata", {}).get("name")))
+    def add_to(obj, where: Where):
+        def add(rule, pointer, message, hint="", kind=None, severity=Severity.ERROR):
+            if rule not in settings.disabled:
+                out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], where(pointer), message,
+                                     hint, severity))
+        return add
+
+    for original in objects:
+        key = (str(original.get("kind")), str(original.get("metadata", {}).get("name")))
         wanted = None if meant is None else meant.get(key)
         if wanted is not None:
-            _grants(obj, wanted, add)
-            if obj["kind"] in ("ServiceAccount", *WORKLOADS):
-                _service_account(obj, wanted, add)
-            if obj["kind"] == "NetworkPolicy":
-                _network(obj, wanted, add)
-        if obj.get("kind") not in WORKLOADS or not _pod(obj):
-            continue
-        _replicas(obj, objects, settings, out, add)
-        for path, container in _containers(obj):
-            _images(path, container, settings, add)
-            _resources(path, container, add)
-            _probes(path, container, add)
-        _security(obj, add, wanted)
-        _gpu(obj, gpu, add)
-        _gpu_rollout(obj, gpu, add)
-        _progress_deadline(obj, add)
+            add = add_to(original, lambda pointer: pointer)
+            _grants(original, wanted, add)
+            if original["kind"] in ("ServiceAccount", *WORKLOADS):
+                _service_account(original, wanted, add)
+            if original["kind"] == "NetworkPolicy":
+                _network(original, wanted, add)
+        for obj, where in _views(original):
+            if not _pod(obj):
+                continue
+            add = add_to(obj, where)
+            _replicas(obj, objects, settings, out, add)
+            for path, container in _containers(obj):
+                _images(path, container, settings, add)
+                _resources(path, container, add)
+                if obj["kind"] not in BATCH:
+                    _probes(path, container, add)
+            _security(obj, add, wanted if obj is original else None)
+            _gpu(obj, gpu, add)
+            _gpu_rollout(obj, gpu, add)
+            _progress_deadline(obj, add)
     return out + _storage_and_routes(objects, settings)

@@ -86,21 +86,36 @@ def _flux(path: str, obj: dict, objects: dict[str, dict], overlays: set[str], lo
 def _argo(path: str, obj: dict, on_disk: set[str], overlays: set[str]) -> list[Finding]:
     out = []
     name = obj["metadata"]["name"]
-    suffix = obj["spec"]["template"]["metadata"]["name"].split("}}", 1)[-1]
+    template = obj["spec"]["template"]["metadata"]["name"]
     for generator in obj["spec"]["generators"]:
         for directory in generator.get("git", {}).get("directories", []):
             pattern = directory["path"]
-            matched = {d for d in on_disk | overlays if fnmatch.fnmatchcase(d, pattern) and "/" not in
-                       d[len(pattern.rstrip("*")):] and not d.rsplit("/", 1)[-1].startswith(".")}
-            meant = {d for d in overlays if fnmatch.fnmatchcase(d, pattern)}
+            matched = {d for d in on_disk | overlays if _path_match(pattern, d)
+                       and not any(part.startswith(".") for part in d.split("/"))}
+            meant = {d for d in overlays if _path_match(pattern, d)}
             for extra in sorted(matched - meant):
                 out.append(Finding("sync-object", f"ApplicationSet {name} would make an Application for {extra}, "
                                    "which no spec generates", extra, Position(),
                                    "remove the folder (Argo CD would deploy what it holds), or write a spec for it"))
             for model in sorted(meant):
-                app = model.rsplit("/", 1)[-1] + suffix
+                app = _application_name(template, model)
                 if len(app) > LABEL_VALUE_MAX:
                     out.append(Finding("sync-object", f"the Application name '{app}' is {len(app)} characters; "
                                        f"Argo CD labels what it deploys with it (at most {LABEL_VALUE_MAX})",
                                        path, Position(1, 1), "shorten the model or environment name"))
     return out
+
+
+def _path_match(pattern: str, path: str) -> bool:
+    """Go's path.Match, as Argo CD's git directory generator uses it: `*` never crosses a `/`."""
+    parts, want = path.split("/"), pattern.split("/")
+    return len(parts) == len(want) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, want))
+
+
+def _application_name(template: str, path: str) -> str:
+    """The Application name the template gives a folder (the parameters mlgitops' templates use)."""
+    segments = path.split("/")
+    name = template.replace("{{.path.basename}}", segments[-1])
+    for i, segment in enumerate(segments):
+        name = name.replace(f"{{{{index .path.segments {i}}}}}", segment)
+    return name

@@ -15,7 +15,7 @@ def _type(schema: dict) -> str:
         return f"`{json.dumps(schema['const'])}`"
     if "enum" in schema:
         return " \\| ".join(f"`{json.dumps(v)}`" for v in schema["enum"])
-    if "oneOf" in schema:
+    if "oneOf" in schema and "type" not in schema:  # a typed node's oneOf only picks required fields
         return " or ".join(_type(s) for s in schema["oneOf"])
     kind = schema.get("type", "any")
     kinds = kind if isinstance(kind, list) else [kind]

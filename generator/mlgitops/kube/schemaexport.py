@@ -90,6 +90,11 @@ def kubeconform_crd_name(schema: dict) -> str | None:
     for gvk in schema.get("x-kubernetes-group-version-kind", []):
         api_version = f"{gvk['group']}/{gvk['version']}" if gvk.get("group") else gvk["version"]
         return f"{gvk['kind'].lower()}{kubeschemas.kind_suffix(api_version)}.json"
+    # schemas converted by shared/external/crds/convert.py pin apiVersion and kind with a one-value enum
+    props = schema.get("properties") or {}
+    api_versions, kinds = (props.get(k, {}).get("enum") or [] for k in ("apiVersion", "kind"))
+    if len(api_versions) == 1 and len(kinds) == 1:
+        return f"{kinds[0].lower()}{kubeschemas.kind_suffix(api_versions[0])}.json"
     return None
 
 
@@ -109,6 +114,6 @@ def export(directory: str, kubernetes_version: str, strict: bool) -> tuple[str, 
         crd_name = kubeconform_crd_name(crd)
         if crd_name:
             _write(os.path.join(target, crd_name), standalone(crd if strict else kubeschemas.relaxed(crd),
-                                                          crd.get("$defs", {})))
+                                                          crd.get("$defs") or crd.get("definitions", {})))
             written += 1
     return target, written

@@ -12,6 +12,11 @@ Per cluster (environments may share one), for each engine of `sync.engine`:
 - Argo CD: one AppProject per environment (this repository, that environment's namespace, no
   cluster-scoped kinds) and one ApplicationSet whose git directory generator makes an Application
   per model folder of `overlays/<env>/`; Namespaces in sync wave -1 of the parent Application.
+- Training (`overlays/<env>/<model>/training/`, only where a model trains) is synced apart from
+  serving, so a 24-hour Job never holds the model's serving sync un-Ready: Flux, a Kustomization
+  `<model>-<env>-training` with `wait: false` (Flux's `wait` waits for Jobs to complete); Argo CD, a
+  second ApplicationSet `mlgitops-<env>-training` over `overlays/<env>/*/training`, whose
+  Applications are `<model>-<env>-training`.
 """
 
 from __future__ import annotations
@@ -104,6 +109,13 @@ def kustomization_name(model: str, env: str) -> str:
     return f"{model}-{env}"
 
 
+TRAINING = "training"  # the folder of a model's training objects in its overlay, and the suffix of their sync names
+
+
+def training_kustomization_name(model: str, env: str) -> str:
+    return f"{model}-{env}-{TRAINING}"
+
+
 def git_repository(config: Config) -> dict | None:
     git = config.git
     if not git.get("url"):
@@ -125,6 +137,18 @@ def flux_kustomization(config: Config, env: Environment, model: str) -> dict:
             "spec": {"path": f"./overlays/{env.name}/{model}", "prune": True, "wait": True,
                      "interval": sync["interval"], "retryInterval": sync["retryInterval"], "timeout": sync["timeout"],
                      "sourceRef": {"kind": "GitRepository", "name": source}}}
+
+
+def flux_training_kustomization(config: Config, env: Environment, model: str) -> dict:
+    """Training apart from serving: `wait: false`, so the Kustomization is Ready once applied, however long the
+    Job runs (with `wait: true` Flux waits for Jobs to complete, up to `timeout`); prune deletes a Job whose
+    spec changed (it has a new name), never a running one that did not."""
+    obj = flux_kustomization(config, env, model)
+    obj["metadata"]["name"] = training_kustomization_name(model, env.name)
+    obj["metadata"]["labels"]["app.kubernetes.io/component"] = TRAINING
+    obj["spec"]["path"] = f"./overlays/{env.name}/{model}/{TRAINING}"
+    obj["spec"]["wait"] = False
+    return obj
 
 
 def app_project(config: Config, env: Environment) -> dict:
@@ -166,8 +190,22 @@ def application_set(config: Config, env: Environment) -> dict:
             }}
 
 
+def training_application_set(config: Config, env: Environment) -> dict:
+    """One Application per training folder, `<model>-<env>-training`: never the serving Application's name."""
+    obj = application_set(config, env)
+    obj["metadata"]["name"] = f"mlgitops-{env.name}-{TRAINING}"
+    spec = obj["spec"]
+    spec["generators"][0]["git"]["directories"] = [{"path": f"overlays/{env.name}/*/{TRAINING}"}]
+    spec["template"]["metadata"]["name"] = "{{index .path.segments 2}}-" + f"{env.name}-{TRAINING}"
+    spec["template"]["metadata"]["labels"]["app.kubernetes.io/component"] = TRAINING
+    # A folder that goes (the spec stops training there) takes its objects with it: a CronJob left behind
+    # would go on training every night. The data claim survives (its Delete=false annotation).
+    spec["syncPolicy"] = {"preserveResourcesOnDeletion": False}
+    return obj
+
+
 def _cluster_objects(config: Config, envs: list[Environment], engine: str,
-                     models: list[tuple[str, str]]) -> list[tuple[str, dict, str]]:
+                     models: list[tuple[str, str]], training: frozenset[tuple[str, str]]) -> list[tuple[str, dict, str]]:
     """(file, object, source) for one cluster and engine."""
     out: list[tuple[str, dict, str]] = []
     for env in envs:
@@ -185,16 +223,23 @@ def _cluster_objects(config: Config, envs: list[Environment], engine: str,
         for env in envs:
             out += [(f"{env.name}/{model}.yaml", flux_kustomization(config, env, model), spec_path)
                     for model, spec_path in models]
+            out += [(f"{env.name}/{TRAINING}/{model}.yaml", flux_training_kustomization(config, env, model), spec_path)
+                    for model, spec_path in models if (model, env.name) in training]
     else:
         for env in envs:
             out.append((f"appproject-{env.name}.yaml", app_project(config, env), config.path))
             out.append((f"applicationset-{env.name}.yaml", application_set(config, env), config.path))
+            if any(env_name == env.name for _, env_name in training):
+                out.append((f"applicationset-{env.name}-{TRAINING}.yaml", training_application_set(config, env),
+                            config.path))
     return out
 
 
-def sync_objects(config: Config, models: list[tuple[str, str]]) -> list[SyncObject]:
-    """Every object under clusters/, for (model name, spec path) pairs, in a stable order."""
+def sync_objects(config: Config, models: list[tuple[str, str]],
+                 training: frozenset[tuple[str, str]] = frozenset()) -> list[SyncObject]:
+    """Every object under clusters/, for (model name, spec path) pairs and the (model, environment) pairs
+    that train, in a stable order."""
     return [SyncObject(f"clusters/{cluster}/{engine}", file, obj, source)
             for cluster, envs in clusters(config).items()
             for engine in engines(config)
-            for file, obj, source in _cluster_objects(config, envs, engine, models)]
+            for file, obj, source in _cluster_objects(config, envs, engine, models, training)]

@@ -37,6 +37,20 @@ PROBE_DEFAULTS = {
 }
 
 
+def container_resources(res: dict, gpu: dict) -> dict:
+    """Requests and limits from a spec's `resources`, as they are (training; serving adds its scratch)."""
+    limits_in = res.get("limits", {})
+    requests = {"cpu": quantity(res["cpu"]), "memory": quantity(res["memory"])}
+    limits = {"cpu": quantity(limits_in.get("cpu", res["cpu"])),
+              "memory": quantity(limits_in.get("memory", res["memory"]))}
+    if "ephemeralStorage" in res:
+        requests["ephemeral-storage"] = quantity(res["ephemeralStorage"])
+        limits["ephemeral-storage"] = quantity(limits_in.get("ephemeralStorage", res["ephemeralStorage"]))
+    if res["gpu"]:
+        limits[gpu["resource"]] = str(res["gpu"])
+    return {"requests": requests, "limits": limits}
+
+
 def _resources(ctx: Context) -> dict:
     res = ctx.serving["resources"]
     limits_in = res.get("limits", {})
@@ -61,8 +75,14 @@ def _env(ctx: Context) -> list[dict]:
     if model.get("uri"):
         env.append({"name": "MODEL_URI", "value": model["uri"]})
     env += pod_parts.default_env(ctx)
-    env += [pod_parts.spec_env(k, v) for k, v in sorted(ctx.serving.get("env", {}).items())]
-    for ref in ctx.serving.get("secrets", []):
+    return env + env_vars(ctx.serving)
+
+
+def env_vars(section: dict) -> list[dict]:
+    """A spec section's `env` (sorted; plain values or resource and field references) and `secrets` (by
+    reference only) as container env: shared by serving and training."""
+    env = [pod_parts.spec_env(k, v) for k, v in sorted(section.get("env", {}).items())]
+    for ref in section.get("secrets", []):
         key_ref = {"name": ref["secret"], "key": ref["key"]}
         if ref["optional"]:
             key_ref["optional"] = True
@@ -71,7 +91,11 @@ def _env(ctx: Context) -> list[dict]:
 
 
 def _security(ctx: Context) -> tuple[dict, dict]:
-    sec = ctx.serving["security"]
+    return security_contexts(ctx.serving["security"])
+
+
+def security_contexts(sec: dict) -> tuple[dict, dict]:
+    """(pod, container) security contexts from a spec's `security`: restricted unless relaxed."""
     non_root = sec.get("runAsNonRoot", True)
     pod = {"runAsNonRoot": non_root, "seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": sec["fsGroup"]}
     if non_root:
@@ -86,10 +110,15 @@ def _security(ctx: Context) -> tuple[dict, dict]:
 
 
 def _scheduling(ctx: Context, pod: dict) -> None:
-    gpu = ctx.serving["resources"]["gpu"] > 0
+    scheduling(ctx.serving, ctx.gpu, pod)
+
+
+def scheduling(section: dict, gpu_config: dict, pod: dict) -> None:
+    """Node selector and tolerations of a spec section (serving or training) into pod."""
+    gpu = section["resources"]["gpu"] > 0
     # a GPU pod keeps the GPU node labels; the spec's own node labels are added (and win on a clash)
-    selector = {**(ctx.gpu["nodeSelector"] if gpu else {}), **ctx.serving.get("nodeSelector", {})}
-    tolerations = ctx.serving.get("tolerations", ctx.gpu["tolerations"] if gpu else [])
+    selector = {**(gpu_config["nodeSelector"] if gpu else {}), **section.get("nodeSelector", {})}
+    tolerations = section.get("tolerations", gpu_config["tolerations"] if gpu else [])
     if selector:
         pod["nodeSelector"] = dict(selector)
     if tolerations:

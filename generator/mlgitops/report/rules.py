@@ -44,7 +44,7 @@ RULES: dict[str, str] = {
     "unknown-environment": "an override names an environment mlgitops.yaml does not define",
     "duplicate-environment": "mlgitops.yaml defines an environment twice",
     "autoscaling-bounds": "autoscaling.minReplicas is greater than maxReplicas",
-    "reserved-env": "an env var mlgitops sets itself (MODEL_NAME, MODEL_VERSION, MODEL_URI)",
+    "reserved-env": "an env var mlgitops sets itself (MODEL_NAME, MODEL_VERSION, MODEL_URI, MODEL_OUTPUT_URI)",
     "secret-in-env": "an env var whose name says secret (PASSWORD, TOKEN, API_KEY, ...) holds a literal value",
     "duplicate-env": "an env var is set twice (env and secrets)",
     "limit-below-request": "a resource limit is below its request",
@@ -82,6 +82,10 @@ RULES: dict[str, str] = {
     "canary-traffic": "a canary with no way to split traffic (no gateway in mlgitops.yaml, no ingress)",
     "sync-source": "the sync engine needs the repository's URL (git.url in mlgitops.yaml)",
     "sync-object": "a generated sync object (clusters/) points at something that does not exist or is not unique",
+    "training": "spec.training cannot be built as written (a grid over maxTrials, a range in a grid, a sweep without "
+                "a command, a scheduled or sweeping run over several workers)",
+    "gpu-budget": "a training run or sweep may use more GPU-hours than the environment's gpuHourBudget",
+    "deprecated": "a setting that still works but that upstream has replaced (the v1 PyTorchJob)",
     **POLICY_RULES,
 }
 

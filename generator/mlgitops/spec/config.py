@@ -26,6 +26,7 @@ class Environment:
     quota: dict = field(default_factory=dict)
     limit_range: dict = field(default_factory=dict)
     scheduling: dict = field(default_factory=dict)  # priorityClassName, gpuRuntimeClassName
+    gpu_hour_budget: float | None = None  # most GPU-hours one training run or sweep may cost here
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Config:
     def environments(self) -> tuple[Environment, ...]:
         return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}),
                                  e.get("cluster", e["name"]), e.get("quota", {}), e.get("limitRange", {}),
-                                 e.get("scheduling", {}))
+                                 e.get("scheduling", {}), e.get("gpuHourBudget"))
                      for i, e in enumerate(self.data["environments"]))
 
     def environment(self, name: str) -> Environment:
@@ -67,6 +68,10 @@ class Config:
     @property
     def prometheus_operator(self) -> bool:
         return self.data["prometheusOperator"]
+
+    @property
+    def training(self) -> dict:
+        return self.data["training"]
 
     @property
     def sync(self) -> dict:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlgitops.report.findings import Finding
-from mlgitops.spec import semantics, yamlsource
+from mlgitops.spec import semantics, training, yamlsource
 from mlgitops.spec.config import Config
 from mlgitops.spec.defaults import fill_defaults
 from mlgitops.spec.layers import Layer, locate, merged, plain_text, writer
@@ -72,6 +72,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     if found:
         return None, found
     found.extend(_identity_findings(doc, path, config))
+    found.extend(training.override_findings(path, doc))
     effective: dict[str, dict] = {}
     patches: dict[str, list] = {}
     for env in [BASE, *config.env_names]:
@@ -92,6 +93,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
             base_version = (effective[BASE]["spec"].get("model") or {}).get("version") if env else None
             errors += semantics.model_source(data, base_version, where, layer_of, config.storage_initializer)
             errors += semantics.version_checks(data, where, config.kubernetes_minor, config.kubernetes_version)
+            errors += _training_findings(data, where, config, env, effective)
             data = expand_version(data)
         found.extend(errors)
         effective[env] = data
@@ -112,6 +114,15 @@ def expand_version(data: dict) -> dict:
         return data
     model = {**model, "uri": model["uri"].replace("{version}", model["version"])}
     return {**data, "spec": {**data["spec"], "model": model}}
+
+
+def _training_findings(data: dict, where, config: Config, env: str, effective: dict) -> list[Finding]:
+    budget, at = None, None
+    if env and training.trains(data["spec"], effective[BASE]["spec"], config.env_names, env):
+        environment = config.environment(env)
+        budget = environment.gpu_hour_budget
+        at = (config.path, config.doc.position(f"/environments/{environment.index}/gpuHourBudget"))
+    return training.check(data, where, env, config.env_names, budget, config.training["katib"], at)
 
 
 def _identity_findings(doc: yamlsource.Document, path: str, config: Config) -> list[Finding]:

@@ -11,8 +11,9 @@ from mlgitops.report.findings import FatalError, Finding, Position, Severity, ha
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
 from mlgitops.spec.repo import MODELS_DIR, Repo, escaped
+from mlgitops.spec.training import config_findings
 from mlgitops.tree import cache, drift, writer
-from mlgitops.tree.layout import Tree, model_tree, sync_tree
+from mlgitops.tree.layout import Tree, model_tree, sync_tree, training_pairs
 
 
 @dataclass
@@ -62,7 +63,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
     config, findings = load_config(repo)
     if config is None:
         return Generated(findings=findings)
-    result = Generated(config, findings=list(findings))
+    result = Generated(config, findings=[*findings, *config_findings(config.path, config.data, config.doc.position)])
     store = cache.TreeCache(repo.root, use_cache)
     result.notes = store.warnings  # the same list: a warning from a later put shows too
     salt = _salt(config)
@@ -104,7 +105,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
-    result.tree.update(sync_tree(config, [(e.name, e.path) for e in result.entries]))
+    result.tree.update(sync_tree(config, [(e.name, e.path) for e in result.entries], training_pairs(result.tree)))
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlgitops.render import render
+from mlgitops.render import training as training_render
 from mlgitops.render.labels import common as common_labels
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.sync import sync_objects
@@ -10,6 +11,7 @@ from mlgitops.report.findings import Finding
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
 from mlgitops.spec.model import BASE, Model
+from mlgitops.spec.training import trains
 from mlgitops.tree import overlay as overlays
 from mlgitops.tree.yamlemit import dumps
 
@@ -36,6 +38,32 @@ def base_dir(name: str) -> str:
 
 def overlay_dir(env: str, name: str) -> str:
     return f"overlays/{env}/{name}"
+
+
+def training_dir(env: str, name: str) -> str:
+    """The training objects of a model in an environment: a kustomization of their own, which the sync
+    engines apply apart from serving (the serving overlay does not list it)."""
+    return f"{overlay_dir(env, name)}/training"
+
+
+def training_intended(model: Model, config: Config, env: str) -> list[Manifest]:
+    """The training objects of an environment ([] when it does not train)."""
+    effective = model.effective[env]
+    if not trains(effective["spec"], model.effective[BASE]["spec"], config.env_names, env):
+        return []
+    return training_render.render(effective, config, env)
+
+
+def _training_tree(model: Model, config: Config, env: str) -> Tree:
+    manifests = training_intended(model, config, env)
+    if not manifests:
+        return {}
+    folder = training_dir(env, model.name)
+    tree = {f"{folder}/{m.file}": document(model.path, m.obj) for m in manifests}
+    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                     "resources": [m.file for m in manifests]}
+    tree[f"{folder}/kustomization.yaml"] = document(model.path, kustomization)
+    return tree
 
 
 def _labels(model: Model, env: str) -> dict:
@@ -104,6 +132,7 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
         tree[f"{out}/kustomization.yaml"] = document(model.path, result.kustomization)
         for name, obj in result.files.items():
             tree[f"{out}/{name}"] = document(model.path, obj)
+        tree.update(_training_tree(model, config, env.name))
     return tree, findings
 
 
@@ -112,6 +141,17 @@ def intended(model: Model, config: Config, env: str) -> list[Manifest]:
     return render(model.effective[env], config, env)
 
 
-def sync_tree(config: Config, models: list[tuple[str, str]]) -> Tree:
-    """clusters/: the Namespaces and Flux / Argo CD objects for (model name, spec path) pairs."""
-    return {f"{o.folder}/{o.file}": document(o.source, o.obj) for o in sync_objects(config, sorted(models))}
+def training_pairs(tree: Tree) -> frozenset[tuple[str, str]]:
+    """(model, environment) of every training folder in a tree."""
+    out = set()
+    for path in tree:
+        parts = path.split("/")
+        if len(parts) == 5 and parts[0] == "overlays" and parts[3] == "training" and parts[4] == "kustomization.yaml":
+            out.add((parts[2], parts[1]))
+    return frozenset(out)
+
+
+def sync_tree(config: Config, models: list[tuple[str, str]], training: frozenset[tuple[str, str]] = frozenset()) -> Tree:
+    """clusters/: the Namespaces and Flux / Argo CD objects for (model name, spec path) pairs, and the sync
+    objects of the training folders ((model, environment) pairs)."""
+    return {f"{o.folder}/{o.file}": document(o.source, o.obj) for o in sync_objects(config, sorted(models), training)}
