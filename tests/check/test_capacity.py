@@ -58,3 +58,12 @@ def test_a_quota_the_worst_case_fits_passes(repo, capsys):
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
     result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache")
     assert result.code == 0, result.out
+
+
+def test_distributed_training_counts_every_replica_and_katib_its_parallel_trials():
+    pytorch = {"kind": "PyTorchJob", "metadata": {"name": "t"}, "spec": {"pytorchReplicaSpecs": {
+        "Master": {"replicas": 1, "template": {"spec": pod(gpu=2)}},
+        "Worker": {"replicas": 3, "template": {"spec": pod(gpu=2)}}}}}
+    katib = {"kind": "Experiment", "metadata": {"name": "s"}, "spec": {"parallelTrialCount": 4, "trialTemplate": {
+        "trialSpec": {"kind": "Job", "spec": {"template": {"spec": pod(gpu=1)}}}}}}
+    assert usage({"m": [pytorch, katib]}, "nvidia.com/gpu").gpu == 8 + 4

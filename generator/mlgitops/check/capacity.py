@@ -3,7 +3,7 @@
 Worst case per workload: per-pod requests (containers summed; an init container counts when it asks
 for more) times the most pods it can run at once: a Deployment's HPA maxReplicas (else replicas), a
 Job's parallelism, a CronJob's one job at a time (concurrencyPolicy Forbid) times its parallelism, a
-TrainJob's nodes. Canaries are Deployments and training Jobs are Jobs, so they count without special
+TrainJob's nodes, a PyTorchJob's Master and Workers, a Katib Experiment's parallel trials. Canaries are Deployments and training Jobs are Jobs, so they count without special
 cases. `mlgitops.yaml` sets the quota per environment (`quota: {cpu, memory, gpu}`); the finding names
 the models that use the most.
 """
@@ -72,16 +72,28 @@ def _max_pods(obj: dict, objects: list[dict]) -> tuple[dict | None, int]:
     return None, 0
 
 
+def _pods(obj: dict, objects: list[dict]) -> list[tuple[dict | None, int]]:
+    """(pod spec, most pods at once) of each pod template a workload holds."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "PyTorchJob":  # a Master and Workers, each with its replicas
+        return [((role.get("template") or {}).get("spec"), int(role.get("replicas", 1)))
+                for _, role in sorted((spec.get("pytorchReplicaSpecs") or {}).items())]
+    if obj.get("kind") == "Experiment":  # Katib: parallelTrialCount trial Jobs at once
+        job = ((spec.get("trialTemplate") or {}).get("trialSpec") or {}).get("spec") or {}
+        return [((job.get("template") or {}).get("spec"), int(spec.get("parallelTrialCount", 3)))]
+    return [_max_pods(obj, objects)]
+
+
 def usage(objects_by_model: dict[str, list[dict]], gpu_resource: str) -> Usage:
     """The worst case of one environment: model name -> the objects its overlay builds."""
     total = Usage()
     for model, objects in sorted(objects_by_model.items()):
         for obj in objects:
-            pod, most = _max_pods(obj, objects)
-            if not pod or not most:
-                continue
-            for resource, amount in _pod_requests(pod, gpu_resource).items():
-                total.add(model, resource, amount * most)
+            for pod, most in _pods(obj, objects):
+                if not pod or not most:
+                    continue
+                for resource, amount in _pod_requests(pod, gpu_resource).items():
+                    total.add(model, resource, amount * most)
     return total
 
 

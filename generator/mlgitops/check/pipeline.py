@@ -144,7 +144,8 @@ def _capacity_findings(gen: generate.Generated) -> list[Finding]:
     for env in config.environments:
         if not env.quota:
             continue
-        objects = {e.name: [m.obj for m in intended(e.model, config, env.name)] for e in gen.entries}
+        objects = {e.name: [m.obj for m in intended(e.model, config, env.name)
+                            + training_intended(e.model, config, env.name)] for e in gen.entries}
         used = capacity.usage(objects, config.gpu["resource"])
         out += capacity.findings(env.name, env.quota, used, config.path,
                                  lambda r, i=env.index: config.doc.position(f"/environments/{i}/quota/{r}"))

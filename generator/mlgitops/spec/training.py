@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.report.redact import SECRET_HINT, is_secret_name
 from mlgitops.spec.semantics import quantity
 
 RESERVED_ENV = ("MODEL_NAME", "MODEL_VERSION", "MODEL_URI", "MODEL_OUTPUT_URI")
@@ -124,10 +125,13 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
             if name not in env_names:
                 add(f"/spec/training/environments/{i}", f"unknown environment '{name}'",
                     f"environments in mlgitops.yaml: {', '.join(env_names)}", rule="unknown-environment")
-    for name in training.get("env", {}):
+    for name, value in training.get("env", {}).items():
         if name in RESERVED_ENV:
             add(f"/spec/training/env/{name}", f"env '{name}' is set by mlgitops", "set spec.model or "
                 "training.output instead", key=True, rule="reserved-env")
+        elif isinstance(value, str) and value and is_secret_name(name):
+            add(f"/spec/training/env/{name}", f"env '{name}' holds a literal value, and its name says it is a secret",
+                SECRET_HINT.replace("NAME", name), key=True, rule="secret-in-env")
     for i, ref in enumerate(training.get("secrets", [])):
         if ref["env"] in RESERVED_ENV:
             add(f"/spec/training/secrets/{i}/env", f"env '{ref['env']}' is set by mlgitops", rule="reserved-env")
