@@ -56,6 +56,8 @@ RULES: dict[str, str] = {
     "k8s-no-schema": "no schema is known for the kind (skip it, or add one to schemas/crds/)",
     "k8s-read": "a manifest file cannot be read",
     "fidelity": "kustomize built something other than what the generator meant",
+    "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
+                            "1 pod (docs/gitops.md)",
     **POLICY_RULES,
 }
 
