@@ -70,7 +70,7 @@ def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, v
               help="Git revision to compare with, as given (default: the merge base of HEAD and the default "
                    "branch: origin/HEAD, else origin/main, origin/master, main, master; with no commit yet, "
                    "everything is new).")
-@click.option("--markdown", "--format-markdown", "markdown", is_flag=True,
+@click.option("--markdown", is_flag=True,
               help="Print Markdown for $GITHUB_STEP_SUMMARY or a comment: a collapsible block per model, "
                    "at most 65,536 characters.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default=None,

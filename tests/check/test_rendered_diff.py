@@ -40,6 +40,18 @@ def test_diff_shows_only_what_the_clusters_will_get(generated, capsys):
     assert not (generated / ".mlgitops-cache/diff-base").exists()
 
 
+@pytest.mark.parametrize("flag", [["--markdown"], ["--format", "markdown"]], ids=["markdown", "format-markdown"])
+def test_markdown_for_the_step_summary(generated, capsys, flag):
+    first = commit(init(generated), "base")
+    assert diff(capsys, generated, *flag).out == (f"**mlgitops diff** against main (merge base {first[:12]})\n\n"
+                                                  "The clusters get no change.\n")
+    edit(generated / "models/fraud-detector.yaml", "replicas: 4", "replicas: 6")
+    regenerate(capsys, generated)
+    out = diff(capsys, generated, *flag).out
+    assert "<summary><code>fraud-detector</code>: prod (+1 -1 lines)</summary>" in out
+    assert "+  replicas: 6\n" in out
+
+
 def test_a_feature_branch_compares_with_its_merge_base_with_main(generated, capsys):
     """No origin: the local main is the default branch. Comparing with HEAD would say "no change"."""
     fork = commit(init(generated), "base")
