@@ -85,6 +85,24 @@ def test_the_default_branch_is_origins_head_and_main_moving_on_does_not_show(gen
     assert "house-prices" not in result.out
 
 
+def test_base_as_given_or_since_the_fork_with_three_dots(generated, capsys):
+    fork = commit(init(generated), "base")
+    git(generated, "checkout", "-q", "-b", "feature")
+    edit(generated / "models/fraud-detector.yaml", "replicas: 4", "replicas: 6")
+    regenerate(capsys, generated)
+    commit(generated, "more replicas")
+    git(generated, "checkout", "-q", "main")
+    edit(generated / "models/house-prices.yaml", "replicas: 2", "replicas: 3")
+    regenerate(capsys, generated)
+    commit(generated, "house-prices on main")
+    git(generated, "checkout", "-q", "feature")
+    as_given = diff(capsys, generated, "--base", "main").out
+    assert "overlays/staging/house-prices" in as_given and "overlays/prod/fraud-detector" in as_given
+    since_fork = diff(capsys, generated, "--base", "main...").out
+    assert since_fork.splitlines()[0] == f"# base: main... (merge base {fork[:12]})"
+    assert "house-prices" not in since_fork and "overlays/prod/fraud-detector" in since_fork
+
+
 def test_no_commit_yet_everything_is_new(generated, capsys):
     init(generated)
     result = diff(capsys, generated, "--exit-code")
@@ -102,7 +120,8 @@ def test_without_a_default_branch_the_first_line_says_head_and_why(generated, ca
     assert "no default branch" in result.out.splitlines()[0]
 
 
-@pytest.mark.parametrize("base", ["no-such-branch", "--help", "HEAD~5"], ids=["unknown", "option", "too-far"])
+@pytest.mark.parametrize("base", ["no-such-branch", "--help", "HEAD~5", "nope..."],
+                         ids=["unknown", "option", "too-far", "unknown-since-fork"])
 def test_a_base_that_does_not_resolve_is_a_usage_error(generated, capsys, base):
     commit(init(generated), "base")
     result = diff(capsys, generated, "--base", base)
@@ -250,6 +269,6 @@ def test_diff_warns_when_an_environment_turns_autoscaling_on(repo, capsys):
     assert (f"models/house-prices.yaml:{line}:9: prod: Deployment house-prices had spec.replicas: 3 and now leaves "
             "them to HorizontalPodAutoscaler house-prices; applied as is, it drops to 1 pod") in result.err
     assert "kubectl apply edit-last-applied deployment/house-prices -n ml-prod" in result.err
-    assert "--field-manager=handover-to-hpa" in result.err and "docs/gitops.md" in result.err
+    assert "--field-manager=handover-to-hpa" in result.err and "docs/diff.md" in result.err
     markdown = diff(capsys, repo, "--markdown").out
     assert "> [!WARNING]" in markdown and f"`models/house-prices.yaml:{line}:9`: prod: Deployment" in markdown

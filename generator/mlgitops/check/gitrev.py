@@ -94,6 +94,8 @@ def default_branch(root: Path) -> str | None:
 def resolve(root: Path, rev: str | None) -> Base:
     """The revision to compare with: --base as given, else the merge base of HEAD and the default branch."""
     _require_repository(root)
+    if rev is not None and rev.endswith("...") and len(rev) > 3:  # as `git diff main...`: since the fork
+        return _merge_base(root, rev, rev[:-3])
     if rev is not None:
         commit = _commit(root, rev)
         if commit is None:
@@ -107,12 +109,21 @@ def resolve(root: Path, rev: str | None) -> Base:
     if branch is None:
         return Base("HEAD", head, "no default branch (origin/HEAD, origin/main, origin/master, main, master): "
                     "only uncommitted changes show; pass --base REV")
-    proc = _git(root, "merge-base", "HEAD", _full_ref(branch), check=False)
+    return _merge_base(root, branch, _full_ref(branch))
+
+
+def _merge_base(root: Path, name: str, ref: str) -> Base:
+    if _commit(root, ref) is None:
+        raise FatalError(f"--base {name!r} is not a commit in this repository",
+                         "name a branch, tag or commit that exists here; " + FETCH_HINT)
+    if _commit(root, "HEAD") is None:
+        return Base("none")
+    proc = _git(root, "merge-base", "HEAD", ref, check=False)
     merge_base = proc.stdout.decode().strip()
     if proc.returncode != 0 or not merge_base:
-        raise FatalError(f"HEAD and {branch} have no common commit (a shallow clone, or unrelated histories)",
+        raise FatalError(f"HEAD and {ref} have no common commit (a shallow clone, or unrelated histories)",
                          FETCH_HINT)
-    return Base(branch, merge_base, "merge base")
+    return Base(name, merge_base, "merge base")
 
 
 def _full_ref(name: str) -> str:

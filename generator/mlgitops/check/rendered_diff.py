@@ -16,7 +16,8 @@ import difflib
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops import __version__
@@ -73,6 +74,9 @@ class Result:
     changes: list[Change]
     handovers: list[Handover]
     built: int = 0  # overlay builds run (not answered by the cache)
+    # the built objects of every overlay whose inputs differ, at the base and now (for checks on the transition)
+    before: dict[str, list[dict]] = field(default_factory=dict)
+    after: dict[str, list[dict]] = field(default_factory=dict)
 
     def text(self) -> str:
         """The plain output: the base on the first line, then the unified diff."""
@@ -144,7 +148,7 @@ def handovers(overlay: str, before: build.Built | None, after: build.Built | Non
     return out
 
 
-HANDOVER_DOC = "docs/gitops.md#turning-autoscaling-on"
+HANDOVER_DOC = "docs/diff.md#turning-autoscaling-on"
 
 
 def handover_finding(h: Handover, gen: Generated) -> Finding:
@@ -231,15 +235,19 @@ def compare(root: Path, base: gitrev.Base, disk: Tree, store: cache.Cache) -> Re
         return {p: disk[p] for p in paths}
 
     salt = _salt() if todo else ""
-    with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as scratch:
-        before, built_old = build_side(Path(scratch, "old"), old_sigs, [o for o in todo if o in old_sigs], read_old,
-                                       store, salt)
+    with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as scratch, ThreadPoolExecutor(2) as pool:
+        # both sides at once: a small diff is a few kustomize processes, mostly start-up
+        old_side = pool.submit(build_side, Path(scratch, "old"), old_sigs, [o for o in todo if o in old_sigs],
+                               read_old, store, salt)
         after, built_new = build_side(Path(scratch, "new"), new_sigs, [o for o in todo if o in new_sigs], read_new,
                                       store, salt)
+        before, built_old = old_side.result()
     changes, moves = [], []
     for overlay in todo:
         text = overlay_diff(overlay, before.get(overlay), after.get(overlay), base.label)
         if text:
             changes.append(Change(overlay, text))
         moves += handovers(overlay, before.get(overlay), after.get(overlay))
-    return Result(base, changes, moves, built_old + built_new)
+    return Result(base, changes, moves, built_old + built_new,
+                  {o: b.objects for o, b in before.items() if not b.error},
+                  {o: b.objects for o, b in after.items() if not b.error})

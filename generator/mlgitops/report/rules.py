@@ -57,7 +57,7 @@ RULES: dict[str, str] = {
     "k8s-read": "a manifest file cannot be read",
     "fidelity": "kustomize built something other than what the generator meant",
     "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
-                            "1 pod (docs/gitops.md)",
+                            "1 pod (docs/diff.md)",
     **POLICY_RULES,
 }
 
