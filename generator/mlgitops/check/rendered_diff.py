@@ -235,7 +235,7 @@ def compare(root: Path, base: gitrev.Base, disk: Tree, store: cache.Cache) -> Re
         return {p: disk[p] for p in paths}
 
     salt = _salt() if todo else ""
-    with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as scratch, ThreadPoolExecutor(2) as pool:
+    with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as scratch, ThreadPoolExecutor(1) as pool:
         # both sides at once: a small diff is a few kustomize processes, mostly start-up
         old_side = pool.submit(build_side, Path(scratch, "old"), old_sigs, [o for o in todo if o in old_sigs],
                                read_old, store, salt)
