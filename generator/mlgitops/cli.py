@@ -84,15 +84,24 @@ def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, v
 
 
 @cli.command("diff")
-@click.option("--base", "rev", default=None,
-              help="Git revision to compare with (default: merge base with origin/main).")
-@click.option("--markdown", is_flag=True, help="Print Markdown, e.g. for $GITHUB_STEP_SUMMARY.")
+@click.option("--base", "rev", default=None, metavar="REV",
+              help="Git revision to compare with, as given (default: the merge base of HEAD and the default "
+                   "branch: origin/HEAD, else origin/main, origin/master, main, master; with no commit yet, "
+                   "everything is new).")
+@click.option("--markdown", is_flag=True,
+              help="Print Markdown for $GITHUB_STEP_SUMMARY or a comment: a collapsible block per model, "
+                   "at most 65,536 characters.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default=None,
+              help="text (a unified diff, the default) or markdown (same as --markdown).")
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when the clusters would get a change (as git diff does).")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not write .mlgitops-cache/.")
 @REPO
-def diff_cmd(rev: str | None, markdown: bool, exit_code: bool, repo_path: str | None) -> None:
-    """Show the built manifests that change against a Git revision: what the clusters will get."""
-    sys.exit(diff.run(repo_path, rev, markdown, exit_code))
+def diff_cmd(rev: str | None, markdown: bool, fmt: str | None, exit_code: bool, no_cache: bool,
+             repo_path: str | None) -> None:
+    """Show the built manifests that change against a Git revision: what the clusters will get.
+    The first line names the revision compared with."""
+    sys.exit(diff.run(repo_path, rev, markdown or fmt == "markdown", exit_code, not no_cache))
 
 
 @cli.command("new")

@@ -1,5 +1,7 @@
-"""A read-only checkout (CI sandboxes, a reviewer's clone): `generate --check`, `diff` and `validate`
-work and write nothing at all: no lock file, no cache, no temp file, in the repository or outside.
+"""A read-only checkout (CI sandboxes, a reviewer's clone): `generate --check`, `diff --no-cache` and
+`validate` work and write nothing at all: no lock file, no cache, no temp file, in the repository or
+outside. (Without --no-cache, diff keeps built objects in .mlgitops-cache/, like check; a cache it
+cannot write is a one-line warning, never a failure.)
 
 As root chmod cannot make a folder read-only, so the main test compares every byte, mtime and name
 on disk before and after; the chmod variant runs for other users."""
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-COMMANDS = [("generate", "--check"), ("diff", "--base", "HEAD"), ("validate", "--skip", "Kustomization", "base")]
+COMMANDS = [("generate", "--check"), ("diff", "--base", "HEAD", "--no-cache"), ("validate", "--skip", "Kustomization", "base")]
 GIT = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
        "GIT_COMMITTER_EMAIL": "t@example.com"}
 

@@ -1,96 +1,261 @@
 """`mlgitops diff`: what the clusters will get that they do not get now, as built manifests.
 
-The generated tree at a base Git revision (default: the merge base with origin/main, else HEAD) is
-unpacked with `git archive` into a scratch folder; only overlays whose inputs differ are built, with
-the same batched kustomize as `check`, and each overlay's output is diffed object by object.
+Only overlays whose inputs differ are built. An overlay's inputs are the files of its folder and of
+its model's base folder (generated overlays reference nothing else), named by their Git blob ids:
+the base revision's from `git ls-tree`, the working tree's by hashing the bytes read once. kustomize
+is deterministic, so an overlay whose inputs are equal builds equal output and cannot appear in the
+diff; tests compare this with building every overlay. Both sides of each changed overlay are written
+from exactly the bytes that were compared into a scratch folder and built there with the same
+batched kustomize as `check` (so a read-only checkout works too), and built output is cached by those
+ids in the check result cache (.mlgitops-cache/results).
 """
 
 from __future__ import annotations
 
 import difflib
-import io
-import shutil
-import subprocess
-import tarfile
+import json
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlgitops.check import build
-from mlgitops.report.findings import FatalError
-from mlgitops.tree import writer
+from mlgitops import __version__
+from mlgitops.check import build, gitrev
+from mlgitops.kube import kustomize
+from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.spec.layers import locate
+from mlgitops.tree import cache
+from mlgitops.tree.generation import Generated
+from mlgitops.tree.layout import Tree
 from mlgitops.tree.yamlemit import dumps
 
-
-def _git(root: Path, *args: str) -> bytes:
-    proc = subprocess.run(["git", *args], check=False, cwd=root, capture_output=True)
-    if proc.returncode != 0:
-        raise FatalError(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()}",
-                         "run inside a Git checkout, and fetch the base revision")
-    return proc.stdout
+Signature = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]  # (overlay files, base files)
 
 
-def default_base(root: Path) -> str:
-    for ref in ("origin/main", "origin/master"):
-        probe = subprocess.run(["git", "merge-base", "HEAD", ref], check=False, cwd=root, capture_output=True,
-                               text=True)
-        if probe.returncode == 0:
-            return probe.stdout.strip()
-    return "HEAD"
+@dataclass(frozen=True)
+class Change:
+    """One overlay's part of the diff: a unified diff of its built objects, or why it does not build."""
+
+    overlay: str  # overlays/<env>/<model>
+    text: str
+
+    @property
+    def env(self) -> str:
+        return self.overlay.split("/")[1]
+
+    @property
+    def model(self) -> str:
+        return self.overlay.split("/")[2]
 
 
-def unpack(root: Path, rev: str, into: Path) -> None:
-    shutil.rmtree(into, ignore_errors=True)
-    into.mkdir(parents=True)
-    tops = [t for t in ("base", "overlays") if _git(root, "ls-tree", "--name-only", rev, t).strip()]
-    if not tops:
-        return
-    data = _git(root, "archive", "--format=tar", rev, *tops)
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="data")
+@dataclass(frozen=True)
+class Handover:
+    """A Deployment that had spec.replicas at the base and now leaves them to an HPA (issue 9, item 13)."""
+
+    overlay: str
+    namespace: str
+    deployment: str
+    replicas: object
+    hpa: str
+
+    @property
+    def env(self) -> str:
+        return self.overlay.split("/")[1]
+
+    @property
+    def model(self) -> str:
+        return self.overlay.split("/")[2]
 
 
-def _overlays(tree: dict[str, bytes]) -> set[str]:
-    return {p.rsplit("/", 1)[0] for p in tree if p.startswith("overlays/") and p.endswith("/kustomization.yaml")}
+@dataclass
+class Result:
+    base: gitrev.Base
+    changes: list[Change]
+    handovers: list[Handover]
+    built: int = 0  # overlay builds run (not answered by the cache)
+    # the built objects of every overlay whose inputs differ, at the base and now (for checks on the transition)
+    before: dict[str, list[dict]] = field(default_factory=dict)
+    after: dict[str, list[dict]] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The plain output: the base on the first line, then the unified diff."""
+        return f"# base: {self.base.describe()}\n" + "".join(c.text for c in self.changes)
 
 
-def _inputs(tree: dict[str, bytes], overlay: str) -> list:
-    name = overlay.split("/")[2]
-    return sorted((p, c) for p, c in tree.items() if p.startswith((overlay + "/", f"base/{name}/")))
+def signatures(files: dict[str, str]) -> dict[str, Signature]:
+    """Every overlay (a folder overlays/<env>/<model>/ holding kustomization.yaml) with its inputs, and
+    every training folder (overlays/<env>/<model>/training/, a kustomization of its own)."""
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    overlays = []
+    for path, blob in files.items():
+        parts = path.split("/")
+        if parts[0] == "base" and len(parts) >= 3:
+            groups.setdefault(("base", parts[1]), []).append((path, blob))
+        elif parts[0] == "overlays" and len(parts) == 4:
+            groups.setdefault((parts[1], parts[2]), []).append((path, blob))
+            if parts[3] == "kustomization.yaml":
+                overlays.append(path.rsplit("/", 1)[0])
+        elif parts[0] == "overlays" and len(parts) == 5 and parts[3] == "training":
+            groups.setdefault((parts[1], parts[2], "training"), []).append((path, blob))
+            if parts[4] == "kustomization.yaml":
+                overlays.append(path.rsplit("/", 1)[0])
+    out = {}
+    for overlay in overlays:
+        _, env, model, *training = overlay.split("/")
+        if training:  # standalone: reads no base
+            out[overlay] = (tuple(sorted(groups[(env, model, "training")])), ())
+        else:
+            out[overlay] = (tuple(sorted(groups[(env, model)])), tuple(sorted(groups.get(("base", model), ()))))
+    return out
 
 
-def _text(objects: list[dict]) -> list[str]:
+def changed(old: dict[str, Signature], new: dict[str, Signature]) -> list[str]:
+    """Overlays whose inputs differ, or that exist on one side only."""
+    return sorted(o for o in old.keys() | new.keys() if old.get(o) != new.get(o))
+
+
+def _objects_text(objects: list[dict]) -> list[str]:
     ordered = sorted(objects, key=lambda o: (str(o.get("kind")), str(o.get("metadata", {}).get("name"))))
     return "---\n".join(dumps(o) for o in ordered).splitlines(keepends=True)
 
 
-def diff(root: Path, rev: str) -> str:
-    scratch = Path(tempfile.mkdtemp(prefix="mlgitops-diff-")) / "base"  # outside: a read-only checkout works
+def overlay_diff(overlay: str, before: build.Built | None, after: build.Built | None, label: str) -> str:
+    if after and after.error:
+        return f"# {overlay}: does not build: {after.error}\n"
+    a = _objects_text(before.objects) if before else []
+    b = _objects_text(after.objects) if after else []
+    return "".join(difflib.unified_diff(a, b, f"a/{overlay} (built at {label})", f"b/{overlay} (built now)"))
+
+
+def _of_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [o for o in objects if isinstance(o, dict) and o.get("kind") == kind and isinstance(o.get("spec"), dict)]
+
+
+def _name(obj: dict) -> str:
+    meta = obj.get("metadata")
+    return str(meta.get("name", "")) if isinstance(meta, dict) else ""
+
+
+def handovers(overlay: str, before: build.Built | None, after: build.Built | None) -> list[Handover]:
+    """Deployments that lose spec.replicas while an HPA now scales them: applied as is, each drops to one pod."""
+    if not before or not after or before.error or after.error:
+        return []
+    had = {_name(d): d["spec"]["replicas"] for d in _of_kind(before.objects, "Deployment") if "replicas" in d["spec"]}
+    scaled: dict[str, str] = {}
+    for hpa in _of_kind(after.objects, "HorizontalPodAutoscaler"):
+        ref = hpa["spec"].get("scaleTargetRef")
+        if isinstance(ref, dict) and ref.get("kind") == "Deployment":
+            scaled.setdefault(str(ref.get("name")), _name(hpa))
+    out = []
+    for deployment in _of_kind(after.objects, "Deployment"):
+        name = _name(deployment)
+        if name in had and "replicas" not in deployment["spec"] and name in scaled:
+            namespace = str((deployment.get("metadata") or {}).get("namespace", ""))
+            out.append(Handover(overlay, namespace, name, had[name], scaled[name]))
+    return out
+
+
+HANDOVER_DOC = "docs/diff.md#turning-autoscaling-on"
+
+
+def handover_finding(h: Handover, gen: Generated) -> Finding:
+    """A warning at the spec line that turned autoscaling on, with the safe procedure."""
+    file, position = f"models/{h.model}.yaml", Position()
+    entry = next((e for e in gen.entries if e.name == h.model), None)
+    if entry is not None and gen.config is not None and h.env in gen.config.env_names:
+        file, position = locate(entry.model.layers(gen.config, h.env), entry.model.doc, "/spec/serving/autoscaling",
+                                 key=True)
+    namespace = f" -n {h.namespace}" if h.namespace else ""
+    return Finding(
+        "autoscaling-handover",
+        f"{h.env}: Deployment {h.deployment} had spec.replicas: {h.replicas} and now leaves them to "
+        f"HorizontalPodAutoscaler {h.hpa}; applied as is, it drops to 1 pod until the HPA scales it up again",
+        file, position,
+        f"before this reaches the cluster, hand the count to the HPA: with server-side apply (Flux; Argo CD with "
+        f"ServerSideApply=true) apply a manifest holding only spec.replicas: {h.replicas} with kubectl apply "
+        f"--server-side --field-manager=handover-to-hpa; with client-side apply (Argo CD's default) run kubectl "
+        f"apply edit-last-applied deployment/{h.deployment}{namespace} and delete spec.replicas ({HANDOVER_DOC})",
+        Severity.WARNING, f"Deployment/{h.deployment}")
+
+
+def _salt() -> str:
+    argv = kustomize.build_argv()
+    return cache.key("mlgitops diff: built overlay", __version__, cache.code_fingerprint(), " ".join(argv),
+                     cache.file_identity(argv[0]))
+
+
+def _cacheable(objects: list[dict]) -> bool:
+    """Only what JSON gives back unchanged is cached: a cache never changes the output."""
     try:
-        unpack(root, rev, scratch)
-        old_tree = writer.scan(scratch, ("base", "overlays"))
-        new_tree = writer.scan(root, ("base", "overlays"))
-        changed = sorted(o for o in _overlays(old_tree) | _overlays(new_tree)
-                         if _inputs(old_tree, o) != _inputs(new_tree, o))
-        old = build.build_all(scratch, [o for o in changed if o in _overlays(old_tree)]) if changed else {}
-        new = build.build_all(root, [o for o in changed if o in _overlays(new_tree)]) if changed else {}
-    finally:
-        shutil.rmtree(scratch.parent, ignore_errors=True)
-    chunks = []
-    for overlay in changed:
-        before = old.get(overlay)
-        after = new.get(overlay)
-        a = _text(before.objects) if before else []
-        b = _text(after.objects) if after else []
-        if after and after.error:
-            chunks.append(f"# {overlay}: does not build: {after.error}\n")
-            continue
-        chunks.extend(difflib.unified_diff(a, b, f"a/{overlay} (built at {rev[:12]})", f"b/{overlay} (built now)"))
-    return "".join(chunks)
+        return json.loads(json.dumps(objects)) == objects
+    except (TypeError, ValueError):
+        return False
 
 
-def markdown(text: str) -> str:
-    """For $GITHUB_STEP_SUMMARY: the diff in a collapsible block."""
-    if not text:
-        return "**mlgitops**: the clusters get no change.\n"
-    return (f"<details><summary><b>mlgitops</b>: rendered changes the clusters will get</summary>\n\n"
-            f"```diff\n{text}```\n</details>\n")
+def _write(folder: Path, contents: dict[str, bytes]) -> None:
+    for path, content in contents.items():
+        if any(part in ("", ".", "..") for part in path.split("/")):
+            continue  # never outside the scratch folder
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def build_side(folder: Path, sigs: dict[str, Signature], overlays: list[str],
+               read: Callable[[list[str]], dict[str, bytes]], store: cache.Cache, salt: str) -> tuple[dict, int]:
+    """Build these overlays from the bytes `read` gives for their inputs, in `folder`; cached by their ids.
+    Returns the results by overlay and how many were built."""
+    results: dict[str, build.Built] = {}
+    todo: dict[str, str] = {}
+    for overlay in overlays:
+        digest = cache.key(salt, overlay, json.dumps(sigs[overlay]))
+        hit = store.get(digest)
+        if isinstance(hit, dict) and isinstance(hit.get("objects"), list):
+            results[overlay] = build.Built(overlay, hit["objects"])
+        else:
+            todo[overlay] = digest
+    if not todo:
+        return results, 0
+    _write(folder, read(sorted({path for o in todo for group in sigs[o] for path, _ in group})))
+    for overlay, built in build.build_all(folder, sorted(todo)).items():
+        if built.error:  # name files as the repository does, not the scratch folder; never cached
+            built = build.Built(overlay, built.objects, built.error.replace(f"{folder}/", ""))
+        elif _cacheable(built.objects):
+            store.put(todo[overlay], {"objects": built.objects})
+        results[overlay] = built
+    return results, len(todo)
+
+
+def compare(root: Path, base: gitrev.Base, disk: Tree, store: cache.Cache) -> Result:
+    """The diff of every overlay whose inputs differ between the base revision and disk (the working tree,
+    as writer.scan read it)."""
+    old_files = gitrev.listing(root, base)
+    new_files = {p: gitrev.blob_id(c, base.commit) for p, c in disk.items() if p.startswith(("base/", "overlays/"))}
+    old_sigs, new_sigs = signatures(old_files), signatures(new_files)
+    todo = changed(old_sigs, new_sigs)
+
+    def read_old(paths: list[str]) -> dict[str, bytes]:
+        blobs = gitrev.read_blobs(root, {old_files[p] for p in paths})
+        return {p: blobs[old_files[p]] for p in paths}
+
+    def read_new(paths: list[str]) -> dict[str, bytes]:
+        return {p: disk[p] for p in paths}
+
+    salt = _salt() if todo else ""
+    with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as scratch, ThreadPoolExecutor(1) as pool:
+        # both sides at once: a small diff is a few kustomize processes, mostly start-up
+        old_side = pool.submit(build_side, Path(scratch, "old"), old_sigs, [o for o in todo if o in old_sigs],
+                               read_old, store, salt)
+        after, built_new = build_side(Path(scratch, "new"), new_sigs, [o for o in todo if o in new_sigs], read_new,
+                                      store, salt)
+        before, built_old = old_side.result()
+    changes, moves = [], []
+    for overlay in todo:
+        text = overlay_diff(overlay, before.get(overlay), after.get(overlay), base.label)
+        if text:
+            changes.append(Change(overlay, text))
+        moves += handovers(overlay, before.get(overlay), after.get(overlay))
+    return Result(base, changes, moves, built_old + built_new,
+                  {o: b.objects for o, b in before.items() if not b.error},
+                  {o: b.objects for o, b in after.items() if not b.error})

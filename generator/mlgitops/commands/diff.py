@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
-from mlgitops.check import rendered_diff
-from mlgitops.commands.common import repository
+from mlgitops.check import diff_markdown, gitrev, rendered_diff
+from mlgitops.commands.common import emit, repository
+from mlgitops.report.findings import has_errors
 from mlgitops.report.redact import mask_env_values
-from mlgitops.tree import generation
+from mlgitops.tree import cache, generation, writer
 
 
-def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool) -> int:
+def _mask_secrets(text: str) -> str:
+    """The one call site masking the values of secret-named env vars in diff output (issue 8, section 3)."""
+    return mask_env_values(text)
+
+
+def _stale(gen: generation.Generated, disk: dict[str, bytes], root) -> bool:
+    """Whether base/ and overlays/ differ from what models/ generate (or a spec is invalid)."""
+    if has_errors(gen.findings):
+        return True
+    plan = writer.plan(gen.tree, disk, root)
+    return plan.changed or bool(plan.findings)
+
+
+def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool, use_cache: bool = True) -> int:
     repo = repository(repo_path)
-    stale = generation.run(repo.root, check=True)
-    if stale.exit_code:
+    base = gitrev.resolve(repo.root, rev)
+    gen = generation.build(repo, use_cache)
+    disk = writer.scan(repo.root)
+    if _stale(gen, disk, repo.root):
         click.echo("warning: base/ and overlays/ are not what models/ generate (run 'mlgitops generate'); "
-                   "this diff shows the committed files", err=True)
-    text = mask_env_values(rendered_diff.diff(repo.root, rev or rendered_diff.default_base(repo.root)))
-    click.echo(rendered_diff.markdown(text) if markdown else text, nl=False)
-    if not text and not markdown:
-        click.echo("no change in what the clusters get", err=True)
-    return 1 if exit_code and text else 0
+                   "this diff shows the files on disk", err=True)
+    result = rendered_diff.compare(repo.root, base, disk, cache.Cache(repo.root, use_cache))
+    result.changes = [replace(c, text=_mask_secrets(c.text)) for c in result.changes]
+    warnings = [rendered_diff.handover_finding(h, gen) for h in result.handovers]
+    if markdown:
+        click.echo(diff_markdown.markdown(result, warnings), nl=False)
+    else:
+        click.echo(result.text(), nl=False)
+        emit(warnings, "text")
+        if not result.changes:
+            click.echo("no change in what the clusters get", err=True)
+    return 1 if exit_code and result.changes else 0

@@ -86,6 +86,8 @@ RULES: dict[str, str] = {
                 "a command, a scheduled or sweeping run over several workers)",
     "gpu-budget": "a training run or sweep may use more GPU-hours than the environment's gpuHourBudget",
     "deprecated": "a setting that still works but that upstream has replaced (the v1 PyTorchJob)",
+    "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
+                            "1 pod (docs/diff.md)",
     **POLICY_RULES,
 }
 

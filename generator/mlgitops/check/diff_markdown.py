@@ -1,0 +1,99 @@
+"""`mlgitops diff --markdown`: the rendered diff for $GITHUB_STEP_SUMMARY, one collapsible block per model.
+
+The output never exceeds LIMIT characters: 65,536 is GitHub's limit for a pull-request comment and a
+check run's summary (a job summary may hold 1 MiB), so the same text can be posted anywhere. What
+does not fit is cut at a line, and a closing note says how much was left out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlgitops.check.rendered_diff import Change, Result
+from mlgitops.report.findings import Finding
+
+LIMIT = 65_536
+RESERVE = 1_500  # kept free for the closing note
+MIN_LINES = 5  # a model cut to fewer lines than this is left out whole
+MAX_WARNINGS = 20
+MAX_NAMES = 10
+_BACKTICKS = re.compile(r"`+")
+
+
+def _counts(text: str) -> tuple[int, int]:
+    lines = text.splitlines()
+    added = sum(1 for x in lines if x.startswith("+") and not x.startswith("+++ "))
+    removed = sum(1 for x in lines if x.startswith("-") and not x.startswith("--- "))
+    return added, removed
+
+
+def _block(model: str, envs: list[str], body: str, counts: tuple[int, int], note: str = "") -> str:
+    fence = "`" * max(3, max((len(m) for m in _BACKTICKS.findall(body)), default=0) + 1)
+    return (f"<details><summary><code>{model}</code>: {', '.join(envs)} (+{counts[0]} -{counts[1]} lines)"
+            f"</summary>\n\n{fence}diff\n{body}{fence}\n{note}\n</details>\n\n")
+
+
+def _by_model(changes: list[Change]) -> list[tuple[str, list[str], str]]:
+    models: dict[str, list[Change]] = {}
+    for change in changes:
+        models.setdefault(change.model, []).append(change)
+    out = []
+    for model in sorted(models):
+        mine = sorted(models[model], key=lambda c: c.env)
+        body = "".join(c.text if c.text.endswith("\n") else c.text + "\n" for c in mine)
+        out.append((model, [c.env for c in mine], body))
+    return out
+
+
+def _warnings(findings: list[Finding]) -> str:
+    if not findings:
+        return ""
+    lines = ["> [!WARNING]\n"]
+    for f in findings[:MAX_WARNINGS]:
+        lines.append(f"> - `{f.location()}`: {f.message}. {f.hint}\n")
+    if len(findings) > MAX_WARNINGS:
+        lines.append(f"> - … and {len(findings) - MAX_WARNINGS} more: run `mlgitops diff` to see them all\n")
+    return "".join(lines) + "\n"
+
+
+def _note(models: list[tuple[str, list[str], str]], cut: tuple[str, int] | None, limit: int) -> str:
+    lines = sum(body.count("\n") for _, _, body in models) + (cut[1] if cut else 0)
+    parts = []
+    if cut:
+        parts.append(f"the last {cut[1]} lines of `{cut[0]}`")
+    if models:
+        names = ", ".join(f"`{m}`" for m, _, _ in models[:MAX_NAMES])
+        more = f" and {len(models) - MAX_NAMES} more" if len(models) > MAX_NAMES else ""
+        parts.append(f"{len(models)} more model{'s' if len(models) != 1 else ''} ({names}{more})")
+    return (f"**Cut to fit {limit:,} characters**: left out {' and '.join(parts)}, {lines:,} diff lines in all. "
+            "Run `mlgitops diff` for the whole diff.\n")
+
+
+def markdown(result: Result, warnings: list[Finding], limit: int = LIMIT) -> str:
+    out = [f"**mlgitops diff** against {result.base.describe()}\n\n"]
+    if not result.changes:
+        return out[0] + "The clusters get no change.\n"
+    out.append(_warnings(warnings))
+    used = sum(len(x) for x in out)
+    models = _by_model(result.changes)
+    for i, (model, envs, body) in enumerate(models):
+        block = _block(model, envs, body, _counts(body))
+        if used + len(block) + RESERVE <= limit:
+            out.append(block)
+            used += len(block)
+            continue
+        lines = body.splitlines(keepends=True)
+        room = limit - used - RESERVE - len(_block(model, envs, "", _counts(body), "\n*(cut: 000000 more lines)*\n"))
+        kept: list[str] = []
+        for line in lines:
+            room -= len(line)
+            if room < 0:
+                break
+            kept.append(line)
+        cut = None
+        if len(kept) >= MIN_LINES:
+            cut = (model, len(lines) - len(kept))
+            out.append(_block(model, envs, "".join(kept), _counts(body), f"\n*(cut: {cut[1]} more lines)*\n"))
+        out.append(_note(models[i + 1:] if cut else models[i:], cut, limit))
+        break
+    return "".join(out)

@@ -1,0 +1,77 @@
+"""`mlgitops diff --markdown`: a collapsible block per model, never more than GitHub's 65,536 characters."""
+
+from __future__ import annotations
+
+import re
+
+from mlgitops.check import diff_markdown
+from mlgitops.check.gitrev import Base
+from mlgitops.check.rendered_diff import Change, Result
+from mlgitops.report.findings import Finding, Position, Severity
+
+BASE = Base("main", "0123456789abcdef0123456789abcdef01234567", "merge base")
+
+
+def change(model: str, env: str = "prod", lines: int = 3, width: int = 40) -> Change:
+    overlay = f"overlays/{env}/{model}"
+    body = "".join(f"-  old{i}: {'x' * width}\n+  new{i}: {'y' * width}\n" for i in range(lines))
+    return Change(overlay, f"--- a/{overlay} (built at 0123456789ab)\n+++ b/{overlay} (built now)\n@@ -1 +1 @@\n{body}")
+
+
+def markdown(changes: list[Change], warnings=(), limit: int = diff_markdown.LIMIT) -> str:
+    return diff_markdown.markdown(Result(BASE, changes, []), list(warnings), limit)
+
+
+def test_the_first_line_names_the_base():
+    assert markdown([]) == ("**mlgitops diff** against main (merge base 0123456789ab)\n\n"
+                            "The clusters get no change.\n")
+    assert markdown([change("a")]).splitlines()[0] == "**mlgitops diff** against main (merge base 0123456789ab)"
+
+
+def test_one_collapsible_block_per_model_with_its_environments():
+    text = markdown([change("a", "dev"), change("a", "prod", lines=2), change("b", "staging")])
+    assert text.count("<details>") == 2 and text.count("</details>") == 2
+    assert "<summary><code>a</code>: dev, prod (+5 -5 lines)</summary>" in text
+    assert "<summary><code>b</code>: staging (+3 -3 lines)</summary>" in text
+    assert text.count("```diff\n") == 2
+    assert "Cut to fit" not in text
+
+
+def test_a_fence_longer_than_any_backticks_in_the_diff():
+    text = markdown([Change("overlays/prod/a", "+  command: ```rm```\n")])
+    assert "````diff\n+  command: ```rm```\n````\n" in text
+
+
+def test_a_huge_diff_is_cut_to_the_limit_with_a_note_saying_what_was_left_out():
+    changes = [change(f"m{i:04d}", lines=200) for i in range(300)]  # about 5 MB of diff
+    text = markdown(changes)
+    assert len(text) <= 65_536
+    shown = re.findall(r"<summary><code>(m\d+)</code>", text)
+    assert shown == [f"m{i:04d}" for i in range(len(shown))] and 0 < len(shown) < 300
+    assert text.count("<details>") == text.count("</details>")
+    last = shown[-1]
+    cut = int(re.search(r"\*\(cut: (\d+) more lines\)\*", text).group(1))
+    left = 300 - len(shown)
+    note = text.splitlines()[-1]
+    assert note.startswith(f"**Cut to fit 65,536 characters**: left out the last {cut} lines of `{last}` and "
+                           f"{left} more models (`m{len(shown):04d}`, ")
+    assert f"and {left - 10} more)" in note
+    assert f", {cut + left * 403:,} diff lines in all. Run `mlgitops diff` for the whole diff." in note
+
+
+def test_a_block_that_would_keep_only_a_few_lines_is_left_out_whole():
+    text = markdown([change("a", lines=10), change("b", lines=10, width=300)], limit=3_000)
+    assert len(text) <= 3_000
+    assert "<code>a</code>" in text and "<code>b</code>" not in text
+    assert text.endswith("left out 1 more model (`b`), 23 diff lines in all. Run `mlgitops diff` for the whole diff.\n")
+
+
+def test_warnings_come_first_in_a_warning_box():
+    warning = Finding("autoscaling-handover", "prod: Deployment a had spec.replicas: 3", "models/a.yaml",
+                      Position(12, 9), "hand the count to the HPA first", Severity.WARNING)
+    text = markdown([change("a")], [warning] * 25)
+    assert text.split("\n\n")[1].startswith("> [!WARNING]\n> - `models/a.yaml:12:9`: prod: Deployment a had "
+                                            "spec.replicas: 3. hand the count to the HPA first\n")
+    assert text.count("> - `models/a.yaml:12:9`") == 20
+    assert "> - … and 5 more: run `mlgitops diff` to see them all\n" in text
+    assert text.index("[!WARNING]") < text.index("<details>")
