@@ -100,7 +100,7 @@ def signatures(files: dict[str, str]) -> dict[str, Signature]:
             groups.setdefault((parts[1], parts[2], "training"), []).append((path, blob))
             if parts[4] == "kustomization.yaml":
                 overlays.append(path.rsplit("/", 1)[0])
-    out = {}
+    out: dict[str, Signature] = {}
     for overlay in overlays:
         _, env, model, *training = overlay.split("/")
         if training:  # standalone: reads no base
