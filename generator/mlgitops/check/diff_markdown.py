@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from mlgitops.check.rendered_diff import Change, Result
-from mlgitops.report.findings import Finding
+from mlgitops.report.findings import Finding, Severity
 
 LIMIT = 65_536
 RESERVE = 1_500  # kept free for the closing note
@@ -46,14 +46,19 @@ def _by_model(changes: list[Change]) -> list[tuple[str, list[str], str]]:
 
 
 def _warnings(findings: list[Finding]) -> str:
-    if not findings:
-        return ""
-    lines = ["> [!WARNING]\n"]
-    for f in findings[:MAX_WARNINGS]:
-        lines.append(f"> - `{f.location()}`: {f.message}. {f.hint}\n")
-    if len(findings) > MAX_WARNINGS:
-        lines.append(f"> - … and {len(findings) - MAX_WARNINGS} more: run `mlgitops diff` to see them all\n")
-    return "".join(lines) + "\n"
+    """Errors (what a sync would break) in a CAUTION box, warnings (what it would prune, hand over) below."""
+    out = []
+    for severity, box in ((Severity.ERROR, "CAUTION"), (Severity.WARNING, "WARNING")):
+        some = [f for f in findings if f.severity is severity]
+        if not some:
+            continue
+        lines = [f"> [!{box}]\n"]
+        for f in some[:MAX_WARNINGS]:
+            lines.append(f"> - `{f.location()}`: {f.message}. {f.hint}\n")
+        if len(some) > MAX_WARNINGS:
+            lines.append(f"> - … and {len(some) - MAX_WARNINGS} more: run `mlgitops diff` to see them all\n")
+        out.append("".join(lines) + "\n")
+    return "".join(out)
 
 
 def _note(models: list[tuple[str, list[str], str]], cut: tuple[str, int] | None, limit: int) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlgitops import __version__
-from mlgitops.check import build, capacity, fidelity, policies
+from mlgitops.check import build, capacity, fidelity, policies, prerequisites
 from mlgitops.check import sync as sync_check
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
@@ -78,6 +78,7 @@ class Result:
     exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (spec, env, rule, reason)
     notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
     tool: list[str] = field(default_factory=list)  # with verbose: the kustomize used, its program and version
+    prerequisites: list[str] = field(default_factory=list)  # per namespace: Secrets and operators it needs
     budgets: list[str] = field(default_factory=list)  # the GPU-hour bound of each training run and sweep
 
 
@@ -135,6 +136,17 @@ def _sync_findings(gen: generate.Generated, disk: dict[str, bytes]) -> list[Find
         return entry.path, entry.model.doc.position("/metadata/name")
 
     return sync_check.check(gen.tree, folders, gen.config.kubernetes_version, locate)
+
+
+def _prerequisites(gen: generate.Generated) -> list[str]:
+    config = gen.config
+    assert config is not None
+    by_namespace: dict[str, list[dict]] = {}
+    for env in config.environments:
+        for e in gen.entries:
+            by_namespace.setdefault(env.namespace, []).extend(
+                m.obj for m in intended(e.model, config, env.name) + training_intended(e.model, config, env.name))
+    return prerequisites.lines(by_namespace)
 
 
 def _capacity_findings(gen: generate.Generated) -> list[Finding]:
@@ -317,6 +329,7 @@ def run(options: Options) -> Result:
     if owns(None):  # clusters/ and quotas are shared by every model: the first shard checks them
         result.findings += _sync_findings(gen, disk)
         result.findings += _capacity_findings(gen)
+        result.prerequisites = _prerequisites(gen)
     stale = _drifted_models(drifted)
     result.models = len(models)
     tool = kustomize.find()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, FLUX_PRUNE
 from mlgitops.report.findings import Finding, Position, Severity
 
 Objects = dict[str, list[dict]]  # overlay folder -> built objects
@@ -128,6 +129,12 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _protected(obj: dict) -> bool:
+    """Whether Flux and Argo CD keep the object when it leaves Git (mlgitops protects claims by default)."""
+    notes = (obj.get("metadata") or {}).get("annotations") or {}
+    return notes.get(FLUX_PRUNE) == "disabled" or "Prune=false" in str(notes.get(ARGOCD_SYNC_OPTIONS, ""))
+
+
 def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], engines: list[str]) -> list[Finding]:
     """Warnings for what the engines delete: whole overlays that disappear, and objects that leave one."""
     out = []
@@ -143,18 +150,22 @@ def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], en
         if whole:
             how = []
             if "flux" in engines:
-                how.append("Flux deletes its Kustomization and prunes every object it applied")
+                how.append("Flux deletes its Kustomization and prunes what it applied")
             if "argocd" in engines:
                 how.append("Argo CD deletes its Application but keeps what it deployed "
                            "(preserveResourcesOnDeletion), orphaned")
             message = f"{overlay} disappears from {where}: {'; '.join(how)}: {what}"
         else:
             message = f"{overlay} on {where} no longer has {what}: the sync prunes them"
-        claims = [k for k in gone if k[0] == "PersistentVolumeClaim"]
+        protected = {_key(o) for o in before[overlay] if _protected(o)}
+        claims = [k for k in gone if k[0] == "PersistentVolumeClaim" and k not in protected]
+        kept = [k for k in gone if k[0] == "PersistentVolumeClaim" and k in protected]
         hint = ""
         if claims:
-            message += f". Among them {', '.join(_ident(k) for k in claims)}: the data on the volume goes with it " \
-                       "unless the claim is protected from prune"
+            message += f". Among them {', '.join(_ident(k) for k in claims)}: the data on the volume goes with it"
             hint = PVC_RENAME
+        if kept:
+            message += (f". {', '.join(_ident(k) for k in kept)} stays (protected from prune), with its data, but "
+                        "nothing manages it any more: delete it by hand once its data is safe")
         out.append(Finding("prune", message, _spec_of(overlay), Position(), hint, Severity.WARNING))
     return out

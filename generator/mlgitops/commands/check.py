@@ -26,6 +26,8 @@ def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache
         colour = terminal.wants_colour(sys.stdout)
         click.echo(formats.format_grouped(findings, colour), nl=False, color=colour)
         if not quiet:
+            for line in result.prerequisites:
+                click.echo(f"prerequisite: {line}")
             for line in result.budgets:
                 click.echo(f"GPU-hour bound: {line}")
             click.echo(pipeline.summary_line(result))

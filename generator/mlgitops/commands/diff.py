@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import click
 
-from mlgitops.check import diff_markdown, gitrev, rendered_diff
+from mlgitops.check import diff_markdown, gitrev, rendered_diff, sync_guard
 from mlgitops.commands.common import emit, repository
-from mlgitops.report.findings import has_errors
+from mlgitops.render import sync
+from mlgitops.report.findings import Finding, has_errors
 from mlgitops.report.redact import mask_env_values
 from mlgitops.tree import cache, generation, writer
 
@@ -36,7 +37,7 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
                    "this diff shows the files on disk", err=True)
     result = rendered_diff.compare(repo.root, base, disk, cache.Cache(repo.root, use_cache))
     result.changes = [replace(c, text=_mask_secrets(c.text)) for c in result.changes]
-    warnings = [rendered_diff.handover_finding(h, gen) for h in result.handovers]
+    warnings = _guard(result, gen) + [rendered_diff.handover_finding(h, gen) for h in result.handovers]
     if markdown:
         click.echo(diff_markdown.markdown(result, warnings), nl=False)
     else:
@@ -44,4 +45,19 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
         emit(warnings, "text")
         if not result.changes:
             click.echo("no change in what the clusters get", err=True)
+    if has_errors(warnings):  # a sync would fail: never merge that silently
+        return 1
     return 1 if exit_code and result.changes else 0
+
+
+def _guard(result: rendered_diff.Result, gen) -> list[Finding]:
+    """What a sync of this change would break (immutable fields: errors) or delete (prune: warnings)."""
+    broken = {c.overlay for c in result.changes if "does not build" in c.text.split("\n", 1)[0]}
+    before = {o: objs for o, objs in result.before.items() if o not in broken}
+    after = {o: objs for o, objs in result.after.items() if o not in broken}
+    found = sync_guard.immutable_changes(before, after)
+    if gen.config is not None:
+        clusters = {env.name: env.cluster for env in gen.config.environments}
+        engines = sync.engines(gen.config)
+        found += sync_guard.pruned(before, after, lambda env: clusters.get(env, env), engines)
+    return found

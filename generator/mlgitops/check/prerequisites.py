@@ -1,0 +1,58 @@
+"""What each environment's namespace needs before a sync can succeed: the Secrets the models reference
+(by name and key, never a value) and the operators whose custom resources they use. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+OPERATORS = {
+    "monitoring.coreos.com": "Prometheus Operator (ServiceMonitor)",
+    "gateway.networking.k8s.io": "a Gateway API implementation (HTTPRoute)",
+    "trainer.kubeflow.org": "Kubeflow Trainer v2 (TrainJob)",
+    "kubeflow.org": "Kubeflow Training Operator v1 / Katib (PyTorchJob, Experiment)",
+}
+
+
+def _walk(node, found: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("secretKeyRef") or node.get("secretRef")
+        if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+            found.add(ref["name"])
+        secret = node.get("secret")
+        if isinstance(secret, dict) and isinstance(secret.get("secretName"), str):
+            found.add(secret["secretName"])
+        if isinstance(node.get("secretName"), str) and "hosts" in node:  # an Ingress TLS entry
+            found.add(node["secretName"])
+        for child in node.values():
+            _walk(child, found)
+    elif isinstance(node, list):
+        for child in node:
+            _walk(child, found)
+
+
+def secrets(objects: Iterable[dict]) -> set[str]:
+    found: set[str] = set()
+    for obj in objects:
+        _walk(obj.get("spec"), found)
+    return found
+
+
+def operators(objects: Iterable[dict]) -> set[str]:
+    return {OPERATORS[group] for obj in objects
+            if (group := str(obj.get("apiVersion", "")).rpartition("/")[0]) in OPERATORS}
+
+
+def lines(by_namespace: dict[str, list[dict]]) -> list[str]:
+    """One line per namespace that needs something, e.g. `ml-prod needs Secrets fraud-detector-feast, ...`."""
+    out = []
+    for namespace, objects in sorted(by_namespace.items()):
+        parts = []
+        names = sorted(secrets(objects))
+        if names:
+            parts.append(f"Secrets {', '.join(names)}")
+        ops = sorted(operators(objects))
+        if ops:
+            parts.append("; ".join(ops))
+        if parts:
+            out.append(f"{namespace} needs {' and '.join(parts)}")
+    return out

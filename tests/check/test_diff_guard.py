@@ -1,0 +1,75 @@
+"""`mlgitops diff` guards the pull request: what a sync would break (exit 1) or delete, per cluster."""
+
+from __future__ import annotations
+
+from conftest import run_cli
+from gitrepo import commit, edit, init
+
+STORAGE = ('    storage: {size: 20Gi, accessMode: ReadWriteOnce, mountPath: /data}\n'
+           '    rollout: {type: Recreate}\n')
+
+
+def _with_storage(repo, extra: str = "") -> None:
+    spec = repo / "models/house-prices.yaml"
+    text = spec.read_text()
+    spec.write_text(text.replace("    port: 5000\n", "    port: 5000\n" + STORAGE.replace("}\n", extra + "}\n", 1), 1))
+    path = repo / "mlgitops.yaml"
+    path.write_text(path.read_text().replace("prometheusOperator: true\n", "prometheusOperator: true\nsync: {engine: both}\n"))
+
+
+def _generate(capsys, repo) -> None:
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 0, result.err
+
+
+def _single_replica(repo) -> None:
+    spec = repo / "models/house-prices.yaml"
+    text = spec.read_text()
+    assert "    replicas: 2\n" in text
+    text = text.replace("    replicas: 2\n", "    replicas: 1\n", 1)
+    spec.write_text(text)
+
+
+def test_changing_an_immutable_field_is_an_error_naming_object_field_and_fix(repo, capsys):
+    _with_storage(repo)
+    _single_replica(repo)
+    _generate(capsys, repo)
+    commit(init(repo), "base")
+    edit(repo / "models/house-prices.yaml", "accessMode: ReadWriteOnce", "accessMode: ReadWriteOncePod")
+    _generate(capsys, repo)
+    result = run_cli(capsys, "diff", "--repo", str(repo), "--base", "HEAD")
+    assert result.code == 1  # without --exit-code: a sync would fail, so the check fails
+    assert "spec.accessModes of PersistentVolumeClaim/house-prices-storage" in result.err
+    assert "(['ReadWriteOnce'] -> ['ReadWriteOncePod'])" in result.err and "(immutable-field)" in result.err
+    assert "first add the new claim beside the old one" in result.err
+    markdown = run_cli(capsys, "diff", "--repo", str(repo), "--base", "HEAD", "--markdown").out
+    caution = markdown.split("> [!CAUTION]\n", 1)[1].split("\n\n", 1)[0]
+    assert "spec.accessModes of PersistentVolumeClaim/house-prices-storage changes" in caution
+
+
+def test_a_deleted_model_lists_what_each_engine_prunes_and_keeps_its_protected_claim(repo, capsys):
+    _with_storage(repo)
+    _single_replica(repo)
+    _generate(capsys, repo)
+    commit(init(repo), "base")
+    (repo / "models/house-prices.yaml").unlink()
+    _generate(capsys, repo)
+    result = run_cli(capsys, "diff", "--repo", str(repo), "--base", "HEAD")
+    assert result.code == 0
+    assert "overlays/prod/house-prices disappears from cluster prod: Flux deletes its Kustomization" in result.err
+    assert "Argo CD deletes its Application but keeps what it deployed" in result.err
+    assert "PersistentVolumeClaim/house-prices-storage stays (protected from prune), with its data" in result.err
+    assert "(prune)" in result.err
+    assert "fraud-detector" not in result.err  # untouched models are neither rebuilt nor reported
+
+
+def test_a_claim_that_opted_out_of_protection_is_called_out_with_the_two_step_rename(repo, capsys):
+    _with_storage(repo, ", prune: true")
+    _single_replica(repo)
+    _generate(capsys, repo)
+    commit(init(repo), "base")
+    (repo / "models/house-prices.yaml").unlink()
+    _generate(capsys, repo)
+    result = run_cli(capsys, "diff", "--repo", str(repo), "--base", "HEAD")
+    assert "Among them PersistentVolumeClaim/house-prices-storage: the data on the volume goes with it" in result.err
+    assert "hint: to rename a claim without losing its data" in result.err
