@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import run_cli
-from gitrepo import commit, edit, init
+from gitrepo import commit, edit, git, init
 
 STORAGE = ('    storage: {size: 20Gi, accessMode: ReadWriteOnce, mountPath: /data}\n'
            '    rollout: {type: Recreate}\n')
@@ -73,3 +73,50 @@ def test_a_claim_that_opted_out_of_protection_is_called_out_with_the_two_step_re
     result = run_cli(capsys, "diff", "--repo", str(repo), "--base", "HEAD")
     assert "Among them PersistentVolumeClaim/house-prices-storage: the data on the volume goes with it" in result.err
     assert "hint: to rename a claim without losing its data" in result.err
+
+
+def test_renaming_a_model_prunes_the_old_name_and_builds_the_new_one_only(repo, capsys):
+    _with_storage(repo)
+    _single_replica(repo)
+    _generate(capsys, repo)
+    commit(init(repo), "base")
+    old = repo / "models/house-prices.yaml"
+    old.rename(repo / "models/home-prices.yaml")
+    edit(repo / "models/home-prices.yaml", "name: house-prices", "name: home-prices")
+    _generate(capsys, repo)
+    result = run_cli(capsys, "diff", "--repo", str(repo), "--base", "HEAD")
+    assert result.code == 0
+    assert "+++ b/overlays/prod/home-prices (built now)" in result.out
+    assert "overlays/prod/house-prices disappears from cluster prod" in result.err
+    assert "PersistentVolumeClaim/house-prices-storage stays (protected from prune)" in result.err
+    assert "fraud-detector" not in result.out + result.err
+
+
+CANARY = '        canary: {version: "3.3.0", image: "registry.example.com/risk/fraud-detector:3.3.0", weight: 10}\n'
+
+
+def test_canaries_show_as_what_they_are(generated, capsys):
+    config = generated / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("prometheusOperator: true\n",
+                                                 "prometheusOperator: true\ngateway: {name: public, namespace: gw}\n"))
+    _generate(capsys, generated)
+    commit(init(generated), "no canary")
+    spec = generated / "models/fraud-detector.yaml"
+    spec.write_text(spec.read_text().replace("        replicas: 4\n", "        replicas: 4\n" + CANARY))
+    _generate(capsys, generated)
+    started = run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD")
+    assert "note: prod: canary 3.3.0 of fraud-detector starts, taking 10% of the requests" in started.err
+    commit(generated, "canary")
+    edit(spec, "weight: 10", "weight: 50")
+    _generate(capsys, generated)
+    assert "goes from 10% to 50% of the requests" in run_cli(capsys, "diff", "--repo", str(generated), "--base",
+                                                             "HEAD").err
+    commit(generated, "50%")
+    assert run_cli(capsys, "promote", "fraud-detector", "--canary", "--env", "prod", "--repo", str(generated)).code == 0
+    promoted = run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD", "--markdown")
+    assert "> [!NOTE]\n> - prod: the canary 3.3.0 of fraud-detector is promoted" in promoted.out
+    git(generated, "checkout", "-q", "--", ".")  # back to the 50% canary: now roll it back instead
+    edit(spec, CANARY.replace("weight: 10", "weight: 50"), "")
+    _generate(capsys, generated)
+    rolled = run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD")
+    assert "note: prod: the canary 3.3.0 of fraud-detector is rolled back; 3.1.4 stays" in rolled.err

@@ -74,10 +74,12 @@ def _note(models: list[tuple[str, list[str], str]], cut: tuple[str, int] | None,
             "Run `mlgitops diff` for the whole diff.\n")
 
 
-def markdown(result: Result, warnings: list[Finding], limit: int = LIMIT) -> str:
+def markdown(result: Result, warnings: list[Finding], limit: int = LIMIT, notes: list[str] | None = None) -> str:
     out = [f"**mlgitops diff** against {result.base.describe()}\n\n"]
     if not result.changes:
         return out[0] + "The clusters get no change.\n"
+    if notes:
+        out.append("> [!NOTE]\n" + "".join(f"> - {n}\n" for n in notes[:MAX_WARNINGS]) + "\n")
     out.append(_warnings(warnings))
     used = sum(len(x) for x in out)
     models = _by_model(result.changes)

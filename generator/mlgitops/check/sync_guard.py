@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, FLUX_PRUNE
+from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, CANARY_OF, FLUX_PRUNE
 from mlgitops.report.findings import Finding, Position, Severity
 
 Objects = dict[str, list[dict]]  # overlay folder -> built objects
@@ -169,3 +169,55 @@ def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], en
                         "nothing manages it any more: delete it by hand once its data is safe")
         out.append(Finding("prune", message, _spec_of(overlay), Position(), hint, Severity.WARNING))
     return out
+
+
+def _canaries(objects: list[dict]) -> dict[str, dict]:
+    """model -> its canary Deployment, among an overlay's built objects."""
+    return {str(labels[CANARY_OF]): o for o in objects if o.get("kind") == "Deployment"
+            and CANARY_OF in (labels := (o.get("metadata") or {}).get("labels") or {})}
+
+
+def _version(deployment: dict | None) -> str:
+    labels = (((deployment or {}).get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+    return str(labels.get("app.kubernetes.io/version", "?"))
+
+
+def _weight(objects: list[dict], model: str) -> str:
+    for o in objects:
+        if o.get("kind") == "HTTPRoute":
+            for rule in (o.get("spec") or {}).get("rules") or []:
+                for ref in rule.get("backendRefs") or []:
+                    if ref.get("name") == f"{model}-canary":
+                        return f"{ref.get('weight')}%"
+        notes = (o.get("metadata") or {}).get("annotations") or {}
+        if notes.get("nginx.ingress.kubernetes.io/canary") == "true":
+            return f"{notes.get('nginx.ingress.kubernetes.io/canary-weight')}%"
+    return "?"
+
+
+def canary_notes(before: Objects, after: Objects) -> list[str]:
+    """What a change does to canaries, said as what it is: started, reweighted, promoted, rolled back."""
+    out = []
+    for overlay in sorted(set(before) & set(after)):
+        env = overlay.split("/")[1]
+        old, new = _canaries(before[overlay]), _canaries(after[overlay])
+        stable = {_name(o): o for o in after[overlay] if o.get("kind") == "Deployment"}
+        for model in sorted(old.keys() | new.keys()):
+            if model in new and model not in old:
+                out.append(f"{env}: canary {_version(new[model])} of {model} starts, taking "
+                           f"{_weight(after[overlay], model)} of the requests")
+            elif model in old and model not in new:
+                if _version(stable.get(model)) == _version(old[model]):
+                    out.append(f"{env}: the canary {_version(old[model])} of {model} is promoted: it becomes the "
+                               "stable version, and the canary goes")
+                else:
+                    out.append(f"{env}: the canary {_version(old[model])} of {model} is rolled back; "
+                               f"{_version(stable.get(model))} stays")
+            elif _weight(before[overlay], model) != _weight(after[overlay], model):
+                out.append(f"{env}: the canary {_version(new[model])} of {model} goes from "
+                           f"{_weight(before[overlay], model)} to {_weight(after[overlay], model)} of the requests")
+    return out
+
+
+def _name(obj: dict) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))

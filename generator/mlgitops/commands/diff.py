@@ -38,10 +38,13 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
     result = rendered_diff.compare(repo.root, base, disk, cache.Cache(repo.root, use_cache))
     result.changes = [replace(c, text=_mask_secrets(c.text)) for c in result.changes]
     warnings = _guard(result, gen) + [rendered_diff.handover_finding(h, gen) for h in result.handovers]
+    notes = sync_guard.canary_notes(result.before, result.after)
     if markdown:
-        click.echo(diff_markdown.markdown(result, warnings), nl=False)
+        click.echo(diff_markdown.markdown(result, warnings, notes=notes), nl=False)
     else:
         click.echo(result.text(), nl=False)
+        for note in notes:
+            click.echo(f"note: {note}", err=True)
         emit(warnings, "text")
         if not result.changes:
             click.echo("no change in what the clusters get", err=True)
