@@ -23,7 +23,7 @@ def test_json_has_a_row_per_model_and_environment(generated, capsys):
     assert (prod["version"], prod["pods"], prod["max_pods"], prod["gpus"], prod["drift"]) == ("2.1.0", "3-16", 16, 16,
                                                                                                 False)
     assert rows[("fraud-detector", "prod")]["image"] == "fraud-detector@4f2a7c1e9b8d"
-    assert data["gpus"] == {"dev": 1, "staging": 8, "prod": 16}
+    assert data["gpus"] == {"dev": 4, "staging": 8, "prod": 16}  # dev: 1 serving + 2 sweep trials at once + the nightly run
 
 
 def test_drift_shows_when_the_tree_is_behind_the_specs(generated, capsys):

@@ -11,6 +11,7 @@ import subprocess
 
 import click
 
+from mlgitops.check import capacity
 from mlgitops.commands.common import emit, repository
 from mlgitops.report import status_formats
 from mlgitops.report.findings import has_errors
@@ -18,7 +19,7 @@ from mlgitops.spec import fleet
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import parse_model
 from mlgitops.spec.repo import Repo
-from mlgitops.tree import generation
+from mlgitops.tree import generation, layout
 
 HISTORY = 30
 
@@ -72,5 +73,10 @@ def run(repo_path: str | None, fmt: str) -> int:
     for entry in gen.entries:
         past.update(history(repo, gen.config, entry.path, entry.name))
     rows = [r.as_dict() for r in fleet.rows(gen.models, gen.config, drifted, past)]
+    by_name = {e.name: e.model for e in gen.entries}
+    for row in rows:  # the most GPUs at once, from what is generated: canaries, training and sweeps included
+        model, env = by_name[row["model"]], row["environment"]
+        objects = [m.obj for m in layout.intended(model, gen.config, env) + layout.training_intended(model, gen.config, env)]
+        row["gpus"] = int(capacity.usage({row["model"]: objects}, gen.config.gpu["resource"]).gpu)
     click.echo(status_formats.FORMATS[fmt](rows), nl=False)
     return 0
