@@ -58,3 +58,17 @@ def test_a_bad_key_or_value_leaves_the_file_untouched(generated, capsys):
     assert spec.read_bytes() == before
     unknown_env = run_cli(capsys, "set", "house-prices", "serving.replicas=3", "--env", "qa", "--repo", str(generated))
     assert unknown_env.code == 2 and "no environment 'qa'" in unknown_env.err
+
+
+def test_a_new_override_keeps_versions_quoted_and_the_model_section_first(generated, capsys):
+    spec = generated / "models/fraud-detector.yaml"  # its uri has {version}: a staging version is enough
+    before = spec.read_text()
+    assert "    staging:" not in before
+    result = run_cli(capsys, "set", "fraud-detector", "model.version=3.3.0", "--env", "staging", "--repo",
+                     str(generated))
+    assert result.code == 0, result.err
+    assert _diff(before, spec.read_text()) == ["+    staging:", "+      model:", '+        version: "3.3.0"']
+    assert run_cli(capsys, "set", "fraud-detector", "serving.replicas=3", "--env", "staging", "--repo",
+                   str(generated)).code == 0
+    staging = spec.read_text().split("    staging:\n", 1)[1].splitlines()[:4]
+    assert staging == ["      model:", '        version: "3.3.0"', "      serving:", "        replicas: 3"]

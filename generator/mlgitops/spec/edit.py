@@ -88,6 +88,26 @@ def _styled(old, new):
     return new
 
 
+FIRST = ("model",)  # a new override of these goes first in its map, where people write it
+
+
+def _quoted_versions(value):
+    """Versions inside a new value are quoted strings, as the spec's own are ("1.10" is not 1.1)."""
+    if isinstance(value, dict):
+        return {k: DoubleQuotedScalarString(v) if k == "version" and isinstance(v, str) else _quoted_versions(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_quoted_versions(v) for v in value]
+    return value
+
+
+def _put(node: CommentedMap, key: str, value) -> None:
+    if key in node or key not in FIRST:
+        node[key] = value
+    else:
+        node.insert(0, key, value)
+
+
 def set_value(doc: Document, path: Path_, value, quote: bool = False) -> None:
     """Set path to value, creating the maps on the way (in the style of their parent: flow stays flow)."""
     node = doc.data
@@ -97,12 +117,12 @@ def set_value(doc: Document, path: Path_, value, quote: bool = False) -> None:
             child = CommentedMap()
             if node.fa.flow_style():
                 child.fa.set_flow_style()
-            node[key] = child
+            _put(node, key, child)
         node = child
     old = node.get(path[-1])
     if quote and isinstance(value, str) and not isinstance(old, (DoubleQuotedScalarString, SingleQuotedScalarString)):
         value = DoubleQuotedScalarString(value)
-    node[path[-1]] = _styled(old, value)
+    _put(node, path[-1], _styled(old, _quoted_versions(value)))
 
 
 def remove(doc: Document, path: Path_, keep: int) -> bool:
