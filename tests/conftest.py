@@ -11,7 +11,8 @@ import pytest
 from mlgitops.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "models").glob("*.yaml"))
+# The example specs the tests build on, by name: a model a user adds while trying the README is not one.
+EXAMPLES = [ROOT / "models" / f"{name}.yaml" for name in ("fraud-detector", "house-prices", "image-classifier")]
 
 
 @dataclass

@@ -68,7 +68,13 @@ def test_init_starts_a_whole_repository_that_checks_at_once(tmp_path, capsys):
 def test_init_for_argocd_needs_the_repository_url_and_writes_nothing(tmp_path, capsys):
     result = run_cli(capsys, "init", str(tmp_path / "x"), "--engine", "argocd")
     assert result.code == 2 and "--repo-url" in result.err
-    assert list((tmp_path / "x").iterdir()) == []
+    assert not (tmp_path / "x").exists()  # refused before anything was created
+
+
+def test_init_refuses_a_url_flux_cannot_clone_and_says_how_to_write_it(tmp_path, capsys):
+    result = run_cli(capsys, "init", str(tmp_path / "x"), "--repo-url", "git@github.com:acme/x.git")
+    assert result.code == 2 and "write it as ssh://git@github.com/acme/x.git" in result.err
+    assert not (tmp_path / "x").exists()
 
 
 def test_init_flux_without_url_uses_the_bootstrap_source(tmp_path, capsys):

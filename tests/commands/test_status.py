@@ -22,16 +22,22 @@ def test_json_has_a_row_per_model_and_environment(generated, capsys):
     prod = rows[("image-classifier", "prod")]
     assert (prod["version"], prod["pods"], prod["max_pods"], prod["gpus"], prod["drift"]) == ("2.1.0", "3-16", 16, 16,
                                                                                                 False)
-    assert rows[("fraud-detector", "prod")]["image"] == "fraud-detector@4f2a7c1e9b8d"
+    assert rows[("fraud-detector", "prod")]["image_short"] == "fraud-detector@4f2a7c1e9b8d"
+    assert rows[("fraud-detector", "prod")]["image"].startswith("registry.example.com/risk/fraud-detector@sha256:4f2a")
     assert data["gpus"] == {"dev": 4, "staging": 8, "prod": 16}  # dev: 1 serving + 2 sweep trials at once + the nightly run
 
 
-def test_drift_shows_when_the_tree_is_behind_the_specs(generated, capsys):
-    spec = generated / "models/house-prices.yaml"
-    spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 3", 1))
+def test_drift_shows_for_the_environments_whose_files_differ(generated, capsys):
+    patch = generated / "overlays/dev/house-prices/deployment-patch.yaml"
+    patch.write_text(patch.read_text().replace("replicas: 1", "replicas: 5"))
     rows = json.loads(_status(capsys, generated))["models"]
-    assert {r["model"] for r in rows if r["drift"]} == {"house-prices"}
-    assert "behind specs" in _status(capsys, generated, "table")
+    assert {(r["model"], r["environment"]) for r in rows if r["drift"]} == {("house-prices", "dev")}
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 3", 1))  # the base: every environment
+    rows = json.loads(_status(capsys, generated))["models"]
+    assert {r["environment"] for r in rows if r["drift"] and r["model"] == "house-prices"} == {"dev", "staging",
+                                                                                               "prod"}
+    assert "differs from specs" in _status(capsys, generated, "table")
 
 
 def _git(repo, *args):

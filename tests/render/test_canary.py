@@ -79,9 +79,11 @@ def test_a_canary_with_no_way_to_split_traffic_is_an_error_at_its_line(repo, cap
     text = spec.read_text()
     assert "prod:" in text
     spec.write_text(text.rstrip("\n") + "\n")
+    before = spec.read_bytes()
     result = run_cli(capsys, "set", "house-prices", 'serving.canary={version: "1.5.0", image: "r/h:1.5.0", weight: 5}',
                      "--env", "prod", "--repo", str(repo))
     assert result.code == 1 and "(canary-traffic)" in result.err and "models/house-prices.yaml:" in result.err
+    assert spec.read_bytes() == before and "is unchanged" in result.err  # refused before it was written
 
 
 def test_weight_0_or_100_says_remove_or_promote(repo, capsys):

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from mlgitops.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "models").glob("*.yaml"))
+from conftest import EXAMPLES
+
 OLD_MTIME_NS = 1_000_000_000 * 10**9
 # Known bugs, each an xfail case in tests/cases/invalid/: specs that trip one are skipped (assume), so
 # this test keeps guarding everything else. Drop an entry once its case passes.

@@ -103,6 +103,9 @@ def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid:
     valid = {e.name for e in gen.entries}
     disk = {p: c for p, c in disk.items() if owns(_model_of_path(p)) and _model_of_path(p) not in invalid
             and not (spec_errors and _model_of_path(p) is not None and _model_of_path(p) not in valid)}
+    if spec_errors:  # clusters/ objects shared by every model (an ApplicationSet, a namespace) wait too
+        tree = {p: c for p, c in tree.items() if not (p.startswith("clusters/") and _model_of_path(p) is None)}
+        disk = {p: c for p, c in disk.items() if not (p.startswith("clusters/") and _model_of_path(p) is None)}
     found = drift.findings(writer.plan(tree, disk, repo.root), disk)
     if spec_errors:  # generate writes nothing while a spec is invalid
         found = [replace(f, hint="fix the spec errors first, then run 'mlgitops generate' and commit the result")
@@ -123,10 +126,12 @@ def _unreferenced(gen: generate.Generated, disk: dict[str, bytes], owns) -> list
             and not path.rsplit("/", 1)[1].startswith(".")]
 
 
-def _sync_findings(gen: generate.Generated, disk: dict[str, bytes]) -> list[Finding]:
+def _sync_findings(gen: generate.Generated, disk: dict[str, bytes], invalid: set[str]) -> list[Finding]:
+    """The sync objects' checks; a folder of a spec that exists but does not validate is that spec's (its
+    own errors say what to fix), never a stray folder an ApplicationSet would pick up."""
     assert gen.config is not None
     folders = {"/".join(p.split("/")[:depth]) for p in disk if p.startswith("overlays/")
-               for depth in (3, 4) if p.count("/") >= depth}
+               for depth in (3, 4) if p.count("/") >= depth and p.split("/")[2] not in invalid}
     specs = {e.name: e for e in gen.entries}
 
     def locate(model: str) -> tuple[str, Position]:
@@ -327,7 +332,7 @@ def run(options: Options) -> Result:
     drifted = _drift(gen, repo, disk, invalid, owns)
     result.findings += drifted + _unreferenced(gen, disk, owns)
     if owns(None):  # clusters/ and quotas are shared by every model: the first shard checks them
-        result.findings += _sync_findings(gen, disk)
+        result.findings += _sync_findings(gen, disk, invalid)
         result.findings += _capacity_findings(gen)
         result.prerequisites = _prerequisites(gen)
     stale = _drifted_models(drifted)

@@ -12,7 +12,6 @@ ids in the check result cache (.mlgitops-cache/results).
 
 from __future__ import annotations
 
-import difflib
 import json
 import tempfile
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 from mlgitops import __version__
 from mlgitops.check import build, gitrev
 from mlgitops.kube import kustomize
+from mlgitops.report import textdiff
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.spec.layers import locate
 from mlgitops.tree import cache
@@ -125,7 +125,7 @@ def overlay_diff(overlay: str, before: build.Built | None, after: build.Built | 
         return f"# {overlay}: does not build: {after.error}\n"
     a = _objects_text(before.objects) if before else []
     b = _objects_text(after.objects) if after else []
-    return "".join(difflib.unified_diff(a, b, f"a/{overlay} (built at {label})", f"b/{overlay} (built now)"))
+    return "".join(textdiff.unified(a, b, f"a/{overlay} (built at {label})", f"b/{overlay} (built now)"))
 
 
 def _of_kind(objects: list[dict], kind: str) -> list[dict]:

@@ -85,7 +85,8 @@ def _ident(key: tuple[str, str, str]) -> str:
 
 
 def _spec_of(overlay: str) -> str:
-    return f"models/{overlay.rsplit('/', 1)[-1]}.yaml"
+    """overlays/<env>/<model>[/training] -> models/<model>.yaml"""
+    return f"models/{overlay.split('/')[2]}.yaml"
 
 
 def immutable_changes(before: Objects, after: Objects) -> list[Finding]:
@@ -151,7 +152,9 @@ def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], en
             how = []
             if "flux" in engines:
                 how.append("Flux deletes its Kustomization and prunes what it applied")
-            if "argocd" in engines:
+            if "argocd" in engines and overlay.endswith("/training"):  # its ApplicationSet does not preserve
+                how.append("Argo CD deletes its training Application and what it deployed")
+            elif "argocd" in engines:
                 how.append("Argo CD deletes its Application but keeps what it deployed "
                            "(preserveResourcesOnDeletion), orphaned")
             message = f"{overlay} disappears from {where}: {'; '.join(how)}: {what}"

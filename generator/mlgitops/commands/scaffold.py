@@ -140,9 +140,9 @@ environments:                    # in promotion order; each syncs from clusters/
 """
 
 ENGINE_NOTES = {
-    "flux": "flux bootstrap ... --path=clusters/<env>/flux, then every model syncs by itself",
-    "argocd": "apply one Application for clusters/<env>/argocd per cluster (mlgitops docs/gitops.md)",
-    "both": "objects for both engines; each cluster applies clusters/<env>/flux or clusters/<env>/argocd",
+    "flux": "flux bootstrap ... --path=clusters/<cluster>/flux, then every model syncs by itself",
+    "argocd": "apply one Application for clusters/<cluster>/argocd per cluster (mlgitops docs/gitops.md)",
+    "both": "objects for both engines; each cluster applies clusters/<cluster>/flux or clusters/<cluster>/argocd",
 }
 
 
@@ -161,15 +161,25 @@ GITIGNORE = """\
 """
 
 
+def check_options(engine: str, repo_url: str | None) -> None:
+    """init's options, refused before anything is written."""
+    if repo_url is not None and not re.fullmatch(r"(http|https|ssh)://\S+", repo_url):
+        scp = re.fullmatch(r"([\w.-]+@)?([\w.-]+):(?!//)(\S+)", repo_url)
+        hint = (f"write it as ssh://{scp.group(1) or ''}{scp.group(2)}/{scp.group(3)} (Flux's GitRepository takes "
+                "http(s):// or ssh:// URLs)" if scp else "give an http(s):// or ssh:// URL")
+        raise FatalError(f"--repo-url {repo_url!r} is not a URL the clusters can clone", hint)
+    if engine in ("argocd", "both") and not repo_url:
+        raise FatalError(f"the {engine} engine needs the repository's URL",
+                         "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
+
+
 def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> list[str]:
     """Write a new repository's config, schemas, CI workflow, pre-commit config and README; files that
     exist are left alone (a .gitignore gains the lines it lacks). Returns what was written."""
     from mlgitops import __version__
     from mlgitops.commands import starter_files
 
-    if engine in ("argocd", "both") and not repo_url:
-        raise FatalError(f"the {engine} engine needs the repository's URL",
-                         "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
+    check_options(engine, repo_url)
     written = []
     files = {"mlgitops.yaml": config_text(engine, repo_url), ".gitignore": GITIGNORE,
              ".github/workflows/mlgitops.yml": starter_files.WORKFLOW.replace("@VERSION@", __version__),

@@ -17,7 +17,7 @@ from mlgitops.spec import edit
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, parse_model
 from mlgitops.spec.repo import Repo
-from mlgitops.tree import generation, writer
+from mlgitops.tree import generation, layout, writer
 
 
 @dataclass
@@ -59,10 +59,14 @@ def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
 
 def save(session: Session, text: str) -> int:
     """Validate the edited text; write it and regenerate, or print why not and write nothing."""
-    _, findings = session.parse(text)
+    model, findings = session.parse(text)
+    if model is not None and not has_errors(findings):  # what generate would refuse: a canary with no
+        _, found = layout.model_tree(model, session.config)  # traffic split, a patch on nothing, ...
+        findings += found
     if has_errors(findings):
         emit(findings, "text")
-        click.echo(f"{session.rel} is unchanged: the edit does not validate", err=True)
+        click.echo(f"{session.rel} is unchanged: the edit does not validate (the positions above are in the "
+                   "edited text, which was not written)", err=True)
         return 1
     opcodes = difflib.SequenceMatcher(None, session.doc.text.splitlines(), text.splitlines()).get_opcodes()
     changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in opcodes if tag != "equal")

@@ -101,6 +101,7 @@ applies what is merged.
 
 In pull requests, CI (`.github/workflows/mlgitops.yml`) checks that the generated tree is up to date,
 runs `mlgitops check` (findings inline, on the spec line), and shows in the job summary what the
-clusters will get. Bootstrapping a cluster: see the comments in `mlgitops.yaml` and mlgitops's
-docs/gitops.md.
+clusters will get. Bootstrapping a cluster (`flux bootstrap ... --path=clusters/<cluster>/flux`, or an
+Argo CD Application for `clusters/<cluster>/argocd`): see docs/gitops.md in mlgitops. The clusters
+follow the branch `git.branch` of `mlgitops.yaml` names (default `main`): commit to that branch.
 """

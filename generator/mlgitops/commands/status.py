@@ -24,15 +24,16 @@ from mlgitops.tree import generation, layout
 HISTORY = 30
 
 
-def _model_of(path: str) -> str | None:
+def _drifted(path: str, envs: list[str]) -> list[tuple[str, str]]:
+    """(model, environment) pairs a generated file belongs to: a base file belongs to every environment."""
     parts = path.split("/")
     if parts[0] == "base" and len(parts) > 2:
-        return parts[1]
+        return [(parts[1], env) for env in envs]
     if parts[0] == "overlays" and len(parts) > 3:
-        return parts[2]
-    if parts[0] == "clusters" and len(parts) == 5:
-        return parts[4].removesuffix(".yaml")
-    return None
+        return [(parts[2], parts[1])]
+    if parts[0] == "clusters" and len(parts) >= 5 and parts[2] == "flux":  # clusters/<c>/flux/<env>/[training/]<m>
+        return [(parts[-1].removesuffix(".yaml"), parts[3])]
+    return []
 
 
 def _git(repo: Repo, *args: str) -> str | None:
@@ -68,7 +69,7 @@ def run(repo_path: str | None, fmt: str) -> int:
         return 1
     check = generation.run(repo.root, check=True)
     plan = check.plan
-    drifted = {m for p in ([*plan.write, *plan.delete] if plan else []) if (m := _model_of(p))}
+    drifted = {pair for p in ([*plan.write, *plan.delete] if plan else []) for pair in _drifted(p, gen.config.env_names)}
     past: dict[tuple[str, str], set[str]] = {}
     for entry in gen.entries:
         past.update(history(repo, gen.config, entry.path, entry.name))

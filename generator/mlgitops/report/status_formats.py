@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-COLUMNS = (("model", "model"), ("environment", "env"), ("version", "version"), ("image", "image"),
+COLUMNS = (("model", "model"), ("environment", "env"), ("version", "version"), ("image_short", "image"),
            ("pods", "pods"), ("gpus", "GPUs"), ("canary", "canary"), ("drift", "drift"))
 
 
 def _cell(row: dict, key: str) -> str:
     value = row[key]
     if key == "drift":
-        return "behind specs" if value else ""
+        return "differs from specs" if value else ""
     return str(value)
 
 

@@ -20,12 +20,13 @@ class Row:
     model: str
     environment: str
     version: str
-    image: str  # tag, or a short digest
+    image: str  # the full reference
+    image_short: str  # name:tag, or name@ a short digest: for tables
     pods: str  # "3", or "2-10" under an HPA
     max_pods: int
     gpus: int  # GPUs per pod x the most pods
     canary: str = ""
-    drift: bool = False
+    drift: bool = False  # the committed tree differs from what the specs generate, for this environment
     flags: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict:
@@ -56,7 +57,7 @@ def _older(a: str, b: str) -> bool:
     return bool(_numbers(a)) and bool(_numbers(b)) and _numbers(a) < _numbers(b)
 
 
-def rows(models: list[Model], config: Config, drifted: set[str],
+def rows(models: list[Model], config: Config, drifted: set[tuple[str, str]],
          history: dict[tuple[str, str], set[str]] | None = None) -> list[Row]:
     """history: (model, environment) -> every version that environment's spec ever said (git log)."""
     out = []
@@ -85,6 +86,6 @@ def rows(models: list[Model], config: Config, drifted: set[str],
                     flags.append(f"the {env} canary {canary['version']} is older than its stable version {version}")
             else:
                 gpu_total = gpu * most
-            out.append(Row(model.name, env, version, short_image(serving["image"]), pods, most, gpu_total,
-                           canary=shown, drift=model.name in drifted, flags=tuple(flags)))
+            out.append(Row(model.name, env, version, serving["image"], short_image(serving["image"]), pods, most,
+                           gpu_total, canary=shown, drift=(model.name, env) in drifted, flags=tuple(flags)))
     return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fcntl
 import os
 import re
@@ -13,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlgitops.report import textdiff
 from mlgitops.report.findings import FatalError, Finding, Position
 from mlgitops.spec.repo import GENERATED_ROOTS
 from mlgitops.tree.layout import Tree, is_generated
@@ -131,7 +131,7 @@ def unified_diff(tree: Tree, disk: Tree, the_plan: Plan) -> str:
         new = tree.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
         a = f"a/{path}" if path in disk else "/dev/null"
         b = f"b/{path}" if path in tree else "/dev/null"
-        chunks.extend(difflib.unified_diff(old, new, a, b))
+        chunks.extend(textdiff.unified(old, new, a, b))
     return "".join(chunks)
 
 
