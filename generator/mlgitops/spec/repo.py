@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class Repo:
         """Bytes of a spec or config file; a symlink leading outside the repository is refused."""
         rel = self.rel(path)
         real = path
-        if path.is_symlink() or any(p.is_symlink() for p in path.parents if p != self.root and self.root in p.parents):
+        if path.is_symlink() or _linked_folder(self.root, path.parent):
             try:
                 real = path.resolve(strict=True)
             except (OSError, RuntimeError):
@@ -61,6 +62,20 @@ class Repo:
             return real.read_bytes(), []
         except OSError as exc:
             return None, [Finding("file-unreadable", f"cannot be read: {exc.strerror}", rel, Position(1, 1))]
+
+
+def _linked_folder(root: Path, folder: Path) -> bool:
+    """Whether a folder between the root and this one (included) is a symlink: one lstat per level."""
+    try:
+        parts = folder.relative_to(root).parts
+    except ValueError:
+        return False
+    current = str(root)
+    for part in parts:
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            return True
+    return False
 
 
 def _utf8(name: str) -> bool:

@@ -105,7 +105,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
-    result.tree.update(sync_tree(config, [(e.name, e.path) for e in result.entries], training_pairs(result.tree)))
+    result.tree.update(sync_tree(config, training_pairs(result.tree)))
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)

@@ -133,6 +133,10 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
         for name, obj in result.files.items():
             tree[f"{out}/{name}"] = document(model.path, obj)
         tree.update(_training_tree(model, config, env.name))
+    # the model's own sync objects (a Flux Kustomization per environment) belong to its files: cached with them
+    for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree)):
+        if o.source == model.path:
+            tree[f"{o.folder}/{o.file}"] = document(o.source, o.obj)
     return tree, findings
 
 
@@ -151,7 +155,9 @@ def training_pairs(tree: Tree) -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
-def sync_tree(config: Config, models: list[tuple[str, str]], training: frozenset[tuple[str, str]] = frozenset()) -> Tree:
-    """clusters/: the Namespaces and Flux / Argo CD objects for (model name, spec path) pairs, and the sync
-    objects of the training folders ((model, environment) pairs)."""
-    return {f"{o.folder}/{o.file}": document(o.source, o.obj) for o in sync_objects(config, sorted(models), training)}
+def sync_tree(config: Config, training: frozenset[tuple[str, str]] = frozenset()) -> Tree:
+    """clusters/ objects no single model owns: Namespaces, quotas, the Git source, AppProjects and
+    ApplicationSets (a training one where some model trains: (model, environment) pairs). Each model's
+    own sync objects come with its files (model_tree)."""
+    return {f"{o.folder}/{o.file}": document(o.source, o.obj) for o in sync_objects(config, [], training)
+            if o.source == config.path}
