@@ -17,7 +17,7 @@ from mlgitops.spec import edit
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, parse_model
 from mlgitops.spec.repo import Repo
-from mlgitops.tree import generation, writer
+from mlgitops.tree import generation, layout, writer
 
 
 @dataclass
@@ -30,6 +30,15 @@ class Session:
 
     def parse(self, text: str) -> tuple[Model | None, list[Finding]]:
         return parse_model(self.rel, text.encode("utf-8"), self.config)
+
+    def validate(self, text: str) -> list[Finding]:
+        """Every finding generate would give the edited spec: its own, and those of rendering its files
+        (a canary without a route, a patch that does not apply), so an edit generate would refuse is
+        never written."""
+        model, findings = self.parse(text)
+        if model is None or has_errors(findings):
+            return findings
+        return findings + layout.model_tree(model, self.config)[1]
 
 
 def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
@@ -59,7 +68,7 @@ def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
 
 def save(session: Session, text: str) -> int:
     """Validate the edited text; write it and regenerate, or print why not and write nothing."""
-    _, findings = session.parse(text)
+    findings = session.validate(text)
     if has_errors(findings):
         emit(findings, "text")
         click.echo(f"{session.rel} is unchanged: the edit does not validate", err=True)
