@@ -17,3 +17,17 @@ def test_an_edit_that_cannot_be_generated_leaves_the_spec_as_it_was(generated, c
     assert "unchanged" in result.err and "was written" not in result.err
     assert snapshot(generated) == before
     assert "canary" not in spec.read_text()
+
+
+def test_model_names_a_spec_in_models_and_nothing_else(generated, capsys):
+    (generated / "elsewhere").mkdir()
+    outside = generated / "elsewhere/house-prices.yaml"
+    outside.write_bytes((generated / "models/house-prices.yaml").read_bytes())
+    before = snapshot(generated)
+    for name in ("../elsewhere/house-prices", "../mlgitops", "."):
+        result = run_cli(capsys, "set", name, "serving.replicas=3", "--repo", str(generated))
+        assert result.code == 2, result.err
+        assert f"no spec models/{name}.yaml" in result.err and "house-prices" in result.err
+        promoted = run_cli(capsys, "promote", name, "--from", "dev", "--to", "prod", "--repo", str(generated))
+        assert promoted.code == 2, promoted.err
+    assert snapshot(generated) == before

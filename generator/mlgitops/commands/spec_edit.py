@@ -48,7 +48,7 @@ def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
         emit(findings, "text")
         return None, 1
     path = repo.root / "models" / f"{name}.yaml"
-    if not path.is_file():
+    if path not in repo.model_files():  # only a spec generate reads: never ../elsewhere, a folder or a FIFO
         known = ", ".join(sorted(p.stem for p in repo.model_files())) or "none"
         raise FatalError(f"no spec models/{name}.yaml", f"models in this repository: {known}")
     rel = repo.rel(path)
