@@ -31,3 +31,27 @@ def test_model_names_a_spec_in_models_and_nothing_else(generated, capsys):
         promoted = run_cli(capsys, "promote", name, "--from", "dev", "--to", "prod", "--repo", str(generated))
         assert promoted.code == 2, promoted.err
     assert snapshot(generated) == before
+
+
+def test_the_temp_file_of_a_killed_set_is_reported_then_removed_by_generate(generated, capsys):
+    # `set` writes models/.<spec>.<pid>.tmp, then renames it over the spec: kill -9 between the two leaves it
+    spec = generated / "models/house-prices.yaml"
+    leftover = generated / "models/.house-prices.yaml.4242.tmp"
+    leftover.write_bytes(spec.read_bytes()[:40])
+    drift = run_cli(capsys, "generate", "--check", "--repo", str(generated))
+    assert drift.code == 1 and "models/.house-prices.yaml.4242.tmp" in drift.err and "leftover-temp" in drift.err
+    checked = run_cli(capsys, "check", "--no-cache", "--repo", str(generated))
+    assert checked.code == 1 and "models/.house-prices.yaml.4242.tmp" in checked.out
+    assert leftover.exists()
+    repaired = run_cli(capsys, "generate", "--repo", str(generated))
+    assert repaired.code == 0 and "1 leftover temp files removed" in repaired.err
+    assert not leftover.exists() and spec.exists()
+    assert run_cli(capsys, "generate", "--check", "--repo", str(generated)).code == 0
+
+
+def test_removing_the_last_leftover_keeps_models_folder(tmp_path, capsys):
+    from conftest import make_repo
+    repo = make_repo(tmp_path / "empty", models=())
+    (repo / "models/.gone.yaml.77.tmp").write_text("half")
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    assert (repo / "models").is_dir() and not (repo / "models/.gone.yaml.77.tmp").exists()

@@ -61,7 +61,7 @@ RULES: dict[str, str] = {
     "path-blocked": "a file or folder is in the way of a generated file",
     "unreferenced-file": "a file in a generated folder that no kustomization references: it is never deployed",
     "drift": "the committed generated tree differs from what the specs generate",
-    "leftover-temp": "a temp file left in the generated tree by a killed run (generate removes it)",
+    "leftover-temp": "a temp file left in the generated tree or models/ by a killed run (generate removes it)",
     "build": "kustomize cannot build an overlay",
     "yaml-tag": "an explicit YAML tag (!!int, !local) instead of a plain value",
     "k8s-schema": "a resource breaks its Kubernetes (or custom resource) schema",
