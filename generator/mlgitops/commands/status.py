@@ -61,7 +61,7 @@ def history(repo: Repo, config: Config, rel: str, name: str) -> dict[tuple[str, 
 
 def run(repo_path: str | None, fmt: str) -> int:
     repo = repository(repo_path)
-    gen = generation.build(repo)
+    gen = generation.build(repo, store_cache=False)  # status reads: it writes nothing, not even the cache
     if gen.config is None or has_errors(gen.findings):
         emit(gen.findings, "text")
         click.echo("fix the specs first: status reads what they say", err=True)
