@@ -203,7 +203,8 @@ def _write(folder: Path, contents: dict[str, bytes]) -> None:
 
 
 def build_side(folder: Path, sigs: dict[str, Signature], overlays: list[str],
-               read: Callable[[list[str]], dict[str, bytes]], store: cache.Cache, salt: str) -> tuple[dict, int]:
+               read: Callable[[list[str]], dict[str, bytes]], store: cache.Cache, salt: str,
+               procs: build.Processes | None = None) -> tuple[dict, int]:
     """Build these overlays from the bytes `read` gives for their inputs, in `folder`; cached by their ids.
     Returns the results by overlay and how many were built."""
     results: dict[str, build.Built] = {}
@@ -218,7 +219,7 @@ def build_side(folder: Path, sigs: dict[str, Signature], overlays: list[str],
     if not todo:
         return results, 0
     _write(folder, read(sorted({path for o in todo for group in sigs[o] for path, _ in group})))
-    for overlay, built in build.build_all(folder, sorted(todo)).items():
+    for overlay, built in build.build_all(folder, sorted(todo), procs=procs).items():
         if built.error:  # name files as the repository does, not the scratch folder; never cached
             built = build.Built(overlay, built.objects, built.error.replace(f"{folder}/", ""))
         elif _cacheable(built.objects):
@@ -243,13 +244,18 @@ def compare(root: Path, base: gitrev.Base, disk: Tree, store: cache.Cache) -> Re
         return {p: disk[p] for p in paths}
 
     salt = _salt() if todo else ""
+    procs = build.Processes()  # one set for both sides: Ctrl-C in this thread cancels the other side's builds
     with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as scratch, ThreadPoolExecutor(1) as pool:
         # both sides at once: a small diff is a few kustomize processes, mostly start-up
         old_side = pool.submit(build_side, Path(scratch, "old"), old_sigs, [o for o in todo if o in old_sigs],
-                               read_old, store, salt)
-        after, built_new = build_side(Path(scratch, "new"), new_sigs, [o for o in todo if o in new_sigs], read_new,
-                                      store, salt)
-        before, built_old = old_side.result()
+                               read_old, store, salt, procs)
+        try:
+            after, built_new = build_side(Path(scratch, "new"), new_sigs, [o for o in todo if o in new_sigs],
+                                          read_new, store, salt, procs)
+            before, built_old = old_side.result()
+        except BaseException:  # before the pool's exit waits for the old side: stop its builds first
+            procs.cancel()
+            raise
     changes, moves = [], []
     for overlay in todo:
         text = overlay_diff(overlay, before.get(overlay), after.get(overlay), base.label)
