@@ -22,6 +22,7 @@ from pathlib import Path
 
 from mlgitops import __version__
 from mlgitops.check import build, gitrev
+from mlgitops.check.pipeline import kustomize_version
 from mlgitops.kube import kustomize
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.spec.layers import locate
@@ -179,10 +180,14 @@ def handover_finding(h: Handover, gen: Generated) -> Finding:
         Severity.WARNING, f"Deployment/{h.deployment}")
 
 
-def _salt() -> str:
-    argv = kustomize.build_argv()
-    return cache.key("mlgitops diff: built overlay", __version__, cache.code_fingerprint(), " ".join(argv),
-                     cache.file_identity(argv[0]))
+def _salt(root: Path, store: cache.Cache) -> str:
+    """What decides a built overlay besides its inputs: this code, and kustomize as check fingerprints it
+    (the command, every file it names, a wrapper script's too, and its version): with
+    MLGITOPS_KUSTOMIZE="sh k.sh" an edited k.sh is a new tool, not /bin/sh again."""
+    tool = kustomize.find()
+    tools = cache.Store(root, "tools", store.store.enabled)
+    version = kustomize_version(tool, tools) if store.store.enabled else ""
+    return cache.key("mlgitops diff: built overlay", __version__, cache.code_fingerprint(), tool.identity(), version)
 
 
 def _cacheable(objects: list[dict]) -> bool:
@@ -243,7 +248,7 @@ def compare(root: Path, base: gitrev.Base, disk: Tree, store: cache.Cache) -> Re
     def read_new(paths: list[str]) -> dict[str, bytes]:
         return {p: disk[p] for p in paths}
 
-    salt = _salt() if todo else ""
+    salt = _salt(root, store) if todo else ""
     procs = build.Processes()  # one set for both sides: Ctrl-C in this thread cancels the other side's builds
     with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as scratch, ThreadPoolExecutor(1) as pool:
         # both sides at once: a small diff is a few kustomize processes, mostly start-up
