@@ -55,3 +55,40 @@ def test_removing_the_last_leftover_keeps_models_folder(tmp_path, capsys):
     (repo / "models/.gone.yaml.77.tmp").write_text("half")
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
     assert (repo / "models").is_dir() and not (repo / "models/.gone.yaml.77.tmp").exists()
+
+
+def test_when_generate_cannot_take_the_lock_the_edit_is_undone(generated, capsys, monkeypatch):
+    # a repository root nobody may write in (as root, chmod would not stop us: the lock's open fails instead)
+    from mlgitops.tree import writer
+
+    real_open = open
+
+    def no_lock(path, *args, **kwargs):
+        if str(path).endswith(writer.LOCK_FILE):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(writer, "open", no_lock, raising=False)
+    before = snapshot(generated)
+    result = run_cli(capsys, "set", "house-prices", "serving.replicas=4", "--repo", str(generated))
+    assert result.code == 2
+    assert "cannot create the lock file" in result.err and "models/house-prices.yaml was restored" in result.err
+    assert snapshot(generated) == before
+
+
+def test_when_generate_refuses_the_tree_the_edit_is_undone(generated, capsys):
+    # a hand-edited generated file of another model: generate will not overwrite it, so it writes nothing
+    edited = generated / "overlays/prod/fraud-detector/kustomization.yaml"
+    edited.write_text(edited.read_text().split("\n", 1)[1] + "# tuned by hand\n")
+    before = snapshot(generated)
+    result = run_cli(capsys, "set", "house-prices", "serving.replicas=4", "--repo", str(generated))
+    assert result.code == 1
+    assert "hand-edited" in result.err and "models/house-prices.yaml is unchanged" in result.err
+    assert snapshot(generated) == before
+
+
+def test_an_edit_keeps_the_specs_mode(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    spec.chmod(0o600)
+    assert run_cli(capsys, "set", "house-prices", "serving.replicas=4", "--repo", str(generated)).code == 0
+    assert spec.stat().st_mode & 0o777 == 0o600
