@@ -21,6 +21,7 @@ from mlgitops.tree import generation
 
 
 def run(directory: str, engine: str = "flux", repo_url: str | None = None) -> int:
+    scaffold.check_options(engine, repo_url)
     root = Path(directory).resolve()
     try:
         root.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -146,9 +147,12 @@ ENGINE_NOTES = {
 }
 
 
+REPO_URL = re.compile(r"[^\s\x00-\x1f\x7f]+\Z")  # as config.schema.json's git.url pattern
+
+
 def config_text(engine: str, repo_url: str | None) -> str:
-    if repo_url:
-        git = f"  url: {repo_url}   # where the clusters clone this repository from\n"
+    if repo_url:  # quoted: a URL holding '#', ': ' or a leading '*' stays one string
+        git = f"  url: {json.dumps(repo_url)}   # where the clusters clone this repository from\n"
     else:
         git = "  # url: https://<git host>/<org>/<repo>.git   # without it, Flux uses the source 'flux bootstrap' made\n"
     return CONFIG_TEMPLATE.format(git=git, engine=engine, engine_note=ENGINE_NOTES[engine])
@@ -161,15 +165,23 @@ GITIGNORE = """\
 """
 
 
+def check_options(engine: str, repo_url: str | None) -> None:
+    """init's options, refused before anything is created."""
+    if engine in ("argocd", "both") and not repo_url:
+        raise FatalError(f"the {engine} engine needs the repository's URL",
+                         "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
+    if repo_url is not None and not REPO_URL.match(repo_url):
+        raise FatalError(f"--repo-url {repo_url!r} is not a repository URL: it holds a space or a control character",
+                         "pass the URL the clusters clone from, e.g. https://<git host>/<org>/<repo>.git")
+
+
 def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> list[str]:
     """Write a new repository's config, schemas, CI workflow, pre-commit config and README; files that
     exist are left alone (a .gitignore gains the lines it lacks). Returns what was written."""
     from mlgitops import __version__
     from mlgitops.commands import starter_files
 
-    if engine in ("argocd", "both") and not repo_url:
-        raise FatalError(f"the {engine} engine needs the repository's URL",
-                         "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
+    check_options(engine, repo_url)
     written = []
     files = {"mlgitops.yaml": config_text(engine, repo_url), ".gitignore": GITIGNORE,
              ".github/workflows/mlgitops.yml": starter_files.WORKFLOW.replace("@VERSION@", __version__),
