@@ -92,3 +92,19 @@ def test_an_edit_keeps_the_specs_mode(generated, capsys):
     spec.chmod(0o600)
     assert run_cli(capsys, "set", "house-prices", "serving.replicas=4", "--repo", str(generated)).code == 0
     assert spec.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_sweep_parameter_named_like_a_secret_is_refused_and_never_printed(generated, capsys):
+    # its values go into the trials' ConfigMap as --api-token=..., and into every diff
+    spec = generated / "models/image-classifier.yaml"
+    text = spec.read_text()
+    assert "        batch-size: [64, 128]\n" in text
+    spec.write_text(text.replace("        batch-size: [64, 128]\n",
+                                 '        batch-size: [64, 128]\n        api-token: ["tokS3cr3tABC"]\n'))
+    before = snapshot(generated)
+    result = run_cli(capsys, "generate", "--repo", str(generated))
+    assert result.code == 1
+    assert "sweep parameter 'api-token' lists literal values, and its name says it is a secret" in result.err
+    assert "models/image-classifier.yaml:" in result.err
+    assert "tokS3cr3tABC" not in result.err + result.out
+    assert snapshot(generated) == before

@@ -189,7 +189,12 @@ def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:
         err(SWEEP, "a Katib sweep needs an objective: the metric the trials report",
             "add objective: {metric: val_accuracy, goal: maximize}", key=True)
     for name, values in sweep["parameters"].items():
-        if isinstance(values, dict):
+        if is_secret_name(name) and values:  # the values are written into a ConfigMap and every diff
+            err(f"{SWEEP}/parameters/{name}", f"sweep parameter '{name}' lists literal values, and its name says "
+                "it is a secret", "sweep over settings only; give a secret to every trial through "
+                "training.secrets: [{env: <NAME>, secret: <Secret name>, key: <key>}]", key=True,
+                rule="secret-in-env")
+        elif isinstance(values, dict):
             if strategy == "grid":
                 err(f"{SWEEP}/parameters/{name}", f"parameter '{name}' is a range; a grid needs a list of values",
                     "list the values, or use strategy: random")
