@@ -108,3 +108,19 @@ def test_a_sweep_parameter_named_like_a_secret_is_refused_and_never_printed(gene
     assert "models/image-classifier.yaml:" in result.err
     assert "tokS3cr3tABC" not in result.err + result.out
     assert snapshot(generated) == before
+
+
+def test_a_secret_passed_as_a_literal_argument_is_refused_and_never_printed(generated, capsys):
+    spec = generated / "models/image-classifier.yaml"
+    text = spec.read_text()
+    assert "    args: [--epochs=20]\n" in text
+    spec.write_text(text.replace("    args: [--epochs=20]\n",  # training's args; $(VAR) and --token-file are fine
+                                 '    args: [--epochs=20, --api-key=argS3cr3tXYZ, "--hf-token=$(HF_TOKEN)", '
+                                 "--token-file=/var/run/token]\n"))
+    result = run_cli(capsys, "generate", "--check", "--repo", str(generated))
+    assert result.code == 1
+    errors = [line for line in result.err.splitlines() if "(secret-in-env)" in line]
+    assert len(errors) == 1 and "argument '--api-key=...' holds a literal value" in errors[0]
+    assert "argS3cr3tXYZ" not in result.err + result.out
+    edited = run_cli(capsys, "set", "house-prices", "serving.args=[--db-password=pw123456]", "--repo", str(generated))
+    assert edited.code == 1 and "'--db-password=...'" in edited.err and "pw123456" not in edited.err
