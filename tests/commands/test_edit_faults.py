@@ -124,3 +124,14 @@ def test_a_secret_passed_as_a_literal_argument_is_refused_and_never_printed(gene
     assert "argS3cr3tXYZ" not in result.err + result.out
     edited = run_cli(capsys, "set", "house-prices", "serving.args=[--db-password=pw123456]", "--repo", str(generated))
     assert edited.code == 1 and "'--db-password=...'" in edited.err and "pw123456" not in edited.err
+
+
+def test_a_spec_that_is_a_symlink_is_edited_where_it_points(generated, capsys):
+    shared = generated / "shared"
+    shared.mkdir()
+    spec = generated / "models/house-prices.yaml"
+    target = shared / "house-prices.yaml"
+    spec.rename(target)
+    spec.symlink_to("../shared/house-prices.yaml")
+    assert run_cli(capsys, "set", "house-prices", "serving.replicas=4", "--repo", str(generated)).code == 0
+    assert spec.is_symlink() and "replicas: 4" in target.read_text()

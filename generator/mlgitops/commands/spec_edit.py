@@ -34,6 +34,11 @@ class Session:
     def parse(self, text: str) -> tuple[Model | None, list[Finding]]:
         return parse_model(self.rel, text.encode("utf-8"), self.config)
 
+    def path(self):
+        """The file to write: a spec that is a symlink (read_input allows one inside the repository) is
+        edited where it points, so the link stays a link."""
+        return os.path.realpath(self.repo.root / self.rel)
+
     def validate(self, text: str) -> list[Finding]:
         """Every finding generate would give the edited spec: its own, and those of rendering its files
         (a canary without a route, a patch that does not apply), so an edit generate would refuse is
@@ -79,9 +84,10 @@ def save(session: Session, text: str) -> int:
     opcodes = difflib.SequenceMatcher(None, session.doc.text.splitlines(), text.splitlines()).get_opcodes()
     changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in opcodes if tag != "equal")
     try:
-        session.times = os.stat(session.repo.root / session.rel)  # restored with the bytes if generate refuses
-        writer.write_atomic(session.repo.root / session.rel, text.encode("utf-8"), make_parent=False)
-        os.chmod(session.repo.root / session.rel, stat.S_IMODE(session.times.st_mode))  # the spec's mode stays
+        path = session.path()
+        session.times = os.stat(path)  # restored with the bytes if generate refuses
+        writer.write_atomic(path, text.encode("utf-8"), make_parent=False)
+        os.chmod(path, stat.S_IMODE(session.times.st_mode))  # the spec's mode stays
     except OSError as exc:
         raise FatalError(f"cannot write {session.rel}: {exc.strerror or exc}") from None
     click.echo(f"edited {session.rel} ({changed} line{'s' * (changed != 1)} changed)", err=True)
@@ -106,7 +112,7 @@ def save(session: Session, text: str) -> int:
 
 def _restore(session: Session) -> None:
     """Put the spec back as it was before the edit (a failed run leaves the repository as it was)."""
-    path = session.repo.root / session.rel
+    path = session.path()
     try:
         writer.write_atomic(path, session.doc.text.encode("utf-8"), make_parent=False)
         if session.times is not None:  # as it was, mode and mtime included: make and editors see no change
