@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -294,3 +295,15 @@ def test_a_changed_wrapper_script_is_a_new_kustomize_for_the_diff_cache(generate
     truth = diff(capsys, generated, "--base", "HEAD", "--no-cache")
     assert "replicas" not in truth.out
     assert diff(capsys, generated, "--base", "HEAD").out == truth.out
+
+
+def test_a_file_where_the_cache_folder_belongs_is_a_cache_less_diff_with_one_warning(generated, capsys):
+    commit(init(generated), "base")
+    edit(generated / "models/fraud-detector.yaml", "replicas: 4", "replicas: 6")
+    regenerate(capsys, generated)
+    shutil.rmtree(generated / ".mlgitops-cache", ignore_errors=True)
+    (generated / ".mlgitops-cache").write_text("not a folder")
+    result = diff(capsys, generated, "--base", "HEAD")
+    assert result.code == 0 and "+  replicas: 6\n" in result.out
+    assert result.err.count(".mlgitops-cache is not a folder") == 1
+    assert (generated / ".mlgitops-cache").read_text() == "not a folder"
