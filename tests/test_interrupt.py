@@ -130,3 +130,42 @@ def test_ctrl_c_while_the_modules_are_imported_is_quiet_too():
     assert proc.returncode == 130, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr == "mlgitops: interrupted\n"
+
+
+def test_ctrl_c_during_diff_stops_the_builds_of_both_sides(tmp_path):
+    """diff builds the base revision in a second thread: Ctrl-C must stop those builds too, not wait for
+    them. Here the base side's kustomize never finishes on its own (a script that loops until killed)."""
+    repo = tmp_path / "repo"
+    synth.synthesize(repo, 4)
+    git = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    assert _start(repo, scratch, "generate").wait(timeout=300) == 0
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "specs"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, env=git)
+    for i in range(4):
+        synth.change_one(repo, i)
+    assert _start(repo, scratch, "generate").wait(timeout=300) == 0
+    started = tmp_path / "base-side-started"
+    script = tmp_path / "k.sh"
+    kubectl = Path(sys.executable).parent / "kubectl"
+    script.write_text("for last; do :; done\n"  # the folder to build: an overlay, or a batch's kustomization
+                      'case "$last" in */old/*) old=1;; esac\n'
+                      'grep -qs "/old/overlays/" "$last/kustomization.yaml" && old=1\n'
+                      f'if [ -n "$old" ]; then touch {started}; i=0\n'
+                      '  while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; exit 1\nfi\n'
+                      f'exec {kubectl} kustomize "$@"\n')
+    env = {**os.environ, "TMPDIR": str(scratch), "CI": "1", "MLGITOPS_KUSTOMIZE": f"sh {script}"}
+    proc = subprocess.Popen([sys.executable, "-m", "mlgitops", "diff", "--base", "HEAD", "--no-cache",
+                             "--repo", str(repo)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(started.exists, proc)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)  # without the cancel it waits the base side's full minute
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert _running_under(scratch) == []
+    assert list(scratch.iterdir()) == []

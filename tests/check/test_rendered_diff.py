@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -277,3 +278,32 @@ def test_diff_warns_when_an_environment_turns_autoscaling_on(repo, capsys):
     assert "--field-manager=handover-to-hpa" in result.err and "docs/diff.md" in result.err
     markdown = diff(capsys, repo, "--markdown").out
     assert "> [!WARNING]" in markdown and f"`models/house-prices.yaml:{line}:9`: prod: Deployment" in markdown
+
+
+def test_a_changed_wrapper_script_is_a_new_kustomize_for_the_diff_cache(generated, capsys, tmp_path, monkeypatch):
+    """With MLGITOPS_KUSTOMIZE="sh k.sh" the built objects were keyed on /bin/sh: after k.sh changed, the
+    cached diff showed what the old script built. The key is now kustomize as check fingerprints it."""
+    kubectl = Path(build.kustomize.find().program)
+    script = tmp_path / "k.sh"
+    script.write_text(f'{kubectl} kustomize "$1"\n')
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"sh {script}")
+    commit(init(generated), "base")
+    edit(generated / "models/fraud-detector.yaml", "replicas: 4", "replicas: 6")
+    regenerate(capsys, generated)
+    assert "+  replicas: 6\n" in diff(capsys, generated, "--base", "HEAD").out  # cached now
+    script.write_text(f"{kubectl} kustomize \"$1\" | sed 's/replicas: 6/replicas: 4/'\n")  # the tool hides it
+    truth = diff(capsys, generated, "--base", "HEAD", "--no-cache")
+    assert "replicas" not in truth.out
+    assert diff(capsys, generated, "--base", "HEAD").out == truth.out
+
+
+def test_a_file_where_the_cache_folder_belongs_is_a_cache_less_diff_with_one_warning(generated, capsys):
+    commit(init(generated), "base")
+    edit(generated / "models/fraud-detector.yaml", "replicas: 4", "replicas: 6")
+    regenerate(capsys, generated)
+    shutil.rmtree(generated / ".mlgitops-cache", ignore_errors=True)
+    (generated / ".mlgitops-cache").write_text("not a folder")
+    result = diff(capsys, generated, "--base", "HEAD")
+    assert result.code == 0 and "+  replicas: 6\n" in result.out
+    assert result.err.count(".mlgitops-cache is not a folder") == 1
+    assert (generated / ".mlgitops-cache").read_text() == "not a folder"

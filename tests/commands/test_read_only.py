@@ -1,5 +1,5 @@
-"""A read-only checkout (CI sandboxes, a reviewer's clone): `generate --check`, `diff --no-cache` and
-`validate` work and write nothing at all: no lock file, no cache, no temp file, in the repository or
+"""A read-only checkout (CI sandboxes, a reviewer's clone): `generate --check`, `diff --no-cache`,
+`validate`, `status` and `check --no-cache` work and write nothing at all: no lock file, no cache, no temp file, in the repository or
 outside. (Without --no-cache, diff keeps built objects in .mlgitops-cache/, like check; a cache it
 cannot write is a one-line warning, never a failure.)
 
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-COMMANDS = [("generate", "--check"), ("diff", "--base", "HEAD", "--no-cache"), ("validate", "--skip", "Kustomization", "base")]
+COMMANDS = [("generate", "--check"), ("diff", "--base", "HEAD", "--no-cache"), ("validate", "--skip", "Kustomization", "base"),
+            ("status",), ("check", "--no-cache")]
 GIT = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
        "GIT_COMMITTER_EMAIL": "t@example.com"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_cli
 from mlgitops.check import pipeline as check
 
@@ -59,7 +60,7 @@ def test_init_starts_a_whole_repository_that_checks_at_once(tmp_path, capsys):
                 "clusters/prod/flux/prod/example.yaml", "clusters/prod/argocd/applicationset-prod.yaml"):
         assert (repo / rel).is_file(), rel
     config = (repo / "mlgitops.yaml").read_text()
-    assert "url: https://git.example.com/ml/m.git" in config and "engine: both" in config
+    assert 'url: "https://git.example.com/ml/m.git"' in config and "engine: both" in config
     assert run_cli(capsys, "generate", "--check", "--repo", str(repo)).code == 0
     checked = check.run(check.Options(repo, use_cache=False))
     assert [f.text() for f in checked.findings] == []
@@ -82,3 +83,22 @@ def test_init_flux_without_url_uses_the_bootstrap_source(tmp_path, capsys):
     assert "# url:" in (tmp_path / "mlgitops.yaml").read_text()
     assert not (tmp_path / "clusters/prod/flux/gitrepository.yaml").exists()
     assert "name: flux-system" in (tmp_path / "clusters/prod/flux/prod/example.yaml").read_text()
+
+
+@pytest.mark.parametrize("url", ["https://git.example.com/ml/m.git\n  branch: evil", "https://x\x1b[31m",
+                                 "https://x # y", ""], ids=["newline", "escape", "space", "empty"])
+def test_init_refuses_a_repository_url_that_is_not_one_and_writes_nothing(tmp_path, capsys, url):
+    # it was written unquoted into mlgitops.yaml: a newline injected keys, an escape left a config init
+    # could not read back, with half a repository written
+    result = run_cli(capsys, "init", str(tmp_path / "x"), "--engine", "argocd", "--repo-url", url)
+    assert result.code == 2, result.err
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) <= 2
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_quotes_the_url_so_yaml_reads_it_back_as_written(tmp_path, capsys):
+    url = "ssh://git@git.example.com:2222/ml/m.git#main"
+    assert run_cli(capsys, "init", str(tmp_path), "--engine", "argocd", "--repo-url", url).code == 0
+    import yaml
+
+    assert yaml.safe_load((tmp_path / "mlgitops.yaml").read_text())["git"]["url"] == url

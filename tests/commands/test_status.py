@@ -65,3 +65,18 @@ def test_a_version_the_previous_environment_never_ran_is_flagged_using_history(g
     rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
     assert rows[("house-prices", "prod")]["flags"] == ["prod runs 1.6.0, which staging never ran"]
     assert "| house-prices | prod | 1.6.0 |" in _status(capsys, generated, "markdown")
+
+
+def test_without_specs_status_names_the_folder_instead_of_an_empty_table(generated, capsys):
+    import shutil
+
+    shutil.rmtree(generated / "models")
+    missing = run_cli(capsys, "status", "--repo", str(generated))
+    assert missing.code == 2 and missing.out == ""
+    assert "models/ does not exist" in missing.err and str(generated / "models") in missing.err
+    (generated / "models").write_text("not a folder")
+    assert "models is not a folder" in run_cli(capsys, "status", "--repo", str(generated)).err
+    (generated / "models").unlink()
+    (generated / "models").mkdir()
+    empty = run_cli(capsys, "status", "--repo", str(generated))
+    assert empty.code == 2 and "models/ holds no specs" in empty.err

@@ -33,3 +33,18 @@ def test_a_version_without_schemas_names_the_ones_there_are():
     config, [finding] = with_version('"1.24"')
     assert config is None and finding.message == "no Kubernetes schemas for version 1.24"
     assert "1.25.0" in finding.hint and "1.37.0" in finding.hint
+
+
+@pytest.mark.parametrize("field, value", [("url", "https://x\n"), ("url", "https://x\x1b[31m"), ("url", "https://x y"),
+                                          ("branch", "ma\u2028in"), ("branch", "a..b"), ("branch", "main\n")])
+def test_a_git_url_or_branch_with_control_characters_is_refused_at_its_line(field, value):
+    # they went into every GitRepository / Application; a branch like this passed check too
+    import json
+
+    text = (ROOT / "mlgitops.yaml").read_text()
+    text = re.sub(rf"(?m)^  {field}: .*$", lambda m: f"  {field}: {json.dumps(value)}", text, count=1)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.startswith(f"  {field}:"))
+    config, findings = parse_config("mlgitops.yaml", text.encode())
+    assert config is None or any(f.severity.name == "ERROR" for f in findings)
+    assert [(f.position.line, f.rule) for f in findings] == [(line, "schema")]
+    assert "\n" not in findings[0].text()

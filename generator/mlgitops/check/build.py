@@ -191,16 +191,18 @@ def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
     return out
 
 
-def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progress=None) -> Iterator[Built]:
+def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progress=None,
+               procs: Processes | None = None) -> Iterator[Built]:
     """Build every overlay, yielding each batch's results as soon as it is done (in batch order), so
     the caller's checking overlaps the builds still running. One code path for one job or many.
 
     Interrupted (Ctrl-C) or closed early, it starts no further build, kills the running ones and
-    removes its scratch folder before the exception goes on."""
+    removes its scratch folder before the exception goes on. Builds sharing `procs` are cancelled together
+    (diff builds both sides at once: Ctrl-C stops the one in the other thread too)."""
     argv = kustomize.build_argv()
     groups = batches(overlays)
     jobs = jobs or os.cpu_count() or 1
-    procs = Processes()
+    procs = procs or Processes()
     scratch = tempfile.mkdtemp(prefix="mlgitops-build-")
     pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 and len(groups) > 1 else None
 
@@ -222,6 +224,7 @@ def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progres
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None) -> dict[str, Built]:
+def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None,
+              procs: Processes | None = None) -> dict[str, Built]:
     """Build every overlay; results by overlay."""
-    return {b.overlay: b for b in build_iter(root, overlays, jobs, progress)}
+    return {b.overlay: b for b in build_iter(root, overlays, jobs, progress, procs)}

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mlgitops import __version__
 from mlgitops.check import build, gitrev
+from mlgitops.check.pipeline import kustomize_version
 from mlgitops.kube import kustomize
 from mlgitops.report import textdiff
 from mlgitops.report.findings import Finding, Position, Severity
@@ -179,10 +180,14 @@ def handover_finding(h: Handover, gen: Generated) -> Finding:
         Severity.WARNING, f"Deployment/{h.deployment}")
 
 
-def _salt() -> str:
-    argv = kustomize.build_argv()
-    return cache.key("mlgitops diff: built overlay", __version__, cache.code_fingerprint(), " ".join(argv),
-                     cache.file_identity(argv[0]))
+def _salt(root: Path, store: cache.Cache) -> str:
+    """What decides a built overlay besides its inputs: this code, and kustomize as check fingerprints it
+    (the command, every file it names, a wrapper script's too, and its version): with
+    MLGITOPS_KUSTOMIZE="sh k.sh" an edited k.sh is a new tool, not /bin/sh again."""
+    tool = kustomize.find()
+    tools = cache.Store(root, "tools", store.store.enabled)
+    version = kustomize_version(tool, tools) if store.store.enabled else ""
+    return cache.key("mlgitops diff: built overlay", __version__, cache.code_fingerprint(), tool.identity(), version)
 
 
 def _cacheable(objects: list[dict]) -> bool:
@@ -203,7 +208,8 @@ def _write(folder: Path, contents: dict[str, bytes]) -> None:
 
 
 def build_side(folder: Path, sigs: dict[str, Signature], overlays: list[str],
-               read: Callable[[list[str]], dict[str, bytes]], store: cache.Cache, salt: str) -> tuple[dict, int]:
+               read: Callable[[list[str]], dict[str, bytes]], store: cache.Cache, salt: str,
+               procs: build.Processes | None = None) -> tuple[dict, int]:
     """Build these overlays from the bytes `read` gives for their inputs, in `folder`; cached by their ids.
     Returns the results by overlay and how many were built."""
     results: dict[str, build.Built] = {}
@@ -218,7 +224,7 @@ def build_side(folder: Path, sigs: dict[str, Signature], overlays: list[str],
     if not todo:
         return results, 0
     _write(folder, read(sorted({path for o in todo for group in sigs[o] for path, _ in group})))
-    for overlay, built in build.build_all(folder, sorted(todo)).items():
+    for overlay, built in build.build_all(folder, sorted(todo), procs=procs).items():
         if built.error:  # name files as the repository does, not the scratch folder; never cached
             built = build.Built(overlay, built.objects, built.error.replace(f"{folder}/", ""))
         elif _cacheable(built.objects):
@@ -242,14 +248,19 @@ def compare(root: Path, base: gitrev.Base, disk: Tree, store: cache.Cache) -> Re
     def read_new(paths: list[str]) -> dict[str, bytes]:
         return {p: disk[p] for p in paths}
 
-    salt = _salt() if todo else ""
+    salt = _salt(root, store) if todo else ""
+    procs = build.Processes()  # one set for both sides: Ctrl-C in this thread cancels the other side's builds
     with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as scratch, ThreadPoolExecutor(1) as pool:
         # both sides at once: a small diff is a few kustomize processes, mostly start-up
         old_side = pool.submit(build_side, Path(scratch, "old"), old_sigs, [o for o in todo if o in old_sigs],
-                               read_old, store, salt)
-        after, built_new = build_side(Path(scratch, "new"), new_sigs, [o for o in todo if o in new_sigs], read_new,
-                                      store, salt)
-        before, built_old = old_side.result()
+                               read_old, store, salt, procs)
+        try:
+            after, built_new = build_side(Path(scratch, "new"), new_sigs, [o for o in todo if o in new_sigs],
+                                          read_new, store, salt, procs)
+            before, built_old = old_side.result()
+        except BaseException:  # before the pool's exit waits for the old side: stop its builds first
+            procs.cancel()
+            raise
     changes, moves = [], []
     for overlay in todo:
         text = overlay_diff(overlay, before.get(overlay), after.get(overlay), base.label)

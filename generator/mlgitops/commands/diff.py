@@ -7,7 +7,7 @@ from dataclasses import replace
 import click
 
 from mlgitops.check import diff_markdown, gitrev, rendered_diff, sync_guard
-from mlgitops.commands.common import emit, repository
+from mlgitops.commands.common import emit, repository, warn
 from mlgitops.render import sync
 from mlgitops.report.findings import Finding, has_errors
 from mlgitops.report.redact import mask_env_values
@@ -35,7 +35,9 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
     if _stale(gen, disk, repo.root):
         click.echo("warning: base/ and overlays/ are not what models/ generate (run 'mlgitops generate'); "
                    "this diff shows the files on disk", err=True)
-    result = rendered_diff.compare(repo.root, base, disk, cache.Cache(repo.root, use_cache))
+    store = cache.Cache(repo.root, use_cache)
+    result = rendered_diff.compare(repo.root, base, disk, store)
+    warn([*gen.notes, *store.warnings])  # a cache it cannot use: said once, as check says it
     result.changes = [replace(c, text=_mask_secrets(c.text)) for c in result.changes]
     warnings = _guard(result, gen) + [rendered_diff.handover_finding(h, gen) for h in result.handovers]
     notes = sync_guard.canary_notes(result.before, result.after)

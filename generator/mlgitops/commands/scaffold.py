@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -146,9 +147,12 @@ ENGINE_NOTES = {
 }
 
 
+REPO_URL = re.compile(r"[^\s\x00-\x1f\x7f]+\Z")  # as config.schema.json's git.url pattern
+
+
 def config_text(engine: str, repo_url: str | None) -> str:
-    if repo_url:
-        git = f"  url: {repo_url}   # where the clusters clone this repository from\n"
+    if repo_url:  # quoted: a URL holding '#', ': ' or a leading '*' stays one string
+        git = f"  url: {json.dumps(repo_url)}   # where the clusters clone this repository from\n"
     else:
         git = "  # url: https://<git host>/<org>/<repo>.git   # without it, Flux uses the source 'flux bootstrap' made\n"
     return CONFIG_TEMPLATE.format(git=git, engine=engine, engine_note=ENGINE_NOTES[engine])
@@ -162,7 +166,10 @@ GITIGNORE = """\
 
 
 def check_options(engine: str, repo_url: str | None) -> None:
-    """init's options, refused before anything is written."""
+    """init's options, refused before anything is created."""
+    if repo_url is not None and not REPO_URL.match(repo_url):
+        raise FatalError(f"--repo-url {repo_url!r} is not a repository URL: it holds a space or a control character",
+                         "pass the URL the clusters clone from, e.g. https://<git host>/<org>/<repo>.git")
     if repo_url is not None and not re.fullmatch(r"(http|https|ssh)://\S+", repo_url):
         scp = re.fullmatch(r"([\w.-]+@)?([\w.-]+):(?!//)(\S+)", repo_url)
         hint = (f"write it as ssh://{scp.group(1) or ''}{scp.group(2)}/{scp.group(3)} (Flux's GitRepository takes "

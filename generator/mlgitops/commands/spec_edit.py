@@ -7,6 +7,8 @@ atomically and the tree regenerated, as `mlgitops generate` would.
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 from dataclasses import dataclass
 
 import click
@@ -27,9 +29,24 @@ class Session:
     rel: str
     model: Model
     doc: edit.Document
+    times: os.stat_result | None = None  # the spec's before it was written
 
     def parse(self, text: str) -> tuple[Model | None, list[Finding]]:
         return parse_model(self.rel, text.encode("utf-8"), self.config)
+
+    def path(self):
+        """The file to write: a spec that is a symlink (read_input allows one inside the repository) is
+        edited where it points, so the link stays a link."""
+        return os.path.realpath(self.repo.root / self.rel)
+
+    def validate(self, text: str) -> list[Finding]:
+        """Every finding generate would give the edited spec: its own, and those of rendering its files
+        (a canary without a route, a patch that does not apply), so an edit generate would refuse is
+        never written."""
+        model, findings = self.parse(text)
+        if model is None or has_errors(findings):
+            return findings
+        return findings + layout.model_tree(model, self.config)[1]
 
 
 def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
@@ -39,7 +56,7 @@ def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
         emit(findings, "text")
         return None, 1
     path = repo.root / "models" / f"{name}.yaml"
-    if not path.is_file():
+    if path not in repo.model_files():  # only a spec generate reads: never ../elsewhere, a folder or a FIFO
         known = ", ".join(sorted(p.stem for p in repo.model_files())) or "none"
         raise FatalError(f"no spec models/{name}.yaml", f"models in this repository: {known}")
     rel = repo.rel(path)
@@ -59,10 +76,7 @@ def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
 
 def save(session: Session, text: str) -> int:
     """Validate the edited text; write it and regenerate, or print why not and write nothing."""
-    model, findings = session.parse(text)
-    if model is not None and not has_errors(findings):  # what generate would refuse: a canary with no
-        _, found = layout.model_tree(model, session.config)  # traffic split, a patch on nothing, ...
-        findings += found
+    findings = session.validate(text)
     if has_errors(findings):
         emit(findings, "text")
         click.echo(f"{session.rel} is unchanged: the edit does not validate (the positions above are in the "
@@ -71,16 +85,40 @@ def save(session: Session, text: str) -> int:
     opcodes = difflib.SequenceMatcher(None, session.doc.text.splitlines(), text.splitlines()).get_opcodes()
     changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in opcodes if tag != "equal")
     try:
-        writer.write_atomic(session.repo.root / session.rel, text.encode("utf-8"), make_parent=False)
+        path = session.path()
+        session.times = os.stat(path)  # restored with the bytes if generate refuses
+        writer.write_atomic(path, text.encode("utf-8"), make_parent=False)
+        os.chmod(path, stat.S_IMODE(session.times.st_mode))  # the spec's mode stays
     except OSError as exc:
         raise FatalError(f"cannot write {session.rel}: {exc.strerror or exc}") from None
     click.echo(f"edited {session.rel} ({changed} line{'s' * (changed != 1)} changed)", err=True)
-    outcome = generation.run(session.repo.root)
+    try:
+        outcome = generation.run(session.repo.root)
+    except writer.PartialWrite:
+        raise  # part of the tree follows the edited spec: re-running generate finishes it
+    except FatalError as exc:  # generate wrote nothing (a lock it cannot create, a folder it cannot write)
+        _restore(session)
+        raise FatalError(f"{exc.message}; {session.rel} was restored: nothing changed", exc.hint,
+                         exc.details) from None
     emit(outcome.findings, "text")
-    if has_errors(outcome.findings):
-        click.echo("the spec was written; fix the findings above and run 'mlgitops generate'", err=True)
+    if has_errors(outcome.findings):  # generate refused and wrote nothing: the edit goes too
+        _restore(session)
+        click.echo(f"{session.rel} is unchanged: generate refused the tree (the findings above)", err=True)
         return 1
     plan = outcome.plan
     if plan is not None:
         click.echo(f"generated: {len(plan.write)} written, {len(plan.delete)} deleted", err=True)
     return 0
+
+
+def _restore(session: Session) -> None:
+    """Put the spec back as it was before the edit (a failed run leaves the repository as it was)."""
+    path = session.path()
+    try:
+        writer.write_atomic(path, session.doc.text.encode("utf-8"), make_parent=False)
+        if session.times is not None:  # as it was, mode and mtime included: make and editors see no change
+            os.chmod(path, stat.S_IMODE(session.times.st_mode))
+            os.utime(path, ns=(session.times.st_atime_ns, session.times.st_mtime_ns))
+    except OSError as exc:
+        raise FatalError(f"cannot restore {session.rel}: {exc.strerror or exc}; it holds the edit, and the "
+                         "tree was not generated from it", "run 'mlgitops generate', or undo the edit") from None

@@ -14,11 +14,11 @@ import click
 from mlgitops.check import capacity
 from mlgitops.commands.common import emit, repository
 from mlgitops.report import status_formats
-from mlgitops.report.findings import has_errors
+from mlgitops.report.findings import FatalError, has_errors
 from mlgitops.spec import fleet
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import parse_model
-from mlgitops.spec.repo import Repo
+from mlgitops.spec.repo import MODELS_DIR, Repo
 from mlgitops.tree import generation, layout
 
 HISTORY = 30
@@ -62,11 +62,13 @@ def history(repo: Repo, config: Config, rel: str, name: str) -> dict[tuple[str, 
 
 def run(repo_path: str | None, fmt: str) -> int:
     repo = repository(repo_path)
-    gen = generation.build(repo)
+    gen = generation.build(repo, store_cache=False)  # status reads: it writes nothing, not even the cache
     if gen.config is None or has_errors(gen.findings):
         emit(gen.findings, "text")
         click.echo("fix the specs first: status reads what they say", err=True)
         return 1
+    if not gen.entries:  # an empty table with exit 0 would say "nothing deployed" about a missing folder
+        raise _no_specs(repo)
     check = generation.run(repo.root, check=True)
     plan = check.plan
     drifted = {pair for p in ([*plan.write, *plan.delete] if plan else []) for pair in _drifted(p, gen.config.env_names)}
@@ -81,3 +83,15 @@ def run(repo_path: str | None, fmt: str) -> int:
         row["gpus"] = int(capacity.usage({row["model"]: objects}, gen.config.gpu["resource"]).gpu)
     click.echo(status_formats.FORMATS[fmt](rows), nl=False)
     return 0
+
+
+def _no_specs(repo: Repo) -> FatalError:
+    folder = repo.root / MODELS_DIR
+    if not folder.exists() and not folder.is_symlink():
+        why = f"{MODELS_DIR}/ does not exist"
+    elif not folder.is_dir():
+        why = f"{MODELS_DIR} is not a folder"
+    else:
+        why = f"{MODELS_DIR}/ holds no specs"
+    return FatalError(f"{why} ({folder}): no model to show",
+                      "run from the right repository, or add a spec: mlgitops new NAME --image IMAGE")

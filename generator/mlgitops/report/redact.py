@@ -39,6 +39,23 @@ def is_secret_name(name: object) -> bool:
     return any(w in _SECRET_WORDS for w in parts) or any(p in _SECRET_PAIRS for p in pairwise(parts))
 
 
+_FLAG = re.compile(r"-{1,2}(?P<name>[A-Za-z][\w.-]*)=(?P<value>.+)", re.DOTALL)
+_ENV_REF = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")  # Kubernetes expands $(VAR) from the container's env
+
+
+def secret_flag(arg: object) -> str | None:
+    """The flag of a command-line argument `--api-key=<literal>` whose name says secret, else None.
+    `--api-key=$(API_KEY)` is the way to pass one (the env var comes from a Secret) and is fine."""
+    match = _FLAG.fullmatch(arg) if isinstance(arg, str) else None
+    if match is None or not is_secret_name(match["name"]) or _ENV_REF.fullmatch(match["value"]):
+        return None
+    return match["name"]
+
+
+ARG_HINT = ("put the value in a Secret, reference it as an env var (secrets: [{env: NAME, secret: <Secret name>, "
+            "key: <key>}]) and pass --FLAG=$(NAME): Kubernetes expands it; a literal ends up in Git and in every diff")
+
+
 # One line of YAML as emitted by mlgitops or kustomize, possibly behind a unified diff's prefix:
 # `<prefix><indent>[- ]key: value`.
 _LINE = re.compile(r"^(?P<lead>[-+ ]?)(?P<indent> *)(?P<item>- )?(?P<key>[A-Za-z_][\w.-]*):(?P<rest>.*)$")

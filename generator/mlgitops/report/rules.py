@@ -45,7 +45,8 @@ RULES: dict[str, str] = {
     "duplicate-environment": "mlgitops.yaml defines an environment twice",
     "autoscaling-bounds": "autoscaling.minReplicas is greater than maxReplicas",
     "reserved-env": "an env var mlgitops sets itself (MODEL_NAME, MODEL_VERSION, MODEL_URI, MODEL_OUTPUT_URI)",
-    "secret-in-env": "an env var whose name says secret (PASSWORD, TOKEN, API_KEY, ...) holds a literal value",
+    "secret-in-env": "an env var, a --flag=value argument or a sweep parameter whose name says secret (PASSWORD, "
+                     "TOKEN, API_KEY, ...) holds a literal value",
     "duplicate-env": "an env var is set twice (env and secrets)",
     "limit-below-request": "a resource limit is below its request",
     "rollout-stuck": "maxSurge and maxUnavailable are both 0, so a rollout cannot progress",
@@ -61,7 +62,7 @@ RULES: dict[str, str] = {
     "path-blocked": "a file or folder is in the way of a generated file",
     "unreferenced-file": "a file in a generated folder that no kustomization references: it is never deployed",
     "drift": "the committed generated tree differs from what the specs generate",
-    "leftover-temp": "a temp file left in the generated tree by a killed run (generate removes it)",
+    "leftover-temp": "a temp file left in the generated tree or models/ by a killed run (generate removes it)",
     "build": "kustomize cannot build an overlay",
     "yaml-tag": "an explicit YAML tag (!!int, !local) instead of a plain value",
     "k8s-schema": "a resource breaks its Kubernetes (or custom resource) schema",

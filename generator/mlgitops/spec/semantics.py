@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from mlgitops.report.findings import Finding
-from mlgitops.report.redact import SECRET_HINT, is_secret_name
+from mlgitops.report.redact import ARG_HINT, SECRET_HINT, is_secret_name, secret_flag
 from mlgitops.spec import pods
 from mlgitops.spec.quantities import quantity
 
@@ -42,6 +42,11 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
             file, pos = locate(low_at, False)
             message = f"minReplicas ({low}) is greater than maxReplicas ({high})"
         found.append(Finding("autoscaling-bounds", message, file, pos))
+    for field in ("command", "args"):
+        for i, arg in enumerate(serving.get(field) or []):
+            if flag := secret_flag(arg):
+                add("secret-in-env", f"/spec/serving/{field}/{i}", f"argument '--{flag}=...' holds a literal value, "
+                    "and its name says it is a secret", ARG_HINT.replace("FLAG", flag))
     names: dict[str, str] = {}
     for name, value in serving.get("env", {}).items():
         pointer = f"/spec/serving/env/{name}"

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from mlgitops.report.findings import Finding, Position, Severity
-from mlgitops.report.redact import SECRET_HINT, is_secret_name
+from mlgitops.report.redact import ARG_HINT, SECRET_HINT, is_secret_name, secret_flag
 from mlgitops.spec.semantics import quantity
 
 RESERVED_ENV = ("MODEL_NAME", "MODEL_VERSION", "MODEL_URI", "MODEL_OUTPUT_URI")
@@ -132,6 +132,11 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
         elif isinstance(value, str) and value and is_secret_name(name):
             add(f"/spec/training/env/{name}", f"env '{name}' holds a literal value, and its name says it is a secret",
                 SECRET_HINT.replace("NAME", name), key=True, rule="secret-in-env")
+    for field in ("command", "args"):
+        for i, arg in enumerate(training.get(field) or []):
+            if flag := secret_flag(arg):
+                add(f"/spec/training/{field}/{i}", f"argument '--{flag}=...' holds a literal value, and its name "
+                    "says it is a secret", ARG_HINT.replace("FLAG", flag), rule="secret-in-env")
     for i, ref in enumerate(training.get("secrets", [])):
         if ref["env"] in RESERVED_ENV:
             add(f"/spec/training/secrets/{i}/env", f"env '{ref['env']}' is set by mlgitops", rule="reserved-env")
@@ -189,7 +194,12 @@ def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:
         err(SWEEP, "a Katib sweep needs an objective: the metric the trials report",
             "add objective: {metric: val_accuracy, goal: maximize}", key=True)
     for name, values in sweep["parameters"].items():
-        if isinstance(values, dict):
+        if is_secret_name(name) and values:  # the values are written into a ConfigMap and every diff
+            err(f"{SWEEP}/parameters/{name}", f"sweep parameter '{name}' lists literal values, and its name says "
+                "it is a secret", "sweep over settings only; give a secret to every trial through "
+                "training.secrets: [{env: <NAME>, secret: <Secret name>, key: <key>}]", key=True,
+                rule="secret-in-env")
+        elif isinstance(values, dict):
             if strategy == "grid":
                 err(f"{SWEEP}/parameters/{name}", f"parameter '{name}' is a range; a grid needs a list of values",
                     "list the values, or use strategy: random")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlgitops.report import textdiff
 from mlgitops.report.findings import FatalError, Finding, Position
-from mlgitops.spec.repo import GENERATED_ROOTS
+from mlgitops.spec.repo import GENERATED_ROOTS, MODELS_DIR
 from mlgitops.tree.layout import Tree, is_generated
 
 LOCK_FILE = ".mlgitops.lock"
@@ -72,7 +72,18 @@ def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
                         out[rel] = handle.read()
                 except OSError as exc:
                     raise FatalError(f"cannot read {entry.path}: {exc.strerror or exc}", "make it readable") from None
+    if roots == GENERATED_ROOTS:  # set and promote write specs atomically too: a killed one leaves its temp file
+        out.update(dict.fromkeys(spec_temps(root), b""))
     return out
+
+
+def spec_temps(root: Path) -> list[str]:
+    """Temp files of write_atomic in models/ (`.<spec>.<pid>.tmp`, left by a killed set or promote)."""
+    try:
+        entries = list(os.scandir(os.path.join(str(root), MODELS_DIR)))
+    except OSError:
+        return []
+    return sorted(f"{MODELS_DIR}/{e.name}" for e in entries if is_temp(e.name) and e.is_file(follow_symlinks=False))
 
 
 def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
@@ -260,7 +271,7 @@ def apply(root: Path, the_plan: Plan) -> None:
 
 
 def _prune_empty(root: Path, folder: Path) -> None:
-    tops = {root / t for t in GENERATED_ROOTS}
+    tops = {root / t for t in (*GENERATED_ROOTS, MODELS_DIR)}  # models/ stays, even when empty
     while folder not in tops and root in folder.parents:
         try:
             folder.rmdir()
