@@ -110,3 +110,21 @@ def test_status_flags_a_canary_older_than_its_stable_version(repo, capsys):
     data = json.loads(run_cli(capsys, "status", "--repo", str(repo), "--format", "json").out)
     row = next(r for r in data["models"] if (r["model"], r["environment"]) == ("fraud-detector", "prod"))
     assert "the prod canary 3.0.9 is older than its stable version 3.1.4" in row["flags"]
+
+
+def test_a_canary_loads_and_fetches_its_own_version_of_the_weights(repo, capsys):
+    """image-classifier's uri is s3://models/image-classifier/{version}/ and an init container fetches it: the
+    canary's MODEL_URI and the initializer's argument name the canary's version, never the stable one's."""
+    spec = repo / "models/image-classifier.yaml"
+    spec.write_text(spec.read_text().replace(
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n",
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n"
+        '        canary: {version: "2.2.0", image: "registry.example.com/vision/image-classifier:2.2.0", weight: 10}\n'))
+    _with_canary(repo, canary="")  # the gateway only
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = _built(repo, "overlays/prod/image-classifier")
+    for name, version in (("image-classifier", "2.1.0"), ("image-classifier-canary", "2.2.0")):
+        pod = built[("Deployment", name)]["spec"]["template"]["spec"]
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        assert env["MODEL_URI"] == f"s3://models/image-classifier/{version}/", name
+        assert pod["initContainers"][0]["args"][0] == f"s3://models/image-classifier/{version}/", name

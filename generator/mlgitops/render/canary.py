@@ -15,6 +15,7 @@ from mlgitops.kube.annotations import CANARY_OF
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.storage import INITIALIZER
 
 ORIGIN = "/spec/serving/canary"
 VERSION = "app.kubernetes.io/version"
@@ -49,6 +50,7 @@ def _copy(m: Manifest, ctx: Context, canary: dict, file: str) -> dict:
 
 
 def _uri(ctx: Context, canary: dict) -> str | None:
+    """The canary's own uri; a `{version}` template was expanded to it with the spec (spec.model.expand_version)."""
     if canary.get("uri"):
         return canary["uri"]
     uri = ctx.spec["model"].get("uri")
@@ -77,6 +79,9 @@ def _deployment(m: Manifest, ctx: Context, canary: dict) -> Manifest:
                 var["value"] = canary["version"]
             elif var.get("name") == "MODEL_URI" and "value" in var:
                 var["value"] = _uri(ctx, canary) or var["value"]
+    for init in template["spec"].get("initContainers") or []:  # the weights the canary fetches are its own
+        if init.get("name") == INITIALIZER and init.get("args") and _uri(ctx, canary):
+            init["args"][0] = _uri(ctx, canary)
     return Manifest(obj, "deployment-canary.yaml", ORIGIN)
 
 

@@ -108,12 +108,19 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
 
 
 def expand_version(data: dict) -> dict:
-    """The effective spec with `{version}` in model.uri replaced by this environment's model.version."""
+    """The effective spec with `{version}` in model.uri replaced by this environment's model.version, and a
+    canary without a `uri` of its own given the template expanded to the canary's version (once the template
+    is expanded, the canary's objects could only copy the stable version's weights)."""
     model = data["spec"]["model"]
     if "{version}" not in model.get("uri", ""):
         return data
-    model = {**model, "uri": model["uri"].replace("{version}", model["version"])}
-    return {**data, "spec": {**data["spec"], "model": model}}
+    template = model["uri"]
+    spec = {**data["spec"], "model": {**model, "uri": template.replace("{version}", model["version"])}}
+    canary = (spec.get("serving") or {}).get("canary")
+    if canary and not canary.get("uri"):
+        canary = {**canary, "uri": template.replace("{version}", canary["version"])}
+        spec["serving"] = {**spec["serving"], "canary": canary}
+    return {**data, "spec": spec}
 
 
 def _training_findings(data: dict, where, config: Config, env: str, effective: dict) -> list[Finding]:
