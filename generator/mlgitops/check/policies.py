@@ -276,9 +276,18 @@ def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
     if not modes or any(m not in SINGLE_WRITER for m in modes):
         return None
     name = pvc["metadata"]["name"]
-    for deployment in _of_kind(objects, "Deployment"):
-        claims = {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in _pod(deployment).get("volumes") or []}
-        why = _several_pods(deployment, objects) if name in claims else ""
+    users = [d for d in _of_kind(objects, "Deployment")
+             if name in {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in _pod(d).get("volumes") or []}]
+    if len(users) > 1:  # a canary beside the stable version mounts the same claim: two pods at least
+        mode, names = modes[0], " and ".join(f"Deployment/{d['metadata']['name']}" for d in users)
+        stuck = ("one of them stays in ContainerCreating (Multi-Attach error) unless both land on the same node"
+                 if mode == "ReadWriteOnce" else "only one of them ever starts")
+        return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
+                         f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but {names} both mount it: "
+                         f"{stuck}", "use ReadOnlyMany or ReadWriteMany for the weights a canary shares with the "
+                         "stable version, or fetch them per pod with model.fetch")
+    for deployment in users:
+        why = _several_pods(deployment, objects)
         if why:
             mode = modes[0]
             stuck = ("stay in ContainerCreating (Multi-Attach error)" if mode == "ReadWriteOnce" else "never start")
