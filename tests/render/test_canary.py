@@ -128,3 +128,17 @@ def test_a_canary_loads_and_fetches_its_own_version_of_the_weights(repo, capsys)
         env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
         assert env["MODEL_URI"] == f"s3://models/image-classifier/{version}/", name
         assert pod["initContainers"][0]["args"][0] == f"s3://models/image-classifier/{version}/", name
+
+
+def test_the_gateway_namespace_may_call_both_versions_when_callers_are_restricted(repo, capsys):
+    """fraud-detector admits only payments and the ingress controller; the HTTPRoute's traffic comes from the
+    Gateway's proxies in its namespace, to the stable and to the canary pods alike."""
+    _with_canary(repo)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = _built(repo)
+    for name in ("fraud-detector", "fraud-detector-canary"):
+        serving_rule = built[("NetworkPolicy", name)]["spec"]["ingress"][0]
+        callers = [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in serving_rule["from"]]
+        assert callers == ["payments", "ingress-nginx", "gw"], name
+    staging = _built(repo, "overlays/staging/fraud-detector")[("NetworkPolicy", "fraud-detector")]  # no canary there
+    assert "gw" not in str(staging["spec"]["ingress"][0]["from"])
