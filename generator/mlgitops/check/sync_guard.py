@@ -84,8 +84,17 @@ def _ident(key: tuple[str, str, str]) -> str:
     return f"{key[0]}/{key[2]}"
 
 
+TRAINING = "training"  # overlays/<env>/<model>/training: a model's training objects, synced apart
+RUNS = ("Job", "TrainJob", "PyTorchJob", "Experiment")  # objects whose deletion stops a run
+
+
 def _spec_of(overlay: str) -> str:
-    return f"models/{overlay.rsplit('/', 1)[-1]}.yaml"
+    """overlays/<env>/<model> and overlays/<env>/<model>/training -> models/<model>.yaml."""
+    return f"models/{overlay.split('/')[2]}.yaml"
+
+
+def _training(overlay: str) -> bool:
+    return overlay.rstrip("/").endswith(f"/{TRAINING}") and overlay.count("/") == 3
 
 
 def immutable_changes(before: Objects, after: Objects) -> list[Finding]:
@@ -151,7 +160,9 @@ def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], en
             how = []
             if "flux" in engines:
                 how.append("Flux deletes its Kustomization and prunes what it applied")
-            if "argocd" in engines:
+            if "argocd" in engines and _training(overlay):  # the training ApplicationSet does not preserve
+                how.append("Argo CD deletes its Application and what it deployed")
+            elif "argocd" in engines:
                 how.append("Argo CD deletes its Application but keeps what it deployed "
                            "(preserveResourcesOnDeletion), orphaned")
             message = f"{overlay} disappears from {where}: {'; '.join(how)}: {what}"
@@ -167,6 +178,12 @@ def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], en
         if kept:
             message += (f". {', '.join(_ident(k) for k in kept)} stays (protected from prune), with its data, but "
                         "nothing manages it any more: delete it by hand once its data is safe")
+        runs = [k for k in gone if k[0] in RUNS and k not in protected]
+        if runs:
+            message += (f". Deleting {', '.join(_ident(k) for k in runs)} stops it if it is still running (its "
+                        "pods are deleted, the run is lost) and deletes its finished pods' logs")
+            hint = hint or ("to let a running training finish, merge the change once it has completed; its "
+                            "output (MODEL_OUTPUT_URI) stays where the job wrote it")
         out.append(Finding("prune", message, _spec_of(overlay), Position(), hint, Severity.WARNING))
     return out
 
