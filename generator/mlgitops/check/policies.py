@@ -26,11 +26,13 @@ class Settings:
     image_pinning: str
     immutable_tag: str
     disabled: frozenset[str]
+    enforced: str = "restricted"  # the Pod Security Standard the environment's namespace enforces
 
     @classmethod
-    def for_environment(cls, name: str, policies: dict) -> Settings:
+    def for_environment(cls, name: str, policies: dict, pod_security: str = "restricted") -> Settings:
         production = policies.get("production", name in PRODUCTION_NAMES)
         return cls(
+            enforced=pod_security,
             production=production,
             min_replicas=policies.get("minReplicas", 2 if production else 1),
             require_pdb=policies.get("requirePodDisruptionBudget", production),
@@ -143,10 +145,26 @@ def _annotations(obj: dict | None) -> dict:
     return annotations if isinstance(annotations, dict) else {}
 
 
-def _security(obj, add, meant: dict | None):
-    pod = _pod(obj)
-    if _annotations(meant if meant is not None else obj).get(SECURITY_EXCEPTION):  # the spec's reason, only
+def _security(obj, add, meant: dict | None, enforced: str = "restricted"):
+    problems = _restricted_problems(obj)
+    if not problems:
         return
+    if _annotations(meant if meant is not None else obj).get(SECURITY_EXCEPTION):  # the spec's reason, only
+        if enforced == "restricted":  # Pod Security Admission does not read reasons: the pods are refused
+            pointer, text = problems[0]
+            add("pod-security-admission", pointer, f"the namespace enforces the restricted Pod Security Standard, "
+                f"so the pods the spec excepts ({text}) are refused at admission and never run",
+                "set podSecurity: baseline on this environment in mlgitops.yaml (audit and warn stay restricted), "
+                "or remove the relaxation")
+        return
+    for pointer, text in problems:
+        add("pod-security", pointer, f"breaks the restricted Pod Security Standard: {text}",
+            "remove the relaxation, or give serving.security.reason")
+
+
+def _restricted_problems(obj) -> list[tuple[str, str]]:
+    """(pointer, what) for each way a pod breaks the restricted Pod Security Standard."""
+    pod = _pod(obj)
     pod_sc = pod.get("securityContext") or {}
     problems = []
     for path, c in _containers(obj):
@@ -167,9 +185,7 @@ def _security(obj, add, meant: dict | None):
             problems.append((f"/spec/template/spec/{key}", f"uses {key}"))
     if any("hostPath" in v for v in pod.get("volumes") or []):
         problems.append(("/spec/template/spec/volumes", "mounts a hostPath volume"))
-    for pointer, text in problems:
-        add("pod-security", pointer, f"breaks the restricted Pod Security Standard: {text}",
-            "remove the relaxation, or give serving.security.reason")
+    return problems
 
 
 def _gpu(obj, gpu: dict, add):
@@ -546,7 +562,7 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
                 _resources(path, container, add)
                 if obj["kind"] not in BATCH:
                     _probes(path, container, add)
-            _security(obj, add, wanted if obj is original else None)
+            _security(obj, add, wanted if obj is original else None, settings.enforced)
             _gpu(obj, gpu, add)
             _gpu_rollout(obj, gpu, add)
             _progress_deadline(obj, add)

@@ -89,6 +89,8 @@ RULES: dict[str, str] = {
     "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
                             "1 pod (docs/diff.md)",
     **POLICY_RULES,
+    "pod-security-admission": "pods the spec excepts from the restricted standard live in a namespace that "
+                              "enforces only baseline (the environment's podSecurity), else admission refuses them",
 }
 
 
