@@ -78,7 +78,7 @@ RULES: dict[str, str] = {
     "immutable-field": "a change Kubernetes refuses on an existing object (selector, PVC access modes, a Job's template...)",
     "prune": "a sync would delete objects (a model, environment or object removed); claims lose their data",
     "edit-format": "a spec whose formatting set/promote cannot keep byte for byte (edit it by hand)",
-    "capacity": "an environment's worst case (max pods x requests, canaries, training) exceeds its quota",
+    "capacity": "an environment's worst case (max pods and rollout surges x requests, canaries, training) exceeds its quota",
     "canary-traffic": "a canary with no way to split traffic (no gateway in mlgitops.yaml, no ingress)",
     "sync-source": "the sync engine needs the repository's URL (git.url in mlgitops.yaml)",
     "sync-object": "a generated sync object (clusters/) points at something that does not exist or is not unique",
