@@ -18,7 +18,6 @@ from decimal import Decimal
 from mlgitops.kube import quantity
 from mlgitops.report.findings import Finding
 
-
 RESOURCES = ("cpu", "memory", "gpu", "pods")
 
 
