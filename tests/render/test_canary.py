@@ -142,3 +142,24 @@ def test_the_gateway_namespace_may_call_both_versions_when_callers_are_restricte
         assert callers == ["payments", "ingress-nginx", "gw"], name
     staging = _built(repo, "overlays/staging/fraud-detector")[("NetworkPolicy", "fraud-detector")]  # no canary there
     assert "gw" not in str(staging["spec"]["ingress"][0]["from"])
+
+
+def test_a_raw_patch_without_a_name_reaches_the_canary_too(repo, capsys):
+    """fraud-detector's prod patch targets {kind: Deployment}: both versions get it (the canary is the stable
+    version's objects with another version); a patch that names its object patches that one only."""
+    _with_canary(repo)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = _built(repo)
+    for name in ("fraud-detector", "fraud-detector-canary"):
+        spread = built[("Deployment", name)]["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        zone = next(c for c in spread if c["topologyKey"] == "topology.kubernetes.io/zone")
+        assert zone["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == "fraud-detector", name  # the patch's
+    spec = repo / "models/fraud-detector.yaml"
+    spec.write_text(spec.read_text().replace("      - target: {kind: Deployment}\n",
+                                             "      - target: {kind: Deployment, name: fraud-detector}\n"))
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    canary = _built(repo)[("Deployment", "fraud-detector-canary")]["spec"]["template"]["spec"]
+    assert canary["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == (
+        "fraud-detector-canary")
+    assert not (repo / "overlays/prod/fraud-detector/user-patch-1-canary.yaml").exists()
+    assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0

@@ -73,6 +73,7 @@ def _labels(model: Model, env: str) -> dict:
 def _user_patches(model: Model, env: str, target: list[Manifest]) -> tuple[list, list[Finding]]:
     out, found = [], []
     keys = {m.key: m for m in target}
+    written: set[int] = set()
     for i, ref, patch in model.raw_patches(env):
         manifest = keys.get((ref["kind"], ref["name"]))
         if manifest is None:
@@ -87,7 +88,8 @@ def _user_patches(model: Model, env: str, target: list[Manifest]) -> tuple[list,
         else:
             body = {"apiVersion": manifest.obj["apiVersion"], "kind": ref["kind"],
                     **patch, "metadata": {**patch.get("metadata", {}), "name": ref["name"]}}
-        out.append((f"user-patch-{i + 1}.yaml", ref, body))
+        out.append((f"user-patch-{i + 1}{'-canary' if i in written else ''}.yaml", ref, body))  # canary: see raw_patches
+        written.add(i)
     return out, found
 
 
