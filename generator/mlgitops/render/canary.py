@@ -15,6 +15,7 @@ from mlgitops.kube.annotations import CANARY_OF
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.scaling import UNHEALTHY_POD_EVICTION_MINOR
 from mlgitops.render.storage import INITIALIZER
 
 ORIGIN = "/spec/serving/canary"
@@ -144,9 +145,10 @@ def objects(ctx: Context, stable: list[Manifest], gateway: dict | None) -> list[
     else:
         meta = {**metadata(ctx), "name": canary_name(ctx.name)}
         meta["labels"] = _relabel(meta["labels"], ctx, canary)
-        obj: dict = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta,
-               "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(ctx)},
-                        "unhealthyPodEvictionPolicy": "AlwaysAllow"}}
+        spec: dict = {"maxUnavailable": 1, "selector": {"matchLabels": _selector(ctx)}}
+        if ctx.kubernetes_minor >= UNHEALTHY_POD_EVICTION_MINOR:  # as the stable version's (scaling.py)
+            spec["unhealthyPodEvictionPolicy"] = "AlwaysAllow"
+        obj: dict = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta, "spec": spec}
         out.append(Manifest(obj, "pdb-canary.yaml", ORIGIN))
     if gateway:
         out.append(_http_route(ctx, canary, gateway))
