@@ -119,6 +119,7 @@ def test_a_canary_loads_and_fetches_its_own_version_of_the_weights(repo, capsys)
     spec.write_text(spec.read_text().replace(
         "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n",
         "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n"
+        "        ingress: {host: images.example.com}\n"
         '        canary: {version: "2.2.0", image: "registry.example.com/vision/image-classifier:2.2.0", weight: 10}\n'))
     _with_canary(repo, canary="")  # the gateway only
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
@@ -163,3 +164,16 @@ def test_a_raw_patch_without_a_name_reaches_the_canary_too(repo, capsys):
         "fraud-detector-canary")
     assert not (repo / "overlays/prod/fraud-detector/user-patch-1-canary.yaml").exists()
     assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0
+
+
+def test_a_canary_routed_by_the_gateway_needs_a_hostname(repo, capsys):
+    """image-classifier has no ingress: an HTTPRoute without hostnames would take every host of the Gateway."""
+    spec = repo / "models/image-classifier.yaml"
+    spec.write_text(spec.read_text().replace(
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n",
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n"
+        '        canary: {version: "2.2.0", image: "registry.example.com/vision/image-classifier:2.2.0", weight: 10}\n'))
+    _with_canary(repo, canary="")  # the gateway only
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 1 and "(canary-traffic)" in result.err
+    assert "prod: the canary's HTTPRoute needs a hostname" in result.err and "models/image-classifier.yaml:" in result.err
