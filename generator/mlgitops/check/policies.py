@@ -312,7 +312,47 @@ def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
                              f"{deployment['metadata']['name']} {why}: the other pods {stuck}",
                              "use ReadOnlyMany or ReadWriteMany for several pods; for one writer, run one replica "
                              "with rollout.type: Recreate")
-    return None
+    return _single_writer_runs(pvc, modes[0], objects)
+
+
+def _run_pods(obj: dict) -> int:
+    """The most pods a Job, CronJob, TrainJob, PyTorchJob or Katib Experiment runs at once."""
+    kind, spec = obj.get("kind"), obj.get("spec") or {}
+    if kind == "Job":
+        return int(spec.get("parallelism", 1))
+    if kind == "CronJob":
+        return int(_dig(spec, "jobTemplate", "spec", "parallelism") or 1)
+    if kind == "TrainJob":
+        return int(_dig(spec, "trainer", "numNodes") or 1)
+    if kind == "PyTorchJob":
+        return sum(int(r.get("replicas", 1)) for r in (spec.get("pytorchReplicaSpecs") or {}).values()
+                   if isinstance(r, dict))
+    if kind == "Experiment":
+        trial = int(_dig(spec, "trialTemplate", "trialSpec", "spec", "parallelism") or 1)
+        return int(spec.get("parallelTrialCount", 3)) * trial
+    return 0
+
+
+def _single_writer_runs(pvc: dict, mode: str, objects: list[dict]) -> Violation | None:
+    """Training runs on a single-writer claim: parallel trials, several nodes, a CronJob beside a sweep."""
+    name = pvc["metadata"]["name"]
+    runs = []
+    for obj in objects:
+        if obj.get("kind") not in BATCH or not isinstance(obj.get("metadata"), dict):
+            continue
+        claims = {(v.get("persistentVolumeClaim") or {}).get("claimName")
+                  for view, _ in _views(obj) for v in _pod(view).get("volumes") or []}
+        if name in claims:
+            runs.append((f"{obj['kind']}/{obj['metadata'].get('name')}", _run_pods(obj)))
+    if sum(n for _, n in runs) < 2:
+        return None
+    what = " and ".join(f"{ident} ({n} pod{'s' if n != 1 else ''} at once)" for ident, n in runs)
+    stuck = ("the pods on other nodes stay in ContainerCreating (Multi-Attach error)" if mode == "ReadWriteOnce"
+             else "all but one pod never start")
+    return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
+                     f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but {what} "
+                     f"{'mount' if len(runs) > 1 else 'mounts'} it: {stuck}", "use accessMode: ReadWriteMany (or ReadOnlyMany for data that is "
+                     "only read) for parallel trials or several workers")
 
 
 def _service_target(service: dict, port, objects: list[dict]) -> int | None:

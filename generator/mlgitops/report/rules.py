@@ -17,7 +17,8 @@ POLICY_RULES = {
     "service-account": "a raw patch does not mount an API token or run pods as the namespace's default "
                        "ServiceAccount",
     "storage-no-source": "a ReadOnlyMany claim has a source (dataSource or volumeName): a new volume is empty",
-    "storage-single-writer": "a ReadWriteOnce(Pod) claim is not mounted by several pods (replicas, an HPA, a surge)",
+    "storage-single-writer": "a ReadWriteOnce(Pod) claim is not mounted by several pods (replicas, an HPA, a surge, "
+                             "a canary, parallel trials or training nodes)",
     "metrics-public": "an Ingress does not route to the port that serves the metrics",
     # pods that survive a real cluster (warnings)
     "gpu-rollout-surge": "a GPU Deployment's rolling update surges, so it needs a free GPU and stalls on a full pool",
