@@ -59,3 +59,17 @@ def test_a_version_the_previous_environment_never_ran_is_flagged_using_history(g
     rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
     assert rows[("house-prices", "prod")]["flags"] == ["prod runs 1.6.0, which staging never ran"]
     assert "| house-prices | prod | 1.6.0 |" in _status(capsys, generated, "markdown")
+
+
+def test_a_prod_canary_of_a_version_staging_never_ran_is_flagged(generated, capsys):
+    """A canary is prod running that version for real users: staging should have run it first (its canary counts)."""
+    config = generated / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("prometheusOperator: true\n",
+                                                 "prometheusOperator: true\ngateway: {name: public, namespace: gw}\n"))
+    canary = 'serving.canary={version: "3.3.0", image: "registry.example.com/risk/fraud-detector:3.3.0", weight: 10}'
+    assert run_cli(capsys, "set", "fraud-detector", canary, "--env", "prod", "--repo", str(generated)).code == 0
+    rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
+    assert "the prod canary runs 3.3.0, which staging never ran" in rows[("fraud-detector", "prod")]["flags"]
+    assert run_cli(capsys, "set", "fraud-detector", canary, "--env", "staging", "--repo", str(generated)).code == 0
+    rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
+    assert not [f for f in rows[("fraud-detector", "prod")]["flags"] if "canary" in f]
