@@ -177,3 +177,25 @@ def test_a_canary_routed_by_the_gateway_needs_a_hostname(repo, capsys):
     result = run_cli(capsys, "generate", "--repo", str(repo))
     assert result.code == 1 and "(canary-traffic)" in result.err
     assert "prod: the canary's HTTPRoute needs a hostname" in result.err and "models/image-classifier.yaml:" in result.err
+
+
+def test_a_canary_too_small_for_its_weight_at_the_stable_peak_is_a_warning(repo, capsys):
+    """image-classifier scales to 16 pods in prod: 20% of their requests is the load of 4 pods, not 1."""
+    spec = repo / "models/image-classifier.yaml"
+    spec.write_text(spec.read_text().replace(
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n",
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n"
+        "        ingress: {host: images.example.com}\n"
+        '        canary: {version: "2.2.0", image: "registry.example.com/vision/image-classifier:2.2.0", weight: 20}\n'))
+    _with_canary(repo, canary="")  # the gateway only
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache", "--format", "github")
+    assert result.code == 0
+    warning = next(line for line in result.out.splitlines() if "title=canary-capacity" in line)
+    line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "canary:" in text)
+    assert warning.startswith(f"::warning file=models/image-classifier.yaml,line={line},")  # the canary's line
+    assert "beside 16 stable pods that is the load of 4, on 1 pod" in warning
+    edit_text = spec.read_text().replace("weight: 20}", "weight: 20, replicas: 4}")
+    spec.write_text(edit_text)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    assert "(canary-capacity)" not in run_cli(capsys, "check", "--repo", str(repo), "--no-cache").out

@@ -100,6 +100,45 @@ def _replicas(obj, objects, settings, out, add):
                 "run at least 2 replicas: mlgitops then writes one", kind=kind)
 
 
+def _canary_weight(objects: list[dict], canary: str) -> int | None:
+    """The percent of requests an HTTPRoute or an ingress-nginx canary Ingress sends to the canary's Service."""
+    for o in objects:
+        for rule in _dig(o, "spec", "rules") or [] if o.get("kind") == "HTTPRoute" else []:
+            for ref in (rule.get("backendRefs") or []) if isinstance(rule, dict) else []:
+                if ref.get("name") == canary and isinstance(ref.get("weight"), int):
+                    return ref["weight"]
+        notes = _annotations(o) if o.get("kind") == "Ingress" else {}
+        if notes.get("nginx.ingress.kubernetes.io/canary") == "true" and str(
+                notes.get("nginx.ingress.kubernetes.io/canary-weight", "")).isdigit():
+            return int(notes["nginx.ingress.kubernetes.io/canary-weight"])
+    return None
+
+
+def _canary_load(obj, objects, add):
+    """A canary's fixed pods take its weight of the requests the stable version's pods (up to the HPA's
+    maximum) serve: too few, and at peak the canary is overloaded and its latencies and errors are not the
+    new version's."""
+    stable = ((obj.get("metadata") or {}).get("labels") or {}).get(CANARY_OF)
+    replicas = (obj.get("spec") or {}).get("replicas", 1)
+    weight = _canary_weight(objects, obj["metadata"]["name"])
+    deployments = {d["metadata"]["name"]: d for d in _of_kind(objects, "Deployment")}
+    if not stable or stable not in deployments or not isinstance(replicas, int) or not weight or weight >= 100:
+        return
+    pods = deployments[stable]["spec"].get("replicas", 1)
+    for hpa in _of_kind(objects, "HorizontalPodAutoscaler"):
+        ref = hpa["spec"].get("scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment" and ref.get("name") == stable:
+            pods = hpa["spec"].get("maxReplicas", pods)
+    if not isinstance(pods, int):
+        return
+    needed = -(-weight * pods // (100 - weight))  # per pod, as much as a stable pod at the stable version's peak
+    if replicas < needed:
+        add("canary-capacity", "/spec/replicas", f"the canary takes {weight}% of the requests: beside {pods} stable "
+            f"pods that is the load of {needed}, on {replicas} pod{'s' * (replicas != 1)}; overloaded, its "
+            "latencies and errors say little about the new version", f"set canary.replicas: {needed}, or a lower "
+            "weight", severity=Severity.WARNING)
+
+
 def image_problems(image: str, settings: Settings) -> list[tuple[str, str, str]]:
     """(rule, message, hint) for each image rule an image reference breaks in an environment."""
     _, tag, digest = split_image(image)
@@ -597,6 +636,8 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
                 continue
             add = add_to(obj, where)
             _replicas(obj, objects, settings, out, add)
+            if obj is original and CANARY_OF in ((obj.get("metadata") or {}).get("labels") or {}):
+                _canary_load(obj, objects, add)
             for path, container in _containers(obj):
                 _images(path, container, settings, add)
                 _resources(path, container, add)

@@ -23,6 +23,7 @@ POLICY_RULES = {
     # pods that survive a real cluster (warnings)
     "gpu-rollout-surge": "a GPU Deployment's rolling update surges, so it needs a free GPU and stalls on a full pool",
     "progress-deadline": "progressDeadlineSeconds is not above the time a pod may take to start",
+    "canary-capacity": "a canary has enough pods for its share of the requests at the stable version's peak",
 }
 
 RULES: dict[str, str] = {
