@@ -147,4 +147,4 @@ def test_a_training_folder_that_goes_is_deleted_by_argo_cd_too(generated, capsys
     result = run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD")
     line = next(x for x in result.err.splitlines() if "overlays/dev/image-classifier/training disappears" in x)
     assert line.startswith("models/image-classifier.yaml: ")
-    assert "Argo CD deletes its Application and what it deployed" in line and "keeps" not in line
+    assert "Argo CD deletes its training Application and what it deployed" in line and "keeps" not in line

@@ -84,17 +84,12 @@ def _ident(key: tuple[str, str, str]) -> str:
     return f"{key[0]}/{key[2]}"
 
 
-TRAINING = "training"  # overlays/<env>/<model>/training: a model's training objects, synced apart
 RUNS = ("Job", "TrainJob", "PyTorchJob", "Experiment")  # objects whose deletion stops a run
 
 
 def _spec_of(overlay: str) -> str:
-    """overlays/<env>/<model> and overlays/<env>/<model>/training -> models/<model>.yaml."""
+    """overlays/<env>/<model>[/training] -> models/<model>.yaml"""
     return f"models/{overlay.split('/')[2]}.yaml"
-
-
-def _training(overlay: str) -> bool:
-    return overlay.rstrip("/").endswith(f"/{TRAINING}") and overlay.count("/") == 3
 
 
 def immutable_changes(before: Objects, after: Objects) -> list[Finding]:
@@ -160,8 +155,8 @@ def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], en
             how = []
             if "flux" in engines:
                 how.append("Flux deletes its Kustomization and prunes what it applied")
-            if "argocd" in engines and _training(overlay):  # the training ApplicationSet does not preserve
-                how.append("Argo CD deletes its Application and what it deployed")
+            if "argocd" in engines and overlay.endswith("/training"):  # its ApplicationSet does not preserve
+                how.append("Argo CD deletes its training Application and what it deployed")
             elif "argocd" in engines:
                 how.append("Argo CD deletes its Application but keeps what it deployed "
                            "(preserveResourcesOnDeletion), orphaned")
