@@ -16,8 +16,9 @@ def pod(cpu="1", memory="1Gi", gpu=0, init=None) -> dict:
     return spec
 
 
-def deployment(name, replicas=2, **kw) -> dict:
-    return {"kind": "Deployment", "metadata": {"name": name}, "spec": {"replicas": replicas, "template": {"spec": pod(**kw)}}}
+def deployment(name, replicas=2, strategy=None, **kw) -> dict:
+    return {"kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "strategy": strategy or {"type": "Recreate"}, "template": {"spec": pod(**kw)}}}
 
 
 def test_a_deployment_counts_its_hpa_maximum_and_gpus_per_pod():
@@ -67,3 +68,25 @@ def test_distributed_training_counts_every_replica_and_katib_its_parallel_trials
     katib = {"kind": "Experiment", "metadata": {"name": "s"}, "spec": {"parallelTrialCount": 4, "trialTemplate": {
         "trialSpec": {"kind": "Job", "spec": {"template": {"spec": pod(gpu=1)}}}}}}
     assert usage({"m": [pytorch, katib]}, "nvidia.com/gpu").gpu == 8 + 4
+
+
+def test_a_rolling_update_counts_the_pods_it_surges():
+    """The quota admits the surge pod of a rollout, or the rollout stalls: it is part of the worst case."""
+    def rolling(surge):
+        return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": 0}}
+    hpa = {"kind": "HorizontalPodAutoscaler", "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "a"},
+                                                       "maxReplicas": 10}}
+    assert usage({"a": [deployment("a", strategy=rolling(1))]}, "nvidia.com/gpu").cpu == 3
+    assert usage({"a": [deployment("a", strategy=rolling("25%")), hpa]}, "nvidia.com/gpu").pods == 13  # rounds up
+    assert usage({"a": [deployment("a", strategy=rolling(0), gpu=1), hpa]}, "nvidia.com/gpu").gpu == 10
+    assert usage({"a": [deployment("a")]}, "nvidia.com/gpu").pods == 2  # Recreate
+
+
+def test_a_pod_quota_is_checked_too(repo, capsys):
+    path = repo / "mlgitops.yaml"
+    path.write_text(path.read_text().replace("- name: prod\n  namespace: ml-prod\n",
+                                             "- name: prod\n  namespace: ml-prod\n  quota: {pods: 10}\n"))
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache")
+    assert result.code == 1
+    assert "prod: at most 32 pods requested at once, over the quota of 10 (most: image-classifier 16, house-prices 11, fraud-detector 5)" in result.out  # surges included

@@ -120,3 +120,31 @@ def test_canaries_show_as_what_they_are(generated, capsys):
     _generate(capsys, generated)
     rolled = run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD")
     assert "note: prod: the canary 3.3.0 of fraud-detector is rolled back; 3.1.4 stays" in rolled.err
+
+
+def test_a_changed_training_spec_warns_that_the_old_job_is_stopped_and_names_the_spec(generated, capsys):
+    """image-classifier sweeps in dev: new arguments make a new Job name, and the engines prune the old Job."""
+    commit(init(generated), "base")
+    edit(generated / "models/image-classifier.yaml", "args: [--epochs=20]", "args: [--epochs=30]")
+    _generate(capsys, generated)
+    result = run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD")
+    assert result.code == 0
+    warning = next(line for line in result.err.splitlines() if "(prune)" in line)
+    assert warning.startswith("models/image-classifier.yaml: overlays/dev/image-classifier/training on cluster dev")
+    assert "stops it if it is still running (its pods are deleted, the run is lost)" in warning
+    assert "hint: to let a running training finish, merge the change once it has completed" in result.err
+
+
+def test_a_training_folder_that_goes_is_deleted_by_argo_cd_too(generated, capsys):
+    config = generated / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("prometheusOperator: true\n", "prometheusOperator: true\nsync: {engine: both}\n"))
+    _generate(capsys, generated)
+    commit(init(generated), "base")
+    edit(generated / "models/image-classifier.yaml", "  training:", "  training_off:")
+    text = (generated / "models/image-classifier.yaml").read_text()
+    (generated / "models/image-classifier.yaml").write_text(text.split("  training_off:")[0])
+    _generate(capsys, generated)
+    result = run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD")
+    line = next(x for x in result.err.splitlines() if "overlays/dev/image-classifier/training disappears" in x)
+    assert line.startswith("models/image-classifier.yaml: ")
+    assert "Argo CD deletes its training Application and what it deployed" in line and "keeps" not in line

@@ -48,3 +48,24 @@ def test_the_schema_accepts_exactly_the_policy_rules():
     schema = json.loads((ROOT / "schemas/model.schema.json").read_text())
     exceptions = schema["properties"]["spec"]["properties"]["policies"]["properties"]["exceptions"]
     assert exceptions["propertyNames"]["enum"] == sorted(POLICY_RULES)
+
+
+RELAXED = ROOT / "tests/cases/policies/security-relaxed-with-reason-in-a-restricted-namespace/model.yaml"
+
+
+def test_a_security_exception_runs_where_the_namespace_enforces_baseline(tmp_path, capsys):
+    """Admission reads no reasons: an environment whose models escalate privileges says podSecurity: baseline,
+    its Namespace enforces baseline (audit and warn stay restricted), and check passes there only."""
+    repo = make_repo(tmp_path / "repo", models=[])
+    (repo / "models/m.yaml").write_bytes(RELAXED.read_bytes())
+    config = repo / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("  namespace: ml-dev\n", "  namespace: ml-dev\n  podSecurity: baseline\n"))
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    namespace = (repo / "clusters/dev/flux/namespace-ml-dev.yaml").read_text()
+    assert "pod-security.kubernetes.io/enforce: baseline\n" in namespace
+    assert "pod-security.kubernetes.io/audit: restricted\n" in namespace
+    assert "pod-security.kubernetes.io/warn: restricted\n" in namespace
+    assert "enforce: restricted\n" in (repo / "clusters/prod/flux/namespace-ml-prod.yaml").read_text()
+    result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache")
+    admission = [line for line in result.out.splitlines() if "(pod-security-admission)" in line]
+    assert len(admission) == 1 and "staging, prod: the namespace enforces the restricted" in admission[0]

@@ -80,3 +80,17 @@ def test_without_specs_status_names_the_folder_instead_of_an_empty_table(generat
     (generated / "models").mkdir()
     empty = run_cli(capsys, "status", "--repo", str(generated))
     assert empty.code == 2 and "models/ holds no specs" in empty.err
+
+
+def test_a_prod_canary_of_a_version_staging_never_ran_is_flagged(generated, capsys):
+    """A canary is prod running that version for real users: staging should have run it first (its canary counts)."""
+    config = generated / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("prometheusOperator: true\n",
+                                                 "prometheusOperator: true\ngateway: {name: public, namespace: gw}\n"))
+    canary = 'serving.canary={version: "3.3.0", image: "registry.example.com/risk/fraud-detector:3.3.0", weight: 10}'
+    assert run_cli(capsys, "set", "fraud-detector", canary, "--env", "prod", "--repo", str(generated)).code == 0
+    rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
+    assert "the prod canary runs 3.3.0, which staging never ran" in rows[("fraud-detector", "prod")]["flags"]
+    assert run_cli(capsys, "set", "fraud-detector", canary, "--env", "staging", "--repo", str(generated)).code == 0
+    rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
+    assert not [f for f in rows[("fraud-detector", "prod")]["flags"] if "canary" in f]

@@ -112,3 +112,92 @@ def test_status_flags_a_canary_older_than_its_stable_version(repo, capsys):
     data = json.loads(run_cli(capsys, "status", "--repo", str(repo), "--format", "json").out)
     row = next(r for r in data["models"] if (r["model"], r["environment"]) == ("fraud-detector", "prod"))
     assert "the prod canary 3.0.9 is older than its stable version 3.1.4" in row["flags"]
+
+
+def test_a_canary_loads_and_fetches_its_own_version_of_the_weights(repo, capsys):
+    """image-classifier's uri is s3://models/image-classifier/{version}/ and an init container fetches it: the
+    canary's MODEL_URI and the initializer's argument name the canary's version, never the stable one's."""
+    spec = repo / "models/image-classifier.yaml"
+    spec.write_text(spec.read_text().replace(
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n",
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n"
+        "        ingress: {host: images.example.com}\n"
+        '        canary: {version: "2.2.0", image: "registry.example.com/vision/image-classifier:2.2.0", weight: 10}\n'))
+    _with_canary(repo, canary="")  # the gateway only
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = _built(repo, "overlays/prod/image-classifier")
+    for name, version in (("image-classifier", "2.1.0"), ("image-classifier-canary", "2.2.0")):
+        pod = built[("Deployment", name)]["spec"]["template"]["spec"]
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        assert env["MODEL_URI"] == f"s3://models/image-classifier/{version}/", name
+        assert pod["initContainers"][0]["args"][0] == f"s3://models/image-classifier/{version}/", name
+
+
+def test_the_gateway_namespace_may_call_both_versions_when_callers_are_restricted(repo, capsys):
+    """fraud-detector admits only payments and the ingress controller; the HTTPRoute's traffic comes from the
+    Gateway's proxies in its namespace, to the stable and to the canary pods alike."""
+    _with_canary(repo)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = _built(repo)
+    for name in ("fraud-detector", "fraud-detector-canary"):
+        serving_rule = built[("NetworkPolicy", name)]["spec"]["ingress"][0]
+        callers = [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in serving_rule["from"]]
+        assert callers == ["payments", "ingress-nginx", "gw"], name
+    staging = _built(repo, "overlays/staging/fraud-detector")[("NetworkPolicy", "fraud-detector")]  # no canary there
+    assert "gw" not in str(staging["spec"]["ingress"][0]["from"])
+
+
+def test_a_raw_patch_without_a_name_reaches_the_canary_too(repo, capsys):
+    """fraud-detector's prod patch targets {kind: Deployment}: both versions get it (the canary is the stable
+    version's objects with another version); a patch that names its object patches that one only."""
+    _with_canary(repo)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = _built(repo)
+    for name in ("fraud-detector", "fraud-detector-canary"):
+        spread = built[("Deployment", name)]["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        zone = next(c for c in spread if c["topologyKey"] == "topology.kubernetes.io/zone")
+        assert zone["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == "fraud-detector", name  # the patch's
+    spec = repo / "models/fraud-detector.yaml"
+    spec.write_text(spec.read_text().replace("      - target: {kind: Deployment}\n",
+                                             "      - target: {kind: Deployment, name: fraud-detector}\n"))
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    canary = _built(repo)[("Deployment", "fraud-detector-canary")]["spec"]["template"]["spec"]
+    assert canary["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == (
+        "fraud-detector-canary")
+    assert not (repo / "overlays/prod/fraud-detector/user-patch-1-canary.yaml").exists()
+    assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0
+
+
+def test_a_canary_routed_by_the_gateway_needs_a_hostname(repo, capsys):
+    """image-classifier has no ingress: an HTTPRoute without hostnames would take every host of the Gateway."""
+    spec = repo / "models/image-classifier.yaml"
+    spec.write_text(spec.read_text().replace(
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n",
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n"
+        '        canary: {version: "2.2.0", image: "registry.example.com/vision/image-classifier:2.2.0", weight: 10}\n'))
+    _with_canary(repo, canary="")  # the gateway only
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 1 and "(canary-traffic)" in result.err
+    assert "prod: the canary's HTTPRoute needs a hostname" in result.err and "models/image-classifier.yaml:" in result.err
+
+
+def test_a_canary_too_small_for_its_weight_at_the_stable_peak_is_a_warning(repo, capsys):
+    """image-classifier scales to 16 pods in prod: 20% of their requests is the load of 4 pods, not 1."""
+    spec = repo / "models/image-classifier.yaml"
+    spec.write_text(spec.read_text().replace(
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n",
+        "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n"
+        "        ingress: {host: images.example.com}\n"
+        '        canary: {version: "2.2.0", image: "registry.example.com/vision/image-classifier:2.2.0", weight: 20}\n'))
+    _with_canary(repo, canary="")  # the gateway only
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache", "--format", "github")
+    assert result.code == 0
+    warning = next(line for line in result.out.splitlines() if "title=canary-capacity" in line)
+    line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "canary:" in text)
+    assert warning.startswith(f"::warning file=models/image-classifier.yaml,line={line},")  # the canary's line
+    assert "beside 16 stable pods that is the load of 4, on 1 pod" in warning
+    edit_text = spec.read_text().replace("weight: 20}", "weight: 20, replicas: 4}")
+    spec.write_text(edit_text)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    assert "(canary-capacity)" not in run_cli(capsys, "check", "--repo", str(repo), "--no-cache").out

@@ -344,3 +344,12 @@ def test_an_environment_can_drop_dev_shm(tmp_path):
     assert "dshm" not in [v["name"] for v in pod(objs)["volumes"]]
     assert "/dev/shm" not in [m["mountPath"] for m in container(objs)["volumeMounts"]]
     assert container(objs)["resources"]["requests"]["memory"] == "16Gi"
+
+
+def test_a_canary_pdb_has_the_unhealthy_pod_eviction_policy_only_where_kubernetes_has_it(tmp_path):
+    """One stable pod has no PDB, so the canary writes its own: on 1.26 without the field the schema lacks."""
+    canary = {"serving": {"canary": {"version": "1.1.0", "image": "r.example.com/m:1.1.0", "weight": 10}}}
+    objs = built(tmp_path, {"replicas": 1, "ingress": {"host": "m.example.com"}}, environments={"staging": canary},
+                 config=kubernetes("1.26.0"), checked=True)
+    assert objs["PodDisruptionBudget"]["metadata"]["name"] == "m-canary"
+    assert "unhealthyPodEvictionPolicy" not in objs["PodDisruptionBudget"]["spec"]

@@ -1,7 +1,8 @@
 """Capacity before merge: the worst case an environment's models can ask for, against its quota. Pure.
 
 Worst case per workload: per-pod requests (containers summed; an init container counts when it asks
-for more) times the most pods it can run at once: a Deployment's HPA maxReplicas (else replicas), a
+for more) times the most pods it can run at once: a Deployment's HPA maxReplicas (else replicas) plus the
+pods a rolling update surges (the quota admits the surge pod or the rollout stalls), a
 Job's parallelism, a CronJob's one job at a time (concurrencyPolicy Forbid) times its parallelism, a
 TrainJob's nodes, a PyTorchJob's Master and Workers, a Katib Experiment's parallel trials. Canaries are Deployments and training Jobs are Jobs, so they count without special
 cases. `mlgitops.yaml` sets the quota per environment (`quota: {cpu, memory, gpu}`); the finding names
@@ -17,17 +18,31 @@ from decimal import Decimal
 from mlgitops.kube import quantity
 from mlgitops.report.findings import Finding
 
+RESOURCES = ("cpu", "memory", "gpu", "pods")
+
+
+def _surge(spec: dict, most: int) -> int:
+    """Pods a Deployment's rolling update starts beyond `most` (a percentage rounds up, as Kubernetes does)."""
+    strategy = spec.get("strategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0
+    surge = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
+    if isinstance(surge, str) and surge.endswith("%"):
+        return -(-most * int(surge[:-1]) // 100)
+    return int(surge)
+
 
 @dataclass
 class Usage:
     cpu: Decimal = Decimal(0)
     memory: Decimal = Decimal(0)
     gpu: Decimal = Decimal(0)
+    pods: Decimal = Decimal(0)
     by_model: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
     def add(self, model: str, resource: str, amount: Decimal) -> None:
         setattr(self, resource, getattr(self, resource) + amount)
-        per = self.by_model.setdefault(model, {"cpu": Decimal(0), "memory": Decimal(0), "gpu": Decimal(0)})
+        per = self.by_model.setdefault(model, {r: Decimal(0) for r in RESOURCES})
         per[resource] += amount
 
 
@@ -58,7 +73,8 @@ def _max_pods(obj: dict, objects: list[dict]) -> tuple[dict | None, int]:
             if hpa.get("kind") == "HorizontalPodAutoscaler" and ref.get("kind") == kind and \
                     ref.get("name") == obj["metadata"]["name"]:
                 most = int(hpa["spec"]["maxReplicas"])
-        return spec.get("template", {}).get("spec"), most
+        surge = _surge(spec, most) if kind == "Deployment" else 0
+        return spec.get("template", {}).get("spec"), most + surge
     if kind == "Job":
         return spec.get("template", {}).get("spec"), int(spec.get("parallelism", 1))
     if kind == "CronJob":
@@ -94,6 +110,7 @@ def usage(objects_by_model: dict[str, list[dict]], gpu_resource: str) -> Usage:
                     continue
                 for resource, amount in _pod_requests(pod, gpu_resource).items():
                     total.add(model, resource, amount * most)
+                total.add(model, "pods", Decimal(most))
     return total
 
 
@@ -108,7 +125,7 @@ def _text(resource: str, amount: Decimal) -> str:
 def findings(env: str, quota: dict, used: Usage, config_path: str, where) -> list[Finding]:
     """where(resource) -> the Position of the quota's line in mlgitops.yaml."""
     out = []
-    for resource in ("gpu", "cpu", "memory"):
+    for resource in ("gpu", "cpu", "memory", "pods"):
         if resource not in quota:
             continue
         limit = quantity.parse(quota[resource])
@@ -119,5 +136,5 @@ def findings(env: str, quota: dict, used: Usage, config_path: str, where) -> lis
         names = ", ".join(f"{m} {_text(resource, u[resource])}" for m, u in top if u[resource])
         out.append(Finding("capacity", f"{env}: at most {_text(resource, need)} {resource} requested at once, over "
                            f"the quota of {_text(resource, limit)} (most: {names})", config_path, where(resource),
-                           "lower maxReplicas, GPUs per pod or sweep parallelism, or raise the quota"))
+                           "lower maxReplicas, GPUs per pod, maxSurge or sweep parallelism, or raise the quota"))
     return out

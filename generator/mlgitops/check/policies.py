@@ -26,11 +26,13 @@ class Settings:
     image_pinning: str
     immutable_tag: str
     disabled: frozenset[str]
+    enforced: str = "restricted"  # the Pod Security Standard the environment's namespace enforces
 
     @classmethod
-    def for_environment(cls, name: str, policies: dict) -> Settings:
+    def for_environment(cls, name: str, policies: dict, pod_security: str = "restricted") -> Settings:
         production = policies.get("production", name in PRODUCTION_NAMES)
         return cls(
+            enforced=pod_security,
             production=production,
             min_replicas=policies.get("minReplicas", 2 if production else 1),
             require_pdb=policies.get("requirePodDisruptionBudget", production),
@@ -98,6 +100,45 @@ def _replicas(obj, objects, settings, out, add):
                 "run at least 2 replicas: mlgitops then writes one", kind=kind)
 
 
+def _canary_weight(objects: list[dict], canary: str) -> int | None:
+    """The percent of requests an HTTPRoute or an ingress-nginx canary Ingress sends to the canary's Service."""
+    for o in objects:
+        for rule in _dig(o, "spec", "rules") or [] if o.get("kind") == "HTTPRoute" else []:
+            for ref in (rule.get("backendRefs") or []) if isinstance(rule, dict) else []:
+                if ref.get("name") == canary and isinstance(ref.get("weight"), int):
+                    return ref["weight"]
+        notes = _annotations(o) if o.get("kind") == "Ingress" else {}
+        if notes.get("nginx.ingress.kubernetes.io/canary") == "true" and str(
+                notes.get("nginx.ingress.kubernetes.io/canary-weight", "")).isdigit():
+            return int(notes["nginx.ingress.kubernetes.io/canary-weight"])
+    return None
+
+
+def _canary_load(obj, objects, add):
+    """A canary's fixed pods take its weight of the requests the stable version's pods (up to the HPA's
+    maximum) serve: too few, and at peak the canary is overloaded and its latencies and errors are not the
+    new version's."""
+    stable = ((obj.get("metadata") or {}).get("labels") or {}).get(CANARY_OF)
+    replicas = (obj.get("spec") or {}).get("replicas", 1)
+    weight = _canary_weight(objects, obj["metadata"]["name"])
+    deployments = {d["metadata"]["name"]: d for d in _of_kind(objects, "Deployment")}
+    if not stable or stable not in deployments or not isinstance(replicas, int) or not weight or weight >= 100:
+        return
+    pods = deployments[stable]["spec"].get("replicas", 1)
+    for hpa in _of_kind(objects, "HorizontalPodAutoscaler"):
+        ref = hpa["spec"].get("scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment" and ref.get("name") == stable:
+            pods = hpa["spec"].get("maxReplicas", pods)
+    if not isinstance(pods, int):
+        return
+    needed = -(-weight * pods // (100 - weight))  # per pod, as much as a stable pod at the stable version's peak
+    if replicas < needed:
+        add("canary-capacity", "/spec/replicas", f"the canary takes {weight}% of the requests: beside {pods} stable "
+            f"pods that is the load of {needed}, on {replicas} pod{'s' * (replicas != 1)}; overloaded, its "
+            "latencies and errors say little about the new version", f"set canary.replicas: {needed}, or a lower "
+            "weight", severity=Severity.WARNING)
+
+
 def image_problems(image: str, settings: Settings) -> list[tuple[str, str, str]]:
     """(rule, message, hint) for each image rule an image reference breaks in an environment."""
     _, tag, digest = split_image(image)
@@ -143,10 +184,26 @@ def _annotations(obj: dict | None) -> dict:
     return annotations if isinstance(annotations, dict) else {}
 
 
-def _security(obj, add, meant: dict | None):
-    pod = _pod(obj)
-    if _annotations(meant if meant is not None else obj).get(SECURITY_EXCEPTION):  # the spec's reason, only
+def _security(obj, add, meant: dict | None, enforced: str = "restricted"):
+    problems = _restricted_problems(obj)
+    if not problems:
         return
+    if _annotations(meant if meant is not None else obj).get(SECURITY_EXCEPTION):  # the spec's reason, only
+        if enforced == "restricted":  # Pod Security Admission does not read reasons: the pods are refused
+            pointer, text = problems[0]
+            add("pod-security-admission", pointer, f"the namespace enforces the restricted Pod Security Standard, "
+                f"so the pods the spec excepts ({text}) are refused at admission and never run",
+                "set podSecurity: baseline on this environment in mlgitops.yaml (audit and warn stay restricted), "
+                "or remove the relaxation")
+        return
+    for pointer, text in problems:
+        add("pod-security", pointer, f"breaks the restricted Pod Security Standard: {text}",
+            "remove the relaxation, or give serving.security.reason")
+
+
+def _restricted_problems(obj) -> list[tuple[str, str]]:
+    """(pointer, what) for each way a pod breaks the restricted Pod Security Standard."""
+    pod = _pod(obj)
     pod_sc = pod.get("securityContext") or {}
     problems = []
     for path, c in _containers(obj):
@@ -167,9 +224,7 @@ def _security(obj, add, meant: dict | None):
             problems.append((f"/spec/template/spec/{key}", f"uses {key}"))
     if any("hostPath" in v for v in pod.get("volumes") or []):
         problems.append(("/spec/template/spec/volumes", "mounts a hostPath volume"))
-    for pointer, text in problems:
-        add("pod-security", pointer, f"breaks the restricted Pod Security Standard: {text}",
-            "remove the relaxation, or give serving.security.reason")
+    return problems
 
 
 def _gpu(obj, gpu: dict, add):
@@ -276,9 +331,18 @@ def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
     if not modes or any(m not in SINGLE_WRITER for m in modes):
         return None
     name = pvc["metadata"]["name"]
-    for deployment in _of_kind(objects, "Deployment"):
-        claims = {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in _pod(deployment).get("volumes") or []}
-        why = _several_pods(deployment, objects) if name in claims else ""
+    users = [d for d in _of_kind(objects, "Deployment")
+             if name in {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in _pod(d).get("volumes") or []}]
+    if len(users) > 1:  # a canary beside the stable version mounts the same claim: two pods at least
+        mode, names = modes[0], " and ".join(f"Deployment/{d['metadata']['name']}" for d in users)
+        stuck = ("one of them stays in ContainerCreating (Multi-Attach error) unless both land on the same node"
+                 if mode == "ReadWriteOnce" else "only one of them ever starts")
+        return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
+                         f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but {names} both mount it: "
+                         f"{stuck}", "use ReadOnlyMany or ReadWriteMany for the weights a canary shares with the "
+                         "stable version, or fetch them per pod with model.fetch")
+    for deployment in users:
+        why = _several_pods(deployment, objects)
         if why:
             mode = modes[0]
             stuck = ("stay in ContainerCreating (Multi-Attach error)" if mode == "ReadWriteOnce" else "never start")
@@ -287,7 +351,47 @@ def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
                              f"{deployment['metadata']['name']} {why}: the other pods {stuck}",
                              "use ReadOnlyMany or ReadWriteMany for several pods; for one writer, run one replica "
                              "with rollout.type: Recreate")
-    return None
+    return _single_writer_runs(pvc, modes[0], objects)
+
+
+def _run_pods(obj: dict) -> int:
+    """The most pods a Job, CronJob, TrainJob, PyTorchJob or Katib Experiment runs at once."""
+    kind, spec = obj.get("kind"), obj.get("spec") or {}
+    if kind == "Job":
+        return int(spec.get("parallelism", 1))
+    if kind == "CronJob":
+        return int(_dig(spec, "jobTemplate", "spec", "parallelism") or 1)
+    if kind == "TrainJob":
+        return int(_dig(spec, "trainer", "numNodes") or 1)
+    if kind == "PyTorchJob":
+        return sum(int(r.get("replicas", 1)) for r in (spec.get("pytorchReplicaSpecs") or {}).values()
+                   if isinstance(r, dict))
+    if kind == "Experiment":
+        trial = int(_dig(spec, "trialTemplate", "trialSpec", "spec", "parallelism") or 1)
+        return int(spec.get("parallelTrialCount", 3)) * trial
+    return 0
+
+
+def _single_writer_runs(pvc: dict, mode: str, objects: list[dict]) -> Violation | None:
+    """Training runs on a single-writer claim: parallel trials, several nodes, a CronJob beside a sweep."""
+    name = pvc["metadata"]["name"]
+    runs = []
+    for obj in objects:
+        if obj.get("kind") not in BATCH or not isinstance(obj.get("metadata"), dict):
+            continue
+        claims = {(v.get("persistentVolumeClaim") or {}).get("claimName")
+                  for view, _ in _views(obj) for v in _pod(view).get("volumes") or []}
+        if name in claims:
+            runs.append((f"{obj['kind']}/{obj['metadata'].get('name')}", _run_pods(obj)))
+    if sum(n for _, n in runs) < 2:
+        return None
+    what = " and ".join(f"{ident} ({n} pod{'s' if n != 1 else ''} at once)" for ident, n in runs)
+    stuck = ("the pods on other nodes stay in ContainerCreating (Multi-Attach error)" if mode == "ReadWriteOnce"
+             else "all but one pod never start")
+    return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
+                     f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but {what} "
+                     f"{'mount' if len(runs) > 1 else 'mounts'} it: {stuck}", "use accessMode: ReadWriteMany (or ReadOnlyMany for data that is "
+                     "only read) for parallel trials or several workers")
 
 
 def _service_target(service: dict, port, objects: list[dict]) -> int | None:
@@ -532,12 +636,14 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
                 continue
             add = add_to(obj, where)
             _replicas(obj, objects, settings, out, add)
+            if obj is original and CANARY_OF in ((obj.get("metadata") or {}).get("labels") or {}):
+                _canary_load(obj, objects, add)
             for path, container in _containers(obj):
                 _images(path, container, settings, add)
                 _resources(path, container, add)
                 if obj["kind"] not in BATCH:
                     _probes(path, container, add)
-            _security(obj, add, wanted if obj is original else None)
+            _security(obj, add, wanted if obj is original else None, settings.enforced)
             _gpu(obj, gpu, add)
             _gpu_rollout(obj, gpu, add)
             _progress_deadline(obj, add)

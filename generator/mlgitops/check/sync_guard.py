@@ -84,6 +84,9 @@ def _ident(key: tuple[str, str, str]) -> str:
     return f"{key[0]}/{key[2]}"
 
 
+RUNS = ("Job", "TrainJob", "PyTorchJob", "Experiment")  # objects whose deletion stops a run
+
+
 def _spec_of(overlay: str) -> str:
     """overlays/<env>/<model>[/training] -> models/<model>.yaml"""
     return f"models/{overlay.split('/')[2]}.yaml"
@@ -170,6 +173,12 @@ def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], en
         if kept:
             message += (f". {', '.join(_ident(k) for k in kept)} stays (protected from prune), with its data, but "
                         "nothing manages it any more: delete it by hand once its data is safe")
+        runs = [k for k in gone if k[0] in RUNS and k not in protected]
+        if runs:
+            message += (f". Deleting {', '.join(_ident(k) for k in runs)} stops it if it is still running (its "
+                        "pods are deleted, the run is lost) and deletes its finished pods' logs")
+            hint = hint or ("to let a running training finish, merge the change once it has completed; its "
+                            "output (MODEL_OUTPUT_URI) stays where the job wrote it")
         out.append(Finding("prune", message, _spec_of(overlay), Position(), hint, Severity.WARNING))
     return out
 

@@ -42,7 +42,8 @@ def render(effective: dict, config: Config, env: str) -> list[Manifest]:
         kubernetes_minor=config.kubernetes_minor,
         scheduling=environment.scheduling if environment else {},
         immutable_tag=environment.policies.get("immutableTagPattern", VERSION_TAG) if environment else VERSION_TAG,
+        gateway=config.data.get("gateway"),
     )
     out = [m for m in (r(ctx) for r in RENDERERS) if m is not None]
-    out += canary.objects(ctx, out, config.data.get("gateway"))
+    out += canary.objects(ctx, out, ctx.gateway)
     return sorted(out, key=lambda m: m.file)

@@ -15,6 +15,8 @@ from mlgitops.kube.annotations import CANARY_OF
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.scaling import UNHEALTHY_POD_EVICTION_MINOR
+from mlgitops.render.storage import INITIALIZER
 
 ORIGIN = "/spec/serving/canary"
 VERSION = "app.kubernetes.io/version"
@@ -49,6 +51,7 @@ def _copy(m: Manifest, ctx: Context, canary: dict, file: str) -> dict:
 
 
 def _uri(ctx: Context, canary: dict) -> str | None:
+    """The canary's own uri; a `{version}` template was expanded to it with the spec (spec.model.expand_version)."""
     if canary.get("uri"):
         return canary["uri"]
     uri = ctx.spec["model"].get("uri")
@@ -77,6 +80,9 @@ def _deployment(m: Manifest, ctx: Context, canary: dict) -> Manifest:
                 var["value"] = canary["version"]
             elif var.get("name") == "MODEL_URI" and "value" in var:
                 var["value"] = _uri(ctx, canary) or var["value"]
+    for init in template["spec"].get("initContainers") or []:  # the weights the canary fetches are its own
+        if init.get("name") == INITIALIZER and init.get("args") and _uri(ctx, canary):
+            init["args"][0] = _uri(ctx, canary)
     return Manifest(obj, "deployment-canary.yaml", ORIGIN)
 
 
@@ -139,9 +145,10 @@ def objects(ctx: Context, stable: list[Manifest], gateway: dict | None) -> list[
     else:
         meta = {**metadata(ctx), "name": canary_name(ctx.name)}
         meta["labels"] = _relabel(meta["labels"], ctx, canary)
-        obj: dict = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta,
-               "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(ctx)},
-                        "unhealthyPodEvictionPolicy": "AlwaysAllow"}}
+        spec: dict = {"maxUnavailable": 1, "selector": {"matchLabels": _selector(ctx)}}
+        if ctx.kubernetes_minor >= UNHEALTHY_POD_EVICTION_MINOR:  # as the stable version's (scaling.py)
+            spec["unhealthyPodEvictionPolicy"] = "AlwaysAllow"
+        obj: dict = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta, "spec": spec}
         out.append(Manifest(obj, "pdb-canary.yaml", ORIGIN))
     if gateway:
         out.append(_http_route(ctx, canary, gateway))

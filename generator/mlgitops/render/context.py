@@ -26,6 +26,12 @@ class Context:
     kubernetes_minor: int = 33  # the minor version of mlgitops.yaml's kubernetesVersion
     scheduling: dict = field(default_factory=dict)  # the environment's scheduling section; {} for the base
     immutable_tag: str = VERSION_TAG  # the environment's immutableTagPattern
+    gateway: dict | None = None  # the config's gateway (name, namespace): a canary's HTTPRoute attaches to it
+
+    @property
+    def routed_by_gateway(self) -> bool:
+        """Whether a canary's HTTPRoute sends traffic to the pods through the Gateway."""
+        return bool(self.gateway and self.serving.get("canary"))
 
     @property
     def serving(self) -> dict:

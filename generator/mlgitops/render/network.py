@@ -35,6 +35,8 @@ def _serving_sources(ctx: Context) -> list[dict] | None:
     names = list(namespaces)
     if ctx.serving.get("ingress"):
         names.append(ctx.ingress_controller["namespace"])
+    if ctx.routed_by_gateway:  # the canary's HTTPRoute: the Gateway's proxies call both versions' pods
+        names.append(ctx.gateway["namespace"])  # type: ignore[index]
     if ctx.metrics_port == ctx.serving["port"]:
         names.append(ctx.monitoring["namespace"])
     peers = [_namespace(ns) for ns in dict.fromkeys(names)]

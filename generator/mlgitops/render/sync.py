@@ -59,8 +59,8 @@ def _minor(config: Config) -> str:
 
 def namespace(config: Config, env: Environment, engine: str) -> dict:
     labels = {"kubernetes.io/metadata.name": env.namespace, **PART_OF, "mlgitops.io/environment": env.name}
-    for mode in ("enforce", "audit", "warn"):
-        labels[f"pod-security.kubernetes.io/{mode}"] = "restricted"
+    for mode in ("enforce", "audit", "warn"):  # a spec's security exception needs enforce: baseline (podSecurity)
+        labels[f"pod-security.kubernetes.io/{mode}"] = env.pod_security if mode == "enforce" else "restricted"
         labels[f"pod-security.kubernetes.io/{mode}-version"] = _minor(config)
     if engine == "flux":
         annotations = {"kustomize.toolkit.fluxcd.io/prune": "disabled"}

@@ -17,11 +17,13 @@ POLICY_RULES = {
     "service-account": "a raw patch does not mount an API token or run pods as the namespace's default "
                        "ServiceAccount",
     "storage-no-source": "a ReadOnlyMany claim has a source (dataSource or volumeName): a new volume is empty",
-    "storage-single-writer": "a ReadWriteOnce(Pod) claim is not mounted by several pods (replicas, an HPA, a surge)",
+    "storage-single-writer": "a ReadWriteOnce(Pod) claim is not mounted by several pods (replicas, an HPA, a surge, "
+                             "a canary, parallel trials or training nodes)",
     "metrics-public": "an Ingress does not route to the port that serves the metrics",
     # pods that survive a real cluster (warnings)
     "gpu-rollout-surge": "a GPU Deployment's rolling update surges, so it needs a free GPU and stalls on a full pool",
     "progress-deadline": "progressDeadlineSeconds is not above the time a pod may take to start",
+    "canary-capacity": "a canary has enough pods for its share of the requests at the stable version's peak",
 }
 
 RULES: dict[str, str] = {
@@ -79,8 +81,9 @@ RULES: dict[str, str] = {
     "immutable-field": "a change Kubernetes refuses on an existing object (selector, PVC access modes, a Job's template...)",
     "prune": "a sync would delete objects (a model, environment or object removed); claims lose their data",
     "edit-format": "a spec whose formatting set/promote cannot keep byte for byte (edit it by hand)",
-    "capacity": "an environment's worst case (max pods x requests, canaries, training) exceeds its quota",
-    "canary-traffic": "a canary with no way to split traffic (no gateway in mlgitops.yaml, no ingress)",
+    "capacity": "an environment's worst case (max pods and rollout surges x requests, canaries, training) exceeds its quota",
+    "canary-traffic": "a canary with no way to split traffic (no gateway in mlgitops.yaml, no ingress), or an "
+                      "HTTPRoute with no hostname (it would take every host of the Gateway)",
     "sync-source": "the sync engine needs the repository's URL (git.url in mlgitops.yaml)",
     "sync-object": "a generated sync object (clusters/) points at something that does not exist or is not unique",
     "training": "spec.training cannot be built as written (a grid over maxTrials, a range in a grid, a sweep without "
@@ -90,6 +93,8 @@ RULES: dict[str, str] = {
     "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
                             "1 pod (docs/diff.md)",
     **POLICY_RULES,
+    "pod-security-admission": "pods the spec excepts from the restricted standard live in a namespace that "
+                              "enforces only baseline (the environment's podSecurity), else admission refuses them",
 }
 
 

@@ -27,6 +27,7 @@ class Environment:
     limit_range: dict = field(default_factory=dict)
     scheduling: dict = field(default_factory=dict)  # priorityClassName, gpuRuntimeClassName
     gpu_hour_budget: float | None = None  # most GPU-hours one training run or sweep may cost here
+    pod_security: str = "restricted"  # the Pod Security Standard its namespace enforces (audit, warn: restricted)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Config:
     def environments(self) -> tuple[Environment, ...]:
         return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}),
                                  e.get("cluster", e["name"]), e.get("quota", {}), e.get("limitRange", {}),
-                                 e.get("scheduling", {}), e.get("gpuHourBudget"))
+                                 e.get("scheduling", {}), e.get("gpuHourBudget"), e.get("podSecurity", "restricted"))
                      for i, e in enumerate(self.data["environments"]))
 
     def environment(self, name: str) -> Environment:

@@ -70,13 +70,18 @@ def rows(models: list[Model], config: Config, drifted: set[tuple[str, str]],
             gpu = int((serving.get("resources") or {}).get("gpu") or 0)
             version = str(spec["model"]["version"])
             flags = []
+            canary = serving.get("canary")
             if i > 0:
                 before = envs[i - 1]
                 ran = set(history.get((model.name, before), set())) if history else set()
                 ran.add(str(model.effective[before]["spec"]["model"]["version"]))
+                earlier_canary = model.effective[before]["spec"]["serving"].get("canary")
+                if earlier_canary:  # a canary runs its version too
+                    ran.add(str(earlier_canary["version"]))
                 if version not in ran:
                     flags.append(f"{env} runs {version}, which {before} never ran")
-            canary = serving.get("canary")
+                if canary and str(canary["version"]) not in ran:
+                    flags.append(f"the {env} canary runs {canary['version']}, which {before} never ran")
             shown = ""
             if canary:
                 shown = f"{canary['version']} ({canary['weight']}%)"

@@ -34,10 +34,17 @@ class Model:
         return self.doc.data["metadata"]
 
     def raw_patches(self, env: str):
-        """(index, kustomize target {kind, name}, body) of each raw patch of an environment."""
+        """(index, kustomize target {kind, name}, body) of each raw patch of an environment. A patch whose
+        target has no name patches the model's object and, where the environment runs a canary, the canary's
+        copy of it too: the canary is the stable version's objects with another version, so a sidecar, a
+        setting or a node selector a patch adds reaches both (name the object to patch only one)."""
+        canary = bool((self.effective.get(env) or {}).get("spec", {}).get("serving", {}).get("canary"))
         for i, patch in enumerate(self.patches.get(env, [])):
             target = {"kind": patch["target"]["kind"], "name": patch["target"].get("name", self.name)}
-            yield i, target, patch["jsonPatch"] if "jsonPatch" in patch else patch["merge"]
+            body = patch["jsonPatch"] if "jsonPatch" in patch else patch["merge"]
+            yield i, target, body
+            if canary and "name" not in patch["target"] and target["kind"] in CANARY_COPIES:
+                yield i, {"kind": target["kind"], "name": f"{self.name}-canary"}, body
 
     def layers(self, config: Config, env: str) -> list[Layer]:
         return layers_for(self.doc, config, env)
@@ -107,13 +114,24 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches), []
 
 
+# The kinds a canary copies from the stable version (render/canary.py), named <model>-canary.
+CANARY_COPIES = ("Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor")
+
+
 def expand_version(data: dict) -> dict:
-    """The effective spec with `{version}` in model.uri replaced by this environment's model.version."""
+    """The effective spec with `{version}` in model.uri replaced by this environment's model.version, and a
+    canary without a `uri` of its own given the template expanded to the canary's version (once the template
+    is expanded, the canary's objects could only copy the stable version's weights)."""
     model = data["spec"]["model"]
     if "{version}" not in model.get("uri", ""):
         return data
-    model = {**model, "uri": model["uri"].replace("{version}", model["version"])}
-    return {**data, "spec": {**data["spec"], "model": model}}
+    template = model["uri"]
+    spec = {**data["spec"], "model": {**model, "uri": template.replace("{version}", model["version"])}}
+    canary = (spec.get("serving") or {}).get("canary")
+    if canary and not canary.get("uri"):
+        canary = {**canary, "uri": template.replace("{version}", canary["version"])}
+        spec["serving"] = {**spec["serving"], "canary": canary}
+    return {**data, "spec": spec}
 
 
 def _training_findings(data: dict, where, config: Config, env: str, effective: dict) -> list[Finding]:

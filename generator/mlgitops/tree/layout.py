@@ -73,6 +73,7 @@ def _labels(model: Model, env: str) -> dict:
 def _user_patches(model: Model, env: str, target: list[Manifest]) -> tuple[list, list[Finding]]:
     out, found = [], []
     keys = {m.key: m for m in target}
+    written: set[int] = set()
     for i, ref, patch in model.raw_patches(env):
         manifest = keys.get((ref["kind"], ref["name"]))
         if manifest is None:
@@ -87,15 +88,20 @@ def _user_patches(model: Model, env: str, target: list[Manifest]) -> tuple[list,
         else:
             body = {"apiVersion": manifest.obj["apiVersion"], "kind": ref["kind"],
                     **patch, "metadata": {**patch.get("metadata", {}), "name": ref["name"]}}
-        out.append((f"user-patch-{i + 1}.yaml", ref, body))
+        out.append((f"user-patch-{i + 1}{'-canary' if i in written else ''}.yaml", ref, body))  # canary: see raw_patches
+        written.add(i)
     return out, found
 
 
 def _canary_findings(model: Model, config: Config, env: str) -> list[Finding]:
     serving = model.effective[env]["spec"]["serving"]
-    if config.data.get("gateway") or serving.get("ingress"):
+    if serving.get("ingress"):
         return []
     file, where = locate(model.layers(config, env), model.doc, "/spec/serving/canary", key=True)
+    if config.data.get("gateway"):  # an HTTPRoute without hostnames takes every host of the Gateway's listener
+        return [Finding("canary-traffic", f"{env}: the canary's HTTPRoute needs a hostname: without one it "
+                        "catches the requests of every host the Gateway serves", file, where,
+                        "give the model serving.ingress.host (the HTTPRoute routes that host and path)")]
     return [Finding("canary-traffic", f"{env}: a canary needs a way to split traffic", file, where,
                     "name a Gateway API gateway in mlgitops.yaml (gateway: {name, namespace}), or give the model "
                     "an ingress (ingress-nginx canary annotations)")]
