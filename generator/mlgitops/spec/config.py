@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -37,7 +38,7 @@ class Config:
     doc: yamlsource.Document
     raw: bytes
 
-    @property
+    @functools.cached_property  # read for every object of every model: built once
     def environments(self) -> tuple[Environment, ...]:
         return tuple(Environment(e["name"], e["namespace"], i, e.get("defaults", {}), e.get("policies", {}),
                                  e.get("cluster", e["name"]), e.get("quota", {}), e.get("limitRange", {}),
