@@ -22,3 +22,6 @@ def test_check_prints_them_and_never_a_value(generated, capsys):
     result = run_cli(capsys, "check", "--repo", str(generated))
     assert "prerequisite: ml-prod needs Secrets fraud-detector-feast, fraud-detector-tls" in result.out
     assert "password" not in result.out
+    cached = run_cli(capsys, "check", "--repo", str(generated))  # answered from the cache: the same lines
+    assert [line for line in cached.out.splitlines() if line.startswith("prerequisite:")] == [
+        line for line in result.out.splitlines() if line.startswith("prerequisite:")]

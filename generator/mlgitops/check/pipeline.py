@@ -79,6 +79,7 @@ class Result:
     notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
     tool: list[str] = field(default_factory=list)  # with verbose: the kustomize used, its program and version
     prerequisites: list[str] = field(default_factory=list)  # per namespace: Secrets and operators it needs
+    needs: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)  # namespace -> (secrets, operators)
     budgets: list[str] = field(default_factory=list)  # the GPU-hour bound of each training run and sweep
 
 
@@ -143,15 +144,13 @@ def _sync_findings(gen: generate.Generated, disk: dict[str, bytes], invalid: set
     return sync_check.check(gen.tree, folders, gen.config.kubernetes_version, locate)
 
 
-def _prerequisites(gen: generate.Generated) -> list[str]:
-    config = gen.config
-    assert config is not None
-    by_namespace: dict[str, list[dict]] = {}
-    for env in config.environments:
-        for e in gen.entries:
-            by_namespace.setdefault(env.namespace, []).extend(
-                m.obj for m in intended(e.model, config, env.name) + training_intended(e.model, config, env.name))
-    return prerequisites.lines(by_namespace)
+def _add_needs(result: Result, config, env: str, needs: dict | None) -> None:
+    """What an overlay's built objects need in its namespace (from the build, or its cached result)."""
+    if not needs:
+        return
+    secrets, operators = result.needs.setdefault(config.environment(env).namespace, (set(), set()))
+    secrets.update(needs.get("secrets", []))
+    operators.update(needs.get("operators", []))
 
 
 def _capacity_findings(gen: generate.Generated) -> list[Finding]:
@@ -335,7 +334,6 @@ def run(options: Options) -> Result:
     if owns(None):  # clusters/ and quotas are shared by every model: the first shard checks them
         result.findings += _sync_findings(gen, disk, invalid)
         result.findings += _capacity_findings(gen)
-        result.prerequisites = _prerequisites(gen)
     stale = _drifted_models(drifted)
     result.models = len(models)
     tool = kustomize.find()
@@ -363,6 +361,7 @@ def run(options: Options) -> Result:
                 if hit is not None:
                     result.findings += [Finding.from_dict(d) for d in hit["findings"]]
                     result.resources += hit["resources"]
+                    _add_needs(result, gen.config, env, hit.get("needs"))
                 else:
                     training_todo[folder] = (model, env, digest)
             overlay = overlay_dir(env, model.name)
@@ -375,6 +374,7 @@ def run(options: Options) -> Result:
                 result.findings += [Finding.from_dict(d) for d in hit["findings"]]
                 result.resources += hit["resources"]
                 result.exceptions += [(model.path, env, rule, reason) for rule, reason in hit.get("exceptions", [])]
+                _add_needs(result, gen.config, env, hit.get("needs"))
                 continue
             todo[overlay] = (model, env, digest)
     result.cache_hits = store.hits
@@ -402,14 +402,21 @@ def run(options: Options) -> Result:
             excepted = sorted(policy_exceptions(entry.model.effective[env]["spec"]).items())
             if checker is check_overlay:
                 result.exceptions += [(entry.path, env, rule, reason) for rule, reason in excepted]
+            needs = {"secrets": sorted(prerequisites.secrets(built.objects)),
+                     "operators": sorted(prerequisites.operators(built.objects))}
+            _add_needs(result, gen.config, env, needs)
             pending.append((entry, env, digest, {"findings": [f.as_dict() for f in found], "resources": count,
-                                                 "exceptions": excepted if checker is check_overlay else []}))
+                                                 "exceptions": excepted if checker is check_overlay else [],
+                                                 "needs": needs}))
     finally:  # Ctrl-C while checking: stop the builds still running now, not at exit
         if hasattr(builds, "close"):
             builds.close()
     _store(store, pending, inputs, by_model, ctx, result)
     result.findings = merge_environments(result.findings, envs)
-    result.budgets = budget_lines([e.model for e in models], envs, gen.config.training["katib"])
+    # only specs that can train are parsed again (a cache hit needs no parse otherwise)
+    result.budgets = budget_lines([e.model for e in models if b"training" in e.raw], envs,
+                                  gen.config.training["katib"])
+    result.prerequisites = prerequisites.lines_from(result.needs)
     return result
 
 

@@ -44,15 +44,18 @@ def operators(objects: Iterable[dict]) -> set[str]:
 
 def lines(by_namespace: dict[str, list[dict]]) -> list[str]:
     """One line per namespace that needs something, e.g. `ml-prod needs Secrets fraud-detector-feast, ...`."""
+    return lines_from({ns: (secrets(objects), operators(objects)) for ns, objects in by_namespace.items()})
+
+
+def lines_from(needs: dict[str, tuple[set[str], set[str]]]) -> list[str]:
+    """The same lines from (secret names, operators) per namespace, as the check cache keeps them."""
     out = []
-    for namespace, objects in sorted(by_namespace.items()):
+    for namespace, (names, ops) in sorted(needs.items()):
         parts = []
-        names = sorted(secrets(objects))
         if names:
-            parts.append(f"Secrets {', '.join(names)}")
-        ops = sorted(operators(objects))
+            parts.append(f"Secrets {', '.join(sorted(names))}")
         if ops:
-            parts.append("; ".join(ops))
+            parts.append("; ".join(sorted(ops)))
         if parts:
             out.append(f"{namespace} needs {' and '.join(parts)}")
     return out

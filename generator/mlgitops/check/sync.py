@@ -27,7 +27,8 @@ Locate = Callable[[str], tuple[str, Position]]  # model name -> where its name i
 
 
 def _objects(tree: dict[str, bytes]) -> dict[str, dict]:
-    return {path: yaml.safe_load(content) for path, content in sorted(tree.items())
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser: clusters/ holds a file per model
+    return {path: yaml.load(content, Loader=loader) for path, content in sorted(tree.items())
             if path.startswith("clusters/") and path.endswith(".yaml")}
 
 
