@@ -48,3 +48,14 @@ def test_a_name_too_long_for_a_label_value_is_reported_at_the_spec(repo, capsys)
     result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache", "--format", "github")
     assert result.code == 1
     assert f"file=models/{long}.yaml,line=" in result.out and "label values hold at most 63" in result.out
+
+
+def test_the_cached_sync_check_sees_a_new_stray_folder(repo, capsys):
+    _both(repo)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    assert run_cli(capsys, "check", "--repo", str(repo)).code == 0  # fills the cache
+    stray = repo / "overlays/dev/experiment"
+    stray.mkdir()
+    (stray / "kustomization.yaml").write_text("resources: []\n")
+    result = run_cli(capsys, "check", "--repo", str(repo), "--format", "github")
+    assert result.code == 1 and "would make an Application for overlays/dev/experiment" in result.out

@@ -8,6 +8,7 @@ cached by content, so an unchanged repository checks in about the time it takes 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -142,6 +143,24 @@ def _sync_findings(gen: generate.Generated, disk: dict[str, bytes], invalid: set
         return entry.path, entry.model.doc.position("/metadata/name")
 
     return sync_check.check(gen.tree, folders, gen.config.kubernetes_version, locate)
+
+
+def _cached_sync_findings(gen: generate.Generated, disk: dict[str, bytes], invalid: set[str],
+                          store: cache.Store, salt: str) -> list[Finding]:
+    """_sync_findings, answered from the result cache when clusters/ and the overlay folders are unchanged."""
+    clusters = sorted((p, c) for p, c in gen.tree.items() if p.startswith("clusters/"))
+    folders = sorted({"/".join(p.split("/")[:4]) for p in disk if p.startswith("overlays/")})
+    digest = cache.key(salt, "sync", *(f"{p}\0" for p, _ in clusters), *(c for _, c in clusters),
+                       *folders, *sorted(invalid), *(e.path for e in gen.entries), *(e.raw for e in gen.entries))
+    hit = store.get(digest)
+    if hit is not None:
+        try:
+            return [Finding.from_dict(d) for d in json.loads(hit)]
+        except (ValueError, TypeError, KeyError):
+            pass  # an entry this version cannot read is a miss
+    found = _sync_findings(gen, disk, invalid)
+    store.put(digest, json.dumps([f.as_dict() for f in found]).encode())
+    return found
 
 
 def _add_needs(result: Result, config, env: str, needs: dict | None) -> None:
@@ -331,8 +350,7 @@ def run(options: Options) -> Result:
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
     result.findings += drifted + _unreferenced(gen, disk, owns)
-    if owns(None):  # clusters/ and quotas are shared by every model: the first shard checks them
-        result.findings += _sync_findings(gen, disk, invalid)
+    if owns(None):  # quotas are shared by every model: the first shard checks them
         result.findings += _capacity_findings(gen)
     stale = _drifted_models(drifted)
     result.models = len(models)
@@ -344,6 +362,9 @@ def run(options: Options) -> Result:
     if options.verbose:
         result.tool = tool.describe(tool_version)
     ctx = _Context(gen, gen.config, repo, options.validator, tool, tool_version)
+    if owns(None):  # clusters/ is shared by every model: the first shard checks it, cached by its content
+        result.findings += _cached_sync_findings(gen, disk, invalid,
+                                                 cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
     by_model: dict[str | None, list[tuple[str, bytes]]] = {}
     for path in sorted(disk):
         by_model.setdefault(_model_of_path(path), []).append((path, disk[path]))
