@@ -487,6 +487,9 @@ def summary_line(result: Result) -> str:
     """The closing line of `check`, after one line per policy exception a spec grants."""
     lines = [f"policy exception: {spec}: {env}: {rule} ({reason})"
              for spec, env, rule, reason in sorted(set(result.exceptions))]
-    lines.append(f"{result.models} models, {result.overlays} overlays, {result.resources} resources: "
-                 f"{report.summary(result.findings)}")
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'s' * (n != 1)}"
+
+    lines.append(f"{count(result.models, 'model')}, {count(result.overlays, 'overlay')}, "
+                 f"{count(result.resources, 'resource')}: {report.summary(result.findings)}")
     return "\n".join(printable(line) for line in lines)
