@@ -34,12 +34,10 @@ from mlgitops.tree.yamlemit import dumps
 Signature = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]  # (overlay files, base files)
 
 
-@dataclass(frozen=True)
-class Change:
-    """One overlay's part of the diff: a unified diff of its built objects, or why it does not build."""
+class _InOverlay:
+    """What belongs to one overlay, overlays/<env>/<model>[/training]: its environment and model."""
 
-    overlay: str  # overlays/<env>/<model>
-    text: str
+    overlay: str
 
     @property
     def env(self) -> str:
@@ -51,7 +49,15 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Handover:
+class Change(_InOverlay):
+    """One overlay's part of the diff: a unified diff of its built objects, or why it does not build."""
+
+    overlay: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Handover(_InOverlay):
     """A Deployment that had spec.replicas at the base and now leaves them to an HPA (issue 9, item 13)."""
 
     overlay: str
@@ -59,14 +65,6 @@ class Handover:
     deployment: str
     replicas: object
     hpa: str
-
-    @property
-    def env(self) -> str:
-        return self.overlay.split("/")[1]
-
-    @property
-    def model(self) -> str:
-        return self.overlay.split("/")[2]
 
 
 @dataclass

@@ -18,8 +18,8 @@ from mlgitops.report.findings import FatalError, has_errors
 from mlgitops.spec import fleet
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import parse_model
-from mlgitops.spec.repo import MODELS_DIR, Repo
-from mlgitops.tree import generation, layout
+from mlgitops.spec.repo import Repo
+from mlgitops.tree import generation, layout, writer
 
 HISTORY = 30
 
@@ -69,8 +69,7 @@ def run(repo_path: str | None, fmt: str) -> int:
         return 1
     if not gen.entries:  # an empty table with exit 0 would say "nothing deployed" about a missing folder
         raise _no_specs(repo)
-    check = generation.run(repo.root, check=True)
-    plan = check.plan
+    plan = writer.plan(gen.tree, writer.scan(repo.root), repo.root)  # the tree just built, against the disk
     drifted = {pair for p in ([*plan.write, *plan.delete] if plan else []) for pair in _drifted(p, gen.config.env_names)}
     past: dict[tuple[str, str], set[str]] = {}
     for entry in gen.entries:
@@ -86,12 +85,5 @@ def run(repo_path: str | None, fmt: str) -> int:
 
 
 def _no_specs(repo: Repo) -> FatalError:
-    folder = repo.root / MODELS_DIR
-    if not folder.exists() and not folder.is_symlink():
-        why = f"{MODELS_DIR}/ does not exist"
-    elif not folder.is_dir():
-        why = f"{MODELS_DIR} is not a folder"
-    else:
-        why = f"{MODELS_DIR}/ holds no specs"
-    return FatalError(f"{why} ({folder}): no model to show",
+    return FatalError(f"{repo.why_no_specs()}: no model to show",
                       "run from the right repository, or add a spec: mlgitops new NAME --image IMAGE")

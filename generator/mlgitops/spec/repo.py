@@ -20,6 +20,15 @@ class Repo:
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
+    def why_no_specs(self) -> str:
+        """Why models/ gives no spec, naming the folder: missing, not a folder, or empty."""
+        folder = self.root / MODELS_DIR
+        if not folder.exists() and not folder.is_symlink():
+            return f"{MODELS_DIR}/ does not exist ({folder})"
+        if not folder.is_dir():
+            return f"{MODELS_DIR} is not a folder ({folder})"
+        return f"{MODELS_DIR}/ holds no specs ({folder})"
+
     def model_files(self) -> list[Path]:
         folder = self.root / MODELS_DIR
         if not folder.is_dir():

@@ -10,7 +10,7 @@ from mlgitops import __version__
 from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
-from mlgitops.spec.repo import MODELS_DIR, Repo, escaped
+from mlgitops.spec.repo import Repo, escaped
 from mlgitops.spec.training import config_findings
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree.layout import Tree, model_tree, sync_tree, training_pairs
@@ -168,14 +168,7 @@ def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool,
 
 
 def _nothing_to_generate(repo: Repo, count: int) -> FatalError:
-    folder = repo.root / MODELS_DIR
-    if not folder.exists() and not folder.is_symlink():
-        why = f"{MODELS_DIR}/ does not exist"
-    elif not folder.is_dir():
-        why = f"{MODELS_DIR} is not a folder"
-    else:
-        why = f"{MODELS_DIR}/ holds no specs"
-    return FatalError(f"{why} ({folder}): generate would delete the {count} generated files of every model; "
+    return FatalError(f"{repo.why_no_specs()}: generate would delete the {count} generated files of every model; "
                       "nothing was written",
                       "restore the specs (or run from the right folder), or run 'mlgitops generate --prune-all' "
                       "to delete them")
