@@ -14,6 +14,7 @@ from mlgitops.check.pipeline import Shard
 from mlgitops.commands import check, diff, generate, init, new, promote, schemas, status, validate
 from mlgitops.commands import set as set_cmd_module
 from mlgitops.kube import schemas as kubeschemas
+from mlgitops.render import engines
 from mlgitops.report import formats, interrupts, status_formats, validate_formats
 from mlgitops.report.findings import FatalError
 
@@ -117,7 +118,7 @@ def new_cmd(name: str, image: str, gpu: int, team: str, repo_path: str | None) -
 
 @cli.command("init")
 @click.argument("directory", type=click.Path(file_okay=False), default=".")
-@click.option("--engine", type=click.Choice(["flux", "argocd", "both"]), default="flux", show_default=True,
+@click.option("--engine", type=click.Choice(engines.CHOICES), default="flux", show_default=True,
               help="The GitOps engine the clusters run.")
 @click.option("--repo-url", default=None, metavar="URL",
               help="URL the clusters clone the repository from (required for argocd and both).")

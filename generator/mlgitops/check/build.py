@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops.kube import kustomize, manifests
+from mlgitops.render.units import Unit
 from mlgitops.report.findings import FatalError
 
 INSTANCE = "app.kubernetes.io/instance"
@@ -168,7 +169,7 @@ def build_batch(root: Path, overlays: list[str], argv: list[str], procs: Process
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     results = {o: Built(o) for o in overlays}
-    by_name = {o.split("/")[2]: o for o in overlays}
+    by_name = {Unit.at(o).model: o for o in overlays}
     for obj in docs:
         owner = _owner(obj, by_name)
         if owner is None:  # an object we cannot attribute: trust only single builds
@@ -180,9 +181,10 @@ def build_batch(root: Path, overlays: list[str], argv: list[str], procs: Process
 def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
     """Overlays grouped by environment (training folders apart: they name the same models as the serving
     overlays), then cut into batches of at most `size`."""
-    by_env: dict[tuple[str, int], list[str]] = {}
+    by_env: dict[tuple[str, str], list[str]] = {}
     for overlay in sorted(overlays):
-        by_env.setdefault((overlay.split("/")[1], overlay.count("/")), []).append(overlay)
+        unit = Unit.at(overlay)
+        by_env.setdefault((unit.env, unit.kind), []).append(overlay)
     out = []
     for group in by_env.values():
         count = -(-len(group) // size)

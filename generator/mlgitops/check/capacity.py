@@ -134,7 +134,7 @@ def findings(env: str, quota: dict, used: Usage, config_path: str, where) -> lis
             continue
         top = sorted(used.by_model.items(), key=lambda kv: (-kv[1][resource], kv[0]))[:3]
         names = ", ".join(f"{m} {_text(resource, u[resource])}" for m, u in top if u[resource])
-        out.append(Finding("capacity", f"{env}: at most {_text(resource, need)} {resource} requested at once, over "
-                           f"the quota of {_text(resource, limit)} (most: {names})", config_path, where(resource),
+        out.append(Finding.in_environments([env], "capacity", f"at most {_text(resource, need)} {resource} "
+                           f"requested at once, over the quota of {_text(resource, limit)} (most: {names})", config_path, where(resource),
                            "lower maxReplicas, GPUs per pod, maxSurge or sweep parallelism, or raise the quota"))
     return out

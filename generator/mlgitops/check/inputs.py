@@ -13,13 +13,14 @@ import os
 import stat
 from pathlib import Path
 
+from mlgitops.render.units import base_dir
 from mlgitops.tree import writer
 from mlgitops.tree.layout import overlay_dir
 
 
 def overlay_inputs(name: str, env: str, files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     """The files a build of the overlay reads: its folder and its model's base folder."""
-    prefixes = (f"{overlay_dir(env, name)}/", f"base/{name}/")
+    prefixes = (f"{overlay_dir(env, name)}/", f"{base_dir(name)}/")
     return [(path, content) for path, content in files if path.startswith(prefixes)]
 
 
@@ -63,5 +64,5 @@ class Inputs:
         return self.folders[folder]
 
     def unchanged(self, name: str, env: str, files: list[tuple[str, bytes]]) -> bool:
-        overlay, base = self._again(overlay_dir(env, name)), self._again(f"base/{name}")
+        overlay, base = self._again(overlay_dir(env, name)), self._again(base_dir(name))
         return overlay[1] and base[1] and {**overlay[0], **base[0]} == dict(files)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import posixpath
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,7 +21,17 @@ from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
 from mlgitops.kube import kustomize
+from mlgitops.render import engines
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.units import (
+    SERVING,
+    TRAINING,
+    Unit,
+    is_cluster_path,
+    is_kustomize_path,
+    model_folders,
+    overlay_folders,
+)
 from mlgitops.render.workload import policy_exceptions
 from mlgitops.report import formats as report
 from mlgitops.report.findings import Finding, Position, Severity, printable
@@ -85,16 +96,24 @@ class Result:
 
 
 def _model_of_path(path: str) -> str | None:
-    parts = path.split("/")
-    if parts[0] == "base" and len(parts) > 2:
-        return parts[1]
-    if parts[0] == "overlays" and len(parts) > 3:
-        return parts[2]
-    if parts[0] == "clusters" and len(parts) == 5 and parts[2] == "flux":  # clusters/<c>/flux/<env>/<model>.yaml
-        return parts[4].removesuffix(".yaml")
-    if parts[0] == "clusters" and len(parts) == 6 and parts[2] == "flux" and parts[4] == "training":
-        return parts[5].removesuffix(".yaml")  # clusters/<c>/flux/<env>/training/<model>.yaml
-    return None  # namespaces and other shared sync objects: the first shard checks them
+    """The model a generated file is of; None for namespaces and other shared sync objects (the first shard
+    checks them)."""
+    found = engines.owner(path)
+    return found.model if found else None
+
+
+def _shared_sync_file(path: str) -> bool:
+    return is_cluster_path(path) and _model_of_path(path) is None
+
+
+def _owned_disk(disk: dict[str, bytes], owns, invalid: set[str], unknown) -> dict[str, bytes]:
+    """The files on disk drift compares: the owned ones, not an invalid spec's, not unknown(model)'s."""
+    out = {}
+    for path, content in disk.items():
+        model = _model_of_path(path)
+        if owns(model) and model not in invalid and not (model is not None and unknown(model)):
+            out[path] = content
+    return out
 
 
 def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid: set[str], owns) -> list[Finding]:
@@ -103,37 +122,36 @@ def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid:
     tree = {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
     spec_errors = any(f.severity is Severity.ERROR and f.file.startswith("models/") for f in gen.findings)
     valid = {e.name for e in gen.entries}
-    disk = {p: c for p, c in disk.items() if owns(_model_of_path(p)) and _model_of_path(p) not in invalid
-            and not (spec_errors and _model_of_path(p) is not None and _model_of_path(p) not in valid)}
-    if spec_errors:  # clusters/ objects shared by every model (an ApplicationSet, a namespace) wait too
-        tree = {p: c for p, c in tree.items() if not (p.startswith("clusters/") and _model_of_path(p) is None)}
-        disk = {p: c for p, c in disk.items() if not (p.startswith("clusters/") and _model_of_path(p) is None)}
+    disk = _owned_disk(disk, owns, invalid, lambda model: spec_errors and model not in valid)
+    if not spec_errors:
+        return drift.findings(writer.plan(tree, disk, repo.root), disk)
+    # clusters/ objects shared by every model (an ApplicationSet, a namespace) wait too
+    tree = {p: c for p, c in tree.items() if not _shared_sync_file(p)}
+    disk = {p: c for p, c in disk.items() if not _shared_sync_file(p)}
     found = drift.findings(writer.plan(tree, disk, repo.root), disk)
-    if spec_errors:  # generate writes nothing while a spec is invalid
-        found = [replace(f, hint="fix the spec errors first, then run 'mlgitops generate' and commit the result")
-                 if f.rule == "drift" else f for f in found]
-    return found
+    # generate writes nothing while a spec is invalid
+    return [replace(f, hint="fix the spec errors first, then run 'mlgitops generate' and commit the result")
+            if f.rule == "drift" else f for f in found]
 
 
 def _unreferenced(gen: generate.Generated, disk: dict[str, bytes], owns) -> list[Finding]:
     """A person's files in a model's generated folders: no kustomization references them, so they are
     never deployed (dotfiles such as .gitkeep aside)."""
-    folders = {p.rsplit("/", 1)[0] for p in gen.tree
-               if p.startswith(("base/", "overlays/")) and owns(_model_of_path(p))}  # kustomize's folders only
+    folders = {posixpath.dirname(p) for p in gen.tree
+               if is_kustomize_path(p) and owns(_model_of_path(p))}  # kustomize's folders only
     return [Finding("unreferenced-file", "no kustomization references this file: it is never deployed", path,
                     Position(), "move what it holds into the model spec (an environment override or a raw patch), "
                     "then delete the file", Severity.WARNING)
             for path, content in sorted(disk.items())
-            if path not in gen.tree and path.rsplit("/", 1)[0] in folders and not is_generated(content)
-            and not path.rsplit("/", 1)[1].startswith(".")]
+            if path not in gen.tree and posixpath.dirname(path) in folders and not is_generated(content)
+            and not posixpath.basename(path).startswith(".")]
 
 
 def _sync_findings(gen: generate.Generated, disk: dict[str, bytes], invalid: set[str]) -> list[Finding]:
     """The sync objects' checks; a folder of a spec that exists but does not validate is that spec's (its
     own errors say what to fix), never a stray folder an ApplicationSet would pick up."""
     assert gen.config is not None
-    folders = {"/".join(p.split("/")[:depth]) for p in disk if p.startswith("overlays/")
-               for depth in (3, 4) if p.count("/") >= depth and p.split("/")[2] not in invalid}
+    folders = overlay_folders(disk, invalid)
     specs = {e.name: e for e in gen.entries}
 
     def locate(model: str) -> tuple[str, Position]:
@@ -148,8 +166,8 @@ def _sync_findings(gen: generate.Generated, disk: dict[str, bytes], invalid: set
 def _cached_sync_findings(gen: generate.Generated, disk: dict[str, bytes], invalid: set[str],
                           store: cache.Store, salt: str) -> list[Finding]:
     """_sync_findings, answered from the result cache when clusters/ and the overlay folders are unchanged."""
-    clusters = sorted((p, c) for p, c in gen.tree.items() if p.startswith("clusters/"))
-    folders = sorted({"/".join(p.split("/")[:4]) for p in disk if p.startswith("overlays/")})
+    clusters = sorted((p, c) for p, c in gen.tree.items() if is_cluster_path(p))
+    folders = sorted(model_folders(disk))
     digest = cache.key(salt, "sync", *(f"{p}\0" for p, _ in clusters), *(c for _, c in clusters),
                        *folders, *sorted(invalid), *(e.path for e in gen.entries), *(e.raw for e in gen.entries))
     hit = store.get(digest)
@@ -159,7 +177,7 @@ def _cached_sync_findings(gen: generate.Generated, disk: dict[str, bytes], inval
         except (ValueError, TypeError, KeyError):
             pass  # an entry this version cannot read is a miss
     found = _sync_findings(gen, disk, invalid)
-    store.put(digest, json.dumps([f.as_dict() for f in found]).encode())
+    store.put(digest, json.dumps([f.as_record() for f in found]).encode())
     return found
 
 
@@ -231,7 +249,7 @@ def _finding_at(model: Model, config, env: str, manifest: Manifest | None, point
                 message: str, hint: str, ident: str, severity=Severity.ERROR) -> Finding:
     spec_pointer = manifest.spec_pointer(pointer) if manifest else "/spec"
     file, pos = locate(model.layers(config, env), model.doc, spec_pointer)
-    return Finding(rule, f"{env}: {message}", file, pos, hint, severity, ident)
+    return Finding.in_environments([env], rule, message, file, pos, hint, severity, ident)
 
 
 def _build_failure(model: Model, config, env: str, error: str) -> Finding:
@@ -249,8 +267,8 @@ def _build_failure(model: Model, config, env: str, error: str) -> Finding:
               for j, op in enumerate(body) if f"'{op['path']}'" in error or f'"{op["path"]}"' in error]
     pointer = (f"{at}/{named[0]}" if named else quoted[0] if quoted else f"{at}/0" if len(patches) == 1 else at)
     file, pos = locate(model.layers(config, env), model.doc, pointer)
-    return Finding("build", f"{env}: a raw patch breaks the build of {overlay}: {error}", file, pos,
-                   "fix or remove the patch: Flux and Argo CD cannot build this overlay either")
+    return Finding.in_environments([env], "build", f"a raw patch breaks the build of {overlay}: {error}", file, pos,
+                                   "fix or remove the patch: Flux and Argo CD cannot build this overlay either")
 
 
 def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
@@ -271,7 +289,7 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
         for i, key, touched in raw:
             if key == (kind, name) and _overlaps(pointer, touched[key]):
                 file, pos = locate(model.layers(config, env), model.doc, f"/spec/environments/{env}/patches/{i}")
-                return Finding(rule, f"{env}: {message}", file, pos, hint, severity, f"{kind}/{name}")
+                return Finding.in_environments([env], rule, message, file, pos, hint, severity, f"{kind}/{name}")
         return _finding_at(model, config, env, by_key.get((kind, name)), pointer, rule, message, hint,
                            f"{kind}/{name}", severity)
 
@@ -332,17 +350,148 @@ def _overlaps(pointer: str, touched: frozenset[str]) -> bool:
     return any(t == pointer or t.startswith(pointer + "/") or pointer.startswith(t + "/") for t in touched)
 
 
+def _owner_filter(shard: Shard | None) -> Callable[[str | None], bool]:
+    """Whether this shard checks a model's files (None: what every model shares, the first shard's)."""
+    if shard is None:
+        return lambda name: True
+    return lambda name: shard.first if name is None else shard.owns(name)
+
+
+@dataclass(frozen=True)
+class UnitCheck:
+    """How check treats one kind of unit: the checker of its built objects, its cache key, and whether
+    the spec's policy exceptions apply to it (they are the serving overlay's)."""
+
+    check: Callable[..., tuple[list[Finding], int]]
+    key: tuple[str, ...]
+    exceptions: bool
+
+
+UNIT_CHECKS = {SERVING: UnitCheck(check_overlay, (), True), TRAINING: UnitCheck(check_training, ("training",), False)}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A unit to check: its spec's entry and the key of its result."""
+
+    entry: generate.Entry
+    unit: Unit
+    digest: str
+
+
+def _files_by_model(disk: dict[str, bytes]) -> dict[str | None, list[tuple[str, bytes]]]:
+    by_model: dict[str | None, list[tuple[str, bytes]]] = {}
+    for path in sorted(disk):
+        by_model.setdefault(_model_of_path(path), []).append((path, disk[path]))
+    return by_model
+
+
+def _inputs_of(planned: Planned, files: dict) -> list[tuple[str, bytes]]:
+    return overlay_inputs(planned.entry.name, planned.unit.env, files.get(planned.entry.name, []))
+
+
+def plan_units(ctx: _Context, models: list[generate.Entry], disk: dict[str, bytes], files: dict,
+               stale: set[str]) -> list[Planned]:
+    """Every unit of this shard's models that is on disk (a missing one is reported as drift), keyed."""
+    out = []
+    for model in models:
+        for env in ctx.config.env_names:
+            for unit in (Unit(model.name, env, TRAINING), Unit(model.name, env)):
+                if unit.kustomization in disk:
+                    key = ctx.overlay_key(model, env, files.get(model.name, []), model.name not in stale)
+                    out.append(Planned(model, unit, cache.key(key, *UNIT_CHECKS[unit.kind].key)))
+    return out
+
+
+def _absorb(result: Result, config: Config, planned: Planned, record: dict) -> None:
+    """One unit's result (just checked, or from the cache) into the run's."""
+    result.findings += [Finding.from_dict(d) for d in record["findings"]]
+    result.resources += record["resources"]
+    env = planned.unit.env
+    result.exceptions += [(planned.entry.path, env, rule, reason) for rule, reason in record.get("exceptions", [])]
+    _add_needs(result, config, env, record.get("needs"))
+
+
+def check_unit(ctx: _Context, planned: Planned, built: build.Built, problems: list,
+               fidelity_wanted: bool) -> dict:
+    """One built unit's result, as the cache keeps it."""
+    kind, (entry, env) = UNIT_CHECKS[planned.unit.kind], (planned.entry, planned.unit.env)
+    found, count = kind.check(ctx, entry.model, env, built, problems, fidelity_wanted=fidelity_wanted)
+    excepted = sorted(policy_exceptions(entry.model.effective[env]["spec"]).items()) if kind.exceptions else []
+    needs = {"secrets": sorted(prerequisites.secrets(built.objects)),
+             "operators": sorted(prerequisites.operators(built.objects))}
+    return {"findings": [f.as_record() for f in found], "resources": count, "exceptions": excepted, "needs": needs}
+
+
+def _validated(ctx: _Context, builds: Iterator[build.Built]) -> Iterable[tuple[build.Built, list]]:
+    """Each build with its Kubernetes schema problems."""
+    if isinstance(ctx.kube, KubeconformCheck):  # one kubeconform process for everything
+        everything = list(builds)
+        return zip(everything, ctx.kube.check_many([b.objects for b in everything]))
+    return ((b, ctx.kube.check(b.objects)) for b in builds)  # each while later batches are still building
+
+
+def _check_missed(ctx: _Context, todo: dict[str, Planned], files: dict, stale: set[str], options: Options,
+                  result: Result) -> tuple[Inputs, list[tuple[Planned, dict]]]:
+    """Build and check every unit the cache did not answer; their results, to be cached."""
+    inputs = Inputs(ctx.repo.root)
+    for planned in todo.values():
+        inputs.note(_inputs_of(planned, files))
+    if options.on_total:
+        options.on_total(len(todo))
+    builds = build.build_iter(ctx.repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
+    pending = []
+    try:
+        for built, problems in _validated(ctx, builds):
+            planned = todo[built.overlay]
+            record = check_unit(ctx, planned, built, problems, planned.entry.name not in stale)
+            _absorb(result, ctx.config, planned, record)
+            pending.append((planned, record))
+    finally:  # Ctrl-C while checking: stop the builds still running now, not at exit
+        if hasattr(builds, "close"):
+            builds.close()
+    return inputs, pending
+
+
+def _spec_of(finding: Finding) -> str | None:
+    """The model a spec finding is about; None for mlgitops.yaml's (the first shard reports them)."""
+    return Path(finding.file).stem if finding.file.startswith("models/") else None
+
+
+def _answer_from_cache(store: cache.JsonStore, units: list[Planned], config: Config,
+                       result: Result) -> dict[str, Planned]:
+    """Take every unit's cached result into result; the units left to build and check, by folder."""
+    todo: dict[str, Planned] = {}
+    for planned in units:
+        hit = store.get(planned.digest)
+        if hit is None:
+            todo[planned.unit.folder] = planned
+        else:
+            _absorb(result, config, planned, hit)
+    result.overlays, result.cache_hits = len(units), store.hits
+    return todo
+
+
+def _prepare(repo: Repo, gen: generate.Generated, options: Options, result: Result, caching: bool) -> _Context:
+    """The kustomize to use (its version asked once per identity), the validator, and the cache salt."""
+    assert gen.config is not None
+    tool = kustomize.find()
+    tools = cache.Store(repo.root, "tools", options.use_cache)
+    tool_version = kustomize_version(tool, tools) if caching or options.verbose else ""
+    result.notes += [w for w in tools.warnings if w not in result.notes]
+    if options.verbose:
+        result.tool = tool.describe(tool_version)
+    return _Context(gen, gen.config, repo, options.validator, tool, tool_version)
+
+
 def run(options: Options) -> Result:
+    """Check the repository, unit by unit: plan the units (this shard's), answer what the cache can, build
+    and check the rest, then the prerequisites and GPU-hour budgets of the whole run."""
     repo = Repo(options.root)
     gen = generate.build(repo, options.use_cache)
-    shard = options.shard
-    owns = (lambda name: name is None and shard.first or name is not None and shard.owns(name)) if shard else (
-        lambda name: True)
+    owns = _owner_filter(options.shard)
     result = Result(notes=list(gen.notes))
-    for f in gen.findings:
-        stem = Path(f.file).stem if f.file.startswith("models/") else None
-        if owns(stem if f.file != CONFIG_FILE else None):
-            result.findings.append(f)
+    result.findings += [f for f in gen.findings if owns(_spec_of(f))]
     if gen.config is None:
         return result
     models = [e for e in gen.entries if owns(e.name)]
@@ -350,89 +499,18 @@ def run(options: Options) -> Result:
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
     result.findings += drifted + _unreferenced(gen, disk, owns)
-    if owns(None):  # quotas are shared by every model: the first shard checks them
-        result.findings += _capacity_findings(gen)
-    stale = _drifted_models(drifted)
     result.models = len(models)
-    tool = kustomize.find()
     store = cache.JsonStore(repo.root, options.use_cache)
-    tools = cache.Store(repo.root, "tools", options.use_cache)
-    tool_version = kustomize_version(tool, tools) if store.store.enabled or options.verbose else ""
-    result.notes += [w for w in tools.warnings if w not in result.notes]
-    if options.verbose:
-        result.tool = tool.describe(tool_version)
-    ctx = _Context(gen, gen.config, repo, options.validator, tool, tool_version)
-    if owns(None):  # clusters/ is shared by every model: the first shard checks it, cached by its content
-        result.findings += _cached_sync_findings(gen, disk, invalid,
-                                                 cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
-    by_model: dict[str | None, list[tuple[str, bytes]]] = {}
-    for path in sorted(disk):
-        by_model.setdefault(_model_of_path(path), []).append((path, disk[path]))
+    ctx = _prepare(repo, gen, options, result, store.store.enabled)
+    if owns(None):  # quotas and clusters/ are shared by every model: the first shard checks them
+        result.findings += _capacity_findings(gen) + _cached_sync_findings(
+            gen, disk, invalid, cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
+    files, stale = _files_by_model(disk), _drifted_models(drifted)
+    units = plan_units(ctx, models, disk, files, stale)
+    todo = _answer_from_cache(store, units, ctx.config, result)
+    inputs, pending = _check_missed(ctx, todo, files, stale, options, result)
+    _store(store, pending, inputs, files, ctx, result)
     envs = gen.config.env_names
-    todo: dict[str, tuple[generate.Entry, str, str]] = {}
-    training_todo: dict[str, tuple[generate.Entry, str, str]] = {}
-    for model in models:
-        for env in envs:
-            folder = training_dir(env, model.name)
-            if f"{folder}/kustomization.yaml" in disk:
-                result.overlays += 1
-                digest = cache.key(ctx.overlay_key(model, env, by_model.get(model.name, []), model.name not in stale),
-                                   "training")
-                hit = store.get(digest)
-                if hit is not None:
-                    result.findings += [Finding.from_dict(d) for d in hit["findings"]]
-                    result.resources += hit["resources"]
-                    _add_needs(result, gen.config, env, hit.get("needs"))
-                else:
-                    training_todo[folder] = (model, env, digest)
-            overlay = overlay_dir(env, model.name)
-            if f"{overlay}/kustomization.yaml" not in disk:
-                continue  # reported as drift
-            result.overlays += 1
-            digest = ctx.overlay_key(model, env, by_model.get(model.name, []), model.name not in stale)
-            hit = store.get(digest)
-            if hit is not None:
-                result.findings += [Finding.from_dict(d) for d in hit["findings"]]
-                result.resources += hit["resources"]
-                result.exceptions += [(model.path, env, rule, reason) for rule, reason in hit.get("exceptions", [])]
-                _add_needs(result, gen.config, env, hit.get("needs"))
-                continue
-            todo[overlay] = (model, env, digest)
-    result.cache_hits = store.hits
-    inputs = Inputs(repo.root)
-    for model, env, _ in todo.values():
-        inputs.note(overlay_inputs(model.name, env, by_model.get(model.name, [])))
-    if options.on_total:
-        options.on_total(len(todo) + len(training_todo))
-    todo.update(training_todo)
-    builds = build.build_iter(repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
-    if isinstance(ctx.kube, KubeconformCheck):  # one kubeconform process for everything
-        everything = list(builds)
-        pairs: Iterable[tuple[build.Built, list]] = zip(everything, ctx.kube.check_many([b.objects for b in everything]))
-    else:  # check each overlay while later batches are still building
-        pairs = ((b, ctx.kube.check(b.objects)) for b in builds)
-    pending: list[tuple[generate.Entry, str, str, dict]] = []
-    try:
-        for built, overlay_problems in pairs:
-            entry, env, digest = todo[built.overlay]
-            checker = check_training if built.overlay in training_todo else check_overlay
-            found, count = checker(ctx, entry.model, env, built, overlay_problems,
-                                   fidelity_wanted=entry.name not in stale)
-            result.findings += found
-            result.resources += count
-            excepted = sorted(policy_exceptions(entry.model.effective[env]["spec"]).items())
-            if checker is check_overlay:
-                result.exceptions += [(entry.path, env, rule, reason) for rule, reason in excepted]
-            needs = {"secrets": sorted(prerequisites.secrets(built.objects)),
-                     "operators": sorted(prerequisites.operators(built.objects))}
-            _add_needs(result, gen.config, env, needs)
-            pending.append((entry, env, digest, {"findings": [f.as_dict() for f in found], "resources": count,
-                                                 "exceptions": excepted if checker is check_overlay else [],
-                                                 "needs": needs}))
-    finally:  # Ctrl-C while checking: stop the builds still running now, not at exit
-        if hasattr(builds, "close"):
-            builds.close()
-    _store(store, pending, inputs, by_model, ctx, result)
     result.findings = merge_environments(result.findings, envs)
     # only specs that can train are parsed again (a cache hit needs no parse otherwise)
     result.budgets = budget_lines([e.model for e in models if b"training" in e.raw], envs,
@@ -441,9 +519,9 @@ def run(options: Options) -> Result:
     return result
 
 
-def _store(store: cache.JsonStore, pending: list, inputs: Inputs, by_model: dict, ctx: _Context,
-           result: Result) -> None:
-    """Cache each built overlay's result, unless what was built may differ from what was keyed."""
+def _store(store: cache.JsonStore, pending: list[tuple[Planned, dict]], inputs: Inputs, files: dict,
+           ctx: _Context, result: Result) -> None:
+    """Cache each built unit's result, unless what was built may differ from what was keyed."""
     result.notes += [w for w in store.warnings if w not in result.notes]
     if not store.store.enabled:
         return
@@ -451,11 +529,11 @@ def _store(store: cache.JsonStore, pending: list, inputs: Inputs, by_model: dict
         result.notes.append("kustomize changed while it was running: results not cached")
         return
     changed = []
-    for entry, env, digest, value in pending:
-        if inputs.unchanged(entry.name, env, overlay_inputs(entry.name, env, by_model.get(entry.name, []))):
-            store.put(digest, value)
+    for planned, record in pending:
+        if inputs.unchanged(planned.entry.name, planned.unit.env, _inputs_of(planned, files)):
+            store.put(planned.digest, record)
         else:
-            changed.append(overlay_dir(env, entry.name))
+            changed.append(overlay_dir(planned.unit.env, planned.entry.name))
     if changed:
         more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
         result.notes.append(f"{changed[0]}{more} changed while being checked: results not cached; "
@@ -469,17 +547,16 @@ def merge_environments(findings: list[Finding], envs: list[str]) -> list[Finding
     originals: dict[tuple, Finding] = {}
     out = []
     for f in findings:
-        env, sep, rest = f.message.partition(": ")
-        if not sep or env not in envs:
+        if len(f.environments) != 1 or f.environments[0] not in envs:
             out.append(f)
             continue
-        key = (f.rule, rest, f.file, f.position, f.hint, f.severity, f.object)
-        groups.setdefault(key, []).append(env)
+        key = (f.rule, f.detail, f.file, f.position, f.hint, f.severity, f.object)
+        groups.setdefault(key, []).append(f.environments[0])
         originals.setdefault(key, f)
     for key, names in groups.items():
-        ordered = [e for e in envs if e in names]
         f = originals[key]
-        out.append(Finding(f.rule, f"{', '.join(ordered)}: {key[1]}", f.file, f.position, f.hint, f.severity, f.object))
+        out.append(Finding.in_environments([e for e in envs if e in names], f.rule, key[1], f.file, f.position,
+                                           f.hint, f.severity, f.object))
     return out
 
 

@@ -23,6 +23,7 @@ from mlgitops import __version__
 from mlgitops.check import build, gitrev
 from mlgitops.check.pipeline import kustomize_version
 from mlgitops.kube import kustomize
+from mlgitops.render.units import Unit, base_model, is_kustomize_path
 from mlgitops.report import textdiff
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.spec.layers import locate
@@ -40,12 +41,16 @@ class _InOverlay:
     overlay: str
 
     @property
+    def unit(self) -> Unit:
+        return Unit.at(self.overlay)
+
+    @property
     def env(self) -> str:
-        return self.overlay.split("/")[1]
+        return self.unit.env
 
     @property
     def model(self) -> str:
-        return self.overlay.split("/")[2]
+        return self.unit.model
 
 
 @dataclass(frozen=True)
@@ -85,27 +90,20 @@ class Result:
 def signatures(files: dict[str, str]) -> dict[str, Signature]:
     """Every overlay (a folder overlays/<env>/<model>/ holding kustomization.yaml) with its inputs, and
     every training folder (overlays/<env>/<model>/training/, a kustomization of its own)."""
-    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-    overlays = []
+    bases: dict[str, list[tuple[str, str]]] = {}
+    folders: dict[Unit, list[tuple[str, str]]] = {}
     for path, blob in files.items():
-        parts = path.split("/")
-        if parts[0] == "base" and len(parts) >= 3:
-            groups.setdefault(("base", parts[1]), []).append((path, blob))
-        elif parts[0] == "overlays" and len(parts) == 4:
-            groups.setdefault((parts[1], parts[2]), []).append((path, blob))
-            if parts[3] == "kustomization.yaml":
-                overlays.append(path.rsplit("/", 1)[0])
-        elif parts[0] == "overlays" and len(parts) == 5 and parts[3] == "training":
-            groups.setdefault((parts[1], parts[2], "training"), []).append((path, blob))
-            if parts[4] == "kustomization.yaml":
-                overlays.append(path.rsplit("/", 1)[0])
+        model = base_model(path)
+        if model is not None:
+            bases.setdefault(model, []).append((path, blob))
+        elif (found := Unit.of_file(path)) is not None:
+            folders.setdefault(found[0], []).append((path, blob))
     out: dict[str, Signature] = {}
-    for overlay in overlays:
-        _, env, model, *training = overlay.split("/")
-        if training:  # standalone: reads no base
-            out[overlay] = (tuple(sorted(groups[(env, model, "training")])), ())
-        else:
-            out[overlay] = (tuple(sorted(groups[(env, model)])), tuple(sorted(groups.get(("base", model), ()))))
+    for unit, own in folders.items():
+        if unit.kustomization not in dict(own):
+            continue
+        base = () if unit.training else tuple(sorted(bases.get(unit.model, ())))  # training reads no base
+        out[unit.folder] = (tuple(sorted(own)), base)
     return out
 
 
@@ -235,7 +233,7 @@ def compare(root: Path, base: gitrev.Base, disk: Tree, store: cache.Cache) -> Re
     """The diff of every overlay whose inputs differ between the base revision and disk (the working tree,
     as writer.scan read it)."""
     old_files = gitrev.listing(root, base)
-    new_files = {p: gitrev.blob_id(c, base.commit) for p, c in disk.items() if p.startswith(("base/", "overlays/"))}
+    new_files = {p: gitrev.blob_id(c, base.commit) for p, c in disk.items() if is_kustomize_path(p)}
     old_sigs, new_sigs = signatures(old_files), signatures(new_files)
     todo = changed(old_sigs, new_sigs)
 

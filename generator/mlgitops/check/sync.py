@@ -12,13 +12,21 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 
 import yaml
 
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.validator import Options, validate_objects
+from mlgitops.render.units import (
+    KUSTOMIZATION,
+    ClusterPath,
+    Unit,
+    is_cluster_path,
+    is_hidden,
+    path_match,
+    path_segments,
+)
 from mlgitops.report.findings import Finding, Position
 from mlgitops.report.verdicts import to_findings
 
@@ -29,7 +37,7 @@ Locate = Callable[[str], tuple[str, Position]]  # model name -> where its name i
 def _objects(tree: dict[str, bytes]) -> dict[str, dict]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser: clusters/ holds a file per model
     return {path: yaml.load(content, Loader=loader) for path, content in sorted(tree.items())
-            if path.startswith("clusters/") and path.endswith(".yaml")}
+            if is_cluster_path(path) and path.endswith(".yaml")}
 
 
 def check(tree: dict[str, bytes], overlay_folders: set[str], kubernetes_version: str,
@@ -41,11 +49,10 @@ def check(tree: dict[str, bytes], overlay_folders: set[str], kubernetes_version:
     findings: list[Finding] = []
     for path, obj in objects.items():
         findings += to_findings(validate_objects([obj], options, source=path, schemas=schemas))
-    generated_overlays = {p.rsplit("/", 1)[0] for p in tree if p.startswith("overlays/")
-                          and p.endswith("/kustomization.yaml")}
+    generated_overlays = {found[0].folder for p in tree if (found := Unit.of_file(p)) and found[1] == KUSTOMIZATION}
     seen: dict[tuple[str, str, str, str], str] = {}
     for path, obj in objects.items():
-        cluster = "/".join(path.split("/")[1:3])  # <cluster>/<engine>: each engine's set is applied alone
+        cluster = _cluster(path)  # <cluster>/<engine>: each engine's set is applied alone
         meta = obj.get("metadata", {})
         key = (cluster, obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", ""))
         if key in seen:
@@ -61,6 +68,12 @@ def check(tree: dict[str, bytes], overlay_folders: set[str], kubernetes_version:
     return findings
 
 
+def _cluster(path: str) -> str:
+    where = ClusterPath.parse(path)
+    assert where is not None, path
+    return where.folder
+
+
 def _flux(path: str, obj: dict, objects: dict[str, dict], overlays: set[str], locate: Locate) -> list[Finding]:
     out = []
     name = obj["metadata"]["name"]
@@ -74,9 +87,9 @@ def _flux(path: str, obj: dict, objects: dict[str, dict], overlays: set[str], lo
         out.append(Finding("sync-object", f"the Flux Kustomization name '{name}' is {len(name)} characters; Flux "
                            f"labels every object it applies with it, and label values hold at most {LABEL_VALUE_MAX}",
                            file, where, "shorten the model or environment name"))
-    cluster = "/".join(path.split("/")[1:3])
+    cluster = _cluster(path)
     names = {o["metadata"]["name"] for p, o in objects.items()
-             if "/".join(p.split("/")[1:3]) == cluster and o.get("kind") == "Kustomization"}
+             if _cluster(p) == cluster and o.get("kind") == "Kustomization"}
     for dep in obj["spec"].get("dependsOn") or []:
         if dep.get("name") not in names:
             out.append(Finding("sync-object", f"Kustomization {name} depends on {dep.get('name')}, which cluster "
@@ -91,9 +104,8 @@ def _argo(path: str, obj: dict, on_disk: set[str], overlays: set[str]) -> list[F
     for generator in obj["spec"]["generators"]:
         for directory in generator.get("git", {}).get("directories", []):
             pattern = directory["path"]
-            matched = {d for d in on_disk | overlays if _path_match(pattern, d)
-                       and not any(part.startswith(".") for part in d.split("/"))}
-            meant = {d for d in overlays if _path_match(pattern, d)}
+            matched = {d for d in on_disk | overlays if path_match(pattern, d) and not is_hidden(d)}
+            meant = {d for d in overlays if path_match(pattern, d)}
             for extra in sorted(matched - meant):
                 out.append(Finding("sync-object", f"ApplicationSet {name} would make an Application for {extra}, "
                                    "which no spec generates", extra, Position(),
@@ -107,15 +119,9 @@ def _argo(path: str, obj: dict, on_disk: set[str], overlays: set[str]) -> list[F
     return out
 
 
-def _path_match(pattern: str, path: str) -> bool:
-    """Go's path.Match, as Argo CD's git directory generator uses it: `*` never crosses a `/`."""
-    parts, want = path.split("/"), pattern.split("/")
-    return len(parts) == len(want) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, want))
-
-
 def _application_name(template: str, path: str) -> str:
     """The Application name the template gives a folder (the parameters mlgitops' templates use)."""
-    segments = path.split("/")
+    segments = path_segments(path)
     name = template.replace("{{.path.basename}}", segments[-1])
     for i, segment in enumerate(segments):
         name = name.replace(f"{{{{index .path.segments {i}}}}}", segment)

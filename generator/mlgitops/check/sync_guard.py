@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, CANARY_OF, FLUX_PRUNE
+from mlgitops.render.engines import ENGINES
+from mlgitops.render.units import Unit
 from mlgitops.report.findings import Finding, Position, Severity
 
 Objects = dict[str, list[dict]]  # overlay folder -> built objects
@@ -89,7 +91,8 @@ RUNS = ("Job", "TrainJob", "PyTorchJob", "Experiment")  # objects whose deletion
 
 def _spec_of(overlay: str) -> str:
     """overlays/<env>/<model>[/training] -> models/<model>.yaml"""
-    return f"models/{overlay.split('/')[2]}.yaml"
+    return f"models/{Unit.at(overlay).model}.yaml"
+
 
 
 def immutable_changes(before: Objects, after: Objects) -> list[Finding]:
@@ -139,40 +142,48 @@ def _protected(obj: dict) -> bool:
     return notes.get(FLUX_PRUNE) == "disabled" or "Prune=false" in str(notes.get(ARGOCD_SYNC_OPTIONS, ""))
 
 
+def _gone(before: Objects, after: Objects, overlay: str) -> list[tuple[str, str, str]]:
+    """The objects of an overlay that the sync deletes: all of them when the overlay disappears."""
+    if overlay not in after:
+        return sorted(_key(o) for o in before[overlay])
+    return sorted(set(map(_key, before[overlay])) - set(map(_key, after[overlay])))
+
+
+def _headline(overlay: str, gone: list, whole: bool, cluster: str, engines: list[str]) -> str:
+    """What leaves the cluster, and what each engine does about it when the whole unit goes."""
+    where = f"cluster {cluster}"
+    what = ", ".join(_ident(k) for k in gone)
+    if not whole:
+        return f"{overlay} on {where} no longer has {what}: the sync prunes them"
+    how = [engine.deletion(Unit.at(overlay)) for name, engine in ENGINES.items() if name in engines]
+    return f"{overlay} disappears from {where}: {'; '.join(how)}: {what}"
+
+
+def _claims_note(gone: list, protected: set) -> tuple[str, str]:
+    """What happens to the data of the claims that go: (text added to the message, hint)."""
+    claims = [k for k in gone if k[0] == "PersistentVolumeClaim" and k not in protected]
+    kept = [k for k in gone if k[0] == "PersistentVolumeClaim" and k in protected]
+    text, hint = "", ""
+    if claims:
+        text += f". Among them {', '.join(_ident(k) for k in claims)}: the data on the volume goes with it"
+        hint = PVC_RENAME
+    if kept:
+        text += (f". {', '.join(_ident(k) for k in kept)} stays (protected from prune), with its data, but "
+                 "nothing manages it any more: delete it by hand once its data is safe")
+    return text, hint
+
+
 def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], engines: list[str]) -> list[Finding]:
     """Warnings for what the engines delete: whole overlays that disappear, and objects that leave one."""
     out = []
     for overlay in sorted(before):
-        env = overlay.split("/")[1]
-        gone = sorted(_key(o) for o in before[overlay]) if overlay not in after else sorted(
-            set(map(_key, before[overlay])) - set(map(_key, after[overlay])))
+        gone = _gone(before, after, overlay)
         if not gone:
             continue
-        where = f"cluster {cluster_of(env)}"
-        whole = overlay not in after
-        what = ", ".join(_ident(k) for k in gone)
-        if whole:
-            how = []
-            if "flux" in engines:
-                how.append("Flux deletes its Kustomization and prunes what it applied")
-            if "argocd" in engines and overlay.endswith("/training"):  # its ApplicationSet does not preserve
-                how.append("Argo CD deletes its training Application and what it deployed")
-            elif "argocd" in engines:
-                how.append("Argo CD deletes its Application but keeps what it deployed "
-                           "(preserveResourcesOnDeletion), orphaned")
-            message = f"{overlay} disappears from {where}: {'; '.join(how)}: {what}"
-        else:
-            message = f"{overlay} on {where} no longer has {what}: the sync prunes them"
+        message = _headline(overlay, gone, overlay not in after, cluster_of(Unit.at(overlay).env), engines)
         protected = {_key(o) for o in before[overlay] if _protected(o)}
-        claims = [k for k in gone if k[0] == "PersistentVolumeClaim" and k not in protected]
-        kept = [k for k in gone if k[0] == "PersistentVolumeClaim" and k in protected]
-        hint = ""
-        if claims:
-            message += f". Among them {', '.join(_ident(k) for k in claims)}: the data on the volume goes with it"
-            hint = PVC_RENAME
-        if kept:
-            message += (f". {', '.join(_ident(k) for k in kept)} stays (protected from prune), with its data, but "
-                        "nothing manages it any more: delete it by hand once its data is safe")
+        note, hint = _claims_note(gone, protected)
+        message += note
         runs = [k for k in gone if k[0] in RUNS and k not in protected]
         if runs:
             message += (f". Deleting {', '.join(_ident(k) for k in runs)} stops it if it is still running (its "
@@ -211,7 +222,7 @@ def canary_notes(before: Objects, after: Objects) -> list[str]:
     """What a change does to canaries, said as what it is: started, reweighted, promoted, rolled back."""
     out = []
     for overlay in sorted(set(before) & set(after)):
-        env = overlay.split("/")[1]
+        env = Unit.at(overlay).env
         old, new = _canaries(before[overlay]), _canaries(after[overlay])
         stable = {_name(o): o for o in after[overlay] if o.get("kind") == "Deployment"}
         for model in sorted(old.keys() | new.keys()):

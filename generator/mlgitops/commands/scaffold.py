@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from mlgitops.check.policies import Settings, image_problems
+from mlgitops.render import engines
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import parse_model
@@ -140,11 +141,9 @@ environments:                    # in promotion order; each syncs from clusters/
   namespace: ml-prod
 """
 
-ENGINE_NOTES = {
-    "flux": "flux bootstrap ... --path=clusters/<cluster>/flux, then every model syncs by itself",
-    "argocd": "apply one Application for clusters/<cluster>/argocd per cluster (mlgitops docs/gitops.md)",
-    "both": "objects for both engines; each cluster applies clusters/<cluster>/flux or clusters/<cluster>/argocd",
-}
+ENGINE_NOTES = {**{name: engine.init_note for name, engine in engines.ENGINES.items()},
+                engines.BOTH: "objects for both engines; each cluster applies clusters/<cluster>/flux or "
+                "clusters/<cluster>/argocd"}
 
 
 REPO_URL = re.compile(r"[^\s\x00-\x1f\x7f]+\Z")  # as config.schema.json's git.url pattern
@@ -175,7 +174,7 @@ def check_options(engine: str, repo_url: str | None) -> None:
         hint = (f"write it as ssh://{scp.group(1) or ''}{scp.group(2)}/{scp.group(3)} (Flux's GitRepository takes "
                 "http(s):// or ssh:// URLs)" if scp else "give an http(s):// or ssh:// URL")
         raise FatalError(f"--repo-url {repo_url!r} is not a URL the clusters can clone", hint)
-    if engine in ("argocd", "both") and not repo_url:
+    if any(e.needs_git_url for e in engines.named(engine)) and not repo_url:
         raise FatalError(f"the {engine} engine needs the repository's URL",
                          "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
 

@@ -13,6 +13,7 @@ import click
 
 from mlgitops.check import capacity
 from mlgitops.commands.common import emit, repository
+from mlgitops.render import engines
 from mlgitops.report import status_formats
 from mlgitops.report.findings import FatalError, has_errors
 from mlgitops.spec import fleet
@@ -26,14 +27,10 @@ HISTORY = 30
 
 def _drifted(path: str, envs: list[str]) -> list[tuple[str, str]]:
     """(model, environment) pairs a generated file belongs to: a base file belongs to every environment."""
-    parts = path.split("/")
-    if parts[0] == "base" and len(parts) > 2:
-        return [(parts[1], env) for env in envs]
-    if parts[0] == "overlays" and len(parts) > 3:
-        return [(parts[2], parts[1])]
-    if parts[0] == "clusters" and len(parts) >= 5 and parts[2] == "flux":  # clusters/<c>/flux/<env>/[training/]<m>
-        return [(parts[-1].removesuffix(".yaml"), parts[3])]
-    return []
+    found = engines.owner(path)
+    if found is None:
+        return []
+    return [(found.model, env) for env in envs] if found.env is None else [(found.model, found.env)]
 
 
 def _git(repo: Repo, *args: str) -> str | None:

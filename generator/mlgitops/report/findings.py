@@ -58,6 +58,20 @@ class Finding:
     hint: str = ""
     severity: Severity = Severity.ERROR
     object: str = ""  # "Kind/name" of the Kubernetes object concerned, when there is one
+    environments: tuple[str, ...] = ()  # the environments it concerns; the message then starts "dev, prod: "
+
+    @classmethod
+    def in_environments(cls, environments: tuple[str, ...] | list[str], rule: str, detail: str, file: str = "",
+                        position: Position | None = None, hint: str = "", severity: Severity = Severity.ERROR,
+                        object: str = "") -> Finding:
+        """A finding about some environments: they are data, and the message names them first."""
+        envs = tuple(environments)
+        return cls(rule, f"{', '.join(envs)}: {detail}", file, position or Position(), hint, severity, object, envs)
+
+    @property
+    def detail(self) -> str:
+        """The message without the environments it names first."""
+        return self.message.removeprefix(f"{', '.join(self.environments)}: ") if self.environments else self.message
 
     @property
     def line(self) -> int:
@@ -74,10 +88,14 @@ class Finding:
         return {"rule": self.rule, "severity": self.severity.value, "file": self.file, "line": self.line,
                 "col": self.col, "message": self.message, "hint": self.hint, "object": self.object}
 
+    def as_record(self) -> dict:
+        """as_dict and the environments (for a cache: the output formats print as_dict)."""
+        return {**self.as_dict(), "environments": list(self.environments)}
+
     @classmethod
     def from_dict(cls, d: dict) -> Finding:
         return cls(d["rule"], d["message"], d["file"], Position(d["line"], d["col"]), d["hint"],
-                   Severity(d["severity"]), d["object"])
+                   Severity(d["severity"]), d["object"], tuple(d.get("environments", ())))
 
     def printable(self, keep_breaks: bool = False) -> Finding:
         """This finding with its user-supplied text made safe to print (see printable())."""

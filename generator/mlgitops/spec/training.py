@@ -162,16 +162,27 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     sweep = training.get("sweep")
     if sweep:
         _sweep(training, sweep, add, katib)
-    for spent in costs(training, katib) if budget is not None and not found else ():
-        if budget is not None and spent.gpu_hours > budget:
+    if budget is not None and not found:
+        found += _over_budget(training, locate, env, budget, katib, budget_at)
+    return found
+
+
+def _over_budget(training: dict, locate, env: str, budget: float, katib: bool,
+                 budget_at: tuple[str, Position] | None) -> list[Finding]:
+    """A finding for each run or sweep of the environment that may use more GPU-hours than its budget."""
+    out = []
+    for spent in costs(training, katib):
+        if spent.gpu_hours > budget:
             pointer = "/spec/training/activeDeadlineSeconds"
             if spent.what == "sweep":
-                pointer = f"{SWEEP}/trials" if "trials" in sweep else SWEEP
+                pointer = f"{SWEEP}/trials" if "trials" in training["sweep"] else SWEEP
             where = f" ({budget_at[0]}:{budget_at[1].line})" if budget_at else ""
-            add(pointer, f"{env}: the {spent.what} may use {spent.describe()}, over this environment's budget of "
-                f"{_num(budget)} GPU-hours{where}", "fewer trials or GPUs, a shorter activeDeadlineSeconds, or a "
-                "larger gpuHourBudget", key=pointer == SWEEP, rule="gpu-budget")
-    return found
+            file, pos = locate(pointer, pointer == SWEEP)
+            out.append(Finding.in_environments(
+                [env], "gpu-budget", f"the {spent.what} may use {spent.describe()}, over this environment's budget "
+                f"of {_num(budget)} GPU-hours{where}", file, pos, "fewer trials or GPUs, a shorter "
+                "activeDeadlineSeconds, or a larger gpuHourBudget"))
+    return out
 
 
 def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:

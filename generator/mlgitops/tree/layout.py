@@ -7,6 +7,7 @@ from mlgitops.render import training as training_render
 from mlgitops.render.labels import common as common_labels
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.sync import sync_objects
+from mlgitops.render.units import KUSTOMIZATION, TRAINING, Unit, base_dir
 from mlgitops.report.findings import Finding
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
@@ -32,18 +33,14 @@ def document(spec_path: str, obj) -> bytes:
     return (header(spec_path) + dumps(obj)).encode("utf-8")
 
 
-def base_dir(name: str) -> str:
-    return f"base/{name}"
-
-
 def overlay_dir(env: str, name: str) -> str:
-    return f"overlays/{env}/{name}"
+    return Unit(name, env).folder
 
 
 def training_dir(env: str, name: str) -> str:
     """The training objects of a model in an environment: a kustomization of their own, which the sync
     engines apply apart from serving (the serving overlay does not list it)."""
-    return f"{overlay_dir(env, name)}/training"
+    return Unit(name, env, TRAINING).folder
 
 
 def training_intended(model: Model, config: Config, env: str) -> list[Manifest]:
@@ -99,12 +96,12 @@ def _canary_findings(model: Model, config: Config, env: str) -> list[Finding]:
         return []
     file, where = locate(model.layers(config, env), model.doc, "/spec/serving/canary", key=True)
     if config.data.get("gateway"):  # an HTTPRoute without hostnames takes every host of the Gateway's listener
-        return [Finding("canary-traffic", f"{env}: the canary's HTTPRoute needs a hostname: without one it "
-                        "catches the requests of every host the Gateway serves", file, where,
-                        "give the model serving.ingress.host (the HTTPRoute routes that host and path)")]
-    return [Finding("canary-traffic", f"{env}: a canary needs a way to split traffic", file, where,
-                    "name a Gateway API gateway in mlgitops.yaml (gateway: {name, namespace}), or give the model "
-                    "an ingress (ingress-nginx canary annotations)")]
+        return [Finding.in_environments([env], "canary-traffic", "the canary's HTTPRoute needs a hostname: without "
+                                        "one it catches the requests of every host the Gateway serves", file, where,
+                                        "give the model serving.ingress.host (the HTTPRoute routes that host and path)")]
+    return [Finding.in_environments([env], "canary-traffic", "a canary needs a way to split traffic", file, where,
+                                    "name a Gateway API gateway in mlgitops.yaml (gateway: {name, namespace}), or give "
+                                    "the model an ingress (ingress-nginx canary annotations)")]
 
 
 def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
@@ -153,12 +150,8 @@ def intended(model: Model, config: Config, env: str) -> list[Manifest]:
 
 def training_pairs(tree: Tree) -> frozenset[tuple[str, str]]:
     """(model, environment) of every training folder in a tree."""
-    out = set()
-    for path in tree:
-        parts = path.split("/")
-        if len(parts) == 5 and parts[0] == "overlays" and parts[3] == "training" and parts[4] == "kustomization.yaml":
-            out.add((parts[2], parts[1]))
-    return frozenset(out)
+    units = (Unit.of_file(path) for path in tree)
+    return frozenset((u.model, u.env) for u, name in filter(None, units) if u.training and name == KUSTOMIZATION)
 
 
 def sync_tree(config: Config, training: frozenset[tuple[str, str]] = frozenset()) -> Tree:
