@@ -120,12 +120,17 @@ def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid:
     """Drift of the valid models. While any spec is invalid, the files no valid spec generates are left
     alone: they may be that spec's (a renamed file, a broken name), and its own errors say what to fix."""
     tree = {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
-    spec_errors = any(f.severity is Severity.ERROR and f.file.startswith("models/") for f in gen.findings)
-    valid = {e.name for e in gen.entries}
-    disk = _owned_disk(disk, owns, invalid, lambda model: spec_errors and model not in valid)
-    if not spec_errors:
+    if not any(f.severity is Severity.ERROR and f.file.startswith("models/") for f in gen.findings):
+        disk = _owned_disk(disk, owns, invalid, lambda model: False)
         return drift.findings(writer.plan(tree, disk, repo.root), disk)
-    # clusters/ objects shared by every model (an ApplicationSet, a namespace) wait too
+    valid = {e.name for e in gen.entries}
+    disk = _owned_disk(disk, owns, invalid, lambda model: model not in valid)
+    return _drift_held(tree, disk, repo)
+
+
+def _drift_held(tree: dict[str, bytes], disk: dict[str, bytes], repo: Repo) -> list[Finding]:
+    """Drift while a spec is invalid: the clusters/ objects shared by every model (an ApplicationSet, a
+    namespace) wait too, and the hint says to fix the specs first."""
     tree = {p: c for p, c in tree.items() if not _shared_sync_file(p)}
     disk = {p: c for p, c in disk.items() if not _shared_sync_file(p)}
     found = drift.findings(writer.plan(tree, disk, repo.root), disk)
