@@ -44,6 +44,11 @@ class Unit:
     def kustomization(self) -> str:
         return f"{self.folder}/{KUSTOMIZATION}"
 
+    @property
+    def base_reference(self) -> str:
+        """The model's base as a serving overlay's kustomization names it (relative to its folder)."""
+        return f"../../../{base_dir(self.model)}"
+
     def file(self, name: str) -> str:
         return f"{self.folder}/{name}"
 

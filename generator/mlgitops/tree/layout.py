@@ -130,8 +130,9 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
             findings += _canary_findings(model, config, env.name)
         user, found = _user_patches(model, env.name, target)
         findings.extend(found)
-        result = overlays.build(f"../../../{folder}", env.namespace, base, target, pairs, image, user)
-        out = overlay_dir(env.name, model.name)
+        unit = Unit(model.name, env.name)
+        result = overlays.build(unit.base_reference, env.namespace, base, target, pairs, image, user)
+        out = unit.folder
         tree[f"{out}/kustomization.yaml"] = document(model.path, result.kustomization)
         for name, obj in result.files.items():
             tree[f"{out}/{name}"] = document(model.path, obj)
