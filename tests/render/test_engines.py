@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from mlgitops.render.engines import CHOICES, ENGINES, owner
+from mlgitops.render.engines import CHOICES, ENGINES, argocd, flux, owner
+from mlgitops.render.engines.base import SyncView
 from mlgitops.render.sync import sync_objects
 from mlgitops.render.units import ClusterPath, Unit
+from mlgitops.report.findings import Position
 from mlgitops.spec.config import parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,3 +47,30 @@ def test_each_engine_renders_and_decodes_its_own_paths(config, name):
 def test_the_config_schema_names_every_registered_engine():
     schema = json.loads((ROOT / "schemas/config.schema.json").read_text())
     assert schema["properties"]["sync"]["properties"]["engine"]["enum"] == CHOICES
+
+
+def _view(objects: dict, generated: set[str], on_disk: set[str] = frozenset()) -> SyncView:  # type: ignore[assignment]
+    return SyncView(objects, generated, set(on_disk), lambda model: ("models/m.yaml", Position(1, 1)))
+
+
+def test_flux_checks_that_a_kustomization_syncs_a_generated_unit(config):
+    env = config.environments[0]
+    obj = flux.flux_kustomization(config, env, "m")
+    path = f"clusters/c/flux/{Unit('m', env.name).sync_file()}"
+    view = _view({path: obj}, {Unit("m", env.name).folder})
+    assert ENGINES["flux"].check(path, obj, view) == []
+    found = ENGINES["flux"].check(path, obj, _view({path: obj}, set()))
+    message = f"Kustomization m-{env.name} syncs overlays/{env.name}/m, which no spec generates"
+    assert [f.message for f in found] == [message]
+
+
+def test_argocd_checks_that_its_applicationset_matches_only_generated_folders(config):
+    env = config.environments[0]
+    obj = argocd.application_set(config, env)
+    path = f"clusters/c/argocd/applicationset-{env.name}.yaml"
+    unit = Unit("m", env.name)
+    assert ENGINES["argocd"].check(path, obj, _view({path: obj}, {unit.folder}, {unit.folder})) == []
+    stray = f"overlays/{env.name}/stray"
+    found = ENGINES["argocd"].check(path, obj, _view({path: obj}, {unit.folder}, {unit.folder, stray}))
+    assert [f.file for f in found] == [stray]
+    assert ENGINES["flux"].check(path, obj, _view({path: obj}, set())) == []  # not a Flux object

@@ -2,36 +2,22 @@
 
 - every object validates strictly against its schema (Namespaces and quotas against Kubernetes'; Flux
   and Argo CD objects against the upstream CRDs vendored in schemas/crds/);
-- each Flux Kustomization's `path` is a generated overlay (so it builds: `check` builds every overlay),
-  each `dependsOn` names a Kustomization of the same cluster, and names are unique;
-- each ApplicationSet's git directory generator matches exactly the model folders of its environment:
-  a folder a person adds under overlays/<env>/ would otherwise become an Application;
-- names that become label values (Flux's `kustomize.toolkit.fluxcd.io/name`, Argo CD's
-  `app.kubernetes.io/instance`) fit in 63 characters.
+- names are unique per cluster and engine;
+- each engine's own checks of its objects (render/engines/: Flux Kustomizations point at generated
+  overlays, Argo CD ApplicationSets match exactly the model folders, names fit in a label value).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import yaml
 
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.validator import Options, validate_objects
-from mlgitops.render.units import (
-    KUSTOMIZATION,
-    ClusterPath,
-    Unit,
-    is_cluster_path,
-    is_hidden,
-    path_match,
-    path_segments,
-)
+from mlgitops.render.engines import ENGINES
+from mlgitops.render.engines.base import Locate, SyncView
+from mlgitops.render.units import KUSTOMIZATION, ClusterPath, Unit, is_cluster_path
 from mlgitops.report.findings import Finding, Position
 from mlgitops.report.verdicts import to_findings
-
-LABEL_VALUE_MAX = 63
-Locate = Callable[[str], tuple[str, Position]]  # model name -> where its name is written
 
 
 def _objects(tree: dict[str, bytes]) -> dict[str, dict]:
@@ -52,7 +38,7 @@ def check(tree: dict[str, bytes], overlay_folders: set[str], kubernetes_version:
     generated_overlays = {found[0].folder for p in tree if (found := Unit.of_file(p)) and found[1] == KUSTOMIZATION}
     seen: dict[tuple[str, str, str, str], str] = {}
     for path, obj in objects.items():
-        cluster = _cluster(path)  # <cluster>/<engine>: each engine's set is applied alone
+        cluster = ClusterPath.at(path).folder  # <cluster>/<engine>: each engine's set is applied alone
         meta = obj.get("metadata", {})
         key = (cluster, obj.get("kind", ""), meta.get("namespace", ""), meta.get("name", ""))
         if key in seen:
@@ -60,69 +46,8 @@ def check(tree: dict[str, bytes], overlay_folders: set[str], kubernetes_version:
                                     f"(also in {seen[key]})", path, Position(1, 1),
                                     "give the environments sharing this cluster different namespaces"))
         seen.setdefault(key, path)
+    view = SyncView(objects, generated_overlays, overlay_folders, locate)
     for path, obj in objects.items():
-        if obj.get("kind") == "Kustomization":
-            findings += _flux(path, obj, objects, generated_overlays, locate)
-        elif obj.get("kind") == "ApplicationSet":
-            findings += _argo(path, obj, overlay_folders, generated_overlays)
+        engine = ENGINES.get(ClusterPath.at(path).engine)
+        findings += engine.check(path, obj, view) if engine else []
     return findings
-
-
-def _cluster(path: str) -> str:
-    where = ClusterPath.parse(path)
-    assert where is not None, path
-    return where.folder
-
-
-def _flux(path: str, obj: dict, objects: dict[str, dict], overlays: set[str], locate: Locate) -> list[Finding]:
-    out = []
-    name = obj["metadata"]["name"]
-    model = obj["metadata"].get("labels", {}).get("app.kubernetes.io/name", "")
-    target = obj["spec"]["path"].removeprefix("./")
-    if target not in overlays:
-        out.append(Finding("sync-object", f"Kustomization {name} syncs {target}, which no spec generates",
-                           path, Position(1, 1), "run 'mlgitops generate'"))
-    if len(name) > LABEL_VALUE_MAX:
-        file, where = locate(model)
-        out.append(Finding("sync-object", f"the Flux Kustomization name '{name}' is {len(name)} characters; Flux "
-                           f"labels every object it applies with it, and label values hold at most {LABEL_VALUE_MAX}",
-                           file, where, "shorten the model or environment name"))
-    cluster = _cluster(path)
-    names = {o["metadata"]["name"] for p, o in objects.items()
-             if _cluster(p) == cluster and o.get("kind") == "Kustomization"}
-    for dep in obj["spec"].get("dependsOn") or []:
-        if dep.get("name") not in names:
-            out.append(Finding("sync-object", f"Kustomization {name} depends on {dep.get('name')}, which cluster "
-                               f"{cluster} does not have", path, Position(1, 1)))
-    return out
-
-
-def _argo(path: str, obj: dict, on_disk: set[str], overlays: set[str]) -> list[Finding]:
-    out = []
-    name = obj["metadata"]["name"]
-    template = obj["spec"]["template"]["metadata"]["name"]
-    for generator in obj["spec"]["generators"]:
-        for directory in generator.get("git", {}).get("directories", []):
-            pattern = directory["path"]
-            matched = {d for d in on_disk | overlays if path_match(pattern, d) and not is_hidden(d)}
-            meant = {d for d in overlays if path_match(pattern, d)}
-            for extra in sorted(matched - meant):
-                out.append(Finding("sync-object", f"ApplicationSet {name} would make an Application for {extra}, "
-                                   "which no spec generates", extra, Position(),
-                                   "remove the folder (Argo CD would deploy what it holds), or write a spec for it"))
-            for model in sorted(meant):
-                app = _application_name(template, model)
-                if len(app) > LABEL_VALUE_MAX:
-                    out.append(Finding("sync-object", f"the Application name '{app}' is {len(app)} characters; "
-                                       f"Argo CD labels what it deploys with it (at most {LABEL_VALUE_MAX})",
-                                       path, Position(1, 1), "shorten the model or environment name"))
-    return out
-
-
-def _application_name(template: str, path: str) -> str:
-    """The Application name the template gives a folder (the parameters mlgitops' templates use)."""
-    segments = path_segments(path)
-    name = template.replace("{{.path.basename}}", segments[-1])
-    for i, segment in enumerate(segments):
-        name = name.replace(f"{{{{index .path.segments {i}}}}}", segment)
-    return name

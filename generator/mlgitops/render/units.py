@@ -187,6 +187,14 @@ class ClusterPath:
         return f"{self.cluster}/{self.engine}"
 
     @classmethod
+    def at(cls, path: str) -> ClusterPath:
+        """The parts of a path known to be under clusters/ (ValueError otherwise)."""
+        where = cls.parse(path)
+        if where is None:
+            raise ValueError(f"not under clusters/<cluster>/<engine>/: {path}")
+        return where
+
+    @classmethod
     def parse(cls, path: str) -> ClusterPath | None:
         parts = path.split("/", 3)
         return cls(parts[1], parts[2], parts[3]) if len(parts) == 4 and parts[0] == CLUSTERS else None

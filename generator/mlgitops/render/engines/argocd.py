@@ -7,8 +7,17 @@ Application."""
 from __future__ import annotations
 
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS
-from mlgitops.render.engines.base import PART_OF, Models, Placed
-from mlgitops.render.units import TRAINING, Unit, serving_folder_pattern, training_folder_pattern
+from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Models, Placed, SyncView
+from mlgitops.render.units import (
+    TRAINING,
+    Unit,
+    is_hidden,
+    path_match,
+    path_segments,
+    serving_folder_pattern,
+    training_folder_pattern,
+)
+from mlgitops.report.findings import Finding, Position
 from mlgitops.spec.config import Config, Environment
 
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -67,6 +76,33 @@ def training_application_set(config: Config, env: Environment) -> dict:
     return obj
 
 
+def _directories(path: str, obj: dict, pattern: str, view: SyncView) -> list[Finding]:
+    name = obj["metadata"]["name"]
+    matched = {d for d in view.on_disk | view.generated if path_match(pattern, d) and not is_hidden(d)}
+    meant = {d for d in view.generated if path_match(pattern, d)}
+    out = [Finding("sync-object", f"ApplicationSet {name} would make an Application for {extra}, which no spec "
+                   "generates", extra, Position(),
+                   "remove the folder (Argo CD would deploy what it holds), or write a spec for it")
+           for extra in sorted(matched - meant)]
+    template = obj["spec"]["template"]["metadata"]["name"]
+    for folder in sorted(meant):
+        app = application_name(template, folder)
+        if len(app) > LABEL_VALUE_MAX:
+            out.append(Finding("sync-object", f"the Application name '{app}' is {len(app)} characters; Argo CD "
+                               f"labels what it deploys with it (at most {LABEL_VALUE_MAX})", path, Position(1, 1),
+                               "shorten the model or environment name"))
+    return out
+
+
+def application_name(template: str, folder: str) -> str:
+    """The Application name the template gives a folder (the parameters mlgitops' templates use)."""
+    segments = path_segments(folder)
+    name = template.replace("{{.path.basename}}", segments[-1])
+    for i, segment in enumerate(segments):
+        name = name.replace(f"{{{{index .path.segments {i}}}}}", segment)
+    return name
+
+
 class ArgoCD:
     name = "argocd"
     unit_files = False
@@ -85,6 +121,18 @@ class ArgoCD:
             if any(env_name == env.name for _, env_name in training):
                 out.append((f"applicationset-{env.name}-{TRAINING}.yaml", training_application_set(config, env),
                             config.path))
+        return out
+
+    def check(self, path: str, obj: dict, view: SyncView) -> list[Finding]:
+        """An ApplicationSet's git directory generator matches exactly the model folders of its environment
+        (a folder a person adds under overlays/<env>/ would otherwise become an Application), and each
+        Application's name fits in a label value (Argo CD's `app.kubernetes.io/instance`)."""
+        if obj.get("kind") != "ApplicationSet":
+            return []
+        out = []
+        for generator in obj["spec"]["generators"]:
+            for directory in generator.get("git", {}).get("directories", []):
+                out += _directories(path, obj, directory["path"], view)
         return out
 
     def deletion(self, unit: Unit) -> str:

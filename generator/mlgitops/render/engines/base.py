@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from mlgitops.render.units import Unit
+from mlgitops.report.findings import Finding, Position
 from mlgitops.spec.config import Config, Environment
 
 PART_OF = {"app.kubernetes.io/managed-by": "mlgitops"}
+LABEL_VALUE_MAX = 63  # a name the engine writes into a label value (Kubernetes' limit)
+Locate = Callable[[str], tuple[str, Position]]  # model name -> where its name is written
+
+
+@dataclass(frozen=True)
+class SyncView:
+    """What an engine's check of its objects sees: every object under clusters/ (by path), the unit
+    folders the specs generate, the folders one or two levels below overlays/<env>/ on disk, and where
+    each model's name is written."""
+
+    objects: dict[str, dict]
+    generated: set[str]
+    on_disk: set[str]
+    locate: Locate
 Models = list[tuple[str, str]]  # (model name, spec path)
 Placed = list[tuple[str, dict, str]]  # (file under clusters/<cluster>/<engine>/, object, source)
 
@@ -27,3 +44,6 @@ class Engine(Protocol):
 
     def deletion(self, unit: Unit) -> str:
         """What the engine does when the unit's folder leaves Git, as the PR guard words it."""
+
+    def check(self, path: str, obj: dict, view: SyncView) -> list[Finding]:
+        """Findings on one of its objects under clusters/ (beyond schemas): what it points at exists."""

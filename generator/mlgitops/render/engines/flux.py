@@ -6,8 +6,9 @@ the `flux-system` source that `flux bootstrap` made."""
 from __future__ import annotations
 
 from mlgitops.kube.annotations import FLUX_PRUNE
-from mlgitops.render.engines.base import PART_OF, Models, Placed
-from mlgitops.render.units import TRAINING, Unit
+from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Models, Placed, SyncView
+from mlgitops.render.units import TRAINING, ClusterPath, Unit
+from mlgitops.report.findings import Finding, Position
 from mlgitops.spec.config import Config, Environment
 
 FLUX_SOURCE = "mlgitops"  # the GitRepository generated when git.url is set
@@ -57,6 +58,15 @@ def flux_training_kustomization(config: Config, env: Environment, model: str) ->
     return obj
 
 
+def _dependencies(path: str, obj: dict, view: SyncView) -> list[Finding]:
+    cluster = ClusterPath.at(path).folder
+    names = {o["metadata"]["name"] for p, o in view.objects.items()
+             if ClusterPath.at(p).folder == cluster and o.get("kind") == "Kustomization"}
+    return [Finding("sync-object", f"Kustomization {obj['metadata']['name']} depends on {dep.get('name')}, which "
+                    f"cluster {cluster} does not have", path, Position(1, 1))
+            for dep in obj["spec"].get("dependsOn") or [] if dep.get("name") not in names]
+
+
 class Flux:
     name = "flux"
     unit_files = True
@@ -81,6 +91,25 @@ class Flux:
 
     def deletion(self, unit: Unit) -> str:
         return "Flux deletes its Kustomization and prunes what it applied"
+
+    def check(self, path: str, obj: dict, view: SyncView) -> list[Finding]:
+        """A Kustomization's `path` is a generated overlay (so it builds: `check` builds every overlay), each
+        `dependsOn` names a Kustomization of the same cluster, and its name fits in a label value (Flux labels
+        what it applies with `kustomize.toolkit.fluxcd.io/name`)."""
+        if obj.get("kind") != "Kustomization":
+            return []
+        name = obj["metadata"]["name"]
+        target = obj["spec"]["path"].removeprefix("./")
+        out = []
+        if target not in view.generated:
+            out.append(Finding("sync-object", f"Kustomization {name} syncs {target}, which no spec generates",
+                               path, Position(1, 1), "run 'mlgitops generate'"))
+        if len(name) > LABEL_VALUE_MAX:
+            file, where = view.locate(obj["metadata"].get("labels", {}).get("app.kubernetes.io/name", ""))
+            out.append(Finding("sync-object", f"the Flux Kustomization name '{name}' is {len(name)} characters; "
+                               "Flux labels every object it applies with it, and label values hold at most "
+                               f"{LABEL_VALUE_MAX}", file, where, "shorten the model or environment name"))
+        return out + _dependencies(path, obj, view)
 
 
 ENGINE = Flux()
