@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mlgitops.kube import workloads
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, CANARY_OF, FLUX_PRUNE
 from mlgitops.report.findings import Finding, Position, Severity
 
@@ -84,7 +85,7 @@ def _ident(key: tuple[str, str, str]) -> str:
     return f"{key[0]}/{key[2]}"
 
 
-RUNS = ("Job", "TrainJob", "PyTorchJob", "Experiment")  # objects whose deletion stops a run
+RUNS = tuple(kind for kind, w in workloads.KINDS.items() if w.stops_run)  # objects whose deletion stops a run
 
 
 def _spec_of(overlay: str) -> str:
