@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mlgitops.kube.quantity import add_bytes
 from mlgitops.spec import pods
-from mlgitops.spec.quantities import add_bytes
 
 COUNT = st.one_of(st.integers(0, 3), st.sampled_from(["0%", "25%", "100%"]))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from mlgitops.kube import quantity, workloads
 from mlgitops.report.findings import Finding
@@ -67,6 +67,11 @@ def _hpa_max(obj: dict, objects: list[dict]) -> int | None:
 
 def usage(objects_by_model: dict[str, list[dict]], gpu_resource: str) -> Usage:
     """The worst case of one environment: model name -> the objects its overlay builds."""
+    with localcontext(quantity.EXACT):  # any quantity Kubernetes accepts adds up without overflow
+        return _usage(objects_by_model, gpu_resource)
+
+
+def _usage(objects_by_model: dict[str, list[dict]], gpu_resource: str) -> Usage:
     total = Usage()
     for model, objects in sorted(objects_by_model.items()):
         for obj in objects:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlgitops.kube import quantity
 from mlgitops.spec.config import Config, Environment
 
 PART_OF = {"app.kubernetes.io/managed-by": "mlgitops"}
@@ -71,7 +72,7 @@ def namespace(config: Config, env: Environment, engine: str) -> dict:
 
 
 def _quantity(value) -> str:
-    return str(value)
+    return quantity.text(value)
 
 
 def resource_quota(config: Config, env: Environment) -> dict | None:

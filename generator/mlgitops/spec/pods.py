@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mlgitops.spec.quantities import format_bytes, quantity
+from mlgitops.kube.quantity import format_bytes
+from mlgitops.kube.quantity import value as quantity
 
 # Seconds a new pod may spend being scheduled and pulling its image before its probes start:
 # GPU nodes often come from a cluster autoscaler (minutes), and CUDA images are gigabytes.

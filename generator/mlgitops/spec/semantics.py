@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding
 from mlgitops.report.redact import ARG_HINT, SECRET_HINT, is_secret_name, secret_flag
 from mlgitops.spec import pods
-from mlgitops.spec.quantities import quantity
 
 RESERVED_ENV = ("MODEL_NAME", "MODEL_VERSION", "MODEL_URI")
 
