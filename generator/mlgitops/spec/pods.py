@@ -7,9 +7,7 @@ Defaults that depend on other fields (a GPU rollout, /dev/shm for PyTorch) are d
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from mlgitops.kube.quantity import format_bytes
+from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.quantity import value as quantity
 
 # Seconds a new pod may spend being scheduled and pulling its image before its probes start:
@@ -100,6 +98,4 @@ def shared_memory(spec: dict) -> str | None:
 def ephemeral_storage(serving: dict) -> str:
     """Ephemeral storage the pod asks for by default: its size-limited scratch volumes plus log headroom."""
     scratch = serving["scratch"]
-    total = sum((quantity(v) or Decimal(0) for v in (scratch["tmpSize"], scratch["homeSize"], LOG_HEADROOM)),
-                Decimal(0))
-    return format_bytes(total)
+    return add_bytes(scratch["tmpSize"], scratch["homeSize"], LOG_HEADROOM)
