@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mlgitops.kube import workloads
 from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION, is_grant
-from mlgitops.kube.images import split_image
+from mlgitops.kube.images import VERSION_TAG, split_image
 from mlgitops.report.findings import Severity
 
 PRODUCTION_NAMES = ("prod", "production")
@@ -37,7 +37,7 @@ class Settings:
             min_replicas=policies.get("minReplicas", 2 if production else 1),
             require_pdb=policies.get("requirePodDisruptionBudget", production),
             image_pinning=policies.get("imagePinning", "immutable-tag" if production else "none"),
-            immutable_tag=policies.get("immutableTagPattern", r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"),
+            immutable_tag=policies.get("immutableTagPattern", VERSION_TAG),
             disabled=frozenset(policies.get("disabled", [])),
         )
 
