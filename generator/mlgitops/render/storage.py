@@ -12,6 +12,7 @@ from mlgitops.kube.quantity import text as quantity
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
+from mlgitops.spec import pods
 
 CLAIM_VOLUME = "model-storage"
 FETCH_VOLUME = "model-fetch"
@@ -71,7 +72,7 @@ def _attach_fetch(ctx: Context, fetch: dict, pod: dict) -> dict[str, str]:
     container, path = pod["containers"][0], fetch["mountPath"]
     pod["initContainers"] = [*pod.get("initContainers", []), _initializer(ctx, fetch)]
     container["volumeMounts"].append({"mountPath": path, "name": FETCH_VOLUME, "readOnly": True})
-    container["env"].append({"name": "MODEL_DIR", "value": path})
+    container["env"].append({"name": pods.FETCH_ENV, "value": path})
     empty = {"sizeLimit": quantity(fetch["sizeLimit"])} if "sizeLimit" in fetch else {}
     if empty:  # the weights live on the node's disk: the pod asks for the room (and its limit covers it)
         resources = container["resources"]

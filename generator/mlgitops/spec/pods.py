@@ -22,7 +22,18 @@ LOG_HEADROOM = "512Mi"  # container logs (the kubelet rotates them at 5 x 10Mi) 
 PYTORCH = ("pytorch", "torch")
 HOME = "/home/model"  # the writable HOME volume's mount path
 RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory volumes
+# The env names mlgitops itself sets in a section's containers, which a spec may therefore not set (reserved-env):
+# serving in render/workload.py (MODEL_URI from model.uri), training in render/training.py (MODEL_OUTPUT_URI from
+# training.output). The thread-count and HOME variables are defaults a spec may override, not reserved.
+RESERVED_ENV = {"MODEL_NAME": ("serving", "training"), "MODEL_VERSION": ("serving", "training"),
+                "MODEL_URI": ("serving",), "MODEL_OUTPUT_URI": ("training",)}
+FETCH_ENV = "MODEL_DIR"  # where model.fetch puts the weights (render/storage.py): reserved when the spec fetches
 SLEEP_ACTION_MINOR = 30  # the preStop sleep action is on by default from Kubernetes 1.30 (beta; alpha in 1.29)
+
+
+def reserved_env(section: str) -> frozenset[str]:
+    """The env names mlgitops sets in the containers of a spec section ("serving" or "training")."""
+    return frozenset(name for name, sections in RESERVED_ENV.items() if section in sections)
 
 
 def gpu(serving: dict) -> bool:
