@@ -206,6 +206,12 @@ def model_source(doc: dict, base_version: str | None, locate, layer_of, initiali
         add("model-fetch", "/spec/model/fetch", "model.fetch needs an initializer image: mlgitops.yaml has no "
             "storageInitializer", "set storageInitializer.image in mlgitops.yaml, e.g. kserve/storage-initializer:v0.15.0",
             key=True)
+    _fetch_conflicts(fetch, serving, add)
+    return found
+
+
+def _fetch_conflicts(fetch: dict, serving: dict, add) -> None:
+    """What the fetched weights' folder and env var collide with."""
     path = fetch["mountPath"].rstrip("/") or "/"
     storage = serving.get("storage")
     if path == "/tmp" or (storage and storage["mountPath"].rstrip("/") == path):
@@ -213,6 +219,4 @@ def model_source(doc: dict, base_version: str | None, locate, layer_of, initiali
             f"({'the scratch volume' if path == '/tmp' else 'storage.mountPath'})", "fetch into another folder, e.g. /models")
     if pods.FETCH_ENV in serving.get("env", {}):
         add("reserved-env", f"/spec/serving/env/{pods.FETCH_ENV}", f"env '{pods.FETCH_ENV}' is set by mlgitops when "
-            "model.fetch is on",
-            "drop it: it is the fetch mountPath", key=True)
-    return found
+            "model.fetch is on", "drop it: it is the fetch mountPath", key=True)
