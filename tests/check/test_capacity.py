@@ -67,7 +67,17 @@ def test_distributed_training_counts_every_replica_and_katib_its_parallel_trials
         "Worker": {"replicas": 3, "template": {"spec": pod(gpu=2)}}}}}
     katib = {"kind": "Experiment", "metadata": {"name": "s"}, "spec": {"parallelTrialCount": 4, "trialTemplate": {
         "trialSpec": {"kind": "Job", "spec": {"template": {"spec": pod(gpu=1)}}}}}}
-    assert usage({"m": [pytorch, katib]}, "nvidia.com/gpu").gpu == 8 + 4
+    used = usage({"m": [pytorch, katib]}, "nvidia.com/gpu")
+    assert used.gpu == 8 + 4
+    assert used.pods == 4 + 4 + 1  # and Katib's suggestion pod, which the operator starts in the namespace
+
+
+def test_katib_runs_no_more_trials_at_once_than_it_has_and_each_trial_its_jobs_pods():
+    def katib(**spec):
+        trial = {"kind": "Job", "spec": {"parallelism": 2, "template": {"spec": pod(gpu=1)}}}
+        return {"kind": "Experiment", "metadata": {"name": "s"}, "spec": {**spec, "trialTemplate": {"trialSpec": trial}}}
+    assert usage({"m": [katib(parallelTrialCount=4, maxTrialCount=2)]}, "nvidia.com/gpu").gpu == 2 * 2
+    assert usage({"m": [katib()]}, "nvidia.com/gpu").gpu == 3 * 2  # Katib's default parallelTrialCount is 3
 
 
 def test_a_rolling_update_counts_the_pods_it_surges():

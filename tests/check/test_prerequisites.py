@@ -25,3 +25,13 @@ def test_check_prints_them_and_never_a_value(generated, capsys):
     cached = run_cli(capsys, "check", "--repo", str(generated))  # answered from the cache: the same lines
     assert [line for line in cached.out.splitlines() if line.startswith("prerequisite:")] == [
         line for line in result.out.splitlines() if line.startswith("prerequisite:")]
+
+
+def test_each_training_kind_names_the_operator_that_serves_it():
+    """PyTorchJob (Training Operator v1) and Experiment (Katib) share the kubeflow.org group, but are two installs."""
+    objects = [{"kind": "TrainJob", "apiVersion": "trainer.kubeflow.org/v1alpha1", "spec": {}},
+               {"kind": "PyTorchJob", "apiVersion": "kubeflow.org/v1", "spec": {}},
+               {"kind": "Experiment", "apiVersion": "kubeflow.org/v1beta1", "spec": {}},
+               {"kind": "Job", "apiVersion": "batch/v1", "spec": {}}]
+    needs = "Katib (Experiment); Kubeflow Trainer v2 (TrainJob); Kubeflow Training Operator v1 (PyTorchJob)"
+    assert lines({"ml-dev": objects}) == [f"ml-dev needs {needs}"]

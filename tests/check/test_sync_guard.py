@@ -40,6 +40,14 @@ def test_pvc_access_mode_class_and_shrink_are_refused_growth_is_not():
     assert immutable_changes({O: [pvc()]}, {O: [pvc()]}) == []
 
 
+def test_a_shrink_is_found_in_every_unit_kubernetes_reads():
+    """1Ei and exponents once raised in a float parser, and the shrink went unreported."""
+    assert len(immutable_changes({O: [pvc("1Ei")]}, {O: [pvc("1Pi")]})) == 1
+    assert len(immutable_changes({O: [pvc("1e12")]}, {O: [pvc("900G")]})) == 1
+    assert immutable_changes({O: [pvc("1Gi")]}, {O: [pvc("1073741824")]}) == []  # the same size, written otherwise
+    assert immutable_changes({O: [pvc("10Gi")]}, {O: [pvc("lots")]}) == []  # unreadable: the schema check says so
+
+
 def test_a_deployment_selector_change_is_refused_with_the_fix():
     [finding] = immutable_changes({O: [deployment()]}, {O: [deployment({"app": "m", "version": "2"})]})
     assert finding.file == "models/m.yaml" and finding.object == "Deployment/m"

@@ -6,7 +6,10 @@ import re
 
 import pytest
 from conftest import ROOT
+from mlgitops.check.policies import Settings
+from mlgitops.kube.images import VERSION_TAG
 from mlgitops.spec.config import parse_config
+from mlgitops.spec.schema import load_schema
 
 CONFIG = (ROOT / "mlgitops.yaml").read_text()
 
@@ -48,3 +51,18 @@ def test_a_git_url_or_branch_with_control_characters_is_refused_at_its_line(fiel
     assert config is None or any(f.severity.name == "ERROR" for f in findings)
     assert [(f.position.line, f.rule) for f in findings] == [(line, "schema")]
     assert "\n" not in findings[0].text()
+
+
+def test_the_documented_default_tag_pattern_is_the_one_the_code_uses():
+    def defaults(node):
+        if isinstance(node, dict):
+            if "immutableTagPattern" in node.get("properties", {}):
+                yield node["properties"]["immutableTagPattern"]["default"]
+            for child in node.values():
+                yield from defaults(child)
+        elif isinstance(node, list):
+            for child in node:
+                yield from defaults(child)
+
+    assert set(defaults(load_schema("config.schema.json"))) == {VERSION_TAG}
+    assert Settings.for_environment("prod", {}).immutable_tag == VERSION_TAG

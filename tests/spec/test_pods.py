@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mlgitops.kube import workloads
+from mlgitops.kube.quantity import add_bytes
+from mlgitops.render.pod import HOME_VARS, THREAD_VARS
 from mlgitops.spec import pods
-from mlgitops.spec.quantities import add_bytes
+from mlgitops.spec.pods import FETCH_ENV, reserved_env
 
 COUNT = st.one_of(st.integers(0, 3), st.sampled_from(["0%", "25%", "100%"]))
 
@@ -45,3 +49,26 @@ def test_memory_sums_are_quantities():
     assert add_bytes("16Gi", "1Gi") == "17Gi"
     assert add_bytes("512Mi", "1Gi") == "1536Mi"
     assert add_bytes("1G", "1Gi") == "2073741824"
+
+
+def _env_names(container: dict) -> set[str]:
+    return {e["name"] for e in container.get("env") or []}
+
+
+def test_the_reserved_env_names_are_exactly_those_mlgitops_writes(generated):
+    """Every env name in the example tree's containers comes from the spec, is a default the spec may override
+    (threads, HOME), or is reserved for that section: and every reserved name is written somewhere."""
+    defaults = set(THREAD_VARS) | {name for name, _ in HOME_VARS}
+    written: dict[str, set[str]] = {"serving": set(), "training": set()}
+    for path in sorted(generated.glob("base/*/deployment.yaml")) + sorted(generated.glob("overlays/*/*/training/*.yaml")):
+        section = "training" if "training" in path.parts else "serving"
+        spec = yaml.safe_load((generated / "models" / f"{path.parts[-2 if section == 'serving' else -3]}.yaml").read_text())
+        own = {s["env"] for part in ("serving", "training") for s in (spec["spec"].get(part) or {}).get("secrets", [])}
+        for part in ("serving", "training"):
+            own |= set((spec["spec"].get(part) or {}).get("env", {}))
+        for doc in yaml.safe_load_all(path.read_text()):
+            for view in workloads.pod_templates(doc or {}):
+                for container in view.pod.get("containers", []):
+                    written[section] |= _env_names(container) - own - defaults
+    assert written["serving"] == reserved_env("serving") | {FETCH_ENV}
+    assert written["training"] == reserved_env("training")

@@ -1,35 +1,24 @@
 """Capacity before merge: the worst case an environment's models can ask for, against its quota. Pure.
 
 Worst case per workload: per-pod requests (containers summed; an init container counts when it asks
-for more) times the most pods it can run at once: a Deployment's HPA maxReplicas (else replicas) plus the
-pods a rolling update surges (the quota admits the surge pod or the rollout stalls), a
-Job's parallelism, a CronJob's one job at a time (concurrencyPolicy Forbid) times its parallelism, a
-TrainJob's nodes, a PyTorchJob's Master and Workers, a Katib Experiment's parallel trials. Canaries are Deployments and training Jobs are Jobs, so they count without special
-cases. `mlgitops.yaml` sets the quota per environment (`quota: {cpu, memory, gpu}`); the finding names
-the models that use the most.
+for more) times the most pods it can run at once, as the workload-kind table (`kube/workloads.py`) counts
+them: a Deployment's HPA maxReplicas (else replicas) plus the pods a rolling update surges (the quota admits
+the surge pod or the rollout stalls), a Job's parallelism, a TrainJob's nodes, a Katib Experiment's parallel
+trials; the pods an operator starts beside them (Katib's suggestion) count against the pod quota. Canaries
+are Deployments and training Jobs are Jobs, so they count without special cases. `mlgitops.yaml` sets the
+quota per environment (`quota: {cpu, memory, gpu, pods}`); the finding names the models that use the most.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
-from mlgitops.kube import quantity
+from mlgitops.kube import quantity, workloads
 from mlgitops.report.findings import Finding
 
 RESOURCES = ("cpu", "memory", "gpu", "pods")
-
-
-def _surge(spec: dict, most: int) -> int:
-    """Pods a Deployment's rolling update starts beyond `most` (a percentage rounds up, as Kubernetes does)."""
-    strategy = spec.get("strategy") or {}
-    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return 0
-    surge = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
-    if isinstance(surge, str) and surge.endswith("%"):
-        return -(-most * int(surge[:-1]) // 100)
-    return int(surge)
 
 
 @dataclass
@@ -63,54 +52,38 @@ def _pod_requests(pod: dict, gpu_resource: str) -> dict[str, Decimal]:
             for r in ("cpu", "memory", "gpu")}
 
 
-def _max_pods(obj: dict, objects: list[dict]) -> tuple[dict | None, int]:
-    """(pod spec, the most pods of it at once) of a workload; (None, 0) for anything else."""
-    kind, spec = obj.get("kind"), obj.get("spec") or {}
-    if kind in ("Deployment", "StatefulSet"):
-        most = int(spec.get("replicas", 1))
-        for hpa in objects:
-            ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-            if hpa.get("kind") == "HorizontalPodAutoscaler" and ref.get("kind") == kind and \
-                    ref.get("name") == obj["metadata"]["name"]:
-                most = int(hpa["spec"]["maxReplicas"])
-        surge = _surge(spec, most) if kind == "Deployment" else 0
-        return spec.get("template", {}).get("spec"), most + surge
-    if kind == "Job":
-        return spec.get("template", {}).get("spec"), int(spec.get("parallelism", 1))
-    if kind == "CronJob":
-        job = (spec.get("jobTemplate") or {}).get("spec") or {}
-        return job.get("template", {}).get("spec"), int(job.get("parallelism", 1))
-    if kind == "TrainJob":
-        trainer = spec.get("trainer") or {}
-        pod = {"containers": [{"resources": {"requests": (trainer.get("resourcesPerNode") or {}).get("requests") or {},
-                                             "limits": (trainer.get("resourcesPerNode") or {}).get("limits") or {}}}]}
-        return pod, int(trainer.get("numNodes", 1))
-    return None, 0
-
-
-def _pods(obj: dict, objects: list[dict]) -> list[tuple[dict | None, int]]:
-    """(pod spec, most pods at once) of each pod template a workload holds."""
-    spec = obj.get("spec") or {}
-    if obj.get("kind") == "PyTorchJob":  # a Master and Workers, each with its replicas
-        return [((role.get("template") or {}).get("spec"), int(role.get("replicas", 1)))
-                for _, role in sorted((spec.get("pytorchReplicaSpecs") or {}).items())]
-    if obj.get("kind") == "Experiment":  # Katib: parallelTrialCount trial Jobs at once
-        job = ((spec.get("trialTemplate") or {}).get("trialSpec") or {}).get("spec") or {}
-        return [((job.get("template") or {}).get("spec"), int(spec.get("parallelTrialCount", 3)))]
-    return [_max_pods(obj, objects)]
+def _hpa_max(obj: dict, objects: list[dict]) -> int | None:
+    """The maxReplicas of the HorizontalPodAutoscaler that scales obj, if one does."""
+    kind = workloads.entry(obj)
+    if kind is None or not kind.scalable:
+        return None
+    for hpa in objects:
+        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        if hpa.get("kind") == "HorizontalPodAutoscaler" and ref.get("kind") == obj.get("kind") and \
+                ref.get("name") == (obj.get("metadata") or {}).get("name"):
+            return workloads.count(hpa["spec"].get("maxReplicas"), 1)
+    return None
 
 
 def usage(objects_by_model: dict[str, list[dict]], gpu_resource: str) -> Usage:
     """The worst case of one environment: model name -> the objects its overlay builds."""
+    with localcontext(quantity.EXACT):  # any quantity Kubernetes accepts adds up without overflow
+        return _usage(objects_by_model, gpu_resource)
+
+
+def _usage(objects_by_model: dict[str, list[dict]], gpu_resource: str) -> Usage:
     total = Usage()
     for model, objects in sorted(objects_by_model.items()):
         for obj in objects:
-            for pod, most in _pods(obj, objects):
-                if not pod or not most:
+            for template in workloads.pod_templates(obj, _hpa_max(obj, objects)):
+                if not template.pod or not template.most:
                     continue
-                for resource, amount in _pod_requests(pod, gpu_resource).items():
-                    total.add(model, resource, amount * most)
-                total.add(model, "pods", Decimal(most))
+                for resource, amount in _pod_requests(template.pod, gpu_resource).items():
+                    total.add(model, resource, amount * template.most)
+                total.add(model, "pods", Decimal(template.most))
+            kind = workloads.entry(obj)
+            if kind is not None and kind.operator_pods:  # e.g. Katib's suggestion: its requests are the operator's
+                total.add(model, "pods", Decimal(kind.operator_pods))
     return total
 
 

@@ -7,16 +7,16 @@ pointer back through the generator's source map to the spec line the author must
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from mlgitops.kube import workloads
 from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION, is_grant
-from mlgitops.kube.images import split_image
+from mlgitops.kube.images import VERSION_TAG, split_image
 from mlgitops.report.findings import Severity
 
 PRODUCTION_NAMES = ("prod", "production")
-WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
-BATCH = {"Job", "CronJob", "TrainJob", "PyTorchJob", "Experiment"}  # run to completion: no probes
+# the kinds that are their own pod template (/spec/template): a patch may change their identity
+WORKLOADS = {kind for kind, w in workloads.KINDS.items() if w.paths == (workloads.TEMPLATE,)}
 
 @dataclass(frozen=True)
 class Settings:
@@ -37,7 +37,7 @@ class Settings:
             min_replicas=policies.get("minReplicas", 2 if production else 1),
             require_pdb=policies.get("requirePodDisruptionBudget", production),
             image_pinning=policies.get("imagePinning", "immutable-tag" if production else "none"),
-            immutable_tag=policies.get("immutableTagPattern", r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"),
+            immutable_tag=policies.get("immutableTagPattern", VERSION_TAG),
             disabled=frozenset(policies.get("disabled", [])),
         )
 
@@ -354,35 +354,17 @@ def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
     return _single_writer_runs(pvc, modes[0], objects)
 
 
-def _run_pods(obj: dict) -> int:
-    """The most pods a Job, CronJob, TrainJob, PyTorchJob or Katib Experiment runs at once."""
-    kind, spec = obj.get("kind"), obj.get("spec") or {}
-    if kind == "Job":
-        return int(spec.get("parallelism", 1))
-    if kind == "CronJob":
-        return int(_dig(spec, "jobTemplate", "spec", "parallelism") or 1)
-    if kind == "TrainJob":
-        return int(_dig(spec, "trainer", "numNodes") or 1)
-    if kind == "PyTorchJob":
-        return sum(int(r.get("replicas", 1)) for r in (spec.get("pytorchReplicaSpecs") or {}).values()
-                   if isinstance(r, dict))
-    if kind == "Experiment":
-        trial = int(_dig(spec, "trialTemplate", "trialSpec", "spec", "parallelism") or 1)
-        return int(spec.get("parallelTrialCount", 3)) * trial
-    return 0
-
-
 def _single_writer_runs(pvc: dict, mode: str, objects: list[dict]) -> Violation | None:
     """Training runs on a single-writer claim: parallel trials, several nodes, a CronJob beside a sweep."""
     name = pvc["metadata"]["name"]
     runs = []
     for obj in objects:
-        if obj.get("kind") not in BATCH or not isinstance(obj.get("metadata"), dict):
+        if not _completes(obj) or not isinstance(obj.get("metadata"), dict):
             continue
         claims = {(v.get("persistentVolumeClaim") or {}).get("claimName")
                   for view, _ in _views(obj) for v in _pod(view).get("volumes") or []}
         if name in claims:
-            runs.append((f"{obj['kind']}/{obj['metadata'].get('name')}", _run_pods(obj)))
+            runs.append((f"{obj['kind']}/{obj['metadata'].get('name')}", workloads.most_pods(obj)))
     if sum(n for _, n in runs) < 2:
         return None
     what = " and ".join(f"{ident} ({n} pod{'s' if n != 1 else ''} at once)" for ident, n in runs)
@@ -547,63 +529,16 @@ def _dig(obj, *keys):
     return obj
 
 
-def _moved(prefix: str) -> Where:
-    """Pointer translation for a pod template found at prefix instead of /spec/template."""
-    return lambda pointer: prefix + pointer.removeprefix("/spec/template") if pointer.startswith(
-        "/spec/template") else pointer
-
-
-Where = Callable[[str], str]  # a pointer into a view -> the pointer into the object it shows
-
-
-def _train_job_view(obj: dict) -> list[tuple[dict, Where]]:
-    """A TrainJob's node pods: the runtime patch's pod spec, with the trainer's image and resources as its
-    container (pointers go back to /spec/trainer for those)."""
-    patches = _dig(obj, "spec", "runtimePatches") or []
-    trainer = _dig(obj, "spec", "trainer") or {}
-    for i, patch in enumerate(patches):
-        jobs = _dig(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []
-        for j, job in enumerate(jobs):
-            pod = _dig(job, "template", "spec", "template", "spec")
-            if not isinstance(pod, dict) or job.get("name") != "node":
-                continue
-            at = (f"/spec/runtimePatches/{i}/trainingRuntimeSpec/template/spec/replicatedJobs/{j}"
-                  "/template/spec/template")
-            node: dict = next((c for c in pod.get("containers") or [] if c.get("name") == "node"), {})
-            container = {**node, "name": "node", "image": trainer.get("image", ""),
-                         "resources": trainer.get("resourcesPerNode") or {}}
-            view = {"kind": obj["kind"], "metadata": obj["metadata"],
-                    "spec": {"template": {"spec": {**pod, "containers": [container]}}}}
-
-            def where(pointer: str, at=at) -> str:
-                for field, real in (("image", "/spec/trainer/image"), ("resources", "/spec/trainer/resourcesPerNode")):
-                    if pointer.startswith(f"/spec/template/spec/containers/0/{field}"):
-                        return real
-                return _moved(at)(pointer)
-
-            return [(view, where)]
-    return []
-
-
-def _views(obj: dict) -> list[tuple[dict, Where]]:
+def _views(obj: dict) -> list[tuple[dict, workloads.Where]]:
     """(object shaped like a workload with spec.template, pointer translation) for each pod template of obj:
     CronJobs, Kubeflow TrainJobs and PyTorchJobs and Katib trial Jobs hold theirs elsewhere."""
-    kind = str(obj.get("kind"))
-    if kind in WORKLOADS:
-        return [(obj, lambda pointer: pointer)]
-    places: dict[str, list[tuple[str, ...]]] = {"CronJob": [("jobTemplate", "spec", "template")],
-              "PyTorchJob": [("pytorchReplicaSpecs", role, "template") for role in
-                             sorted(_dig(obj, "spec", "pytorchReplicaSpecs") or {})],
-              "Experiment": [("trialTemplate", "trialSpec", "spec", "template")]}
-    if kind == "TrainJob":
-        return _train_job_view(obj)
-    out = []
-    for keys in places.get(kind, []):
-        template = _dig(obj, "spec", *keys)
-        if isinstance(template, dict):
-            view = {"kind": kind, "metadata": obj.get("metadata", {}), "spec": {"template": template}}
-            out.append((view, _moved("/spec/" + "/".join(keys))))
-    return out
+    return [(t.view, t.where) for t in workloads.pod_templates(obj)]
+
+
+def _completes(obj: dict) -> bool:
+    """Whether obj runs to completion (no probes then)."""
+    kind = workloads.entry(obj)
+    return kind is not None and kind.completes
 
 
 def evaluate(objects: list[dict], settings: Settings, gpu: dict,
@@ -614,7 +549,7 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
     pods' identity."""
     out: list[Violation] = []
 
-    def add_to(obj, where: Where):
+    def add_to(obj, where: workloads.Where):
         def add(rule, pointer, message, hint="", kind=None, severity=Severity.ERROR):
             if rule not in settings.disabled:
                 out.append(Violation(rule, kind or obj["kind"], obj["metadata"]["name"], where(pointer), message,
@@ -641,7 +576,7 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
             for path, container in _containers(obj):
                 _images(path, container, settings, add)
                 _resources(path, container, add)
-                if obj["kind"] not in BATCH:
+                if not _completes(obj):
                     _probes(path, container, add)
             _security(obj, add, wanted if obj is original else None, settings.enforced)
             _gpu(obj, gpu, add)

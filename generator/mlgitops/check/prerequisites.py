@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-OPERATORS = {
+from mlgitops.kube import workloads
+
+OPERATORS = {  # API group -> what serves it; the workload kinds' operators come from kube/workloads.py
     "monitoring.coreos.com": "Prometheus Operator (ServiceMonitor)",
     "gateway.networking.k8s.io": "a Gateway API implementation (HTTPRoute)",
-    "trainer.kubeflow.org": "Kubeflow Trainer v2 (TrainJob)",
-    "kubeflow.org": "Kubeflow Training Operator v1 / Katib (PyTorchJob, Experiment)",
 }
 
 
@@ -37,9 +37,15 @@ def secrets(objects: Iterable[dict]) -> set[str]:
     return found
 
 
+def _operator(obj: dict) -> str:
+    kind = workloads.entry(obj)
+    if kind is not None and kind.operator and kind.group == str(obj.get("apiVersion", "")).rpartition("/")[0]:
+        return kind.needs
+    return OPERATORS.get(str(obj.get("apiVersion", "")).rpartition("/")[0], "")
+
+
 def operators(objects: Iterable[dict]) -> set[str]:
-    return {OPERATORS[group] for obj in objects
-            if (group := str(obj.get("apiVersion", "")).rpartition("/")[0]) in OPERATORS}
+    return {need for obj in objects if (need := _operator(obj))}
 
 
 def lines(by_namespace: dict[str, list[dict]]) -> list[str]:

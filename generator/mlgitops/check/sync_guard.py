@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mlgitops.kube import quantity, workloads
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, CANARY_OF, FLUX_PRUNE
 from mlgitops.render.engines import ENGINES
 from mlgitops.render.units import Unit
@@ -31,16 +32,6 @@ class Rule:
     path: tuple[str, ...]
     fix: str
     shrink_only: bool = False  # only a smaller value is refused (a PVC's size)
-
-
-def _quantity(value) -> float:
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "k": 1e3, "M": 1e6, "G": 1e9,
-             "T": 1e12, "m": 1e-3}
-    text = str(value)
-    for unit, factor in units.items():
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
 
 
 RECREATE = ("Kubernetes must delete and re-create the object: rename it in the spec, or delete it before the "
@@ -86,7 +77,7 @@ def _ident(key: tuple[str, str, str]) -> str:
     return f"{key[0]}/{key[2]}"
 
 
-RUNS = ("Job", "TrainJob", "PyTorchJob", "Experiment")  # objects whose deletion stops a run
+RUNS = tuple(kind for kind, w in workloads.KINDS.items() if w.stops_run)  # objects whose deletion stops a run
 
 
 def _spec_of(overlay: str) -> str:
@@ -117,18 +108,20 @@ def _compare(overlay: str, key: tuple[str, str, str], old: dict, new: dict) -> l
         a, b = _get(old, rule.path), _get(new, rule.path)
         if a == b or a is None:
             continue
-        if rule.shrink_only:
-            try:
-                if _quantity(b) >= _quantity(a):
-                    continue
-            except ValueError:
-                continue
+        if rule.shrink_only and not _shrinks(a, b):
+            continue
         field = ".".join(rule.path)
         shown = "" if key[0] == "Secret" else f" ({_short(a)} -> {_short(b)})"
         out.append(Finding("immutable-field", f"{overlay}: {field} of {_ident(key)} changes{shown}, and Kubernetes "
                            "does not allow that on an existing object: the sync would fail", _spec_of(overlay),
                            Position(), rule.fix, object=_ident(key)))
     return out
+
+
+def _shrinks(old, new) -> bool:
+    """Whether a quantity gets smaller (unreadable ones: the Kubernetes schema check reports them)."""
+    before, after = quantity.value(old), quantity.value(new)
+    return before is not None and after is not None and after < before
 
 
 def _short(value) -> str:

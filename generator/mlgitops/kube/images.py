@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+# A released version's tag (a semantic version): the default immutableTagPattern of the policies (mlgitops.yaml),
+# which also sets the base's pull policy; config.schema.json documents it as the default.
+VERSION_TAG = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
 _IMAGE = re.compile(r"^(?P<name>[^@]+?)(?::(?P<tag>[^:/@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
 
 

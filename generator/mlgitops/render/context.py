@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mlgitops.kube.images import VERSION_TAG
 from mlgitops.render import labels as label_set
 from mlgitops.spec import pods
-
-# The default immutable tag pattern of the policies (mlgitops.yaml), used for the base's pull policy.
-VERSION_TAG = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
 
 
 @dataclass(frozen=True)

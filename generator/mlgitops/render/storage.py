@@ -7,32 +7,17 @@ is its own object, protected from GitOps pruning unless the spec opts out.
 from __future__ import annotations
 
 from mlgitops.kube.annotations import PRUNE_PROTECTION
+from mlgitops.kube.quantity import add_bytes
+from mlgitops.kube.quantity import text as quantity
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
-from mlgitops.spec.semantics import quantity as quantity_value
+from mlgitops.spec import pods
 
 CLAIM_VOLUME = "model-storage"
 FETCH_VOLUME = "model-fetch"
 INITIALIZER = "storage-initializer"
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
-
-
-def quantity(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
-
-
-def add_quantities(first: str | None, second: str) -> str:
-    """first + second, in the largest binary unit that keeps it whole (1Gi + 512Mi -> 1536Mi)."""
-    if first is None:
-        return second
-    total = (quantity_value(first) or 0) + (quantity_value(second) or 0)
-    for suffix, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
-        if total % size == 0:
-            return f"{int(total // size)}{suffix}"
-    return str(int(total)) if total == int(total) else str(total)
 
 
 def pvc_name(ctx: Context) -> str:
@@ -87,14 +72,14 @@ def _attach_fetch(ctx: Context, fetch: dict, pod: dict) -> dict[str, str]:
     container, path = pod["containers"][0], fetch["mountPath"]
     pod["initContainers"] = [*pod.get("initContainers", []), _initializer(ctx, fetch)]
     container["volumeMounts"].append({"mountPath": path, "name": FETCH_VOLUME, "readOnly": True})
-    container["env"].append({"name": "MODEL_DIR", "value": path})
+    container["env"].append({"name": pods.FETCH_ENV, "value": path})
     empty = {"sizeLimit": quantity(fetch["sizeLimit"])} if "sizeLimit" in fetch else {}
     if empty:  # the weights live on the node's disk: the pod asks for the room (and its limit covers it)
         resources = container["resources"]
         for part in ("requests", "limits"):
             if part == "requests" or "ephemeral-storage" in resources[part]:
-                resources[part]["ephemeral-storage"] = add_quantities(
-                    resources[part].get("ephemeral-storage"), empty["sizeLimit"])
+                held = resources[part].get("ephemeral-storage")
+                resources[part]["ephemeral-storage"] = add_bytes(held, empty["sizeLimit"]) if held else empty["sizeLimit"]
     pod["volumes"].append({"emptyDir": empty, "name": FETCH_VOLUME})
     init = f"/spec/template/spec/initContainers/{len(pod['initContainers']) - 1}"
     return {init: "/spec/model/fetch", f"{init}/env": "/spec/model/fetch/env"}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlgitops.kube import quantity
 from mlgitops.render.engines import ENGINES, named
 from mlgitops.render.engines.base import PART_OF
 from mlgitops.render.units import cluster_folder
@@ -59,7 +60,7 @@ def namespace(config: Config, env: Environment, engine: str) -> dict:
 
 
 def _quantity(value) -> str:
-    return str(value)
+    return quantity.text(value)
 
 
 def resource_quota(config: Config, env: Environment) -> dict | None:

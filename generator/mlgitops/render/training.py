@@ -22,10 +22,11 @@ import json
 from dataclasses import dataclass
 
 from mlgitops.kube.annotations import SECURITY_EXCEPTION
+from mlgitops.kube.quantity import text as quantity
 from mlgitops.render import labels as label_set
 from mlgitops.render import sweep as sweeps
 from mlgitops.render.manifest import Manifest
-from mlgitops.render.workload import container_resources, env_vars, quantity, scheduling, security_contexts
+from mlgitops.render.workload import container_resources, env_vars, scheduling, security_contexts
 from mlgitops.spec.config import Config
 from mlgitops.spec.training import rounds
 

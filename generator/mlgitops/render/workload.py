@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from mlgitops.kube.annotations import POLICY_EXCEPTION_PREFIX, SECURITY_EXCEPTION
+from mlgitops.kube.quantity import add_bytes
+from mlgitops.kube.quantity import text as quantity
 from mlgitops.render import pod as pod_parts
 from mlgitops.render import storage
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
 from mlgitops.spec import pods
-from mlgitops.spec.quantities import add_bytes
 
 CONTAINER = pod_parts.CONTAINER
 POD = "/spec/template/spec"
 C0 = f"{POD}/containers/0"
-
-
-def quantity(value) -> str:
-    """Quantities as strings, so every YAML parser reads the same value."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
 
 
 def _probe(probe, timings_default: dict) -> dict:

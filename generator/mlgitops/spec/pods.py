@@ -7,9 +7,8 @@ Defaults that depend on other fields (a GPU rollout, /dev/shm for PyTorch) are d
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from mlgitops.spec.quantities import format_bytes, quantity
+from mlgitops.kube.quantity import add_bytes
+from mlgitops.kube.quantity import value as quantity
 
 # Seconds a new pod may spend being scheduled and pulling its image before its probes start:
 # GPU nodes often come from a cluster autoscaler (minutes), and CUDA images are gigabytes.
@@ -23,7 +22,18 @@ LOG_HEADROOM = "512Mi"  # container logs (the kubelet rotates them at 5 x 10Mi) 
 PYTORCH = ("pytorch", "torch")
 HOME = "/home/model"  # the writable HOME volume's mount path
 RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory volumes
+# The env names mlgitops itself sets in a section's containers, which a spec may therefore not set (reserved-env):
+# serving in render/workload.py (MODEL_URI from model.uri), training in render/training.py (MODEL_OUTPUT_URI from
+# training.output). The thread-count and HOME variables are defaults a spec may override, not reserved.
+RESERVED_ENV = {"MODEL_NAME": ("serving", "training"), "MODEL_VERSION": ("serving", "training"),
+                "MODEL_URI": ("serving",), "MODEL_OUTPUT_URI": ("training",)}
+FETCH_ENV = "MODEL_DIR"  # where model.fetch puts the weights (render/storage.py): reserved when the spec fetches
 SLEEP_ACTION_MINOR = 30  # the preStop sleep action is on by default from Kubernetes 1.30 (beta; alpha in 1.29)
+
+
+def reserved_env(section: str) -> frozenset[str]:
+    """The env names mlgitops sets in the containers of a spec section ("serving" or "training")."""
+    return frozenset(name for name, sections in RESERVED_ENV.items() if section in sections)
 
 
 def gpu(serving: dict) -> bool:
@@ -99,6 +109,4 @@ def shared_memory(spec: dict) -> str | None:
 def ephemeral_storage(serving: dict) -> str:
     """Ephemeral storage the pod asks for by default: its size-limited scratch volumes plus log headroom."""
     scratch = serving["scratch"]
-    total = sum((quantity(v) or Decimal(0) for v in (scratch["tmpSize"], scratch["homeSize"], LOG_HEADROOM)),
-                Decimal(0))
-    return format_bytes(total)
+    return add_bytes(scratch["tmpSize"], scratch["homeSize"], LOG_HEADROOM)

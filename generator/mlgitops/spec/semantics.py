@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
+from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding
 from mlgitops.report.redact import ARG_HINT, SECRET_HINT, is_secret_name, secret_flag
 from mlgitops.spec import pods
-from mlgitops.spec.quantities import quantity
 
-RESERVED_ENV = ("MODEL_NAME", "MODEL_VERSION", "MODEL_URI")
+RESERVED_ENV = pods.reserved_env("serving")
 
 
 def _culprit(locate, layer_of, first: tuple[str, bool], second: tuple[str, bool]):
@@ -206,12 +206,17 @@ def model_source(doc: dict, base_version: str | None, locate, layer_of, initiali
         add("model-fetch", "/spec/model/fetch", "model.fetch needs an initializer image: mlgitops.yaml has no "
             "storageInitializer", "set storageInitializer.image in mlgitops.yaml, e.g. kserve/storage-initializer:v0.15.0",
             key=True)
+    _fetch_conflicts(fetch, serving, add)
+    return found
+
+
+def _fetch_conflicts(fetch: dict, serving: dict, add) -> None:
+    """What the fetched weights' folder and env var collide with."""
     path = fetch["mountPath"].rstrip("/") or "/"
     storage = serving.get("storage")
     if path == "/tmp" or (storage and storage["mountPath"].rstrip("/") == path):
         add("mount-conflict", "/spec/model/fetch/mountPath", f"{path} is already mounted "
             f"({'the scratch volume' if path == '/tmp' else 'storage.mountPath'})", "fetch into another folder, e.g. /models")
-    if "MODEL_DIR" in serving.get("env", {}):
-        add("reserved-env", "/spec/serving/env/MODEL_DIR", "env 'MODEL_DIR' is set by mlgitops when model.fetch is on",
-            "drop it: it is the fetch mountPath", key=True)
-    return found
+    if pods.FETCH_ENV in serving.get("env", {}):
+        add("reserved-env", f"/spec/serving/env/{pods.FETCH_ENV}", f"env '{pods.FETCH_ENV}' is set by mlgitops when "
+            "model.fetch is on", "drop it: it is the fetch mountPath", key=True)

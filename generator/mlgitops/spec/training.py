@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.report.redact import ARG_HINT, SECRET_HINT, is_secret_name, secret_flag
-from mlgitops.spec.semantics import quantity
+from mlgitops.spec import pods
 
-RESERVED_ENV = ("MODEL_NAME", "MODEL_VERSION", "MODEL_URI", "MODEL_OUTPUT_URI")
+RESERVED_ENV = pods.reserved_env("training")
 SWEEP = "/spec/training/sweep"
 
 

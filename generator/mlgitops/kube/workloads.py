@@ -1,0 +1,266 @@
+"""The kinds of object that run pods: one entry per kind, read by the policies, capacity, the sync guard and
+the prerequisites. A new kind is one entry here (and its renderer). Pure.
+
+Each entry says where the kind keeps its pod templates, the most pods of each it runs at once, whether it
+runs to completion (no probes then), the API group and version it is served by and the operator that must
+run in the cluster for it, and what a GitOps engine does to it. The facts, and where they come from:
+
+- Deployment: replicas (or its HorizontalPodAutoscaler's maxReplicas) plus the pods a rolling update
+  surges (maxSurge, a percentage rounded up: kubernetes/pkg/controller/deployment/util).
+- StatefulSet: replicas (an HPA may scale it); its rolling update replaces pods one at a time, no surge.
+- DaemonSet: one pod per matching node, which the objects do not say: counted as 0 (unknown).
+- Job (Indexed or not): parallelism, never more than completions (the Job controller starts
+  min(parallelism, completions - succeeded)); parallelism 0 is a suspended Job.
+- CronJob: one Job at a time (mlgitops writes concurrencyPolicy: Forbid) of its jobTemplate's parallelism.
+- TrainJob (Kubeflow Trainer v2): trainer.numNodes pods of the runtime's `node` job; mlgitops patches that
+  pod through runtimePatches, and the trainer's image and resourcesPerNode override its `node` container.
+- PyTorchJob (Training Operator v1): each replica type's replicas (Master and Workers).
+- Experiment (Katib): min(parallelTrialCount (default 3), maxTrialCount) trials at once, each running the
+  pods of its trialSpec (here a Job), plus one suggestion pod: Katib's suggestion controller creates a
+  one-replica Deployment in the Experiment's namespace while the experiment runs
+  (katib pkg/controller.v1beta1/suggestion/composer DesiredDeployment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Where = Callable[[str], str]  # a pointer into a template's view -> the pointer into the object it shows
+TEMPLATE = "/spec/template"  # where a view keeps its pod template: every kind is looked at as if it were a Job
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """One pod template of an object, as a view shaped like a workload (the template at /spec/template)."""
+
+    view: dict  # {"kind", "metadata", "spec": {"template": ...}}; the object itself when it is shaped so
+    where: Where  # pointer into view -> pointer into the object
+    most: int  # the most pods of this template at once
+
+    @property
+    def pod(self) -> dict:
+        """The template's pod spec ({} when it has none)."""
+        template = (self.view.get("spec") or {}).get("template")
+        pod = template.get("spec") if isinstance(template, dict) else None
+        return pod if isinstance(pod, dict) else {}
+
+
+@dataclass(frozen=True)
+class PodDefaults:
+    """Hardening a kind's pods get by default (sizes of /dev/shm, HOME and /tmp); None: not set."""
+
+    shm: str | None = None
+    home: str | None = None
+    tmp: str | None = None
+
+
+Templates = Callable[[dict, "int | None"], list[PodTemplate]]  # (object, replicas an HPA may scale to)
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: str
+    api_version: str  # group/version (or version alone for the core group) the kind is served at
+    paths: tuple[str, ...]  # JSON pointers of its pod templates; * stands for any key or index
+    templates: Templates  # finds them in an object, with the most pods of each at once
+    completes: bool = False  # runs to completion: no readiness or liveness probes
+    operator: str = ""  # what the cluster must run to serve the kind ("" built into Kubernetes)
+    operator_pods: int = 0  # pods the operator starts beside the templates' (Katib's suggestion)
+    stops_run: bool = False  # deleting it (a prune) stops a run that may be in progress
+    scalable: bool = False  # a HorizontalPodAutoscaler may set its replicas
+    caveats: tuple[str, ...] = ()  # what GitOps engines do to it that a spec author must know
+    pod_defaults: PodDefaults = field(default_factory=PodDefaults)
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def needs(self) -> str:
+        """The operator line of the prerequisites, e.g. `Kubeflow Trainer v2 (TrainJob)`."""
+        return f"{self.operator} ({self.kind})" if self.operator else ""
+
+
+def _dig(obj, *keys):
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def count(value, default: int) -> int:
+    """A replica or parallelism count as written; default when absent or not a whole number."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else default
+
+
+def _moved(prefix: str) -> Where:
+    """Pointer translation for a pod template found at prefix instead of /spec/template."""
+    return lambda pointer: prefix + pointer.removeprefix(TEMPLATE) if pointer.startswith(TEMPLATE) else pointer
+
+
+def _view(obj: dict, template: dict) -> dict:
+    return {"kind": obj.get("kind"), "metadata": obj.get("metadata", {}), "spec": {"template": template}}
+
+
+def _at(obj: dict, keys: tuple[str, ...], most: int) -> list[PodTemplate]:
+    """The pod template at /spec/<keys>, if there is one."""
+    template = _dig(obj, "spec", *keys)
+    if not isinstance(template, dict):
+        return []
+    return [PodTemplate(_view(obj, template), _moved("/spec/" + "/".join(keys)), most)]
+
+
+def _own(obj: dict, most: int) -> list[PodTemplate]:
+    """The object itself, when its pod template is at /spec/template."""
+    return [PodTemplate(obj, lambda pointer: pointer, most)] if isinstance(_dig(obj, "spec", "template"), dict) else []
+
+
+def surge(spec: dict, most: int) -> int:
+    """Pods a Deployment's rolling update starts beyond `most` (a percentage rounds up, as Kubernetes does)."""
+    strategy = spec.get("strategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0
+    value = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
+    if isinstance(value, str) and value.endswith("%"):
+        return -(-most * count(value[:-1], 25) // 100)
+    return count(value, 0)
+
+
+def _deployment(obj: dict, replicas: int | None) -> list[PodTemplate]:
+    spec = obj.get("spec") or {}
+    most = replicas if replicas is not None else count(spec.get("replicas"), 1)
+    return _own(obj, most + surge(spec, most))
+
+
+def _stateful_set(obj: dict, replicas: int | None) -> list[PodTemplate]:
+    return _own(obj, replicas if replicas is not None else count(_dig(obj, "spec", "replicas"), 1))
+
+
+def _daemon_set(obj: dict, replicas: int | None) -> list[PodTemplate]:
+    return _own(obj, 0)  # one per matching node: not known from the objects
+
+
+def job_pods(spec) -> int:
+    """The most pods a Job spec runs at once: parallelism, never more than completions."""
+    spec = spec if isinstance(spec, dict) else {}
+    parallelism = count(spec.get("parallelism"), 1)
+    completions = spec.get("completions")
+    return min(parallelism, count(completions, parallelism)) if completions is not None else parallelism
+
+
+def _job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+    return _own(obj, job_pods(obj.get("spec")))
+
+
+def _cron_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+    return _at(obj, ("jobTemplate", "spec", "template"), job_pods(_dig(obj, "spec", "jobTemplate", "spec")))
+
+
+def _pytorch_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+    roles = _dig(obj, "spec", "pytorchReplicaSpecs") or {}
+    return [t for role in sorted(roles) if isinstance(roles[role], dict)
+            for t in _at(obj, ("pytorchReplicaSpecs", role, "template"), count(roles[role].get("replicas"), 1))]
+
+
+NODE_JOB = "node"  # the Trainer runtime's replicated job (and container) the trainer section configures
+TRAINER_FIELDS = (("image", "/spec/trainer/image"), ("resources", "/spec/trainer/resourcesPerNode"))
+TRAINER_POD = "/spec/runtimePatches/*/trainingRuntimeSpec/template/spec/replicatedJobs/*/template/spec/template"
+
+
+def _train_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+    """The runtime patch's `node` pod, with the trainer's image and resources as its container (pointers go
+    back to /spec/trainer for those)."""
+    trainer = _dig(obj, "spec", "trainer") or {}
+    for i, patch in enumerate(_dig(obj, "spec", "runtimePatches") or []):
+        for j, job in enumerate(_dig(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []):
+            template = _dig(job, "template", "spec", "template")
+            if isinstance(_dig(template, "spec"), dict) and job.get("name") == NODE_JOB:
+                at = TRAINER_POD.replace("*", str(i), 1).replace("*", str(j), 1)
+                return [PodTemplate(_view(obj, _trainer_template(template, trainer)), _trainer_where(at),
+                                    count(trainer.get("numNodes"), 1))]
+    return []
+
+
+def _trainer_template(template: dict, trainer: dict) -> dict:
+    pod = template["spec"]
+    node: dict = next((c for c in pod.get("containers") or [] if c.get("name") == NODE_JOB), {})
+    container = {**node, "name": NODE_JOB, "image": trainer.get("image", ""),
+                 "resources": trainer.get("resourcesPerNode") or {}}
+    return {**template, "spec": {**pod, "containers": [container]}}
+
+
+def _trainer_where(at: str) -> Where:
+    def where(pointer: str) -> str:
+        for name, real in TRAINER_FIELDS:
+            if pointer.startswith(f"{TEMPLATE}/spec/containers/0/{name}"):
+                return real
+        return _moved(at)(pointer)
+    return where
+
+
+KATIB_PARALLEL_TRIALS = 3  # Katib's default parallelTrialCount (experiment defaults)
+
+
+def _experiment(obj: dict, replicas: int | None) -> list[PodTemplate]:
+    """Each trial runs its trialSpec: the templates of that kind's entry, times the trials at once."""
+    spec = obj.get("spec") or {}
+    trial = _dig(spec, "trialTemplate", "trialSpec")
+    inner = KINDS.get(str(_dig(trial, "kind") or "Job"))
+    if not isinstance(trial, dict) or inner is None or inner.kind == "Experiment":
+        return []
+    parallel = count(spec.get("parallelTrialCount"), KATIB_PARALLEL_TRIALS)
+    if spec.get("maxTrialCount") is not None:
+        parallel = min(parallel, count(spec["maxTrialCount"], parallel))
+    return [PodTemplate(_view(obj, t.view["spec"]["template"]), _trial_where(t.where), t.most * parallel)
+            for t in inner.templates(trial, None)]
+
+
+TRIAL = "/spec/trialTemplate/trialSpec"  # a Katib trial: an object of a kind in this table
+
+
+def _trial_where(inner: Where) -> Where:
+    return lambda pointer: TRIAL + inner(pointer) if pointer.startswith(TEMPLATE) else pointer
+
+
+JOB_IMMUTABLE = "spec.template and completions are immutable: mlgitops names Jobs by the hash of their spec"
+RUNS_CAVEAT = "deleting it (a prune) stops a run still in progress and deletes its finished pods' logs"
+KINDS: dict[str, Workload] = {w.kind: w for w in (
+    Workload("Deployment", "apps/v1", (TEMPLATE,), _deployment, scalable=True,
+             caveats=("spec.selector is immutable: a change needs the Deployment re-created",)),
+    Workload("StatefulSet", "apps/v1", (TEMPLATE,), _stateful_set, scalable=True,
+             caveats=("spec.selector, serviceName and volumeClaimTemplates are immutable",)),
+    Workload("DaemonSet", "apps/v1", (TEMPLATE,), _daemon_set, caveats=("spec.selector is immutable",)),
+    Workload("Job", "batch/v1", (TEMPLATE,), _job, completes=True, stops_run=True,
+             caveats=(JOB_IMMUTABLE, RUNS_CAVEAT)),
+    Workload("CronJob", "batch/v1", ("/spec/jobTemplate/spec/template",), _cron_job, completes=True,
+             caveats=("its jobTemplate is mutable (a running Job keeps its own copy)",)),
+    Workload("TrainJob", "trainer.kubeflow.org/v1alpha1", (TRAINER_POD, *(p for _, p in TRAINER_FIELDS)), _train_job, completes=True, stops_run=True,
+             operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,)),
+    Workload("PyTorchJob", "kubeflow.org/v1", ("/spec/pytorchReplicaSpecs/*/template",), _pytorch_job, completes=True, stops_run=True,
+             operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,)),
+    Workload("Experiment", "kubeflow.org/v1beta1", (TRIAL + TEMPLATE, TRIAL + "/spec/pytorchReplicaSpecs/*/template"),
+             _experiment, completes=True, stops_run=True,
+             operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,)),
+)}
+
+
+def entry(obj: dict) -> Workload | None:
+    """The table's entry for an object's kind, None for objects that run no pods of their own."""
+    return KINDS.get(str(obj.get("kind")))
+
+
+def pod_templates(obj: dict, replicas: int | None = None) -> list[PodTemplate]:
+    """Each pod template of obj, with the most pods of it at once (replicas: an HPA's maxReplicas)."""
+    found = entry(obj)
+    if found is None or not isinstance(obj.get("spec"), dict):
+        return []
+    return found.templates(obj, replicas if found.scalable else None)
+
+
+def most_pods(obj: dict) -> int:
+    """The most pods of obj's templates at once (without its operator's pods)."""
+    return sum(t.most for t in pod_templates(obj))
