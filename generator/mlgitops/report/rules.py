@@ -11,7 +11,9 @@ POLICY_RULES = {
     "image-pinned": "images are pinned by digest or an immutable tag where the environment requires it",
     "container-resources": "every container has CPU and memory requests and limits",
     "container-probes": "every container has readiness and liveness probes",
-    "pod-security": "pods meet the restricted Pod Security Standard unless the spec says why not",
+    "pod-security": "every pod template (all workload kinds, after patches) meets every control of the restricted "
+                    "Pod Security Standard as admission evaluates it at the Kubernetes version of mlgitops.yaml, "
+                    "unless the spec says why not",
     "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
     "network-policy-open": "a raw patch does not open the NetworkPolicy wider than the spec's networkPolicy",
     "service-account": "a raw patch does not mount an API token or run pods as the namespace's default "
@@ -93,8 +95,8 @@ RULES: dict[str, str] = {
     "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
                             "1 pod (docs/diff.md)",
     **POLICY_RULES,
-    "pod-security-admission": "pods the spec excepts from the restricted standard live in a namespace that "
-                              "enforces only baseline (the environment's podSecurity), else admission refuses them",
+    "pod-security-admission": "pods the spec excepts from the restricted standard still meet the level their "
+                              "namespace enforces (the environment's podSecurity), else admission refuses them",
 }
 
 
