@@ -52,11 +52,11 @@ def test_a_reason_excepts_restricted_but_not_the_level_the_namespace_enforces():
     reason = {SECURITY_EXCEPTION: "the entrypoint fixes volume ownership with sudo"}
     escalates = deployment({**HARDENED, "allowPrivilegeEscalation": True}, reason)
     assert security(escalates, "baseline") == []  # restricted only: the reason covers it
-    assert security(escalates, "restricted") == [("pod-security-admission", "/spec/template/spec/containers/0/"
-                                                                            "securityContext")]
+    assert security(escalates, "restricted") == [("pod-security-admission", ("/spec/template/spec/containers/0/"
+                                                                            "securityContext"))]
     privileged = deployment({**HARDENED, "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]}}, reason)
-    assert security(privileged, "baseline") == [("pod-security-admission", "/spec/template/spec/containers/0/"
-                                                                           "securityContext/capabilities/add")]
+    assert security(privileged, "baseline") == [("pod-security-admission", ("/spec/template/spec/containers/0/"
+                                                                           "securityContext/capabilities/add"))]
 
 
 def test_a_baseline_namespace_refuses_what_baseline_forbids_and_says_so():

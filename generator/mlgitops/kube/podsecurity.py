@@ -103,8 +103,8 @@ def privileged(pod: Pod) -> Found:
     if not bad:
         return None
     names = [n for _, n in bad]
-    return ("privileged", f"{_plural('container', 'containers', len(names))} {_quote(names)} must not set "
-            "securityContext.privileged=true", f"{bad[0][0]}/securityContext/privileged")
+    return ("privileged", (f"{_plural('container', 'containers', len(names))} {_quote(names)} must not set "
+            "securityContext.privileged=true"), f"{bad[0][0]}/securityContext/privileged")
 
 
 BASELINE_CAPABILITIES = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
@@ -121,8 +121,8 @@ def capabilities_baseline(pod: Pod) -> Found:
             pointers.append(f"{path}/securityContext/capabilities/add")
     if not names:
         return None
-    return ("non-default capabilities", f"{_plural('container', 'containers', len(names))} {_quote(names)} must "
-            f"not include {_quote(sorted(added))} in securityContext.capabilities.add", _first(pointers))
+    return ("non-default capabilities", (f"{_plural('container', 'containers', len(names))} {_quote(names)} must "
+            f"not include {_quote(sorted(added))} in securityContext.capabilities.add"), _first(pointers))
 
 
 def host_path_volumes(pod: Pod) -> Found:
@@ -150,9 +150,9 @@ def host_ports(pod: Pod) -> Found:
             pointers.append(f"{path}/ports/{used[0][0]}/hostPort")
     if not names:
         return None
-    return ("hostPort", f"{_plural('container', 'containers', len(names))} {_quote(names)} "
+    return ("hostPort", (f"{_plural('container', 'containers', len(names))} {_quote(names)} "
             f"{_plural('uses', 'use', len(names))} {_plural('hostPort', 'hostPorts', len(ports))} "
-            f"{', '.join(sorted(ports))}", _first(pointers))
+            f"{', '.join(sorted(ports))}"), _first(pointers))
 
 
 def _handler_hosts(handler, at: str) -> list[tuple[str, str]]:
@@ -176,9 +176,9 @@ def host_probes(pod: Pod) -> Found:
             pointers.append(found[0][1])
     if not names:
         return None
-    return ("probe or lifecycle host", f"{_plural('container', 'containers', len(names))} {_quote(names)} "
+    return ("probe or lifecycle host", (f"{_plural('container', 'containers', len(names))} {_quote(names)} "
             f"{_plural('uses', 'use', len(names))} {_plural('probe or lifecycle host', 'probe or lifecycle hosts', len(hosts))} "
-            f"{_quote(sorted(hosts))}", _first(pointers))
+            f"{_quote(sorted(hosts))}"), _first(pointers))
 
 
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
@@ -231,9 +231,13 @@ def _selinux_problems(options: dict, allowed: frozenset[str]) -> tuple[set[str],
 def _selinux(allowed: frozenset[str]) -> Callable[[Pod], Found]:
     def check(pod: Pod) -> Found:
         spec = _d(pod.get("spec"))
-        places = [("/spec/securityContext", None, _d(spec.get("securityContext")).get("seLinuxOptions"))]
+        places: list[tuple[str, str | None, object]] = [
+            ("/spec/securityContext", None, _d(spec.get("securityContext")).get("seLinuxOptions"))]
         places += [(f"{p}/securityContext", _name(c), _sc(c).get("seLinuxOptions")) for p, c in _containers(spec)]
-        types, user, role, pod_bad, names, pointers = set(), False, False, False, [], []
+        types: set[str] = set()
+        names: list[str] = []
+        pointers: list[str] = []
+        user = role = pod_bad = False
         for at, name, options in places:
             if options is None:
                 continue
@@ -247,8 +251,8 @@ def _selinux(allowed: frozenset[str]) -> Callable[[Pod], Found]:
             return None
         data = [f"{_plural('type', 'types', len(types))} {_quote(sorted(types))}"] if types else []
         data += ["user may not be set"] * user + ["role may not be set"] * role
-        return ("seLinuxOptions", f"{' and '.join(_setters(pod_bad, names))} set forbidden "
-                f"securityContext.seLinuxOptions: {'; '.join(data)}", pointers[0])
+        return ("seLinuxOptions", (f"{' and '.join(_setters(pod_bad, names))} set forbidden "
+                f"securityContext.seLinuxOptions: {'; '.join(data)}"), pointers[0])
     return check
 
 
@@ -262,8 +266,8 @@ def _proc_mount(pod: Pod) -> Found:
             pointers.append(f"{path}/securityContext/procMount")
     if not names:
         return None
-    return ("procMount", f"{_plural('container', 'containers', len(names))} {_quote(names)} must not set "
-            f"securityContext.procMount to {_quote(sorted(kinds))}", _first(pointers))
+    return ("procMount", (f"{_plural('container', 'containers', len(names))} {_quote(names)} must not set "
+            f"securityContext.procMount to {_quote(sorted(kinds))}"), _first(pointers))
 
 
 def _relaxed_in_user_namespace(check: Callable[[Pod], Found]) -> Callable[[Pod], Found]:
@@ -294,8 +298,8 @@ def seccomp_baseline(pod: Pod) -> Found:
     pod_bad, names, values, pointers = _seccomp_explicit(_d(pod.get("spec")))
     if not pointers:
         return None
-    return ("seccompProfile", f"{' and '.join(_setters(pod_bad, names))} must not set "
-            f"securityContext.seccompProfile.type to {_quote(sorted(values))}", pointers[0])
+    return ("seccompProfile", (f"{' and '.join(_setters(pod_bad, names))} must not set "
+            f"securityContext.seccompProfile.type to {_quote(sorted(values))}"), pointers[0])
 
 
 SECCOMP_ANNOTATION_POD = "seccomp.security.alpha.kubernetes.io/pod"
@@ -350,8 +354,8 @@ def windows_host_process(pod: Pod) -> Found:
         return None
     pointer = "/spec/securityContext/windowsOptions/hostProcess" if pod_bad else \
         f"{bad[0][0]}/securityContext/windowsOptions/hostProcess"
-    return ("hostProcess", f"{' and '.join(_setters(pod_bad, [n for _, n in bad]))} must not set "
-            "securityContext.windowsOptions.hostProcess=true", pointer)
+    return ("hostProcess", (f"{' and '.join(_setters(pod_bad, [n for _, n in bad]))} must not set "
+            "securityContext.windowsOptions.hostProcess=true"), pointer)
 
 
 # --- restricted -----------------------------------------------------------------------------------------------
@@ -378,9 +382,9 @@ def restricted_volumes(pod: Pod) -> Found:
     if not bad:
         return None
     names, kinds = [n for _, n, _ in bad], sorted({k for _, _, k in bad})
-    return ("restricted volume types", f"{_plural('volume', 'volumes', len(names))} {_quote(names)} "
+    return ("restricted volume types", (f"{_plural('volume', 'volumes', len(names))} {_quote(names)} "
             f"{_plural('uses', 'use', len(names))} "
-            f"{_plural('restricted volume type', 'restricted volume types', len(kinds))} {_quote(kinds)}",
+            f"{_plural('restricted volume type', 'restricted volume types', len(kinds))} {_quote(kinds)}"),
             f"/spec/volumes/{bad[0][0]}")
 
 
@@ -395,8 +399,8 @@ def allow_privilege_escalation(pod: Pod) -> Found:
     if not bad:
         return None
     names = [n for _, n in bad]
-    return ("allowPrivilegeEscalation != false", f"{_plural('container', 'containers', len(names))} {_quote(names)} "
-            "must set securityContext.allowPrivilegeEscalation=false", f"{bad[0][0]}/securityContext")
+    return ("allowPrivilegeEscalation != false", (f"{_plural('container', 'containers', len(names))} {_quote(names)} "
+            "must set securityContext.allowPrivilegeEscalation=false"), f"{bad[0][0]}/securityContext")
 
 
 def capabilities_restricted(pod: Pod) -> Found:
@@ -411,8 +415,8 @@ def capabilities_restricted(pod: Pod) -> Found:
             adding.append(_name(c))
             added |= extra
             pointers.append(f"{path}/securityContext/capabilities/add")
-    details = [f"{_plural('container', 'containers', len(missing))} {_quote(missing)} must set "
-               'securityContext.capabilities.drop=["ALL"]'] if missing else []
+    details = [(f"{_plural('container', 'containers', len(missing))} {_quote(missing)} must set "
+               'securityContext.capabilities.drop=["ALL"]')] if missing else []
     if adding:
         details.append(f"{_plural('container', 'containers', len(adding))} {_quote(adding)} must not include "
                        f"{_quote(sorted(added))} in securityContext.capabilities.add")
@@ -437,8 +441,8 @@ def run_as_non_root(pod: Pod) -> Found:
         return ("runAsNonRoot != true", f"{' and '.join(setters)} must not set securityContext.runAsNonRoot=false",
                 first)
     if implicit:
-        return ("runAsNonRoot != true", f"pod or {_plural('container', 'containers', len(implicit))} "
-                f"{_quote(implicit)} must set securityContext.runAsNonRoot=true", "/spec/securityContext")
+        return ("runAsNonRoot != true", (f"pod or {_plural('container', 'containers', len(implicit))} "
+                f"{_quote(implicit)} must set securityContext.runAsNonRoot=true"), "/spec/securityContext")
     return None
 
 
@@ -461,15 +465,15 @@ def seccomp_restricted(pod: Pod) -> Found:
     spec = _d(pod.get("spec"))
     pod_bad, names, values, pointers = _seccomp_explicit(spec)
     if pointers:
-        return ("seccompProfile", f"{' and '.join(_setters(pod_bad, names))} must not set "
-                f"securityContext.seccompProfile.type to {_quote(sorted(values))}", pointers[0])
+        return ("seccompProfile", (f"{' and '.join(_setters(pod_bad, names))} must not set "
+                f"securityContext.seccompProfile.type to {_quote(sorted(values))}"), pointers[0])
     if _d(spec.get("securityContext")).get("seccompProfile") is not None:
         return None  # the pod's valid profile covers containers that set none
     unset = [_name(c) for _, c in _containers(spec) if _sc(c).get("seccompProfile") is None]
     if not unset:
         return None
-    return ("seccompProfile", f"pod or {_plural('container', 'containers', len(unset))} {_quote(unset)} must set "
-            'securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"', "/spec/securityContext")
+    return ("seccompProfile", (f"pod or {_plural('container', 'containers', len(unset))} {_quote(unset)} must set "
+            'securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"'), "/spec/securityContext")
 
 
 # --- the registry (policy/check_*.go: ID, Level, Versions[MinimumVersion, CheckPod, OverrideCheckIDs]) -----------
