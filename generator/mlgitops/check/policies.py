@@ -14,6 +14,7 @@ from mlgitops.kube import podsecurity
 from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION, is_grant
 from mlgitops.kube.images import split_image
 from mlgitops.report.findings import Severity
+from mlgitops.report.secrets import arg_problems, env_problem
 
 PRODUCTION_NAMES = ("prod", "production")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
@@ -499,6 +500,36 @@ def _service_account(obj, meant: dict, add):
             "patch); the spec's serving.serviceAccount says which one the pods use")
 
 
+def _patched_secrets(obj, meant: dict, add):
+    """A literal secret a raw patch writes into a container's env or args, in one step or several (add an env
+    entry, then fill its value): the built pods hold it, so it is in Git. The value is never repeated."""
+    wanted = {c.get("name"): c for _, c in _containers(meant)}
+    for path, container in _containers(obj):
+        was = wanted.get(container.get("name")) or {}
+        env, was_env = container.get("env"), was.get("env") or []
+        for i, entry in enumerate(env if isinstance(env, list) else []):
+            problem = env_problem(entry.get("name"), entry.get("value")) if isinstance(entry, dict) else None
+            if problem and entry not in was_env:
+                add(problem[0], f"{path}/env/{i}/value", problem[1], problem[2])
+        for field in ("command", "args"):
+            old = was.get(field) or []
+            for i, rule, message, hint in arg_problems(container.get(field)):
+                if i >= len(old) or old[i] != container[field][i]:
+                    add(rule, f"{path}/{field}/{i}", message, hint)
+
+
+def _against_meant(obj: dict, wanted: dict, add) -> None:
+    """What a raw patch may not do to an object the generator meant: grant an exception, change the pods'
+    identity or token, write a secret, widen the NetworkPolicy."""
+    _grants(obj, wanted, add)
+    if obj["kind"] in ("ServiceAccount", *WORKLOADS):
+        _service_account(obj, wanted, add)
+    if obj["kind"] in WORKLOADS:
+        _patched_secrets(obj, wanted, add)
+    if obj["kind"] == "NetworkPolicy":
+        _network(obj, wanted, add)
+
+
 def _network(obj, meant: dict, add):
     """A raw patch may narrow the model's NetworkPolicy, never widen it."""
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -618,12 +649,7 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
         key = (str(original.get("kind")), str(original.get("metadata", {}).get("name")))
         wanted = None if meant is None else meant.get(key)
         if wanted is not None:
-            add = add_to(original, lambda pointer: pointer)
-            _grants(original, wanted, add)
-            if original["kind"] in ("ServiceAccount", *WORKLOADS):
-                _service_account(original, wanted, add)
-            if original["kind"] == "NetworkPolicy":
-                _network(original, wanted, add)
+            _against_meant(original, wanted, add_to(original, lambda pointer: pointer))
         for obj, where in _views(original):
             if not _pod(obj):
                 continue

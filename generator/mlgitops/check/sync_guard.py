@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, CANARY_OF, FLUX_PRUNE
 from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.report.redact import mask_line
 
 Objects = dict[str, list[dict]]  # overlay folder -> built objects
 PVC_RENAME = ("to rename a claim without losing its data: first add the new claim beside the old one and "
@@ -129,7 +130,7 @@ def _compare(overlay: str, key: tuple[str, str, str], old: dict, new: dict) -> l
 
 
 def _short(value) -> str:
-    text = str(value)
+    text = mask_line(str(value))  # a Job's template holds env values: never print a secret
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -22,6 +22,10 @@ POLICY_RULES = {
     "storage-single-writer": "a ReadWriteOnce(Pod) claim is not mounted by several pods (replicas, an HPA, a surge, "
                              "a canary, parallel trials or training nodes)",
     "metrics-public": "an Ingress does not route to the port that serves the metrics",
+    "secret-in-value": "a value the spec or a raw patch turns into env, args, parameters or MODEL_URI holds what "
+                       "looks like a credential (a URL with a password, a cloud key, a token, a private key), "
+                       "whatever its name (detect-secrets' plugins); mark a false positive with "
+                       "policies.exceptions.secret-in-value and its reason",
     # pods that survive a real cluster (warnings)
     "gpu-rollout-surge": "a GPU Deployment's rolling update surges, so it needs a free GPU and stalls on a full pool",
     "progress-deadline": "progressDeadlineSeconds is not above the time a pod may take to start",
@@ -49,8 +53,9 @@ RULES: dict[str, str] = {
     "duplicate-environment": "mlgitops.yaml defines an environment twice",
     "autoscaling-bounds": "autoscaling.minReplicas is greater than maxReplicas",
     "reserved-env": "an env var mlgitops sets itself (MODEL_NAME, MODEL_VERSION, MODEL_URI, MODEL_OUTPUT_URI)",
-    "secret-in-env": "an env var, a --flag=value argument or a sweep parameter whose name says secret (PASSWORD, "
-                     "TOKEN, API_KEY, ...) holds a literal value",
+    "secret-in-env": "an env var (model.fetch.env too), a --flag=value argument, the value after a bare --flag, or "
+                     "a sweep parameter whose name says secret (PASSWORD, PGPASSWORD, MYSQL_PWD, TOKEN, API_KEY, ...) "
+                     "holds a literal value",
     "duplicate-env": "an env var is set twice (env and secrets)",
     "limit-below-request": "a resource limit is below its request",
     "rollout-stuck": "maxSurge and maxUnavailable are both 0, so a rollout cannot progress",
