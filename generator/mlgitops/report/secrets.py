@@ -183,7 +183,7 @@ def env_problem(name: object, value: object) -> Problem | None:
                 SECRET_HINT.replace("NAME", str(name)), True)
     kind = secret_kind(value)
     if kind:
-        return "secret-in-value", f"'{name}' holds what looks like a credential ({kind})", VALUE_HINT, False
+        return "secret-in-value", f"env '{name}' holds what looks like a credential ({kind})", VALUE_HINT, False
     return None
 
 
