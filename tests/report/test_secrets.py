@@ -94,3 +94,47 @@ def test_a_diff_shows_what_changed_but_no_secret():
     assert "postgres://app:$(DB_PASSWORD)@db:5432/x" in masked  # a reference is no secret
     assert "--port=8080" in masked and "@sha256:3f4e2a0c" in masked
     assert mask_secrets(mask_secrets(DIFF)) == masked
+
+
+HAND_EDIT = ("        - name: DATABASE_URL\n          value: postgres://app:hunter2@db:5432/x\n"
+             "        - name: PGPASSWORD\n          value: S3cr3t-pg\n")
+
+
+def _plant(generated) -> str:
+    deployment = generated / "base/house-prices/deployment.yaml"
+    clean = deployment.read_text()
+    anchor = "        - name: MODEL_NAME\n"
+    assert anchor in clean
+    deployment.write_text(clean.replace(anchor, HAND_EDIT + anchor))
+    return clean
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif", "junit"])
+def test_generate_check_masks_every_secret_in_every_format(generated, capsys, fmt):
+    from conftest import run_cli
+    _plant(generated)
+    result = run_cli(capsys, "generate", "--check", "--format", fmt, "--repo", str(generated))
+    assert result.code == 1
+    assert "value: ***" in result.out + result.err
+    assert "hunter2" not in result.out + result.err and "S3cr3t-pg" not in result.out + result.err
+
+
+@pytest.mark.parametrize("markdown", [False, True], ids=["text", "markdown"])
+def test_mlgitops_diff_masks_credentials_in_values(generated, capsys, markdown):
+    import subprocess
+
+    from conftest import run_cli
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=generated,
+                       check=True, capture_output=True)
+
+    clean = _plant(generated)
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "credentials were committed once")
+    (generated / "base/house-prices/deployment.yaml").write_text(clean)
+    result = run_cli(capsys, "diff", *(["--markdown"] if markdown else []), "--base", "HEAD", "--repo",
+                     str(generated))
+    assert "name: DATABASE_URL" in result.out and "value: ***" in result.out
+    assert "hunter2" not in result.out + result.err and "S3cr3t-pg" not in result.out + result.err
