@@ -138,3 +138,22 @@ def test_mlgitops_diff_masks_credentials_in_values(generated, capsys, markdown):
                      str(generated))
     assert "name: DATABASE_URL" in result.out and "value: ***" in result.out
     assert "hunter2" not in result.out + result.err and "S3cr3t-pg" not in result.out + result.err
+
+
+def test_init_refuses_a_repo_url_with_a_password_without_printing_it(tmp_path, capsys):
+    from conftest import run_cli
+    result = run_cli(capsys, "init", str(tmp_path / "new"), "--repo-url", "https://me:ghtok3n-x9@github.com/o/r.git")
+    assert result.code == 2 and "credential (Basic Auth Credentials)" in result.err
+    assert "ghtok3n-x9" not in result.out + result.err
+    assert not (tmp_path / "new" / "mlgitops.yaml").exists()
+
+
+def test_a_git_url_with_a_password_in_mlgitops_yaml_is_a_finding(tmp_path, capsys):
+    from conftest import ROOT, make_repo, run_cli
+    repo = make_repo(tmp_path / "repo")
+    config = (ROOT / "mlgitops.yaml").read_text()
+    assert "url: https://github.com/example/ml-models.git" in config
+    (repo / "mlgitops.yaml").write_text(config.replace("https://github.com/", "https://me:ghtok3n-x9@github.com/"))
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code != 0 and "git.url holds a credential" in result.err and "(secret-in-value)" in result.err
+    assert "ghtok3n-x9" not in result.out + result.err
