@@ -304,7 +304,8 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
         found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
                         "kustomize built something the generator did not mean: please report this"))
     env_config = config.environment(env)
-    settings = policies.Settings.for_environment(env, env_config.policies, env_config.pod_security)
+    settings = policies.Settings.for_environment(env, env_config.policies, env_config.pod_security,
+                                                 config.kubernetes_version)
     excepted = policy_exceptions(model.effective[env]["spec"])
     settings = replace(settings, disabled=settings.disabled | set(excepted))
     for v in policies.evaluate(built.objects, settings, config.gpu, {m.key: m.obj for m in meant}):
@@ -332,7 +333,7 @@ def check_training(ctx: _Context, model: Model, env: str, built: build.Built, pr
         found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
                         "kustomize built something the generator did not mean: please report this"))
     settings = policies.Settings.for_environment(env, config.environment(env).policies,
-                                                 config.environment(env).pod_security)
+                                                 config.environment(env).pod_security, config.kubernetes_version)
     for v in policies.evaluate(built.objects, settings, config.gpu):
         found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
     return found, len(built.objects)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mlgitops.kube import workloads
+from mlgitops.kube import podsecurity, workloads
 from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION, is_grant
 from mlgitops.kube.images import VERSION_TAG, split_image
 from mlgitops.report.findings import Severity
+from mlgitops.report.secrets import arg_problems, env_problem
 
 PRODUCTION_NAMES = ("prod", "production")
 # the kinds that are their own pod template (/spec/template): a patch may change their identity
@@ -27,12 +28,15 @@ class Settings:
     immutable_tag: str
     disabled: frozenset[str]
     enforced: str = "restricted"  # the Pod Security Standard the environment's namespace enforces
+    kubernetes: str = "1.33"  # the version whose Pod Security controls admission applies (mlgitops.yaml)
 
     @classmethod
-    def for_environment(cls, name: str, policies: dict, pod_security: str = "restricted") -> Settings:
+    def for_environment(cls, name: str, policies: dict, pod_security: str = "restricted",
+                        kubernetes: str = "1.33") -> Settings:
         production = policies.get("production", name in PRODUCTION_NAMES)
         return cls(
             enforced=pod_security,
+            kubernetes=kubernetes,
             production=production,
             min_replicas=policies.get("minReplicas", 2 if production else 1),
             require_pdb=policies.get("requirePodDisruptionBudget", production),
@@ -184,47 +188,33 @@ def _annotations(obj: dict | None) -> dict:
     return annotations if isinstance(annotations, dict) else {}
 
 
-def _security(obj, add, meant: dict | None, enforced: str = "restricted"):
-    problems = _restricted_problems(obj)
-    if not problems:
-        return
-    if _annotations(meant if meant is not None else obj).get(SECURITY_EXCEPTION):  # the spec's reason, only
-        if enforced == "restricted":  # Pod Security Admission does not read reasons: the pods are refused
-            pointer, text = problems[0]
-            add("pod-security-admission", pointer, f"the namespace enforces the restricted Pod Security Standard, "
-                f"so the pods the spec excepts ({text}) are refused at admission and never run",
-                "set podSecurity: baseline on this environment in mlgitops.yaml (audit and warn stay restricted), "
-                "or remove the relaxation")
-        return
-    for pointer, text in problems:
-        add("pod-security", pointer, f"breaks the restricted Pod Security Standard: {text}",
-            "remove the relaxation, or give serving.security.reason")
+def _security(obj, add, meant: dict | None, settings: Settings):
+    """Pod Security as admission evaluates it (kube/podsecurity.py), at the environment's Kubernetes version: a pod
+    must meet restricted unless the spec gives a reason (or excepts the rule), and always the level the
+    namespace enforces, which no reason changes."""
+    template = _dig(obj, "spec", "template") or {}
+    excepted = bool(_annotations(meant if meant is not None else obj).get(SECURITY_EXCEPTION)) or \
+        "pod-security" in settings.disabled
+    level = settings.enforced if excepted else "restricted"
+    version = podsecurity.minor(settings.kubernetes)
+    for problem in podsecurity.evaluate(template, level, version):
+        where = f"Pod Security admission ({settings.enforced}, Kubernetes {version[0]}.{version[1]})"
+        if excepted:
+            add("pod-security-admission", "/spec/template" + problem.pointer, f"the namespace enforces the "
+                f"{settings.enforced} Pod Security Standard, so the pods the spec excepts are refused at admission "
+                f"and never run: {problem.text()}", "set podSecurity: baseline on this environment in mlgitops.yaml "
+                "(audit and warn stay restricted), or remove the relaxation" if settings.enforced == "restricted"
+                else "remove the relaxation: no reason admits what the namespace's level refuses")
+        else:
+            refused = _refused(problem, template, settings, version)
+            add("pod-security", "/spec/template" + problem.pointer, f"{where} refuses the pods: {problem.text()}"
+                if refused else f"breaks the restricted Pod Security Standard: {problem.text()}",
+                "remove the relaxation, or give serving.security.reason")
 
 
-def _restricted_problems(obj) -> list[tuple[str, str]]:
-    """(pointer, what) for each way a pod breaks the restricted Pod Security Standard."""
-    pod = _pod(obj)
-    pod_sc = pod.get("securityContext") or {}
-    problems = []
-    for path, c in _containers(obj):
-        sc = c.get("securityContext") or {}
-        if sc.get("allowPrivilegeEscalation") is not False:
-            problems.append((f"{path}/securityContext", "allowPrivilegeEscalation is not false"))
-        if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
-            problems.append((f"{path}/securityContext", "capabilities do not drop ALL"))
-        if sc.get("privileged"):
-            problems.append((f"{path}/securityContext", "runs privileged"))
-        if not sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot", False)):
-            problems.append((f"{path}/securityContext", "may run as root (runAsNonRoot is not true)"))
-        seccomp = (sc.get("seccompProfile") or pod_sc.get("seccompProfile") or {}).get("type")
-        if seccomp not in ("RuntimeDefault", "Localhost"):
-            problems.append((f"{path}/securityContext", "has no RuntimeDefault seccomp profile"))
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
-        if pod.get(key):
-            problems.append((f"/spec/template/spec/{key}", f"uses {key}"))
-    if any("hostPath" in v for v in pod.get("volumes") or []):
-        problems.append(("/spec/template/spec/volumes", "mounts a hostPath volume"))
-    return problems
+def _refused(problem: podsecurity.Problem, template: dict, settings: Settings, version: tuple[int, int]) -> bool:
+    return settings.enforced == "restricted" or problem.control in {
+        p.control for p in podsecurity.evaluate(template, settings.enforced, version)}
 
 
 def _gpu(obj, gpu: dict, add):
@@ -479,13 +469,46 @@ def _service_account(obj, meant: dict, add):
                 "set serving.serviceAccount.automountToken in the spec if the model needs the Kubernetes API")
         return
     pod, wanted = _pod(obj), _pod(meant)
-    if pod.get("automountServiceAccountToken") and not wanted.get("automountServiceAccountToken"):
+    if pod.get("automountServiceAccountToken") is not False and wanted.get("automountServiceAccountToken") is False:
         add("service-account", "/spec/template/spec/automountServiceAccountToken", "mounts an API token",
             "set serving.serviceAccount.automountToken in the spec if the model needs the Kubernetes API")
     account = pod.get("serviceAccountName") or pod.get("serviceAccount") or "default"
-    if account == "default" and account != (wanted.get("serviceAccountName") or "default"):
+    own = wanted.get("serviceAccountName") or wanted.get("serviceAccount") or "default"
+    if account != own:
         add("service-account", "/spec/template/spec/serviceAccountName", "runs as the namespace's default "
-            "ServiceAccount", "keep the model's own ServiceAccount (drop the patch)")
+            "ServiceAccount" if account == "default" else f"runs as ServiceAccount {account}, not the model's own "
+            f"({own}): its token and permissions come with it", "keep the model's own ServiceAccount (drop the "
+            "patch); the spec's serving.serviceAccount says which one the pods use")
+
+
+def _patched_secrets(obj, meant: dict, add):
+    """A literal secret a raw patch writes into a container's env or args, in one step or several (add an env
+    entry, then fill its value): the built pods hold it, so it is in Git. The value is never repeated."""
+    wanted = {c.get("name"): c for _, c in _containers(meant)}
+    for path, container in _containers(obj):
+        was = wanted.get(container.get("name")) or {}
+        env, was_env = container.get("env"), was.get("env") or []
+        for i, entry in enumerate(env if isinstance(env, list) else []):
+            problem = env_problem(entry.get("name"), entry.get("value")) if isinstance(entry, dict) else None
+            if problem and entry not in was_env:
+                add(problem[0], f"{path}/env/{i}/value", problem[1], problem[2])
+        for field in ("command", "args"):
+            old = was.get(field) or []
+            for i, rule, message, hint in arg_problems(container.get(field)):
+                if i >= len(old) or old[i] != container[field][i]:
+                    add(rule, f"{path}/{field}/{i}", message, hint)
+
+
+def _against_meant(obj: dict, wanted: dict, add) -> None:
+    """What a raw patch may not do to an object the generator meant: grant an exception, change the pods'
+    identity or token, write a secret, widen the NetworkPolicy."""
+    _grants(obj, wanted, add)
+    if obj["kind"] in ("ServiceAccount", *WORKLOADS):
+        _service_account(obj, wanted, add)
+    if obj["kind"] in WORKLOADS:
+        _patched_secrets(obj, wanted, add)
+    if obj["kind"] == "NetworkPolicy":
+        _network(obj, wanted, add)
 
 
 def _network(obj, meant: dict, add):
@@ -560,12 +583,7 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
         key = (str(original.get("kind")), str(original.get("metadata", {}).get("name")))
         wanted = None if meant is None else meant.get(key)
         if wanted is not None:
-            add = add_to(original, lambda pointer: pointer)
-            _grants(original, wanted, add)
-            if original["kind"] in ("ServiceAccount", *WORKLOADS):
-                _service_account(original, wanted, add)
-            if original["kind"] == "NetworkPolicy":
-                _network(original, wanted, add)
+            _against_meant(original, wanted, add_to(original, lambda pointer: pointer))
         for obj, where in _views(original):
             if not _pod(obj):
                 continue
@@ -578,7 +596,7 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
                 _resources(path, container, add)
                 if not _completes(obj):
                     _probes(path, container, add)
-            _security(obj, add, wanted if obj is original else None, settings.enforced)
+            _security(obj, add, wanted if obj is original else None, settings)
             _gpu(obj, gpu, add)
             _gpu_rollout(obj, gpu, add)
             _progress_deadline(obj, add)

@@ -20,6 +20,7 @@ from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, CANARY_OF, FLUX_PRUNE
 from mlgitops.render.engines import ENGINES
 from mlgitops.render.units import Unit
 from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.report.redact import mask_line
 
 Objects = dict[str, list[dict]]  # overlay folder -> built objects
 PVC_RENAME = ("to rename a claim without losing its data: first add the new claim beside the old one and "
@@ -125,7 +126,7 @@ def _shrinks(old, new) -> bool:
 
 
 def _short(value) -> str:
-    text = str(value)
+    text = mask_line(str(value))  # a Job's template holds env values: never print a secret
     return text if len(text) <= 60 else text[:57] + "..."
 
 

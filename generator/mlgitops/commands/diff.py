@@ -10,13 +10,14 @@ from mlgitops.check import diff_markdown, gitrev, rendered_diff, sync_guard
 from mlgitops.commands.common import emit, repository, warn
 from mlgitops.render import sync
 from mlgitops.report.findings import Finding, has_errors
-from mlgitops.report.redact import mask_env_values
+from mlgitops.report.redact import mask_secrets
 from mlgitops.tree import cache, generation, writer
 
 
 def _mask_secrets(text: str) -> str:
-    """The one call site masking the values of secret-named env vars in diff output (issue 8, section 3)."""
-    return mask_env_values(text)
+    """The one call site masking secrets in diff output, text and markdown alike: secret-named env vars and
+    any value the secret detector matches (report/secrets.py)."""
+    return mask_secrets(text)
 
 
 def _stale(gen: generation.Generated, disk: dict[str, bytes], root) -> bool:

@@ -6,7 +6,7 @@ import click
 
 from mlgitops.commands.common import emit, repository, warn
 from mlgitops.report.findings import has_errors
-from mlgitops.report.redact import mask_env_values
+from mlgitops.report.redact import mask_secrets
 from mlgitops.tree import generation, writer
 
 
@@ -29,16 +29,16 @@ def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False, prune
         if fmt == "text" and not check:
             click.echo("nothing was written", err=True)
         elif fmt == "text" and outcome.diff:
-            click.echo(outcome.diff, nl=False)
+            click.echo(mask_secrets(outcome.diff), nl=False)
         return outcome.exit_code
     plan = outcome.plan
     assert plan is not None  # a run without findings always has a plan
     where = f"{outcome.models} model{'s' * (outcome.models != 1)} x {outcome.environments} environments"
     if check:
         if drifted:
-            click.echo(mask_env_values(outcome.diff), nl=False, err=True)
+            click.echo(mask_secrets(outcome.diff), nl=False, err=True)
         elif outcome.diff:
-            click.echo(mask_env_values(outcome.diff), nl=False)
+            click.echo(mask_secrets(outcome.diff), nl=False)
             n = len(plan.write) + len(plan.delete)
             click.echo(f"{n} generated file{' differs' if n == 1 else 's differ'} from what the specs produce "
                        "(run 'mlgitops generate' and commit the result)", err=True)

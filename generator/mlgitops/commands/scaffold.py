@@ -10,6 +10,7 @@ from pathlib import Path
 from mlgitops.check.policies import Settings, image_problems
 from mlgitops.render import engines
 from mlgitops.report.findings import FatalError, Finding
+from mlgitops.report.secrets import secret_kind
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import parse_model
 from mlgitops.tree.writer import write_atomic
@@ -166,6 +167,10 @@ GITIGNORE = """\
 
 def check_options(engine: str, repo_url: str | None) -> None:
     """init's options, refused before anything is created."""
+    if kind := secret_kind(repo_url):  # never echoed: the message names the kind, not the URL
+        raise FatalError(f"--repo-url holds a credential ({kind}): it would be written into mlgitops.yaml and Git",
+                         "pass the URL without user:password@; give the clusters the credentials through "
+                         "git.secretRef (Flux) or an Argo CD repository Secret")
     if repo_url is not None and not REPO_URL.match(repo_url):
         raise FatalError(f"--repo-url {repo_url!r} is not a repository URL: it holds a space or a control character",
                          "pass the URL the clusters clone from, e.g. https://<git host>/<org>/<repo>.git")

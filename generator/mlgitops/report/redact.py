@@ -1,61 +1,27 @@
-"""Secrets are referenced, never printed: which env var names say "secret", and masking their values.
+"""Secrets are referenced, never printed: masking what the secret detector (report/secrets.py) matches.
 
-The spec refuses a literal value under such a name (spec/semantics.py); these functions make sure no
-output repeats one anyway: schema hints, the drift diff of `generate --check`, `mlgitops diff`.
+The spec refuses a literal secret (spec/semantics.py, spec/training.py, and check's policies for raw patches);
+these functions make sure no output repeats one anyway: schema hints, the drift diff of `generate --check`,
+`mlgitops diff` (every format prints text masked here).
 """
 
 from __future__ import annotations
 
 import re
-from itertools import pairwise
+
+from mlgitops.report.secrets import (
+    ARG_HINT,
+    SECRET_HINT,
+    is_secret_name,
+    secret_flag,
+    secret_kind,
+    split_secret_flags,
+    words,
+)
+
+__all__ = ["ARG_HINT", "MASK", "SECRET_HINT", "is_secret_name", "mask_env_values", "secret_flag", "words"]
 
 MASK = "***"
-SECRET_HINT = ("put the value in a Secret and reference it: secrets: [{env: NAME, secret: <Secret name>, "
-               "key: <key>}]; a literal value ends up in Git and in every diff")
-
-# A name says secret when one of its words is one of these (DB_PASSWORD, hfToken, OPENAI_API_KEY) ...
-_SECRET_WORDS = {"PASSWORD", "PASSWD", "PASSPHRASE", "TOKEN", "SECRET", "APIKEY", "PRIVATEKEY", "ACCESSKEY",
-                 "CREDENTIAL", "CREDENTIALS"}
-# ... or two of its words in a row are one of these.
-_SECRET_PAIRS = {("API", "KEY"), ("PRIVATE", "KEY"), ("ACCESS", "KEY"), ("SIGNING", "KEY"), ("ENCRYPTION", "KEY"),
-                 ("CLIENT", "SECRET"), ("AUTH", "KEY")}
-# ... unless its last word says it holds where the secret is, not the secret (DB_PASSWORD_FILE).
-_REFERENCE_WORDS = {"FILE", "PATH", "DIR", "REF", "NAME"}
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-
-
-def words(name: str) -> list[str]:
-    """The words of an env var name, upper-cased: DB_PASSWORD, dbPassword and db-password -> [DB, PASSWORD]."""
-    return [w.upper() for w in _WORD.findall(name)]
-
-
-def is_secret_name(name: object) -> bool:
-    """Whether an env var (or any key) name says its value is a secret."""
-    if not isinstance(name, str):
-        return False
-    parts = words(name)
-    if not parts or parts[-1] in _REFERENCE_WORDS:
-        return False
-    return any(w in _SECRET_WORDS for w in parts) or any(p in _SECRET_PAIRS for p in pairwise(parts))
-
-
-_FLAG = re.compile(r"-{1,2}(?P<name>[A-Za-z][\w.-]*)=(?P<value>.+)", re.DOTALL)
-_ENV_REF = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")  # Kubernetes expands $(VAR) from the container's env
-
-
-def secret_flag(arg: object) -> str | None:
-    """The flag of a command-line argument `--api-key=<literal>` whose name says secret, else None.
-    `--api-key=$(API_KEY)` is the way to pass one (the env var comes from a Secret) and is fine."""
-    match = _FLAG.fullmatch(arg) if isinstance(arg, str) else None
-    if match is None or not is_secret_name(match["name"]) or _ENV_REF.fullmatch(match["value"]):
-        return None
-    return match["name"]
-
-
-ARG_HINT = ("put the value in a Secret, reference it as an env var (secrets: [{env: NAME, secret: <Secret name>, "
-            "key: <key>}]) and pass --FLAG=$(NAME): Kubernetes expands it; a literal ends up in Git and in every diff")
-
-
 # One line of YAML as emitted by mlgitops or kustomize, possibly behind a unified diff's prefix:
 # `<prefix><indent>[- ]key: value`.
 _LINE = re.compile(r"^(?P<lead>[-+ ]?)(?P<indent> *)(?P<item>- )?(?P<key>[A-Za-z_][\w.-]*):(?P<rest>.*)$")
@@ -112,3 +78,32 @@ def _mask_flow(body: str) -> str:
             return match.group()
         return _FLOW_VALUE.sub(lambda v: v[1] + MASK, match.group())
     return _FLOW.sub(one, body)
+
+
+_TOKEN = re.compile(r"[^\s'\",\[\]{}]{8,}")  # a scalar, or a piece of one, long enough to hold a credential
+_FLAG_VALUE = re.compile(r"(?P<flag>-{1,2}[A-Za-z][\w.-]*=)(?P<value>[^\s'\",\]}]+)")
+_ITEM = re.compile(r"^[-+ ]? *- +['\"]?(?P<item>[^'\"]*)['\"]?$")  # `- value` of a block sequence
+
+
+def mask_secrets(text: str) -> str:
+    """YAML (or a unified diff of YAML) with every secret the detector sees written as ***: the values of
+    secret-named env vars, `--api-key=...` and the item after a bare `--api-key`, and any value that holds a
+    credential whatever its name (a URL with a password, a cloud key, a token, a private key's lines)."""
+    out = []
+    after_flag = False  # the previous sequence item was a bare flag whose name says secret
+    for line in mask_env_values(text).splitlines(keepends=True):
+        if line.startswith(("+++ ", "--- ", "@@")):
+            out.append(line)
+            continue
+        item = _ITEM.match(line.rstrip("\r\n"))
+        if after_flag and item and item["item"]:
+            line = line.replace(item["item"], MASK, 1)
+        after_flag = bool(item) and bool(split_secret_flags([item["item"] if item else "", "x"]))
+        out.append(mask_line(line))
+    return "".join(out)
+
+
+def mask_line(line: str) -> str:
+    """One line of text with each `--secret-flag=value` and each credential-shaped token written as ***."""
+    line = _FLAG_VALUE.sub(lambda m: m["flag"] + MASK if secret_flag(m.group()) else m.group(), line)
+    return _TOKEN.sub(lambda m: MASK if secret_kind(m.group()) else m.group(), line)

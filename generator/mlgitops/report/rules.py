@@ -11,7 +11,9 @@ POLICY_RULES = {
     "image-pinned": "images are pinned by digest or an immutable tag where the environment requires it",
     "container-resources": "every container has CPU and memory requests and limits",
     "container-probes": "every container has readiness and liveness probes",
-    "pod-security": "pods meet the restricted Pod Security Standard unless the spec says why not",
+    "pod-security": "every pod template (all workload kinds, after patches) meets every control of the restricted "
+                    "Pod Security Standard as admission evaluates it at the Kubernetes version of mlgitops.yaml, "
+                    "unless the spec says why not",
     "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
     "network-policy-open": "a raw patch does not open the NetworkPolicy wider than the spec's networkPolicy",
     "service-account": "a raw patch does not mount an API token or run pods as the namespace's default "
@@ -20,6 +22,10 @@ POLICY_RULES = {
     "storage-single-writer": "a ReadWriteOnce(Pod) claim is not mounted by several pods (replicas, an HPA, a surge, "
                              "a canary, parallel trials or training nodes)",
     "metrics-public": "an Ingress does not route to the port that serves the metrics",
+    "secret-in-value": "a value the spec or a raw patch turns into env, args, parameters or MODEL_URI holds what "
+                       "looks like a credential (a URL with a password, a cloud key, a token, a private key), "
+                       "whatever its name (detect-secrets' plugins); mark a false positive with "
+                       "policies.exceptions.secret-in-value and its reason",
     # pods that survive a real cluster (warnings)
     "gpu-rollout-surge": "a GPU Deployment's rolling update surges, so it needs a free GPU and stalls on a full pool",
     "progress-deadline": "progressDeadlineSeconds is not above the time a pod may take to start",
@@ -47,8 +53,9 @@ RULES: dict[str, str] = {
     "duplicate-environment": "mlgitops.yaml defines an environment twice",
     "autoscaling-bounds": "autoscaling.minReplicas is greater than maxReplicas",
     "reserved-env": "an env var mlgitops sets itself (MODEL_NAME, MODEL_VERSION, MODEL_URI, MODEL_OUTPUT_URI)",
-    "secret-in-env": "an env var, a --flag=value argument or a sweep parameter whose name says secret (PASSWORD, "
-                     "TOKEN, API_KEY, ...) holds a literal value",
+    "secret-in-env": "an env var (model.fetch.env too), a --flag=value argument, the value after a bare --flag, or "
+                     "a sweep parameter whose name says secret (PASSWORD, PGPASSWORD, MYSQL_PWD, TOKEN, API_KEY, ...) "
+                     "holds a literal value",
     "duplicate-env": "an env var is set twice (env and secrets)",
     "limit-below-request": "a resource limit is below its request",
     "rollout-stuck": "maxSurge and maxUnavailable are both 0, so a rollout cannot progress",
@@ -93,8 +100,8 @@ RULES: dict[str, str] = {
     "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
                             "1 pod (docs/diff.md)",
     **POLICY_RULES,
-    "pod-security-admission": "pods the spec excepts from the restricted standard live in a namespace that "
-                              "enforces only baseline (the environment's podSecurity), else admission refuses them",
+    "pod-security-admission": "pods the spec excepts from the restricted standard still meet the level their "
+                              "namespace enforces (the environment's podSecurity), else admission refuses them",
 }
 
 

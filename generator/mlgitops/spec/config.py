@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.report.rules import POLICY_RULES
+from mlgitops.report.secrets import secret_kind
 from mlgitops.spec import yamlsource
 from mlgitops.spec.defaults import fill_defaults
 from mlgitops.spec.repo import CONFIG_FILE, Repo
@@ -139,6 +140,11 @@ def _version_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
 
 
 def _sync_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+    url = (doc.data.get("git") or {}).get("url")
+    if kind := secret_kind(url):  # the URL is copied into every GitRepository and Application: never a password
+        return [Finding("secret-in-value", f"git.url holds a credential ({kind}): it is written into clusters/ and "
+                        "Git", path, doc.position("/git/url"), "write the URL without user:password@ and give the "
+                        "credentials to the engine: git.secretRef (Flux) or an Argo CD repository Secret")]
     engine = (doc.data.get("sync") or {}).get("engine", "flux")
     if engine in ("argocd", "both") and not (doc.data.get("git") or {}).get("url"):
         return [Finding("sync-source", f"sync engine '{engine}' needs the repository's URL: Argo CD's "

@@ -101,6 +101,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
             errors += semantics.model_source(data, base_version, where, layer_of, config.storage_initializer)
             errors += semantics.version_checks(data, where, config.kubernetes_minor, config.kubernetes_version)
             errors += _training_findings(data, where, config, env, effective)
+            errors = _unexcepted(errors, data, config, env)
             data = expand_version(data)
         found.extend(errors)
         effective[env] = data
@@ -108,10 +109,31 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
             override = doc.data["spec"].get("environments", {}).get(env) or {}
             patches[env] = override.get("patches", [])
             at = f"/spec/environments/{yamlsource.pointer_escape(env)}"
-            found.extend(semantics.check_patches(at, patches[env], lambda p, key: (path, doc.position(p, key))))
+            found.extend(_unexcepted(semantics.check_patches(at, patches[env], lambda p, key: (path, doc.position(
+                p, key))), data, config, env))
     if found:
         return None, sorted(set(found), key=Finding.sort_key)
     return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches), []
+
+
+SPEC_EXCEPTABLE = frozenset({"secret-in-value"})  # spec checks a reason may except (the rest are policies on objects)
+
+
+def _unexcepted(found: list[Finding], data: dict, config: Config, env: str) -> list[Finding]:
+    excepted = _excepted(data, config, env)
+    return [f for f in found if f.rule not in excepted]
+
+
+def _excepted(data: dict, config: Config, env: str) -> set[str]:
+    """The spec-stage rules this environment excepts: policies.exceptions with a reason (a value that only looks
+    like a credential), or mlgitops.yaml's policies.disabled."""
+    spec = data.get("spec") if isinstance(data, dict) else None
+    policies = spec.get("policies") if isinstance(spec, dict) else None
+    exceptions = policies.get("exceptions") if isinstance(policies, dict) else None
+    exceptions = exceptions if isinstance(exceptions, dict) else {}
+    disabled = set(config.environment(env).policies.get("disabled", [])) if env else set()
+    return {r for r in SPEC_EXCEPTABLE if isinstance(exceptions.get(r), dict) and exceptions[r].get("reason")
+            or r in disabled}
 
 
 # The kinds a canary copies from the stable version (render/canary.py), named <model>-canary.

@@ -6,7 +6,7 @@ import re
 
 from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding
-from mlgitops.report.redact import ARG_HINT, SECRET_HINT, is_secret_name, secret_flag
+from mlgitops.report.secrets import VALUE_HINT, arg_problems, env_problem, secret_kind
 from mlgitops.spec import pods
 
 RESERVED_ENV = pods.reserved_env("serving")
@@ -43,19 +43,17 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
             message = f"minReplicas ({low}) is greater than maxReplicas ({high})"
         found.append(Finding("autoscaling-bounds", message, file, pos))
     for field in ("command", "args"):
-        for i, arg in enumerate(serving.get(field) or []):
-            if flag := secret_flag(arg):
-                add("secret-in-env", f"/spec/serving/{field}/{i}", f"argument '--{flag}=...' holds a literal value, "
-                    "and its name says it is a secret", ARG_HINT.replace("FLAG", flag))
+        for i, rule, message, hint in arg_problems(serving.get(field)):
+            add(rule, f"/spec/serving/{field}/{i}", message, hint)
     names: dict[str, str] = {}
     for name, value in serving.get("env", {}).items():
         pointer = f"/spec/serving/env/{name}"
         if name in RESERVED_ENV:
             add("reserved-env", pointer, f"env '{name}' is set by mlgitops from the model section",
                 "set spec.model.version / spec.model.uri instead", key=True)
-        elif value and is_secret_name(name):
-            add("secret-in-env", pointer, f"env '{name}' holds a literal value, and its name says it is a secret",
-                SECRET_HINT.replace("NAME", name), key=True)
+        elif problem := env_problem(name, value):
+            rule, message, hint, key = problem
+            add(rule, pointer, message, hint, key=key)
         names[name] = pointer
     for i, secret in enumerate(serving.get("secrets", [])):
         pointer = f"/spec/serving/secrets/{i}/env"
@@ -151,25 +149,39 @@ def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
             found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace", file, pos, hint))
         body = patch["jsonPatch"] if "jsonPatch" in patch else patch.get("merge")
         kind = "jsonPatch" if "jsonPatch" in patch else "merge"
-        for pointer, name in _secret_literals(body, f"{at}/{kind}"):
+        for pointer, rule, message, hint in _secret_literals(body, f"{at}/{kind}"):
             file, pos = position(pointer, False)
-            found.append(Finding("secret-in-env", f"env '{name}' holds a literal value, and its name says it is a "
-                                 "secret", file, pos, SECRET_HINT.replace("NAME", name)))
+            found.append(Finding(rule, message, file, pos, hint))
     return found
 
 
 def _secret_literals(node, pointer: str):
-    """(pointer of the value, name) of every `{name: <secret-named>, value: <literal>}` in a patch body."""
+    """(pointer, rule, message, hint) of every literal secret in a patch body: `{name: <secret-named>, value: ...}`
+    (secret-in-env), and any string that holds a credential (secret-in-value). The value is never repeated."""
+    if isinstance(node, str) and (kind := secret_kind(node)):
+        yield pointer, "secret-in-value", f"the patch writes what looks like a credential ({kind})", VALUE_HINT
     if isinstance(node, dict):
-        name, value = node.get("name"), node.get("value")
-        if isinstance(name, str) and is_secret_name(name) and value not in (None, "") and \
-                not isinstance(value, (dict, list)):
-            yield f"{pointer}/value", name
+        problem = env_problem(node.get("name"), node.get("value")) if isinstance(node.get("name"), str) else None
+        if problem:
+            yield f"{pointer}/value", problem[0], problem[1], problem[2]
         for key, child in node.items():
-            yield from _secret_literals(child, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+            if not (problem and key == "value"):
+                yield from _secret_literals(child, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
     elif isinstance(node, list):
         for i, child in enumerate(node):
             yield from _secret_literals(child, f"{pointer}/{i}")
+
+
+def _source_secrets(model: dict, add) -> None:
+    """A credential in model.uri (it becomes MODEL_URI) or in model.fetch.env is written into Git and every diff."""
+    if kind := secret_kind(model.get("uri")):
+        add("secret-in-value", "/spec/model/uri", f"model.uri holds what looks like a credential ({kind})", VALUE_HINT)
+    fetch = model.get("fetch")
+    env = fetch.get("env") if isinstance(fetch, dict) else None
+    for name, value in (env if isinstance(env, dict) else {}).items():
+        if problem := env_problem(name, value):
+            rule, message, hint, key = problem
+            add(rule, f"/spec/model/fetch/env/{name}", message, hint, key)
 
 
 def names_version(uri: str, version: str) -> bool:
@@ -186,6 +198,7 @@ def model_source(doc: dict, base_version: str | None, locate, layer_of, initiali
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 
+    _source_secrets(model, add)
     uri, version = model.get("uri"), model["version"]
     if (uri and base_version and version != base_version and "{version}" not in uri
             and layer_of("/spec/model/version") > layer_of("/spec/model/uri") and names_version(uri, base_version)):

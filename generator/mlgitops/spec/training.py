@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding, Position, Severity
-from mlgitops.report.redact import ARG_HINT, SECRET_HINT, is_secret_name, secret_flag
+from mlgitops.report.secrets import arg_problems, env_problem, is_secret_name, secret_kind
 from mlgitops.spec import pods
 
 RESERVED_ENV = pods.reserved_env("training")
@@ -130,14 +130,12 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
         if name in RESERVED_ENV:
             add(f"/spec/training/env/{name}", f"env '{name}' is set by mlgitops", "set spec.model or "
                 "training.output instead", key=True, rule="reserved-env")
-        elif isinstance(value, str) and value and is_secret_name(name):
-            add(f"/spec/training/env/{name}", f"env '{name}' holds a literal value, and its name says it is a secret",
-                SECRET_HINT.replace("NAME", name), key=True, rule="secret-in-env")
+        elif isinstance(value, str) and (problem := env_problem(name, value)):
+            rule, message, hint, key = problem
+            add(f"/spec/training/env/{name}", message, hint, key=key, rule=rule)
     for field in ("command", "args"):
-        for i, arg in enumerate(training.get(field) or []):
-            if flag := secret_flag(arg):
-                add(f"/spec/training/{field}/{i}", f"argument '--{flag}=...' holds a literal value, and its name "
-                    "says it is a secret", ARG_HINT.replace("FLAG", flag), rule="secret-in-env")
+        for i, rule, message, hint in arg_problems(training.get(field)):
+            add(f"/spec/training/{field}/{i}", message, hint, rule=rule)
     for i, ref in enumerate(training.get("secrets", [])):
         if ref["env"] in RESERVED_ENV:
             add(f"/spec/training/secrets/{i}/env", f"env '{ref['env']}' is set by mlgitops", rule="reserved-env")
@@ -205,13 +203,11 @@ def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:
     if katib and not sweep.get("objective"):
         err(SWEEP, "a Katib sweep needs an objective: the metric the trials report",
             "add objective: {metric: val_accuracy, goal: maximize}", key=True)
+    secret = _sweep_secrets(sweep["parameters"], err)
     for name, values in sweep["parameters"].items():
-        if is_secret_name(name) and values:  # the values are written into a ConfigMap and every diff
-            err(f"{SWEEP}/parameters/{name}", f"sweep parameter '{name}' lists literal values, and its name says "
-                "it is a secret", "sweep over settings only; give a secret to every trial through "
-                "training.secrets: [{env: <NAME>, secret: <Secret name>, key: <key>}]", key=True,
-                rule="secret-in-env")
-        elif isinstance(values, dict):
+        if name in secret:
+            continue
+        if isinstance(values, dict):
             if strategy == "grid":
                 err(f"{SWEEP}/parameters/{name}", f"parameter '{name}' is a range; a grid needs a list of values",
                     "list the values, or use strategy: random")
@@ -267,4 +263,26 @@ def config_findings(config_path: str, data: dict, position) -> list[Finding]:
             found.append(Finding("schema", f"environment name '{env['name']}' is reserved: the sync objects of "
                                  "training are named <model>-<env>-training", config_path,
                                  position(f"/environments/{i}/name"), "choose another name"))
+    return found
+
+
+def _sweep_secrets(parameters: dict, err) -> set[str]:
+    """The sweep parameters that list a secret (the values are written into a ConfigMap and every diff): by
+    their name (secret-in-env) or by a value that holds a credential (secret-in-value)."""
+    found = set()
+    for name, values in parameters.items():
+        kinds = [(i, secret_kind(v)) for i, v in enumerate(values if isinstance(values, list) else [])]
+        first = next(((i, kind) for i, kind in kinds if kind), None)
+        if is_secret_name(name) and values:
+            err(f"{SWEEP}/parameters/{name}", f"sweep parameter '{name}' lists literal values, and its name says "
+                "it is a secret", "sweep over settings only; give a secret to every trial through "
+                "training.secrets: [{env: <NAME>, secret: <Secret name>, key: <key>}]", key=True,
+                rule="secret-in-env")
+        elif first:
+            err(f"{SWEEP}/parameters/{name}/{first[0]}", f"sweep parameter '{name}' lists what looks like a "
+                f"credential ({first[1]})", "sweep over settings only; give a secret to every trial through "
+                "training.secrets", rule="secret-in-value")
+        else:
+            continue
+        found.add(name)
     return found
