@@ -93,12 +93,7 @@ def promote_canary(repo_path: str | None, name: str, env: str) -> int:
 
 
 def _finish(session: spec_edit.Session, text: str, env: str, expected: dict, wanted: dict, what: str) -> int:
-    """Write text if env now runs exactly expected (version, image and the weights they name)."""
-    promoted, _ = session.parse(text)
-    if promoted is not None and any(_value(promoted, env, f) != expected[f] for f in FIELDS if expected[f]):
-        wrong = [NAMES[f] for f in FIELDS if expected[f] and _value(promoted, env, f) != expected[f]]
-        raise FatalError(f"cannot make {env} run {', '.join(wrong)} as asked by editing {session.rel}",
-                         "an environment default in mlgitops.yaml may pin these fields; edit by hand")
+    promoted = check(session, text, env, expected)
     if promoted is not None:
         click.echo(f"{what}: {_moved(session.model, promoted, env, wanted)}", err=True)
     return spec_edit.save(session, text)
@@ -113,12 +108,22 @@ def run(repo_path: str | None, name: str, source: str, target: str) -> int:
             raise FatalError(f"no environment '{env}'", f"environments: {', '.join(session.config.env_names)}")
     if source == target:
         raise FatalError("--from and --to name the same environment")
+    planned = plan(session, source, target)
+    if planned is None:
+        expected = _value(session.model, source, FIELDS[0])
+        click.echo(f"{target} already runs what {source} runs ({name} {expected}): nothing changed", err=True)
+        return 0
+    text, expected, wanted = planned
+    return _finish(session, text, target, expected, wanted, f"promoting {name} from {source} to {target}")
+
+
+def plan(session: spec_edit.Session, source: str, target: str) -> tuple[str, dict, dict] | None:
+    """The spec's text with target running source's version, image and weights (None: it already does),
+    what target must then run (expanded) and what was written (templates kept)."""
     model = session.model
     expected = {f: _value(model, source, f) for f in FIELDS}
     if all(_value(model, target, f) == expected[f] for f in FIELDS):
-        click.echo(f"{target} already runs what {source} runs ({name} {expected[FIELDS[0]]}): nothing changed",
-                   err=True)
-        return 0
+        return None
     written = _written(session, model, source)
     wanted = {f: _field(written, f) for f in FIELDS}
     override = ("spec", "environments", target)
@@ -130,4 +135,14 @@ def run(repo_path: str | None, name: str, source: str, target: str) -> int:
         for field in FIELDS:
             if wanted[field] is not None and _field(below, field) != wanted[field]:
                 edit.set_value(session.doc, override + field, wanted[field], quote=field[1] == "version")
-    return _finish(session, session.doc.dump(), target, expected, wanted, f"promoting {name} from {source} to {target}")
+    return session.doc.dump(), expected, wanted
+
+
+def check(session: spec_edit.Session, text: str, env: str, expected: dict) -> Model | None:
+    """The edited spec, if env runs exactly expected (version, image and the weights they name)."""
+    promoted, _ = session.parse(text)
+    wrong = [NAMES[f] for f in FIELDS if promoted is not None and expected[f] and _value(promoted, env, f) != expected[f]]
+    if wrong:
+        raise FatalError(f"cannot make {env} run {', '.join(wrong)} as asked by editing {session.rel}",
+                         "an environment default in mlgitops.yaml may pin these fields; edit by hand")
+    return promoted

@@ -51,6 +51,15 @@ def run(repo_path: str | None, name: str, assignments: tuple[str, ...], env: str
         return code
     if env is not None and env not in session.config.env_names:
         raise FatalError(f"no environment '{env}'", f"environments: {', '.join(session.config.env_names)}")
+    text = apply(session, edits, env)
+    if text == session.doc.text:
+        click.echo(f"{session.rel} already says so: nothing changed", err=True)
+        return 0
+    return spec_edit.save(session, text)
+
+
+def apply(session: spec_edit.Session, edits: list[tuple[tuple[str, ...], object]], env: str | None) -> str:
+    """The spec's text with each KEY=VALUE set (a null with no --env removes the field)."""
     prefix = ("spec", "environments", env) if env else ("spec",)
     for parts, value in edits:
         target = prefix + parts
@@ -58,8 +67,4 @@ def run(repo_path: str | None, name: str, assignments: tuple[str, ...], env: str
             edit.remove(session.doc, target, keep=1)
         else:
             edit.set_value(session.doc, target, value, quote=_string_typed(parts) and parts[-1] == "version")
-    text = session.doc.dump()
-    if text == session.doc.text:
-        click.echo(f"{session.rel} already says so: nothing changed", err=True)
-        return 0
-    return spec_edit.save(session, text)
+    return session.doc.dump()

@@ -40,6 +40,7 @@ class Style:
     seq_indent: int = 2  # columns a block list is indented under its key (0: `key:\n- a`)
     pad: str = ""  # " " when flow maps are written `{ a: 1 }`
     quote: str = '"'
+    quote_keys: bool = False  # JSON written as YAML: every key and string in double quotes
 
 
 @dataclass
@@ -89,6 +90,7 @@ def style_of(text: str, root: Node) -> Style:
     seqs: Counter[int] = Counter()
     pads: Counter[str] = Counter()
     quotes: Counter[str] = Counter()
+    keys: Counter[bool] = Counter()
     stack: list[Node] = [root]
     while stack:
         node = stack.pop()
@@ -99,6 +101,7 @@ def style_of(text: str, root: Node) -> Style:
         if isinstance(node, MappingNode):
             _count_map(text, node, steps, seqs, pads)
             stack.extend(v for pair in node.value for v in pair)
+            keys.update(k.style == '"' for k, _ in node.value if isinstance(k, ScalarNode))
         else:
             stack.extend(node.value)
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -106,7 +109,7 @@ def style_of(text: str, root: Node) -> Style:
     seq = seqs.most_common(1)[0][0] if seqs else step
     pad = pads.most_common(1)[0][0] if pads else ""
     quote = "'" if quotes["'"] > quotes['"'] else '"'
-    return Style(newline, step, seq, pad, quote)
+    return Style(newline, step, seq, pad, quote, keys[True] > keys[False])
 
 
 def _count_map(text: str, node: MappingNode, steps: Counter, seqs: Counter, pads: Counter) -> None:
@@ -152,7 +155,7 @@ def scalar(value, style: Style, flow: bool, old: str | None = None) -> str:
     text = str(value)
     if old in ("'", '"'):
         return _quote(text, old)
-    if isinstance(value, Quoted) or not _plain_ok(text, flow):
+    if isinstance(value, Quoted) or style.quote_keys or not _plain_ok(text, flow):
         return _quote(text, style.quote)
     return text
 
@@ -367,9 +370,25 @@ def _replace(doc: Document, slot: _Slot, value) -> None:
 
 
 def _pad_of(text: str, node: MappingNode, style: Style) -> str:
+    """The spaces inside a flow map's braces, as written there (`{  a: 1  }` keeps two)."""
     if not node.value:
         return style.pad
-    return " " if text[node.start_mark.index + 1:node.start_mark.index + 2] in (" ", "\n", "\r") else ""
+    inside = text[node.start_mark.index + 1:node.value[0][0].start_mark.index]
+    if not inside.strip(" "):
+        return inside
+    return " " if inside[:1] in ("\n", "\r", " ") else ""
+
+
+def _separator(text: str, mapping: MappingNode, newline: str) -> str:
+    """What separates the entries of a flow map: `, `, `,  `, or a comma and a new line at the key's column."""
+    first_key = mapping.value[0][0]
+    if len(mapping.value) > 1:
+        between = text[content_end(text, mapping.value[0][1]):mapping.value[1][0].start_mark.index]
+        if between.strip(" ") == ",":
+            return between
+    if first_key.start_mark.line != mapping.start_mark.line:
+        return "," + newline + " " * first_key.start_mark.column
+    return ", "
 
 
 def _insert(doc: Document, mapping: MappingNode, key: str, value) -> None:
@@ -387,8 +406,10 @@ def _insert(doc: Document, mapping: MappingNode, key: str, value) -> None:
         doc.current = text[:at] + style.newline.join(lines) + style.newline + text[at:]
         return
     at = _line_end(text, content_end(text, mapping))
-    lead = "" if text[:at].endswith("\n") else style.newline
-    doc.current = text[:at] + lead + style.newline.join(lines) + style.newline + text[at:]
+    if text[:at].endswith("\n"):
+        doc.current = text[:at] + style.newline.join(lines) + style.newline + text[at:]
+    else:  # the last line of a file without a final newline: the file still ends without one
+        doc.current = text[:at] + style.newline + style.newline.join(lines) + text[at:]
 
 
 def _insert_flow(text: str, mapping: MappingNode, key: str, value, style: Style) -> str:
@@ -398,8 +419,7 @@ def _insert_flow(text: str, mapping: MappingNode, key: str, value, style: Style)
     if not mapping.value:
         return text[:start] + "{" + pad + entry + pad + "}" + text[end:]
     first_key, last_value = mapping.value[0][0], mapping.value[-1][1]
-    multiline = first_key.start_mark.line != mapping.start_mark.line
-    sep = "," + style.newline + " " * first_key.start_mark.column if multiline else ", "
+    sep = _separator(text, mapping, style.newline)
     if key in FIRST:
         at = first_key.start_mark.index
         return text[:at] + entry + sep + text[at:]
