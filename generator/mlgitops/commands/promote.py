@@ -127,14 +127,17 @@ def plan(session: spec_edit.Session, source: str, target: str) -> tuple[str, dic
     written = _written(session, model, source)
     wanted = {f: _field(written, f) for f in FIELDS}
     override = ("spec", "environments", target)
-    for field in FIELDS:  # first drop the overrides, then write only those still needed
-        edit.remove(session.doc, override + field, keep=3)
-    inherited, _ = session.parse(session.doc.dump())
-    if inherited is not None:
-        below = _written(session, inherited, target)
-        for field in FIELDS:
-            if wanted[field] is not None and _field(below, field) != wanted[field]:
-                edit.set_value(session.doc, override + field, wanted[field], quote=field[1] == "version")
+    trial = edit.load(session.rel, session.doc.dump())[0]
+    assert trial is not None
+    for field in FIELDS:  # what target would inherit without its own overrides of these fields
+        edit.remove(trial, override + field, keep=3)
+    inherited, _ = session.parse(trial.dump())
+    below = _written(session, inherited, target) if inherited is not None else {}
+    for field in FIELDS:  # an override still needed is edited in place; the others go
+        if wanted[field] is not None and _field(below, field) != wanted[field]:
+            edit.set_value(session.doc, override + field, wanted[field], quote=field[1] == "version")
+        else:
+            edit.remove(session.doc, override + field, keep=3)
     return session.doc.dump(), expected, wanted
 
 
