@@ -72,3 +72,17 @@ def test_a_new_override_keeps_versions_quoted_and_the_model_section_first(genera
                    str(generated)).code == 0
     staging = spec.read_text().split("    staging:\n", 1)[1].splitlines()[:4]
     assert staging == ["      model:", '        version: "3.3.0"', "      serving:", "        replicas: 3"]
+
+
+def test_set_warns_when_an_hpa_governs_the_replicas_even_when_nothing_changed(generated, capsys):
+    result = run_cli(capsys, "set", "house-prices", "serving.replicas=2", "--env", "prod", "--repo", str(generated))
+    assert result.code == 0, result.err
+    assert "warning: serving.replicas: has no effect in prod: serving.autoscaling governs the pod count" in result.err
+
+
+def test_set_of_a_base_field_warns_where_an_override_shadows_it(generated, capsys):
+    result = run_cli(capsys, "set", "fraud-detector", "serving.replicas=3", "--repo", str(generated))
+    assert result.code == 0, result.err
+    assert "has no effect in dev: its override sets serving.replicas" in result.err
+    assert "has no effect in prod: its override sets serving.replicas" in result.err
+    assert "in staging" not in result.err
