@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import difflib
 from functools import cache
-from pathlib import Path
 
 import pytest
 import yaml

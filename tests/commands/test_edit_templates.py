@@ -26,8 +26,8 @@ def test_the_issue_17_sequence_serves_the_weights_its_version_names(generated, c
         ("set", "fraud-detector", 'model.version="3.3.0"', "serving.image=registry.example.com/risk/fraud-detector:3.3.0",
          "--env", "staging"),
         ("promote", "fraud-detector", "--from", "staging", "--to", "prod"),
-        ("set", "fraud-detector", 'serving.canary={version: "3.4.0", image: "registry.example.com/risk/fraud-detector:3.4.0",'
-         " weight: 10}", "--env", "prod"),
+        ("set", "fraud-detector", ('serving.canary={version: "3.4.0", image: "registry.example.com/risk/fraud-detector:3.4.0",'
+         " weight: 10}"), "--env", "prod"),
     ]
     for step in steps:
         result = run_cli(capsys, *step, "--repo", repo)
