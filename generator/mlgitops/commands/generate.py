@@ -42,6 +42,7 @@ def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False, prune
             n = len(plan.write) + len(plan.delete)
             click.echo(f"{n} generated file{' differs' if n == 1 else 's differ'} from what the specs produce "
                        "(run 'mlgitops generate' and commit the result)", err=True)
+            _edited(plan.edited, "edited by hand since generated (generate would overwrite)")
         elif not quiet:
             click.echo(f"up to date: {where}, {plan.unchanged} files", err=True)
         return outcome.exit_code
@@ -49,4 +50,11 @@ def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False, prune
         removed = f", {len(plan.leftovers)} leftover temp files removed" if plan.leftovers else ""
         click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged"
                    f"{removed}", err=True)
+    _edited(plan.edited, "overwrote edits made by hand since generated")
     return 0
+
+
+def _edited(paths: list[str], what: str) -> None:
+    """Name each generated file an edit by hand had changed (the header kept, the content not as generated)."""
+    for path in paths:
+        click.echo(f"warning: {path}: {what}; put the change in the model spec instead", err=True)

@@ -117,6 +117,8 @@ def save(session: Session, text: str) -> int:
     plan = outcome.plan
     if plan is not None:
         click.echo(f"generated: {len(plan.write)} written, {len(plan.delete)} deleted", err=True)
+        for edited in plan.edited:
+            click.echo(f"warning: {edited}: overwrote edits made by hand since generated", err=True)
     return 0
 
 
