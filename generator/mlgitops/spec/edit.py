@@ -306,6 +306,9 @@ def set_value(doc: Document, path: Path_, value, quote: bool = False) -> None:
     value = _quoted_versions(value, quote or path[-1] == "version")
     root = _compose(doc.current)
     slot = _find(root, path)
+    if slot.key is not None and slot.node.start_mark.index < slot.key.end_mark.index:
+        raise _error(f"{'.'.join(path[:slot.depth])} is an alias (*) of the anchor here: changing it would change "
+                     "every value that shares the anchor", slot.node, doc.path)
     if slot.depth == len(path):
         _assign(doc, path, slot, value)
     elif isinstance(slot.node, MappingNode):
