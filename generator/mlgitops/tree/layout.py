@@ -43,7 +43,7 @@ def edited_by_hand(content: bytes) -> bool:
     without a digest, from an older mlgitops, proves nothing)."""
     first, _, body = content.partition(b"\n")
     found = DIGEST.search(first) if is_generated(content) else None
-    return bool(found) and hashlib.sha256(body).hexdigest()[:12].encode() != found.group(1)
+    return found is not None and hashlib.sha256(body).hexdigest()[:12].encode() != found.group(1)
 
 
 def document(spec_path: str, obj) -> bytes:
