@@ -86,3 +86,13 @@ def test_set_of_a_base_field_warns_where_an_override_shadows_it(generated, capsy
     assert "has no effect in dev: its override sets serving.replicas" in result.err
     assert "has no effect in prod: its override sets serving.replicas" in result.err
     assert "in staging" not in result.err
+
+
+def test_each_governor_names_what_governs_the_field():
+    from mlgitops.commands.set import _governs_canary, _governs_replicas
+
+    hpa = {"serving": {"autoscaling": {"minReplicas": 2, "maxReplicas": 10}, "canary": None}}
+    assert "an HPA of 2–10 replicas" in _governs_replicas(hpa, ("serving", "replicas"))
+    assert _governs_replicas({"serving": {}}, ("serving", "replicas")) is None
+    assert "there is no canary there" in _governs_canary(hpa, ("serving", "canary", "weight"))
+    assert _governs_canary({"serving": {"canary": {"weight": 5}}}, ("serving", "canary", "weight")) is None
