@@ -117,8 +117,13 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
             result.leftovers.append(path)
         elif is_generated(content):
             result.delete.append(path)
-    result.edited = [p for p in sorted([*result.write, *result.delete]) if p in disk and edited_by_hand(disk[p])]
+    result.edited = _edited(result, disk)
     return result
+
+
+def _edited(result: Plan, disk: Tree) -> list[str]:
+    """The files the plan overwrites or deletes that were edited by hand since they were generated."""
+    return [p for p in sorted([*result.write, *result.delete]) if p in disk and edited_by_hand(disk[p])]
 
 
 def _blocking_parent(root: Path, path: str) -> str | None:
