@@ -70,8 +70,9 @@ def test_a_hand_edit_is_drift_not_a_fidelity_bug(generated):
                                                "- name: LOG_LEVEL\n          value: debug\n"
                                                "        - name: EXTRA\n          value: x\n"))
     got = findings(generated)
-    assert got == [("overlays/dev/fraud-detector/deployment-patch.yaml:1:1: differs from what the specs generate "
-                   "(drift)")]
+    assert got == [("overlays/dev/fraud-detector/deployment-patch.yaml:1:1: was edited by hand since it was generated "
+                    "(its content no longer matches the digest in its header): generate would overwrite the edit "
+                    "(drift)")]
 
 
 def test_a_hand_edited_overlay_is_named(generated):

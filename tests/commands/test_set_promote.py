@@ -72,3 +72,27 @@ def test_a_new_override_keeps_versions_quoted_and_the_model_section_first(genera
                    str(generated)).code == 0
     staging = spec.read_text().split("    staging:\n", 1)[1].splitlines()[:4]
     assert staging == ["      model:", '        version: "3.3.0"', "      serving:", "        replicas: 3"]
+
+
+def test_set_warns_when_an_hpa_governs_the_replicas_even_when_nothing_changed(generated, capsys):
+    result = run_cli(capsys, "set", "house-prices", "serving.replicas=2", "--env", "prod", "--repo", str(generated))
+    assert result.code == 0, result.err
+    assert "warning: serving.replicas: has no effect in prod: serving.autoscaling governs the pod count" in result.err
+
+
+def test_set_of_a_base_field_warns_where_an_override_shadows_it(generated, capsys):
+    result = run_cli(capsys, "set", "fraud-detector", "serving.replicas=3", "--repo", str(generated))
+    assert result.code == 0, result.err
+    assert "has no effect in dev: its override sets serving.replicas" in result.err
+    assert "has no effect in prod: its override sets serving.replicas" in result.err
+    assert "in staging" not in result.err
+
+
+def test_each_governor_names_what_governs_the_field():
+    from mlgitops.commands.set import _governs_canary, _governs_replicas
+
+    hpa = {"serving": {"autoscaling": {"minReplicas": 2, "maxReplicas": 10}, "canary": None}}
+    assert "an HPA of 2–10 replicas" in _governs_replicas(hpa, ("serving", "replicas"))
+    assert _governs_replicas({"serving": {}}, ("serving", "replicas")) is None
+    assert "there is no canary there" in _governs_canary(hpa, ("serving", "canary", "weight"))
+    assert _governs_canary({"serving": {"canary": {"weight": 5}}}, ("serving", "canary", "weight")) is None

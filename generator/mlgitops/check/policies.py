@@ -6,6 +6,7 @@ pointer back through the generator's source map to the spec line the author must
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -235,6 +236,62 @@ def _gpu(obj, gpu: dict, add):
         labels = ", ".join(f"{k}={v}" for k, v in wanted.items())
         add("gpu-scheduling", "/spec/template/spec/nodeSelector", "requests GPUs but does not select GPU nodes"
             + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
+
+
+# Accelerator resource names the device plugins advertise (the one table: extend it in mlgitops.yaml with
+# gpu.knownResources). From the plugins' docs: NVIDIA k8s-device-plugin (nvidia.com/gpu, MIG strategy
+# "mixed": nvidia.com/mig-<profile>, time-slicing renamed: nvidia.com/gpu.shared), ROCm k8s-device-plugin
+# (amd.com/gpu), Intel device plugins (gpu.intel.com/i915, gpu.intel.com/xe), Habana (habana.ai/gaudi),
+# AWS Neuron (aws.amazon.com/neuron, neuroncore, neurondevice), GKE TPUs (google.com/tpu).
+KNOWN_ACCELERATORS = ("nvidia.com/gpu", "nvidia.com/gpu.shared", "nvidia.com/mig-*", "amd.com/gpu",
+                      "gpu.intel.com/i915", "gpu.intel.com/xe", "habana.ai/gaudi", "aws.amazon.com/neuron",
+                      "aws.amazon.com/neuroncore", "aws.amazon.com/neurondevice", "google.com/tpu")
+_ACCELERATOR_WORDS = re.compile(r"gpu|tpu|neuron|gaudi|mig-|i915|accelerat", re.IGNORECASE)
+
+
+def _known(name: str, known: tuple[str, ...]) -> bool:
+    return any(name == k or (k.endswith("*") and name.startswith(k[:-1])) for k in known)
+
+
+def _looks_like_accelerator(name: str) -> bool:
+    domain = name.partition("/")[0]
+    vendors = {k.partition("/")[0] for k in KNOWN_ACCELERATORS}
+    return "/" in name and (domain in vendors or bool(_ACCELERATOR_WORDS.search(name)))
+
+
+def _gpu_names(path, container, gpu: dict, add):
+    """An accelerator resource no device plugin advertises (`nvidia.com/gpus`): the pod never schedules."""
+    known = KNOWN_ACCELERATORS + tuple(gpu.get("knownResources") or ())
+    res = container.get("resources") or {}
+    names = {n for part in ("limits", "requests") for n in (res.get(part) or {})}
+    for name in sorted(n for n in names if _looks_like_accelerator(n) and not _known(n, known)):
+        close = difflib.get_close_matches(name, [k for k in known if not k.endswith("*")], n=1)
+        add("gpu-resource-name", f"{path}/resources", f"container '{container.get('name')}' asks for '{name}', "
+            "which no known device plugin advertises: the pod would stay Pending",
+            (f"did you mean '{close[0]}'? " if close else "") + "or list it under gpu.knownResources in mlgitops.yaml")
+
+
+# Seconds a GPU model typically needs to load before it answers liveness: pulling a multi-GB image and
+# copying the weights into GPU memory takes minutes, not the 30 s the Kubernetes default liveness budget
+# (3 failures x 10 s) allows. Used where the spec declares no startup probe.
+TYPICAL_GPU_LOAD_SECONDS = 120
+
+
+def _liveness_before_load(path, container, gpu: dict, add):
+    """Liveness can kill a pod before it has loaded: a GPU container with a liveness probe, no startup probe,
+    and a liveness budget below the typical load time."""
+    probe = container.get("livenessProbe")
+    if not isinstance(probe, dict) or container.get("startupProbe") or "/initContainers/" in path:
+        return
+    if gpu["resource"] not in ((container.get("resources") or {}).get("limits") or {}):
+        return
+    budget = _probe_budget(probe)
+    if budget < TYPICAL_GPU_LOAD_SECONDS:
+        add("liveness-before-load", f"{path}/livenessProbe", f"container '{container.get('name')}' serves a GPU model "
+            f"but its liveness probe restarts it after {budget} s, and GPU models typically load for "
+            f"{TYPICAL_GPU_LOAD_SECONDS} s or more: the pod can be killed again and again before it is ready",
+            "add serving.health.startup (e.g. {path: /healthz, periodSeconds: 10, failureThreshold: 60}: "
+            "liveness waits until it succeeds)", severity=Severity.WARNING)
 
 
 def _requests_gpu(obj, gpu: dict) -> bool:
@@ -594,8 +651,10 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
             for path, container in _containers(obj):
                 _images(path, container, settings, add)
                 _resources(path, container, add)
+                _gpu_names(path, container, gpu, add)
                 if not _completes(obj):
                     _probes(path, container, add)
+                    _liveness_before_load(path, container, gpu, add)
             _security(obj, add, wanted if obj is original else None, settings)
             _gpu(obj, gpu, add)
             _gpu_rollout(obj, gpu, add)

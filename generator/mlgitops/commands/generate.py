@@ -35,18 +35,35 @@ def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False, prune
     assert plan is not None  # a run without findings always has a plan
     where = f"{outcome.models} model{'s' * (outcome.models != 1)} x {outcome.environments} environments"
     if check:
-        if drifted:
-            click.echo(mask_secrets(outcome.diff), nl=False, err=True)
-        elif outcome.diff:
-            click.echo(mask_secrets(outcome.diff), nl=False)
-            n = len(plan.write) + len(plan.delete)
-            click.echo(f"{n} generated file{' differs' if n == 1 else 's differ'} from what the specs produce "
-                       "(run 'mlgitops generate' and commit the result)", err=True)
-        elif not quiet:
-            click.echo(f"up to date: {where}, {plan.unchanged} files", err=True)
+        _checked(outcome, plan, drifted, quiet, where)
         return outcome.exit_code
+    _wrote(plan, quiet, where)
+    return 0
+
+
+def _wrote(plan: writer.Plan, quiet: bool, where: str) -> None:
     if not quiet:
         removed = f", {len(plan.leftovers)} leftover temp files removed" if plan.leftovers else ""
         click.echo(f"{where}: {len(plan.write)} written, {len(plan.delete)} deleted, {plan.unchanged} unchanged"
                    f"{removed}", err=True)
-    return 0
+    _edited(plan.edited, "overwrote edits made by hand since generated")
+
+
+def _checked(outcome: generation.Outcome, plan: writer.Plan, drifted: bool, quiet: bool, where: str) -> None:
+    """What generate --check prints: the diff, how many files differ and which were edited by hand."""
+    if drifted:
+        click.echo(mask_secrets(outcome.diff), nl=False, err=True)
+    elif outcome.diff:
+        click.echo(mask_secrets(outcome.diff), nl=False)
+        n = len(plan.write) + len(plan.delete)
+        click.echo(f"{n} generated file{' differs' if n == 1 else 's differ'} from what the specs produce "
+                   "(run 'mlgitops generate' and commit the result)", err=True)
+        _edited(plan.edited, "edited by hand since generated (generate would overwrite)")
+    elif not quiet:
+        click.echo(f"up to date: {where}, {plan.unchanged} files", err=True)
+
+
+def _edited(paths: list[str], what: str) -> None:
+    """Name each generated file an edit by hand had changed (the header kept, the content not as generated)."""
+    for path in paths:
+        click.echo(f"warning: {path}: {what}; put the change in the model spec instead", err=True)

@@ -40,7 +40,7 @@ spec:
     health:
       readiness: /ready          # served only once the model is loaded
       liveness: /healthz         # fails when the process is stuck
-{scaling}    # env: {{LOG_LEVEL: info}}
+{startup}{scaling}    # env: {{LOG_LEVEL: info}}
     # secrets: [{{env: DB_PASSWORD, secret: {name}-db, key: password}}]   # references only
     # storage: {{size: 10Gi, mountPath: /models}}
     # ingress: {{host: {name}.example.com}}
@@ -65,11 +65,23 @@ def model_text(name: str, image: str, gpu: int, team: str, config: Config) -> st
             lines.append(f"    {env}:\n      serving:\n        autoscaling: {{minReplicas: 2, maxReplicas: 6}}\n")
         else:
             lines.append(f"    {env}: {{}}\n")
-    scaling = ("    autoscaling:                 # an HPA owns the pod count (the Deployment has no replicas)\n"
-               "      minReplicas: 2\n      maxReplicas: 4\n      targetCPUUtilization: 70\n")
     return MODEL_TEMPLATE.format(name=name, team=team, image=image, gpu=gpu, version=_version_of(image),
                                  cpu="2" if gpu else "500m", memory="8Gi" if gpu else "1Gi",
-                                 scaling=scaling, environments="".join(lines))
+                                 startup=GPU_STARTUP if gpu else "", scaling=GPU_SCALING if gpu else CPU_SCALING,
+                                 environments="".join(lines))
+
+
+CPU_SCALING = ("    autoscaling:                 # an HPA owns the pod count (the Deployment has no replicas)\n"
+               "      minReplicas: 2\n      maxReplicas: 4\n      targetCPUUtilization: 70\n")
+# A GPU model loads for minutes: a startup probe holds liveness off for up to 10 minutes (60 x 10 s), so the
+# liveness budget (3 x 20 s) never kills a pod that is still loading (check: liveness-before-load). Its CPU
+# says little about its load: the HPA holds requests per second per pod, a Pods metric a metrics adapter
+# serves (prometheus-adapter's rule in docs/autoscaling.md turns inference_requests_total into
+# inference_requests_per_second).
+GPU_STARTUP = ("      startup: {path: /healthz, periodSeconds: 10, failureThreshold: 60}   # up to 600 s to load the "
+               "weights\n")
+GPU_SCALING = ("    autoscaling:                 # on requests per second per pod (a metrics adapter serves the metric: "
+               "docs/autoscaling.md)\n      minReplicas: 2\n      maxReplicas: 4\n      targetRequestsPerSecond: 10\n")
 
 
 def image_findings(image: str, config: Config) -> list[Finding]:

@@ -51,6 +51,19 @@ def run(repo_path: str | None, name: str, assignments: tuple[str, ...], env: str
         return code
     if env is not None and env not in session.config.env_names:
         raise FatalError(f"no environment '{env}'", f"environments: {', '.join(session.config.env_names)}")
+    text = apply(session, edits, env)
+    edited, _ = session.parse(text)
+    for parts, value in edits:
+        for warning in no_effect(session, edited, parts, value, env):
+            click.echo(f"warning: {'.'.join(parts)}: {warning}", err=True)
+    if text == session.doc.text:
+        click.echo(f"{session.rel} already says so: nothing changed", err=True)
+        return 0
+    return spec_edit.save(session, text)
+
+
+def apply(session: spec_edit.Session, edits: list[tuple[tuple[str, ...], object]], env: str | None) -> str:
+    """The spec's text with each KEY=VALUE set (a null with no --env removes the field)."""
     prefix = ("spec", "environments", env) if env else ("spec",)
     for parts, value in edits:
         target = prefix + parts
@@ -58,8 +71,40 @@ def run(repo_path: str | None, name: str, assignments: tuple[str, ...], env: str
             edit.remove(session.doc, target, keep=1)
         else:
             edit.set_value(session.doc, target, value, quote=_string_typed(parts) and parts[-1] == "version")
-    text = session.doc.dump()
-    if text == session.doc.text:
-        click.echo(f"{session.rel} already says so: nothing changed", err=True)
-        return 0
-    return spec_edit.save(session, text)
+    return session.doc.dump()
+
+
+def _governs_replicas(spec: dict, parts: tuple[str, ...]) -> str | None:
+    auto = spec["serving"].get("autoscaling")
+    if parts == ("serving", "replicas") and auto:
+        return (f"serving.autoscaling governs the pod count there (an HPA of {auto.get('minReplicas', 1)}–"
+                f"{auto.get('maxReplicas')} replicas; the Deployment carries no replicas)")
+    return None
+
+
+def _governs_canary(spec: dict, parts: tuple[str, ...]) -> str | None:
+    if parts[:2] == ("serving", "canary") and len(parts) > 2 and not spec["serving"].get("canary"):
+        return "there is no canary there (serving.canary is null), so its fields reach no object"
+    return None
+
+
+# Why a field can have no effect in an environment: one function per cause, each naming what governs it.
+GOVERNORS = (_governs_replicas, _governs_canary)
+
+
+def no_effect(session: spec_edit.Session, edited, parts: tuple[str, ...], value, env: str | None) -> list[str]:
+    """Each environment where the field just set changes nothing, and why (for a null: nothing to say)."""
+    if edited is None or value is None:
+        return []
+    found = []
+    for name in [env] if env else session.config.env_names:
+        node = (edited.doc.data["spec"].get("environments") or {}).get(name) or {}
+        for key in parts:
+            node = node.get(key) if isinstance(node, dict) else None
+        if env is None and node is not None:
+            found.append(f"has no effect in {name}: its override sets {'.'.join(parts)} "
+                         f"(spec.environments.{name}.{'.'.join(parts)})")
+            continue
+        reasons = [why for governor in GOVERNORS if (why := governor(edited.effective[name]["spec"], parts))]
+        found += [f"has no effect in {name}: {why}" for why in reasons]
+    return found

@@ -74,6 +74,15 @@ def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
     return Session(repo, config, rel, model, doc), 0
 
 
+def session_for(repo: Repo, config: Config, rel: str, text: str) -> Session | None:
+    """A session on text as if it were the spec at rel (None: it does not validate)."""
+    model, findings = parse_model(rel, text.encode("utf-8"), config)
+    doc, more = edit.load(rel, text)
+    if model is None or doc is None or has_errors(findings + more):
+        return None
+    return Session(repo, config, rel, model, doc)
+
+
 def save(session: Session, text: str) -> int:
     """Validate the edited text; write it and regenerate, or print why not and write nothing."""
     findings = session.validate(text)
@@ -108,6 +117,8 @@ def save(session: Session, text: str) -> int:
     plan = outcome.plan
     if plan is not None:
         click.echo(f"generated: {len(plan.write)} written, {len(plan.delete)} deleted", err=True)
+        for edited in plan.edited:
+            click.echo(f"warning: {edited}: overwrote edits made by hand since generated", err=True)
     return 0
 
 

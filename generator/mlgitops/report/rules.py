@@ -15,6 +15,10 @@ POLICY_RULES = {
                     "Pod Security Standard as admission evaluates it at the Kubernetes version of mlgitops.yaml, "
                     "unless the spec says why not",
     "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
+    "gpu-resource-name": "an accelerator resource is one a device plugin advertises (the known names, or "
+                         "gpu.knownResources in mlgitops.yaml): a misspelt one never schedules",
+    "liveness-before-load": "a GPU container's liveness probe leaves it the time a model typically takes to load, "
+                            "or a startup probe holds liveness off until it has loaded",
     "network-policy-open": "a raw patch does not open the NetworkPolicy wider than the spec's networkPolicy",
     "service-account": "a raw patch does not mount an API token or run pods as the namespace's default "
                        "ServiceAccount",
@@ -87,7 +91,6 @@ RULES: dict[str, str] = {
     "fidelity": "kustomize built something other than what the generator meant",
     "immutable-field": "a change Kubernetes refuses on an existing object (selector, PVC access modes, a Job's template...)",
     "prune": "a sync would delete objects (a model, environment or object removed); claims lose their data",
-    "edit-format": "a spec whose formatting set/promote cannot keep byte for byte (edit it by hand)",
     "capacity": "an environment's worst case (max pods and rollout surges x requests, canaries, training) exceeds its quota",
     "canary-traffic": "a canary with no way to split traffic (no gateway in mlgitops.yaml, no ingress), or an "
                       "HTTPRoute with no hostname (it would take every host of the Gateway)",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from mlgitops.render import render
 from mlgitops.render import training as training_render
 from mlgitops.render.labels import common as common_labels
@@ -21,16 +24,32 @@ VERSION_LABEL = "app.kubernetes.io/version"
 Tree = dict[str, bytes]
 
 
-def header(spec_path: str) -> str:
-    return f"{HEADER_PREFIX}{spec_path}. Do not edit: change the spec and run 'mlgitops generate'.\n"
+DIGEST = re.compile(rb" \(content sha256:([0-9a-f]{12})\)\r?$")
+
+
+def header(spec_path: str, body: str = "") -> str:
+    """The one header line: what generated the file, and a digest of the rest of it, so an edit by hand that
+    keeps the header is told apart from a file the specs have since changed (and a PR diff gains no line)."""
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:12]
+    return (f"{HEADER_PREFIX}{spec_path}. Do not edit: change the spec and run 'mlgitops generate'. "
+            f"(content sha256:{digest})\n")
 
 
 def is_generated(content: bytes) -> bool:
     return content.startswith(HEADER_PREFIX.encode())
 
 
+def edited_by_hand(content: bytes) -> bool:
+    """A generated file whose content no longer matches the digest its header was written with (a header
+    without a digest, from an older mlgitops, proves nothing)."""
+    first, _, body = content.partition(b"\n")
+    found = DIGEST.search(first) if is_generated(content) else None
+    return found is not None and hashlib.sha256(body).hexdigest()[:12].encode() != found.group(1)
+
+
 def document(spec_path: str, obj) -> bytes:
-    return (header(spec_path) + dumps(obj)).encode("utf-8")
+    body = dumps(obj)
+    return (header(spec_path, body) + body).encode("utf-8")
 
 
 def overlay_dir(env: str, name: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from mlgitops.report import textdiff
 from mlgitops.report.findings import FatalError, Finding, Position
 from mlgitops.spec.repo import GENERATED_ROOTS, MODELS_DIR
-from mlgitops.tree.layout import Tree, is_generated
+from mlgitops.tree.layout import Tree, edited_by_hand, is_generated
 
 LOCK_FILE = ".mlgitops.lock"
 # write_atomic's temp files: `.<name>.<pid>.tmp`. One left on disk is from a run killed mid-write.
@@ -30,6 +30,7 @@ class Plan:
     unchanged: int = 0
     findings: list[Finding] = field(default_factory=list)  # hand-edited files in the way
     leftovers: list[str] = field(default_factory=list)  # temp files of a killed run, removed by apply
+    edited: list[str] = field(default_factory=list)  # generated files edited by hand since, header kept
 
     @property
     def changed(self) -> bool:
@@ -116,7 +117,13 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
             result.leftovers.append(path)
         elif is_generated(content):
             result.delete.append(path)
+    result.edited = _edited(result, disk)
     return result
+
+
+def _edited(result: Plan, disk: Tree) -> list[str]:
+    """The files the plan overwrites or deletes that were edited by hand since they were generated."""
+    return [p for p in sorted([*result.write, *result.delete]) if p in disk and edited_by_hand(disk[p])]
 
 
 def _blocking_parent(root: Path, path: str) -> str | None:
