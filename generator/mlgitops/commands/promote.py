@@ -22,6 +22,11 @@ def _value(model: Model, env: str, field: tuple[str, str]):
 
 def promote_canary(repo_path: str | None, name: str, env: str) -> int:
     """The canary of env becomes its stable version (version, image, URI), and the canary goes."""
+    with spec_edit.transaction(repo_path):
+        return _promote_canary(repo_path, name, env)
+
+
+def _promote_canary(repo_path: str | None, name: str, env: str) -> int:
     session, code = spec_edit.open_spec(repo_path, name)
     if session is None:
         return code
@@ -56,6 +61,11 @@ def promote_canary(repo_path: str | None, name: str, env: str) -> int:
 
 
 def run(repo_path: str | None, name: str, source: str, target: str) -> int:
+    with spec_edit.transaction(repo_path):
+        return _promote(repo_path, name, source, target)
+
+
+def _promote(repo_path: str | None, name: str, source: str, target: str) -> int:
     session, code = spec_edit.open_spec(repo_path, name)
     if session is None:
         return code

@@ -46,6 +46,11 @@ def run(repo_path: str | None, name: str, assignments: tuple[str, ...], env: str
     if not assignments:
         raise FatalError("nothing to set", "give KEY=VALUE, e.g. serving.replicas=3")
     edits = [parse_assignment(a) for a in assignments]
+    with spec_edit.transaction(repo_path):
+        return _apply(repo_path, name, edits, env)
+
+
+def _apply(repo_path: str | None, name: str, edits: list[tuple[tuple[str, ...], object]], env: str | None) -> int:
     session, code = spec_edit.open_spec(repo_path, name)
     if session is None:
         return code

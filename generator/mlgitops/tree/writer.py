@@ -33,6 +33,7 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)  # hand-edited files in the way
     leftovers: list[str] = field(default_factory=list)  # temp files of a killed run, removed by apply
     before: dict[str, bytes | None] = field(default_factory=dict)  # what apply changes, as it was (None: absent)
+    times: dict[str, tuple[int, int]] = field(default_factory=dict)  # and their (atime, mtime) in ns
 
     @property
     def changed(self) -> bool:
@@ -134,7 +135,7 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
                                            "folder", blocker, Position(1, 1), "move it away"))
             continue
         result.write[path] = content
-        result.before[path] = current
+        _remember(result, root, path, current)
     for path, content in sorted(disk.items()):
         if path in tree:
             continue
@@ -142,8 +143,17 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
             result.leftovers.append(path)
         elif is_generated(content):
             result.delete.append(path)
-            result.before[path] = content
+            _remember(result, root, path, content)
     return result
+
+
+def _remember(the_plan: Plan, root: Path, path: str, content: bytes | None) -> None:
+    """What undo needs to put a file back as it was: its bytes and times."""
+    the_plan.before[path] = content
+    if content is not None:
+        with contextlib.suppress(OSError):
+            info = os.stat(root / path, follow_symlinks=False)
+            the_plan.times[path] = (info.st_atime_ns, info.st_mtime_ns)
 
 
 def _blocking_parent(root: Path, path: str) -> str | None:
@@ -332,6 +342,8 @@ def undo(root: Path, the_plan: Plan, done: list[str]) -> list[str]:
                     _prune_empty(root, (root / path).parent)
                 else:
                     write_atomic(root / path, old)
+                    if path in the_plan.times:
+                        os.utime(root / path, ns=the_plan.times[path])
             except OSError:
                 failed.append(path)
     return failed
@@ -357,6 +369,8 @@ def _apply(root: Path, the_plan: Plan) -> None:
                 made.add(folder)
             write_atomic(target, content, make_parent=False)
             done.append(current)
+            if len(done) == 1:
+                pause("tree-written")
         for current in (*the_plan.delete, *the_plan.leftovers):
             (root / current).unlink(missing_ok=True)
             done.append(current)
