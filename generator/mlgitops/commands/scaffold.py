@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlgitops.check.policies import Settings, image_problems
 from mlgitops.report.findings import FatalError, Finding
-from mlgitops.spec.config import Config
+from mlgitops.spec.config import Config, url_credentials
 from mlgitops.spec.model import parse_model
 from mlgitops.tree.writer import write_atomic
 
@@ -167,6 +167,11 @@ GITIGNORE = """\
 
 def check_options(engine: str, repo_url: str | None) -> None:
     """init's options, refused before anything is created."""
+    masked = url_credentials(repo_url) if repo_url is not None else None
+    if masked is not None:  # first: the other messages print the URL
+        raise FatalError(f"--repo-url {masked} holds credentials: they would be committed in mlgitops.yaml and "
+                         "copied into every sync object", "pass the URL without them and give the clusters a Secret "
+                         "(Flux: spec.secretRef; Argo CD: a repository credential); revoke the token if it was shared")
     if repo_url is not None and not REPO_URL.match(repo_url):
         raise FatalError(f"--repo-url {repo_url!r} is not a repository URL: it holds a space or a control character",
                          "pass the URL the clusters clone from, e.g. https://<git host>/<org>/<repo>.git")
