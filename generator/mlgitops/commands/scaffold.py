@@ -159,7 +159,7 @@ def config_text(engine: str, repo_url: str | None) -> str:
 
 
 GITIGNORE = """\
-# mlgitops: the content-addressed cache (safe to delete) and the lock of a running generate
+# mlgitops: where old versions kept the cache (never read now) and the lock of a running generate
 .mlgitops-cache/
 .mlgitops.lock
 """
