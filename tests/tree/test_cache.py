@@ -138,13 +138,16 @@ def test_an_entry_signed_with_another_machines_key_is_a_miss(tmp_path, monkeypat
 
 def test_the_key_file_is_made_private_and_a_readable_one_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv(cache.KEY_ENV, str(tmp_path / "state" / "cache-key"))
-    assert cache.Store(tmp_path / "repo", "generate").enabled
+    reader = cache.Store(tmp_path / "repo", "generate")
+    assert reader.get(A) is None and not (tmp_path / "state").exists()  # a run that only reads makes no key
+    reader.put(A, b"a")
     assert (tmp_path / "state" / "cache-key").stat().st_mode & 0o777 == 0o600
     loose = tmp_path / "loose-key"
     loose.write_bytes(b"k" * cache.KEY_BYTES)
     loose.chmod(0o644)
     monkeypatch.setenv(cache.KEY_ENV, str(loose))
     store = cache.Store(tmp_path / "repo", "generate")
+    assert store.get(A) is None
     assert not store.enabled and "only you can read" in store.warnings[0]
 
 

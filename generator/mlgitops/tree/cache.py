@@ -82,11 +82,11 @@ def _inside(path: Path, root: Path) -> bool:
     return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
 
 
-def _read_key(path: Path) -> bytes:
+def _read_key(path: Path, create: bool = True) -> bytes | None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        return _create_key(path)
+        return _create_key(path) if create else None
     except OSError as exc:
         raise Unusable(f"cannot read the cache key {path} ({exc.strerror or exc})") from None
     with os.fdopen(fd, "rb") as handle:
@@ -105,7 +105,7 @@ def _create_key(path: Path) -> bytes:
         os.makedirs(path.parent, mode=0o700, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:  # another run made it first
-        return _read_key(path)
+        return _read_key(path, create=False) or b""
     except OSError as exc:
         raise Unusable(f"cannot create the cache key {path} ({exc.strerror or exc})") from None
     with os.fdopen(fd, "wb") as handle:
@@ -113,19 +113,27 @@ def _create_key(path: Path) -> bytes:
     return secret
 
 
-@functools.lru_cache(maxsize=4)
-def _secret(path: Path) -> bytes:
-    return _read_key(path)
+_secrets: dict[Path, bytes] = {}
 
 
-def open_cache(root: Path) -> tuple[Path, bytes]:
-    """(this repository's cache folder, the machine's key), or Unusable saying why not."""
+def _secret(path: Path, create: bool = True) -> bytes | None:
+    """The machine's key; made on first use by a run that writes (a read-only run never creates it)."""
+    if path not in _secrets:
+        secret = _read_key(path, create)
+        if secret is None:
+            return None
+        _secrets[path] = secret
+    return _secrets[path]
+
+
+def open_cache(root: Path) -> Path:
+    """This repository's cache folder, or Unusable saying why it cannot be used."""
     folder = location(root)
     for what, path in (("cache folder", folder), ("cache key", key_file())):
         if _inside(path, root):
             raise Unusable(f"the {what} {path} is inside the repository, where a commit could plant it "
                            f"(set {HOME_ENV} / {KEY_ENV} to a folder outside it)")
-    return folder, _secret(key_file())
+    return folder
 
 
 @functools.lru_cache(maxsize=1)
@@ -218,12 +226,10 @@ class Store:
     def __init__(self, root: Path, kind: str, enabled: bool = True):
         self.kind = kind
         self.warnings: list[str] = []
-        self.secret = b""
         self.folder = Path(os.devnull)
         if enabled:
             try:
-                base, self.secret = open_cache(root)
-                self.folder = base / kind
+                self.folder = open_cache(root) / kind
             except Unusable as exc:
                 self.warnings.append(f"{exc}: running without the cache")
                 enabled = False
@@ -234,11 +240,22 @@ class Store:
     def path(self, digest: str) -> Path:
         return self.folder / digest[:2] / digest
 
+    def secret(self, create: bool) -> bytes | None:
+        """The machine's key, or None (no key yet, and create is False); a key that cannot be used
+        turns the cache off with one warning."""
+        try:
+            return _secret(key_file(), create)
+        except Unusable as exc:
+            self.enabled = False
+            self.warnings.append(f"{exc}: running without the cache")
+            return None
+
     def get(self, digest: str) -> bytes | None:
         if not self.enabled:
             return None
-        blob = read_regular(os.fspath(self.path(digest)))
-        payload = None if blob is None else decode(self.secret, self.kind, digest, blob)
+        secret = self.secret(create=False)
+        blob = read_regular(os.fspath(self.path(digest))) if secret else None
+        payload = None if blob is None or secret is None else decode(secret, self.kind, digest, blob)
         if payload is None:
             self.misses += 1
         else:
@@ -248,8 +265,11 @@ class Store:
     def put(self, digest: str, payload: bytes) -> None:
         if not self.enabled:
             return
+        secret = self.secret(create=True)
+        if not secret:
+            return
         try:
-            write_atomic(self.path(digest), encode(self.secret, self.kind, digest, payload))
+            write_atomic(self.path(digest), encode(secret, self.kind, digest, payload))
         except OSError as exc:  # a cache that cannot be written only makes the next run slower
             self.enabled = False
             self.warnings.append(f"cannot write the cache in {self.folder.parent} ({exc.strerror or exc}): "
