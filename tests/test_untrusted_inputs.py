@@ -22,7 +22,7 @@ DEEP = 30_000  # levels: ~25,000 overflowed the C composer's stack (exit 139) be
 
 
 def mlgitops(repo: Path, *args: str, timeout: float = LIMIT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mlgitops", *args, "--repo", str(repo)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mlgitops", *args, "--repo", str(repo)], capture_output=True, check=False,
                           text=True, timeout=timeout)
 
 
@@ -82,7 +82,7 @@ def test_validate_skips_a_fifo_in_a_folder_with_a_warning_and_never_blocks(tmp_p
     os.mkfifo(folder / "pipe.yaml")
     (folder / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "mlgitops", "validate", str(folder)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "mlgitops", "validate", str(folder)], capture_output=True, check=False,
                             text=True, timeout=LIMIT, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{folder / 'pipe.yaml'}: a FIFO, not a regular file: skipped (k8s-read)" in result.stdout

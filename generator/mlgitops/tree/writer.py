@@ -136,6 +136,12 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
             continue
         result.write[path] = content
         _remember(result, root, path, current)
+    _plan_deletions(result, tree, disk, root)
+    return result
+
+
+def _plan_deletions(result: Plan, tree: Tree, disk: Tree, root: Path) -> None:
+    """Generated files no spec produces any more, and temp files of a killed run."""
     for path, content in sorted(disk.items()):
         if path in tree:
             continue
@@ -144,7 +150,6 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
         elif is_generated(content):
             result.delete.append(path)
             _remember(result, root, path, content)
-    return result
 
 
 def _remember(the_plan: Plan, root: Path, path: str, content: bytes | None) -> None:
