@@ -1,7 +1,7 @@
 """Time `mlgitops check` on synthesized repositories of N models x 3 environments (a benchmark, not a test).
 
 For each N: synthesize and generate, then run the real CLI as a subprocess and time
-  cold         no cache (.mlgitops-cache/results removed): every overlay built, validated, checked,
+  cold         no cache (the cache's results/ removed): every overlay built, validated, checked,
   unchanged    a second run, answered from the content-addressed cache,
   one changed  after one spec changed and `generate` ran: only that model's overlays are rebuilt,
 and, in the same run, the naive pipeline a team writes by hand: one `kubectl kustomize` process per
@@ -29,6 +29,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_generate import cli_command, machine, timed, wait_quiet
 from mlgitops.kube import kustomize
+from mlgitops.tree import cache
 from synth import change_one, synthesize
 
 SUMMARY = re.compile(r"(\d+) models, (\d+) overlays, (\d+) resources: (\d+) errors?, (\d+) warnings?")
@@ -69,7 +70,7 @@ def measure(work: Path, n: int, repeat: int, sample: int, max_wait: float) -> di
     cold, unchanged, changed = [], [], []
     counts = ()
     for k in range(repeat):
-        shutil.rmtree(repo / ".mlgitops-cache" / "results", ignore_errors=True)
+        shutil.rmtree(cache.location(repo) / "results", ignore_errors=True)
         seconds, counts = run_check(repo, max_wait)
         cold.append(seconds)
         unchanged.append(run_check(repo, max_wait)[0])

@@ -4,7 +4,7 @@ For each N: synthesize N specs and generate, commit on `main`, then on a branch 
 spec's version (synth.change_one), generate and commit: a one-spec pull request. Then run the real CLI
 as a subprocess (start-up included) and time
   one changed   `mlgitops diff` (base: the merge base with main) with no built output cached yet
-                (.mlgitops-cache/results removed; the generate cache is warm, as after `generate`),
+                (the cache's results/ removed; the generate cache is warm, as after `generate`),
   again         the same run again: the changed overlays' built output comes from the cache,
   no cache      `mlgitops diff --no-cache`: nothing cached at all, the whole tree rendered for the
                 staleness check (a CI job without a restored cache),
@@ -30,6 +30,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_generate import BUSY, cli_command, machine, snapshot, timed, wait_quiet
+from mlgitops.tree import cache
 from synth import change_one, model_name, synthesize
 
 TARGET = (300, 2.0)  # one changed at N=300 in at most 2 s (issue 8, section 4)
@@ -74,7 +75,7 @@ def measure(work: Path, n: int, repeat: int, max_wait: float, before: list[str] 
     times: dict[str, list] = {key: [] for _, key in MEASURES}  # Runs
     for k in range(repeat):
         repo = pull_request(work, n, k)
-        shutil.rmtree(repo / ".mlgitops-cache" / "results", ignore_errors=True)
+        shutil.rmtree(cache.location(repo) / "results", ignore_errors=True)
         run, ours = run_diff(repo, k, max_wait)
         times["changed"].append(run)
         times["again"].append(run_diff(repo, k, max_wait)[0])

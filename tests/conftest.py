@@ -50,6 +50,22 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     return out
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """The tests' cache and cache key live in a temp folder, never in the user's ~/.cache (and the
+    subprocesses tests start inherit it)."""
+    folder = tmp_path_factory.mktemp("mlgitops-cache-home")
+    saved = {name: os.environ.get(name) for name in ("MLGITOPS_CACHE_DIR", "MLGITOPS_CACHE_KEY")}
+    os.environ["MLGITOPS_CACHE_DIR"] = str(folder / "cache")
+    os.environ["MLGITOPS_CACHE_KEY"] = str(folder / "state" / "cache-key")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def repo(tmp_path) -> Path:
     """A repository holding mlgitops.yaml and the example specs, nothing generated yet."""

@@ -57,7 +57,7 @@ def _shard(ctx, param, value):
 @FORMAT
 @click.option("--shard", callback=_shard, metavar="K/N",
               help="Check a deterministic K-th of N parts of the models.")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write .mlgitops-cache/: write nothing at all.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache: write nothing at all.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Parallel kustomize builds (default: cores).")
 @click.option("--validator", type=click.Choice(["builtin", "kubeconform"]), default="builtin",
@@ -78,7 +78,7 @@ def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, v
       2. the kubectl installed with mlgitops (next to its Python)
       3. kustomize on PATH, then kubectl on PATH
 
-    -v shows which one, and any it shadows. Results are cached in .mlgitops-cache/ by the content
+    -v shows which one, and any it shadows. Results are cached (outside the repository) by the content
     of every input, including every file the kustomize command names and its version.
     """
     sys.exit(check.run(repo_path, fmt, shard, not no_cache, jobs, validator, quiet, verbose))
@@ -96,7 +96,7 @@ def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, v
               help="text (a unified diff, the default) or markdown (same as --markdown).")
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when the clusters would get a change (as git diff does).")
-@click.option("--no-cache", is_flag=True, help="Ignore and do not write .mlgitops-cache/.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @REPO
 def diff_cmd(rev: str | None, markdown: bool, fmt: str | None, exit_code: bool, no_cache: bool,
              repo_path: str | None) -> None:

@@ -25,7 +25,7 @@ def verdict(repo: Path, **options) -> list[str]:
 
 
 def result_entries(repo: Path) -> set[Path]:
-    return {p for p in (repo / cache.CACHE_DIR).rglob("*") if p.is_file()}
+    return {p for p in (cache.location(repo) / "results").rglob("*") if p.is_file()}
 
 
 def edit(repo: Path, old: str, new: str, model: str = "house-prices") -> None:
@@ -111,7 +111,7 @@ def test_a_changed_wrapper_script_changes_the_cached_verdict(generated, tmp_path
 
 def test_the_reported_version_is_part_of_the_key(generated, monkeypatch):
     check.run(check.Options(generated))
-    shutil.rmtree(generated / ".mlgitops-cache/tools")
+    shutil.rmtree(cache.location(generated) / "tools")
     monkeypatch.setattr(kustomize.Kustomize, "version", lambda self: "kustomize v9.9.9")
     assert check.run(check.Options(generated)).cache_hits == 0
 
@@ -167,7 +167,7 @@ def everything(root: Path) -> dict[str, bytes | None]:
 
 
 def test_check_no_cache_writes_nothing_at_all(generated, capsys):
-    shutil.rmtree(generated / ".mlgitops-cache")
+    shutil.rmtree(cache.location(generated))
     (generated / ".mlgitops.lock").unlink(missing_ok=True)
     spec = generated / "models/house-prices.yaml"
     spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 3"))  # drift and a build: all stages run
@@ -178,18 +178,19 @@ def test_check_no_cache_writes_nothing_at_all(generated, capsys):
 
 
 def test_a_file_where_the_cache_belongs_is_a_cache_less_check_with_one_warning(generated, capsys):
-    shutil.rmtree(generated / ".mlgitops-cache")
-    (generated / ".mlgitops-cache").write_text("")
+    shutil.rmtree(cache.location(generated))
+    cache.location(generated).write_text("")
     files = snapshot(generated)
     result = run_cli(capsys, "check", "--repo", str(generated))
     assert result.code == 0
     assert result.err.count("mlgitops: warning:") == 1
-    assert "mlgitops: warning: .mlgitops-cache is not a folder: running without the cache" in result.err
+    assert "mlgitops: warning: cannot write the cache" in result.err
     assert snapshot(generated) == files
+    cache.location(generated).unlink()
 
 
 def test_an_unwritable_cache_is_a_check_with_a_warning(generated, capsys, monkeypatch):
-    shutil.rmtree(generated / ".mlgitops-cache")
+    shutil.rmtree(cache.location(generated))
 
     def refuse(path, content):
         raise PermissionError(13, "Permission denied", str(path))

@@ -131,7 +131,7 @@ def test_a_truncated_cache_entry_is_a_miss_not_a_wrong_verdict(generated):
     from mlgitops.cli import main
     assert main(["generate", "--repo", str(generated)]) == 0
     first = check.run(check.Options(generated))
-    entries = sorted(p for p in (generated / cache.CACHE_DIR).rglob("*") if p.is_file())
+    entries = sorted(p for p in (cache.location(generated) / "results").rglob("*") if p.is_file())
     assert len(entries) == 10
     for entry in entries:
         entry.write_bytes(entry.read_bytes()[: len(entry.read_bytes()) // 2])

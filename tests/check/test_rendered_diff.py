@@ -38,7 +38,7 @@ def test_diff_shows_only_what_the_clusters_will_get(generated, capsys):
     assert "+++ b/overlays/prod/fraud-detector (built now)" in result.out
     assert "-  replicas: 4\n+  replicas: 6\n" in result.out
     assert diff(capsys, generated, "--base", "HEAD", "--exit-code").code == 1
-    assert not (generated / ".mlgitops-cache/diff-base").exists()
+    assert not (cache.location(generated) / "diff-base").exists()
 
 
 @pytest.mark.parametrize("flag", [["--markdown"], ["--format", "markdown"]], ids=["markdown", "format-markdown"])
@@ -156,10 +156,10 @@ def test_diff_writes_nothing_in_the_repository_with_no_cache(generated, capsys):
     edit(generated / "models/fraud-detector.yaml", "replicas: 4", "replicas: 6")
     regenerate(capsys, generated)
     before = snapshot(generated)
-    caches = sorted(p.name for p in (generated / ".mlgitops-cache").iterdir())
+    caches = sorted(p.name for p in cache.location(generated).iterdir())
     assert diff(capsys, generated, "--no-cache").out.count("+++ ") == 1
     assert snapshot(generated) == before
-    assert sorted(p.name for p in (generated / ".mlgitops-cache").iterdir()) == caches
+    assert sorted(p.name for p in cache.location(generated).iterdir()) == caches
 
 
 # --- the fast path: only overlays whose inputs differ are built, and that changes nothing ---
@@ -301,9 +301,10 @@ def test_a_file_where_the_cache_folder_belongs_is_a_cache_less_diff_with_one_war
     commit(init(generated), "base")
     edit(generated / "models/fraud-detector.yaml", "replicas: 4", "replicas: 6")
     regenerate(capsys, generated)
-    shutil.rmtree(generated / ".mlgitops-cache", ignore_errors=True)
-    (generated / ".mlgitops-cache").write_text("not a folder")
+    shutil.rmtree(cache.location(generated), ignore_errors=True)
+    cache.location(generated).write_text("not a folder")
     result = diff(capsys, generated, "--base", "HEAD")
     assert result.code == 0 and "+  replicas: 6\n" in result.out
-    assert result.err.count(".mlgitops-cache is not a folder") == 1
-    assert (generated / ".mlgitops-cache").read_text() == "not a folder"
+    assert result.err.count("cannot write the cache") == 1
+    assert cache.location(generated).read_text() == "not a folder"
+    cache.location(generated).unlink()

@@ -57,7 +57,7 @@ def test_removing_the_last_leftover_keeps_models_folder(tmp_path, capsys):
     assert (repo / "models").is_dir() and not (repo / "models/.gone.yaml.77.tmp").exists()
 
 
-def test_when_generate_cannot_take_the_lock_the_edit_is_undone(generated, capsys, monkeypatch):
+def test_when_the_lock_cannot_be_taken_nothing_is_edited(generated, capsys, monkeypatch):
     # a repository root nobody may write in (as root, chmod would not stop us: the lock's open fails instead)
     from mlgitops.tree import writer
 
@@ -72,7 +72,7 @@ def test_when_generate_cannot_take_the_lock_the_edit_is_undone(generated, capsys
     before = snapshot(generated)
     result = run_cli(capsys, "set", "house-prices", "serving.replicas=4", "--repo", str(generated))
     assert result.code == 2
-    assert "cannot create the lock file" in result.err and "models/house-prices.yaml was restored" in result.err
+    assert "cannot create the lock file" in result.err and "edited" not in result.err
     assert snapshot(generated) == before
 
 

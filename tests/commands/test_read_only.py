@@ -1,6 +1,6 @@
 """A read-only checkout (CI sandboxes, a reviewer's clone): `generate --check`, `diff --no-cache`,
 `validate`, `status` and `check --no-cache` work and write nothing at all: no lock file, no cache, no temp file, in the repository or
-outside. (Without --no-cache, diff keeps built objects in .mlgitops-cache/, like check; a cache it
+outside. (Without --no-cache, diff keeps built objects in its cache outside the repository, like check; a cache it
 cannot write is a one-line warning, never a failure.)
 
 As root chmod cannot make a folder read-only, so the main test compares every byte, mtime and name
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from mlgitops.tree import cache
 
 COMMANDS = [("generate", "--check"), ("diff", "--base", "HEAD", "--no-cache"), ("validate", "--skip", "Kustomization", "base"),
             ("status",), ("check", "--no-cache")]
@@ -39,7 +40,7 @@ def everything(top) -> dict[str, tuple]:
 @pytest.fixture
 def checkout(generated, monkeypatch, tmp_path):
     """The generated example repository, committed to Git, with no cache; temp files go to scratch/."""
-    shutil.rmtree(generated / ".mlgitops-cache", ignore_errors=True)
+    shutil.rmtree(cache.location(generated), ignore_errors=True)
     (generated / ".mlgitops.lock").unlink(missing_ok=True)
     env = {**os.environ, **GIT}
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "specs"]):

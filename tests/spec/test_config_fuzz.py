@@ -17,6 +17,7 @@ from conftest import ROOT, make_repo, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlgitops.cli import main
+from mlgitops.tree.cache import location
 
 CONFIG = (ROOT / "mlgitops.yaml").read_text()
 KEYS = ["environments", "gpu", "git", "sync", "kubernetesVersion", "monitoring", "name", "namespace", "cluster",
@@ -93,7 +94,7 @@ def _run(*args: str) -> tuple[int, str]:
 @given(config=mutated_config())
 def test_a_mutated_config_never_crashes_or_half_writes(generated_repo, config):
     path = generated_repo / "mlgitops.yaml"
-    cache = generated_repo / ".mlgitops-cache"
+    cache = location(generated_repo)
     path.write_bytes(config)
     try:
         before = snapshot(generated_repo)

@@ -1,6 +1,8 @@
-"""The cache: an entry answers only the key it was written for, whole; anything else is a miss, never an error.
+"""The cache: an entry answers only the key it was written for, whole, signed with this machine's key;
+anything else is a miss, never an error. It lives outside the repository.
 
-And `generate` with a poisoned or unusable cache still writes (and `--check` still reports) what the specs say.
+And `generate` with a poisoned, forged or unusable cache still writes (and `--check` still reports) what the
+specs say, and never writes outside base/, overlays/ and clusters/.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 from mlgitops.tree import cache
 
 A, B = cache.key("spec a"), cache.key("spec b")
+SECRET = bytes(range(32))
 
 
 @pytest.fixture
@@ -54,7 +57,7 @@ def test_an_entry_of_another_kind_of_store_is_a_miss(tmp_path, store):
     lambda blob: blob[: len(blob) - 3],
     lambda blob: blob[:40],
     lambda blob: blob[:-1] + bytes([blob[-1] ^ 1]),
-    lambda blob: blob.replace(b"mlgitops-cache 2", b"mlgitops-cache 1"),
+    lambda blob: blob.replace(b"mlgitops-cache 3", b"mlgitops-cache 2"),
     lambda blob: b"",
 ], ids=["truncated", "cut-in-the-header", "one-bit-flipped", "older-format", "empty"])
 def test_a_damaged_entry_is_a_miss(store, damage):
@@ -67,13 +70,14 @@ def test_a_damaged_entry_is_a_miss(store, damage):
 @settings(max_examples=300, deadline=None)
 @given(payload=st.binary(max_size=200), cut=st.integers(0, 400), at=st.integers(0, 400), xor=st.integers(1, 255))
 def test_a_damaged_entry_never_decodes_to_another_payload(payload, cut, at, xor):
-    blob = cache.encode("generate", A, payload)
+    blob = cache.encode(SECRET, "generate", A, payload)
     flipped = bytearray(blob)
     flipped[at % len(blob)] ^= xor
     for damaged in (blob[:cut], bytes(flipped)):
-        assert cache.decode("generate", A, damaged) in (None, payload)
-    assert cache.decode("generate", B, blob) is None
-    assert cache.decode("results", A, blob) is None
+        assert cache.decode(SECRET, "generate", A, damaged) in (None, payload)
+    assert cache.decode(SECRET, "generate", B, blob) is None
+    assert cache.decode(SECRET, "results", A, blob) is None
+    assert cache.decode(b"another machine's key".ljust(32), "generate", A, blob) is None
 
 
 def _get_within(store: cache.Store, digest: str, seconds: float = 20.0):
@@ -110,13 +114,41 @@ def test_an_entry_larger_than_the_cap_is_not_read(store, monkeypatch):
     assert store.get(A) is None
 
 
-def test_a_file_where_the_cache_folder_belongs_means_no_cache_and_one_warning(tmp_path):
-    (tmp_path / ".mlgitops-cache").write_text("not a folder")
+def test_the_cache_lives_outside_the_repository_one_folder_per_repository(tmp_path):
+    one, two = cache.location(tmp_path / "one"), cache.location(tmp_path / "two")
+    assert one != two and one.parent == two.parent == cache.home()
+    assert tmp_path not in one.parents
+
+
+def test_a_cache_home_inside_the_repository_means_no_cache_and_one_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.HOME_ENV, str(tmp_path / "planted"))
     store = cache.Store(tmp_path, "generate")
     store.put(A, b"payload")
     assert store.get(A) is None
-    assert store.warnings == [(".mlgitops-cache is not a folder: running without the cache "
-                               "(delete it to use the cache again)")]
+    assert len(store.warnings) == 1 and "inside the repository" in store.warnings[0]
+    assert not (tmp_path / "planted").exists()
+
+
+def test_an_entry_signed_with_another_machines_key_is_a_miss(tmp_path, monkeypatch):
+    cache.Store(tmp_path / "repo", "generate").put(A, b"payload of a")
+    monkeypatch.setenv(cache.KEY_ENV, str(tmp_path / "other-machine" / "cache-key"))
+    other = cache.Store(tmp_path / "repo", "generate")
+    assert other.enabled and other.get(A) is None
+
+
+def test_the_key_file_is_made_private_and_a_readable_one_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.KEY_ENV, str(tmp_path / "state" / "cache-key"))
+    reader = cache.Store(tmp_path / "repo", "generate")
+    assert reader.get(A) is None and not (tmp_path / "state").exists()  # a run that only reads makes no key
+    reader.put(A, b"a")
+    assert (tmp_path / "state" / "cache-key").stat().st_mode & 0o777 == 0o600
+    loose = tmp_path / "loose-key"
+    loose.write_bytes(b"k" * cache.KEY_BYTES)
+    loose.chmod(0o644)
+    monkeypatch.setenv(cache.KEY_ENV, str(loose))
+    store = cache.Store(tmp_path / "repo", "generate")
+    assert store.get(A) is None
+    assert not store.enabled and "only you can read" in store.warnings[0]
 
 
 def test_a_cache_that_cannot_be_written_warns_once_and_stops_trying(store, monkeypatch):
@@ -137,14 +169,14 @@ def test_a_disabled_store_neither_reads_nor_writes(tmp_path):
     store = cache.Store(tmp_path, "results", enabled=False)
     store.put(A, b"a")
     assert store.get(A) is None
-    assert not (tmp_path / ".mlgitops-cache").exists()
+    assert not cache.location(tmp_path).exists()
 
 
 # generate, end to end
 
 
 def generate_entries(repo: Path) -> set[Path]:
-    return {p for p in (repo / ".mlgitops-cache/generate").rglob("*") if p.is_file()}
+    return {p for p in (cache.location(repo) / "generate").rglob("*") if p.is_file()}
 
 
 def set_replicas(repo: Path, old: str, new: str) -> None:
@@ -187,11 +219,13 @@ def test_another_models_entry_under_this_models_key_is_no_name_collision(generat
 
 
 def test_generate_with_a_file_where_the_cache_belongs_runs_without_it(repo, capsys):
-    (repo / ".mlgitops-cache").write_text("")
+    cache.location(repo).parent.mkdir(parents=True, exist_ok=True)
+    cache.location(repo).write_text("")
     result = run_cli(capsys, "generate", "--repo", str(repo))
     assert result.code == 0
-    assert result.err.startswith("mlgitops: warning: .mlgitops-cache is not a folder: running without the cache")
+    assert result.err.count("mlgitops: warning: cannot write the cache") == 1
     assert (repo / "base/house-prices/deployment.yaml").is_file()
+    cache.location(repo).unlink()
 
 
 def test_generate_with_an_unwritable_cache_warns_and_writes_the_tree(tmp_path, capsys, monkeypatch):

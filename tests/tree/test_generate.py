@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import ROOT, run_cli, snapshot
+from mlgitops.tree import cache
 from mlgitops.tree.layout import is_generated
 
 
@@ -125,19 +126,32 @@ def test_a_changed_generator_is_not_served_from_the_cache(generated, monkeypatch
 def test_a_failed_run_writes_no_cache_either(repo, capsys):
     (repo / "models/broken.yaml").write_text("apiVersion: mlgitops.io/v1alpha1\nkind: Model\n")
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 1
-    assert not (repo / ".mlgitops-cache").exists()
+    assert not cache.location(repo).exists()
+
+
+HOLD_LOCK = "import fcntl, sys; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); " \
+            "sys.stdin.read()"
 
 
 def test_two_runs_cannot_interleave(generated):
+    import subprocess
+    import sys
+
     import pytest
     from mlgitops.report.findings import FatalError
     from mlgitops.tree import writer
 
-    with writer.locked(generated), pytest.raises(FatalError, match="another mlgitops run holds .mlgitops.lock"), \
-            writer.locked(generated, timeout=0.2):
-        pass
-    with writer.locked(generated, timeout=0.2):
-        pass
+    other = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(generated / writer.LOCK_FILE)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline() == "held\n"
+        with pytest.raises(FatalError, match="another mlgitops run holds .mlgitops.lock"), \
+                writer.locked(generated, timeout=0.2):
+            pass
+    finally:
+        other.communicate("", timeout=10)
+    with writer.locked(generated, timeout=0.2), writer.locked(generated, timeout=0.2):
+        pass  # within one process the lock is re-entrant: set holds it around the generate it runs
 
 
 def test_a_kubernetes_version_without_schemas_is_a_config_error(repo, capsys):

@@ -65,6 +65,11 @@ def _drop_redundant(session: spec_edit.Session, text: str, env: str, fields) -> 
 
 def promote_canary(repo_path: str | None, name: str, env: str) -> int:
     """The canary of env becomes its stable version (version, image, URI), and the canary goes."""
+    with spec_edit.transaction(repo_path):
+        return _promote_canary(repo_path, name, env)
+
+
+def _promote_canary(repo_path: str | None, name: str, env: str) -> int:
     session, code = spec_edit.open_spec(repo_path, name)
     if session is None:
         return code
@@ -100,6 +105,11 @@ def _finish(session: spec_edit.Session, text: str, env: str, expected: dict, wan
 
 
 def run(repo_path: str | None, name: str, source: str, target: str) -> int:
+    with spec_edit.transaction(repo_path):
+        return _promote(repo_path, name, source, target)
+
+
+def _promote(repo_path: str | None, name: str, source: str, target: str) -> int:
     session, code = spec_edit.open_spec(repo_path, name)
     if session is None:
         return code

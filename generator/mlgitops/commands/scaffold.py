@@ -11,7 +11,7 @@ from mlgitops.check.policies import Settings, image_problems
 from mlgitops.render import engines
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.report.secrets import secret_kind
-from mlgitops.spec.config import Config
+from mlgitops.spec.config import Config, url_credentials
 from mlgitops.spec.model import parse_model
 from mlgitops.tree.writer import write_atomic
 
@@ -171,7 +171,7 @@ def config_text(engine: str, repo_url: str | None) -> str:
 
 
 GITIGNORE = """\
-# mlgitops: the content-addressed cache (safe to delete) and the lock of a running generate
+# mlgitops: where old versions kept the cache (never read now) and the lock of a running generate
 .mlgitops-cache/
 .mlgitops.lock
 """
@@ -179,6 +179,11 @@ GITIGNORE = """\
 
 def check_options(engine: str, repo_url: str | None) -> None:
     """init's options, refused before anything is created."""
+    masked = url_credentials(repo_url) if repo_url is not None else None
+    if masked is not None:  # first: the other messages print the URL
+        raise FatalError(f"--repo-url {masked} holds credentials: they would be committed in mlgitops.yaml and "
+                         "copied into every sync object", "pass the URL without them and give the clusters a Secret "
+                         "(Flux: spec.secretRef; Argo CD: a repository credential); revoke the token if it was shared")
     if kind := secret_kind(repo_url):  # never echoed: the message names the kind, not the URL
         raise FatalError(f"--repo-url holds a credential ({kind}): it would be written into mlgitops.yaml and Git",
                          "pass the URL without user:password@; give the clusters the credentials through "

@@ -8,12 +8,13 @@ the schema types as a string keeps the text as written (`model.version=1.10` sta
 from __future__ import annotations
 
 import click
-import yaml
 
 from mlgitops.commands import spec_edit
 from mlgitops.report.findings import FatalError
-from mlgitops.spec import edit
+from mlgitops.spec import edit, yamlsource
 from mlgitops.spec.schema import load_schema
+
+NOT_YAML = ("yaml-syntax", "yaml-tab", "yaml-multiple-documents")  # such a value is kept as the text written
 
 
 def _string_typed(path: tuple[str, ...]) -> bool:
@@ -33,19 +34,34 @@ def parse_assignment(text: str) -> tuple[tuple[str, ...], object]:
         raise FatalError(f"'{text}' is not KEY=VALUE", "for example: serving.replicas=3")
     if parts[0] == "environments":
         raise FatalError(f"'{key}': use --env ENV to edit an environment's override")
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
+    parsed = _parse_value(key, value) if value.strip() else ""
     if _string_typed(parts) and not isinstance(parsed, str):
         parsed = value
     return parts, parsed
+
+
+def _parse_value(key: str, value: str) -> object:
+    """VALUE read as YAML the way specs are read: no anchors or aliases (a nested alias bomb never
+    expands), no tags, bounded nesting, no control characters; text that is not YAML stays text."""
+    doc, findings = yamlsource.load(f"value of {key}", value.encode("utf-8", "surrogateescape"))
+    refused = [f for f in findings if f.rule not in NOT_YAML]
+    if refused:
+        first = refused[0]
+        raise FatalError(f"'{key}': {first.message} ({first.rule})", first.hint)
+    if doc is None or findings:
+        return value
+    return doc.data
 
 
 def run(repo_path: str | None, name: str, assignments: tuple[str, ...], env: str | None) -> int:
     if not assignments:
         raise FatalError("nothing to set", "give KEY=VALUE, e.g. serving.replicas=3")
     edits = [parse_assignment(a) for a in assignments]
+    with spec_edit.transaction(repo_path):
+        return _apply(repo_path, name, edits, env)
+
+
+def _apply(repo_path: str | None, name: str, edits: list[tuple[tuple[str, ...], object]], env: str | None) -> int:
     session, code = spec_edit.open_spec(repo_path, name)
     if session is None:
         return code

@@ -1,7 +1,11 @@
 """What `mlgitops set` and `mlgitops promote` share: open a spec for editing, validate the edit, write it.
 
 Nothing is written unless the edited spec validates in every environment; then the spec is written
-atomically and the tree regenerated, as `mlgitops generate` would.
+atomically and the tree regenerated, as `mlgitops generate` would. The whole edit is one transaction
+under the repository's lock (`transaction`): read, edit, write, generate. If anything fails after the
+spec is written (generate refuses, a folder or the disk refuses a write, Ctrl-C, SIGTERM), the tree
+files already changed are put back, then the spec, and the message says which state the repository
+is in: as it was, or (when a restore itself fails) exactly what still holds the edit.
 """
 
 from __future__ import annotations
@@ -9,11 +13,14 @@ from __future__ import annotations
 import difflib
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import click
 
 from mlgitops.commands.common import emit, repository
+from mlgitops.report import interrupts
 from mlgitops.report.findings import FatalError, Finding, has_errors
 from mlgitops.spec import edit
 from mlgitops.spec.config import Config, load_config
@@ -47,6 +54,15 @@ class Session:
         if model is None or has_errors(findings):
             return findings
         return findings + layout.model_tree(model, self.config)[1]
+
+
+@contextmanager
+def transaction(repo_path: str | None) -> Iterator[None]:
+    """Hold the repository's lock from reading the spec to the end of generate (a concurrent generate or
+    set waits: neither reverts the other), with SIGTERM interrupting like Ctrl-C so the restore runs."""
+    root = repository(repo_path).root
+    with interrupts.terminable(), writer.locked(root, notify=lambda message: click.echo(message, err=True)):
+        yield
 
 
 def open_spec(repo_path: str | None, name: str) -> tuple[Session | None, int]:
@@ -93,22 +109,25 @@ def save(session: Session, text: str) -> int:
         return 1
     opcodes = difflib.SequenceMatcher(None, session.doc.text.splitlines(), text.splitlines()).get_opcodes()
     changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in opcodes if tag != "equal")
+    path = session.path()
     try:
-        path = session.path()
-        session.times = os.stat(path)  # restored with the bytes if generate refuses
-        writer.write_atomic(path, text.encode("utf-8"), make_parent=False)
-        os.chmod(path, stat.S_IMODE(session.times.st_mode))  # the spec's mode stays
+        session.times = os.stat(path)  # restored with the bytes if anything after the write fails
     except OSError as exc:
         raise FatalError(f"cannot write {session.rel}: {exc.strerror or exc}") from None
-    click.echo(f"edited {session.rel} ({changed} line{'s' * (changed != 1)} changed)", err=True)
     try:
-        outcome = generation.run(session.repo.root)
-    except writer.PartialWrite:
-        raise  # part of the tree follows the edited spec: re-running generate finishes it
-    except FatalError as exc:  # generate wrote nothing (a lock it cannot create, a folder it cannot write)
-        _restore(session)
-        raise FatalError(f"{exc.message}; {session.rel} was restored: nothing changed", exc.hint,
-                         exc.details) from None
+        outcome = _write_and_generate(session, path, text, changed)
+    except _Unwritten:
+        raise
+    except writer.PartialWrite as exc:  # the rollback could not put every tree file back
+        raise _restored(session, exc, "generated files that could not be put back still follow the edit: run "
+                        "'mlgitops generate' to bring them back to the spec") from None
+    except FatalError as exc:  # generate wrote nothing, or put back what it wrote
+        raise _restored(session, exc, "the tree is as it was: nothing changed") from None
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM, before or during generate
+        partial = bool(getattr(exc, "done", None))
+        raise writer.Interrupted(_restored_note(session, "the tree is partial: run 'mlgitops generate' to bring "
+                                                "it back to the spec" if partial else "the tree is as it was: "
+                                                "nothing changed")) from None
     emit(outcome.findings, "text")
     if has_errors(outcome.findings):  # generate refused and wrote nothing: the edit goes too
         _restore(session)
@@ -122,14 +141,49 @@ def save(session: Session, text: str) -> int:
     return 0
 
 
+class _Unwritten(FatalError):
+    """The spec could not be written: it is as it was, and nothing else was touched."""
+
+
+def _write_and_generate(session: Session, path: str, text: str, changed: int) -> generation.Outcome:
+    try:
+        writer.write_atomic(path, text.encode("utf-8"), make_parent=False)
+    except OSError as exc:
+        raise _Unwritten(f"cannot write {session.rel}: {exc.strerror or exc}; nothing changed") from None
+    try:
+        os.chmod(path, stat.S_IMODE(session.times.st_mode))  # type: ignore[union-attr]  # the spec's mode stays
+    except OSError as exc:
+        raise FatalError(f"cannot write {session.rel}: {exc.strerror or exc}") from None
+    click.echo(f"edited {session.rel} ({changed} line{'s' * (changed != 1)} changed)", err=True)
+    writer.pause("spec-written")
+    try:
+        return generation.run(session.repo.root, rollback=True)
+    except OSError as exc:  # anything the writer did not turn into a message (a lock file, a scan)
+        raise FatalError(f"cannot generate the tree: {exc.strerror or exc}") from None
+
+
+def _restored_note(session: Session, tree: str) -> str:
+    """Put the spec back; say so, and what state the tree is in (or what the failed restore left)."""
+    try:
+        _restore(session)
+    except FatalError as exc:
+        return f"{exc.message} ({tree})"
+    return f"{session.rel} was restored; {tree}"
+
+
+def _restored(session: Session, exc: FatalError, tree: str) -> FatalError:
+    return FatalError(f"{exc.message}; {_restored_note(session, tree)}", exc.hint, exc.details)
+
+
 def _restore(session: Session) -> None:
     """Put the spec back as it was before the edit (a failed run leaves the repository as it was)."""
     path = session.path()
     try:
-        writer.write_atomic(path, session.doc.text.encode("utf-8"), make_parent=False)
-        if session.times is not None:  # as it was, mode and mtime included: make and editors see no change
-            os.chmod(path, stat.S_IMODE(session.times.st_mode))
-            os.utime(path, ns=(session.times.st_atime_ns, session.times.st_mtime_ns))
+        with interrupts.deferred():  # a second Ctrl-C or SIGTERM waits until the spec is back
+            writer.write_atomic(path, session.doc.text.encode("utf-8"), make_parent=False)
+            if session.times is not None:  # as it was, mode and mtime included: make and editors see no change
+                os.chmod(path, stat.S_IMODE(session.times.st_mode))
+                os.utime(path, ns=(session.times.st_atime_ns, session.times.st_mtime_ns))
     except OSError as exc:
         raise FatalError(f"cannot restore {session.rel}: {exc.strerror or exc}; it holds the edit, and the "
                          "tree was not generated from it", "run 'mlgitops generate', or undo the edit") from None

@@ -67,6 +67,10 @@ def run(paths: list[str], options: Options) -> tuple[list[Result], int]:
     files = 0
     for source in manifestfiles.read(paths):
         files += 1
+        if source.special:  # a FIFO or device named *.yaml in a folder: said, skipped, never waited on
+            results.append(Result(source.name, 0, 0, Verdict.SKIPPED, rule="k8s-read",
+                                  problems=(Problem(source.error),)))
+            continue
         if source.text is None:
             results.append(Result(source.name, 0, 0, Verdict.ERROR, rule="k8s-read",
                                   problems=(Problem(f"cannot read: {source.error}"),)))

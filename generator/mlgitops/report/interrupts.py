@@ -30,3 +30,34 @@ def handled():
     finally:
         if previous is not _first:  # nested: the outer one restores (or keeps ignoring a second Ctrl-C)
             signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def deferred():
+    """Within: SIGINT and SIGTERM wait until the block ends (a restore that must not be cut short)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt("terminated")
+
+
+@contextmanager
+def terminable():
+    """Within: SIGTERM (a CI job cancelled, `kill`) interrupts like Ctrl-C, so the same cleanup runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from mlgitops.report.findings import Finding, Position
+from mlgitops.report.findings import Finding, Position, Severity
 
 
 class Verdict(str, Enum):
@@ -58,13 +58,16 @@ HINTS = {
 
 
 def to_findings(results: Iterable[Result]) -> list[Finding]:
-    """One Finding per problem of every invalid or error result (valid and skipped say nothing)."""
+    """One Finding per problem of every invalid or error result (valid ones say nothing; a skipped one
+    only when it says why, as a warning: a FIFO found in a folder)."""
     findings = []
     for r in results:
-        if r.verdict in (Verdict.VALID, Verdict.SKIPPED):
+        if r.verdict is Verdict.VALID or (r.verdict is Verdict.SKIPPED and not r.problems):
             continue
+        severity = Severity.WARNING if r.verdict is Verdict.SKIPPED else Severity.ERROR
         for p in r.problems:
             message = f"{p.path}: {p.message}" if p.path else p.message
             where = Position(p.line, p.col) if p.line else Position(r.line, 1 if r.line else 0)
-            findings.append(Finding(r.rule, message, r.source, where, HINTS.get(r.rule, ""), object=r.object))
+            findings.append(Finding(r.rule, message, r.source, where, HINTS.get(r.rule, ""), severity,
+                                    object=r.object))
     return findings

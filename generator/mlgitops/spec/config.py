@@ -112,7 +112,8 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     findings = SchemaCheck(SCHEMA).run(doc.data, locate, doc.plain.get)
     if findings:
         return None, findings
-    findings += _version_findings(path, doc) + _environment_findings(path, doc) + _sync_findings(path, doc)
+    findings += (_version_findings(path, doc) + _environment_findings(path, doc) + _sync_findings(path, doc)
+                 + _url_findings(path, doc))
     names = [e["name"] for e in doc.data["environments"]]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -137,6 +138,32 @@ def _version_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
         return [Finding("schema", f"no Kubernetes schemas for version {version}", path,
                         doc.position("/kubernetesVersion"), f"choose one of {known} (or its minor, e.g. \"1.33\")")]
     return []
+
+
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<userinfo>[^/?#@]*)@")
+
+
+def url_credentials(url: str) -> str | None:
+    """The URL with its credentials masked when it holds any (`https://user:token@host`, `https://token@host`,
+    `ssh://user:password@host`), else None. `ssh://git@host` names a user, not a secret: it passes."""
+    match = _USERINFO.match(url)
+    if not match:
+        return None
+    userinfo = match.group("userinfo")
+    if match.group("scheme").lower() == "ssh" and ":" not in userinfo:
+        return None
+    return f"{match.group('scheme')}://***@{url[match.end():]}"
+
+
+def _url_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+    url = (doc.data.get("git") or {}).get("url")
+    masked = url_credentials(url) if isinstance(url, str) else None
+    if masked is None:
+        return []
+    return [Finding("url-credentials", f"git.url holds credentials ({masked}): they would be committed and copied "
+                    "into every GitRepository or Application", path, doc.position("/git/url"),
+                    "remove them from the URL, revoke them, and give the clusters a Secret "
+                    "(Flux: spec.secretRef; Argo CD: a repository credential)")]
 
 
 def _sync_findings(path: str, doc: yamlsource.Document) -> list[Finding]:

@@ -29,27 +29,27 @@ class Repo:
             return f"{MODELS_DIR} is not a folder ({folder})"
         return f"{MODELS_DIR}/ holds no specs ({folder})"
 
-    def model_files(self) -> list[Path]:
+    def listing(self) -> list[Path]:
+        """What models/ holds; an unreadable models/ is one line of error (FatalError), not a traceback."""
         folder = self.root / MODELS_DIR
-        if not folder.is_dir():
-            return []
-        return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml")
+        try:
+            return list(folder.iterdir()) if folder.is_dir() else []
+        except OSError as exc:
+            raise FatalError(f"cannot read {MODELS_DIR}/ ({folder}): {exc.strerror or exc}",
+                             f"make it readable (chmod u+rx {MODELS_DIR})") from None
+
+    def model_files(self) -> list[Path]:
+        return sorted(p for p in self.listing() if p.suffix.lower() in (".yaml", ".yml")
                       and not p.name.startswith(".") and not p.is_dir() and _utf8(p.name))
 
     def misnamed_files(self) -> list[Path]:
         """What sits in models/ under a name that is not UTF-8: it cannot be named in a message or a file."""
-        folder = self.root / MODELS_DIR
-        if not folder.is_dir():
-            return []
-        return sorted(p for p in folder.iterdir() if not _utf8(p.name))
+        return sorted(p for p in self.listing() if not _utf8(p.name))
 
     def stray_files(self) -> list[Path]:
         """What sits in models/ but is not read as a spec (sub-folders, other extensions)."""
-        folder = self.root / MODELS_DIR
-        if not folder.is_dir():
-            return []
         specs = set(self.model_files())
-        return sorted(p for p in folder.iterdir() if p not in specs and not p.name.startswith(".")
+        return sorted(p for p in self.listing() if p not in specs and not p.name.startswith(".")
                       and p.name not in ("README.md", "README") and _utf8(p.name))
 
     def read_input(self, path: Path) -> tuple[bytes | None, list[Finding]]:

@@ -3,11 +3,19 @@
 PyYAML's C composer is used for speed (nodes keep their marks); the node tree is then walked once to
 build plain Python data and a map from JSON pointer to position. Anchors and aliases are refused
 (they make YAML bombs possible), as are duplicate keys, several documents and non-string keys.
+
+The C composer recurses once per nesting level and overflows the C stack at ~25,000 levels (a
+segfault, before any depth check on the nodes could run). So a text that could nest deeper than
+SAFE_NESTING (a cheap bound: its brackets, plus two levels per column of its longest line) is first
+read as an event stream, which the parser produces without recursing, and refused at the first level
+past MAX_DEPTH. Strings holding a control character (NUL, ESC, DEL, C1) are refused at their line:
+the API server or kustomize refuses them later, far from the spec.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +25,9 @@ from mlgitops.report.findings import Finding, Position
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 64
+SAFE_NESTING = 2000  # levels the C composer recurses through safely (it overflows at ~25,000)
+# C0 but tab, newline and carriage return; DEL; C1 but NEL (YAML's printable set, as kustomize reads it)
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
 def pointer_escape(token: str) -> str:
@@ -88,6 +99,14 @@ class _Walker:
         default = "tag:yaml.org,2002:map" if isinstance(node, yaml.MappingNode) else "tag:yaml.org,2002:seq"
         return node.tag != default
 
+    def control(self, node, text: str, what: str = "value") -> None:
+        found = CONTROL.search(text)
+        if found:
+            char = found.group()
+            self.error("control-character", node.start_mark,
+                       f"the {what} holds the control character U+{ord(char):04X} at offset {found.start()}",
+                       "remove it: the API server and kustomize refuse control characters (tab and newline are fine)")
+
     def scalar(self, node, pointer: str) -> Any:
         if node.tag == "tag:yaml.org,2002:timestamp":
             value: Any = node.value
@@ -95,6 +114,8 @@ class _Walker:
             value = self.loader.construct_object(node)
         if isinstance(value, (datetime.date, bytes)):
             value = node.value
+        if isinstance(value, str):
+            self.control(node, value)
         if not node.style and node.tag != "tag:yaml.org,2002:str":
             self.doc.plain[pointer] = node.value
         return value
@@ -113,6 +134,7 @@ class _Walker:
                            f'quote it: "{shown}"' if isinstance(text, str) else "")
                 continue
             key = key_node.value
+            self.control(key_node, key, "key")
             child = join(pointer, key)
             if key in out:
                 first = self.doc.keys[child]
@@ -201,11 +223,41 @@ def _anchors(path: str, text: str) -> list[Finding]:
     return found
 
 
+def nesting_bound(text: str) -> int:
+    """An upper bound on how deep text can nest: a flow level needs a bracket; a block level needs a
+    column more than its parent, or (a sequence in a mapping, `- - x`) at most one more at the same one."""
+    longest = max(map(len, text.split("\n")), default=0)
+    return text.count("[") + text.count("{") + 2 * longest + 2
+
+
+def too_deep(path: str, text: str) -> Finding | None:
+    """The first level past MAX_DEPTH, found from the event stream (no recursion), or None. Only a text
+    that could nest past SAFE_NESTING is streamed: any other the composer reads safely."""
+    if nesting_bound(text) <= SAFE_NESTING:
+        return None
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH + 1:
+                    return Finding("yaml-depth", f"nesting deeper than {MAX_DEPTH} levels", path,
+                                   Position.from_mark(event.start_mark))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:  # reported by the real parse, which stops at the same place, this shallow
+        return None
+    return None
+
+
 def load(path: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
     """Parse one YAML document. Returns (document, findings); document is None when unusable."""
     text, findings = _decode(path, raw)
     if text is None:
         return None, findings
+    deep = too_deep(path, text)
+    if deep is not None:
+        return None, [deep]
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

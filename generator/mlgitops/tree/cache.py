@@ -1,27 +1,39 @@
-"""The content-addressed cache in .mlgitops-cache/ (git-ignored, safe to delete).
+"""The content-addressed cache, kept outside the repository and signed with a per-machine key.
 
 The API is two calls on a `Store`, one folder per kind of result:
 
-    store = Store(root, "results")          # .mlgitops-cache/results/
+    store = Store(root, "results")          # <cache home>/<repo id>/results/
     digest = key(salt, spec_bytes, ...)      # every input that can change the result
     payload = store.get(digest)              # bytes, or None: a miss
     store.put(digest, payload)               # never raises: a cache that cannot be written is only slower
 
 `JsonStore` and `TreeCache` wrap a Store for JSON values (check results) and generated trees.
 
-A cache never changes a verdict, so every entry carries its full key and a checksum over the kind of
-store, the key and the payload. Anything that does not match is a miss: an entry copied over another,
-or under another model's key, truncated, corrupted, or written by another version of the format. Only
-regular files are read (no symlink followed, no FIFO or device opened for long), up to MAX_ENTRY bytes.
+A repository is untrusted input (a pull request can commit any file), so a cache entry must be
+something it cannot forge:
 
-A cache that cannot be used (`.mlgitops-cache` is a file, or its folders cannot be written) makes a
-cache-less run with one warning in `Store.warnings`, never an error.
+- the cache lives outside the work tree: `$MLGITOPS_CACHE_DIR`, else `$XDG_CACHE_HOME/mlgitops`, else
+  `~/.cache/mlgitops`, one folder per repository (a hash of its resolved path). A cache home inside the
+  repository is refused (a run without the cache, one warning). A `.mlgitops-cache` folder in the
+  repository (where older versions kept it, or planted by a commit) is never read: `generate` flags it.
+- every entry is signed: HMAC-SHA256 with a random key of this machine over the kind of store, the
+  full key and the payload. The key file (`$MLGITOPS_CACHE_KEY`, else `$XDG_STATE_HOME/mlgitops/cache-key`,
+  else `~/.local/state/mlgitops/cache-key`) is created 0600, apart from the cache, so a cache folder
+  copied from elsewhere (a CI cache restored from another run) is only misses.
+
+Anything that does not verify is a miss: an entry copied over another, or under another model's key,
+truncated, corrupted, forged, or written by another version of the format. Only regular files are
+read (no symlink followed, no FIFO or device opened for long), up to MAX_ENTRY bytes. A cache that
+cannot be used (its folder or key cannot be made) makes a cache-less run with one warning in
+`Store.warnings`, never an error. And a cache never decides a verdict on its own: the writer proves
+every path of a tree, from the cache or not, before it writes anything (writer.plan).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import marshal
 import os
@@ -31,10 +43,97 @@ from pathlib import Path
 from mlgitops.kube.kustomize import file_fingerprint
 from mlgitops.tree.writer import write_atomic
 
-ROOT_DIR = ".mlgitops-cache"
-CACHE_DIR = f"{ROOT_DIR}/results"  # check's per-overlay results
-MAGIC = b"mlgitops-cache 2\n"
+LEGACY_DIR = ".mlgitops-cache"  # where the cache once lived, in the repository: never read, flagged
+HOME_ENV = "MLGITOPS_CACHE_DIR"
+KEY_ENV = "MLGITOPS_CACHE_KEY"
+MAGIC = b"mlgitops-cache 3\n"
 MAX_ENTRY = 64 << 20  # bytes; a larger file is not an entry we wrote
+KEY_BYTES = 32
+
+
+class Unusable(Exception):
+    """Why the cache cannot be used in this run (said once as a warning, never an error)."""
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable, "")
+    return Path(value) if os.path.isabs(value) else Path.home() / fallback
+
+
+def home() -> Path:
+    """The folder holding every repository's cache on this machine."""
+    value = os.environ.get(HOME_ENV, "")
+    return Path(value).absolute() if value else _xdg("XDG_CACHE_HOME", ".cache") / "mlgitops"
+
+
+def key_file() -> Path:
+    value = os.environ.get(KEY_ENV, "")
+    return Path(value).absolute() if value else _xdg("XDG_STATE_HOME", ".local/state") / "mlgitops" / "cache-key"
+
+
+def location(root: Path) -> Path:
+    """This repository's cache folder: one per resolved repository path, outside the repository."""
+    real = os.path.realpath(root)
+    return home() / hashlib.sha256(os.fsencode(real)).hexdigest()[:32]
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _read_key(path: Path, create: bool = True) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return _create_key(path) if create else None
+    except OSError as exc:
+        raise Unusable(f"cannot read the cache key {path} ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise Unusable(f"the cache key {path} is not a file of yours that only you can read (mode 0600)")
+        secret = handle.read(KEY_BYTES + 1)
+    if len(secret) != KEY_BYTES:
+        raise Unusable(f"the cache key {path} is damaged (delete it: a new one is made)")
+    return secret
+
+
+def _create_key(path: Path) -> bytes:
+    secret = os.urandom(KEY_BYTES)
+    try:
+        os.makedirs(path.parent, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:  # another run made it first
+        return _read_key(path, create=False) or b""
+    except OSError as exc:
+        raise Unusable(f"cannot create the cache key {path} ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secret)
+    return secret
+
+
+_secrets: dict[Path, bytes] = {}
+
+
+def _secret(path: Path, create: bool = True) -> bytes | None:
+    """The machine's key; made on first use by a run that writes (a read-only run never creates it)."""
+    if path not in _secrets:
+        secret = _read_key(path, create)
+        if secret is None:
+            return None
+        _secrets[path] = secret
+    return _secrets[path]
+
+
+def open_cache(root: Path) -> Path:
+    """This repository's cache folder, or Unusable saying why it cannot be used."""
+    folder = location(root)
+    for what, path in (("cache folder", folder), ("cache key", key_file())):
+        if _inside(path, root):
+            raise Unusable(f"the {what} {path} is inside the repository, where a commit could plant it "
+                           f"(set {HOME_ENV} / {KEY_ENV} to a folder outside it)")
+    return folder
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,22 +163,28 @@ def key(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
-def _checksum(kind: str, digest: str, payload: bytes) -> bytes:
-    return key(MAGIC, kind, digest, payload).encode()
+def _checksum(secret: bytes, kind: str, digest: str, payload: bytes) -> bytes:
+    """HMAC-SHA256 under this machine's key: without the key, no one can make an entry that verifies."""
+    mac = hmac.new(secret, digestmod=hashlib.sha256)
+    for part in (MAGIC, kind.encode(), digest.encode(), payload):
+        mac.update(len(part).to_bytes(8, "big"))
+        mac.update(part)
+    return mac.hexdigest().encode()
 
 
-def encode(kind: str, digest: str, payload: bytes) -> bytes:
-    """An entry file: the format, the full key, a checksum over kind + key + payload, the payload."""
-    return MAGIC + digest.encode() + b"\n" + _checksum(kind, digest, payload) + b"\n" + payload
+def encode(secret: bytes, kind: str, digest: str, payload: bytes) -> bytes:
+    """An entry file: the format, the full key, a signature over kind + key + payload, the payload."""
+    return MAGIC + digest.encode() + b"\n" + _checksum(secret, kind, digest, payload) + b"\n" + payload
 
 
-def decode(kind: str, digest: str, blob: bytes) -> bytes | None:
-    """The payload of an entry file, or None unless it is whole and was written for exactly this key."""
+def decode(secret: bytes, kind: str, digest: str, blob: bytes) -> bytes | None:
+    """The payload of an entry file, or None unless it is whole, signed with this machine's key and
+    was written for exactly this key."""
     head = len(MAGIC)
     if not blob.startswith(MAGIC) or len(blob) < head + 130:
         return None
     stored_key, stored_sum, payload = blob[head:head + 64], blob[head + 65:head + 129], blob[head + 130:]
-    if stored_key != digest.encode() or stored_sum != _checksum(kind, digest, payload):
+    if stored_key != digest.encode() or not hmac.compare_digest(stored_sum, _checksum(secret, kind, digest, payload)):
         return None
     return payload
 
@@ -110,36 +215,47 @@ def read_regular(path: str, limit: int | None = None) -> bytes | None:
         os.close(fd)
 
 
-def unusable(root: Path) -> str | None:
-    """Why the cache folder cannot be used at all, or None."""
-    path = root / ROOT_DIR
-    if os.path.lexists(path) and not path.is_dir():
-        return f"{ROOT_DIR} is not a folder: running without the cache (delete it to use the cache again)"
-    return None
+def legacy(root: Path) -> bool:
+    """Whether the repository holds a `.mlgitops-cache` (committed or planted): never read."""
+    return os.path.lexists(root / LEGACY_DIR)
 
 
 class Store:
-    """Entries of one kind (a folder under .mlgitops-cache/), get and put by key; bytes in, bytes out."""
+    """Entries of one kind (a folder in this repository's cache), get and put by key; bytes in, bytes out."""
 
     def __init__(self, root: Path, kind: str, enabled: bool = True):
         self.kind = kind
-        self.folder = root / ROOT_DIR / kind
         self.warnings: list[str] = []
-        problem = unusable(root) if enabled else None
-        if problem:
-            self.warnings.append(problem)
-        self.enabled = enabled and not problem
+        self.folder = Path(os.devnull)
+        if enabled:
+            try:
+                self.folder = open_cache(root) / kind
+            except Unusable as exc:
+                self.warnings.append(f"{exc}: running without the cache")
+                enabled = False
+        self.enabled = enabled
         self.hits = 0
         self.misses = 0
 
     def path(self, digest: str) -> Path:
         return self.folder / digest[:2] / digest
 
+    def secret(self, create: bool) -> bytes | None:
+        """The machine's key, or None (no key yet, and create is False); a key that cannot be used
+        turns the cache off with one warning."""
+        try:
+            return _secret(key_file(), create)
+        except Unusable as exc:
+            self.enabled = False
+            self.warnings.append(f"{exc}: running without the cache")
+            return None
+
     def get(self, digest: str) -> bytes | None:
         if not self.enabled:
             return None
-        blob = read_regular(os.fspath(self.path(digest)))
-        payload = None if blob is None else decode(self.kind, digest, blob)
+        secret = self.secret(create=False)
+        blob = read_regular(os.fspath(self.path(digest))) if secret else None
+        payload = None if blob is None or secret is None else decode(secret, self.kind, digest, blob)
         if payload is None:
             self.misses += 1
         else:
@@ -149,16 +265,19 @@ class Store:
     def put(self, digest: str, payload: bytes) -> None:
         if not self.enabled:
             return
+        secret = self.secret(create=True)
+        if not secret:
+            return
         try:
-            write_atomic(self.path(digest), encode(self.kind, digest, payload))
+            write_atomic(self.path(digest), encode(secret, self.kind, digest, payload))
         except OSError as exc:  # a cache that cannot be written only makes the next run slower
             self.enabled = False
-            self.warnings.append(f"cannot write the cache in {ROOT_DIR}/ ({exc.strerror or exc}): "
+            self.warnings.append(f"cannot write the cache in {self.folder.parent} ({exc.strerror or exc}): "
                                  "running without it")
 
 
 class JsonStore:
-    """Check's per-overlay results (.mlgitops-cache/results/): JSON values, by key."""
+    """Check's per-overlay results (the cache's results/): JSON values, by key."""
 
     def __init__(self, root: Path, enabled: bool = True, kind: str = "results"):
         self.store = Store(root, kind, enabled)
@@ -188,7 +307,7 @@ Cache = JsonStore  # the name `check` and `diff` have used
 
 
 class TreeCache:
-    """Generated files per model spec (.mlgitops-cache/generate/), keyed on everything that decides them
+    """Generated files per model spec (the cache's generate/), keyed on everything that decides them
     (marshal: fast and bytes-safe; only entries whose checksum matches are unmarshalled)."""
 
     def __init__(self, root: Path, enabled: bool = True):
@@ -207,6 +326,8 @@ class TreeCache:
         except (ValueError, EOFError, TypeError):
             return None
         if not isinstance(name, str) or not isinstance(tree, dict):
+            return None
+        if not all(isinstance(p, str) and isinstance(c, bytes) for p, c in tree.items()):
             return None
         return name, tree
 

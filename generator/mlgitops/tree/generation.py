@@ -56,7 +56,7 @@ def _salt(config: Config) -> str:
 def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Generated:
     """Read and validate every input, then render the whole tree. Touches no output file.
 
-    Each valid spec's files are cached by content (.mlgitops-cache/generate/), so an unchanged spec
+    Each valid spec's files are cached by content (the cache's generate/, see tree/cache.py), so an unchanged spec
     is neither parsed nor rendered again; with store_cache=False the cache is only read (a read-only
     run writes nothing at all).
     """
@@ -66,6 +66,11 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
     result = Generated(config, findings=[*findings, *config_findings(config.path, config.data, config.doc.position)])
     store = cache.TreeCache(repo.root, use_cache)
     result.notes = store.warnings  # the same list: a warning from a later put shows too
+    if cache.legacy(repo.root):
+        result.findings.append(Finding(
+            "cache-in-repository", "a cache folder in the repository is never read (a commit could forge it)",
+            cache.LEGACY_DIR, Position(), f"delete it (git rm -r --cached {cache.LEGACY_DIR} if committed): "
+            f"the cache lives in {cache.home()}", Severity.WARNING))
     salt = _salt(config)
     for stray in repo.stray_files():
         what = "folder" if stray.is_dir() else "file"
@@ -130,20 +135,28 @@ class Outcome:
 
 
 def run(root: Path, check: bool = False, prune_all: bool = False,
-        notify: Callable[[str], None] | None = None) -> Outcome:
+        notify: Callable[[str], None] | None = None, rollback: bool = False) -> Outcome:
     """Generate the tree (or with check, compare it with the disk, writing nothing at all).
 
+    The specs are read under the lock the writes take: a `set` finishing meanwhile waits, then
+    regenerates from its edit, which is never reverted by a run that read the spec before it.
     A run that would delete every generated file because models/ is missing, empty or not a folder
-    is refused unless prune_all says so. notify hears that the run waits on another's lock."""
+    is refused unless prune_all says so. notify hears that the run waits on another's lock. With
+    rollback, a failed write puts back the files already changed (set and promote)."""
     repo = Repo(root)
-    result = build(repo, store_cache=not check)
-    outcome = _outcome(repo, result, check, prune_all, notify)
+    if check:
+        result = build(repo, store_cache=False)
+        outcome = _outcome(repo, result, check, prune_all, rollback)
+    else:
+        with writer.locked(root, notify=notify):
+            result = build(repo)
+            writer.pause("generate-read")
+            outcome = _outcome(repo, result, check, prune_all, rollback)
     outcome.notes = result.notes
     return outcome
 
 
-def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool,
-             notify: Callable[[str], None] | None) -> Outcome:
+def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool, rollback: bool) -> Outcome:
     root = repo.root
     if has_errors(result.findings):
         return Outcome(result.findings)
@@ -156,14 +169,13 @@ def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool,
         return Outcome(warnings + the_plan.findings + writer.leftover_findings(the_plan), the_plan,
                        writer.unified_diff(result.tree, disk, the_plan), count, envs,
                        drift.findings(the_plan, disk))
-    with writer.locked(root, notify=notify):
-        disk = writer.scan(root)
-        the_plan = writer.plan(result.tree, disk, root)
-        if the_plan.findings:
-            return Outcome(warnings + the_plan.findings, the_plan)
-        if not result.entries and the_plan.delete and not prune_all:
-            raise _nothing_to_generate(repo, len(the_plan.delete))
-        writer.apply(root, the_plan)
+    disk = writer.scan(root)
+    the_plan = writer.plan(result.tree, disk, root)
+    if the_plan.findings:
+        return Outcome(warnings + the_plan.findings, the_plan)
+    if not result.entries and the_plan.delete and not prune_all:
+        raise _nothing_to_generate(repo, len(the_plan.delete))
+    writer.apply(root, the_plan, rollback)
     return Outcome(warnings, the_plan, "", count, envs)
 
 

@@ -12,12 +12,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlgitops.report import textdiff
+from mlgitops.report import interrupts, textdiff
 from mlgitops.report.findings import FatalError, Finding, Position
 from mlgitops.spec.repo import GENERATED_ROOTS, MODELS_DIR
 from mlgitops.tree.layout import Tree, edited_by_hand, is_generated
 
 LOCK_FILE = ".mlgitops.lock"
+PAUSE_ENV = "MLGITOPS_TEST_PAUSE"  # tests only: "<point>:<folder>" waits at that point (see pause)
+PAUSE_LIMIT = 30.0  # seconds a paused run waits at most
 # write_atomic's temp files: `.<name>.<pid>.tmp`. One left on disk is from a run killed mid-write.
 TEMP_FILE = re.compile(r"^\..+\.\d+\.tmp$")
 WAIT_NOTICE = 1.0  # seconds of waiting on the lock before saying so
@@ -31,6 +33,8 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)  # hand-edited files in the way
     leftovers: list[str] = field(default_factory=list)  # temp files of a killed run, removed by apply
     edited: list[str] = field(default_factory=list)  # generated files edited by hand since, header kept
+    before: dict[str, bytes | None] = field(default_factory=dict)  # what apply changes, as it was (None: absent)
+    times: dict[str, tuple[int, int]] = field(default_factory=dict)  # and their (atime, mtime) in ns
 
     @property
     def changed(self) -> bool:
@@ -87,9 +91,31 @@ def spec_temps(root: Path) -> list[str]:
     return sorted(f"{MODELS_DIR}/{e.name}" for e in entries if is_temp(e.name) and e.is_file(follow_symlinks=False))
 
 
+def outside(path: str) -> str | None:
+    """Why path is not a file of the generated tree (None when it is): it must be relative, plain
+    (no empty, `.` or `..` part, no backslash or NUL) and under base/, overlays/ or clusters/.
+    Whatever a path comes from (a render, the cache), this is proven before anything is written."""
+    parts = path.split("/")
+    if path.startswith("/") or any(part in ("", ".", "..") for part in parts) or "\\" in path or "\0" in path:
+        return "is not a plain relative path"
+    if len(parts) < 2 or parts[0] not in GENERATED_ROOTS:
+        return f"is not under {', '.join(r + '/' for r in GENERATED_ROOTS)}"
+    return None
+
+
+def _outside_finding(path: str, why: str) -> Finding:
+    return Finding("path-outside", f"the generated tree names a file that {why}: nothing is written",
+                   path.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace"), Position(),
+                   "delete the cache folder (a forged or damaged entry) and report this if it persists")
+
+
 def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
     result = Plan()
     folders_ok: set[str] = set()
+    strays = [(path, why) for path in tree if (why := outside(path))]
+    if strays:  # refused as a whole: a tree naming one file out of place is not a tree to write
+        result.findings = [_outside_finding(path, why) for path, why in sorted(strays)]
+        return result
     for path, content in sorted(tree.items()):
         current = disk.get(path)
         if current == content:
@@ -110,6 +136,14 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
                                            "folder", blocker, Position(1, 1), "move it away"))
             continue
         result.write[path] = content
+        _remember(result, root, path, current)
+    _plan_deletions(result, tree, disk, root)
+    result.edited = _edited(result, disk)
+    return result
+
+
+def _plan_deletions(result: Plan, tree: Tree, disk: Tree, root: Path) -> None:
+    """Generated files no spec produces any more, and temp files of a killed run."""
     for path, content in sorted(disk.items()):
         if path in tree:
             continue
@@ -117,8 +151,16 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
             result.leftovers.append(path)
         elif is_generated(content):
             result.delete.append(path)
-    result.edited = _edited(result, disk)
-    return result
+            _remember(result, root, path, content)
+
+
+def _remember(the_plan: Plan, root: Path, path: str, content: bytes | None) -> None:
+    """What undo needs to put a file back as it was: its bytes and times."""
+    the_plan.before[path] = content
+    if content is not None:
+        with contextlib.suppress(OSError):
+            info = os.stat(root / path, follow_symlinks=False)
+            the_plan.times[path] = (info.st_atime_ns, info.st_mtime_ns)
 
 
 def _edited(result: Plan, disk: Tree) -> list[str]:
@@ -139,6 +181,9 @@ def _blocking_parent(root: Path, path: str) -> str | None:
     target = root / path
     if target.is_dir() or target.is_symlink():
         return path
+    real, top = os.path.realpath(target), os.path.realpath(root / parts[0])
+    if not real.startswith(top + os.sep):  # a symlinked repository root's parts resolve together
+        return parts[0]
     return None
 
 
@@ -153,10 +198,45 @@ def unified_diff(tree: Tree, disk: Tree, the_plan: Plan) -> str:
     return "".join(chunks)
 
 
+_held: dict[str, int] = {}  # repositories whose lock this process holds, and how many times
+
+
+def pause(point: str) -> None:
+    """Tests only: with MLGITOPS_TEST_PAUSE=<point>:<folder>, create <folder>/<point>.paused and wait
+    (at most PAUSE_LIMIT seconds) for <folder>/<point>.go, so a test can act at exactly this moment
+    (start a concurrent run, send a signal)."""
+    wanted, _, folder = os.environ.get(PAUSE_ENV, "").partition(":")
+    if wanted != point or not folder:
+        return
+    Path(folder, f"{point}.paused").touch()
+    deadline = time.monotonic() + PAUSE_LIMIT
+    while not os.path.exists(os.path.join(folder, f"{point}.go")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 @contextmanager
 def locked(root: Path, timeout: float = 60.0, notify: Callable[[str], None] | None = None):
-    """Hold the repository's lock file, so two runs cannot interleave their writes. notify is told
-    once when another run holds the lock for longer than WAIT_NOTICE."""
+    """Hold the repository's lock file, so two runs cannot interleave their reads and writes (re-entrant
+    within a process: set holds it around its edit, and the generate inside it takes it again). notify
+    is told once when another run holds the lock for longer than WAIT_NOTICE."""
+    held = os.path.realpath(root)
+    if held in _held:
+        _held[held] += 1
+        try:
+            yield
+        finally:
+            _held[held] -= 1
+        return
+    with _flocked(root, timeout, notify):
+        _held[held] = 1
+        try:
+            yield
+        finally:
+            del _held[held]
+
+
+@contextmanager
+def _flocked(root: Path, timeout: float, notify: Callable[[str], None] | None):
     start = time.monotonic()
     told = False
     try:
@@ -240,10 +320,48 @@ class PartialWrite(FatalError):
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C while apply was changing the tree; str() says how much was done."""
 
+    done: list[str] = []  # noqa: RUF012 (the files already changed, set on an instance when any were)
 
-def apply(root: Path, the_plan: Plan) -> None:
+
+def apply(root: Path, the_plan: Plan, rollback: bool = False) -> None:
     """Change the disk as planned: write, delete, remove leftover temp files. Checks every target
-    folder first; a failure or Ctrl-C part-way says which files were already changed."""
+    folder first; a failure or Ctrl-C part-way says which files were already changed. With rollback
+    (set and promote, which restore the spec too), those files are first put back as they were."""
+    try:
+        _apply(root, the_plan)
+    except (PartialWrite, Interrupted) as exc:
+        done = getattr(exc, "done", [])
+        if not rollback or not done:
+            raise
+        undone = undo(root, the_plan, done)
+        if undone:
+            raise
+        if isinstance(exc, Interrupted):
+            raise Interrupted("nothing was written (the files already changed were put back)") from None
+        raise FatalError(f"{exc.message}; the {len(done)} files already changed were put back: the tree is as "
+                         "it was", exc.hint) from None
+
+
+def undo(root: Path, the_plan: Plan, done: list[str]) -> list[str]:
+    """Put back the files apply changed (newest first), signals held off; the ones it could not."""
+    failed = []
+    with interrupts.deferred():
+        for path in reversed(done):
+            old = the_plan.before.get(path)
+            try:
+                if old is None:
+                    (root / path).unlink(missing_ok=True)
+                    _prune_empty(root, (root / path).parent)
+                else:
+                    write_atomic(root / path, old)
+                    if path in the_plan.times:
+                        os.utime(root / path, ns=the_plan.times[path])
+            except OSError:
+                failed.append(path)
+    return failed
+
+
+def _apply(root: Path, the_plan: Plan) -> None:
     blocked = unwritable(root, the_plan)
     if blocked:
         folder, reason = blocked[0]
@@ -263,6 +381,8 @@ def apply(root: Path, the_plan: Plan) -> None:
                 made.add(folder)
             write_atomic(target, content, make_parent=False)
             done.append(current)
+            if len(done) == 1:
+                pause("tree-written")
         for current in (*the_plan.delete, *the_plan.leftovers):
             (root / current).unlink(missing_ok=True)
             done.append(current)
@@ -273,8 +393,10 @@ def apply(root: Path, the_plan: Plan) -> None:
         if not done:
             raise Interrupted("nothing was written") from None
         total = len(the_plan.write) + len(the_plan.delete) + len(the_plan.leftovers)
-        raise Interrupted(f"the tree is partial ({len(done)} of {total} files changed); "
-                          "re-run 'mlgitops generate' to repair it") from None
+        interrupted = Interrupted(f"the tree is partial ({len(done)} of {total} files changed); "
+                                  "re-run 'mlgitops generate' to repair it")
+        interrupted.done = done
+        raise interrupted from None
 
 
 def _prune_empty(root: Path, folder: Path) -> None:

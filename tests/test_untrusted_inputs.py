@@ -1,0 +1,189 @@
+"""Issue 16, items 7, 8 and 9 (URLs): what a pull request can put in a repository or a command line is
+refused at its line, bounded, and never a crash, a hang or a traceback.
+
+The crashes are run in subprocesses (a segfault would take pytest down with it), bounded by timeouts.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, snapshot
+from mlgitops.spec.config import url_credentials
+
+SPEC = "models/house-prices.yaml"
+LIMIT = 60
+DEEP = 30_000  # levels: ~25,000 overflowed the C composer's stack (exit 139) before the depth check
+
+
+def mlgitops(repo: Path, *args: str, timeout: float = LIMIT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mlgitops", *args, "--repo", str(repo)], capture_output=True, check=False,
+                          text=True, timeout=timeout)
+
+
+def refused_at(result: subprocess.CompletedProcess, where: str, rule: str) -> None:
+    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr
+    assert where in result.stdout + result.stderr and f"({rule})" in result.stdout + result.stderr
+
+
+# 7. crashes and hangs
+
+
+@pytest.mark.parametrize("nesting", ["[" * DEEP + "]" * DEEP, "{a: " * DEEP + "1" + "}" * DEEP],
+                         ids=["flow-sequences", "flow-mappings"])
+def test_deep_flow_nesting_in_a_spec_is_a_finding_not_a_segfault(generated, nesting):
+    spec = generated / SPEC
+    spec.write_text(spec.read_text() + f"  extra: {nesting}\n")
+    before = snapshot(generated)
+    for command in (("generate",), ("generate", "--check"), ("check", "--no-cache")):
+        refused_at(mlgitops(generated, *command), SPEC, "yaml-depth")
+    assert snapshot(generated) == before
+
+
+def test_deep_flow_nesting_in_mlgitops_yaml_is_a_finding_not_a_segfault(generated):
+    config = generated / "mlgitops.yaml"
+    config.write_text(config.read_text() + "x: " + "[" * DEEP + "]" * DEEP + "\n")
+    refused_at(mlgitops(generated, "generate"), "mlgitops.yaml:", "yaml-depth")
+
+
+def test_deep_block_nesting_on_one_line_is_a_finding_too(generated):
+    spec = generated / SPEC
+    spec.write_text(spec.read_text() + "  extra:\n    " + "- " * DEEP + "x\n")
+    result = mlgitops(generated, "generate")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+def test_a_nested_alias_bomb_given_to_set_is_refused_without_expanding(generated):
+    bomb = "{a: &a [x, x, x, x, x, x, x, x, x], " + ", ".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]" for i in range(9)) + "}"
+    before = snapshot(generated)
+    result = mlgitops(generated, "set", "house-prices", f"serving.env={bomb}", timeout=30)
+    assert result.returncode == 2 and "(yaml-alias)" in result.stderr and "Traceback" not in result.stderr
+    assert snapshot(generated) == before
+
+
+@pytest.mark.parametrize("value, rule", [("[" * DEEP + "]" * DEEP, "yaml-depth"), ("!!python/object:os.system x",
+                                          "yaml-tag"), ('"\\e[31mred"', "control-character")])
+def test_set_reads_its_value_as_a_spec_is_read(generated, value, rule):
+    result = mlgitops(generated, "set", "house-prices", f"serving.env={{A: {value}}}")
+    assert result.returncode == 2 and f"({rule})" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_validate_skips_a_fifo_in_a_folder_with_a_warning_and_never_blocks(tmp_path, capsys):
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "mlgitops", "validate", str(folder)], capture_output=True, check=False,
+                            text=True, timeout=LIMIT, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{folder / 'pipe.yaml'}: a FIFO, not a regular file: skipped (k8s-read)" in result.stdout
+    assert "1 valid, 0 invalid, 0 errors, 1 skipped" in result.stdout
+    assert time.monotonic() - started < LIMIT
+
+
+def test_an_unreadable_models_folder_is_one_line_of_error(generated, capsys, monkeypatch):
+    # as root a chmod would not stop the read: the folder's listing fails as it would for another user
+    real = Path.iterdir
+
+    def refuse(self):
+        if self.name == "models":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    for command in (("generate",), ("generate", "--check"), ("set", "house-prices", "serving.replicas=3")):
+        result = run_cli(capsys, *command, "--repo", str(generated))
+        assert result.code == 2 and "Traceback" not in result.err
+        assert result.err.startswith("mlgitops: error: cannot read models/") and "Permission denied" in result.err
+
+
+# 8. values the API server refuses
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("    replicas: 2\n", "    replicas: 2147483648\n", "replicas"),
+    ("maxReplicas: 10", "maxReplicas: 2147483648", "maxReplicas"),
+    ("maxReplicas: 10", "maxReplicas: 99999999999999999999999999", "maxReplicas"),
+    ("    port: 5000\n", "    port: 5000\n    security: {runAsUser: 4294967296}\n", "runAsUser"),
+])
+def test_numbers_beyond_their_kubernetes_type_are_refused_at_the_spec_line(generated, capsys, old, new, field):
+    spec = generated / SPEC
+    text = spec.read_text()
+    assert old in text
+    spec.write_text(text.replace(old, new))
+    line = next(i for i, t in enumerate(spec.read_text().splitlines(), 1) if new.strip().splitlines()[-1] in t)
+    result = run_cli(capsys, "generate", "--check", "--repo", str(generated))
+    assert result.code == 1
+    said = result.out + result.err
+    assert f"{SPEC}:{line}:" in said and f"'{field}' must be at most" in said
+    assert "please report" not in result.out + result.err
+
+
+def test_the_largest_int32_still_passes(generated, capsys):
+    result = run_cli(capsys, "set", "house-prices", "serving.replicas=2147483647", "--repo", str(generated))
+    assert "must be at most" not in result.err
+
+
+@pytest.mark.parametrize("text", ['"a\\0b"', '"\\e[31mred"', '"del\\x7f"', '"bell\\a"', '"c1\\x85ok\\x9b"'],
+                         ids=["NUL", "ESC", "DEL", "BEL", "C1"])
+@pytest.mark.parametrize("where", ["env", "annotation", "label"])
+def test_control_characters_are_refused_at_the_spec_line(generated, capsys, text, where):
+    spec = generated / SPEC
+    added = {"env": f"        env: {{GREETING: {text}}}\n",
+             "annotation": f"      patches:\n      - target: {{kind: Deployment}}\n        merge: {{metadata: "
+                           f"{{annotations: {{note: {text}}}}}}}\n",
+             "label": f"      labels: {{x: {text}}}\n"}[where]
+    assert spec.read_text().endswith("targetCPUUtilization: 70}\n")  # prod's override ends the spec
+    spec.write_text(spec.read_text() + added)
+    line = len(spec.read_text().splitlines())
+    before = snapshot(generated)
+    result = run_cli(capsys, "generate", "--repo", str(generated))
+    assert result.code == 1
+    assert f"{SPEC}:{line}:" in result.err and "(control-character)" in result.err
+    assert "\x1b" not in result.out + result.err
+    assert snapshot(generated) == before
+
+
+def test_tab_and_newline_are_fine(generated, capsys):
+    spec = generated / SPEC
+    spec.write_text(spec.read_text() + '        env: {NOTE: "a\\tb\\nc"}\n')
+    assert run_cli(capsys, "generate", "--repo", str(generated)).code == 0
+
+
+# 9. URLs with credentials
+
+
+@pytest.mark.parametrize("url", ["https://user:ghp_S3cr3tT0ken@github.com/org/repo.git",
+                                 "https://ghp_S3cr3tT0ken@github.com/org/repo.git",
+                                 "http://x-access-token:ghp_S3cr3tT0ken@git.example.com/repo.git",
+                                 "ssh://git:ghp_S3cr3tT0ken@github.com/org/repo.git"])
+def test_a_url_with_credentials_is_refused_and_never_printed(generated, tmp_path, capsys, url):
+    assert url_credentials(url) is not None
+    config = generated / "mlgitops.yaml"
+    text = config.read_text()
+    config.write_text(text.replace("git:\n", f'git:\n  url: "{url}"\n', 1) if "  url:" not in text else
+                      "\n".join(f'  url: "{url}"' if t.startswith("  url:") else t for t in text.splitlines()) + "\n")
+    line = next(i for i, t in enumerate(config.read_text().splitlines(), 1) if t.startswith("  url:"))
+    result = run_cli(capsys, "generate", "--check", "--repo", str(generated))
+    assert result.code == 1 and f"mlgitops.yaml:{line}:" in result.err and "(url-credentials)" in result.err
+    assert "S3cr3t" not in result.out + result.err
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    result = run_cli(capsys, "init", "--repo-url", url, str(fresh))
+    assert result.code == 2 and "holds credentials" in result.err and "S3cr3t" not in result.out + result.err
+    assert not any(fresh.iterdir())
+
+
+def test_an_ssh_user_is_not_a_credential():
+    assert url_credentials("ssh://git@github.com/org/repo.git") is None
+    assert url_credentials("https://github.com/org/repo.git") is None
+    assert url_credentials("https://github.com/org/repo@v1.git") is None
