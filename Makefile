@@ -45,7 +45,7 @@ test-lowest:
 	rm -rf $(LOWEST)
 	$(PYTHON) -m venv $(LOWEST)
 	$(PYTHON) .ci/lowest_constraints.py pyproject.toml > $(LOWEST)/lowest-constraints.txt
-	$(LOWEST)/bin/pip install --quiet --disable-pip-version-check -c $(LOWEST)/lowest-constraints.txt -e '.[test]'
+	$(LOWEST)/bin/pip install --quiet --disable-pip-version-check -c $(LOWEST)/lowest-constraints.txt -e '.[test,lint]'
 	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 # An independent scanner on the built overlays, held to docs/security.md (about a minute; not in .ci/run).
