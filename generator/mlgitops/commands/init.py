@@ -71,7 +71,7 @@ def next_steps(pinned: sources.Source | None, new_config: bool, unowned: list[st
     lines = ["git init && git add -A && git commit; mlgitops check; mlgitops new NAME --image IMAGE for your own models"]
     if pinned is None:
         lines.append("CI and pre-commit do not know where mlgitops comes from: delete .github/workflows/mlgitops.yml "
-                     f"and .pre-commit-config.yaml and run mlgitops init --mlgitops-source {sources.FORMS}")
+                     f"and .pre-commit-config.yaml, then mlgitops init --mlgitops-source {sources.FORMS}")
     else:
         lines.append(f"CI and pre-commit take mlgitops from {pinned}; pre-commit install to run its hooks "
                      "before each commit")
@@ -79,5 +79,6 @@ def next_steps(pinned: sources.Source | None, new_config: bool, unowned: list[st
         lines.append(f"no code owners for {', '.join(unowned)}: add their teams to codeOwners in mlgitops.yaml "
                      "and run mlgitops init again")
     elif new_config:
-        lines.append("codeOwners in mlgitops.yaml (team -> @org/team) and mlgitops init again write .github/CODEOWNERS")
+        lines.append("for a .github/CODEOWNERS by team, map teams to owners in mlgitops.yaml "
+                     "(codeOwners: {TEAM: [\"@ORG/TEAM\"]}) and run mlgitops init again")
     return lines

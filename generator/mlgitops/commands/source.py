@@ -26,7 +26,7 @@ _ACTION = re.compile(rf"(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{{0,38}}))/(?P<repo>
 _GIT = re.compile(rf"git\+(?P<url>(?:https|ssh|file)://[^\s\x00-\x1f\x7f]+)@(?P<commit>{COMMIT})")
 _GITHUB = re.compile(r"(?:https://|ssh://git@)github\.com/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?/?")
 
-FORMS = "OWNER/REPO@COMMIT (the GitHub Action) or git+https://HOST/PATH@COMMIT (any Git host), COMMIT in full"
+FORMS = "OWNER/REPO@COMMIT (the GitHub Action) or git+https://HOST/PATH@COMMIT (from Git)"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from mlgitops.commands.source import FORMS, Source
+from mlgitops.commands.source import Source
 
 WORKFLOW_HEAD = """\
 # Validates every pull request that touches models, config or generated files: drift, kustomize
@@ -60,7 +60,7 @@ CACHE_STEP = """\
 ACTION_STEPS = """\
       - name: Generated tree is up to date
         if: matrix.shard == '1/3'
-        uses: @ACTION@   # mlgitops @VERSION@: installs that commit with its tested constraints, once per job
+        uses: @ACTION@   # mlgitops @VERSION@ (its action.yml installs it once per job)
         with:
           command: generate --check --format github
       - name: Check
@@ -96,9 +96,11 @@ GIT_INSTALL = """\
 
 UNKNOWN_INSTALL = """\
       - name: Install mlgitops
-        # 'mlgitops init' did not know where your team gets mlgitops. Delete this file and run
-        # 'mlgitops init --mlgitops-source @FORMS@', or replace this step. Never
-        # 'pip install mlgitops': that name is not published, and whoever claims it would run code here.
+        # 'mlgitops init' did not know where your team gets mlgitops: delete this file and run
+        #   mlgitops init --mlgitops-source OWNER/REPO@COMMIT             (mlgitops's GitHub Action), or
+        #   mlgitops init --mlgitops-source git+https://HOST/PATH@COMMIT  (installed from Git),
+        # or replace this step. Never 'pip install mlgitops': that name is not published, and whoever
+        # claims it would run code here.
         run: |
           echo "::error title=mlgitops::this workflow does not say where mlgitops comes from: see its install step"
           exit 1
@@ -126,7 +128,7 @@ def workflow(source: Source | None, version: str) -> str:
         steps = ACTION_STEPS.replace("@ACTION@", str(source)).replace("@VERSION@", version)
         return WORKFLOW_HEAD + CACHE_STEP + steps
     if source is None:
-        install = UNKNOWN_INSTALL.replace("@FORMS@", FORMS)
+        install = UNKNOWN_INSTALL
     else:
         install = GIT_INSTALL.replace("@URL@", json.dumps(source.location)).replace("@COMMIT@", json.dumps(source.commit))
     return WORKFLOW_HEAD + SETUP_PYTHON + install + CACHE_STEP + RUN_STEPS
@@ -148,8 +150,8 @@ repos:
 PRE_COMMIT_SYSTEM = """\
 # pre-commit (https://pre-commit.com): regenerate and check before each commit.
 # These hooks run the mlgitops on PATH (language: system): a commit made without it fails with
-# "Executable 'mlgitops' not found". 'mlgitops init --mlgitops-source @FORMS@'
-# writes hooks that pre-commit installs by itself (repo: mlgitops's repository, rev: a commit).
+# "Executable 'mlgitops' not found". Given --mlgitops-source OWNER/REPO@COMMIT (or
+# git+https://HOST/PATH@COMMIT), 'mlgitops init' writes mlgitops's own hooks instead, which pre-commit installs.
 repos:
 - repo: local
   hooks:
@@ -172,7 +174,7 @@ repos:
 def pre_commit(source: Source | None, version: str) -> str:
     """.pre-commit-config.yaml: this repository's hooks when the source is known, else `language: system`."""
     if source is None:
-        return PRE_COMMIT_SYSTEM.replace("@FORMS@", FORMS).replace("@FILES@", FILES)
+        return PRE_COMMIT_SYSTEM.replace("@FILES@", FILES)
     return (PRE_COMMIT_HOOKS.replace("@REPO@", json.dumps(source.hooks_repo))
             .replace("@COMMIT@", source.commit).replace("@VERSION@", version))
 
