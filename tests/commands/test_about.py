@@ -23,8 +23,8 @@ def test_version_names_the_kustomize_and_the_schemas_it_carries(capsys):
 
 
 def test_version_from_the_console_script_does_not_import_the_cli():
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import sys; from mlgitops.__main__ import entry;"
-                           " sys.argv = ['mlgitops', '--version']; sys.exit(entry())"],
+    script = "import sys; from mlgitops.__main__ import entry; sys.argv = ['mlgitops', '--version']; sys.exit(entry())"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", script],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("mlgitops ")
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}

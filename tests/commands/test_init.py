@@ -7,6 +7,7 @@ Golden cases under tests/cases/init/<case>/: `args.txt` (init's options), `given
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -94,14 +95,16 @@ def test_anything_else_is_refused_before_anything_is_written(text, hint, tmp_pat
     assert result.code == 2 and "Traceback" not in result.err and not (tmp_path / "x").exists()
 
 
+def _git_record(url: str, vcs: str = "git") -> str:
+    return json.dumps({"url": url, "vcs_info": {"vcs": vcs, "commit_id": SHA}})
+
+
 @pytest.mark.parametrize("record, expected", [
-    ('{"url": "https://github.com/acme/mlgitops.git", "vcs_info": {"vcs": "git", "commit_id": "%s"}}' % SHA,
-     f"acme/mlgitops@{SHA}"),
-    ('{"url": "ssh://git@git.example.com/ml/mlgitops", "vcs_info": {"vcs": "git", "commit_id": "%s"}}' % SHA,
-     f"git+ssh://git@git.example.com/ml/mlgitops@{SHA}"),
+    (_git_record("https://github.com/acme/mlgitops.git"), f"acme/mlgitops@{SHA}"),
+    (_git_record("ssh://git@git.example.com/ml/mlgitops"), f"git+ssh://git@git.example.com/ml/mlgitops@{SHA}"),
     ('{"url": "file:///src/mlgitops", "dir_info": {"editable": true}}', None),
     ('{"url": "https://x.example.com/mlgitops-0.1.0.tar.gz", "archive_info": {}}', None),
-    ('{"url": "https://github.com/acme/mlgitops", "vcs_info": {"vcs": "hg", "commit_id": "%s"}}' % SHA, None),
+    (_git_record("https://github.com/acme/mlgitops", vcs="hg"), None),
     ("not json", None),
 ], ids=["github", "other-host", "editable", "archive", "not-git", "garbage"])
 def test_init_knows_the_source_pip_recorded_for_a_git_install(record, expected):

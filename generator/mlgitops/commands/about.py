@@ -32,6 +32,6 @@ def text() -> str:
     return "\n".join([
         f"mlgitops {__version__} (Python {platform.python_version()})",
         f"kustomize: {tool}",
-        f"Kubernetes schemas: {shipped}, default {schemas.DEFAULT_KUBERNETES_VERSION} "
-        f"({_distribution('kubernetes-validate')}; CRDs in schemas/crds/ of mlgitops)",
+        (f"Kubernetes schemas: {shipped}, default {schemas.DEFAULT_KUBERNETES_VERSION} "
+         f"({_distribution('kubernetes-validate')}; CRDs in schemas/crds/ of mlgitops)"),
     ])
