@@ -60,7 +60,7 @@ def _code_owners(root: Path, config: Config | None, written: list[str]) -> list[
     if not owners or not codeowners.ours(path):
         return []
     text, unowned = codeowners.text(owners, codeowners.teams(Repo(root)))
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
+    if not path.exists() or path.read_bytes() != text.encode("utf-8"):
         scaffold.write_file(root, path, text)
         written.append(codeowners.PATH)
     return unowned
