@@ -23,7 +23,8 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir()), ids=str)
-def test_init_golden(case, tmp_path, capsys):
+def test_init_golden(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(source, "installed", lambda: None)  # as from a checkout, whatever installed this one
     folder = CASES / case
     repo = tmp_path / "repo"
     if (folder / "given").is_dir():
@@ -110,3 +111,10 @@ def _git_record(url: str, vcs: str = "git") -> str:
 def test_init_knows_the_source_pip_recorded_for_a_git_install(record, expected):
     found = source.from_direct_url(record)
     assert (str(found) if found else None) == expected
+
+
+def test_without_the_option_init_takes_mlgitops_from_where_pip_installed_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(source, "installed", lambda: source.parse(f"acme/mlgitops@{SHA}"))
+    result = run_cli(capsys, "init", str(tmp_path))
+    assert result.code == 0 and f"take mlgitops from acme/mlgitops@{SHA}" in result.err
+    assert f"uses: acme/mlgitops@{SHA}" in (tmp_path / ".github/workflows/mlgitops.yml").read_text()
