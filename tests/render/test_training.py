@@ -134,7 +134,7 @@ JOB = HEAD + CASES["job"]
 
 
 def test_an_unchanged_training_spec_keeps_the_job_name():
-    assert _names(JOB) == _names(JOB) == ["resnet-train-9ebb68d1"]
+    assert _names(JOB) == _names(JOB) == ["resnet-train-64b1b944"]
 
 
 def test_a_serving_only_change_keeps_the_job_name():

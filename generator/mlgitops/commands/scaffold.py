@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mlgitops.check.policies import Settings, image_problems
 from mlgitops.render import engines
+from mlgitops.commands.source import Source
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.report.secrets import secret_kind
 from mlgitops.spec.config import Config, url_credentials
@@ -115,6 +116,11 @@ def new_model(root: Path, config: Config, name: str, image: str, gpu: int, team:
     return path, findings
 
 
+def write_file(root: Path, path: Path, text: str) -> None:
+    """Write `path` under `root` atomically, or one line naming what is in the way (exit 2)."""
+    _write(root, path, text)
+
+
 def _write(root: Path, path: Path, text: str) -> None:
     """Atomically, or one line naming what is in the way (exit 2), never a traceback."""
     for folder in reversed(path.relative_to(root).parents[:-1]):
@@ -201,35 +207,25 @@ def check_options(engine: str, repo_url: str | None) -> None:
                          "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
 
 
-def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> list[str]:
-    """Write a new repository's config, schemas, CI workflow, pre-commit config and README; files that
-    exist are left alone (a .gitignore gains the lines it lacks). Returns what was written."""
+def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None, source: Source | None = None) -> list[str]:
+    """Write a new repository's config, schemas, CI workflow, pre-commit config, .gitattributes and README;
+    files that exist are left alone (a .gitignore or .gitattributes gains the lines it lacks). Returns what
+    was written."""
     from mlgitops import __version__
     from mlgitops.commands import starter_files
 
     check_options(engine, repo_url)
     written = []
     files = {"mlgitops.yaml": config_text(engine, repo_url), ".gitignore": GITIGNORE,
-             ".github/workflows/mlgitops.yml": starter_files.WORKFLOW.replace("@VERSION@", __version__),
-             ".pre-commit-config.yaml": starter_files.PRE_COMMIT, "README.md": starter_files.README}
+             ".gitattributes": starter_files.GITATTRIBUTES,
+             ".github/workflows/mlgitops.yml": starter_files.workflow(source, __version__),
+             ".pre-commit-config.yaml": starter_files.pre_commit(source, __version__),
+             "README.md": starter_files.README}
     for name in ("model.schema.json", "config.schema.json"):
         files[f"schemas/{name}"] = resources.files("mlgitops.schemas").joinpath(name).read_text("utf-8")
     for rel, text in files.items():
-        path = root / rel
-        if rel == ".gitignore" and path.exists():
-            try:
-                current = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise FatalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-            missing = [line for line in GITIGNORE.splitlines()[1:] if line not in current.splitlines()]
-            if missing:
-                _write(root, path, current.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
-                written.append(rel)
-            continue
-        if path.exists():
-            continue
-        _write(root, path, text)
-        written.append(rel)
+        if _write_or_complete(root, rel, text):
+            written.append(rel)
     models = root / "models"
     try:
         models.mkdir(exist_ok=True)
@@ -237,6 +233,29 @@ def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> 
         reason = "it is not a folder" if models.exists() else exc.strerror or str(exc)
         raise FatalError(f"cannot create {models}: {reason}") from None
     return written
+
+
+LINE_FILES = (".gitignore", ".gitattributes")  # a person's file gains the lines it lacks
+
+
+def _write_or_complete(root: Path, rel: str, text: str) -> bool:
+    """Write `rel` unless it exists; an existing line file gains the lines it lacks. True if written."""
+    path = root / rel
+    if not path.exists():
+        _write(root, path, text)
+        return True
+    if rel not in LINE_FILES:
+        return False
+    try:
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FatalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    have = current.splitlines()
+    missing = [line for line in text.splitlines() if line and not line.startswith("#") and line not in have]
+    if not missing:
+        return False
+    _write(root, path, current.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
+    return True
 
 
 EXAMPLE_IMAGE = "registry.example.com/ml/example:0.1.0"
