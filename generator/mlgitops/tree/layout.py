@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlgitops.render import render
+from mlgitops.render import context, render, slotest
 from mlgitops.render import training as training_render
 from mlgitops.render.labels import common as common_labels
 from mlgitops.render.manifest import Manifest
@@ -64,6 +64,12 @@ def _training_tree(model: Model, config: Config, env: str) -> Tree:
                      "resources": [m.file for m in manifests]}
     tree[f"{folder}/kustomization.yaml"] = document(model.path, kustomization)
     return tree
+
+
+def _slo_tree(model: Model, config: Config, env: str) -> Tree:
+    """overlays/<env>/<model>/slo/: the plain SLO rule file and its promtool tests (not kustomize resources)."""
+    found = slotest.files(context(model.effective[env], config, env))
+    return {f"{overlay_dir(env, model.name)}/slo/{name}": document(model.path, obj) for name, obj in found.items()}
 
 
 def _labels(model: Model, env: str) -> dict:
@@ -139,6 +145,7 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
         for name, obj in result.files.items():
             tree[f"{out}/{name}"] = document(model.path, obj)
         tree.update(_training_tree(model, config, env.name))
+        tree.update(_slo_tree(model, config, env.name))
     # the model's own sync objects (a Flux Kustomization per environment) belong to its files: cached with them
     for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree)):
         if o.source == model.path:
