@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlgitops import __version__
 from mlgitops.check import build, capacity, fidelity, policies, prerequisites
+from mlgitops.check import slo as slo_rules
 from mlgitops.check import sync as sync_check
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
@@ -350,6 +351,7 @@ def run(options: Options) -> Result:
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
     result.findings += drifted + _unreferenced(gen, disk, owns)
+    result.findings += slo_rules.findings([e.model for e in models if b"slo" in e.raw], gen.config)
     if owns(None):  # quotas are shared by every model: the first shard checks them
         result.findings += _capacity_findings(gen)
     stale = _drifted_models(drifted)

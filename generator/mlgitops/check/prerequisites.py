@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mlgitops.kube.annotations import REQUIRES
+
 OPERATORS = {
     "monitoring.coreos.com": "Prometheus Operator (ServiceMonitor)",
     "gateway.networking.k8s.io": "a Gateway API implementation (HTTPRoute)",
@@ -38,8 +40,15 @@ def secrets(objects: Iterable[dict]) -> set[str]:
 
 
 def operators(objects: Iterable[dict]) -> set[str]:
-    return {OPERATORS[group] for obj in objects
-            if (group := str(obj.get("apiVersion", "")).rpartition("/")[0]) in OPERATORS}
+    """The operators of the API groups used, and what objects say they need (the DCGM exporter, Grafana's
+    dashboard sidecar: annotation mlgitops.io/requires, `; `-separated)."""
+    out = {OPERATORS[group] for obj in objects
+           if (group := str(obj.get("apiVersion", "")).rpartition("/")[0]) in OPERATORS}
+    for obj in objects:
+        needs = ((obj.get("metadata") or {}).get("annotations") or {}).get(REQUIRES)
+        if isinstance(needs, str):
+            out.update(n for n in needs.split("; ") if n)
+    return out
 
 
 def lines(by_namespace: dict[str, list[dict]]) -> list[str]:
