@@ -169,9 +169,12 @@ def _canary_group(ctx: Context, sli: Sli) -> dict:
                           "labels": {**labels, "slo": name}})
     for name, error_budget in objectives(slo):
         on_canary, on_stable = matcher(ctx, slo=name, track="canary"), matcher(ctx, slo=name, track="stable")
-        expr = (f"{CANARY_RATIO}{on_canary} > ignoring(track) ({number(Decimal(str(guard['maxRatio'])))} * "
-                f"{CANARY_RATIO}{on_stable}) and {CANARY_RATIO}{on_canary} > {number(error_budget)} and ignoring(slo) "
-                f"{CANARY_REQUESTS}{matcher(ctx, track='canary')} >= {guard['minRequests']}")
+        # the set operations keep the left side's labels (track="canary"); a one-to-one comparison
+        # `ignoring(track)` drops track, so it comes last
+        expr = (f"{CANARY_RATIO}{on_canary} > {number(error_budget)} and ignoring(slo) "
+                f"{CANARY_REQUESTS}{matcher(ctx, track='canary')} >= {guard['minRequests']} and ignoring(track) "
+                f"{CANARY_RATIO}{on_canary} > ignoring(track) ({number(Decimal(str(guard['maxRatio'])))} * "
+                f"{CANARY_RATIO}{on_stable})")
         text = (f"The canary of {ctx.name} in {ctx.env} is worse than the stable version ({name})",
                 f"Over {CANARY_WINDOW}, the {name} error ratio of {canary_name(ctx.name)} (version {canary['version']}) "
                 f"is more than {guard['maxRatio']} times the stable version's and above the error budget rate: "
