@@ -96,20 +96,25 @@ def _counted(sli: Sli, bad: int) -> tuple[str, int]:
     return next((m for m in sli.requests.metrics if m != error_metric), error_metric), RATE - bad
 
 
-def traffic(sli: Sli, pod: str, namespace: str, error_ratio: Decimal, minutes: int,
-            errors_until: int | None = None) -> list[dict]:
-    """Input series: RATE requests a minute from pod, error_ratio of them failing (until errors_until)."""
+def _error_values(bad: int, minutes: int, start: int, stop: int | None) -> str:
+    """A counter of bad a minute from minute start to stop (then flat), over minutes."""
+    prefix = f"0x{start - 1} " if start else ""
+    burn = f"0+{bad}x{(stop or minutes) - start}"
+    suffix = f" {bad * (stop - start)}+0x{minutes - stop - 1}" if stop else ""
+    return prefix + burn + suffix
+
+
+def traffic(sli: Sli, pod: str, namespace: str, error_ratio: Decimal, minutes: int, start: int = 0,
+            stop: int | None = None) -> list[dict]:
+    """Input series: RATE requests a minute from pod, error_ratio of them failing from minute start to stop."""
     assert sli.requests and sli.errors
     base = {"namespace": namespace, "pod": pod}
     bad = int(RATE * error_ratio)
     metric, good = _counted(sli, bad)
-    out = [{"series": _series_text(metric, _good_labels(sli, metric, base)), "values": f"0+{good}x{minutes}"}]
     error_labels = _labels(_labels(base, sli.requests.selector), sli.errors.selector)
-    values = f"0+{bad}x{minutes}"
-    if errors_until is not None:
-        values = f"0+{bad}x{errors_until} {bad * errors_until}+0x{minutes - errors_until - 1}"
-    out.append({"series": _series_text(sli.errors.metrics[0], error_labels), "values": values})
-    return out
+    return [{"series": _series_text(metric, _good_labels(sli, metric, base)), "values": f"0+{good}x{minutes}"},
+            {"series": _series_text(sli.errors.metrics[0], error_labels),
+             "values": _error_values(bad, minutes, start, stop)}]
 
 
 def _pod(ctx: Context, track: str = "stable") -> str:
@@ -127,15 +132,20 @@ def _expected(ctx: Context, groups: list[dict], alert: str) -> dict:
 
 def _availability_tests(ctx: Context, sli: Sli, groups: list[dict], error_budget: Decimal) -> list[dict]:
     page = "ModelAvailabilityBudgetBurnPage"
-    fast = traffic(sli, _pod(ctx), ctx.namespace, error_budget * 15, 120, errors_until=60)
-    slow = traffic(sli, _pod(ctx), ctx.namespace, error_budget, 420)
+    fresh = traffic(sli, _pod(ctx), ctx.namespace, error_budget * 15, 120, stop=60)
+    after_quiet = traffic(sli, _pod(ctx), ctx.namespace, error_budget * 15, 430, start=360)
+    steady = traffic(sli, _pod(ctx), ctx.namespace, error_budget, 390)
     return [
-        {"name": f"{ctx.name}: a burn above 14.4x pages within the 5m short window and stops once it has left the short windows",
-         "interval": "1m", "input_series": fast,
+        {"name": f"{ctx.name}: a 15x burn pages within the 5m short window and stops once it has left the short "
+                 "windows", "interval": "1m", "input_series": fresh,
          "alert_rule_test": [{"eval_time": "5m", "alertname": page, "exp_alerts": [_expected(ctx, groups, page)]},
                              {"eval_time": "95m", "alertname": page, "exp_alerts": []}]},
-        {"name": f"{ctx.name}: a 1x burn never pages", "interval": "1m", "input_series": slow,
-         "alert_rule_test": [{"eval_time": t, "alertname": page, "exp_alerts": []} for t in ("10m", "1h", "7h")]},
+        {"name": f"{ctx.name}: after 6 quiet hours a 15x burn pages once it has burnt 2 % of the budget (14.4x over "
+                 "1h: 58m), not before", "interval": "1m", "input_series": after_quiet,
+         "alert_rule_test": [{"eval_time": "6h30m", "alertname": page, "exp_alerts": []},
+                             {"eval_time": "7h", "alertname": page, "exp_alerts": [_expected(ctx, groups, page)]}]},
+        {"name": f"{ctx.name}: a 1x burn never pages", "interval": "1m", "input_series": steady,
+         "alert_rule_test": [{"eval_time": t, "alertname": page, "exp_alerts": []} for t in ("10m", "1h", "6h30m")]},
     ]
 
 
@@ -163,12 +173,12 @@ def _gpu_tests(ctx: Context, groups: list[dict]) -> list[dict]:
     util = {ns_label: ctx.namespace, pod_label: _pod(ctx), "gpu": "0"}
     if not ctx.serving.get("autoscaling"):
         wait = int(rules.hours(gpu["idleFor"]) * 60)
-        series = [{"series": _series_text(rules.GPU_UTIL, util), "values": f"0x{wait + 60}"}]
+        series = [{"series": _series_text(rules.GPU_UTIL, util), "values": f"0x{wait + 20}"}]
         name = "ModelGPUIdle"
         return [{"name": f"{ctx.name}: GPUs idle for {gpu['idleFor']} ticket, not before", "interval": "1m",
                  "input_series": series,
                  "alert_rule_test": [{"eval_time": f"{wait // 2}m", "alertname": name, "exp_alerts": []},
-                                     {"eval_time": f"{wait + 30}m", "alertname": name,
+                                     {"eval_time": f"{wait + 10}m", "alertname": name,
                                       "exp_alerts": [_expected(ctx, groups, name)]}]}]
     wait = int(rules.hours(gpu["for"]) * 60)
     low = max(gpu["utilization"] // 2, 1)
