@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from mlgitops.check import slo as check_slo
 from mlgitops.render import context, slo
 from mlgitops.spec.config import parse_config
@@ -83,3 +83,19 @@ def test_the_unit_tests_catch_a_page_that_no_longer_fires(tmp_path):
     (tmp_path / "rules.test.yaml").write_text(yaml.safe_dump(tests))
     run = subprocess.run([PROMTOOL, "test", "rules", "rules.test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert run.returncode != 0 and "ModelAvailabilityBudgetBurnPage" in run.stdout + run.stderr
+
+
+@needs_promtool
+def test_a_canary_gets_a_guard_whose_unit_tests_pass(repo, capsys):
+    """With a canary in prod, the generated tests show a canary 3x worse than stable alerting and an equal one not."""
+    spec = repo / "models/fraud-detector.yaml"
+    canary = '        canary: {version: "3.3.0", image: "registry.example.com/risk/fraud-detector:3.3.0", weight: 10}\n'
+    spec.write_text(spec.read_text().replace("        replicas: 4\n", "        replicas: 4\n" + canary))
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    folder = repo / "overlays/prod/fraud-detector/slo"
+    names = [t["name"] for t in yaml.safe_load((folder / "rules.test.yaml").read_text())["tests"]]
+    assert "fraud-detector: a canary 3x worse than stable alerts" in names
+    assert "fraud-detector: a canary as good as stable does not alert" in names
+    run = subprocess.run([PROMTOOL, "test", "rules", "rules.test.yaml"], cwd=folder, capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
