@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from mlgitops.render import slo as rules
 from mlgitops.render.context import Context
-from mlgitops.spec.slo import Sli, budget, resolve
+from mlgitops.spec.slo import GOOD_VALUES, Sli, budget, resolve
 
 try:  # Python 3.11+
     from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -22,12 +22,15 @@ except ImportError:  # pragma: no cover
     import sre_parse  # type: ignore[no-redef]
 
 RATE = 100_000  # requests a minute in every synthetic series: a budget of 0.001 % is still one a minute
-GOOD_VALUES = ("200", "2xx", "ok", "success", "true", "0")
 
 
 def sample(regex: str) -> str:
-    """A short string the (fully anchored) regex matches: first branch, fewest repetitions."""
-    return _walk(sre_parse.parse(regex))
+    """A short string the (fully anchored) regex matches: first branch, fewest repetitions ("" when Python
+    cannot read it: RE2 syntax it lacks; the test then fails rather than the generation)."""
+    try:
+        return _walk(sre_parse.parse(regex))
+    except re.error:
+        return ""
 
 
 def _walk(parsed) -> str:
@@ -60,7 +63,10 @@ def _first_in(items) -> str:
 
 
 def _matches(regex: str, value: str) -> bool:
-    return re.fullmatch(regex, value) is not None
+    try:
+        return re.fullmatch(regex, value) is not None
+    except re.error:  # RE2 syntax Python does not read
+        return False
 
 
 def _labels(base: dict[str, str], regexes: dict[str, str]) -> dict[str, str]:
@@ -79,7 +85,7 @@ def _good_labels(sli: Sli, metric: str, base: dict[str, str]) -> dict[str, str]:
     labels = _labels(base, sli.requests.selector)
     if metric in sli.errors.metrics:
         for key, regex in sli.errors.selector.items():
-            labels[key] = next(v for v in GOOD_VALUES if not _matches(regex, v))
+            labels[key] = next((v for v in GOOD_VALUES if not _matches(regex, v)), GOOD_VALUES[0])
     return labels
 
 

@@ -17,12 +17,19 @@ Presets name what each server really exposes (docs/slo.md cites the sources):
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+import promql_parser
 
 from mlgitops.report.findings import Finding
 
 SERVER_ERRORS = {"status": "5.."}
+# Values a successful request's label may hold; an error matcher must refuse one (the promtool tests use it).
+GOOD_VALUES = ("200", "2xx", "ok", "success", "true", "0")
+DECIMALS = 3  # an objective's decimal places: 99.999 % still leaves a whole request in 100,000 failing
 
 
 @dataclass(frozen=True)
@@ -99,11 +106,55 @@ def bucket_bound(threshold: str, unit: str) -> str:
     return repr(float(value))
 
 
-def findings(data: dict, where) -> list[Finding]:
+def _objective_findings(slo: dict, where) -> list[Finding]:
+    out = []
+    for pointer, value in (("availability", slo.get("availability")),
+                           ("latency/objective", (slo.get("latency") or {}).get("objective"))):
+        if value is not None and Decimal(str(value)).as_tuple().exponent < -DECIMALS:  # type: ignore[operator]
+            file, pos = where(f"/spec/serving/slo/{pointer}", False)
+            out.append(Finding("slo-metrics", f"objective {value} has more than {DECIMALS} decimal places", file, pos,
+                               "round it (99.999 is the finest objective)"))
+    return out
+
+
+def _regex_error(regex: str) -> str:
+    """Why Prometheus would refuse the regex (RE2, as promql-parser checks it); "" when it would not."""
+    try:
+        promql_parser.parse(f"x{{l=~{json.dumps(regex)}}}")
+    except ValueError as error:
+        return str(error)
+    return ""
+
+
+def _full_match(regex: str, value: str) -> bool:
+    try:
+        return re.fullmatch(regex, value) is not None
+    except re.error:  # RE2 syntax Python does not read: assume it does not match
+        return False
+
+
+def _selector_findings(slo: dict, where) -> list[Finding]:
+    """Every matcher a regular expression; an error matcher that some successful request escapes."""
+    out = []
+    for section in ("requests", "errors", "latencyHistogram"):
+        for label, regex in ((slo.get(section) or {}).get("selector") or {}).items():
+            pointer = f"/spec/serving/slo/{section}/selector/{label}"
+            error = _regex_error(regex)
+            if error:
+                file, pos = where(pointer, False)
+                out.append(Finding("slo-metrics", f"{label}: not a regular expression Prometheus accepts ({error})",
+                                   file, pos, "Prometheus reads RE2: no lookarounds or backreferences"))
+                continue
+            if section == "errors" and all(_full_match(regex, v) for v in GOOD_VALUES):
+                file, pos = where(pointer, False)
+                out.append(Finding("slo-metrics", f"the error matcher {label}=~\"{regex}\" matches successful "
+                                   f"requests too ({', '.join(GOOD_VALUES)})", file, pos,
+                                   'match the failures only, e.g. status: "5.."'))
+    return out
+
+
+def _measurable_findings(slo: dict, where) -> list[Finding]:
     """An objective the metrics cannot measure: availability without counters, latency without a histogram."""
-    slo = data["spec"]["serving"].get("slo")
-    if not slo:
-        return []
     sli = resolve(slo)
     server = slo.get("server")
     out = []
@@ -118,3 +169,11 @@ def findings(data: dict, where) -> list[Finding]:
         out.append(Finding("slo-metrics", f"a latency objective needs a histogram: {what}", file, pos,
                            "name it in slo.latencyHistogram (or choose a server preset)"))
     return out
+
+
+def findings(data: dict, where) -> list[Finding]:
+    """What the schema cannot say about an effective `serving.slo`."""
+    slo = data["spec"]["serving"].get("slo")
+    if not slo:
+        return []
+    return _measurable_findings(slo, where) + _objective_findings(slo, where) + _selector_findings(slo, where)

@@ -135,19 +135,6 @@ def test_a_sample_string_matches_the_selector_it_came_from():
         assert re.fullmatch(regex, slotest.sample(regex))
 
 
-def test_an_slo_without_the_metrics_to_measure_it_is_a_finding_at_its_line():
-    doc = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": "m", "team": "t"},
-           "spec": {"model": {"version": "1.0.0"},
-                    "serving": {"image": "r.example.com/m:1.0.0",
-                                "slo": {"server": "triton", "availability": 99.9,
-                                        "latency": {"threshold": "300ms", "objective": 95}}}}}
-    text = yaml.safe_dump(doc, sort_keys=False)
-    latency_line = next(i for i, line in enumerate(text.splitlines(), 1) if line.strip().startswith("latency:"))
-    _, findings = parse_model("models/m.yaml", text.encode(), CONFIG)
-    assert [(f.rule, f.line) for f in findings] == [("slo-metrics", latency_line)]
-    assert "server 'triton' exposes no latency histogram" in findings[0].message
-
-
 def test_the_sli_names_only_what_was_resolved():
     assert resolve({"server": "kserve", "latency": {}}).metrics() == {"request_predict_seconds_bucket",
                                                                        "request_predict_seconds_count"}
