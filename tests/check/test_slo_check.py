@@ -99,3 +99,17 @@ def test_a_canary_gets_a_guard_whose_unit_tests_pass(repo, capsys):
     run = subprocess.run([PROMTOOL, "test", "rules", "rules.test.yaml"], cwd=folder, capture_output=True, text=True,
                          check=False)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_warm_check_reads_the_slo_findings_from_the_cache_and_a_corrupt_entry_is_a_miss(generated):
+    from mlgitops.spec.repo import Repo
+    from mlgitops.tree import generation
+
+    gen = generation.build(Repo(generated))
+    assert check_slo.cached(gen.entries, gen.config, generated) == []
+    entries = sorted((generated / ".mlgitops-cache/slo").rglob("*"))
+    files = [p for p in entries if p.is_file()]
+    assert len(files) == 2  # the two example specs with serving.slo
+    for path in files:
+        path.write_bytes(b"not json")
+    assert check_slo.cached(gen.entries, gen.config, generated) == []

@@ -138,3 +138,41 @@ def test_a_sample_string_matches_the_selector_it_came_from():
 def test_the_sli_names_only_what_was_resolved():
     assert resolve({"server": "kserve", "latency": {}}).metrics() == {"request_predict_seconds_bucket",
                                                                        "request_predict_seconds_count"}
+
+
+def test_the_config_labels_rules_and_dashboards_and_names_the_dcgm_pod_label():
+    raw = (ROOT / "mlgitops.yaml").read_text().replace(
+        "  grafanaUrl: https://grafana.example.com\n",
+        "  grafanaUrl: https://grafana.example.com/\n  ruleLabels: {prometheus: ml}\n"
+        "  dashboardLabels: {grafana_dashboard: ml}\n  gpuPodLabel: exported_pod\n")
+    config, found = parse_config("mlgitops.yaml", raw.encode())
+    assert config is not None and not found
+    doc = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": "m", "team": "t"},
+           "spec": {"model": {"version": "1.0.0"},
+                    "serving": {"image": "r.example.com/m:1.0.0", "resources": {"cpu": "1", "memory": "1Gi", "gpu": 1},
+                                "slo": {"server": "fastapi", "availability": 99.5}}}}
+    model, _ = parse_model("models/m.yaml", yaml.safe_dump(doc).encode(), config)
+    c = context(model.effective["prod"], config, "prod")
+    rule = slo.prometheus_rule(c)
+    assert rule is not None and rule.obj["metadata"]["labels"]["prometheus"] == "ml"
+    assert "release" not in rule.obj["metadata"]["labels"]  # ruleLabels replace serviceMonitorLabels
+    page = rules_of(c)["ModelAvailabilityBudgetBurnPage"][0]["annotations"]
+    assert page["runbook_url"] == "https://runbooks.example.com/ml/ModelAvailabilityBudgetBurnPage"
+    assert page["dashboard_url"] == f"https://grafana.example.com/d/{slo.uid('m', 'prod')}"
+    assert 'exported_namespace="ml-prod",exported_pod=~"m(-canary)?-' in rules_of(c)["ModelGPUIdle"][0]["expr"]
+    cm = dashboard.config_map(c)
+    assert cm is not None and cm.obj["metadata"]["labels"]["grafana_dashboard"] == "ml"
+    assert "NVIDIA DCGM exporter" in cm.obj["metadata"]["annotations"]["mlgitops.io/requires"]
+
+
+def test_without_the_operator_there_is_no_prometheus_rule_but_the_plain_rule_file_stays():
+    raw = (ROOT / "mlgitops.yaml").read_text().replace("prometheusOperator: true\n", "prometheusOperator: false\n")
+    config, _ = parse_config("mlgitops.yaml", raw.encode())
+    doc = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": "m", "team": "t"},
+           "spec": {"model": {"version": "1.0.0"},
+                    "serving": {"image": "r.example.com/m:1.0.0", "slo": {"server": "flask", "availability": 99}}}}
+    model, _ = parse_model("models/m.yaml", yaml.safe_dump(doc).encode(), config)
+    c = context(model.effective["dev"], config, "dev")
+    assert slo.prometheus_rule(c) is None
+    assert set(slotest.files(c)) == {"rules.yaml", "rules.test.yaml"}
+    assert "flask_http_request_total" in slotest.files(c)["rules.yaml"]["groups"][0]["rules"][0]["expr"]

@@ -351,7 +351,7 @@ def run(options: Options) -> Result:
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
     result.findings += drifted + _unreferenced(gen, disk, owns)
-    result.findings += slo_rules.findings([e.model for e in models if b"slo" in e.raw], gen.config)
+    result.findings += slo_rules.cached(models, gen.config, repo.root, options.use_cache)
     if owns(None):  # quotas are shared by every model: the first shard checks them
         result.findings += _capacity_findings(gen)
     stale = _drifted_models(drifted)

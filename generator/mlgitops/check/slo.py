@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 
 import promql_parser
 
+from mlgitops import __version__
 from mlgitops.render import context, dashboard, slo, slotest
 from mlgitops.render.context import Context
 from mlgitops.report.findings import Finding
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import Model
 from mlgitops.spec.slo import resolve
-from mlgitops.tree.layout import overlay_dir
+from mlgitops.tree import cache
+from mlgitops.tree.layout import slo_dir
 
 RULE = "slo-rule"
 
@@ -99,7 +102,7 @@ def model_findings(model: Model, config: Config) -> list[Finding]:
         groups = slo.groups(ctx)
         if not groups:
             continue
-        file = f"{overlay_dir(env, model.name)}/slo/{slotest.RULE_FILE}"
+        file = f"{slo_dir(env, model.name)}/{slotest.RULE_FILE}"
         out += rule_findings(ctx, groups, file)
         out += dashboard_findings(ctx, declared(ctx, groups), file)
     return out
@@ -108,3 +111,25 @@ def model_findings(model: Model, config: Config) -> list[Finding]:
 def findings(models: Iterable[Model], config: Config) -> list[Finding]:
     """The findings of every model's generated SLO rules and dashboards."""
     return [f for m in models for f in model_findings(m, config)]
+
+
+def cached(entries: Iterable, config: Config, root: Path, enabled: bool = True) -> list[Finding]:
+    """findings() of the entries (generate's: name, path, raw, model) whose spec mentions slo, each kept in
+    .mlgitops-cache/slo/ by the spec's bytes, the config and the tool's code: a warm check renders no rule."""
+    store = cache.JsonStore(root, enabled, kind="slo")
+    salt = cache.key(__version__, cache.code_fingerprint(), config.raw)
+    out: list[Finding] = []
+    for entry in entries:
+        if b"slo" not in entry.raw:
+            continue
+        digest = cache.key(salt, entry.path, entry.raw)
+        hit = store.get(digest)
+        try:
+            out += [Finding.from_dict(d) for d in hit]
+            continue
+        except (KeyError, TypeError, ValueError, AttributeError):  # a miss, or a corrupt entry: compute it
+            pass
+        found = model_findings(entry.model, config)
+        store.put(digest, [f.as_dict() for f in found])
+        out += found
+    return out

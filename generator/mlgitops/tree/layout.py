@@ -46,6 +46,11 @@ def training_dir(env: str, name: str) -> str:
     return f"{overlay_dir(env, name)}/training"
 
 
+def slo_dir(env: str, name: str) -> str:
+    """The plain SLO rule file and its promtool tests: not kustomize resources (the overlay does not list them)."""
+    return f"{overlay_dir(env, name)}/slo"
+
+
 def training_intended(model: Model, config: Config, env: str) -> list[Manifest]:
     """The training objects of an environment ([] when it does not train)."""
     effective = model.effective[env]
@@ -67,9 +72,9 @@ def _training_tree(model: Model, config: Config, env: str) -> Tree:
 
 
 def _slo_tree(model: Model, config: Config, env: str) -> Tree:
-    """overlays/<env>/<model>/slo/: the plain SLO rule file and its promtool tests (not kustomize resources)."""
+    """The SLO files of an environment that are not kustomize resources (slo_dir)."""
     found = slotest.files(context(model.effective[env], config, env))
-    return {f"{overlay_dir(env, model.name)}/slo/{name}": document(model.path, obj) for name, obj in found.items()}
+    return {f"{slo_dir(env, model.name)}/{name}": document(model.path, obj) for name, obj in found.items()}
 
 
 def _labels(model: Model, env: str) -> dict:
