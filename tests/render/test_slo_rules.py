@@ -176,3 +176,17 @@ def test_without_the_operator_there_is_no_prometheus_rule_but_the_plain_rule_fil
     assert slo.prometheus_rule(c) is None
     assert set(slotest.files(c)) == {"rules.yaml", "rules.test.yaml"}
     assert "flask_http_request_total" in slotest.files(c)["rules.yaml"]["groups"][0]["rules"][0]["expr"]
+
+
+def test_an_environment_overrides_the_objectives_or_removes_them():
+    doc = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": "m", "team": "t"},
+           "spec": {"model": {"version": "1.0.0"},
+                    "serving": {"image": "r.example.com/m:1.0.0", "slo": {"server": "fastapi", "availability": 99.9}},
+                    "environments": {"dev": {"serving": {"slo": None}},
+                                     "staging": {"serving": {"slo": {"availability": 99}}}}}}
+    model, found = parse_model("models/m.yaml", yaml.safe_dump(doc).encode(), CONFIG)
+    assert model is not None, found
+    by_env = {env: context(model.effective[env], CONFIG, env) for env in ("dev", "staging", "prod")}
+    assert slo.groups(by_env["dev"]) == [] and dashboard.config_map(by_env["dev"]) is None
+    assert "(14.4 * 0.01)" in rules_of(by_env["staging"])["ModelAvailabilityBudgetBurnPage"][0]["expr"]
+    assert "(14.4 * 0.001)" in rules_of(by_env["prod"])["ModelAvailabilityBudgetBurnPage"][0]["expr"]

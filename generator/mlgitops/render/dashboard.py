@@ -66,10 +66,12 @@ def _slo_panels(ctx: Context) -> list[dict]:
 def _capacity(ctx: Context) -> list[dict]:
     deployment = promql.selector({"deployment": ctx.name, "namespace": ctx.namespace}, {})
     queries = [(f"sum({rules.KSM[0]}{deployment})", "replicas")]
+    title = "Replicas"
     if ctx.serving.get("autoscaling"):
         hpa = promql.selector({"horizontalpodautoscaler": ctx.name, "namespace": ctx.namespace}, {})
         queries += [(f"max({rules.KSM[1]}{hpa})", "HPA min"), (f"max({rules.KSM[2]}{hpa})", "HPA max")]
-    out = [_panel("Replicas and the HPA's bounds", queries)]
+        title = "Replicas and the HPA's bounds"
+    out = [_panel(title, queries)]
     if ctx.gpu_pods:
         sel = rules.gpu_selector(ctx)
         out.append(_panel("GPU utilisation", [(f"avg({rules.GPU_UTIL}{sel})", "average")], "percent"))
@@ -108,7 +110,8 @@ def config_map(ctx: Context) -> Manifest | None:
     if not ctx.env or not ctx.serving.get("slo"):
         return None
     needs = [SIDECAR, *rules.requirements(ctx)]
-    meta = metadata(ctx, name=f"{ctx.name}-dashboard", annotations={REQUIRES: "; ".join(needs)})
+    # named as the model, like every serving object: check attributes a batch's output by name and instance label
+    meta = metadata(ctx, annotations={REQUIRES: "; ".join(needs)})
     meta["labels"].update(ctx.monitoring.get("dashboardLabels", {"grafana_dashboard": "1"}))
     body = json.dumps(model(ctx), sort_keys=True, separators=(",", ":"))
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {f"{ctx.name}.json": body}}
