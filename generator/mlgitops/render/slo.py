@@ -33,6 +33,7 @@ CANARY_REQUESTS = "mlgitops:canary_requests:increase" + CANARY_WINDOW
 GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL"  # NVIDIA DCGM exporter: GPU utilisation, percent (gauge)
 GPU_MEMORY = "DCGM_FI_DEV_FB_USED"  # framebuffer memory used, MiB (gauge)
 DCGM = "NVIDIA DCGM exporter (DCGM_FI_DEV_GPU_UTIL, with pod labels)"
+KUBE_STATE_METRICS = "kube-state-metrics (Deployment replicas, HPA bounds)"
 KSM = ("kube_deployment_status_replicas", "kube_horizontalpodautoscaler_spec_min_replicas",
        "kube_horizontalpodautoscaler_spec_max_replicas")  # kube-state-metrics
 HOURS = {"m": Decimal(1) / 60, "h": Decimal(1), "d": Decimal(24)}
@@ -229,7 +230,9 @@ def groups(ctx: Context) -> list[dict]:
 
 def requirements(ctx: Context) -> list[str]:
     """What the cluster must run for these rules to mean anything, beyond Prometheus."""
-    return [DCGM] if ctx.gpu_pods and ctx.serving.get("slo") else []
+    if not (ctx.gpu_pods and ctx.serving.get("slo")):
+        return []
+    return [DCGM, KUBE_STATE_METRICS] if ctx.serving.get("autoscaling") else [DCGM]
 
 
 def prometheus_rule(ctx: Context) -> Manifest | None:
