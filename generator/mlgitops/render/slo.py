@@ -146,7 +146,7 @@ def _alert_group(ctx: Context) -> dict:
             alert_name = f"Model{title}BudgetBurn{severity.capitalize()}"
             text = (f"{ctx.name} in {ctx.env} burns its {name} error budget {wording}",
                     (f"The {name} error ratio of {ctx.name} ({ctx.env}) burns its {ctx.serving['slo']['window']} error "
-                    f"budget ({number(error_budget * 100)} % of requests) at {_rates(ctx, severity)}."))
+                     f"budget ({number(error_budget * 100)} % of requests) at {_rates(ctx, severity)}."))
             rules.append(alert(ctx, alert_name, _burn_expr(ctx, name, error_budget, severity), severity, text,
                                {"slo": name}))
     return {"name": f"{ctx.name}-slo-alerts", "rules": rules}
@@ -178,8 +178,8 @@ def _canary_group(ctx: Context, sli: Sli) -> dict:
                 f"{CANARY_RATIO}{on_stable})")
         text = (f"The canary of {ctx.name} in {ctx.env} is worse than the stable version ({name})",
                 (f"Over {CANARY_WINDOW}, the {name} error ratio of {canary_name(ctx.name)} (version {canary['version']}) "
-                f"is more than {guard['maxRatio']} times the stable version's and above the error budget rate: "
-                "consider a rollback (set serving.canary to null)."))
+                 f"is more than {guard['maxRatio']} times the stable version's and above the error budget rate: "
+                 "consider a rollback (set serving.canary to null)."))
         rules.append(alert(ctx, f"ModelCanary{name.capitalize()}Worse", expr, "page", text,
                            {"canary_version": canary["version"], "slo": name}, "5m"))
     return {"name": f"{ctx.name}-canary", "rules": rules}
@@ -202,14 +202,14 @@ def _gpu_group(ctx: Context) -> dict:
                 f"sum({KSM[0]}{deployment}) > max({KSM[1]}{hpa})")
         text = (f"{ctx.name} in {ctx.env} keeps GPUs it does not use",
                 (f"GPU utilisation of {ctx.name} has stayed under {gpu['utilization']} % for {gpu['for']} while the "
-                "Deployment runs more replicas than the HPA's minimum: lower the requests-per-second target or "
-                "maxReplicas."))
+                 "Deployment runs more replicas than the HPA's minimum: lower the requests-per-second target or "
+                 "maxReplicas."))
         rule = alert(ctx, "ModelGPUUnderused", expr, "ticket", text, wait=gpu["for"])
     else:
         expr = f"max(max_over_time({util}[1h])) < 1"
         text = (f"{ctx.name} in {ctx.env} holds idle GPUs",
                 (f"Every GPU {ctx.name} requests has been idle (under 1 %) for {gpu['idleFor']}: scale it down or "
-                "remove resources.gpu in this environment."))
+                 "remove resources.gpu in this environment."))
         rule = alert(ctx, "ModelGPUIdle", expr, "ticket", text, wait=gpu["idleFor"])
     return {"name": f"{ctx.name}-gpu", "rules": [rule]}
 

@@ -1,10 +1,11 @@
 """`promtool test rules` unit tests for a model's SLO rules, with synthetic series. Pure.
 
 Generated beside the plain rule file (`slo/rules.yaml`), so a team reruns them with
-`promtool test rules overlays/<env>/<model>/slo/rules.test.yaml`. Each alert gets a series that must
-fire it and one that must not: a burn above 14.4x pages within the 5m short window and stops paging
-5m after the burn ends; a 1x burn never pages; a canary 3x worse than stable alerts, an equal one does
-not; idle (or underused, above the HPA's minimum) GPUs ticket only after their `for`.
+`promtool test rules rules.test.yaml` in `overlays/<env>/<model>/slo/`. Each alert gets a series that must
+fire it and one that must not: a 15x burn pages within the 5m short window and stops once it has left
+the short windows; after six quiet hours it pages only once 2 % of the budget is gone (14.4x over 1h);
+a 1x burn never pages; a canary 3x worse than stable alerts, an equal one does not; idle (or underused,
+above the HPA's minimum) GPUs ticket only after their `for`.
 """
 
 from __future__ import annotations
