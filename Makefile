@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: generate check test bench lint docs clean
+.PHONY: generate check test bench lint docs clean slo-test
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m mlgitops.commands.docs > docs/spec.md
 	$(BIN)/python -m mlgitops.commands.docs rules > docs/rules.md
+
+# promtool on every generated SLO rule file and its unit tests (Debian/Ubuntu: apt-get install prometheus)
+slo-test:
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus" >&2; exit 2; }
+	@for d in overlays/*/*/slo; do (cd $$d && promtool check rules rules.yaml && promtool test rules rules.test.yaml) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mlgitops-cache .pytest_cache .hypothesis

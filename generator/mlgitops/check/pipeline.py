@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mlgitops import __version__
 from mlgitops.check import build, capacity, fidelity, policies, prerequisites
+from mlgitops.check import slo as slo_rules
 from mlgitops.check import sync as sync_check
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
@@ -505,6 +506,7 @@ def run(options: Options) -> Result:
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
     result.findings += drifted + _unreferenced(gen, disk, owns)
+    result.findings += slo_rules.cached(models, gen.config, repo.root, options.use_cache)
     result.models = len(models)
     store = cache.JsonStore(repo.root, options.use_cache)
     ctx = _prepare(repo, gen, options, result, store.store.enabled)

@@ -8,8 +8,8 @@ from importlib import resources
 from pathlib import Path
 
 from mlgitops.check.policies import Settings, image_problems
-from mlgitops.render import engines
 from mlgitops.commands.source import Source
+from mlgitops.render import engines
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.report.secrets import secret_kind
 from mlgitops.spec.config import Config, url_credentials

@@ -21,3 +21,7 @@ def is_grant(key: str) -> bool:
 FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune"
 ARGOCD_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 PRUNE_PROTECTION = {FLUX_PRUNE: "disabled", ARGOCD_SYNC_OPTIONS: "Prune=false,Delete=false"}
+
+# What a generated object needs the cluster to run beyond its API group's operator (the DCGM exporter for GPU
+# alerts, Grafana's dashboard sidecar): `check` lists it among the namespace's prerequisites.
+REQUIRES = "mlgitops.io/requires"

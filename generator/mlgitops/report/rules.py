@@ -73,6 +73,9 @@ RULES: dict[str, str] = {
     "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
     "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",
+    "slo-metrics": "an SLO objective names no metric that can measure it (request counters, a latency histogram)",
+    "slo-rule": "a generated SLO rule or dashboard query is not valid PromQL, reads an undeclared metric, or repeats "
+                "a rule name",
     "hand-edited": "a generated file was edited by hand; it is never overwritten",
     "path-blocked": "a file or folder is in the way of a generated file",
     "path-outside": "the generated tree names a file outside base/, overlays/ or clusters/ (a forged cache entry)",

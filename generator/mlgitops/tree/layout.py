@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from mlgitops.render import render
+from mlgitops.render import context, render, slotest
 from mlgitops.render import training as training_render
 from mlgitops.render.labels import common as common_labels
 from mlgitops.render.manifest import Manifest
@@ -62,6 +62,11 @@ def training_dir(env: str, name: str) -> str:
     return Unit(name, env, TRAINING).folder
 
 
+def slo_dir(env: str, name: str) -> str:
+    """The plain SLO rule file and its promtool tests: not kustomize resources (the overlay does not list them)."""
+    return f"{overlay_dir(env, name)}/slo"
+
+
 def training_intended(model: Model, config: Config, env: str) -> list[Manifest]:
     """The training objects of an environment ([] when it does not train)."""
     effective = model.effective[env]
@@ -80,6 +85,12 @@ def _training_tree(model: Model, config: Config, env: str) -> Tree:
                      "resources": [m.file for m in manifests]}
     tree[f"{folder}/kustomization.yaml"] = document(model.path, kustomization)
     return tree
+
+
+def _slo_tree(model: Model, config: Config, env: str) -> Tree:
+    """The SLO files of an environment that are not kustomize resources (slo_dir)."""
+    found = slotest.files(context(model.effective[env], config, env))
+    return {f"{slo_dir(env, model.name)}/{name}": document(model.path, obj) for name, obj in found.items()}
 
 
 def _labels(model: Model, env: str) -> dict:
@@ -156,6 +167,7 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
         for name, obj in result.files.items():
             tree[f"{out}/{name}"] = document(model.path, obj)
         tree.update(_training_tree(model, config, env.name))
+        tree.update(_slo_tree(model, config, env.name))
     # the model's own sync objects (a Flux Kustomization per environment) belong to its files: cached with them
     for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree)):
         if o.source == model.path:
