@@ -36,8 +36,9 @@ def test_flux_by_default_one_kustomization_per_model_and_environment(generated):
     assert ks["metadata"] == {"name": "house-prices-prod", "namespace": "flux-system", "labels": {
         "app.kubernetes.io/managed-by": "mlgitops", "app.kubernetes.io/name": "house-prices",
         "mlgitops.io/environment": "prod"}}
+    # prod: up to 10 pods, one at a time (maxSurge 1), each up to the Deployment's 600 s progress deadline, + 1m
     assert ks["spec"] == {"path": "./overlays/prod/house-prices", "prune": True, "wait": True, "interval": "10m",
-                          "retryInterval": "2m", "timeout": "15m",
+                          "retryInterval": "2m", "timeout": "101m", "serviceAccountName": "mlgitops-prod",
                           "sourceRef": {"kind": "GitRepository", "name": "mlgitops"}}
     assert (generated / ks["spec"]["path"] / "kustomization.yaml").is_file()
     source = _load(generated, "clusters/prod/flux/gitrepository.yaml")
@@ -76,7 +77,7 @@ def test_argocd_appproject_and_applicationset_per_environment(repo, capsys):
     assert spec["goTemplate"] is True and spec["goTemplateOptions"] == ["missingkey=error"]
     assert spec["generators"] == [{"git": {"repoURL": "https://github.com/example/ml-models.git", "revision": "main",
                                            "directories": [{"path": "overlays/prod/*"}]}}]
-    assert spec["syncPolicy"] == {"preserveResourcesOnDeletion": True}
+    assert spec["syncPolicy"] == {"preserveResourcesOnDeletion": False}  # Applications get the resources finalizer
     template = spec["template"]
     assert template["metadata"]["name"] == "{{.path.basename}}-prod"
     assert template["spec"]["project"] == "mlgitops-prod"
@@ -127,7 +128,8 @@ def test_same_specs_same_bytes(tmp_path, capsys):
         _config(repo, "sync: {engine: both}\n")
         assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
         trees.append({f: (repo / f).read_bytes() for f in _files(repo)})
-    assert trees[0] == trees[1] and len(trees[0]) == 26  # + the training Kustomization and ApplicationSet
+    # + the training Kustomization and ApplicationSet, and a Flux ServiceAccount and RoleBinding per environment
+    assert trees[0] == trees[1] and len(trees[0]) == 32
 
 
 GOLDEN = Path(__file__).resolve().parents[1] / "cases/golden/sync-both"

@@ -89,8 +89,8 @@ RULES: dict[str, str] = {
     "prune": "a sync would delete objects (a model, environment or object removed); claims lose their data",
     "edit-format": "a spec whose formatting set/promote cannot keep byte for byte (edit it by hand)",
     "capacity": "an environment's worst case (max pods and rollout surges x requests, canaries, training) exceeds its quota",
-    "canary-traffic": "a canary with no way to split traffic (no gateway in mlgitops.yaml, no ingress), or an "
-                      "HTTPRoute with no hostname (it would take every host of the Gateway)",
+    "canary-traffic": "a canary with no way to split traffic (no ingress and no gateway in mlgitops.yaml for a "
+                      "GAMMA route on the model's Service)",
     "sync-source": "the sync engine needs the repository's URL (git.url in mlgitops.yaml)",
     "sync-object": "a generated sync object (clusters/) points at something that does not exist or is not unique",
     "training": "spec.training cannot be built as written (a grid over maxTrials, a range in a grid, a sweep without "

@@ -9,6 +9,7 @@ from mlgitops.render.manifest import Manifest
 from mlgitops.render.sync import sync_objects
 from mlgitops.render.units import KUSTOMIZATION, TRAINING, Unit, base_dir
 from mlgitops.report.findings import Finding
+from mlgitops.spec import pods
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
 from mlgitops.spec.model import BASE, Model
@@ -95,13 +96,15 @@ def _canary_findings(model: Model, config: Config, env: str) -> list[Finding]:
     if serving.get("ingress"):
         return []
     file, where = locate(model.layers(config, env), model.doc, "/spec/serving/canary", key=True)
-    if config.data.get("gateway"):  # an HTTPRoute without hostnames takes every host of the Gateway's listener
-        return [Finding.in_environments([env], "canary-traffic", "the canary's HTTPRoute needs a hostname: without "
-                                        "one it catches the requests of every host the Gateway serves", file, where,
-                                        "give the model serving.ingress.host (the HTTPRoute routes that host and path)")]
-    return [Finding.in_environments([env], "canary-traffic", "a canary needs a way to split traffic", file, where,
-                                    "name a Gateway API gateway in mlgitops.yaml (gateway: {name, namespace}), or give "
-                                    "the model an ingress (ingress-nginx canary annotations)")]
+    if config.data.get("gateway"):  # a GAMMA HTTPRoute on the model's Service splits in-cluster calls
+        return []
+    return [Finding.in_environments([env], "canary-traffic", "a canary without a host needs a way to split the "
+                                    "calls in-cluster callers send to the model's Service: kube-proxy spreads them "
+                                    "over pods, never by weight", file, where,
+                                    "name a Gateway API gateway in mlgitops.yaml (gateway: {name, namespace}): the "
+                                    "canary then gets a GAMMA HTTPRoute on the Service, which a service mesh that "
+                                    "implements Gateway API (Istio, Linkerd, Cilium) splits; or give the model an "
+                                    "ingress (ingress-nginx canary annotations)")]
 
 
 def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
@@ -138,7 +141,9 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
             tree[f"{out}/{name}"] = document(model.path, obj)
         tree.update(_training_tree(model, config, env.name))
     # the model's own sync objects (a Flux Kustomization per environment) belong to its files: cached with them
-    for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree)):
+    rollouts = {(model.name, env.name): pods.rollout_seconds(model.effective[env.name]["spec"]["serving"])
+                for env in config.environments if "serving" in model.effective[env.name]["spec"]}
+    for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree), rollouts):
         if o.source == model.path:
             tree[f"{o.folder}/{o.file}"] = document(o.source, o.obj)
     return tree, findings

@@ -26,6 +26,7 @@ class SyncView:
     on_disk: set[str]
     locate: Locate
 Models = list[tuple[str, str]]  # (model name, spec path)
+Rollouts = dict[tuple[str, str], int]  # (model, environment) -> seconds its normal rollout may take
 Placed = list[tuple[str, dict, str]]  # (file under clusters/<cluster>/<engine>/, object, source)
 
 
@@ -39,7 +40,7 @@ class Engine(Protocol):
         """What keeps a shared Namespace out of prune and applies it first."""
 
     def objects(self, config: Config, envs: list[Environment], models: Models,
-                training: frozenset[tuple[str, str]]) -> Placed:
+                training: frozenset[tuple[str, str]], rollouts: Rollouts | None = None) -> Placed:
         """The engine's objects for one cluster: per unit (models' files) and shared (config's)."""
 
     def deletion(self, unit: Unit) -> str:

@@ -5,14 +5,17 @@ the `flux-system` source that `flux bootstrap` made."""
 
 from __future__ import annotations
 
+import re
+
 from mlgitops.kube.annotations import FLUX_PRUNE
-from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Models, Placed, SyncView
+from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Models, Placed, Rollouts, SyncView
 from mlgitops.render.units import TRAINING, ClusterPath, Unit
 from mlgitops.report.findings import Finding, Position
 from mlgitops.spec.config import Config, Environment
 
 FLUX_SOURCE = "mlgitops"  # the GitRepository generated when git.url is set
 BOOTSTRAP_SOURCE = "flux-system"  # the one `flux bootstrap` creates
+APPLY_SECONDS = 60  # the dry-run and apply before the rollout starts
 
 
 def kustomization_name(model: str, env: str) -> str:
@@ -35,15 +38,57 @@ def git_repository(config: Config) -> dict | None:
             "spec": spec}
 
 
-def flux_kustomization(config: Config, env: Environment, model: str) -> dict:
+_UNITS = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+
+
+def seconds(duration: str) -> float:
+    """A Go duration as config.schema.json admits it (`1h30m`, `90s`, `1.5h`) in seconds."""
+    return sum(float(n) * _UNITS[u] for n, u in re.findall(r"([0-9.]+)(ms|h|m|s)", duration))
+
+
+def timeout(config: Config, rollout: int) -> str:
+    """The Kustomization's timeout: sync.timeout, or longer when the model's normal rollout (its rounds of pods,
+    each up to the Deployment's progress deadline: spec/pods.rollout_seconds) needs it, plus a minute to apply.
+    Flux waits for the whole rollout under `wait: true` and stops early when a Deployment reports its progress
+    deadline exceeded (kustomize-controller's fail-fast, on by default: internal/features/features.go)."""
+    given = config.sync["timeout"]
+    needed = rollout + APPLY_SECONDS
+    return given if seconds(given) >= needed else f"{-(-needed // 60)}m"
+
+
+def flux_kustomization(config: Config, env: Environment, model: str, rollout: int = 0) -> dict:
     sync = config.sync
     source = FLUX_SOURCE if config.git.get("url") else BOOTSTRAP_SOURCE
     return {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
             "metadata": {"name": kustomization_name(model, env.name), "namespace": sync["fluxNamespace"],
                          "labels": {**PART_OF, "app.kubernetes.io/name": model, "mlgitops.io/environment": env.name}},
             "spec": {"path": f"./{Unit(model, env.name).folder}", "prune": True, "wait": True,
-                     "interval": sync["interval"], "retryInterval": sync["retryInterval"], "timeout": sync["timeout"],
+                     "interval": sync["interval"], "retryInterval": sync["retryInterval"],
+                     "timeout": timeout(config, rollout), "serviceAccountName": tenant_name(env),
                      "sourceRef": {"kind": "GitRepository", "name": source}}}
+
+
+def tenant_name(env: Environment) -> str:
+    """The ServiceAccount an environment's Kustomizations impersonate."""
+    return f"mlgitops-{env.name}"
+
+
+def tenancy(config: Config, env: Environment) -> list[tuple[str, dict]]:
+    """Flux's multi-tenancy (fluxcd/flux2-multi-tenancy, `flux create tenant`): the environment's Kustomizations
+    apply as a ServiceAccount bound to cluster-admin by a RoleBinding in the environment's namespace only, so a
+    model's overlay cannot write outside it (no ClusterRole, no other namespace). kustomize-controller impersonates
+    `spec.serviceAccountName` in the Kustomization's own namespace (internal/controller/kustomization_controller.go:
+    runtimeClient.WithServiceAccount(..., obj.Spec.ServiceAccountName, obj.GetNamespace())), hence the
+    ServiceAccount lives in fluxNamespace; its RoleBinding in the environment's namespace."""
+    name, home = tenant_name(env), config.sync["fluxNamespace"]
+    labels = {**PART_OF, "mlgitops.io/environment": env.name}
+    account = {"apiVersion": "v1", "kind": "ServiceAccount",
+               "metadata": {"name": name, "namespace": home, "labels": labels}}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": name, "namespace": env.namespace, "labels": labels},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+               "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": home}]}
+    return [(f"serviceaccount-{name}.yaml", account), (f"rolebinding-{name}.yaml", binding)]
 
 
 def flux_training_kustomization(config: Config, env: Environment, model: str) -> dict:
@@ -51,6 +96,7 @@ def flux_training_kustomization(config: Config, env: Environment, model: str) ->
     Job runs (with `wait: true` Flux waits for Jobs to complete, up to `timeout`); prune deletes a Job whose
     spec changed (it has a new name), never a running one that did not."""
     obj = flux_kustomization(config, env, model)
+    obj["spec"]["timeout"] = config.sync["timeout"]  # wait: false, nothing to wait for but the apply
     obj["metadata"]["name"] = training_kustomization_name(model, env.name)
     obj["metadata"]["labels"]["app.kubernetes.io/component"] = TRAINING
     obj["spec"]["path"] = f"./{Unit(model, env.name, TRAINING).folder}"
@@ -77,20 +123,23 @@ class Flux:
         return {FLUX_PRUNE: "disabled"}
 
     def objects(self, config: Config, envs: list[Environment], models: Models,
-                training: frozenset[tuple[str, str]]) -> Placed:
+                training: frozenset[tuple[str, str]], rollouts: Rollouts | None = None) -> Placed:
         out: Placed = []
         source = git_repository(config)
         if source:
             out.append(("gitrepository.yaml", source, config.path))
+        rollouts = rollouts or {}
         for env in envs:
-            out += [(Unit(model, env.name).sync_file(), flux_kustomization(config, env, model), spec_path)
+            out += [(file, obj, config.path) for file, obj in tenancy(config, env)]
+            out += [(Unit(model, env.name).sync_file(),
+                     flux_kustomization(config, env, model, rollouts.get((model, env.name), 0)), spec_path)
                     for model, spec_path in models]
             out += [(Unit(model, env.name, TRAINING).sync_file(), flux_training_kustomization(config, env, model),
                      spec_path) for model, spec_path in models if (model, env.name) in training]
         return out
 
     def deletion(self, unit: Unit) -> str:
-        return "Flux deletes its Kustomization and prunes what it applied"
+        return "Flux deletes its Kustomization and prunes what it applied (claims marked prune: disabled stay)"
 
     def check(self, path: str, obj: dict, view: SyncView) -> list[Finding]:
         """A Kustomization's `path` is a generated overlay (so it builds: `check` builds every overlay), each
