@@ -520,8 +520,9 @@ def _network(obj, meant: dict, add):
         add("network-policy-open", "/spec/podSelector", "no longer selects the model's pods (a patch changed "
             "podSelector)", hint)
     types = spec.get("policyTypes")  # absent: Kubernetes restricts ingress anyway
-    if "Ingress" in (wanted.get("policyTypes") or []) and isinstance(types, list) and "Ingress" not in types:
-        add("network-policy-open", "/spec/policyTypes", "no longer restricts ingress", hint)
+    for kind in ("Ingress", "Egress"):  # egress: the spec's denyEgressTo (the cloud metadata endpoints)
+        if kind in (wanted.get("policyTypes") or []) and isinstance(types, list) and kind not in types:
+            add("network-policy-open", "/spec/policyTypes", f"no longer restricts {kind.lower()}", hint)
     allowed = [r for r in wanted.get("ingress") or [] if isinstance(r, dict)]
     for i, rule in enumerate(spec.get("ingress") or []):
         if not isinstance(rule, dict) or any(_within(rule, r) for r in allowed):
