@@ -5,6 +5,7 @@ emulated in emulated_engines.py, each after the controller source it cites."""
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 
 import emulated_engines as emu
@@ -147,3 +148,26 @@ def test_flux_waits_for_a_whole_normal_rollout_of_the_most_pods(both, model):
     rounds = 1 if strategy["type"] == "Recreate" else math.ceil(pods / step)
     timeout = _load(both, f"clusters/prod/flux/prod/{model}.yaml")["spec"]["timeout"]
     assert emu.seconds(timeout) >= rounds * deployment["progressDeadlineSeconds"]
+
+
+def _flux_build(repo, kustomization: dict, tmp) -> list[dict]:
+    """What kustomize-controller builds for a Kustomization: its path, with its `spec.patches` added to the
+    generated kustomization.yaml (fluxcd/pkg/kustomize generator), built by real kustomize."""
+    folder = tmp / kustomization["metadata"]["name"]
+    folder.mkdir()
+    overlay = repo / kustomization["spec"]["path"]
+    (folder / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": [os.path.relpath(overlay, folder)], "patches": kustomization["spec"].get("patches", [])}))
+    out = subprocess.run(["kubectl", "kustomize", str(folder)], capture_output=True, text=True, check=True)
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def test_a_missing_crd_never_keeps_flux_from_applying_the_model(both, tmp_path):
+    """Flux dry-runs a Kustomization's objects before applying any: the ServiceMonitor (and an HTTPRoute) go in a
+    second Kustomization over the same folder, so without their CRDs the Deployment is still applied."""
+    overlay = _built(both, "overlays/prod/fraud-detector")
+    main = _flux_build(both, _load(both, "clusters/prod/flux/prod/fraud-detector.yaml"), tmp_path)
+    extras = _flux_build(both, _load(both, "clusters/prod/flux/prod/extras/fraud-detector.yaml"), tmp_path)
+    assert sorted(map(emu.key, main + extras)) == sorted(map(emu.key, overlay))  # every object, once
+    assert _kinds(extras) == {"ServiceMonitor"} and "Deployment" in _kinds(main)

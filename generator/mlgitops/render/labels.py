@@ -10,6 +10,9 @@ ENV_LABEL = "mlgitops.io/environment"
 # name (argo-cd util/kube/kube.go SetAppInstanceLabel; the pod templates keep theirs, so pod selectors are safe),
 # so a selector on `instance` finds no Service under Argo CD.
 MODEL_LABEL = "mlgitops.io/model"
+# On an object whose kind comes from a CRD that may be missing (a ServiceMonitor, an HTTPRoute): Flux syncs these
+# apart from the model (render/engines/flux.py), so a missing CRD never keeps the model's Deployment from running.
+CRD_EXTRA = "mlgitops.io/crd-extra"
 
 
 def selector(name: str) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlgitops.render.canary import canary_name
 from mlgitops.render.context import Context
-from mlgitops.render.labels import MODEL_LABEL, metadata
+from mlgitops.render.labels import CRD_EXTRA, MODEL_LABEL, metadata
 from mlgitops.render.manifest import Manifest
 
 SERVICE_PORT = 80
@@ -134,7 +134,9 @@ def http_route(ctx: Context) -> Manifest | None:
     spec: dict = {"parentRefs": [_parent(ctx)], "rules": [rule]}
     if ingress_spec.get("host"):
         spec["hostnames"] = [ingress_spec["host"]]
-    obj = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": metadata(ctx), "spec": spec}
+    meta = metadata(ctx)
+    meta["labels"][CRD_EXTRA] = "true"
+    obj = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": meta, "spec": spec}
     return Manifest(obj, "httproute.yaml", "/spec/serving/ingress" if ctx.routed_by_gateway else "/spec/serving/canary")
 
 
@@ -145,6 +147,7 @@ def service_monitor(ctx: Context) -> Manifest | None:
     endpoint = {"interval": metrics["interval"], "path": metrics["path"],
                 "port": "metrics" if _separate_metrics(ctx) else "http"}
     meta = metadata(ctx)
+    meta["labels"][CRD_EXTRA] = "true"
     meta["labels"].update(ctx.monitoring["serviceMonitorLabels"])  # what Prometheus selects on: the config wins
     obj = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": meta,
            "spec": {"endpoints": [endpoint], "selector": {"matchLabels": {MODEL_LABEL: ctx.name}}}}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from mlgitops.render import render
 from mlgitops.render import training as training_render
+from mlgitops.render.engines.base import Facts, UnitFacts
+from mlgitops.render.labels import CRD_EXTRA
 from mlgitops.render.labels import common as common_labels
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.sync import sync_objects
@@ -111,6 +113,7 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
     """Every file generated for one model: its base and one overlay per environment."""
     tree: Tree = {}
     findings: list[Finding] = []
+    facts: Facts = {}
     base = render(model.effective[BASE], config, BASE)
     folder = base_dir(model.name)
     for m in base:
@@ -122,6 +125,8 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
     base_image = model.effective[BASE]["spec"]["serving"]["image"]
     for env in config.environments:
         target = render(model.effective[env.name], config, env.name)
+        facts[model.name, env.name] = UnitFacts(pods.rollout_seconds(model.effective[env.name]["spec"]["serving"]),
+                                                any(CRD_EXTRA in m.obj["metadata"].get("labels", {}) for m in target))
         env_labels = _labels(model, env.name)
         pairs = {k: v for k, v in env_labels.items() if base_labels.get(k) != v}
         image = overlays.image_entry(base_image, model.effective[env.name]["spec"]["serving"]["image"])
@@ -141,9 +146,7 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
             tree[f"{out}/{name}"] = document(model.path, obj)
         tree.update(_training_tree(model, config, env.name))
     # the model's own sync objects (a Flux Kustomization per environment) belong to its files: cached with them
-    rollouts = {(model.name, env.name): pods.rollout_seconds(model.effective[env.name]["spec"]["serving"])
-                for env in config.environments if "serving" in model.effective[env.name]["spec"]}
-    for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree), rollouts):
+    for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree), facts):
         if o.source == model.path:
             tree[f"{o.folder}/{o.file}"] = document(o.source, o.obj)
     return tree, findings

@@ -7,7 +7,7 @@ Application."""
 from __future__ import annotations
 
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS
-from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Models, Placed, Rollouts, SyncView
+from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Facts, Models, Placed, SyncView
 from mlgitops.render.units import (
     TRAINING,
     Unit,
@@ -119,8 +119,10 @@ class ArgoCD:
         return {"argocd.argoproj.io/sync-wave": "-1", ARGOCD_SYNC_OPTIONS: "Prune=false,Delete=false"}
 
     def objects(self, config: Config, envs: list[Environment], models: Models,
-                training: frozenset[tuple[str, str]], rollouts: Rollouts | None = None) -> Placed:
-        """Argo CD has no sync timeout: a rollout is Progressing until the Deployment's progress deadline."""
+                training: frozenset[tuple[str, str]], facts: Facts | None = None) -> Placed:
+        """Argo CD has no sync timeout (a rollout is Progressing until the Deployment's progress deadline), and
+        applies the objects whose CRD exists when another's is missing (SkipDryRunOnMissingResource): the facts
+        change nothing."""
         out: Placed = []
         for env in envs:
             out.append((f"appproject-{env.name}.yaml", app_project(config, env), config.path))

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 
 from mlgitops.kube.annotations import FLUX_PRUNE
-from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Models, Placed, Rollouts, SyncView
-from mlgitops.render.units import TRAINING, ClusterPath, Unit
+from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Facts, Models, Placed, SyncView, UnitFacts
+from mlgitops.render.labels import CRD_EXTRA
+from mlgitops.render.units import EXTRAS, TRAINING, ClusterPath, Unit
 from mlgitops.report.findings import Finding, Position
 from mlgitops.spec.config import Config, Environment
 
@@ -20,6 +21,30 @@ APPLY_SECONDS = 60  # the dry-run and apply before the rollout starts
 
 def kustomization_name(model: str, env: str) -> str:
     return f"{model}-{env}"
+
+
+def extras_kustomization_name(model: str, env: str) -> str:
+    return f"{model}-{env}-{EXTRAS}"
+
+
+def _delete(selector: str) -> dict:
+    """A kustomize patch (Flux `spec.patches`) that drops every object the label selector matches from the build."""
+    return {"patch": "$patch: delete\napiVersion: v1\nkind: Any\nmetadata:\n  name: any\n",
+            "target": {"labelSelector": selector}}
+
+
+def split_extras(main: dict, config: Config, env: Environment, model: str) -> dict:
+    """Flux dry-runs every object of a Kustomization before applying any, so one missing CRD (a ServiceMonitor's,
+    an HTTPRoute's) would keep the Deployment from being applied at all. The model's Kustomization therefore drops
+    the objects labelled CRD_EXTRA from its build, and a second one, `<model>-<env>-extras`, over the same
+    folder, keeps only them: it waits, not Ready, for the CRD, while the model runs. Returns the second."""
+    main["spec"]["patches"] = [_delete(CRD_EXTRA)]
+    extras = flux_kustomization(config, env, model)
+    extras["metadata"]["name"] = extras_kustomization_name(model, env.name)
+    extras["metadata"]["labels"]["app.kubernetes.io/component"] = EXTRAS
+    extras["spec"]["patches"] = [_delete(f"!{CRD_EXTRA}")]
+    extras["spec"]["wait"] = False  # nothing to roll out; applied is done
+    return extras
 
 
 def training_kustomization_name(model: str, env: str) -> str:
@@ -113,6 +138,15 @@ def _dependencies(path: str, obj: dict, view: SyncView) -> list[Finding]:
             for dep in obj["spec"].get("dependsOn") or [] if dep.get("name") not in names]
 
 
+def _serving(config: Config, env: Environment, model: str, spec_path: str, facts: UnitFacts) -> Placed:
+    unit = Unit(model, env.name)
+    main = flux_kustomization(config, env, model, facts.rollout)
+    out: Placed = [(unit.sync_file(), main, spec_path)]
+    if facts.extras:
+        out.append((unit.extras_sync_file(), split_extras(main, config, env, model), spec_path))
+    return out
+
+
 class Flux:
     name = "flux"
     unit_files = True
@@ -123,17 +157,15 @@ class Flux:
         return {FLUX_PRUNE: "disabled"}
 
     def objects(self, config: Config, envs: list[Environment], models: Models,
-                training: frozenset[tuple[str, str]], rollouts: Rollouts | None = None) -> Placed:
+                training: frozenset[tuple[str, str]], facts: Facts | None = None) -> Placed:
         out: Placed = []
         source = git_repository(config)
         if source:
             out.append(("gitrepository.yaml", source, config.path))
-        rollouts = rollouts or {}
         for env in envs:
             out += [(file, obj, config.path) for file, obj in tenancy(config, env)]
-            out += [(Unit(model, env.name).sync_file(),
-                     flux_kustomization(config, env, model, rollouts.get((model, env.name), 0)), spec_path)
-                    for model, spec_path in models]
+            for model, spec_path in models:
+                out += _serving(config, env, model, spec_path, (facts or {}).get((model, env.name), UnitFacts()))
             out += [(Unit(model, env.name, TRAINING).sync_file(), flux_training_kustomization(config, env, model),
                      spec_path) for model, spec_path in models if (model, env.name) in training]
         return out
