@@ -59,18 +59,23 @@ def check(tree: dict[str, bytes], overlay_folders: set[str], kubernetes_version:
     return findings
 
 
+def _mapping(obj: dict, key: str) -> dict:
+    """obj[key] when it is a mapping, else {} (an untrusted file may hold anything there)."""
+    found = obj.get(key)
+    return found if isinstance(found, dict) else {}
+
+
 def _applied_folder(obj: dict) -> str | None:
     """The folder a Flux Kustomization applies (kustomize-controller builds every YAML below a folder without a
     kustomization.yaml, recursively), or an Argo CD Application with `directory.recurse` (without it Argo CD reads
     only the folder's own files)."""
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    spec = _mapping(obj, "spec")
     group = str(obj.get("apiVersion", "")).rpartition("/")[0]
     if group == "kustomize.toolkit.fluxcd.io" and obj.get("kind") == "Kustomization":
         path = spec.get("path")
     elif group == "argoproj.io" and obj.get("kind") == "Application":
-        source = spec.get("source") if isinstance(spec.get("source"), dict) else {}
-        recurse = ((source.get("directory") or {}) if isinstance(source.get("directory"), dict) else {}).get("recurse")
-        path = source.get("path") if recurse else None
+        source = _mapping(spec, "source")
+        path = source.get("path") if _mapping(source, "directory").get("recurse") else None
     else:
         return None
     return posixpath.normpath(path.removeprefix("./")) if isinstance(path, str) and path else None
