@@ -224,3 +224,15 @@ def test_a_canary_too_small_for_its_weight_at_the_stable_peak_is_a_warning(repo,
     spec.write_text(edit_text)
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
     assert "(canary-capacity)" not in run_cli(capsys, "check", "--repo", str(repo), "--no-cache").out
+
+
+def test_ingress_only_settings_are_unused_with_a_gateway_and_a_warning_says_so(repo, capsys):
+    """fraud-detector's staging ingress names an ingress class and a TLS Secret: the HTTPRoute has neither."""
+    _with_canary(repo, canary="")  # the gateway only
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 0
+    warnings = [line for line in result.err.splitlines() if "(gateway-route)" in line]
+    assert all(line.startswith("models/fraud-detector.yaml:24:") for line in warnings)  # the base's ingress line
+    said = {tuple(line.split(": ", 2)[1:3]) for line in warnings}
+    assert {(env, f"serving.ingress.{field} is unused") for env in ("staging", "prod")
+            for field in ("className", "tlsSecret")} == {(env, text.split(":")[0]) for env, text in said}

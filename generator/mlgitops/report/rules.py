@@ -89,6 +89,8 @@ RULES: dict[str, str] = {
     "prune": "a sync would delete objects (a model, environment or object removed); claims lose their data",
     "edit-format": "a spec whose formatting set/promote cannot keep byte for byte (edit it by hand)",
     "capacity": "an environment's worst case (max pods and rollout surges x requests, canaries, training) exceeds its quota",
+    "gateway-route": "an Ingress-only setting (className, tlsSecret, annotations) of a model whose entry point is "
+                     "an HTTPRoute on the configured Gateway",
     "canary-traffic": "a canary with no way to split traffic (no ingress and no gateway in mlgitops.yaml for a "
                       "GAMMA route on the model's Service)",
     "sync-source": "the sync engine needs the repository's URL (git.url in mlgitops.yaml)",

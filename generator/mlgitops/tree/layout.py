@@ -10,7 +10,7 @@ from mlgitops.render.labels import common as common_labels
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.sync import sync_objects
 from mlgitops.render.units import KUSTOMIZATION, TRAINING, Unit, base_dir
-from mlgitops.report.findings import Finding
+from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import pods
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
@@ -109,6 +109,28 @@ def _canary_findings(model: Model, config: Config, env: str) -> list[Finding]:
                                     "ingress (ingress-nginx canary annotations)")]
 
 
+GATEWAY_IGNORES = {"className": "the Gateway's class chooses the controller",
+                   "tlsSecret": "TLS terminates at the Gateway's listener, whose certificateRefs name the Secret",
+                   "annotations": "ingress controller annotations do not apply to an HTTPRoute"}
+
+
+def _gateway_findings(model: Model, config: Config, env: str) -> list[Finding]:
+    """With a Gateway, the model's entry point is an HTTPRoute (render/network.py): Ingress-only settings are
+    dropped, which a warning says at their line."""
+    ingress = model.effective[env]["spec"]["serving"].get("ingress") or {}
+    if not config.data.get("gateway"):
+        return []
+    out = []
+    for field, why in GATEWAY_IGNORES.items():
+        if field in ingress:
+            file, where = locate(model.layers(config, env), model.doc, f"/spec/serving/ingress/{field}", key=True)
+            out.append(Finding.in_environments([env], "gateway-route", f"serving.ingress.{field} is unused: with a "
+                                               f"Gateway in mlgitops.yaml the model's entry point is an HTTPRoute, and "
+                                               f"{why}", file, where, "remove it, or configure it on the Gateway",
+                                               Severity.WARNING))
+    return out
+
+
 def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
     """Every file generated for one model: its base and one overlay per environment."""
     tree: Tree = {}
@@ -136,6 +158,7 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
             pairs.pop(VERSION_LABEL, None)
             image = None
             findings += _canary_findings(model, config, env.name)
+        findings += _gateway_findings(model, config, env.name)
         user, found = _user_patches(model, env.name, target)
         findings.extend(found)
         unit = Unit(model.name, env.name)
