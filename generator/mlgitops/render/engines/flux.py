@@ -1,5 +1,7 @@
-"""Flux: one Kustomization per unit (`./overlays/<env>/<model>[/training]`, prune, wait, timeout, retry),
-so one broken model never blocks the others, applied by the bootstrap Kustomization at
+"""Flux: one Kustomization per unit (`./overlays/<env>/<model>[/training]`, prune, wait, retry, a timeout
+that covers the model's rollout), so one broken model never blocks the others, and a second one per serving
+unit with CRD-dependent objects (`<model>-<env>-extras`), so a missing CRD never blocks the model; each
+impersonates its environment's ServiceAccount (tenancy); applied by the bootstrap Kustomization at
 `clusters/<cluster>/flux` (which applies Namespaces first); a GitRepository when `git.url` is set, else
 the `flux-system` source that `flux bootstrap` made."""
 
