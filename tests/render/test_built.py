@@ -135,7 +135,8 @@ def test_fetch_needs_the_initializer_image_of_mlgitops_yaml():
 
 def test_claims_are_protected_from_prune_unless_the_spec_opts_out(overlays):
     assert overlays["one-writer", "prod"]["PersistentVolumeClaim"]["metadata"]["annotations"] == {
-        "argocd.argoproj.io/sync-options": "Prune=false,Delete=false", "kustomize.toolkit.fluxcd.io/prune": "disabled"}
+        "argocd.argoproj.io/sync-options": "Prune=false,Delete=false", "kustomize.toolkit.fluxcd.io/prune": "disabled",
+        "argocd.argoproj.io/compare-options": "IgnoreExtraneous"}  # kept, it leaves no Application OutOfSync
     assert "annotations" not in overlays["one-writer", "dev"]["PersistentVolumeClaim"]["metadata"]
 
 
@@ -168,7 +169,7 @@ def test_the_metrics_port_admits_only_the_monitoring_namespace(overlays):
 
 def test_metrics_on_the_serving_port_admit_the_monitoring_namespace_there(overlays):
     assert overlays["fenced-shared-port", "prod"]["NetworkPolicy"]["spec"]["ingress"] == [
-        {"from": [PAYMENTS, MONITORING], "ports": [{"port": 8000, "protocol": "TCP"}]}]
+        {"from": [PAYMENTS, MONITORING, {"podSelector": {}}], "ports": [{"port": 8000, "protocol": "TCP"}]}]
 
 
 def test_service_monitors_carry_the_configured_labels_and_pods_no_scrape_annotations(overlays):

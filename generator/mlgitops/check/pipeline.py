@@ -513,6 +513,7 @@ def run(options: Options) -> Result:
     if owns(None):  # quotas and clusters/ are shared by every model: the first shard checks them
         result.findings += _capacity_findings(gen) + _cached_sync_findings(
             gen, disk, invalid, cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
+        result.findings += sync_check.engines_together(disk, gen.tree)
     files, stale = _files_by_model(disk), _drifted_models(drifted)
     units = plan_units(ctx, models, disk, files, stale)
     todo = _answer_from_cache(store, units, ctx.config, result)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mlgitops.check.policies import Settings, image_problems
 from mlgitops.commands.source import Source
+from mlgitops.kube import names
 from mlgitops.render import engines
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.report.secrets import secret_kind
@@ -16,7 +17,7 @@ from mlgitops.spec.config import Config, url_credentials
 from mlgitops.spec.model import parse_model
 from mlgitops.tree.writer import write_atomic
 
-NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+NAME = re.compile(names.MODEL_NAME.pattern)
 
 MODEL_TEMPLATE = """\
 # yaml-language-server: $schema=../schemas/model.schema.json
@@ -100,9 +101,10 @@ def image_findings(image: str, config: Config) -> list[Finding]:
 
 
 def new_model(root: Path, config: Config, name: str, image: str, gpu: int, team: str) -> tuple[Path, list[Finding]]:
-    if not NAME.match(name) or len(name) > 40:
+    if not NAME.match(name) or len(name) > names.MODEL_NAME.max_length:
         raise FatalError(f"'{name}' is not a valid model name",
-                         "use a DNS-1123 label: lower-case letters, digits and '-', at most 40 characters")
+                         f"use a {names.MODEL_NAME.name} ({names.MODEL_NAME.says}), at most "
+                         f"{names.MODEL_NAME.max_length} characters: it names the model's Service")
     path = root / "models" / f"{name}.yaml"
     if path.exists():
         raise FatalError(f"{path.relative_to(root)} already exists", "edit it, or choose another name")

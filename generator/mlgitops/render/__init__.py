@@ -18,6 +18,7 @@ RENDERERS = (
     network.service,
     network.network_policy,
     network.ingress,
+    network.http_route,
     network.service_monitor,
     scaling.horizontal_pod_autoscaler,
     scaling.pod_disruption_budget,
@@ -52,5 +53,5 @@ def render(effective: dict, config: Config, env: str) -> list[Manifest]:
     """The manifests of one effective spec; env "" renders the base (no namespace, no env label)."""
     ctx = context(effective, config, env)
     out = [m for m in (r(ctx) for r in RENDERERS) if m is not None]
-    out += canary.objects(ctx, out, ctx.gateway)
+    out += canary.objects(ctx, out)
     return sorted(out, key=lambda m: m.file)

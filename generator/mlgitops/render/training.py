@@ -21,7 +21,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from mlgitops.kube.annotations import SECURITY_EXCEPTION
+from mlgitops.kube.annotations import PRUNE_PROTECTION, SECURITY_EXCEPTION
 from mlgitops.kube.quantity import text as quantity
 from mlgitops.render import labels as label_set
 from mlgitops.render import sweep as sweeps
@@ -41,7 +41,7 @@ STARTING_DEADLINE = 3600  # a CronJob run missed by more than an hour (controlle
 HISTORY = 3
 KATIB_NAME_MAX = 40
 MANAGER = "mlgitops.io/mlgitops"
-KEEP = {"kustomize.toolkit.fluxcd.io/prune": "disabled", "argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
+KEEP = PRUNE_PROTECTION
 T = "/spec/training"
 
 

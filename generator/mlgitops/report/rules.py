@@ -99,8 +99,10 @@ RULES: dict[str, str] = {
     "immutable-field": "a change Kubernetes refuses on an existing object (selector, PVC access modes, a Job's template...)",
     "prune": "a sync would delete objects (a model, environment or object removed); claims lose their data",
     "capacity": "an environment's worst case (max pods and rollout surges x requests, canaries, training) exceeds its quota",
-    "canary-traffic": "a canary with no way to split traffic (no gateway in mlgitops.yaml, no ingress), or an "
-                      "HTTPRoute with no hostname (it would take every host of the Gateway)",
+    "gateway-route": "an Ingress-only setting (className, tlsSecret, annotations) of a model whose entry point is "
+                     "an HTTPRoute on the configured Gateway",
+    "canary-traffic": "a canary with no way to split traffic (no ingress and no gateway in mlgitops.yaml for a "
+                      "GAMMA route on the model's Service)",
     "sync-source": "the sync engine needs the repository's URL (git.url in mlgitops.yaml)",
     "sync-object": "a generated sync object (clusters/) points at something that does not exist or is not unique",
     "training": "spec.training cannot be built as written (a grid over maxTrials, a range in a grid, a sweep without "

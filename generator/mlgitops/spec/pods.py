@@ -110,3 +110,30 @@ def ephemeral_storage(serving: dict) -> str:
     """Ephemeral storage the pod asks for by default: its size-limited scratch volumes plus log headroom."""
     scratch = serving["scratch"]
     return add_bytes(scratch["tmpSize"], scratch["homeSize"], LOG_HEADROOM)
+
+
+def _pods_of(value, pods: int, up: bool) -> int:
+    """maxSurge (rounded up) or maxUnavailable (rounded down) as a number of pods, as the Deployment controller
+    resolves a percentage (k8s.io/apimachinery intstr.GetScaledValueFromIntOrPercent)."""
+    if isinstance(value, str) and value.endswith("%"):
+        scaled = int(value[:-1]) * pods
+        return -(-scaled // 100) if up else scaled // 100
+    return int(value)
+
+
+def rollout_rounds(serving: dict) -> int:
+    """How many pods-at-a-time steps a rollout of the most pods takes: one for Recreate, else the pods over
+    maxSurge + maxUnavailable (at least one pod a step: the controller makes progress with either at 0)."""
+    strategy = rollout(serving)
+    if strategy["type"] == "Recreate":
+        return 1
+    pods = max_pods(serving)
+    step = strategy["rollingUpdate"]
+    at_once = _pods_of(step["maxSurge"], pods, True) + _pods_of(step["maxUnavailable"], pods, False)
+    return -(-pods // max(1, at_once))
+
+
+def rollout_seconds(serving: dict) -> int:
+    """The longest a normal rollout takes: each round may schedule, pull and start its pods up to the
+    Deployment's own progress deadline (which restarts with every pod that becomes available)."""
+    return rollout_rounds(serving) * progress_deadline(serving)
