@@ -92,8 +92,10 @@ def _serving_templates(objects: list[dict]) -> Iterator[tuple[dict, workloads.Po
                 yield obj, template
 
 
-def serving(objects: list[dict], spec: dict, pinning: str) -> list[Problem]:
-    """Problems of the serving pods of one environment's built objects; spec: its effective spec."""
+def serving(objects: list[dict], spec: dict, pinning: str,
+            others: dict[str, tuple[str, str]] | None = None) -> list[Problem]:
+    """Problems of the serving pods of one environment's built objects; spec: its effective spec; others: what
+    the other environments (and their canaries) serve, (version, weights) by `served`."""
     immutable = bool(spec["model"].get("immutable"))
     out: list[Problem] = []
     loaded: dict[bool, tuple[str, set[str]]] = {}  # canary? -> (version, the weights its pods load)
@@ -104,8 +106,12 @@ def serving(objects: list[dict], spec: dict, pinning: str) -> list[Problem]:
         refs = references(template)
         loaded[canary] = (version, {r.uri for r in refs})
         for ref in refs:
-            out += _reference_problems(obj, ref, version, at, immutable, pinning)
-    out += _canary_copies(objects, loaded)
+            found = _reference_problems(obj, ref, version, at, immutable, pinning)
+            if not any(p.rule == "weights-version" for p in found):  # one version finding per reference
+                found += _served_elsewhere(obj, ref, version, at, others or {})
+            out += found
+    if not any(p.rule == "weights-version" and p.spec_pointer == CANARY_URI for p in out):  # said once
+        out += _canary_copies(objects, loaded)
     return out
 
 
@@ -128,6 +134,19 @@ def _reference_problems(obj: dict, ref: Reference, version: str, at: str, immuta
                            "write-once location with model.immutable: true",
                            Severity.ERROR if pinning == "error" else Severity.WARNING))
     return out
+
+
+def _served_elsewhere(obj: dict, ref: Reference, version: str, at: str,
+                      others: dict[str, tuple[str, str]]) -> list[Problem]:
+    """One set of weights is one version: the same reference under another version elsewhere means a version was
+    bumped (or promoted) without its weights, or weights were copied without their version."""
+    elsewhere = sorted(f"{who} serves as {v}" for who, (v, uri) in others.items() if uri == ref.uri and v != version)
+    if not version or not elsewhere:
+        return []
+    return [Problem("weights-version", obj["kind"], obj["metadata"]["name"], ref.pointer, at,
+                    f"its pods are labelled version {version} but load {ref.uri}, which {', '.join(elsewhere)}: "
+                    "one of the labels names other weights",
+                    "change the weights with the version: {version} in the URI, or the new digest or commit")]
 
 
 def _canary_copies(objects: list[dict], loaded: dict[bool, tuple[str, set[str]]]) -> list[Problem]:
@@ -228,21 +247,28 @@ def _overwrites(obj: dict, pointer: str, value: str, readers: dict[str, list[str
         return []
     who = ", ".join(f"{w} ({u})" for w, u in sorted(hit.items()))
     return [Problem("weights-overwrite", obj["kind"], obj["metadata"]["name"], pointer, OUTPUT_URI,
-                    f"writes under {prefix}, where {who} load{'s' if len(hit) == 1 else ''} the weights it serves: "
+                    f"writes under {prefix}, where {who} load{'s' if len(hit) == 1 else ''} the weights "
+                    f"{'it serves' if len(hit) == 1 else 'they serve'}: "
                     "a run changes what those pods load at their next restart or scale-out, so pods of one "
                     "Deployment serve different weights",
                     f"write to a prefix of its own, e.g. {EXAMPLE_OUTPUT}, and promote a run by copying its "
                     "output to the serving URI")]
 
 
-def readers(specs: dict[str, dict]) -> dict[str, list[str]]:
-    """Environment (and `<environment> canary`) -> the weights its pods load, from the effective specs."""
-    out: dict[str, list[str]] = {}
+def served(specs: dict[str, dict]) -> dict[str, tuple[str, str]]:
+    """Environment (and `<environment> canary`) -> (version, the weights its pods load), from the effective specs."""
+    out: dict[str, tuple[str, str]] = {}
     for env, spec in specs.items():
-        uri = spec["model"].get("uri")
+        model = spec["model"]
+        uri = model.get("uri")
         if uri:
-            out[env] = [uri]
+            out[env] = (str(model["version"]), uri)
         canary = (spec.get("serving") or {}).get("canary") or {}
-        if canary.get("uri") or (canary and uri):
-            out[f"{env} canary"] = [canary.get("uri") or uri]
+        if canary and (canary.get("uri") or uri):
+            out[f"{env} canary"] = (str(canary["version"]), canary.get("uri") or uri)
     return out
+
+
+def readers(specs: dict[str, dict]) -> dict[str, list[str]]:
+    """Environment (and `<environment> canary`) -> the weights its pods load."""
+    return {who: [uri] for who, (_, uri) in served(specs).items()}

@@ -311,7 +311,9 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     for v in policies.evaluate(built.objects, settings, config.gpu, {m.key: m.obj for m in meant}):
         found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
     spec = model.effective[env]["spec"]
-    problems = lineage.serving(built.objects, spec, settings.weights_pinning) + lineage.download(spec)
+    others = {who: v for who, v in lineage.served({e: model.effective[e]["spec"] for e in config.env_names}).items()
+              if who != env and not who.endswith(" canary")}  # a canary is blamed in its own environment
+    problems = lineage.serving(built.objects, spec, settings.weights_pinning, others) + lineage.download(spec)
     found += _lineage_findings(model, config, env, problems, raw, settings.disabled, at)
     return found, len(built.objects)
 
