@@ -61,8 +61,8 @@ def test_promote_then_canary_promote_serves_the_weights_the_version_names(genera
     steps = [("set", "fraud-detector", 'model.version="3.3.0"',
               "serving.image=registry.example.com/risk/fraud-detector:3.3.0", "--env", "staging"),
              ("promote", "fraud-detector", "--from", "staging", "--to", "prod"),
-             ("set", "fraud-detector", 'serving.canary={version: "3.4.0", image: '
-              '"registry.example.com/risk/fraud-detector:3.4.0", weight: 10}', "--env", "prod")]
+             ("set", "fraud-detector", ('serving.canary={version: "3.4.0", image: '
+                                        '"registry.example.com/risk/fraud-detector:3.4.0", weight: 10}'), "--env", "prod")]
     for step in steps:
         assert run_cli(capsys, *step, "--repo", repo).code == 0
     during = served(objects(generated / "overlays/prod/fraud-detector"))
@@ -82,10 +82,10 @@ def test_a_canary_that_names_the_stable_weights_is_an_error_at_the_canary(tmp_pa
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
     built = served(objects(repo / "overlays/staging/m"))
     assert built["m-canary"] == ("2.1.0", ["s3://models/m/2.0.0/model.pt"])
-    assert [f for f in lineage_findings(repo) if "(weights-version)" in f] == [
+    assert [f for f in lineage_findings(repo) if "(weights-version)" in f] == [(
         "models/m.yaml:18:9: staging: its pods are labelled version 2.1.0 but load s3://models/m/2.0.0/model.pt, "
         "which names neither that version nor pinned content: they may serve other weights under this version "
-        "(weights-version)"]
+        "(weights-version)")]
 
 
 def test_the_old_example_trains_where_prod_reads_and_the_new_one_per_run(generated, capsys):
@@ -124,11 +124,11 @@ def test_mutable_hf_weights_in_prod_and_their_size(tmp_path, capsys):
     # /tmp 1Gi + HOME 17Gi + 512Mi of logs
     assert pod["containers"][0]["resources"]["requests"]["ephemeral-storage"] == "18944Mi"
     assert lineage_findings(repo) == [
-        "models/m.yaml:9:10: dev, staging, prod: its pods are labelled version 2.1.0 but load hf://acme/llm-7b, which "
-        "names neither that version nor pinned content: they may serve other weights under this version "
-        "(weights-version)",
-        "models/m.yaml:9:10: prod: serves hf://acme/llm-7b, whose content can change under the same version: a "
-        "retrain or a copy changes what a restarted pod loads (weights-pinned)"]
+        ("models/m.yaml:9:10: dev, staging, prod: its pods are labelled version 2.1.0 but load hf://acme/llm-7b, which "
+         "names neither that version nor pinned content: they may serve other weights under this version "
+         "(weights-version)"),
+        ("models/m.yaml:9:10: prod: serves hf://acme/llm-7b, whose content can change under the same version: a "
+         "retrain or a copy changes what a restarted pod loads (weights-pinned)")]
 
 
 def test_weights_pinning_error_in_mlgitops_yaml_makes_mutable_prod_weights_an_error(tmp_path, capsys):
