@@ -310,12 +310,17 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     settings = replace(settings, disabled=settings.disabled | set(excepted))
     for v in policies.evaluate(built.objects, settings, config.gpu, {m.key: m.obj for m in meant}):
         found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
+    found += _lineage_findings(model, config, env, _serving_lineage(model, config, env, built.objects, settings),
+                               raw, settings.disabled, at)
+    return found, len(built.objects)
+
+
+def _serving_lineage(model: Model, config, env: str, objects: list[dict],
+                     settings: policies.Settings) -> list[lineage.Problem]:
     spec = model.effective[env]["spec"]
     others = {who: v for who, v in lineage.served({e: model.effective[e]["spec"] for e in config.env_names}).items()
               if who != env and not who.endswith(" canary")}  # a canary is blamed in its own environment
-    problems = lineage.serving(built.objects, spec, settings.weights_pinning, others) + lineage.download(spec)
-    found += _lineage_findings(model, config, env, problems, raw, settings.disabled, at)
-    return found, len(built.objects)
+    return lineage.serving(objects, spec, settings.weights_pinning, others) + lineage.download(spec)
 
 
 def _lineage_findings(model: Model, config, env: str, problems: list[lineage.Problem], raw: list,
