@@ -262,3 +262,44 @@ def main_ok(*args: str) -> bool:
     from mlgitops.cli import main
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         return main(list(args)) == 0
+
+
+# --- every kind that writes weights, through the workload-kind table ---
+
+KIND_CASES = {  # the training section of each kind (tests/render/test_training.py has them all)
+    "cronjob": 'resources: {cpu: "4", memory: 16Gi}\n    schedule: "0 3 * * 0"\n',
+    "trainjob": 'resources: {cpu: "8", memory: 64Gi, gpu: 4}\n    workers: 4\n',
+    "pytorchjob": 'resources: {cpu: "8", memory: 64Gi, gpu: 4}\n    workers: 3\n',
+    "sweep": 'resources: {cpu: "4", memory: 16Gi}\n    sweep: {parameters: {lr: [0.1, 0.01]}, parallelism: 2}\n',
+    "katib": ('resources: {cpu: "4", memory: 16Gi}\n    sweep: {strategy: random, parameters: {lr: [0.1, 0.01]}, '
+              "trials: 4, parallelism: 2, objective: {metric: acc}}\n"),
+}
+KIND_CONFIG = {"pytorchjob": "training: {distributed: pytorchjob}\n", "katib": "training: {katib: true}\n"}
+
+
+def _training_objects(case: str, output: str) -> tuple[list[dict], dict]:
+    from mlgitops.spec.config import parse_config
+    from mlgitops.spec.model import parse_model
+    from mlgitops.tree.layout import training_intended
+    cfg, _ = parse_config("mlgitops.yaml", ((ROOT / "mlgitops.yaml").read_text() + KIND_CONFIG.get(case, "")).encode())
+    assert cfg is not None
+    text = ("apiVersion: mlgitops.io/v1alpha1\nkind: Model\nmetadata: {name: resnet, team: vision}\nspec:\n"
+            '  model: {version: "2.1.0", uri: "s3://models/resnet/{version}/"}\n'
+            "  serving: {image: r.example.com/resnet:2.1.0, replicas: 2, health: {readiness: /r, liveness: /l}}\n"
+            "  training:\n    image: r.example.com/resnet-train:2.1.0\n    command: [python, train.py]\n"
+            f'    output: {{uri: "{output}"}}\n    ' + KIND_CASES[case])
+    parsed, found = parse_model("models/resnet.yaml", text.encode(), cfg)
+    assert parsed is not None, [str(f) for f in found]
+    specs = {env: parsed.effective[env]["spec"] for env in cfg.env_names}
+    return [m.obj for m in training_intended(parsed, cfg, "dev")], specs
+
+
+@pytest.mark.parametrize("case", sorted(KIND_CASES))
+def test_every_writer_kind_is_checked(case):
+    objs, specs = _training_objects(case, "s3://models/resnet/{version}/")
+    found = {(p.kind, p.rule) for p in lineage.training(objs, lineage.readers(specs))}
+    writers = {o["kind"] for o in objs if o["kind"] != "ConfigMap"}
+    assert {(kind, "weights-overwrite") for kind in writers} <= found
+    assert {(kind, "weights-run-prefix") for kind in writers} <= found
+    objs, specs = _training_objects(case, "s3://models/resnet/runs/{version}/{run}/{trial}/")
+    assert lineage.training(objs, lineage.readers(specs)) == []
