@@ -38,10 +38,10 @@ ONE_WRITER = {"replicas": 1, "rollout": {"type": "Recreate"}}
 SHARED_IN_PROD = {"prod": {"serving": {"replicas": 2, "storage": {"accessMode": "ReadWriteMany"},
                                        "rollout": {"type": "RollingUpdate"}}}}
 SPECS = [
-    spec("fetched", model={"uri": "s3://models/m/{version}/", "fetch": FETCH},
+    spec("fetched", model={"uri": "s3://models/m/{version}/", "fetch": FETCH, "immutable": True},
          environments={"prod": {"model": {"version": "0.9.0"}}}),
     spec("fetched-disk", {"resources": {"ephemeralStorage": "512Mi"}},
-         model={"uri": "s3://models/m/{version}/", "fetch": {"sizeLimit": "2Gi"}}),
+         model={"uri": "s3://models/m/{version}/", "fetch": {"sizeLimit": "2Gi"}, "immutable": True}),
     spec("one-writer", {**ONE_WRITER, "storage": {"size": "5Gi", "accessMode": "ReadWriteOncePod"}},
          environments={**SHARED_IN_PROD, "dev": {"serving": {"storage": {"prune": True}}}}),
     spec("prepared", {"storage": {"size": "20Gi", "accessMode": "ReadOnlyMany", "readOnly": True,

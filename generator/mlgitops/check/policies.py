@@ -30,6 +30,7 @@ class Settings:
     disabled: frozenset[str]
     enforced: str = "restricted"  # the Pod Security Standard the environment's namespace enforces
     kubernetes: str = "1.33"  # the version whose Pod Security controls admission applies (mlgitops.yaml)
+    weights_pinning: str = "none"  # what weights-pinned says about mutable weights: error, warning or none
 
     @classmethod
     def for_environment(cls, name: str, policies: dict, pod_security: str = "restricted",
@@ -44,6 +45,7 @@ class Settings:
             image_pinning=policies.get("imagePinning", "immutable-tag" if production else "none"),
             immutable_tag=policies.get("immutableTagPattern", VERSION_TAG),
             disabled=frozenset(policies.get("disabled", [])),
+            weights_pinning=policies.get("weightsPinning", "warning" if production else "none"),
         )
 
 

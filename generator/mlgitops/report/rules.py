@@ -30,6 +30,17 @@ POLICY_RULES = {
                        "looks like a credential (a URL with a password, a cloud key, a token, a private key), "
                        "whatever its name (detect-secrets' plugins); mark a false positive with "
                        "policies.exceptions.secret-in-value and its reason",
+    "weights-version": "every serving pod (stable and canary, after raw patches) loads the weights its version label "
+                       "names: the URI carries the version, or its content is pinned (oci:// by digest, hf:// at a "
+                       "commit, model.immutable); a canary of another version never loads its stable version's weights",
+    "weights-overwrite": "no training run, sweep trial, TrainJob node, PyTorchJob replica or Katib trial writes under a "
+                         "prefix that equals or contains the weights an environment or canary serves",
+    "weights-run-prefix": "each training run writes under its own prefix ({run} in training.output.uri) and each sweep "
+                          "trial under its own ({trial}), expanded by Kubernetes when the pod starts",
+    "weights-pinned": "production serves weights whose content cannot change under the same version (warning by "
+                      "default; policies.weightsPinning in mlgitops.yaml)",
+    "weights-size": "an hf:// download or a fetch says how large the weights are (model.size), so the download "
+                    "volume and the ephemeral-storage request fit them",
     # pods that survive a real cluster (warnings)
     "gpu-rollout-surge": "a GPU Deployment's rolling update surges, so it needs a free GPU and stalls on a full pool",
     "progress-deadline": "progressDeadlineSeconds is not above the time a pod may take to start",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from mlgitops.kube import weights
 from mlgitops.kube.images import split_image
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import Model
@@ -26,6 +27,11 @@ class Row:
     max_pods: int
     gpus: int  # GPUs per pod x the most pods
     canary: str = ""
+    weights: str = ""  # the weights the pods load: model.uri with {version} resolved ("" baked into the image)
+    weights_pinned: str = ""  # how their content is pinned: digest, commit, immutable; "" mutable (kube/weights.py)
+    canary_version: str = ""
+    canary_weights: str = ""
+    canary_weights_pinned: str = ""
     drift: bool = False  # the committed tree differs from what the specs generate, for this environment
     flags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -55,6 +61,19 @@ def _numbers(version: str) -> tuple[int, ...]:
 def _older(a: str, b: str) -> bool:
     """a is an older version than b, comparing their numbers (1.9 < 1.10); False when either has none."""
     return bool(_numbers(a)) and bool(_numbers(b)) and _numbers(a) < _numbers(b)
+
+
+def lineage(spec: dict) -> dict[str, str]:
+    """The weights an environment's pods (and its canary's) load, and how their content is pinned."""
+    model = spec["model"]
+    immutable, uri = bool(model.get("immutable")), str(model.get("uri") or "")
+    out = {"weights": uri, "weights_pinned": weights.pinned(uri, immutable)}
+    canary = spec["serving"].get("canary")
+    if canary:
+        canary_uri = str(canary.get("uri") or uri)
+        out.update(canary_version=str(canary["version"]), canary_weights=canary_uri,
+                   canary_weights_pinned=weights.pinned(canary_uri, immutable))
+    return out
 
 
 def rows(models: list[Model], config: Config, drifted: set[tuple[str, str]],
@@ -92,5 +111,6 @@ def rows(models: list[Model], config: Config, drifted: set[tuple[str, str]],
             else:
                 gpu_total = gpu * most
             out.append(Row(model.name, env, version, serving["image"], short_image(serving["image"]), pods, most,
-                           gpu_total, canary=shown, drift=(model.name, env) in drifted, flags=tuple(flags)))
+                           gpu_total, canary=shown, drift=(model.name, env) in drifted, flags=tuple(flags),
+                           **lineage(spec)))
     return out

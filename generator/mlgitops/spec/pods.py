@@ -26,7 +26,8 @@ RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory vo
 # serving in render/workload.py (MODEL_URI from model.uri), training in render/training.py (MODEL_OUTPUT_URI from
 # training.output). The thread-count and HOME variables are defaults a spec may override, not reserved.
 RESERVED_ENV = {"MODEL_NAME": ("serving", "training"), "MODEL_VERSION": ("serving", "training"),
-                "MODEL_URI": ("serving",), "MODEL_OUTPUT_URI": ("training",)}
+                "MODEL_URI": ("serving",), "MODEL_OUTPUT_URI": ("training",),
+                "MLGITOPS_RUN": ("training",), "MLGITOPS_TRIAL": ("training",)}  # {run}, {trial}: kube/weights.py
 FETCH_ENV = "MODEL_DIR"  # where model.fetch puts the weights (render/storage.py): reserved when the spec fetches
 SLEEP_ACTION_MINOR = 30  # the preStop sleep action is on by default from Kubernetes 1.30 (beta; alpha in 1.29)
 
@@ -106,10 +107,26 @@ def shared_memory(spec: dict) -> str | None:
     return DEFAULT_SHM if gpu(serving) or framework in PYTORCH else None
 
 
-def ephemeral_storage(serving: dict) -> str:
+def download_size(spec: dict) -> str | None:
+    """model.size when the server downloads the weights itself (a uri, no fetch, no claim, no model image): they
+    land in its cache under HOME (HF_HOME, TORCH_HOME), which then grows by that much."""
+    model, serving = spec["model"], spec["serving"]
+    uri = str(model.get("uri") or "")
+    if "size" not in model or not uri or "fetch" in model or serving.get("storage") or uri.startswith("oci://"):
+        return None
+    return str(model["size"])
+
+
+def home_size(spec: dict) -> str:
+    """The HOME volume's size limit: serving.scratch.homeSize, plus the weights the server downloads into it."""
+    home, size = spec["serving"]["scratch"]["homeSize"], download_size(spec)
+    return add_bytes(home, size) if size else str(home)
+
+
+def ephemeral_storage(spec: dict) -> str:
     """Ephemeral storage the pod asks for by default: its size-limited scratch volumes plus log headroom."""
-    scratch = serving["scratch"]
-    return add_bytes(scratch["tmpSize"], scratch["homeSize"], LOG_HEADROOM)
+    return add_bytes(spec["serving"]["scratch"]["tmpSize"], home_size(spec), LOG_HEADROOM)
+
 
 
 def _pods_of(value, pods: int, up: bool) -> int:
