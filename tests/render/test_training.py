@@ -134,7 +134,7 @@ JOB = HEAD + CASES["job"]
 
 
 def test_an_unchanged_training_spec_keeps_the_job_name():
-    assert _names(JOB) == _names(JOB) == ["resnet-train-9ebb68d1"]
+    assert _names(JOB) == _names(JOB) == ["resnet-train-aa60b8b5"]
 
 
 def test_a_serving_only_change_keeps_the_job_name():
@@ -253,3 +253,35 @@ def test_a_sweep_is_bounded_by_its_rounds_of_parallel_trials():
     training["sweep"]["trials"] = 6
     assert costs(training)[0].describe() == "24 GPU-hours (6 trials x 2 GPUs x 2h)"
     assert [c.what for c in costs({**training, "schedule": "@daily"})] == ["sweep", "scheduled run"]
+
+
+def _pod_of(text: str, cfg=None):
+    cfg = cfg or config()
+    [job_obj] = [m.obj for m in training_intended(model(text, cfg), cfg, "dev")]
+    return job_obj["spec"]["template"]["spec"]
+
+
+def test_training_pods_get_the_kinds_scratch_shm_and_threads_from_the_table():
+    pod = _pod_of(JOB)
+    volumes = {v["name"]: v.get("emptyDir") for v in pod["volumes"]}
+    assert volumes["tmp"] == {"sizeLimit": "4Gi"} and volumes["home"] == {"sizeLimit": "4Gi"}
+    assert volumes["dshm"] == {"medium": "Memory", "sizeLimit": "1Gi"}  # a GPU pod
+    container = pod["containers"][0]
+    assert container["resources"]["requests"] == {"cpu": "8", "memory": "33Gi", "ephemeral-storage": "8704Mi"}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["OMP_NUM_THREADS"]["valueFrom"]["resourceFieldRef"]["containerName"] == "training"
+    assert env["HOME"]["value"] == "/home/model"
+
+
+def test_the_spec_overrides_the_training_scratch_and_shm_and_its_own_env_wins():
+    text = JOB.replace("    activeDeadlineSeconds: 86400\n", "    activeDeadlineSeconds: 86400\n"
+                       "    scratch: {tmpSize: 20Gi, homeSize: 1Gi}\n    sharedMemory: 0\n"
+                       "    resources: {cpu: \"8\", memory: 32Gi, gpu: 2, ephemeralStorage: 50Gi}\n"
+                       ).replace("    resources: {cpu: \"8\", memory: 32Gi, gpu: 2}\n", "").replace(
+                       "env: {WANDB_PROJECT: resnet}", "env: {WANDB_PROJECT: resnet, OMP_NUM_THREADS: \"4\"}")
+    pod = _pod_of(text)
+    volumes = {v["name"]: v.get("emptyDir") for v in pod["volumes"]}
+    assert "dshm" not in volumes and volumes["tmp"] == {"sizeLimit": "20Gi"}
+    container = pod["containers"][0]
+    assert container["resources"]["requests"] == {"cpu": "8", "memory": "32Gi", "ephemeral-storage": "50Gi"}
+    assert [e.get("value") for e in container["env"] if e["name"] == "OMP_NUM_THREADS"] == ["4"]

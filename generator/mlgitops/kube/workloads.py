@@ -55,6 +55,10 @@ class PodDefaults:
     tmp: str | None = None
 
 
+# Training pods write checkpoints and dataset caches: more scratch than a server. /dev/shm is given to GPU and
+# PyTorch pods (DataLoader workers and NCCL fail with a bus error in the runtime's 64Mi); docs/training.md.
+TRAINING_PODS = PodDefaults(shm="1Gi", home="4Gi", tmp="4Gi")
+
 Templates = Callable[[dict, "int | None"], list[PodTemplate]]  # (object, replicas an HPA may scale to)
 
 
@@ -235,16 +239,16 @@ KINDS: dict[str, Workload] = {w.kind: w for w in (
              caveats=("spec.selector, serviceName and volumeClaimTemplates are immutable",)),
     Workload("DaemonSet", "apps/v1", (TEMPLATE,), _daemon_set, caveats=("spec.selector is immutable",)),
     Workload("Job", "batch/v1", (TEMPLATE,), _job, completes=True, stops_run=True,
-             caveats=(JOB_IMMUTABLE, RUNS_CAVEAT)),
+             caveats=(JOB_IMMUTABLE, RUNS_CAVEAT), pod_defaults=TRAINING_PODS),
     Workload("CronJob", "batch/v1", ("/spec/jobTemplate/spec/template",), _cron_job, completes=True,
-             caveats=("its jobTemplate is mutable (a running Job keeps its own copy)",)),
+             caveats=("its jobTemplate is mutable (a running Job keeps its own copy)",), pod_defaults=TRAINING_PODS),
     Workload("TrainJob", "trainer.kubeflow.org/v1alpha1", (TRAINER_POD, *(p for _, p in TRAINER_FIELDS)), _train_job, completes=True, stops_run=True,
-             operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,)),
+             operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS),
     Workload("PyTorchJob", "kubeflow.org/v1", ("/spec/pytorchReplicaSpecs/*/template",), _pytorch_job, completes=True, stops_run=True,
-             operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,)),
+             operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS),
     Workload("Experiment", "kubeflow.org/v1beta1", (TRIAL + TEMPLATE, TRIAL + "/spec/pytorchReplicaSpecs/*/template"),
              _experiment, completes=True, stops_run=True,
-             operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,)),
+             operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS),
 )}
 
 

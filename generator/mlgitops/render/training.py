@@ -22,12 +22,16 @@ import json
 from dataclasses import dataclass
 
 from mlgitops.kube.annotations import SECURITY_EXCEPTION
+from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.quantity import text as quantity
+from mlgitops.kube.workloads import KINDS
 from mlgitops.render import labels as label_set
+from mlgitops.render import pod as pod_parts
 from mlgitops.render import sweep as sweeps
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.workload import container_resources, env_vars, scheduling, security_contexts
 from mlgitops.spec.config import Config
+from mlgitops.spec import pods
 from mlgitops.spec.training import rounds
 
 CONTAINER = "training"
@@ -83,23 +87,60 @@ def context(effective: dict, config: Config, env: str) -> TrainingContext:
                            config.gpu, config.training, str(config.kubernetes_version))
 
 
+@dataclass(frozen=True)
+class Scratch:
+    """The sizes of a training pod's writable /tmp and HOME and its memory-backed /dev/shm (None: none)."""
+
+    tmp: str
+    home: str
+    shm: str | None
+
+
+def scratch(ctx: TrainingContext, kind: str) -> Scratch:
+    """The spec's `training.scratch` and `sharedMemory`, else the defaults of the kind's entry in the table."""
+    defaults = KINDS[kind].pod_defaults
+    given = ctx.training.get("scratch", {})
+    shm = pods.shared_memory(ctx.spec, "training", defaults.shm or pods.DEFAULT_SHM)
+    return Scratch(str(given.get("tmpSize", defaults.tmp)), str(given.get("homeSize", defaults.home)), shm)
+
+
+def _resources(ctx: TrainingContext, sizes: Scratch) -> dict:
+    """The spec's resources, plus /dev/shm in memory (its pages are the container's) and, unless the spec
+    sets ephemeralStorage, the scratch volumes and log headroom as the ephemeral-storage request and limit."""
+    res = ctx.training["resources"]
+    out = container_resources(res, ctx.gpu)
+    if sizes.shm:
+        for part in ("requests", "limits"):
+            out[part]["memory"] = add_bytes(out[part]["memory"], sizes.shm)
+    if "ephemeralStorage" not in res:
+        storage = add_bytes(sizes.tmp, sizes.home, pods.LOG_HEADROOM)
+        out["requests"]["ephemeral-storage"] = storage
+        out["limits"]["ephemeral-storage"] = quantity(res.get("limits", {}).get("ephemeralStorage", storage))
+    return out
+
+
 def data_claim(ctx: TrainingContext) -> str:
     return f"{ctx.name}-train-data"
 
 
-def _env(ctx: TrainingContext) -> list[dict]:
+def _env(ctx: TrainingContext, container: str) -> list[dict]:
     model = ctx.spec["model"]
     env = [{"name": "MODEL_NAME", "value": ctx.name}, {"name": "MODEL_VERSION", "value": model["version"]}]
     output = ctx.training.get("output")
     if output:
         env.append({"name": "MODEL_OUTPUT_URI", "value": output["uri"].replace("{version}", model["version"])})
-    return env + env_vars(ctx.training)
+    return env + pod_parts.section_env(ctx.training, container) + env_vars(ctx.training)
 
 
-def _volumes(ctx: TrainingContext, sweep_config: str | None = None) -> tuple[list[dict], list[dict]]:
-    """(pod volumes, container mounts): a writable /tmp, the data, the sweep's trials."""
-    volumes: list[dict] = [{"emptyDir": {}, "name": "tmp"}]
-    mounts: list[dict] = [{"mountPath": "/tmp", "name": "tmp"}]
+def _volumes(ctx: TrainingContext, sizes: Scratch, sweep_config: str | None = None) -> tuple[list[dict], list[dict]]:
+    """(pod volumes, container mounts): a size-limited writable /tmp and HOME, /dev/shm in memory, the data,
+    the sweep's trials."""
+    volumes: list[dict] = [{"emptyDir": {"sizeLimit": sizes.tmp}, "name": "tmp"},
+                           {"emptyDir": {"sizeLimit": sizes.home}, "name": "home"}]
+    mounts: list[dict] = [{"mountPath": "/tmp", "name": "tmp"}, {"mountPath": pods.HOME, "name": "home"}]
+    if sizes.shm:
+        volumes.append({"emptyDir": {"medium": "Memory", "sizeLimit": sizes.shm}, "name": "dshm"})
+        mounts.append({"mountPath": "/dev/shm", "name": "dshm"})
     data = ctx.training.get("data")
     if data:
         claim = data.get("claim") or data_claim(ctx)
@@ -114,13 +155,15 @@ def _volumes(ctx: TrainingContext, sweep_config: str | None = None) -> tuple[lis
     return volumes, mounts
 
 
-def _container(ctx: TrainingContext, name: str = CONTAINER, sweep_config: str | None = None) -> tuple[dict, dict]:
+def _container(ctx: TrainingContext, kind: str, name: str = CONTAINER,
+               sweep_config: str | None = None) -> tuple[dict, dict]:
     """(container, pod spec without containers) for the pod templates of Jobs and PyTorchJobs."""
     training = ctx.training
     pod_security, container_security = security_contexts(training["security"])
-    volumes, mounts = _volumes(ctx, sweep_config)
+    sizes = scratch(ctx, kind)
+    volumes, mounts = _volumes(ctx, sizes, sweep_config)
     container: dict = {"name": name, "image": training["image"], "imagePullPolicy": "IfNotPresent",
-                       "env": _env(ctx), "resources": container_resources(training["resources"], ctx.gpu),
+                       "env": _env(ctx, name), "resources": _resources(ctx, sizes),
                        "securityContext": container_security, "volumeMounts": mounts}
     for key in ("command", "args"):
         if key in training:
@@ -136,8 +179,8 @@ def _container(ctx: TrainingContext, name: str = CONTAINER, sweep_config: str | 
     return container, pod
 
 
-def _pod_template(ctx: TrainingContext, sweep_config: str | None = None, name: str = CONTAINER) -> dict:
-    container, pod = _container(ctx, name, sweep_config)
+def _pod_template(ctx: TrainingContext, kind: str, sweep_config: str | None = None, name: str = CONTAINER) -> dict:
+    container, pod = _container(ctx, kind, name, sweep_config)
     return {"metadata": {"labels": dict(ctx.labels)}, "spec": {**pod, "containers": [container]}}
 
 
@@ -179,7 +222,7 @@ def _job_spec(ctx: TrainingContext, template: dict) -> dict:
 
 def job(ctx: TrainingContext) -> Manifest:
     obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": ctx.metadata(PLACEHOLDER),
-           "spec": _job_spec(ctx, _pod_template(ctx))}
+           "spec": _job_spec(ctx, _pod_template(ctx, "Job"))}
     name = _hashed([obj], f"{ctx.name}-train")
     fields = {**_fields("/spec/template/spec", "/spec/template/spec/containers/0"),
               "/spec/activeDeadlineSeconds": f"{T}/activeDeadlineSeconds", "/spec/backoffLimit": f"{T}/backoffLimit"}
@@ -189,7 +232,7 @@ def job(ctx: TrainingContext) -> Manifest:
 def cron_job(ctx: TrainingContext) -> Manifest:
     """A CronJob's template is mutable (a running Job keeps its own copy), so its name is fixed."""
     training = ctx.training
-    template = {"metadata": {"labels": dict(ctx.labels)}, "spec": _job_spec(ctx, _pod_template(ctx))}
+    template = {"metadata": {"labels": dict(ctx.labels)}, "spec": _job_spec(ctx, _pod_template(ctx, "CronJob"))}
     spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": HISTORY, "jobTemplate": template,
             "schedule": training["schedule"], "startingDeadlineSeconds": STARTING_DEADLINE,
             "successfulJobsHistoryLimit": HISTORY}
@@ -204,9 +247,10 @@ def train_job(ctx: TrainingContext) -> Manifest:
     """Kubeflow Trainer v2: the runtime's `node` job over `workers` nodes; pod settings as a runtime patch."""
     training = ctx.training
     pod_security, container_security = security_contexts(training["security"])
-    volumes, mounts = _volumes(ctx)
-    trainer: dict = {"env": _env(ctx), "image": training["image"], "numNodes": training["workers"],
-                     "resourcesPerNode": container_resources(training["resources"], ctx.gpu)}
+    sizes = scratch(ctx, "TrainJob")
+    volumes, mounts = _volumes(ctx, sizes)
+    trainer: dict = {"env": _env(ctx, "node"), "image": training["image"], "numNodes": training["workers"],
+                     "resourcesPerNode": _resources(ctx, sizes)}
     for key in ("command", "args"):
         if key in training:
             trainer[key] = list(training[key])
@@ -233,7 +277,7 @@ def train_job(ctx: TrainingContext) -> Manifest:
 def pytorch_job(ctx: TrainingContext) -> Manifest:
     """Kubeflow v1 (legacy): a Master and workers - 1 Workers, each a pod of the container `pytorch`."""
     training = ctx.training
-    template = _pod_template(ctx, name="pytorch")
+    template = _pod_template(ctx, "PyTorchJob", name="pytorch")
     replicas = {"Master": {"replicas": 1, "restartPolicy": "Never", "template": template}}
     if training["workers"] > 1:
         replicas["Worker"] = {"replicas": training["workers"] - 1, "restartPolicy": "Never", "template": template}
@@ -264,7 +308,7 @@ def sweep_job(ctx: TrainingContext) -> list[Manifest]:
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": ctx.metadata(PLACEHOLDER),
               "data": {str(i): sweeps.arguments(t) for i, t in enumerate(trials)}}
     retries = "backoffLimitPerIndex" if _minor(ctx.kubernetes_version) >= 29 else "backoffLimit"
-    template = _pod_template(ctx, PLACEHOLDER)
+    template = _pod_template(ctx, "Job", PLACEHOLDER)
     template["spec"]["activeDeadlineSeconds"] = training["activeDeadlineSeconds"]
     spec = {"activeDeadlineSeconds": training["activeDeadlineSeconds"] * rounds(sweep, len(trials)),
             retries: training["backoffLimit"], "completionMode": "Indexed",
@@ -297,7 +341,7 @@ def katib_experiment(ctx: TrainingContext) -> Manifest:
     names = sorted(sweep["parameters"])
     count = sweeps.trials(sweep) if sweep.get("strategy", "grid") == "grid" else None
     trials = len(count) if count is not None else sweep["trials"]
-    template = _pod_template(ctx)
+    template = _pod_template(ctx, "Experiment")
     container = template["spec"]["containers"][0]
     container["args"] = [*training.get("args", []), *(f"--{n}=${{trialParameters.{n}}}" for n in names)]
     trial_spec = {"apiVersion": "batch/v1", "kind": "Job",

@@ -146,9 +146,10 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
         if low is not None and high is not None and low < high:
             add(f"/spec/training/resources/limits/{name}", f"the {name} limit ({limit}) is below the request "
                 f"({request})", "raise the limit, or lower the request", rule="limit-below-request")
-    if training.get("data", {}).get("mountPath", "").rstrip("/") == "/tmp":
-        add("/spec/training/data/mountPath", "/tmp is reserved for the writable scratch volume",
-            "mount the data elsewhere, e.g. /data", rule="mount-conflict")
+    mount = training.get("data", {}).get("mountPath", "").rstrip("/")
+    if mount in pods.RESERVED_MOUNTS:
+        add("/spec/training/data/mountPath", f"{mount} is reserved for the writable scratch and shared-memory "
+            "volumes", "mount the data elsewhere, e.g. /data", rule="mount-conflict")
     workers = training["workers"]
     name = doc["metadata"]["name"]
     kubeflow = "a TrainJob" if workers > 1 else "a Katib Experiment" if katib and training.get("sweep") else ""
