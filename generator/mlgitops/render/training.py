@@ -30,8 +30,8 @@ from mlgitops.render import pod as pod_parts
 from mlgitops.render import sweep as sweeps
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.workload import container_resources, env_vars, scheduling, security_contexts
-from mlgitops.spec.config import Config
 from mlgitops.spec import pods
+from mlgitops.spec.config import Config
 from mlgitops.spec.training import rounds
 
 CONTAINER = "training"
@@ -69,6 +69,10 @@ class TrainingContext:
         common = label_set.common(self.name, self.team, self.spec, self.env)
         common.pop("app.kubernetes.io/name")  # not selected by the serving Service, PDB or NetworkPolicy
         return {**common, COMPONENT: "training"}
+
+    def run_metadata(self) -> dict:
+        """The metadata of a run object, named by its identity (the placeholder until it is known)."""
+        return self.metadata(PLACEHOLDER, dict(RUN_ANNOTATIONS))
 
     def metadata(self, name: str, annotations: dict | None = None) -> dict:
         meta: dict = {"name": name, "labels": dict(self.labels), "namespace": self.namespace}
@@ -198,11 +202,35 @@ def _fields(pod: str, container: str) -> dict[str, str]:
     }
 
 
-def _hashed(objects: list[dict], prefix: str) -> str:
-    """`<prefix>-<hash>`: the hash of what the objects are made of apart from their (mutable) metadata."""
-    content = [{k: v for k, v in o.items() if k != "metadata"} for o in objects]
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    return f"{prefix}-{digest[:HASH_LENGTH]}"
+# What defines a run, and so its identity (the hash in its name); docs/training.md lists them. Labels, team,
+# annotations, mlgitops.yaml's scheduling and how mlgitops renders a pod are not: changing them never restarts
+# a run (the engines leave the existing run object as it is: RUN_ANNOTATIONS, and the Argo CD training
+# Applications ignore the spec of the kinds that run to completion).
+RUN_FIELDS = ("image", "command", "args", "env", "secrets", "data", "resources", "scratch", "sharedMemory",
+              "workers", "sweep", "activeDeadlineSeconds", "backoffLimit", "output")
+NOT_RUN_SWEEP = ("maxTrials",)  # a cap the check enforces; the trials themselves are in the sweep
+# Flux applies an object with this annotation only when it does not exist (kustomize-controller's
+# `ssa: IfNotPresent`): a rendering change reaches the next run, never the running one.
+RUN_ANNOTATIONS = {"kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent"}
+
+
+def run_identity(ctx: TrainingContext, kind: str) -> dict:
+    """What the run of `kind` is: the training fields that decide what runs, the model version it trains,
+    and (a TrainJob) the runtime it runs on."""
+    training = ctx.training
+    identity = {key: training[key] for key in RUN_FIELDS if key in training}
+    if "sweep" in identity:
+        identity["sweep"] = {k: v for k, v in identity["sweep"].items() if k not in NOT_RUN_SWEEP}
+    identity.update(kind=kind, version=ctx.spec["model"]["version"])
+    if kind == "TrainJob":
+        identity["runtime"] = ctx.settings["runtime"]
+    return identity
+
+
+def _hashed(ctx: TrainingContext, kind: str, prefix: str) -> str:
+    """`<prefix>-<hash>`: the hash of the run's identity."""
+    content = json.dumps(run_identity(ctx, kind), sort_keys=True, separators=(",", ":"), default=str)
+    return f"{prefix}-{hashlib.sha256(content.encode()).hexdigest()[:HASH_LENGTH]}"
 
 
 def _named(value, name: str):
@@ -221,9 +249,9 @@ def _job_spec(ctx: TrainingContext, template: dict) -> dict:
 
 
 def job(ctx: TrainingContext) -> Manifest:
-    obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": ctx.metadata(PLACEHOLDER),
+    obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": ctx.run_metadata(),
            "spec": _job_spec(ctx, _pod_template(ctx, "Job"))}
-    name = _hashed([obj], f"{ctx.name}-train")
+    name = _hashed(ctx, "Job", f"{ctx.name}-train")
     fields = {**_fields("/spec/template/spec", "/spec/template/spec/containers/0"),
               "/spec/activeDeadlineSeconds": f"{T}/activeDeadlineSeconds", "/spec/backoffLimit": f"{T}/backoffLimit"}
     return Manifest(_named(obj, name), "job.yaml", T, fields)
@@ -236,9 +264,11 @@ def cron_job(ctx: TrainingContext) -> Manifest:
     spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": HISTORY, "jobTemplate": template,
             "schedule": training["schedule"], "startingDeadlineSeconds": STARTING_DEADLINE,
             "successfulJobsHistoryLimit": HISTORY}
+    if "timeZone" in training:
+        spec["timeZone"] = training["timeZone"]
     obj = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": ctx.metadata(f"{ctx.name}-train"), "spec": spec}
     pod = "/spec/jobTemplate/spec/template/spec"
-    fields = {**_fields(pod, f"{pod}/containers/0"), "/spec/schedule": f"{T}/schedule",
+    fields = {**_fields(pod, f"{pod}/containers/0"), "/spec/schedule": f"{T}/schedule", "/spec/timeZone": f"{T}/timeZone",
               "/spec/jobTemplate/spec/activeDeadlineSeconds": f"{T}/activeDeadlineSeconds"}
     return Manifest(obj, "cronjob.yaml", T, fields)
 
@@ -264,9 +294,9 @@ def train_job(ctx: TrainingContext) -> Manifest:
             "runtimeRef": {"apiGroup": "trainer.kubeflow.org", "kind": "ClusterTrainingRuntime",
                            "name": ctx.settings["runtime"]},
             "runtimePatches": [patch], "trainer": trainer}
-    obj = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "TrainJob", "metadata": ctx.metadata(PLACEHOLDER),
+    obj = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "TrainJob", "metadata": ctx.run_metadata(),
            "spec": spec}
-    name = _hashed([obj], f"{ctx.name}-train")
+    name = _hashed(ctx, "TrainJob", f"{ctx.name}-train")
     pod_at = "/spec/runtimePatches/0/trainingRuntimeSpec/template/spec/replicatedJobs/0/template/spec/template/spec"
     fields = {**_fields(pod_at, f"{pod_at}/containers/0"), "/spec/trainer/image": f"{T}/image",
               "/spec/trainer/resourcesPerNode": f"{T}/resources", "/spec/trainer/numNodes": f"{T}/workers",
@@ -284,8 +314,8 @@ def pytorch_job(ctx: TrainingContext) -> Manifest:
     spec = {"pytorchReplicaSpecs": replicas,
             "runPolicy": {"activeDeadlineSeconds": training["activeDeadlineSeconds"],
                           "backoffLimit": training["backoffLimit"]}}
-    obj = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": ctx.metadata(PLACEHOLDER), "spec": spec}
-    name = _hashed([obj], f"{ctx.name}-train")
+    obj = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": ctx.run_metadata(), "spec": spec}
+    name = _hashed(ctx, "PyTorchJob", f"{ctx.name}-train")
     fields = {"/spec/pytorchReplicaSpecs/Worker/replicas": f"{T}/workers"}
     for role in replicas:
         pod = f"/spec/pytorchReplicaSpecs/{role}/template/spec"
@@ -305,7 +335,7 @@ def sweep_job(ctx: TrainingContext) -> list[Manifest]:
     trials; with backoffLimitPerIndex (Kubernetes 1.29+) a failed trial does not stop the others."""
     training, sweep = ctx.training, ctx.training["sweep"]
     trials = sweeps.trials(sweep)
-    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": ctx.metadata(PLACEHOLDER),
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": ctx.run_metadata(),
               "data": {str(i): sweeps.arguments(t) for i, t in enumerate(trials)}}
     retries = "backoffLimitPerIndex" if _minor(ctx.kubernetes_version) >= 29 else "backoffLimit"
     template = _pod_template(ctx, "Job", PLACEHOLDER)
@@ -314,13 +344,21 @@ def sweep_job(ctx: TrainingContext) -> list[Manifest]:
             retries: training["backoffLimit"], "completionMode": "Indexed",
             "completions": len(trials), "parallelism": min(sweep["parallelism"], len(trials)),
             "template": template}
-    job_obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": ctx.metadata(PLACEHOLDER), "spec": spec}
-    name = _hashed([config, job_obj], f"{ctx.name}-sweep")
+    if retries == "backoffLimitPerIndex":  # maxFailedIndexes needs backoffLimitPerIndex
+        spec["maxFailedIndexes"] = max_failed(sweep, len(trials))
+    job_obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": ctx.run_metadata(), "spec": spec}
+    name = _hashed(ctx, "sweep", f"{ctx.name}-sweep")
     fields = {**_fields("/spec/template/spec", "/spec/template/spec/containers/0"),
               "/spec/completions": f"{T}/sweep/parameters", "/spec/parallelism": f"{T}/sweep/parallelism",
               "/spec/activeDeadlineSeconds": f"{T}/activeDeadlineSeconds"}
     return [Manifest(_named(config, name), "sweep-trials.yaml", f"{T}/sweep/parameters"),
             Manifest(_named(job_obj, name), "sweep-job.yaml", f"{T}/sweep", fields)]
+
+
+def max_failed(sweep: dict, trials: int) -> int:
+    """Failed trials that stop a sweep: the spec's `maxFailedTrials`, else one round of parallel trials (a
+    broken image or data path fails every trial alike: the first round shows it), never more than trials."""
+    return min(trials, sweep.get("maxFailedTrials", max(1, min(sweep["parallelism"], trials))))
 
 
 def _katib_parameter(name: str, space) -> dict:
@@ -351,17 +389,17 @@ def katib_experiment(ctx: TrainingContext) -> Manifest:
     if algorithm["algorithmName"] == "random":
         algorithm["algorithmSettings"] = [{"name": "random_state", "value": str(sweep.get("seed", 0))}]
     objective = sweep["objective"]
-    spec = {"algorithm": algorithm, "maxFailedTrialCount": trials, "maxTrialCount": trials,
+    spec = {"algorithm": algorithm, "maxFailedTrialCount": max_failed(sweep, trials), "maxTrialCount": trials,
             "objective": {"objectiveMetricName": objective["metric"], "type": objective["goal"]},
             "parallelTrialCount": min(sweep["parallelism"], trials),
             "parameters": [_katib_parameter(n, sweep["parameters"][n]) for n in names],
             "trialTemplate": {"primaryContainerName": CONTAINER, "trialSpec": trial_spec,
                               "trialParameters": [{"description": f"sweep parameter {n}", "name": n, "reference": n}
                                                   for n in names]}}
-    obj = {"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment", "metadata": ctx.metadata(PLACEHOLDER),
+    obj = {"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment", "metadata": ctx.run_metadata(),
            "spec": spec}
     stem = ctx.name[:KATIB_NAME_MAX - HASH_LENGTH - 1].rstrip("-")
-    name = _hashed([obj], stem)
+    name = _hashed(ctx, "Experiment", stem)
     pod = "/spec/trialTemplate/trialSpec/spec/template/spec"
     fields = {**_fields(pod, f"{pod}/containers/0"), "/spec/maxTrialCount": f"{T}/sweep",
               "/spec/parallelTrialCount": f"{T}/sweep/parallelism"}

@@ -156,6 +156,9 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     if kubeflow and not name[0].isalpha():
         add("/metadata/name", f"{kubeflow} needs a name starting with a letter; '{name}' starts with '{name[0]}'",
             "rename the model (the file too)")
+    if training.get("timeZone") and not training.get("schedule"):
+        add("/spec/training/timeZone", "timeZone is the time zone of a schedule; this training has none",
+            "add schedule, or remove timeZone", key=True)
     if workers > 1 and training.get("schedule"):
         add("/spec/training/schedule", "a schedule makes a CronJob of one pod; it cannot run several workers",
             "remove schedule, or set workers: 1")
