@@ -12,8 +12,10 @@ run in the cluster for it, and what a GitOps engine does to it. The facts, and w
 - Job (Indexed or not): parallelism, never more than completions (the Job controller starts
   min(parallelism, completions - succeeded)); parallelism 0 is a suspended Job.
 - CronJob: one Job at a time (mlgitops writes concurrencyPolicy: Forbid) of its jobTemplate's parallelism.
-- TrainJob (Kubeflow Trainer v2): trainer.numNodes pods of the runtime's `node` job; mlgitops patches that
-  pod through runtimePatches, and the trainer's image and resourcesPerNode override its `node` container.
+- TrainJob (Kubeflow Trainer v2): trainer.numNodes pods of the runtime's `node` job, and one pod of each other
+  job mlgitops patches through runtimePatches (an MPI runtime's launcher, the initializers: at most, as the
+  initializers finish before the nodes start); the trainer's image and resourcesPerNode override the `node`
+  containers (kube/trainer_runtimes).
 - PyTorchJob (Training Operator v1): each replica type's replicas (Master and Workers).
 - Experiment (Katib): min(parallelTrialCount (default 3), maxTrialCount) trials at once, each running the
   pods of its trialSpec (here a Job), plus one suggestion pod: Katib's suggestion controller creates a
@@ -37,6 +39,9 @@ class PodTemplate:
     view: dict  # {"kind", "metadata", "spec": {"template": ...}}; the object itself when it is shaped so
     where: Where  # pointer into view -> pointer into the object
     most: int  # the most pods of this template at once
+    # the pod's containers are a runtime's (a Trainer initializer): their image and resources are not the
+    # repository's to set, so policies leave them to the runtime (they count in pods all the same)
+    runtime: bool = False
 
     @property
     def pod(self) -> dict:
@@ -176,25 +181,32 @@ TRAINER_POD = "/spec/runtimePatches/*/trainingRuntimeSpec/template/spec/replicat
 
 
 def _train_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
-    """The runtime patch's `node` pod, with the trainer's image and resources as its container (pointers go
-    back to /spec/trainer for those)."""
+    """Each job of the runtime patches: the `node` job's pods (numNodes of them) and every other job's one
+    (launcher, initializers; kube/trainer_runtimes). The trainer's image and resources are the `node`
+    containers' (pointers go back to /spec/trainer for those)."""
     trainer = _dig(obj, "spec", "trainer") or {}
+    out = []
     for i, patch in enumerate(_dig(obj, "spec", "runtimePatches") or []):
         for j, job in enumerate(_dig(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []):
             template = _dig(job, "template", "spec", "template")
-            if isinstance(_dig(template, "spec"), dict) and job.get("name") == NODE_JOB:
-                at = TRAINER_POD.replace("*", str(i), 1).replace("*", str(j), 1)
-                return [PodTemplate(_view(obj, _trainer_template(template, trainer)), _trainer_where(at),
-                                    count(trainer.get("numNodes"), 1))]
-    return []
+            if not isinstance(_dig(template, "spec"), dict):
+                continue
+            at = TRAINER_POD.replace("*", str(i), 1).replace("*", str(j), 1)
+            node = job.get("name") == NODE_JOB
+            most = count(trainer.get("numNodes"), 1) if node else 1
+            trainer_job = any(c.get("name") == NODE_JOB for c in _dig(template, "spec", "containers") or [])
+            out.append(PodTemplate(_view(obj, _trainer_template(template, trainer)), _trainer_where(at), most,
+                                   runtime=not trainer_job))
+    return out
 
 
 def _trainer_template(template: dict, trainer: dict) -> dict:
+    """The pod as Trainer makes it: its `node` container (a trainer job's) with the trainer's image and
+    resources; containers of other names (initializers) as patched."""
     pod = template["spec"]
-    node: dict = next((c for c in pod.get("containers") or [] if c.get("name") == NODE_JOB), {})
-    container = {**node, "name": NODE_JOB, "image": trainer.get("image", ""),
-                 "resources": trainer.get("resourcesPerNode") or {}}
-    return {**template, "spec": {**pod, "containers": [container]}}
+    containers = [{**c, "image": trainer.get("image", ""), "resources": trainer.get("resourcesPerNode") or {}}
+                  if c.get("name") == NODE_JOB else c for c in pod.get("containers") or []]
+    return {**template, "spec": {**pod, "containers": containers}}
 
 
 def _trainer_where(at: str) -> Where:

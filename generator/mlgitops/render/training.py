@@ -21,6 +21,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from mlgitops.kube import trainer_runtimes
 from mlgitops.kube.annotations import SECURITY_EXCEPTION
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.quantity import text as quantity
@@ -136,7 +137,8 @@ def _env(ctx: TrainingContext, container: str) -> list[dict]:
     return env + pod_parts.section_env(ctx.training, container) + env_vars(ctx.training)
 
 
-def _volumes(ctx: TrainingContext, sizes: Scratch, sweep_config: str | None = None) -> tuple[list[dict], list[dict]]:
+def _volumes(ctx: TrainingContext, sizes: Scratch, sweep_config: str | None = None,
+             data: bool = True) -> tuple[list[dict], list[dict]]:
     """(pod volumes, container mounts): a size-limited writable /tmp and HOME, /dev/shm in memory, the data,
     the sweep's trials."""
     volumes: list[dict] = [{"emptyDir": {"sizeLimit": sizes.tmp}, "name": "tmp"},
@@ -145,12 +147,12 @@ def _volumes(ctx: TrainingContext, sizes: Scratch, sweep_config: str | None = No
     if sizes.shm:
         volumes.append({"emptyDir": {"medium": "Memory", "sizeLimit": sizes.shm}, "name": "dshm"})
         mounts.append({"mountPath": "/dev/shm", "name": "dshm"})
-    data = ctx.training.get("data")
-    if data:
-        claim = data.get("claim") or data_claim(ctx)
+    spec = ctx.training.get("data") if data else None
+    if spec:
+        claim = spec.get("claim") or data_claim(ctx)
         volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": claim}})
-        mount = {"mountPath": data["mountPath"], "name": "data"}
-        if data["readOnly"]:
+        mount = {"mountPath": spec["mountPath"], "name": "data"}
+        if spec["readOnly"]:
             mount["readOnly"] = True
         mounts.append(mount)
     if sweep_config:
@@ -273,23 +275,44 @@ def cron_job(ctx: TrainingContext) -> Manifest:
     return Manifest(obj, "cronjob.yaml", T, fields)
 
 
+NODE_ONLY = (trainer_runtimes.RuntimeJob(trainer_runtimes.NODE, (trainer_runtimes.NODE,), True),)
+RUNTIME_JOBS = "/spec/runtimePatches/0/trainingRuntimeSpec/template/spec/replicatedJobs"
+
+
+def _runtime_pod(ctx: TrainingContext, job: trainer_runtimes.RuntimeJob, sizes: Scratch) -> dict:
+    """The patch of one job of the runtime: every container restricted, with the scratch volumes (and the
+    writable HOME in env where the trainer section does not set it); the trainer's jobs get the data, the
+    /dev/shm and the GPU scheduling too."""
+    pod_security, container_security = security_contexts(ctx.training["security"])
+    own = sizes if job.trainer else Scratch(sizes.tmp, sizes.home, None)
+    volumes, mounts = _volumes(ctx, own, data=job.trainer)
+    containers = []
+    for name in job.containers:
+        container: dict = {"name": name, "securityContext": container_security, "volumeMounts": mounts}
+        if not (job.trainer and name == trainer_runtimes.NODE):
+            container["env"] = [{"name": key, "value": value} for key, value in pod_parts.HOME_VARS]
+        containers.append(container)
+    pod: dict = {"containers": containers, "securityContext": pod_security, "volumes": volumes}
+    if job.trainer:
+        scheduling(ctx.training, ctx.gpu, pod)
+    return pod
+
+
 def train_job(ctx: TrainingContext) -> Manifest:
-    """Kubeflow Trainer v2: the runtime's `node` job over `workers` nodes; pod settings as a runtime patch."""
+    """Kubeflow Trainer v2: the runtime's `node` job over `workers` nodes; every job of the runtime (launcher,
+    initializers) hardened by a runtime patch; the trainer section sizes the trainer's jobs."""
     training = ctx.training
-    pod_security, container_security = security_contexts(training["security"])
     sizes = scratch(ctx, "TrainJob")
-    volumes, mounts = _volumes(ctx, sizes)
-    trainer: dict = {"env": _env(ctx, "node"), "image": training["image"], "numNodes": training["workers"],
-                     "resourcesPerNode": _resources(ctx, sizes)}
+    trainer: dict = {"env": _env(ctx, trainer_runtimes.NODE), "image": training["image"],
+                     "numNodes": training["workers"], "resourcesPerNode": _resources(ctx, sizes)}
     for key in ("command", "args"):
         if key in training:
             trainer[key] = list(training[key])
-    pod: dict = {"containers": [{"name": "node", "securityContext": container_security, "volumeMounts": mounts}],
-                 "securityContext": pod_security, "volumes": volumes}
-    scheduling(training, ctx.gpu, pod)
+    jobs = trainer_runtimes.runtime_jobs(ctx.settings) or NODE_ONLY
     patch = {"manager": MANAGER, "trainingRuntimeSpec": {"template": {"spec": {"replicatedJobs": [
-        {"name": "node", "template": {"spec": {"template": {"metadata": {"labels": dict(ctx.labels)},
-                                                           "spec": pod}}}}]}}}}
+        {"name": job.name, "template": {"spec": {"template": {"metadata": {"labels": dict(ctx.labels)},
+                                                              "spec": _runtime_pod(ctx, job, sizes)}}}}
+        for job in jobs]}}}}
     spec = {"activeDeadlineSeconds": training["activeDeadlineSeconds"],
             "runtimeRef": {"apiGroup": "trainer.kubeflow.org", "kind": "ClusterTrainingRuntime",
                            "name": ctx.settings["runtime"]},
@@ -297,10 +320,11 @@ def train_job(ctx: TrainingContext) -> Manifest:
     obj = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "TrainJob", "metadata": ctx.run_metadata(),
            "spec": spec}
     name = _hashed(ctx, "TrainJob", f"{ctx.name}-train")
-    pod_at = "/spec/runtimePatches/0/trainingRuntimeSpec/template/spec/replicatedJobs/0/template/spec/template/spec"
-    fields = {**_fields(pod_at, f"{pod_at}/containers/0"), "/spec/trainer/image": f"{T}/image",
-              "/spec/trainer/resourcesPerNode": f"{T}/resources", "/spec/trainer/numNodes": f"{T}/workers",
-              "/spec/trainer/env": f"{T}/env", "/spec/runtimeRef": T}
+    fields = {"/spec/trainer/image": f"{T}/image", "/spec/trainer/resourcesPerNode": f"{T}/resources",
+              "/spec/trainer/numNodes": f"{T}/workers", "/spec/trainer/env": f"{T}/env", "/spec/runtimeRef": T}
+    for i in range(len(jobs)):
+        pod_at = f"{RUNTIME_JOBS}/{i}/template/spec/template/spec"
+        fields.update(_fields(pod_at, f"{pod_at}/containers/0"))
     return Manifest(_named(obj, name), "trainjob.yaml", f"{T}/workers", fields)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mlgitops.kube import trainer_runtimes
 from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.report.secrets import arg_problems, env_problem, is_secret_name, secret_kind
@@ -262,6 +263,14 @@ def config_findings(config_path: str, data: dict, position) -> list[Finding]:
         found.append(Finding("deprecated", "training.distributed: pytorchjob makes Kubeflow v1 PyTorchJobs, which "
                              "Kubeflow Trainer v2's TrainJob replaces", config_path, position("/training/distributed"),
                              "install Kubeflow Trainer v2 and use distributed: trainjob", Severity.WARNING))
+    settings = data.get("training", {})
+    if settings.get("distributed", "trainjob") == "trainjob" and trainer_runtimes.runtime_jobs(settings) is None:
+        runtime = settings.get("runtime", "")
+        found.append(Finding("training", f"runtime '{runtime}' is not one Kubeflow Trainer ships, and its jobs are "
+                             "not named: mlgitops cannot harden and size its pods", config_path,
+                             position("/training/runtime"), "name its jobs: training.runtimeJobs: [{name: node}, "
+                             "{name: launcher, containers: [node]}], or use a shipped runtime such as "
+                             "torch-distributed"))
     for i, env in enumerate(data["environments"]):
         if env["name"] == "training" or env["name"].endswith("-training"):
             found.append(Finding("schema", f"environment name '{env['name']}' is reserved: the sync objects of "
