@@ -65,7 +65,7 @@ def test_training_is_synced_apart_from_serving(tmp_path, capsys):
     training = yaml.safe_load((repo / "clusters/dev/flux/dev/training/m-job.yaml").read_text())
     assert serving["spec"]["wait"] is True and serving["spec"]["path"] == "./overlays/dev/m-job"
     assert training["metadata"]["name"] == "m-job-dev-training"
-    assert training["spec"]["wait"] is False and training["spec"]["path"] == "./overlays/dev/m-job/training"
+    assert training["spec"]["wait"] is True and training["spec"]["path"] == "./overlays/dev/m-job/training"
     assert training["spec"]["prune"] is True
     serving_kustomization = yaml.safe_load((repo / "overlays/dev/m-job/kustomization.yaml").read_text())
     assert not any("training" in r for r in serving_kustomization["resources"])

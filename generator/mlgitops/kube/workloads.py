@@ -64,6 +64,52 @@ class PodDefaults:
 # PyTorch pods (DataLoader workers and NCCL fail with a bus error in the runtime's 64Mi); docs/training.md.
 TRAINING_PODS = PodDefaults(shm="1Gi", home="4Gi", tmp="4Gi")
 
+@dataclass(frozen=True)
+class Health:
+    """How a run object says it succeeded or failed: its status condition types (set to "True").
+
+    The GitOps engines read it: Flux's `healthCheckExprs` (CEL, on the training Kustomization) and Argo CD's
+    `resource.customizations.health` (Lua). A run in progress is healthy to both, so waiting on it never
+    holds a sync; a failed run is Failed (Flux) / Degraded (Argo CD). Condition types: Trainer
+    pkg/apis/trainer/v1alpha1/trainjob_types.go (Complete, Failed); training-operator v1 JobConditionType
+    (Succeeded, Failed); Katib experiment_types.go (Succeeded, Failed); batch/v1 Job (Complete, Failed)."""
+
+    succeeded: str
+    failed: str = "Failed"
+    core: bool = False  # a built-in kind: both engines already read it so (kstatus; Argo CD's Go health)
+
+    def _true(self, kind: str) -> str:
+        return f"has(status.conditions) && status.conditions.exists(e, e.type == '{kind}' && e.status == 'True')"
+
+    @property
+    def cel(self) -> dict[str, str]:
+        """Flux's expressions: `failed` on the failure condition, `current` otherwise (running or done)."""
+        return {"current": f"!({self._true(self.failed)})", "failed": self._true(self.failed)}
+
+    @property
+    def lua(self) -> str:
+        """Argo CD's health.lua: Degraded on failure, Healthy on success, Progressing while it runs."""
+        return LUA.replace("@SUCCEEDED@", self.succeeded).replace("@FAILED@", self.failed)
+
+
+LUA = """\
+local hs = {status = "Progressing", message = "Waiting for the run to start"}
+if obj.status ~= nil and obj.status.conditions ~= nil then
+  for _, c in ipairs(obj.status.conditions) do
+    if c.type == "@FAILED@" and c.status == "True" then
+      return {status = "Degraded", message = c.message or "@FAILED@"}
+    end
+    if c.type == "@SUCCEEDED@" and c.status == "True" then
+      hs = {status = "Healthy", message = c.message or "@SUCCEEDED@"}
+    end
+  end
+  if hs.status ~= "Healthy" then
+    hs.message = "Running"
+  end
+end
+return hs
+"""
+
 Templates = Callable[[dict, "int | None"], list[PodTemplate]]  # (object, replicas an HPA may scale to)
 
 
@@ -80,6 +126,7 @@ class Workload:
     scalable: bool = False  # a HorizontalPodAutoscaler may set its replicas
     caveats: tuple[str, ...] = ()  # what GitOps engines do to it that a spec author must know
     pod_defaults: PodDefaults = field(default_factory=PodDefaults)
+    health: Health | None = None  # a run's success and failure, for the engines' health checks
 
     @property
     def group(self) -> str:
@@ -251,17 +298,31 @@ KINDS: dict[str, Workload] = {w.kind: w for w in (
              caveats=("spec.selector, serviceName and volumeClaimTemplates are immutable",)),
     Workload("DaemonSet", "apps/v1", (TEMPLATE,), _daemon_set, caveats=("spec.selector is immutable",)),
     Workload("Job", "batch/v1", (TEMPLATE,), _job, completes=True, stops_run=True,
-             caveats=(JOB_IMMUTABLE, RUNS_CAVEAT), pod_defaults=TRAINING_PODS),
+             caveats=(JOB_IMMUTABLE, RUNS_CAVEAT), pod_defaults=TRAINING_PODS, health=Health("Complete", core=True)),
     Workload("CronJob", "batch/v1", ("/spec/jobTemplate/spec/template",), _cron_job, completes=True,
              caveats=("its jobTemplate is mutable (a running Job keeps its own copy)",), pod_defaults=TRAINING_PODS),
     Workload("TrainJob", "trainer.kubeflow.org/v1alpha1", (TRAINER_POD, *(p for _, p in TRAINER_FIELDS)), _train_job, completes=True, stops_run=True,
-             operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS),
+             operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS,
+             health=Health("Complete")),
     Workload("PyTorchJob", "kubeflow.org/v1", ("/spec/pytorchReplicaSpecs/*/template",), _pytorch_job, completes=True, stops_run=True,
-             operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS),
+             operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS,
+             health=Health("Succeeded")),
     Workload("Experiment", "kubeflow.org/v1beta1", (TRIAL + TEMPLATE, TRIAL + "/spec/pytorchReplicaSpecs/*/template"),
              _experiment, completes=True, stops_run=True,
-             operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS),
+             operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS,
+             health=Health("Succeeded")),
 )}
+
+
+def health_checks() -> list[tuple[Workload, Health]]:
+    """The custom kinds whose runs the engines must be told how to health-check (built-in ones they know)."""
+    return [(w, w.health) for w in KINDS.values() if w.health is not None and not w.health.core]
+
+
+def argocd_health_settings() -> dict[str, str]:
+    """argocd-cm's `resource.customizations.health.<group>_<kind>` keys for the custom run kinds (Argo CD ships
+    none for them: a failed run would look Healthy). docs/training.md shows them; the cluster's admin sets them."""
+    return {f"resource.customizations.health.{kind.group}_{kind.kind}": health.lua for kind, health in health_checks()}
 
 
 def entry(obj: dict) -> Workload | None:
