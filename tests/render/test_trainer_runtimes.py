@@ -12,10 +12,9 @@ import yaml
 from mlgitops.kube import podsecurity, trainer_runtimes
 from mlgitops.kube.workloads import pod_templates
 from mlgitops.spec.config import parse_config
-from mlgitops.tree.layout import training_intended
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_training import CASES, HEAD, config, model
+from test_training import CASES, HEAD, config, model, runs
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINJOB = HEAD + CASES["trainjob"]  # 4 workers x 4 GPUs
@@ -23,7 +22,7 @@ TRAINJOB = HEAD + CASES["trainjob"]  # 4 workers x 4 GPUs
 
 def _train_job(extra: str) -> dict:
     cfg = config(extra)
-    [obj] = [m.obj for m in training_intended(model(TRAINJOB, cfg), cfg, "dev")]
+    [obj] = [m.obj for m in runs(model(TRAINJOB, cfg), cfg)]
     return obj
 
 

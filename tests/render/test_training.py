@@ -112,6 +112,11 @@ def model(text: str, cfg):
     return parsed
 
 
+def runs(parsed, cfg, env: str = "dev") -> list:
+    """The rendered training objects apart from their NetworkPolicies."""
+    return [m for m in training_intended(parsed, cfg, env) if m.obj["kind"] != "NetworkPolicy"]
+
+
 def rendered(text: str, cfg, env: str = "dev") -> str:
     return dumps_all(m.obj for m in training_intended(model(text, cfg), cfg, env))
 
@@ -127,7 +132,7 @@ def test_golden(case):
 
 def _names(text: str, cfg=None) -> list[str]:
     cfg = cfg or config()
-    return [m.name for m in training_intended(model(text, cfg), cfg, "dev")]
+    return [m.name for m in runs(model(text, cfg), cfg)]
 
 
 JOB = HEAD + CASES["job"]
@@ -154,8 +159,8 @@ def test_an_override_that_changes_training_makes_a_new_job_in_that_environment_o
     cfg = config()
     override = both + "  environments:\n    staging: {training: {args: [--epochs=1]}}\n"
     parsed = model(override, cfg)
-    dev = [m.name for m in training_intended(parsed, cfg, "dev")]
-    staging = [m.name for m in training_intended(parsed, cfg, "staging")]
+    dev = [m.name for m in runs(parsed, cfg, "dev")]
+    staging = [m.name for m in runs(parsed, cfg, "staging")]
     assert dev == _names(JOB) and staging != dev
     assert training_intended(parsed, cfg, "prod") == []
 
@@ -257,7 +262,7 @@ def test_a_sweep_is_bounded_by_its_rounds_of_parallel_trials():
 
 def _pod_of(text: str, cfg=None):
     cfg = cfg or config()
-    [job_obj] = [m.obj for m in training_intended(model(text, cfg), cfg, "dev")]
+    [job_obj] = [m.obj for m in runs(model(text, cfg), cfg)]
     return job_obj["spec"]["template"]["spec"]
 
 
@@ -309,7 +314,7 @@ def test_run_objects_are_created_once_by_flux_and_their_spec_ignored_by_argo_cd(
     from mlgitops.render.engines.argocd import training_application_set
 
     cfg = config()
-    [job_obj] = [m.obj for m in training_intended(model(JOB, cfg), cfg, "dev")]
+    [job_obj] = [m.obj for m in runs(model(JOB, cfg), cfg)]
     assert job_obj["metadata"]["annotations"] == {"kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent"}
     app = training_application_set(cfg, cfg.environments[0])["spec"]["template"]["spec"]
     assert {"group": "batch", "jsonPointers": ["/spec"], "kind": "Job"} in app["ignoreDifferences"]
@@ -325,16 +330,16 @@ SWEEP = HEAD + """\
 
 def test_a_sweep_stops_after_one_round_of_failed_trials_unless_the_spec_says():
     cfg = config()
-    [sweep_job, _] = [m.obj for m in training_intended(model(SWEEP, cfg), cfg, "dev")]
+    [sweep_job, _] = [m.obj for m in runs(model(SWEEP, cfg), cfg)]
     assert sweep_job["spec"]["maxFailedIndexes"] == 2 and sweep_job["spec"]["backoffLimitPerIndex"] == 2
     katib = config("training: {katib: true}\n")
     text = SWEEP.replace("parallelism: 2}", "parallelism: 2, maxFailedTrials: 3, objective: {metric: acc, goal: maximize}}")
-    [experiment] = [m.obj for m in training_intended(model(text, katib), katib, "dev")]
+    [experiment] = [m.obj for m in runs(model(text, katib), katib)]
     assert experiment["spec"]["maxFailedTrialCount"] == 3 and experiment["spec"]["maxTrialCount"] == 4
 
 
 def test_a_cronjob_runs_in_its_time_zone():
     text = HEAD + CASES["cronjob"] + "    timeZone: Europe/Berlin\n"
     cfg = config()
-    [cron] = [m.obj for m in training_intended(model(text, cfg), cfg, "dev")]
+    [cron] = [m.obj for m in runs(model(text, cfg), cfg)]
     assert cron["spec"]["timeZone"] == "Europe/Berlin" and cron["spec"]["schedule"] == "0 3 * * 0"

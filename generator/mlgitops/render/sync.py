@@ -49,8 +49,15 @@ def _minor(config: Config) -> str:
     return f"v{major}.{minor}"
 
 
-def namespace(config: Config, env: Environment, engine: str) -> dict:
+KATIB_INJECTION = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}  # katib's webhook namespaceSelector
+
+
+def namespace(config: Config, env: Environment, engine: str, trains: bool = False) -> dict:
+    """trains: a model trains here; with Katib (training.katib), its metrics collector must be injected into the
+    trials, or every trial ends MetricsUnavailable (katib manifests/v1beta1/components/webhook/webhooks.yaml)."""
     labels = {"kubernetes.io/metadata.name": env.namespace, **PART_OF, "mlgitops.io/environment": env.name}
+    if trains and config.training.get("katib"):
+        labels.update(KATIB_INJECTION)
     for mode in ("enforce", "audit", "warn"):  # a spec's security exception needs enforce: baseline (podSecurity)
         labels[f"pod-security.kubernetes.io/{mode}"] = env.pod_security if mode == "enforce" else "restricted"
         labels[f"pod-security.kubernetes.io/{mode}-version"] = _minor(config)
@@ -99,7 +106,8 @@ def _cluster_objects(config: Config, envs: list[Environment], engine: str,
     """(file, object, source) for one cluster and engine."""
     out: list[tuple[str, dict, str]] = []
     for env in envs:
-        out.append((f"namespace-{env.namespace}.yaml", namespace(config, env, engine), config.path))
+        trains = any(name == env.name for _, name in training)
+        out.append((f"namespace-{env.namespace}.yaml", namespace(config, env, engine, trains), config.path))
         quota = resource_quota(config, env)
         if quota:
             out.append((f"resourcequota-{env.namespace}.yaml", quota, config.path))

@@ -48,6 +48,8 @@ KATIB_NAME_MAX = 40
 MANAGER = "mlgitops.io/mlgitops"
 KEEP = {"kustomize.toolkit.fluxcd.io/prune": "disabled", "argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
 T = "/spec/training"
+RUN_LABEL = "mlgitops.io/run"  # on every pod of a run: the run object's name (a CronJob's: its own)
+DISTRIBUTED = ("TrainJob", "PyTorchJob")  # runs whose pods talk to each other (rendezvous, NCCL, MPI's ssh)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,10 @@ class TrainingContext:
     @property
     def training(self) -> dict:
         return self.spec["training"]
+
+    def pod_labels(self, run: str = PLACEHOLDER) -> dict:
+        """The labels of a run's pods: the training labels and the run's name."""
+        return {**self.labels, RUN_LABEL: run}
 
     @property
     def labels(self) -> dict:
@@ -185,9 +191,10 @@ def _container(ctx: TrainingContext, kind: str, name: str = CONTAINER,
     return container, pod
 
 
-def _pod_template(ctx: TrainingContext, kind: str, sweep_config: str | None = None, name: str = CONTAINER) -> dict:
+def _pod_template(ctx: TrainingContext, kind: str, sweep_config: str | None = None, name: str = CONTAINER,
+                  run: str = PLACEHOLDER) -> dict:
     container, pod = _container(ctx, kind, name, sweep_config)
-    return {"metadata": {"labels": dict(ctx.labels)}, "spec": {**pod, "containers": [container]}}
+    return {"metadata": {"labels": ctx.pod_labels(run)}, "spec": {**pod, "containers": [container]}}
 
 
 def _fields(pod: str, container: str) -> dict[str, str]:
@@ -262,7 +269,8 @@ def job(ctx: TrainingContext) -> Manifest:
 def cron_job(ctx: TrainingContext) -> Manifest:
     """A CronJob's template is mutable (a running Job keeps its own copy), so its name is fixed."""
     training = ctx.training
-    template = {"metadata": {"labels": dict(ctx.labels)}, "spec": _job_spec(ctx, _pod_template(ctx, "CronJob"))}
+    template = {"metadata": {"labels": dict(ctx.labels)},
+                "spec": _job_spec(ctx, _pod_template(ctx, "CronJob", run=f"{ctx.name}-train"))}
     spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": HISTORY, "jobTemplate": template,
             "schedule": training["schedule"], "startingDeadlineSeconds": STARTING_DEADLINE,
             "successfulJobsHistoryLimit": HISTORY}
@@ -310,7 +318,7 @@ def train_job(ctx: TrainingContext) -> Manifest:
             trainer[key] = list(training[key])
     jobs = trainer_runtimes.runtime_jobs(ctx.settings) or NODE_ONLY
     patch = {"manager": MANAGER, "trainingRuntimeSpec": {"template": {"spec": {"replicatedJobs": [
-        {"name": job.name, "template": {"spec": {"template": {"metadata": {"labels": dict(ctx.labels)},
+        {"name": job.name, "template": {"spec": {"template": {"metadata": {"labels": ctx.pod_labels()},
                                                               "spec": _runtime_pod(ctx, job, sizes)}}}}
         for job in jobs]}}}}
     spec = {"activeDeadlineSeconds": training["activeDeadlineSeconds"],
@@ -443,6 +451,25 @@ def data_volume_claim(ctx: TrainingContext) -> Manifest | None:
     return Manifest(obj, "data-pvc.yaml", f"{T}/data")
 
 
+def network_policies(ctx: TrainingContext, runs: list[Manifest]) -> list[Manifest]:
+    """No ingress to any training pod of the model, but between the pods of one distributed run (each its own
+    policy, selected by the run's label). Egress is open, as serving's: data stores, registries, trackers."""
+    pods = {k: v for k, v in ctx.labels.items() if k in ("app.kubernetes.io/instance", COMPONENT)}
+    deny = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": ctx.metadata(f"{ctx.name}-training"),
+            "spec": {"ingress": [], "podSelector": {"matchLabels": pods}, "policyTypes": ["Ingress"]}}
+    out = [Manifest(deny, "networkpolicy.yaml", T)]
+    for run in runs:
+        if run.obj["kind"] in DISTRIBUTED:
+            name = run.obj["metadata"]["name"]
+            selector = {"matchLabels": {**pods, RUN_LABEL: name}}
+            obj = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": ctx.metadata(name),
+                   "spec": {"ingress": [{"from": [{"podSelector": selector}]}], "podSelector": selector,
+                            "policyTypes": ["Ingress"]}}
+            out.append(Manifest(obj, "networkpolicy-workers.yaml", f"{T}/workers"))
+    return out
+
+
 def render(effective: dict, config: Config, env: str) -> list[Manifest]:
     """The training objects of one environment's effective spec (the caller decides that env trains)."""
     ctx = context(effective, config, env)
@@ -459,4 +486,5 @@ def render(effective: dict, config: Config, env: str) -> list[Manifest]:
         out.append(cron_job(ctx))
     elif not training.get("sweep"):
         out.append(job(ctx))
+    out += network_policies(ctx, out)
     return sorted(out, key=lambda m: m.file)

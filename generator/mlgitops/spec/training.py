@@ -123,10 +123,27 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
         found.append(Finding(rule, message, file, pos, hint))
 
     if not env:
-        for i, name in enumerate(training.get("environments", [])):
-            if name not in env_names:
-                add(f"/spec/training/environments/{i}", f"unknown environment '{name}'",
-                    f"environments in mlgitops.yaml: {', '.join(env_names)}", rule="unknown-environment")
+        _environments(training, env_names, add)
+    _env_and_args(training, add)
+    _resources_and_mounts(training, add)
+    _shape(doc["metadata"]["name"], training, katib, add)
+    sweep = training.get("sweep")
+    if sweep:
+        _sweep(training, sweep, add, katib)
+    if budget is not None and not found:
+        found += _over_budget(training, locate, env, budget, katib, budget_at)
+    return found
+
+
+def _environments(training: dict, env_names: list[str], add) -> None:
+    for i, name in enumerate(training.get("environments", [])):
+        if name not in env_names:
+            add(f"/spec/training/environments/{i}", f"unknown environment '{name}'",
+                f"environments in mlgitops.yaml: {', '.join(env_names)}", rule="unknown-environment")
+
+
+def _env_and_args(training: dict, add) -> None:
+    """Reserved and secret-looking env, and credentials in command or args."""
     for name, value in training.get("env", {}).items():
         if name in RESERVED_ENV:
             add(f"/spec/training/env/{name}", f"env '{name}' is set by mlgitops", "set spec.model or "
@@ -140,6 +157,9 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     for i, ref in enumerate(training.get("secrets", [])):
         if ref["env"] in RESERVED_ENV:
             add(f"/spec/training/secrets/{i}/env", f"env '{ref['env']}' is set by mlgitops", rule="reserved-env")
+
+
+def _resources_and_mounts(training: dict, add) -> None:
     resources = training["resources"]
     for name in ("cpu", "memory", "ephemeralStorage"):
         limit, request = resources.get("limits", {}).get(name), resources.get(name)
@@ -151,8 +171,11 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     if mount in pods.RESERVED_MOUNTS:
         add("/spec/training/data/mountPath", f"{mount} is reserved for the writable scratch and shared-memory "
             "volumes", "mount the data elsewhere, e.g. /data", rule="mount-conflict")
+
+
+def _shape(name: str, training: dict, katib: bool, add) -> None:
+    """Combinations mlgitops cannot build."""
     workers = training["workers"]
-    name = doc["metadata"]["name"]
     kubeflow = "a TrainJob" if workers > 1 else "a Katib Experiment" if katib and training.get("sweep") else ""
     if kubeflow and not name[0].isalpha():
         add("/metadata/name", f"{kubeflow} needs a name starting with a letter; '{name}' starts with '{name[0]}'",
@@ -163,12 +186,6 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     if workers > 1 and training.get("schedule"):
         add("/spec/training/schedule", "a schedule makes a CronJob of one pod; it cannot run several workers",
             "remove schedule, or set workers: 1")
-    sweep = training.get("sweep")
-    if sweep:
-        _sweep(training, sweep, add, katib)
-    if budget is not None and not found:
-        found += _over_budget(training, locate, env, budget, katib, budget_at)
-    return found
 
 
 def _over_budget(training: dict, locate, env: str, budget: float, katib: bool,
