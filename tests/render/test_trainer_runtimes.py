@@ -52,12 +52,18 @@ def test_every_job_of_a_shipped_runtime_is_restricted_and_counted(runtime):
         for container in pod["containers"]:
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
     templates = pod_templates(obj)
-    assert [t.most for t in templates] == [job.pods(4) for job in jobs]
+    assert [t.most for t in templates] == [job.pods(4, trainer_runtimes.launcher_as_node(runtime)) for job in jobs]
     for template in templates:
         assert podsecurity.evaluate(template.view["spec"]["template"], "restricted", "1.33") == []
         node = [c for c in template.pod["containers"] if c["name"] == "node"]
         for container in node:  # Trainer's resourcesPerNode sizes the node containers of the trainer's jobs
             assert container["resources"]["limits"]["nvidia.com/gpu"] == "4"
+
+
+def test_an_mpi_launcher_that_runs_as_a_node_takes_one_of_the_nodes_pods():
+    obj = _train_job("training: {runtime: deepspeed-distributed}\n")  # 4 workers
+    assert [t.most for t in pod_templates(obj)] == [3, 1]  # Trainer: node replicas max(numNodes - 1, 1)
+    assert [t.most for t in pod_templates(_train_job("training: {runtime: torchtune-llama3.2-1b}\n"))] == [1, 1, 4]
 
 
 def test_an_mpi_launcher_and_initializers_are_hardened_beside_the_nodes():

@@ -28,9 +28,12 @@ class RuntimeJob:
     containers: tuple[str, ...]
     trainer: bool  # configured by the TrainJob's trainer section (image, resourcesPerNode, env, numNodes)
 
-    def pods(self, num_nodes: int) -> int:
-        """Pods of this job for a TrainJob of num_nodes (the `node` job: one per node; the others: one)."""
-        return num_nodes if self.name == NODE else 1
+    def pods(self, num_nodes: int, launcher_as_node: bool = False) -> int:
+        """Pods of this job for a TrainJob of num_nodes: the `node` job one per node (one fewer when an MPI
+        launcher runs as a node: Trainer pkg/runtime/framework/plugins/mpi, max(numNodes - 1, 1)); the others one."""
+        if self.name != NODE:
+            return 1
+        return max(num_nodes - 1, 1) if launcher_as_node else num_nodes
 
 
 def _job(job: dict) -> RuntimeJob:
@@ -43,15 +46,26 @@ def _job(job: dict) -> RuntimeJob:
 
 
 @functools.cache
-def shipped() -> dict[str, tuple[RuntimeJob, ...]]:
-    """Each shipped runtime's name -> its replicated jobs, in the runtime's order."""
+def _documents() -> dict[str, dict]:
+    """Each shipped runtime's name -> its ClusterTrainingRuntime."""
     out = {}
     for file in sorted(resources.files("mlgitops.schemas.trainer_runtimes").iterdir(), key=lambda f: f.name):
         if file.name.endswith(".yaml"):
             doc = yaml.safe_load(file.read_text())
-            jobs = ((doc["spec"]["template"]["spec"]).get("replicatedJobs")) or []
-            out[doc["metadata"]["name"]] = tuple(_job(j) for j in jobs)
+            out[doc["metadata"]["name"]] = doc
     return out
+
+
+def shipped() -> dict[str, tuple[RuntimeJob, ...]]:
+    """Each shipped runtime's name -> its replicated jobs, in the runtime's order."""
+    return {name: tuple(_job(j) for j in doc["spec"]["template"]["spec"].get("replicatedJobs") or [])
+            for name, doc in _documents().items()}
+
+
+def launcher_as_node(runtime: str) -> bool:
+    """Whether a shipped runtime's MPI launcher is one of the nodes (mlPolicy.mpi.runLauncherAsNode)."""
+    policy = (_documents().get(runtime) or {}).get("spec", {}).get("mlPolicy") or {}
+    return bool((policy.get("mpi") or {}).get("runLauncherAsNode"))
 
 
 def named(jobs: list[dict]) -> tuple[RuntimeJob, ...]:

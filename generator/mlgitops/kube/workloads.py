@@ -1,5 +1,5 @@
 """The kinds of object that run pods: one entry per kind, read by the policies, capacity, the sync guard and
-the prerequisites. A new kind is one entry here (and its renderer). Pure.
+the prerequisites. A new kind is one entry here (and its renderer). Pure (Trainer's runtimes are vendored data).
 
 Each entry says where the kind keeps its pod templates, the most pods of each it runs at once, whether it
 runs to completion (no probes then), the API group and version it is served by and the operator that must
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from mlgitops.kube import trainer_runtimes
 
 Where = Callable[[str], str]  # a pointer into a template's view -> the pointer into the object it shows
 TEMPLATE = "/spec/template"  # where a view keeps its pod template: every kind is looked at as if it were a Job
@@ -239,12 +241,19 @@ def _train_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
             if not isinstance(_dig(template, "spec"), dict):
                 continue
             at = TRAINER_POD.replace("*", str(i), 1).replace("*", str(j), 1)
-            node = job.get("name") == NODE_JOB
-            most = count(trainer.get("numNodes"), 1) if node else 1
+            runtime_job = trainer_runtimes.RuntimeJob(str(job.get("name")), (), False)
+            most = runtime_job.pods(count(trainer.get("numNodes"), 1), launcher_as_node(obj, patch))
             trainer_job = any(c.get("name") == NODE_JOB for c in _dig(template, "spec", "containers") or [])
             out.append(PodTemplate(_view(obj, _trainer_template(template, trainer)), _trainer_where(at), most,
                                    runtime=not trainer_job))
     return out
+
+
+def launcher_as_node(obj: dict, patch: dict) -> bool:
+    """A shipped MPI runtime whose launcher is one of the nodes, and whose launcher the patch runs."""
+    jobs = _dig(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []
+    launched = any(isinstance(j, dict) and j.get("name") == "launcher" for j in jobs)
+    return launched and trainer_runtimes.launcher_as_node(str(_dig(obj, "spec", "runtimeRef", "name")))
 
 
 def _trainer_template(template: dict, trainer: dict) -> dict:
