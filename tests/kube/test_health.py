@@ -62,3 +62,12 @@ def test_argo_cd_reads_a_run_as_progressing_healthy_or_degraded(kind, state):
     assert got["status"] == ARGO[state]
     if state == "failed":  # the controller's reason reaches the Application's health message
         assert got["message"] == _documents(kind)["failed"]["status"]["conditions"][-1]["message"]
+
+
+def test_the_docs_show_exactly_the_argo_cd_health_settings_the_table_makes():
+    from mlgitops.kube.workloads import argocd_health_settings
+
+    docs = (Path(__file__).resolve().parents[2] / "docs/training.md").read_text()
+    block = docs.split("<!-- argocd-health:start -->\n", 1)[1].split("<!-- argocd-health:end -->", 1)[0]
+    shown = yaml.safe_load(block.removeprefix("```yaml\n").rstrip().removesuffix("```"))
+    assert shown["data"] == argocd_health_settings()

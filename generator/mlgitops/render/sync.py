@@ -8,7 +8,7 @@ Per cluster (environments may share one), for each engine of `sync.engine`:
 - the engine's own objects (render/engines/: one module per engine, flux and argocd).
 - Training (`overlays/<env>/<model>/training/`, only where a model trains) is synced apart from
   serving, so a 24-hour Job never holds the model's serving sync un-Ready: Flux, a Kustomization
-  `<model>-<env>-training` with `wait: false` (Flux's `wait` waits for Jobs to complete); Argo CD, a
+  `<model>-<env>-training` that nothing depends on (its health checks never hold serving); Argo CD, a
   second ApplicationSet `mlgitops-<env>-training` over `overlays/<env>/*/training`, whose
   Applications are `<model>-<env>-training`.
 """

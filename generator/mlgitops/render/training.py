@@ -7,9 +7,9 @@
   CronJob when the spec also has a `schedule` (the sweep runs once, the retrain on schedule);
 - a PersistentVolumeClaim `<model>-train-data` when `data.size` asks for one (never pruned).
 
-`<hash>` is taken from everything the object's immutable spec is made of (the effective training
-spec, the model version it trains, the labels; never serving), so a changed training spec becomes a
-new object, and the engine prunes the old one, instead of a sync failing on an immutable field. No
+`<hash>` is the run's identity (`run_identity`: what decides what runs, never labels, team, annotations or
+how a pod is rendered), so a changed run becomes a new object, and the engine prunes the old one, instead
+of a sync failing on an immutable field; anything else leaves a running run alone. No
 Job carries `ttlSecondsAfterFinished`: Flux and Argo CD would re-create, and re-run, a Job the TTL
 deleted. Training pods carry the model's instance label but not its name label, so the serving
 Service, NetworkPolicy and PodDisruptionBudget never select them.
