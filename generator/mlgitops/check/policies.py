@@ -630,7 +630,7 @@ def _dig(obj, *keys):
 def _views(obj: dict) -> list[tuple[dict, workloads.Where]]:
     """(object shaped like a workload with spec.template, pointer translation) for each pod template of obj:
     CronJobs, Kubeflow TrainJobs and PyTorchJobs and Katib trial Jobs hold theirs elsewhere."""
-    return [(t.view, t.where) for t in workloads.pod_templates(obj)]
+    return [(t.view, t.where) for t in workloads.pod_templates(obj) if not t.runtime]
 
 
 def _completes(obj: dict) -> bool:

@@ -27,8 +27,13 @@ SPREAD_KEYS = (("zone", "topology.kubernetes.io/zone"), ("node", "kubernetes.io/
 def default_env(ctx: Context) -> list[dict]:
     """Thread counts from the CPU limit (a resourceFieldRef rounds up: 500m -> 1) and a writable HOME;
     a name the spec sets itself (in env or secrets) is left to the spec."""
-    taken = set(ctx.serving.get("env", {})) | {s["env"] for s in ctx.serving.get("secrets", [])}
-    cpu = {"resourceFieldRef": {"containerName": CONTAINER, "divisor": "1", "resource": "limits.cpu"}}
+    return section_env(ctx.serving, CONTAINER)
+
+
+def section_env(section: dict, container: str) -> list[dict]:
+    """default_env for the container of any spec section (serving, training)."""
+    taken = set(section.get("env", {})) | {s["env"] for s in section.get("secrets", [])}
+    cpu = {"resourceFieldRef": {"containerName": container, "divisor": "1", "resource": "limits.cpu"}}
     env = [{"name": name, "valueFrom": cpu} for name in THREAD_VARS]
     env += [{"name": name, "value": value} for name, value in HOME_VARS]
     return [e for e in env if e["name"] not in taken]

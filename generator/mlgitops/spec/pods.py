@@ -96,15 +96,16 @@ def slow_starting(serving: dict) -> bool:
     return gpu(serving) or "startup" in serving.get("health", {})
 
 
-def shared_memory(spec: dict) -> str | None:
-    """The /dev/shm size: the spec's (0 turns it off), else 1Gi for GPU and PyTorch models."""
-    serving = spec["serving"]
-    if "sharedMemory" in serving:
-        size = serving["sharedMemory"]
+def shared_memory(spec: dict, section: str = "serving", default: str = DEFAULT_SHM) -> str | None:
+    """The /dev/shm size of a section's pods: the spec's (0 turns it off), else `default` for GPU and
+    PyTorch models."""
+    pod = spec[section]
+    if "sharedMemory" in pod:
+        size = pod["sharedMemory"]
         value = quantity(size)
         return None if value is not None and value == 0 else str(size)
     framework = str(spec["model"].get("framework", "")).lower()
-    return DEFAULT_SHM if gpu(serving) or framework in PYTORCH else None
+    return default if gpu(pod) or framework in PYTORCH else None
 
 
 def download_size(spec: dict) -> str | None:
