@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlgitops import __version__
-from mlgitops.check import build, capacity, fidelity, policies, prerequisites
+from mlgitops.check import build, capacity, fidelity, handwritten, policies, prerequisites
 from mlgitops.check import sync as sync_check
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
@@ -511,6 +511,7 @@ def run(options: Options) -> Result:
     if owns(None):  # quotas and clusters/ are shared by every model: the first shard checks them
         result.findings += _capacity_findings(gen) + _cached_sync_findings(
             gen, disk, invalid, cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
+        result.findings += handwritten.check(gen.tree, disk, gen.config)  # what an engine applies besides
     files, stale = _files_by_model(disk), _drifted_models(drifted)
     units = plan_units(ctx, models, disk, files, stale)
     todo = _answer_from_cache(store, units, ctx.config, result)
