@@ -60,8 +60,8 @@ def test_many_fields_are_counted_past_six():
 
 def test_a_renamed_model_pairs_each_object_with_its_successor():
     assert rows([deployment("a"), service("a")], [deployment("b", image="r/m:2"), service("b")], ("a", "b")) == [
-        ("Deployment ml-prod/b", "renamed Deployment ml-prod/a → Deployment ml-prod/b; changed: "
-                                 "spec.template.spec.containers[main].image"),
+        ("Deployment ml-prod/b", ("renamed Deployment ml-prod/a → Deployment ml-prod/b; changed: "
+                                  "spec.template.spec.containers[main].image")),
         ("Service ml-prod/b", "renamed Service ml-prod/a → Service ml-prod/b")]
 
 

@@ -26,7 +26,8 @@ _MISSING = object()
 
 
 def key(obj: dict) -> Key:
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
     return str(obj.get("kind", "")), str(meta.get("namespace", "") or ""), str(meta.get("name", ""))
 
 
@@ -100,7 +101,9 @@ def renamed_text(text: str, old: str, new: str) -> str:
 
 def as_renamed(obj: dict, old: str, new: str) -> dict:
     """The object with every whole-word `old` written as `new` (how it would read had it been `new`'s)."""
-    return _rename_value(obj, _word(old), new)
+    renamed = _rename_value(obj, _word(old), new)
+    assert isinstance(renamed, dict)
+    return renamed
 
 
 def _rename_value(value: object, pattern: re.Pattern[str], new: str) -> object:

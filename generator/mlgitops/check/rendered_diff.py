@@ -24,7 +24,15 @@ from mlgitops import __version__
 from mlgitops.check import build, change_plan, gitrev, sync_guard
 from mlgitops.check.pipeline import kustomize_version
 from mlgitops.kube import kustomize, manifests
-from mlgitops.render.units import CLUSTERS, TRAINING, ClusterPath, Unit, base_model, is_cluster_path, is_kustomize_path
+from mlgitops.render.units import (
+    CLUSTERS,
+    TRAINING,
+    ClusterPath,
+    Unit,
+    base_model,
+    is_cluster_path,
+    is_kustomize_path,
+)
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.spec.layers import locate
 from mlgitops.tree import cache
@@ -344,15 +352,22 @@ def compare(root: Path, base: gitrev.Base, disk: Tree, store: cache.Cache) -> Re
         except BaseException:  # before the pool's exit waits for the old side: stop its builds first
             procs.cancel()
             raise
-    result = Result(base, [], [], built_old + built_new,
-                    {o: b.objects for o, b in before.items() if not b.error},
+    result = _units_result(base, todo, before, after)
+    result.built = built_old + built_new
+    _compare_clusters(root, base, disk, result)
+    return result
+
+
+def _units_result(base: gitrev.Base, todo: list[str], before: dict[str, build.Built],
+                  after: dict[str, build.Built]) -> Result:
+    """The units' part of the diff: their changes (renames paired), handovers, and what did not build at the base."""
+    result = Result(base, [], [], 0, {o: b.objects for o, b in before.items() if not b.error},
                     {o: b.objects for o, b in after.items() if not b.error})
     result.base_failures = {o: b.error for o, b in before.items() if b.error}
     result.renames = change_plan.renames(result.before, result.after)
     result.changes = _overlay_changes(todo, before, after, base.label, result.renames)
     for overlay in todo:
         result.handovers += handovers(overlay, before.get(overlay), after.get(overlay))
-    _compare_clusters(root, base, disk, result)
     return result
 
 
@@ -403,6 +418,10 @@ def _differing_folders(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return sorted({cluster_folder_of(p) for p in old.keys() | new.keys() if old.get(p) != new.get(p)})
 
 
+def _in_folder(files: dict[str, bytes], folder: str) -> dict[str, bytes]:
+    return {p: c for p, c in files.items() if cluster_folder_of(p) == folder}
+
+
 def _compare_clusters(root: Path, base: gitrev.Base, disk: Tree, result: Result) -> None:
     """Every clusters/<cluster>/<engine> folder where a file differs, all its objects on both sides."""
     old_ids = gitrev.listing(root, base, (CLUSTERS,))
@@ -414,8 +433,7 @@ def _compare_clusters(root: Path, base: gitrev.Base, disk: Tree, result: Result)
     blobs = gitrev.read_blobs(root, set(wanted.values()))
     old = {p: blobs[i] for p, i in wanted.items()}
     for folder in folders:
-        mine = cluster_objects({p: c for p, c in old.items() if cluster_folder_of(p) == folder})
-        now = cluster_objects({p: c for p, c in new.items() if cluster_folder_of(p) == folder})
+        mine, now = cluster_objects(_in_folder(old, folder)), cluster_objects(_in_folder(new, folder))
         result.clusters_before[folder], result.clusters_after[folder] = mine, now
         hunks = object_hunks([o for _, o in mine], [o for _, o in now])
         if hunks:
