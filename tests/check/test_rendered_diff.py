@@ -513,3 +513,14 @@ def test_two_environments_on_one_cluster_binding_one_volume_is_an_error(repo, ca
     assert conflicts and all("house-weights" in line for line in conflicts)
     assert any("held in environment" in line for line in conflicts)
     assert not any(line.startswith("models/house-prices.yaml: dev:") for line in conflicts)  # dev: its own cluster
+
+
+@pytest.mark.parametrize("flag", [[], ["--markdown"]], ids=["text", "markdown"])
+def test_a_credential_in_a_hand_written_clusters_file_stays_masked(generated, capsys, flag):
+    commit(init(generated), "base")
+    (generated / "clusters/dev/flux/job.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: db, namespace: ml-dev}\n"
+        "data: {DATABASE_URL: 'postgres://app:hunter2@db:5432/x'}\n")
+    result = diff(capsys, generated, *flag)
+    assert "ConfigMap ml-dev/db" in result.out
+    assert "hunter2" not in result.out + result.err
