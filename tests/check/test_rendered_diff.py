@@ -495,7 +495,9 @@ def test_a_renamed_model_whose_new_claim_binds_the_kept_claims_volume_is_an_erro
     regenerate(capsys, repo)
     result = diff(capsys, repo)
     assert result.code == 1
-    assert ("models/home-prices.yaml: prod: new PersistentVolumeClaim ml-prod/home-prices-storage binds volumeName "
+    line, col = next((n, text.index("house-weights") + 1) for n, text in
+                     enumerate((repo / "models/home-prices.yaml").read_text().splitlines(), 1) if "volumeName" in text)
+    assert (f"models/home-prices.yaml:{line}:{col}: prod: new PersistentVolumeClaim ml-prod/home-prices-storage binds volumeName "
             "house-weights, which PersistentVolumeClaim ml-prod/house-prices-storage (kept on the cluster: protected "
             "from prune) still holds on the same cluster") in result.err
     assert "persistentVolumeReclaimPolicy is Retain" in result.err and "(volume-name-conflict)" in result.err
@@ -524,3 +526,46 @@ def test_a_credential_in_a_hand_written_clusters_file_stays_masked(generated, ca
     result = diff(capsys, generated, *flag)
     assert "ConfigMap ml-dev/db" in result.out
     assert "hunter2" not in result.out + result.err
+
+
+SMALL = """apiVersion: mlgitops.io/v1alpha1
+kind: Model
+metadata: {{name: {name}, team: t}}
+spec:
+  model: {{version: "1.0.0"}}
+  serving:
+    image: registry.example.com/t/{name}:1.0.0
+    replicas: 2
+    resources: {{cpu: 100m, memory: 128Mi}}
+    health: {{readiness: /ready, liveness: /healthz}}
+"""
+
+
+def test_a_300_model_pull_request_is_a_markdown_comment_under_githubs_limit(tmp_path, capsys):
+    repo = tmp_path / "repo"
+    (repo / "models").mkdir(parents=True)
+    (repo / "mlgitops.yaml").write_text("apiVersion: mlgitops.io/v1alpha1\nkind: Config\nkubernetesVersion: \"1.33.0\"\n"
+                                        "git: {url: 'https://github.com/example/ml.git', branch: main}\n"
+                                        "environments:\n- {name: prod, namespace: ml-prod}\n")
+    for i in range(300):
+        (repo / f"models/m{i:03d}.yaml").write_text(SMALL.format(name=f"m{i:03d}"))
+    regenerate(capsys, repo)
+    commit(init(repo), "base")
+    edit(repo / "mlgitops.yaml", "namespace: ml-prod", "namespace: models-prod")  # every object of every model
+    regenerate(capsys, repo)
+    result = diff(capsys, repo, "--markdown")
+    text = result.out
+    assert len(text) <= 65_536
+    assert "**Change plan**: " in text and text.index("**Change plan**") < text.index("<details")
+    assert "| **prod** | prod | prod | m000 | `Deployment models-prod/m000` | created |" in text
+    assert "rows: run `mlgitops diff` to see them all" in text  # the table is cut, with a count
+    assert text.rstrip().endswith("Run `mlgitops diff` for the whole diff.")
+    assert text.count("<details") == text.count("</details>")
+
+
+def test_a_clusters_file_that_is_not_yaml_is_a_file_object_holding_its_text():
+    found = rendered_diff.cluster_objects({"clusters/a/flux/x.yaml": b"kind: [\n", "clusters/a/flux/README.md": b"#",
+                                           "clusters/a/flux/ns.yaml": b"kind: Namespace\nmetadata: {name: ns1}\n"})
+    assert found == [("clusters/a/flux/ns.yaml", {"kind": "Namespace", "metadata": {"name": "ns1"}}),
+                     ("clusters/a/flux/x.yaml", {"kind": "File", "metadata": {"name": "clusters/a/flux/x.yaml"},
+                                                 "text": "kind: [\n"})]

@@ -14,6 +14,7 @@ from mlgitops.render.engines import ENGINES
 from mlgitops.render.units import Unit
 from mlgitops.report.findings import Finding, Position, has_errors
 from mlgitops.report.redact import mask_secrets
+from mlgitops.spec.layers import locate
 from mlgitops.tree import cache, generation, writer
 from mlgitops.tree.layout import intended
 
@@ -48,12 +49,15 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
     rows = rendered_diff.plan(result, places)
     warnings = (rendered_diff.base_failure_findings(result) + _guard(result, gen) + _volumes(result, gen, places)
                 + [rendered_diff.handover_finding(h, gen) for h in result.handovers])
-    notes = _rename_notes(result, gen, places) + sync_guard.canary_notes(result.before, result.after)
+    renames = _rename_notes(result, gen, places)
+    notes = sync_guard.canary_notes(result.before, result.after)
     if markdown:
-        click.echo(diff_markdown.markdown(result, warnings, notes=notes, rows=rows), nl=False)
+        click.echo(diff_markdown.markdown(result, warnings, notes=renames + notes, rows=rows), nl=False)
     else:
         click.echo(f"# base: {base.describe()}\n" + change_plan.text_table(rows)
-                   + "".join(f"# {n}\n" for n in notes) + "".join(c.text for c in result.changes), nl=False)
+                   + "".join(f"# {n}\n" for n in renames) + "".join(c.text for c in result.changes), nl=False)
+        for note in notes:
+            click.echo(f"note: {note}", err=True)
         emit(warnings, "text")
         if not result.changes:
             click.echo("no change in what the clusters get", err=True)
@@ -115,9 +119,17 @@ def _volumes(result: rendered_diff.Result, gen: generation.Generated, places: ch
         out.append(Finding("volume-name-conflict", f"{claim.place.env}: new {change_plan.ident(claim.key)} binds "
                            f"volumeName {claim.volume}, which {change_plan.ident(holder.key)} ({holder.why}) still "
                            "holds on the same cluster: the new claim stays Pending and its pods never start",
-                           f"models/{claim.place.model}.yaml", Position(), SAFE_REBIND,
-                           object=f"PersistentVolumeClaim/{claim.key[2]}"))
+                           *_where(gen, claim.place.model, claim.place.env, "/spec/serving/storage/volumeName"),
+                           SAFE_REBIND, object=f"PersistentVolumeClaim/{claim.key[2]}"))
     return out
+
+
+def _where(gen: generation.Generated, model: str, env: str, pointer: str) -> tuple[str, Position]:
+    """The spec line that sets this field in this environment (its override, or the spec's own)."""
+    entry = next((e for e in gen.entries if e.name == model), None)
+    if entry is None or gen.config is None or env not in gen.config.env_names:
+        return f"models/{model}.yaml", Position()
+    return locate(entry.model.layers(gen.config, env), entry.model.doc, pointer)
 
 
 def _guard(result: rendered_diff.Result, gen) -> list[Finding]:
