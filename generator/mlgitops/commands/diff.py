@@ -114,6 +114,8 @@ def _held_claims(gen: generation.Generated, places: change_plan.Places) -> list[
 def _volumes(result: rendered_diff.Result, gen: generation.Generated, places: change_plan.Places) -> list[Finding]:
     """A new claim whose volumeName a kept claim, or another environment on the same cluster, holds."""
     new, kept = rendered_diff.claims_in_change(result, places)
+    if not new:  # the common case: render no spec again
+        return []
     out = []
     for claim, holder in change_plan.volume_conflicts(new, kept + _held_claims(gen, places)):
         out.append(Finding("volume-name-conflict", f"{claim.place.env}: new {change_plan.ident(claim.key)} binds "
