@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlgitops import __version__
-from mlgitops.check import build, capacity, fidelity, lineage, policies, prerequisites
+from mlgitops.check import build, capacity, fidelity, handwritten, lineage, policies, prerequisites
 from mlgitops.check import slo as slo_rules
 from mlgitops.check import sync as sync_check
 from mlgitops.check.inputs import Inputs, overlay_inputs
@@ -543,6 +543,7 @@ def run(options: Options) -> Result:
         result.findings += _capacity_findings(gen) + _cached_sync_findings(
             gen, disk, invalid, cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
         result.findings += sync_check.engines_together(disk, gen.tree)
+        result.findings += handwritten.check(gen.tree, disk, gen.config)  # what an engine applies besides
     files, stale = _files_by_model(disk), _drifted_models(drifted)
     units = plan_units(ctx, models, disk, files, stale)
     todo = _answer_from_cache(store, units, ctx.config, result)

@@ -122,6 +122,12 @@ RULES: dict[str, str] = {
     "deprecated": "a setting that still works but that upstream has replaced (the v1 PyTorchJob)",
     "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
                             "1 pod (docs/diff.md)",
+    "hand-written": "a manifest under a synced path (clusters/<cluster>/<engine>/) that mlgitops did not generate: "
+                    "the engine applies it too, so check validates and policy-checks it",
+    "diff-base-build": "mlgitops diff: an overlay does not build at the base revision, so the diff cannot say what "
+                       "it changes",
+    "volume-name-conflict": "mlgitops diff: a new claim binds a volumeName that a kept claim, or another "
+                            "environment on the same cluster, still holds, so it stays Pending (docs/diff.md)",
     **POLICY_RULES,
     "pod-security-admission": "pods the spec excepts from the restricted standard still meet the level their "
                               "namespace enforces (the environment's podSecurity), else admission refuses them",
