@@ -10,7 +10,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from mlgitops.kube import podsecurity, workloads
+from mlgitops.kube import gpus, podsecurity, workloads
 from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION, is_grant
 from mlgitops.kube.images import VERSION_TAG, split_image
 from mlgitops.report.findings import Severity
@@ -229,13 +229,16 @@ def _gpu(obj, gpu: dict, add):
     if not tolerated:
         add("gpu-scheduling", "/spec/template/spec/tolerations", "requests GPUs but does not tolerate the GPU taint",
             f"tolerate {', '.join(sorted(k for k in keys if k))} (the default for GPU models)")
+    # Requesting the GPU resource confines a pod to GPU nodes: a selector is needed only where mlgitops.yaml
+    # configures one, and a pod keeps it unless it chooses its GPU by a platform's type label or node affinity
     wanted = gpu.get("nodeSelector") or {}
     selector = pod.get("nodeSelector") or {}
-    selects = all(selector.get(k) == v for k, v in wanted.items()) if wanted else bool(selector)
+    selects = all(selector.get(k) == v for k, v in wanted.items()) or gpus.selects_gpu_type(selector)
     if not selects and not (pod.get("affinity") or {}).get("nodeAffinity"):
         labels = ", ".join(f"{k}={v}" for k, v in wanted.items())
-        add("gpu-scheduling", "/spec/template/spec/nodeSelector", "requests GPUs but does not select GPU nodes"
-            + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
+        add("gpu-scheduling", "/spec/template/spec/nodeSelector", f"requests GPUs but does not select GPU nodes "
+            f"({labels})", "keep the GPU node selector of mlgitops.yaml, or choose a GPU type with "
+            "resources.gpuType (" + ", ".join(gpus.GPU_TYPE_LABELS) + ")")
 
 
 # Accelerator resource names the device plugins advertise (the one table: extend it in mlgitops.yaml with

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlgitops.kube import gpus
 from mlgitops.kube.annotations import POLICY_EXCEPTION_PREFIX, SECURITY_EXCEPTION
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.quantity import text as quantity
@@ -110,11 +111,14 @@ def _scheduling(ctx: Context, pod: dict) -> None:
 def scheduling(section: dict, gpu_config: dict, pod: dict) -> None:
     """Node selector and tolerations of a spec section (serving or training) into pod."""
     gpu = section["resources"]["gpu"] > 0
-    # a GPU pod keeps the GPU node labels; the spec's own node labels are added (and win on a clash)
-    selector = {**(gpu_config["nodeSelector"] if gpu else {}), **section.get("nodeSelector", {})}
+    # a GPU pod keeps the GPU node labels and its GPU type's; the spec's own node labels are added (and win on
+    # a clash), a null among them drops a label
+    selector = {**(gpu_config["nodeSelector"] if gpu else {}), **gpus.type_selector(section["resources"].get("gpuType")),
+                **section.get("nodeSelector", {})}
     tolerations = section.get("tolerations", gpu_config["tolerations"] if gpu else [])
+    selector = {label: value for label, value in selector.items() if value is not None}
     if selector:
-        pod["nodeSelector"] = dict(selector)
+        pod["nodeSelector"] = selector
     if tolerations:
         pod["tolerations"] = [dict(t) for t in tolerations]
 

@@ -14,7 +14,7 @@ POLICY_RULES = {
     "pod-security": "every pod template (all workload kinds, after patches) meets every control of the restricted "
                     "Pod Security Standard as admission evaluates it at the Kubernetes version of mlgitops.yaml, "
                     "unless the spec says why not",
-    "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
+    "gpu-scheduling": "a GPU pod tolerates the GPU taint and keeps the GPU node selector mlgitops.yaml sets, or chooses a GPU type by a platform label (GKE, EKS, Karpenter, GPU Feature Discovery)",
     "gpu-resource-name": "an accelerator resource is one a device plugin advertises (the known names, or "
                          "gpu.knownResources in mlgitops.yaml): a misspelt one never schedules",
     "liveness-before-load": "a GPU container's liveness probe leaves it the time a model typically takes to load, "
