@@ -3,11 +3,13 @@ environment, pod annotations, requests without limits — each rendered as the s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 from conftest import ROOT
 from mlgitops.kube.gpus import GPU_TYPE_LABELS
+from mlgitops.kube.images import VERSION_TAG
 from mlgitops.render import render
 from mlgitops.render.training import render as render_training
 from mlgitops.spec.config import Config, parse_config
@@ -81,3 +83,17 @@ def test_training_pods_take_the_gpu_type_too():
     objs = {m.kind: m.obj for m in render_training(model.effective["dev"], BARE_CONFIG, "dev")}
     job = objs["Job"]["spec"]["template"]["spec"]
     assert job["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+
+
+# --- the default pinning pattern ---
+
+def test_the_default_pinning_pattern_accepts_common_release_tags():
+    for tag in ("1.0.0", "v0.6.3", "25.01-py3", "2.4.0-cuda12.1", "2.3.1_cpu", "24.08", "1.2.3+build.5"):
+        assert re.match(VERSION_TAG, tag), tag
+        assert pod(objects({"image": f"r.example.com/m:{tag}"}))["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+
+
+def test_the_default_pinning_pattern_refuses_moving_names():
+    for tag in ("latest", "main", "stable", "nightly", "v1", "2024", "1.0.0-", "py3-25.01"):
+        assert not re.match(VERSION_TAG, tag), tag
+        assert pod(objects({"image": f"r.example.com/m:{tag}"}))["containers"][0]["imagePullPolicy"] == "Always"
