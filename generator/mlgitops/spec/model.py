@@ -27,7 +27,8 @@ class Model:
     raw: bytes
     doc: yamlsource.Document
     effective: dict  # environment name (BASE for the base) -> effective spec with defaults filled
-    patches: dict  # environment name -> raw patches from the override
+    patches: dict  # environment name -> raw patches: spec.patches, then the override's
+    shared_patches: int = 0  # how many of each environment's patches are spec.patches (the first ones)
 
     @property
     def metadata(self) -> dict:
@@ -45,6 +46,12 @@ class Model:
             yield i, target, body
             if canary and "name" not in patch["target"] and target["kind"] in CANARY_COPIES:
                 yield i, {"kind": target["kind"], "name": f"{self.name}-canary"}, body
+
+    def patch_pointer(self, env: str, index: int) -> str:
+        """Where raw patch `index` of an environment (as raw_patches numbers them) is written in the spec."""
+        if index < self.shared_patches:
+            return f"/spec/patches/{index}"
+        return f"/spec/environments/{yamlsource.pointer_escape(env)}/patches/{index - self.shared_patches}"
 
     def layers(self, config: Config, env: str) -> list[Layer]:
         return layers_for(self.doc, config, env)
@@ -82,6 +89,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     found.extend(training.override_findings(path, doc))
     effective: dict[str, dict] = {}
     patches: dict[str, list] = {}
+    shared = doc.data["spec"].get("patches") or []
     for env in [BASE, *config.env_names]:
         layers = layers_for(doc, config, env)
         data = _effective_document(doc, layers)
@@ -107,13 +115,14 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         effective[env] = data
         if env:
             override = doc.data["spec"].get("environments", {}).get(env) or {}
-            patches[env] = override.get("patches", [])
-            at = f"/spec/environments/{yamlsource.pointer_escape(env)}"
-            found.extend(_unexcepted(semantics.check_patches(at, patches[env], lambda p, key: (path, doc.position(
-                p, key))), data, config, env))
+            patches[env] = shared + (override.get("patches") or [])
+            for at, written in ((f"/spec/environments/{yamlsource.pointer_escape(env)}", override.get("patches") or []),
+                                ("/spec", shared)):
+                found.extend(_unexcepted(semantics.check_patches(at, written, lambda p, key: (path, doc.position(
+                    p, key))), data, config, env))
     if found:
         return None, sorted(set(found), key=Finding.sort_key)
-    return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches), []
+    return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches, len(shared)), []
 
 
 SPEC_EXCEPTABLE = frozenset({"secret-in-value"})  # spec checks a reason may except (the rest are policies on objects)
