@@ -97,3 +97,63 @@ def test_the_default_pinning_pattern_refuses_moving_names():
     for tag in ("latest", "main", "stable", "nightly", "v1", "2024", "1.0.0-", "py3-25.01"):
         assert not re.match(VERSION_TAG, tag), tag
         assert pod(objects({"image": f"r.example.com/m:{tag}"}))["containers"][0]["imagePullPolicy"] == "Always"
+
+
+# --- the Service's shape and more container ports ---
+
+def test_the_service_exposes_the_serving_port_on_port_80_by_default():
+    service = objects({"port": 8000})["Service"]["spec"]
+    assert service["ports"] == [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"}]
+    assert service["type"] == "ClusterIP" and "clusterIP" not in service
+
+
+def test_service_port_type_and_annotations():
+    objs = objects({"port": 8000, "service": {"port": 8000, "type": "LoadBalancer",
+                                              "annotations": {"networking.gke.io/load-balancer-type": "Internal"}}})
+    service = objs["Service"]
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert service["spec"]["ports"][0]["port"] == 8000
+    assert service["metadata"]["annotations"] == {"networking.gke.io/load-balancer-type": "Internal"}
+
+
+def test_a_headless_service_has_no_cluster_ip():
+    assert objects({"service": {"headless": True}})["Service"]["spec"]["clusterIP"] == "None"
+
+
+def test_a_headless_load_balancer_is_refused():
+    assert any("(service-shape)" in f and "cannot be of type LoadBalancer" in f
+               for f in findings({"service": {"headless": True, "type": "LoadBalancer"}}))
+
+
+def test_more_ports_reach_the_container_the_service_and_the_network_policy():
+    objs = objects({"port": 8000, "metrics": {"port": 8002},
+                    "ports": [{"name": "grpc", "port": 8001}, {"name": "stats", "port": 9000, "protocol": "UDP"}],
+                    "networkPolicy": {"allowFromNamespaces": ["apps"]}})
+    container = pod(objs)["containers"][0]
+    assert container["ports"] == [{"containerPort": 8000, "name": "http", "protocol": "TCP"},
+                                  {"containerPort": 8002, "name": "metrics", "protocol": "TCP"},
+                                  {"containerPort": 8001, "name": "grpc", "protocol": "TCP"},
+                                  {"containerPort": 9000, "name": "stats", "protocol": "UDP"}]
+    assert objs["Service"]["spec"]["ports"][2:] == [
+        {"name": "grpc", "port": 8001, "protocol": "TCP", "targetPort": "grpc"},
+        {"name": "stats", "port": 9000, "protocol": "UDP", "targetPort": "stats"}]
+    serving_rule = objs["NetworkPolicy"]["spec"]["ingress"][0]
+    assert serving_rule["ports"] == [{"port": 8000, "protocol": "TCP"}, {"port": 8001, "protocol": "TCP"},
+                                     {"port": 9000, "protocol": "UDP"}]
+    assert serving_rule["from"][0] == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "apps"}}}
+
+
+def test_a_port_taken_twice_is_a_conflict():
+    found = findings({"port": 8000, "metrics": {"port": 9090},
+                      "ports": [{"name": "http", "port": 8001}, {"name": "grpc", "port": 8000},
+                                {"name": "prom", "port": 9090}, {"name": "grpc", "port": 8005}]})
+    assert [f.split(": ", 1)[1].split("\n")[0] for f in found] == [
+        "port name 'http' is already used (port-conflict)",
+        "port 8000 is already the serving port (serving.port) (port-conflict)",
+        "port 9090 is already the metrics port (serving.metrics.port) (port-conflict)",
+        "port name 'grpc' is already used (port-conflict)"]
+
+
+def test_a_port_name_must_be_a_service_name():
+    for name in ("gRPC", "8001", "-grpc", "a-very-long-port-name"):
+        assert any("must be a port name" in f for f in findings({"ports": [{"name": name, "port": 8001}]})), name

@@ -15,12 +15,12 @@ from mlgitops.kube.annotations import CANARY_OF
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.network import service_port
 from mlgitops.render.scaling import UNHEALTHY_POD_EVICTION_MINOR
 from mlgitops.render.storage import INITIALIZER
 
 ORIGIN = "/spec/serving/canary"
 VERSION = "app.kubernetes.io/version"
-SERVICE_PORT = 80
 
 
 def canary_name(name: str) -> str:
@@ -102,8 +102,9 @@ def _http_route(ctx: Context, canary: dict, gateway: dict) -> Manifest:
         parent["sectionName"] = gateway["sectionName"]
     ingress = ctx.serving.get("ingress") or {}
     rule = {"matches": [{"path": {"type": "PathPrefix", "value": ingress.get("path", "/")}}],
-            "backendRefs": [{"name": ctx.name, "port": SERVICE_PORT, "weight": 100 - canary["weight"]},
-                            {"name": canary_name(ctx.name), "port": SERVICE_PORT, "weight": canary["weight"]}]}
+            "backendRefs": [{"name": ctx.name, "port": service_port(ctx.serving), "weight": 100 - canary["weight"]},
+                            {"name": canary_name(ctx.name), "port": service_port(ctx.serving),
+                             "weight": canary["weight"]}]}
     spec: dict = {"parentRefs": [parent], "rules": [rule]}
     if ingress.get("host"):
         spec["hostnames"] = [ingress["host"]]

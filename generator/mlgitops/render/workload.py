@@ -128,6 +128,7 @@ def _container(ctx: Context, container_security: dict, mounts: list[dict]) -> di
     ports = [{"containerPort": serving["port"], "name": "http", "protocol": "TCP"}]
     if ctx.metrics_port not in (None, serving["port"]):
         ports.append({"containerPort": ctx.metrics_port, "name": "metrics", "protocol": "TCP"})
+    ports += [{"containerPort": p["port"], "name": p["name"], "protocol": p["protocol"]} for p in serving.get("ports", [])]
     container: dict = {
         "name": CONTAINER,
         "image": serving["image"],

@@ -70,6 +70,8 @@ RULES: dict[str, str] = {
     "model-fetch": "model.fetch needs a model.uri URL and mlgitops.yaml's storageInitializer",
     "mount-conflict": "a volume is mounted over a reserved volume (/tmp, the HOME /home/model, /dev/shm) or another",
     "rollout-conflict": "maxSurge or maxUnavailable with a Recreate rollout",
+    "port-conflict": "serving.ports repeats a port name or number, or takes the serving or metrics port's",
+    "service-shape": "a headless Service (clusterIP: None) of type LoadBalancer or NodePort",
     "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
     "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",
