@@ -8,6 +8,7 @@ from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
 
+
 def service_port(serving: dict[str, Any]) -> int:
     """The port the Service exposes the serving port on (`serving.service.port`, 80 by default)."""
     port: int = serving["service"]["port"]
