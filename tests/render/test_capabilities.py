@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 from conftest import ROOT
+from mlgitops.kube.annotations import POLICY_EXCEPTION_PREFIX
 from mlgitops.kube.gpus import GPU_TYPE_LABELS
 from mlgitops.kube.images import VERSION_TAG
 from mlgitops.render import render
@@ -157,3 +158,20 @@ def test_a_port_taken_twice_is_a_conflict():
 def test_a_port_name_must_be_a_service_name():
     for name in ("gRPC", "8001", "-grpc", "a-very-long-port-name"):
         assert any("must be a port name" in f for f in findings({"ports": [{"name": name, "port": 8001}]})), name
+
+
+# --- one replica on purpose ---
+
+def test_single_replica_records_its_reason_as_the_two_exceptions():
+    objs = objects({"replicas": 1, "singleReplica": {"reason": "one H100 node; clients retry"}})
+    notes = objs["Deployment"]["metadata"]["annotations"]
+    assert notes == {f"{POLICY_EXCEPTION_PREFIX}min-replicas": "single replica: one H100 node; clients retry",
+                     f"{POLICY_EXCEPTION_PREFIX}pdb-required": "single replica: one H100 node; clients retry"}
+
+
+def test_single_replica_with_more_replicas_or_autoscaling_is_a_conflict():
+    reason = {"reason": "one H100 node; clients retry"}
+    assert any("singleReplica says one pod, but replicas is 2 (single-replica)" in f
+               for f in findings({"replicas": 2, "singleReplica": reason}))
+    assert any("singleReplica says one pod, but autoscaling is on (single-replica)" in f
+               for f in findings({"singleReplica": reason, "autoscaling": {"maxReplicas": 3, "targetCPUUtilization": 70}}))

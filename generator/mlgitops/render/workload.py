@@ -220,7 +220,13 @@ def deployment(ctx: Context) -> Manifest:
 def policy_exceptions(spec: dict) -> dict[str, str]:
     """The spec's policy exceptions in one environment: rule id -> reason (an override's null removes one)."""
     exceptions = (spec.get("policies") or {}).get("exceptions") or {}
-    return {rule: entry["reason"] for rule, entry in sorted(exceptions.items()) if entry}
+    single = (spec.get("serving") or {}).get("singleReplica")
+    implied = {rule: f"single replica: {single['reason']}" for rule in SINGLE_REPLICA_RULES} if single else {}
+    return {**implied, **{rule: entry["reason"] for rule, entry in sorted(exceptions.items()) if entry}}
+
+
+# What serving.singleReplica says does not apply: one pod is the intent, so it needs no second one, nor a PDB
+SINGLE_REPLICA_RULES = ("min-replicas", "pdb-required")
 
 
 def service_account(ctx: Context) -> Manifest:

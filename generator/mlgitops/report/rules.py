@@ -72,6 +72,7 @@ RULES: dict[str, str] = {
     "rollout-conflict": "maxSurge or maxUnavailable with a Recreate rollout",
     "port-conflict": "serving.ports repeats a port name or number, or takes the serving or metrics port's",
     "service-shape": "a headless Service (clusterIP: None) of type LoadBalancer or NodePort",
+    "single-replica": "serving.singleReplica with more than one replica or autoscaling",
     "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
     "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",

@@ -1,4 +1,4 @@
-"""Checks on a serving section's ports and Service shape that the JSON Schema cannot say."""
+"""Checks on a serving section's ports, Service shape and replica intent that the JSON Schema cannot say."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def check(doc: dict[str, Any], locate: Locate) -> list[Finding]:
     if shape.get("headless") and shape.get("type", "ClusterIP") != "ClusterIP":
         add("service-shape", "/spec/serving/service/headless", f"a headless Service has no cluster IP, so it cannot "
             f"be of type {shape['type']}", "drop headless, or use type: ClusterIP")
+    single = serving.get("singleReplica")
+    if single and (serving.get("autoscaling") or serving.get("replicas", 1) != 1):
+        add("single-replica", "/spec/serving/singleReplica", "singleReplica says one pod, but "
+            + ("autoscaling is on" if serving.get("autoscaling") else f"replicas is {serving['replicas']}"),
+            "drop singleReplica, or run replicas: 1 without autoscaling")
     taken = _own_ports(serving)
     names: set[str] = set()
     for i, port in enumerate(serving.get("ports") or []):
