@@ -175,3 +175,56 @@ def test_single_replica_with_more_replicas_or_autoscaling_is_a_conflict():
                for f in findings({"replicas": 2, "singleReplica": reason}))
     assert any("singleReplica says one pod, but autoscaling is on (single-replica)" in f
                for f in findings({"singleReplica": reason, "autoscaling": {"maxReplicas": 3, "targetCPUUtilization": 70}}))
+
+
+# --- autoscaling on Pods, Object and External metrics by name ---
+
+def test_named_metrics_become_hpa_metric_specs():
+    metrics = [{"type": "Pods", "name": "vllm:num_requests_waiting", "averageValue": 5},
+               {"type": "External", "name": "pubsub.googleapis.com|subscription|num_undelivered_messages",
+                "selector": {"resource.labels.subscription_id": "jobs"}, "value": "100"},
+               {"type": "Object", "name": "requests_per_second", "averageValue": "10",
+                "object": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "main"}}]
+    hpa = objects({"autoscaling": {"maxReplicas": 4, "metrics": metrics}})["HorizontalPodAutoscaler"]["spec"]
+    assert hpa["metrics"] == [
+        {"pods": {"metric": {"name": "vllm:num_requests_waiting"},
+                  "target": {"averageValue": "5", "type": "AverageValue"}}, "type": "Pods"},
+        {"external": {"metric": {"name": "pubsub.googleapis.com|subscription|num_undelivered_messages",
+                                 "selector": {"matchLabels": {"resource.labels.subscription_id": "jobs"}}},
+                      "target": {"type": "Value", "value": "100"}}, "type": "External"},
+        {"object": {"describedObject": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "main"},
+                    "metric": {"name": "requests_per_second"},
+                    "target": {"averageValue": "10", "type": "AverageValue"}}, "type": "Object"}]
+
+
+def test_named_metrics_say_what_they_miss():
+    def problems(metric: dict[str, Any]) -> list[str]:
+        return findings({"autoscaling": {"maxReplicas": 4, "metrics": [metric]}})
+
+    assert any("needs the field 'averageValue'" in f for f in problems({"type": "Pods", "name": "q", "value": 5}))
+    assert any("needs the field 'object'" in f for f in problems({"type": "Object", "name": "q", "value": 5}))
+    assert any("needs one target: value or averageValue" in f
+               for f in problems({"type": "External", "name": "q", "value": 5, "averageValue": 5}))
+
+
+# --- pod annotations and the preStop command ---
+
+def test_pod_annotations_go_on_the_pod_template_only():
+    objs = objects({"podAnnotations": {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}})
+    template = objs["Deployment"]["spec"]["template"]["metadata"]
+    assert template["annotations"] == {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
+    assert "annotations" not in objs["Deployment"]["metadata"]
+
+
+def test_pod_annotations_sit_beside_the_scrape_annotations():
+    config, _ = parse_config("mlgitops.yaml", CONFIG_BYTES.replace(b"prometheusOperator: true", b"prometheusOperator: false"))
+    objs = objects({"metrics": {"path": "/metrics"}, "podAnnotations": {"sidecar.istio.io/inject": "false"}},
+                   config=config)
+    notes = objs["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert notes["sidecar.istio.io/inject"] == "false" and notes["prometheus.io/scrape"] == "true"
+
+
+def test_a_prestop_command_replaces_the_pause():
+    command = ["/bin/sh", "-c", "curl -s -X POST localhost:8080/drain; sleep 5"]
+    container = pod(objects({"shutdown": {"preStopCommand": command}}))["containers"][0]
+    assert container["lifecycle"] == {"preStop": {"exec": {"command": command}}}

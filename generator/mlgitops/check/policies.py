@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mlgitops.kube import gpus, podsecurity, workloads
 from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION, is_grant
@@ -229,9 +231,12 @@ def _gpu(obj, gpu: dict, add):
     if not tolerated:
         add("gpu-scheduling", "/spec/template/spec/tolerations", "requests GPUs but does not tolerate the GPU taint",
             f"tolerate {', '.join(sorted(k for k in keys if k))} (the default for GPU models)")
-    # Requesting the GPU resource confines a pod to GPU nodes: a selector is needed only where mlgitops.yaml
-    # configures one, and a pod keeps it unless it chooses its GPU by a platform's type label or node affinity
-    wanted = gpu.get("nodeSelector") or {}
+    _gpu_nodes(pod, gpu.get("nodeSelector") or {}, add)
+
+
+def _gpu_nodes(pod: dict[str, Any], wanted: dict[str, str], add: Callable[..., None]) -> None:
+    """Requesting the GPU resource confines a pod to GPU nodes: a selector is needed only where mlgitops.yaml
+    configures one, and a pod keeps it unless it chooses its GPU by a platform's type label or node affinity."""
     selector = pod.get("nodeSelector") or {}
     selects = all(selector.get(k) == v for k, v in wanted.items()) or gpus.selects_gpu_type(selector)
     if not selects and not (pod.get("affinity") or {}).get("nodeAffinity"):

@@ -45,6 +45,8 @@ def spec_env(name: str, value) -> dict:
 
 def pre_stop(ctx: Context) -> dict | None:
     shutdown = ctx.serving["shutdown"]
+    if "preStopCommand" in shutdown:  # the spec's own drain command replaces the pause
+        return {"exec": {"command": list(shutdown["preStopCommand"])}}
     kind = shutdown.get("preStop") or ("sleep" if ctx.kubernetes_minor >= pods.SLEEP_ACTION_MINOR else "none")
     seconds = shutdown["preStopSleepSeconds"]
     if kind == "sleep":

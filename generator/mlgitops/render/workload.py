@@ -173,6 +173,8 @@ def deployment(ctx: Context) -> Manifest:
     if metrics and not ctx.prometheus_operator:  # a ServiceMonitor scrapes instead: never both
         template_meta["annotations"] = {"prometheus.io/path": metrics["path"],
                                         "prometheus.io/port": str(ctx.metrics_port), "prometheus.io/scrape": "true"}
+    if serving.get("podAnnotations"):  # the spec's own pod annotations win over the scrape ones
+        template_meta["annotations"] = {**template_meta.get("annotations", {}), **serving["podAnnotations"]}
     annotations = {}
     if serving["security"].get("reason"):
         annotations[SECURITY_EXCEPTION] = serving["security"]["reason"]

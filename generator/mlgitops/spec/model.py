@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from mlgitops.report.findings import Finding
+from mlgitops.report.findings import Finding, Position
 from mlgitops.spec import ports, semantics, training, yamlsource
 from mlgitops.spec.config import Config
 from mlgitops.spec.defaults import fill_defaults
@@ -116,13 +117,21 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         if env:
             override = doc.data["spec"].get("environments", {}).get(env) or {}
             patches[env] = shared + (override.get("patches") or [])
-            for at, written in ((f"/spec/environments/{yamlsource.pointer_escape(env)}", override.get("patches") or []),
-                                ("/spec", shared)):
-                found.extend(_unexcepted(semantics.check_patches(at, written, lambda p, key: (path, doc.position(
-                    p, key))), data, config, env))
+            found.extend(_unexcepted(_patch_findings(path, doc, env, shared, override), data, config, env))
     if found:
         return None, sorted(set(found), key=Finding.sort_key)
     return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches, len(shared)), []
+
+
+def _patch_findings(path: str, doc: yamlsource.Document, env: str, shared: list[dict[str, Any]],
+                    override: dict[str, Any]) -> list[Finding]:
+    """Raw patches of an environment that would do nothing or write a secret: its own and spec.patches."""
+    def position(pointer: str, key: bool) -> tuple[str, Position]:
+        return path, doc.position(pointer, key)
+
+    at = f"/spec/environments/{yamlsource.pointer_escape(env)}"
+    return (semantics.check_patches(at, override.get("patches") or [], position)
+            + semantics.check_patches("/spec", shared, position))
 
 
 SPEC_EXCEPTABLE = frozenset({"secret-in-value"})  # spec checks a reason may except (the rest are policies on objects)
