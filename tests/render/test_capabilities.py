@@ -228,3 +228,63 @@ def test_a_prestop_command_replaces_the_pause():
     command = ["/bin/sh", "-c", "curl -s -X POST localhost:8080/drain; sleep 5"]
     container = pod(objects({"shutdown": {"preStopCommand": command}}))["containers"][0]
     assert container["lifecycle"] == {"preStop": {"exec": {"command": command}}}
+
+
+# --- volumes for serving and training ---
+
+VOLUMES = [
+    {"name": "hf-cache", "claim": "shared-hf-cache", "mountPath": "/models"},
+    {"name": "config", "configMap": "server-config", "mountPath": "/etc/server"},
+    {"name": "tls", "secret": "server-tls", "mountPath": "/etc/tls", "subPath": "tls.crt"},
+    {"name": "bucket", "mountPath": "/gcs", "readOnly": True,
+     "csi": {"driver": "gcsfuse.csi.storage.gke.io", "volumeAttributes": {"bucketName": "my-models"}}},
+    {"name": "scratch", "mountPath": "/scratch", "ephemeral": {"size": "100Gi", "storageClassName": "premium-rwo"}},
+]
+POD_VOLUMES = [
+    {"name": "hf-cache", "persistentVolumeClaim": {"claimName": "shared-hf-cache"}},
+    {"name": "config", "configMap": {"name": "server-config"}},
+    {"name": "tls", "secret": {"secretName": "server-tls"}},
+    {"name": "bucket", "csi": {"driver": "gcsfuse.csi.storage.gke.io", "volumeAttributes": {"bucketName": "my-models"}}},
+    {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "100Gi"}},
+        "storageClassName": "premium-rwo"}}}},
+]
+MOUNTS = [
+    {"mountPath": "/models", "name": "hf-cache"},
+    {"mountPath": "/etc/server", "name": "config", "readOnly": True},
+    {"mountPath": "/etc/tls", "name": "tls", "readOnly": True, "subPath": "tls.crt"},
+    {"mountPath": "/gcs", "name": "bucket", "readOnly": True},
+    {"mountPath": "/scratch", "name": "scratch"},
+]
+
+
+def test_serving_volumes_from_every_source():
+    spec = pod(objects({"volumes": VOLUMES}))
+    assert spec["volumes"][-5:] == POD_VOLUMES
+    assert spec["containers"][0]["volumeMounts"][-5:] == MOUNTS
+
+
+def test_training_volumes_from_every_source():
+    training = {"image": "r.example.com/t:1.0.0", "environments": ["dev"], "volumes": VOLUMES}
+    model, found = parse_model("models/m.yaml", yaml.safe_dump(spec_doc(training=training)).encode(), CONFIG)
+    assert model is not None and not found
+    job = {m.kind: m.obj for m in render_training(model.effective["dev"], CONFIG, "dev")}["Job"]
+    assert job["spec"]["template"]["spec"]["volumes"][-5:] == POD_VOLUMES
+    assert job["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][-5:] == MOUNTS
+
+
+def test_a_volume_names_one_source():
+    assert any("needs exactly one source" in f
+               for f in findings({"volumes": [{"name": "v", "mountPath": "/v", "claim": "a", "secret": "b"}]}))
+    assert any("needs exactly one source" in f for f in findings({"volumes": [{"name": "v", "mountPath": "/v"}]}))
+
+
+def test_a_volume_over_another_or_a_taken_name_is_a_mount_conflict():
+    found = findings({"storage": {"size": "10Gi", "mountPath": "/models"},
+                      "volumes": [{"name": "tmp", "claim": "a", "mountPath": "/cache"},
+                                  {"name": "b", "claim": "b", "mountPath": "/models/"},
+                                  {"name": "c", "claim": "c", "mountPath": "/cache"}]})
+    assert [f.split(": ", 1)[1].split("\n")[0] for f in found] == [
+        "volume name 'tmp' is already taken (mount-conflict)",
+        "/models is already mounted (storage.mountPath) (mount-conflict)",
+        "/cache is already mounted (volume 'tmp') (mount-conflict)"]

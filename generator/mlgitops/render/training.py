@@ -26,6 +26,7 @@ from mlgitops.kube.quantity import text as quantity
 from mlgitops.render import labels as label_set
 from mlgitops.render import sweep as sweeps
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.volumes import spec_volumes
 from mlgitops.render.workload import container_resources, env_vars, scheduling, security_contexts
 from mlgitops.spec.config import Config
 from mlgitops.spec.training import rounds
@@ -111,7 +112,8 @@ def _volumes(ctx: TrainingContext, sweep_config: str | None = None) -> tuple[lis
     if sweep_config:
         volumes.append({"configMap": {"name": sweep_config}, "name": "sweep"})
         mounts.append({"mountPath": SWEEP_MOUNT, "name": "sweep", "readOnly": True})
-    return volumes, mounts
+    own_volumes, own_mounts = spec_volumes(ctx.training)  # training.volumes
+    return volumes + own_volumes, mounts + own_mounts
 
 
 def _container(ctx: TrainingContext, name: str = CONTAINER, sweep_config: str | None = None) -> tuple[dict, dict]:

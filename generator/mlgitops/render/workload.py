@@ -11,6 +11,7 @@ from mlgitops.render import storage
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.volumes import spec_volumes
 from mlgitops.spec import pods
 
 CONTAINER = pod_parts.CONTAINER
@@ -154,6 +155,8 @@ def deployment(ctx: Context) -> Manifest:
     serving = ctx.serving
     pod_security, container_security = _security(ctx)
     volumes, mounts = pod_parts.volumes(ctx)
+    own_volumes, own_mounts = spec_volumes(serving)
+    volumes, mounts = volumes + own_volumes, mounts + own_mounts
     pod: dict = {
         "automountServiceAccountToken": serving["serviceAccount"]["automountToken"],
         "containers": [_container(ctx, container_security, mounts)],
