@@ -288,3 +288,44 @@ def test_a_volume_over_another_or_a_taken_name_is_a_mount_conflict():
         "volume name 'tmp' is already taken (mount-conflict)",
         "/models is already mounted (storage.mountPath) (mount-conflict)",
         "/cache is already mounted (volume 'tmp') (mount-conflict)"]
+
+
+# --- init containers and sidecars, hardened as the model container ---
+
+def test_init_containers_and_sidecars_are_hardened_like_the_model_container():
+    spec = pod(objects({
+        "volumes": [{"name": "weights", "claim": "weights", "mountPath": "/models"}],
+        "initContainers": [{"name": "convert", "image": "r.example.com/convert:1.2.0", "command": ["convert"],
+                            "volumeMounts": [{"name": "weights", "mountPath": "/models"}]}],
+        "sidecars": [{"name": "proxy", "image": "r.example.com/proxy:latest", "env": {"PORT": "9000"},
+                      "resources": {"cpu": "250m", "memory": "64Mi"}}]}))
+    main = spec["containers"][0]
+    convert, proxy = spec["initContainers"]
+    for container in (convert, proxy):
+        assert container["securityContext"] == main["securityContext"]
+        assert container["volumeMounts"][0] == {"mountPath": "/tmp", "name": "tmp"}
+    assert convert == {"name": "convert", "image": "r.example.com/convert:1.2.0", "imagePullPolicy": "IfNotPresent",
+                       "command": ["convert"], "securityContext": main["securityContext"],
+                       "resources": {"limits": {"cpu": "100m", "memory": "128Mi"},
+                                     "requests": {"cpu": "100m", "memory": "128Mi"}},
+                       "volumeMounts": [{"mountPath": "/tmp", "name": "tmp"}, {"mountPath": "/models", "name": "weights"}]}
+    assert proxy["restartPolicy"] == "Always" and proxy["imagePullPolicy"] == "Always"
+    assert proxy["env"] == [{"name": "PORT", "value": "9000"}]
+    assert proxy["resources"]["limits"] == {"cpu": "250m", "memory": "64Mi"}
+
+
+def test_containers_need_their_own_names_and_the_pod_s_volumes():
+    found = findings({"initContainers": [{"name": "model-server", "image": "r.example.com/a:1.0.0"}],
+                      "sidecars": [{"name": "p", "image": "r.example.com/p:1.0.0",
+                                    "volumeMounts": [{"name": "nope", "mountPath": "/x"}]}]})
+    assert [f.split(": ", 1)[1].split("\n")[0] for f in found] == [
+        "container name 'model-server' is already taken (container-name)",
+        "no volume named 'nope' in the pod (container-name)"]
+
+
+def test_sidecars_need_kubernetes_1_29():
+    config, _ = parse_config("mlgitops.yaml", CONFIG_BYTES.replace(b'kubernetesVersion: "1.33.0"', b'kubernetesVersion: "1.28.0"'))
+    doc = spec_doc({"sidecars": [{"name": "p", "image": "r.example.com/p:1.0.0"}]})
+    _, found = parse_model("models/m.yaml", yaml.safe_dump(doc).encode(), config)
+    assert any("native sidecars need Kubernetes 1.29 or later; mlgitops.yaml says 1.28 (sidecar-version)" in f.text()
+               for f in found)

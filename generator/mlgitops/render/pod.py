@@ -103,7 +103,12 @@ def pull_policy(ctx: Context) -> str:
     """IfNotPresent for a digest or a version tag; Always for a tag that may move (latest, main, dev)."""
     if "imagePullPolicy" in ctx.serving:
         return ctx.serving["imagePullPolicy"]
-    _, tag, digest = split_image(ctx.serving["image"])
-    if digest or re.match(ctx.immutable_tag, tag or ""):
+    return image_pull_policy(ctx.serving["image"], ctx.immutable_tag)
+
+
+def image_pull_policy(image: str, immutable_tag: str) -> str:
+    """IfNotPresent for an image pinned by digest or by a tag matching immutable_tag, else Always."""
+    _, tag, digest = split_image(image)
+    if digest or re.match(immutable_tag, tag or ""):
         return "IfNotPresent"
     return "Always"

@@ -7,7 +7,7 @@ from mlgitops.kube.annotations import POLICY_EXCEPTION_PREFIX, SECURITY_EXCEPTIO
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.quantity import text as quantity
 from mlgitops.render import pod as pod_parts
-from mlgitops.render import storage
+from mlgitops.render import sidecars, storage
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
@@ -170,6 +170,10 @@ def deployment(ctx: Context) -> Manifest:
     if spread:
         pod["topologySpreadConstraints"] = spread
     attached = storage.attach(ctx, pod)
+    extra = sidecars.init_containers(serving, container_security, ctx.immutable_tag, env_vars)
+    if extra:  # after model.fetch's initializer: an init container may read the weights
+        attached = {**attached, **sidecars.origins(serving, len(pod.get("initContainers", [])))}
+        pod["initContainers"] = [*pod.get("initContainers", []), *extra]
     _scheduling(ctx, pod)
     template_meta: dict = {"labels": dict(ctx.labels)}
     metrics = serving.get("metrics")

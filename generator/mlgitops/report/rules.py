@@ -73,6 +73,8 @@ RULES: dict[str, str] = {
     "port-conflict": "serving.ports repeats a port name or number, or takes the serving or metrics port's",
     "service-shape": "a headless Service (clusterIP: None) of type LoadBalancer or NodePort",
     "single-replica": "serving.singleReplica with more than one replica or autoscaling",
+    "container-name": "an init container or sidecar takes a name already used, or mounts a volume the pod lacks",
+    "sidecar-version": "native sidecars (serving.sidecars) need a newer Kubernetes than mlgitops.yaml names",
     "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
     "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgitops.report.findings import Finding, Position
-from mlgitops.spec import ports, semantics, training, volumes, yamlsource
+from mlgitops.spec import containers, ports, semantics, training, volumes, yamlsource
 from mlgitops.spec.config import Config
 from mlgitops.spec.defaults import fill_defaults
 from mlgitops.spec.layers import Layer, locate, merged, plain_text, writer
@@ -106,6 +106,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
             data = fill_defaults(load_schema(SCHEMA), data)
             layer_of = (lambda p, layers=layers: writer(layers, p))
             errors = semantics.check(data, where, layer_of) + ports.check(data, where) + volumes.check(data, where)
+            errors += containers.check(data, where, config.kubernetes_minor)
             base_version = (effective[BASE]["spec"].get("model") or {}).get("version") if env else None
             errors += semantics.model_source(data, base_version, where, layer_of, config.storage_initializer)
             errors += semantics.version_checks(data, where, config.kubernetes_minor, config.kubernetes_version)
