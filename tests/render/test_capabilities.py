@@ -329,3 +329,17 @@ def test_sidecars_need_kubernetes_1_29():
     _, found = parse_model("models/m.yaml", yaml.safe_dump(doc).encode(), config)
     assert any("native sidecars need Kubernetes 1.29 or later; mlgitops.yaml says 1.28 (sidecar-version)" in f.text()
                for f in found)
+
+
+# --- requests without limits ---
+
+def test_a_false_limit_is_no_limit_and_threads_follow_the_request():
+    container = pod(objects({"resources": {"cpu": 4, "memory": "8Gi", "limits": {"cpu": False}}}))["containers"][0]
+    assert "cpu" not in container["resources"]["limits"]
+    assert container["resources"]["limits"]["memory"] == "8Gi"
+    threads = next(e for e in container["env"] if e["name"] == "OMP_NUM_THREADS")
+    assert threads["valueFrom"]["resourceFieldRef"]["resource"] == "requests.cpu"
+
+
+def test_a_limit_cannot_be_true():
+    assert findings({"resources": {"limits": {"cpu": True}}})

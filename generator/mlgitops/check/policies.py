@@ -30,6 +30,7 @@ class Settings:
     image_pinning: str
     immutable_tag: str
     disabled: frozenset[str]
+    required_limits: frozenset[str] = frozenset({"cpu", "memory"})  # policies.requiredLimits
     enforced: str = "restricted"  # the Pod Security Standard the environment's namespace enforces
     kubernetes: str = "1.33"  # the version whose Pod Security controls admission applies (mlgitops.yaml)
 
@@ -46,6 +47,7 @@ class Settings:
             image_pinning=policies.get("imagePinning", "immutable-tag" if production else "none"),
             immutable_tag=policies.get("immutableTagPattern", VERSION_TAG),
             disabled=frozenset(policies.get("disabled", [])),
+            required_limits=frozenset(policies.get("requiredLimits", ("cpu", "memory"))),
         )
 
 
@@ -169,13 +171,14 @@ def _images(path, container, settings, add):
         add(rule, f"{path}/image", message, hint)
 
 
-def _resources(path, container, add):
+def _resources(path, container, add, required_limits: frozenset[str] = frozenset({"cpu", "memory"})):
     res = container.get("resources") or {}
-    for part in ("requests", "limits"):
-        missing = [r for r in ("cpu", "memory") if r not in (res.get(part) or {})]
+    for part, wanted in (("requests", ("cpu", "memory")), ("limits", sorted(required_limits))):
+        missing = [r for r in wanted if r not in (res.get(part) or {})]
         if missing:
             add("container-resources", f"{path}/resources", f"container '{container.get('name')}' has no "
-                f"{' or '.join(missing)} {part}")
+                f"{' or '.join(missing)} {part}", "" if part == "requests" else
+                "give the limit, or allow its absence in mlgitops.yaml (policies.requiredLimits)")
 
 
 def _probes(path, container, add):
@@ -658,7 +661,7 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
                 _canary_load(obj, objects, add)
             for path, container in _containers(obj):
                 _images(path, container, settings, add)
-                _resources(path, container, add)
+                _resources(path, container, add, settings.required_limits)
                 _gpu_names(path, container, gpu, add)
                 if not _completes(obj):
                     _probes(path, container, add)

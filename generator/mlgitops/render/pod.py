@@ -28,7 +28,9 @@ def default_env(ctx: Context) -> list[dict]:
     """Thread counts from the CPU limit (a resourceFieldRef rounds up: 500m -> 1) and a writable HOME;
     a name the spec sets itself (in env or secrets) is left to the spec."""
     taken = set(ctx.serving.get("env", {})) | {s["env"] for s in ctx.serving.get("secrets", [])}
-    cpu = {"resourceFieldRef": {"containerName": CONTAINER, "divisor": "1", "resource": "limits.cpu"}}
+    # without a CPU limit (limits.cpu: false) limits.cpu reads the node's cores: the request sizes them then
+    bound = "requests.cpu" if ctx.serving["resources"].get("limits", {}).get("cpu") is False else "limits.cpu"
+    cpu = {"resourceFieldRef": {"containerName": CONTAINER, "divisor": "1", "resource": bound}}
     env = [{"name": name, "valueFrom": cpu} for name in THREAD_VARS]
     env += [{"name": name, "value": value} for name, value in HOME_VARS]
     return [e for e in env if e["name"] not in taken]

@@ -37,8 +37,8 @@ def container_resources(res: dict, gpu: dict) -> dict:
     """Requests and limits from a spec's `resources`, as they are (training; serving adds its scratch)."""
     limits_in = res.get("limits", {})
     requests = {"cpu": quantity(res["cpu"]), "memory": quantity(res["memory"])}
-    limits = {"cpu": quantity(limits_in.get("cpu", res["cpu"])),
-              "memory": quantity(limits_in.get("memory", res["memory"]))}
+    limits = {name: quantity(limits_in.get(name, res[name])) for name in ("cpu", "memory")
+              if limits_in.get(name) is not False}  # false: no limit, where the policy allows it
     if "ephemeralStorage" in res:
         requests["ephemeral-storage"] = quantity(res["ephemeralStorage"])
         limits["ephemeral-storage"] = quantity(limits_in.get("ephemeralStorage", res["ephemeralStorage"]))
@@ -57,6 +57,7 @@ def _resources(ctx: Context) -> dict:
     requests = {"cpu": quantity(res["cpu"]), "memory": memory_request}
     limits = {"cpu": quantity(limits_in.get("cpu", res["cpu"])),
               "memory": add_bytes(memory_limit, shm) if shm else quantity(memory_limit)}
+    limits = {name: amount for name, amount in limits.items() if limits_in.get(name) is not False}
     storage = res.get("ephemeralStorage", pods.ephemeral_storage(ctx.serving))
     requests["ephemeral-storage"] = quantity(storage)
     limits["ephemeral-storage"] = quantity(limits_in.get("ephemeralStorage", storage))

@@ -9,7 +9,8 @@ POLICY_RULES = {
     "pdb-required": "every Deployment has a PodDisruptionBudget where the environment requires one",
     "image-latest": "no image is untagged or tagged :latest",
     "image-pinned": "images are pinned by digest or an immutable tag where the environment requires it",
-    "container-resources": "every container has CPU and memory requests and limits",
+    "container-resources": "every container has CPU and memory requests, and the limits the environment requires "
+                           "(policies.requiredLimits: both by default)",
     "container-probes": "every container has readiness and liveness probes",
     "pod-security": "every pod template (all workload kinds, after patches) meets every control of the restricted "
                     "Pod Security Standard as admission evaluates it at the Kubernetes version of mlgitops.yaml, "
