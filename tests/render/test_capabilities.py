@@ -343,3 +343,25 @@ def test_a_false_limit_is_no_limit_and_threads_follow_the_request():
 
 def test_a_limit_cannot_be_true():
     assert findings({"resources": {"limits": {"cpu": True}}})
+
+
+# --- training pods: their ServiceAccount and restart policy ---
+
+def training_pod(**training: Any) -> dict[str, Any]:
+    section = {"image": "r.example.com/t:1.0.0", "environments": ["dev"], **training}
+    model, found = parse_model("models/m.yaml", yaml.safe_dump(spec_doc(training=section)).encode(), CONFIG)
+    assert model is not None and not found, [f.text() for f in found]
+    job = {m.kind: m.obj for m in render_training(model.effective["dev"], CONFIG, "dev")}["Job"]
+    spec: dict[str, Any] = job["spec"]["template"]["spec"]
+    return spec
+
+
+def test_training_pods_run_as_a_named_service_account_without_its_token():
+    spec = training_pod(serviceAccount={"name": "trainer"}, restartPolicy="OnFailure")
+    assert spec["serviceAccountName"] == "trainer" and spec["automountServiceAccountToken"] is False
+    assert spec["restartPolicy"] == "OnFailure"
+
+
+def test_training_pods_by_default_take_no_account_and_never_restart_in_place():
+    spec = training_pod()
+    assert "serviceAccountName" not in spec and spec["restartPolicy"] == "Never"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from mlgitops.kube.annotations import SECURITY_EXCEPTION
 from mlgitops.kube.quantity import text as quantity
 from mlgitops.render import labels as label_set
+from mlgitops.render import podoptions
 from mlgitops.render import sweep as sweeps
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.volumes import spec_volumes
@@ -135,6 +136,7 @@ def _container(ctx: TrainingContext, name: str = CONTAINER, sweep_config: str | 
     pod: dict = {"automountServiceAccountToken": False, "restartPolicy": "Never",
                  "securityContext": pod_security, "volumes": volumes}
     scheduling(training, ctx.gpu, pod)
+    podoptions.apply(training, pod)  # training.serviceAccount, training.restartPolicy
     return container, pod
 
 

@@ -15,9 +15,8 @@ OWN_VOLUMES = ("tmp", "home", "dshm", "model-storage", "model-fetch", "data", "s
 
 def _taken_paths(spec: dict[str, Any], section: str) -> dict[str, str]:
     part = spec.get(section) or {}
-    paths = {"/tmp": "the scratch volume"}
+    paths = {"/tmp": "the scratch volume", pods.HOME: "the writable HOME volume", "/dev/shm": "the shared-memory volume"}
     if section == "serving":
-        paths.update({pods.HOME: "the writable HOME volume", "/dev/shm": "the shared-memory volume"})
         fetch = (spec.get("model") or {}).get("fetch")
         for where, name in (((part.get("storage") or {}).get("mountPath"), "storage.mountPath"),
                             ((fetch or {}).get("mountPath"), "model.fetch.mountPath")):
