@@ -110,6 +110,6 @@ def test_a_native_sidecar_adds_to_the_main_containers_an_init_container_does_not
 
     pod = {"containers": [container("2")],
            "initContainers": [container("3"), container("500m", restartPolicy="Always")]}
-    assert _pod_requests(pod, "nvidia.com/gpu")["cpu"] == Decimal("3")  # max(init 3, main 2 + sidecar 0.5)
+    assert _pod_requests(pod, "nvidia.com/gpu")["cpu"] == Decimal(3)  # max(init 3, main 2 + sidecar 0.5)
     pod["initContainers"][0] = container("1")
     assert _pod_requests(pod, "nvidia.com/gpu")["cpu"] == Decimal("2.5")
