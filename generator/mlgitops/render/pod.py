@@ -33,7 +33,10 @@ def default_env(ctx: Context) -> list[dict]:
 def section_env(section: dict, container: str) -> list[dict]:
     """default_env for the container of any spec section (serving, training)."""
     taken = set(section.get("env", {})) | {s["env"] for s in section.get("secrets", [])}
-    cpu = {"resourceFieldRef": {"containerName": container, "divisor": "1", "resource": "limits.cpu"}}
+    # without a CPU limit (limits.cpu: false) limits.cpu reads the node's cores: the request sizes them then
+    limits = (section.get("resources") or {}).get("limits") or {}
+    bound = "requests.cpu" if limits.get("cpu") is False else "limits.cpu"
+    cpu = {"resourceFieldRef": {"containerName": container, "divisor": "1", "resource": bound}}
     env = [{"name": name, "valueFrom": cpu} for name in THREAD_VARS]
     env += [{"name": name, "value": value} for name, value in HOME_VARS]
     return [e for e in env if e["name"] not in taken]
@@ -50,6 +53,8 @@ def spec_env(name: str, value) -> dict:
 
 def pre_stop(ctx: Context) -> dict | None:
     shutdown = ctx.serving["shutdown"]
+    if "preStopCommand" in shutdown:  # the spec's own drain command replaces the pause
+        return {"exec": {"command": list(shutdown["preStopCommand"])}}
     kind = shutdown.get("preStop") or ("sleep" if ctx.kubernetes_minor >= pods.SLEEP_ACTION_MINOR else "none")
     seconds = shutdown["preStopSleepSeconds"]
     if kind == "sleep":
@@ -106,7 +111,12 @@ def pull_policy(ctx: Context) -> str:
     """IfNotPresent for a digest or a version tag; Always for a tag that may move (latest, main, dev)."""
     if "imagePullPolicy" in ctx.serving:
         return ctx.serving["imagePullPolicy"]
-    _, tag, digest = split_image(ctx.serving["image"])
-    if digest or re.match(ctx.immutable_tag, tag or ""):
+    return image_pull_policy(ctx.serving["image"], ctx.immutable_tag)
+
+
+def image_pull_policy(image: str, immutable_tag: str) -> str:
+    """IfNotPresent for an image pinned by digest or by a tag matching immutable_tag, else Always."""
+    _, tag, digest = split_image(image)
+    if digest or re.match(immutable_tag, tag or ""):
         return "IfNotPresent"
     return "Always"

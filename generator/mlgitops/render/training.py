@@ -28,8 +28,10 @@ from mlgitops.kube.quantity import text as quantity
 from mlgitops.kube.workloads import KINDS
 from mlgitops.render import labels as label_set
 from mlgitops.render import pod as pod_parts
+from mlgitops.render import podoptions
 from mlgitops.render import sweep as sweeps
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.volumes import spec_volumes
 from mlgitops.render.workload import container_resources, env_vars, scheduling, security_contexts
 from mlgitops.spec import pods
 from mlgitops.spec.config import Config
@@ -191,7 +193,8 @@ def _volumes(ctx: TrainingContext, sizes: Scratch, sweep_config: str | None = No
     if sweep_config:
         volumes.append({"configMap": {"name": sweep_config}, "name": "sweep"})
         mounts.append({"mountPath": SWEEP_MOUNT, "name": "sweep", "readOnly": True})
-    return volumes, mounts
+    own_volumes, own_mounts = spec_volumes(ctx.training)  # training.volumes
+    return volumes + own_volumes, mounts + own_mounts
 
 
 def _container(ctx: TrainingContext, kind: str, name: str = CONTAINER,
@@ -215,6 +218,7 @@ def _container(ctx: TrainingContext, kind: str, name: str = CONTAINER,
     pod: dict = {"automountServiceAccountToken": False, "restartPolicy": "Never",
                  "securityContext": pod_security, "volumes": volumes}
     scheduling(training, ctx.gpu, pod)
+    podoptions.apply(training, pod)  # training.serviceAccount, training.restartPolicy
     return container, pod
 
 

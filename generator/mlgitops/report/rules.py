@@ -9,12 +9,13 @@ POLICY_RULES = {
     "pdb-required": "every Deployment has a PodDisruptionBudget where the environment requires one",
     "image-latest": "no image is untagged or tagged :latest",
     "image-pinned": "images are pinned by digest or an immutable tag where the environment requires it",
-    "container-resources": "every container has CPU and memory requests and limits",
+    "container-resources": "every container has CPU and memory requests, and the limits the environment requires "
+                           "(policies.requiredLimits: both by default)",
     "container-probes": "every container has readiness and liveness probes",
     "pod-security": "every pod template (all workload kinds, after patches) meets every control of the restricted "
                     "Pod Security Standard as admission evaluates it at the Kubernetes version of mlgitops.yaml, "
                     "unless the spec says why not",
-    "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
+    "gpu-scheduling": "a GPU pod tolerates the GPU taint and keeps the GPU node selector mlgitops.yaml sets, or chooses a GPU type by a platform label (GKE, EKS, Karpenter, GPU Feature Discovery)",
     "gpu-resource-name": "an accelerator resource is one a device plugin advertises (the known names, or "
                          "gpu.knownResources in mlgitops.yaml): a misspelt one never schedules",
     "liveness-before-load": "a GPU container's liveness probe leaves it the time a model typically takes to load, "
@@ -81,6 +82,11 @@ RULES: dict[str, str] = {
     "model-fetch": "model.fetch needs a model.uri URL and mlgitops.yaml's storageInitializer",
     "mount-conflict": "a volume is mounted over a reserved volume (/tmp, the HOME /home/model, /dev/shm) or another",
     "rollout-conflict": "maxSurge or maxUnavailable with a Recreate rollout",
+    "port-conflict": "serving.ports repeats a port name or number, or takes the serving or metrics port's",
+    "service-shape": "a headless Service (clusterIP: None) of type LoadBalancer or NodePort",
+    "single-replica": "serving.singleReplica with more than one replica or autoscaling",
+    "container-name": "an init container or sidecar takes a name already used, or mounts a volume the pod lacks",
+    "sidecar-version": "native sidecars (serving.sidecars) need a newer Kubernetes than mlgitops.yaml names",
     "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
     "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",
