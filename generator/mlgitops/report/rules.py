@@ -106,6 +106,12 @@ RULES: dict[str, str] = {
     "deprecated": "a setting that still works but that upstream has replaced (the v1 PyTorchJob)",
     "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
                             "1 pod (docs/diff.md)",
+    "import-dropped": "mlgitops import: something in the manifests the spec cannot carry (yet); the finding names "
+                      "the field or the patch it needs",
+    "import-changed": "mlgitops import: something the spec deliberately does differently (an untagged image, a "
+                      "root-owned mount path, a missing limit, hostPath, privileged, a workload kind)",
+    "import-grouping": "mlgitops import: an object that belongs to no model of the input, or a spec not written "
+                       "(it exists, its name is invalid, it does not read clean)",
     **POLICY_RULES,
     "pod-security-admission": "pods the spec excepts from the restricted standard still meet the level their "
                               "namespace enforces (the environment's podSecurity), else admission refuses them",

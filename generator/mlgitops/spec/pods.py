@@ -22,6 +22,12 @@ LOG_HEADROOM = "512Mi"  # container logs (the kubelet rotates them at 5 x 10Mi) 
 PYTORCH = ("pytorch", "torch")
 HOME = "/home/model"  # the writable HOME volume's mount path
 RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory volumes
+# Thread pools of OpenMP (PyTorch, XGBoost, LightGBM), MKL, OpenBLAS and numexpr default to the node's
+# cores, not the container's CPU limit: sized from the limit, they stop throttling (render/pod.py sets them;
+# `import` recognises them).
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+HOME_VARS = (("HOME", HOME), ("XDG_CACHE_HOME", f"{HOME}/.cache"), ("HF_HOME", f"{HOME}/.cache/huggingface"),
+             ("TORCH_HOME", f"{HOME}/.cache/torch"))
 # The env names mlgitops itself sets in a section's containers, which a spec may therefore not set (reserved-env):
 # serving in render/workload.py (MODEL_URI from model.uri), training in render/training.py (MODEL_OUTPUT_URI from
 # training.output). The thread-count and HOME variables are defaults a spec may override, not reserved.
