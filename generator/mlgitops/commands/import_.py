@@ -9,9 +9,11 @@ standard error; exit 1 when an error remains (a literal secret left out, an unta
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from mlgitops.check.policies import Settings, image_problems
 from mlgitops.commands import scaffold
 from mlgitops.commands.common import emit, repository
 from mlgitops.kube import manifestfiles
@@ -67,8 +69,10 @@ def _one(root: Path, config: Config, model: Imported, dry_run: bool) -> tuple[bo
                                 hint="pass --name with a DNS-1123 label"))
         return False, findings
     text = spec_text(model.spec, model.sources, model.findings, config.env_names)
-    _, checked = parse_model(rel, text.encode(), config)
+    parsed, checked = parse_model(rel, text.encode(), config)
     findings += checked
+    if parsed is not None:
+        findings += remaining(config, parsed.effective, rel)
     if any(f.severity == Severity.ERROR for f in checked):
         findings.append(Finding("import-grouping", f"{rel} not written: the imported spec does not read clean "
                                 "(the findings above)", rel, hint="fix the input, or write the spec by hand "
@@ -96,3 +100,29 @@ def _write(path: Path, text: str) -> None:
         write_atomic(path, text.encode("utf-8"))
     except OSError as exc:
         raise FatalError(f"cannot write {path}: {exc.strerror or exc}", "make models/ a writable folder") from None
+
+
+def remaining(config: Config, effective: dict[str, dict[str, Any]], rel: str) -> list[Finding]:
+    """What `check` will still refuse in the written spec, found before it is written: the environments whose
+    policies want more pods than the manifests ran, or a pinned image. Warnings: the spec is still written,
+    and the report says which finding remains and why."""
+    out: list[Finding] = []
+    for env in config.environments:
+        spec = effective.get(env.name, {}).get("spec", {})
+        serving = spec.get("serving")
+        if not isinstance(serving, dict):
+            continue
+        settings = Settings.for_environment(env.name, env.policies)
+        scaling = serving.get("autoscaling")
+        pods = scaling.get("minReplicas", 1) if isinstance(scaling, dict) else serving.get("replicas", 1)
+        if pods < settings.min_replicas and "min-replicas" not in settings.disabled:
+            out.append(Finding.in_environments(
+                [env.name], "min-replicas", f"the manifests run {pods} pod(s); check requires at least "
+                f"{settings.min_replicas} here (and a PodDisruptionBudget: pdb-required)", rel,
+                hint=f"set environments.{env.name}.serving.replicas: {settings.min_replicas}, or autoscaling",
+                severity=Severity.WARNING))
+        for rule, message, hint in image_problems(str(serving.get("image", "")), settings):
+            if rule not in settings.disabled and rule != "image-latest":  # image-latest: reported at the input
+                out.append(Finding.in_environments([env.name], rule, message, rel, hint=hint,
+                                                   severity=Severity.WARNING))
+    return out

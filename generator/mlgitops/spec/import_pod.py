@@ -20,9 +20,9 @@ from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map
 GPU_RESOURCE = "nvidia.com/gpu"
 _PROBES = (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup"))
 _PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
-_GENERATED_VOLUMES = ("tmp", "home", "dshm")
+_GENERATED_VOLUMES = ("tmp", "home")
 _SECURITY = ("runAsUser", "runAsGroup", "fsGroup")
-_LATER = "not in the spec on main yet (issue 24's spec capabilities: {field})"
+LATER = "not in the spec on main yet (issue 24's spec capabilities: {field})"
 
 
 class Pod:
@@ -48,7 +48,7 @@ class Pod:
         self.findings.append(self.obj.finding(rule, pointer, message, hint, severity))
 
     def later(self, pointer: str, what: str, field: str) -> None:
-        self.note(DROPPED, pointer, f"{what}: not carried over, " + _LATER.format(field=field),
+        self.note(DROPPED, pointer, f"{what}: not carried over, " + LATER.format(field=field),
                   "carry it by hand with a raw patch (environments.<env>.patches) until the field lands")
 
 
@@ -98,11 +98,11 @@ def _image_tag(pod: Pod, image: str) -> None:
 
 
 def _safe_args(pod: Pod, key: str, args: list[str]) -> list[str]:
-    refused = {i for i, *_ in arg_problems(args)}
-    for i in sorted(refused):
-        pod.note(CHANGED, f"{pod.cpointer}/{key}/{i}", f"{key}[{i}] passes a secret as a literal: left out "
-                 "(its value is neither written nor shown)", "put it in a Secret, add it to secrets: and pass "
-                 "--flag=$(NAME)", Severity.ERROR)
+    problems = arg_problems(args)
+    refused = {i for i, *_ in problems}
+    for i, rule, message, hint in problems:
+        pod.note(rule, f"{pod.cpointer}/{key}/{i}", f"{key}[{i}]: {message}: left out (its value is neither "
+                 "written nor shown)", hint, Severity.ERROR)
     return [a for i, a in enumerate(args) if i not in refused]
 
 
@@ -191,7 +191,7 @@ def _quantity(pod: Pod, pointer: str, key: str, spec_key: str, requests: dict[st
     elif limit is None and key != "ephemeral-storage":
         pod.note(CHANGED, f"{pointer}/requests/{key}", f"no {key} limit: mlgitops sets the limit to the request "
                  f"({request})", "set resources.limits." + spec_key + " if the container may burst above it; "
-                 "requests without limits: " + _LATER.format(field="optional limits"))
+                 "requests without limits: " + LATER.format(field="optional limits"))
 
 
 def _scheduling(pod: Pod) -> dict[str, Any]:
@@ -256,7 +256,8 @@ def probes(pod: Pod, port: int | None) -> dict[str, Any]:
         if not _same_port(pod, http.get("port"), port):
             pod.note(CHANGED, f"{pod.cpointer}/{key}/httpGet/port", f"{key} checked port {http.get('port')}: "
                      "mlgitops probes the serving port")
-        timings = {k: probe[k] for k in _PROBE_TIMINGS if isinstance(probe.get(k), int)}
+        defaults = pods.PROBE_DEFAULTS[name]
+        timings = {k: probe[k] for k in _PROBE_TIMINGS if isinstance(probe.get(k), int) and probe[k] != defaults.get(k)}
         out[name] = {"path": http["path"], **timings} if timings else http["path"]
     if "readiness" not in out or "liveness" not in out:
         pod.note(CHANGED, f"{pod.cpointer}", "no HTTP readiness or liveness probe: check requires both "
@@ -334,7 +335,7 @@ def _storage(pod: Pod, pointer: str, vol: dict[str, Any], mount: dict[str, Any],
     if claim is None:
         pod.note(CHANGED, pointer, f"claim '{name}' is not in the input: mlgitops creates a claim of its own "
                  "(10Gi unless storage.size says otherwise)", "an existing claim by name: "
-                 + _LATER.format(field="volumes (existing claims)"))
+                 + LATER.format(field="volumes (existing claims)"))
         return out
     size = claim.get("spec", "resources", "requests", "storage")
     modes = claim.get("spec", "accessModes") or []

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlgitops.kube import quantity
+from mlgitops.kube.quantity import add_bytes, format_bytes
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import pods
 from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, dig
-from mlgitops.spec.import_pod import Pod, container, probes, volumes
+from mlgitops.spec.import_pod import LATER, Pod, container, probes, volumes
 
 if TYPE_CHECKING:
     from mlgitops.spec.importer import Group
 
 _POD_SPEC = {"Deployment": "/spec/template/spec", "StatefulSet": "/spec/template/spec",
              "ReplicationController": "/spec/template/spec", "InferenceService": "/spec/predictor"}
-_LATER = "not in the spec on main yet (issue 24's spec capabilities: {field})"
+_MODEL_ENV = {"MODEL_VERSION": "version", "MODEL_URI": "uri"}  # render/workload.py sets them
+FRAMEWORK_LABEL = "mlgitops.io/framework"
 _SERVICE_PORT = 80  # the port mlgitops' Service exposes (render/network.py)
 # KServe's predictor formats whose name is the spec's framework (model.framework is free text; these are the
 # names the examples use).
@@ -31,6 +34,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     pod = Pod(workload, _POD_SPEC[workload.kind], findings)
     if workload.kind == "InferenceService":
         _kserve(pod, model)
+    _model_env(pod, workload, model)
     out = container(pod, "serving")
     port = _port(pod, group.first("Service"))
     if port is not None:
@@ -43,6 +47,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     if pod.moved_cache and "HF_HOME" not in out.get("env", {}):
         out["env"] = out.get("env", {}) | {"HF_HOME": pod.moved_cache}
     _ephemeral(pod, out)
+    _shared_memory(out)
     out.update(_rollout(pod, workload))
     for key, read in (("autoscaling", _autoscaling), ("metrics", _metrics), ("ingress", _ingress)):
         value = read(group, pod, port)
@@ -71,8 +76,28 @@ def _kserve(pod: Pod, model: dict[str, Any]) -> None:
                  "model.fetch to download the weights", Severity.ERROR)
     pod.container = {**predictor, "name": "kserve-container"}
     pod.cpointer = f"{pod.pointer}/model"
-    pod.note(CHANGED, "/spec", "an InferenceService becomes a Deployment, Service and HPA of mlgitops' own: "
+    pod.note(CHANGED, "/spec", "an InferenceService becomes a Deployment and Service of mlgitops' own: "
              "KServe's autoscaler, transformer and explainer are not carried over")
+
+
+def _model_env(pod: Pod, workload: Obj, model: dict[str, Any]) -> None:
+    """model.version and model.uri from the env mlgitops itself sets (its own output read back), the framework
+    from its label."""
+    for item in pod.container.get("env") or []:
+        name, value = dig(item, "name"), dig(item, "value")
+        if isinstance(value, str) and name in _MODEL_ENV:
+            model.setdefault(_MODEL_ENV[name], value)
+    framework = pod_label(workload, FRAMEWORK_LABEL)
+    if framework:
+        model.setdefault("framework", framework)
+
+
+def pod_label(workload: Obj, key: str) -> str | None:
+    for path in (("spec", "template", "metadata", "labels"), ("metadata", "labels")):
+        value = dig(workload.get(*path), key)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def _port(pod: Pod, service: Obj | None) -> int | None:
@@ -85,7 +110,7 @@ def _port(pod: Pod, service: Obj | None) -> int | None:
             for q in others:
                 pod.note(DROPPED, f"{pod.cpointer}/ports", f"container port {q.get('containerPort')} "
                          f"({q.get('name', 'unnamed')}) is not carried over: "
-                         + _LATER.format(field="extra container ports"),
+                         + LATER.format(field="extra container ports"),
                          "the NetworkPolicy admits only the serving and metrics ports until then")
             return _int(p.get("containerPort"))
     if target is not None and str(target).isdigit():
@@ -111,13 +136,28 @@ def _replicas(workload: Obj, out: dict[str, Any], findings: list[Finding]) -> No
         findings.append(workload.finding(CHANGED, "/kind", "a ReplicationController becomes a Deployment"))
 
 
-def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:
-    """Drop an ephemeral-storage request that is exactly mlgitops' default (its own output read back)."""
+def _shared_memory(out: dict[str, Any]) -> None:
+    """The spec's memory is the server's own: mlgitops adds /dev/shm (memory-backed) to the request and the
+    limit (render/workload.py), so it comes off the pod's figures here and the pod asks for the same in the end."""
+    shm = quantity.value(out.get("sharedMemory"))
     resources = out.get("resources", {})
-    sizes = {v.get("name"): dig(v, "emptyDir", "sizeLimit") for v in pod.spec.get("volumes") or []
-             if isinstance(v, dict)}
+    for part in (resources, resources.get("limits", {})):
+        memory = quantity.value(part.get("memory"))
+        if shm and memory is not None and memory > shm:
+            part["memory"] = format_bytes(memory - shm)
+
+
+def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:
+    """Drop an ephemeral-storage request that is exactly mlgitops' default (its own output read back): the
+    scratch volumes, logs, and any other disk-backed emptyDir (model.fetch's)."""
+    resources = out.get("resources", {})
+    vols = [v for v in pod.spec.get("volumes") or [] if isinstance(v, dict) and isinstance(v.get("emptyDir"), dict)]
+    sizes = {v.get("name"): dig(v, "emptyDir", "sizeLimit") for v in vols}
+    others = [dig(v, "emptyDir", "sizeLimit") for v in vols
+              if v.get("name") not in ("tmp", "home") and dig(v, "emptyDir", "medium") != "Memory"]
     if sizes.get("tmp") and sizes.get("home") and "ephemeralStorage" in resources:
-        default = pods.ephemeral_storage({"scratch": {"tmpSize": sizes["tmp"], "homeSize": sizes["home"]}})
+        scratch = pods.ephemeral_storage({"scratch": {"tmpSize": sizes["tmp"], "homeSize": sizes["home"]}})
+        default = add_bytes(scratch, *others)
         if str(resources["ephemeralStorage"]) == default and "ephemeralStorage" not in resources.get("limits", {}):
             del resources["ephemeralStorage"]
 
@@ -165,7 +205,7 @@ def _hpa_metric(pod: Pod, hpa: Obj, pointer: str, metric: Any, out: dict[str, An
         out["targetRequestsPerSecond"] = int(value) if str(value).isdigit() else str(value)
     else:
         pod.findings.append(hpa.finding(DROPPED, pointer, f"the HPA's {kind or 'unknown'} metric is not carried "
-                                        "over: " + _LATER.format(field="HPA External/Object/Pods metrics by name"),
+                                        "over: " + LATER.format(field="HPA External/Object/Pods metrics by name"),
                                         "the spec scales on CPU utilisation or one Pods metric per second"))
 
 
@@ -235,13 +275,13 @@ def _service_shape(group: Group, pod: Pod) -> None:
     port = service.get("spec", "ports", 0, "port")
     if port is not None and _int(port) != _SERVICE_PORT:
         shape.append(f"port {port}")
-    extra = len(service.get("spec", "ports") or []) - 1
+    extra = len([p for p in (service.get("spec", "ports") or [])[1:] if dig(p, "name") != "metrics"])
     if extra > 0:
         shape.append(f"{extra} more port(s)")
     if shape:
         pod.findings.append(service.finding(
             DROPPED, "/spec", f"the Service's {', '.join(shape)}: mlgitops' Service is ClusterIP on port "
-            f"{_SERVICE_PORT} to the serving port; " + _LATER.format(field="Service port and type"),
+            f"{_SERVICE_PORT} to the serving port; " + LATER.format(field="Service port and type"),
             "clients that call the old port must move to port 80, or carry the shape with a raw patch"))
 
 

@@ -12,9 +12,8 @@ from typing import Any
 
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, dig
-from mlgitops.spec.import_pod import Pod, container
+from mlgitops.spec.import_pod import LATER, Pod, container
 
-_LATER = "not in the spec on main yet (issue 24's spec capabilities: {field})"
 _POD = {"Job": "/spec/template/spec", "CronJob": "/spec/jobTemplate/spec/template/spec",
         "Experiment": "/spec/trialTemplate/trialSpec/spec/template/spec"}
 _JOB = {"Job": ("spec",), "CronJob": ("spec", "jobTemplate", "spec"),
@@ -96,7 +95,7 @@ def _restart_policy(pod: Pod) -> None:
     policy = pod.spec.get("restartPolicy")
     if policy not in (None, "Never"):
         pod.note(CHANGED, f"{pod.pointer}/restartPolicy", f"restartPolicy {policy}: mlgitops' runs use Never "
-                 "(a failed pod is retried by backoffLimit)", "restartPolicy: " + _LATER.format(field="training "
+                 "(a failed pod is retried by backoffLimit)", "restartPolicy: " + LATER.format(field="training "
                  "parity"))
 
 

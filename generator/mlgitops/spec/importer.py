@@ -192,9 +192,8 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
 def _no_serving(group: Group) -> Finding:
     first = group.training[0]
     return first.finding(DROPPED, "", "a training-only model: the spec on main requires a serving block "
-                         f"({import_pod._LATER.format(field='optional serving')}); the spec is written without "
-                         "one and does not pass check until then", "add a serving block, or wait for optional "
-                         "serving", Severity.ERROR)
+                         f"({import_pod.LATER.format(field='optional serving')}); the spec is not written until "
+                         "then", "print it with --dry-run and add a serving block by hand", Severity.ERROR)
 
 
 def _team(group: Group) -> str:

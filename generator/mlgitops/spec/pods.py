@@ -17,6 +17,12 @@ KUBERNETES_PROGRESS_DEADLINE = 600  # the Deployment default
 # A startup probe's defaults (render/workload.py writes the same into the probe).
 STARTUP_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThreshold": 30}
 LIVENESS_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 20, "failureThreshold": 3}
+# The probe timings render/workload.py writes where the spec gives a path alone (`import` leaves them out).
+PROBE_DEFAULTS = {
+    "readiness": {"periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3},
+    "liveness": {"periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3},
+    "startup": {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 30},
+}
 DEFAULT_SHM = "1Gi"
 LOG_HEADROOM = "512Mi"  # container logs (the kubelet rotates them at 5 x 10Mi) and the little a read-only root writes
 PYTORCH = ("pytorch", "torch")
