@@ -31,7 +31,7 @@ class Pod:
     def __init__(self, obj: Obj, pointer: str, findings: list[Finding]):
         self.obj = obj
         self.pointer = pointer  # of the pod template's spec
-        self.spec: dict[str, Any] = obj.get(*_steps(pointer)) or {}
+        self.spec: dict[str, Any] = as_map(obj.get(*_steps(pointer)))
         self.findings = findings
         self.index = main_index(self.spec)
         self.container: dict[str, Any] = self.containers[self.index] if self.containers else {}
@@ -113,7 +113,7 @@ def environment(pod: Pod, section: str) -> tuple[dict[str, Any], list[dict[str, 
     items = as_list(pod.container.get("env"))
     skip = pods.reserved_env(section) | {pods.FETCH_ENV}
     for i, item in enumerate(items):
-        if not isinstance(item, dict) or item.get("name") in skip or _generated(item):
+        if not isinstance(item, dict) or str(item.get("name")) in skip or _generated(item):
             continue
         _env_item(pod, f"{pod.cpointer}/env/{i}", item, env, secrets)
     if pod.container.get("envFrom"):
@@ -125,7 +125,7 @@ def environment(pod: Pod, section: str) -> tuple[dict[str, Any], list[dict[str, 
 
 def _generated(item: dict[str, Any]) -> bool:
     """A thread-count or HOME variable exactly as mlgitops sets it."""
-    name, ref = item.get("name"), (item.get("valueFrom") or {}).get("resourceFieldRef")
+    name, ref = item.get("name"), (as_map(item.get("valueFrom"))).get("resourceFieldRef")
     if name in pods.THREAD_VARS and isinstance(ref, dict):
         return ref.get("resource") == "limits.cpu" and str(ref.get("divisor", "1")) == "1"
     return (name, item.get("value")) in pods.HOME_VARS
@@ -277,11 +277,11 @@ def _same_port(pod: Pod, probe_port: Any, port: int | None) -> bool:
 def volumes(pod: Pod, claims: dict[str, Obj]) -> dict[str, Any]:
     """/dev/shm (sharedMemory) and one claim (storage); every other volume a finding naming why."""
     out: dict[str, Any] = {}
-    mounts = {m.get("name"): m for m in as_list(pod.container.get("volumeMounts")) if isinstance(m, dict)}
+    mounts = {str(m.get("name")): m for m in as_list(pod.container.get("volumeMounts")) if isinstance(m, dict)}
     for i, vol in enumerate(as_list(pod.spec.get("volumes"))):
         if not isinstance(vol, dict) or vol.get("name") in _GENERATED_VOLUMES and _scratch(vol):
             continue
-        _volume(pod, f"{pod.pointer}/volumes/{i}", vol, mounts.get(vol.get("name"), {}), claims, out)
+        _volume(pod, f"{pod.pointer}/volumes/{i}", vol, mounts.get(str(vol.get("name")), {}), claims, out)
     return out
 
 
@@ -338,7 +338,7 @@ def _storage(pod: Pod, pointer: str, vol: dict[str, Any], mount: dict[str, Any],
                  + LATER.format(field="volumes (existing claims)"))
         return out
     size = claim.get("spec", "resources", "requests", "storage")
-    modes = claim.get("spec", "accessModes") or []
+    modes = as_list(claim.get("spec", "accessModes"))
     out.update({k: v for k, v in (("size", size), ("storageClassName", claim.get("spec", "storageClassName")),
                                   ("accessMode", modes[0] if modes else None)) if v is not None})
     return out

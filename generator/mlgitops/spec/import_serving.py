@@ -13,7 +13,7 @@ from mlgitops.kube import quantity
 from mlgitops.kube.quantity import add_bytes, format_bytes
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import pods
-from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, dig
+from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig
 from mlgitops.spec.import_pod import LATER, Pod, container, probes, volumes
 
 if TYPE_CHECKING:
@@ -83,9 +83,9 @@ def _kserve(pod: Pod, model: dict[str, Any]) -> None:
 def _model_env(pod: Pod, workload: Obj, model: dict[str, Any]) -> None:
     """model.version and model.uri from the env mlgitops itself sets (its own output read back), the framework
     from its label."""
-    for item in pod.container.get("env") or []:
+    for item in as_list(pod.container.get("env")):
         name, value = dig(item, "name"), dig(item, "value")
-        if isinstance(value, str) and name in _MODEL_ENV:
+        if isinstance(value, str) and isinstance(name, str) and name in _MODEL_ENV:
             model.setdefault(_MODEL_ENV[name], value)
     framework = pod_label(workload, FRAMEWORK_LABEL)
     if framework:
@@ -102,7 +102,7 @@ def pod_label(workload: Obj, key: str) -> str | None:
 
 def _port(pod: Pod, service: Obj | None) -> int | None:
     """The container port the Service sends requests to (by name or number), else the first one."""
-    ports = [p for p in pod.container.get("ports") or [] if isinstance(p, dict)]
+    ports = [p for p in as_list(pod.container.get("ports")) if isinstance(p, dict)]
     target = dig(service.data, "spec", "ports", 0, "targetPort") if service else None
     for i, p in enumerate(ports):
         if target is None or target in (p.get("name"), p.get("containerPort"), str(p.get("containerPort"))):
@@ -151,8 +151,8 @@ def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:
     """Drop an ephemeral-storage request that is exactly mlgitops' default (its own output read back): the
     scratch volumes, logs, and any other disk-backed emptyDir (model.fetch's)."""
     resources = out.get("resources", {})
-    vols = [v for v in pod.spec.get("volumes") or [] if isinstance(v, dict) and isinstance(v.get("emptyDir"), dict)]
-    sizes = {v.get("name"): dig(v, "emptyDir", "sizeLimit") for v in vols}
+    vols = [v for v in as_list(pod.spec.get("volumes")) if isinstance(v, dict) and isinstance(v.get("emptyDir"), dict)]
+    sizes = {str(v.get("name")): dig(v, "emptyDir", "sizeLimit") for v in vols}
     others = [dig(v, "emptyDir", "sizeLimit") for v in vols
               if v.get("name") not in ("tmp", "home") and dig(v, "emptyDir", "medium") != "Memory"]
     if sizes.get("tmp") and sizes.get("home") and "ephemeralStorage" in resources:
@@ -164,7 +164,7 @@ def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:
 
 def _rollout(pod: Pod, workload: Obj) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    strategy = workload.get("spec", "strategy") or {}
+    strategy = as_map(workload.get("spec", "strategy"))
     if strategy.get("type") == "Recreate":
         out["rollout"] = {"type": "Recreate"}
     elif isinstance(strategy.get("rollingUpdate"), dict):
@@ -186,7 +186,7 @@ def _autoscaling(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | N
         return None
     out: dict[str, Any] = {"minReplicas": hpa.get("spec", "minReplicas") or 1,
                            "maxReplicas": hpa.get("spec", "maxReplicas")}
-    for i, metric in enumerate(hpa.get("spec", "metrics") or []):
+    for i, metric in enumerate(as_list(hpa.get("spec", "metrics"))):
         _hpa_metric(pod, hpa, f"/spec/metrics/{i}", metric, out)
     behavior = hpa.get("spec", "behavior")
     if isinstance(behavior, dict):
@@ -213,7 +213,7 @@ def _metrics(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     monitor = group.first("ServiceMonitor")
     if monitor is None:
         return None
-    endpoint = monitor.get("spec", "endpoints", 0) or {}
+    endpoint = as_map(monitor.get("spec", "endpoints", 0))
     out: dict[str, Any] = {"path": endpoint.get("path", "/metrics")}
     number = _named_port(pod, _target(group.first("Service"), endpoint.get("port")) or endpoint.get("targetPort"))
     if number is not None and number != port:
@@ -225,7 +225,7 @@ def _metrics(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
 
 def _target(service: Obj | None, name: Any) -> Any:
     """The container port (name or number) a Service port name leads to; the name itself if none does."""
-    for port in (service.get("spec", "ports") if service else None) or []:
+    for port in as_list(service.get("spec", "ports") if service else None):
         if isinstance(port, dict) and port.get("name") == name and port.get("targetPort") is not None:
             return port["targetPort"]
     return name
@@ -234,7 +234,7 @@ def _target(service: Obj | None, name: Any) -> Any:
 def _named_port(pod: Pod, name: Any) -> int | None:
     if name in (None, "http"):
         return None
-    for p in pod.container.get("ports") or []:
+    for p in as_list(pod.container.get("ports")):
         if isinstance(p, dict) and name in (p.get("name"), p.get("containerPort")):
             return _int(p.get("containerPort"))
     return _int(name)
@@ -244,7 +244,7 @@ def _ingress(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     ingress = group.first("Ingress")
     if ingress is None:
         return None
-    rule = ingress.get("spec", "rules", 0) or {}
+    rule = as_map(ingress.get("spec", "rules", 0))
     out: dict[str, Any] = {}
     if rule.get("host"):
         out["host"] = rule["host"]
@@ -255,7 +255,7 @@ def _ingress(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
                        ("tlsSecret", ingress.get("spec", "tls", 0, "secretName"))):
         if value:
             out[key] = value
-    annotations = {k: v for k, v in (ingress.get("metadata", "annotations") or {}).items()
+    annotations = {k: v for k, v in (as_map(ingress.get("metadata", "annotations"))).items()
                    if not k.startswith(("kubectl.kubernetes.io/", "mlgitops.io/"))}
     if annotations:
         out["annotations"] = annotations
@@ -275,7 +275,7 @@ def _service_shape(group: Group, pod: Pod) -> None:
     port = service.get("spec", "ports", 0, "port")
     if port is not None and _int(port) != _SERVICE_PORT:
         shape.append(f"port {port}")
-    extra = len([p for p in (service.get("spec", "ports") or [])[1:] if dig(p, "name") != "metrics"])
+    extra = len([p for p in (as_list(service.get("spec", "ports")))[1:] if dig(p, "name") != "metrics"])
     if extra > 0:
         shape.append(f"{extra} more port(s)")
     if shape:

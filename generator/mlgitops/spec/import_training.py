@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from mlgitops.report.findings import Finding, Severity
-from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, dig
+from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig
 from mlgitops.spec.import_pod import LATER, Pod, container
 
 _POD = {"Job": "/spec/template/spec", "CronJob": "/spec/jobTemplate/spec/template/spec",
@@ -33,7 +33,7 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding]) ->
     pod = Pod(first, pointer, findings)
     out = container(pod, "training")
     out.update(_data(pod))
-    job = first.get(*_JOB[first.kind]) if first.kind in _JOB else first.get("spec", "runPolicy") or {}
+    job = first.get(*_JOB[first.kind]) if first.kind in _JOB else as_map(first.get("spec", "runPolicy"))
     for key in ("backoffLimit", "activeDeadlineSeconds"):
         if isinstance(dig(job, key), int):
             out[key] = job[key]
@@ -53,12 +53,17 @@ def _pytorch_pointer(obj: Obj) -> str:
 
 
 def _pytorch_workers(obj: Obj) -> int:
-    specs = obj.get("spec", "pytorchReplicaSpecs") or {}
-    return sum(int(dig(s, "replicas") or 1) for s in specs.values() if isinstance(s, dict))
+    specs = as_map(obj.get("spec", "pytorchReplicaSpecs"))
+    return sum(_count(dig(s, "replicas")) for s in specs.values() if isinstance(s, dict))
+
+
+def _count(value: Any) -> int:
+    """A replica count as written (an int), else 1: the operator's default."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
 
 
 def _trainjob(obj: Obj, findings: list[Finding]) -> dict[str, Any]:
-    trainer = obj.get("spec", "trainer") or {}
+    trainer = as_map(obj.get("spec", "trainer"))
     out: dict[str, Any] = {k: trainer[k] for k in ("image", "command", "args") if trainer.get(k)}
     pod = Pod(obj, "", findings)
     pod.container = {"env": trainer.get("env"), "resources": trainer.get("resourcesPerNode")}
@@ -75,13 +80,13 @@ def _trainjob(obj: Obj, findings: list[Finding]) -> dict[str, Any]:
 
 
 def _data(pod: Pod) -> dict[str, Any]:
-    mounts = {m.get("name"): m for m in pod.container.get("volumeMounts") or [] if isinstance(m, dict)}
+    mounts = {str(m.get("name")): m for m in as_list(pod.container.get("volumeMounts")) if isinstance(m, dict)}
     out: dict[str, Any] = {}
-    for i, vol in enumerate(pod.spec.get("volumes") or []):
+    for i, vol in enumerate(as_list(pod.spec.get("volumes"))):
         if not isinstance(vol, dict) or isinstance(vol.get("emptyDir"), dict) and vol.get("name") in ("tmp", "home"):
             continue
         claim = dig(vol, "persistentVolumeClaim", "claimName")
-        mount = mounts.get(vol.get("name"), {})
+        mount = mounts.get(str(vol.get("name")), {})
         if claim and "data" not in out:
             out["data"] = {"claim": claim, "mountPath": mount.get("mountPath", "/data")}
             if mount.get("readOnly"):
@@ -109,7 +114,7 @@ def _experiment(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
                                     "sweeps are grid or random; imported as random"))
         sweep["strategy"] = "random"
     parameters = {}
-    for i, param in enumerate(obj.get("spec", "parameters") or []):
+    for i, param in enumerate(as_list(obj.get("spec", "parameters"))):
         value = _parameter(obj, f"/spec/parameters/{i}", param, findings)
         if value is not None:
             parameters[str(dig(param, "name"))] = value
@@ -125,7 +130,7 @@ def _experiment(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
 
 
 def _parameter(obj: Obj, pointer: str, param: Any, findings: list[Finding]) -> Any:
-    space = dig(param, "feasibleSpace") or {}
+    space = as_map(dig(param, "feasibleSpace"))
     if isinstance(space.get("list"), list):
         return [_number(v) for v in space["list"]]
     kind = dig(param, "parameterType")
@@ -152,7 +157,7 @@ def _number(value: Any) -> Any:
 def _trial_args(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
     """mlgitops passes each trial's parameters as --name=value arguments: the trial's own placeholders go."""
     for key in ("command", "args"):
-        items = out.get(key) or []
+        items = as_list(out.get(key))
         kept = [a for a in items if not _TRIAL_PARAMETER.search(a)]
         if len(kept) != len(items):
             out[key] = kept

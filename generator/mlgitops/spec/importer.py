@@ -20,7 +20,7 @@ from mlgitops.kube.images import split_image
 from mlgitops.kube.manifests import Document
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import import_pod, import_serving, import_training
-from mlgitops.spec.import_objects import DROPPED, Obj, dig, objects
+from mlgitops.spec.import_objects import DROPPED, Obj, as_list, as_map, dig, objects
 
 SERVING_KINDS = ("Deployment", "StatefulSet", "ReplicationController", "InferenceService")
 TRAINING_KINDS = ("Job", "CronJob", "PyTorchJob", "TrainJob", "Experiment")
@@ -41,7 +41,7 @@ class Group:
     attached: dict[str, list[Obj]] = field(default_factory=dict)
 
     def first(self, kind: str) -> Obj | None:
-        found = self.attached.get(kind) or []
+        found = as_list(self.attached.get(kind))
         return found[0] if found else None
 
 
@@ -69,7 +69,7 @@ def import_documents(docs: list[Document], name: str | None = None, team: str | 
 
 
 def model_name(obj: Obj) -> str:
-    labels = obj.get("metadata", "labels") or {}
+    labels = as_map(obj.get("metadata", "labels"))
     raw = labels.get("app.kubernetes.io/name") or labels.get("app") or obj.name
     return _NAME.sub("-", str(raw).lower()).strip("-")[:40] or "model"
 
@@ -110,7 +110,7 @@ def pod_labels(obj: Obj) -> dict[str, Any]:
         found = obj.get(*path)
         if isinstance(found, dict):
             return found
-    return obj.get("metadata", "labels") or {}
+    return as_map(obj.get("metadata", "labels"))
 
 
 def _selects(selector: Any, labels: dict[str, Any]) -> bool:
@@ -138,7 +138,7 @@ def _belongs(group: Group, obj: Obj) -> bool:
         "PersistentVolumeClaim": lambda: obj.name in _claims(group),
         "Ingress": lambda: service is not None and service.name in _backends(obj),
         "ServiceMonitor": lambda: service is not None and _selects(obj.get("spec", "selector"),
-                                                                  service.get("metadata", "labels") or {}),
+                                                                  as_map(service.get("metadata", "labels"))),
     }
     return bool(checks[obj.kind]())
 
@@ -153,8 +153,8 @@ def _claims(group: Group) -> set[str]:
 
 def _backends(ingress: Obj) -> set[str]:
     names = set()
-    for rule in ingress.get("spec", "rules") or []:
-        for path in dig(rule, "http", "paths") or []:
+    for rule in as_list(ingress.get("spec", "rules")):
+        for path in as_list(dig(rule, "http", "paths")):
             name = dig(path, "backend", "service", "name") or dig(path, "backend", "serviceName")
             if name:
                 names.add(str(name))
@@ -198,7 +198,7 @@ def _no_serving(group: Group) -> Finding:
 
 def _team(group: Group) -> str:
     for obj in _all(group):
-        labels = obj.get("metadata", "labels") or {}
+        labels = as_map(obj.get("metadata", "labels"))
         for key in ("mlgitops.io/team", "team", "app.kubernetes.io/part-of"):
             if isinstance(labels.get(key), str) and labels[key]:
                 return _NAME.sub("-", labels[key].lower()).strip("-") or "unknown"
