@@ -23,7 +23,8 @@ _POD_SPEC = {"Deployment": "/spec/template/spec", "StatefulSet": "/spec/template
              "ReplicationController": "/spec/template/spec", "InferenceService": "/spec/predictor"}
 _MODEL_ENV = {"MODEL_VERSION": "version", "MODEL_URI": "uri"}  # render/workload.py sets them
 FRAMEWORK_LABEL = "mlgitops.io/framework"
-_SERVICE_PORT = 80  # the port mlgitops' Service exposes (render/network.py)
+_SERVICE_PORT = 80
+_MI = 2**20  # the port mlgitops' Service exposes (render/network.py)
 # KServe's predictor formats whose name is the spec's framework (model.framework is free text; these are the
 # names the examples use).
 _FRAMEWORKS = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "pytorch": "pytorch",
@@ -144,7 +145,7 @@ def _shared_memory(out: dict[str, Any]) -> None:
     for part in (resources, resources.get("limits", {})):
         memory = quantity.value(part.get("memory"))
         if shm and memory is not None and memory > shm:
-            part["memory"] = format_bytes(memory - shm)
+            part["memory"] = format_bytes(-((shm - memory) // _MI) * _MI)  # whole Mi, rounded up
 
 
 def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ def spec_text(data: dict[str, Any], sources: list[str], findings: list[Finding],
             spec[section] = _ordered(spec[section])
     spec["environments"] = {env: {} for env in environments}
     ordered["spec"] = spec
-    body: str = yaml.dump(ordered, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120,
+    body: str = yaml.dump(ordered, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=4096,
                      allow_unicode=True)
     return "\n".join(header) + "\n" + body.replace("environments:\n", "environments:                # deep-merged "
                                                    "over spec per environment: maps merge, lists replace\n", 1)

@@ -183,6 +183,10 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
     model.setdefault("version", version_of(image))
     model.update({k: model.pop(k) for k in ("uri", "framework") if k in model})
     owner = team or _team(group)
+    if owner == "unknown":
+        findings.append(_all(group)[0].finding(DROPPED, "/metadata", "no team label (mlgitops.io/team, team, "
+                                               "app.kubernetes.io/part-of): metadata.team is 'unknown'",
+                                               "pass --team, or edit metadata.team"))
     data = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": owner},
             "spec": spec}
     sources = sorted({o.doc.source for o in _all(group)})
