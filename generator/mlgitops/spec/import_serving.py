@@ -24,7 +24,8 @@ _POD_SPEC = {"Deployment": "/spec/template/spec", "StatefulSet": "/spec/template
 _MODEL_ENV = {"MODEL_VERSION": "version", "MODEL_URI": "uri"}  # render/workload.py sets them
 FRAMEWORK_LABEL = "mlgitops.io/framework"
 _SERVICE_PORT = 80
-_MI = 2**20  # the port mlgitops' Service exposes (render/network.py)
+_MI = 2**20
+_GPU_STARTUP = {"periodSeconds": 10, "failureThreshold": 60}  # as `mlgitops new --gpu` writes it  # the port mlgitops' Service exposes (render/network.py)
 # KServe's predictor formats whose name is the spec's framework (model.framework is free text; these are the
 # names the examples use).
 _FRAMEWORKS = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "pytorch": "pytorch",
@@ -44,6 +45,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     health = probes(pod, port)
     if health:
         out["health"] = health
+    _startup(pod, out)
     out.update(volumes(pod, {c.name: c for c in group.attached.get("PersistentVolumeClaim", [])}))
     if pod.moved_cache and "HF_HOME" not in out.get("env", {}):
         out["env"] = out.get("env", {}) | {"HF_HOME": pod.moved_cache}
@@ -135,6 +137,21 @@ def _replicas(workload: Obj, out: dict[str, Any], findings: list[Finding]) -> No
                                          "a model server rarely needs them; keep the StatefulSet if it does"))
     if workload.kind == "ReplicationController":
         findings.append(workload.finding(CHANGED, "/kind", "a ReplicationController becomes a Deployment"))
+
+
+def _startup(pod: Pod, out: dict[str, Any]) -> None:
+    """A GPU server without a startup probe gets one on its liveness path: loading weights takes minutes, and
+    a liveness probe alone restarts it before it is ready (check: liveness-before-load)."""
+    health = out.get("health", {})
+    liveness = health.get("liveness")
+    if not out.get("resources", {}).get("gpu") or "startup" in health or liveness is None:
+        return
+    path = liveness["path"] if isinstance(liveness, dict) else liveness
+    health["startup"] = {"path": path, **_GPU_STARTUP}
+    pod.note(CHANGED, f"{pod.cpointer}/livenessProbe", f"a startup probe on {path} is added (up to "
+             f"{_GPU_STARTUP['periodSeconds'] * _GPU_STARTUP['failureThreshold']} s to load): a GPU model loads "
+             "for minutes, and the liveness probe alone would restart it first (liveness-before-load)",
+             "shorten serving.health.startup.failureThreshold if it loads faster")
 
 
 def _shared_memory(out: dict[str, Any]) -> None:
