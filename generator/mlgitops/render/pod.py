@@ -14,11 +14,8 @@ from mlgitops.spec import pods
 
 CONTAINER = "model-server"
 HOME = pods.HOME
-# Thread pools of OpenMP (PyTorch, XGBoost, LightGBM), MKL, OpenBLAS and numexpr default to the node's
-# cores, not the container's CPU limit: sized from the limit, they stop throttling.
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-HOME_VARS = (("HOME", HOME), ("XDG_CACHE_HOME", f"{HOME}/.cache"), ("HF_HOME", f"{HOME}/.cache/huggingface"),
-             ("TORCH_HOME", f"{HOME}/.cache/torch"))
+THREAD_VARS = pods.THREAD_VARS
+HOME_VARS = pods.HOME_VARS
 MATCH_LABEL_KEYS_MINOR = 27  # matchLabelKeys in topologySpreadConstraints: beta, on by default, from 1.27
 DRAIN_SECONDS = 30  # the server's own time to finish in-flight requests, after the preStop pause
 SPREAD_KEYS = (("zone", "topology.kubernetes.io/zone"), ("node", "kubernetes.io/hostname"))

@@ -26,11 +26,7 @@ def _probe(probe, timings_default: dict) -> dict:
     return out
 
 
-PROBE_DEFAULTS = {
-    "readiness": {"periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3},
-    "liveness": {"periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3},
-    "startup": {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 30},
-}
+PROBE_DEFAULTS = pods.PROBE_DEFAULTS
 
 
 def container_resources(res: dict, gpu: dict) -> dict:

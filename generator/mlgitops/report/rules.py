@@ -134,6 +134,12 @@ RULES: dict[str, str] = {
                        "it changes",
     "volume-name-conflict": "mlgitops diff: a new claim binds a volumeName that a kept claim, or another "
                             "environment on the same cluster, still holds, so it stays Pending (docs/diff.md)",
+    "import-dropped": "mlgitops import: something in the manifests the spec cannot carry (yet); the finding names "
+                      "the field or the patch it needs",
+    "import-changed": "mlgitops import: something the spec deliberately does differently (an untagged image, a "
+                      "root-owned mount path, a missing limit, hostPath, privileged, a workload kind)",
+    "import-grouping": "mlgitops import: an object that belongs to no model of the input, or a spec not written "
+                       "(it exists, its name is invalid, it does not read clean)",
     **POLICY_RULES,
     "pod-security-admission": "pods the spec excepts from the restricted standard still meet the level their "
                               "namespace enforces (the environment's podSecurity), else admission refuses them",
