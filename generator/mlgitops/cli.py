@@ -10,7 +10,19 @@ import sys
 import click
 
 from mlgitops.check.pipeline import Shard
-from mlgitops.commands import about, check, diff, generate, import_, init, new, promote, schemas, status, validate
+from mlgitops.commands import (
+    about,
+    check,
+    diff,
+    generate,
+    import_,
+    init,
+    new,
+    promote,
+    schemas,
+    status,
+    validate,
+)
 from mlgitops.commands import set as set_cmd_module
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.render import engines
