@@ -136,6 +136,12 @@ def clear_cache(version: Version) -> None:
     shutil.rmtree(version.env["MLGITOPS_CACHE_DIR"], ignore_errors=True)
 
 
+def clear_results(version: Version) -> None:
+    """Forget every built and checked result (cache.location(repo)/results), keeping generate's cache."""
+    for results in Path(version.env["MLGITOPS_CACHE_DIR"]).glob("*/results"):
+        shutil.rmtree(results)
+
+
 # --- rows -------------------------------------------------------------------------------------------------------
 
 def startup(version: Version, work: Path, repeat: int) -> dict[str, Figure | float]:
@@ -200,7 +206,7 @@ def check_rows(version: Version, work: Path, n: int, repeat: int, naive: dict[in
     run(version, ["generate", "-q", "--repo", str(repo)])
     cold, warm = Figure(), Figure()
     for _ in range(repeat):
-        shutil.rmtree(Path(version.env["MLGITOPS_CACHE_DIR"]) / "results", ignore_errors=True)
+        clear_results(version)
         cold.add(*run(version, ["check", "--repo", str(repo)])[:3])
         warm.add(*run(version, ["check", "--repo", str(repo)])[:3])
     if n not in naive:
@@ -230,7 +236,7 @@ def diff_rows(version: Version, work: Path, n: int, repeat: int) -> dict[str, Fi
         change_one(repo, k)
         run(version, ["generate", "-q", "--repo", str(repo)])
         git(repo, "commit", "-qam", f"bump {model_name(k)}")
-        shutil.rmtree(Path(version.env["MLGITOPS_CACHE_DIR"]) / "results", ignore_errors=True)
+        clear_results(version)
         changed.add(*run(version, ["diff", "--repo", str(repo)])[:3])
         again.add(*run(version, ["diff", "--repo", str(repo)])[:3])
         shutil.rmtree(repo)
