@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: generate check test bench lint docs clean slo-test
+.PHONY: generate check test bench bench-all lint docs clean slo-test
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_generate.py
+
+# Every figure of issue 22 (start-up, validate, generate, check, diff), best of 3, the load before each run.
+# BENCH_ARGS="--rev ca0aa1b --rev WORKTREE" puts a revision beside the working tree.
+bench-all: $(STAMP)
+	$(BIN)/python benchmarks/bench_all.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests benchmarks

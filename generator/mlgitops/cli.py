@@ -1,33 +1,24 @@
 """The command line: click options in, a call to one function of `commands/`, its exit code out.
 
-No logic lives here; each verb's behaviour is in `mlgitops.commands.<verb>`.
+No logic lives here; each verb's behaviour is in `mlgitops.commands.<verb>`, imported when that verb runs:
+start-up is part of every command in CI and every pre-commit hook, and `validate` of one file must not pay
+for the imports of `check` (measure with `python -X importtime -m mlgitops ...`).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
-from mlgitops.check.pipeline import Shard
-from mlgitops.commands import (
-    about,
-    check,
-    diff,
-    generate,
-    import_,
-    init,
-    new,
-    promote,
-    schemas,
-    status,
-    validate,
-)
-from mlgitops.commands import set as set_cmd_module
 from mlgitops.kube import schemas as kubeschemas
-from mlgitops.render import engines
 from mlgitops.report import formats, interrupts, status_formats, validate_formats
 from mlgitops.report.findings import FatalError
+
+if TYPE_CHECKING:
+    from mlgitops.check.pipeline import Shard
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(formats.FORMATS)), default="text",
                       show_default=True, help="How findings are printed.")
@@ -38,11 +29,28 @@ REPO = click.option("--repo", "repo_path", type=click.Path(file_okay=False), def
 
 def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
+        from mlgitops.commands import about
+
         click.echo(about.text())
         ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_BUILT_WHEN_LOOKED_UP: dict[str, Callable[[], click.Command]] = {}
+
+
+class _Group(click.Group):
+    """A group some of whose commands are built only when they run or are listed (help, completion)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_BUILT_WHEN_LOOKED_UP})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _BUILT_WHEN_LOOKED_UP:
+            self.add_command(_BUILT_WHEN_LOOKED_UP[cmd_name](), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
               help="Show the versions of mlgitops and of the kustomize and Kubernetes schemas it uses, and exit.")
 def cli() -> None:
@@ -59,12 +67,16 @@ def cli() -> None:
 @REPO
 def generate_cmd(check: bool, prune_all: bool, fmt: str, quiet: bool, repo_path: str | None) -> None:
     """Write base/ and overlays/ from mlgitops.yaml and models/*.yaml."""
+    from mlgitops.commands import generate
+
     sys.exit(generate.run(repo_path, check, fmt, quiet, prune_all))
 
 
-def _shard(ctx, param, value):
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
     if value is None:
         return None
+    from mlgitops.check.pipeline import Shard
+
     try:
         return Shard.parse(value)
     except ValueError:
@@ -99,6 +111,8 @@ def check_cmd(fmt: str, shard: Shard | None, no_cache: bool, jobs: int | None, v
     -v shows which one, and any it shadows. Results are cached (outside the repository) by the content
     of every input, including every file the kustomize command names and its version.
     """
+    from mlgitops.commands import check
+
     sys.exit(check.run(repo_path, fmt, shard, not no_cache, jobs, validator, quiet, verbose))
 
 
@@ -120,6 +134,8 @@ def diff_cmd(rev: str | None, markdown: bool, fmt: str | None, exit_code: bool, 
              repo_path: str | None) -> None:
     """Show the built manifests that change against a Git revision: what the clusters will get.
     The first line names the revision compared with."""
+    from mlgitops.commands import diff
+
     sys.exit(diff.run(repo_path, rev, markdown or fmt == "markdown", exit_code, not no_cache))
 
 
@@ -131,6 +147,8 @@ def diff_cmd(rev: str | None, markdown: bool, fmt: str | None, exit_code: bool, 
 @REPO
 def new_cmd(name: str, image: str, gpu: int, team: str, repo_path: str | None) -> None:
     """Write a commented starter spec, models/NAME.yaml."""
+    from mlgitops.commands import new
+
     sys.exit(new.run(repo_path, name, image, gpu, team))
 
 
@@ -145,22 +163,35 @@ def import_cmd(files: tuple[str, ...], name: str | None, team: str | None, dry_r
                repo_path: str | None) -> None:
     """Write models/<name>.yaml from Kubernetes manifests (files, folders, - for standard input): helm template
     or kubectl kustomize output. What cannot be carried over is reported at its file:line:col."""
+    from mlgitops.commands import import_
+
     sys.exit(import_.run(repo_path, list(files), name, team, fmt, dry_run))
 
 
-@cli.command("init")
-@click.argument("directory", type=click.Path(file_okay=False), default=".")
-@click.option("--engine", type=click.Choice(engines.CHOICES), default="flux", show_default=True,
-              help="The GitOps engine the clusters run.")
-@click.option("--repo-url", default=None, metavar="URL",
-              help="URL the clusters clone the repository from (required for argocd and both).")
-@click.option("--mlgitops-source", "source", default=None, metavar="SOURCE",
-              help="Where CI and pre-commit get mlgitops, pinned to a full commit: OWNER/REPO@COMMIT (the GitHub "
-                   "Action of mlgitops's repository) or git+https://HOST/PATH@COMMIT (installed from Git). "
-                   "Default: where this mlgitops was installed from, when pip recorded a Git commit.")
-def init_cmd(directory: str, engine: str, repo_url: str | None, source: str | None) -> None:
-    """Start a repository: config, schemas, a first model, CI workflow, pre-commit, generated tree."""
-    sys.exit(init.run(directory, engine, repo_url, source))
+def _init_command() -> click.Command:
+    """`init`, built when it is looked up: its --engine choices come from the render stage (~0.1 s to import)."""
+    from mlgitops.render import engines
+
+    @click.command("init")
+    @click.argument("directory", type=click.Path(file_okay=False), default=".")
+    @click.option("--engine", type=click.Choice(engines.CHOICES), default="flux", show_default=True,
+                  help="The GitOps engine the clusters run.")
+    @click.option("--repo-url", default=None, metavar="URL",
+                  help="URL the clusters clone the repository from (required for argocd and both).")
+    @click.option("--mlgitops-source", "source", default=None, metavar="SOURCE",
+                  help="Where CI and pre-commit get mlgitops, pinned to a full commit: OWNER/REPO@COMMIT (the GitHub "
+                       "Action of mlgitops's repository) or git+https://HOST/PATH@COMMIT (installed from Git). "
+                       "Default: where this mlgitops was installed from, when pip recorded a Git commit.")
+    def init_cmd(directory: str, engine: str, repo_url: str | None, source: str | None) -> None:
+        """Start a repository: config, schemas, a first model, CI workflow, pre-commit, generated tree."""
+        from mlgitops.commands import init
+
+        sys.exit(init.run(directory, engine, repo_url, source))
+
+    return init_cmd
+
+
+_BUILT_WHEN_LOOKED_UP["init"] = _init_command
 
 
 @cli.command("set")
@@ -170,7 +201,9 @@ def init_cmd(directory: str, engine: str, repo_url: str | None, source: str | No
 @REPO
 def set_cmd(name: str, assignments: tuple[str, ...], env: str | None, repo_path: str | None) -> None:
     """Edit fields of models/MODEL.yaml in place (comments kept), validate, and regenerate."""
-    sys.exit(set_cmd_module.run(repo_path, name, assignments, env))
+    from mlgitops.commands import set as set_command
+
+    sys.exit(set_command.run(repo_path, name, assignments, env))
 
 
 @cli.command("promote")
@@ -183,6 +216,8 @@ def set_cmd(name: str, assignments: tuple[str, ...], env: str | None, repo_path:
 def promote_cmd(name: str, source: str | None, target: str | None, canary: bool, env: str | None,
                 repo_path: str | None) -> None:
     """Make an environment run another's model version, URI and image (or its canary's), editing the spec."""
+    from mlgitops.commands import promote
+
     if canary:
         if not env or source or target:
             raise click.UsageError("--canary takes --env ENV (and no --from/--to)")
@@ -198,6 +233,8 @@ def promote_cmd(name: str, source: str | None, target: str | None, canary: bool,
 @REPO
 def status_cmd(fmt: str, repo_path: str | None) -> None:
     """Every model x environment: version, image, pods, GPUs, drift; read from the repository alone."""
+    from mlgitops.commands import status
+
     sys.exit(status.run(repo_path, fmt))
 
 
@@ -225,6 +262,8 @@ def validate_cmd(paths: tuple[str, ...], kubernetes_version: str | None, strict:
     """Validate Kubernetes manifests (files, folders, or - for standard input) against the schemas
     of a Kubernetes version, offline, with kubeconform's verdicts. Inside a repository, also
     against its schemas/crds/, and by default for mlgitops.yaml's kubernetesVersion."""
+    from mlgitops.commands import validate
+
     options = validate.options(kubernetes_version, strict, skip, ignore_missing_schemas, schema_locations)
     sys.exit(validate.validate(paths, options, fmt))
 
@@ -243,6 +282,8 @@ def schemas_group() -> None:
 def export_cmd(directory: str, versions: tuple[str, ...], strict: bool | None) -> None:
     """Write DIRECTORY/v<VERSION>-standalone[-strict]/<kind>-<group>-<version>.json, the layout
     kubeconform reads with -schema-location DIRECTORY."""
+    from mlgitops.commands import schemas
+
     sys.exit(schemas.export(directory, versions, strict))
 
 

@@ -38,3 +38,13 @@ def test_a_scalar_turning_from_string_to_number_replaces_its_map():
     base = {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}
     target = {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     assert diff(base, target) == {"rollingUpdate": {"$patch": "replace", "maxSurge": 1, "maxUnavailable": 0}}
+
+
+def test_an_integer_turning_into_a_float_is_a_change_though_they_compare_equal():
+    assert diff({"a": {"b": 1, "c": "x"}}, {"a": {"b": 1.0, "c": "x"}}) == {"a": {"b": 1.0}}
+
+
+def test_a_retyped_key_after_changed_ones_still_replaces_the_whole_map():
+    base = {"m": {"a": {"x": 1}, "b": "y", "c": "25%"}}
+    target = {"m": {"a": {"x": 2}, "b": "z", "c": 1}}
+    assert diff(base, target) == {"m": {"$patch": "replace", "a": {"x": 2}, "b": "z", "c": 1}}

@@ -149,7 +149,8 @@ _KEY = re.compile(r"\n[ \t]*+(?:[-?][ \t]++)*+(?:(?:[+.0-9~\[{]|-(?![ \t]))[^:\n
                   r"|\n[ \t]*+(?:-[ \t]++)*+\?(?:[ \t]|\r?$)", re.MULTILINE)
 _FLOW = re.compile(r"[\[{][ \t]*+[^\]}\s]")  # a non-empty flow collection: rare in kustomize output
 _ANCHOR = re.compile(r"[&*](?<=[\s\[{,][&*])")  # an anchor or alias (yaml-rs accepts empty names)
-_TAIL_BLOCK = re.compile(r"[|>][-+0-9]*\Z")  # a block scalar left empty at the end (yaml-rs: "\n")
+# A block scalar left empty at the end (yaml-rs: "\n"): the text ends (but for whitespace) in | or > and these.
+_BLOCK_HEADER_TAIL = "-+0123456789"
 
 
 # What go-yaml v2's reader accepts (readerc.go); any other character fails the whole document.
@@ -211,6 +212,8 @@ def needs_exact(text: str) -> bool:
         return True
     if not _TOKENS.isdisjoint(text.split()) or _ZERO.search(text) or _KEY.search(text):
         return True
-    if ("&" in text or "*" in text) and _ANCHOR.search(text) or _TAIL_BLOCK.search(text.rstrip()):
+    # an empty block scalar at the end, without a regex scan for | and > through the whole text
+    if ("&" in text or "*" in text) and _ANCHOR.search(text) or \
+            text.rstrip().rstrip(_BLOCK_HEADER_TAIL).endswith(("|", ">")):
         return True
     return ("[" in text or "{" in text) and _FLOW.search(text) is not None

@@ -23,6 +23,7 @@ Each (Kubernetes version, strictness, locations) is a SchemaSet; each schema is 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
 from importlib import resources
@@ -42,8 +43,13 @@ _DIR = re.compile(r"v(\d+)\.(\d+)\.0-local\Z")
 _SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,199}\Z")  # kind/group/version parts that may name a file
 
 
-def _k8s_root():
-    return resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+def _k8s_root() -> Any:
+    """kubernetes-validate's schema folder, found without importing the package (its __init__ imports
+    jsonschema, ~0.4 s, which mlgitops never uses)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        return resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
 
 
 def _crd_root():

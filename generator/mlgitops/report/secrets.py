@@ -15,29 +15,11 @@ from __future__ import annotations
 import re
 from functools import cache
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from detect_secrets.filters.heuristic import is_potential_uuid, is_sequential_string
-from detect_secrets.plugins.artifactory import ArtifactoryDetector
-from detect_secrets.plugins.aws import AWSKeyDetector
-from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
-from detect_secrets.plugins.base import RegexBasedDetector
-from detect_secrets.plugins.basic_auth import BasicAuthDetector
-from detect_secrets.plugins.discord import DiscordBotTokenDetector
-from detect_secrets.plugins.github_token import GitHubTokenDetector
-from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
-from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
-from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.mailchimp import MailchimpDetector
-from detect_secrets.plugins.npm import NpmDetector
-from detect_secrets.plugins.openai import OpenAIDetector
-from detect_secrets.plugins.private_key import PrivateKeyDetector
-from detect_secrets.plugins.pypi_token import PypiTokenDetector
-from detect_secrets.plugins.sendgrid import SendGridDetector
-from detect_secrets.plugins.slack import SlackDetector
-from detect_secrets.plugins.square_oauth import SquareOAuthDetector
-from detect_secrets.plugins.stripe import StripeDetector
-from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
-from detect_secrets.plugins.twilio import TwilioKeyDetector
+if TYPE_CHECKING:  # detect-secrets imports requests (~0.4 s): loaded on the first value that needs it
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 
 # --- names ------------------------------------------------------------------------------------------------------
 
@@ -104,11 +86,6 @@ def split_secret_flags(args: object) -> list[tuple[int, str]]:
 
 # --- values -----------------------------------------------------------------------------------------------------
 
-_PATTERNS: tuple[type[RegexBasedDetector], ...] = (
-    AWSKeyDetector, BasicAuthDetector, PrivateKeyDetector, JwtTokenDetector, GitHubTokenDetector, GitLabTokenDetector,
-    SlackDetector, StripeDetector, OpenAIDetector, PypiTokenDetector, NpmDetector, ArtifactoryDetector,
-    AzureStorageKeyDetector, DiscordBotTokenDetector, MailchimpDetector, SendGridDetector, SquareOAuthDetector,
-    TelegramBotTokenDetector, TwilioKeyDetector)
 _CANDIDATE = re.compile(r"[A-Za-z0-9+/_=-]{20,}")  # a run of base64 / base64url characters long enough to matter
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _ENTROPY_LIMIT = 4.5  # detect-secrets' default for Base64HighEntropyString
@@ -117,17 +94,46 @@ _HIGH_ENTROPY = "High Entropy String"
 
 @cache
 def _plugins() -> tuple[RegexBasedDetector, ...]:
-    return tuple(plugin() for plugin in _PATTERNS)
+    from detect_secrets.plugins.artifactory import ArtifactoryDetector
+    from detect_secrets.plugins.aws import AWSKeyDetector
+    from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+    from detect_secrets.plugins.basic_auth import BasicAuthDetector
+    from detect_secrets.plugins.discord import DiscordBotTokenDetector
+    from detect_secrets.plugins.github_token import GitHubTokenDetector
+    from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+    from detect_secrets.plugins.jwt import JwtTokenDetector
+    from detect_secrets.plugins.mailchimp import MailchimpDetector
+    from detect_secrets.plugins.npm import NpmDetector
+    from detect_secrets.plugins.openai import OpenAIDetector
+    from detect_secrets.plugins.private_key import PrivateKeyDetector
+    from detect_secrets.plugins.pypi_token import PypiTokenDetector
+    from detect_secrets.plugins.sendgrid import SendGridDetector
+    from detect_secrets.plugins.slack import SlackDetector
+    from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+    from detect_secrets.plugins.stripe import StripeDetector
+    from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
+    from detect_secrets.plugins.twilio import TwilioKeyDetector
+
+    patterns: tuple[type[RegexBasedDetector], ...] = (
+        AWSKeyDetector, BasicAuthDetector, PrivateKeyDetector, JwtTokenDetector, GitHubTokenDetector,
+        GitLabTokenDetector, SlackDetector, StripeDetector, OpenAIDetector, PypiTokenDetector, NpmDetector,
+        ArtifactoryDetector, AzureStorageKeyDetector, DiscordBotTokenDetector, MailchimpDetector, SendGridDetector,
+        SquareOAuthDetector, TelegramBotTokenDetector, TwilioKeyDetector)
+    return tuple(plugin() for plugin in patterns)
 
 
 @cache
 def _entropy() -> Base64HighEntropyString:
+    from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
+
     return Base64HighEntropyString(limit=_ENTROPY_LIMIT)
 
 
 def _random_token(token: str) -> bool:
     """A token that reads like a generated key: mixed case and digits, high entropy, and not a content address
     (hexadecimal digests and revisions), a UUID or a run like abcdef123456."""
+    from detect_secrets.filters.heuristic import is_potential_uuid, is_sequential_string
+
     if _HEX.fullmatch(token.strip("=")) or is_potential_uuid(token) or is_sequential_string(token):
         return False
     if not (re.search(r"[a-z]", token) and re.search(r"[A-Z]", token) and re.search(r"[0-9]", token)):

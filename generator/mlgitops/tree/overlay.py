@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlgitops.kube.images import split_image
-from mlgitops.kube.plaindata import clone
 from mlgitops.render.manifest import Manifest
 from mlgitops.tree import smpdiff
 
@@ -44,20 +43,35 @@ def image_entry(base_image: str, target_image: str) -> dict | None:
 
 
 def apply_transformers(obj: dict, namespace: str, labels: dict, image: dict | None) -> dict:
-    """What kustomize's namespace, labels (includeTemplates) and images transformers do to obj."""
-    out = clone(obj)
-    out["metadata"]["namespace"] = namespace
-    out["metadata"].setdefault("labels", {}).update(labels)
+    """What kustomize's namespace, labels (includeTemplates) and images transformers do to obj.
+
+    Copies only the maps and lists on the way to what changes and shares the rest with obj (a deep copy
+    of every object of every environment was a tenth of generate): read the result, never change it."""
+    out = dict(obj)
+    meta = out["metadata"] = dict(obj["metadata"])
+    meta["namespace"] = namespace
+    meta["labels"] = {**meta.get("labels", {}), **labels}
     if obj["kind"] in TEMPLATED:
-        template = out["spec"]["template"].setdefault("metadata", {})
-        template.setdefault("labels", {}).update(labels)
+        spec = out["spec"] = dict(obj["spec"])
+        template = spec["template"] = dict(spec["template"])
+        template_meta = template["metadata"] = dict(template.get("metadata", {}))
+        template_meta["labels"] = {**template_meta.get("labels", {}), **labels}
         if image:
-            for container in out["spec"]["template"]["spec"].get("containers", []):
-                if split_image(container["image"])[0] == image["name"]:
-                    name = image.get("newName", image["name"])
-                    suffix = f"@{image['digest']}" if "digest" in image else f":{image['newTag']}"
-                    container["image"] = name + suffix
+            _retag(template, image)
     return out
+
+
+def _retag(template: dict, image: dict) -> None:
+    """The images transformer on a (copied) pod template: containers of the image get its new name/tag/digest."""
+    pod = template["spec"] = dict(template["spec"])
+    if "containers" not in pod:
+        return
+    pod["containers"] = containers = [dict(c) for c in pod["containers"]]
+    for container in containers:
+        if split_image(container["image"])[0] == image["name"]:
+            name = image.get("newName", image["name"])
+            suffix = f"@{image['digest']}" if "digest" in image else f":{image['newTag']}"
+            container["image"] = name + suffix
 
 
 def _stem(manifest: Manifest) -> str:

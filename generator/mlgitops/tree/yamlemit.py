@@ -98,7 +98,9 @@ def _emit(value, indent: str, out: list[str]) -> None:
         for key in sorted(value):
             item = value[key]
             head = f"{indent}{scalar_str(key)}:"
-            if isinstance(item, dict) and item:
+            if type(item) is str:  # the commonest leaf, without the two calls of _inline
+                out.append(f"{head} {scalar_str(item)}")
+            elif isinstance(item, dict) and item:
                 out.append(head)
                 _emit(item, indent + "  ", out)
             elif isinstance(item, list) and item:
