@@ -54,7 +54,7 @@ def test_fidelity_catches_a_patch_kustomize_merges_differently(generated, monkey
             return smpdiff.SAME
         if key is None:
             return target
-        return [{key: t[key], **d} for b, t in zip(base, target) if (d := smpdiff.diff(b, t, path)) is not smpdiff.SAME]
+        return [{key: t[key], **d} for b, t in zip(base, target, strict=False) if (d := smpdiff.diff(b, t, path)) is not smpdiff.SAME]
 
     monkeypatch.setattr(smpdiff, "_diff_list", only_changed_elements)
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "a generator with a bug")

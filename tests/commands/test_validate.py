@@ -85,8 +85,8 @@ def test_export_writes_kubeconforms_layout(exported):
     strict = exported / "v1.33.0-standalone-strict"
     assert (strict / "deployment-apps-v1.json").is_file() and (strict / "service-v1.json").is_file()
     assert (strict / "servicemonitor-monitoring-v1.json").is_file()
-    names = {n for n in os.listdir(strict)}
-    assert names == {n for n in os.listdir(exported / "v1.33.0-standalone")}
+    names = set(os.listdir(strict))
+    assert names == set(os.listdir(exported / "v1.33.0-standalone"))
 
 
 def test_exported_schemas_stand_alone(exported):

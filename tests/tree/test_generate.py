@@ -108,7 +108,7 @@ def test_a_missing_config_is_an_environment_error(tmp_path, capsys, monkeypatch)
 
 
 def test_temp_files_never_remain(generated):
-    leftovers = [p for p in Path(generated).rglob(".*.tmp")]
+    leftovers = list(Path(generated).rglob(".*.tmp"))
     assert leftovers == []
 
 
@@ -133,7 +133,7 @@ def test_two_runs_cannot_interleave(generated):
     from mlgitops.report.findings import FatalError
     from mlgitops.tree import writer
 
-    with writer.locked(generated), pytest.raises(FatalError, match="another mlgitops run holds .mlgitops.lock"), \
+    with writer.locked(generated), pytest.raises(FatalError, match=r"another mlgitops run holds \.mlgitops\.lock"), \
             writer.locked(generated, timeout=0.2):
         pass
     with writer.locked(generated, timeout=0.2):

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import EXAMPLES
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mlgitops.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-from conftest import EXAMPLES
 
 OLD_MTIME_NS = 1_000_000_000 * 10**9
 # Known bugs, each an xfail case in tests/cases/invalid/: specs that trip one are skipped (assume), so

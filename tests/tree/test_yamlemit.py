@@ -65,4 +65,4 @@ def test_kustomize_reads_strings_back_unchanged(values):
                                                   "metadata": {"name": "c"}, "data": data}), encoding="utf-8")
         Path(folder, "kustomization.yaml").write_text("resources:\n- cm.yaml\n")
         out = yaml.load(kustomize.build(Path(folder)), Loader=GoLikeLoader)
-    assert out["data"] == {k: v for k, v in data.items()}
+    assert out["data"] == data

@@ -44,7 +44,7 @@ def differences(built, meant, pointer: str = "", skip: frozenset[str] = frozense
         return out
     if isinstance(built, list) and isinstance(meant, list) and len(built) == len(meant):
         out = []
-        for i, (b, m) in enumerate(zip(built, meant)):
+        for i, (b, m) in enumerate(zip(built, meant, strict=True)):
             out += differences(b, m, join(pointer, i), skip)
         return out
     if type(built) is type(meant) and built == meant:

@@ -336,7 +336,7 @@ def run(options: Options) -> Result:
     repo = Repo(options.root)
     gen = generate.build(repo, options.use_cache)
     shard = options.shard
-    owns = (lambda name: name is None and shard.first or name is not None and shard.owns(name)) if shard else (
+    owns = (lambda name: (name is None and shard.first) or (name is not None and shard.owns(name))) if shard else (
         lambda name: True)
     result = Result(notes=list(gen.notes))
     for f in gen.findings:
@@ -408,7 +408,7 @@ def run(options: Options) -> Result:
     builds = build.build_iter(repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
     if isinstance(ctx.kube, KubeconformCheck):  # one kubeconform process for everything
         everything = list(builds)
-        pairs: Iterable[tuple[build.Built, list]] = zip(everything, ctx.kube.check_many([b.objects for b in everything]))
+        pairs: Iterable[tuple[build.Built, list]] = zip(everything, ctx.kube.check_many([b.objects for b in everything]), strict=True)
     else:  # check each overlay while later batches are still building
         pairs = ((b, ctx.kube.check(b.objects)) for b in builds)
     pending: list[tuple[generate.Entry, str, str, dict]] = []

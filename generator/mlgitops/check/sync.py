@@ -110,7 +110,7 @@ def _argo(path: str, obj: dict, on_disk: set[str], overlays: set[str]) -> list[F
 def _path_match(pattern: str, path: str) -> bool:
     """Go's path.Match, as Argo CD's git directory generator uses it: `*` never crosses a `/`."""
     parts, want = path.split("/"), pattern.split("/")
-    return len(parts) == len(want) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, want))
+    return len(parts) == len(want) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, want, strict=True))
 
 
 def _application_name(template: str, path: str) -> str:

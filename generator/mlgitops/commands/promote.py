@@ -37,10 +37,10 @@ def promote_canary(repo_path: str | None, name: str, env: str) -> int:
         wanted[("model", "uri")] = canary["uri"]
     for field, value in wanted.items():
         edit.set_value(session.doc, override + field, value, quote=field[1] == "version")
-    removed = edit.remove(session.doc, override + ("serving", "canary"), keep=3)
+    removed = edit.remove(session.doc, (*override, "serving", "canary"), keep=3)
     after, _ = session.parse(session.doc.dump())
     if not removed or (after is not None and after.effective[env]["spec"]["serving"].get("canary")):
-        edit.set_value(session.doc, override + ("serving", "canary"), None)  # the base has one: null removes it
+        edit.set_value(session.doc, (*override, "serving", "canary"), None)  # the base has one: null removes it
     text = session.doc.dump()
     promoted, _ = session.parse(text)
     if promoted is not None:  # overrides now equal to what env inherits anyway are dropped

@@ -211,6 +211,6 @@ def needs_exact(text: str) -> bool:
         return True
     if not _TOKENS.isdisjoint(text.split()) or _ZERO.search(text) or _KEY.search(text):
         return True
-    if ("&" in text or "*" in text) and _ANCHOR.search(text) or _TAIL_BLOCK.search(text.rstrip()):
+    if (("&" in text or "*" in text) and _ANCHOR.search(text)) or _TAIL_BLOCK.search(text.rstrip()):
         return True
     return ("[" in text or "{" in text) and _FLOW.search(text) is not None

@@ -60,9 +60,9 @@ def trials(sweep: dict) -> list[list[tuple[str, str]]]:
     names = sorted(sweep["parameters"])
     spaces = [sweep["parameters"][n] for n in names]
     if sweep.get("strategy", "grid") == "grid":
-        return [list(zip(names, (text(v) for v in combo))) for combo in itertools.product(*spaces)]
+        return [list(zip(names, (text(v) for v in combo), strict=True)) for combo in itertools.product(*spaces)]
     seed = sweep.get("seed", 0)
-    return [[(name, _sample(space, draw(seed, i, name))) for name, space in zip(names, spaces)]
+    return [[(name, _sample(space, draw(seed, i, name))) for name, space in zip(names, spaces, strict=True)]
             for i in range(sweep["trials"])]
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
 
 from mlgitops.report.findings import Finding, Severity, printable, shown, sorted_findings
 from mlgitops.report.terminal import SEVERITY_COLOURS, paint
@@ -134,9 +137,6 @@ FORMATS: dict[str, Callable[[Iterable[Finding]], str]] = {
 
 
 # --- JUnit XML (added for `mlgitops validate`; `check` can use format_junit as it is) ---------------
-from dataclasses import dataclass
-from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import quoteattr
 
 
 @dataclass(frozen=True)

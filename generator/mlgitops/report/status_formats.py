@@ -29,11 +29,11 @@ def _totals(rows: list[dict]) -> dict[str, int]:
 def format_table(rows: list[dict]) -> str:
     cells = [[title for _, title in COLUMNS]] + [[_cell(r, key) for key, _ in COLUMNS] for r in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     flags = [f"! {r['model']}: {flag}" for r in rows for flag in r["flags"]]
     gpus = ", ".join(f"{env} {n}" for env, n in _totals(rows).items())
-    return "\n".join(lines + ([""] + flags if flags else []) + ["", f"GPUs at most (per environment): {gpus}"]) + "\n"
+    return "\n".join(lines + (["", *flags] if flags else []) + ["", f"GPUs at most (per environment): {gpus}"]) + "\n"
 
 
 def format_markdown(rows: list[dict]) -> str:

@@ -21,7 +21,10 @@ def summary(results: list[Result], files: int) -> dict[str, int]:
 
 def summary_line(results: list[Result], files: int) -> str:
     s = summary(results, files)
-    plural = lambda n, word: f"{n} {word}{'s' * (n != 1)}"
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'s' * (n != 1)}"
+
     return (f"Summary: {plural(s['resources'], 'resource')} in {plural(files, 'file')}: {s['valid']} valid, "
             f"{s['invalid']} invalid, {plural(s['error'], 'error')}, {s['skipped']} skipped")
 

@@ -57,7 +57,7 @@ def load(path: str, text: str) -> tuple[Document | None, list[Finding]]:
         return None, [Finding("schema", "cannot edit: the spec is not a mapping", path, Position(1, 1))]
     doc = Document(text, data, yaml)
     if doc.dump() != text:
-        first = next((i for i, (a, b) in enumerate(zip(doc.dump().splitlines(), text.splitlines())) if a != b),
+        first = next((i for i, (a, b) in enumerate(zip(doc.dump().splitlines(), text.splitlines(), strict=False)) if a != b),
                      min(len(doc.dump().splitlines()), len(text.splitlines())))
         return None, [Finding("edit-format", "this spec's formatting cannot be edited without rewriting lines "
                               "nobody asked to change", path, Position(first + 1, 1),

@@ -95,7 +95,10 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         errors = check.run(data, where, plain)
         if not errors:
             data = fill_defaults(load_schema(SCHEMA), data)
-            layer_of = (lambda p, layers=layers: writer(layers, p))
+
+            def layer_of(p: str, layers=layers) -> int:
+                return writer(layers, p)
+
             errors = semantics.check(data, where, layer_of)
             base_version = (effective[BASE]["spec"].get("model") or {}).get("version") if env else None
             errors += semantics.model_source(data, base_version, where, layer_of, config.storage_initializer)

@@ -145,7 +145,7 @@ def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
             places.append(position(f"{at}/merge/metadata/namespace", True))
         for j, op in enumerate(patch.get("jsonPatch") or []):
             value, target = op.get("value"), op["path"].rstrip("/")
-            if target == "/metadata/namespace" or target == "/metadata" and isinstance(value, dict) and "namespace" in value:
+            if target == "/metadata/namespace" or (target == "/metadata" and isinstance(value, dict) and "namespace" in value):
                 places.append(position(f"{at}/jsonPatch/{j}/path", False))
         for file, pos in places:
             found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace", file, pos, hint))

@@ -61,7 +61,7 @@ def _diff_list(base: list, target: list, path: tuple[str, ...]):
         return clone(target)
     if _keys(base, key) is not None and _keys(base, key) == _keys(target, key):
         out = []
-        for b, t in zip(base, target):
+        for b, t in zip(base, target, strict=True):
             d = diff(b, t, path)
             out.append({key: t[key]} if d is SAME else {key: t[key], **d})
         return out
