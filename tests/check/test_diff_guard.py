@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_cli
 from gitrepo import commit, edit, git, init
 
@@ -95,6 +96,7 @@ def test_renaming_a_model_prunes_the_old_name_and_builds_the_new_one_only(repo, 
 CANARY = '        canary: {version: "3.3.0", image: "registry.example.com/risk/fraud-detector:3.3.0", weight: 10}\n'
 
 
+@pytest.mark.slow
 def test_canaries_show_as_what_they_are(generated, capsys):
     config = generated / "mlgitops.yaml"
     config.write_text(config.read_text().replace("prometheusOperator: true\n",

@@ -106,6 +106,7 @@ def test_a_changed_spec_invalidates_only_its_overlays(generated, capsys):
     assert check.run(check.Options(generated)).cache_hits == 7
 
 
+@pytest.mark.slow
 def test_a_changed_tool_invalidates_everything(generated, tmp_path, monkeypatch):
     check.run(check.Options(generated))
     wrapper = tmp_path / "kustomize-wrapper"
@@ -139,6 +140,7 @@ def test_a_truncated_cache_entry_is_a_miss_not_a_wrong_verdict(generated):
     assert second.findings == first.findings
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("count", [2, 3])
 def test_shards_together_equal_one_full_run(generated, count):
     spec = generated / "models/house-prices.yaml"

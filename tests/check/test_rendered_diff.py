@@ -202,6 +202,7 @@ def rename_namespaces(repo: Path) -> None:
     edit(repo / "mlgitops.yaml", "namespace: ml-", "namespace: models-")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change, built", [(change_one_spec_and_delete_another, 2 + 3), (rename_namespaces, 20)],
                          ids=["one-spec-changed-one-model-deleted", "config-changes-every-overlay"])
 def test_building_only_changed_overlays_gives_the_same_diff_as_building_everything(generated, capsys, change,

@@ -275,6 +275,7 @@ _RESOURCE = st.fixed_dictionaries({"apiVersion": st.sampled_from(["v1", "apps/v1
                                   optional={"metadata": _TREE, "spec": _TREE, "items": _TREE, "data": _TREE})
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_RESOURCE, min_size=1, max_size=3), st.booleans())
 def test_tree_level_fuzz_gives_an_exit_code_not_a_traceback(capsys, monkeypatch, resources, flow):

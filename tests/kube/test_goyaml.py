@@ -77,6 +77,7 @@ def _exact(text: str):
         return ("error", exc.rule)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(_TOKEN.filter(_comparable), min_size=1, max_size=3))
 def test_the_fast_path_reads_exactly_what_go_reads(tokens):
@@ -105,6 +106,7 @@ def _odd_documents(draw) -> str:
     return "".join(line.format(k="k" + key, v=value) for line, key, value in lines)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(_odd_documents())
 def test_the_fast_path_never_disagrees_with_go_on_odd_characters(text):

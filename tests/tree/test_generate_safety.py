@@ -199,6 +199,7 @@ def assert_findings_point_into(output: str, specs: dict[str, bytes]) -> None:
         assert int(match["col"]) >= 1, line
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=mutated_spec())
 def test_a_mutated_spec_never_crashes_or_half_writes(repo, spec):

@@ -45,12 +45,14 @@ documents = st.recursive(scalars, lambda inner: st.one_of(
     max_leaves=20)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(documents)
 def test_any_document_round_trips_through_a_yaml_1_1_parser(doc):
     assert yaml.safe_load(dumps(doc)) == doc
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.one_of(st.text(st.characters(blacklist_categories=("Cs", "Cc"))),
                           st.sampled_from([t for t in TRICKY if t.isprintable()])), min_size=1, max_size=40))

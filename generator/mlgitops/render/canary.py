@@ -10,6 +10,7 @@ a Gateway; else a second Ingress with ingress-nginx's canary annotations.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from mlgitops.kube.annotations import CANARY_OF
 from mlgitops.render.context import Context
@@ -72,18 +73,22 @@ def _deployment(m: Manifest, ctx: Context, canary: dict) -> Manifest:
             constraint["labelSelector"] = {"matchLabels": _selector(ctx)}
     stable_image = ctx.serving["image"]
     for container in template["spec"]["containers"]:
-        if container.get("image") != stable_image:
-            continue
-        container["image"] = canary["image"]
-        for var in container.get("env") or []:
-            if var.get("name") == "MODEL_VERSION":
-                var["value"] = canary["version"]
-            elif var.get("name") == "MODEL_URI" and "value" in var:
-                var["value"] = _uri(ctx, canary) or var["value"]
+        if container.get("image") == stable_image:
+            _serve_canary(container, ctx, canary)
     for init in template["spec"].get("initContainers") or []:  # the weights the canary fetches are its own
         if init.get("name") == INITIALIZER and init.get("args") and _uri(ctx, canary):
             init["args"][0] = _uri(ctx, canary)
     return Manifest(obj, "deployment-canary.yaml", ORIGIN)
+
+
+def _serve_canary(container: dict[str, Any], ctx: Context, canary: dict[str, Any]) -> None:
+    """The stable model's container, made to serve the canary: its image, version and weights."""
+    container["image"] = canary["image"]
+    for var in container.get("env") or []:
+        if var.get("name") == "MODEL_VERSION":
+            var["value"] = canary["version"]
+        elif var.get("name") == "MODEL_URI" and "value" in var:
+            var["value"] = _uri(ctx, canary) or var["value"]
 
 
 def _selecting(m: Manifest, ctx: Context, canary: dict, file: str, path: tuple[str, ...]) -> Manifest:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import jsonschema_rs
 
@@ -79,81 +80,139 @@ class SchemaCheck:
             out.extend(self._findings(schema, error, data, locate, plain))
         return out
 
-    def _findings(self, schema, error, data, locate: Locate, plain) -> list[Finding]:
+    def _findings(self, schema: dict, error: Any, data: Any, locate: Locate,
+                  plain: Callable[[str], str | None]) -> list[Finding]:
         ipath = typed_path(data, error.instance_path)
-        pointer = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in ipath)
-        field = field_name(ipath)
-        kind = error.kind
-        name = kind.name
-        path = list(error.schema_path)
-        parent = subschema(schema, path[:-1])
-        if name == "additionalProperties":
-            known = sorted(parent.get("properties", {}))
-            found = []
-            for extra in kind.unexpected:
-                close = difflib.get_close_matches(extra, known, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else (
-                    f"known fields here: {', '.join(known)}" if known else "")
-                file, pos = locate(join(pointer, extra), True)
-                text = f"unknown field {show(extra)}"
-                section = _misindented(schema, ipath, extra)
-                env = str(ipath[2]) if section else ""
-                if section and env in schema["$defs"]["override"]["properties"]:  # `serving:` itself too shallow
-                    text += f" in environment {show(env)}: '{env}' looks indented one level too shallow"
-                    hint = f"indent '{env}:' and its body one level deeper, under the environment above it"
-                elif section:
-                    text += f" in environment {show(env)}: the environment's body looks mis-indented"
-                    hint = (f"{show(extra)} is a field of '{section}': write it under environments.{env}.{section} "
-                            f"(a '{section}:' line, then the field indented one level deeper)")
-                found.append(Finding("unknown-field", text, file, pos, hint))
-            return found
-        if name == "propertyNames":
-            key = str(kind.error.instance)
-            rule = parent.get("propertyNames", parent)
-            file, pos = locate(join(pointer, key), True)
-            noun = {"labels": "label key", "annotations": "annotation key", "env": "env name"}.get(field, f"{field} key")
-            text = f"{noun} {show(key)} {rule.get('x-error', 'is not allowed')}"
-            fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
-            hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(rule.get("pattern", ""), fixed) else ""
-            if "enum" in rule:
-                close = difflib.get_close_matches(key, rule["enum"], n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(rule['enum'])}"
-            return [Finding(self.rule, text, file, pos, hint)]
-        if name == "required":
-            missing = kind.property
-            file, pos = locate(join(pointer, missing), True)
-            where = f"'{field}'" if ipath else "the document"
-            hint = ""
-            if missing == "reason":
-                hint = ("relaxing a restricted Pod Security default needs a reason: say why" if "security" in ipath
-                        else "an exception needs a reason: say why the rule does not apply to this model")
-            return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos, hint)]
-        whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(data, ipath), dict)
-        file, pos = locate(pointer, whole_mapping)
-        message: str | None = (f"'{field}' {parent['x-error']}" if "x-error" in parent and name in _OWN_MESSAGE
-                               else None)
-        hint = ""
-        if name == "type":
-            value = subschema_value(data, ipath)
-            message = message or f"'{field}' must be {_expected(kind)}, not {_describe(value)}"
-            text = plain(pointer)
-            if any(is_secret_name(t) for t in ipath):  # never echo a secret's value, not even in a hint
-                hint = SECRET_HINT.replace("NAME", field) if field_name(ipath[:-1]) == "env" else \
-                    "write the value in quotes (it is not repeated here: its name says it is a secret)"
-            elif text is not None and "string" in str(kind.types):
-                hint = f'write "{text}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
-        elif name == "const":
-            message = message or f"'{field}' must be {json.dumps(parent['const'])}"
-        elif name == "enum":
-            options = ", ".join(json.dumps(o) for o in parent["enum"])
-            value = subschema_value(data, ipath)
-            close = difflib.get_close_matches(str(value), [str(o) for o in parent["enum"]], n=1)
-            message = message or f"'{field}' must be one of {options}"
-            hint = f"did you mean '{close[0]}'?" if close else ""
-        elif name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-                      "minItems", "maxItems"):
-            message = message or f"'{field}' {_bound_text(name, parent[name])}"
-        return [Finding(self.rule, message or f"'{field}': {error.message}", file, pos, hint)]
+        at = _Error(schema, error, data, ipath, "".join("/" + str(t).replace("~", "~0").replace("/", "~1")
+                                                       for t in ipath), field_name(ipath),
+                    subschema(schema, list(error.schema_path)[:-1]), locate)
+        handler = _BY_KIND.get(error.kind.name)
+        if handler is not None:
+            return handler(at, self.rule)
+        return [_value_finding(at, self.rule, plain)]
+
+
+@dataclass(frozen=True)
+class _Error:
+    """One validation error and what every message about it needs."""
+    schema: dict
+    error: Any
+    data: Any
+    ipath: list
+    pointer: str
+    field: str
+    parent: dict  # the schema holding the keyword that failed
+    locate: Locate
+
+
+def _unknown_fields(at: _Error, rule: str) -> list[Finding]:
+    known = sorted(at.parent.get("properties", {}))
+    found = []
+    for extra in at.error.kind.unexpected:
+        close = difflib.get_close_matches(extra, known, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else (
+            f"known fields here: {', '.join(known)}" if known else "")
+        file, pos = at.locate(join(at.pointer, extra), True)
+        text, hint = _misindented_text(at, extra, f"unknown field {show(extra)}", hint)
+        found.append(Finding("unknown-field", text, file, pos, hint))
+    return found
+
+
+def _misindented_text(at: _Error, extra: str, text: str, hint: str) -> tuple[str, str]:
+    section = _misindented(at.schema, at.ipath, extra)
+    if not section:
+        return text, hint
+    env = str(at.ipath[2])
+    if env in at.schema["$defs"]["override"]["properties"]:  # `serving:` itself too shallow
+        return (text + f" in environment {show(env)}: '{env}' looks indented one level too shallow",
+                f"indent '{env}:' and its body one level deeper, under the environment above it")
+    return (text + f" in environment {show(env)}: the environment's body looks mis-indented",
+            f"{show(extra)} is a field of '{section}': write it under environments.{env}.{section} "
+            f"(a '{section}:' line, then the field indented one level deeper)")
+
+
+def _bad_key(at: _Error, rule: str) -> list[Finding]:
+    key = str(at.error.kind.error.instance)
+    names = at.parent.get("propertyNames", at.parent)
+    file, pos = at.locate(join(at.pointer, key), True)
+    noun = {"labels": "label key", "annotations": "annotation key", "env": "env name"}.get(at.field,
+                                                                                        f"{at.field} key")
+    text = f"{noun} {show(key)} {names.get('x-error', 'is not allowed')}"
+    fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
+    hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(names.get("pattern", ""), fixed) else ""
+    if "enum" in names:
+        close = difflib.get_close_matches(key, names["enum"], n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(names['enum'])}"
+    return [Finding(rule, text, file, pos, hint)]
+
+
+def _missing(at: _Error, rule: str) -> list[Finding]:
+    missing = at.error.kind.property
+    file, pos = at.locate(join(at.pointer, missing), True)
+    where = f"'{at.field}'" if at.ipath else "the document"
+    hint = ""
+    if missing == "reason":
+        hint = ("relaxing a restricted Pod Security default needs a reason: say why" if "security" in at.ipath
+                else "an exception needs a reason: say why the rule does not apply to this model")
+    return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos, hint)]
+
+
+_BY_KIND: dict[str, Callable[[_Error, str], list[Finding]]] = {
+    "additionalProperties": _unknown_fields,
+    "propertyNames": _bad_key,
+    "required": _missing,
+}
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+           "minItems", "maxItems")
+
+
+def _value_finding(at: _Error, rule: str, plain: Callable[[str], str | None]) -> Finding:
+    """A value that breaks its schema (type, const, enum, bounds, pattern, anyOf...), at the value."""
+    name = at.error.kind.name
+    whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(at.data, at.ipath), dict)
+    file, pos = at.locate(at.pointer, whole_mapping)
+    message, hint = _value_text(at, name, plain)
+    return Finding(rule, message or f"'{at.field}': {at.error.message}", file, pos, hint)
+
+
+def _value_text(at: _Error, name: str, plain: Callable[[str], str | None]) -> tuple[str | None, str]:
+    """The message (None: the validator's own) and hint; an `x-error` in the schema words the message."""
+    own = f"'{at.field}' {at.parent['x-error']}" if "x-error" in at.parent and name in _OWN_MESSAGE else None
+    if name == "type":
+        return own or _type_message(at), _type_hint(at, plain)
+    if name == "const":
+        return own or f"'{at.field}' must be {json.dumps(at.parent['const'])}", ""
+    if name == "enum":
+        return own or _enum_message(at), _enum_hint(at)
+    if name in _BOUNDS:
+        return own or f"'{at.field}' {_bound_text(name, at.parent[name])}", ""
+    return own, ""
+
+
+def _type_message(at: _Error) -> str:
+    return f"'{at.field}' must be {_expected(at.error.kind)}, not {_describe(subschema_value(at.data, at.ipath))}"
+
+
+def _type_hint(at: _Error, plain: Callable[[str], str | None]) -> str:
+    text = plain(at.pointer)
+    if any(is_secret_name(t) for t in at.ipath):  # never echo a secret's value, not even in a hint
+        return SECRET_HINT.replace("NAME", at.field) if field_name(at.ipath[:-1]) == "env" else \
+            "write the value in quotes (it is not repeated here: its name says it is a secret)"
+    if text is not None and "string" in str(at.error.kind.types):
+        value = subschema_value(at.data, at.ipath)
+        return f'write "{text}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
+    return ""
+
+
+def _enum_message(at: _Error) -> str:
+    return f"'{at.field}' must be one of {', '.join(json.dumps(o) for o in at.parent['enum'])}"
+
+
+def _enum_hint(at: _Error) -> str:
+    value = subschema_value(at.data, at.ipath)
+    close = difflib.get_close_matches(str(value), [str(o) for o in at.parent["enum"]], n=1)
+    return f"did you mean '{close[0]}'?" if close else ""
 
 
 _OWN_MESSAGE = {"pattern", "anyOf", "oneOf", "minimum", "maximum"}

@@ -161,23 +161,27 @@ _INDENTATION = ("expected key", "mapping values are not allowed", "expected <blo
 
 def _syntax_finding(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
     mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or exc.context or "invalid YAML"
-    if exc.problem and exc.context and exc.context_mark:
-        start = Position.from_mark(exc.context_mark)
-        problem = f"{exc.problem} ({exc.context} that starts at line {start.line}, column {start.col})"
-    rule, hint = "yaml-syntax", ""
-    if _char_at(text, mark) == "\t" or "'\\t'" in problem:
-        rule, problem = "yaml-tab", "tab character in indentation"
-        hint = "indent with spaces; YAML does not allow tabs there"
-    elif "single document" in str(exc.context or "") or "another document" in problem:
-        rule, problem = "yaml-multiple-documents", "several YAML documents in one file"
-        hint = "keep one document per file (remove the '---' separator)"
-    elif exc.context and exc.context not in problem:
-        problem = f"{problem} ({exc.context})"
+    rule, problem, hint = _syntax_problem(exc, _char_at(text, mark))
     if rule == "yaml-syntax" and any(s in problem for s in _INDENTATION):
         hint = "check the indentation of this line and the lines above it: keys of one mapping line up"
     position = _clamped(text, mark) if mark else Position(1, 1)
     return Finding(rule, problem, path, position, hint)
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, char: str) -> tuple[str, str, str]:
+    """Rule, message and hint of a YAML syntax error: tabs and multiple documents have their own rules."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    if exc.problem and exc.context and exc.context_mark:
+        start = Position.from_mark(exc.context_mark)
+        problem = f"{exc.problem} ({exc.context} that starts at line {start.line}, column {start.col})"
+    if char == "\t" or "'\\t'" in problem:
+        return "yaml-tab", "tab character in indentation", "indent with spaces; YAML does not allow tabs there"
+    if "single document" in str(exc.context or "") or "another document" in problem:
+        return ("yaml-multiple-documents", "several YAML documents in one file",
+                "keep one document per file (remove the '---' separator)")
+    if exc.context and exc.context not in problem:
+        problem = f"{problem} ({exc.context})"
+    return "yaml-syntax", problem, ""
 
 
 def _reader_finding(path: str, text: str, exc: yaml.reader.ReaderError) -> Finding:
