@@ -37,7 +37,7 @@ def _escape(token: Any) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
-def _problems(validator, data: Any, prefix: str) -> tuple[Problem, ...]:
+def _problems(validator: Any, data: Any, prefix: str) -> tuple[Problem, ...]:
     out = []
     for error in validator.iter_errors(data):
         path = prefix + "".join("/" + _escape(p) for p in error.instance_path)
@@ -92,7 +92,7 @@ class _Judge:
             return self.list_items(doc, data)
         return [self.resource(doc, data, "")]
 
-    def list_items(self, doc: Document, data: dict) -> list[Result]:
+    def list_items(self, doc: Document, data: dict[str, Any]) -> list[Result]:
         items = data.get("items")
         if items is None:
             return []

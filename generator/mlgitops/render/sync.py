@@ -22,6 +22,7 @@ Per cluster (environments may share one), for each engine of `sync.engine`:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mlgitops.spec.config import Config, Environment
 
@@ -35,7 +36,7 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 class SyncObject:
     folder: str  # clusters/<cluster>/<engine>
     file: str
-    obj: dict
+    obj: dict[str, Any]
     source: str  # the file it is generated from: mlgitops.yaml or models/<name>.yaml
 
 
@@ -57,7 +58,7 @@ def _minor(config: Config) -> str:
     return f"v{major}.{minor}"
 
 
-def namespace(config: Config, env: Environment, engine: str) -> dict:
+def namespace(config: Config, env: Environment, engine: str) -> dict[str, Any]:
     labels = {"kubernetes.io/metadata.name": env.namespace, **PART_OF, "mlgitops.io/environment": env.name}
     for mode in ("enforce", "audit", "warn"):  # a spec's security exception needs enforce: baseline (podSecurity)
         labels[f"pod-security.kubernetes.io/{mode}"] = env.pod_security if mode == "enforce" else "restricted"
@@ -70,11 +71,11 @@ def namespace(config: Config, env: Environment, engine: str) -> dict:
             "metadata": {"name": env.namespace, "labels": labels, "annotations": annotations}}
 
 
-def _quantity(value) -> str:
+def _quantity(value: Any) -> str:
     return str(value)
 
 
-def resource_quota(config: Config, env: Environment) -> dict | None:
+def resource_quota(config: Config, env: Environment) -> dict[str, Any] | None:
     quota = env.quota
     if not quota:
         return None
@@ -92,11 +93,11 @@ def resource_quota(config: Config, env: Environment) -> dict | None:
             "spec": {"hard": hard}}
 
 
-def limit_range(env: Environment) -> dict | None:
+def limit_range(env: Environment) -> dict[str, Any] | None:
     limits = env.limit_range
     if not limits:
         return None
-    item: dict = {"type": "Container"}
+    item: dict[str, Any] = {"type": "Container"}
     for key in ("default", "defaultRequest"):
         if limits.get(key):
             item[key] = {k: _quantity(v) for k, v in limits[key].items()}
@@ -116,11 +117,11 @@ def training_kustomization_name(model: str, env: str) -> str:
     return f"{model}-{env}-{TRAINING}"
 
 
-def git_repository(config: Config) -> dict | None:
+def git_repository(config: Config) -> dict[str, Any] | None:
     git = config.git
     if not git.get("url"):
         return None
-    spec: dict = {"interval": "1m", "url": git["url"], "ref": {"branch": git["branch"]}}
+    spec: dict[str, Any] = {"interval": "1m", "url": git["url"], "ref": {"branch": git["branch"]}}
     if git.get("secretRef"):
         spec["secretRef"] = {"name": git["secretRef"]}
     return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
@@ -128,7 +129,7 @@ def git_repository(config: Config) -> dict | None:
             "spec": spec}
 
 
-def flux_kustomization(config: Config, env: Environment, model: str) -> dict:
+def flux_kustomization(config: Config, env: Environment, model: str) -> dict[str, Any]:
     sync = config.sync
     source = FLUX_SOURCE if config.git.get("url") else BOOTSTRAP_SOURCE
     return {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
@@ -139,7 +140,7 @@ def flux_kustomization(config: Config, env: Environment, model: str) -> dict:
                      "sourceRef": {"kind": "GitRepository", "name": source}}}
 
 
-def flux_training_kustomization(config: Config, env: Environment, model: str) -> dict:
+def flux_training_kustomization(config: Config, env: Environment, model: str) -> dict[str, Any]:
     """Training apart from serving: `wait: false`, so the Kustomization is Ready once applied, however long the
     Job runs (with `wait: true` Flux waits for Jobs to complete, up to `timeout`); prune deletes a Job whose
     spec changed (it has a new name), never a running one that did not."""
@@ -151,7 +152,7 @@ def flux_training_kustomization(config: Config, env: Environment, model: str) ->
     return obj
 
 
-def app_project(config: Config, env: Environment) -> dict:
+def app_project(config: Config, env: Environment) -> dict[str, Any]:
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
             "metadata": {"name": f"mlgitops-{env.name}", "namespace": config.sync["argocdNamespace"],
                          "labels": dict(PART_OF)},
@@ -161,7 +162,7 @@ def app_project(config: Config, env: Environment) -> dict:
                      "clusterResourceWhitelist": []}}
 
 
-def application_set(config: Config, env: Environment) -> dict:
+def application_set(config: Config, env: Environment) -> dict[str, Any]:
     git = config.git
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
             "metadata": {"name": f"mlgitops-{env.name}", "namespace": config.sync["argocdNamespace"],
@@ -190,7 +191,7 @@ def application_set(config: Config, env: Environment) -> dict:
             }}
 
 
-def training_application_set(config: Config, env: Environment) -> dict:
+def training_application_set(config: Config, env: Environment) -> dict[str, Any]:
     """One Application per training folder, `<model>-<env>-training`: never the serving Application's name."""
     obj = application_set(config, env)
     obj["metadata"]["name"] = f"mlgitops-{env.name}-{TRAINING}"
@@ -205,9 +206,9 @@ def training_application_set(config: Config, env: Environment) -> dict:
 
 
 def _cluster_objects(config: Config, envs: list[Environment], engine: str,
-                     models: list[tuple[str, str]], training: frozenset[tuple[str, str]]) -> list[tuple[str, dict, str]]:
+                     models: list[tuple[str, str]], training: frozenset[tuple[str, str]]) -> list[tuple[str, dict[str, Any], str]]:
     """(file, object, source) for one cluster and engine."""
-    out: list[tuple[str, dict, str]] = []
+    out: list[tuple[str, dict[str, Any], str]] = []
     for env in envs:
         out.append((f"namespace-{env.namespace}.yaml", namespace(config, env, engine), config.path))
         quota = resource_quota(config, env)

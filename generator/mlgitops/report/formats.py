@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
@@ -43,7 +44,7 @@ def format_text(findings: Iterable[Finding], colour: bool = False) -> str:
     return "\n".join(lines) + f"\n{summary(items)}\n"
 
 
-def dump_json(data) -> str:
+def dump_json(data: Any) -> str:
     """JSON keeps the data as it is, but never a character a reader could take for a line break
     (json.dumps escapes C0 controls itself; U+0085, U+2028 and U+2029 it leaves raw)."""
     text = json.dumps(data, indent=2, ensure_ascii=False)

@@ -113,7 +113,7 @@ _FLOW_VALUE = re.compile(r"(\bvalue: *)(\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^,}
 
 
 def _mask_flow(body: str) -> str:
-    def one(match: re.Match) -> str:
+    def one(match: re.Match[str]) -> str:
         if not is_secret_name(match["name"]):
             return match.group()
         return _FLOW_VALUE.sub(lambda v: v[1] + MASK, match.group())

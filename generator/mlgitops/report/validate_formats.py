@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from mlgitops.report import formats as report
 from mlgitops.report.findings import shown
@@ -34,7 +35,7 @@ def format_text(results: list[Result], files: int) -> str:
     return "".join(line + "\n" for line in lines) + summary_line(results, files) + "\n"
 
 
-def _resource(r: Result) -> dict:
+def _resource(r: Result) -> dict[str, Any]:
     return {"file": r.source, "document": r.document, "item": r.item, "line": r.line,
             "apiVersion": r.api_version, "kind": r.kind, "name": r.name, "namespace": r.namespace,
             "verdict": r.verdict.value, "rule": r.rule,

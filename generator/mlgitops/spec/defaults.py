@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgitops.kube.plaindata import clone
 
 
-def fill_defaults(schema: dict, data, root: dict | None = None):
+def fill_defaults(schema: dict[str, Any], data: Any, root: dict[str, Any] | None = None) -> Any:
     """A copy of data with every absent property that has a `default` in schema filled in."""
     root = root or schema
     schema = _deref(schema, root)
@@ -29,7 +31,7 @@ def fill_defaults(schema: dict, data, root: dict | None = None):
     return data
 
 
-def _deref(schema: dict, root: dict) -> dict:
+def _deref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
     if not ref:
         return schema

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
@@ -65,11 +66,11 @@ def load(path: str, text: str) -> tuple[Document | None, list[Finding]]:
     return doc, []
 
 
-def _null(representer, _data):
+def _null(representer: Any, _data: Any) -> Any:
     return representer.represent_scalar("tag:yaml.org,2002:null", "null")
 
 
-def get(doc: Document, path: Path_):
+def get(doc: Document, path: Path_) -> Any:
     node = doc.data
     for key in path:
         if not isinstance(node, dict) or key not in node:
@@ -78,7 +79,7 @@ def get(doc: Document, path: Path_):
     return node
 
 
-def _styled(old, new):
+def _styled(old: Any, new: Any) -> Any:
     """new, quoted the way old was (a version stays a quoted string)."""
     if isinstance(new, str):
         if isinstance(old, DoubleQuotedScalarString):
@@ -91,7 +92,7 @@ def _styled(old, new):
 FIRST = ("model",)  # a new override of these goes first in its map, where people write it
 
 
-def _quoted_versions(value):
+def _quoted_versions(value: Any) -> Any:
     """Versions inside a new value are quoted strings, as the spec's own are ("1.10" is not 1.1)."""
     if isinstance(value, dict):
         return {k: DoubleQuotedScalarString(v) if k == "version" and isinstance(v, str) else _quoted_versions(v)
@@ -101,14 +102,14 @@ def _quoted_versions(value):
     return value
 
 
-def _put(node: CommentedMap, key: str, value) -> None:
+def _put(node: CommentedMap, key: str, value: Any) -> None:
     if key in node or key not in FIRST:
         node[key] = value
     else:
         node.insert(0, key, value)
 
 
-def set_value(doc: Document, path: Path_, value, quote: bool = False) -> None:
+def set_value(doc: Document, path: Path_, value: Any, quote: bool = False) -> None:
     """Set path to value, creating the maps on the way (in the style of their parent: flow stays flow)."""
     node = doc.data
     for key in path[:-1]:
@@ -127,7 +128,7 @@ def set_value(doc: Document, path: Path_, value, quote: bool = False) -> None:
 
 def remove(doc: Document, path: Path_, keep: int) -> bool:
     """Remove path; then remove the maps it leaves empty, but never the first `keep` keys of path."""
-    chain: list[dict] = [doc.data]
+    chain: list[dict[str, Any]] = [doc.data]
     for key in path[:-1]:
         node = chain[-1].get(key) if isinstance(chain[-1], dict) else None
         if not isinstance(node, dict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from mlgitops.kube.images import split_image
 from mlgitops.spec.config import Config
@@ -29,7 +30,7 @@ class Row:
     drift: bool = False  # the committed tree differs from what the specs generate, for this environment
     flags: tuple[str, ...] = field(default_factory=tuple)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "flags": list(self.flags)}
 
 
@@ -40,7 +41,7 @@ def short_image(image: str) -> str:
     return f"{name.rsplit('/', 1)[-1]}:{tag or 'latest'}"
 
 
-def _pods(serving: dict) -> tuple[str, int]:
+def _pods(serving: dict[str, Any]) -> tuple[str, int]:
     scaling = serving.get("autoscaling")
     if scaling:
         return f"{scaling.get('minReplicas', 1)}-{scaling['maxReplicas']}", int(scaling["maxReplicas"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 _SUFFIX = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
            "T": Decimal(10) ** 12, "P": Decimal(10) ** 15, "E": Decimal(10) ** 18, "Ki": Decimal(2) ** 10,
@@ -12,7 +13,7 @@ _SUFFIX = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10) ** 3, "M": De
 _QUANTITY = re.compile(r"^\+?([0-9.]+(?:[eE][-+]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
 
 
-def quantity(value) -> Decimal | None:
+def quantity(value: Any) -> Decimal | None:
     """The value of a Kubernetes quantity (500m -> 0.5, 1Gi -> 1073741824), None if unreadable."""
     match = _QUANTITY.match(str(value))
     if not match:
@@ -33,7 +34,7 @@ def format_bytes(value: Decimal) -> str:
     return str(int(value))
 
 
-def add_bytes(*values) -> str:
+def add_bytes(*values: Any) -> str:
     """The sum of memory or storage quantities, as a quantity: 16Gi + 1Gi -> 17Gi."""
     total = Decimal(0)
     for v in values:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import jsonschema_rs
 
@@ -27,17 +27,17 @@ Locate = Callable[[str, bool], tuple[str, Position]]
 
 
 @cache
-def load_schema(name: str) -> dict:
+def load_schema(name: str) -> dict[str, Any]:
     text = resources.files("mlgitops.schemas").joinpath(name).read_text(encoding="utf-8")
-    return json.loads(text)
+    return cast("dict[str, Any]", json.loads(text))
 
 
 @cache
-def validator(name: str):
+def validator(name: str) -> Any:
     return jsonschema_rs.Draft202012Validator(load_schema(name))
 
 
-def subschema(schema: dict, path) -> dict:
+def subschema(schema: dict[str, Any], path: Any) -> dict[str, Any]:
     node = schema
     for token in path:
         node = node[token] if isinstance(node, dict) else node[int(token)]
@@ -48,11 +48,11 @@ _TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", str: "a st
                list: "a list", dict: "a mapping", type(None): "null"}
 
 
-def _describe(value) -> str:
+def _describe(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
-def _yaml_reading(value) -> str:
+def _yaml_reading(value: Any) -> str:
     """What YAML made of an unquoted value, in YAML's words: null, the boolean true, the number 1.1."""
     if value is None:
         return "null"
@@ -61,7 +61,7 @@ def _yaml_reading(value) -> str:
     return f"the number {value!r}"
 
 
-def _expected(kind) -> str:
+def _expected(kind: Any) -> str:
     types = kind.types if isinstance(kind.types, list) else [kind.types]
     names = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
              "object": "a mapping", "array": "a list", "null": "null"}
@@ -73,14 +73,14 @@ class SchemaCheck:
     schema_name: str
     rule: str = "schema"
 
-    def run(self, data, locate: Locate, plain: Callable[[str], str | None] = lambda p: None) -> list[Finding]:
+    def run(self, data: Any, locate: Locate, plain: Callable[[str], str | None] = lambda p: None) -> list[Finding]:
         schema = load_schema(self.schema_name)
         out: list[Finding] = []
         for error in validator(self.schema_name).iter_errors(data):
             out.extend(self._findings(schema, error, data, locate, plain))
         return out
 
-    def _findings(self, schema: dict, error: Any, data: Any, locate: Locate,
+    def _findings(self, schema: dict[str, Any], error: Any, data: Any, locate: Locate,
                   plain: Callable[[str], str | None]) -> list[Finding]:
         ipath = typed_path(data, error.instance_path)
         at = _Error(schema, error, data, ipath, "".join("/" + str(t).replace("~", "~0").replace("/", "~1")
@@ -95,13 +95,13 @@ class SchemaCheck:
 @dataclass(frozen=True)
 class _Error:
     """One validation error and what every message about it needs."""
-    schema: dict
+    schema: dict[str, Any]
     error: Any
     data: Any
-    ipath: list
+    ipath: list[Any]
     pointer: str
     field: str
-    parent: dict  # the schema holding the keyword that failed
+    parent: dict[str, Any]  # the schema holding the keyword that failed
     locate: Locate
 
 
@@ -218,7 +218,7 @@ def _enum_hint(at: _Error) -> str:
 _OWN_MESSAGE = {"pattern", "anyOf", "oneOf", "minimum", "maximum"}
 
 
-def _misindented(schema: dict, ipath: list, extra: str) -> str | None:
+def _misindented(schema: dict[str, Any], ipath: list[Any], extra: str) -> str | None:
     """For an unknown field right under environments.<env>: the section of `spec` it belongs to
     (serving, model) when it is one of that section's fields, i.e. the body lost a level of indentation."""
     if len(ipath) != 3 or ipath[:2] != ["spec", "environments"]:
@@ -235,7 +235,7 @@ def show(text: str) -> str:
     return f"'{text}'" if text.isprintable() else repr(text)
 
 
-def typed_path(data, path) -> list:
+def typed_path(data: Any, path: Any) -> list[Any]:
     """The validator's instance path with dict keys as strings and list indexes as ints.
 
     (jsonschema-rs hands back a key such as "8080" as the integer 8080.)
@@ -253,7 +253,7 @@ def typed_path(data, path) -> list:
     return out
 
 
-def field_name(path) -> str:
+def field_name(path: Any) -> str:
     """How a message names the value at an instance path: 'replicas', 'secrets[0]', 'document'."""
     if not path:
         return "document"
@@ -267,7 +267,7 @@ def field_name(path) -> str:
     return str(tokens[-1])
 
 
-def _bound_text(keyword: str, bound) -> str:
+def _bound_text(keyword: str, bound: Any) -> str:
     return {
         "minimum": f"must be at least {bound}",
         "maximum": f"must be at most {bound}",
@@ -280,7 +280,7 @@ def _bound_text(keyword: str, bound) -> str:
     }[keyword]
 
 
-def subschema_value(data, path):
+def subschema_value(data: Any, path: Any) -> Any:
     node = data
     for token in path:
         node = node[token]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -51,17 +51,17 @@ class Document:
 
 
 class _Walker:
-    def __init__(self, path: str, loader):
+    def __init__(self, path: str, loader: Any) -> None:
         self.path = path
         self.loader = loader
         self.doc = Document(path, None)
         self.findings: list[Finding] = []
         self.seen: set[int] = set()
 
-    def error(self, rule: str, mark, message: str, hint: str = "") -> None:
+    def error(self, rule: str, mark: Any, message: str, hint: str = "") -> None:
         self.findings.append(Finding(rule, message, self.path, Position.from_mark(mark), hint))
 
-    def walk(self, node, pointer: str, depth: int = 0) -> Any:
+    def walk(self, node: Any, pointer: str, depth: int = 0) -> Any:
         self.doc.values[pointer] = Position.from_mark(node.start_mark)
         if id(node) in self.seen:  # an alias: already reported at its anchor; never expanded
             return None
@@ -80,15 +80,15 @@ class _Walker:
             return [self.walk(item, join(pointer, i), depth + 1) for i, item in enumerate(node.value)]
         return self.mapping(node, pointer, depth)
 
-    def explicit_tag(self, node) -> bool:
+    def explicit_tag(self, node: Any) -> bool:
         """Whether the author wrote a tag (`!!int`, `!local`) instead of letting YAML resolve the value."""
         if isinstance(node, yaml.ScalarNode):
             implicit = (True, False) if not node.style else (False, True)
-            return node.tag != self.loader.resolve(yaml.ScalarNode, node.value, implicit)
+            return cast("bool", node.tag != self.loader.resolve(yaml.ScalarNode, node.value, implicit))
         default = "tag:yaml.org,2002:map" if isinstance(node, yaml.MappingNode) else "tag:yaml.org,2002:seq"
-        return node.tag != default
+        return cast("bool", node.tag != default)
 
-    def scalar(self, node, pointer: str) -> Any:
+    def scalar(self, node: Any, pointer: str) -> Any:
         if node.tag == "tag:yaml.org,2002:timestamp":
             value: Any = node.value
         else:
@@ -99,7 +99,7 @@ class _Walker:
             self.doc.plain[pointer] = node.value
         return value
 
-    def mapping(self, node, pointer: str, depth: int) -> dict:
+    def mapping(self, node: Any, pointer: str, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -137,7 +137,7 @@ def _decode(path: str, raw: bytes) -> tuple[str | None, list[Finding]]:
     return text.removeprefix("\ufeff"), []
 
 
-def _char_at(text: str, mark) -> str:
+def _char_at(text: str, mark: Any) -> str:
     lines = text.split("\n")
     if mark is None or mark.line >= len(lines):
         return ""
@@ -145,7 +145,7 @@ def _char_at(text: str, mark) -> str:
     return line[mark.column] if mark.column < len(line) else ""
 
 
-def _clamped(text: str, mark) -> Position:
+def _clamped(text: str, mark: Any) -> Position:
     """A mark's position, moved back to the end of the last line when it lies past the end of the file."""
     lines = text.split("\n")
     if text.endswith("\n"):
