@@ -228,7 +228,7 @@ def test_built_output_is_cached_by_content_and_the_cache_changes_nothing(generat
     assert warm.text() == cold.text()
 
 
-# --- turning autoscaling on (issue 9, item 13) ---
+# --- turning autoscaling on ---
 
 def deployment(replicas=None) -> dict:
     spec = {"template": {}} | ({"replicas": replicas} if replicas is not None else {})

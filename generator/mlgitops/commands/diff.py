@@ -15,7 +15,7 @@ from mlgitops.tree import cache, generation, writer
 
 
 def _mask_secrets(text: str) -> str:
-    """The one call site masking the values of secret-named env vars in diff output (issue 8, section 3)."""
+    """The one call site masking the values of secret-named env vars in diff output."""
     return mask_env_values(text)
 
 

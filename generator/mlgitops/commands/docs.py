@@ -84,7 +84,7 @@ def render_rules() -> str:
     from mlgitops.report.rules import RULES
 
     rows = "".join(f"| `{rule}` | {text} |\n" for rule, text in sorted(RULES.items()))
-    return ("<!-- Generated from generator/mlgitops/rules.py by `make docs`. -->\n"
+    return ("<!-- Generated from generator/mlgitops/report/rules.py by `make docs`. -->\n"
             "# Rule ids\n\nEvery finding names one of these stable ids.\n\n| Rule | Meaning |\n|---|---|\n" + rows)
 
 
