@@ -27,11 +27,17 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
+def _aligned(rows: list[dict[str, Any]]) -> list[str]:
+    """The table's lines: a header, a rule, one line per row, every column as wide as its widest cell."""
     cells = [[title for _, title in COLUMNS]] + [[_cell(r, key) for key, _ in COLUMNS] for r in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    lines = _aligned(rows)
     flags = [f"! {r['model']}: {flag}" for r in rows for flag in r["flags"]]
     gpus = ", ".join(f"{env} {n}" for env, n in _totals(rows).items())
     return "\n".join(lines + (["", *flags] if flags else []) + ["", f"GPUs at most (per environment): {gpus}"]) + "\n"

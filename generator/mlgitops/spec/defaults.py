@@ -19,16 +19,21 @@ def fill_defaults(schema: dict[str, Any], data: Any, root: dict[str, Any] | None
                 out[name] = clone(prop["default"])
             if name in out:
                 out[name] = fill_defaults(prop, out[name], root)
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            known = schema.get("properties", {})
-            for name, value in list(out.items()):
-                if name not in known:
-                    out[name] = fill_defaults(extra, value, root)
+        _fill_extra(schema, out, root)
         return out
     if isinstance(data, list) and isinstance(schema.get("items"), dict):
         return [fill_defaults(schema["items"], item, root) for item in data]
     return data
+
+
+def _fill_extra(schema: dict[str, Any], out: dict[str, Any], root: dict[str, Any]) -> None:
+    """Defaults inside the values of properties the schema does not name (its additionalProperties)."""
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        known = schema.get("properties", {})
+        for name, value in list(out.items()):
+            if name not in known:
+                out[name] = fill_defaults(extra, value, root)
 
 
 def _deref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
