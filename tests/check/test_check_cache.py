@@ -16,6 +16,8 @@ from mlgitops.cli import main
 from mlgitops.kube import kustomize
 from mlgitops.tree import cache
 
+pytestmark = pytest.mark.slow  # each test builds overlays with kustomize; make test-fast leaves them out
+
 KUBECTL = os.path.join(os.path.dirname(sys.executable), "kubectl")
 
 
@@ -39,7 +41,6 @@ def edit(repo: Path, old: str, new: str, model: str = "house-prices") -> None:
 LATEST = ("house-prices:1.4.0", "house-prices:latest")  # a change that check refuses (image-latest)
 
 
-@pytest.mark.slow
 def test_result_entries_copied_under_other_keys_are_misses(generated):
     check.run(check.Options(generated))
     clean = result_entries(generated)
@@ -80,7 +81,6 @@ def overlapping_generate(monkeypatch, repo: Path, restore: bool) -> None:
     monkeypatch.setattr(build, "build_iter", racing)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("restore", [False, True], ids=["changed", "changed-and-changed-back"])
 def test_a_generate_overlapping_the_build_does_not_poison_the_cache(generated, monkeypatch, capsys, restore):
     overlapping_generate(monkeypatch, generated, restore)
@@ -99,7 +99,6 @@ def fake_kustomize(path: Path, version: str, pipe: str = "") -> None:
                     f'{KUBECTL} kustomize "$1"{pipe}\n')
 
 
-@pytest.mark.slow
 def test_a_changed_wrapper_script_changes_the_cached_verdict(generated, tmp_path, monkeypatch):
     """The identity was /bin/sh; now it is every file the command names, and the version it reports."""
     script = tmp_path / "k.sh"
@@ -112,7 +111,6 @@ def test_a_changed_wrapper_script_changes_the_cached_verdict(generated, tmp_path
     assert verdict(generated) == truth
 
 
-@pytest.mark.slow
 def test_the_reported_version_is_part_of_the_key(generated, monkeypatch):
     check.run(check.Options(generated))
     shutil.rmtree(generated / ".mlgitops-cache/tools")

@@ -6,6 +6,8 @@ import pytest
 from conftest import run_cli
 from gitrepo import commit, edit, git, init
 
+pytestmark = pytest.mark.slow  # each test builds overlays with kustomize; make test-fast leaves them out
+
 STORAGE = ('    storage: {size: 20Gi, accessMode: ReadWriteOnce, mountPath: /data}\n'
            '    rollout: {type: Recreate}\n')
 
@@ -96,7 +98,6 @@ def test_renaming_a_model_prunes_the_old_name_and_builds_the_new_one_only(repo, 
 CANARY = '        canary: {version: "3.3.0", image: "registry.example.com/risk/fraud-detector:3.3.0", weight: 10}\n'
 
 
-@pytest.mark.slow
 def test_canaries_show_as_what_they_are(generated, capsys):
     config = generated / "mlgitops.yaml"
     config.write_text(config.read_text().replace("prometheusOperator: true\n",

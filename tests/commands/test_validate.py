@@ -80,6 +80,7 @@ def exported(tmp_path_factory):
     return target
 
 
+@pytest.mark.slow
 def test_export_writes_kubeconforms_layout(exported):
     assert sorted(os.listdir(exported)) == ["v1.33.0-standalone", "v1.33.0-standalone-strict"]
     strict = exported / "v1.33.0-standalone-strict"
@@ -255,6 +256,7 @@ def _validate_stdin(capsys, monkeypatch, data: bytes) -> int:
 _SEED = (CORPUS / "valid-deployment.yaml").read_bytes()
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, len(_SEED)), st.binary(max_size=8)), max_size=6))
 def test_byte_level_fuzz_gives_an_exit_code_not_a_traceback(capsys, monkeypatch, edits):

@@ -94,6 +94,7 @@ def test_weight_0_or_100_says_remove_or_promote(repo, capsys):
     assert result.code == 1 and "at 100 promote it" in result.err
 
 
+@pytest.mark.slow
 def test_promote_canary_makes_it_stable_and_removing_it_rolls_back(repo, capsys):
     _with_canary(repo)
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
