@@ -168,12 +168,17 @@ def _syntax_finding(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
     return Finding(rule, problem, path, position, hint)
 
 
-def _syntax_problem(exc: yaml.MarkedYAMLError, char: str) -> tuple[str, str, str]:
-    """Rule, message and hint of a YAML syntax error: tabs and multiple documents have their own rules."""
-    problem = exc.problem or exc.context or "invalid YAML"
+def _problem_text(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem, with where its context starts when it has one."""
     if exc.problem and exc.context and exc.context_mark:
         start = Position.from_mark(exc.context_mark)
-        problem = f"{exc.problem} ({exc.context} that starts at line {start.line}, column {start.col})"
+        return f"{exc.problem} ({exc.context} that starts at line {start.line}, column {start.col})"
+    return str(exc.problem or exc.context or "invalid YAML")
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, char: str) -> tuple[str, str, str]:
+    """Rule, message and hint of a YAML syntax error: tabs and multiple documents have their own rules."""
+    problem = _problem_text(exc)
     if char == "\t" or "'\\t'" in problem:
         return "yaml-tab", "tab character in indentation", "indent with spaces; YAML does not allow tabs there"
     if "single document" in str(exc.context or "") or "another document" in problem:
