@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from mlgitops.cli import main
+
+# Under pytest-xdist each worker is its own process: no shared example database to race on (a failing
+# example is still printed with its @reproduce_failure blob).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    settings.register_profile("xdist", database=None)
+    settings.load_profile("xdist")
 
 ROOT = Path(__file__).resolve().parent.parent
 # The example specs the tests build on, by name: a model a user adds while trying the README is not one.
@@ -72,9 +81,20 @@ def repo(tmp_path) -> Path:
     return make_repo(tmp_path / "repo")
 
 
+@pytest.fixture(scope="session")
+def generated_once(tmp_path_factory) -> Path:
+    """The example repository generated once per test process; tests get a copy (`generated`)."""
+    repo = make_repo(tmp_path_factory.mktemp("generated-once") / "repo")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["generate", "--repo", str(repo)])
+    assert code == 0, err.getvalue()
+    return repo
+
+
 @pytest.fixture
-def generated(repo, capsys) -> Path:
-    """A repository whose tree has been generated."""
-    result = run_cli(capsys, "generate", "--repo", str(repo))
-    assert result.code == 0, result.err
+def generated(repo, generated_once) -> Path:
+    """A repository whose tree has been generated: a copy of `generated_once`, content cache and mtimes
+    included, so each test may change it freely and sees what a fresh `generate` would have left."""
+    shutil.copytree(generated_once, repo, symlinks=True, dirs_exist_ok=True)
     return repo

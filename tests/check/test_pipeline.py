@@ -33,6 +33,7 @@ def test_findings_exit_1_and_json_lists_them(generated, capsys):
     assert rules == {"image-latest"}
 
 
+@pytest.mark.slow
 def test_drift_is_reported_per_file(generated):
     (generated / "overlays/dev/house-prices/deployment-patch.yaml").unlink()
     spec = generated / "models/fraud-detector.yaml"
@@ -44,6 +45,7 @@ def test_drift_is_reported_per_file(generated):
     ]
 
 
+@pytest.mark.slow
 def test_fidelity_catches_a_patch_kustomize_merges_differently(generated, monkeypatch, capsys):
     """A generator that patches only the changed element of a keyed list (env): kyaml moves it first."""
     from mlgitops.tree import smpdiff
@@ -54,7 +56,7 @@ def test_fidelity_catches_a_patch_kustomize_merges_differently(generated, monkey
             return smpdiff.SAME
         if key is None:
             return target
-        return [{key: t[key], **d} for b, t in zip(base, target) if (d := smpdiff.diff(b, t, path)) is not smpdiff.SAME]
+        return [{key: t[key], **d} for b, t in zip(base, target, strict=False) if (d := smpdiff.diff(b, t, path)) is not smpdiff.SAME]
 
     monkeypatch.setattr(smpdiff, "_diff_list", only_changed_elements)
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "a generator with a bug")
@@ -75,6 +77,7 @@ def test_a_hand_edit_is_drift_not_a_fidelity_bug(generated):
                     "(drift)")]
 
 
+@pytest.mark.slow
 def test_a_hand_edited_overlay_is_named(generated):
     kustomization = generated / "overlays/prod/house-prices/kustomization.yaml"
     kustomization.write_text("resources:\n- ../../../base/nowhere\n")
@@ -99,6 +102,7 @@ def test_unchanged_repository_is_answered_from_the_cache(generated):
     assert (first.findings, first.resources) == (second.findings, second.resources)
 
 
+@pytest.mark.slow
 def test_a_changed_spec_invalidates_only_its_overlays(generated, capsys):
     check.run(check.Options(generated))
     spec = generated / "models/house-prices.yaml"
@@ -107,6 +111,7 @@ def test_a_changed_spec_invalidates_only_its_overlays(generated, capsys):
     assert check.run(check.Options(generated)).cache_hits == 7
 
 
+@pytest.mark.slow
 def test_a_changed_tool_invalidates_everything(generated, tmp_path, monkeypatch):
     check.run(check.Options(generated))
     wrapper = tmp_path / "kustomize-wrapper"
@@ -117,6 +122,7 @@ def test_a_changed_tool_invalidates_everything(generated, tmp_path, monkeypatch)
     assert check.run(check.Options(generated)).cache_hits == 0
 
 
+@pytest.mark.slow
 def test_a_changed_schema_set_invalidates_everything(generated, monkeypatch):
     check.run(check.Options(generated))
     original = kubecheck.KubeCheck.identity
@@ -124,6 +130,7 @@ def test_a_changed_schema_set_invalidates_everything(generated, monkeypatch):
     assert check.run(check.Options(generated)).cache_hits == 0
 
 
+@pytest.mark.slow
 def test_a_truncated_cache_entry_is_a_miss_not_a_wrong_verdict(generated):
     spec = generated / "models/house-prices.yaml"
     spec.write_text(spec.read_text().replace("house-prices:1.4.0", "house-prices:latest"))
@@ -140,6 +147,7 @@ def test_a_truncated_cache_entry_is_a_miss_not_a_wrong_verdict(generated):
     assert second.findings == first.findings
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("count", [2, 3])
 def test_shards_together_equal_one_full_run(generated, count):
     spec = generated / "models/house-prices.yaml"
@@ -165,6 +173,7 @@ def test_kubeconform_absent_is_an_environment_error(generated, capsys, monkeypat
     assert "kubeconform is not on PATH" in result.err
 
 
+@pytest.mark.slow
 def test_kubeconform_verdicts_become_findings_at_the_spec_line(generated, tmp_path, capsys, monkeypatch):
     """A stand-in kubeconform that checks its arguments and calls one Service invalid."""
     fake = tmp_path / "bin" / "kubeconform"

@@ -41,6 +41,7 @@ def test_diff_shows_only_what_the_clusters_will_get(generated, capsys):
     assert not (cache.location(generated) / "diff-base").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", [["--markdown"], ["--format", "markdown"]], ids=["markdown", "format-markdown"])
 def test_markdown_for_the_step_summary(generated, capsys, flag):
     first = commit(init(generated), "base")
@@ -66,6 +67,7 @@ def test_a_feature_branch_compares_with_its_merge_base_with_main(generated, caps
     assert "+  replicas: 6\n" in result.out
 
 
+@pytest.mark.slow
 def test_the_default_branch_is_origins_head_and_main_moving_on_does_not_show(generated, capsys, tmp_path):
     """In a clone, origin/HEAD names the default branch; the merge base keeps main's later commits out."""
     commit(init(generated, "trunk"), "base")
@@ -202,6 +204,7 @@ def rename_namespaces(repo: Path) -> None:
     edit(repo / "mlgitops.yaml", "namespace: ml-", "namespace: models-")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change, built", [(change_one_spec_and_delete_another, 2 + 3), (rename_namespaces, 20)],
                          ids=["one-spec-changed-one-model-deleted", "config-changes-every-overlay"])
 def test_building_only_changed_overlays_gives_the_same_diff_as_building_everything(generated, capsys, change,
@@ -227,7 +230,7 @@ def test_built_output_is_cached_by_content_and_the_cache_changes_nothing(generat
     assert warm.text() == cold.text()
 
 
-# --- turning autoscaling on (issue 9, item 13) ---
+# --- turning autoscaling on ---
 
 def deployment(replicas=None) -> dict:
     spec = {"template": {}} | ({"replicas": replicas} if replicas is not None else {})
@@ -280,6 +283,7 @@ def test_diff_warns_when_an_environment_turns_autoscaling_on(repo, capsys):
     assert "> [!WARNING]" in markdown and f"`models/house-prices.yaml:{line}:9`: prod: Deployment" in markdown
 
 
+@pytest.mark.slow
 def test_a_changed_wrapper_script_is_a_new_kustomize_for_the_diff_cache(generated, capsys, tmp_path, monkeypatch):
     """With MLGITOPS_KUSTOMIZE="sh k.sh" the built objects were keyed on /bin/sh: after k.sh changed, the
     cached diff showed what the old script built. The key is now kustomize as check fingerprints it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
 import yaml
 from conftest import run_cli
 
@@ -29,6 +30,7 @@ def _selects(selector: dict, labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+@pytest.mark.slow
 def test_a_canary_runs_beside_the_stable_version_with_disjoint_selectors(repo, capsys, monkeypatch):
     monkeypatch.setenv("PATH", f"{__import__('sys').executable.rsplit('/', 1)[0]}:{__import__('os').environ['PATH']}")
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
@@ -92,6 +94,7 @@ def test_weight_0_or_100_says_remove_or_promote(repo, capsys):
     assert result.code == 1 and "at 100 promote it" in result.err
 
 
+@pytest.mark.slow
 def test_promote_canary_makes_it_stable_and_removing_it_rolls_back(repo, capsys):
     _with_canary(repo)
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
@@ -147,6 +150,7 @@ def test_the_gateway_namespace_may_call_both_versions_when_callers_are_restricte
     assert "gw" not in str(staging["spec"]["ingress"][0]["from"])
 
 
+@pytest.mark.slow
 def test_a_raw_patch_without_a_name_reaches_the_canary_too(repo, capsys):
     """fraud-detector's prod patch targets {kind: Deployment}: both versions get it (the canary is the stable
     version's objects with another version); a patch that names its object patches that one only."""
@@ -181,6 +185,7 @@ def test_a_canary_routed_by_the_gateway_needs_a_hostname(repo, capsys):
     assert "prod: the canary's HTTPRoute needs a hostname" in result.err and "models/image-classifier.yaml:" in result.err
 
 
+@pytest.mark.slow
 def test_a_canary_too_small_for_its_weight_at_the_stable_peak_is_a_warning(repo, capsys):
     """image-classifier scales to 16 pods in prod: 20% of their requests is the load of 4 pods, not 1."""
     spec = repo / "models/image-classifier.yaml"

@@ -202,6 +202,7 @@ def test_a_random_sweep_is_a_fixed_sample_of_its_seed():
         assert 0.0001 <= float(values["lr"]) <= 0.1 and 2 <= int(values["layers"]) <= 8
 
 
+@pytest.mark.slow
 def test_a_random_sweep_does_not_depend_on_the_interpreter_hash_seed():
     code = ("from mlgitops.render import sweep; import json; "
             f"print(json.dumps(sweep.trials({RANDOM!r})))")

@@ -109,7 +109,7 @@ def test_a_missing_config_is_an_environment_error(tmp_path, capsys, monkeypatch)
 
 
 def test_temp_files_never_remain(generated):
-    leftovers = [p for p in Path(generated).rglob(".*.tmp")]
+    leftovers = list(Path(generated).rglob(".*.tmp"))
     assert leftovers == []
 
 

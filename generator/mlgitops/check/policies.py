@@ -224,7 +224,7 @@ def _gpu(obj, gpu: dict, add):
     if not any(resource in ((c.get("resources") or {}).get("limits") or {}) for _, c in _containers(obj)):
         return
     keys = {t.get("key") for t in gpu["tolerations"]}
-    tolerated = any(t.get("operator") == "Exists" and not t.get("key") or t.get("key") in keys
+    tolerated = any((t.get("operator") == "Exists" and not t.get("key")) or t.get("key") in keys
                     for t in pod.get("tolerations") or [])
     if not tolerated:
         add("gpu-scheduling", "/spec/template/spec/tolerations", "requests GPUs but does not tolerate the GPU taint",
@@ -599,7 +599,7 @@ def _within(rule: dict, allowed: dict) -> bool:
     allowed rule's (a missing or empty list admits everything)."""
     def inside(field: str) -> bool:
         outer, inner = allowed.get(field) or [], rule.get(field) or []
-        return not outer or bool(inner) and all(item in outer for item in inner)
+        return not outer or (bool(inner) and all(item in outer for item in inner))
     return inside("from") and inside("ports")
 
 

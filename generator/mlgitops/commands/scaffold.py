@@ -201,6 +201,18 @@ def check_options(engine: str, repo_url: str | None) -> None:
                          "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
 
 
+def _complete_gitignore(root: Path, path: Path) -> bool:
+    """Append the lines of GITIGNORE an existing .gitignore lacks; whether it had to."""
+    try:
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FatalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    missing = [line for line in GITIGNORE.splitlines()[1:] if line not in current.splitlines()]
+    if missing:
+        _write(root, path, current.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
+    return bool(missing)
+
+
 def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> list[str]:
     """Write a new repository's config, schemas, CI workflow, pre-commit config and README; files that
     exist are left alone (a .gitignore gains the lines it lacks). Returns what was written."""
@@ -217,13 +229,7 @@ def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> 
     for rel, text in files.items():
         path = root / rel
         if rel == ".gitignore" and path.exists():
-            try:
-                current = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise FatalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-            missing = [line for line in GITIGNORE.splitlines()[1:] if line not in current.splitlines()]
-            if missing:
-                _write(root, path, current.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
+            if _complete_gitignore(root, path):
                 written.append(rel)
             continue
         if path.exists():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 
-def clone(value):
+
+def clone(value: Any) -> Any:
     """A deep copy of plain data; ~5x faster than copy.deepcopy, which handles every Python object."""
     if isinstance(value, dict):
         return {k: clone(v) for k, v in value.items()}

@@ -6,6 +6,8 @@ and `report`; never touches a file.
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgitops.render import canary, network, scaling, storage, workload
 from mlgitops.render.context import VERSION_TAG, Context
 from mlgitops.render.manifest import Manifest
@@ -24,7 +26,7 @@ RENDERERS = (
 )
 
 
-def render(effective: dict, config: Config, env: str) -> list[Manifest]:
+def render(effective: dict[str, Any], config: Config, env: str) -> list[Manifest]:
     """The manifests of one effective spec; env "" renders the base (no namespace, no env label)."""
     meta = effective["metadata"]
     environment = config.environment(env) if env else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
@@ -22,11 +24,11 @@ def service(ctx: Context) -> Manifest:
     return Manifest(obj, "service.yaml", "/spec/serving/port")
 
 
-def _namespace(name: str) -> dict:
+def _namespace(name: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
-def _serving_sources(ctx: Context) -> list[dict] | None:
+def _serving_sources(ctx: Context) -> list[dict[str, Any]] | None:
     """Who may call the serving port: None for anyone, else namespaces (and the model's own namespace)."""
     policy = ctx.serving["networkPolicy"]
     namespaces = policy.get("allowFromNamespaces")
@@ -47,7 +49,7 @@ def _serving_sources(ctx: Context) -> list[dict] | None:
 
 def network_policy(ctx: Context) -> Manifest:
     """The serving port for its callers; a separate metrics port for the monitoring namespace only."""
-    rule: dict = {"ports": [{"port": ctx.serving["port"], "protocol": "TCP"}]}
+    rule: dict[str, Any] = {"ports": [{"port": ctx.serving["port"], "protocol": "TCP"}]}
     sources = _serving_sources(ctx)
     if sources is not None:
         rule["from"] = sources
@@ -68,7 +70,7 @@ def ingress(ctx: Context) -> Manifest | None:
     backend = {"service": {"name": ctx.name, "port": {"name": "http"}}}
     rule = {"host": spec_in["host"],
             "http": {"paths": [{"backend": backend, "path": spec_in["path"], "pathType": "Prefix"}]}}
-    spec: dict = {"rules": [rule]}
+    spec: dict[str, Any] = {"rules": [rule]}
     if "className" in spec_in:
         spec["ingressClassName"] = spec_in["className"]
     if "tlsSecret" in spec_in:

@@ -7,6 +7,7 @@ Each function returns plain data that `workload.deployment` places into the pod 
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 from mlgitops.kube.images import split_image
 from mlgitops.render.context import Context
@@ -24,7 +25,7 @@ DRAIN_SECONDS = 30  # the server's own time to finish in-flight requests, after 
 SPREAD_KEYS = (("zone", "topology.kubernetes.io/zone"), ("node", "kubernetes.io/hostname"))
 
 
-def default_env(ctx: Context) -> list[dict]:
+def default_env(ctx: Context) -> list[dict[str, Any]]:
     """Thread counts from the CPU limit (a resourceFieldRef rounds up: 500m -> 1) and a writable HOME;
     a name the spec sets itself (in env or secrets) is left to the spec."""
     taken = set(ctx.serving.get("env", {})) | {s["env"] for s in ctx.serving.get("secrets", [])}
@@ -34,7 +35,7 @@ def default_env(ctx: Context) -> list[dict]:
     return [e for e in env if e["name"] not in taken]
 
 
-def spec_env(name: str, value) -> dict:
+def spec_env(name: str, value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"name": name, "value": value}
     source = {kind: dict(ref) for kind, ref in value["valueFrom"].items()}
@@ -43,7 +44,7 @@ def spec_env(name: str, value) -> dict:
     return {"name": name, "valueFrom": source}
 
 
-def pre_stop(ctx: Context) -> dict | None:
+def pre_stop(ctx: Context) -> dict[str, Any] | None:
     shutdown = ctx.serving["shutdown"]
     kind = shutdown.get("preStop") or ("sleep" if ctx.kubernetes_minor >= pods.SLEEP_ACTION_MINOR else "none")
     seconds = shutdown["preStopSleepSeconds"]
@@ -56,10 +57,10 @@ def pre_stop(ctx: Context) -> dict | None:
 
 def grace_period(ctx: Context) -> int:
     shutdown = ctx.serving["shutdown"]
-    return shutdown.get("gracePeriodSeconds", shutdown["preStopSleepSeconds"] + DRAIN_SECONDS)
+    return cast("int", shutdown.get("gracePeriodSeconds", shutdown["preStopSleepSeconds"] + DRAIN_SECONDS))
 
 
-def volumes(ctx: Context) -> tuple[list[dict], list[dict]]:
+def volumes(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The scratch volumes and their mounts: size-limited /tmp and HOME, memory-backed /dev/shm."""
     scratch = ctx.serving["scratch"]
     vols = [{"emptyDir": {"sizeLimit": str(scratch["tmpSize"])}, "name": "tmp"},
@@ -72,7 +73,7 @@ def volumes(ctx: Context) -> tuple[list[dict], list[dict]]:
     return vols, mounts
 
 
-def topology_spread(ctx: Context) -> list[dict]:
+def topology_spread(ctx: Context) -> list[dict[str, Any]]:
     """Soft zone and node spreading of the pods of one rollout, where more than one pod can run. Before
     Kubernetes 1.27 matchLabelKeys is off, so old and new pods of a rollout are balanced together."""
     if ctx.max_pods < 2:
@@ -84,7 +85,7 @@ def topology_spread(ctx: Context) -> list[dict]:
             for name, key in SPREAD_KEYS if spread[name] != "Off"]
 
 
-def classes(ctx: Context) -> dict:
+def classes(ctx: Context) -> dict[str, Any]:
     """priorityClassName and (GPU pods) runtimeClassName: the spec's, else the environment's."""
     out = {}
     priority = ctx.serving.get("priorityClassName", ctx.scheduling.get("priorityClassName"))

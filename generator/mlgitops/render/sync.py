@@ -16,6 +16,7 @@ Per cluster (environments may share one), for each engine of `sync.engine`:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mlgitops.kube import quantity
 from mlgitops.render.engines import ENGINES, named
@@ -28,7 +29,7 @@ from mlgitops.spec.config import Config, Environment
 class SyncObject:
     folder: str  # clusters/<cluster>/<engine>
     file: str
-    obj: dict
+    obj: dict[str, Any]
     source: str  # the file it is generated from: mlgitops.yaml or models/<name>.yaml
 
 
@@ -49,7 +50,7 @@ def _minor(config: Config) -> str:
     return f"v{major}.{minor}"
 
 
-def namespace(config: Config, env: Environment, engine: str) -> dict:
+def namespace(config: Config, env: Environment, engine: str) -> dict[str, Any]:
     labels = {"kubernetes.io/metadata.name": env.namespace, **PART_OF, "mlgitops.io/environment": env.name}
     for mode in ("enforce", "audit", "warn"):  # a spec's security exception needs enforce: baseline (podSecurity)
         labels[f"pod-security.kubernetes.io/{mode}"] = env.pod_security if mode == "enforce" else "restricted"
@@ -63,7 +64,7 @@ def _quantity(value) -> str:
     return quantity.text(value)
 
 
-def resource_quota(config: Config, env: Environment) -> dict | None:
+def resource_quota(config: Config, env: Environment) -> dict[str, Any] | None:
     quota = env.quota
     if not quota:
         return None
@@ -81,11 +82,11 @@ def resource_quota(config: Config, env: Environment) -> dict | None:
             "spec": {"hard": hard}}
 
 
-def limit_range(env: Environment) -> dict | None:
+def limit_range(env: Environment) -> dict[str, Any] | None:
     limits = env.limit_range
     if not limits:
         return None
-    item: dict = {"type": "Container"}
+    item: dict[str, Any] = {"type": "Container"}
     for key in ("default", "defaultRequest"):
         if limits.get(key):
             item[key] = {k: _quantity(v) for k, v in limits[key].items()}
@@ -95,9 +96,9 @@ def limit_range(env: Environment) -> dict | None:
 
 
 def _cluster_objects(config: Config, envs: list[Environment], engine: str,
-                     models: list[tuple[str, str]], training: frozenset[tuple[str, str]]) -> list[tuple[str, dict, str]]:
+                     models: list[tuple[str, str]], training: frozenset[tuple[str, str]]) -> list[tuple[str, dict[str, Any], str]]:
     """(file, object, source) for one cluster and engine."""
-    out: list[tuple[str, dict, str]] = []
+    out: list[tuple[str, dict[str, Any], str]] = []
     for env in envs:
         out.append((f"namespace-{env.namespace}.yaml", namespace(config, env, engine), config.path))
         quota = resource_quota(config, env)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any, cast
 
 from mlgitops.kube.annotations import SECURITY_EXCEPTION
 from mlgitops.kube.quantity import text as quantity
@@ -51,23 +52,23 @@ class TrainingContext:
     team: str
     env: str
     namespace: str
-    spec: dict  # the effective spec of the environment
-    gpu: dict  # mlgitops.yaml's gpu section
-    settings: dict  # mlgitops.yaml's training section
+    spec: dict[str, Any]  # the effective spec of the environment
+    gpu: dict[str, Any]  # mlgitops.yaml's gpu section
+    settings: dict[str, Any]  # mlgitops.yaml's training section
     kubernetes_version: str
 
     @property
-    def training(self) -> dict:
-        return self.spec["training"]
+    def training(self) -> dict[str, Any]:
+        return cast("dict[str, Any]", self.spec["training"])
 
     @property
-    def labels(self) -> dict:
+    def labels(self) -> dict[str, Any]:
         common = label_set.common(self.name, self.team, self.spec, self.env)
         common.pop("app.kubernetes.io/name")  # not selected by the serving Service, PDB or NetworkPolicy
         return {**common, COMPONENT: "training"}
 
-    def metadata(self, name: str, annotations: dict | None = None) -> dict:
-        meta: dict = {"name": name, "labels": dict(self.labels), "namespace": self.namespace}
+    def metadata(self, name: str, annotations: dict[str, Any] | None = None) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": name, "labels": dict(self.labels), "namespace": self.namespace}
         merged = {**self.spec.get("annotations", {}), **(annotations or {})}
         reason = self.training["security"].get("reason")
         if reason:
@@ -77,7 +78,7 @@ class TrainingContext:
         return meta
 
 
-def context(effective: dict, config: Config, env: str) -> TrainingContext:
+def context(effective: dict[str, Any], config: Config, env: str) -> TrainingContext:
     meta = effective["metadata"]
     return TrainingContext(meta["name"], meta["team"], env, config.environment(env).namespace, effective["spec"],
                            config.gpu, config.training, str(config.kubernetes_version))
@@ -87,7 +88,7 @@ def data_claim(ctx: TrainingContext) -> str:
     return f"{ctx.name}-train-data"
 
 
-def _env(ctx: TrainingContext) -> list[dict]:
+def _env(ctx: TrainingContext) -> list[dict[str, Any]]:
     model = ctx.spec["model"]
     env = [{"name": "MODEL_NAME", "value": ctx.name}, {"name": "MODEL_VERSION", "value": model["version"]}]
     output = ctx.training.get("output")
@@ -96,10 +97,10 @@ def _env(ctx: TrainingContext) -> list[dict]:
     return env + env_vars(ctx.training)
 
 
-def _volumes(ctx: TrainingContext, sweep_config: str | None = None) -> tuple[list[dict], list[dict]]:
+def _volumes(ctx: TrainingContext, sweep_config: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(pod volumes, container mounts): a writable /tmp, the data, the sweep's trials."""
-    volumes: list[dict] = [{"emptyDir": {}, "name": "tmp"}]
-    mounts: list[dict] = [{"mountPath": "/tmp", "name": "tmp"}]
+    volumes: list[dict[str, Any]] = [{"emptyDir": {}, "name": "tmp"}]
+    mounts: list[dict[str, Any]] = [{"mountPath": "/tmp", "name": "tmp"}]
     data = ctx.training.get("data")
     if data:
         claim = data.get("claim") or data_claim(ctx)
@@ -114,12 +115,12 @@ def _volumes(ctx: TrainingContext, sweep_config: str | None = None) -> tuple[lis
     return volumes, mounts
 
 
-def _container(ctx: TrainingContext, name: str = CONTAINER, sweep_config: str | None = None) -> tuple[dict, dict]:
+def _container(ctx: TrainingContext, name: str = CONTAINER, sweep_config: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(container, pod spec without containers) for the pod templates of Jobs and PyTorchJobs."""
     training = ctx.training
     pod_security, container_security = security_contexts(training["security"])
     volumes, mounts = _volumes(ctx, sweep_config)
-    container: dict = {"name": name, "image": training["image"], "imagePullPolicy": "IfNotPresent",
+    container: dict[str, Any] = {"name": name, "image": training["image"], "imagePullPolicy": "IfNotPresent",
                        "env": _env(ctx), "resources": container_resources(training["resources"], ctx.gpu),
                        "securityContext": container_security, "volumeMounts": mounts}
     for key in ("command", "args"):
@@ -130,13 +131,13 @@ def _container(ctx: TrainingContext, name: str = CONTAINER, sweep_config: str | 
                                 *training["command"]]
         container.pop("args", None)
         container["command"] += list(training.get("args", []))
-    pod: dict = {"automountServiceAccountToken": False, "restartPolicy": "Never",
+    pod: dict[str, Any] = {"automountServiceAccountToken": False, "restartPolicy": "Never",
                  "securityContext": pod_security, "volumes": volumes}
     scheduling(training, ctx.gpu, pod)
     return container, pod
 
 
-def _pod_template(ctx: TrainingContext, sweep_config: str | None = None, name: str = CONTAINER) -> dict:
+def _pod_template(ctx: TrainingContext, sweep_config: str | None = None, name: str = CONTAINER) -> dict[str, Any]:
     container, pod = _container(ctx, name, sweep_config)
     return {"metadata": {"labels": dict(ctx.labels)}, "spec": {**pod, "containers": [container]}}
 
@@ -155,14 +156,14 @@ def _fields(pod: str, container: str) -> dict[str, str]:
     }
 
 
-def _hashed(objects: list[dict], prefix: str) -> str:
+def _hashed(objects: list[dict[str, Any]], prefix: str) -> str:
     """`<prefix>-<hash>`: the hash of what the objects are made of apart from their (mutable) metadata."""
     content = [{k: v for k, v in o.items() if k != "metadata"} for o in objects]
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return f"{prefix}-{digest[:HASH_LENGTH]}"
 
 
-def _named(value, name: str):
+def _named(value: Any, name: str) -> Any:
     """value with every string equal to the placeholder replaced by name."""
     if isinstance(value, dict):
         return {k: _named(v, name) for k, v in value.items()}
@@ -171,7 +172,7 @@ def _named(value, name: str):
     return name if value == PLACEHOLDER else value
 
 
-def _job_spec(ctx: TrainingContext, template: dict) -> dict:
+def _job_spec(ctx: TrainingContext, template: dict[str, Any]) -> dict[str, Any]:
     training = ctx.training
     return {"activeDeadlineSeconds": training["activeDeadlineSeconds"], "backoffLimit": training["backoffLimit"],
             "template": template}
@@ -205,12 +206,12 @@ def train_job(ctx: TrainingContext) -> Manifest:
     training = ctx.training
     pod_security, container_security = security_contexts(training["security"])
     volumes, mounts = _volumes(ctx)
-    trainer: dict = {"env": _env(ctx), "image": training["image"], "numNodes": training["workers"],
+    trainer: dict[str, Any] = {"env": _env(ctx), "image": training["image"], "numNodes": training["workers"],
                      "resourcesPerNode": container_resources(training["resources"], ctx.gpu)}
     for key in ("command", "args"):
         if key in training:
             trainer[key] = list(training[key])
-    pod: dict = {"containers": [{"name": "node", "securityContext": container_security, "volumeMounts": mounts}],
+    pod: dict[str, Any] = {"containers": [{"name": "node", "securityContext": container_security, "volumeMounts": mounts}],
                  "securityContext": pod_security, "volumes": volumes}
     scheduling(training, ctx.gpu, pod)
     patch = {"manager": MANAGER, "trainingRuntimeSpec": {"template": {"spec": {"replicatedJobs": [
@@ -279,7 +280,7 @@ def sweep_job(ctx: TrainingContext) -> list[Manifest]:
             Manifest(_named(job_obj, name), "sweep-job.yaml", f"{T}/sweep", fields)]
 
 
-def _katib_parameter(name: str, space) -> dict:
+def _katib_parameter(name: str, space: Any) -> dict[str, Any]:
     if isinstance(space, list):
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in space)
         return {"feasibleSpace": {"list": [sweeps.text(v) for v in space]}, "name": name,
@@ -303,7 +304,7 @@ def katib_experiment(ctx: TrainingContext) -> Manifest:
     trial_spec = {"apiVersion": "batch/v1", "kind": "Job",
                   "spec": {"activeDeadlineSeconds": training["activeDeadlineSeconds"],
                            "backoffLimit": training["backoffLimit"], "template": template}}
-    algorithm: dict = {"algorithmName": sweep.get("strategy", "grid")}
+    algorithm: dict[str, Any] = {"algorithmName": sweep.get("strategy", "grid")}
     if algorithm["algorithmName"] == "random":
         algorithm["algorithmSettings"] = [{"name": "random_state", "value": str(sweep.get("seed", 0))}]
     objective = sweep["objective"]
@@ -329,7 +330,7 @@ def data_volume_claim(ctx: TrainingContext) -> Manifest | None:
     data = ctx.training.get("data")
     if not data or "size" not in data:
         return None
-    spec: dict = {"accessModes": [data["accessMode"]], "resources": {"requests": {"storage": quantity(data["size"])}}}
+    spec: dict[str, Any] = {"accessModes": [data["accessMode"]], "resources": {"requests": {"storage": quantity(data["size"])}}}
     if "storageClassName" in data:
         spec["storageClassName"] = data["storageClassName"]
     obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -337,7 +338,7 @@ def data_volume_claim(ctx: TrainingContext) -> Manifest | None:
     return Manifest(obj, "data-pvc.yaml", f"{T}/data")
 
 
-def render(effective: dict, config: Config, env: str) -> list[Manifest]:
+def render(effective: dict[str, Any], config: Config, env: str) -> list[Manifest]:
     """The training objects of one environment's effective spec (the caller decides that env trains)."""
     ctx = context(effective, config, env)
     training = ctx.training

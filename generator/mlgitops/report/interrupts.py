@@ -9,17 +9,18 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
+from typing import Any
 
 EXIT_CODE = 130  # 128 + SIGINT, as shells report it
 
 
-def _first(signum, frame) -> None:
+def _first(signum: Any, frame: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
     raise KeyboardInterrupt
 
 
 @contextmanager
-def handled():
+def handled() -> Any:
     """Within: Ctrl-C raises KeyboardInterrupt once, then is ignored. Outside: as before."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -8,6 +8,7 @@ reported at the last layer that wrote the value (or, for a missing value, its ne
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mlgitops.report.findings import Position
 from mlgitops.spec.merge import merge_all
@@ -19,7 +20,7 @@ class Layer:
     doc: Document
     prefix: str  # pointer in doc to where this layer's spec-shaped mapping lives
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         node = self.doc.data
         for token in self.prefix.split("/")[1:]:
             token = token.replace("~1", "/").replace("~0", "~")
@@ -32,7 +33,7 @@ class Layer:
         return (self.prefix + rel) in self.doc.values
 
 
-def merged(layers: list[Layer], drop: tuple[str, ...] = ()) -> dict:
+def merged(layers: list[Layer], drop: tuple[str, ...] = ()) -> dict[str, Any]:
     return merge_all({k: v for k, v in layer.data().items() if k not in drop} for layer in layers)
 
 

@@ -40,17 +40,17 @@ def gpu(serving: dict) -> bool:
     return serving["resources"]["gpu"] > 0
 
 
-def autoscaled(serving: dict) -> bool:
+def autoscaled(serving: Mapping[str, Any]) -> bool:
     return serving.get("autoscaling") is not None
 
 
-def max_pods(serving: dict) -> int:
+def max_pods(serving: Mapping[str, Any]) -> int:
     """The most pods the model can run: maxReplicas under an HPA, else replicas."""
     scaling = serving.get("autoscaling")
-    return scaling["maxReplicas"] if scaling else serving["replicas"]
+    return cast("int", scaling["maxReplicas"] if scaling else serving["replicas"])
 
 
-def rollout(serving: dict) -> dict:
+def rollout(serving: Mapping[str, Any]) -> dict[str, Any]:
     """The Deployment strategy: GPU pods default to a rollout that needs no GPU beyond those the pods hold
     (maxSurge 0, maxUnavailable 1; Recreate for a single fixed replica), other pods surge by one."""
     spec = serving["rollout"]
@@ -64,13 +64,13 @@ def rollout(serving: dict) -> dict:
     return {"rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}, "type": "RollingUpdate"}
 
 
-def _probe_budget(probe, defaults: dict) -> int:
+def _probe_budget(probe: Any, defaults: dict[str, Any]) -> int:
     spec = {} if isinstance(probe, str) else probe
     timings = {**defaults, **{k: v for k, v in spec.items() if k in defaults}}
-    return timings["initialDelaySeconds"] + timings["failureThreshold"] * timings["periodSeconds"]
+    return cast("int", timings["initialDelaySeconds"] + timings["failureThreshold"] * timings["periodSeconds"])
 
 
-def startup_budget(serving: dict) -> int:
+def startup_budget(serving: Mapping[str, Any]) -> int:
     """Seconds a started container may take to become healthy before Kubernetes restarts it: the
     startup probe's initialDelaySeconds + failureThreshold x periodSeconds (else the liveness probe's)."""
     health = serving.get("health", {})
@@ -81,21 +81,21 @@ def startup_budget(serving: dict) -> int:
     return 0
 
 
-def progress_deadline(serving: dict) -> int:
+def progress_deadline(serving: Mapping[str, Any]) -> int:
     """progressDeadlineSeconds: the spec's, else above the startup budget plus scheduling and image pull."""
     given = serving["rollout"].get("progressDeadlineSeconds")
     if given is not None:
-        return given
+        return cast("int", given)
     needed = startup_budget(serving) + SCHEDULE_AND_PULL_SECONDS[gpu(serving)]
     return max(KUBERNETES_PROGRESS_DEADLINE, needed)
 
 
-def slow_starting(serving: dict) -> bool:
+def slow_starting(serving: Mapping[str, Any]) -> bool:
     """GPU models and models with a startup probe (the spec says loading takes long)."""
     return gpu(serving) or "startup" in serving.get("health", {})
 
 
-def shared_memory(spec: dict) -> str | None:
+def shared_memory(spec: Mapping[str, Any]) -> str | None:
     """The /dev/shm size: the spec's (0 turns it off), else 1Gi for GPU and PyTorch models."""
     serving = spec["serving"]
     if "sharedMemory" in serving:
@@ -106,7 +106,7 @@ def shared_memory(spec: dict) -> str | None:
     return DEFAULT_SHM if gpu(serving) or framework in PYTORCH else None
 
 
-def ephemeral_storage(serving: dict) -> str:
+def ephemeral_storage(serving: Mapping[str, Any]) -> str:
     """Ephemeral storage the pod asks for by default: its size-limited scratch volumes plus log headroom."""
     scratch = serving["scratch"]
     return add_bytes(scratch["tmpSize"], scratch["homeSize"], LOG_HEADROOM)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding
@@ -12,7 +13,7 @@ from mlgitops.spec import pods
 RESERVED_ENV = pods.reserved_env("serving")
 
 
-def _culprit(locate, layer_of, first: tuple[str, bool], second: tuple[str, bool]):
+def _culprit(locate: Any, layer_of: Any, first: tuple[str, bool], second: tuple[str, bool]) -> Any:
     """Of two values that conflict, (blamed place, other place): the one a more specific layer (an
     environment's override) wrote, else the one written later in the file. Places are (pointer, key?)."""
     a, b = locate(*first), locate(*second)
@@ -21,11 +22,11 @@ def _culprit(locate, layer_of, first: tuple[str, bool], second: tuple[str, bool]
     return (a, b) if rank_a >= rank_b else (b, a)
 
 
-def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
+def check(doc: dict[str, Any], locate: Any, layer_of: Any = lambda pointer: 0) -> list[Finding]:
     serving = doc["spec"]["serving"]
     found: list[Finding] = []
 
-    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False):
+    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False) -> None:
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 
@@ -88,12 +89,12 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
     return found
 
 
-def pod_checks(doc: dict, locate) -> list[Finding]:
+def pod_checks(doc: dict[str, Any], locate: Any) -> list[Finding]:
     """Rollout and shutdown settings that contradict each other."""
     serving = doc["spec"]["serving"]
     found: list[Finding] = []
 
-    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False):
+    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False) -> None:
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 
@@ -119,7 +120,7 @@ def pod_checks(doc: dict, locate) -> list[Finding]:
     return found
 
 
-def version_checks(doc: dict, locate, kubernetes_minor: int, kubernetes_version: str) -> list[Finding]:
+def version_checks(doc: dict[str, Any], locate: Any, kubernetes_minor: int, kubernetes_version: str) -> list[Finding]:
     """Spec settings the cluster's Kubernetes version (mlgitops.yaml) does not support."""
     found = []
     if doc["spec"]["serving"]["shutdown"].get("preStop") == "sleep" and kubernetes_minor < pods.SLEEP_ACTION_MINOR:
@@ -130,7 +131,7 @@ def version_checks(doc: dict, locate, kubernetes_minor: int, kubernetes_version:
     return found
 
 
-def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
+def check_patches(env_pointer: str, patches: list[Any], position: Any) -> list[Finding]:
     """Raw patches of one environment (at env_pointer) that would silently do nothing: a namespace,
     which the overlay's namespace transformer overrides. position(pointer, key) -> (file, Position)."""
     found = []
@@ -143,7 +144,7 @@ def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
             places.append(position(f"{at}/merge/metadata/namespace", True))
         for j, op in enumerate(patch.get("jsonPatch") or []):
             value, target = op.get("value"), op["path"].rstrip("/")
-            if target == "/metadata/namespace" or target == "/metadata" and isinstance(value, dict) and "namespace" in value:
+            if target == "/metadata/namespace" or (target == "/metadata" and isinstance(value, dict) and "namespace" in value):
                 places.append(position(f"{at}/jsonPatch/{j}/path", False))
         for file, pos in places:
             found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace", file, pos, hint))
@@ -189,12 +190,12 @@ def names_version(uri: str, version: str) -> bool:
     return re.search(rf"(?<![0-9A-Za-uw-z.]){re.escape(version)}(?![0-9]|\.[0-9])", uri) is not None
 
 
-def model_source(doc: dict, base_version: str | None, locate, layer_of, initializer: dict | None) -> list[Finding]:
+def model_source(doc: dict[str, Any], base_version: str | None, locate: Any, layer_of: Any, initializer: dict[str, Any] | None) -> list[Finding]:
     """Checks on where the weights come from: the uri against the version, and `model.fetch`."""
     model, serving = doc["spec"]["model"], doc["spec"]["serving"]
     found: list[Finding] = []
 
-    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False):
+    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False) -> None:
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 

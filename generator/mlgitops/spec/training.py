@@ -8,7 +8,9 @@ workers, a scheduled sweep). Pure; the render stage builds the objects from the 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding, Position, Severity
@@ -19,7 +21,7 @@ RESERVED_ENV = pods.reserved_env("training")
 SWEEP = "/spec/training/sweep"
 
 
-def training_environments(spec: dict, env_names: list[str]) -> list[str]:
+def training_environments(spec: dict[str, Any], env_names: list[str]) -> list[str]:
     """The environments whose overlays get training objects: the spec's list, else the first one."""
     training = spec.get("training")
     if not training:
@@ -28,20 +30,20 @@ def training_environments(spec: dict, env_names: list[str]) -> list[str]:
     return [e for e in env_names if e in listed] if listed else env_names[:1]
 
 
-def trains(effective_spec: dict, base_spec: dict, env_names: list[str], env: str) -> bool:
+def trains(effective_spec: dict[str, Any], base_spec: dict[str, Any], env_names: list[str], env: str) -> bool:
     """Whether `env` gets training objects: listed (in the spec itself) and not removed by its override."""
     return bool(effective_spec.get("training")) and env in training_environments(base_spec, env_names)
 
 
-def grid_size(parameters: dict) -> int:
+def grid_size(parameters: dict[str, Any]) -> int:
     return math.prod(len(v) for v in parameters.values() if isinstance(v, list))
 
 
-def trial_count(sweep: dict) -> int:
+def trial_count(sweep: dict[str, Any]) -> int:
     """How many trials a sweep makes: the grid's product, or the random sweep's `trials`."""
     if sweep.get("strategy", "grid") == "grid":
         return grid_size(sweep["parameters"])
-    return sweep.get("trials", 0)
+    return cast("int", sweep.get("trials", 0))
 
 
 @dataclass(frozen=True)
@@ -79,12 +81,12 @@ def _hours(seconds: int) -> str:
     return f"{_num(seconds / 3600)}h" if seconds % 36 == 0 else f"{seconds}s"
 
 
-def rounds(sweep: dict, trials: int) -> int:
+def rounds(sweep: dict[str, Any], trials: int) -> int:
     """How many times over an Indexed Job runs `parallelism` trials."""
-    return -(-trials // max(1, min(sweep.get("parallelism", 1), trials)))
+    return cast("int", -(-trials // max(1, min(sweep.get("parallelism", 1), trials))))
 
 
-def costs(training: dict, katib: bool = False) -> list[Cost]:
+def costs(training: dict[str, Any], katib: bool = False) -> list[Cost]:
     """What each run of a training section can cost: the sweep's, and the scheduled or one-off run's.
 
     A sweep with a schedule is both: the CronJob retrains on schedule, the sweep runs once. A Katib sweep
@@ -109,7 +111,7 @@ def costs(training: dict, katib: bool = False) -> list[Cost]:
     return out
 
 
-def check(doc: dict, locate, env: str, env_names: list[str], budget: float | None, katib: bool,
+def check(doc: dict[str, Any], locate: Any, env: str, env_names: list[str], budget: float | None, katib: bool,
           budget_at: tuple[str, Position] | None = None) -> list[Finding]:
     """Findings on the training section of one effective spec (env "" is the base)."""
     training = doc["spec"].get("training")
@@ -117,7 +119,7 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
         return []
     found: list[Finding] = []
 
-    def add(pointer: str, message: str, hint: str = "", key: bool = False, rule: str = "training"):
+    def add(pointer: str, message: str, hint: str = "", key: bool = False, rule: str = "training") -> None:
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 
@@ -184,11 +186,11 @@ def _over_budget(training: dict, locate, env: str, budget: float, katib: bool,
     return out
 
 
-def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:
+def _sweep(training: dict[str, Any], sweep: dict[str, Any], add: Any, katib: bool) -> int:
     """Report the sweep's problems through add(); how many there were."""
     errors = 0
 
-    def err(*args, **kwargs):
+    def err(*args: Any, **kwargs: Any) -> None:
         nonlocal errors
         errors += 1
         add(*args, **kwargs)
@@ -236,7 +238,7 @@ def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:
     return errors
 
 
-def override_findings(path: str, doc) -> list[Finding]:
+def override_findings(path: str, doc: Any) -> list[Finding]:
     """`environments` inside an environment's training override: which environments train is the spec's
     own list, so an override saying it would be ignored."""
     found = []
@@ -250,7 +252,7 @@ def override_findings(path: str, doc) -> list[Finding]:
     return found
 
 
-def config_findings(config_path: str, data: dict, position) -> list[Finding]:
+def config_findings(config_path: str, data: Mapping[str, Any], position: Any) -> list[Finding]:
     """mlgitops.yaml's training findings: the deprecated PyTorchJob (a warning), and environment names that
     would make a training sync object's name (`<model>-<env>-training`) another model's serving one's."""
     found = []

@@ -10,6 +10,8 @@ atomic in a strategic merge, so it is written out whole.
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgitops.kube.plaindata import clone
 
 SAME = object()
@@ -32,25 +34,29 @@ MERGE_KEYS: dict[tuple[str, ...], str] = {
 def diff(base, target, path: tuple[str, ...] = ()):
     """The patch from base to target, or SAME when they are equal."""
     if isinstance(base, dict) and isinstance(target, dict):
-        if any(_retyped(base[k], target[k]) for k in base.keys() & target.keys()):
-            return {"$patch": "replace", **clone(target)}
-        out = {}
-        for key, value in target.items():
-            if key not in base:
-                out[key] = clone(value)
-                continue
-            d = diff(base[key], value, (*path, key))
-            if d is not SAME:
-                out[key] = d
-        for key in base:
-            if key not in target:
-                out[key] = None
-        return out if out else SAME
+        return _diff_map(base, target, path)
     if isinstance(base, list) and isinstance(target, list):
         return _diff_list(base, target, path)
     if type(base) is type(target) and base == target:
         return SAME
     return clone(target)
+
+
+def _diff_map(base: dict[str, Any], target: dict[str, Any], path: tuple[str, ...]) -> Any:
+    if any(_retyped(base[k], target[k]) for k in base.keys() & target.keys()):
+        return {"$patch": "replace", **clone(target)}
+    out = {}
+    for key, value in target.items():
+        if key not in base:
+            out[key] = clone(value)
+            continue
+        d = diff(base[key], value, (*path, key))
+        if d is not SAME:
+            out[key] = d
+    for key in base:
+        if key not in target:
+            out[key] = None
+    return out if out else SAME
 
 
 def _diff_list(base: list, target: list, path: tuple[str, ...]):
@@ -61,7 +67,7 @@ def _diff_list(base: list, target: list, path: tuple[str, ...]):
         return clone(target)
     if _keys(base, key) is not None and _keys(base, key) == _keys(target, key):
         out = []
-        for b, t in zip(base, target):
+        for b, t in zip(base, target, strict=True):
             d = diff(b, t, path)
             out.append({key: t[key]} if d is SAME else {key: t[key], **d})
         return out
