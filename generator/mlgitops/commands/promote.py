@@ -55,7 +55,7 @@ def _drop_redundant(session: spec_edit.Session, text: str, env: str, fields) -> 
     runs = [_value(promoted, env, f) for f in FIELDS]
     for field in fields:
         trial = edit.load(session.rel, text)[0]
-        if trial is None or not edit.remove(trial, ("spec", "environments", env) + field, keep=3):
+        if trial is None or not edit.remove(trial, ("spec", "environments", env, *field), keep=3):
             continue
         again, _ = session.parse(trial.dump())
         if again is not None and [_value(again, env, f) for f in FIELDS] == runs:
@@ -89,7 +89,7 @@ def _promote_canary(repo_path: str | None, name: str, env: str) -> int:
     removed = edit.remove(session.doc, (*override, "serving", "canary"), keep=3)
     after, _ = session.parse(session.doc.dump())
     if not removed or (after is not None and after.effective[env]["spec"]["serving"].get("canary")):
-        edit.set_value(session.doc, override + ("serving", "canary"), None)  # the base has one: null removes it
+        edit.set_value(session.doc, (*override, "serving", "canary"), None)  # the base has one: null removes it
     text = _drop_redundant(session, session.doc.dump(), env, list(wanted))
     runs = model.effective[env]["spec"]["serving"]["canary"]  # what the canary runs, its weights expanded
     expected = {("model", "version"): runs["version"], ("serving", "image"): runs["image"],

@@ -246,7 +246,7 @@ def _selinux(allowed: frozenset[str]) -> Callable[[Pod], Found]:
                 continue
             types, user, role = types | bad_types, user or set_user, role or set_role
             pointers.append(f"{at}/seLinuxOptions")
-            pod_bad, names = (True, names) if name is None else (pod_bad, names + [name])
+            pod_bad, names = (True, names) if name is None else (pod_bad, [*names, name])
         if not pointers:
             return None
         data = [f"{_plural('type', 'types', len(types))} {_quote(sorted(types))}"] if types else []
@@ -535,7 +535,7 @@ CONTROLS = (
 
 def minor(version: str) -> tuple[int, int]:
     """(1, 33) from "1.33", "v1.33" or "1.33.0"."""
-    major, minor_, *_ = version.lstrip("v").split(".") + ["0"]
+    major, minor_, *_ = [*version.lstrip("v").split("."), "0"]
     return int(major), int(minor_)
 
 

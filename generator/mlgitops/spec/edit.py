@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -324,9 +323,9 @@ def _assign(doc: Document, path: Path_, slot: _Slot, value) -> None:
     if isinstance(node, MappingNode) and node.value and isinstance(value, dict) and value:
         old = {k.value for k, _ in node.value if isinstance(k, ScalarNode)}
         for key, sub in value.items():  # key by key: only the values that differ change
-            set_value(doc, path + (key,), sub)
+            set_value(doc, (*path, key), sub)
         for key in sorted(old - set(value)):
-            _remove_key(doc, path + (key,))
+            _remove_key(doc, (*path, key))
         return
     if _same(doc, node, value):
         return

@@ -136,7 +136,7 @@ def _excepted(data: dict, config: Config, env: str) -> set[str]:
     exceptions = policies.get("exceptions") if isinstance(policies, dict) else None
     exceptions = exceptions if isinstance(exceptions, dict) else {}
     disabled = set(config.environment(env).policies.get("disabled", [])) if env else set()
-    return {r for r in SPEC_EXCEPTABLE if isinstance(exceptions.get(r), dict) and exceptions[r].get("reason")
+    return {r for r in SPEC_EXCEPTABLE if (isinstance(exceptions.get(r), dict) and exceptions[r].get("reason"))
             or r in disabled}
 
 

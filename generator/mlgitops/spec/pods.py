@@ -7,6 +7,9 @@ Defaults that depend on other fields (a GPU rollout, /dev/shm for PyTorch) are d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, cast
+
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.quantity import value as quantity
 
