@@ -124,10 +124,28 @@ def check(doc: dict[str, Any], locate: Any, env: str, env_names: list[str], budg
         found.append(Finding(rule, message, file, pos, hint))
 
     if not env:
-        for i, name in enumerate(training.get("environments", [])):
-            if name not in env_names:
-                add(f"/spec/training/environments/{i}", f"unknown environment '{name}'",
-                    f"environments in mlgitops.yaml: {', '.join(env_names)}", rule="unknown-environment")
+        _environments(training, env_names, add)
+    _env_and_args(training, add)
+    _resources(training, add)
+    _shape(doc, training, add, katib)
+    sweep = training.get("sweep")
+    if sweep:
+        _sweep(training, sweep, add, katib)
+    if budget is not None and not found:
+        found += _over_budget(training, locate, env, budget, katib, budget_at)
+    return found
+
+
+def _environments(training: dict[str, Any], env_names: list[str], add: Any) -> None:
+    """The base's training.environments: each one named in mlgitops.yaml."""
+    for i, name in enumerate(training.get("environments", [])):
+        if name not in env_names:
+            add(f"/spec/training/environments/{i}", f"unknown environment '{name}'",
+                f"environments in mlgitops.yaml: {', '.join(env_names)}", rule="unknown-environment")
+
+
+def _env_and_args(training: dict[str, Any], add: Any) -> None:
+    """Reserved and secret env names, secrets in command and args."""
     for name, value in training.get("env", {}).items():
         if name in RESERVED_ENV:
             add(f"/spec/training/env/{name}", f"env '{name}' is set by mlgitops", "set spec.model or "
@@ -141,6 +159,10 @@ def check(doc: dict[str, Any], locate: Any, env: str, env_names: list[str], budg
     for i, ref in enumerate(training.get("secrets", [])):
         if ref["env"] in RESERVED_ENV:
             add(f"/spec/training/secrets/{i}/env", f"env '{ref['env']}' is set by mlgitops", rule="reserved-env")
+
+
+def _resources(training: dict[str, Any], add: Any) -> None:
+    """Limits below requests, and a data mount over the scratch volume."""
     resources = training["resources"]
     for name in ("cpu", "memory", "ephemeralStorage"):
         limit, request = resources.get("limits", {}).get(name), resources.get(name)
@@ -151,6 +173,10 @@ def check(doc: dict[str, Any], locate: Any, env: str, env_names: list[str], budg
     if training.get("data", {}).get("mountPath", "").rstrip("/") == "/tmp":
         add("/spec/training/data/mountPath", "/tmp is reserved for the writable scratch volume",
             "mount the data elsewhere, e.g. /data", rule="mount-conflict")
+
+
+def _shape(doc: dict[str, Any], training: dict[str, Any], add: Any, katib: bool) -> None:
+    """What several workers or a Kubeflow object demand of the name and the schedule."""
     workers = training["workers"]
     name = doc["metadata"]["name"]
     kubeflow = "a TrainJob" if workers > 1 else "a Katib Experiment" if katib and training.get("sweep") else ""
@@ -160,12 +186,6 @@ def check(doc: dict[str, Any], locate: Any, env: str, env_names: list[str], budg
     if workers > 1 and training.get("schedule"):
         add("/spec/training/schedule", "a schedule makes a CronJob of one pod; it cannot run several workers",
             "remove schedule, or set workers: 1")
-    sweep = training.get("sweep")
-    if sweep:
-        _sweep(training, sweep, add, katib)
-    if budget is not None and not found:
-        found += _over_budget(training, locate, env, budget, katib, budget_at)
-    return found
 
 
 def _over_budget(training: dict, locate, env: str, budget: float, katib: bool,
@@ -206,36 +226,51 @@ def _sweep(training: dict[str, Any], sweep: dict[str, Any], add: Any, katib: boo
         err(SWEEP, "a Katib sweep needs an objective: the metric the trials report",
             "add objective: {metric: val_accuracy, goal: maximize}", key=True)
     secret = _sweep_secrets(sweep["parameters"], err)
-    for name, values in sweep["parameters"].items():
-        if name in secret:
-            continue
-        if isinstance(values, dict):
-            if strategy == "grid":
-                err(f"{SWEEP}/parameters/{name}", f"parameter '{name}' is a range; a grid needs a list of values",
-                    "list the values, or use strategy: random")
-            elif values["min"] >= values["max"]:
-                err(f"{SWEEP}/parameters/{name}/max", f"parameter '{name}': max ({values['max']}) is not above "
-                    f"min ({values['min']})")
-            elif values.get("distribution") == "log-uniform" and values["min"] <= 0:
-                err(f"{SWEEP}/parameters/{name}/min", f"parameter '{name}': a log-uniform range needs min > 0")
-    cap = sweep["maxTrials"]
+    _ranges(sweep, secret, strategy, err)
     if strategy == "grid" and not errors:
-        lists = [len(v) for v in sweep["parameters"].values()]
-        size = math.prod(lists)
-        if "trials" in sweep:
-            err(f"{SWEEP}/trials", "trials is for random sweeps: a grid makes every combination",
-                "remove trials, or use strategy: random")
-        elif size > cap:
-            shape = " x ".join(str(n) for n in lists)
-            err(f"{SWEEP}/parameters", f"the grid makes {size} trials ({shape}), over maxTrials ({cap})",
-                "remove values, or raise maxTrials", key=True)
+        _grid_trials(sweep, err)
     elif strategy == "random":
-        if "trials" not in sweep:
-            err(SWEEP, "a random sweep needs trials: how many to draw", "add trials: 20", key=True)
-        elif sweep["trials"] > cap:
-            err(f"{SWEEP}/trials", f"the sweep makes {sweep['trials']} trials, over maxTrials ({cap})",
-                "lower trials, or raise maxTrials")
+        _random_trials(sweep, err)
     return errors
+
+
+def _ranges(sweep: dict[str, Any], secret: Any, strategy: str, err: Any) -> None:
+    """Each range parameter: allowed by the strategy, min below max, log-uniform above 0."""
+    for name, values in sweep["parameters"].items():
+        if name in secret or not isinstance(values, dict):
+            continue
+        if strategy == "grid":
+            err(f"{SWEEP}/parameters/{name}", f"parameter '{name}' is a range; a grid needs a list of values",
+                "list the values, or use strategy: random")
+        elif values["min"] >= values["max"]:
+            err(f"{SWEEP}/parameters/{name}/max", f"parameter '{name}': max ({values['max']}) is not above "
+                f"min ({values['min']})")
+        elif values.get("distribution") == "log-uniform" and values["min"] <= 0:
+            err(f"{SWEEP}/parameters/{name}/min", f"parameter '{name}': a log-uniform range needs min > 0")
+
+
+def _grid_trials(sweep: dict[str, Any], err: Any) -> None:
+    """A grid makes every combination: no trials, and no more than maxTrials."""
+    cap = sweep["maxTrials"]
+    lists = [len(v) for v in sweep["parameters"].values()]
+    size = math.prod(lists)
+    if "trials" in sweep:
+        err(f"{SWEEP}/trials", "trials is for random sweeps: a grid makes every combination",
+            "remove trials, or use strategy: random")
+    elif size > cap:
+        shape = " x ".join(str(n) for n in lists)
+        err(f"{SWEEP}/parameters", f"the grid makes {size} trials ({shape}), over maxTrials ({cap})",
+            "remove values, or raise maxTrials", key=True)
+
+
+def _random_trials(sweep: dict[str, Any], err: Any) -> None:
+    """A random sweep draws trials: some, and no more than maxTrials."""
+    cap = sweep["maxTrials"]
+    if "trials" not in sweep:
+        err(SWEEP, "a random sweep needs trials: how many to draw", "add trials: 20", key=True)
+    elif sweep["trials"] > cap:
+        err(f"{SWEEP}/trials", f"the sweep makes {sweep['trials']} trials, over maxTrials ({cap})",
+            "lower trials, or raise maxTrials")
 
 
 def override_findings(path: str, doc: Any) -> list[Finding]:
