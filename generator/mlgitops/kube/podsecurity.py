@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 LEVELS = ("privileged", "baseline", "restricted")
 
@@ -33,11 +34,11 @@ Pod = dict  # {"metadata": {...}, "spec": {...}}: a Pod or a pod template
 Found = tuple[str, str, str] | None  # (reason, detail, pointer), or None when the control allows the pod
 
 
-def _d(value) -> dict:
+def _d(value) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _l(value) -> list:
+def _l(value) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
@@ -53,7 +54,7 @@ def _plural(singular: str, plural: str, count: int) -> str:
     return singular if count == 1 else plural
 
 
-def _containers(spec: dict) -> Iterator[tuple[str, dict]]:
+def _containers(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(pointer, container) of every init, regular and ephemeral container (policy/visitor.go)."""
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for i, container in enumerate(_l(spec.get(group))):
@@ -61,19 +62,19 @@ def _containers(spec: dict) -> Iterator[tuple[str, dict]]:
                 yield f"/spec/{group}/{i}", container
 
 
-def _name(container: dict) -> str:
+def _name(container: dict[str, Any]) -> str:
     return _s(container.get("name"))
 
 
-def _sc(container: dict) -> dict:
+def _sc(container: dict[str, Any]) -> dict[str, Any]:
     return _d(container.get("securityContext"))
 
 
-def _windows(spec: dict) -> bool:
+def _windows(spec: dict[str, Any]) -> bool:
     return _d(spec.get("os")).get("name") == "windows"
 
 
-def _user_namespace(spec: dict) -> bool:
+def _user_namespace(spec: dict[str, Any]) -> bool:
     """helpers.go relaxPolicyForUserNamespacePod: hostUsers: false."""
     return spec.get("hostUsers") is False
 
@@ -223,7 +224,7 @@ SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm
 SELINUX_TYPES_1_31 = SELINUX_TYPES | {"container_engine_t"}
 
 
-def _selinux_problems(options: dict, allowed: frozenset[str]) -> tuple[set[str], bool, bool]:
+def _selinux_problems(options: dict[str, Any], allowed: frozenset[str]) -> tuple[set[str], bool, bool]:
     kind = _s(options.get("type"))
     return ({kind} if kind not in allowed else set()), bool(_s(options.get("user"))), bool(_s(options.get("role")))
 
@@ -279,7 +280,7 @@ def _seccomp_valid(profile) -> bool:
     return _d(profile).get("type") in ("RuntimeDefault", "Localhost")
 
 
-def _seccomp_explicit(spec: dict) -> tuple[bool, list[str], set[str], list[str]]:
+def _seccomp_explicit(spec: dict[str, Any]) -> tuple[bool, list[str], set[str], list[str]]:
     """(pod set a bad type, containers that did, the bad types, pointers) for seccomp profiles set explicitly."""
     pod_profile = _d(spec.get("securityContext")).get("seccompProfile")
     pod_bad = pod_profile is not None and not _seccomp_valid(pod_profile)
@@ -367,7 +368,7 @@ KNOWN_VOLUMES = ("hostPath", "gcePersistentDisk", "awsElasticBlockStore", "gitRe
                  "azureDisk", "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos")
 
 
-def _volume_type(volume: dict) -> str | None:
+def _volume_type(volume: dict[str, Any]) -> str | None:
     """None for an allowed volume, else its restricted type (upstream's switch, in its order). A volume with no
     source is an emptyDir: the API server defaults it so (pkg/apis/core/v1/defaults.go, SetDefaults_Volume)."""
     sources = [k for k, v in volume.items() if k != "name" and v is not None]

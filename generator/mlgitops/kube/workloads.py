@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 Where = Callable[[str], str]  # a pointer into a template's view -> the pointer into the object it shows
 TEMPLATE = "/spec/template"  # where a view keeps its pod template: every kind is looked at as if it were a Job
@@ -34,12 +35,12 @@ TEMPLATE = "/spec/template"  # where a view keeps its pod template: every kind i
 class PodTemplate:
     """One pod template of an object, as a view shaped like a workload (the template at /spec/template)."""
 
-    view: dict  # {"kind", "metadata", "spec": {"template": ...}}; the object itself when it is shaped so
+    view: dict[str, Any]  # {"kind", "metadata", "spec": {"template": ...}}; the object itself when it is shaped so
     where: Where  # pointer into view -> pointer into the object
     most: int  # the most pods of this template at once
 
     @property
-    def pod(self) -> dict:
+    def pod(self) -> dict[str, Any]:
         """The template's pod spec ({} when it has none)."""
         template = (self.view.get("spec") or {}).get("template")
         pod = template.get("spec") if isinstance(template, dict) else None
@@ -55,7 +56,7 @@ class PodDefaults:
     tmp: str | None = None
 
 
-Templates = Callable[[dict, "int | None"], list[PodTemplate]]  # (object, replicas an HPA may scale to)
+Templates = Callable[[dict[str, Any], "int | None"], list[PodTemplate]]  # (object, replicas an HPA may scale to)
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,11 @@ def _moved(prefix: str) -> Where:
     return lambda pointer: prefix + pointer.removeprefix(TEMPLATE) if pointer.startswith(TEMPLATE) else pointer
 
 
-def _view(obj: dict, template: dict) -> dict:
+def _view(obj: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
     return {"kind": obj.get("kind"), "metadata": obj.get("metadata", {}), "spec": {"template": template}}
 
 
-def _at(obj: dict, keys: tuple[str, ...], most: int) -> list[PodTemplate]:
+def _at(obj: dict[str, Any], keys: tuple[str, ...], most: int) -> list[PodTemplate]:
     """The pod template at /spec/<keys>, if there is one."""
     template = _dig(obj, "spec", *keys)
     if not isinstance(template, dict):
@@ -114,12 +115,12 @@ def _at(obj: dict, keys: tuple[str, ...], most: int) -> list[PodTemplate]:
     return [PodTemplate(_view(obj, template), _moved("/spec/" + "/".join(keys)), most)]
 
 
-def _own(obj: dict, most: int) -> list[PodTemplate]:
+def _own(obj: dict[str, Any], most: int) -> list[PodTemplate]:
     """The object itself, when its pod template is at /spec/template."""
     return [PodTemplate(obj, lambda pointer: pointer, most)] if isinstance(_dig(obj, "spec", "template"), dict) else []
 
 
-def surge(spec: dict, most: int) -> int:
+def surge(spec: dict[str, Any], most: int) -> int:
     """Pods a Deployment's rolling update starts beyond `most` (a percentage rounds up, as Kubernetes does)."""
     strategy = spec.get("strategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
@@ -130,17 +131,17 @@ def surge(spec: dict, most: int) -> int:
     return count(value, 0)
 
 
-def _deployment(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _deployment(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     spec = obj.get("spec") or {}
     most = replicas if replicas is not None else count(spec.get("replicas"), 1)
     return _own(obj, most + surge(spec, most))
 
 
-def _stateful_set(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _stateful_set(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _own(obj, replicas if replicas is not None else count(_dig(obj, "spec", "replicas"), 1))
 
 
-def _daemon_set(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _daemon_set(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _own(obj, 0)  # one per matching node: not known from the objects
 
 
@@ -152,15 +153,15 @@ def job_pods(spec) -> int:
     return min(parallelism, count(completions, parallelism)) if completions is not None else parallelism
 
 
-def _job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _own(obj, job_pods(obj.get("spec")))
 
 
-def _cron_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _cron_job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _at(obj, ("jobTemplate", "spec", "template"), job_pods(_dig(obj, "spec", "jobTemplate", "spec")))
 
 
-def _pytorch_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _pytorch_job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     roles = _dig(obj, "spec", "pytorchReplicaSpecs") or {}
     return [t for role in sorted(roles) if isinstance(roles[role], dict)
             for t in _at(obj, ("pytorchReplicaSpecs", role, "template"), count(roles[role].get("replicas"), 1))]
@@ -171,7 +172,7 @@ TRAINER_FIELDS = (("image", "/spec/trainer/image"), ("resources", "/spec/trainer
 TRAINER_POD = "/spec/runtimePatches/*/trainingRuntimeSpec/template/spec/replicatedJobs/*/template/spec/template"
 
 
-def _train_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _train_job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     """The runtime patch's `node` pod, with the trainer's image and resources as its container (pointers go
     back to /spec/trainer for those)."""
     trainer = _dig(obj, "spec", "trainer") or {}
@@ -185,9 +186,9 @@ def _train_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
     return []
 
 
-def _trainer_template(template: dict, trainer: dict) -> dict:
+def _trainer_template(template: dict[str, Any], trainer: dict[str, Any]) -> dict[str, Any]:
     pod = template["spec"]
-    node: dict = next((c for c in pod.get("containers") or [] if c.get("name") == NODE_JOB), {})
+    node: dict[str, Any] = next((c for c in pod.get("containers") or [] if c.get("name") == NODE_JOB), {})
     container = {**node, "name": NODE_JOB, "image": trainer.get("image", ""),
                  "resources": trainer.get("resourcesPerNode") or {}}
     return {**template, "spec": {**pod, "containers": [container]}}
@@ -205,7 +206,7 @@ def _trainer_where(at: str) -> Where:
 KATIB_PARALLEL_TRIALS = 3  # Katib's default parallelTrialCount (experiment defaults)
 
 
-def _experiment(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _experiment(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     """Each trial runs its trialSpec: the templates of that kind's entry, times the trials at once."""
     spec = obj.get("spec") or {}
     trial = _dig(spec, "trialTemplate", "trialSpec")
@@ -248,12 +249,12 @@ KINDS: dict[str, Workload] = {w.kind: w for w in (
 )}
 
 
-def entry(obj: dict) -> Workload | None:
+def entry(obj: dict[str, Any]) -> Workload | None:
     """The table's entry for an object's kind, None for objects that run no pods of their own."""
     return KINDS.get(str(obj.get("kind")))
 
 
-def pod_templates(obj: dict, replicas: int | None = None) -> list[PodTemplate]:
+def pod_templates(obj: dict[str, Any], replicas: int | None = None) -> list[PodTemplate]:
     """Each pod template of obj, with the most pods of it at once (replicas: an HPA's maxReplicas)."""
     found = entry(obj)
     if found is None or not isinstance(obj.get("spec"), dict):
@@ -261,6 +262,6 @@ def pod_templates(obj: dict, replicas: int | None = None) -> list[PodTemplate]:
     return found.templates(obj, replicas if found.scalable else None)
 
 
-def most_pods(obj: dict) -> int:
+def most_pods(obj: dict[str, Any]) -> int:
     """The most pods of obj's templates at once (without its operator's pods)."""
     return sum(t.most for t in pod_templates(obj))

@@ -89,7 +89,7 @@ class Finding:
         return {"rule": self.rule, "severity": self.severity.value, "file": self.file, "line": self.line,
                 "col": self.col, "message": self.message, "hint": self.hint, "object": self.object}
 
-    def as_record(self) -> dict:
+    def as_record(self) -> dict[str, Any]:
         """as_dict and the environments (for a cache: the output formats print as_dict)."""
         return {**self.as_dict(), "environments": list(self.environments)}
 

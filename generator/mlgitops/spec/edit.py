@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -182,11 +183,11 @@ def block_entry(key: str, value, col: int, style: Style) -> list[str]:
     return [f"{head} {inline(value, style, False)}"]
 
 
-def block_map(value: dict, col: int, style: Style) -> list[str]:
+def block_map(value: dict[str, Any], col: int, style: Style) -> list[str]:
     return [line for k, v in value.items() for line in block_entry(k, v, col, style)]
 
 
-def block_list(items: list, col: int, style: Style) -> list[str]:
+def block_list(items: list[Any], col: int, style: Style) -> list[str]:
     lines: list[str] = []
     for item in items:
         if isinstance(item, dict) and item:

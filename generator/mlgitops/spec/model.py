@@ -123,12 +123,12 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
 SPEC_EXCEPTABLE = frozenset({"secret-in-value"})  # spec checks a reason may except (the rest are policies on objects)
 
 
-def _unexcepted(found: list[Finding], data: dict, config: Config, env: str) -> list[Finding]:
+def _unexcepted(found: list[Finding], data: dict[str, Any], config: Config, env: str) -> list[Finding]:
     excepted = _excepted(data, config, env)
     return [f for f in found if f.rule not in excepted]
 
 
-def _excepted(data: dict, config: Config, env: str) -> set[str]:
+def _excepted(data: dict[str, Any], config: Config, env: str) -> set[str]:
     """The spec-stage rules this environment excepts: policies.exceptions with a reason (a value that only looks
     like a credential), or mlgitops.yaml's policies.disabled."""
     spec = data.get("spec") if isinstance(data, dict) else None

@@ -39,7 +39,7 @@ def reserved_env(section: str) -> frozenset[str]:
     return frozenset(name for name, sections in RESERVED_ENV.items() if section in sections)
 
 
-def gpu(serving: dict) -> bool:
+def gpu(serving: dict[str, Any]) -> bool:
     return serving["resources"]["gpu"] > 0
 
 

@@ -30,6 +30,27 @@ def check(doc: dict[str, Any], locate: Any, layer_of: Any = lambda pointer: 0) -
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 
+    found += _bounds(serving, locate, layer_of)
+    for field in ("command", "args"):
+        for i, rule, message, hint in arg_problems(serving.get(field)):
+            add(rule, f"/spec/serving/{field}/{i}", message, hint)
+    _env(serving, locate, layer_of, add, found)
+    _limits(serving, add)
+    rollout = pods.rollout(serving).get("rollingUpdate", {})
+    if rollout and rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
+        add("rollout-stuck", "/spec/serving/rollout", "maxSurge and maxUnavailable are both 0: a rollout could "
+            "never replace a pod", "allow maxSurge: 1 (or maxUnavailable: 1)", key=True)
+    storage = serving.get("storage")
+    if storage and storage["mountPath"].rstrip("/") == "/tmp":
+        add("mount-conflict", "/spec/serving/storage/mountPath", "/tmp is reserved for the writable scratch volume",
+            "mount the claim elsewhere, e.g. /models")
+    found += pod_checks(doc, locate)
+    return found
+
+
+def _bounds(serving: dict[str, Any], locate: Any, layer_of: Any) -> list[Finding]:
+    """minReplicas above maxReplicas, at the one set in the later layer."""
+    found: list[Finding] = []
     scaling = serving.get("autoscaling")
     if scaling and scaling["minReplicas"] > scaling["maxReplicas"]:
         low, high = scaling["minReplicas"], scaling["maxReplicas"]
@@ -43,9 +64,11 @@ def check(doc: dict[str, Any], locate: Any, layer_of: Any = lambda pointer: 0) -
             file, pos = locate(low_at, False)
             message = f"minReplicas ({low}) is greater than maxReplicas ({high})"
         found.append(Finding("autoscaling-bounds", message, file, pos))
-    for field in ("command", "args"):
-        for i, rule, message, hint in arg_problems(serving.get(field)):
-            add(rule, f"/spec/serving/{field}/{i}", message, hint)
+    return found
+
+
+def _env(serving: dict[str, Any], locate: Any, layer_of: Any, add: Any, found: list[Finding]) -> None:
+    """Reserved, secret and twice-set env names (env and secrets)."""
     names: dict[str, str] = {}
     for name, value in serving.get("env", {}).items():
         pointer = f"/spec/serving/env/{name}"
@@ -68,6 +91,10 @@ def check(doc: dict[str, Any], locate: Any, layer_of: Any = lambda pointer: 0) -
             found.append(Finding("duplicate-env", f"env '{name}' is set twice (also at line {other.line})", file, pos,
                                  "set it either in env or in secrets, not both"))
         names[name] = pointer
+
+
+def _limits(serving: dict[str, Any], add: Any) -> None:
+    """A limit below its request: Kubernetes refuses the pod."""
     resources = serving["resources"]
     for name in ("cpu", "memory", "ephemeralStorage"):
         limit = resources.get("limits", {}).get(name)
@@ -77,16 +104,6 @@ def check(doc: dict[str, Any], locate: Any, layer_of: Any = lambda pointer: 0) -
             add("limit-below-request", f"/spec/serving/resources/limits/{name}",
                 f"the {name} limit ({limit}) is below the request ({request})",
                 "raise the limit, or lower the request: Kubernetes refuses a pod whose limit is below its request")
-    rollout = pods.rollout(serving).get("rollingUpdate", {})
-    if rollout and rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
-        add("rollout-stuck", "/spec/serving/rollout", "maxSurge and maxUnavailable are both 0: a rollout could "
-            "never replace a pod", "allow maxSurge: 1 (or maxUnavailable: 1)", key=True)
-    storage = serving.get("storage")
-    if storage and storage["mountPath"].rstrip("/") == "/tmp":
-        add("mount-conflict", "/spec/serving/storage/mountPath", "/tmp is reserved for the writable scratch volume",
-            "mount the claim elsewhere, e.g. /models")
-    found += pod_checks(doc, locate)
-    return found
 
 
 def pod_checks(doc: dict[str, Any], locate: Any) -> list[Finding]:
@@ -173,7 +190,7 @@ def _secret_literals(node, pointer: str):
             yield from _secret_literals(child, f"{pointer}/{i}")
 
 
-def _source_secrets(model: dict, add) -> None:
+def _source_secrets(model: dict[str, Any], add) -> None:
     """A credential in model.uri (it becomes MODEL_URI) or in model.fetch.env is written into Git and every diff."""
     if kind := secret_kind(model.get("uri")):
         add("secret-in-value", "/spec/model/uri", f"model.uri holds what looks like a credential ({kind})", VALUE_HINT)
@@ -224,7 +241,7 @@ def model_source(doc: dict[str, Any], base_version: str | None, locate: Any, lay
     return found
 
 
-def _fetch_conflicts(fetch: dict, serving: dict, add) -> None:
+def _fetch_conflicts(fetch: dict[str, Any], serving: dict[str, Any], add) -> None:
     """What the fetched weights' folder and env var collide with."""
     path = fetch["mountPath"].rstrip("/") or "/"
     storage = serving.get("storage")

@@ -5,6 +5,8 @@ the `flux-system` source that `flux bootstrap` made."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgitops.kube.annotations import FLUX_PRUNE
 from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Models, Placed, SyncView
 from mlgitops.render.units import TRAINING, ClusterPath, Unit
@@ -23,11 +25,11 @@ def training_kustomization_name(model: str, env: str) -> str:
     return f"{model}-{env}-{TRAINING}"
 
 
-def git_repository(config: Config) -> dict | None:
+def git_repository(config: Config) -> dict[str, Any] | None:
     git = config.git
     if not git.get("url"):
         return None
-    spec: dict = {"interval": "1m", "url": git["url"], "ref": {"branch": git["branch"]}}
+    spec: dict[str, Any] = {"interval": "1m", "url": git["url"], "ref": {"branch": git["branch"]}}
     if git.get("secretRef"):
         spec["secretRef"] = {"name": git["secretRef"]}
     return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
@@ -35,7 +37,7 @@ def git_repository(config: Config) -> dict | None:
             "spec": spec}
 
 
-def flux_kustomization(config: Config, env: Environment, model: str) -> dict:
+def flux_kustomization(config: Config, env: Environment, model: str) -> dict[str, Any]:
     sync = config.sync
     source = FLUX_SOURCE if config.git.get("url") else BOOTSTRAP_SOURCE
     return {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
@@ -46,7 +48,7 @@ def flux_kustomization(config: Config, env: Environment, model: str) -> dict:
                      "sourceRef": {"kind": "GitRepository", "name": source}}}
 
 
-def flux_training_kustomization(config: Config, env: Environment, model: str) -> dict:
+def flux_training_kustomization(config: Config, env: Environment, model: str) -> dict[str, Any]:
     """Training apart from serving: `wait: false`, so the Kustomization is Ready once applied, however long the
     Job runs (with `wait: true` Flux waits for Jobs to complete, up to `timeout`); prune deletes a Job whose
     spec changed (it has a new name), never a running one that did not."""
@@ -58,7 +60,7 @@ def flux_training_kustomization(config: Config, env: Environment, model: str) ->
     return obj
 
 
-def _dependencies(path: str, obj: dict, view: SyncView) -> list[Finding]:
+def _dependencies(path: str, obj: dict[str, Any], view: SyncView) -> list[Finding]:
     cluster = ClusterPath.at(path).folder
     names = {o["metadata"]["name"] for p, o in view.objects.items()
              if ClusterPath.at(p).folder == cluster and o.get("kind") == "Kustomization"}
@@ -92,7 +94,7 @@ class Flux:
     def deletion(self, unit: Unit) -> str:
         return "Flux deletes its Kustomization and prunes what it applied"
 
-    def check(self, path: str, obj: dict, view: SyncView) -> list[Finding]:
+    def check(self, path: str, obj: dict[str, Any], view: SyncView) -> list[Finding]:
         """A Kustomization's `path` is a generated overlay (so it builds: `check` builds every overlay), each
         `dependsOn` names a Kustomization of the same cluster, and its name fits in a label value (Flux labels
         what it applies with `kustomize.toolkit.fluxcd.io/name`)."""
