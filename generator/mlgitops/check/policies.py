@@ -119,6 +119,16 @@ def _canary_weight(objects: list[dict], canary: str) -> int | None:
     return None
 
 
+def _most_replicas(deployment: dict, objects: list[dict]):
+    """A Deployment's replicas, or its HorizontalPodAutoscaler's maximum."""
+    name, pods = deployment["metadata"]["name"], deployment["spec"].get("replicas", 1)
+    for hpa in _of_kind(objects, "HorizontalPodAutoscaler"):
+        ref = hpa["spec"].get("scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment" and ref.get("name") == name:
+            pods = hpa["spec"].get("maxReplicas", pods)
+    return pods
+
+
 def _canary_load(obj, objects, add):
     """A canary's fixed pods take its weight of the requests the stable version's pods (up to the HPA's
     maximum) serve: too few, and at peak the canary is overloaded and its latencies and errors are not the
@@ -129,11 +139,7 @@ def _canary_load(obj, objects, add):
     deployments = {d["metadata"]["name"]: d for d in _of_kind(objects, "Deployment")}
     if not stable or stable not in deployments or not isinstance(replicas, int) or not weight or weight >= 100:
         return
-    pods = deployments[stable]["spec"].get("replicas", 1)
-    for hpa in _of_kind(objects, "HorizontalPodAutoscaler"):
-        ref = hpa["spec"].get("scaleTargetRef") or {}
-        if ref.get("kind") == "Deployment" and ref.get("name") == stable:
-            pods = hpa["spec"].get("maxReplicas", pods)
+    pods = _most_replicas(deployments[stable], objects)
     if not isinstance(pods, int):
         return
     needed = -(-weight * pods // (100 - weight))  # per pod, as much as a stable pod at the stable version's peak
@@ -223,12 +229,22 @@ def _gpu(obj, gpu: dict, add):
     resource = gpu["resource"]
     if not any(resource in ((c.get("resources") or {}).get("limits") or {}) for _, c in _containers(obj)):
         return
+    _gpu_tolerated(pod, gpu, add)
+    _gpu_selected(pod, gpu, add)
+
+
+def _gpu_tolerated(pod: dict, gpu: dict, add):
+    """A GPU pod tolerates the GPU nodes' taint."""
     keys = {t.get("key") for t in gpu["tolerations"]}
     tolerated = any((t.get("operator") == "Exists" and not t.get("key")) or t.get("key") in keys
                     for t in pod.get("tolerations") or [])
     if not tolerated:
         add("gpu-scheduling", "/spec/template/spec/tolerations", "requests GPUs but does not tolerate the GPU taint",
             f"tolerate {', '.join(sorted(k for k in keys if k))} (the default for GPU models)")
+
+
+def _gpu_selected(pod: dict, gpu: dict, add):
+    """A GPU pod selects GPU nodes (mlgitops.yaml's node selector, or an affinity of its own)."""
     wanted = gpu.get("nodeSelector") or {}
     selector = pod.get("nodeSelector") or {}
     selects = all(selector.get(k) == v for k, v in wanted.items()) if wanted else bool(selector)
@@ -373,6 +389,17 @@ def _several_pods(deployment: dict, objects: list[dict]) -> str:
     return ""
 
 
+def _shared_by_deployments(name: str, mode: str, users: list[dict]) -> Violation:
+    """A single-writer claim that two Deployments (a canary beside the stable version) mount."""
+    names = " and ".join(f"Deployment/{d['metadata']['name']}" for d in users)
+    stuck = ("one of them stays in ContainerCreating (Multi-Attach error) unless both land on the same node"
+             if mode == "ReadWriteOnce" else "only one of them ever starts")
+    return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
+                     f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but {names} both mount it: "
+                     f"{stuck}", "use ReadOnlyMany or ReadWriteMany for the weights a canary shares with the "
+                     "stable version, or fetch them per pod with model.fetch")
+
+
 def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
     modes = pvc["spec"].get("accessModes") or []
     if not modes or any(m not in SINGLE_WRITER for m in modes):
@@ -381,13 +408,7 @@ def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
     users = [d for d in _of_kind(objects, "Deployment")
              if name in {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in _pod(d).get("volumes") or []}]
     if len(users) > 1:  # a canary beside the stable version mounts the same claim: two pods at least
-        mode, names = modes[0], " and ".join(f"Deployment/{d['metadata']['name']}" for d in users)
-        stuck = ("one of them stays in ContainerCreating (Multi-Attach error) unless both land on the same node"
-                 if mode == "ReadWriteOnce" else "only one of them ever starts")
-        return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
-                         f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but {names} both mount it: "
-                         f"{stuck}", "use ReadOnlyMany or ReadWriteMany for the weights a canary shares with the "
-                         "stable version, or fetch them per pod with model.fetch")
+        return _shared_by_deployments(name, modes[0], users)
     for deployment in users:
         why = _several_pods(deployment, objects)
         if why:
@@ -573,25 +594,35 @@ def _network(obj, meant: dict, add):
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     wanted = meant.get("spec") or {}
     hint = "set serving.networkPolicy.allowFromNamespaces in the spec instead of patching the NetworkPolicy"
+    _network_scope(spec, wanted, hint, add)
+    allowed = [r for r in wanted.get("ingress") or [] if isinstance(r, dict)]
+    for i, rule in enumerate(spec.get("ingress") or []):
+        if not isinstance(rule, dict) or any(_within(rule, r) for r in allowed):
+            continue
+        add("network-policy-open", f"/spec/ingress/{i}", f"ingress rule {i + 1} admits traffic {_admits(rule)}", hint)
+
+
+def _network_scope(spec: dict, wanted: dict, hint: str, add):
+    """The patched NetworkPolicy still selects the model's pods and still restricts ingress."""
     if spec.get("podSelector") != wanted.get("podSelector"):
         add("network-policy-open", "/spec/podSelector", "no longer selects the model's pods (a patch changed "
             "podSelector)", hint)
     types = spec.get("policyTypes")  # absent: Kubernetes restricts ingress anyway
     if "Ingress" in (wanted.get("policyTypes") or []) and isinstance(types, list) and "Ingress" not in types:
         add("network-policy-open", "/spec/policyTypes", "no longer restricts ingress", hint)
-    allowed = [r for r in wanted.get("ingress") or [] if isinstance(r, dict)]
-    for i, rule in enumerate(spec.get("ingress") or []):
-        if not isinstance(rule, dict) or any(_within(rule, r) for r in allowed):
-            continue
-        peers = rule.get("from")
-        if not peers or any(not p or p.get("namespaceSelector") == {} or p.get("podSelector") == {}
-                            for p in peers if isinstance(p, dict)):
-            what = "from any source" if not peers or {} in peers else "from every pod of a namespace or cluster"
-        else:
-            what = "from sources the spec does not list"
-        if not rule.get("ports"):
-            what += ", on every port"
-        add("network-policy-open", f"/spec/ingress/{i}", f"ingress rule {i + 1} admits traffic {what}", hint)
+
+
+def _admits(rule: dict) -> str:
+    """What an ingress rule the spec does not allow lets in, in words."""
+    peers = rule.get("from")
+    if not peers or any(not p or p.get("namespaceSelector") == {} or p.get("podSelector") == {}
+                        for p in peers if isinstance(p, dict)):
+        what = "from any source" if not peers or {} in peers else "from every pod of a namespace or cluster"
+    else:
+        what = "from sources the spec does not list"
+    if not rule.get("ports"):
+        what += ", on every port"
+    return what
 
 
 def _within(rule: dict, allowed: dict) -> bool:
