@@ -30,23 +30,23 @@ class Problem:
         return f"{self.reason} ({self.detail})" if self.detail else self.reason
 
 
-Pod = dict  # {"metadata": {...}, "spec": {...}}: a Pod or a pod template
+Pod = dict[str, Any]  # {"metadata": {...}, "spec": {...}}: a Pod or a pod template
 Found = tuple[str, str, str] | None  # (reason, detail, pointer), or None when the control allows the pod
 
 
-def _d(value) -> dict[str, Any]:
+def _d(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _l(value) -> list[Any]:
+def _l(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _s(value) -> str:
+def _s(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _quote(items) -> str:
+def _quote(items: Any) -> str:
     return ", ".join(f'"{i}"' for i in items)
 
 
@@ -136,7 +136,7 @@ def host_path_volumes(pod: Pod) -> Found:
             f"/spec/volumes/{volumes[0][0]}/hostPath")
 
 
-def _host_port(port) -> bool:
+def _host_port(port: Any) -> bool:
     return isinstance(port, int) and not isinstance(port, bool) and port != 0
 
 
@@ -156,7 +156,7 @@ def host_ports(pod: Pod) -> Found:
             f"{', '.join(sorted(ports))}"), _first(pointers))
 
 
-def _handler_hosts(handler, at: str) -> list[tuple[str, str]]:
+def _handler_hosts(handler: Any, at: str) -> list[tuple[str, str]]:
     handler = _d(handler)
     return [(_s(_d(handler.get(kind)).get("host")), f"{at}/{kind}/host") for kind in ("httpGet", "tcpSocket")
             if _s(_d(handler.get(kind)).get("host"))]
@@ -185,7 +185,7 @@ def host_probes(pod: Pod) -> Found:
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 
 
-def _apparmor_allowed(profile) -> bool:
+def _apparmor_allowed(profile: Any) -> bool:
     return _d(profile).get("type") in ("RuntimeDefault", "Localhost")
 
 
@@ -215,7 +215,7 @@ def app_armor(pod: Pod) -> Found:
             f"{' and '.join(setters)} must not set AppArmor profile type to {_quote(values_list)}", pointers[0])
 
 
-def _annotation_allowed(value) -> bool:
+def _annotation_allowed(value: Any) -> bool:
     value = _s(value)
     return not value or value == "runtime/default" or value.startswith("localhost/")
 
@@ -276,7 +276,7 @@ def _relaxed_in_user_namespace(check: Callable[[Pod], Found]) -> Callable[[Pod],
     return lambda pod: None if _user_namespace(_d(pod.get("spec"))) else check(pod)
 
 
-def _seccomp_valid(profile) -> bool:
+def _seccomp_valid(profile: Any) -> bool:
     return _d(profile).get("type") in ("RuntimeDefault", "Localhost")
 
 
@@ -447,7 +447,7 @@ def run_as_non_root(pod: Pod) -> Found:
     return None
 
 
-def _root(value) -> bool:
+def _root(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value == 0
 
 

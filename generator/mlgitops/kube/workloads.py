@@ -83,13 +83,13 @@ class Workload:
         return f"{self.operator} ({self.kind})" if self.operator else ""
 
 
-def _dig(obj, *keys):
+def _dig(obj: Any, *keys: Any) -> Any:
     for key in keys:
         obj = obj.get(key) if isinstance(obj, dict) else None
     return obj
 
 
-def count(value, default: int) -> int:
+def count(value: Any, default: int) -> int:
     """A replica or parallelism count as written; default when absent or not a whole number."""
     if isinstance(value, bool):
         return default
@@ -145,7 +145,7 @@ def _daemon_set(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _own(obj, 0)  # one per matching node: not known from the objects
 
 
-def job_pods(spec) -> int:
+def job_pods(spec: Any) -> int:
     """The most pods a Job spec runs at once: parallelism, never more than completions."""
     spec = spec if isinstance(spec, dict) else {}
     parallelism = count(spec.get("parallelism"), 1)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlgitops.kube.images import VERSION_TAG
 from mlgitops.render import canary, network, scaling, storage, workload
-from mlgitops.render.context import VERSION_TAG, Context
+from mlgitops.render.context import Context
 from mlgitops.render.manifest import Manifest
 from mlgitops.spec.config import Config
 

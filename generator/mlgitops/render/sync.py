@@ -60,7 +60,7 @@ def namespace(config: Config, env: Environment, engine: str) -> dict[str, Any]:
             "metadata": {"name": env.namespace, "labels": labels, "annotations": annotations}}
 
 
-def _quantity(value) -> str:
+def _quantity(value: Any) -> str:
     return quantity.text(value)
 
 

@@ -20,7 +20,7 @@ POD = "/spec/template/spec"
 C0 = f"{POD}/containers/0"
 
 
-def _probe(probe, timings_default: dict[str, Any]) -> dict[str, Any]:
+def _probe(probe: Any, timings_default: dict[str, Any]) -> dict[str, Any]:
     spec = {"path": probe} if isinstance(probe, str) else probe
     out = {"httpGet": {"path": spec["path"], "port": "http"}, **timings_default}
     out.update({k: v for k, v in spec.items() if k != "path"})

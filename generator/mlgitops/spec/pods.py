@@ -39,8 +39,8 @@ def reserved_env(section: str) -> frozenset[str]:
     return frozenset(name for name, sections in RESERVED_ENV.items() if section in sections)
 
 
-def gpu(serving: dict[str, Any]) -> bool:
-    return serving["resources"]["gpu"] > 0
+def gpu(serving: Mapping[str, Any]) -> bool:
+    return bool(serving["resources"]["gpu"] > 0)
 
 
 def autoscaled(serving: Mapping[str, Any]) -> bool:

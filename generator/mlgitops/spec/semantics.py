@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from mlgitops.kube.quantity import value as quantity
@@ -173,7 +174,7 @@ def check_patches(env_pointer: str, patches: list[Any], position: Any) -> list[F
     return found
 
 
-def _secret_literals(node, pointer: str):
+def _secret_literals(node: Any, pointer: str) -> Iterator[tuple[str, str, str, str]]:
     """(pointer, rule, message, hint) of every literal secret in a patch body: `{name: <secret-named>, value: ...}`
     (secret-in-env), and any string that holds a credential (secret-in-value). The value is never repeated."""
     if isinstance(node, str) and (kind := secret_kind(node)):
@@ -190,7 +191,7 @@ def _secret_literals(node, pointer: str):
             yield from _secret_literals(child, f"{pointer}/{i}")
 
 
-def _source_secrets(model: dict[str, Any], add) -> None:
+def _source_secrets(model: dict[str, Any], add: Any) -> None:
     """A credential in model.uri (it becomes MODEL_URI) or in model.fetch.env is written into Git and every diff."""
     if kind := secret_kind(model.get("uri")):
         add("secret-in-value", "/spec/model/uri", f"model.uri holds what looks like a credential ({kind})", VALUE_HINT)
@@ -241,7 +242,7 @@ def model_source(doc: dict[str, Any], base_version: str | None, locate: Any, lay
     return found
 
 
-def _fetch_conflicts(fetch: dict[str, Any], serving: dict[str, Any], add) -> None:
+def _fetch_conflicts(fetch: dict[str, Any], serving: dict[str, Any], add: Any) -> None:
     """What the fetched weights' folder and env var collide with."""
     path = fetch["mountPath"].rstrip("/") or "/"
     storage = serving.get("storage")

@@ -188,7 +188,7 @@ def _shape(doc: dict[str, Any], training: dict[str, Any], add: Any, katib: bool)
             "remove schedule, or set workers: 1")
 
 
-def _over_budget(training: dict, locate, env: str, budget: float, katib: bool,
+def _over_budget(training: dict[str, Any], locate: Any, env: str, budget: float, katib: bool,
                  budget_at: tuple[str, Position] | None) -> list[Finding]:
     """A finding for each run or sweep of the environment that may use more GPU-hours than its budget."""
     out = []
@@ -303,7 +303,7 @@ def config_findings(config_path: str, data: Mapping[str, Any], position: Any) ->
     return found
 
 
-def _sweep_secrets(parameters: dict, err) -> set[str]:
+def _sweep_secrets(parameters: dict[str, Any], err: Any) -> set[str]:
     """The sweep parameters that list a secret (the values are written into a ConfigMap and every diff): by
     their name (secret-in-env) or by a value that holds a credential (secret-in-value)."""
     found = set()

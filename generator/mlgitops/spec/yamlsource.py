@@ -99,7 +99,7 @@ class _Walker:
         default = "tag:yaml.org,2002:map" if isinstance(node, yaml.MappingNode) else "tag:yaml.org,2002:seq"
         return cast("bool", node.tag != default)
 
-    def control(self, node, text: str, what: str = "value") -> None:
+    def control(self, node: Any, text: str, what: str = "value") -> None:
         found = CONTROL.search(text)
         if found:
             char = found.group()
@@ -107,7 +107,7 @@ class _Walker:
                        f"the {what} holds the control character U+{ord(char):04X} at offset {found.start()}",
                        "remove it: the API server and kustomize refuse control characters (tab and newline are fine)")
 
-    def scalar(self, node, pointer: str) -> Any:
+    def scalar(self, node: Any, pointer: str) -> Any:
         if node.tag == "tag:yaml.org,2002:timestamp":
             value: Any = node.value
         else:
