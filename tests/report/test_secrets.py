@@ -143,7 +143,7 @@ def test_mlgitops_diff_masks_credentials_in_values(generated, capsys, markdown):
 def test_init_refuses_a_repo_url_with_a_password_without_printing_it(tmp_path, capsys):
     from conftest import run_cli
     result = run_cli(capsys, "init", str(tmp_path / "new"), "--repo-url", "https://me:ghtok3n-x9@github.com/o/r.git")
-    assert result.code == 2 and "credential (Basic Auth Credentials)" in result.err
+    assert result.code == 2 and "holds credentials" in result.err
     assert "ghtok3n-x9" not in result.out + result.err
     assert not (tmp_path / "new" / "mlgitops.yaml").exists()
 
