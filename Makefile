@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: generate check test test-fast bench lint docs clean
+.PHONY: generate check test test-fast bench lint docs clean slo-test
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,33 @@ docs: $(STAMP)
 	$(BIN)/python -m mlgitops.commands.docs > docs/spec.md
 	$(BIN)/python -m mlgitops.commands.docs rules > docs/rules.md
 
+# promtool on every generated SLO rule file and its unit tests (Debian/Ubuntu: apt-get install prometheus)
+slo-test:
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus" >&2; exit 2; }
+	@for d in overlays/*/*/slo; do (cd $$d && promtool check rules rules.yaml && promtool test rules rules.test.yaml) || exit 1; done
+
 clean:
 	rm -rf $(VENV) .mlgitops-cache .pytest_cache .hypothesis
+
+# Supported ranges: the lowest versions pyproject.toml's dependency ranges allow (pip has no lowest-direct
+# resolution: .ci/lowest_constraints.py pins each range's floor), in a venv of their own, then the tests but
+# the workflow and architecture tests, which need the lint tools (check-jsonschema wants click>=8.5, import-linter rich>=14.2).
+LOWEST := .venv-lowest
+.PHONY: test-lowest scan
+test-lowest:
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(PYTHON) .ci/lowest_constraints.py pyproject.toml > $(LOWEST)/lowest-constraints.txt
+	$(LOWEST)/bin/pip install --quiet --disable-pip-version-check -c $(LOWEST)/lowest-constraints.txt -e '.[test]'
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider -m "not slow" --ignore=tests/test_workflows.py --ignore=tests/test_architecture.py
+
+# An independent scanner on the built overlays, held to docs/security.md (about a minute; not in .ci/run).
+# checkov is not a dependency of mlgitops: it gets a venv of its own.
+SCAN := .venv-scan
+$(SCAN)/.installed:
+	$(PYTHON) -m venv $(SCAN)
+	$(SCAN)/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30
+	touch $@
+
+scan: $(STAMP) $(SCAN)/.installed
+	$(BIN)/python .ci/scan.py --checkov $(SCAN)/bin/checkov --kubectl $(BIN)/kubectl

@@ -126,7 +126,7 @@ def test_ctrl_c_while_the_modules_are_imported_is_quiet_too():
             "        os.kill(os.getpid(), signal.SIGINT)\n"
             "    return real(name, *a, **k)\n"
             "builtins.__import__ = slow\n"
-            "sys.argv = ['mlgitops', '--version']\n"
+            "sys.argv = ['mlgitops', '--help']  # --version imports no click\n"
             "sys.exit(entry())\n")
     proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 130, proc.stderr

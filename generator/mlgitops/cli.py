@@ -9,9 +9,8 @@ import sys
 
 import click
 
-from mlgitops import __version__
 from mlgitops.check.pipeline import Shard
-from mlgitops.commands import check, diff, generate, init, new, promote, schemas, status, validate
+from mlgitops.commands import about, check, diff, generate, init, new, promote, schemas, status, validate
 from mlgitops.commands import set as set_cmd_module
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.render import engines
@@ -25,8 +24,15 @@ REPO = click.option("--repo", "repo_path", type=click.Path(file_okay=False), def
                     help="Repository root (default: the nearest folder holding mlgitops.yaml).")
 
 
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(about.text())
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="mlgitops")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the versions of mlgitops and of the kustomize and Kubernetes schemas it uses, and exit.")
 def cli() -> None:
     """Model specs -> Kustomize bases and per-environment overlays, validated offline."""
 
@@ -122,9 +128,13 @@ def new_cmd(name: str, image: str, gpu: int, team: str, repo_path: str | None) -
               help="The GitOps engine the clusters run.")
 @click.option("--repo-url", default=None, metavar="URL",
               help="URL the clusters clone the repository from (required for argocd and both).")
-def init_cmd(directory: str, engine: str, repo_url: str | None) -> None:
+@click.option("--mlgitops-source", "source", default=None, metavar="SOURCE",
+              help="Where CI and pre-commit get mlgitops, pinned to a full commit: OWNER/REPO@COMMIT (the GitHub "
+                   "Action of mlgitops's repository) or git+https://HOST/PATH@COMMIT (installed from Git). "
+                   "Default: where this mlgitops was installed from, when pip recorded a Git commit.")
+def init_cmd(directory: str, engine: str, repo_url: str | None, source: str | None) -> None:
     """Start a repository: config, schemas, a first model, CI workflow, pre-commit, generated tree."""
-    sys.exit(init.run(directory, engine, repo_url))
+    sys.exit(init.run(directory, engine, repo_url, source))
 
 
 @cli.command("set")

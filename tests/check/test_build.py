@@ -41,7 +41,7 @@ def test_a_broken_overlay_is_named_and_the_rest_of_its_batch_still_builds(genera
     results = build.build_all(generated, overlays)
     assert "nowhere" in results["overlays/prod/house-prices"].error
     assert results["overlays/prod/house-prices"].objects == []
-    assert len(results["overlays/prod/fraud-detector"].objects) == 7
+    assert len(results["overlays/prod/fraud-detector"].objects) == 9  # with its SLO PrometheusRule and dashboard
 
 
 def test_batches_never_mix_environments_and_stay_small():

@@ -60,7 +60,9 @@ def test_a_deleted_model_lists_what_each_engine_prunes_and_keeps_its_protected_c
     result = run_cli(capsys, "diff", "--repo", str(repo), "--base", "HEAD")
     assert result.code == 0
     assert "overlays/prod/house-prices disappears from cluster prod: Flux deletes its Kustomization" in result.err
-    assert "Argo CD deletes its Application but keeps what it deployed" in result.err
+    # both engines delete the workloads (Argo CD through the Application's resources finalizer), neither the claim
+    assert ("Argo CD deletes its Application and, through its resources finalizer, what it deployed (claims marked "
+            "Delete=false stay)") in result.err
     assert "PersistentVolumeClaim/house-prices-storage stays (protected from prune), with its data" in result.err
     assert "(prune)" in result.err
     assert "fraud-detector" not in result.err  # untouched models are neither rebuilt nor reported
@@ -150,4 +152,4 @@ def test_a_training_folder_that_goes_is_deleted_by_argo_cd_too(generated, capsys
     result = run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD")
     line = next(x for x in result.err.splitlines() if "overlays/dev/image-classifier/training disappears" in x)
     assert line.startswith("models/image-classifier.yaml: ")
-    assert "Argo CD deletes its training Application and what it deployed" in line and "keeps" not in line
+    assert "Argo CD deletes its training Application and, through its resources finalizer, what it deployed" in line

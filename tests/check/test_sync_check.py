@@ -59,3 +59,31 @@ def test_the_cached_sync_check_sees_a_new_stray_folder(repo, capsys):
     (stray / "kustomization.yaml").write_text("resources: []\n")
     result = run_cli(capsys, "check", "--repo", str(repo), "--format", "github")
     assert result.code == 1 and "would make an Application for overlays/dev/experiment" in result.out
+
+
+BOOTSTRAP = """apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m
+  path: {path}
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+"""
+
+
+def test_a_bootstrap_that_applies_both_engines_folders_of_a_cluster_is_a_finding(repo, capsys):
+    """`flux bootstrap --path=clusters/prod` (instead of clusters/prod/flux) would make Flux apply the Argo CD
+    ApplicationSets too: both engines would manage ml-prod's models and undo each other."""
+    _both(repo)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    gotk = repo / "clusters/prod/flux-system/gotk-sync.yaml"
+    gotk.parent.mkdir()
+    gotk.write_text(BOOTSTRAP.replace("{path}", "./clusters/prod"))
+    result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache", "--format", "github")
+    assert result.code == 1
+    line = next(x for x in result.out.splitlines() if "title=sync-object" in x)
+    assert "file=clusters/prod/flux-system/gotk-sync.yaml" in line
+    assert "Kustomization flux-system applies clusters/prod, which holds both clusters/prod/flux and" in line
+    gotk.write_text(BOOTSTRAP.replace("{path}", "./clusters/prod/flux"))  # one engine's folder: fine
+    assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0

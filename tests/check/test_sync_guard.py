@@ -73,7 +73,7 @@ def test_a_deleted_model_with_storage_lists_what_each_engine_prunes():
     [finding] = pruned({O: [deployment(), pvc()]}, {}, lambda env: f"{env}-cluster", ["flux", "argocd"])
     assert finding.severity is Severity.WARNING and finding.rule == "prune"
     assert finding.message.startswith("overlays/prod/m disappears from cluster prod-cluster: Flux deletes")
-    assert "Argo CD deletes its Application but keeps what it deployed" in finding.message
+    assert "Argo CD deletes its Application and, through its resources finalizer, what it deployed" in finding.message
     assert "Among them PersistentVolumeClaim/m-data: the data" in finding.message
     assert "first add the new claim" in finding.hint
 

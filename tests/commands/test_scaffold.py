@@ -33,6 +33,8 @@ def test_new_gpu_model_requests_a_gpu(repo, capsys):
 def test_new_refuses_a_bad_name_or_an_existing_spec(repo, capsys):
     bad = run_cli(capsys, "new", "Bad_Name", "--image", "x:1", "--repo", str(repo))
     assert bad.code == 2 and "not a valid model name" in bad.err
+    digit = run_cli(capsys, "new", "3d-trainer", "--image", "x:1", "--repo", str(repo))  # its Service would be refused
+    assert digit.code == 2 and "DNS-1035 label" in digit.err and not (repo / "models/3d-trainer.yaml").exists()
     again = run_cli(capsys, "new", "house-prices", "--image", "x:1", "--repo", str(repo))
     assert again.code == 2 and "already exists" in again.err
 

@@ -96,3 +96,22 @@ def test_a_prod_canary_of_a_version_staging_never_ran_is_flagged(generated, caps
     assert run_cli(capsys, "set", "fraud-detector", canary, "--env", "staging", "--repo", str(generated)).code == 0
     rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
     assert not [f for f in rows[("fraud-detector", "prod")]["flags"] if "canary" in f]
+
+
+def test_lineage_shows_the_weights_each_environment_and_canary_loads_and_whether_they_are_pinned(generated, capsys):
+    """Issue 17: per model x environment (and canary) the version, the resolved weights and their pinning."""
+    canary = ('serving.canary={version: "3.3.0", image: "registry.example.com/risk/fraud-detector:3.3.0", '
+              "weight: 10}")
+    assert run_cli(capsys, "set", "fraud-detector", canary, "--env", "staging", "--repo", str(generated)).code == 0
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("    immutable: true", "    immutable: false"))
+    rows = {(r["model"], r["environment"]): r for r in json.loads(_status(capsys, generated))["models"]}
+    staging = rows[("fraud-detector", "staging")]
+    assert (staging["version"], staging["weights"], staging["weights_pinned"]) == (
+        "3.2.0", "s3://models/fraud-detector/3.2.0/model.json", "immutable")
+    assert (staging["canary_version"], staging["canary_weights"], staging["canary_weights_pinned"]) == (
+        "3.3.0", "s3://models/fraud-detector/3.3.0/model.json", "immutable")
+    assert (rows[("house-prices", "prod")]["weights_pinned"], rows[("house-prices", "prod")]["canary_weights"]) == ("", "")
+    table = _status(capsys, generated, "table")
+    assert "3.3.0 (10%) …/3.3.0/model.json (immutable)" in table
+    assert "…/1.4.0/linear_regression_model.pkl (mutable)" in table

@@ -102,7 +102,8 @@ def test_crd_schema_files_are_named_by_kind_full_group_and_version():
         "gitrepository-source.toolkit.fluxcd.io-v1.json", "applicationset-argoproj.io-v1alpha1.json",
         "appproject-argoproj.io-v1alpha1.json", "httproute-gateway.networking.k8s.io-v1.json",
         "trainjob-trainer.kubeflow.org-v1alpha1.json",
-        "pytorchjob-kubeflow.org-v1.json", "experiment-kubeflow.org-v1beta1.json"}
+        "pytorchjob-kubeflow.org-v1.json", "experiment-kubeflow.org-v1beta1.json",
+        "prometheusrule-monitoring.coreos.com-v1.json"}
 
 
 def test_schemas_are_compiled_once_per_kind():

@@ -38,10 +38,10 @@ ONE_WRITER = {"replicas": 1, "rollout": {"type": "Recreate"}}
 SHARED_IN_PROD = {"prod": {"serving": {"replicas": 2, "storage": {"accessMode": "ReadWriteMany"},
                                        "rollout": {"type": "RollingUpdate"}}}}
 SPECS = [
-    spec("fetched", model={"uri": "s3://models/m/{version}/", "fetch": FETCH},
+    spec("fetched", model={"uri": "s3://models/m/{version}/", "fetch": FETCH, "immutable": True},
          environments={"prod": {"model": {"version": "0.9.0"}}}),
     spec("fetched-disk", {"resources": {"ephemeralStorage": "512Mi"}},
-         model={"uri": "s3://models/m/{version}/", "fetch": {"sizeLimit": "2Gi"}}),
+         model={"uri": "s3://models/m/{version}/", "fetch": {"sizeLimit": "2Gi"}, "immutable": True}),
     spec("one-writer", {**ONE_WRITER, "storage": {"size": "5Gi", "accessMode": "ReadWriteOncePod"}},
          environments={**SHARED_IN_PROD, "dev": {"serving": {"storage": {"prune": True}}}}),
     spec("prepared", {"storage": {"size": "20Gi", "accessMode": "ReadOnlyMany", "readOnly": True,
@@ -135,7 +135,8 @@ def test_fetch_needs_the_initializer_image_of_mlgitops_yaml():
 
 def test_claims_are_protected_from_prune_unless_the_spec_opts_out(overlays):
     assert overlays["one-writer", "prod"]["PersistentVolumeClaim"]["metadata"]["annotations"] == {
-        "argocd.argoproj.io/sync-options": "Prune=false,Delete=false", "kustomize.toolkit.fluxcd.io/prune": "disabled"}
+        "argocd.argoproj.io/sync-options": "Prune=false,Delete=false", "kustomize.toolkit.fluxcd.io/prune": "disabled",
+        "argocd.argoproj.io/compare-options": "IgnoreExtraneous"}  # kept, it leaves no Application OutOfSync
     assert "annotations" not in overlays["one-writer", "dev"]["PersistentVolumeClaim"]["metadata"]
 
 
@@ -168,7 +169,7 @@ def test_the_metrics_port_admits_only_the_monitoring_namespace(overlays):
 
 def test_metrics_on_the_serving_port_admit_the_monitoring_namespace_there(overlays):
     assert overlays["fenced-shared-port", "prod"]["NetworkPolicy"]["spec"]["ingress"] == [
-        {"from": [PAYMENTS, MONITORING], "ports": [{"port": 8000, "protocol": "TCP"}]}]
+        {"from": [PAYMENTS, MONITORING, {"podSelector": {}}], "ports": [{"port": 8000, "protocol": "TCP"}]}]
 
 
 def test_service_monitors_carry_the_configured_labels_and_pods_no_scrape_annotations(overlays):

@@ -136,18 +136,37 @@ def test_a_canary_loads_and_fetches_its_own_version_of_the_weights(repo, capsys)
         assert pod["initContainers"][0]["args"][0] == f"s3://models/image-classifier/{version}/", name
 
 
+def _callers(rule: dict) -> list[str]:
+    return [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] if "namespaceSelector" in p
+            else "(own namespace)" for p in rule["from"]]
+
+
 def test_the_gateway_namespace_may_call_both_versions_when_callers_are_restricted(repo, capsys):
-    """fraud-detector admits only payments and the ingress controller; the HTTPRoute's traffic comes from the
-    Gateway's proxies in its namespace, to the stable and to the canary pods alike."""
+    """fraud-detector admits payments; with a Gateway its HTTPRoute is its entry point, so the Gateway's proxies
+    call the stable and the canary pods alike, and the ingress controller (no Ingress any more) does not."""
     _with_canary(repo)
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
     built = _built(repo)
     for name in ("fraud-detector", "fraud-detector-canary"):
         serving_rule = built[("NetworkPolicy", name)]["spec"]["ingress"][0]
-        callers = [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in serving_rule["from"]]
-        assert callers == ["payments", "ingress-nginx", "gw"], name
+        assert _callers(serving_rule) == ["payments", "gw", "(own namespace)"], name
     staging = _built(repo, "overlays/staging/fraud-detector")[("NetworkPolicy", "fraud-detector")]  # no canary there
-    assert "gw" not in str(staging["spec"]["ingress"][0]["from"])
+    assert _callers(staging["spec"]["ingress"][0]) == ["payments", "gw", "(own namespace)"]  # the route stays
+
+
+def test_with_a_gateway_the_httproute_is_the_permanent_entry_point_and_no_ingress_shares_its_host(repo, capsys):
+    _with_canary(repo, canary="")  # the gateway only: no canary runs
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = _built(repo)
+    assert not [key for key in built if key[0] == "Ingress"]
+    route = built[("HTTPRoute", "fraud-detector")]
+    assert route["spec"]["hostnames"] == ["fraud.example.com"]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "fraud-detector", "port": 80}]  # stable only
+    _with_canary(repo, gateway=False)  # the gateway is there already
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    route = _built(repo)[("HTTPRoute", "fraud-detector")]  # the same object, now weighted: DNS never changes
+    assert [(b["name"], b["weight"]) for b in route["spec"]["rules"][0]["backendRefs"]] == [
+        ("fraud-detector", 90), ("fraud-detector-canary", 10)]
 
 
 @pytest.mark.slow
@@ -172,17 +191,21 @@ def test_a_raw_patch_without_a_name_reaches_the_canary_too(repo, capsys):
     assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0
 
 
-def test_a_canary_routed_by_the_gateway_needs_a_hostname(repo, capsys):
-    """image-classifier has no ingress: an HTTPRoute without hostnames would take every host of the Gateway."""
+def test_an_in_cluster_canary_is_split_by_a_gamma_route_on_the_models_service(repo, capsys):
+    """image-classifier has no ingress: its callers are in the cluster; the route attaches to its Service (Gateway
+    API's service-mesh routing), never to the Gateway, where a route without hostnames would take every host."""
     spec = repo / "models/image-classifier.yaml"
     spec.write_text(spec.read_text().replace(
         "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n",
         "        autoscaling: {minReplicas: 3, maxReplicas: 16}\n"
         '        canary: {version: "2.2.0", image: "registry.example.com/vision/image-classifier:2.2.0", weight: 10}\n'))
     _with_canary(repo, canary="")  # the gateway only
-    result = run_cli(capsys, "generate", "--repo", str(repo))
-    assert result.code == 1 and "(canary-traffic)" in result.err
-    assert "prod: the canary's HTTPRoute needs a hostname" in result.err and "models/image-classifier.yaml:" in result.err
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    route = _built(repo, "overlays/prod/image-classifier")[("HTTPRoute", "image-classifier")]
+    assert route["spec"]["parentRefs"] == [{"group": "", "kind": "Service", "name": "image-classifier", "port": 80}]
+    assert "hostnames" not in route["spec"]
+    assert [b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]] == [90, 10]
+    assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0
 
 
 @pytest.mark.slow
@@ -206,3 +229,15 @@ def test_a_canary_too_small_for_its_weight_at_the_stable_peak_is_a_warning(repo,
     spec.write_text(edit_text)
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
     assert "(canary-capacity)" not in run_cli(capsys, "check", "--repo", str(repo), "--no-cache").out
+
+
+def test_ingress_only_settings_are_unused_with_a_gateway_and_a_warning_says_so(repo, capsys):
+    """fraud-detector's staging ingress names an ingress class and a TLS Secret: the HTTPRoute has neither."""
+    _with_canary(repo, canary="")  # the gateway only
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code == 0
+    warnings = [line for line in result.err.splitlines() if "(gateway-route)" in line]
+    assert all(line.startswith("models/fraud-detector.yaml:24:") for line in warnings)  # the base's ingress line
+    said = {tuple(line.split(": ", 2)[1:3]) for line in warnings}
+    assert {(env, f"serving.ingress.{field} is unused") for env in ("staging", "prod")
+            for field in ("className", "tlsSecret")} == {(env, text.split(":")[0]) for env, text in said}

@@ -74,3 +74,11 @@ def test_argocd_checks_that_its_applicationset_matches_only_generated_folders(co
     found = ENGINES["argocd"].check(path, obj, _view({path: obj}, {unit.folder}, {unit.folder, stray}))
     assert [f.file for f in found] == [stray]
     assert ENGINES["flux"].check(path, obj, _view({path: obj}, set())) == []  # not a Flux object
+
+
+def test_a_flux_timeout_is_the_configs_unless_the_rollout_needs_more(config):
+    assert config.sync["timeout"] == "15m"
+    assert flux.timeout(config, 300) == "15m"  # a 5-minute rollout: the config's
+    assert flux.timeout(config, 9000) == "151m"  # six GPU pods one at a time, 1,500 s each, + a minute to apply
+    env = config.environments[0]
+    assert flux.flux_training_kustomization(config, env, "m")["spec"]["timeout"] == "15m"  # wait: false

@@ -120,10 +120,31 @@ def test_cpu_pods_are_not_pinned_to_gpu_nodes():
 def test_network_policy_admits_only_the_serving_and_metrics_ports():
     objs = objects({"port": 8000, "metrics": {"port": 9090}})
     assert objs["NetworkPolicy"]["spec"]["ingress"] == [
-        {"ports": [{"port": 8000, "protocol": "TCP"}]},
+        {"from": [{"podSelector": {}}], "ports": [{"port": 8000, "protocol": "TCP"}]},  # its own namespace only
         {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
          "ports": [{"port": 9090, "protocol": "TCP"}]}]
-    assert objs["NetworkPolicy"]["spec"]["policyTypes"] == ["Ingress"]
+    assert objs["NetworkPolicy"]["spec"]["policyTypes"] == ["Ingress", "Egress"]
+
+
+def test_a_serving_rule_opened_to_every_namespace_has_no_from():
+    objs = objects({"networkPolicy": {"allowAllNamespaces": True}})
+    assert objs["NetworkPolicy"]["spec"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+
+
+def test_egress_goes_anywhere_but_the_cloud_metadata_endpoints_by_default():
+    egress = objects()["NetworkPolicy"]["spec"]["egress"]
+    assert egress == [{"to": [
+        {"namespaceSelector": {}},  # pods of every namespace (DNS, in-cluster callees) whatever the CNI does with ipBlock
+        {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}},
+        {"ipBlock": {"cidr": "::/0", "except": ["fd00:ec2::254/128"]}}]}]
+
+
+def test_egress_deny_list_is_the_specs_and_an_empty_one_drops_the_egress_rule():
+    policy = objects({"networkPolicy": {"denyEgressTo": ["10.0.0.0/8"]}})["NetworkPolicy"]["spec"]
+    assert policy["egress"][0]["to"][1:] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}},
+                                             {"ipBlock": {"cidr": "::/0"}}]
+    open_ = objects({"networkPolicy": {"denyEgressTo": []}})["NetworkPolicy"]["spec"]
+    assert "egress" not in open_ and open_["policyTypes"] == ["Ingress"]
 
 
 def test_pdb_only_where_more_than_one_replica_runs():

@@ -29,16 +29,21 @@ def test_flux_by_default_one_kustomization_per_model_and_environment(generated):
     files = _files(generated)
     assert "clusters/prod/flux/namespace-ml-prod.yaml" in files
     assert "clusters/prod/flux/gitrepository.yaml" in files
-    assert [f for f in files if f.startswith("clusters/prod/flux/prod/")] == [
+    assert [f for f in files if f.startswith("clusters/prod/flux/prod/")] == [  # extras: each model's ServiceMonitor
+        "clusters/prod/flux/prod/extras/fraud-detector.yaml", "clusters/prod/flux/prod/extras/house-prices.yaml",
+        "clusters/prod/flux/prod/extras/image-classifier.yaml",
         "clusters/prod/flux/prod/fraud-detector.yaml", "clusters/prod/flux/prod/house-prices.yaml",
         "clusters/prod/flux/prod/image-classifier.yaml"]
     ks = _load(generated, "clusters/prod/flux/prod/house-prices.yaml")
     assert ks["metadata"] == {"name": "house-prices-prod", "namespace": "flux-system", "labels": {
         "app.kubernetes.io/managed-by": "mlgitops", "app.kubernetes.io/name": "house-prices",
         "mlgitops.io/environment": "prod"}}
+    # prod: up to 10 pods, one at a time (maxSurge 1), each up to the Deployment's 600 s progress deadline, + 1m
     assert ks["spec"] == {"path": "./overlays/prod/house-prices", "prune": True, "wait": True, "interval": "10m",
-                          "retryInterval": "2m", "timeout": "15m",
-                          "sourceRef": {"kind": "GitRepository", "name": "mlgitops"}}
+                          "retryInterval": "2m", "timeout": "101m", "serviceAccountName": "mlgitops-prod",
+                          "sourceRef": {"kind": "GitRepository", "name": "mlgitops"},
+                          "patches": [{"patch": "$patch: delete\napiVersion: v1\nkind: Any\nmetadata:\n  name: any\n",
+                                       "target": {"labelSelector": "mlgitops.io/crd-extra"}}]}  # synced apart
     assert (generated / ks["spec"]["path"] / "kustomization.yaml").is_file()
     source = _load(generated, "clusters/prod/flux/gitrepository.yaml")
     assert source["spec"] == {"interval": "1m", "url": "https://github.com/example/ml-models.git",
@@ -76,7 +81,7 @@ def test_argocd_appproject_and_applicationset_per_environment(repo, capsys):
     assert spec["goTemplate"] is True and spec["goTemplateOptions"] == ["missingkey=error"]
     assert spec["generators"] == [{"git": {"repoURL": "https://github.com/example/ml-models.git", "revision": "main",
                                            "directories": [{"path": "overlays/prod/*"}]}}]
-    assert spec["syncPolicy"] == {"preserveResourcesOnDeletion": True}
+    assert spec["syncPolicy"] == {"preserveResourcesOnDeletion": False}  # Applications get the resources finalizer
     template = spec["template"]
     assert template["metadata"]["name"] == "{{.path.basename}}-prod"
     assert template["spec"]["project"] == "mlgitops-prod"
@@ -127,7 +132,9 @@ def test_same_specs_same_bytes(tmp_path, capsys):
         _config(repo, "sync: {engine: both}\n")
         assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
         trees.append({f: (repo / f).read_bytes() for f in _files(repo)})
-    assert trees[0] == trees[1] and len(trees[0]) == 26  # + the training Kustomization and ApplicationSet
+    # + the training Kustomization and ApplicationSet, a Flux ServiceAccount and RoleBinding per environment, and
+    # an extras Kustomization per model and environment (each model has a ServiceMonitor)
+    assert trees[0] == trees[1] and len(trees[0]) == 41
 
 
 GOLDEN = Path(__file__).resolve().parents[1] / "cases/golden/sync-both"

@@ -43,7 +43,7 @@ CASES = {
     secrets: [{env: WANDB_API_KEY, secret: wandb, key: api-key}]
     resources: {cpu: "8", memory: 32Gi, gpu: 2}
     data: {claim: imagenet, mountPath: /data, readOnly: true}
-    output: {uri: "s3://models/resnet/{version}/"}
+    output: {uri: "s3://models/resnet/runs/{version}/{run}/"}
     activeDeadlineSeconds: 86400
 """,
     "cronjob": """\
@@ -53,15 +53,18 @@ CASES = {
     "trainjob": """\
     resources: {cpu: "8", memory: 64Gi, gpu: 4}
     data: {claim: imagenet, readOnly: true}
+    output: {uri: "s3://models/resnet/runs/{run}/"}
     workers: 4
 """,
     "pytorchjob": """\
     resources: {cpu: "8", memory: 64Gi, gpu: 4}
+    output: {uri: "s3://models/resnet/runs/{run}/"}
     workers: 3
 """,
     "sweep-grid": """\
     resources: {cpu: "4", memory: 16Gi, gpu: 1}
     activeDeadlineSeconds: 7200
+    output: {uri: "s3://models/resnet/sweeps/{run}/{trial}/"}
     sweep:
       parameters:
         lr: [0.1, 0.01, 0.001]
@@ -84,6 +87,7 @@ CASES = {
 """,
     "katib-experiment": """\
     resources: {cpu: "4", memory: 16Gi, gpu: 1}
+    output: {uri: "s3://models/resnet/sweeps/{run}/{trial}/"}
     sweep:
       strategy: random
       parameters:
@@ -134,7 +138,7 @@ JOB = HEAD + CASES["job"]
 
 
 def test_an_unchanged_training_spec_keeps_the_job_name():
-    assert _names(JOB) == _names(JOB) == ["resnet-train-9ebb68d1"]
+    assert _names(JOB) == _names(JOB) == ["resnet-train-558f1647"]
 
 
 def test_a_serving_only_change_keeps_the_job_name():

@@ -40,12 +40,16 @@ def test_a_units_own_sync_file_decodes_to_the_unit(unit):
     where = ClusterPath.parse(f"clusters/east/flux/{unit.sync_file()}")
     assert where is not None and where.folder == "east/flux"
     assert where.unit() == unit
+    if not unit.training:  # a serving unit's second sync object (its CRD extras) is the same unit's
+        extras = ClusterPath.parse(f"clusters/east/flux/{unit.extras_sync_file()}")
+        assert extras is not None and extras.unit() == unit
 
 
 def test_owner_of_generated_files():
     assert owner("base/m/service.yaml") == Owner("m", None)
     assert owner("overlays/prod/m/kustomization.yaml") == Owner("m", "prod")
     assert owner("clusters/c/flux/prod/training/m.yaml") == Owner("m", "prod")
+    assert owner("clusters/c/flux/prod/extras/m.yaml") == Owner("m", "prod")  # its CRD extras' Kustomization
     assert owner("clusters/c/flux/namespace-ml-prod.yaml") is None
     assert owner("clusters/c/argocd/prod/m.yaml") is None  # Argo CD writes no file per unit
     assert owner("mlgitops.yaml") is None

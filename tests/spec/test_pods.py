@@ -72,3 +72,17 @@ def test_the_reserved_env_names_are_exactly_those_mlgitops_writes(generated):
                     written[section] |= _env_names(container) - own - defaults
     assert written["serving"] == reserved_env("serving") | {FETCH_ENV}
     assert written["training"] == reserved_env("training")
+
+
+def test_rollout_rounds_count_pods_at_a_time_as_the_deployment_controller_does():
+    assert pods.rollout_rounds(serving(gpu=1, replicas=6)) == 6  # GPU: one pod at a time (maxUnavailable 1)
+    assert pods.rollout_rounds(serving(gpu=1, replicas=1)) == 1  # Recreate
+    assert pods.rollout_rounds(serving(replicas=10, rollout={"maxSurge": "25%", "maxUnavailable": "25%"})) == 2  # 3 + 2 a round
+    assert pods.rollout_rounds(serving(replicas=2, rollout={"maxSurge": 0, "maxUnavailable": 0})) == 2  # never 0
+    assert pods.rollout_rounds(serving(replicas=2, autoscaling={"minReplicas": 2, "maxReplicas": 8})) == 8  # HPA max
+
+
+def test_a_rollout_may_take_each_round_up_to_the_progress_deadline():
+    llm = serving(gpu=1, replicas=6, health={"startup": {"path": "/ready", "periodSeconds": 10, "failureThreshold": 90}})
+    assert pods.progress_deadline(llm) == 1500  # 900 s startup budget + 600 s scheduling and pull
+    assert pods.rollout_seconds(llm) == 6 * 1500  # the llm-server: far above a 15m timeout

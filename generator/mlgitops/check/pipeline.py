@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlgitops import __version__
-from mlgitops.check import build, capacity, fidelity, policies, prerequisites
+from mlgitops.check import build, capacity, fidelity, lineage, policies, prerequisites
+from mlgitops.check import slo as slo_rules
 from mlgitops.check import sync as sync_check
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
@@ -310,7 +311,33 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     settings = replace(settings, disabled=settings.disabled | set(excepted))
     for v in policies.evaluate(built.objects, settings, config.gpu, {m.key: m.obj for m in meant}):
         found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
+    found += _lineage_findings(model, config, env, _serving_lineage(model, config, env, built.objects, settings),
+                               raw, settings.disabled, at)
     return found, len(built.objects)
+
+
+def _serving_lineage(model: Model, config, env: str, objects: list[dict],
+                     settings: policies.Settings) -> list[lineage.Problem]:
+    spec = model.effective[env]["spec"]
+    others = {who: v for who, v in lineage.served({e: model.effective[e]["spec"] for e in config.env_names}).items()
+              if who != env and not who.endswith(" canary")}  # a canary is blamed in its own environment
+    return lineage.serving(objects, spec, settings.weights_pinning, others) + lineage.download(spec)
+
+
+def _lineage_findings(model: Model, config, env: str, problems: list[lineage.Problem], raw: list,
+                      disabled: frozenset[str], at: Callable[..., Finding]) -> list[Finding]:
+    """Lineage problems at the raw patch that wrote the field, else at the spec line that says it."""
+    out = []
+    for p in problems:
+        if p.rule in disabled:
+            continue
+        if any(key == (p.kind, p.name) and _overlaps(p.pointer, touched[key]) for _, key, touched in raw):
+            out.append(at(p.kind, p.name, p.pointer, p.rule, p.message, p.hint, p.severity))
+            continue
+        file, pos = locate(model.layers(config, env), model.doc, p.spec_pointer)
+        ident = f"{p.kind}/{p.name}" if p.name else ""
+        out.append(Finding.in_environments([env], p.rule, p.message, file, pos, p.hint, p.severity, ident))
+    return out
 
 
 def check_training(ctx: _Context, model: Model, env: str, built: build.Built, problems: list,
@@ -336,6 +363,9 @@ def check_training(ctx: _Context, model: Model, env: str, built: build.Built, pr
                                                  config.environment(env).pod_security, config.kubernetes_version)
     for v in policies.evaluate(built.objects, settings, config.gpu):
         found.append(at(v.kind, v.name, v.pointer, v.rule, v.message, v.hint, v.severity))
+    serving_specs = {e: model.effective[e]["spec"] for e in config.env_names}
+    problems = lineage.training(built.objects, lineage.readers(serving_specs))
+    found += _lineage_findings(model, config, env, problems, [], settings.disabled, at)
     return found, len(built.objects)
 
 
@@ -505,12 +535,14 @@ def run(options: Options) -> Result:
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
     result.findings += drifted + _unreferenced(gen, disk, owns)
+    result.findings += slo_rules.cached(models, gen.config, repo.root, options.use_cache)
     result.models = len(models)
     store = cache.JsonStore(repo.root, options.use_cache)
     ctx = _prepare(repo, gen, options, result, store.store.enabled)
     if owns(None):  # quotas and clusters/ are shared by every model: the first shard checks them
         result.findings += _capacity_findings(gen) + _cached_sync_findings(
             gen, disk, invalid, cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
+        result.findings += sync_check.engines_together(disk, gen.tree)
     files, stale = _files_by_model(disk), _drifted_models(drifted)
     units = plan_units(ctx, models, disk, files, stale)
     todo = _answer_from_cache(store, units, ctx.config, result)

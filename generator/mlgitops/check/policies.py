@@ -30,6 +30,7 @@ class Settings:
     disabled: frozenset[str]
     enforced: str = "restricted"  # the Pod Security Standard the environment's namespace enforces
     kubernetes: str = "1.33"  # the version whose Pod Security controls admission applies (mlgitops.yaml)
+    weights_pinning: str = "none"  # what weights-pinned says about mutable weights: error, warning or none
 
     @classmethod
     def for_environment(cls, name: str, policies: dict, pod_security: str = "restricted",
@@ -44,6 +45,7 @@ class Settings:
             image_pinning=policies.get("imagePinning", "immutable-tag" if production else "none"),
             immutable_tag=policies.get("immutableTagPattern", VERSION_TAG),
             disabled=frozenset(policies.get("disabled", [])),
+            weights_pinning=policies.get("weightsPinning", "warning" if production else "none"),
         )
 
 
@@ -623,40 +625,46 @@ def _against_meant(obj: dict, wanted: dict, add) -> None:
         _network(obj, wanted, add)
 
 
+NETWORK_HINT = "set serving.networkPolicy in the spec (allowFromNamespaces, denyEgressTo) instead of patching the NetworkPolicy"
+
+
 def _network(obj, meant: dict, add):
     """A raw patch may narrow the model's NetworkPolicy, never widen it."""
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     wanted = meant.get("spec") or {}
-    hint = "set serving.networkPolicy.allowFromNamespaces in the spec instead of patching the NetworkPolicy"
-    _network_scope(spec, wanted, hint, add)
+    _network_scope(spec, wanted, add)
+    _network_rules(spec, wanted, add)
+
+
+def _network_scope(spec: dict, wanted: dict, add):
+    """The pods it selects and the directions it restricts."""
+    if spec.get("podSelector") != wanted.get("podSelector"):
+        add("network-policy-open", "/spec/podSelector", "no longer selects the model's pods (a patch changed "
+            "podSelector)", NETWORK_HINT)
+    types = spec.get("policyTypes")  # absent: Kubernetes restricts ingress anyway
+    for kind in ("Ingress", "Egress"):  # egress: the spec's denyEgressTo (the cloud metadata endpoints)
+        if kind in (wanted.get("policyTypes") or []) and isinstance(types, list) and kind not in types:
+            add("network-policy-open", "/spec/policyTypes", f"no longer restricts {kind.lower()}", NETWORK_HINT)
+
+
+def _network_rules(spec: dict, wanted: dict, add):
+    """Each ingress rule admits no more than one the spec meant."""
     allowed = [r for r in wanted.get("ingress") or [] if isinstance(r, dict)]
     for i, rule in enumerate(spec.get("ingress") or []):
         if not isinstance(rule, dict) or any(_within(rule, r) for r in allowed):
             continue
-        add("network-policy-open", f"/spec/ingress/{i}", f"ingress rule {i + 1} admits traffic {_admits(rule)}", hint)
+        what = _admits(rule.get("from"))
+        if not rule.get("ports"):
+            what += ", on every port"
+        add("network-policy-open", f"/spec/ingress/{i}", f"ingress rule {i + 1} admits traffic {what}", NETWORK_HINT)
 
 
-def _network_scope(spec: dict, wanted: dict, hint: str, add):
-    """The patched NetworkPolicy still selects the model's pods and still restricts ingress."""
-    if spec.get("podSelector") != wanted.get("podSelector"):
-        add("network-policy-open", "/spec/podSelector", "no longer selects the model's pods (a patch changed "
-            "podSelector)", hint)
-    types = spec.get("policyTypes")  # absent: Kubernetes restricts ingress anyway
-    if "Ingress" in (wanted.get("policyTypes") or []) and isinstance(types, list) and "Ingress" not in types:
-        add("network-policy-open", "/spec/policyTypes", "no longer restricts ingress", hint)
-
-
-def _admits(rule: dict) -> str:
-    """What an ingress rule the spec does not allow lets in, in words."""
-    peers = rule.get("from")
+def _admits(peers) -> str:
+    """Whom an ingress rule's `from` admits, in words."""
     if not peers or any(not p or p.get("namespaceSelector") == {} or p.get("podSelector") == {}
                         for p in peers if isinstance(p, dict)):
-        what = "from any source" if not peers or {} in peers else "from every pod of a namespace or cluster"
-    else:
-        what = "from sources the spec does not list"
-    if not rule.get("ports"):
-        what += ", on every port"
-    return what
+        return "from any source" if not peers or {} in peers else "from every pod of a namespace or cluster"
+    return "from sources the spec does not list"
 
 
 def _within(rule: dict, allowed: dict) -> bool:

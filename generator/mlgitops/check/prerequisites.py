@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mlgitops.kube import workloads
+from mlgitops.kube.annotations import REQUIRES
 
 OPERATORS = {  # API group -> what serves it; the workload kinds' operators come from kube/workloads.py
     "monitoring.coreos.com": "Prometheus Operator (ServiceMonitor)",
@@ -45,7 +46,14 @@ def _operator(obj: dict) -> str:
 
 
 def operators(objects: Iterable[dict]) -> set[str]:
-    return {need for obj in objects if (need := _operator(obj))}
+    """The operators the objects need (their API groups), and what objects say they need (the DCGM exporter,
+    Grafana's dashboard sidecar: annotation mlgitops.io/requires, `; `-separated)."""
+    out = {need for obj in objects if (need := _operator(obj))}
+    for obj in objects:
+        needs = ((obj.get("metadata") or {}).get("annotations") or {}).get(REQUIRES)
+        if isinstance(needs, str):
+            out.update(n for n in needs.split("; ") if n)
+    return out
 
 
 def lines(by_namespace: dict[str, list[dict]]) -> list[str]:

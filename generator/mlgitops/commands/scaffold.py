@@ -8,6 +8,8 @@ from importlib import resources
 from pathlib import Path
 
 from mlgitops.check.policies import Settings, image_problems
+from mlgitops.commands.source import Source
+from mlgitops.kube import names
 from mlgitops.render import engines
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.report.secrets import secret_kind
@@ -15,7 +17,7 @@ from mlgitops.spec.config import Config, url_credentials
 from mlgitops.spec.model import parse_model
 from mlgitops.tree.writer import write_atomic
 
-NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+NAME = re.compile(names.MODEL_NAME.pattern)
 
 MODEL_TEMPLATE = """\
 # yaml-language-server: $schema=../schemas/model.schema.json
@@ -99,9 +101,10 @@ def image_findings(image: str, config: Config) -> list[Finding]:
 
 
 def new_model(root: Path, config: Config, name: str, image: str, gpu: int, team: str) -> tuple[Path, list[Finding]]:
-    if not NAME.match(name) or len(name) > 40:
+    if not NAME.match(name) or len(name) > names.MODEL_NAME.max_length:
         raise FatalError(f"'{name}' is not a valid model name",
-                         "use a DNS-1123 label: lower-case letters, digits and '-', at most 40 characters")
+                         f"use a {names.MODEL_NAME.name} ({names.MODEL_NAME.says}), at most "
+                         f"{names.MODEL_NAME.max_length} characters: it names the model's Service")
     path = root / "models" / f"{name}.yaml"
     if path.exists():
         raise FatalError(f"{path.relative_to(root)} already exists", "edit it, or choose another name")
@@ -113,6 +116,11 @@ def new_model(root: Path, config: Config, name: str, image: str, gpu: int, team:
     if not findings:
         _write(root, path, text)
     return path, findings
+
+
+def write_file(root: Path, path: Path, text: str) -> None:
+    """Write `path` under `root` atomically, or one line naming what is in the way (exit 2)."""
+    _write(root, path, text)
 
 
 def _write(root: Path, path: Path, text: str) -> None:
@@ -201,41 +209,25 @@ def check_options(engine: str, repo_url: str | None) -> None:
                          "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
 
 
-def _complete_gitignore(root: Path, path: Path) -> bool:
-    """Append the lines of GITIGNORE an existing .gitignore lacks; whether it had to."""
-    try:
-        current = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FatalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    missing = [line for line in GITIGNORE.splitlines()[1:] if line not in current.splitlines()]
-    if missing:
-        _write(root, path, current.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
-    return bool(missing)
-
-
-def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> list[str]:
-    """Write a new repository's config, schemas, CI workflow, pre-commit config and README; files that
-    exist are left alone (a .gitignore gains the lines it lacks). Returns what was written."""
+def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None, source: Source | None = None) -> list[str]:
+    """Write a new repository's config, schemas, CI workflow, pre-commit config, .gitattributes and README;
+    files that exist are left alone (a .gitignore or .gitattributes gains the lines it lacks). Returns what
+    was written."""
     from mlgitops import __version__
     from mlgitops.commands import starter_files
 
     check_options(engine, repo_url)
     written = []
     files = {"mlgitops.yaml": config_text(engine, repo_url), ".gitignore": GITIGNORE,
-             ".github/workflows/mlgitops.yml": starter_files.WORKFLOW.replace("@VERSION@", __version__),
-             ".pre-commit-config.yaml": starter_files.PRE_COMMIT, "README.md": starter_files.README}
+             ".gitattributes": starter_files.GITATTRIBUTES,
+             ".github/workflows/mlgitops.yml": starter_files.workflow(source, __version__),
+             ".pre-commit-config.yaml": starter_files.pre_commit(source, __version__),
+             "README.md": starter_files.README}
     for name in ("model.schema.json", "config.schema.json"):
         files[f"schemas/{name}"] = resources.files("mlgitops.schemas").joinpath(name).read_text("utf-8")
     for rel, text in files.items():
-        path = root / rel
-        if rel == ".gitignore" and path.exists():
-            if _complete_gitignore(root, path):
-                written.append(rel)
-            continue
-        if path.exists():
-            continue
-        _write(root, path, text)
-        written.append(rel)
+        if _write_or_complete(root, rel, text):
+            written.append(rel)
     models = root / "models"
     try:
         models.mkdir(exist_ok=True)
@@ -243,6 +235,29 @@ def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None) -> 
         reason = "it is not a folder" if models.exists() else exc.strerror or str(exc)
         raise FatalError(f"cannot create {models}: {reason}") from None
     return written
+
+
+LINE_FILES = (".gitignore", ".gitattributes")  # a person's file gains the lines it lacks
+
+
+def _write_or_complete(root: Path, rel: str, text: str) -> bool:
+    """Write `rel` unless it exists; an existing line file gains the lines it lacks. True if written."""
+    path = root / rel
+    if not path.exists():
+        _write(root, path, text)
+        return True
+    if rel not in LINE_FILES:
+        return False
+    try:
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FatalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    have = current.splitlines()
+    missing = [line for line in text.splitlines() if line and not line.startswith("#") and line not in have]
+    if not missing:
+        return False
+    _write(root, path, current.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
+    return True
 
 
 EXAMPLE_IMAGE = "registry.example.com/ml/example:0.1.0"

@@ -17,7 +17,15 @@ def is_grant(key: str) -> bool:
 
 # Keep an object (a claim and its data) when it leaves Git. Flux: `prune: disabled` stops both garbage collection
 # and deletion with its Kustomization. Argo CD: `Prune=false` stops pruning when the object leaves Git,
-# `Delete=false` keeps it when its Application is deleted (a renamed model's ApplicationSet entry).
+# `Delete=false` keeps it when its Application is deleted (the resources finalizer skips it: a renamed or deleted
+# model), and `IgnoreExtraneous` keeps a kept claim that left Git from marking its Application OutOfSync forever
+# (argo-cd docs/user-guide/sync-options.md "No Prune Resources", docs/user-guide/compare-options.md).
 FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune"
 ARGOCD_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
-PRUNE_PROTECTION = {FLUX_PRUNE: "disabled", ARGOCD_SYNC_OPTIONS: "Prune=false,Delete=false"}
+ARGOCD_COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
+PRUNE_PROTECTION = {FLUX_PRUNE: "disabled", ARGOCD_SYNC_OPTIONS: "Prune=false,Delete=false",
+                    ARGOCD_COMPARE_OPTIONS: "IgnoreExtraneous"}
+
+# What a generated object needs the cluster to run beyond its API group's operator (the DCGM exporter for GPU
+# alerts, Grafana's dashboard sidecar): `check` lists it among the namespace's prerequisites.
+REQUIRES = "mlgitops.io/requires"

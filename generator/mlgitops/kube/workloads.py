@@ -15,6 +15,11 @@ run in the cluster for it, and what a GitOps engine does to it. The facts, and w
 - TrainJob (Kubeflow Trainer v2): trainer.numNodes pods of the runtime's `node` job; mlgitops patches that
   pod through runtimePatches, and the trainer's image and resourcesPerNode override its `node` container.
 - PyTorchJob (Training Operator v1): each replica type's replicas (Master and Workers).
+- The run a pod belongs to (`run_label`, what `{run}` in a training output expands to): the Job controller
+  labels its pods `batch.kubernetes.io/job-name` (Kubernetes 1.27+; a CronJob's run is a Job named
+  `<cronjob>-<minutes since epoch>`, a Katib trial a Job named after the trial), JobSet (under a Kubeflow
+  Trainer TrainJob) labels them `jobset.sigs.k8s.io/jobset-name` (the TrainJob's name, on every node),
+  the Training Operator `training.kubeflow.org/job-name` (the PyTorchJob's name).
 - Experiment (Katib): min(parallelTrialCount (default 3), maxTrialCount) trials at once, each running the
   pods of its trialSpec (here a Job), plus one suggestion pod: Katib's suggestion controller creates a
   one-replica Deployment in the Experiment's namespace while the experiment runs
@@ -72,6 +77,7 @@ class Workload:
     scalable: bool = False  # a HorizontalPodAutoscaler may set its replicas
     caveats: tuple[str, ...] = ()  # what GitOps engines do to it that a spec author must know
     pod_defaults: PodDefaults = field(default_factory=PodDefaults)
+    run_label: str = ""  # the label its controller puts on the pods of one run, naming the run (`{run}`)
 
     @property
     def group(self) -> str:
@@ -227,6 +233,8 @@ def _trial_where(inner: Where) -> Where:
     return lambda pointer: TRIAL + inner(pointer) if pointer.startswith(TEMPLATE) else pointer
 
 
+JOB_NAME = "batch.kubernetes.io/job-name"
+COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"  # an Indexed Job's pod annotation: its index
 JOB_IMMUTABLE = "spec.template and completions are immutable: mlgitops names Jobs by the hash of their spec"
 RUNS_CAVEAT = "deleting it (a prune) stops a run still in progress and deletes its finished pods' logs"
 KINDS: dict[str, Workload] = {w.kind: w for w in (
@@ -236,16 +244,17 @@ KINDS: dict[str, Workload] = {w.kind: w for w in (
              caveats=("spec.selector, serviceName and volumeClaimTemplates are immutable",)),
     Workload("DaemonSet", "apps/v1", (TEMPLATE,), _daemon_set, caveats=("spec.selector is immutable",)),
     Workload("Job", "batch/v1", (TEMPLATE,), _job, completes=True, stops_run=True,
-             caveats=(JOB_IMMUTABLE, RUNS_CAVEAT)),
+             caveats=(JOB_IMMUTABLE, RUNS_CAVEAT), run_label=JOB_NAME),
     Workload("CronJob", "batch/v1", ("/spec/jobTemplate/spec/template",), _cron_job, completes=True,
-             caveats=("its jobTemplate is mutable (a running Job keeps its own copy)",)),
+             caveats=("its jobTemplate is mutable (a running Job keeps its own copy)",), run_label=JOB_NAME),
     Workload("TrainJob", "trainer.kubeflow.org/v1alpha1", (TRAINER_POD, *(p for _, p in TRAINER_FIELDS)), _train_job, completes=True, stops_run=True,
-             operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,)),
+             operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,), run_label="jobset.sigs.k8s.io/jobset-name"),
     Workload("PyTorchJob", "kubeflow.org/v1", ("/spec/pytorchReplicaSpecs/*/template",), _pytorch_job, completes=True, stops_run=True,
-             operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,)),
+             operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,),
+             run_label="training.kubeflow.org/job-name"),
     Workload("Experiment", "kubeflow.org/v1beta1", (TRIAL + TEMPLATE, TRIAL + "/spec/pytorchReplicaSpecs/*/template"),
              _experiment, completes=True, stops_run=True,
-             operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,)),
+             operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,), run_label=JOB_NAME),
 )}
 
 

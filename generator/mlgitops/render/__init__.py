@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.kube.images import VERSION_TAG
-from mlgitops.render import canary, network, scaling, storage, workload
+from mlgitops.render import canary, dashboard, network, scaling, slo, storage, workload
 from mlgitops.render.context import Context
 from mlgitops.render.manifest import Manifest
 from mlgitops.spec.config import Config
@@ -21,17 +21,20 @@ RENDERERS = (
     network.service,
     network.network_policy,
     network.ingress,
+    network.http_route,
     network.service_monitor,
     scaling.horizontal_pod_autoscaler,
     scaling.pod_disruption_budget,
+    slo.prometheus_rule,
+    dashboard.config_map,
 )
 
 
-def render(effective: dict[str, Any], config: Config, env: str) -> list[Manifest]:
-    """The manifests of one effective spec; env "" renders the base (no namespace, no env label)."""
+def context(effective: dict[str, Any], config: Config, env: str) -> Context:
+    """What the renderers know of one effective spec in an environment (env "": the base)."""
     meta = effective["metadata"]
     environment = config.environment(env) if env else None
-    ctx = Context(
+    return Context(
         name=meta["name"],
         team=meta["team"],
         env=env,
@@ -47,6 +50,11 @@ def render(effective: dict[str, Any], config: Config, env: str) -> list[Manifest
         immutable_tag=environment.policies.get("immutableTagPattern", VERSION_TAG) if environment else VERSION_TAG,
         gateway=config.data.get("gateway"),
     )
+
+
+def render(effective: dict[str, Any], config: Config, env: str) -> list[Manifest]:
+    """The manifests of one effective spec; env "" renders the base (no namespace, no env label)."""
+    ctx = context(effective, config, env)
     out = [m for m in (r(ctx) for r in RENDERERS) if m is not None]
-    out += canary.objects(ctx, out, ctx.gateway)
+    out += canary.objects(ctx, out)
     return sorted(out, key=lambda m: m.file)

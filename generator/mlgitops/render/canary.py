@@ -3,8 +3,8 @@
 The canary's pods carry `app.kubernetes.io/name` and `instance` = `<model>-canary`, so the stable
 Deployment's selector (which never changes: selectors are immutable) does not match them, nor does
 the stable Service; the canary's own Deployment, Service, NetworkPolicy, PDB and ServiceMonitor select
-only canary pods. Traffic: a Gateway API HTTPRoute with both backends weighted, when mlgitops.yaml names
-a Gateway; else a second Ingress with ingress-nginx's canary annotations.
+only canary pods. Traffic: when mlgitops.yaml names a Gateway, the model's permanent HTTPRoute (render/network.py) weighs both
+backends; else a second Ingress with ingress-nginx's canary annotations.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from typing import Any, cast
 
 from mlgitops.kube.annotations import CANARY_OF
 from mlgitops.render.context import Context
-from mlgitops.render.labels import metadata
+from mlgitops.render.labels import MODEL_LABEL, metadata
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.scaling import UNHEALTHY_POD_EVICTION_MINOR
 from mlgitops.render.storage import INITIALIZER
 
 ORIGIN = "/spec/serving/canary"
 VERSION = "app.kubernetes.io/version"
-SERVICE_PORT = 80
 
 
 def canary_name(name: str) -> str:
@@ -30,7 +29,7 @@ def canary_name(name: str) -> str:
 
 def _relabel(labels: dict[str, Any] | None, ctx: Context, canary: dict[str, Any]) -> dict[str, Any]:
     out = dict(labels or {})
-    for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance"):
+    for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", MODEL_LABEL):
         if out.get(key) == ctx.name:
             out[key] = canary_name(ctx.name)
     if VERSION in out:
@@ -101,21 +100,6 @@ def _selecting(m: Manifest, ctx: Context, canary: dict[str, Any], file: str, pat
     return Manifest(obj, file, ORIGIN)
 
 
-def _http_route(ctx: Context, canary: dict[str, Any], gateway: dict[str, Any]) -> Manifest:
-    parent = {"name": gateway["name"], "namespace": gateway["namespace"]}
-    if gateway.get("sectionName"):
-        parent["sectionName"] = gateway["sectionName"]
-    ingress = ctx.serving.get("ingress") or {}
-    rule = {"matches": [{"path": {"type": "PathPrefix", "value": ingress.get("path", "/")}}],
-            "backendRefs": [{"name": ctx.name, "port": SERVICE_PORT, "weight": 100 - canary["weight"]},
-                            {"name": canary_name(ctx.name), "port": SERVICE_PORT, "weight": canary["weight"]}]}
-    spec: dict[str, Any] = {"parentRefs": [parent], "rules": [rule]}
-    if ingress.get("host"):
-        spec["hostnames"] = [ingress["host"]]
-    obj = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": metadata(ctx), "spec": spec}
-    return Manifest(obj, "httproute.yaml", ORIGIN)
-
-
 def _nginx_ingress(m: Manifest, ctx: Context, canary: dict[str, Any]) -> Manifest:
     obj = _copy(m, ctx, canary, "ingress-canary.yaml")
     obj["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/canary": "true",
@@ -126,7 +110,7 @@ def _nginx_ingress(m: Manifest, ctx: Context, canary: dict[str, Any]) -> Manifes
     return Manifest(obj, "ingress-canary.yaml", ORIGIN)
 
 
-def objects(ctx: Context, stable: list[Manifest], gateway: dict[str, Any] | None) -> list[Manifest]:
+def objects(ctx: Context, stable: list[Manifest]) -> list[Manifest]:
     """The canary's objects for an effective spec with serving.canary; [] without one."""
     canary = ctx.serving.get("canary")
     if not canary:
@@ -142,8 +126,10 @@ def objects(ctx: Context, stable: list[Manifest], gateway: dict[str, Any] | None
         out.append(_selecting(by_kind["NetworkPolicy"], ctx, canary, "networkpolicy-canary.yaml",
                               ("spec", "podSelector", "matchLabels")))
     if "ServiceMonitor" in by_kind:
-        out.append(_selecting(by_kind["ServiceMonitor"], ctx, canary, "servicemonitor-canary.yaml",
-                              ("spec", "selector", "matchLabels")))
+        monitor = _selecting(by_kind["ServiceMonitor"], ctx, canary, "servicemonitor-canary.yaml",
+                             ("spec", "selector", "matchLabels"))
+        monitor.obj["spec"]["selector"]["matchLabels"] = {MODEL_LABEL: canary_name(ctx.name)}
+        out.append(monitor)
     pdb = by_kind.get("PodDisruptionBudget")
     if pdb is not None:
         out.append(_selecting(pdb, ctx, canary, "pdb-canary.yaml", ("spec", "selector", "matchLabels")))
@@ -155,8 +141,6 @@ def objects(ctx: Context, stable: list[Manifest], gateway: dict[str, Any] | None
             spec["unhealthyPodEvictionPolicy"] = "AlwaysAllow"
         obj: dict[str, Any] = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta, "spec": spec}
         out.append(Manifest(obj, "pdb-canary.yaml", ORIGIN))
-    if gateway:
-        out.append(_http_route(ctx, canary, gateway))
-    elif "Ingress" in by_kind:
+    if "Ingress" in by_kind:  # without a Gateway (with one, the model's HTTPRoute weighs both: render/network.py)
         out.append(_nginx_ingress(by_kind["Ingress"], ctx, canary))
     return out

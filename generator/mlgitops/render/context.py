@@ -26,12 +26,18 @@ class Context:
     kubernetes_minor: int = 33  # the minor version of mlgitops.yaml's kubernetesVersion
     scheduling: dict[str, Any] = field(default_factory=dict)  # the environment's scheduling section; {} for the base
     immutable_tag: str = VERSION_TAG  # the environment's immutableTagPattern
-    gateway: dict[str, Any] | None = None  # the config's gateway (name, namespace): a canary's HTTPRoute attaches to it
+    gateway: dict[str, Any] | None = None  # the config's gateway (name, namespace): the models' HTTPRoutes attach to it
 
     @property
     def routed_by_gateway(self) -> bool:
-        """Whether a canary's HTTPRoute sends traffic to the pods through the Gateway."""
-        return bool(self.gateway and self.serving.get("canary"))
+        """Whether the model's entry point is an HTTPRoute on the Gateway (a Gateway is configured and the model
+        has a host): it replaces the Ingress, canary or not, so one host never has two entry points."""
+        return bool(self.gateway and self.serving.get("ingress"))
+
+    @property
+    def mesh_routed(self) -> bool:
+        """Whether an in-cluster canary (no host) is split by a GAMMA HTTPRoute attached to the model's Service."""
+        return bool(self.gateway and self.serving.get("canary") and not self.serving.get("ingress"))
 
     @property
     def serving(self) -> Serving:

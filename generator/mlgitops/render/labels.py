@@ -7,6 +7,15 @@ from typing import Any
 
 MANAGED_BY = "mlgitops"
 ENV_LABEL = "mlgitops.io/environment"
+# The model a Service serves, in a label only mlgitops writes: what its ServiceMonitor selects it by (on the
+# Service alone: a new pod-template label would restart every model and rename hashed training Jobs).
+# Argo CD's label tracking overwrites `app.kubernetes.io/instance` on every object it syncs with the Application
+# name (argo-cd util/kube/kube.go SetAppInstanceLabel; the pod templates keep theirs, so pod selectors are safe),
+# so a selector on `instance` finds no Service under Argo CD.
+MODEL_LABEL = "mlgitops.io/model"
+# On an object whose kind comes from a CRD that may be missing (a ServiceMonitor, an HTTPRoute): Flux syncs these
+# apart from the model (render/engines/flux.py), so a missing CRD never keeps the model's Deployment from running.
+CRD_EXTRA = "mlgitops.io/crd-extra"
 
 
 def selector(name: str) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def volumes(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The scratch volumes and their mounts: size-limited /tmp and HOME, memory-backed /dev/shm."""
     scratch = ctx.serving["scratch"]
     vols = [{"emptyDir": {"sizeLimit": str(scratch["tmpSize"])}, "name": "tmp"},
-            {"emptyDir": {"sizeLimit": str(scratch["homeSize"])}, "name": "home"}]
+            {"emptyDir": {"sizeLimit": pods.home_size(ctx.spec)}, "name": "home"}]
     mounts = [{"mountPath": "/tmp", "name": "tmp"}, {"mountPath": HOME, "name": "home"}]
     shm = pods.shared_memory(ctx.spec)
     if shm:

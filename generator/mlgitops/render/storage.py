@@ -75,7 +75,8 @@ def _attach_fetch(ctx: Context, fetch: dict[str, Any], pod: dict[str, Any]) -> d
     pod["initContainers"] = [*pod.get("initContainers", []), _initializer(ctx, fetch)]
     container["volumeMounts"].append({"mountPath": path, "name": FETCH_VOLUME, "readOnly": True})
     container["env"].append({"name": pods.FETCH_ENV, "value": path})
-    empty = {"sizeLimit": quantity(fetch["sizeLimit"])} if "sizeLimit" in fetch else {}
+    size = fetch.get("sizeLimit", ctx.spec["model"].get("size"))  # the weights' size, when fetch does not say
+    empty = {"sizeLimit": quantity(size)} if size is not None else {}
     if empty:  # the weights live on the node's disk: the pod asks for the room (and its limit covers it)
         resources = container["resources"]
         for part in ("requests", "limits"):

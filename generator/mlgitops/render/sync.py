@@ -20,7 +20,7 @@ from typing import Any
 
 from mlgitops.kube import quantity
 from mlgitops.render.engines import ENGINES, named
-from mlgitops.render.engines.base import PART_OF
+from mlgitops.render.engines.base import PART_OF, Facts
 from mlgitops.render.units import cluster_folder
 from mlgitops.spec.config import Config, Environment
 
@@ -95,8 +95,8 @@ def limit_range(env: Environment) -> dict[str, Any] | None:
             "spec": {"limits": [item]}}
 
 
-def _cluster_objects(config: Config, envs: list[Environment], engine: str,
-                     models: list[tuple[str, str]], training: frozenset[tuple[str, str]]) -> list[tuple[str, dict[str, Any], str]]:
+def _cluster_objects(config: Config, envs: list[Environment], engine: str, models: list[tuple[str, str]],
+                     training: frozenset[tuple[str, str]], facts: Facts | None) -> list[tuple[str, dict[str, Any], str]]:
     """(file, object, source) for one cluster and engine."""
     out: list[tuple[str, dict[str, Any], str]] = []
     for env in envs:
@@ -107,14 +107,14 @@ def _cluster_objects(config: Config, envs: list[Environment], engine: str,
         limits = limit_range(env)
         if limits:
             out.append((f"limitrange-{env.namespace}.yaml", limits, config.path))
-    return out + ENGINES[engine].objects(config, envs, models, training)
+    return out + ENGINES[engine].objects(config, envs, models, training, facts)
 
 
-def sync_objects(config: Config, models: list[tuple[str, str]],
-                 training: frozenset[tuple[str, str]] = frozenset()) -> list[SyncObject]:
-    """Every object under clusters/, for (model name, spec path) pairs and the (model, environment) pairs
-    that train, in a stable order."""
+def sync_objects(config: Config, models: list[tuple[str, str]], training: frozenset[tuple[str, str]] = frozenset(),
+                 facts: Facts | None = None) -> list[SyncObject]:
+    """Every object under clusters/, for (model name, spec path) pairs, the (model, environment) pairs that
+    train and what the engines need to know of each (model, environment)'s objects, in a stable order."""
     return [SyncObject(cluster_folder(cluster, engine), file, obj, source)
             for cluster, envs in clusters(config).items()
             for engine in engines(config)
-            for file, obj, source in _cluster_objects(config, envs, engine, models, training)]
+            for file, obj, source in _cluster_objects(config, envs, engine, models, training, facts)]

@@ -22,7 +22,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, cast
 
-from mlgitops.kube.annotations import SECURITY_EXCEPTION
+from mlgitops.kube import weights, workloads
+from mlgitops.kube.annotations import PRUNE_PROTECTION, SECURITY_EXCEPTION
 from mlgitops.kube.quantity import text as quantity
 from mlgitops.render import labels as label_set
 from mlgitops.render import sweep as sweeps
@@ -42,7 +43,7 @@ STARTING_DEADLINE = 3600  # a CronJob run missed by more than an hour (controlle
 HISTORY = 3
 KATIB_NAME_MAX = 40
 MANAGER = "mlgitops.io/mlgitops"
-KEEP = {"kustomize.toolkit.fluxcd.io/prune": "disabled", "argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
+KEEP = PRUNE_PROTECTION
 T = "/spec/training"
 
 
@@ -88,12 +89,39 @@ def data_claim(ctx: TrainingContext) -> str:
     return f"{ctx.name}-train-data"
 
 
-def _env(ctx: TrainingContext) -> list[dict[str, Any]]:
+def _field(path: str) -> dict[str, Any]:
+    return {"valueFrom": {"fieldRef": {"fieldPath": path}}}
+
+
+def _run_env(kind: str, indexed: bool) -> list[dict[str, Any]]:
+    """MLGITOPS_RUN: the run's name, from the label the kind's controller puts on its pods (kube/workloads.py);
+    MLGITOPS_TRIAL: an Indexed sweep Job's completion index, a Katib trial's name, else "0" (one trial)."""
+    run = _field(f"metadata.labels['{workloads.KINDS[kind].run_label}']")
+    if indexed:
+        trial = _field(f"metadata.annotations['{workloads.COMPLETION_INDEX}']")
+    elif kind == "Experiment":
+        trial = run  # Katib names each trial's Job after the trial
+    else:
+        trial = {"value": "0"}
+    return [{"name": weights.RUN_VAR, **run}, {"name": weights.TRIAL_VAR, **trial}]
+
+
+def output_uri(template: str, version: str) -> str:
+    """training.output.uri as the pod's MODEL_OUTPUT_URI: `{version}` now, `{run}` and `{trial}` by Kubernetes
+    when the pod starts (`$(MLGITOPS_RUN)`, `$(MLGITOPS_TRIAL)`: env vars defined just before it)."""
+    out = template.replace("{version}", version)
+    for placeholder, var in weights.PLACEHOLDERS.items():
+        out = out.replace(placeholder, var)
+    return out
+
+
+def _env(ctx: TrainingContext, kind: str, indexed: bool = False) -> list[dict[str, Any]]:
     model = ctx.spec["model"]
     env = [{"name": "MODEL_NAME", "value": ctx.name}, {"name": "MODEL_VERSION", "value": model["version"]}]
     output = ctx.training.get("output")
     if output:
-        env.append({"name": "MODEL_OUTPUT_URI", "value": output["uri"].replace("{version}", model["version"])})
+        env += _run_env(kind, indexed)
+        env.append({"name": "MODEL_OUTPUT_URI", "value": output_uri(output["uri"], model["version"])})
     return env + env_vars(ctx.training)
 
 
@@ -115,13 +143,14 @@ def _volumes(ctx: TrainingContext, sweep_config: str | None = None) -> tuple[lis
     return volumes, mounts
 
 
-def _container(ctx: TrainingContext, name: str = CONTAINER, sweep_config: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def _container(ctx: TrainingContext, kind: str, name: str = CONTAINER,
+               sweep_config: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(container, pod spec without containers) for the pod templates of Jobs and PyTorchJobs."""
     training = ctx.training
     pod_security, container_security = security_contexts(training["security"])
     volumes, mounts = _volumes(ctx, sweep_config)
     container: dict[str, Any] = {"name": name, "image": training["image"], "imagePullPolicy": "IfNotPresent",
-                       "env": _env(ctx), "resources": container_resources(training["resources"], ctx.gpu),
+                       "env": _env(ctx, kind, bool(sweep_config)), "resources": container_resources(training["resources"], ctx.gpu),
                        "securityContext": container_security, "volumeMounts": mounts}
     for key in ("command", "args"):
         if key in training:
@@ -137,8 +166,8 @@ def _container(ctx: TrainingContext, name: str = CONTAINER, sweep_config: str | 
     return container, pod
 
 
-def _pod_template(ctx: TrainingContext, sweep_config: str | None = None, name: str = CONTAINER) -> dict[str, Any]:
-    container, pod = _container(ctx, name, sweep_config)
+def _pod_template(ctx: TrainingContext, kind: str, sweep_config: str | None = None, name: str = CONTAINER) -> dict[str, Any]:
+    container, pod = _container(ctx, kind, name, sweep_config)
     return {"metadata": {"labels": dict(ctx.labels)}, "spec": {**pod, "containers": [container]}}
 
 
@@ -180,7 +209,7 @@ def _job_spec(ctx: TrainingContext, template: dict[str, Any]) -> dict[str, Any]:
 
 def job(ctx: TrainingContext) -> Manifest:
     obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": ctx.metadata(PLACEHOLDER),
-           "spec": _job_spec(ctx, _pod_template(ctx))}
+           "spec": _job_spec(ctx, _pod_template(ctx, "Job"))}
     name = _hashed([obj], f"{ctx.name}-train")
     fields = {**_fields("/spec/template/spec", "/spec/template/spec/containers/0"),
               "/spec/activeDeadlineSeconds": f"{T}/activeDeadlineSeconds", "/spec/backoffLimit": f"{T}/backoffLimit"}
@@ -190,7 +219,7 @@ def job(ctx: TrainingContext) -> Manifest:
 def cron_job(ctx: TrainingContext) -> Manifest:
     """A CronJob's template is mutable (a running Job keeps its own copy), so its name is fixed."""
     training = ctx.training
-    template = {"metadata": {"labels": dict(ctx.labels)}, "spec": _job_spec(ctx, _pod_template(ctx))}
+    template = {"metadata": {"labels": dict(ctx.labels)}, "spec": _job_spec(ctx, _pod_template(ctx, "CronJob"))}
     spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": HISTORY, "jobTemplate": template,
             "schedule": training["schedule"], "startingDeadlineSeconds": STARTING_DEADLINE,
             "successfulJobsHistoryLimit": HISTORY}
@@ -206,7 +235,7 @@ def train_job(ctx: TrainingContext) -> Manifest:
     training = ctx.training
     pod_security, container_security = security_contexts(training["security"])
     volumes, mounts = _volumes(ctx)
-    trainer: dict[str, Any] = {"env": _env(ctx), "image": training["image"], "numNodes": training["workers"],
+    trainer: dict[str, Any] = {"env": _env(ctx, "TrainJob"), "image": training["image"], "numNodes": training["workers"],
                      "resourcesPerNode": container_resources(training["resources"], ctx.gpu)}
     for key in ("command", "args"):
         if key in training:
@@ -234,7 +263,7 @@ def train_job(ctx: TrainingContext) -> Manifest:
 def pytorch_job(ctx: TrainingContext) -> Manifest:
     """Kubeflow v1 (legacy): a Master and workers - 1 Workers, each a pod of the container `pytorch`."""
     training = ctx.training
-    template = _pod_template(ctx, name="pytorch")
+    template = _pod_template(ctx, "PyTorchJob", name="pytorch")
     replicas = {"Master": {"replicas": 1, "restartPolicy": "Never", "template": template}}
     if training["workers"] > 1:
         replicas["Worker"] = {"replicas": training["workers"] - 1, "restartPolicy": "Never", "template": template}
@@ -265,7 +294,7 @@ def sweep_job(ctx: TrainingContext) -> list[Manifest]:
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": ctx.metadata(PLACEHOLDER),
               "data": {str(i): sweeps.arguments(t) for i, t in enumerate(trials)}}
     retries = "backoffLimitPerIndex" if _minor(ctx.kubernetes_version) >= 29 else "backoffLimit"
-    template = _pod_template(ctx, PLACEHOLDER)
+    template = _pod_template(ctx, "Job", PLACEHOLDER)
     template["spec"]["activeDeadlineSeconds"] = training["activeDeadlineSeconds"]
     spec = {"activeDeadlineSeconds": training["activeDeadlineSeconds"] * rounds(sweep, len(trials)),
             retries: training["backoffLimit"], "completionMode": "Indexed",
@@ -298,7 +327,7 @@ def katib_experiment(ctx: TrainingContext) -> Manifest:
     names = sorted(sweep["parameters"])
     count = sweeps.trials(sweep) if sweep.get("strategy", "grid") == "grid" else None
     trials = len(count) if count is not None else sweep["trials"]
-    template = _pod_template(ctx)
+    template = _pod_template(ctx, "Experiment")
     container = template["spec"]["containers"][0]
     container["args"] = [*training.get("args", []), *(f"--{n}=${{trialParameters.{n}}}" for n in names)]
     trial_spec = {"apiVersion": "batch/v1", "kind": "Job",

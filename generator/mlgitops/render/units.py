@@ -7,6 +7,7 @@ of the generated tree. Every module that builds or takes apart a path of `base/`
     overlays/<env>/<model>/training/<file>                  a training unit's folder (its own kustomization)
     clusters/<cluster>/<engine>/<file>                      one sync engine's objects for one cluster
     clusters/<cluster>/<engine>/<env>/[training/]<model>.yaml   a unit's own sync object (engines that write one)
+    clusters/<cluster>/<engine>/<env>/extras/<model>.yaml   a serving unit's second sync object (its CRD extras)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Final, Literal
 BASE, OVERLAYS, CLUSTERS = "base", "overlays", "clusters"
 SERVING: Final = "serving"
 TRAINING: Final = "training"
+EXTRAS: Final = "extras"  # a serving unit's objects whose CRD may be missing, synced apart (Flux)
 Kind = Literal["serving", "training"]
 KUSTOMIZATION = "kustomization.yaml"
 
@@ -55,6 +57,10 @@ class Unit:
     def sync_file(self) -> str:
         """Its own sync object's file, relative to clusters/<cluster>/<engine>/."""
         return f"{self.env}/{TRAINING}/{self.model}.yaml" if self.training else f"{self.env}/{self.model}.yaml"
+
+    def extras_sync_file(self) -> str:
+        """A serving unit's second sync object (its CRD extras), relative to clusters/<cluster>/<engine>/."""
+        return f"{self.env}/{EXTRAS}/{self.model}.yaml"
 
     @classmethod
     def parse(cls, folder: str) -> Unit | None:
@@ -206,6 +212,8 @@ class ClusterPath:
             return Unit(parts[1].removesuffix(".yaml"), parts[0])
         if len(parts) == 3 and parts[1] == TRAINING:
             return Unit(parts[2].removesuffix(".yaml"), parts[0], TRAINING)
+        if len(parts) == 3 and parts[1] == EXTRAS:
+            return Unit(parts[2].removesuffix(".yaml"), parts[0])
         return None
 
 

@@ -58,7 +58,7 @@ def _resources(ctx: Context) -> dict[str, Any]:
     requests = {"cpu": quantity(res["cpu"]), "memory": memory_request}
     limits = {"cpu": quantity(limits_in.get("cpu", res["cpu"])),
               "memory": add_bytes(memory_limit, shm) if shm else quantity(memory_limit)}
-    storage = res.get("ephemeralStorage", pods.ephemeral_storage(ctx.serving))
+    storage = res.get("ephemeralStorage", pods.ephemeral_storage(ctx.spec))
     requests["ephemeral-storage"] = quantity(storage)
     limits["ephemeral-storage"] = quantity(limits_in.get("ephemeralStorage", storage))
     if res["gpu"]:

@@ -30,6 +30,17 @@ POLICY_RULES = {
                        "looks like a credential (a URL with a password, a cloud key, a token, a private key), "
                        "whatever its name (detect-secrets' plugins); mark a false positive with "
                        "policies.exceptions.secret-in-value and its reason",
+    "weights-version": "every serving pod (stable and canary, after raw patches) loads the weights its version label "
+                       "names: the URI carries the version, or its content is pinned (oci:// by digest, hf:// at a "
+                       "commit, model.immutable); a canary of another version never loads its stable version's weights",
+    "weights-overwrite": "no training run, sweep trial, TrainJob node, PyTorchJob replica or Katib trial writes under a "
+                         "prefix that equals or contains the weights an environment or canary serves",
+    "weights-run-prefix": "each training run writes under its own prefix ({run} in training.output.uri) and each sweep "
+                          "trial under its own ({trial}), expanded by Kubernetes when the pod starts",
+    "weights-pinned": "production serves weights whose content cannot change under the same version (warning by "
+                      "default; policies.weightsPinning in mlgitops.yaml)",
+    "weights-size": "an hf:// download or a fetch says how large the weights are (model.size), so the download "
+                    "volume and the ephemeral-storage request fit them",
     # pods that survive a real cluster (warnings)
     "gpu-rollout-surge": "a GPU Deployment's rolling update surges, so it needs a free GPU and stalls on a full pool",
     "progress-deadline": "progressDeadlineSeconds is not above the time a pod may take to start",
@@ -73,6 +84,9 @@ RULES: dict[str, str] = {
     "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
     "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",
+    "slo-metrics": "an SLO objective names no metric that can measure it (request counters, a latency histogram)",
+    "slo-rule": "a generated SLO rule or dashboard query is not valid PromQL, reads an undeclared metric, or repeats "
+                "a rule name",
     "hand-edited": "a generated file was edited by hand; it is never overwritten",
     "path-blocked": "a file or folder is in the way of a generated file",
     "path-outside": "the generated tree names a file outside base/, overlays/ or clusters/ (a forged cache entry)",
@@ -96,8 +110,10 @@ RULES: dict[str, str] = {
     "immutable-field": "a change Kubernetes refuses on an existing object (selector, PVC access modes, a Job's template...)",
     "prune": "a sync would delete objects (a model, environment or object removed); claims lose their data",
     "capacity": "an environment's worst case (max pods and rollout surges x requests, canaries, training) exceeds its quota",
-    "canary-traffic": "a canary with no way to split traffic (no gateway in mlgitops.yaml, no ingress), or an "
-                      "HTTPRoute with no hostname (it would take every host of the Gateway)",
+    "gateway-route": "an Ingress-only setting (className, tlsSecret, annotations) of a model whose entry point is "
+                     "an HTTPRoute on the configured Gateway",
+    "canary-traffic": "a canary with no way to split traffic (no ingress and no gateway in mlgitops.yaml for a "
+                      "GAMMA route on the model's Service)",
     "sync-source": "the sync engine needs the repository's URL (git.url in mlgitops.yaml)",
     "sync-object": "a generated sync object (clusters/) points at something that does not exist or is not unique",
     "training": "spec.training cannot be built as written (a grid over maxTrials, a range in a grid, a sweep without "

@@ -10,13 +10,27 @@ from collections.abc import Callable
 from typing import Any
 
 COLUMNS = (("model", "model"), ("environment", "env"), ("version", "version"), ("image_short", "image"),
-           ("pods", "pods"), ("gpus", "GPUs"), ("canary", "canary"), ("drift", "drift"))
+           ("weights", "weights"), ("pods", "pods"), ("gpus", "GPUs"), ("canary", "canary"), ("drift", "drift"))
+
+
+def _weights(uri: str, pinned: str) -> str:
+    """The weights' last path parts and how they are pinned: `…/3.1.4/model.json (immutable)`, `(mutable)`."""
+    if not uri:
+        return ""
+    scheme, _, path = uri.partition("://")
+    parts = [p for p in (path or scheme).split("/") if p]
+    short = uri if len(parts) <= 3 else "…/" + "/".join(parts[-2:]) + ("/" if uri.endswith("/") else "")
+    return f"{short} ({pinned or 'mutable'})"
 
 
 def _cell(row: dict[str, Any], key: str) -> str:
     value = row[key]
     if key == "drift":
         return "differs from specs" if value else ""
+    if key == "weights":
+        return _weights(value, row["weights_pinned"])
+    if key == "canary" and value and row["canary_weights"] != row["weights"]:
+        return f"{value} {_weights(row['canary_weights'], row['canary_weights_pinned'])}"
     return str(value)
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mlgitops.kube import weights
 from mlgitops.kube.images import split_image
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import Model
@@ -27,6 +28,11 @@ class Row:
     max_pods: int
     gpus: int  # GPUs per pod x the most pods
     canary: str = ""
+    weights: str = ""  # the weights the pods load: model.uri with {version} resolved ("" baked into the image)
+    weights_pinned: str = ""  # how their content is pinned: digest, commit, immutable; "" mutable (kube/weights.py)
+    canary_version: str = ""
+    canary_weights: str = ""
+    canary_weights_pinned: str = ""
     drift: bool = False  # the committed tree differs from what the specs generate, for this environment
     flags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -74,6 +80,19 @@ def _skipped_stage(model: Model, before: str, env: str, version: str, canary: di
     return flags
 
 
+def lineage(spec: dict[str, Any]) -> dict[str, str]:
+    """The weights an environment's pods (and its canary's) load, and how their content is pinned."""
+    model = spec["model"]
+    immutable, uri = bool(model.get("immutable")), str(model.get("uri") or "")
+    out = {"weights": uri, "weights_pinned": weights.pinned(uri, immutable)}
+    canary = spec["serving"].get("canary")
+    if canary:
+        canary_uri = str(canary.get("uri") or uri)
+        out.update(canary_version=str(canary["version"]), canary_weights=canary_uri,
+                   canary_weights_pinned=weights.pinned(canary_uri, immutable))
+    return out
+
+
 def rows(models: list[Model], config: Config, drifted: set[tuple[str, str]],
          history: dict[tuple[str, str], set[str]] | None = None) -> list[Row]:
     """history: (model, environment) -> every version that environment's spec ever said (git log)."""
@@ -98,5 +117,6 @@ def rows(models: list[Model], config: Config, drifted: set[tuple[str, str]],
             else:
                 gpu_total = gpu * most
             out.append(Row(model.name, env, version, serving["image"], short_image(serving["image"]), pods, most,
-                           gpu_total, canary=shown, drift=(model.name, env) in drifted, flags=tuple(flags)))
+                           gpu_total, canary=shown, drift=(model.name, env) in drifted, flags=tuple(flags),
+                           **lineage(spec)))
     return out

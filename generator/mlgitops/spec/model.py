@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from mlgitops.report.findings import Finding
-from mlgitops.spec import semantics, training, yamlsource
+from mlgitops.spec import semantics, slo, training, yamlsource
 from mlgitops.spec.config import Config
 from mlgitops.spec.defaults import fill_defaults
 from mlgitops.spec.layers import Layer, locate, merged, plain_text, writer
@@ -105,6 +105,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
             errors += semantics.model_source(data, base_version, where, layer_of, config.storage_initializer)
             errors += semantics.version_checks(data, where, config.kubernetes_minor, config.kubernetes_version)
             errors += _training_findings(data, where, config, env, effective)
+            errors += slo.findings(data, where)
             errors = _unexcepted(errors, data, config, env)
             data = expand_version(data)
         found.extend(errors)

@@ -29,7 +29,8 @@ RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory vo
 # serving in render/workload.py (MODEL_URI from model.uri), training in render/training.py (MODEL_OUTPUT_URI from
 # training.output). The thread-count and HOME variables are defaults a spec may override, not reserved.
 RESERVED_ENV = {"MODEL_NAME": ("serving", "training"), "MODEL_VERSION": ("serving", "training"),
-                "MODEL_URI": ("serving",), "MODEL_OUTPUT_URI": ("training",)}
+                "MODEL_URI": ("serving",), "MODEL_OUTPUT_URI": ("training",),
+                "MLGITOPS_RUN": ("training",), "MLGITOPS_TRIAL": ("training",)}  # {run}, {trial}: kube/weights.py
 FETCH_ENV = "MODEL_DIR"  # where model.fetch puts the weights (render/storage.py): reserved when the spec fetches
 SLEEP_ACTION_MINOR = 30  # the preStop sleep action is on by default from Kubernetes 1.30 (beta; alpha in 1.29)
 
@@ -109,7 +110,50 @@ def shared_memory(spec: Mapping[str, Any]) -> str | None:
     return DEFAULT_SHM if gpu(serving) or framework in PYTORCH else None
 
 
-def ephemeral_storage(serving: Mapping[str, Any]) -> str:
+def download_size(spec: Mapping[str, Any]) -> str | None:
+    """model.size when the server downloads the weights itself (a uri, no fetch, no claim, no model image): they
+    land in its cache under HOME (HF_HOME, TORCH_HOME), which then grows by that much."""
+    model, serving = spec["model"], spec["serving"]
+    uri = str(model.get("uri") or "")
+    if "size" not in model or not uri or "fetch" in model or serving.get("storage") or uri.startswith("oci://"):
+        return None
+    return str(model["size"])
+
+
+def home_size(spec: Mapping[str, Any]) -> str:
+    """The HOME volume's size limit: serving.scratch.homeSize, plus the weights the server downloads into it."""
+    home, size = spec["serving"]["scratch"]["homeSize"], download_size(spec)
+    return add_bytes(home, size) if size else str(home)
+
+
+def ephemeral_storage(spec: Mapping[str, Any]) -> str:
     """Ephemeral storage the pod asks for by default: its size-limited scratch volumes plus log headroom."""
-    scratch = serving["scratch"]
-    return add_bytes(scratch["tmpSize"], scratch["homeSize"], LOG_HEADROOM)
+    return add_bytes(spec["serving"]["scratch"]["tmpSize"], home_size(spec), LOG_HEADROOM)
+
+
+
+def _pods_of(value: Any, pods: int, up: bool) -> int:
+    """maxSurge (rounded up) or maxUnavailable (rounded down) as a number of pods, as the Deployment controller
+    resolves a percentage (k8s.io/apimachinery intstr.GetScaledValueFromIntOrPercent)."""
+    if isinstance(value, str) and value.endswith("%"):
+        scaled = int(value[:-1]) * pods
+        return -(-scaled // 100) if up else scaled // 100
+    return int(value)
+
+
+def rollout_rounds(serving: Mapping[str, Any]) -> int:
+    """How many pods-at-a-time steps a rollout of the most pods takes: one for Recreate, else the pods over
+    maxSurge + maxUnavailable (at least one pod a step: the controller makes progress with either at 0)."""
+    strategy = rollout(serving)
+    if strategy["type"] == "Recreate":
+        return 1
+    pods = max_pods(serving)
+    step = strategy["rollingUpdate"]
+    at_once = _pods_of(step["maxSurge"], pods, True) + _pods_of(step["maxUnavailable"], pods, False)
+    return -(-pods // max(1, at_once))
+
+
+def rollout_seconds(serving: Mapping[str, Any]) -> int:
+    """The longest a normal rollout takes: each round may schedule, pull and start its pods up to the
+    Deployment's own progress deadline (which restarts with every pod that becomes available)."""
+    return rollout_rounds(serving) * progress_deadline(serving)

@@ -42,6 +42,7 @@ class Serving(TypedDict, total=False):
     rollout: dict[str, Any]
     networkPolicy: dict[str, Any]
     canary: dict[str, Any] | None
+    slo: dict[str, Any]  # absent when none (merge drops nulls)
     shutdown: dict[str, Any]
     scratch: dict[str, Any]
     sharedMemory: dict[str, Any]
@@ -100,3 +101,4 @@ class ConfigData(TypedDict, total=False):
     ingressController: dict[str, Any]
     storageInitializer: dict[str, Any] | None
     training: dict[str, Any]
+    codeOwners: dict[str, list[str]]

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import re
 
-from mlgitops.render import render
+from mlgitops.render import context, render, slotest
 from mlgitops.render import training as training_render
+from mlgitops.render.engines.base import Facts, UnitFacts
+from mlgitops.render.labels import CRD_EXTRA
 from mlgitops.render.labels import common as common_labels
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.sync import sync_objects
 from mlgitops.render.units import KUSTOMIZATION, TRAINING, Unit, base_dir
-from mlgitops.report.findings import Finding
+from mlgitops.report.findings import Finding, Severity
+from mlgitops.spec import pods
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
 from mlgitops.spec.model import BASE, Model
@@ -62,6 +65,11 @@ def training_dir(env: str, name: str) -> str:
     return Unit(name, env, TRAINING).folder
 
 
+def slo_dir(env: str, name: str) -> str:
+    """The plain SLO rule file and its promtool tests: not kustomize resources (the overlay does not list them)."""
+    return f"{overlay_dir(env, name)}/slo"
+
+
 def training_intended(model: Model, config: Config, env: str) -> list[Manifest]:
     """The training objects of an environment ([] when it does not train)."""
     effective = model.effective[env]
@@ -80,6 +88,12 @@ def _training_tree(model: Model, config: Config, env: str) -> Tree:
                      "resources": [m.file for m in manifests]}
     tree[f"{folder}/kustomization.yaml"] = document(model.path, kustomization)
     return tree
+
+
+def _slo_tree(model: Model, config: Config, env: str) -> Tree:
+    """The SLO files of an environment that are not kustomize resources (slo_dir)."""
+    found = slotest.files(context(model.effective[env], config, env))
+    return {f"{slo_dir(env, model.name)}/{name}": document(model.path, obj) for name, obj in found.items()}
 
 
 def _labels(model: Model, env: str) -> dict:
@@ -114,19 +128,44 @@ def _canary_findings(model: Model, config: Config, env: str) -> list[Finding]:
     if serving.get("ingress"):
         return []
     file, where = locate(model.layers(config, env), model.doc, "/spec/serving/canary", key=True)
-    if config.data.get("gateway"):  # an HTTPRoute without hostnames takes every host of the Gateway's listener
-        return [Finding.in_environments([env], "canary-traffic", "the canary's HTTPRoute needs a hostname: without "
-                                        "one it catches the requests of every host the Gateway serves", file, where,
-                                        "give the model serving.ingress.host (the HTTPRoute routes that host and path)")]
-    return [Finding.in_environments([env], "canary-traffic", "a canary needs a way to split traffic", file, where,
-                                    "name a Gateway API gateway in mlgitops.yaml (gateway: {name, namespace}), or give "
-                                    "the model an ingress (ingress-nginx canary annotations)")]
+    if config.data.get("gateway"):  # a GAMMA HTTPRoute on the model's Service splits in-cluster calls
+        return []
+    return [Finding.in_environments([env], "canary-traffic", "a canary without a host needs a way to split the "
+                                    "calls in-cluster callers send to the model's Service: kube-proxy spreads them "
+                                    "over pods, never by weight", file, where,
+                                    "name a Gateway API gateway in mlgitops.yaml (gateway: {name, namespace}): the "
+                                    "canary then gets a GAMMA HTTPRoute on the Service, which a service mesh that "
+                                    "implements Gateway API (Istio, Linkerd, Cilium) splits; or give the model an "
+                                    "ingress (ingress-nginx canary annotations)")]
+
+
+GATEWAY_IGNORES = {"className": "the Gateway's class chooses the controller",
+                   "tlsSecret": "TLS terminates at the Gateway's listener, whose certificateRefs name the Secret",
+                   "annotations": "ingress controller annotations do not apply to an HTTPRoute"}
+
+
+def _gateway_findings(model: Model, config: Config, env: str) -> list[Finding]:
+    """With a Gateway, the model's entry point is an HTTPRoute (render/network.py): Ingress-only settings are
+    dropped, which a warning says at their line."""
+    ingress = model.effective[env]["spec"]["serving"].get("ingress") or {}
+    if not config.data.get("gateway"):
+        return []
+    out = []
+    for field, why in GATEWAY_IGNORES.items():
+        if field in ingress:
+            file, where = locate(model.layers(config, env), model.doc, f"/spec/serving/ingress/{field}", key=True)
+            out.append(Finding.in_environments([env], "gateway-route", f"serving.ingress.{field} is unused: with a "
+                                               f"Gateway in mlgitops.yaml the model's entry point is an HTTPRoute, and "
+                                               f"{why}", file, where, "remove it, or configure it on the Gateway",
+                                               Severity.WARNING))
+    return out
 
 
 def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
     """Every file generated for one model: its base and one overlay per environment."""
     tree: Tree = {}
     findings: list[Finding] = []
+    facts: Facts = {}
     base = render(model.effective[BASE], config, BASE)
     folder = base_dir(model.name)
     for m in base:
@@ -138,6 +177,8 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
     base_image = model.effective[BASE]["spec"]["serving"]["image"]
     for env in config.environments:
         target = render(model.effective[env.name], config, env.name)
+        facts[model.name, env.name] = UnitFacts(pods.rollout_seconds(model.effective[env.name]["spec"]["serving"]),
+                                                any(CRD_EXTRA in m.obj["metadata"].get("labels", {}) for m in target))
         env_labels = _labels(model, env.name)
         pairs = {k: v for k, v in env_labels.items() if base_labels.get(k) != v}
         image = overlays.image_entry(base_image, model.effective[env.name]["spec"]["serving"]["image"])
@@ -147,6 +188,7 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
             pairs.pop(VERSION_LABEL, None)
             image = None
             findings += _canary_findings(model, config, env.name)
+        findings += _gateway_findings(model, config, env.name)
         user, found = _user_patches(model, env.name, target)
         findings.extend(found)
         unit = Unit(model.name, env.name)
@@ -156,8 +198,9 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
         for name, obj in result.files.items():
             tree[f"{out}/{name}"] = document(model.path, obj)
         tree.update(_training_tree(model, config, env.name))
+        tree.update(_slo_tree(model, config, env.name))
     # the model's own sync objects (a Flux Kustomization per environment) belong to its files: cached with them
-    for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree)):
+    for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree), facts):
         if o.source == model.path:
             tree[f"{o.folder}/{o.file}"] = document(o.source, o.obj)
     return tree, findings

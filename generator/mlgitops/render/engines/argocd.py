@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS
-from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Models, Placed, SyncView
+from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Facts, Models, Placed, SyncView
 from mlgitops.render.units import (
     TRAINING,
     Unit,
@@ -23,6 +23,10 @@ from mlgitops.report.findings import Finding, Position
 from mlgitops.spec.config import Config, Environment
 
 IN_CLUSTER = "https://kubernetes.default.svc"
+# A failed sync is retried until it succeeds (a negative limit: argo-cd controller/appcontroller.go retries while
+# `RetryCount < Limit || Limit < 0`; docs/operator-manual/application.yaml), at most every 5 minutes: an
+# Application that failed because a CRD or a Secret was missing recovers by itself once it arrives, without a commit.
+RETRY = {"limit": -1, "backoff": {"duration": "30s", "factor": 2, "maxDuration": "5m"}}
 
 
 def app_project(config: Config, env: Environment) -> dict[str, Any]:
@@ -45,8 +49,11 @@ def application_set(config: Config, env: Environment) -> dict[str, Any]:
                 "goTemplateOptions": ["missingkey=error"],
                 "generators": [{"git": {"repoURL": git["url"], "revision": git["branch"],
                                         "directories": [{"path": serving_folder_pattern(env.name)}]}}],
-                # Renaming or deleting a model folder deletes its Application, never what it runs.
-                "syncPolicy": {"preserveResourcesOnDeletion": True},
+                # Renaming or deleting a model folder deletes its Application and, through the resources
+                # finalizer the ApplicationSet controller adds when preserveResourcesOnDeletion is false
+                # (argo-cd applicationset/utils/utils.go), what it deployed, as Flux prunes: no Deployment keeps
+                # its GPUs unmanaged. Claims stay (Delete=false, kube/annotations.PRUNE_PROTECTION).
+                "syncPolicy": {"preserveResourcesOnDeletion": False},
                 "template": {
                     "metadata": {"name": "{{.path.basename}}-" + env.name,
                                  "labels": {**PART_OF, "mlgitops.io/environment": env.name}},
@@ -57,7 +64,7 @@ def application_set(config: Config, env: Environment) -> dict[str, Any]:
                         "syncPolicy": {
                             "automated": {"prune": True, "selfHeal": True},
                             "syncOptions": ["SkipDryRunOnMissingResource=true"],
-                            "retry": {"limit": 5, "backoff": {"duration": "30s", "factor": 2, "maxDuration": "10m"}},
+                            "retry": RETRY,
                         },
                     },
                 },
@@ -72,9 +79,8 @@ def training_application_set(config: Config, env: Environment) -> dict[str, Any]
     spec["generators"][0]["git"]["directories"] = [{"path": training_folder_pattern(env.name)}]
     spec["template"]["metadata"]["name"] = "{{index .path.segments 2}}-" + f"{env.name}-{TRAINING}"
     spec["template"]["metadata"]["labels"]["app.kubernetes.io/component"] = TRAINING
-    # A folder that goes (the spec stops training there) takes its objects with it: a CronJob left behind
-    # would go on training every night. The data claim survives (its Delete=false annotation).
-    spec["syncPolicy"] = {"preserveResourcesOnDeletion": False}
+    # A folder that goes (the spec stops training there) takes its objects with it, as serving's does: a CronJob
+    # left behind would go on training every night. The data claim survives (its Delete=false annotation).
     return obj
 
 
@@ -115,7 +121,10 @@ class ArgoCD:
         return {"argocd.argoproj.io/sync-wave": "-1", ARGOCD_SYNC_OPTIONS: "Prune=false,Delete=false"}
 
     def objects(self, config: Config, envs: list[Environment], models: Models,
-                training: frozenset[tuple[str, str]]) -> Placed:
+                training: frozenset[tuple[str, str]], facts: Facts | None = None) -> Placed:
+        """Argo CD has no sync timeout (a rollout is Progressing until the Deployment's progress deadline), and
+        applies the objects whose CRD exists when another's is missing (SkipDryRunOnMissingResource): the facts
+        change nothing."""
         out: Placed = []
         for env in envs:
             out.append((f"appproject-{env.name}.yaml", app_project(config, env), config.path))
@@ -138,9 +147,9 @@ class ArgoCD:
         return out
 
     def deletion(self, unit: Unit) -> str:
-        if unit.training:  # its ApplicationSet does not preserve
-            return "Argo CD deletes its training Application and what it deployed"
-        return "Argo CD deletes its Application but keeps what it deployed (preserveResourcesOnDeletion), orphaned"
+        what = "training Application" if unit.training else "Application"
+        return (f"Argo CD deletes its {what} and, through its resources finalizer, what it deployed "
+                "(claims marked Delete=false stay)")
 
 
 ENGINE = ArgoCD()

@@ -26,6 +26,17 @@ class SyncView:
     on_disk: set[str]
     locate: Locate
 Models = list[tuple[str, str]]  # (model name, spec path)
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    """What an engine needs to know of a serving unit's objects."""
+
+    rollout: int = 0  # seconds its normal rollout may take (spec/pods.rollout_seconds)
+    extras: bool = False  # it has objects whose CRD may be missing (labels.CRD_EXTRA: ServiceMonitor, HTTPRoute)
+
+
+Facts = dict[tuple[str, str], UnitFacts]  # (model, environment) -> its facts
 Placed = list[tuple[str, dict[str, Any], str]]  # (file under clusters/<cluster>/<engine>/, object, source)
 
 
@@ -39,7 +50,7 @@ class Engine(Protocol):
         """What keeps a shared Namespace out of prune and applies it first."""
 
     def objects(self, config: Config, envs: list[Environment], models: Models,
-                training: frozenset[tuple[str, str]]) -> Placed:
+                training: frozenset[tuple[str, str]], facts: Facts | None = None) -> Placed:
         """The engine's objects for one cluster: per unit (models' files) and shared (config's)."""
 
     def deletion(self, unit: Unit) -> str:
