@@ -159,7 +159,9 @@ _ZERO = re.compile(r"0(?:(?<=[\s,\[{]0)|(?<=[\s,\[{][+-]0))[0-9_]|_(?:(?<=[\s,\[
 # A key that is not a string once Go has read it: a number, null, empty, a collection, or `? ` explicit.
 _KEY = re.compile(r"\n[ \t]*+(?:[-?][ \t]++)*+(?:(?:[+.0-9~\[{]|-(?![ \t]))[^:\n]*)?:(?:[ \t]|\r?$)"
                   r"|\n[ \t]*+(?:-[ \t]++)*+\?(?:[ \t]|\r?$)", re.MULTILINE)
-_FLOW = re.compile(r"[\[{][ \t]*+[^\]}\s]")  # a non-empty flow collection: rare in kustomize output
+# A non-empty flow collection: rare in kustomize output. YAML's white space is space and tab (and line breaks),
+# not Python's \s: `[\xa0:]` is a flow mapping whose key is a no-break space, which Go refuses.
+_FLOW = re.compile(r"[\[{][ \t]*+[^\]} \t\r\n]")
 _ANCHOR = re.compile(r"[&*](?<=[\s\[{,][&*])")  # an anchor or alias (yaml-rs accepts empty names)
 _TAIL_BLOCK = re.compile(r"[|>][-+0-9]*\Z")  # a block scalar left empty at the end (yaml-rs: "\n")
 
