@@ -10,7 +10,19 @@ import sys
 import click
 
 from mlgitops.check.pipeline import Shard
-from mlgitops.commands import about, check, diff, generate, init, new, promote, schemas, status, validate
+from mlgitops.commands import (
+    about,
+    check,
+    diff,
+    generate,
+    import_,
+    init,
+    new,
+    promote,
+    schemas,
+    status,
+    validate,
+)
 from mlgitops.commands import set as set_cmd_module
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.render import engines
@@ -120,6 +132,20 @@ def diff_cmd(rev: str | None, markdown: bool, fmt: str | None, exit_code: bool, 
 def new_cmd(name: str, image: str, gpu: int, team: str, repo_path: str | None) -> None:
     """Write a commented starter spec, models/NAME.yaml."""
     sys.exit(new.run(repo_path, name, image, gpu, team))
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--name", default=None, help="The model's name (the input must hold one model).")
+@click.option("--team", default=None, help="Owning team (default: the objects' team or part-of label).")
+@click.option("--dry-run", is_flag=True, help="Print the specs instead of writing them.")
+@FORMAT
+@REPO
+def import_cmd(files: tuple[str, ...], name: str | None, team: str | None, dry_run: bool, fmt: str,
+               repo_path: str | None) -> None:
+    """Write models/<name>.yaml from Kubernetes manifests (files, folders, - for standard input): helm template
+    or kubectl kustomize output. What cannot be carried over is reported at its file:line:col."""
+    sys.exit(import_.run(repo_path, list(files), name, team, fmt, dry_run))
 
 
 @cli.command("init")

@@ -100,3 +100,16 @@ def test_a_pod_quota_is_checked_too(repo, capsys):
     result = run_cli(capsys, "check", "--repo", str(repo), "--no-cache")
     assert result.code == 1
     assert "prod: at most 32 pods requested at once, over the quota of 10 (most: image-classifier 16, house-prices 11, fraud-detector 5)" in result.out  # surges included
+
+
+def test_a_native_sidecar_adds_to_the_main_containers_an_init_container_does_not():
+    from mlgitops.check.capacity import _pod_requests
+
+    def container(cpu: str, **extra: str) -> dict:
+        return {"resources": {"requests": {"cpu": cpu, "memory": "1Gi"}}, **extra}
+
+    pod = {"containers": [container("2")],
+           "initContainers": [container("3"), container("500m", restartPolicy="Always")]}
+    assert _pod_requests(pod, "nvidia.com/gpu")["cpu"] == Decimal(3)  # max(init 3, main 2 + sidecar 0.5)
+    pod["initContainers"][0] = container("1")
+    assert _pod_requests(pod, "nvidia.com/gpu")["cpu"] == Decimal("2.5")

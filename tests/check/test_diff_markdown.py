@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mlgitops.check import diff_markdown
+from mlgitops.check import change_plan, diff_markdown
 from mlgitops.check.gitrev import Base
 from mlgitops.check.rendered_diff import Change, Result
 from mlgitops.report.findings import Finding, Position, Severity
@@ -30,7 +30,7 @@ def test_the_first_line_names_the_base():
 
 def test_one_collapsible_block_per_model_with_its_environments():
     text = markdown([change("a", "dev"), change("a", "prod", lines=2), change("b", "staging")])
-    assert text.count("<details>") == 2 and text.count("</details>") == 2
+    assert text.count("<details open>") == 2 and text.count("</details>") == 2  # short: shown open
     assert "<summary><code>a</code>: dev, prod (+5 -5 lines)</summary>" in text
     assert "<summary><code>b</code>: staging (+3 -3 lines)</summary>" in text
     assert text.count("```diff\n") == 2
@@ -74,4 +74,40 @@ def test_warnings_come_first_in_a_warning_box():
                                             "spec.replicas: 3. hand the count to the HPA first\n")
     assert text.count("> - `models/a.yaml:12:9`") == 20
     assert "> - … and 5 more: run `mlgitops diff` to see them all\n" in text
-    assert text.index("[!WARNING]") < text.index("<details>")
+    assert text.index("[!WARNING]") < text.index("<details")
+
+
+def test_serving_and_training_of_one_environment_are_named_apart_never_dev_dev():
+    text = markdown([change("a", "dev"), Change("overlays/dev/a/training", "+x\n"), change("a", "prod")])
+    assert "<summary><code>a</code>: dev, dev training, prod (+7 -6 lines)</summary>" in text
+
+
+def test_a_short_block_is_open_and_a_long_one_opens_on_click():
+    text = markdown([change("short", lines=3), change("long", lines=40)])
+    assert "<details open><summary><code>short</code>" in text
+    assert "<details><summary><code>long</code>" in text
+
+
+def test_a_clusters_change_is_a_block_of_its_own_named_by_engine():
+    text = markdown([Change("clusters/prod/flux", "--- a/clusters/prod/flux (at x)\n+++ b/clusters/prod/flux (now)\n"
+                                                  "@@ -1 +1 @@ GitRepository flux-system/ml\n-  url: a\n+  url: b\n")])
+    assert "<summary><code>clusters/prod</code>: flux (+1 -1 lines)</summary>" in text
+
+
+def plan(models: int, envs=("dev", "staging", "prod")) -> list[change_plan.Row]:
+    return [change_plan.Row(change_plan.Place(env, env, f"m{i:04d}", env == "prod"), f"{kind} ml-{env}/m{i:04d}",
+                            "changed", ("spec.template.spec.containers[model].image",))
+            for i in range(models) for env in envs for kind in ("Deployment", "Service", "ConfigMap")]
+
+
+def test_a_300_model_pull_request_keeps_the_table_first_and_stays_under_the_limit():
+    rows = sorted(plan(300), key=lambda r: not r.place.prod)
+    changes = [change(f"m{i:04d}", env, lines=30) for i in range(300) for env in ("dev", "staging", "prod")]
+    text = diff_markdown.markdown(Result(BASE, changes, []), [], rows=rows)
+    assert len(text) <= 65_536
+    assert text.index("**Change plan**: 2700 changed (900 in prod)") < text.index("<details")
+    table = [line for line in text.splitlines() if line.startswith("| **prod** |")]
+    assert len(table) > 50 and len(text.split("<details", 1)[0]) <= 0.4 * 65_536 + 200
+    left = int(re.search(r"… and (\d+) more rows", text).group(1))
+    assert left + text.count("\n| ") - 1 == 2700  # every row is shown or counted (the header row aside)
+    assert text.rstrip().endswith("Run `mlgitops diff` for the whole diff.")

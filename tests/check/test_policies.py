@@ -69,3 +69,19 @@ def test_a_single_writer_claim_under_one_pod_or_unmounted_passes():
     assert rules(claim("ReadWriteOnce", "ReadWriteMany"), deployment(claim="data", replicas=3)) == []
     assert rules(claim("ReadWriteOnce"), deployment(claim="data", strategy={"type": "RollingUpdate"})) == [
         ("storage-single-writer", "PersistentVolumeClaim", "/spec/accessModes")]  # maxSurge defaults to 25%
+
+
+def resource_rules(resources: dict, policies: dict) -> list[str]:
+    obj = deployment()
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = resources
+    settings = Settings.for_environment("prod", policies)
+    return [v.message for v in evaluate([obj], settings, GPU) if v.rule == "container-resources"]
+
+
+def test_limits_are_required_where_the_policy_names_them():
+    requests_only = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
+    assert resource_rules(requests_only, {}) == ["container 'server' has no cpu limits"]
+    assert resource_rules(requests_only, {"requiredLimits": ["memory"]}) == []
+    assert resource_rules({"requests": {"cpu": "1", "memory": "1Gi"}}, {"requiredLimits": []}) == []
+    assert resource_rules({"limits": {"cpu": "1", "memory": "1Gi"}}, {"requiredLimits": []}) == [
+        "container 'server' has no cpu or memory requests"]

@@ -111,7 +111,9 @@ def test_no_commit_yet_everything_is_new(generated, capsys):
     result = diff(capsys, generated, "--exit-code")
     assert result.code == 1
     assert result.out.splitlines()[0] == "# base: none (no commit yet: everything is new)"
-    assert result.out.count("+++ ") == 10  # 3 models x 3 environments, and image-classifier's training in dev
+    # 3 models x 3 environments, image-classifier's training in dev, and each cluster's sync objects
+    assert result.out.count("+++ ") == 10 + 3
+    assert result.out.count("(at no commit)\n+++ b/clusters/") == 3
     assert "--- a/overlays/prod/fraud-detector (built at no commit)" in result.out
     assert not [line for line in result.out.splitlines() if line.startswith("-") and not line.startswith("--- ")]
 
@@ -214,7 +216,7 @@ def test_building_only_changed_overlays_gives_the_same_diff_as_building_everythi
     regenerate(capsys, generated)
     base = gitrev.resolve(generated, "HEAD")
     result = fast(generated, base)
-    assert result.text().split("\n", 1)[1] == build_everything(generated, base) != ""
+    assert "".join(c.text for c in result.changes if c.unit) == build_everything(generated, base) != ""
     assert result.built == built  # overlays built: old and new side together
 
 
@@ -312,3 +314,263 @@ def test_a_file_where_the_cache_folder_belongs_is_a_cache_less_diff_with_one_war
     assert result.err.count("cannot write the cache") == 1
     assert cache.location(generated).read_text() == "not a folder"
     cache.location(generated).unlink()
+
+
+# --- the change plan (issue 20, item 3): a table first, then hunks each headed by its object ---
+
+def plan_rows(out: str) -> list[list[str]]:
+    """The change plan's rows as cells (`!` for prod, cluster, environment, model, object, change)."""
+    lines = [line[2:] for line in out.splitlines() if line.startswith("# ")][3:]
+    rows = []
+    for line in lines:
+        if line.startswith(("renamed ", "note")):
+            continue
+        cells = [c for c in line[3:].split("  ") if c.strip()]
+        rows.append([line[:1].strip(), *(c.strip() for c in cells[:4]), "  ".join(cells[4:]).strip()])
+    return rows
+
+
+def test_the_change_plan_comes_first_with_prod_marked_and_every_hunk_names_its_object(generated, capsys):
+    commit(init(generated), "base")
+    edit(generated / "models/fraud-detector.yaml", "replicas: 4", "replicas: 6")
+    edit(generated / "models/house-prices.yaml", "serving: {replicas: 1}", "serving: {replicas: 1, env: {X: y}}")
+    regenerate(capsys, generated)
+    out = diff(capsys, generated).out
+    assert out.splitlines()[1] == "# change plan (! = prod)"
+    assert plan_rows(out) == [
+        ["!", "prod", "prod", "fraud-detector", "Deployment ml-prod/fraud-detector", "changed: spec.replicas"],
+        ["", "dev", "dev", "house-prices", "Deployment ml-dev/house-prices",
+         "changed: spec.template.spec.containers[model-server].env[X]"]]
+    hunks = [line for line in out.splitlines() if line.startswith("@@")]
+    assert hunks and all(line.endswith(("@@ Deployment ml-prod/fraud-detector", "@@ Deployment ml-dev/house-prices"))
+                         for line in hunks)
+    assert out.index("# change plan") < out.index("--- a/overlays/")
+
+
+def test_created_and_deleted_rows_for_a_new_and_a_removed_model(generated, capsys):
+    commit(init(generated), "base")
+    (generated / "models/house-prices.yaml").unlink()
+    regenerate(capsys, generated)
+    result = diff(capsys, generated)
+    deleted = [r for r in plan_rows(result.out) if r[5] == "deleted"]
+    assert {r[2] for r in deleted} == {"dev", "staging", "prod"}
+    assert ["!", "prod", "prod", "house-prices", "Deployment ml-prod/house-prices", "deleted"] in deleted
+    assert not [r for r in plan_rows(result.out) if r[5] != "deleted" and r[3] == "house-prices"]
+    commit(generated, "house-prices gone")
+    git(generated, "checkout", "-q", "HEAD~1", "--", "models/house-prices.yaml")
+    regenerate(capsys, generated)
+    created = [r for r in plan_rows(diff(capsys, generated, "--base", "HEAD").out) if r[3] == "house-prices"]
+    assert ["!", "prod", "prod", "house-prices", "Deployment ml-prod/house-prices", "created"] in created
+    assert {r[5] for r in created} == {"created"}
+
+
+def test_a_base_revision_that_does_not_build_is_an_error_never_all_new(generated, capsys):
+    kustomization = generated / "overlays/prod/fraud-detector/kustomization.yaml"
+    good = kustomization.read_bytes()
+    kustomization.write_bytes(good.replace(b"resources:", b"resources:\n- ../../../base/no-such-model"))
+    first = commit(init(generated), "base with a broken overlay")
+    kustomization.write_bytes(good)
+    result = diff(capsys, generated, "--base", "HEAD")
+    assert result.code == 1
+    assert (f"overlays/prod/fraud-detector does not build at the base revision HEAD ({first[:12]}), so the diff "
+            "cannot say what it changes") in result.err
+    assert "(diff-base-build)" in result.err
+    assert "+++ b/overlays/prod/fraud-detector" not in result.out
+    assert "# overlays/prod/fraud-detector: does not build at the base revision (HEAD)" in result.out
+    markdown = diff(capsys, generated, "--base", "HEAD", "--markdown").out
+    assert "> [!CAUTION]" in markdown and "does not build at the base revision" in markdown
+
+
+# --- clusters/ (issue 16, items 3 and 4) ---
+
+def test_pointing_git_url_elsewhere_is_a_change_to_every_cluster(generated, capsys):
+    commit(init(generated), "base")
+    edit(generated / "mlgitops.yaml", "https://github.com/example/ml-models.git", "https://evil.example/x.git")
+    regenerate(capsys, generated)
+    result = diff(capsys, generated, "--exit-code")
+    assert result.code == 1
+    assert "no change in what the clusters get" not in result.err
+    sources = [r for r in plan_rows(result.out) if r[4].startswith("GitRepository")]
+    assert [(r[0], r[1], r[5]) for r in sources] == [("!", "prod", "changed: spec.url"), ("", "dev", "changed: spec.url"),
+                                                     ("", "staging", "changed: spec.url")]
+    assert "+  url: https://evil.example/x.git\n" in result.out
+    assert "--- a/clusters/prod/flux (at " in result.out
+
+
+def test_pod_security_baseline_and_a_quota_are_visible_changes(generated, capsys):
+    commit(init(generated), "base")
+    edit(generated / "mlgitops.yaml", "  namespace: ml-prod",
+         "  namespace: ml-prod\n  podSecurity: baseline\n  quota: {cpu: '64', memory: 256Gi}")
+    regenerate(capsys, generated)
+    result = diff(capsys, generated, "--exit-code")
+    assert result.code == 1
+    rows = plan_rows(result.out)
+    assert ["!", "prod", "prod", "-", "Namespace ml-prod",
+            "changed: metadata.labels.pod-security.kubernetes.io/enforce"] in rows
+    assert any(r[0] == "!" and r[4].startswith("ResourceQuota ml-prod/") and r[5] == "created" for r in rows)
+    assert "-    pod-security.kubernetes.io/enforce: restricted\n+    pod-security.kubernetes.io/enforce: baseline\n" \
+        in result.out
+    markdown = diff(capsys, generated, "--markdown").out
+    assert "| **prod** | prod | prod | — | `Namespace ml-prod` |" in markdown
+    assert "<summary><code>clusters/prod</code>: flux" in markdown
+
+
+PRIVILEGED = """apiVersion: v1
+kind: Pod
+metadata: {name: miner, namespace: kube-system}
+spec:
+  hostNetwork: true
+  containers:
+  - name: c
+    image: evil.example/miner:1
+    securityContext: {privileged: true}
+"""
+
+
+def test_a_hand_written_file_in_a_synced_path_shows_in_diff_and_fails_check(generated, capsys):
+    commit(init(generated), "base")
+    (generated / "clusters/prod/flux/kube-system").mkdir()
+    (generated / "clusters/prod/flux/kube-system/pod.yaml").write_text(PRIVILEGED)
+    result = diff(capsys, generated, "--exit-code")
+    assert result.code == 1
+    assert ["!", "prod", "prod", "-", "Pod kube-system/miner", "created"] in plan_rows(result.out)
+    assert "+  hostNetwork: true\n" in result.out
+    check = run_cli(capsys, "check", "--repo", str(generated))
+    assert check.code == 1
+    assert ("clusters/prod/flux/kube-system/pod.yaml\n      1:1  warning  is not generated by mlgitops, but flux "
+            "applies everything under clusters/prod/flux to cluster prod, this file too (hand-written)") in check.out
+    security = next(line for line in check.out.splitlines() if "Pod miner in namespace kube-system" in line)
+    assert "error    Pod miner in namespace kube-system: Pod Security admission (restricted, Kubernetes 1.33) " \
+        "refuses the pods: " in security
+    assert "host namespaces" in security and "privileged" in security and security.endswith("(pod-security)")
+    generate_check = run_cli(capsys, "generate", "--check", "--repo", str(generated))
+    assert "clusters/prod/flux/kube-system/pod.yaml:1:1: is not generated by mlgitops" in generate_check.err
+
+
+def test_a_hand_written_file_that_breaks_its_schema_is_reported_at_its_line(generated, capsys):
+    (generated / "clusters/dev/flux/extra.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+                                                            "data: {a: 1}\n")
+    check = run_cli(capsys, "check", "--repo", str(generated))
+    assert check.code == 1
+    assert "clusters/dev/flux/extra.yaml\n      1:1  warning  is not generated by mlgitops" in check.out
+    assert '      4:8  error    /data/a: 1 is not of types "null", "string" [ConfigMap/x] (k8s-schema)' in check.out
+
+
+# --- renames (issue 17, item 5) ---
+
+def rename_house_prices(repo: Path) -> None:
+    git(repo, "mv", "models/house-prices.yaml", "models/home-prices.yaml")
+    edit(repo / "models/home-prices.yaml", "name: house-prices", "name: home-prices")
+
+
+def test_a_renamed_model_reads_as_a_rename_with_what_each_engine_does(generated, capsys):
+    commit(init(generated), "base")
+    rename_house_prices(generated)
+    regenerate(capsys, generated)
+    out = diff(capsys, generated).out
+    assert ("# renamed house-prices → home-prices in prod (cluster prod): Flux deletes its Kustomization and "
+            "prunes what it applied for overlays/prod/house-prices, and applies overlays/prod/home-prices as a new "
+            "unit") in out
+    rows = plan_rows(out)
+    assert ["!", "prod", "prod", "home-prices", "Deployment ml-prod/home-prices",
+            "renamed Deployment ml-prod/house-prices → Deployment ml-prod/home-prices"] in rows
+    units = [r for r in rows if r[3] in ("home-prices", "house-prices") and not r[4].startswith("Kustomization")]
+    assert units and all(r[5].startswith("renamed ") for r in units)
+    # the engine's own objects: the old unit's Kustomization goes, the new one's comes
+    assert ["!", "prod", "prod", "house-prices", "Kustomization flux-system/house-prices-prod", "deleted"] in rows
+    assert ["!", "prod", "prod", "home-prices", "Kustomization flux-system/home-prices-prod", "created"] in rows
+    assert "--- a/overlays/prod/house-prices (built at " in out and "+++ b/overlays/prod/home-prices (built now)" in out
+    assert "+++ b/overlays/prod/house-prices" not in out
+    units_part = out[out.index("--- a/overlays/"):out.index("--- a/clusters/")]
+    changed = [line for line in units_part.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    # each object against its successor: only lines naming the model change (the delete-plus-add of every
+    # object was 2,146 lines in issue 17)
+    assert changed and all("house-prices" in line or "home-prices" in line for line in changed)
+
+
+STORAGE = ("    metrics: {path: /metrics}\n"
+           "    storage: {size: 10Gi, accessMode: ReadOnlyMany, readOnly: true, volumeName: house-weights}\n")
+
+
+def test_a_renamed_model_whose_new_claim_binds_the_kept_claims_volume_is_an_error(repo, capsys):
+    edit(repo / "models/house-prices.yaml", "    metrics: {path: /metrics}\n", STORAGE)
+    regenerate(capsys, repo)
+    commit(init(repo), "base")
+    rename_house_prices(repo)
+    regenerate(capsys, repo)
+    result = diff(capsys, repo)
+    assert result.code == 1
+    line, col = next((n, text.index("house-weights") + 1) for n, text in
+                     enumerate((repo / "models/home-prices.yaml").read_text().splitlines(), 1) if "volumeName" in text)
+    assert (f"models/home-prices.yaml:{line}:{col}: prod: new PersistentVolumeClaim ml-prod/home-prices-storage binds volumeName "
+            "house-weights, which PersistentVolumeClaim ml-prod/house-prices-storage (kept on the cluster: protected "
+            "from prune) still holds on the same cluster") in result.err
+    assert "persistentVolumeReclaimPolicy is Retain" in result.err and "(volume-name-conflict)" in result.err
+
+
+def test_two_environments_on_one_cluster_binding_one_volume_is_an_error(repo, capsys):
+    edit(repo / "mlgitops.yaml", "  namespace: ml-staging\n", "  namespace: ml-staging\n  cluster: prod\n")
+    regenerate(capsys, repo)
+    commit(init(repo), "base")
+    edit(repo / "models/house-prices.yaml", "    metrics: {path: /metrics}\n", STORAGE)
+    regenerate(capsys, repo)
+    result = diff(capsys, repo)
+    assert result.code == 1
+    conflicts = [line for line in result.err.splitlines() if "(volume-name-conflict)" in line]
+    assert conflicts and all("house-weights" in line for line in conflicts)
+    assert any("held in environment" in line for line in conflicts)
+    assert not any(line.startswith("models/house-prices.yaml: dev:") for line in conflicts)  # dev: its own cluster
+
+
+@pytest.mark.parametrize("flag", [[], ["--markdown"]], ids=["text", "markdown"])
+def test_a_credential_in_a_hand_written_clusters_file_stays_masked(generated, capsys, flag):
+    commit(init(generated), "base")
+    (generated / "clusters/dev/flux/job.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: db, namespace: ml-dev}\n"
+        "data: {DATABASE_URL: 'postgres://app:hunter2@db:5432/x'}\n")
+    result = diff(capsys, generated, *flag)
+    assert "ConfigMap ml-dev/db" in result.out
+    assert "hunter2" not in result.out + result.err
+
+
+SMALL = """apiVersion: mlgitops.io/v1alpha1
+kind: Model
+metadata: {{name: {name}, team: t}}
+spec:
+  model: {{version: "1.0.0"}}
+  serving:
+    image: registry.example.com/t/{name}:1.0.0
+    replicas: 2
+    resources: {{cpu: 100m, memory: 128Mi}}
+    health: {{readiness: /ready, liveness: /healthz}}
+"""
+
+
+def test_a_300_model_pull_request_is_a_markdown_comment_under_githubs_limit(tmp_path, capsys):
+    repo = tmp_path / "repo"
+    (repo / "models").mkdir(parents=True)
+    (repo / "mlgitops.yaml").write_text("apiVersion: mlgitops.io/v1alpha1\nkind: Config\nkubernetesVersion: \"1.33.0\"\n"
+                                        "git: {url: 'https://github.com/example/ml.git', branch: main}\n"
+                                        "environments:\n- {name: prod, namespace: ml-prod}\n")
+    for i in range(300):
+        (repo / f"models/m{i:03d}.yaml").write_text(SMALL.format(name=f"m{i:03d}"))
+    regenerate(capsys, repo)
+    commit(init(repo), "base")
+    edit(repo / "mlgitops.yaml", "namespace: ml-prod", "namespace: models-prod")  # every object of every model
+    regenerate(capsys, repo)
+    result = diff(capsys, repo, "--markdown")
+    text = result.out
+    assert len(text) <= 65_536
+    assert "**Change plan**: " in text and text.index("**Change plan**") < text.index("<details")
+    assert "| **prod** | prod | prod | m000 | `Deployment models-prod/m000` | created |" in text
+    assert "rows: run `mlgitops diff` to see them all" in text  # the table is cut, with a count
+    assert text.rstrip().endswith("Run `mlgitops diff` for the whole diff.")
+    assert text.count("<details") == text.count("</details>")
+
+
+def test_a_clusters_file_that_is_not_yaml_is_a_file_object_holding_its_text():
+    found = rendered_diff.cluster_objects({"clusters/a/flux/x.yaml": b"kind: [\n", "clusters/a/flux/README.md": b"#",
+                                           "clusters/a/flux/ns.yaml": b"kind: Namespace\nmetadata: {name: ns1}\n"})
+    assert found == [("clusters/a/flux/ns.yaml", {"kind": "Namespace", "metadata": {"name": "ns1"}}),
+                     ("clusters/a/flux/x.yaml", {"kind": "File", "metadata": {"name": "clusters/a/flux/x.yaml"},
+                                                 "text": "kind: [\n"})]

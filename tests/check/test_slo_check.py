@@ -103,11 +103,11 @@ def test_a_canary_gets_a_guard_whose_unit_tests_pass(repo, capsys):
 
 def test_a_warm_check_reads_the_slo_findings_from_the_cache_and_a_corrupt_entry_is_a_miss(generated):
     from mlgitops.spec.repo import Repo
-    from mlgitops.tree import generation
+    from mlgitops.tree import cache, generation
 
     gen = generation.build(Repo(generated))
     assert check_slo.cached(gen.entries, gen.config, generated) == []
-    entries = sorted((generated / ".mlgitops-cache/slo").rglob("*"))
+    entries = sorted((cache.location(generated) / "slo").rglob("*"))
     files = [p for p in entries if p.is_file()]
     assert len(files) == 2  # the two example specs with serving.slo
     for path in files:

@@ -34,7 +34,7 @@ def test_every_kind_passes_a_strict_check(tmp_path, capsys):
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
     result = run_cli(capsys, "check", "--repo", str(repo))
     assert result.code == 0, result.out
-    assert result.out.endswith("5 models, 20 overlays, 83 resources: 0 errors, 0 warnings\n")
+    assert result.out.endswith("5 models, 20 overlays, 89 resources: 0 errors, 0 warnings\n")
     assert "GPU-hour bound: m-sweep-grid dev: the sweep may use 16 GPU-hours (6 trials, 4 at a time: 4 pods x 1 GPU x 2 rounds of 2h)\n" in result.out
     assert "GPU-hour bound: m-trainjob dev: the distributed job may use 384 GPU-hours (4 pods x 4 GPUs x 24h)\n" \
         in result.out
@@ -66,7 +66,7 @@ def test_training_is_synced_apart_from_serving(tmp_path, capsys):
     training = yaml.safe_load((repo / "clusters/dev/flux/dev/training/m-job.yaml").read_text())
     assert serving["spec"]["wait"] is True and serving["spec"]["path"] == "./overlays/dev/m-job"
     assert training["metadata"]["name"] == "m-job-dev-training"
-    assert training["spec"]["wait"] is False and training["spec"]["path"] == "./overlays/dev/m-job/training"
+    assert training["spec"]["wait"] is True and training["spec"]["path"] == "./overlays/dev/m-job/training"
     assert training["spec"]["prune"] is True
     serving_kustomization = yaml.safe_load((repo / "overlays/dev/m-job/kustomization.yaml").read_text())
     assert not any("training" in r for r in serving_kustomization["resources"])
@@ -109,8 +109,15 @@ def _rules(obj: dict) -> list[tuple[str, str]]:
     return sorted((v.rule, v.pointer) for v in policies.evaluate([obj], SETTINGS, GPU))
 
 
+def _golden(case: str, kind: str) -> dict:
+    """The object of `kind` in a rendered golden file (beside it, the training NetworkPolicies)."""
+    text = (Path(__file__).resolve().parents[1] / f"render/golden/training/{case}.yaml").read_text()
+    [obj] = [o for o in yaml.safe_load_all(text) if o["kind"] == kind]
+    return obj
+
+
 def test_policies_read_a_trainjob_through_its_trainer_and_runtime_patch():
-    obj = yaml.safe_load((Path(__file__).resolve().parents[1] / "render/golden/training/trainjob.yaml").read_text())
+    obj = _golden("trainjob", "TrainJob")
     assert _rules(obj) == []
     obj["spec"]["trainer"]["image"] = "registry.example.com/vision/resnet-train:nightly"
     pod = obj["spec"]["runtimePatches"][0]["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"][0][
@@ -123,7 +130,7 @@ def test_policies_read_a_trainjob_through_its_trainer_and_runtime_patch():
 
 
 def test_policies_read_every_pytorchjob_replica_and_skip_probes_on_batch_pods():
-    obj = yaml.safe_load((Path(__file__).resolve().parents[1] / "render/golden/training/pytorchjob.yaml").read_text())
+    obj = _golden("pytorchjob", "PyTorchJob")
     assert _rules(obj) == []
     del obj["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["resources"]["limits"]
     worker = "/spec/pytorchReplicaSpecs/Worker/template/spec/containers/0"
@@ -183,13 +190,48 @@ def test_training_kinds_are_exported_for_kubeconform_and_stand_alone(tmp_path):
     assert main(["schemas", "export", str(tmp_path), "--kubernetes-version", "1.33.0"]) == 0
     folder = tmp_path / "v1.33.0-standalone-strict"
     golden = Path(__file__).resolve().parents[1] / "render/golden/training"
-    for name, case in (("trainjob-trainer-v1alpha1.json", "trainjob"), ("pytorchjob-kubeflow-v1.json", "pytorchjob"),
-                       ("experiment-kubeflow-v1beta1.json", "katib-experiment")):
+    for name, case, kind in (("trainjob-trainer-v1alpha1.json", "trainjob", "TrainJob"),
+                             ("pytorchjob-kubeflow-v1.json", "pytorchjob", "PyTorchJob"),
+                             ("experiment-kubeflow-v1beta1.json", "katib-experiment", "Experiment")):
         text = (folder / name).read_text()
         schema = json.loads(text)
         refs = [part.split('"')[0] for part in text.split('"$ref":"')[1:]]
         assert all(r.startswith("#/definitions/") and r[14:] in schema.get("definitions", {}) for r in refs), name
         validator = jsonschema_rs.Draft4Validator(schema, validate_formats=True)
-        [obj] = yaml.safe_load_all((golden / f"{case}.yaml").read_text())
+        [obj] = [o for o in yaml.safe_load_all((golden / f"{case}.yaml").read_text()) if o["kind"] == kind]
         assert validator.is_valid(obj), name
         assert not validator.is_valid({**obj, "spec": {**obj["spec"], "unknownField": 1}}), name
+
+
+def test_check_names_what_katib_and_trainer_need_in_text_and_json(tmp_path, capsys):
+    import json
+
+    repo = make_training_repo(tmp_path / "repo", ["trainjob", "katib-experiment"],
+                              "training: {katib: true, runtime: torch-distributed-with-cache}\n")
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    namespace = yaml.safe_load((repo / "clusters/dev/flux/namespace-ml-dev.yaml").read_text())
+    assert namespace["metadata"]["labels"]["katib.kubeflow.org/metrics-collector-injection"] == "enabled"
+    staging = yaml.safe_load((repo / "clusters/staging/flux/namespace-ml-staging.yaml").read_text())
+    assert "katib.kubeflow.org/metrics-collector-injection" not in staging["metadata"]["labels"]  # no training
+    text = run_cli(capsys, "check", "--repo", str(repo))
+    assert text.code == 0, text.out
+    [line] = [x for x in text.out.splitlines() if x.startswith("prerequisite: ml-dev needs")]
+    for need in ("ClusterTrainingRuntime torch-distributed-with-cache", "PersistentVolumeClaim imagenet",
+                 "init.controller.injectSecurityContext: true", "resources for the dataset-initializer containers"):
+        assert need in line
+    report = json.loads(run_cli(capsys, "check", "--repo", str(repo), "--format", "json").out)
+    assert report["findings"] == [] and report["prerequisites"] == [line.removeprefix("prerequisite: ")]
+
+
+def test_training_pods_take_no_ingress_but_from_the_workers_of_their_own_run(tmp_path, capsys):
+    repo = make_training_repo(tmp_path / "repo", ["trainjob", "job"])
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    folder = repo / "overlays/dev/m-trainjob/training"
+    [train_job] = list(yaml.safe_load_all((folder / "trainjob.yaml").read_text()))
+    run = train_job["metadata"]["name"]
+    workers = yaml.safe_load((folder / "networkpolicy-workers.yaml").read_text())
+    assert workers["spec"]["podSelector"]["matchLabels"]["mlgitops.io/run"] == run
+    assert workers["spec"]["ingress"] == [{"from": [{"podSelector": workers["spec"]["podSelector"]}]}]
+    deny = yaml.safe_load((repo / "overlays/dev/m-job/training/networkpolicy.yaml").read_text())
+    assert deny["spec"]["ingress"] == [] and deny["spec"]["policyTypes"] == ["Ingress"]
+    assert not (repo / "overlays/dev/m-job/training/networkpolicy-workers.yaml").exists()  # one pod: no peers

@@ -116,6 +116,11 @@ def model(text: str, cfg):
     return parsed
 
 
+def runs(parsed, cfg, env: str = "dev") -> list:
+    """The rendered training objects apart from their NetworkPolicies."""
+    return [m for m in training_intended(parsed, cfg, env) if m.obj["kind"] != "NetworkPolicy"]
+
+
 def rendered(text: str, cfg, env: str = "dev") -> str:
     return dumps_all(m.obj for m in training_intended(model(text, cfg), cfg, env))
 
@@ -131,14 +136,14 @@ def test_golden(case):
 
 def _names(text: str, cfg=None) -> list[str]:
     cfg = cfg or config()
-    return [m.name for m in training_intended(model(text, cfg), cfg, "dev")]
+    return [m.name for m in runs(model(text, cfg), cfg)]
 
 
 JOB = HEAD + CASES["job"]
 
 
 def test_an_unchanged_training_spec_keeps_the_job_name():
-    assert _names(JOB) == _names(JOB) == ["resnet-train-558f1647"]
+    assert _names(JOB) == _names(JOB) == ["resnet-train-00f710f6"]
 
 
 def test_a_serving_only_change_keeps_the_job_name():
@@ -158,8 +163,8 @@ def test_an_override_that_changes_training_makes_a_new_job_in_that_environment_o
     cfg = config()
     override = both + "  environments:\n    staging: {training: {args: [--epochs=1]}}\n"
     parsed = model(override, cfg)
-    dev = [m.name for m in training_intended(parsed, cfg, "dev")]
-    staging = [m.name for m in training_intended(parsed, cfg, "staging")]
+    dev = [m.name for m in runs(parsed, cfg, "dev")]
+    staging = [m.name for m in runs(parsed, cfg, "staging")]
     assert dev == _names(JOB) and staging != dev
     assert training_intended(parsed, cfg, "prod") == []
 
@@ -258,3 +263,88 @@ def test_a_sweep_is_bounded_by_its_rounds_of_parallel_trials():
     training["sweep"]["trials"] = 6
     assert costs(training)[0].describe() == "24 GPU-hours (6 trials x 2 GPUs x 2h)"
     assert [c.what for c in costs({**training, "schedule": "@daily"})] == ["sweep", "scheduled run"]
+
+
+def _pod_of(text: str, cfg=None):
+    cfg = cfg or config()
+    [job_obj] = [m.obj for m in runs(model(text, cfg), cfg)]
+    return job_obj["spec"]["template"]["spec"]
+
+
+def test_training_pods_get_the_kinds_scratch_shm_and_threads_from_the_table():
+    pod = _pod_of(JOB)
+    volumes = {v["name"]: v.get("emptyDir") for v in pod["volumes"]}
+    assert volumes["tmp"] == {"sizeLimit": "4Gi"} and volumes["home"] == {"sizeLimit": "4Gi"}
+    assert volumes["dshm"] == {"medium": "Memory", "sizeLimit": "1Gi"}  # a GPU pod
+    container = pod["containers"][0]
+    assert container["resources"]["requests"] == {"cpu": "8", "memory": "33Gi", "ephemeral-storage": "8704Mi"}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["OMP_NUM_THREADS"]["valueFrom"]["resourceFieldRef"]["containerName"] == "training"
+    assert env["HOME"]["value"] == "/home/model"
+
+
+def test_the_spec_overrides_the_training_scratch_and_shm_and_its_own_env_wins():
+    text = JOB.replace("    activeDeadlineSeconds: 86400\n", "    activeDeadlineSeconds: 86400\n"
+                       "    scratch: {tmpSize: 20Gi, homeSize: 1Gi}\n    sharedMemory: 0\n"
+                       "    resources: {cpu: \"8\", memory: 32Gi, gpu: 2, ephemeralStorage: 50Gi}\n"
+                       ).replace("    resources: {cpu: \"8\", memory: 32Gi, gpu: 2}\n", "").replace(
+                       "env: {WANDB_PROJECT: resnet}", "env: {WANDB_PROJECT: resnet, OMP_NUM_THREADS: \"4\"}")
+    pod = _pod_of(text)
+    volumes = {v["name"]: v.get("emptyDir") for v in pod["volumes"]}
+    assert "dshm" not in volumes and volumes["tmp"] == {"sizeLimit": "20Gi"}
+    container = pod["containers"][0]
+    assert container["resources"]["requests"] == {"cpu": "8", "memory": "32Gi", "ephemeral-storage": "50Gi"}
+    assert [e.get("value") for e in container["env"] if e["name"] == "OMP_NUM_THREADS"] == ["4"]
+
+
+def test_team_labels_annotations_and_gpu_scheduling_do_not_change_the_run_identity():
+    team = JOB.replace("team: vision", "team: research")
+    annotated = JOB.replace("  model: {version", "  annotations: {owner: ana}\n  model: {version", 1)
+    raw = (ROOT / "mlgitops.yaml").read_text().replace("nodeSelector: {nvidia.com/gpu.present: \"true\"}",
+                                                       "nodeSelector: {pool: a100}")
+    scheduling, found = parse_config("mlgitops.yaml", raw.encode())
+    assert scheduling is not None and "pool: a100" in raw, found
+    assert team != JOB and "owner: ana" in annotated
+    assert _names(team) == _names(annotated) == _names(JOB) == _names(JOB, scheduling)
+
+
+def test_what_runs_changes_the_run_identity():
+    for old, new in (("--epochs=20", "--epochs=30"), ("train.py", "train2.py"), ("resnet-train:2.1.0", "resnet-train:2.2"),
+                     ("WANDB_PROJECT: resnet", "WANDB_PROJECT: r2"), ("claim: imagenet", "claim: imagenet-v2"),
+                     ("memory: 32Gi", "memory: 40Gi"), ('version: "2.1.0"', 'version: "2.2.0"')):
+        assert _names(JOB.replace(old, new)) != _names(JOB), old
+
+
+def test_run_objects_are_created_once_by_flux_and_their_spec_ignored_by_argo_cd():
+    from mlgitops.render.engines.argocd import training_application_set
+
+    cfg = config()
+    [job_obj] = [m.obj for m in runs(model(JOB, cfg), cfg)]
+    assert job_obj["metadata"]["annotations"] == {"kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent"}
+    app = training_application_set(cfg, cfg.environments[0])["spec"]["template"]["spec"]
+    assert {"group": "batch", "jsonPointers": ["/spec"], "kind": "Job"} in app["ignoreDifferences"]
+    assert "CronJob" not in {d["kind"] for d in app["ignoreDifferences"]}  # its template is mutable
+    assert "RespectIgnoreDifferences=true" in app["syncPolicy"]["syncOptions"]
+
+
+SWEEP = HEAD + """\
+    resources: {cpu: "2", memory: 4Gi}
+    sweep: {parameters: {lr: [0.1, 0.01, 0.001, 0.0001]}, parallelism: 2}
+"""
+
+
+def test_a_sweep_stops_after_one_round_of_failed_trials_unless_the_spec_says():
+    cfg = config()
+    [sweep_job, _] = [m.obj for m in runs(model(SWEEP, cfg), cfg)]
+    assert sweep_job["spec"]["maxFailedIndexes"] == 2 and sweep_job["spec"]["backoffLimitPerIndex"] == 2
+    katib = config("training: {katib: true}\n")
+    text = SWEEP.replace("parallelism: 2}", "parallelism: 2, maxFailedTrials: 3, objective: {metric: acc, goal: maximize}}")
+    [experiment] = [m.obj for m in runs(model(text, katib), katib)]
+    assert experiment["spec"]["maxFailedTrialCount"] == 3 and experiment["spec"]["maxTrialCount"] == 4
+
+
+def test_a_cronjob_runs_in_its_time_zone():
+    text = HEAD + CASES["cronjob"] + "    timeZone: Europe/Berlin\n"
+    cfg = config()
+    [cron] = [m.obj for m in runs(model(text, cfg), cfg)]
+    assert cron["spec"]["timeZone"] == "Europe/Berlin" and cron["spec"]["schedule"] == "0 3 * * 0"

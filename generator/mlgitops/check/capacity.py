@@ -46,8 +46,10 @@ def _pod_requests(pod: dict, gpu_resource: str) -> dict[str, Decimal]:
                         "gpu": quantity.parse(gpu)})
         return out
 
-    main = of(pod.get("containers") or [])
-    init = of(pod.get("initContainers") or [])
+    # a native sidecar (an init container restarted Always) runs beside the main containers: its requests add up
+    inits = pod.get("initContainers") or []
+    main = of([*(pod.get("containers") or []), *(c for c in inits if c.get("restartPolicy") == "Always")])
+    init = of([c for c in inits if c.get("restartPolicy") != "Always"])
     return {r: max(sum((c[r] for c in main), Decimal(0)), max((c[r] for c in init), default=Decimal(0)))
             for r in ("cpu", "memory", "gpu")}
 

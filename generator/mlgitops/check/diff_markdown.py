@@ -1,14 +1,18 @@
-"""`mlgitops diff --markdown`: the rendered diff for $GITHUB_STEP_SUMMARY, one collapsible block per model.
+"""`mlgitops diff --markdown`: the change plan and the rendered diff for a pull-request comment or
+$GITHUB_STEP_SUMMARY: first the table of what changes (prod rows first and marked), then one block per
+model (and per cluster's sync objects), collapsed when long.
 
 The output never exceeds LIMIT characters: 65,536 is GitHub's limit for a pull-request comment and a
-check run's summary (a job summary may hold 1 MiB), so the same text can be posted anywhere. What
-does not fit is cut at a line, and a closing note says how much was left out.
+check run's summary (a job summary may hold 1 MiB), so the same text can be posted anywhere. The table
+gets at most TABLE_SHARE of it; what does not fit is cut at a line, and a closing note says how much
+was left out.
 """
 
 from __future__ import annotations
 
 import re
 
+from mlgitops.check import change_plan
 from mlgitops.check.rendered_diff import Change, Result
 from mlgitops.report.findings import Finding, Severity
 
@@ -17,6 +21,8 @@ RESERVE = 1_500  # kept free for the closing note
 MIN_LINES = 5  # a model cut to fewer lines than this is left out whole
 MAX_WARNINGS = 20
 MAX_NAMES = 10
+OPEN_LINES = 30  # a block this short is shown open; longer ones open on click
+TABLE_SHARE = 0.4
 _BACKTICKS = re.compile(r"`+")
 
 
@@ -29,20 +35,35 @@ def _counts(text: str) -> tuple[int, int]:
 
 def _block(model: str, envs: list[str], body: str, counts: tuple[int, int], note: str = "") -> str:
     fence = "`" * max(3, max((len(m) for m in _BACKTICKS.findall(body)), default=0) + 1)
-    return (f"<details><summary><code>{model}</code>: {', '.join(envs)} (+{counts[0]} -{counts[1]} lines)"
-            f"</summary>\n\n{fence}diff\n{body}{fence}\n{note}\n</details>\n\n")
+    opened = " open" if body.count("\n") <= OPEN_LINES and not note else ""
+    return (f"<details{opened}><summary><code>{model}</code>: {', '.join(envs)} (+{counts[0]} -{counts[1]} "
+            f"lines)</summary>\n\n{fence}diff\n{body}{fence}\n{note}\n</details>\n\n")
 
 
 def _by_model(changes: list[Change]) -> list[tuple[str, list[str], str]]:
+    """A block per model (or cluster), naming each place once: `dev, dev training, prod`, never `dev, dev`."""
     models: dict[str, list[Change]] = {}
     for change in changes:
-        models.setdefault(change.model, []).append(change)
+        models.setdefault(change.group, []).append(change)
     out = []
     for model in sorted(models):
-        mine = sorted(models[model], key=lambda c: c.env)
+        mine = sorted(models[model], key=lambda c: c.where)
         body = "".join(c.text if c.text.endswith("\n") else c.text + "\n" for c in mine)
-        out.append((model, [c.env for c in mine], body))
+        out.append((model, list(dict.fromkeys(c.where for c in mine)), body))
     return out
+
+
+def _table(rows: list[change_plan.Row], room: int) -> str:
+    """The change plan as a table, with as many rows as fit in `room` characters."""
+    if not rows:
+        return ""
+    head = f"**Change plan**: {change_plan.counts(rows)}\n\n"
+    keep = len(rows)
+    text = change_plan.markdown_table(rows, keep)
+    while len(head) + len(text) > room and keep > 0:
+        keep = max(0, min(keep - 1, keep * room // (len(head) + len(text))))
+        text = change_plan.markdown_table(rows, keep)
+    return head + text
 
 
 def _warnings(findings: list[Finding]) -> str:
@@ -74,13 +95,26 @@ def _note(models: list[tuple[str, list[str], str]], cut: tuple[str, int] | None,
             "Run `mlgitops diff` for the whole diff.\n")
 
 
-def markdown(result: Result, warnings: list[Finding], limit: int = LIMIT, notes: list[str] | None = None) -> str:
+def _fitting(lines: list[str], room: int) -> list[str]:
+    """The leading lines whose lengths add up to at most room."""
+    kept: list[str] = []
+    for line in lines:
+        room -= len(line)
+        if room < 0:
+            break
+        kept.append(line)
+    return kept
+
+
+def markdown(result: Result, warnings: list[Finding], limit: int = LIMIT, notes: list[str] | None = None,
+             rows: list[change_plan.Row] | None = None) -> str:
     out = [f"**mlgitops diff** against {result.base.describe()}\n\n"]
-    if not result.changes:
+    if not result.changes and not warnings:
         return out[0] + "The clusters get no change.\n"
     if notes:
         out.append("> [!NOTE]\n" + "".join(f"> - {n}\n" for n in notes[:MAX_WARNINGS]) + "\n")
     out.append(_warnings(warnings))
+    out.append(_table(rows or [], int(limit * TABLE_SHARE)))
     used = sum(len(x) for x in out)
     models = _by_model(result.changes)
     for i, (model, envs, body) in enumerate(models):
@@ -91,12 +125,7 @@ def markdown(result: Result, warnings: list[Finding], limit: int = LIMIT, notes:
             continue
         lines = body.splitlines(keepends=True)
         room = limit - used - RESERVE - len(_block(model, envs, "", _counts(body), "\n*(cut: 000000 more lines)*\n"))
-        kept: list[str] = []
-        for line in lines:
-            room -= len(line)
-            if room < 0:
-                break
-            kept.append(line)
+        kept = _fitting(lines, room)
         cut = None
         if len(kept) >= MIN_LINES:
             cut = (model, len(lines) - len(kept))

@@ -133,11 +133,12 @@ def _full_ref(name: str) -> str:
     return f"refs/remotes/{name}" if name.startswith("origin/") else name
 
 
-def listing(root: Path, base: Base) -> dict[str, str]:
-    """The regular files under base/ and overlays/ at the base revision: path (relative to root) -> blob id."""
+def listing(root: Path, base: Base, roots: tuple[str, ...] = ROOTS) -> dict[str, str]:
+    """The regular files under base/ and overlays/ (or these roots) at the base revision: path (relative to
+    root) -> blob id."""
     if not base.commit:
         return {}
-    out = _git(root, "ls-tree", "-r", "-z", base.commit, "--", *ROOTS).stdout
+    out = _git(root, "ls-tree", "-r", "-z", base.commit, "--", *roots).stdout
     files = {}
     for entry in out.split(b"\0"):
         if not entry:

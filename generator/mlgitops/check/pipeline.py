@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlgitops import __version__
-from mlgitops.check import build, capacity, fidelity, lineage, policies, prerequisites
+from mlgitops.check import build, capacity, fidelity, handwritten, lineage, policies, prerequisites
 from mlgitops.check import slo as slo_rules
 from mlgitops.check import sync as sync_check
 from mlgitops.check.inputs import Inputs, overlay_inputs
@@ -269,9 +269,10 @@ def _build_failure(model: Model, config, env: str, error: str) -> Finding:
                        Position(1, 1))
     at = f"/spec/environments/{pointer_escape(env)}/patches"
     named = [i for i, _, _ in patches if f"user-patch-{i + 1}.yaml" in error]
-    quoted = [f"{at}/{i}/jsonPatch/{j}" for i, _, body in patches if isinstance(body, list)
+    quoted = [f"{model.patch_pointer(env, i)}/jsonPatch/{j}" for i, _, body in patches if isinstance(body, list)
               for j, op in enumerate(body) if f"'{op['path']}'" in error or f'"{op["path"]}"' in error]
-    pointer = (f"{at}/{named[0]}" if named else quoted[0] if quoted else f"{at}/0" if len(patches) == 1 else at)
+    pointer = (model.patch_pointer(env, named[0]) if named else quoted[0] if quoted
+               else model.patch_pointer(env, 0) if len(patches) == 1 else at)
     file, pos = locate(model.layers(config, env), model.doc, pointer)
     return Finding.in_environments([env], "build", f"a raw patch breaks the build of {overlay}: {error}", file, pos,
                                    "fix or remove the patch: Flux and Argo CD cannot build this overlay either")
@@ -294,7 +295,7 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     def at(kind, name, pointer, rule, message, hint="", severity=Severity.ERROR):
         for i, key, touched in raw:
             if key == (kind, name) and _overlaps(pointer, touched[key]):
-                file, pos = locate(model.layers(config, env), model.doc, f"/spec/environments/{env}/patches/{i}")
+                file, pos = locate(model.layers(config, env), model.doc, model.patch_pointer(env, i))
                 return Finding.in_environments([env], rule, message, file, pos, hint, severity, f"{kind}/{name}")
         return _finding_at(model, config, env, by_key.get((kind, name)), pointer, rule, message, hint,
                            f"{kind}/{name}", severity)
@@ -543,6 +544,7 @@ def run(options: Options) -> Result:
         result.findings += _capacity_findings(gen) + _cached_sync_findings(
             gen, disk, invalid, cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
         result.findings += sync_check.engines_together(disk, gen.tree)
+        result.findings += handwritten.check(gen.tree, disk, gen.config)  # what an engine applies besides
     files, stale = _files_by_model(disk), _drifted_models(drifted)
     units = plan_units(ctx, models, disk, files, stale)
     todo = _answer_from_cache(store, units, ctx.config, result)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from mlgitops.kube import podsecurity, workloads
+from mlgitops.kube import gpus, podsecurity, workloads
 from mlgitops.kube.annotations import CANARY_OF, SECURITY_EXCEPTION, is_grant
 from mlgitops.kube.images import VERSION_TAG, split_image
 from mlgitops.report.findings import Severity
@@ -28,6 +30,7 @@ class Settings:
     image_pinning: str
     immutable_tag: str
     disabled: frozenset[str]
+    required_limits: frozenset[str] = frozenset({"cpu", "memory"})  # policies.requiredLimits
     enforced: str = "restricted"  # the Pod Security Standard the environment's namespace enforces
     kubernetes: str = "1.33"  # the version whose Pod Security controls admission applies (mlgitops.yaml)
     weights_pinning: str = "none"  # what weights-pinned says about mutable weights: error, warning or none
@@ -46,6 +49,7 @@ class Settings:
             immutable_tag=policies.get("immutableTagPattern", VERSION_TAG),
             disabled=frozenset(policies.get("disabled", [])),
             weights_pinning=policies.get("weightsPinning", "warning" if production else "none"),
+            required_limits=frozenset(policies.get("requiredLimits", ("cpu", "memory"))),
         )
 
 
@@ -189,13 +193,14 @@ def _images(path, container, settings, add):
         add(rule, f"{path}/image", message, hint)
 
 
-def _resources(path, container, add):
+def _resources(path, container, add, required_limits: frozenset[str] = frozenset({"cpu", "memory"})):
     res = container.get("resources") or {}
-    for part in ("requests", "limits"):
-        missing = [r for r in ("cpu", "memory") if r not in (res.get(part) or {})]
+    for part, wanted in (("requests", ("cpu", "memory")), ("limits", sorted(required_limits))):
+        missing = [r for r in wanted if r not in (res.get(part) or {})]
         if missing:
             add("container-resources", f"{path}/resources", f"container '{container.get('name')}' has no "
-                f"{' or '.join(missing)} {part}")
+                f"{' or '.join(missing)} {part}", "" if part == "requests" else
+                "give the limit, or allow its absence in mlgitops.yaml (policies.requiredLimits)")
 
 
 def _probes(path, container, add):
@@ -246,7 +251,7 @@ def _gpu(obj, gpu: dict, add):
     if not any(resource in ((c.get("resources") or {}).get("limits") or {}) for _, c in _containers(obj)):
         return
     _gpu_tolerated(pod, gpu, add)
-    _gpu_selected(pod, gpu, add)
+    _gpu_nodes(pod, gpu.get("nodeSelector") or {}, add)
 
 
 def _gpu_tolerated(pod: dict, gpu: dict, add):
@@ -259,15 +264,16 @@ def _gpu_tolerated(pod: dict, gpu: dict, add):
             f"tolerate {', '.join(sorted(k for k in keys if k))} (the default for GPU models)")
 
 
-def _gpu_selected(pod: dict, gpu: dict, add):
-    """A GPU pod selects GPU nodes (mlgitops.yaml's node selector, or an affinity of its own)."""
-    wanted = gpu.get("nodeSelector") or {}
+def _gpu_nodes(pod: dict[str, Any], wanted: dict[str, str], add: Callable[..., None]) -> None:
+    """Requesting the GPU resource confines a pod to GPU nodes: a selector is needed only where mlgitops.yaml
+    configures one, and a pod keeps it unless it chooses its GPU by a platform's type label or node affinity."""
     selector = pod.get("nodeSelector") or {}
-    selects = all(selector.get(k) == v for k, v in wanted.items()) if wanted else bool(selector)
+    selects = all(selector.get(k) == v for k, v in wanted.items()) or gpus.selects_gpu_type(selector)
     if not selects and not (pod.get("affinity") or {}).get("nodeAffinity"):
         labels = ", ".join(f"{k}={v}" for k, v in wanted.items())
-        add("gpu-scheduling", "/spec/template/spec/nodeSelector", "requests GPUs but does not select GPU nodes"
-            + (f" ({labels})" if labels else ""), "keep the GPU node selector of mlgitops.yaml")
+        add("gpu-scheduling", "/spec/template/spec/nodeSelector", f"requests GPUs but does not select GPU nodes "
+            f"({labels})", "keep the GPU node selector of mlgitops.yaml, or choose a GPU type with "
+            "resources.gpuType (" + ", ".join(gpus.GPU_TYPE_LABELS) + ")")
 
 
 # Accelerator resource names the device plugins advertise (the one table: extend it in mlgitops.yaml with
@@ -685,13 +691,24 @@ def _dig(obj, *keys):
 def _views(obj: dict) -> list[tuple[dict, workloads.Where]]:
     """(object shaped like a workload with spec.template, pointer translation) for each pod template of obj:
     CronJobs, Kubeflow TrainJobs and PyTorchJobs and Katib trial Jobs hold theirs elsewhere."""
-    return [(t.view, t.where) for t in workloads.pod_templates(obj)]
+    return [(t.view, t.where) for t in workloads.pod_templates(obj) if not t.runtime]
 
 
 def _completes(obj: dict) -> bool:
     """Whether obj runs to completion (no probes then)."""
     kind = workloads.entry(obj)
     return kind is not None and kind.completes
+
+
+def _container_rules(obj: dict, settings: Settings, gpu: dict, add) -> None:
+    """The rules on each container of a pod template: images, resources, accelerator names, probes."""
+    for path, container in _containers(obj):
+        _images(path, container, settings, add)
+        _resources(path, container, add, settings.required_limits)
+        _gpu_names(path, container, gpu, add)
+        if not _completes(obj):
+            _probes(path, container, add)
+            _liveness_before_load(path, container, gpu, add)
 
 
 def evaluate(objects: list[dict], settings: Settings, gpu: dict,
@@ -715,8 +732,17 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
         if wanted is not None:
             _against_meant(original, wanted, add_to(original, lambda pointer: pointer))
         for obj, where in _views(original):
-            if _pod(obj):
-                _pod_template(obj, original, wanted, objects, settings, gpu, out, add_to(obj, where))
+            if not _pod(obj):
+                continue
+            add = add_to(obj, where)
+            _replicas(obj, objects, settings, out, add)
+            if obj is original and CANARY_OF in ((obj.get("metadata") or {}).get("labels") or {}):
+                _canary_load(obj, objects, add)
+            _container_rules(obj, settings, gpu, add)
+            _security(obj, add, wanted if obj is original else None, settings)
+            _gpu(obj, gpu, add)
+            _gpu_rollout(obj, gpu, add)
+            _progress_deadline(obj, add)
     return out + _storage_and_routes(objects, settings)
 
 

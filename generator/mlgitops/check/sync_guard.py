@@ -136,6 +136,9 @@ def _protected(obj: dict) -> bool:
     return notes.get(FLUX_PRUNE) == "disabled" or "Prune=false" in str(notes.get(ARGOCD_SYNC_OPTIONS, ""))
 
 
+protected = _protected  # what the diff's volume check asks too
+
+
 def _gone(before: Objects, after: Objects, overlay: str) -> list[tuple[str, str, str]]:
     """The objects of an overlay that the sync deletes: all of them when the overlay disappears."""
     if overlay not in after:

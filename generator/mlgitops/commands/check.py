@@ -31,6 +31,8 @@ def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache
             for line in result.budgets:
                 click.echo(f"GPU-hour bound: {line}")
             click.echo(pipeline.summary_line(result))
+    elif fmt == "json":
+        click.echo(formats.format_json(findings, result.prerequisites), nl=False)
     else:
         click.echo(formats.FORMATS[fmt](findings), nl=False)
     return 1 if any(f.severity.value == "error" for f in result.findings) else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from mlgitops.check import handwritten
 from mlgitops.commands.common import emit, repository, warn
 from mlgitops.report.findings import has_errors
 from mlgitops.report.redact import mask_secrets
@@ -12,6 +13,15 @@ from mlgitops.tree import generation, writer
 
 def _waiting(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _hand_written(root, outcome: generation.Outcome, check: bool) -> list:
+    """With --check, files a person put under a synced path (clusters/<cluster>/<engine>/): the engine applies
+    them too (`check` validates and policy-checks them)."""
+    if not check:
+        return []
+    named = {f.file for f in outcome.findings + outcome.drift}
+    return [handwritten.reported(p) for p in handwritten.synced_files({}, writer.scan(root)) if p not in named]
 
 
 def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False, prune_all: bool = False) -> int:
@@ -24,7 +34,7 @@ def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False, prune
         raise writer.Interrupted("" if check else "nothing was written") from None
     warn(outcome.notes)
     drifted = check and bool(outcome.diff) and fmt != "text"  # the drift joins the findings: one document
-    emit(outcome.findings + (outcome.drift if drifted else []), fmt, quiet)
+    emit(outcome.findings + (outcome.drift if drifted else []) + _hand_written(repo.root, outcome, check), fmt, quiet)
     if has_errors(outcome.findings):
         if fmt == "text" and not check:
             click.echo("nothing was written", err=True)

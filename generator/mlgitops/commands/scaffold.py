@@ -38,7 +38,7 @@ spec:
     resources:
       cpu: {cpu}
       memory: {memory}
-      gpu: {gpu}                       # GPUs per pod; GPU pods get the GPU node selector and toleration
+      gpu: {gpu}                       # GPUs per pod; GPU pods get the GPU toleration (resources.gpuType picks which GPU)
     health:
       readiness: /ready          # served only once the model is loaded
       liveness: /healthz         # fails when the process is stuck

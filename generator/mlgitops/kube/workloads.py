@@ -1,5 +1,5 @@
 """The kinds of object that run pods: one entry per kind, read by the policies, capacity, the sync guard and
-the prerequisites. A new kind is one entry here (and its renderer). Pure.
+the prerequisites. A new kind is one entry here (and its renderer). Pure (Trainer's runtimes are vendored data).
 
 Each entry says where the kind keeps its pod templates, the most pods of each it runs at once, whether it
 runs to completion (no probes then), the API group and version it is served by and the operator that must
@@ -12,8 +12,10 @@ run in the cluster for it, and what a GitOps engine does to it. The facts, and w
 - Job (Indexed or not): parallelism, never more than completions (the Job controller starts
   min(parallelism, completions - succeeded)); parallelism 0 is a suspended Job.
 - CronJob: one Job at a time (mlgitops writes concurrencyPolicy: Forbid) of its jobTemplate's parallelism.
-- TrainJob (Kubeflow Trainer v2): trainer.numNodes pods of the runtime's `node` job; mlgitops patches that
-  pod through runtimePatches, and the trainer's image and resourcesPerNode override its `node` container.
+- TrainJob (Kubeflow Trainer v2): trainer.numNodes pods of the runtime's `node` job, and one pod of each other
+  job mlgitops patches through runtimePatches (an MPI runtime's launcher, the initializers: at most, as the
+  initializers finish before the nodes start); the trainer's image and resourcesPerNode override the `node`
+  containers (kube/trainer_runtimes).
 - PyTorchJob (Training Operator v1): each replica type's replicas (Master and Workers).
 - The run a pod belongs to (`run_label`, what `{run}` in a training output expands to): the Job controller
   labels its pods `batch.kubernetes.io/job-name` (Kubernetes 1.27+; a CronJob's run is a Job named
@@ -32,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlgitops.kube import trainer_runtimes
+
 Where = Callable[[str], str]  # a pointer into a template's view -> the pointer into the object it shows
 TEMPLATE = "/spec/template"  # where a view keeps its pod template: every kind is looked at as if it were a Job
 
@@ -43,6 +47,9 @@ class PodTemplate:
     view: dict[str, Any]  # {"kind", "metadata", "spec": {"template": ...}}; the object itself when it is shaped so
     where: Where  # pointer into view -> pointer into the object
     most: int  # the most pods of this template at once
+    # the pod's containers are a runtime's (a Trainer initializer): their image and resources are not the
+    # repository's to set, so policies leave them to the runtime (they count in pods all the same)
+    runtime: bool = False
 
     @property
     def pod(self) -> dict[str, Any]:
@@ -61,6 +68,56 @@ class PodDefaults:
     tmp: str | None = None
 
 
+# Training pods write checkpoints and dataset caches: more scratch than a server. /dev/shm is given to GPU and
+# PyTorch pods (DataLoader workers and NCCL fail with a bus error in the runtime's 64Mi); docs/training.md.
+TRAINING_PODS = PodDefaults(shm="1Gi", home="4Gi", tmp="4Gi")
+
+@dataclass(frozen=True)
+class Health:
+    """How a run object says it succeeded or failed: its status condition types (set to "True").
+
+    The GitOps engines read it: Flux's `healthCheckExprs` (CEL, on the training Kustomization) and Argo CD's
+    `resource.customizations.health` (Lua). A run in progress is healthy to both, so waiting on it never
+    holds a sync; a failed run is Failed (Flux) / Degraded (Argo CD). Condition types: Trainer
+    pkg/apis/trainer/v1alpha1/trainjob_types.go (Complete, Failed); training-operator v1 JobConditionType
+    (Succeeded, Failed); Katib experiment_types.go (Succeeded, Failed); batch/v1 Job (Complete, Failed)."""
+
+    succeeded: str
+    failed: str = "Failed"
+    core: bool = False  # a built-in kind: both engines already read it so (kstatus; Argo CD's Go health)
+
+    def _true(self, kind: str) -> str:
+        return f"has(status.conditions) && status.conditions.exists(e, e.type == '{kind}' && e.status == 'True')"
+
+    @property
+    def cel(self) -> dict[str, str]:
+        """Flux's expressions: `failed` on the failure condition, `current` otherwise (running or done)."""
+        return {"current": f"!({self._true(self.failed)})", "failed": self._true(self.failed)}
+
+    @property
+    def lua(self) -> str:
+        """Argo CD's health.lua: Degraded on failure, Healthy on success, Progressing while it runs."""
+        return LUA.replace("@SUCCEEDED@", self.succeeded).replace("@FAILED@", self.failed)
+
+
+LUA = """\
+local hs = {status = "Progressing", message = "Waiting for the run to start"}
+if obj.status ~= nil and obj.status.conditions ~= nil then
+  for _, c in ipairs(obj.status.conditions) do
+    if c.type == "@FAILED@" and c.status == "True" then
+      return {status = "Degraded", message = c.message or "@FAILED@"}
+    end
+    if c.type == "@SUCCEEDED@" and c.status == "True" then
+      hs = {status = "Healthy", message = c.message or "@SUCCEEDED@"}
+    end
+  end
+  if hs.status ~= "Healthy" then
+    hs.message = "Running"
+  end
+end
+return hs
+"""
+
 Templates = Callable[[dict[str, Any], "int | None"], list[PodTemplate]]  # (object, replicas an HPA may scale to)
 
 
@@ -78,6 +135,7 @@ class Workload:
     caveats: tuple[str, ...] = ()  # what GitOps engines do to it that a spec author must know
     pod_defaults: PodDefaults = field(default_factory=PodDefaults)
     run_label: str = ""  # the label its controller puts on the pods of one run, naming the run (`{run}`)
+    health: Health | None = None  # a run's success and failure, for the engines' health checks
 
     @property
     def group(self) -> str:
@@ -179,25 +237,39 @@ TRAINER_POD = "/spec/runtimePatches/*/trainingRuntimeSpec/template/spec/replicat
 
 
 def _train_job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
-    """The runtime patch's `node` pod, with the trainer's image and resources as its container (pointers go
-    back to /spec/trainer for those)."""
+    """Each job of the runtime patches: the `node` job's pods (numNodes of them) and every other job's one
+    (launcher, initializers; kube/trainer_runtimes). The trainer's image and resources are the `node`
+    containers' (pointers go back to /spec/trainer for those)."""
     trainer = _dig(obj, "spec", "trainer") or {}
+    out = []
     for i, patch in enumerate(_dig(obj, "spec", "runtimePatches") or []):
         for j, job in enumerate(_dig(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []):
             template = _dig(job, "template", "spec", "template")
-            if isinstance(_dig(template, "spec"), dict) and job.get("name") == NODE_JOB:
-                at = TRAINER_POD.replace("*", str(i), 1).replace("*", str(j), 1)
-                return [PodTemplate(_view(obj, _trainer_template(template, trainer)), _trainer_where(at),
-                                    count(trainer.get("numNodes"), 1))]
-    return []
+            if not isinstance(_dig(template, "spec"), dict):
+                continue
+            at = TRAINER_POD.replace("*", str(i), 1).replace("*", str(j), 1)
+            runtime_job = trainer_runtimes.RuntimeJob(str(job.get("name")), (), False)
+            most = runtime_job.pods(count(trainer.get("numNodes"), 1), launcher_as_node(obj, patch))
+            trainer_job = any(c.get("name") == NODE_JOB for c in _dig(template, "spec", "containers") or [])
+            out.append(PodTemplate(_view(obj, _trainer_template(template, trainer)), _trainer_where(at), most,
+                                   runtime=not trainer_job))
+    return out
+
+
+def launcher_as_node(obj: dict[str, Any], patch: dict[str, Any]) -> bool:
+    """A shipped MPI runtime whose launcher is one of the nodes, and whose launcher the patch runs."""
+    jobs = _dig(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []
+    launched = any(isinstance(j, dict) and j.get("name") == "launcher" for j in jobs)
+    return launched and trainer_runtimes.launcher_as_node(str(_dig(obj, "spec", "runtimeRef", "name")))
 
 
 def _trainer_template(template: dict[str, Any], trainer: dict[str, Any]) -> dict[str, Any]:
+    """The pod as Trainer makes it: its `node` container (a trainer job's) with the trainer's image and
+    resources; containers of other names (initializers) as patched."""
     pod = template["spec"]
-    node: dict[str, Any] = next((c for c in pod.get("containers") or [] if c.get("name") == NODE_JOB), {})
-    container = {**node, "name": NODE_JOB, "image": trainer.get("image", ""),
-                 "resources": trainer.get("resourcesPerNode") or {}}
-    return {**template, "spec": {**pod, "containers": [container]}}
+    containers = [{**c, "image": trainer.get("image", ""), "resources": trainer.get("resourcesPerNode") or {}}
+                  if c.get("name") == NODE_JOB else c for c in pod.get("containers") or []]
+    return {**template, "spec": {**pod, "containers": containers}}
 
 
 def _trainer_where(at: str) -> Where:
@@ -244,18 +316,32 @@ KINDS: dict[str, Workload] = {w.kind: w for w in (
              caveats=("spec.selector, serviceName and volumeClaimTemplates are immutable",)),
     Workload("DaemonSet", "apps/v1", (TEMPLATE,), _daemon_set, caveats=("spec.selector is immutable",)),
     Workload("Job", "batch/v1", (TEMPLATE,), _job, completes=True, stops_run=True,
-             caveats=(JOB_IMMUTABLE, RUNS_CAVEAT), run_label=JOB_NAME),
+             caveats=(JOB_IMMUTABLE, RUNS_CAVEAT), pod_defaults=TRAINING_PODS, health=Health("Complete", core=True), run_label=JOB_NAME),
     Workload("CronJob", "batch/v1", ("/spec/jobTemplate/spec/template",), _cron_job, completes=True,
-             caveats=("its jobTemplate is mutable (a running Job keeps its own copy)",), run_label=JOB_NAME),
+             caveats=("its jobTemplate is mutable (a running Job keeps its own copy)",), pod_defaults=TRAINING_PODS,
+             run_label=JOB_NAME),
     Workload("TrainJob", "trainer.kubeflow.org/v1alpha1", (TRAINER_POD, *(p for _, p in TRAINER_FIELDS)), _train_job, completes=True, stops_run=True,
-             operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,), run_label="jobset.sigs.k8s.io/jobset-name"),
+             operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS,
+             health=Health("Complete"), run_label="jobset.sigs.k8s.io/jobset-name"),
     Workload("PyTorchJob", "kubeflow.org/v1", ("/spec/pytorchReplicaSpecs/*/template",), _pytorch_job, completes=True, stops_run=True,
-             operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,),
-             run_label="training.kubeflow.org/job-name"),
+             operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS,
+             health=Health("Succeeded"), run_label="training.kubeflow.org/job-name"),
     Workload("Experiment", "kubeflow.org/v1beta1", (TRIAL + TEMPLATE, TRIAL + "/spec/pytorchReplicaSpecs/*/template"),
              _experiment, completes=True, stops_run=True,
-             operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,), run_label=JOB_NAME),
+             operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS,
+             health=Health("Succeeded"), run_label=JOB_NAME),
 )}
+
+
+def health_checks() -> list[tuple[Workload, Health]]:
+    """The custom kinds whose runs the engines must be told how to health-check (built-in ones they know)."""
+    return [(w, w.health) for w in KINDS.values() if w.health is not None and not w.health.core]
+
+
+def argocd_health_settings() -> dict[str, str]:
+    """argocd-cm's `resource.customizations.health.<group>_<kind>` keys for the custom run kinds (Argo CD ships
+    none for them: a failed run would look Healthy). docs/training.md shows them; the cluster's admin sets them."""
+    return {f"resource.customizations.health.{kind.group}_{kind.kind}": health.lua for kind, health in health_checks()}
 
 
 def entry(obj: dict[str, Any]) -> Workload | None:

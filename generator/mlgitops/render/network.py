@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mlgitops.render.canary import canary_name
@@ -9,22 +10,41 @@ from mlgitops.render.context import Context
 from mlgitops.render.labels import CRD_EXTRA, MODEL_LABEL, metadata
 from mlgitops.render.manifest import Manifest
 
-SERVICE_PORT = 80
+
+def service_port(serving: Mapping[str, Any]) -> int:
+    """The port the Service exposes the serving port on (`serving.service.port`, 80 by default)."""
+    port: int = serving["service"]["port"]
+    return port
 
 
 def _separate_metrics(ctx: Context) -> bool:
     return ctx.metrics_port not in (None, ctx.serving["port"])
 
 
+def extra_ports(serving: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`serving.ports`: the model container's further ports, in the spec's order."""
+    ports: list[dict[str, Any]] = serving.get("ports", [])
+    return ports
+
+
 def service(ctx: Context) -> Manifest:
-    ports = [{"name": "http", "port": SERVICE_PORT, "protocol": "TCP", "targetPort": "http"}]
+    shape = ctx.serving["service"]
+    ports = [{"name": "http", "port": service_port(ctx.serving), "protocol": "TCP", "targetPort": "http"}]
     if _separate_metrics(ctx):
         ports.append({"name": "metrics", "port": ctx.metrics_port, "protocol": "TCP", "targetPort": "metrics"})
-    meta = metadata(ctx)
+    meta = metadata(ctx, annotations=shape.get("annotations"))
     meta["labels"][MODEL_LABEL] = ctx.name  # what the ServiceMonitor selects (labels.MODEL_LABEL)
+    ports += [{"name": p["name"], "port": p["port"], "protocol": p["protocol"], "targetPort": p["name"]}
+              for p in extra_ports(ctx.serving)]
+    spec: dict[str, Any] = {"ports": ports, "selector": ctx.selector, "type": shape["type"]}
+    if shape["headless"]:
+        spec["clusterIP"] = "None"
     obj = {"apiVersion": "v1", "kind": "Service", "metadata": meta,
-           "spec": {"ports": ports, "selector": ctx.selector, "type": "ClusterIP"}}
-    return Manifest(obj, "service.yaml", "/spec/serving/port")
+           "spec": spec}
+    return Manifest(obj, "service.yaml", "/spec/serving/port",
+                    {"/spec/type": "/spec/serving/service/type", "/spec/clusterIP": "/spec/serving/service/headless",
+                     "/spec/ports/0/port": "/spec/serving/service/port",
+                     "/metadata/annotations": "/spec/serving/service/annotations"})
 
 
 def _namespace(name: str) -> dict[str, Any]:
@@ -69,7 +89,8 @@ def _egress(policy: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 def network_policy(ctx: Context) -> Manifest:
     """The serving port for its callers; a separate metrics port for the monitoring namespace only."""
-    rule: dict[str, Any] = {"ports": [{"port": ctx.serving["port"], "protocol": "TCP"}]}
+    rule: dict[str, Any] = {"ports": [{"port": ctx.serving["port"], "protocol": "TCP"}]
+                  + [{"port": p["port"], "protocol": p["protocol"]} for p in extra_ports(ctx.serving)]}
     sources = _serving_sources(ctx)
     if sources is not None:
         rule["from"] = sources
@@ -108,16 +129,16 @@ def _backends(ctx: Context) -> list[dict[str, Any]]:
     """The stable Service, and the canary's with its weight while a canary runs."""
     canary = ctx.serving.get("canary")
     if not canary:
-        return [{"name": ctx.name, "port": SERVICE_PORT}]
-    return [{"name": ctx.name, "port": SERVICE_PORT, "weight": 100 - canary["weight"]},
-            {"name": canary_name(ctx.name), "port": SERVICE_PORT, "weight": canary["weight"]}]
+        return [{"name": ctx.name, "port": service_port(ctx.serving)}]
+    return [{"name": ctx.name, "port": service_port(ctx.serving), "weight": 100 - canary["weight"]},
+            {"name": canary_name(ctx.name), "port": service_port(ctx.serving), "weight": canary["weight"]}]
 
 
 def _parent(ctx: Context) -> dict[str, Any]:
     """The Gateway for a model with a host; for an in-cluster canary the model's own Service (Gateway API's
     service-mesh routing, GAMMA: a mesh that implements it splits the requests callers send to the Service)."""
     if ctx.mesh_routed:
-        return {"group": "", "kind": "Service", "name": ctx.name, "port": SERVICE_PORT}
+        return {"group": "", "kind": "Service", "name": ctx.name, "port": service_port(ctx.serving)}
     gateway: dict[str, Any] = ctx.gateway  # type: ignore[assignment]
     parent = {"name": gateway["name"], "namespace": gateway["namespace"]}
     if gateway.get("sectionName"):

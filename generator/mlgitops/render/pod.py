@@ -7,6 +7,7 @@ Each function returns plain data that `workload.deployment` places into the pod 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, cast
 
 from mlgitops.kube.images import split_image
@@ -15,11 +16,8 @@ from mlgitops.spec import pods
 
 CONTAINER = "model-server"
 HOME = pods.HOME
-# Thread pools of OpenMP (PyTorch, XGBoost, LightGBM), MKL, OpenBLAS and numexpr default to the node's
-# cores, not the container's CPU limit: sized from the limit, they stop throttling.
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-HOME_VARS = (("HOME", HOME), ("XDG_CACHE_HOME", f"{HOME}/.cache"), ("HF_HOME", f"{HOME}/.cache/huggingface"),
-             ("TORCH_HOME", f"{HOME}/.cache/torch"))
+THREAD_VARS = pods.THREAD_VARS
+HOME_VARS = pods.HOME_VARS
 MATCH_LABEL_KEYS_MINOR = 27  # matchLabelKeys in topologySpreadConstraints: beta, on by default, from 1.27
 DRAIN_SECONDS = 30  # the server's own time to finish in-flight requests, after the preStop pause
 SPREAD_KEYS = (("zone", "topology.kubernetes.io/zone"), ("node", "kubernetes.io/hostname"))
@@ -28,8 +26,16 @@ SPREAD_KEYS = (("zone", "topology.kubernetes.io/zone"), ("node", "kubernetes.io/
 def default_env(ctx: Context) -> list[dict[str, Any]]:
     """Thread counts from the CPU limit (a resourceFieldRef rounds up: 500m -> 1) and a writable HOME;
     a name the spec sets itself (in env or secrets) is left to the spec."""
-    taken = set(ctx.serving.get("env", {})) | {s["env"] for s in ctx.serving.get("secrets", [])}
-    cpu = {"resourceFieldRef": {"containerName": CONTAINER, "divisor": "1", "resource": "limits.cpu"}}
+    return section_env(ctx.serving, CONTAINER)
+
+
+def section_env(section: Mapping[str, Any], container: str) -> list[dict[str, Any]]:
+    """default_env for the container of any spec section (serving, training)."""
+    taken = set(section.get("env", {})) | {s["env"] for s in section.get("secrets", [])}
+    # without a CPU limit (limits.cpu: false) limits.cpu reads the node's cores: the request sizes them then
+    limits = (section.get("resources") or {}).get("limits") or {}
+    bound = "requests.cpu" if limits.get("cpu") is False else "limits.cpu"
+    cpu = {"resourceFieldRef": {"containerName": container, "divisor": "1", "resource": bound}}
     env = [{"name": name, "valueFrom": cpu} for name in THREAD_VARS]
     env += [{"name": name, "value": value} for name, value in HOME_VARS]
     return [e for e in env if e["name"] not in taken]
@@ -46,6 +52,8 @@ def spec_env(name: str, value: Any) -> dict[str, Any]:
 
 def pre_stop(ctx: Context) -> dict[str, Any] | None:
     shutdown = ctx.serving["shutdown"]
+    if "preStopCommand" in shutdown:  # the spec's own drain command replaces the pause
+        return {"exec": {"command": list(shutdown["preStopCommand"])}}
     kind = shutdown.get("preStop") or ("sleep" if ctx.kubernetes_minor >= pods.SLEEP_ACTION_MINOR else "none")
     seconds = shutdown["preStopSleepSeconds"]
     if kind == "sleep":
@@ -102,7 +110,12 @@ def pull_policy(ctx: Context) -> str:
     """IfNotPresent for a digest or a version tag; Always for a tag that may move (latest, main, dev)."""
     if "imagePullPolicy" in ctx.serving:
         return ctx.serving["imagePullPolicy"]
-    _, tag, digest = split_image(ctx.serving["image"])
-    if digest or re.match(ctx.immutable_tag, tag or ""):
+    return image_pull_policy(ctx.serving["image"], ctx.immutable_tag)
+
+
+def image_pull_policy(image: str, immutable_tag: str) -> str:
+    """IfNotPresent for an image pinned by digest or by a tag matching immutable_tag, else Always."""
+    _, tag, digest = split_image(image)
+    if digest or re.match(immutable_tag, tag or ""):
         return "IfNotPresent"
     return "Always"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlgitops.kube.quantity import text as quantity
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
@@ -27,6 +28,20 @@ def _behavior(ctx: Context, scaling: dict[str, Any]) -> dict[str, Any]:
     return behavior
 
 
+def named_metric(spec: dict[str, Any]) -> dict[str, Any]:
+    """An autoscaling/v2 MetricSpec from one of `autoscaling.metrics`: Pods, Object or External, by name."""
+    metric: dict[str, Any] = {"name": spec["name"]}
+    if "selector" in spec:
+        metric["selector"] = {"matchLabels": dict(spec["selector"])}
+    kind = "averageValue" if "averageValue" in spec else "value"
+    target = {kind: quantity(spec[kind]), "type": "AverageValue" if kind == "averageValue" else "Value"}
+    source: dict[str, Any] = {"metric": metric, "target": target}
+    if spec["type"] == "Object":
+        source["describedObject"] = dict(spec["object"])
+    key = spec["type"].lower()
+    return {key: source, "type": spec["type"]}
+
+
 def horizontal_pod_autoscaler(ctx: Context) -> Manifest | None:
     scaling = ctx.serving.get("autoscaling")
     if not scaling:
@@ -39,6 +54,7 @@ def horizontal_pod_autoscaler(ctx: Context) -> Manifest | None:
         metrics.append({"pods": {"metric": {"name": scaling["metric"]},
                                  "target": {"averageValue": str(scaling["targetRequestsPerSecond"]),
                                             "type": "AverageValue"}}, "type": "Pods"})
+    metrics += [named_metric(m) for m in scaling.get("metrics", [])]
     spec = {"maxReplicas": scaling["maxReplicas"], "metrics": metrics, "minReplicas": scaling["minReplicas"],
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.name}}
     behavior = _behavior(ctx, scaling)

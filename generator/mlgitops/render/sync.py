@@ -8,7 +8,7 @@ Per cluster (environments may share one), for each engine of `sync.engine`:
 - the engine's own objects (render/engines/: one module per engine, flux and argocd).
 - Training (`overlays/<env>/<model>/training/`, only where a model trains) is synced apart from
   serving, so a 24-hour Job never holds the model's serving sync un-Ready: Flux, a Kustomization
-  `<model>-<env>-training` with `wait: false` (Flux's `wait` waits for Jobs to complete); Argo CD, a
+  `<model>-<env>-training` that nothing depends on (its health checks never hold serving); Argo CD, a
   second ApplicationSet `mlgitops-<env>-training` over `overlays/<env>/*/training`, whose
   Applications are `<model>-<env>-training`.
 """
@@ -50,8 +50,15 @@ def _minor(config: Config) -> str:
     return f"v{major}.{minor}"
 
 
-def namespace(config: Config, env: Environment, engine: str) -> dict[str, Any]:
+KATIB_INJECTION = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}  # katib's webhook namespaceSelector
+
+
+def namespace(config: Config, env: Environment, engine: str, trains: bool = False) -> dict[str, Any]:
+    """trains: a model trains here; with Katib (training.katib), its metrics collector must be injected into the
+    trials, or every trial ends MetricsUnavailable (katib manifests/v1beta1/components/webhook/webhooks.yaml)."""
     labels = {"kubernetes.io/metadata.name": env.namespace, **PART_OF, "mlgitops.io/environment": env.name}
+    if trains and config.training.get("katib"):
+        labels.update(KATIB_INJECTION)
     for mode in ("enforce", "audit", "warn"):  # a spec's security exception needs enforce: baseline (podSecurity)
         labels[f"pod-security.kubernetes.io/{mode}"] = env.pod_security if mode == "enforce" else "restricted"
         labels[f"pod-security.kubernetes.io/{mode}-version"] = _minor(config)
@@ -100,7 +107,8 @@ def _cluster_objects(config: Config, envs: list[Environment], engine: str, model
     """(file, object, source) for one cluster and engine."""
     out: list[tuple[str, dict[str, Any], str]] = []
     for env in envs:
-        out.append((f"namespace-{env.namespace}.yaml", namespace(config, env, engine), config.path))
+        trains = any(name == env.name for _, name in training)
+        out.append((f"namespace-{env.namespace}.yaml", namespace(config, env, engine, trains), config.path))
         quota = resource_quota(config, env)
         if quota:
             out.append((f"resourcequota-{env.namespace}.yaml", quota, config.path))

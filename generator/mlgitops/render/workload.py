@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlgitops.kube import gpus
 from mlgitops.kube.annotations import POLICY_EXCEPTION_PREFIX, SECURITY_EXCEPTION
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.quantity import text as quantity
 from mlgitops.render import pod as pod_parts
-from mlgitops.render import storage
+from mlgitops.render import sidecars, storage
 from mlgitops.render.context import Context
 from mlgitops.render.labels import metadata
 from mlgitops.render.manifest import Manifest
+from mlgitops.render.volumes import spec_volumes
 from mlgitops.spec import pods
 
 CONTAINER = pod_parts.CONTAINER
@@ -27,19 +29,15 @@ def _probe(probe: Any, timings_default: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-PROBE_DEFAULTS = {
-    "readiness": {"periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3},
-    "liveness": {"periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3},
-    "startup": {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 30},
-}
+PROBE_DEFAULTS = pods.PROBE_DEFAULTS
 
 
 def container_resources(res: dict[str, Any], gpu: dict[str, Any]) -> dict[str, Any]:
     """Requests and limits from a spec's `resources`, as they are (training; serving adds its scratch)."""
     limits_in = res.get("limits", {})
     requests = {"cpu": quantity(res["cpu"]), "memory": quantity(res["memory"])}
-    limits = {"cpu": quantity(limits_in.get("cpu", res["cpu"])),
-              "memory": quantity(limits_in.get("memory", res["memory"]))}
+    limits = {name: quantity(limits_in.get(name, res[name])) for name in ("cpu", "memory")
+              if limits_in.get(name) is not False}  # false: no limit, where the policy allows it
     if "ephemeralStorage" in res:
         requests["ephemeral-storage"] = quantity(res["ephemeralStorage"])
         limits["ephemeral-storage"] = quantity(limits_in.get("ephemeralStorage", res["ephemeralStorage"]))
@@ -58,6 +56,7 @@ def _resources(ctx: Context) -> dict[str, Any]:
     requests = {"cpu": quantity(res["cpu"]), "memory": memory_request}
     limits = {"cpu": quantity(limits_in.get("cpu", res["cpu"])),
               "memory": add_bytes(memory_limit, shm) if shm else quantity(memory_limit)}
+    limits = {name: amount for name, amount in limits.items() if limits_in.get(name) is not False}
     storage = res.get("ephemeralStorage", pods.ephemeral_storage(ctx.spec))
     requests["ephemeral-storage"] = quantity(storage)
     limits["ephemeral-storage"] = quantity(limits_in.get("ephemeralStorage", storage))
@@ -113,11 +112,14 @@ def _scheduling(ctx: Context, pod: dict[str, Any]) -> None:
 def scheduling(section: Mapping[str, Any], gpu_config: dict[str, Any], pod: dict[str, Any]) -> None:
     """Node selector and tolerations of a spec section (serving or training) into pod."""
     gpu = section["resources"]["gpu"] > 0
-    # a GPU pod keeps the GPU node labels; the spec's own node labels are added (and win on a clash)
-    selector = {**(gpu_config["nodeSelector"] if gpu else {}), **section.get("nodeSelector", {})}
+    # a GPU pod keeps the GPU node labels and its GPU type's; the spec's own node labels are added (and win on
+    # a clash), a null among them drops a label
+    selector = {**(gpu_config["nodeSelector"] if gpu else {}), **gpus.type_selector(section["resources"].get("gpuType")),
+                **section.get("nodeSelector", {})}
     tolerations = section.get("tolerations", gpu_config["tolerations"] if gpu else [])
+    selector = {label: value for label, value in selector.items() if value is not None}
     if selector:
-        pod["nodeSelector"] = dict(selector)
+        pod["nodeSelector"] = selector
     if tolerations:
         pod["tolerations"] = [dict(t) for t in tolerations]
 
@@ -127,6 +129,7 @@ def _container(ctx: Context, container_security: dict[str, Any], mounts: list[di
     ports = [{"containerPort": serving["port"], "name": "http", "protocol": "TCP"}]
     if ctx.metrics_port not in (None, serving["port"]):
         ports.append({"containerPort": ctx.metrics_port, "name": "metrics", "protocol": "TCP"})
+    ports += [{"containerPort": p["port"], "name": p["name"], "protocol": p["protocol"]} for p in serving.get("ports", [])]
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": serving["image"],
@@ -152,6 +155,8 @@ def deployment(ctx: Context) -> Manifest:
     serving = ctx.serving
     pod_security, container_security = _security(ctx)
     volumes, mounts = pod_parts.volumes(ctx)
+    own_volumes, own_mounts = spec_volumes(serving)
+    volumes, mounts = volumes + own_volumes, mounts + own_mounts
     pod: dict[str, Any] = {
         "automountServiceAccountToken": serving["serviceAccount"]["automountToken"],
         "containers": [_container(ctx, container_security, mounts)],
@@ -165,12 +170,18 @@ def deployment(ctx: Context) -> Manifest:
     if spread:
         pod["topologySpreadConstraints"] = spread
     attached = storage.attach(ctx, pod)
+    extra = sidecars.init_containers(serving, container_security, ctx.immutable_tag, env_vars)
+    if extra:  # after model.fetch's initializer: an init container may read the weights
+        attached = {**attached, **sidecars.origins(serving, len(pod.get("initContainers", [])))}
+        pod["initContainers"] = [*pod.get("initContainers", []), *extra]
     _scheduling(ctx, pod)
     template_meta: dict[str, Any] = {"labels": dict(ctx.labels)}
     metrics = serving.get("metrics")
     if metrics and not ctx.prometheus_operator:  # a ServiceMonitor scrapes instead: never both
         template_meta["annotations"] = {"prometheus.io/path": metrics["path"],
                                         "prometheus.io/port": str(ctx.metrics_port), "prometheus.io/scrape": "true"}
+    if serving.get("podAnnotations"):  # the spec's own pod annotations win over the scrape ones
+        template_meta["annotations"] = {**template_meta.get("annotations", {}), **serving["podAnnotations"]}
     annotations = {}
     if serving["security"].get("reason"):
         annotations[SECURITY_EXCEPTION] = serving["security"]["reason"]
@@ -218,7 +229,13 @@ def deployment(ctx: Context) -> Manifest:
 def policy_exceptions(spec: Mapping[str, Any]) -> dict[str, str]:
     """The spec's policy exceptions in one environment: rule id -> reason (an override's null removes one)."""
     exceptions = (spec.get("policies") or {}).get("exceptions") or {}
-    return {rule: entry["reason"] for rule, entry in sorted(exceptions.items()) if entry}
+    single = (spec.get("serving") or {}).get("singleReplica")
+    implied = dict.fromkeys(SINGLE_REPLICA_RULES, f"single replica: {single['reason']}") if single else {}
+    return {**implied, **{rule: entry["reason"] for rule, entry in sorted(exceptions.items()) if entry}}
+
+
+# What serving.singleReplica says does not apply: one pod is the intent, so it needs no second one, nor a PDB
+SINGLE_REPLICA_RULES = ("min-replicas", "pdb-required")
 
 
 def service_account(ctx: Context) -> Manifest:

@@ -54,9 +54,13 @@ def dump_json(data: Any) -> str:
 _JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def format_json(findings: Iterable[Finding]) -> str:
+def format_json(findings: Iterable[Finding], prerequisites: list[str] | None = None) -> str:
+    """{"findings": [...]}, and `check`'s prerequisite lines when given."""
     items = [f.as_dict() for f in sorted_findings(findings)]
-    return dump_json({"findings": items})
+    out: dict[str, Any] = {"findings": items}
+    if prerequisites is not None:
+        out["prerequisites"] = list(prerequisites)
+    return dump_json(out)
 
 
 def _escape_data(text: str) -> str:

@@ -9,12 +9,13 @@ POLICY_RULES = {
     "pdb-required": "every Deployment has a PodDisruptionBudget where the environment requires one",
     "image-latest": "no image is untagged or tagged :latest",
     "image-pinned": "images are pinned by digest or an immutable tag where the environment requires it",
-    "container-resources": "every container has CPU and memory requests and limits",
+    "container-resources": "every container has CPU and memory requests, and the limits the environment requires "
+                           "(policies.requiredLimits: both by default)",
     "container-probes": "every container has readiness and liveness probes",
     "pod-security": "every pod template (all workload kinds, after patches) meets every control of the restricted "
                     "Pod Security Standard as admission evaluates it at the Kubernetes version of mlgitops.yaml, "
                     "unless the spec says why not",
-    "gpu-scheduling": "a GPU pod tolerates the GPU taint and selects GPU nodes",
+    "gpu-scheduling": "a GPU pod tolerates the GPU taint and keeps the GPU node selector mlgitops.yaml sets, or chooses a GPU type by a platform label (GKE, EKS, Karpenter, GPU Feature Discovery)",
     "gpu-resource-name": "an accelerator resource is one a device plugin advertises (the known names, or "
                          "gpu.knownResources in mlgitops.yaml): a misspelt one never schedules",
     "liveness-before-load": "a GPU container's liveness probe leaves it the time a model typically takes to load, "
@@ -81,6 +82,11 @@ RULES: dict[str, str] = {
     "model-fetch": "model.fetch needs a model.uri URL and mlgitops.yaml's storageInitializer",
     "mount-conflict": "a volume is mounted over a reserved volume (/tmp, the HOME /home/model, /dev/shm) or another",
     "rollout-conflict": "maxSurge or maxUnavailable with a Recreate rollout",
+    "port-conflict": "serving.ports repeats a port name or number, or takes the serving or metrics port's",
+    "service-shape": "a headless Service (clusterIP: None) of type LoadBalancer or NodePort",
+    "single-replica": "serving.singleReplica with more than one replica or autoscaling",
+    "container-name": "an init container or sidecar takes a name already used, or mounts a volume the pod lacks",
+    "sidecar-version": "native sidecars (serving.sidecars) need a newer Kubernetes than mlgitops.yaml names",
     "shutdown-grace": "the termination grace period leaves no time after the preStop pause",
     "prestop-sleep": "the preStop sleep action needs a newer Kubernetes than mlgitops.yaml names",
     "patch-target": "a raw patch targets an object the environment does not generate",
@@ -122,6 +128,18 @@ RULES: dict[str, str] = {
     "deprecated": "a setting that still works but that upstream has replaced (the v1 PyTorchJob)",
     "autoscaling-handover": "mlgitops diff: a Deployment loses spec.replicas to a new HPA; applied as is, it drops to "
                             "1 pod (docs/diff.md)",
+    "hand-written": "a manifest under a synced path (clusters/<cluster>/<engine>/) that mlgitops did not generate: "
+                    "the engine applies it too, so check validates and policy-checks it",
+    "diff-base-build": "mlgitops diff: an overlay does not build at the base revision, so the diff cannot say what "
+                       "it changes",
+    "volume-name-conflict": "mlgitops diff: a new claim binds a volumeName that a kept claim, or another "
+                            "environment on the same cluster, still holds, so it stays Pending (docs/diff.md)",
+    "import-dropped": "mlgitops import: something in the manifests the spec cannot carry (yet); the finding names "
+                      "the field or the patch it needs",
+    "import-changed": "mlgitops import: something the spec deliberately does differently (an untagged image, a "
+                      "root-owned mount path, a missing limit, hostPath, privileged, a workload kind)",
+    "import-grouping": "mlgitops import: an object that belongs to no model of the input, or a spec not written "
+                       "(it exists, its name is invalid, it does not read clean)",
     **POLICY_RULES,
     "pod-security-admission": "pods the spec excepts from the restricted standard still meet the level their "
                               "namespace enforces (the environment's podSecurity), else admission refuses them",

@@ -34,7 +34,27 @@ class Layer:
 
 
 def merged(layers: list[Layer], drop: tuple[str, ...] = ()) -> dict[str, Any]:
-    return merge_all({k: v for k, v in layer.data().items() if k not in drop} for layer in layers)
+    spec = merge_all({k: v for k, v in layer.data().items() if k not in drop} for layer in layers)
+    _keep_dropped_labels(layers, spec)
+    return spec
+
+
+# Sections whose nodeSelector sits over mlgitops.yaml's GPU node selector, which render adds later: a null
+# there must reach render to drop one of its labels, where the merge alone would forget it.
+NODE_SELECTOR_SECTIONS = ("serving", "training")
+
+
+def _keep_dropped_labels(layers: list[Layer], spec: dict[str, Any]) -> None:
+    for section in NODE_SELECTOR_SECTIONS:
+        last: dict[str, object] = {}
+        for layer in layers:
+            part = layer.data().get(section)
+            selector = part.get("nodeSelector") if isinstance(part, dict) else None
+            last.update(selector if isinstance(selector, dict) else {})
+        dropped = [label for label, value in last.items() if value is None]
+        if dropped and isinstance(spec.get(section), dict):
+            target = spec[section].setdefault("nodeSelector", {})
+            target.update(dict.fromkeys(dropped))
 
 
 def locate(layers: list[Layer], spec_doc: Document, pointer: str, key: bool = False) -> tuple[str, Position]:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from mlgitops.report.findings import Finding
-from mlgitops.spec import semantics, slo, training, yamlsource
+from mlgitops.report.findings import Finding, Position
+from mlgitops.spec import containers, ports, semantics, slo, training, volumes, yamlsource
 from mlgitops.spec.config import Config
 from mlgitops.spec.defaults import fill_defaults
 from mlgitops.spec.layers import Layer, locate, merged, plain_text, writer
@@ -28,7 +28,8 @@ class Model:
     raw: bytes
     doc: yamlsource.Document
     effective: dict[str, Any]  # environment name (BASE for the base) -> effective spec with defaults filled
-    patches: dict[str, Any]  # environment name -> raw patches from the override
+    patches: dict[str, Any]  # environment name -> raw patches: spec.patches, then the override's
+    shared_patches: int = 0  # how many of each environment's patches are spec.patches (the first ones)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -46,6 +47,12 @@ class Model:
             yield i, target, body
             if canary and "name" not in patch["target"] and target["kind"] in CANARY_COPIES:
                 yield i, {"kind": target["kind"], "name": f"{self.name}-canary"}, body
+
+    def patch_pointer(self, env: str, index: int) -> str:
+        """Where raw patch `index` of an environment (as raw_patches numbers them) is written in the spec."""
+        if index < self.shared_patches:
+            return f"/spec/patches/{index}"
+        return f"/spec/environments/{yamlsource.pointer_escape(env)}/patches/{index - self.shared_patches}"
 
     def layers(self, config: Config, env: str) -> list[Layer]:
         return layers_for(self.doc, config, env)
@@ -83,6 +90,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     found.extend(training.override_findings(path, doc))
     effective: dict[str, dict[str, Any]] = {}
     patches: dict[str, list[Any]] = {}
+    shared = doc.data["spec"].get("patches") or []
     for env in [BASE, *config.env_names]:
         layers = layers_for(doc, config, env)
         data = _effective_document(doc, layers)
@@ -97,10 +105,11 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         if not errors:
             data = fill_defaults(load_schema(SCHEMA), data)
 
-            def layer_of(p: str, layers: Any = layers) -> int:
+            def layer_of(p: str, layers: Any = layers) -> Any:
                 return writer(layers, p)
 
-            errors = semantics.check(data, where, layer_of)
+            errors = semantics.check(data, where, layer_of) + ports.check(data, where) + volumes.check(data, where)
+            errors += containers.check(data, where, config.kubernetes_minor)
             base_version = (effective[BASE]["spec"].get("model") or {}).get("version") if env else None
             errors += semantics.model_source(data, base_version, where, layer_of, config.storage_initializer)
             errors += semantics.version_checks(data, where, config.kubernetes_minor, config.kubernetes_version)
@@ -112,13 +121,22 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         effective[env] = data
         if env:
             override = doc.data["spec"].get("environments", {}).get(env) or {}
-            patches[env] = override.get("patches", [])
-            at = f"/spec/environments/{yamlsource.pointer_escape(env)}"
-            found.extend(_unexcepted(semantics.check_patches(at, patches[env], lambda p, key: (path, doc.position(
-                p, key))), data, config, env))
+            patches[env] = shared + (override.get("patches") or [])
+            found.extend(_unexcepted(_patch_findings(path, doc, env, shared, override), data, config, env))
     if found:
         return None, sorted(set(found), key=Finding.sort_key)
-    return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches), []
+    return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches, len(shared)), []
+
+
+def _patch_findings(path: str, doc: yamlsource.Document, env: str, shared: list[dict[str, Any]],
+                    override: dict[str, Any]) -> list[Finding]:
+    """Raw patches of an environment that would do nothing or write a secret: its own and spec.patches."""
+    def position(pointer: str, key: bool) -> tuple[str, Position]:
+        return path, doc.position(pointer, key)
+
+    at = f"/spec/environments/{yamlsource.pointer_escape(env)}"
+    return (semantics.check_patches(at, override.get("patches") or [], position)
+            + semantics.check_patches("/spec", shared, position))
 
 
 SPEC_EXCEPTABLE = frozenset({"secret-in-value"})  # spec checks a reason may except (the rest are policies on objects)

@@ -20,11 +20,23 @@ KUBERNETES_PROGRESS_DEADLINE = 600  # the Deployment default
 # A startup probe's defaults (render/workload.py writes the same into the probe).
 STARTUP_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThreshold": 30}
 LIVENESS_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 20, "failureThreshold": 3}
+# The probe timings render/workload.py writes where the spec gives a path alone (`import` leaves them out).
+PROBE_DEFAULTS = {
+    "readiness": {"periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3},
+    "liveness": {"periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3},
+    "startup": {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 30},
+}
 DEFAULT_SHM = "1Gi"
 LOG_HEADROOM = "512Mi"  # container logs (the kubelet rotates them at 5 x 10Mi) and the little a read-only root writes
 PYTORCH = ("pytorch", "torch")
 HOME = "/home/model"  # the writable HOME volume's mount path
 RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory volumes
+# Thread pools of OpenMP (PyTorch, XGBoost, LightGBM), MKL, OpenBLAS and numexpr default to the node's
+# cores, not the container's CPU limit: sized from the limit, they stop throttling (render/pod.py sets them;
+# `import` recognises them).
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+HOME_VARS = (("HOME", HOME), ("XDG_CACHE_HOME", f"{HOME}/.cache"), ("HF_HOME", f"{HOME}/.cache/huggingface"),
+             ("TORCH_HOME", f"{HOME}/.cache/torch"))
 # The env names mlgitops itself sets in a section's containers, which a spec may therefore not set (reserved-env):
 # serving in render/workload.py (MODEL_URI from model.uri), training in render/training.py (MODEL_OUTPUT_URI from
 # training.output). The thread-count and HOME variables are defaults a spec may override, not reserved.
@@ -99,15 +111,16 @@ def slow_starting(serving: Mapping[str, Any]) -> bool:
     return gpu(serving) or "startup" in serving.get("health", {})
 
 
-def shared_memory(spec: Mapping[str, Any]) -> str | None:
-    """The /dev/shm size: the spec's (0 turns it off), else 1Gi for GPU and PyTorch models."""
-    serving = spec["serving"]
-    if "sharedMemory" in serving:
-        size = serving["sharedMemory"]
+def shared_memory(spec: Mapping[str, Any], section: str = "serving", default: str = DEFAULT_SHM) -> str | None:
+    """The /dev/shm size of a section's pods: the spec's (0 turns it off), else `default` for GPU and
+    PyTorch models."""
+    pod = spec[section]
+    if "sharedMemory" in pod:
+        size = pod["sharedMemory"]
         value = quantity(size)
         return None if value is not None and value == 0 else str(size)
     framework = str(spec["model"].get("framework", "")).lower()
-    return DEFAULT_SHM if gpu(serving) or framework in PYTORCH else None
+    return default if gpu(pod) or framework in PYTORCH else None
 
 
 def download_size(spec: Mapping[str, Any]) -> str | None:

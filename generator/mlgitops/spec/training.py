@@ -8,10 +8,11 @@ workers, a scheduled sweep). Pure; the render stage builds the objects from the 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from mlgitops.kube import trainer_runtimes
 from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.report.secrets import arg_problems, env_problem, is_secret_name, secret_kind
@@ -126,8 +127,8 @@ def check(doc: dict[str, Any], locate: Any, env: str, env_names: list[str], budg
     if not env:
         _environments(training, env_names, add)
     _env_and_args(training, add)
-    _resources(training, add)
-    _shape(doc, training, add, katib)
+    _resources_and_mounts(training, add)
+    _shape(doc["metadata"]["name"], training, katib, add)
     sweep = training.get("sweep")
     if sweep:
         _sweep(training, sweep, add, katib)
@@ -136,16 +137,15 @@ def check(doc: dict[str, Any], locate: Any, env: str, env_names: list[str], budg
     return found
 
 
-def _environments(training: dict[str, Any], env_names: list[str], add: Any) -> None:
-    """The base's training.environments: each one named in mlgitops.yaml."""
+def _environments(training: dict[str, Any], env_names: list[str], add: Callable[..., None]) -> None:
     for i, name in enumerate(training.get("environments", [])):
         if name not in env_names:
             add(f"/spec/training/environments/{i}", f"unknown environment '{name}'",
                 f"environments in mlgitops.yaml: {', '.join(env_names)}", rule="unknown-environment")
 
 
-def _env_and_args(training: dict[str, Any], add: Any) -> None:
-    """Reserved and secret env names, secrets in command and args."""
+def _env_and_args(training: dict[str, Any], add: Callable[..., None]) -> None:
+    """Reserved and secret-looking env, and credentials in command or args."""
     for name, value in training.get("env", {}).items():
         if name in RESERVED_ENV:
             add(f"/spec/training/env/{name}", f"env '{name}' is set by mlgitops", "set spec.model or "
@@ -161,8 +161,7 @@ def _env_and_args(training: dict[str, Any], add: Any) -> None:
             add(f"/spec/training/secrets/{i}/env", f"env '{ref['env']}' is set by mlgitops", rule="reserved-env")
 
 
-def _resources(training: dict[str, Any], add: Any) -> None:
-    """Limits below requests, and a data mount over the scratch volume."""
+def _resources_and_mounts(training: dict[str, Any], add: Callable[..., None]) -> None:
     resources = training["resources"]
     for name in ("cpu", "memory", "ephemeralStorage"):
         limit, request = resources.get("limits", {}).get(name), resources.get(name)
@@ -170,19 +169,22 @@ def _resources(training: dict[str, Any], add: Any) -> None:
         if low is not None and high is not None and low < high:
             add(f"/spec/training/resources/limits/{name}", f"the {name} limit ({limit}) is below the request "
                 f"({request})", "raise the limit, or lower the request", rule="limit-below-request")
-    if training.get("data", {}).get("mountPath", "").rstrip("/") == "/tmp":
-        add("/spec/training/data/mountPath", "/tmp is reserved for the writable scratch volume",
-            "mount the data elsewhere, e.g. /data", rule="mount-conflict")
+    mount = training.get("data", {}).get("mountPath", "").rstrip("/")
+    if mount in pods.RESERVED_MOUNTS:
+        add("/spec/training/data/mountPath", f"{mount} is reserved for the writable scratch and shared-memory "
+            "volumes", "mount the data elsewhere, e.g. /data", rule="mount-conflict")
 
 
-def _shape(doc: dict[str, Any], training: dict[str, Any], add: Any, katib: bool) -> None:
-    """What several workers or a Kubeflow object demand of the name and the schedule."""
+def _shape(name: str, training: dict[str, Any], katib: bool, add: Callable[..., None]) -> None:
+    """Combinations mlgitops cannot build."""
     workers = training["workers"]
-    name = doc["metadata"]["name"]
     kubeflow = "a TrainJob" if workers > 1 else "a Katib Experiment" if katib and training.get("sweep") else ""
     if kubeflow and not name[0].isalpha():
         add("/metadata/name", f"{kubeflow} needs a name starting with a letter; '{name}' starts with '{name[0]}'",
             "rename the model (the file too)")
+    if training.get("timeZone") and not training.get("schedule"):
+        add("/spec/training/timeZone", "timeZone is the time zone of a schedule; this training has none",
+            "add schedule, or remove timeZone", key=True)
     if workers > 1 and training.get("schedule"):
         add("/spec/training/schedule", "a schedule makes a CronJob of one pod; it cannot run several workers",
             "remove schedule, or set workers: 1")
@@ -295,6 +297,14 @@ def config_findings(config_path: str, data: Mapping[str, Any], position: Any) ->
         found.append(Finding("deprecated", "training.distributed: pytorchjob makes Kubeflow v1 PyTorchJobs, which "
                              "Kubeflow Trainer v2's TrainJob replaces", config_path, position("/training/distributed"),
                              "install Kubeflow Trainer v2 and use distributed: trainjob", Severity.WARNING))
+    settings = data.get("training", {})
+    if settings.get("distributed", "trainjob") == "trainjob" and trainer_runtimes.runtime_jobs(settings) is None:
+        runtime = settings.get("runtime", "")
+        found.append(Finding("training", f"runtime '{runtime}' is not one Kubeflow Trainer ships, and its jobs are "
+                             "not named: mlgitops cannot harden and size its pods", config_path,
+                             position("/training/runtime"), "name its jobs: training.runtimeJobs: [{name: node}, "
+                             "{name: launcher, containers: [node]}], or use a shipped runtime such as "
+                             "torch-distributed"))
     for i, env in enumerate(data["environments"]):
         if env["name"] == "training" or env["name"].endswith("-training"):
             found.append(Finding("schema", f"environment name '{env['name']}' is reserved: the sync objects of "

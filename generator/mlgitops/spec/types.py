@@ -50,6 +50,13 @@ class Serving(TypedDict, total=False):
     priorityClassName: str
     runtimeClassName: str
     imagePullPolicy: str
+    podAnnotations: dict[str, str]
+    service: dict[str, Any]
+    ports: list[dict[str, Any]]
+    volumes: list[dict[str, Any]]
+    initContainers: list[dict[str, Any]]
+    sidecars: list[dict[str, Any]]
+    singleReplica: bool
 
 
 class Training(TypedDict, total=False):
@@ -71,6 +78,12 @@ class Training(TypedDict, total=False):
     schedule: str
     workers: int
     sweep: dict[str, Any]
+    restartPolicy: str
+    scratch: dict[str, Any]
+    serviceAccount: dict[str, Any]
+    sharedMemory: str | int
+    timeZone: str
+    volumes: list[dict[str, Any]]
 
 
 class Spec(TypedDict, total=False):

@@ -107,7 +107,7 @@ def _user_patches(model: Model, env: str, target: list[Manifest]) -> tuple[list,
     for i, ref, patch in model.raw_patches(env):
         manifest = keys.get((ref["kind"], ref["name"]))
         if manifest is None:
-            pointer = f"/spec/environments/{env}/patches/{i}/target"
+            pointer = f"{model.patch_pointer(env, i)}/target"
             have = ", ".join(sorted(m.ident for m in target))
             found.append(Finding("patch-target", f"patch targets {ref['kind']}/{ref['name']}, which this "
                                  f"environment does not generate", model.path, model.doc.position(pointer),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS
+from mlgitops.kube.workloads import KINDS
 from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Facts, Models, Placed, SyncView
 from mlgitops.render.units import (
     TRAINING,
@@ -81,6 +82,13 @@ def training_application_set(config: Config, env: Environment) -> dict[str, Any]
     spec["template"]["metadata"]["labels"]["app.kubernetes.io/component"] = TRAINING
     # A folder that goes (the spec stops training there) takes its objects with it, as serving's does: a CronJob
     # left behind would go on training every night. The data claim survives (its Delete=false annotation).
+    # A run object is named by its run's identity (render/training.py): a change to anything else (labels, a
+    # rendering detail) must not be applied to a run that exists; its spec would be immutable or restart it.
+    app = spec["template"]["spec"]
+    app["ignoreDifferences"] = [{"group": w.group, "jsonPointers": ["/spec"], "kind": w.kind}
+                                for w in KINDS.values() if w.stops_run]
+    app["syncPolicy"] = {**app["syncPolicy"],
+                         "syncOptions": [*app["syncPolicy"]["syncOptions"], "RespectIgnoreDifferences=true"]}
     return obj
 
 

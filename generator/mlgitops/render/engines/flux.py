@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from mlgitops.kube.annotations import FLUX_PRUNE
+from mlgitops.kube.workloads import health_checks
 from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Facts, Models, Placed, SyncView, UnitFacts
 from mlgitops.render.labels import CRD_EXTRA
 from mlgitops.render.units import EXTRAS, TRAINING, ClusterPath, Unit
@@ -120,15 +121,18 @@ def tenancy(config: Config, env: Environment) -> list[tuple[str, dict[str, Any]]
 
 
 def flux_training_kustomization(config: Config, env: Environment, model: str) -> dict[str, Any]:
-    """Training apart from serving: `wait: false`, so the Kustomization is Ready once applied, however long the
-    Job runs (with `wait: true` Flux waits for Jobs to complete, up to `timeout`); prune deletes a Job whose
-    spec changed (it has a new name), never a running one that did not."""
+    """Training apart from serving (its own Kustomization, which nothing depends on, so waiting on it never
+    holds serving): `wait: true` with `healthCheckExprs` for the custom run kinds of the workload table, so a
+    failed TrainJob, PyTorchJob or Experiment makes it Failed while a running one is healthy; a batch Job is
+    read by kstatus (in progress until it completes, Failed when it fails). Prune deletes a run whose
+    identity changed (it has a new name), never a running one that did not."""
     obj = flux_kustomization(config, env, model)
     obj["spec"]["timeout"] = config.sync["timeout"]  # wait: false, nothing to wait for but the apply
     obj["metadata"]["name"] = training_kustomization_name(model, env.name)
     obj["metadata"]["labels"]["app.kubernetes.io/component"] = TRAINING
     obj["spec"]["path"] = f"./{Unit(model, env.name, TRAINING).folder}"
-    obj["spec"]["wait"] = False
+    obj["spec"]["healthCheckExprs"] = [{"apiVersion": kind.api_version, "kind": kind.kind, **health.cel}
+                                       for kind, health in health_checks()]
     return obj
 
 

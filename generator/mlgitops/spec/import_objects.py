@@ -1,0 +1,104 @@
+"""`mlgitops import`'s input: manifests as objects that know where they were written.
+
+A stream's documents (kube/manifests.py, split the way kubeconform splits them) become `Obj`s: a `List` (what
+`kubectl get -o yaml` prints) gives one per item. Each `Obj` turns a JSON pointer inside itself into the
+input's `file:line:col` through the exact reader (kube/yamlexact.py), so every finding of the importer points at
+what it is about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlgitops.kube import yamlexact
+from mlgitops.kube.manifests import Document, positions
+from mlgitops.report.findings import Finding, Position, Severity
+
+DROPPED = "import-dropped"
+CHANGED = "import-changed"
+
+
+@dataclass
+class Obj:
+    """One Kubernetes object of the input, with where it was written."""
+
+    data: dict[str, Any]
+    doc: Document
+    prefix: str = ""  # the pointer of the object inside its document ("/items/3" in a List)
+    exact: yamlexact.Exact | None = field(default=None, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        meta = self.data.get("metadata")
+        return str(meta.get("name", "")) if isinstance(meta, dict) else ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    def get(self, *path: str | int) -> Any:
+        return dig(self.data, *path)
+
+    def position(self, pointer: str) -> Position:
+        """Where the value at pointer (inside this object) starts, else its nearest written parent."""
+        if self.exact is None:
+            self.exact = positions(self.doc, strict=False) or yamlexact.Exact(None)
+        full = self.prefix + pointer
+        while True:
+            if full in self.exact.positions:
+                line, col = self.exact.positions[full]
+                return Position(self.doc.text_line + line, col + 1)
+            if not full:
+                return Position(self.doc.line, 0)
+            full = full.rsplit("/", 1)[0]
+
+    def finding(self, rule: str, pointer: str, message: str, hint: str = "",
+                severity: Severity = Severity.WARNING) -> Finding:
+        return Finding(rule, message, self.doc.source, self.position(pointer), hint, severity, self.ref)
+
+
+def dig(data: Any, *path: str | int) -> Any:
+    """data[path[0]][path[1]]..., or None where a step is missing or of the wrong type."""
+    for step in path:
+        if isinstance(step, int):
+            data = data[step] if isinstance(data, list) and 0 <= step < len(data) else None
+        else:
+            data = data.get(step) if isinstance(data, dict) else None
+        if data is None:
+            return None
+    return data
+
+
+def as_map(value: Any) -> dict[str, Any]:
+    """value if it is a map, else an empty one: manifests are untrusted, a field may hold anything."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def objects(docs: list[Document]) -> tuple[list[Obj], list[Finding]]:
+    """The objects of parsed documents (a `List`'s items one by one); a document that is no object is a
+    finding, never a crash."""
+    out: list[Obj] = []
+    findings: list[Finding] = []
+    for doc in docs:
+        if doc.error:
+            findings.append(Finding(doc.error_rule or "k8s-yaml", doc.error, doc.source,
+                                    Position(doc.error_line, doc.error_col)))
+        elif doc.empty:
+            continue
+        elif not isinstance(doc.data, dict):
+            findings.append(Finding("k8s-not-object", "a YAML document is not a mapping", doc.source,
+                                    Position(doc.line, 0)))
+        elif str(doc.data.get("kind", "")).endswith("List") and isinstance(doc.data.get("items"), list):
+            out += [Obj(item, doc, f"/items/{i}") for i, item in enumerate(doc.data["items"]) if isinstance(item, dict)]
+        else:
+            out.append(Obj(doc.data, doc))
+    return out, findings

@@ -1,0 +1,166 @@
+"""`mlgitops import`: a training workload -> the spec's `training`.
+
+A Job or CronJob gives one run (a CronJob its schedule); a PyTorchJob or TrainJob a distributed run
+(`workers`: all its nodes); a Katib Experiment a sweep (its trial Job is the run, its parameters the sweep's).
+The spec holds one training run per model: a second workload of the same model is a finding.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlgitops.report.findings import Finding, Severity
+from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig
+from mlgitops.spec.import_pod import LATER, Pod, container
+
+_POD = {"Job": "/spec/template/spec", "CronJob": "/spec/jobTemplate/spec/template/spec",
+        "Experiment": "/spec/trialTemplate/trialSpec/spec/template/spec"}
+_JOB = {"Job": ("spec",), "CronJob": ("spec", "jobTemplate", "spec"),
+        "Experiment": ("spec", "trialTemplate", "trialSpec", "spec")}
+_TRIAL_PARAMETER = re.compile(r"\$\{trialParameters\.[^}]+\}")
+
+
+def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+    first = objs[0]
+    for other in objs[1:]:
+        findings.append(other.finding(DROPPED, "", f"{other.ref}: the spec holds one training run per model "
+                                      f"({first.ref} is imported)", "import it on its own with --name",
+                                      Severity.ERROR))
+    if first.kind == "TrainJob":
+        return _trainjob(first, findings)
+    pointer = _POD.get(first.kind) or _pytorch_pointer(first)
+    pod = Pod(first, pointer, findings)
+    out = container(pod, "training")
+    out.update(_data(pod))
+    job = first.get(*_JOB[first.kind]) if first.kind in _JOB else as_map(first.get("spec", "runPolicy"))
+    for key in ("backoffLimit", "activeDeadlineSeconds"):
+        if isinstance(dig(job, key), int):
+            out[key] = job[key]
+    if first.kind == "CronJob" and isinstance(first.get("spec", "schedule"), str):
+        out["schedule"] = first.get("spec", "schedule")
+    if first.kind == "PyTorchJob":
+        out["workers"] = _pytorch_workers(first)
+    if first.kind == "Experiment":
+        _experiment(first, out, findings)
+    _restart_policy(pod)
+    return out
+
+
+def _pytorch_pointer(obj: Obj) -> str:
+    role = "Master" if obj.get("spec", "pytorchReplicaSpecs", "Master") else "Worker"
+    return f"/spec/pytorchReplicaSpecs/{role}/template/spec"
+
+
+def _pytorch_workers(obj: Obj) -> int:
+    specs = as_map(obj.get("spec", "pytorchReplicaSpecs"))
+    return sum(_count(dig(s, "replicas")) for s in specs.values() if isinstance(s, dict))
+
+
+def _count(value: Any) -> int:
+    """A replica count as written (an int), else 1: the operator's default."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
+
+
+def _trainjob(obj: Obj, findings: list[Finding]) -> dict[str, Any]:
+    trainer = as_map(obj.get("spec", "trainer"))
+    out: dict[str, Any] = {k: trainer[k] for k in ("image", "command", "args") if trainer.get(k)}
+    pod = Pod(obj, "", findings)
+    pod.container = {"env": trainer.get("env"), "resources": trainer.get("resourcesPerNode")}
+    pod.cpointer = "/spec/trainer"
+    resources = container(pod, "training")
+    out.update({k: v for k, v in resources.items() if k in ("env", "secrets", "resources")})
+    nodes = trainer.get("numNodes")
+    if isinstance(nodes, int) and nodes > 1:
+        out["workers"] = nodes
+    if obj.get("spec", "runtimeRef", "name"):
+        findings.append(obj.finding(CHANGED, "/spec/runtimeRef", f"runtime '{obj.get('spec', 'runtimeRef', 'name')}'"
+                                    ": mlgitops names the runtime from mlgitops.yaml (training.distributed)"))
+    return out
+
+
+def _data(pod: Pod) -> dict[str, Any]:
+    mounts = {str(m.get("name")): m for m in as_list(pod.container.get("volumeMounts")) if isinstance(m, dict)}
+    out: dict[str, Any] = {}
+    for i, vol in enumerate(as_list(pod.spec.get("volumes"))):
+        if not isinstance(vol, dict) or (isinstance(vol.get("emptyDir"), dict) and vol.get("name") in ("tmp", "home")):
+            continue
+        claim = dig(vol, "persistentVolumeClaim", "claimName")
+        mount = mounts.get(str(vol.get("name")), {})
+        if claim and "data" not in out:
+            out["data"] = {"claim": claim, "mountPath": mount.get("mountPath", "/data")}
+            if mount.get("readOnly"):
+                out["data"]["readOnly"] = True
+        else:
+            pod.later(f"{pod.pointer}/volumes/{i}", f"training volume '{vol.get('name')}'", "training volumes")
+    return out
+
+
+def _restart_policy(pod: Pod) -> None:
+    policy = pod.spec.get("restartPolicy")
+    if policy not in (None, "Never"):
+        pod.note(CHANGED, f"{pod.pointer}/restartPolicy", f"restartPolicy {policy}: mlgitops' runs use Never "
+                 "(a failed pod is retried by backoffLimit)", "restartPolicy: " + LATER.format(field="training "
+                 "parity"))
+
+
+def _experiment(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
+    sweep: dict[str, Any] = {}
+    algorithm = obj.get("spec", "algorithm", "algorithmName")
+    if algorithm in ("grid", "random"):
+        sweep["strategy"] = algorithm
+    elif algorithm:
+        findings.append(obj.finding(CHANGED, "/spec/algorithm/algorithmName", f"algorithm '{algorithm}': mlgitops "
+                                    "sweeps are grid or random; imported as random"))
+        sweep["strategy"] = "random"
+    parameters = {}
+    for i, param in enumerate(as_list(obj.get("spec", "parameters"))):
+        value = _parameter(obj, f"/spec/parameters/{i}", param, findings)
+        if value is not None:
+            parameters[str(dig(param, "name"))] = value
+    sweep["parameters"] = parameters
+    for key, spec_key in (("maxTrialCount", "maxTrials"), ("parallelTrialCount", "parallelism")):
+        if isinstance(obj.get("spec", key), int):
+            sweep[spec_key] = obj.get("spec", key)
+    metric = obj.get("spec", "objective", "objectiveMetricName")
+    if metric:
+        sweep["objective"] = {"metric": metric, "goal": obj.get("spec", "objective", "type") or "maximize"}
+    out["sweep"] = sweep
+    _trial_args(obj, out, findings)
+
+
+def _parameter(obj: Obj, pointer: str, param: Any, findings: list[Finding]) -> Any:
+    space = as_map(dig(param, "feasibleSpace"))
+    if isinstance(space.get("list"), list):
+        return [_number(v) for v in space["list"]]
+    kind = dig(param, "parameterType")
+    if "min" in space and "max" in space:
+        low, high, step = _number(space["min"]), _number(space["max"]), _number(space.get("step", 0))
+        if kind == "int" and isinstance(step, int) and step > 0 and isinstance(low, int) and isinstance(high, int):
+            return list(range(low, high + 1, step))
+        return {"min": low, "max": high, **({"type": "int"} if kind == "int" else {})}
+    findings.append(obj.finding(DROPPED, pointer, f"parameter '{dig(param, 'name')}' has no list or range"))
+    return None
+
+
+def _number(value: Any) -> Any:
+    """Katib writes numbers as strings ("0.01"): the spec's lists hold numbers."""
+    text = str(value)
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _trial_args(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
+    """mlgitops passes each trial's parameters as --name=value arguments: the trial's own placeholders go."""
+    for key in ("command", "args"):
+        items = as_list(out.get(key))
+        kept = [a for a in items if not _TRIAL_PARAMETER.search(a)]
+        if len(kept) != len(items):
+            out[key] = kept
+            findings.append(obj.finding(CHANGED, "/spec/trialTemplate", f"the trial's {key} placeholders "
+                                        "(${trialParameters...}) are left out: mlgitops appends --name=value for "
+                                        "each sweep parameter", "make the script read --<parameter>=<value>"))

@@ -1,0 +1,214 @@
+"""`mlgitops import`: Kubernetes manifests in, model specs (plain dicts) and findings out. Pure: no file is read
+or written here (commands/import_.py does that).
+
+Objects are grouped by model: each workload (Deployment, StatefulSet, ReplicationController, Job, CronJob,
+PyTorchJob, TrainJob, Katib Experiment, KServe InferenceService) starts or joins the group of its name (the
+`app.kubernetes.io/name` label, else `app`, else the object's name); a Service joins the group whose pods its
+selector matches, an HPA the group of its scaleTargetRef, a PDB the group its selector matches, an Ingress and a
+ServiceMonitor the group of their Service, a claim the group whose pods mount it. An object that joins no group
+is a finding, never silently lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlgitops.kube.images import split_image
+from mlgitops.kube.manifests import Document
+from mlgitops.report.findings import Finding, Severity
+from mlgitops.spec import import_pod, import_serving, import_training
+from mlgitops.spec.import_objects import DROPPED, Obj, as_list, as_map, dig, objects
+
+SERVING_KINDS = ("Deployment", "StatefulSet", "ReplicationController", "InferenceService")
+TRAINING_KINDS = ("Job", "CronJob", "PyTorchJob", "TrainJob", "Experiment")
+ATTACHED_KINDS = ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "PersistentVolumeClaim", "Ingress",
+                  "ServiceMonitor")
+IGNORED_KINDS = ("Namespace", "ServiceAccount", "NetworkPolicy", "ConfigMap", "Secret", "Role", "RoleBinding")
+_NAME = re.compile(r"[^a-z0-9-]+")
+_VERSION = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]{0,62}")
+
+
+@dataclass
+class Group:
+    """The objects of one model."""
+
+    name: str
+    serving: Obj | None = None
+    training: list[Obj] = field(default_factory=list)
+    attached: dict[str, list[Obj]] = field(default_factory=dict)
+
+    def first(self, kind: str) -> Obj | None:
+        found = as_list(self.attached.get(kind))
+        return found[0] if found else None
+
+
+@dataclass
+class Imported:
+    """One model read from the manifests: its spec, the findings about it, the files it came from."""
+
+    name: str
+    spec: dict[str, Any]
+    findings: list[Finding]
+    sources: list[str]
+
+
+def import_documents(docs: list[Document], name: str | None = None, team: str | None = None,
+                     ) -> tuple[list[Imported], list[Finding]]:
+    """Specs for the models in the documents, and the findings about the input as a whole."""
+    objs, findings = objects(docs)
+    groups = _group(objs, findings)
+    if name and len(groups) > 1:
+        findings.append(Finding("import-grouping", f"--name {name}: the input holds {len(groups)} models "
+                                f"({', '.join(g.name for g in groups)})", hint="import them one at a time, or "
+                                "without --name"))
+        return [], findings
+    return [_model(g, name or g.name, team) for g in groups], findings
+
+
+def model_name(obj: Obj) -> str:
+    labels = as_map(obj.get("metadata", "labels"))
+    raw = labels.get("app.kubernetes.io/name") or labels.get("app") or obj.name
+    return _NAME.sub("-", str(raw).lower()).strip("-")[:40] or "model"
+
+
+def _group(objs: list[Obj], findings: list[Finding]) -> list[Group]:
+    groups: dict[str, Group] = {}
+    for obj in objs:
+        if obj.kind in SERVING_KINDS or obj.kind in TRAINING_KINDS:
+            _add_workload(groups.setdefault(model_name(obj), Group(model_name(obj))), obj, findings)
+    for kind in ATTACHED_KINDS:
+        for obj in (o for o in objs if o.kind == kind):
+            group = _owner(list(groups.values()), obj)
+            if group is None:
+                findings.append(obj.finding("import-grouping", "", f"{obj.ref} belongs to no workload of the "
+                                            "input: not carried over", "import it with the workload it serves"))
+            else:
+                group.attached.setdefault(kind, []).append(obj)
+    for obj in objs:
+        if obj.kind not in SERVING_KINDS + TRAINING_KINDS + ATTACHED_KINDS:
+            why = "mlgitops generates its own" if obj.kind in IGNORED_KINDS else "a kind import does not read"
+            findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({why})"))
+    return sorted(groups.values(), key=lambda g: g.name)
+
+
+def _add_workload(group: Group, obj: Obj, findings: list[Finding]) -> None:
+    if obj.kind in TRAINING_KINDS:
+        group.training.append(obj)
+    elif group.serving is None:
+        group.serving = obj
+    else:
+        findings.append(obj.finding("import-grouping", "", f"{obj.ref}: a second serving workload named "
+                                    f"'{group.name}' ({group.serving.ref} is imported)", "import it on its own "
+                                    "with --name", Severity.ERROR))
+
+
+def pod_labels(obj: Obj) -> dict[str, Any]:
+    for path in (("spec", "template", "metadata", "labels"), ("spec", "predictor", "labels")):
+        found = obj.get(*path)
+        if isinstance(found, dict):
+            return found
+    return as_map(obj.get("metadata", "labels"))
+
+
+def _selects(selector: Any, labels: dict[str, Any]) -> bool:
+    if isinstance(selector, dict) and isinstance(selector.get("matchLabels"), dict):
+        selector = selector["matchLabels"]
+    return isinstance(selector, dict) and bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _owner(groups: list[Group], obj: Obj) -> Group | None:
+    for group in groups:
+        if _belongs(group, obj):
+            return group
+    return None
+
+
+def _belongs(group: Group, obj: Obj) -> bool:
+    workload = group.serving
+    labels = pod_labels(workload) if workload else {}
+    service = group.first("Service")
+    checks: dict[str, Callable[[], bool]] = {
+        "Service": lambda: _selects(obj.get("spec", "selector"), labels),
+        "HorizontalPodAutoscaler": lambda: workload is not None and obj.get("spec", "scaleTargetRef", "name")
+        == workload.name,
+        "PodDisruptionBudget": lambda: _selects(obj.get("spec", "selector"), labels),
+        "PersistentVolumeClaim": lambda: obj.name in _claims(group),
+        "Ingress": lambda: service is not None and service.name in _backends(obj),
+        "ServiceMonitor": lambda: service is not None and _selects(obj.get("spec", "selector"),
+                                                                  as_map(service.get("metadata", "labels"))),
+    }
+    return bool(checks[obj.kind]())
+
+
+def _claims(group: Group) -> set[str]:
+    names = set()
+    for obj in ([group.serving] if group.serving else []) + group.training:
+        text = repr(obj.data)
+        names |= set(re.findall(r"'claimName': '([^']+)'", text))
+    return names
+
+
+def _backends(ingress: Obj) -> set[str]:
+    names = set()
+    for rule in as_list(ingress.get("spec", "rules")):
+        for path in as_list(dig(rule, "http", "paths")):
+            name = dig(path, "backend", "service", "name") or dig(path, "backend", "serviceName")
+            if name:
+                names.add(str(name))
+    return names
+
+
+def version_of(image: str | None) -> str:
+    """The model version an image names (its tag), else 0.1.0."""
+    _, tag, _ = split_image(image or "")
+    return tag if tag and tag != "latest" and _VERSION.fullmatch(tag) else "0.1.0"
+
+
+def _model(group: Group, name: str, team: str | None) -> Imported:
+    findings: list[Finding] = []
+    model: dict[str, Any] = {}
+    spec: dict[str, Any] = {"model": model}
+    if group.serving is not None:
+        spec["serving"] = import_serving.serving(group, group.serving, model, findings)
+    if group.training:
+        training = import_training.training(group.training, model, findings)
+        if training:
+            spec["training"] = training
+    if "serving" not in spec:
+        findings.append(_no_serving(group))
+    image = dig(spec, "serving", "image") or dig(spec, "training", "image")
+    model.setdefault("version", version_of(image))
+    model.update({k: model.pop(k) for k in ("uri", "framework") if k in model})
+    owner = team or _team(group)
+    if owner == "unknown":
+        findings.append(_all(group)[0].finding(DROPPED, "/metadata", "no team label (mlgitops.io/team, team, "
+                                               "app.kubernetes.io/part-of): metadata.team is 'unknown'",
+                                               "pass --team, or edit metadata.team"))
+    data = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": owner},
+            "spec": spec}
+    sources = sorted({o.doc.source for o in _all(group)})
+    return Imported(name, data, findings, sources)
+
+
+def _no_serving(group: Group) -> Finding:
+    first = group.training[0]
+    return first.finding(DROPPED, "", "a training-only model: the spec on main requires a serving block "
+                         f"({import_pod.LATER.format(field='optional serving')}); the spec is not written until "
+                         "then", "print it with --dry-run and add a serving block by hand", Severity.ERROR)
+
+
+def _team(group: Group) -> str:
+    for obj in _all(group):
+        labels = as_map(obj.get("metadata", "labels"))
+        for key in ("mlgitops.io/team", "team", "app.kubernetes.io/part-of"):
+            if isinstance(labels.get(key), str) and labels[key]:
+                return _NAME.sub("-", labels[key].lower()).strip("-") or "unknown"
+    return "unknown"
+
+
+def _all(group: Group) -> list[Obj]:
+    out = ([group.serving] if group.serving else []) + group.training
+    return out + [o for objs in group.attached.values() for o in objs]

@@ -1,0 +1,1 @@
+"""Kubeflow Trainer's shipped ClusterTrainingRuntimes (data; see PROVENANCE.md)."""
