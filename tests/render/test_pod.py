@@ -1,4 +1,4 @@
-"""Pods that survive a real cluster, read from what the real kustomize builds of an overlay.
+"""Pods that survive a real cluster (issue 9), read from what the real kustomize builds of an overlay.
 
 Each test writes one spec into a fresh repository, generates it, and builds an environment's overlay.
 """

@@ -68,14 +68,14 @@ def _strays(repo: Repo) -> list[Finding]:
 
 
 def _render(rel: str, raw: bytes, config: Config) -> tuple[tuple[Entry, Tree] | None, list[Finding]]:
-    """A spec not in the cache: parsed, validated and rendered, or the findings that stop it."""
+    """A spec not in the cache: parsed, validated and rendered (None when an error stops it), and its findings."""
     model, found = parse_model(rel, raw, config)
     if model is None:
         return None, found
     tree, found = model_tree(model, config)
-    if found:
+    if has_errors(found):
         return None, found
-    return (Entry(model.name, rel, raw, config, model), tree), []
+    return (Entry(model.name, rel, raw, config, model), tree), found
 
 
 def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Generated:
@@ -113,11 +113,12 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
             tree = hit[1]
         else:
             fresh, found = _render(rel, raw, config)
+            result.findings.extend(found)
             if fresh is None:
-                result.findings.extend(found)
                 continue
             entry, tree = fresh
-            pending.append((digest, entry.name, tree))
+            if not found:  # a cache hit brings back files, not findings: a tree with warnings renders every run
+                pending.append((digest, entry.name, tree))
         if entry.name in seen:
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue
