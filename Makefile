@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: generate check test bench bench-all lint docs clean slo-test
+.PHONY: generate check test test-fast bench bench-all lint docs clean slo-test
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ generate: $(STAMP)
 check: $(STAMP)
 	$(BIN)/mlgitops generate --check
 
+# Both run on every core (pytest-xdist, `-n auto` in pyproject); test-fast leaves out the tests marked slow
+# (fuzzers, subprocess-heavy scenarios) and still reaches every stage.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_generate.py
@@ -34,6 +39,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/zizmor --offline --no-progress .github/workflows/
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/python benchmarks/complexity.py generator/mlgitops
 
 docs: $(STAMP)
 	$(BIN)/python -m mlgitops.commands.docs > docs/spec.md

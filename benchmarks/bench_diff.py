@@ -33,7 +33,7 @@ from bench_generate import BUSY, cli_command, machine, snapshot, timed, wait_qui
 from mlgitops.tree import cache
 from synth import change_one, model_name, synthesize
 
-TARGET = (300, 2.0)  # one changed at N=300 in at most 2 s (issue 8, section 4)
+TARGET = (300, 2.0)  # one changed at N=300 in at most 2 s
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_NAME": "bench",
            "GIT_COMMITTER_EMAIL": "bench@example.com", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
 MEASURES = (("one changed", "changed"), ("again", "again"), ("no cache", "nocache"), ("before", "before"))

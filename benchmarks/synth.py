@@ -86,14 +86,7 @@ def spec_data(i: int, seed: int = 0) -> dict:
     image = f"registry.example.com/{team}/{name}"
 
     serving: dict = {"image": f"{image}:{version}", "port": rng.choice((8000, 8080, 5000, 9000))}
-    if gpu:
-        cpu, memory, gpus = rng.choice(GPU_SIZES)
-        serving["resources"] = {"cpu": cpu, "memory": memory, "gpu": gpus}
-    else:
-        cpu, memory = rng.choice(CPU_SIZES)
-        serving["resources"] = {"cpu": cpu, "memory": memory}
-        if rng.random() < 0.3:
-            serving["resources"]["limits"] = {"cpu": CPU_LIMIT[cpu]}
+    serving["resources"] = _resources(rng, gpu)
     serving["health"] = _health(rng, gpu)
     if scaling == "none":
         serving["replicas"] = rng.choice((1, 2, 3))
@@ -108,14 +101,43 @@ def spec_data(i: int, seed: int = 0) -> dict:
             serving["secrets"].append({"env": "API_TOKEN", "secret": f"{name}-api", "key": "token",
                                        "optional": True})
     if gpu or i % 5 == 0:
-        shared = i % 3 == 0  # several replicas on several nodes: never ReadWriteOnce
-        serving["storage"] = {"size": rng.choice(("10Gi", "20Gi", "50Gi")), "mountPath": "/models",
-                              "accessMode": "ReadWriteMany" if shared else "ReadOnlyMany",
-                              "readOnly": not shared}
-        if not shared:  # a ReadOnlyMany claim holds the weights only when made from a snapshot
-            serving["storage"]["dataSource"] = {"kind": "VolumeSnapshot", "name": f"{name}-weights"}
-        if i % 3 == 0:
-            serving["storage"]["storageClassName"] = "fast-ssd"
+        serving["storage"] = _storage(rng, i, name)
+    _exposure(serving, i, name, team, gpu)
+
+    spec: dict = {"model": {"version": version, "uri": f"s3://models/{name}/{{version}}/model.bin",
+                            "framework": rng.choice(GPU_FRAMEWORKS if gpu else CPU_FRAMEWORKS)},
+                  "serving": serving}
+    if i % 6 == 1:
+        spec["labels"] = {"data-class": "internal"}
+    spec["environments"] = _environments(rng, i, name, image, version, serving)
+    return {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": team},
+            "spec": spec}
+
+
+def _resources(rng: random.Random, gpu: bool) -> dict:
+    if gpu:
+        cpu, memory, gpus = rng.choice(GPU_SIZES)
+        return {"cpu": cpu, "memory": memory, "gpu": gpus}
+    cpu, memory = rng.choice(CPU_SIZES)
+    resources: dict = {"cpu": cpu, "memory": memory}
+    if rng.random() < 0.3:
+        resources["limits"] = {"cpu": CPU_LIMIT[cpu]}
+    return resources
+
+
+def _storage(rng: random.Random, i: int, name: str) -> dict:
+    shared = i % 3 == 0  # several replicas on several nodes: never ReadWriteOnce
+    storage = {"size": rng.choice(("10Gi", "20Gi", "50Gi")), "mountPath": "/models",
+               "accessMode": "ReadWriteMany" if shared else "ReadOnlyMany", "readOnly": not shared}
+    if not shared:  # a ReadOnlyMany claim holds the weights only when made from a snapshot
+        storage["dataSource"] = {"kind": "VolumeSnapshot", "name": f"{name}-weights"}
+    if i % 3 == 0:
+        storage["storageClassName"] = "fast-ssd"
+    return storage
+
+
+def _exposure(serving: dict, i: int, name: str, team: str, gpu: bool) -> None:
+    """Ingress, metrics, network policy, service account, rollout and args: by i alone, no randomness."""
     if i % 3 != 2:
         serving["ingress"] = {"host": f"{name}.staging.example.com", "className": "nginx"}
         if i % 2:
@@ -135,15 +157,6 @@ def spec_data(i: int, seed: int = 0) -> dict:
         serving["rollout"] = {"maxSurge": "25%", "maxUnavailable": 0}
     if i % 11 == 6:
         serving["args"] = ["--model-dir", "/models", "--workers", serving["env"]["WORKERS"]]
-
-    spec: dict = {"model": {"version": version, "uri": f"s3://models/{name}/{{version}}/model.bin",
-                            "framework": rng.choice(GPU_FRAMEWORKS if gpu else CPU_FRAMEWORKS)},
-                  "serving": serving}
-    if i % 6 == 1:
-        spec["labels"] = {"data-class": "internal"}
-    spec["environments"] = _environments(rng, i, name, image, version, serving)
-    return {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": team},
-            "spec": spec}
 
 
 def _health(rng: random.Random, gpu: bool) -> dict:

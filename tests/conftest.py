@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import settings
 from mlgitops.cli import main
+from mlgitops.tree import cache
+
+# Under pytest-xdist each worker is its own process: no shared example database to race on (a failing
+# example is still printed with its @reproduce_failure blob).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    settings.register_profile("xdist", database=None)
+    settings.load_profile("xdist")
 
 ROOT = Path(__file__).resolve().parent.parent
 # The example specs the tests build on, by name: a model a user adds while trying the README is not one.
@@ -50,20 +61,37 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     return out
 
 
+CACHE_ENV = (cache.HOME_ENV, cache.KEY_ENV)
+
+
+def _cache_env(folder: Path) -> dict[str, str]:
+    """The cache home and key file of a test (or of the session's generated repository) under folder."""
+    return {cache.HOME_ENV: str(folder / "cache"), cache.KEY_ENV: str(folder / "state" / "cache-key")}
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
     """The tests' cache and cache key live in a temp folder, never in the user's ~/.cache (and the
     subprocesses tests start inherit it)."""
     folder = tmp_path_factory.mktemp("mlgitops-cache-home")
-    saved = {name: os.environ.get(name) for name in ("MLGITOPS_CACHE_DIR", "MLGITOPS_CACHE_KEY")}
-    os.environ["MLGITOPS_CACHE_DIR"] = str(folder / "cache")
-    os.environ["MLGITOPS_CACHE_KEY"] = str(folder / "state" / "cache-key")
-    yield
+    saved = {name: os.environ.get(name) for name in CACHE_ENV}
+    os.environ.update(_cache_env(folder))
+    yield folder
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(autouse=True)
+def _test_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Each test its own cache home and key file: under pytest-xdist one worker runs many tests, and a test
+    that deletes, replaces or forges cache entries must not change what the next one finds."""
+    folder = tmp_path_factory.mktemp("test-cache")
+    for name, value in _cache_env(folder).items():
+        monkeypatch.setenv(name, value)
+    return folder
 
 
 @pytest.fixture
@@ -72,9 +100,28 @@ def repo(tmp_path) -> Path:
     return make_repo(tmp_path / "repo")
 
 
+@pytest.fixture(scope="session")
+def generated_once(tmp_path_factory, _private_cache) -> Path:
+    """The example repository generated once per test process (its cache in the session's cache home);
+    tests get a copy (`generated`)."""
+    repo = make_repo(tmp_path_factory.mktemp("generated-once") / "repo")
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, _cache_env(_private_cache)), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
+        code = main(["generate", "--repo", str(repo)])
+    assert code == 0, err.getvalue()
+    return repo
+
+
 @pytest.fixture
-def generated(repo, capsys) -> Path:
-    """A repository whose tree has been generated."""
-    result = run_cli(capsys, "generate", "--repo", str(repo))
-    assert result.code == 0, result.err
+def generated(repo, generated_once, _private_cache) -> Path:
+    """A repository whose tree has been generated: a copy of `generated_once`, mtimes included, with a copy
+    of its cache (entries and key) in this test's cache home, so each test may change the tree or the cache
+    freely and sees what a fresh `generate` would have left."""
+    shutil.copytree(generated_once, repo, symlinks=True, dirs_exist_ok=True)
+    with mock.patch.dict(os.environ, _cache_env(_private_cache)):
+        entries, key = cache.location(generated_once), cache.key_file()
+    shutil.copytree(entries, cache.location(repo), symlinks=True)
+    cache.key_file().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copy2(key, cache.key_file())  # mode 0600 kept: the cache refuses a key others can read
     return repo

@@ -17,6 +17,8 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import synth
 
+pytestmark = pytest.mark.slow  # subprocesses and signals end to end
+
 MODELS = 200
 
 

@@ -15,6 +15,8 @@ import yaml
 from conftest import ROOT, run_cli
 from ghactions import Context, run_action, run_workflow_job
 
+pytestmark = pytest.mark.slow  # subprocesses and signals end to end
+
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
 ACTION = ROOT / "action.yml"
 BIN = Path(sys.executable).parent
@@ -216,7 +218,7 @@ def test_the_git_install_step_installs_the_commit_it_names_into_a_fresh_python(c
     assert len(context.ran) == 4 and "pip install" in context.ran[0]
     installed = subprocess.run([fresh / "bin/python", "-m", "pip", "freeze"], capture_output=True, text=True,
                                check=True).stdout
-    pinned = {line for line in (ROOT / "constraints.txt").read_text().splitlines()}
+    pinned = set((ROOT / "constraints.txt").read_text().splitlines())
     assert {"click==8.5.1", "rich==15.0.0"} <= pinned and {"click==8.5.1", "rich==15.0.0"} <= set(installed.split())
 
 

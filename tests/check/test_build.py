@@ -19,6 +19,7 @@ from mlgitops.report.findings import FatalError
 OVERLAYS = sorted(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("overlays/*/*/kustomization.yaml"))
 
 
+@pytest.mark.slow
 def test_batched_output_equals_single_builds_and_really_batches(monkeypatch, tmp_path):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the aggregate kustomizations go
     argv = kustomize.build_argv()
@@ -76,6 +77,7 @@ def test_missing_kustomize_is_an_environment_error(monkeypatch, tmp_path):
         kustomize.build_argv()
 
 
+@pytest.mark.slow
 def test_an_object_that_names_another_model_sends_the_batch_to_single_builds(generated, monkeypatch):
     patch = generated / "overlays/prod/house-prices/deployment-patch.yaml"
     patch.write_text(patch.read_text().replace("  name: house-prices\n",

@@ -19,6 +19,7 @@ def checked_repo(tmp_path: Path, spec: Path, capsys) -> Path:
     return repo
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_policy_case(case, tmp_path, capsys):
     repo = checked_repo(tmp_path, case / "model.yaml", capsys)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_cli
 from gitrepo import commit, edit, git, init
+
+pytestmark = pytest.mark.slow  # each test builds overlays with kustomize; make test-fast leaves them out
 
 STORAGE = ('    storage: {size: 20Gi, accessMode: ReadWriteOnce, mountPath: /data}\n'
            '    rollout: {type: Recreate}\n')

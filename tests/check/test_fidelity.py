@@ -26,6 +26,7 @@ def without_raw_patches(objects: dict) -> dict:
     return objects
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,env", CASES, ids=[f"{env}/{m.name}" for m, env in CASES])
 def test_overlay_builds_to_the_intended_manifests(model, env):
     objects = built(env, model.name)

@@ -20,7 +20,7 @@ def findings(repo, **options) -> list[str]:
 def test_the_example_repository_is_clean(generated, capsys):
     result = run_cli(capsys, "check", "--repo", str(generated))
     assert result.code == 0, result.out
-    assert result.out.strip().endswith("3 models, 10 overlays, 71 resources: 0 errors, 0 warnings")
+    assert result.out.strip().endswith("3 models, 10 overlays, 72 resources: 0 errors, 0 warnings")
 
 
 def test_findings_exit_1_and_json_lists_them(generated, capsys):
@@ -33,6 +33,7 @@ def test_findings_exit_1_and_json_lists_them(generated, capsys):
     assert rules == {"image-latest"}
 
 
+@pytest.mark.slow
 def test_drift_is_reported_per_file(generated):
     (generated / "overlays/dev/house-prices/deployment-patch.yaml").unlink()
     spec = generated / "models/fraud-detector.yaml"
@@ -45,6 +46,7 @@ def test_drift_is_reported_per_file(generated):
     ]
 
 
+@pytest.mark.slow
 def test_fidelity_catches_a_patch_kustomize_merges_differently(generated, monkeypatch, capsys):
     """A generator that patches only the changed element of a keyed list (env): kyaml moves it first."""
     from mlgitops.tree import smpdiff
@@ -55,7 +57,7 @@ def test_fidelity_catches_a_patch_kustomize_merges_differently(generated, monkey
             return smpdiff.SAME
         if key is None:
             return target
-        return [{key: t[key], **d} for b, t in zip(base, target) if (d := smpdiff.diff(b, t, path)) is not smpdiff.SAME]
+        return [{key: t[key], **d} for b, t in zip(base, target, strict=False) if (d := smpdiff.diff(b, t, path)) is not smpdiff.SAME]
 
     monkeypatch.setattr(smpdiff, "_diff_list", only_changed_elements)
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "a generator with a bug")
@@ -76,6 +78,7 @@ def test_a_hand_edit_is_drift_not_a_fidelity_bug(generated):
                     "(drift)")]
 
 
+@pytest.mark.slow
 def test_a_hand_edited_overlay_is_named(generated):
     kustomization = generated / "overlays/prod/house-prices/kustomization.yaml"
     kustomization.write_text("resources:\n- ../../../base/nowhere\n")
@@ -100,6 +103,7 @@ def test_unchanged_repository_is_answered_from_the_cache(generated):
     assert (first.findings, first.resources) == (second.findings, second.resources)
 
 
+@pytest.mark.slow
 def test_a_changed_spec_invalidates_only_its_overlays(generated, capsys):
     check.run(check.Options(generated))
     spec = generated / "models/house-prices.yaml"
@@ -108,6 +112,7 @@ def test_a_changed_spec_invalidates_only_its_overlays(generated, capsys):
     assert check.run(check.Options(generated)).cache_hits == 7
 
 
+@pytest.mark.slow
 def test_a_changed_tool_invalidates_everything(generated, tmp_path, monkeypatch):
     check.run(check.Options(generated))
     wrapper = tmp_path / "kustomize-wrapper"
@@ -118,6 +123,7 @@ def test_a_changed_tool_invalidates_everything(generated, tmp_path, monkeypatch)
     assert check.run(check.Options(generated)).cache_hits == 0
 
 
+@pytest.mark.slow
 def test_a_changed_schema_set_invalidates_everything(generated, monkeypatch):
     check.run(check.Options(generated))
     original = kubecheck.KubeCheck.identity
@@ -125,6 +131,7 @@ def test_a_changed_schema_set_invalidates_everything(generated, monkeypatch):
     assert check.run(check.Options(generated)).cache_hits == 0
 
 
+@pytest.mark.slow
 def test_a_truncated_cache_entry_is_a_miss_not_a_wrong_verdict(generated):
     spec = generated / "models/house-prices.yaml"
     spec.write_text(spec.read_text().replace("house-prices:1.4.0", "house-prices:latest"))
@@ -141,6 +148,7 @@ def test_a_truncated_cache_entry_is_a_miss_not_a_wrong_verdict(generated):
     assert second.findings == first.findings
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("count", [2, 3])
 def test_shards_together_equal_one_full_run(generated, count):
     spec = generated / "models/house-prices.yaml"
@@ -166,6 +174,7 @@ def test_kubeconform_absent_is_an_environment_error(generated, capsys, monkeypat
     assert "kubeconform is not on PATH" in result.err
 
 
+@pytest.mark.slow
 def test_kubeconform_verdicts_become_findings_at_the_spec_line(generated, tmp_path, capsys, monkeypatch):
     """A stand-in kubeconform that checks its arguments and calls one Service invalid."""
     fake = tmp_path / "bin" / "kubeconform"

@@ -22,7 +22,7 @@ def deployment(selector=None) -> dict:
                      "template": {"spec": {"containers": [{"name": "m", "image": "x:1"}]}}}}
 
 
-O = "overlays/prod/m"
+O = "overlays/prod/m"  # noqa: E741 (one letter keeps the table of cases readable)
 
 
 def messages(findings):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import run_cli
 from mlgitops.check import policies
@@ -179,6 +180,7 @@ def test_an_environment_named_like_a_training_sync_object_is_refused(tmp_path, c
     assert not (repo / "overlays").exists()
 
 
+@pytest.mark.slow
 def test_training_kinds_are_exported_for_kubeconform_and_stand_alone(tmp_path):
     import json
 

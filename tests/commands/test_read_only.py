@@ -52,6 +52,7 @@ def checkout(generated, monkeypatch, tmp_path):
     return generated
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_read_only_commands_write_nothing(checkout, capsys, args):
     before = everything(checkout)

@@ -92,7 +92,7 @@ def test_each_governor_names_what_governs_the_field():
     from mlgitops.commands.set import _governs_canary, _governs_replicas
 
     hpa = {"serving": {"autoscaling": {"minReplicas": 2, "maxReplicas": 10}, "canary": None}}
-    assert "an HPA of 2–10 replicas" in _governs_replicas(hpa, ("serving", "replicas"))
+    assert "an HPA of 2–10 replicas" in _governs_replicas(hpa, ("serving", "replicas"))  # noqa: RUF001
     assert _governs_replicas({"serving": {}}, ("serving", "replicas")) is None
     assert "there is no canary there" in _governs_canary(hpa, ("serving", "canary", "weight"))
     assert _governs_canary({"serving": {"canary": {"weight": 5}}}, ("serving", "canary", "weight")) is None

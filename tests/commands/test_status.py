@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 
+import pytest
 from conftest import run_cli
 
 
@@ -46,6 +47,7 @@ def _git(repo, *args):
     subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_version_the_previous_environment_never_ran_is_flagged_using_history(generated, capsys):
     spec = generated / "models/house-prices.yaml"
     text = spec.read_text()

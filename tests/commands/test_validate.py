@@ -80,13 +80,14 @@ def exported(tmp_path_factory):
     return target
 
 
+@pytest.mark.slow
 def test_export_writes_kubeconforms_layout(exported):
     assert sorted(os.listdir(exported)) == ["v1.33.0-standalone", "v1.33.0-standalone-strict"]
     strict = exported / "v1.33.0-standalone-strict"
     assert (strict / "deployment-apps-v1.json").is_file() and (strict / "service-v1.json").is_file()
     assert (strict / "servicemonitor-monitoring-v1.json").is_file()
-    names = {n for n in os.listdir(strict)}
-    assert names == {n for n in os.listdir(exported / "v1.33.0-standalone")}
+    names = set(os.listdir(strict))
+    assert names == set(os.listdir(exported / "v1.33.0-standalone"))
 
 
 def test_exported_schemas_stand_alone(exported):
@@ -255,6 +256,7 @@ def _validate_stdin(capsys, monkeypatch, data: bytes) -> int:
 _SEED = (CORPUS / "valid-deployment.yaml").read_bytes()
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, len(_SEED)), st.binary(max_size=8)), max_size=6))
 def test_byte_level_fuzz_gives_an_exit_code_not_a_traceback(capsys, monkeypatch, edits):
@@ -275,6 +277,7 @@ _RESOURCE = st.fixed_dictionaries({"apiVersion": st.sampled_from(["v1", "apps/v1
                                   optional={"metadata": _TREE, "spec": _TREE, "items": _TREE, "data": _TREE})
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_RESOURCE, min_size=1, max_size=3), st.booleans())
 def test_tree_level_fuzz_gives_an_exit_code_not_a_traceback(capsys, monkeypatch, resources, flow):

@@ -77,6 +77,7 @@ def _exact(text: str):
         return ("error", exc.rule)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(_TOKEN.filter(_comparable), min_size=1, max_size=3))
 def test_the_fast_path_reads_exactly_what_go_reads(tokens):
@@ -94,7 +95,7 @@ def test_the_fast_path_reads_exactly_what_go_reads(tokens):
 ODD = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x0e", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9f", "\xa0",
        "\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff", "\t", "\r", "\r\n", "\xe9", "\ue000", "\ufffd",
        "\U0001f600"]
-_PIECE = st.lists(st.sampled_from(ODD + ["a", "b", " ", ":", "-", "#", "'", '"', "\n", "  "]), max_size=5).map("".join)
+_PIECE = st.lists(st.sampled_from([*ODD, "a", "b", " ", ":", "-", "#", "'", '"', "\n", "  "]), max_size=5).map("".join)
 _LINE = st.sampled_from(["{k}: {v}\n", "- {v}\n", '{k}: "{v}"\n', "{k}: '{v}'\n", "{k}: |\n  {v}\n", "{k}:\n  {v}: x\n",
                          "{v}\n", "{k}: [{v}]\n", "{k}:{v}\n"])
 
@@ -105,6 +106,7 @@ def _odd_documents(draw) -> str:
     return "".join(line.format(k="k" + key, v=value) for line, key, value in lines)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(_odd_documents())
 def test_the_fast_path_never_disagrees_with_go_on_odd_characters(text):
@@ -126,6 +128,8 @@ ODD_CASES = {  # each read one way by yaml-rs and another by go-yaml v2 (and so 
     "tab after a dash": "- \ta\n",
     "tab indenting a key": "\ta: b\n",
     "CR alone": 'a: "b\rc"\n',
+    "no-break space as a flow key": "k: [\xa0:]\n",  # found by hypothesis: Python's \s is not YAML's
+    "no-break space in a flow mapping": "k: {\xa0:}\n",
 }
 
 

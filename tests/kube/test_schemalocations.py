@@ -112,7 +112,7 @@ def test_a_schema_file_that_is_not_json_is_an_environment_error_naming_it(tmp_pa
     (tmp_path / "keda.sh").mkdir()
     (tmp_path / "keda.sh/scaledobject_v1alpha1.json").write_text("{not json")
     sets = SchemaSet("1.33.0", True, (parse(str(tmp_path) + CATALOGUE_TEMPLATE),))
-    with pytest.raises(FatalError, match="scaledobject_v1alpha1.json is not JSON"):
+    with pytest.raises(FatalError, match=r"scaledobject_v1alpha1\.json is not JSON"):
         sets.validator("keda.sh/v1alpha1", "ScaledObject")
 
 

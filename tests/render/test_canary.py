@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
 import yaml
 from conftest import run_cli
 
@@ -29,6 +30,7 @@ def _selects(selector: dict, labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+@pytest.mark.slow
 def test_a_canary_runs_beside_the_stable_version_with_disjoint_selectors(repo, capsys, monkeypatch):
     monkeypatch.setenv("PATH", f"{__import__('sys').executable.rsplit('/', 1)[0]}:{__import__('os').environ['PATH']}")
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
@@ -92,6 +94,7 @@ def test_weight_0_or_100_says_remove_or_promote(repo, capsys):
     assert result.code == 1 and "at 100 promote it" in result.err
 
 
+@pytest.mark.slow
 def test_promote_canary_makes_it_stable_and_removing_it_rolls_back(repo, capsys):
     _with_canary(repo)
     assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
@@ -166,6 +169,7 @@ def test_with_a_gateway_the_httproute_is_the_permanent_entry_point_and_no_ingres
         ("fraud-detector", 90), ("fraud-detector-canary", 10)]
 
 
+@pytest.mark.slow
 def test_a_raw_patch_without_a_name_reaches_the_canary_too(repo, capsys):
     """fraud-detector's prod patch targets {kind: Deployment}: both versions get it (the canary is the stable
     version's objects with another version); a patch that names its object patches that one only."""
@@ -204,6 +208,7 @@ def test_an_in_cluster_canary_is_split_by_a_gamma_route_on_the_models_service(re
     assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0
 
 
+@pytest.mark.slow
 def test_a_canary_too_small_for_its_weight_at_the_stable_peak_is_a_warning(repo, capsys):
     """image-classifier scales to 16 pods in prod: 20% of their requests is the load of 4 pods, not 1."""
     spec = repo / "models/image-classifier.yaml"
@@ -232,7 +237,7 @@ def test_ingress_only_settings_are_unused_with_a_gateway_and_a_warning_says_so(r
     result = run_cli(capsys, "generate", "--repo", str(repo))
     assert result.code == 0
     warnings = [line for line in result.err.splitlines() if "(gateway-route)" in line]
-    assert all(line.startswith("models/fraud-detector.yaml:24:") for line in warnings)  # the base's ingress line
+    assert all(line.startswith("models/fraud-detector.yaml:25:") for line in warnings)  # the base's ingress line
     said = {tuple(line.split(": ", 2)[1:3]) for line in warnings}
     assert {(env, f"serving.ingress.{field} is unused") for env in ("staging", "prod")
             for field in ("className", "tlsSecret")} == {(env, text.split(":")[0]) for env, text in said}

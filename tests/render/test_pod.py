@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import make_repo
 from mlgitops.check import pipeline as check
 from mlgitops.cli import main
 from mlgitops.kube import kustomize
+
+pytestmark = pytest.mark.slow  # each test builds overlays with kustomize; make test-fast leaves them out
 
 GPU = {"resources": {"cpu": "4", "memory": "16Gi", "gpu": 1}}
 PROD_COUNTS = ("min-replicas", "pdb-required")

@@ -29,6 +29,8 @@ from pathlib import Path
 import pytest
 from mlgitops.cli import main
 
+pytestmark = pytest.mark.slow  # one generate per case folder (120 of them); make test-fast leaves them out
+
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).resolve().parents[1] / "cases" / "invalid"
 DEFAULT_SPEC = "models/m.yaml"

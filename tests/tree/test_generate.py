@@ -109,7 +109,7 @@ def test_a_missing_config_is_an_environment_error(tmp_path, capsys, monkeypatch)
 
 
 def test_temp_files_never_remain(generated):
-    leftovers = [p for p in Path(generated).rglob(".*.tmp")]
+    leftovers = list(Path(generated).rglob(".*.tmp"))
     assert leftovers == []
 
 
@@ -145,7 +145,7 @@ def test_two_runs_cannot_interleave(generated):
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert other.stdout is not None and other.stdout.readline() == "held\n"
-        with pytest.raises(FatalError, match="another mlgitops run holds .mlgitops.lock"), \
+        with pytest.raises(FatalError, match=r"another mlgitops run holds \.mlgitops\.lock"), \
                 writer.locked(generated, timeout=0.2):
             pass
     finally:

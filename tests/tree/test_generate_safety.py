@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import EXAMPLES
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mlgitops.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-from conftest import EXAMPLES
 
 OLD_MTIME_NS = 1_000_000_000 * 10**9
 # Known bugs, each an xfail case in tests/cases/invalid/: specs that trip one are skipped (assume), so
@@ -199,6 +199,7 @@ def assert_findings_point_into(output: str, specs: dict[str, bytes]) -> None:
         assert int(match["col"]) >= 1, line
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=mutated_spec())
 def test_a_mutated_spec_never_crashes_or_half_writes(repo, spec):

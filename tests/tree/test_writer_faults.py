@@ -223,6 +223,7 @@ def test_a_new_repository_without_specs_generates_nothing_and_succeeds(tmp_path,
     assert result.code == 0, result.err
 
 
+@pytest.mark.slow
 def test_a_second_generate_says_on_stderr_that_it_waits_for_the_lock(generated):
     _change_every_file(generated)
     with open(generated / writer.LOCK_FILE, "a+") as first:

@@ -106,10 +106,8 @@ class Processes:
 
 
 def _kill(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already gone
         os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:  # already gone
-        pass
 
 
 def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
@@ -121,7 +119,7 @@ def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
     labels = meta.get("labels") or {}
     model = labels.get(INSTANCE)
     training = labels.get("app.kubernetes.io/component") == "training"  # named by hash; only in training batches
-    if model not in by_name or not training and meta.get("name") not in (model, f"{model}-storage"):
+    if model not in by_name or (not training and meta.get("name") not in (model, f"{model}-storage")):
         return None
     return by_name[model]
 

@@ -56,7 +56,7 @@ def _list_leaves(old: list, new: list, path: str, out: list[str], depth: int) ->
         for name in sorted(a.keys() | b.keys()):
             _leaves(a.get(name, _MISSING), b.get(name, _MISSING), f"{path}[{name}]", out, depth + 1)
     elif len(old) == len(new):
-        for i, (x, y) in enumerate(zip(old, new)):
+        for i, (x, y) in enumerate(zip(old, new, strict=True)):
             _leaves(x, y, f"{path}[{i}]", out, depth + 1)
     else:
         out.append(path)

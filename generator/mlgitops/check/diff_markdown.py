@@ -95,6 +95,17 @@ def _note(models: list[tuple[str, list[str], str]], cut: tuple[str, int] | None,
             "Run `mlgitops diff` for the whole diff.\n")
 
 
+def _fitting(lines: list[str], room: int) -> list[str]:
+    """The leading lines whose lengths add up to at most room."""
+    kept: list[str] = []
+    for line in lines:
+        room -= len(line)
+        if room < 0:
+            break
+        kept.append(line)
+    return kept
+
+
 def markdown(result: Result, warnings: list[Finding], limit: int = LIMIT, notes: list[str] | None = None,
              rows: list[change_plan.Row] | None = None) -> str:
     out = [f"**mlgitops diff** against {result.base.describe()}\n\n"]
@@ -114,12 +125,7 @@ def markdown(result: Result, warnings: list[Finding], limit: int = LIMIT, notes:
             continue
         lines = body.splitlines(keepends=True)
         room = limit - used - RESERVE - len(_block(model, envs, "", _counts(body), "\n*(cut: 000000 more lines)*\n"))
-        kept: list[str] = []
-        for line in lines:
-            room -= len(line)
-            if room < 0:
-                break
-            kept.append(line)
+        kept = _fitting(lines, room)
         cut = None
         if len(kept) >= MIN_LINES:
             cut = (model, len(lines) - len(kept))

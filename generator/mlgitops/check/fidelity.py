@@ -31,25 +31,27 @@ def differences(built, meant, pointer: str = "", skip: frozenset[str] = frozense
         out = []
         for key in sorted(set(built) | set(meant)):
             child = join(pointer, key)
-            if child in skip:
-                continue
-            if key not in meant and isinstance(built[key], dict) and any(s.startswith(child + "/") for s in skip):
-                out += differences(built[key], {}, child, skip)  # a patch added fields under a new mapping
-            elif key not in meant:
-                out.append((child, f"kustomize added {_show(built[key])}"))
-            elif key not in built:
-                out.append((child, f"kustomize dropped {_show(meant[key])}"))
-            else:
-                out += differences(built[key], meant[key], child, skip)
+            if child not in skip:
+                out += _key_differences(built, meant, key, child, skip)
         return out
     if isinstance(built, list) and isinstance(meant, list) and len(built) == len(meant):
         out = []
-        for i, (b, m) in enumerate(zip(built, meant)):
+        for i, (b, m) in enumerate(zip(built, meant, strict=True)):
             out += differences(b, m, join(pointer, i), skip)
         return out
     if type(built) is type(meant) and built == meant:
         return []
     return [(pointer, f"built {_show(built)}, meant {_show(meant)}")]
+
+
+def _key_differences(built: dict, meant: dict, key: str, child: str, skip: frozenset[str]) -> list[tuple[str, str]]:
+    if key not in meant and isinstance(built[key], dict) and any(s.startswith(child + "/") for s in skip):
+        return differences(built[key], {}, child, skip)  # a patch added fields under a new mapping
+    if key not in meant:
+        return [(child, f"kustomize added {_show(built[key])}")]
+    if key not in built:
+        return [(child, f"kustomize dropped {_show(meant[key])}")]
+    return differences(built[key], meant[key], child, skip)
 
 
 def _show(value) -> str:

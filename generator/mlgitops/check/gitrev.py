@@ -55,7 +55,7 @@ def _git(root: Path, *args: str, stdin: bytes | None = None, check: bool = True)
     try:
         proc = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, check=False)
     except OSError as exc:
-        raise FatalError(f"cannot run git: {exc.strerror or exc}", "install git; mlgitops diff compares Git revisions")
+        raise FatalError(f"cannot run git: {exc.strerror or exc}", "install git; mlgitops diff compares Git revisions") from None
     if check and proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip().splitlines()
         raise FatalError(f"git {' '.join(args[:2])} failed: {message[-1] if message else f'exit {proc.returncode}'}",

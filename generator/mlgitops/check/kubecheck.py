@@ -8,6 +8,7 @@ from importlib import metadata
 
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube import validator
+from mlgitops.report import verdicts
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,8 @@ class KubeCheck:
     def check(self, objects: list[dict]) -> list[Problem]:
         out = []
         for result in validator.validate_objects(objects, self.options, schemas=self.schemas):
-            if result.verdict in (validator.Verdict.VALID, validator.Verdict.SKIPPED):
+            if result.verdict in (verdicts.Verdict.VALID, verdicts.Verdict.SKIPPED):
                 continue
-            for p in result.problems or (validator.Problem("invalid"),):
+            for p in result.problems or (verdicts.Problem("invalid"),):
                 out.append(Problem(result.kind, result.name, p.path, result.rule, p.message))
         return out

@@ -56,12 +56,7 @@ class KubeconformCheck:
                     "-schema-location", f"{schemas}/{TEMPLATE}"]
             if self.skip:
                 argv += ["-skip", ",".join(self.skip)]
-            proc = subprocess.run([*argv, str(files)], check=False, capture_output=True, text=True)
-            try:
-                report = json.loads(proc.stdout or "{}")
-            except json.JSONDecodeError:
-                raise FatalError(f"kubeconform printed no JSON (exit {proc.returncode}): "
-                                 f"{(proc.stderr or proc.stdout).strip()[:300]}") from None
+            report = _run(argv, files)
         for resource in report.get("resources") or []:
             status = _status(str(resource.get("status", "")))
             if status not in ("invalid", "error"):
@@ -72,3 +67,13 @@ class KubeconformCheck:
                 results[index].append(Problem(resource.get("kind", ""), resource.get("name", ""),
                                               e.get("path", ""), RULES[status], e.get("msg", "")))
         return results
+
+
+def _run(argv: list[str], files: Path) -> dict:
+    """kubeconform's JSON report on the manifests in files."""
+    proc = subprocess.run([*argv, str(files)], check=False, capture_output=True, text=True)
+    try:
+        return json.loads(proc.stdout or "{}")
+    except json.JSONDecodeError:
+        raise FatalError(f"kubeconform printed no JSON (exit {proc.returncode}): "
+                         f"{(proc.stderr or proc.stdout).strip()[:300]}") from None

@@ -464,7 +464,7 @@ def _validated(ctx: _Context, builds: Iterator[build.Built]) -> Iterable[tuple[b
     """Each build with its Kubernetes schema problems."""
     if isinstance(ctx.kube, KubeconformCheck):  # one kubeconform process for everything
         everything = list(builds)
-        return zip(everything, ctx.kube.check_many([b.objects for b in everything]))
+        return zip(everything, ctx.kube.check_many([b.objects for b in everything]), strict=True)
     return ((b, ctx.kube.check(b.objects)) for b in builds)  # each while later batches are still building
 
 

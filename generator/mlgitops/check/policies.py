@@ -105,24 +105,48 @@ def _replicas(obj, objects, settings, out, add):
         add("min-replicas", pointer, f"runs {count} pod{'s' * (count != 1)}; this environment needs at least "
             f"{settings.min_replicas}", "raise replicas (or autoscaling.minReplicas)", kind=kind)
     if settings.require_pdb:
-        labels = obj["spec"]["template"].get("metadata", {}).get("labels", {})
-        if not any(o["kind"] == "PodDisruptionBudget" and _selects(o, labels) for o in objects):
-            add("pdb-required", pointer, "has no PodDisruptionBudget",
-                "run at least 2 replicas: mlgitops then writes one", kind=kind)
+        _pdb(obj, objects, pointer, kind, add)
+
+
+def _pdb(obj, objects, pointer: str, kind: str, add):
+    """A PodDisruptionBudget that selects the Deployment's pods."""
+    labels = obj["spec"]["template"].get("metadata", {}).get("labels", {})
+    if not any(o["kind"] == "PodDisruptionBudget" and _selects(o, labels) for o in objects):
+        add("pdb-required", pointer, "has no PodDisruptionBudget",
+            "run at least 2 replicas: mlgitops then writes one", kind=kind)
+
+
+def _route_weight(route: dict, canary: str) -> int | None:
+    """The weight an HTTPRoute gives the canary's Service (None: not an HTTPRoute, or none given)."""
+    for rule in _dig(route, "spec", "rules") or [] if route.get("kind") == "HTTPRoute" else []:
+        for ref in (rule.get("backendRefs") or []) if isinstance(rule, dict) else []:
+            if ref.get("name") == canary and isinstance(ref.get("weight"), int):
+                weight: int = ref["weight"]
+                return weight
+    return None
 
 
 def _canary_weight(objects: list[dict], canary: str) -> int | None:
     """The percent of requests an HTTPRoute or an ingress-nginx canary Ingress sends to the canary's Service."""
     for o in objects:
-        for rule in _dig(o, "spec", "rules") or [] if o.get("kind") == "HTTPRoute" else []:
-            for ref in (rule.get("backendRefs") or []) if isinstance(rule, dict) else []:
-                if ref.get("name") == canary and isinstance(ref.get("weight"), int):
-                    return ref["weight"]
+        weight = _route_weight(o, canary)
+        if weight is not None:
+            return weight
         notes = _annotations(o) if o.get("kind") == "Ingress" else {}
         if notes.get("nginx.ingress.kubernetes.io/canary") == "true" and str(
                 notes.get("nginx.ingress.kubernetes.io/canary-weight", "")).isdigit():
             return int(notes["nginx.ingress.kubernetes.io/canary-weight"])
     return None
+
+
+def _most_replicas(deployment: dict, objects: list[dict]):
+    """A Deployment's replicas, or its HorizontalPodAutoscaler's maximum."""
+    name, pods = deployment["metadata"]["name"], deployment["spec"].get("replicas", 1)
+    for hpa in _of_kind(objects, "HorizontalPodAutoscaler"):
+        ref = hpa["spec"].get("scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment" and ref.get("name") == name:
+            pods = hpa["spec"].get("maxReplicas", pods)
+    return pods
 
 
 def _canary_load(obj, objects, add):
@@ -135,11 +159,7 @@ def _canary_load(obj, objects, add):
     deployments = {d["metadata"]["name"]: d for d in _of_kind(objects, "Deployment")}
     if not stable or stable not in deployments or not isinstance(replicas, int) or not weight or weight >= 100:
         return
-    pods = deployments[stable]["spec"].get("replicas", 1)
-    for hpa in _of_kind(objects, "HorizontalPodAutoscaler"):
-        ref = hpa["spec"].get("scaleTargetRef") or {}
-        if ref.get("kind") == "Deployment" and ref.get("name") == stable:
-            pods = hpa["spec"].get("maxReplicas", pods)
+    pods = _most_replicas(deployments[stable], objects)
     if not isinstance(pods, int):
         return
     needed = -(-weight * pods // (100 - weight))  # per pod, as much as a stable pod at the stable version's peak
@@ -230,13 +250,18 @@ def _gpu(obj, gpu: dict, add):
     resource = gpu["resource"]
     if not any(resource in ((c.get("resources") or {}).get("limits") or {}) for _, c in _containers(obj)):
         return
+    _gpu_tolerated(pod, gpu, add)
+    _gpu_nodes(pod, gpu.get("nodeSelector") or {}, add)
+
+
+def _gpu_tolerated(pod: dict, gpu: dict, add):
+    """A GPU pod tolerates the GPU nodes' taint."""
     keys = {t.get("key") for t in gpu["tolerations"]}
-    tolerated = any(t.get("operator") == "Exists" and not t.get("key") or t.get("key") in keys
+    tolerated = any((t.get("operator") == "Exists" and not t.get("key")) or t.get("key") in keys
                     for t in pod.get("tolerations") or [])
     if not tolerated:
         add("gpu-scheduling", "/spec/template/spec/tolerations", "requests GPUs but does not tolerate the GPU taint",
             f"tolerate {', '.join(sorted(k for k in keys if k))} (the default for GPU models)")
-    _gpu_nodes(pod, gpu.get("nodeSelector") or {}, add)
 
 
 def _gpu_nodes(pod: dict[str, Any], wanted: dict[str, str], add: Callable[..., None]) -> None:
@@ -272,12 +297,17 @@ def _looks_like_accelerator(name: str) -> bool:
     return "/" in name and (domain in vendors or bool(_ACCELERATOR_WORDS.search(name)))
 
 
+def _unknown_accelerators(container: dict, known: tuple[str, ...]) -> list[str]:
+    """The accelerator-like resource names a container asks for that no known device plugin advertises."""
+    res = container.get("resources") or {}
+    names = {n for part in ("limits", "requests") for n in (res.get(part) or {})}
+    return sorted(n for n in names if _looks_like_accelerator(n) and not _known(n, known))
+
+
 def _gpu_names(path, container, gpu: dict, add):
     """An accelerator resource no device plugin advertises (`nvidia.com/gpus`): the pod never schedules."""
     known = KNOWN_ACCELERATORS + tuple(gpu.get("knownResources") or ())
-    res = container.get("resources") or {}
-    names = {n for part in ("limits", "requests") for n in (res.get(part) or {})}
-    for name in sorted(n for n in names if _looks_like_accelerator(n) and not _known(n, known)):
+    for name in _unknown_accelerators(container, known):
         close = difflib.get_close_matches(name, [k for k in known if not k.endswith("*")], n=1)
         add("gpu-resource-name", f"{path}/resources", f"container '{container.get('name')}' asks for '{name}', "
             "which no known device plugin advertises: the pod would stay Pending",
@@ -386,21 +416,31 @@ def _several_pods(deployment: dict, objects: list[dict]) -> str:
     return ""
 
 
+def _shared_by_deployments(name: str, mode: str, users: list[dict]) -> Violation:
+    """A single-writer claim that two Deployments (a canary beside the stable version) mount."""
+    names = " and ".join(f"Deployment/{d['metadata']['name']}" for d in users)
+    stuck = ("one of them stays in ContainerCreating (Multi-Attach error) unless both land on the same node"
+             if mode == "ReadWriteOnce" else "only one of them ever starts")
+    return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
+                     f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but {names} both mount it: "
+                     f"{stuck}", "use ReadOnlyMany or ReadWriteMany for the weights a canary shares with the "
+                     "stable version, or fetch them per pod with model.fetch")
+
+
+def _mounting(claim: str, objects: list[dict]) -> list[dict]:
+    """The Deployments whose pods mount a claim."""
+    return [d for d in _of_kind(objects, "Deployment")
+            if claim in {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in _pod(d).get("volumes") or []}]
+
+
 def _single_writer(pvc: dict, objects: list[dict]) -> Violation | None:
     modes = pvc["spec"].get("accessModes") or []
     if not modes or any(m not in SINGLE_WRITER for m in modes):
         return None
     name = pvc["metadata"]["name"]
-    users = [d for d in _of_kind(objects, "Deployment")
-             if name in {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in _pod(d).get("volumes") or []}]
+    users = _mounting(name, objects)
     if len(users) > 1:  # a canary beside the stable version mounts the same claim: two pods at least
-        mode, names = modes[0], " and ".join(f"Deployment/{d['metadata']['name']}" for d in users)
-        stuck = ("one of them stays in ContainerCreating (Multi-Attach error) unless both land on the same node"
-                 if mode == "ReadWriteOnce" else "only one of them ever starts")
-        return Violation("storage-single-writer", "PersistentVolumeClaim", name, "/spec/accessModes",
-                         f"claim {name} is {mode} (attachable to {SINGLE_WRITER[mode]}) but {names} both mount it: "
-                         f"{stuck}", "use ReadOnlyMany or ReadWriteMany for the weights a canary shares with the "
-                         "stable version, or fetch them per pod with model.fetch")
+        return _shared_by_deployments(name, modes[0], users)
     for deployment in users:
         why = _several_pods(deployment, objects)
         if why:
@@ -455,15 +495,19 @@ def _service_target(service: dict, port, objects: list[dict]) -> int | None:
     return None
 
 
-def _routed(ingress: dict, services: dict, objects: list[dict]) -> dict[int, list[tuple[str, str]]]:
-    """Container port -> the (path, pathType) pairs an Ingress routes to it."""
-    spec = ingress["spec"]
+def _backends(spec: dict) -> list[tuple[dict, str, str]]:
+    """(backend, path, pathType) for each path of an Ingress, and its default backend at /."""
     pairs = [(p.get("backend") or {}, p.get("path", "/"), p.get("pathType", "Prefix"))
              for rule in spec.get("rules") or [] for p in (rule.get("http") or {}).get("paths") or []]
     if spec.get("defaultBackend"):
         pairs.append((spec["defaultBackend"], "/", "Prefix"))
+    return pairs
+
+
+def _routed(ingress: dict, services: dict, objects: list[dict]) -> dict[int, list[tuple[str, str]]]:
+    """Container port -> the (path, pathType) pairs an Ingress routes to it."""
     out: dict[int, list[tuple[str, str]]] = {}
-    for backend, path, kind in pairs:
+    for backend, path, kind in _backends(ingress["spec"]):
         ref = backend.get("service") or {}
         service, port = services.get(ref.get("name")), ref.get("port") or {}
         target = _service_target(service, port.get("name", port.get("number")), objects) if service else None
@@ -479,8 +523,8 @@ def _exposes(routes: list[tuple[str, str]], path: str) -> bool:
     return False
 
 
-def _scraped(objects: list[dict], services: dict) -> list[tuple[str, str, str, int | None, str]]:
-    """(kind, name, pointer, container port, path) of every metrics endpoint: ServiceMonitors and pod annotations."""
+def _monitored(objects: list[dict], services: dict) -> list[tuple[str, str, str, int | None, str]]:
+    """(kind, name, pointer, container port, path) of every endpoint a ServiceMonitor scrapes."""
     out = []
     for monitor in _of_kind(objects, "ServiceMonitor"):
         wanted = (monitor["spec"].get("selector") or {}).get("matchLabels") or {}
@@ -490,6 +534,12 @@ def _scraped(objects: list[dict], services: dict) -> list[tuple[str, str, str, i
                     port = _service_target(service, endpoint.get("port"), objects)
                     out.append(("ServiceMonitor", monitor["metadata"]["name"], f"/spec/endpoints/{i}", port,
                                 endpoint.get("path", "/metrics")))
+    return out
+
+
+def _scraped(objects: list[dict], services: dict) -> list[tuple[str, str, str, int | None, str]]:
+    """(kind, name, pointer, container port, path) of every metrics endpoint: ServiceMonitors and pod annotations."""
+    out = _monitored(objects, services)
     for deployment in _of_kind(objects, "Deployment"):
         notes = (deployment["spec"].get("template") or {}).get("metadata", {}).get("annotations") or {}
         if notes.get("prometheus.io/scrape") == "true" and str(notes.get("prometheus.io/port", "")).isdigit():
@@ -628,7 +678,7 @@ def _within(rule: dict, allowed: dict) -> bool:
     allowed rule's (a missing or empty list admits everything)."""
     def inside(field: str) -> bool:
         outer, inner = allowed.get(field) or [], rule.get(field) or []
-        return not outer or bool(inner) and all(item in outer for item in inner)
+        return not outer or (bool(inner) and all(item in outer for item in inner))
     return inside("from") and inside("ports")
 
 
@@ -648,6 +698,17 @@ def _completes(obj: dict) -> bool:
     """Whether obj runs to completion (no probes then)."""
     kind = workloads.entry(obj)
     return kind is not None and kind.completes
+
+
+def _container_rules(obj: dict, settings: Settings, gpu: dict, add) -> None:
+    """The rules on each container of a pod template: images, resources, accelerator names, probes."""
+    for path, container in _containers(obj):
+        _images(path, container, settings, add)
+        _resources(path, container, add, settings.required_limits)
+        _gpu_names(path, container, gpu, add)
+        if not _completes(obj):
+            _probes(path, container, add)
+            _liveness_before_load(path, container, gpu, add)
 
 
 def evaluate(objects: list[dict], settings: Settings, gpu: dict,
@@ -677,15 +738,27 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
             _replicas(obj, objects, settings, out, add)
             if obj is original and CANARY_OF in ((obj.get("metadata") or {}).get("labels") or {}):
                 _canary_load(obj, objects, add)
-            for path, container in _containers(obj):
-                _images(path, container, settings, add)
-                _resources(path, container, add, settings.required_limits)
-                _gpu_names(path, container, gpu, add)
-                if not _completes(obj):
-                    _probes(path, container, add)
-                    _liveness_before_load(path, container, gpu, add)
+            _container_rules(obj, settings, gpu, add)
             _security(obj, add, wanted if obj is original else None, settings)
             _gpu(obj, gpu, add)
             _gpu_rollout(obj, gpu, add)
             _progress_deadline(obj, add)
     return out + _storage_and_routes(objects, settings)
+
+
+def _pod_template(obj, original, wanted, objects, settings: Settings, gpu: dict, out, add):
+    """The policies on one pod template of an object (obj is original when it is the object's own)."""
+    _replicas(obj, objects, settings, out, add)
+    if obj is original and CANARY_OF in ((obj.get("metadata") or {}).get("labels") or {}):
+        _canary_load(obj, objects, add)
+    for path, container in _containers(obj):
+        _images(path, container, settings, add)
+        _resources(path, container, add)
+        _gpu_names(path, container, gpu, add)
+        if not _completes(obj):
+            _probes(path, container, add)
+            _liveness_before_load(path, container, gpu, add)
+    _security(obj, add, wanted if obj is original else None, settings)
+    _gpu(obj, gpu, add)
+    _gpu_rollout(obj, gpu, add)
+    _progress_deadline(obj, add)

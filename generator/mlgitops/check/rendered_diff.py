@@ -95,7 +95,7 @@ class Change:
 
 @dataclass(frozen=True)
 class Handover(_InOverlay):
-    """A Deployment that had spec.replicas at the base and now leaves them to an HPA (issue 9, item 13)."""
+    """A Deployment that had spec.replicas at the base and now leaves them to an HPA."""
 
     overlay: str
     namespace: str

@@ -84,12 +84,7 @@ def _applied_folder(obj: dict) -> str | None:
 def engines_together(disk: dict[str, bytes], tree: dict[str, bytes]) -> list[Finding]:
     """A sync object on disk under clusters/ (not generated: a bootstrap's) whose folder holds both engines'
     folders of a cluster."""
-    engines: dict[str, set[str]] = {}
-    for path in tree:
-        where = ClusterPath.parse(path)
-        if where:
-            engines.setdefault(where.cluster, set()).add(where.engine)
-    both = sorted(cluster for cluster, found in engines.items() if len(found) > 1)
+    both = _clusters_with_both(tree)
     out: list[Finding] = []
     for path, content in sorted(disk.items()):
         if not both or path in tree or not is_cluster_path(path) or not path.endswith((".yaml", ".yml")):
@@ -99,6 +94,16 @@ def engines_together(disk: dict[str, bytes], tree: dict[str, bytes]) -> list[Fin
             out += [_together(path, doc.data, folder, cluster) for cluster in both
                     if folder is not None and _holds(folder, f"clusters/{cluster}")]
     return out
+
+
+def _clusters_with_both(tree: dict[str, bytes]) -> list[str]:
+    """The clusters the generated tree has folders of both engines for, sorted."""
+    engines: dict[str, set[str]] = {}
+    for path in tree:
+        where = ClusterPath.parse(path)
+        if where:
+            engines.setdefault(where.cluster, set()).add(where.engine)
+    return sorted(cluster for cluster, found in engines.items() if len(found) > 1)
 
 
 def _holds(folder: str, cluster_folder: str) -> bool:

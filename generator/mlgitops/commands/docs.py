@@ -27,6 +27,17 @@ def _type(schema: dict) -> str:
     return text
 
 
+def _item_rows(items: object, root: dict, path: str) -> list[str]:
+    """The rows of a list's items, when they are objects."""
+    if not isinstance(items, dict):
+        return []
+    if "$ref" in items:
+        items = _deref(items["$ref"], root)
+    if "properties" not in items:
+        return []
+    return _rows(items, root, f"{path}[].", set(items.get("required", [])))
+
+
 def _rows(schema: dict, root: dict, prefix: str, required: set[str]) -> list[str]:
     rows = []
     for name, prop in schema.get("properties", {}).items():
@@ -39,12 +50,7 @@ def _rows(schema: dict, root: dict, prefix: str, required: set[str]) -> list[str
         rows.append(f"| `{path}` | {_type(prop)} | {req} | {default} | {desc} |")
         if prop.get("type") == "object" or "properties" in prop:
             rows += _rows(prop, root, f"{path}.", set(prop.get("required", [])))
-        items = prop.get("items")
-        if isinstance(items, dict):
-            if "$ref" in items:
-                items = _deref(items["$ref"], root)
-            if "properties" in items:
-                rows += _rows(items, root, f"{path}[].", set(items.get("required", [])))
+        rows += _item_rows(prop.get("items"), root, path)
         extra = prop.get("additionalProperties")
         if isinstance(extra, dict) and "$ref" in extra:
             target = _deref(extra["$ref"], root)
@@ -84,7 +90,7 @@ def render_rules() -> str:
     from mlgitops.report.rules import RULES
 
     rows = "".join(f"| `{rule}` | {text} |\n" for rule, text in sorted(RULES.items()))
-    return ("<!-- Generated from generator/mlgitops/rules.py by `make docs`. -->\n"
+    return ("<!-- Generated from generator/mlgitops/report/rules.py by `make docs`. -->\n"
             "# Rule ids\n\nEvery finding names one of these stable ids.\n\n| Rule | Meaning |\n|---|---|\n" + rows)
 
 

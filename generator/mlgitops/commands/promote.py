@@ -55,7 +55,7 @@ def _drop_redundant(session: spec_edit.Session, text: str, env: str, fields) -> 
     runs = [_value(promoted, env, f) for f in FIELDS]
     for field in fields:
         trial = edit.load(session.rel, text)[0]
-        if trial is None or not edit.remove(trial, ("spec", "environments", env) + field, keep=3):
+        if trial is None or not edit.remove(trial, ("spec", "environments", env, *field), keep=3):
             continue
         again, _ = session.parse(trial.dump())
         if again is not None and [_value(again, env, f) for f in FIELDS] == runs:
@@ -86,10 +86,10 @@ def _promote_canary(repo_path: str | None, name: str, env: str) -> int:
         wanted[("model", "uri")] = canary["uri"]
     for field, value in wanted.items():
         edit.set_value(session.doc, override + field, value, quote=field[1] == "version")
-    removed = edit.remove(session.doc, override + ("serving", "canary"), keep=3)
+    removed = edit.remove(session.doc, (*override, "serving", "canary"), keep=3)
     after, _ = session.parse(session.doc.dump())
     if not removed or (after is not None and after.effective[env]["spec"]["serving"].get("canary")):
-        edit.set_value(session.doc, override + ("serving", "canary"), None)  # the base has one: null removes it
+        edit.set_value(session.doc, (*override, "serving", "canary"), None)  # the base has one: null removes it
     text = _drop_redundant(session, session.doc.dump(), env, list(wanted))
     runs = model.effective[env]["spec"]["serving"]["canary"]  # what the canary runs, its weights expanded
     expected = {("model", "version"): runs["version"], ("serving", "image"): runs["image"],
@@ -104,6 +104,40 @@ def _finish(session: spec_edit.Session, text: str, env: str, expected: dict, wan
     return spec_edit.save(session, text)
 
 
+def _drop_inherited(session: spec_edit.Session, text: str, env: str, wanted: dict) -> str:
+    """The text without the overrides of env that now equal what env inherits anyway."""
+    promoted, _ = session.parse(text)
+    if promoted is None:
+        return text
+    override = ("spec", "environments", env)
+    for field in list(wanted):
+        trial = edit.load(session.rel, text)[0]
+        if trial is None or not edit.remove(trial, override + field, keep=3):
+            continue
+        again, _ = session.parse(trial.dump())
+        if again is not None and _value(again, env, field) == wanted[field]:
+            text = trial.dump()
+    return text
+
+
+def _override_where_needed(session: spec_edit.Session, target: str, wanted: dict) -> None:
+    """First drop target's overrides of FIELDS, then write back only those it does not inherit."""
+    override = ("spec", "environments", target)
+    for field in FIELDS:
+        edit.remove(session.doc, override + field, keep=3)
+    inherited, _ = session.parse(session.doc.dump())
+    for field in FIELDS:
+        got = _value(inherited, target, field) if inherited else None
+        if got != wanted[field] and wanted[field] is not None:
+            edit.set_value(session.doc, override + field, wanted[field], quote=field[1] == "version")
+
+
+def _known_environments(session: spec_edit.Session, *envs: str) -> None:
+    for env in envs:
+        if env not in session.config.env_names:
+            raise FatalError(f"no environment '{env}'", f"environments: {', '.join(session.config.env_names)}")
+
+
 def run(repo_path: str | None, name: str, source: str, target: str) -> int:
     with spec_edit.transaction(repo_path):
         return _promote(repo_path, name, source, target)
@@ -113,9 +147,7 @@ def _promote(repo_path: str | None, name: str, source: str, target: str) -> int:
     session, code = spec_edit.open_spec(repo_path, name)
     if session is None:
         return code
-    for env in (source, target):
-        if env not in session.config.env_names:
-            raise FatalError(f"no environment '{env}'", f"environments: {', '.join(session.config.env_names)}")
+    _known_environments(session, source, target)
     if source == target:
         raise FatalError("--from and --to name the same environment")
     planned = plan(session, source, target)

@@ -93,7 +93,7 @@ def apply(session: spec_edit.Session, edits: list[tuple[tuple[str, ...], object]
 def _governs_replicas(spec: dict, parts: tuple[str, ...]) -> str | None:
     auto = spec["serving"].get("autoscaling")
     if parts == ("serving", "replicas") and auto:
-        return (f"serving.autoscaling governs the pod count there (an HPA of {auto.get('minReplicas', 1)}–"
+        return (f"serving.autoscaling governs the pod count there (an HPA of {auto.get('minReplicas', 1)}–"  # noqa: RUF001
                 f"{auto.get('maxReplicas')} replicas; the Deployment carries no replicas)")
     return None
 

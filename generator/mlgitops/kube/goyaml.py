@@ -79,23 +79,26 @@ def resolve_plain(text: str) -> Any:
         return _finite(float(text)) if _DOT_FLOAT.match(text) else text
     if first not in "+-0123456789":
         return text
-    plain = text.replace("_", "")
+    value = _go_number(text.replace("_", ""))
+    return text if value is None else value
+
+
+def _go_number(plain: str) -> int | float | None:
+    """The number go-yaml v2 reads in a plain scalar (underscores removed), None when it is a string."""
     number = _parse_int(plain)
-    if number is not None:
-        if INT64[0] <= number <= INT64[1]:
-            return number
-        if number <= UINT64_MAX and plain[0] not in "+-":
-            return number
+    if number is not None and (INT64[0] <= number <= INT64[1] or (number <= UINT64_MAX and plain[0] not in "+-")):
+        return number
     if _GO_FLOAT.match(plain):
         value = _finite(float(plain))
         if value is not None:
             return value
     for prefix, sign in (("0b", 1), ("-0b", -1)):
-        if plain.startswith(prefix) and plain[len(prefix):] and set(plain[len(prefix):]) <= _DIGITS[2]:
-            number = sign * int(plain[len(prefix):], 2)
+        digits = plain[len(prefix):]
+        if plain.startswith(prefix) and digits and set(digits) <= _DIGITS[2]:
+            number = sign * int(digits, 2)
             if INT64[0] <= number <= UINT64_MAX:
                 return number
-    return text
+    return None
 
 
 def _go_float_key(value: float) -> str:
@@ -105,20 +108,29 @@ def _go_float_key(value: float) -> str:
     if abs(value) > 3.4028234663852886e38:  # past float32: Go formats +Inf / -Inf
         return ".inf" if value > 0 else "-.inf"
     single = struct.unpack("f", struct.pack("f", value))[0]
-    for places in range(9):  # the shortest decimal that reads back as the same float32
-        text = f"{abs(single):.{places}e}"
-        if struct.unpack("f", struct.pack("f", float(text)))[0] == abs(single):
-            break
-    mantissa, exponent_text = text.split("e")
+    mantissa, exponent_text = _shortest_float32(abs(single)).split("e")
     digits, exponent = mantissa.replace(".", "").rstrip("0") or "0", int(exponent_text)
-    sign = "-" if single < 0 else ""
+    return ("-" if single < 0 else "") + _g_format(digits, exponent)
+
+
+def _shortest_float32(value: float) -> str:
+    """The shortest %e text that reads back as the same float32."""
+    for places in range(9):
+        text = f"{value:.{places}e}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == value:
+            break
+    return text
+
+
+def _g_format(digits: str, exponent: int) -> str:
+    """Go's %g of the decimal 0.<digits> x 10^(exponent+1), without its sign."""
     if exponent < -4 or exponent >= 6:
         fraction = f".{digits[1:]}" if len(digits) > 1 else ""
-        return f"{sign}{digits[0]}{fraction}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+        return f"{digits[0]}{fraction}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
     if exponent < 0:
-        return f"{sign}0.{'0' * (-exponent - 1)}{digits}"
+        return f"0.{'0' * (-exponent - 1)}{digits}"
     whole, fraction = digits[: exponent + 1].ljust(exponent + 1, "0"), digits[exponent + 1:]
-    return f"{sign}{whole}{'.' + fraction if fraction else ''}"
+    return f"{whole}{'.' + fraction if fraction else ''}"
 
 
 def key_text(key: Any) -> str | None:
@@ -147,7 +159,9 @@ _ZERO = re.compile(r"0(?:(?<=[\s,\[{]0)|(?<=[\s,\[{][+-]0))[0-9_]|_(?:(?<=[\s,\[
 # A key that is not a string once Go has read it: a number, null, empty, a collection, or `? ` explicit.
 _KEY = re.compile(r"\n[ \t]*+(?:[-?][ \t]++)*+(?:(?:[+.0-9~\[{]|-(?![ \t]))[^:\n]*)?:(?:[ \t]|\r?$)"
                   r"|\n[ \t]*+(?:-[ \t]++)*+\?(?:[ \t]|\r?$)", re.MULTILINE)
-_FLOW = re.compile(r"[\[{][ \t]*+[^\]}\s]")  # a non-empty flow collection: rare in kustomize output
+# A non-empty flow collection: rare in kustomize output. YAML's white space is space and tab (and line breaks),
+# not Python's \s: `[\xa0:]` is a flow mapping whose key is a no-break space, which Go refuses.
+_FLOW = re.compile(r"[\[{][ \t]*+[^\]} \t\r\n]")
 _ANCHOR = re.compile(r"[&*](?<=[\s\[{,][&*])")  # an anchor or alias (yaml-rs accepts empty names)
 # A block scalar left empty at the end (yaml-rs: "\n"): the text ends (but for whitespace) in | or > and these.
 _BLOCK_HEADER_TAIL = "-+0123456789"
@@ -205,15 +219,21 @@ def needs_exact(text: str) -> bool:
     if odd_characters(text):
         return True
     text = "\n" + text
-    if _DEEP.search(text):
+    if _DEEP.search(text) or any(marker in text for marker in _MARKERS):
         return True
-    if ("!" in text or "<<" in text or "\n%" in text or "\n..." in text or ".inf" in text or ".Inf" in text
-            or ".INF" in text or ".nan" in text or ".NaN" in text or ".NAN" in text):
-        return True
+    return _odd_tokens(text)
+
+
+# Literal text that only a document go-yaml may read differently can hold (tags, merge keys, directives,
+# document ends, infinities and NaNs).
+_MARKERS = ("!", "<<", "\n%", "\n...", ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN")
+
+
+def _odd_tokens(text: str) -> bool:
     if not _TOKENS.isdisjoint(text.split()) or _ZERO.search(text) or _KEY.search(text):
         return True
     # an empty block scalar at the end, without a regex scan for | and > through the whole text
-    if ("&" in text or "*" in text) and _ANCHOR.search(text) or \
+    if (("&" in text or "*" in text) and _ANCHOR.search(text)) or \
             text.rstrip().rstrip(_BLOCK_HEADER_TAIL).endswith(("|", ">")):
         return True
     return ("[" in text or "{" in text) and _FLOW.search(text) is not None

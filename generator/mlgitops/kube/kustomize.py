@@ -10,6 +10,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mlgitops.report.findings import FatalError
 
@@ -21,7 +22,7 @@ class Command:
     argv: tuple[str, ...]
     cwd: str | None = None
     timeout: float = 300.0
-    env: dict = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return shlex.join(self.argv)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 LEVELS = ("privileged", "baseline", "restricted")
 
@@ -29,23 +30,23 @@ class Problem:
         return f"{self.reason} ({self.detail})" if self.detail else self.reason
 
 
-Pod = dict  # {"metadata": {...}, "spec": {...}}: a Pod or a pod template
+Pod = dict[str, Any]  # {"metadata": {...}, "spec": {...}}: a Pod or a pod template
 Found = tuple[str, str, str] | None  # (reason, detail, pointer), or None when the control allows the pod
 
 
-def _d(value) -> dict:
+def _d(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _l(value) -> list:
+def _l(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _s(value) -> str:
+def _s(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _quote(items) -> str:
+def _quote(items: Any) -> str:
     return ", ".join(f'"{i}"' for i in items)
 
 
@@ -53,7 +54,7 @@ def _plural(singular: str, plural: str, count: int) -> str:
     return singular if count == 1 else plural
 
 
-def _containers(spec: dict) -> Iterator[tuple[str, dict]]:
+def _containers(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(pointer, container) of every init, regular and ephemeral container (policy/visitor.go)."""
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for i, container in enumerate(_l(spec.get(group))):
@@ -61,19 +62,19 @@ def _containers(spec: dict) -> Iterator[tuple[str, dict]]:
                 yield f"/spec/{group}/{i}", container
 
 
-def _name(container: dict) -> str:
+def _name(container: dict[str, Any]) -> str:
     return _s(container.get("name"))
 
 
-def _sc(container: dict) -> dict:
+def _sc(container: dict[str, Any]) -> dict[str, Any]:
     return _d(container.get("securityContext"))
 
 
-def _windows(spec: dict) -> bool:
+def _windows(spec: dict[str, Any]) -> bool:
     return _d(spec.get("os")).get("name") == "windows"
 
 
-def _user_namespace(spec: dict) -> bool:
+def _user_namespace(spec: dict[str, Any]) -> bool:
     """helpers.go relaxPolicyForUserNamespacePod: hostUsers: false."""
     return spec.get("hostUsers") is False
 
@@ -135,7 +136,7 @@ def host_path_volumes(pod: Pod) -> Found:
             f"/spec/volumes/{volumes[0][0]}/hostPath")
 
 
-def _host_port(port) -> bool:
+def _host_port(port: Any) -> bool:
     return isinstance(port, int) and not isinstance(port, bool) and port != 0
 
 
@@ -155,7 +156,7 @@ def host_ports(pod: Pod) -> Found:
             f"{', '.join(sorted(ports))}"), _first(pointers))
 
 
-def _handler_hosts(handler, at: str) -> list[tuple[str, str]]:
+def _handler_hosts(handler: Any, at: str) -> list[tuple[str, str]]:
     handler = _d(handler)
     return [(_s(_d(handler.get(kind)).get("host")), f"{at}/{kind}/host") for kind in ("httpGet", "tcpSocket")
             if _s(_d(handler.get(kind)).get("host"))]
@@ -184,7 +185,7 @@ def host_probes(pod: Pod) -> Found:
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 
 
-def _apparmor_allowed(profile) -> bool:
+def _apparmor_allowed(profile: Any) -> bool:
     return _d(profile).get("type") in ("RuntimeDefault", "Localhost")
 
 
@@ -214,7 +215,7 @@ def app_armor(pod: Pod) -> Found:
             f"{' and '.join(setters)} must not set AppArmor profile type to {_quote(values_list)}", pointers[0])
 
 
-def _annotation_allowed(value) -> bool:
+def _annotation_allowed(value: Any) -> bool:
     value = _s(value)
     return not value or value == "runtime/default" or value.startswith("localhost/")
 
@@ -223,7 +224,7 @@ SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm
 SELINUX_TYPES_1_31 = SELINUX_TYPES | {"container_engine_t"}
 
 
-def _selinux_problems(options: dict, allowed: frozenset[str]) -> tuple[set[str], bool, bool]:
+def _selinux_problems(options: dict[str, Any], allowed: frozenset[str]) -> tuple[set[str], bool, bool]:
     kind = _s(options.get("type"))
     return ({kind} if kind not in allowed else set()), bool(_s(options.get("user"))), bool(_s(options.get("role")))
 
@@ -246,7 +247,7 @@ def _selinux(allowed: frozenset[str]) -> Callable[[Pod], Found]:
                 continue
             types, user, role = types | bad_types, user or set_user, role or set_role
             pointers.append(f"{at}/seLinuxOptions")
-            pod_bad, names = (True, names) if name is None else (pod_bad, names + [name])
+            pod_bad, names = (True, names) if name is None else (pod_bad, [*names, name])
         if not pointers:
             return None
         data = [f"{_plural('type', 'types', len(types))} {_quote(sorted(types))}"] if types else []
@@ -275,11 +276,11 @@ def _relaxed_in_user_namespace(check: Callable[[Pod], Found]) -> Callable[[Pod],
     return lambda pod: None if _user_namespace(_d(pod.get("spec"))) else check(pod)
 
 
-def _seccomp_valid(profile) -> bool:
+def _seccomp_valid(profile: Any) -> bool:
     return _d(profile).get("type") in ("RuntimeDefault", "Localhost")
 
 
-def _seccomp_explicit(spec: dict) -> tuple[bool, list[str], set[str], list[str]]:
+def _seccomp_explicit(spec: dict[str, Any]) -> tuple[bool, list[str], set[str], list[str]]:
     """(pod set a bad type, containers that did, the bad types, pointers) for seccomp profiles set explicitly."""
     pod_profile = _d(spec.get("securityContext")).get("seccompProfile")
     pod_bad = pod_profile is not None and not _seccomp_valid(pod_profile)
@@ -367,7 +368,7 @@ KNOWN_VOLUMES = ("hostPath", "gcePersistentDisk", "awsElasticBlockStore", "gitRe
                  "azureDisk", "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos")
 
 
-def _volume_type(volume: dict) -> str | None:
+def _volume_type(volume: dict[str, Any]) -> str | None:
     """None for an allowed volume, else its restricted type (upstream's switch, in its order). A volume with no
     source is an emptyDir: the API server defaults it so (pkg/apis/core/v1/defaults.go, SetDefaults_Volume)."""
     sources = [k for k, v in volume.items() if k != "name" and v is not None]
@@ -446,7 +447,7 @@ def run_as_non_root(pod: Pod) -> Found:
     return None
 
 
-def _root(value) -> bool:
+def _root(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value == 0
 
 
@@ -535,7 +536,7 @@ CONTROLS = (
 
 def minor(version: str) -> tuple[int, int]:
     """(1, 33) from "1.33", "v1.33" or "1.33.0"."""
-    major, minor_, *_ = version.lstrip("v").split(".") + ["0"]
+    major, minor_, *_ = [*version.lstrip("v").split("."), "0"]
     return int(major), int(minor_)
 
 

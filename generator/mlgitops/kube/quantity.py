@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_CEILING, ROUND_DOWN, ROUND_UP, Context, Decimal, localcontext
+from typing import Any
 
 EXACT = Context(prec=200, Emax=MAX_EMAX, Emin=MIN_EMIN)  # every value a spec or a cluster can hold, exactly
 DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
@@ -24,7 +25,7 @@ INT32 = 2**31
 _QUANTITY = re.compile(r"([+-]?)([0-9]+\.?[0-9]*|\.[0-9]+)(?:([eE])([+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?))")
 
 
-def parse(value) -> Decimal:
+def parse(value: Any) -> Decimal:
     """The value of a quantity (text, or a number as YAML reads one); ValueError for anything else."""
     text = str(value).strip() if not isinstance(value, bool) else ""
     match = _QUANTITY.fullmatch(text)
@@ -43,7 +44,7 @@ def parse(value) -> Decimal:
         return -amount if sign == "-" else amount
 
 
-def value(text) -> Decimal | None:
+def value(text: Any) -> Decimal | None:
     """The value of a quantity, None if it is not one (the schema or a semantic check reports it)."""
     try:
         return parse(text)
@@ -51,7 +52,7 @@ def value(text) -> Decimal | None:
         return None
 
 
-def text(value) -> str:
+def text(value: Any) -> str:
     """A quantity from a spec as the text written into a manifest: strings as they are, whole floats without
     `.0`, so every YAML parser reads the same value."""
     if isinstance(value, float) and value.is_integer():
@@ -73,7 +74,7 @@ def format_bytes(amount: Decimal) -> str:
         return _plain(amount)
 
 
-def add_bytes(*values) -> str:
+def add_bytes(*values: Any) -> str:
     """The sum of memory or storage quantities, as a quantity: 16Gi + 1Gi -> 17Gi (unreadable ones count 0)."""
     with localcontext(EXACT):
         return format_bytes(sum((value(v) or Decimal(0) for v in values), Decimal(0)))

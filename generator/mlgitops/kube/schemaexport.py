@@ -57,7 +57,7 @@ def _rewrite(node: Any) -> Any:
     return node
 
 
-def standalone(schema: dict, definitions: dict[str, Any]) -> dict:
+def standalone(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
     """The schema with every definition it reaches (transitively) in its own `definitions`, refs
     pointing there, and neither `$schema` nor `$id`."""
     wanted: set[str] = set()
@@ -86,7 +86,7 @@ def _write(path: str, schema: Any) -> None:
         raise
 
 
-def kubeconform_crd_name(schema: dict) -> str | None:
+def kubeconform_crd_name(schema: dict[str, Any]) -> str | None:
     for gvk in schema.get("x-kubernetes-group-version-kind", []):
         api_version = f"{gvk['group']}/{gvk['version']}" if gvk.get("group") else gvk["version"]
         return f"{gvk['kind'].lower()}{kubeschemas.kind_suffix(api_version)}.json"

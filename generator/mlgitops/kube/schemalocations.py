@@ -60,14 +60,7 @@ def parse(value: str) -> Location:
     """A --schema-location value as a Location; a usage error (FatalError) when it cannot be one."""
     if value == DEFAULT:
         return BUILTIN
-    scheme = _SCHEME.match(value)
-    template = value
-    if scheme and scheme[1].lower() == "file":
-        template = value[len(scheme[0]):]
-    elif scheme:
-        raise FatalError(f"--schema-location {value}: only local paths can be read (validation is offline)",
-                         "download the schemas and give their folder or a path template; "
-                         "'mlgitops schemas export DIR' writes the built-in ones in kubeconform's layout")
+    template = _local(value)
     if not template.endswith("json"):
         template = template.rstrip("/") + KUBECONFORM_LAYOUT
     rest = _FIELD.sub("", template)
@@ -77,6 +70,18 @@ def parse(value: str) -> Location:
         raise FatalError(f"--schema-location {value}: {what}",
                          f"fields: {', '.join('{{ .' + f + ' }}' for f in FIELDS)}")
     return Location(template)
+
+
+def _local(value: str) -> str:
+    """The value without a file:// scheme; a usage error for any other scheme (validation is offline)."""
+    scheme = _SCHEME.match(value)
+    if scheme and scheme[1].lower() == "file":
+        return value[len(scheme[0]):]
+    if scheme:
+        raise FatalError(f"--schema-location {value}: only local paths can be read (validation is offline)",
+                         "download the schemas and give their folder or a path template; "
+                         "'mlgitops schemas export DIR' writes the built-in ones in kubeconform's layout")
+    return value
 
 
 def crds_folder(folder: Path) -> tuple[Location, ...]:

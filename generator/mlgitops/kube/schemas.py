@@ -52,7 +52,7 @@ def _k8s_root() -> Any:
     return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
 
 
-def _crd_root():
+def _crd_root() -> Any:
     return resources.files("mlgitops.schemas.crds")
 
 
@@ -128,7 +128,7 @@ def _local_files(uri: str) -> Any:
     return schema
 
 
-def _compile_file(schema: dict, file: Path) -> Any:
+def _compile_file(schema: dict[str, Any], file: Path) -> Any:
     """A schema from a file, compiled as kubeconform compiles it (draft 4 unless it says otherwise)."""
     compile_ = jsonschema_rs.validator_for if "$schema" in schema else jsonschema_rs.Draft4Validator
     try:
@@ -139,7 +139,7 @@ def _compile_file(schema: dict, file: Path) -> Any:
 
 
 @functools.cache
-def crd_schemas() -> dict[str, dict]:
+def crd_schemas() -> dict[str, dict[str, Any]]:
     """Every hand-written CRD schema, by file name."""
     return {entry.name: json.loads(entry.read_text(encoding="utf-8"))
             for entry in _crd_root().iterdir() if entry.name.endswith(".json")}
@@ -165,7 +165,7 @@ class SchemaSet:
     def read(self, name: str) -> Any:
         return json.loads(self.directory.joinpath(name).read_text(encoding="utf-8"))
 
-    def builtin(self, api_version: str, kind: str) -> tuple[str, dict] | None:
+    def builtin(self, api_version: str, kind: str) -> tuple[str, dict[str, Any]] | None:
         """(origin, raw schema) from the built-in schemas, origin "crd" or "kubernetes"; None when unknown."""
         crd = crd_file_name(api_version, kind)
         if crd and crd in crd_schemas():
@@ -176,7 +176,7 @@ class SchemaSet:
             return "kubernetes", self.read(name)
         return None
 
-    def schema(self, api_version: str, kind: str) -> tuple[str, dict, Path | None] | None:
+    def schema(self, api_version: str, kind: str) -> tuple[str, dict[str, Any], Path | None] | None:
         """(origin, raw schema, file) for a kind from the first location that has it, origin being
         "crd", "kubernetes" (file None: built in) or "file"; None when no location has it."""
         values = schemalocations.fields(api_version, kind, self.kubernetes_version, self.strict)
@@ -205,7 +205,7 @@ class SchemaSet:
             self._validators[key] = self._compile(self.schema(api_version, kind))
         return self._validators[key]
 
-    def _compile(self, found: tuple[str, dict, Path | None] | None) -> Any | None:
+    def _compile(self, found: tuple[str, dict[str, Any], Path | None] | None) -> Any | None:
         if found is None:
             return None
         origin, schema, file = found

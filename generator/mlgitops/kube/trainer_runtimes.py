@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -36,7 +37,7 @@ class RuntimeJob:
         return max(num_nodes - 1, 1) if launcher_as_node else num_nodes
 
 
-def _job(job: dict) -> RuntimeJob:
+def _job(job: dict[str, Any]) -> RuntimeJob:
     name = str(job.get("name", ""))
     template = (job.get("template") or {})
     ancestor = ((template.get("metadata") or {}).get("labels") or {}).get(ANCESTOR)
@@ -46,7 +47,7 @@ def _job(job: dict) -> RuntimeJob:
 
 
 @functools.cache
-def _documents() -> dict[str, dict]:
+def _documents() -> dict[str, dict[str, Any]]:
     """Each shipped runtime's name -> its ClusterTrainingRuntime."""
     out = {}
     for file in sorted(resources.files("mlgitops.schemas.trainer_runtimes").iterdir(), key=lambda f: f.name):
@@ -68,13 +69,13 @@ def launcher_as_node(runtime: str) -> bool:
     return bool((policy.get("mpi") or {}).get("runLauncherAsNode"))
 
 
-def named(jobs: list[dict]) -> tuple[RuntimeJob, ...]:
+def named(jobs: list[dict[str, Any]]) -> tuple[RuntimeJob, ...]:
     """The jobs mlgitops.yaml names for a runtime of the cluster's own: [{name, containers?}]."""
     return tuple(RuntimeJob(j["name"], tuple(j.get("containers") or [j["name"]]), j["name"] == NODE)
                  for j in jobs)
 
 
-def runtime_jobs(settings: dict) -> tuple[RuntimeJob, ...] | None:
+def runtime_jobs(settings: dict[str, Any]) -> tuple[RuntimeJob, ...] | None:
     """The jobs of mlgitops.yaml's training runtime: named there, else shipped by Trainer; None: unknown."""
     if settings.get("runtimeJobs"):
         return named(settings["runtimeJobs"])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlgitops.kube import schemas as kubeschemas
+from mlgitops.kube import yamlexact
 from mlgitops.kube.manifests import Document, positions
 from mlgitops.kube.schemalocations import BUILTIN, Location
 from mlgitops.report.verdicts import Problem, Result, Verdict
@@ -37,7 +38,7 @@ def _escape(token: Any) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
-def _problems(validator, data: Any, prefix: str) -> tuple[Problem, ...]:
+def _problems(validator: Any, data: Any, prefix: str) -> tuple[Problem, ...]:
     out = []
     for error in validator.iter_errors(data):
         path = prefix + "".join("/" + _escape(p) for p in error.instance_path)
@@ -92,7 +93,7 @@ class _Judge:
             return self.list_items(doc, data)
         return [self.resource(doc, data, "")]
 
-    def list_items(self, doc: Document, data: dict) -> list[Result]:
+    def list_items(self, doc: Document, data: dict[str, Any]) -> list[Result]:
         items = data.get("items")
         if items is None:
             return []
@@ -129,6 +130,14 @@ class _Judge:
         return result(Verdict.INVALID, "k8s-schema", *_problems(validator, data, prefix), **ids)
 
 
+def _position(exact: yamlexact.Exact, path: str) -> tuple[int, int]:
+    """Where the JSON pointer path is (its key if it has one), or its nearest ancestor that is there."""
+    pointer = path
+    while pointer not in exact.keys and pointer not in exact.positions and pointer:
+        pointer = pointer.rsplit("/", 1)[0]
+    return exact.keys.get(pointer) or exact.positions.get(pointer, (0, 0))
+
+
 def _locate(results: list[Result], doc: Document, strict: bool) -> list[Result]:
     """Give problems their line and column, from an exact re-read of the document's text (only for
     documents with a problem: the common, valid case costs nothing)."""
@@ -141,10 +150,7 @@ def _locate(results: list[Result], doc: Document, strict: bool) -> list[Result]:
     for r in results:
         problems = []
         for p in r.problems:
-            pointer = p.path
-            while pointer not in exact.keys and pointer not in exact.positions and pointer:
-                pointer = pointer.rsplit("/", 1)[0]
-            line, col = exact.keys.get(pointer) or exact.positions.get(pointer, (0, 0))
+            line, col = _position(exact, p.path)
             problems.append(p if p.line else Problem(p.message, p.path, doc.text_line + line, col + 1))
         out.append(replace(r, problems=tuple(problems)))
     return out

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mlgitops.kube import trainer_runtimes
 
@@ -43,7 +44,7 @@ TEMPLATE = "/spec/template"  # where a view keeps its pod template: every kind i
 class PodTemplate:
     """One pod template of an object, as a view shaped like a workload (the template at /spec/template)."""
 
-    view: dict  # {"kind", "metadata", "spec": {"template": ...}}; the object itself when it is shaped so
+    view: dict[str, Any]  # {"kind", "metadata", "spec": {"template": ...}}; the object itself when it is shaped so
     where: Where  # pointer into view -> pointer into the object
     most: int  # the most pods of this template at once
     # the pod's containers are a runtime's (a Trainer initializer): their image and resources are not the
@@ -51,7 +52,7 @@ class PodTemplate:
     runtime: bool = False
 
     @property
-    def pod(self) -> dict:
+    def pod(self) -> dict[str, Any]:
         """The template's pod spec ({} when it has none)."""
         template = (self.view.get("spec") or {}).get("template")
         pod = template.get("spec") if isinstance(template, dict) else None
@@ -117,7 +118,7 @@ end
 return hs
 """
 
-Templates = Callable[[dict, "int | None"], list[PodTemplate]]  # (object, replicas an HPA may scale to)
+Templates = Callable[[dict[str, Any], "int | None"], list[PodTemplate]]  # (object, replicas an HPA may scale to)
 
 
 @dataclass(frozen=True)
@@ -146,13 +147,13 @@ class Workload:
         return f"{self.operator} ({self.kind})" if self.operator else ""
 
 
-def _dig(obj, *keys):
+def _dig(obj: Any, *keys: Any) -> Any:
     for key in keys:
         obj = obj.get(key) if isinstance(obj, dict) else None
     return obj
 
 
-def count(value, default: int) -> int:
+def count(value: Any, default: int) -> int:
     """A replica or parallelism count as written; default when absent or not a whole number."""
     if isinstance(value, bool):
         return default
@@ -166,11 +167,11 @@ def _moved(prefix: str) -> Where:
     return lambda pointer: prefix + pointer.removeprefix(TEMPLATE) if pointer.startswith(TEMPLATE) else pointer
 
 
-def _view(obj: dict, template: dict) -> dict:
+def _view(obj: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
     return {"kind": obj.get("kind"), "metadata": obj.get("metadata", {}), "spec": {"template": template}}
 
 
-def _at(obj: dict, keys: tuple[str, ...], most: int) -> list[PodTemplate]:
+def _at(obj: dict[str, Any], keys: tuple[str, ...], most: int) -> list[PodTemplate]:
     """The pod template at /spec/<keys>, if there is one."""
     template = _dig(obj, "spec", *keys)
     if not isinstance(template, dict):
@@ -178,12 +179,12 @@ def _at(obj: dict, keys: tuple[str, ...], most: int) -> list[PodTemplate]:
     return [PodTemplate(_view(obj, template), _moved("/spec/" + "/".join(keys)), most)]
 
 
-def _own(obj: dict, most: int) -> list[PodTemplate]:
+def _own(obj: dict[str, Any], most: int) -> list[PodTemplate]:
     """The object itself, when its pod template is at /spec/template."""
     return [PodTemplate(obj, lambda pointer: pointer, most)] if isinstance(_dig(obj, "spec", "template"), dict) else []
 
 
-def surge(spec: dict, most: int) -> int:
+def surge(spec: dict[str, Any], most: int) -> int:
     """Pods a Deployment's rolling update starts beyond `most` (a percentage rounds up, as Kubernetes does)."""
     strategy = spec.get("strategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
@@ -194,21 +195,21 @@ def surge(spec: dict, most: int) -> int:
     return count(value, 0)
 
 
-def _deployment(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _deployment(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     spec = obj.get("spec") or {}
     most = replicas if replicas is not None else count(spec.get("replicas"), 1)
     return _own(obj, most + surge(spec, most))
 
 
-def _stateful_set(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _stateful_set(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _own(obj, replicas if replicas is not None else count(_dig(obj, "spec", "replicas"), 1))
 
 
-def _daemon_set(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _daemon_set(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _own(obj, 0)  # one per matching node: not known from the objects
 
 
-def job_pods(spec) -> int:
+def job_pods(spec: Any) -> int:
     """The most pods a Job spec runs at once: parallelism, never more than completions."""
     spec = spec if isinstance(spec, dict) else {}
     parallelism = count(spec.get("parallelism"), 1)
@@ -216,15 +217,15 @@ def job_pods(spec) -> int:
     return min(parallelism, count(completions, parallelism)) if completions is not None else parallelism
 
 
-def _job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _own(obj, job_pods(obj.get("spec")))
 
 
-def _cron_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _cron_job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _at(obj, ("jobTemplate", "spec", "template"), job_pods(_dig(obj, "spec", "jobTemplate", "spec")))
 
 
-def _pytorch_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _pytorch_job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     roles = _dig(obj, "spec", "pytorchReplicaSpecs") or {}
     return [t for role in sorted(roles) if isinstance(roles[role], dict)
             for t in _at(obj, ("pytorchReplicaSpecs", role, "template"), count(roles[role].get("replicas"), 1))]
@@ -235,7 +236,7 @@ TRAINER_FIELDS = (("image", "/spec/trainer/image"), ("resources", "/spec/trainer
 TRAINER_POD = "/spec/runtimePatches/*/trainingRuntimeSpec/template/spec/replicatedJobs/*/template/spec/template"
 
 
-def _train_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _train_job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     """Each job of the runtime patches: the `node` job's pods (numNodes of them) and every other job's one
     (launcher, initializers; kube/trainer_runtimes). The trainer's image and resources are the `node`
     containers' (pointers go back to /spec/trainer for those)."""
@@ -255,14 +256,14 @@ def _train_job(obj: dict, replicas: int | None) -> list[PodTemplate]:
     return out
 
 
-def launcher_as_node(obj: dict, patch: dict) -> bool:
+def launcher_as_node(obj: dict[str, Any], patch: dict[str, Any]) -> bool:
     """A shipped MPI runtime whose launcher is one of the nodes, and whose launcher the patch runs."""
     jobs = _dig(patch, "trainingRuntimeSpec", "template", "spec", "replicatedJobs") or []
     launched = any(isinstance(j, dict) and j.get("name") == "launcher" for j in jobs)
     return launched and trainer_runtimes.launcher_as_node(str(_dig(obj, "spec", "runtimeRef", "name")))
 
 
-def _trainer_template(template: dict, trainer: dict) -> dict:
+def _trainer_template(template: dict[str, Any], trainer: dict[str, Any]) -> dict[str, Any]:
     """The pod as Trainer makes it: its `node` container (a trainer job's) with the trainer's image and
     resources; containers of other names (initializers) as patched."""
     pod = template["spec"]
@@ -283,7 +284,7 @@ def _trainer_where(at: str) -> Where:
 KATIB_PARALLEL_TRIALS = 3  # Katib's default parallelTrialCount (experiment defaults)
 
 
-def _experiment(obj: dict, replicas: int | None) -> list[PodTemplate]:
+def _experiment(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     """Each trial runs its trialSpec: the templates of that kind's entry, times the trials at once."""
     spec = obj.get("spec") or {}
     trial = _dig(spec, "trialTemplate", "trialSpec")
@@ -343,12 +344,12 @@ def argocd_health_settings() -> dict[str, str]:
     return {f"resource.customizations.health.{kind.group}_{kind.kind}": health.lua for kind, health in health_checks()}
 
 
-def entry(obj: dict) -> Workload | None:
+def entry(obj: dict[str, Any]) -> Workload | None:
     """The table's entry for an object's kind, None for objects that run no pods of their own."""
     return KINDS.get(str(obj.get("kind")))
 
 
-def pod_templates(obj: dict, replicas: int | None = None) -> list[PodTemplate]:
+def pod_templates(obj: dict[str, Any], replicas: int | None = None) -> list[PodTemplate]:
     """Each pod template of obj, with the most pods of it at once (replicas: an HPA's maxReplicas)."""
     found = entry(obj)
     if found is None or not isinstance(obj.get("spec"), dict):
@@ -356,6 +357,6 @@ def pod_templates(obj: dict, replicas: int | None = None) -> list[PodTemplate]:
     return found.templates(obj, replicas if found.scalable else None)
 
 
-def most_pods(obj: dict) -> int:
+def most_pods(obj: dict[str, Any]) -> int:
     """The most pods of obj's templates at once (without its operator's pods)."""
     return sum(t.most for t in pod_templates(obj))

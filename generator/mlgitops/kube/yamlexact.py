@@ -46,8 +46,8 @@ class LoadError(Exception):
         self.message, self.line, self.col, self.rule = message, line, col, rule
 
 
-class _Resolver(yaml.resolver.BaseResolver):
-    def resolve(self, kind, value, implicit):
+class _Resolver(yaml.resolver.BaseResolver):  # type: ignore[misc]  # PyYAML ships no type hints
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit[0]:
             return PLAIN
         return super().resolve(kind, value, implicit)
@@ -59,17 +59,17 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _Parser = None
 
 
-def _make_loader(text: str):
+def _make_loader(text: str) -> Any:
     """A loader built per call (no PyYAML globals touched): C parser when available, our resolver."""
     if _Parser is not None:
-        class Loader(_Parser, _Resolver):
-            def __init__(self, stream):
+        class Loader(_Parser, _Resolver):  # type: ignore[misc]
+            def __init__(self, stream: Any) -> None:
                 _Parser.__init__(self, stream)
                 _Resolver.__init__(self)
     else:  # pragma: no cover - PyYAML built without libyaml
-        class Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore[no-redef]
-                     yaml.composer.Composer, _Resolver):
-            def __init__(self, stream):
+        class Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore[no-redef, misc]
+                     yaml.composer.Composer, _Resolver):  # type: ignore[misc]
+            def __init__(self, stream: Any) -> None:
                 yaml.reader.Reader.__init__(self, stream)
                 yaml.scanner.Scanner.__init__(self)
                 yaml.parser.Parser.__init__(self)
@@ -99,7 +99,7 @@ class _Lines:
     def _starts(self) -> list[int]:
         return [0] + [m.end() for m in re.finditer("\n", self.text)]
 
-    def mark(self, mark) -> tuple[int, int]:
+    def mark(self, mark: Any) -> tuple[int, int]:
         return (mark.line, mark.column) if self.starts is None else self.index(mark.index)
 
     def index(self, index: int) -> tuple[int, int]:
@@ -123,10 +123,10 @@ class _Builder:
         self.out = Exact(None)
         self.nodes = 0
 
-    def at(self, node) -> tuple[int, int]:
+    def at(self, node: Any) -> tuple[int, int]:
         return self.lines.mark(node.start_mark)
 
-    def build(self, node, pointer: str = "", depth: int = 0) -> Any:
+    def build(self, node: Any, pointer: str = "", depth: int = 0) -> Any:
         self.nodes += 1
         if depth > MAX_DEPTH:
             raise LoadError(_too_deep(), *self.at(node))
@@ -139,7 +139,7 @@ class _Builder:
             return [self.build(child, f"{pointer}/{i}", depth + 1) for i, child in enumerate(node.value)]
         return self.mapping(node, pointer, depth)
 
-    def scalar(self, node) -> Any:
+    def scalar(self, node: Any) -> Any:
         tag = node.tag
         if tag != PLAIN and tag not in _TYPED:
             return node.value  # quoted, !!str, !!timestamp, !!binary or a custom tag: go-yaml keeps the text
@@ -152,7 +152,7 @@ class _Builder:
             raise LoadError(f"{node.value!r} (infinity or NaN) cannot be represented in JSON", *self.at(node))
         return value
 
-    def mapping(self, node, pointer: str, depth: int) -> dict:
+    def mapping(self, node: Any, pointer: str, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         seen: dict[tuple[type, Any], int] = {}
         merges = []
@@ -178,7 +178,7 @@ class _Builder:
             self.merge(merge, out, pointer, depth)
         return out
 
-    def merge(self, node, out: dict, pointer: str, depth: int) -> None:
+    def merge(self, node: Any, out: dict[str, Any], pointer: str, depth: int) -> None:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         for source in sources:
             if not isinstance(source, yaml.MappingNode):

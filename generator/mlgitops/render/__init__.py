@@ -6,8 +6,11 @@ and `report`; never touches a file.
 
 from __future__ import annotations
 
+from typing import Any
+
+from mlgitops.kube.images import VERSION_TAG
 from mlgitops.render import canary, dashboard, network, scaling, slo, storage, workload
-from mlgitops.render.context import VERSION_TAG, Context
+from mlgitops.render.context import Context
 from mlgitops.render.manifest import Manifest
 from mlgitops.spec.config import Config
 
@@ -27,7 +30,7 @@ RENDERERS = (
 )
 
 
-def context(effective: dict, config: Config, env: str) -> Context:
+def context(effective: dict[str, Any], config: Config, env: str) -> Context:
     """What the renderers know of one effective spec in an environment (env "": the base)."""
     meta = effective["metadata"]
     environment = config.environment(env) if env else None
@@ -49,7 +52,7 @@ def context(effective: dict, config: Config, env: str) -> Context:
     )
 
 
-def render(effective: dict, config: Config, env: str) -> list[Manifest]:
+def render(effective: dict[str, Any], config: Config, env: str) -> list[Manifest]:
     """The manifests of one effective spec; env "" renders the base (no namespace, no env label)."""
     ctx = context(effective, config, env)
     out = [m for m in (r(ctx) for r in RENDERERS) if m is not None]

@@ -10,6 +10,7 @@ backends; else a second Ingress with ingress-nginx's canary annotations.
 from __future__ import annotations
 
 import copy
+from typing import Any, cast
 
 from mlgitops.kube.annotations import CANARY_OF
 from mlgitops.render.context import Context
@@ -26,7 +27,7 @@ def canary_name(name: str) -> str:
     return f"{name}-canary"
 
 
-def _relabel(labels: dict | None, ctx: Context, canary: dict) -> dict:
+def _relabel(labels: dict[str, Any] | None, ctx: Context, canary: dict[str, Any]) -> dict[str, Any]:
     out = dict(labels or {})
     for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", MODEL_LABEL):
         if out.get(key) == ctx.name:
@@ -38,28 +39,28 @@ def _relabel(labels: dict | None, ctx: Context, canary: dict) -> dict:
     return out
 
 
-def _selector(ctx: Context) -> dict:
+def _selector(ctx: Context) -> dict[str, Any]:
     return {k: canary_name(ctx.name) if v == ctx.name else v for k, v in ctx.selector.items()}
 
 
-def _copy(m: Manifest, ctx: Context, canary: dict, file: str) -> dict:
+def _copy(m: Manifest, ctx: Context, canary: dict[str, Any], file: str) -> dict[str, Any]:
     obj = copy.deepcopy(m.obj)
     obj["metadata"]["name"] = canary_name(ctx.name)
     obj["metadata"]["labels"] = _relabel(obj["metadata"].get("labels"), ctx, canary)
     return obj
 
 
-def _uri(ctx: Context, canary: dict) -> str | None:
+def _uri(ctx: Context, canary: dict[str, Any]) -> str | None:
     """The canary's own uri; a `{version}` template was expanded to it with the spec (spec.model.expand_version)."""
     if canary.get("uri"):
-        return canary["uri"]
+        return cast("str | None", canary["uri"])
     uri = ctx.spec["model"].get("uri")
     if uri and "{version}" in uri:
         return uri.replace("{version}", canary["version"])
     return uri
 
 
-def _deployment(m: Manifest, ctx: Context, canary: dict) -> Manifest:
+def _deployment(m: Manifest, ctx: Context, canary: dict[str, Any]) -> Manifest:
     obj = _copy(m, ctx, canary, "deployment-canary.yaml")
     spec = obj["spec"]
     spec["replicas"] = canary["replicas"]
@@ -71,21 +72,25 @@ def _deployment(m: Manifest, ctx: Context, canary: dict) -> Manifest:
             constraint["labelSelector"] = {"matchLabels": _selector(ctx)}
     stable_image = ctx.serving["image"]
     for container in template["spec"]["containers"]:
-        if container.get("image") != stable_image:
-            continue
-        container["image"] = canary["image"]
-        for var in container.get("env") or []:
-            if var.get("name") == "MODEL_VERSION":
-                var["value"] = canary["version"]
-            elif var.get("name") == "MODEL_URI" and "value" in var:
-                var["value"] = _uri(ctx, canary) or var["value"]
+        if container.get("image") == stable_image:
+            _serve_canary(container, ctx, canary)
     for init in template["spec"].get("initContainers") or []:  # the weights the canary fetches are its own
         if init.get("name") == INITIALIZER and init.get("args") and _uri(ctx, canary):
             init["args"][0] = _uri(ctx, canary)
     return Manifest(obj, "deployment-canary.yaml", ORIGIN)
 
 
-def _selecting(m: Manifest, ctx: Context, canary: dict, file: str, path: tuple[str, ...]) -> Manifest:
+def _serve_canary(container: dict[str, Any], ctx: Context, canary: dict[str, Any]) -> None:
+    """The stable model's container, made to serve the canary: its image, version and weights."""
+    container["image"] = canary["image"]
+    for var in container.get("env") or []:
+        if var.get("name") == "MODEL_VERSION":
+            var["value"] = canary["version"]
+        elif var.get("name") == "MODEL_URI" and "value" in var:
+            var["value"] = _uri(ctx, canary) or var["value"]
+
+
+def _selecting(m: Manifest, ctx: Context, canary: dict[str, Any], file: str, path: tuple[str, ...]) -> Manifest:
     """A copy of an object whose selector (at path) picks the model's pods, picking the canary's instead."""
     obj = _copy(m, ctx, canary, file)
     node = obj
@@ -95,7 +100,7 @@ def _selecting(m: Manifest, ctx: Context, canary: dict, file: str, path: tuple[s
     return Manifest(obj, file, ORIGIN)
 
 
-def _nginx_ingress(m: Manifest, ctx: Context, canary: dict) -> Manifest:
+def _nginx_ingress(m: Manifest, ctx: Context, canary: dict[str, Any]) -> Manifest:
     obj = _copy(m, ctx, canary, "ingress-canary.yaml")
     obj["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/canary": "true",
                                       "nginx.ingress.kubernetes.io/canary-weight": str(canary["weight"])}
@@ -131,10 +136,10 @@ def objects(ctx: Context, stable: list[Manifest]) -> list[Manifest]:
     else:
         meta = {**metadata(ctx), "name": canary_name(ctx.name)}
         meta["labels"] = _relabel(meta["labels"], ctx, canary)
-        spec: dict = {"maxUnavailable": 1, "selector": {"matchLabels": _selector(ctx)}}
+        spec: dict[str, Any] = {"maxUnavailable": 1, "selector": {"matchLabels": _selector(ctx)}}
         if ctx.kubernetes_minor >= UNHEALTHY_POD_EVICTION_MINOR:  # as the stable version's (scaling.py)
             spec["unhealthyPodEvictionPolicy"] = "AlwaysAllow"
-        obj: dict = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta, "spec": spec}
+        obj: dict[str, Any] = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta, "spec": spec}
         out.append(Manifest(obj, "pdb-canary.yaml", ORIGIN))
     if "Ingress" in by_kind:  # without a Gateway (with one, the model's HTTPRoute weighs both: render/network.py)
         out.append(_nginx_ingress(by_kind["Ingress"], ctx, canary))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from mlgitops.kube.images import VERSION_TAG
 from mlgitops.render import labels as label_set
 from mlgitops.spec import pods
+from mlgitops.spec.types import Serving, Spec
 
 
 @dataclass(frozen=True)
@@ -15,16 +17,16 @@ class Context:
     team: str
     env: str  # "" for the base
     namespace: str  # "" for the base
-    spec: dict  # the effective `spec` section, defaults filled
-    gpu: dict  # the config's gpu section
+    spec: Spec  # the effective `spec` section, defaults filled
+    gpu: dict[str, Any]  # the config's gpu section
     prometheus_operator: bool
-    monitoring: dict  # the config's monitoring section: namespace, serviceMonitorLabels
-    ingress_controller: dict  # the config's ingressController section: namespace
-    storage_initializer: dict | None  # the config's storageInitializer (image, resources), if any
+    monitoring: dict[str, Any]  # the config's monitoring section: namespace, serviceMonitorLabels
+    ingress_controller: dict[str, Any]  # the config's ingressController section: namespace
+    storage_initializer: dict[str, Any] | None  # the config's storageInitializer (image, resources), if any
     kubernetes_minor: int = 33  # the minor version of mlgitops.yaml's kubernetesVersion
-    scheduling: dict = field(default_factory=dict)  # the environment's scheduling section; {} for the base
+    scheduling: dict[str, Any] = field(default_factory=dict)  # the environment's scheduling section; {} for the base
     immutable_tag: str = VERSION_TAG  # the environment's immutableTagPattern
-    gateway: dict | None = None  # the config's gateway (name, namespace): the models' HTTPRoutes attach to it
+    gateway: dict[str, Any] | None = None  # the config's gateway (name, namespace): the models' HTTPRoutes attach to it
 
     @property
     def routed_by_gateway(self) -> bool:
@@ -38,19 +40,19 @@ class Context:
         return bool(self.gateway and self.serving.get("canary") and not self.serving.get("ingress"))
 
     @property
-    def serving(self) -> dict:
+    def serving(self) -> Serving:
         return self.spec["serving"]
 
     @property
-    def labels(self) -> dict:
+    def labels(self) -> dict[str, Any]:
         return label_set.common(self.name, self.team, self.spec, self.env)
 
     @property
-    def annotations(self) -> dict:
+    def annotations(self) -> dict[str, Any]:
         return dict(self.spec.get("annotations", {}))
 
     @property
-    def selector(self) -> dict:
+    def selector(self) -> dict[str, Any]:
         return label_set.selector(self.name)
 
     @property
@@ -58,7 +60,7 @@ class Context:
         metrics = self.serving.get("metrics")
         if metrics is None:
             return None
-        return metrics.get("port", self.serving["port"])
+        return cast("int | None", metrics.get("port", self.serving["port"]))
 
     @property
     def autoscaled(self) -> bool:

@@ -10,6 +10,7 @@ one Grafana never collide.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from mlgitops.kube.annotations import REQUIRES
 from mlgitops.render import promql
@@ -25,14 +26,14 @@ DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 WIDTH = 12
 
 
-def _panel(title: str, queries: list[tuple[str, str]], unit: str = "short", kind: str = "timeseries") -> dict:
+def _panel(title: str, queries: list[tuple[str, str]], unit: str = "short", kind: str = "timeseries") -> dict[str, Any]:
     targets = [{"datasource": DATASOURCE, "expr": expr, "legendFormat": legend, "refId": chr(ord("A") + i)}
                for i, (expr, legend) in enumerate(queries)]
     return {"datasource": DATASOURCE, "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
             "targets": targets, "title": title, "type": kind}
 
 
-def _traffic(ctx: Context) -> list[dict]:
+def _traffic(ctx: Context) -> list[dict[str, Any]]:
     sli = resolve(ctx.serving["slo"])
     exact, regex = promql.model_regex(ctx.namespace, ctx.name, "all", {})
     out = []
@@ -48,7 +49,7 @@ def _traffic(ctx: Context) -> list[dict]:
     return out
 
 
-def _slo_panels(ctx: Context) -> list[dict]:
+def _slo_panels(ctx: Context) -> list[dict[str, Any]]:
     out = []
     period = ctx.serving["slo"]["window"]
     for name, error_budget in rules.objectives(ctx.serving["slo"]):
@@ -63,7 +64,7 @@ def _slo_panels(ctx: Context) -> list[dict]:
     return out
 
 
-def _capacity(ctx: Context) -> list[dict]:
+def _capacity(ctx: Context) -> list[dict[str, Any]]:
     deployment = promql.selector({"deployment": ctx.name, "namespace": ctx.namespace}, {})
     queries = [(f"sum({rules.KSM[0]}{deployment})", "replicas")]
     title = "Replicas"
@@ -79,7 +80,7 @@ def _capacity(ctx: Context) -> list[dict]:
     return out
 
 
-def _canary(ctx: Context) -> list[dict]:
+def _canary(ctx: Context) -> list[dict[str, Any]]:
     if not ctx.serving.get("canary"):
         return []
     return [_panel(f"Canary vs stable: {name}",
@@ -88,13 +89,13 @@ def _canary(ctx: Context) -> list[dict]:
             for name, _ in rules.objectives(ctx.serving["slo"])]
 
 
-def _layout(panels: list[dict]) -> list[dict]:
+def _layout(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Two panels a row, 8 units high; ids in order."""
     return [{**p, "gridPos": {"h": 8, "w": WIDTH, "x": (i % 2) * WIDTH, "y": (i // 2) * 8}, "id": i + 1}
             for i, p in enumerate(panels)]
 
 
-def model(ctx: Context) -> dict:
+def model(ctx: Context) -> dict[str, Any]:
     """The dashboard JSON model."""
     panels = _layout([*_traffic(ctx), *_slo_panels(ctx), *_capacity(ctx), *_canary(ctx)])
     variable = {"current": {}, "hide": 0, "includeAll": False, "label": "Data source", "multi": False,

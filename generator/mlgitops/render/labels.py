@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 MANAGED_BY = "mlgitops"
 ENV_LABEL = "mlgitops.io/environment"
 # The model a Service serves, in a label only mlgitops writes: what its ServiceMonitor selects it by (on the
@@ -15,11 +18,11 @@ MODEL_LABEL = "mlgitops.io/model"
 CRD_EXTRA = "mlgitops.io/crd-extra"
 
 
-def selector(name: str) -> dict:
+def selector(name: str) -> dict[str, Any]:
     return {"app.kubernetes.io/instance": name, "app.kubernetes.io/name": name}
 
 
-def common(name: str, team: str, spec: dict, env: str) -> dict:
+def common(name: str, team: str, spec: Mapping[str, Any], env: str) -> dict[str, Any]:
     labels = {
         **selector(name),
         "app.kubernetes.io/managed-by": MANAGED_BY,
@@ -35,8 +38,8 @@ def common(name: str, team: str, spec: dict, env: str) -> dict:
     return {**labels, **extra}
 
 
-def metadata(ctx, name: str | None = None, annotations: dict | None = None) -> dict:
-    meta: dict = {"name": name or ctx.name, "labels": dict(ctx.labels)}
+def metadata(ctx: Any, name: str | None = None, annotations: dict[str, Any] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name or ctx.name, "labels": dict(ctx.labels)}
     merged = {**ctx.annotations, **(annotations or {})}
     if merged:
         meta["annotations"] = merged

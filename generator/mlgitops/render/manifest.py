@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 
 @dataclass
 class Manifest:
-    obj: dict
+    obj: dict[str, Any]
     file: str  # file name in the base, e.g. "deployment.yaml"
     origin: str  # spec pointer of the section that caused the object, e.g. "/spec/serving/autoscaling"
     fields: dict[str, str] = field(default_factory=dict)  # object pointer -> spec pointer
 
     @property
     def kind(self) -> str:
-        return self.obj["kind"]
+        return cast("str", self.obj["kind"])
 
     @property
     def name(self) -> str:
-        return self.obj["metadata"]["name"]
+        return cast("str", self.obj["metadata"]["name"])
 
     @property
     def key(self) -> tuple[str, str]:

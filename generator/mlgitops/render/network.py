@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mlgitops.render.canary import canary_name
@@ -10,7 +11,7 @@ from mlgitops.render.labels import CRD_EXTRA, MODEL_LABEL, metadata
 from mlgitops.render.manifest import Manifest
 
 
-def service_port(serving: dict[str, Any]) -> int:
+def service_port(serving: Mapping[str, Any]) -> int:
     """The port the Service exposes the serving port on (`serving.service.port`, 80 by default)."""
     port: int = serving["service"]["port"]
     return port
@@ -20,7 +21,7 @@ def _separate_metrics(ctx: Context) -> bool:
     return ctx.metrics_port not in (None, ctx.serving["port"])
 
 
-def extra_ports(serving: dict[str, Any]) -> list[dict[str, Any]]:
+def extra_ports(serving: Mapping[str, Any]) -> list[dict[str, Any]]:
     """`serving.ports`: the model container's further ports, in the spec's order."""
     ports: list[dict[str, Any]] = serving.get("ports", [])
     return ports
@@ -46,11 +47,11 @@ def service(ctx: Context) -> Manifest:
                      "/metadata/annotations": "/spec/serving/service/annotations"})
 
 
-def _namespace(name: str) -> dict:
+def _namespace(name: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
-def _serving_sources(ctx: Context) -> list[dict] | None:
+def _serving_sources(ctx: Context) -> list[dict[str, Any]] | None:
     """Who may call the serving port: None for anyone (`allowAllNamespaces`), else the named namespaces, the
     ingress controller's or Gateway's when they route to the model, the monitoring namespace when it scrapes the
     serving port, and the model's own namespace (`allowSameNamespace`, by default)."""
@@ -70,7 +71,7 @@ def _serving_sources(ctx: Context) -> list[dict] | None:
     return peers
 
 
-def _egress(policy: dict) -> list[dict] | None:
+def _egress(policy: dict[str, Any]) -> list[dict[str, Any]] | None:
     """Egress anywhere but `denyEgressTo` (by default the cloud metadata endpoints: a pod that loads a pickled
     model could otherwise read the node's cloud credentials); None when the list is empty (no egress policy).
     Pods of every namespace are a peer of their own: an ipBlock is meant for cluster-external addresses and some
@@ -88,7 +89,7 @@ def _egress(policy: dict) -> list[dict] | None:
 
 def network_policy(ctx: Context) -> Manifest:
     """The serving port for its callers; a separate metrics port for the monitoring namespace only."""
-    rule: dict = {"ports": [{"port": ctx.serving["port"], "protocol": "TCP"}]
+    rule: dict[str, Any] = {"ports": [{"port": ctx.serving["port"], "protocol": "TCP"}]
                   + [{"port": p["port"], "protocol": p["protocol"]} for p in extra_ports(ctx.serving)]}
     sources = _serving_sources(ctx)
     if sources is not None:
@@ -97,7 +98,7 @@ def network_policy(ctx: Context) -> Manifest:
     if _separate_metrics(ctx):
         rules.append({"from": [_namespace(ctx.monitoring["namespace"])],
                       "ports": [{"port": ctx.metrics_port, "protocol": "TCP"}]})
-    spec: dict = {"ingress": rules, "podSelector": {"matchLabels": ctx.selector}, "policyTypes": ["Ingress"]}
+    spec: dict[str, Any] = {"ingress": rules, "podSelector": {"matchLabels": ctx.selector}, "policyTypes": ["Ingress"]}
     egress = _egress(ctx.serving["networkPolicy"])
     if egress is not None:
         spec["egress"] = egress
@@ -114,7 +115,7 @@ def ingress(ctx: Context) -> Manifest | None:
     backend = {"service": {"name": ctx.name, "port": {"name": "http"}}}
     rule = {"host": spec_in["host"],
             "http": {"paths": [{"backend": backend, "path": spec_in["path"], "pathType": "Prefix"}]}}
-    spec: dict = {"rules": [rule]}
+    spec: dict[str, Any] = {"rules": [rule]}
     if "className" in spec_in:
         spec["ingressClassName"] = spec_in["className"]
     if "tlsSecret" in spec_in:
@@ -124,7 +125,7 @@ def ingress(ctx: Context) -> Manifest | None:
     return Manifest(obj, "ingress.yaml", "/spec/serving/ingress")
 
 
-def _backends(ctx: Context) -> list[dict]:
+def _backends(ctx: Context) -> list[dict[str, Any]]:
     """The stable Service, and the canary's with its weight while a canary runs."""
     canary = ctx.serving.get("canary")
     if not canary:
@@ -133,12 +134,12 @@ def _backends(ctx: Context) -> list[dict]:
             {"name": canary_name(ctx.name), "port": service_port(ctx.serving), "weight": canary["weight"]}]
 
 
-def _parent(ctx: Context) -> dict:
+def _parent(ctx: Context) -> dict[str, Any]:
     """The Gateway for a model with a host; for an in-cluster canary the model's own Service (Gateway API's
     service-mesh routing, GAMMA: a mesh that implements it splits the requests callers send to the Service)."""
     if ctx.mesh_routed:
         return {"group": "", "kind": "Service", "name": ctx.name, "port": service_port(ctx.serving)}
-    gateway: dict = ctx.gateway  # type: ignore[assignment]
+    gateway: dict[str, Any] = ctx.gateway  # type: ignore[assignment]
     parent = {"name": gateway["name"], "namespace": gateway["namespace"]}
     if gateway.get("sectionName"):
         parent["sectionName"] = gateway["sectionName"]
@@ -153,7 +154,7 @@ def http_route(ctx: Context) -> Manifest | None:
     ingress_spec = ctx.serving.get("ingress") or {}
     rule = {"backendRefs": _backends(ctx),
             "matches": [{"path": {"type": "PathPrefix", "value": ingress_spec.get("path", "/")}}]}
-    spec: dict = {"parentRefs": [_parent(ctx)], "rules": [rule]}
+    spec: dict[str, Any] = {"parentRefs": [_parent(ctx)], "rules": [rule]}
     if ingress_spec.get("host"):
         spec["hostnames"] = [ingress_spec["host"]]
     meta = metadata(ctx)

@@ -7,6 +7,8 @@ Each function returns plain data that `workload.deployment` places into the pod 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any, cast
 
 from mlgitops.kube.images import split_image
 from mlgitops.render.context import Context
@@ -21,13 +23,13 @@ DRAIN_SECONDS = 30  # the server's own time to finish in-flight requests, after 
 SPREAD_KEYS = (("zone", "topology.kubernetes.io/zone"), ("node", "kubernetes.io/hostname"))
 
 
-def default_env(ctx: Context) -> list[dict]:
+def default_env(ctx: Context) -> list[dict[str, Any]]:
     """Thread counts from the CPU limit (a resourceFieldRef rounds up: 500m -> 1) and a writable HOME;
     a name the spec sets itself (in env or secrets) is left to the spec."""
     return section_env(ctx.serving, CONTAINER)
 
 
-def section_env(section: dict, container: str) -> list[dict]:
+def section_env(section: Mapping[str, Any], container: str) -> list[dict[str, Any]]:
     """default_env for the container of any spec section (serving, training)."""
     taken = set(section.get("env", {})) | {s["env"] for s in section.get("secrets", [])}
     # without a CPU limit (limits.cpu: false) limits.cpu reads the node's cores: the request sizes them then
@@ -39,7 +41,7 @@ def section_env(section: dict, container: str) -> list[dict]:
     return [e for e in env if e["name"] not in taken]
 
 
-def spec_env(name: str, value) -> dict:
+def spec_env(name: str, value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"name": name, "value": value}
     source = {kind: dict(ref) for kind, ref in value["valueFrom"].items()}
@@ -48,7 +50,7 @@ def spec_env(name: str, value) -> dict:
     return {"name": name, "valueFrom": source}
 
 
-def pre_stop(ctx: Context) -> dict | None:
+def pre_stop(ctx: Context) -> dict[str, Any] | None:
     shutdown = ctx.serving["shutdown"]
     if "preStopCommand" in shutdown:  # the spec's own drain command replaces the pause
         return {"exec": {"command": list(shutdown["preStopCommand"])}}
@@ -63,10 +65,10 @@ def pre_stop(ctx: Context) -> dict | None:
 
 def grace_period(ctx: Context) -> int:
     shutdown = ctx.serving["shutdown"]
-    return shutdown.get("gracePeriodSeconds", shutdown["preStopSleepSeconds"] + DRAIN_SECONDS)
+    return cast("int", shutdown.get("gracePeriodSeconds", shutdown["preStopSleepSeconds"] + DRAIN_SECONDS))
 
 
-def volumes(ctx: Context) -> tuple[list[dict], list[dict]]:
+def volumes(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The scratch volumes and their mounts: size-limited /tmp and HOME, memory-backed /dev/shm."""
     scratch = ctx.serving["scratch"]
     vols = [{"emptyDir": {"sizeLimit": str(scratch["tmpSize"])}, "name": "tmp"},
@@ -79,7 +81,7 @@ def volumes(ctx: Context) -> tuple[list[dict], list[dict]]:
     return vols, mounts
 
 
-def topology_spread(ctx: Context) -> list[dict]:
+def topology_spread(ctx: Context) -> list[dict[str, Any]]:
     """Soft zone and node spreading of the pods of one rollout, where more than one pod can run. Before
     Kubernetes 1.27 matchLabelKeys is off, so old and new pods of a rollout are balanced together."""
     if ctx.max_pods < 2:
@@ -91,7 +93,7 @@ def topology_spread(ctx: Context) -> list[dict]:
             for name, key in SPREAD_KEYS if spread[name] != "Off"]
 
 
-def classes(ctx: Context) -> dict:
+def classes(ctx: Context) -> dict[str, Any]:
     """priorityClassName and (GPU pods) runtimeClassName: the spec's, else the environment's."""
     out = {}
     priority = ctx.serving.get("priorityClassName", ctx.scheduling.get("priorityClassName"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgitops.spec.slo import Counters, Histogram
 
 POD = "[a-z0-9]+-[a-z0-9]+"  # a Deployment's pods: <name>-<ReplicaSet hash>-<suffix>
@@ -23,11 +25,11 @@ def selector(exact: dict[str, str], regex: dict[str, str]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def model_regex(namespace: str, name: str, track: str, extra: dict[str, str]) -> tuple[dict, dict]:
+def model_regex(namespace: str, name: str, track: str, extra: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"namespace": namespace}, {**extra, "pod": pods(name, track)}
 
 
-def counter_rate(counters: Counters, exact: dict, regex: dict, window: str, zero: bool = False) -> str:
+def counter_rate(counters: Counters, exact: dict[str, Any], regex: dict[str, Any], window: str, zero: bool = False) -> str:
     """The summed per-second rate of counters; several are added (each `or vector(0)`, so one that was never
     incremented does not empty the sum); zero: an absent single counter counts 0 too."""
     sel = selector(exact, {**counters.selector, **regex})
@@ -37,13 +39,13 @@ def counter_rate(counters: Counters, exact: dict, regex: dict, window: str, zero
     return "(" + " + ".join(f"({t} or vector(0))" for t in terms) + ")"
 
 
-def availability_ratio(requests: Counters, errors: Counters, exact: dict, regex: dict, window: str) -> str:
+def availability_ratio(requests: Counters, errors: Counters, exact: dict[str, Any], regex: dict[str, Any], window: str) -> str:
     """Failed requests / all requests over window."""
     failed = Counters(errors.metrics, {**requests.selector, **errors.selector})
     return f"{counter_rate(failed, exact, regex, window, zero=True)} / {counter_rate(requests, exact, regex, window)}"
 
 
-def latency_ratio(histogram: Histogram, le: str, exact: dict, regex: dict, window: str) -> str:
+def latency_ratio(histogram: Histogram, le: str, exact: dict[str, Any], regex: dict[str, Any], window: str) -> str:
     """Requests slower than the bucket bound le / all requests over window."""
     sel = selector(exact, {**histogram.selector, **regex})
     fast = selector({**exact, "le": le}, {**histogram.selector, **regex})

@@ -18,7 +18,7 @@ GENTLE_SCALE_DOWN = {"policies": [{"periodSeconds": 60, "type": "Pods", "value":
                      "selectPolicy": "Max", "stabilizationWindowSeconds": 600}
 
 
-def _behavior(ctx: Context, scaling: dict) -> dict:
+def _behavior(ctx: Context, scaling: dict[str, Any]) -> dict[str, Any]:
     behavior = {k: dict(v) for k, v in scaling.get("behavior", {}).items()}
     if "scaleDown" not in behavior and pods.slow_starting(ctx.serving):
         behavior["scaleDown"] = GENTLE_SCALE_DOWN
@@ -72,7 +72,7 @@ def pod_disruption_budget(ctx: Context) -> Manifest | None:
     maxUnavailable 1 never blocks a drain, and unhealthy pods may always be evicted."""
     if ctx.max_pods < 2:
         return None
-    spec: dict = {"maxUnavailable": 1, "selector": {"matchLabels": ctx.selector}}
+    spec: dict[str, Any] = {"maxUnavailable": 1, "selector": {"matchLabels": ctx.selector}}
     if ctx.kubernetes_minor >= UNHEALTHY_POD_EVICTION_MINOR:
         spec["unhealthyPodEvictionPolicy"] = "AlwaysAllow"
     obj = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": metadata(ctx), "spec": spec}

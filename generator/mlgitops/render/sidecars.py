@@ -7,7 +7,7 @@ default from 1.29): they start before the model container, stop after it, and do
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlgitops.kube.quantity import text as quantity
@@ -38,7 +38,7 @@ def hardened(spec: dict[str, Any], security: dict[str, Any], immutable_tag: str,
     return container
 
 
-def init_containers(serving: dict[str, Any], security: dict[str, Any], immutable_tag: str,
+def init_containers(serving: Mapping[str, Any], security: dict[str, Any], immutable_tag: str,
                     env_of: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> list[Container]:
     """The pod's initContainers from the spec, in order: the init containers, then the sidecars."""
     inits = [hardened(c, security, immutable_tag, env_of(c)) for c in serving.get("initContainers", [])]
@@ -47,7 +47,7 @@ def init_containers(serving: dict[str, Any], security: dict[str, Any], immutable
     return inits + sidecars
 
 
-def origins(serving: dict[str, Any], offset: int) -> dict[str, str]:
+def origins(serving: Mapping[str, Any], offset: int) -> dict[str, str]:
     """Object pointer -> spec pointer of the spec's init containers and sidecars, placed from index offset."""
     entries = [f"/spec/serving/initContainers/{i}" for i in range(len(serving.get("initContainers", [])))]
     entries += [f"/spec/serving/sidecars/{i}" for i in range(len(serving.get("sidecars", [])))]

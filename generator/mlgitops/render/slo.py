@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from typing import Any, cast
 
 from mlgitops.kube.annotations import REQUIRES
 from mlgitops.render import promql
@@ -52,7 +53,7 @@ def number(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def objectives(slo: dict) -> list[tuple[str, Decimal]]:
+def objectives(slo: dict[str, Any]) -> list[tuple[str, Decimal]]:
     """(SLI name, error budget ratio) of each objective the spec sets."""
     out = []
     if "availability" in slo:
@@ -74,7 +75,7 @@ def ratio(ctx: Context, sli: Sli, name: str, track: str, window: str) -> str:
     return promql.latency_ratio(sli.histogram, le, exact, regex, window)
 
 
-def series_labels(ctx: Context) -> dict:
+def series_labels(ctx: Context) -> dict[str, Any]:
     return {"environment": ctx.env, "model": ctx.name, "namespace": ctx.namespace, "team": ctx.team}
 
 
@@ -82,7 +83,7 @@ def matcher(ctx: Context, **more: str) -> str:
     return promql.selector({"environment": ctx.env, "model": ctx.name, **more}, {})
 
 
-def _annotations(ctx: Context, alert: str, summary: str, description: str) -> dict:
+def _annotations(ctx: Context, alert: str, summary: str, description: str) -> dict[str, Any]:
     out = {"description": description, "summary": summary}
     monitoring = ctx.monitoring
     if monitoring.get("runbookUrl"):
@@ -93,8 +94,8 @@ def _annotations(ctx: Context, alert: str, summary: str, description: str) -> di
     return out
 
 
-def alert(ctx: Context, name: str, expr: str, severity: str, text: tuple[str, str], extra: dict | None = None,
-          wait: str = "") -> dict:
+def alert(ctx: Context, name: str, expr: str, severity: str, text: tuple[str, str], extra: dict[str, Any] | None = None,
+          wait: str = "") -> dict[str, Any]:
     labels = {**series_labels(ctx), **(extra or {}), "severity": severity, "version": ctx.spec["model"]["version"]}
     rule = {"alert": name, "expr": expr, "labels": labels, "annotations": _annotations(ctx, name, *text)}
     if wait:
@@ -102,7 +103,7 @@ def alert(ctx: Context, name: str, expr: str, severity: str, text: tuple[str, st
     return rule
 
 
-def _sli_group(ctx: Context, sli: Sli) -> dict:
+def _sli_group(ctx: Context, sli: Sli) -> dict[str, Any]:
     slo = ctx.serving["slo"]
     rules = []
     for name, _ in objectives(slo):
@@ -138,7 +139,7 @@ def _rates(ctx: Context, severity: str) -> str:
                        for level, long, short, share in BURNS if level == severity)
 
 
-def _alert_group(ctx: Context) -> dict:
+def _alert_group(ctx: Context) -> dict[str, Any]:
     rules = []
     for name, error_budget in objectives(ctx.serving["slo"]):
         title = name.capitalize()
@@ -152,10 +153,10 @@ def _alert_group(ctx: Context) -> dict:
     return {"name": f"{ctx.name}-slo-alerts", "rules": rules}
 
 
-def _canary_group(ctx: Context, sli: Sli) -> dict:
-    slo, canary = ctx.serving["slo"], ctx.serving["canary"]
+def _canary_group(ctx: Context, sli: Sli) -> dict[str, Any]:
+    slo, canary = ctx.serving["slo"], cast("dict[str, Any]", ctx.serving["canary"])
     guard = slo["canary"]
-    rules: list[dict] = []
+    rules: list[dict[str, Any]] = []
     assert sli.requests or sli.histogram
     for track in ("stable", "canary"):
         labels = {**series_labels(ctx), "track": track}
@@ -191,7 +192,7 @@ def gpu_selector(ctx: Context) -> str:
     return promql.selector({namespace_label: ctx.namespace}, {pod_label: promql.pods(ctx.name, "all")})
 
 
-def _gpu_group(ctx: Context) -> dict:
+def _gpu_group(ctx: Context) -> dict[str, Any]:
     gpu = ctx.serving["slo"]["gpu"]
     util = f"{GPU_UTIL}{gpu_selector(ctx)}"
     scaling = ctx.serving.get("autoscaling")
@@ -214,7 +215,7 @@ def _gpu_group(ctx: Context) -> dict:
     return {"name": f"{ctx.name}-gpu", "rules": [rule]}
 
 
-def groups(ctx: Context) -> list[dict]:
+def groups(ctx: Context) -> list[dict[str, Any]]:
     """The rule groups of a model in an environment ([] without serving.slo, or for the base)."""
     slo = ctx.serving.get("slo")
     if not slo or not ctx.env:

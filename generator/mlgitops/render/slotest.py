@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any, cast
 
 from mlgitops.render import slo as rules
 from mlgitops.render.context import Context
@@ -20,7 +21,7 @@ from mlgitops.spec.slo import GOOD_VALUES, Sli, budget, resolve
 try:  # Python 3.11+
     from re import _parser as sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
-    import sre_parse  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef, unused-ignore]
 
 RATE = 100_000  # requests a minute in every synthetic series: a budget of 0.001 % is still one a minute
 
@@ -34,7 +35,7 @@ def sample(regex: str) -> str:
         return ""
 
 
-def _walk(parsed) -> str:
+def _walk(parsed: Any) -> str:
     out = []
     for op, arg in parsed:
         name = str(op)
@@ -54,7 +55,7 @@ def _walk(parsed) -> str:
     return "".join(out)
 
 
-def _first_in(items) -> str:
+def _first_in(items: Any) -> str:
     for op, arg in items:
         if str(op) == "LITERAL":
             return chr(arg)
@@ -112,7 +113,7 @@ def _error_values(bad: int, minutes: int, start: int, stop: int | None) -> str:
 
 
 def traffic(sli: Sli, pod: str, namespace: str, error_ratio: Decimal, minutes: int, start: int = 0,
-            stop: int | None = None) -> list[dict]:
+            stop: int | None = None) -> list[dict[str, Any]]:
     """Input series: RATE requests a minute from pod, error_ratio of them failing from minute start to stop."""
     assert sli.requests and sli.errors
     base = {"namespace": namespace, "pod": pod}
@@ -128,7 +129,7 @@ def _pod(ctx: Context, track: str = "stable") -> str:
     return f"{ctx.name}{'-canary' if track == 'canary' else ''}-7d9f8c6b5d-x2k4q"
 
 
-def _expected(ctx: Context, groups: list[dict], alert: str) -> dict:
+def _expected(ctx: Context, groups: list[dict[str, Any]], alert: str) -> dict[str, Any]:
     """The labels and annotations of a firing alert, as the rule file states them."""
     rule = next(r for g in groups for r in g["rules"] if r.get("alert") == alert)
     labels = dict(rule["labels"])
@@ -137,7 +138,7 @@ def _expected(ctx: Context, groups: list[dict], alert: str) -> dict:
     return {"exp_labels": labels, "exp_annotations": dict(rule["annotations"])}
 
 
-def _availability_tests(ctx: Context, sli: Sli, groups: list[dict], error_budget: Decimal) -> list[dict]:
+def _availability_tests(ctx: Context, sli: Sli, groups: list[dict[str, Any]], error_budget: Decimal) -> list[dict[str, Any]]:
     page = "ModelAvailabilityBudgetBurnPage"
     fresh = traffic(sli, _pod(ctx), ctx.namespace, error_budget * 15, 120, stop=60)
     after_quiet = traffic(sli, _pod(ctx), ctx.namespace, error_budget * 15, 430, start=360)
@@ -156,7 +157,7 @@ def _availability_tests(ctx: Context, sli: Sli, groups: list[dict], error_budget
     ]
 
 
-def _canary_tests(ctx: Context, sli: Sli, groups: list[dict], error_budget: Decimal) -> list[dict]:
+def _canary_tests(ctx: Context, sli: Sli, groups: list[dict[str, Any]], error_budget: Decimal) -> list[dict[str, Any]]:
     name = "ModelCanaryAvailabilityWorse"
     stable = traffic(sli, _pod(ctx), ctx.namespace, error_budget, 60)
     worse = traffic(sli, _pod(ctx, "canary"), ctx.namespace, error_budget * 3, 60)
@@ -173,7 +174,7 @@ def _canary_tests(ctx: Context, sli: Sli, groups: list[dict], error_budget: Deci
     ]
 
 
-def _gpu_tests(ctx: Context, groups: list[dict]) -> list[dict]:
+def _gpu_tests(ctx: Context, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     gpu = ctx.serving["slo"]["gpu"]
     pod_label = ctx.monitoring.get("gpuPodLabel", "pod")
     ns_label = "exported_namespace" if pod_label.startswith("exported_") else "namespace"
@@ -189,7 +190,7 @@ def _gpu_tests(ctx: Context, groups: list[dict]) -> list[dict]:
                                       "exp_alerts": [_expected(ctx, groups, name)]}]}]
     wait = int(rules.hours(gpu["for"]) * 60)
     low = max(gpu["utilization"] // 2, 1)
-    minimum = ctx.serving["autoscaling"]["minReplicas"]
+    minimum = cast("dict[str, Any]", ctx.serving["autoscaling"])["minReplicas"]
     ksm = [{"series": _series_text(rules.KSM[0], {"deployment": ctx.name, "namespace": ctx.namespace}),
             "values": f"{minimum + 1}x{wait + 60}"},
            {"series": _series_text(rules.KSM[1], {"horizontalpodautoscaler": ctx.name, "namespace": ctx.namespace}),
@@ -206,14 +207,14 @@ def _gpu_tests(ctx: Context, groups: list[dict]) -> list[dict]:
              "alert_rule_test": [{"eval_time": f"{wait + 30}m", "alertname": name, "exp_alerts": []}]}]
 
 
-def tests(ctx: Context, rule_file: str) -> dict | None:
+def tests(ctx: Context, rule_file: str) -> dict[str, Any] | None:
     """The promtool test file for the rules of ctx ([] when it has none)."""
     groups = rules.groups(ctx)
     if not groups:
         return None
     slo = ctx.serving["slo"]
     sli = resolve(slo)
-    cases: list[dict] = []
+    cases: list[dict[str, Any]] = []
     if "availability" in slo:
         error_budget = budget(slo["availability"])
         cases += _availability_tests(ctx, sli, groups, error_budget)
@@ -227,7 +228,7 @@ def tests(ctx: Context, rule_file: str) -> dict | None:
 RULE_FILE = "rules.yaml"
 
 
-def files(ctx: Context) -> dict[str, dict]:
+def files(ctx: Context) -> dict[str, dict[str, Any]]:
     """The plain rule file (what Prometheus loads without the Operator; promtool reads it either way) and
     its unit tests, by file name; {} without SLOs."""
     groups = rules.groups(ctx)

@@ -6,6 +6,8 @@ is its own object, protected from GitOps pruning unless the spec opts out.
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgitops.kube.annotations import PRUNE_PROTECTION
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.quantity import text as quantity
@@ -28,7 +30,7 @@ def persistent_volume_claim(ctx: Context) -> Manifest | None:
     storage = ctx.serving.get("storage")
     if not storage:
         return None
-    spec: dict = {"accessModes": [storage["accessMode"]], "resources": {"requests": {"storage": quantity(storage["size"])}}}
+    spec: dict[str, Any] = {"accessModes": [storage["accessMode"]], "resources": {"requests": {"storage": quantity(storage["size"])}}}
     if "storageClassName" in storage:
         spec["storageClassName"] = storage["storageClassName"]
     source = storage.get("dataSource")
@@ -48,7 +50,7 @@ def persistent_volume_claim(ctx: Context) -> Manifest | None:
     return Manifest(obj, "pvc.yaml", "/spec/serving/storage", fields)
 
 
-def attach(ctx: Context, pod: dict) -> dict[str, str]:
+def attach(ctx: Context, pod: dict[str, Any]) -> dict[str, str]:
     """Mount the claim and the fetched weights into the pod's first container; the fields they trace to."""
     storage = ctx.serving.get("storage")
     if storage:
@@ -59,7 +61,7 @@ def attach(ctx: Context, pod: dict) -> dict[str, str]:
     return {}
 
 
-def _attach_claim(ctx: Context, storage: dict, pod: dict) -> None:
+def _attach_claim(ctx: Context, storage: dict[str, Any], pod: dict[str, Any]) -> None:
     mount = {"mountPath": storage["mountPath"], "name": CLAIM_VOLUME}
     if storage["readOnly"]:
         mount["readOnly"] = True
@@ -67,7 +69,7 @@ def _attach_claim(ctx: Context, storage: dict, pod: dict) -> None:
     pod["volumes"].append({"name": CLAIM_VOLUME, "persistentVolumeClaim": {"claimName": pvc_name(ctx)}})
 
 
-def _attach_fetch(ctx: Context, fetch: dict, pod: dict) -> dict[str, str]:
+def _attach_fetch(ctx: Context, fetch: dict[str, Any], pod: dict[str, Any]) -> dict[str, str]:
     """The initializer fills an emptyDir the server mounts read-only (KServe's storage-initializer pattern)."""
     container, path = pod["containers"][0], fetch["mountPath"]
     pod["initContainers"] = [*pod.get("initContainers", []), _initializer(ctx, fetch)]
@@ -86,7 +88,7 @@ def _attach_fetch(ctx: Context, fetch: dict, pod: dict) -> dict[str, str]:
     return {init: "/spec/model/fetch", f"{init}/env": "/spec/model/fetch/env"}
 
 
-def _fetch_env(fetch: dict) -> list[dict]:
+def _fetch_env(fetch: dict[str, Any]) -> list[dict[str, Any]]:
     env = [{"name": k, "value": v} for k, v in sorted(fetch.get("env", {}).items())]
     for ref in fetch.get("secrets", []):
         key_ref = {"name": ref["secret"], "key": ref["key"]}
@@ -96,7 +98,7 @@ def _fetch_env(fetch: dict) -> list[dict]:
     return env
 
 
-def _initializer(ctx: Context, fetch: dict) -> dict:
+def _initializer(ctx: Context, fetch: dict[str, Any]) -> dict[str, Any]:
     """KServe's storage-initializer contract: arguments `<uri> <destination folder>`."""
     init = ctx.storage_initializer or {}
     resources, path = init["resources"], fetch["mountPath"]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 from decimal import ROUND_FLOOR, Context, Decimal
+from typing import Any
 
 DIGITS = 6  # significant digits of a drawn float
 _MATHS = Context(prec=34)
 _FRACTION_BITS = 64
 
 
-def text(value) -> str:
+def text(value: Any) -> str:
     """A parameter value as a command-line argument: true/false, integers, shortest float repr, strings."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -30,7 +31,7 @@ def draw(seed: int, trial: int, name: str) -> Decimal:
     return Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2 ** _FRACTION_BITS)
 
 
-def _sample(space, u: Decimal) -> str:
+def _sample(space: Any, u: Decimal) -> str:
     if isinstance(space, list):
         return text(space[int(u * len(space))])
     low, high = Decimal(str(space["min"])), Decimal(str(space["max"]))
@@ -55,14 +56,14 @@ def _float(value: Decimal) -> str:
     return out
 
 
-def trials(sweep: dict) -> list[list[tuple[str, str]]]:
+def trials(sweep: dict[str, Any]) -> list[list[tuple[str, str]]]:
     """Every trial as [(parameter, value text)], parameters in name order; trial i is index i of the Job."""
     names = sorted(sweep["parameters"])
     spaces = [sweep["parameters"][n] for n in names]
     if sweep.get("strategy", "grid") == "grid":
-        return [list(zip(names, (text(v) for v in combo))) for combo in itertools.product(*spaces)]
+        return [list(zip(names, (text(v) for v in combo), strict=True)) for combo in itertools.product(*spaces)]
     seed = sweep.get("seed", 0)
-    return [[(name, _sample(space, draw(seed, i, name))) for name, space in zip(names, spaces)]
+    return [[(name, _sample(space, draw(seed, i, name))) for name, space in zip(names, spaces, strict=True)]
             for i in range(sweep["trials"])]
 
 

@@ -16,6 +16,7 @@ Per cluster (environments may share one), for each engine of `sync.engine`:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mlgitops.kube import quantity
 from mlgitops.render.engines import ENGINES, named
@@ -28,7 +29,7 @@ from mlgitops.spec.config import Config, Environment
 class SyncObject:
     folder: str  # clusters/<cluster>/<engine>
     file: str
-    obj: dict
+    obj: dict[str, Any]
     source: str  # the file it is generated from: mlgitops.yaml or models/<name>.yaml
 
 
@@ -52,7 +53,7 @@ def _minor(config: Config) -> str:
 KATIB_INJECTION = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}  # katib's webhook namespaceSelector
 
 
-def namespace(config: Config, env: Environment, engine: str, trains: bool = False) -> dict:
+def namespace(config: Config, env: Environment, engine: str, trains: bool = False) -> dict[str, Any]:
     """trains: a model trains here; with Katib (training.katib), its metrics collector must be injected into the
     trials, or every trial ends MetricsUnavailable (katib manifests/v1beta1/components/webhook/webhooks.yaml)."""
     labels = {"kubernetes.io/metadata.name": env.namespace, **PART_OF, "mlgitops.io/environment": env.name}
@@ -66,11 +67,11 @@ def namespace(config: Config, env: Environment, engine: str, trains: bool = Fals
             "metadata": {"name": env.namespace, "labels": labels, "annotations": annotations}}
 
 
-def _quantity(value) -> str:
+def _quantity(value: Any) -> str:
     return quantity.text(value)
 
 
-def resource_quota(config: Config, env: Environment) -> dict | None:
+def resource_quota(config: Config, env: Environment) -> dict[str, Any] | None:
     quota = env.quota
     if not quota:
         return None
@@ -88,11 +89,11 @@ def resource_quota(config: Config, env: Environment) -> dict | None:
             "spec": {"hard": hard}}
 
 
-def limit_range(env: Environment) -> dict | None:
+def limit_range(env: Environment) -> dict[str, Any] | None:
     limits = env.limit_range
     if not limits:
         return None
-    item: dict = {"type": "Container"}
+    item: dict[str, Any] = {"type": "Container"}
     for key in ("default", "defaultRequest"):
         if limits.get(key):
             item[key] = {k: _quantity(v) for k, v in limits[key].items()}
@@ -102,9 +103,9 @@ def limit_range(env: Environment) -> dict | None:
 
 
 def _cluster_objects(config: Config, envs: list[Environment], engine: str, models: list[tuple[str, str]],
-                     training: frozenset[tuple[str, str]], facts: Facts | None) -> list[tuple[str, dict, str]]:
+                     training: frozenset[tuple[str, str]], facts: Facts | None) -> list[tuple[str, dict[str, Any], str]]:
     """(file, object, source) for one cluster and engine."""
-    out: list[tuple[str, dict, str]] = []
+    out: list[tuple[str, dict[str, Any], str]] = []
     for env in envs:
         trains = any(name == env.name for _, name in training)
         out.append((f"namespace-{env.namespace}.yaml", namespace(config, env, engine, trains), config.path))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any, cast
 
 from mlgitops.kube import trainer_runtimes, weights, workloads
 from mlgitops.kube.annotations import PRUNE_PROTECTION, SECURITY_EXCEPTION
@@ -60,31 +61,31 @@ class TrainingContext:
     team: str
     env: str
     namespace: str
-    spec: dict  # the effective spec of the environment
-    gpu: dict  # mlgitops.yaml's gpu section
-    settings: dict  # mlgitops.yaml's training section
+    spec: dict[str, Any]  # the effective spec of the environment
+    gpu: dict[str, Any]  # mlgitops.yaml's gpu section
+    settings: dict[str, Any]  # mlgitops.yaml's training section
     kubernetes_version: str
 
     @property
-    def training(self) -> dict:
-        return self.spec["training"]
+    def training(self) -> dict[str, Any]:
+        return cast("dict[str, Any]", self.spec["training"])
 
-    def pod_labels(self, run: str = PLACEHOLDER) -> dict:
+    def pod_labels(self, run: str = PLACEHOLDER) -> dict[str, Any]:
         """The labels of a run's pods: the training labels and the run's name."""
         return {**self.labels, RUN_LABEL: run}
 
     @property
-    def labels(self) -> dict:
+    def labels(self) -> dict[str, Any]:
         common = label_set.common(self.name, self.team, self.spec, self.env)
         common.pop("app.kubernetes.io/name")  # not selected by the serving Service, PDB or NetworkPolicy
         return {**common, COMPONENT: "training"}
 
-    def run_metadata(self) -> dict:
+    def run_metadata(self) -> dict[str, Any]:
         """The metadata of a run object, named by its identity (the placeholder until it is known)."""
         return self.metadata(PLACEHOLDER, dict(RUN_ANNOTATIONS))
 
-    def metadata(self, name: str, annotations: dict | None = None) -> dict:
-        meta: dict = {"name": name, "labels": dict(self.labels), "namespace": self.namespace}
+    def metadata(self, name: str, annotations: dict[str, Any] | None = None) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": name, "labels": dict(self.labels), "namespace": self.namespace}
         merged = {**self.spec.get("annotations", {}), **(annotations or {})}
         reason = self.training["security"].get("reason")
         if reason:
@@ -94,7 +95,7 @@ class TrainingContext:
         return meta
 
 
-def context(effective: dict, config: Config, env: str) -> TrainingContext:
+def context(effective: dict[str, Any], config: Config, env: str) -> TrainingContext:
     meta = effective["metadata"]
     return TrainingContext(meta["name"], meta["team"], env, config.environment(env).namespace, effective["spec"],
                            config.gpu, config.training, str(config.kubernetes_version))
@@ -117,7 +118,7 @@ def scratch(ctx: TrainingContext, kind: str) -> Scratch:
     return Scratch(str(given.get("tmpSize", defaults.tmp)), str(given.get("homeSize", defaults.home)), shm)
 
 
-def _resources(ctx: TrainingContext, sizes: Scratch) -> dict:
+def _resources(ctx: TrainingContext, sizes: Scratch) -> dict[str, Any]:
     """The spec's resources, plus /dev/shm in memory (its pages are the container's) and, unless the spec
     sets ephemeralStorage, the scratch volumes and log headroom as the ephemeral-storage request and limit."""
     res = ctx.training["resources"]
@@ -136,11 +137,11 @@ def data_claim(ctx: TrainingContext) -> str:
     return f"{ctx.name}-train-data"
 
 
-def _field(path: str) -> dict:
+def _field(path: str) -> dict[str, Any]:
     return {"valueFrom": {"fieldRef": {"fieldPath": path}}}
 
 
-def _run_env(kind: str, indexed: bool) -> list[dict]:
+def _run_env(kind: str, indexed: bool) -> list[dict[str, Any]]:
     """MLGITOPS_RUN: the run's name, from the label the kind's controller puts on its pods (kube/workloads.py);
     MLGITOPS_TRIAL: an Indexed sweep Job's completion index, a Katib trial's name, else "0" (one trial)."""
     run = _field(f"metadata.labels['{workloads.KINDS[kind].run_label}']")
@@ -162,7 +163,7 @@ def output_uri(template: str, version: str) -> str:
     return out
 
 
-def _env(ctx: TrainingContext, container: str, kind: str, indexed: bool = False) -> list[dict]:
+def _env(ctx: TrainingContext, container: str, kind: str, indexed: bool = False) -> list[dict[str, Any]]:
     model = ctx.spec["model"]
     env = [{"name": "MODEL_NAME", "value": ctx.name}, {"name": "MODEL_VERSION", "value": model["version"]}]
     output = ctx.training.get("output")
@@ -173,12 +174,12 @@ def _env(ctx: TrainingContext, container: str, kind: str, indexed: bool = False)
 
 
 def _volumes(ctx: TrainingContext, sizes: Scratch, sweep_config: str | None = None,
-             data: bool = True) -> tuple[list[dict], list[dict]]:
+             data: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(pod volumes, container mounts): a size-limited writable /tmp and HOME, /dev/shm in memory, the data,
     the sweep's trials."""
-    volumes: list[dict] = [{"emptyDir": {"sizeLimit": sizes.tmp}, "name": "tmp"},
+    volumes: list[dict[str, Any]] = [{"emptyDir": {"sizeLimit": sizes.tmp}, "name": "tmp"},
                            {"emptyDir": {"sizeLimit": sizes.home}, "name": "home"}]
-    mounts: list[dict] = [{"mountPath": "/tmp", "name": "tmp"}, {"mountPath": pods.HOME, "name": "home"}]
+    mounts: list[dict[str, Any]] = [{"mountPath": "/tmp", "name": "tmp"}, {"mountPath": pods.HOME, "name": "home"}]
     if sizes.shm:
         volumes.append({"emptyDir": {"medium": "Memory", "sizeLimit": sizes.shm}, "name": "dshm"})
         mounts.append({"mountPath": "/dev/shm", "name": "dshm"})
@@ -198,13 +199,13 @@ def _volumes(ctx: TrainingContext, sizes: Scratch, sweep_config: str | None = No
 
 
 def _container(ctx: TrainingContext, kind: str, name: str = CONTAINER,
-               sweep_config: str | None = None) -> tuple[dict, dict]:
+               sweep_config: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(container, pod spec without containers) for the pod templates of Jobs and PyTorchJobs."""
     training = ctx.training
     pod_security, container_security = security_contexts(training["security"])
     sizes = scratch(ctx, kind)
     volumes, mounts = _volumes(ctx, sizes, sweep_config)
-    container: dict = {"name": name, "image": training["image"], "imagePullPolicy": "IfNotPresent",
+    container: dict[str, Any] = {"name": name, "image": training["image"], "imagePullPolicy": "IfNotPresent",
                        "env": _env(ctx, name, kind, bool(sweep_config)), "resources": _resources(ctx, sizes),
                        "securityContext": container_security, "volumeMounts": mounts}
     for key in ("command", "args"):
@@ -215,7 +216,7 @@ def _container(ctx: TrainingContext, kind: str, name: str = CONTAINER,
                                 *training["command"]]
         container.pop("args", None)
         container["command"] += list(training.get("args", []))
-    pod: dict = {"automountServiceAccountToken": False, "restartPolicy": "Never",
+    pod: dict[str, Any] = {"automountServiceAccountToken": False, "restartPolicy": "Never",
                  "securityContext": pod_security, "volumes": volumes}
     scheduling(training, ctx.gpu, pod)
     podoptions.apply(training, pod)  # training.serviceAccount, training.restartPolicy
@@ -223,7 +224,7 @@ def _container(ctx: TrainingContext, kind: str, name: str = CONTAINER,
 
 
 def _pod_template(ctx: TrainingContext, kind: str, sweep_config: str | None = None, name: str = CONTAINER,
-                  run: str = PLACEHOLDER) -> dict:
+                  run: str = PLACEHOLDER) -> dict[str, Any]:
     container, pod = _container(ctx, kind, name, sweep_config)
     return {"metadata": {"labels": ctx.pod_labels(run)}, "spec": {**pod, "containers": [container]}}
 
@@ -254,7 +255,7 @@ NOT_RUN_SWEEP = ("maxTrials",)  # a cap the check enforces; the trials themselve
 RUN_ANNOTATIONS = {"kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent"}
 
 
-def run_identity(ctx: TrainingContext, kind: str) -> dict:
+def run_identity(ctx: TrainingContext, kind: str) -> dict[str, Any]:
     """What the run of `kind` is: the training fields that decide what runs, the model version it trains,
     and (a TrainJob) the runtime it runs on."""
     training = ctx.training
@@ -273,7 +274,7 @@ def _hashed(ctx: TrainingContext, kind: str, prefix: str) -> str:
     return f"{prefix}-{hashlib.sha256(content.encode()).hexdigest()[:HASH_LENGTH]}"
 
 
-def _named(value, name: str):
+def _named(value: Any, name: str) -> Any:
     """value with every string equal to the placeholder replaced by name."""
     if isinstance(value, dict):
         return {k: _named(v, name) for k, v in value.items()}
@@ -282,7 +283,7 @@ def _named(value, name: str):
     return name if value == PLACEHOLDER else value
 
 
-def _job_spec(ctx: TrainingContext, template: dict) -> dict:
+def _job_spec(ctx: TrainingContext, template: dict[str, Any]) -> dict[str, Any]:
     training = ctx.training
     return {"activeDeadlineSeconds": training["activeDeadlineSeconds"], "backoffLimit": training["backoffLimit"],
             "template": template}
@@ -318,7 +319,7 @@ NODE_ONLY = (trainer_runtimes.RuntimeJob(trainer_runtimes.NODE, (trainer_runtime
 RUNTIME_JOBS = "/spec/runtimePatches/0/trainingRuntimeSpec/template/spec/replicatedJobs"
 
 
-def _runtime_pod(ctx: TrainingContext, job: trainer_runtimes.RuntimeJob, sizes: Scratch) -> dict:
+def _runtime_pod(ctx: TrainingContext, job: trainer_runtimes.RuntimeJob, sizes: Scratch) -> dict[str, Any]:
     """The patch of one job of the runtime: every container restricted, with the scratch volumes (and the
     writable HOME in env where the trainer section does not set it); the trainer's jobs get the data, the
     /dev/shm and the GPU scheduling too."""
@@ -327,11 +328,11 @@ def _runtime_pod(ctx: TrainingContext, job: trainer_runtimes.RuntimeJob, sizes: 
     volumes, mounts = _volumes(ctx, own, data=job.trainer)
     containers = []
     for name in job.containers:
-        container: dict = {"name": name, "securityContext": container_security, "volumeMounts": mounts}
+        container: dict[str, Any] = {"name": name, "securityContext": container_security, "volumeMounts": mounts}
         if not (job.trainer and name == trainer_runtimes.NODE):
             container["env"] = [{"name": key, "value": value} for key, value in pod_parts.HOME_VARS]
         containers.append(container)
-    pod: dict = {"containers": containers, "securityContext": pod_security, "volumes": volumes}
+    pod: dict[str, Any] = {"containers": containers, "securityContext": pod_security, "volumes": volumes}
     if job.trainer:
         scheduling(ctx.training, ctx.gpu, pod)
     return pod
@@ -342,7 +343,7 @@ def train_job(ctx: TrainingContext) -> Manifest:
     initializers) hardened by a runtime patch; the trainer section sizes the trainer's jobs."""
     training = ctx.training
     sizes = scratch(ctx, "TrainJob")
-    trainer: dict = {"env": _env(ctx, trainer_runtimes.NODE, "TrainJob"), "image": training["image"],
+    trainer: dict[str, Any] = {"env": _env(ctx, trainer_runtimes.NODE, "TrainJob"), "image": training["image"],
                      "numNodes": training["workers"], "resourcesPerNode": _resources(ctx, sizes)}
     for key in ("command", "args"):
         if key in training:
@@ -418,13 +419,13 @@ def sweep_job(ctx: TrainingContext) -> list[Manifest]:
             Manifest(_named(job_obj, name), "sweep-job.yaml", f"{T}/sweep", fields)]
 
 
-def max_failed(sweep: dict, trials: int) -> int:
+def max_failed(sweep: dict[str, Any], trials: int) -> int:
     """Failed trials that stop a sweep: the spec's `maxFailedTrials`, else one round of parallel trials (a
     broken image or data path fails every trial alike: the first round shows it), never more than trials."""
-    return min(trials, sweep.get("maxFailedTrials", max(1, min(sweep["parallelism"], trials))))
+    return int(min(trials, sweep.get("maxFailedTrials", max(1, min(sweep["parallelism"], trials)))))
 
 
-def _katib_parameter(name: str, space) -> dict:
+def _katib_parameter(name: str, space: Any) -> dict[str, Any]:
     if isinstance(space, list):
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in space)
         return {"feasibleSpace": {"list": [sweeps.text(v) for v in space]}, "name": name,
@@ -448,7 +449,7 @@ def katib_experiment(ctx: TrainingContext) -> Manifest:
     trial_spec = {"apiVersion": "batch/v1", "kind": "Job",
                   "spec": {"activeDeadlineSeconds": training["activeDeadlineSeconds"],
                            "backoffLimit": training["backoffLimit"], "template": template}}
-    algorithm: dict = {"algorithmName": sweep.get("strategy", "grid")}
+    algorithm: dict[str, Any] = {"algorithmName": sweep.get("strategy", "grid")}
     if algorithm["algorithmName"] == "random":
         algorithm["algorithmSettings"] = [{"name": "random_state", "value": str(sweep.get("seed", 0))}]
     objective = sweep["objective"]
@@ -474,7 +475,7 @@ def data_volume_claim(ctx: TrainingContext) -> Manifest | None:
     data = ctx.training.get("data")
     if not data or "size" not in data:
         return None
-    spec: dict = {"accessModes": [data["accessMode"]], "resources": {"requests": {"storage": quantity(data["size"])}}}
+    spec: dict[str, Any] = {"accessModes": [data["accessMode"]], "resources": {"requests": {"storage": quantity(data["size"])}}}
     if "storageClassName" in data:
         spec["storageClassName"] = data["storageClassName"]
     obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -501,7 +502,7 @@ def network_policies(ctx: TrainingContext, runs: list[Manifest]) -> list[Manifes
     return out
 
 
-def render(effective: dict, config: Config, env: str) -> list[Manifest]:
+def render(effective: dict[str, Any], config: Config, env: str) -> list[Manifest]:
     """The training objects of one environment's effective spec (the caller decides that env trains)."""
     ctx = context(effective, config, env)
     training = ctx.training

@@ -105,7 +105,7 @@ def path_segments(path: str) -> list[str]:
 def path_match(pattern: str, path: str) -> bool:
     """Go's path.Match, as Argo CD's git directory generator uses it: `*` never crosses a `/`."""
     parts, want = path.split("/"), pattern.split("/")
-    return len(parts) == len(want) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, want))
+    return len(parts) == len(want) and all(fnmatch.fnmatchcase(p, w) for p, w in zip(parts, want, strict=True))
 
 
 def is_hidden(path: str) -> bool:

@@ -5,7 +5,7 @@ pod-security-standards, "Volume Types")."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlgitops.kube.quantity import text as quantity
@@ -34,7 +34,7 @@ def source_of(entry: dict[str, Any]) -> str:
     return next(key for key in SOURCES if key in entry)
 
 
-def spec_volumes(section: dict[str, Any]) -> tuple[list[Volume], list[Volume]]:
+def spec_volumes(section: Mapping[str, Any]) -> tuple[list[Volume], list[Volume]]:
     """(pod volumes, container mounts) of a section's `volumes`, in the spec's order."""
     volumes: list[Volume] = []
     mounts: list[Volume] = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from mlgitops.kube import gpus
 from mlgitops.kube.annotations import POLICY_EXCEPTION_PREFIX, SECURITY_EXCEPTION
 from mlgitops.kube.quantity import add_bytes
@@ -19,7 +22,7 @@ POD = "/spec/template/spec"
 C0 = f"{POD}/containers/0"
 
 
-def _probe(probe, timings_default: dict) -> dict:
+def _probe(probe: Any, timings_default: dict[str, Any]) -> dict[str, Any]:
     spec = {"path": probe} if isinstance(probe, str) else probe
     out = {"httpGet": {"path": spec["path"], "port": "http"}, **timings_default}
     out.update({k: v for k, v in spec.items() if k != "path"})
@@ -29,7 +32,7 @@ def _probe(probe, timings_default: dict) -> dict:
 PROBE_DEFAULTS = pods.PROBE_DEFAULTS
 
 
-def container_resources(res: dict, gpu: dict) -> dict:
+def container_resources(res: dict[str, Any], gpu: dict[str, Any]) -> dict[str, Any]:
     """Requests and limits from a spec's `resources`, as they are (training; serving adds its scratch)."""
     limits_in = res.get("limits", {})
     requests = {"cpu": quantity(res["cpu"]), "memory": quantity(res["memory"])}
@@ -43,7 +46,7 @@ def container_resources(res: dict, gpu: dict) -> dict:
     return {"requests": requests, "limits": limits}
 
 
-def _resources(ctx: Context) -> dict:
+def _resources(ctx: Context) -> dict[str, Any]:
     res = ctx.serving["resources"]
     limits_in = res.get("limits", {})
     # /dev/shm pages count against the container's memory: its size is added to the request and limit
@@ -62,7 +65,7 @@ def _resources(ctx: Context) -> dict:
     return {"requests": requests, "limits": limits}
 
 
-def _env(ctx: Context) -> list[dict]:
+def _env(ctx: Context) -> list[dict[str, Any]]:
     model = ctx.spec["model"]
     env = [{"name": "MODEL_NAME", "value": ctx.name}, {"name": "MODEL_VERSION", "value": model["version"]}]
     if model.get("uri"):
@@ -71,7 +74,7 @@ def _env(ctx: Context) -> list[dict]:
     return env + env_vars(ctx.serving)
 
 
-def env_vars(section: dict) -> list[dict]:
+def env_vars(section: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A spec section's `env` (sorted; plain values or resource and field references) and `secrets` (by
     reference only) as container env: shared by serving and training."""
     env = [pod_parts.spec_env(k, v) for k, v in sorted(section.get("env", {}).items())]
@@ -83,11 +86,11 @@ def env_vars(section: dict) -> list[dict]:
     return env
 
 
-def _security(ctx: Context) -> tuple[dict, dict]:
+def _security(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     return security_contexts(ctx.serving["security"])
 
 
-def security_contexts(sec: dict) -> tuple[dict, dict]:
+def security_contexts(sec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(pod, container) security contexts from a spec's `security`: restricted unless relaxed."""
     non_root = sec.get("runAsNonRoot", True)
     pod = {"runAsNonRoot": non_root, "seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": sec["fsGroup"]}
@@ -102,11 +105,11 @@ def security_contexts(sec: dict) -> tuple[dict, dict]:
     return pod, container
 
 
-def _scheduling(ctx: Context, pod: dict) -> None:
+def _scheduling(ctx: Context, pod: dict[str, Any]) -> None:
     scheduling(ctx.serving, ctx.gpu, pod)
 
 
-def scheduling(section: dict, gpu_config: dict, pod: dict) -> None:
+def scheduling(section: Mapping[str, Any], gpu_config: dict[str, Any], pod: dict[str, Any]) -> None:
     """Node selector and tolerations of a spec section (serving or training) into pod."""
     gpu = section["resources"]["gpu"] > 0
     # a GPU pod keeps the GPU node labels and its GPU type's; the spec's own node labels are added (and win on
@@ -121,13 +124,13 @@ def scheduling(section: dict, gpu_config: dict, pod: dict) -> None:
         pod["tolerations"] = [dict(t) for t in tolerations]
 
 
-def _container(ctx: Context, container_security: dict, mounts: list[dict]) -> dict:
+def _container(ctx: Context, container_security: dict[str, Any], mounts: list[dict[str, Any]]) -> dict[str, Any]:
     serving = ctx.serving
     ports = [{"containerPort": serving["port"], "name": "http", "protocol": "TCP"}]
     if ctx.metrics_port not in (None, serving["port"]):
         ports.append({"containerPort": ctx.metrics_port, "name": "metrics", "protocol": "TCP"})
     ports += [{"containerPort": p["port"], "name": p["name"], "protocol": p["protocol"]} for p in serving.get("ports", [])]
-    container: dict = {
+    container: dict[str, Any] = {
         "name": CONTAINER,
         "image": serving["image"],
         "imagePullPolicy": pod_parts.pull_policy(ctx),
@@ -154,7 +157,7 @@ def deployment(ctx: Context) -> Manifest:
     volumes, mounts = pod_parts.volumes(ctx)
     own_volumes, own_mounts = spec_volumes(serving)
     volumes, mounts = volumes + own_volumes, mounts + own_mounts
-    pod: dict = {
+    pod: dict[str, Any] = {
         "automountServiceAccountToken": serving["serviceAccount"]["automountToken"],
         "containers": [_container(ctx, container_security, mounts)],
         "securityContext": pod_security,
@@ -172,7 +175,7 @@ def deployment(ctx: Context) -> Manifest:
         attached = {**attached, **sidecars.origins(serving, len(pod.get("initContainers", [])))}
         pod["initContainers"] = [*pod.get("initContainers", []), *extra]
     _scheduling(ctx, pod)
-    template_meta: dict = {"labels": dict(ctx.labels)}
+    template_meta: dict[str, Any] = {"labels": dict(ctx.labels)}
     metrics = serving.get("metrics")
     if metrics and not ctx.prometheus_operator:  # a ServiceMonitor scrapes instead: never both
         template_meta["annotations"] = {"prometheus.io/path": metrics["path"],
@@ -184,7 +187,7 @@ def deployment(ctx: Context) -> Manifest:
         annotations[SECURITY_EXCEPTION] = serving["security"]["reason"]
     for rule, reason in policy_exceptions(ctx.spec).items():
         annotations[POLICY_EXCEPTION_PREFIX + rule] = reason
-    spec: dict = {
+    spec: dict[str, Any] = {
         "progressDeadlineSeconds": pods.progress_deadline(serving),
         "revisionHistoryLimit": 5,
         "selector": {"matchLabels": ctx.selector},
@@ -223,11 +226,11 @@ def deployment(ctx: Context) -> Manifest:
     return Manifest(obj, "deployment.yaml", "/spec/serving", {**fields, **attached})
 
 
-def policy_exceptions(spec: dict) -> dict[str, str]:
+def policy_exceptions(spec: Mapping[str, Any]) -> dict[str, str]:
     """The spec's policy exceptions in one environment: rule id -> reason (an override's null removes one)."""
     exceptions = (spec.get("policies") or {}).get("exceptions") or {}
     single = (spec.get("serving") or {}).get("singleReplica")
-    implied = {rule: f"single replica: {single['reason']}" for rule in SINGLE_REPLICA_RULES} if single else {}
+    implied = dict.fromkeys(SINGLE_REPLICA_RULES, f"single replica: {single['reason']}") if single else {}
     return {**implied, **{rule: entry["reason"] for rule, entry in sorted(exceptions.items()) if entry}}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 # Characters that must never reach an output raw: they would break a line (and so forge a finding),
 # move the cursor, recolour a terminal, reorder text (bidi controls), or make XML ill-formed.
@@ -16,7 +17,7 @@ _UNSAFE_INLINE = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x09\x0b\
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def _escaped(match: re.Match) -> str:
+def _escaped(match: re.Match[str]) -> str:
     char = match.group()
     if char in _NAMED:
         return _NAMED[char]
@@ -44,7 +45,7 @@ class Position:
     col: int = 0
 
     @classmethod
-    def from_mark(cls, mark) -> Position:
+    def from_mark(cls, mark: Any) -> Position:
         """The one place 0-based YAML marks become 1-based positions."""
         return cls(mark.line + 1, mark.column + 1)
 
@@ -81,19 +82,19 @@ class Finding:
     def col(self) -> int:
         return self.position.col
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[Any, ...]:
         return (self.file, self.position.line, self.position.col, self.rule, self.message)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "severity": self.severity.value, "file": self.file, "line": self.line,
                 "col": self.col, "message": self.message, "hint": self.hint, "object": self.object}
 
-    def as_record(self) -> dict:
+    def as_record(self) -> dict[str, Any]:
         """as_dict and the environments (for a cache: the output formats print as_dict)."""
         return {**self.as_dict(), "environments": list(self.environments)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> Finding:
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
         return cls(d["rule"], d["message"], d["file"], Position(d["line"], d["col"]), d["hint"],
                    Severity(d["severity"]), d["object"], tuple(d.get("environments", ())))
 
@@ -122,15 +123,15 @@ class Finding:
         return "".join(parts)
 
 
-def has_errors(findings) -> bool:
+def has_errors(findings: Any) -> bool:
     return any(f.severity is Severity.ERROR for f in findings)
 
 
-def sorted_findings(findings) -> list[Finding]:
+def sorted_findings(findings: Any) -> list[Finding]:
     return sorted(set(findings), key=Finding.sort_key)
 
 
-def shown(findings, keep_breaks: bool = False) -> list[Finding]:
+def shown(findings: Any, keep_breaks: bool = False) -> list[Finding]:
     """Findings as every format prints them: sorted, each made printable (the one place this happens)."""
     return [f.printable(keep_breaks) for f in sorted_findings(findings)]
 

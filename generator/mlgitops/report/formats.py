@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
 
 from mlgitops.report.findings import Finding, Severity, printable, shown, sorted_findings
 from mlgitops.report.terminal import SEVERITY_COLOURS, paint
@@ -40,7 +44,7 @@ def format_text(findings: Iterable[Finding], colour: bool = False) -> str:
     return "\n".join(lines) + f"\n{summary(items)}\n"
 
 
-def dump_json(data) -> str:
+def dump_json(data: Any) -> str:
     """JSON keeps the data as it is, but never a character a reader could take for a line break
     (json.dumps escapes C0 controls itself; U+0085, U+2028 and U+2029 it leaves raw)."""
     text = json.dumps(data, indent=2, ensure_ascii=False)
@@ -53,7 +57,7 @@ _JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2
 def format_json(findings: Iterable[Finding], prerequisites: list[str] | None = None) -> str:
     """{"findings": [...]}, and `check`'s prerequisite lines when given."""
     items = [f.as_dict() for f in sorted_findings(findings)]
-    out: dict = {"findings": items}
+    out: dict[str, Any] = {"findings": items}
     if prerequisites is not None:
         out["prerequisites"] = list(prerequisites)
     return dump_json(out)
@@ -138,9 +142,6 @@ FORMATS: dict[str, Callable[[Iterable[Finding]], str]] = {
 
 
 # --- JUnit XML (added for `mlgitops validate`; `check` can use format_junit as it is) ---------------
-from dataclasses import dataclass
-from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import quoteattr
 
 
 @dataclass(frozen=True)

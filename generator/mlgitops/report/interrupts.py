@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 EXIT_CODE = 130  # 128 + SIGINT, as shells report it
 
 
-def _first(signum, frame) -> None:
+def _first(signum: Any, frame: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
     raise KeyboardInterrupt
 
 
 @contextmanager
-def handled():
+def handled() -> Any:
     """Within: Ctrl-C raises KeyboardInterrupt once, then is ignored. Outside: as before."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -33,7 +35,7 @@ def handled():
 
 
 @contextmanager
-def deferred():
+def deferred() -> Iterator[None]:
     """Within: SIGINT and SIGTERM wait until the block ends (a restore that must not be cut short)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -45,13 +47,13 @@ def deferred():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _terminated(signum, frame) -> None:
+def _terminated(signum: Any, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt("terminated")
 
 
 @contextmanager
-def terminable():
+def terminable() -> Iterator[None]:
     """Within: SIGTERM (a CI job cancelled, `kill`) interrupts like Ctrl-C, so the same cleanup runs."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
+from typing import Any
 
 
 class _Bar:
-    def __init__(self, progress=None):
+    def __init__(self, progress: Any = None) -> None:
         self._progress = progress
         self._task = None
 
@@ -26,7 +27,7 @@ def wanted() -> bool:
 
 
 @contextmanager
-def bar(enabled: bool = True):
+def bar(enabled: bool = True) -> Any:
     if not (enabled and wanted()):
         yield _Bar()
         return

@@ -33,39 +33,45 @@ def mask_env_values(text: str) -> str:
     An env entry is `- name: DB_PASSWORD` followed by `value: ...` at the same depth (keys are sorted, so
     `name` comes first); flow style `{name: X, value: Y}` is masked too. Diff headers pass unchanged.
     """
+    masker = _EnvMasker()
     out = []
-    secret_depth: int | None = None  # indentation of the keys of the env entry being masked
-    masked_value = False  # the previous line was a masked value: its continuation lines are masked too
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
         ending = line[len(body):]
-        if body.startswith(("+++ ", "--- ", "@@")):
-            out.append(line)
-            continue
+        out.append(line if body.startswith(("+++ ", "--- ", "@@")) else masker.line(body) + ending)
+    return "".join(out)
+
+
+class _EnvMasker:
+    """The state of mask_env_values from one line to the next."""
+
+    def __init__(self) -> None:
+        self.secret_depth: int | None = None  # indentation of the keys of the env entry being masked
+        self.masked_value = False  # the previous line was a masked value: its continuation lines are masked too
+
+    def line(self, body: str) -> str:
         body = _mask_flow(body)
         match = _LINE.match(body)
         indent = len(body[1:]) - len(body[1:].lstrip(" ")) if body[:1] in "-+ " else 0
-        if masked_value and secret_depth is not None and indent > secret_depth and body.strip(" +-"):
-            out.append(body[:1 + indent] + MASK + ending)  # a folded or block scalar's next line
-            continue
-        masked_value = False
-        if not match:
-            out.append(body + ending)
-            continue
+        if self.masked_value and self.secret_depth is not None and indent > self.secret_depth \
+                and body.strip(" +-"):
+            return body[:1 + indent] + MASK  # a folded or block scalar's next line
+        self.masked_value = False
+        return self._keyed(body, match) if match else body
+
+    def _keyed(self, body: str, match: re.Match[str]) -> str:
         depth = len(match["indent"]) + (2 if match["item"] else 0)
         key = match["key"]
         if match["item"]:
-            secret_depth = None
+            self.secret_depth = None
         if key == "name" and is_secret_name(match["rest"].strip().strip("\"'")):
-            secret_depth = depth
-        elif secret_depth is not None and depth < secret_depth:
-            secret_depth = None
-        elif secret_depth == depth and key == "value" and match["rest"].strip():
-            prefix = body[:len(body) - len(match["rest"])]
-            body = f"{prefix} {MASK}"
-            masked_value = True
-        out.append(body + ending)
-    return "".join(out)
+            self.secret_depth = depth
+        elif self.secret_depth is not None and depth < self.secret_depth:
+            self.secret_depth = None
+        elif self.secret_depth == depth and key == "value" and match["rest"].strip():
+            self.masked_value = True
+            return f"{body[:len(body) - len(match['rest'])]} {MASK}"
+        return body
 
 
 _FLOW = re.compile(r"\{[^{}]*\bname: *[\"']?(?P<name>[A-Za-z_][\w.-]*)[\"']?[^{}]*\}")
@@ -73,7 +79,7 @@ _FLOW_VALUE = re.compile(r"(\bvalue: *)(\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^,}
 
 
 def _mask_flow(body: str) -> str:
-    def one(match: re.Match) -> str:
+    def one(match: re.Match[str]) -> str:
         if not is_secret_name(match["name"]):
             return match.group()
         return _FLOW_VALUE.sub(lambda v: v[1] + MASK, match.group())

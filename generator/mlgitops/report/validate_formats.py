@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from mlgitops.report import formats as report
 from mlgitops.report.findings import shown
@@ -21,7 +22,10 @@ def summary(results: list[Result], files: int) -> dict[str, int]:
 
 def summary_line(results: list[Result], files: int) -> str:
     s = summary(results, files)
-    plural = lambda n, word: f"{n} {word}{'s' * (n != 1)}"
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'s' * (n != 1)}"
+
     return (f"Summary: {plural(s['resources'], 'resource')} in {plural(files, 'file')}: {s['valid']} valid, "
             f"{s['invalid']} invalid, {plural(s['error'], 'error')}, {s['skipped']} skipped")
 
@@ -31,7 +35,7 @@ def format_text(results: list[Result], files: int) -> str:
     return "".join(line + "\n" for line in lines) + summary_line(results, files) + "\n"
 
 
-def _resource(r: Result) -> dict:
+def _resource(r: Result) -> dict[str, Any]:
     return {"file": r.source, "document": r.document, "item": r.item, "line": r.line,
             "apiVersion": r.api_version, "kind": r.kind, "name": r.name, "namespace": r.namespace,
             "verdict": r.verdict.value, "rule": r.rule,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from mlgitops.report.findings import FatalError, Finding
 from mlgitops.report.rules import POLICY_RULES
@@ -13,6 +14,7 @@ from mlgitops.spec import yamlsource
 from mlgitops.spec.defaults import fill_defaults
 from mlgitops.spec.repo import CONFIG_FILE, Repo
 from mlgitops.spec.schema import SchemaCheck, load_schema
+from mlgitops.spec.types import ConfigData
 
 SCHEMA = "config.schema.json"
 
@@ -22,12 +24,12 @@ class Environment:
     name: str
     namespace: str
     index: int  # position in mlgitops.yaml, for source pointers
-    defaults: dict = field(default_factory=dict)
-    policies: dict = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    policies: dict[str, Any] = field(default_factory=dict)
     cluster: str = ""  # clusters/<cluster>/ holds its sync objects; default: the environment's name
-    quota: dict = field(default_factory=dict)
-    limit_range: dict = field(default_factory=dict)
-    scheduling: dict = field(default_factory=dict)  # priorityClassName, gpuRuntimeClassName
+    quota: dict[str, Any] = field(default_factory=dict)
+    limit_range: dict[str, Any] = field(default_factory=dict)
+    scheduling: dict[str, Any] = field(default_factory=dict)  # priorityClassName, gpuRuntimeClassName
     gpu_hour_budget: float | None = None  # most GPU-hours one training run or sweep may cost here
     pod_security: str = "restricted"  # the Pod Security Standard its namespace enforces (audit, warn: restricted)
 
@@ -35,7 +37,7 @@ class Environment:
 @dataclass(frozen=True)
 class Config:
     path: str
-    data: dict
+    data: ConfigData
     doc: yamlsource.Document
     raw: bytes
 
@@ -65,7 +67,7 @@ class Config:
         return int(self.kubernetes_version.split(".")[1])
 
     @property
-    def gpu(self) -> dict:
+    def gpu(self) -> dict[str, Any]:
         return self.data["gpu"]
 
     @property
@@ -73,31 +75,31 @@ class Config:
         return self.data["prometheusOperator"]
 
     @property
-    def training(self) -> dict:
+    def training(self) -> dict[str, Any]:
         return self.data["training"]
 
     @property
-    def sync(self) -> dict:
+    def sync(self) -> dict[str, Any]:
         return self.data["sync"]
 
     @property
-    def git(self) -> dict:
+    def git(self) -> dict[str, Any]:
         return self.data["git"]
 
     @property
-    def defaults(self) -> dict:
+    def defaults(self) -> dict[str, Any]:
         return self.data.get("defaults", {})
 
     @property
-    def monitoring(self) -> dict:
+    def monitoring(self) -> dict[str, Any]:
         return self.data["monitoring"]
 
     @property
-    def ingress_controller(self) -> dict:
+    def ingress_controller(self) -> dict[str, Any]:
         return self.data["ingressController"]
 
     @property
-    def storage_initializer(self) -> dict | None:
+    def storage_initializer(self) -> dict[str, Any] | None:
         return self.data.get("storageInitializer")
 
 
@@ -106,7 +108,7 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     if doc is None or findings:
         return None, findings
 
-    def locate(pointer: str, key: bool):
+    def locate(pointer: str, key: bool) -> Any:
         return path, doc.position(pointer, key)
 
     findings = SchemaCheck(SCHEMA).run(doc.data, locate, doc.plain.get)

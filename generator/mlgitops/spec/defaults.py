@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgitops.kube.plaindata import clone
 
 
-def fill_defaults(schema: dict, data, root: dict | None = None):
+def fill_defaults(schema: dict[str, Any], data: Any, root: dict[str, Any] | None = None) -> Any:
     """A copy of data with every absent property that has a `default` in schema filled in."""
     root = root or schema
     schema = _deref(schema, root)
@@ -17,19 +19,24 @@ def fill_defaults(schema: dict, data, root: dict | None = None):
                 out[name] = clone(prop["default"])
             if name in out:
                 out[name] = fill_defaults(prop, out[name], root)
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            known = schema.get("properties", {})
-            for name, value in list(out.items()):
-                if name not in known:
-                    out[name] = fill_defaults(extra, value, root)
+        _fill_extra(schema, out, root)
         return out
     if isinstance(data, list) and isinstance(schema.get("items"), dict):
         return [fill_defaults(schema["items"], item, root) for item in data]
     return data
 
 
-def _deref(schema: dict, root: dict) -> dict:
+def _fill_extra(schema: dict[str, Any], out: dict[str, Any], root: dict[str, Any]) -> None:
+    """Defaults inside the values of properties the schema does not name (its additionalProperties)."""
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        known = schema.get("properties", {})
+        for name, value in list(out.items()):
+            if name not in known:
+                out[name] = fill_defaults(extra, value, root)
+
+
+def _deref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
     if not ref:
         return schema

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -73,7 +74,7 @@ def _compose(text: str) -> Node | None:
     return yaml.compose(text, Loader=yaml.SafeLoader)  # pure Python: marks index characters, not bytes
 
 
-def get(doc: Document, path: Path_):
+def get(doc: Document, path: Path_) -> Any:
     node = yaml.safe_load(doc.current)
     for key in path:
         if not isinstance(node, dict) or key not in node:
@@ -112,7 +113,7 @@ def style_of(text: str, root: Node) -> Style:
     return Style(newline, step, seq, pad, quote, keys[True] > keys[False])
 
 
-def _count_map(text: str, node: MappingNode, steps: Counter, seqs: Counter, pads: Counter) -> None:
+def _count_map(text: str, node: MappingNode, steps: Counter[int], seqs: Counter[int], pads: Counter[str]) -> None:
     if node.flow_style:
         if node.value:
             pads[" " if text[node.start_mark.index + 1:node.start_mark.index + 2] == " " else ""] += 1
@@ -133,7 +134,7 @@ def _plain_ok(text: str, flow: bool) -> bool:
         return False
     probe = f"{{k: {text}}}" if flow else f"k: {text}"
     try:
-        return yaml.safe_load(probe) == {"k": text}
+        return bool(yaml.safe_load(probe) == {"k": text})
     except yaml.YAMLError:
         return False
 
@@ -144,14 +145,14 @@ def _quote(text: str, char: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 
 
-def scalar(value, style: Style, flow: bool, old: str | None = None) -> str:
+def scalar(value: Any, style: Style, flow: bool, old: str | None = None) -> str:
     """The text of a scalar; a string keeps old's quotes (`"` or `'`), else the file's."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return yaml.safe_dump(value, width=10**6).split("\n", 1)[0]
+        return str(yaml.safe_dump(value, width=10**6)).split("\n", 1)[0]
     text = str(value)
     if old in ("'", '"'):
         return _quote(text, old)
@@ -160,7 +161,7 @@ def scalar(value, style: Style, flow: bool, old: str | None = None) -> str:
     return text
 
 
-def inline(value, style: Style, flow: bool, old: str | None = None, pad: str | None = None) -> str:
+def inline(value: Any, style: Style, flow: bool, old: str | None = None, pad: str | None = None) -> str:
     pad = style.pad if pad is None else pad
     if isinstance(value, dict):
         if not value:
@@ -172,7 +173,7 @@ def inline(value, style: Style, flow: bool, old: str | None = None, pad: str | N
     return scalar(value, style, flow, old)
 
 
-def block_entry(key: str, value, col: int, style: Style) -> list[str]:
+def block_entry(key: str, value: Any, col: int, style: Style) -> list[str]:
     """The lines of `key: value` at column col, nested collections written in block style."""
     head = " " * col + scalar(key, style, False) + ":"
     if isinstance(value, dict) and value:
@@ -182,11 +183,11 @@ def block_entry(key: str, value, col: int, style: Style) -> list[str]:
     return [f"{head} {inline(value, style, False)}"]
 
 
-def block_map(value: dict, col: int, style: Style) -> list[str]:
+def block_map(value: dict[str, Any], col: int, style: Style) -> list[str]:
     return [line for k, v in value.items() for line in block_entry(k, v, col, style)]
 
 
-def block_list(items: list, col: int, style: Style) -> list[str]:
+def block_list(items: list[Any], col: int, style: Style) -> list[str]:
     lines: list[str] = []
     for item in items:
         if isinstance(item, dict) and item:
@@ -216,16 +217,16 @@ def content_end(text: str, node: Node) -> int:
     if isinstance(node, ScalarNode):
         if node.style in ("|", ">"):
             return len(text[:node.end_mark.index].rstrip())
-        return node.end_mark.index
+        return int(node.end_mark.index)
     if node.flow_style or not node.value:
-        return node.end_mark.index
+        return int(node.end_mark.index)
     last = node.value[-1]
     return content_end(text, last[1] if isinstance(node, MappingNode) else last)
 
 
 def _colon(text: str, key: Node, path: str) -> int:
     """The index just after the ':' that follows key."""
-    i = key.end_mark.index
+    i: int = key.end_mark.index
     while i < len(text):
         if text[i] == ":":
             return i + 1
@@ -283,7 +284,7 @@ def _find(root: Node, path: Path_) -> _Slot:
     return slot
 
 
-def _nest(keys: Path_, value):
+def _nest(keys: Path_, value: Any) -> Any:
     for key in reversed(keys):
         value = {key: value}
     return value
@@ -292,7 +293,7 @@ def _nest(keys: Path_, value):
 # --- the edits --------------------------------------------------------------------------------------
 
 
-def _quoted_versions(value, quote: bool = False):
+def _quoted_versions(value: Any, quote: bool = False) -> Any:
     """Versions inside a new value are quoted strings, as the spec's own are ("1.10" is not 1.1)."""
     if isinstance(value, dict):
         return {k: _quoted_versions(v, k == "version") for k, v in value.items()}
@@ -301,7 +302,7 @@ def _quoted_versions(value, quote: bool = False):
     return Quoted(value) if quote and isinstance(value, str) else value
 
 
-def set_value(doc: Document, path: Path_, value, quote: bool = False) -> None:
+def set_value(doc: Document, path: Path_, value: Any, quote: bool = False) -> None:
     """Set path to value, creating the maps on the way in the style of their parent (flow stays flow)."""
     value = _quoted_versions(value, quote or path[-1] == "version")
     root = _compose(doc.current)
@@ -318,35 +319,35 @@ def set_value(doc: Document, path: Path_, value, quote: bool = False) -> None:
     _check(doc, path, value, slot.node)
 
 
-def _assign(doc: Document, path: Path_, slot: _Slot, value) -> None:
+def _assign(doc: Document, path: Path_, slot: _Slot, value: Any) -> None:
     node = slot.node
     if isinstance(node, MappingNode) and node.value and isinstance(value, dict) and value:
         old = {k.value for k, _ in node.value if isinstance(k, ScalarNode)}
         for key, sub in value.items():  # key by key: only the values that differ change
-            set_value(doc, path + (key,), sub)
+            set_value(doc, (*path, key), sub)
         for key in sorted(old - set(value)):
-            _remove_key(doc, path + (key,))
+            _remove_key(doc, (*path, key))
         return
     if _same(doc, node, value):
         return
     _replace(doc, slot, value)
 
 
-def _same(doc: Document, node: Node, value) -> bool:
+def _same(doc: Document, node: Node, value: Any) -> bool:
     """Whether node already holds value as written (a quoted "3" is not rewritten as 3)."""
     if _plain(node) != _plain(value):
         return False
     return not isinstance(value, Quoted) or getattr(node, "style", None) in ("'", '"')
 
 
-def _plain(value) -> str:
+def _plain(value: Any) -> str:
     """value (or a node's value) as canonical JSON: 1, true and "1" differ."""
     if isinstance(value, Node):
         value = yaml.SafeLoader("").construct_document(value)
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _replace(doc: Document, slot: _Slot, value) -> None:
+def _replace(doc: Document, slot: _Slot, value: Any) -> None:
     """Replace the value at slot with value: in place when both fit on the value's own characters."""
     text, node = doc.current, slot.node
     style = style_of(text, _compose(text))
@@ -390,11 +391,11 @@ def _separator(text: str, mapping: MappingNode, newline: str) -> str:
         if between.strip(" ") == ",":
             return between
     if first_key.start_mark.line != mapping.start_mark.line:
-        return "," + newline + " " * first_key.start_mark.column
+        return "," + newline + " " * int(first_key.start_mark.column)
     return ", "
 
 
-def _insert(doc: Document, mapping: MappingNode, key: str, value) -> None:
+def _insert(doc: Document, mapping: MappingNode, key: str, value: Any) -> None:
     text = doc.current
     style = style_of(text, _compose(text))
     if mapping.flow_style:
@@ -415,7 +416,7 @@ def _insert(doc: Document, mapping: MappingNode, key: str, value) -> None:
         doc.current = text[:at] + style.newline + style.newline.join(lines) + text[at:]
 
 
-def _insert_flow(text: str, mapping: MappingNode, key: str, value, style: Style) -> str:
+def _insert_flow(text: str, mapping: MappingNode, key: str, value: Any, style: Style) -> str:
     pad = _pad_of(text, mapping, style)
     entry = f"{scalar(key, style, True)}: {inline(value, style, True, pad=pad)}"
     start, end = mapping.start_mark.index, mapping.end_mark.index
@@ -474,7 +475,7 @@ def _remove_key(doc: Document, path: Path_) -> None:
     doc.current = text[:start] + text[_line_end(text, content_end(text, node)):]
 
 
-def _check(doc: Document, path: Path_, value, node: Node) -> None:
+def _check(doc: Document, path: Path_, value: Any, node: Node) -> None:
     try:
         got = yaml.safe_load(doc.current)
     except yaml.YAMLError:

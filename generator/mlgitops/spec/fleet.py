@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from mlgitops.kube import weights
 from mlgitops.kube.images import split_image
@@ -35,7 +36,7 @@ class Row:
     drift: bool = False  # the committed tree differs from what the specs generate, for this environment
     flags: tuple[str, ...] = field(default_factory=tuple)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "flags": list(self.flags)}
 
 
@@ -46,7 +47,7 @@ def short_image(image: str) -> str:
     return f"{name.rsplit('/', 1)[-1]}:{tag or 'latest'}"
 
 
-def _pods(serving: dict) -> tuple[str, int]:
+def _pods(serving: dict[str, Any]) -> tuple[str, int]:
     scaling = serving.get("autoscaling")
     if scaling:
         return f"{scaling.get('minReplicas', 1)}-{scaling['maxReplicas']}", int(scaling["maxReplicas"])
@@ -63,7 +64,23 @@ def _older(a: str, b: str) -> bool:
     return bool(_numbers(a)) and bool(_numbers(b)) and _numbers(a) < _numbers(b)
 
 
-def lineage(spec: dict) -> dict[str, str]:
+def _skipped_stage(model: Model, before: str, env: str, version: str, canary: dict[str, Any] | None,
+                   history: dict[tuple[str, str], set[str]] | None) -> list[str]:
+    """Flags for versions env runs that the environment before it never ran (now or in its history)."""
+    flags = []
+    ran = set(history.get((model.name, before), set())) if history else set()
+    ran.add(str(model.effective[before]["spec"]["model"]["version"]))
+    earlier_canary = model.effective[before]["spec"]["serving"].get("canary")
+    if earlier_canary:  # a canary runs its version too
+        ran.add(str(earlier_canary["version"]))
+    if version not in ran:
+        flags.append(f"{env} runs {version}, which {before} never ran")
+    if canary and str(canary["version"]) not in ran:
+        flags.append(f"the {env} canary runs {canary['version']}, which {before} never ran")
+    return flags
+
+
+def lineage(spec: dict[str, Any]) -> dict[str, str]:
     """The weights an environment's pods (and its canary's) load, and how their content is pinned."""
     model = spec["model"]
     immutable, uri = bool(model.get("immutable")), str(model.get("uri") or "")
@@ -88,19 +105,8 @@ def rows(models: list[Model], config: Config, drifted: set[tuple[str, str]],
             pods, most = _pods(serving)
             gpu = int((serving.get("resources") or {}).get("gpu") or 0)
             version = str(spec["model"]["version"])
-            flags = []
             canary = serving.get("canary")
-            if i > 0:
-                before = envs[i - 1]
-                ran = set(history.get((model.name, before), set())) if history else set()
-                ran.add(str(model.effective[before]["spec"]["model"]["version"]))
-                earlier_canary = model.effective[before]["spec"]["serving"].get("canary")
-                if earlier_canary:  # a canary runs its version too
-                    ran.add(str(earlier_canary["version"]))
-                if version not in ran:
-                    flags.append(f"{env} runs {version}, which {before} never ran")
-                if canary and str(canary["version"]) not in ran:
-                    flags.append(f"the {env} canary runs {canary['version']}, which {before} never ran")
+            flags = _skipped_stage(model, envs[i - 1], env, version, canary, history) if i > 0 else []
             shown = ""
             if canary:
                 shown = f"{canary['version']} ({canary['weight']}%)"

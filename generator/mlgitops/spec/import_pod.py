@@ -279,7 +279,7 @@ def volumes(pod: Pod, claims: dict[str, Obj]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     mounts = {str(m.get("name")): m for m in as_list(pod.container.get("volumeMounts")) if isinstance(m, dict)}
     for i, vol in enumerate(as_list(pod.spec.get("volumes"))):
-        if not isinstance(vol, dict) or vol.get("name") in _GENERATED_VOLUMES and _scratch(vol):
+        if not isinstance(vol, dict) or (vol.get("name") in _GENERATED_VOLUMES and _scratch(vol)):
             continue
         _volume(pod, f"{pod.pointer}/volumes/{i}", vol, mounts.get(str(vol.get("name")), {}), claims, out)
     return out

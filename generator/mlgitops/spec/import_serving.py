@@ -107,18 +107,23 @@ def _port(pod: Pod, service: Obj | None) -> int | None:
     """The container port the Service sends requests to (by name or number), else the first one."""
     ports = [p for p in as_list(pod.container.get("ports")) if isinstance(p, dict)]
     target = dig(service.data, "spec", "ports", 0, "targetPort") if service else None
-    for i, p in enumerate(ports):
+    for p in ports:
         if target is None or target in (p.get("name"), p.get("containerPort"), str(p.get("containerPort"))):
-            others = [q for q in ports if q is not p and q.get("name") not in ("metrics",)]
-            for q in others:
-                pod.note(DROPPED, f"{pod.cpointer}/ports", f"container port {q.get('containerPort')} "
-                         f"({q.get('name', 'unnamed')}) is not carried over: "
-                         + LATER.format(field="extra container ports"),
-                         "the NetworkPolicy admits only the serving and metrics ports until then")
+            _drop_other_ports(pod, ports, p)
             return _int(p.get("containerPort"))
     if target is not None and str(target).isdigit():
         return _int(target)
     return None
+
+
+def _drop_other_ports(pod: Pod, ports: list[dict[str, Any]], served: dict[str, Any]) -> None:
+    """A note for each container port but the served one and metrics: not carried over."""
+    others = [q for q in ports if q is not served and q.get("name") not in ("metrics",)]
+    for q in others:
+        pod.note(DROPPED, f"{pod.cpointer}/ports", f"container port {q.get('containerPort')} "
+                 f"({q.get('name', 'unnamed')}) is not carried over: "
+                 + LATER.format(field="extra container ports"),
+                 "the NetworkPolicy admits only the serving and metrics ports until then")
 
 
 def _int(value: Any) -> int | None:
@@ -169,15 +174,21 @@ def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:
     """Drop an ephemeral-storage request that is exactly mlgitops' default (its own output read back): the
     scratch volumes, logs, and any other disk-backed emptyDir (model.fetch's)."""
     resources = out.get("resources", {})
-    vols = [v for v in as_list(pod.spec.get("volumes")) if isinstance(v, dict) and isinstance(v.get("emptyDir"), dict)]
-    sizes = {str(v.get("name")): dig(v, "emptyDir", "sizeLimit") for v in vols}
-    others = [dig(v, "emptyDir", "sizeLimit") for v in vols
-              if v.get("name") not in ("tmp", "home") and dig(v, "emptyDir", "medium") != "Memory"]
+    sizes, others = _empty_dir_sizes(pod)
     if sizes.get("tmp") and sizes.get("home") and "ephemeralStorage" in resources:
         scratch = pods.ephemeral_storage({"scratch": {"tmpSize": sizes["tmp"], "homeSize": sizes["home"]}})
         default = add_bytes(scratch, *others)
         if str(resources["ephemeralStorage"]) == default and "ephemeralStorage" not in resources.get("limits", {}):
             del resources["ephemeralStorage"]
+
+
+def _empty_dir_sizes(pod: Pod) -> tuple[dict[str, Any], list[Any]]:
+    """The emptyDir volumes' size limits by name, and those of the disk-backed ones but tmp and home."""
+    vols = [v for v in as_list(pod.spec.get("volumes")) if isinstance(v, dict) and isinstance(v.get("emptyDir"), dict)]
+    sizes = {str(v.get("name")): dig(v, "emptyDir", "sizeLimit") for v in vols}
+    others = [dig(v, "emptyDir", "sizeLimit") for v in vols
+              if v.get("name") not in ("tmp", "home") and dig(v, "emptyDir", "medium") != "Memory"]
+    return sizes, others
 
 
 def _rollout(pod: Pod, workload: Obj) -> dict[str, Any]:

@@ -83,7 +83,7 @@ def _data(pod: Pod) -> dict[str, Any]:
     mounts = {str(m.get("name")): m for m in as_list(pod.container.get("volumeMounts")) if isinstance(m, dict)}
     out: dict[str, Any] = {}
     for i, vol in enumerate(as_list(pod.spec.get("volumes"))):
-        if not isinstance(vol, dict) or isinstance(vol.get("emptyDir"), dict) and vol.get("name") in ("tmp", "home"):
+        if not isinstance(vol, dict) or (isinstance(vol.get("emptyDir"), dict) and vol.get("name") in ("tmp", "home")):
             continue
         claim = dig(vol, "persistentVolumeClaim", "claimName")
         mount = mounts.get(str(vol.get("name")), {})

@@ -20,7 +20,7 @@ class Layer:
     doc: Document
     prefix: str  # pointer in doc to where this layer's spec-shaped mapping lives
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         node = self.doc.data
         for token in self.prefix.split("/")[1:]:
             token = token.replace("~1", "/").replace("~0", "~")
@@ -33,7 +33,7 @@ class Layer:
         return (self.prefix + rel) in self.doc.values
 
 
-def merged(layers: list[Layer], drop: tuple[str, ...] = ()) -> dict:
+def merged(layers: list[Layer], drop: tuple[str, ...] = ()) -> dict[str, Any]:
     spec = merge_all({k: v for k, v in layer.data().items() if k not in drop} for layer in layers)
     _keep_dropped_labels(layers, spec)
     return spec

@@ -28,8 +28,8 @@ def _without_nulls(value: Any) -> Any:
     return clone(value)
 
 
-def merge_all(layers) -> dict:
-    out: dict = {}
+def merge_all(layers: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for layer in layers:
         out = deep_merge(out, layer)
     return out

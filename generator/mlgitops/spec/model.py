@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mlgitops.report.findings import Finding, Position
 from mlgitops.spec import containers, ports, semantics, slo, training, volumes, yamlsource
@@ -27,15 +27,15 @@ class Model:
     path: str  # repository-relative, e.g. models/house-prices.yaml
     raw: bytes
     doc: yamlsource.Document
-    effective: dict  # environment name (BASE for the base) -> effective spec with defaults filled
-    patches: dict  # environment name -> raw patches: spec.patches, then the override's
+    effective: dict[str, Any]  # environment name (BASE for the base) -> effective spec with defaults filled
+    patches: dict[str, Any]  # environment name -> raw patches: spec.patches, then the override's
     shared_patches: int = 0  # how many of each environment's patches are spec.patches (the first ones)
 
     @property
-    def metadata(self) -> dict:
-        return self.doc.data["metadata"]
+    def metadata(self) -> dict[str, Any]:
+        return cast("dict[str, Any]", self.doc.data["metadata"])
 
-    def raw_patches(self, env: str):
+    def raw_patches(self, env: str) -> Any:
         """(index, kustomize target {kind, name}, body) of each raw patch of an environment. A patch whose
         target has no name patches the model's object and, where the environment runs a canary, the canary's
         copy of it too: the canary is the stable version's objects with another version, so a sidecar, a
@@ -69,7 +69,7 @@ def layers_for(doc: yamlsource.Document, config: Config, env: str) -> list[Layer
     return layers
 
 
-def _effective_document(doc: yamlsource.Document, layers: list[Layer]) -> dict:
+def _effective_document(doc: yamlsource.Document, layers: list[Layer]) -> dict[str, Any]:
     data = doc.data
     return {"apiVersion": data["apiVersion"], "kind": data["kind"], "metadata": data["metadata"],
             "spec": merged(layers, drop=("environments", "patches"))}
@@ -88,23 +88,26 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         return None, found
     found.extend(_identity_findings(doc, path, config))
     found.extend(training.override_findings(path, doc))
-    effective: dict[str, dict] = {}
-    patches: dict[str, list] = {}
+    effective: dict[str, dict[str, Any]] = {}
+    patches: dict[str, list[Any]] = {}
     shared = doc.data["spec"].get("patches") or []
     for env in [BASE, *config.env_names]:
         layers = layers_for(doc, config, env)
         data = _effective_document(doc, layers)
 
-        def where(pointer: str, key: bool, layers=layers):
+        def where(pointer: str, key: bool, layers: Any = layers) -> Any:
             return locate(layers, doc, pointer, key)
 
-        def plain(pointer: str, layers=layers) -> str | None:
+        def plain(pointer: str, layers: Any = layers) -> str | None:
             return plain_text(layers, pointer)
 
         errors = check.run(data, where, plain)
         if not errors:
             data = fill_defaults(load_schema(SCHEMA), data)
-            layer_of = (lambda p, layers=layers: writer(layers, p))
+
+            def layer_of(p: str, layers: Any = layers) -> Any:
+                return writer(layers, p)
+
             errors = semantics.check(data, where, layer_of) + ports.check(data, where) + volumes.check(data, where)
             errors += containers.check(data, where, config.kubernetes_minor)
             base_version = (effective[BASE]["spec"].get("model") or {}).get("version") if env else None
@@ -139,12 +142,12 @@ def _patch_findings(path: str, doc: yamlsource.Document, env: str, shared: list[
 SPEC_EXCEPTABLE = frozenset({"secret-in-value"})  # spec checks a reason may except (the rest are policies on objects)
 
 
-def _unexcepted(found: list[Finding], data: dict, config: Config, env: str) -> list[Finding]:
+def _unexcepted(found: list[Finding], data: dict[str, Any], config: Config, env: str) -> list[Finding]:
     excepted = _excepted(data, config, env)
     return [f for f in found if f.rule not in excepted]
 
 
-def _excepted(data: dict, config: Config, env: str) -> set[str]:
+def _excepted(data: dict[str, Any], config: Config, env: str) -> set[str]:
     """The spec-stage rules this environment excepts: policies.exceptions with a reason (a value that only looks
     like a credential), or mlgitops.yaml's policies.disabled."""
     spec = data.get("spec") if isinstance(data, dict) else None
@@ -152,7 +155,7 @@ def _excepted(data: dict, config: Config, env: str) -> set[str]:
     exceptions = policies.get("exceptions") if isinstance(policies, dict) else None
     exceptions = exceptions if isinstance(exceptions, dict) else {}
     disabled = set(config.environment(env).policies.get("disabled", [])) if env else set()
-    return {r for r in SPEC_EXCEPTABLE if isinstance(exceptions.get(r), dict) and exceptions[r].get("reason")
+    return {r for r in SPEC_EXCEPTABLE if (isinstance(exceptions.get(r), dict) and exceptions[r].get("reason"))
             or r in disabled}
 
 
@@ -160,7 +163,7 @@ def _excepted(data: dict, config: Config, env: str) -> set[str]:
 CANARY_COPIES = ("Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor")
 
 
-def expand_version(data: dict) -> dict:
+def expand_version(data: dict[str, Any]) -> dict[str, Any]:
     """The effective spec with `{version}` in model.uri replaced by this environment's model.version, and a
     canary without a `uri` of its own given the template expanded to the canary's version (once the template
     is expanded, the canary's objects could only copy the stable version's weights)."""
@@ -176,7 +179,7 @@ def expand_version(data: dict) -> dict:
     return {**data, "spec": spec}
 
 
-def _training_findings(data: dict, where, config: Config, env: str, effective: dict) -> list[Finding]:
+def _training_findings(data: dict[str, Any], where: Any, config: Config, env: str, effective: dict[str, Any]) -> list[Finding]:
     budget, at = None, None
     if env and training.trains(data["spec"], effective[BASE]["spec"], config.env_names, env):
         environment = config.environment(env)

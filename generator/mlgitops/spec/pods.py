@@ -7,6 +7,9 @@ Defaults that depend on other fields (a GPU rollout, /dev/shm for PyTorch) are d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, cast
+
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.quantity import value as quantity
 
@@ -49,21 +52,21 @@ def reserved_env(section: str) -> frozenset[str]:
     return frozenset(name for name, sections in RESERVED_ENV.items() if section in sections)
 
 
-def gpu(serving: dict) -> bool:
-    return serving["resources"]["gpu"] > 0
+def gpu(serving: Mapping[str, Any]) -> bool:
+    return bool(serving["resources"]["gpu"] > 0)
 
 
-def autoscaled(serving: dict) -> bool:
+def autoscaled(serving: Mapping[str, Any]) -> bool:
     return serving.get("autoscaling") is not None
 
 
-def max_pods(serving: dict) -> int:
+def max_pods(serving: Mapping[str, Any]) -> int:
     """The most pods the model can run: maxReplicas under an HPA, else replicas."""
     scaling = serving.get("autoscaling")
-    return scaling["maxReplicas"] if scaling else serving["replicas"]
+    return cast("int", scaling["maxReplicas"] if scaling else serving["replicas"])
 
 
-def rollout(serving: dict) -> dict:
+def rollout(serving: Mapping[str, Any]) -> dict[str, Any]:
     """The Deployment strategy: GPU pods default to a rollout that needs no GPU beyond those the pods hold
     (maxSurge 0, maxUnavailable 1; Recreate for a single fixed replica), other pods surge by one."""
     spec = serving["rollout"]
@@ -77,13 +80,13 @@ def rollout(serving: dict) -> dict:
     return {"rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}, "type": "RollingUpdate"}
 
 
-def _probe_budget(probe, defaults: dict) -> int:
+def _probe_budget(probe: Any, defaults: dict[str, Any]) -> int:
     spec = {} if isinstance(probe, str) else probe
     timings = {**defaults, **{k: v for k, v in spec.items() if k in defaults}}
-    return timings["initialDelaySeconds"] + timings["failureThreshold"] * timings["periodSeconds"]
+    return cast("int", timings["initialDelaySeconds"] + timings["failureThreshold"] * timings["periodSeconds"])
 
 
-def startup_budget(serving: dict) -> int:
+def startup_budget(serving: Mapping[str, Any]) -> int:
     """Seconds a started container may take to become healthy before Kubernetes restarts it: the
     startup probe's initialDelaySeconds + failureThreshold x periodSeconds (else the liveness probe's)."""
     health = serving.get("health", {})
@@ -94,21 +97,21 @@ def startup_budget(serving: dict) -> int:
     return 0
 
 
-def progress_deadline(serving: dict) -> int:
+def progress_deadline(serving: Mapping[str, Any]) -> int:
     """progressDeadlineSeconds: the spec's, else above the startup budget plus scheduling and image pull."""
     given = serving["rollout"].get("progressDeadlineSeconds")
     if given is not None:
-        return given
+        return cast("int", given)
     needed = startup_budget(serving) + SCHEDULE_AND_PULL_SECONDS[gpu(serving)]
     return max(KUBERNETES_PROGRESS_DEADLINE, needed)
 
 
-def slow_starting(serving: dict) -> bool:
+def slow_starting(serving: Mapping[str, Any]) -> bool:
     """GPU models and models with a startup probe (the spec says loading takes long)."""
     return gpu(serving) or "startup" in serving.get("health", {})
 
 
-def shared_memory(spec: dict, section: str = "serving", default: str = DEFAULT_SHM) -> str | None:
+def shared_memory(spec: Mapping[str, Any], section: str = "serving", default: str = DEFAULT_SHM) -> str | None:
     """The /dev/shm size of a section's pods: the spec's (0 turns it off), else `default` for GPU and
     PyTorch models."""
     pod = spec[section]
@@ -120,7 +123,7 @@ def shared_memory(spec: dict, section: str = "serving", default: str = DEFAULT_S
     return default if gpu(pod) or framework in PYTORCH else None
 
 
-def download_size(spec: dict) -> str | None:
+def download_size(spec: Mapping[str, Any]) -> str | None:
     """model.size when the server downloads the weights itself (a uri, no fetch, no claim, no model image): they
     land in its cache under HOME (HF_HOME, TORCH_HOME), which then grows by that much."""
     model, serving = spec["model"], spec["serving"]
@@ -130,19 +133,19 @@ def download_size(spec: dict) -> str | None:
     return str(model["size"])
 
 
-def home_size(spec: dict) -> str:
+def home_size(spec: Mapping[str, Any]) -> str:
     """The HOME volume's size limit: serving.scratch.homeSize, plus the weights the server downloads into it."""
     home, size = spec["serving"]["scratch"]["homeSize"], download_size(spec)
     return add_bytes(home, size) if size else str(home)
 
 
-def ephemeral_storage(spec: dict) -> str:
+def ephemeral_storage(spec: Mapping[str, Any]) -> str:
     """Ephemeral storage the pod asks for by default: its size-limited scratch volumes plus log headroom."""
     return add_bytes(spec["serving"]["scratch"]["tmpSize"], home_size(spec), LOG_HEADROOM)
 
 
 
-def _pods_of(value, pods: int, up: bool) -> int:
+def _pods_of(value: Any, pods: int, up: bool) -> int:
     """maxSurge (rounded up) or maxUnavailable (rounded down) as a number of pods, as the Deployment controller
     resolves a percentage (k8s.io/apimachinery intstr.GetScaledValueFromIntOrPercent)."""
     if isinstance(value, str) and value.endswith("%"):
@@ -151,7 +154,7 @@ def _pods_of(value, pods: int, up: bool) -> int:
     return int(value)
 
 
-def rollout_rounds(serving: dict) -> int:
+def rollout_rounds(serving: Mapping[str, Any]) -> int:
     """How many pods-at-a-time steps a rollout of the most pods takes: one for Recreate, else the pods over
     maxSurge + maxUnavailable (at least one pod a step: the controller makes progress with either at 0)."""
     strategy = rollout(serving)
@@ -163,7 +166,7 @@ def rollout_rounds(serving: dict) -> int:
     return -(-pods // max(1, at_once))
 
 
-def rollout_seconds(serving: dict) -> int:
+def rollout_seconds(serving: Mapping[str, Any]) -> int:
     """The longest a normal rollout takes: each round may schedule, pull and start its pods up to the
     Deployment's own progress deadline (which restarts with every pod that becomes available)."""
     return rollout_rounds(serving) * progress_deadline(serving)

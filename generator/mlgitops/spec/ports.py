@@ -28,6 +28,12 @@ def check(doc: dict[str, Any], locate: Locate) -> list[Finding]:
         add("single-replica", "/spec/serving/singleReplica", "singleReplica says one pod, but "
             + ("autoscaling is on" if serving.get("autoscaling") else f"replicas is {serving['replicas']}"),
             "drop singleReplica, or run replicas: 1 without autoscaling")
+    _extra_ports(serving, add)
+    return found
+
+
+def _extra_ports(serving: dict[str, Any], add: Callable[[str, str, str, str], None]) -> None:
+    """serving.ports: each a name and a number (with its protocol) no other port of the pod has."""
     taken = _own_ports(serving)
     names: set[str] = set()
     for i, port in enumerate(serving.get("ports") or []):
@@ -41,7 +47,6 @@ def check(doc: dict[str, Any], locate: Locate) -> list[Finding]:
                 "remove it, or use another number")
         names.add(port["name"])
         taken[(port["port"], port.get("protocol", "TCP"))] = f"'{port['name']}' port"
-    return found
 
 
 def _own_ports(serving: dict[str, Any]) -> dict[tuple[int, str], str]:

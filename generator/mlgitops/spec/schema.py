@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any, cast
 
 import jsonschema_rs
 
@@ -26,17 +27,17 @@ Locate = Callable[[str, bool], tuple[str, Position]]
 
 
 @cache
-def load_schema(name: str) -> dict:
+def load_schema(name: str) -> dict[str, Any]:
     text = resources.files("mlgitops.schemas").joinpath(name).read_text(encoding="utf-8")
-    return json.loads(text)
+    return cast("dict[str, Any]", json.loads(text))
 
 
 @cache
-def validator(name: str):
+def validator(name: str) -> Any:
     return jsonschema_rs.Draft202012Validator(load_schema(name))
 
 
-def subschema(schema: dict, path) -> dict:
+def subschema(schema: dict[str, Any], path: Any) -> dict[str, Any]:
     node = schema
     for token in path:
         node = node[token] if isinstance(node, dict) else node[int(token)]
@@ -47,11 +48,11 @@ _TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", str: "a st
                list: "a list", dict: "a mapping", type(None): "null"}
 
 
-def _describe(value) -> str:
+def _describe(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
-def _yaml_reading(value) -> str:
+def _yaml_reading(value: Any) -> str:
     """What YAML made of an unquoted value, in YAML's words: null, the boolean true, the number 1.1."""
     if value is None:
         return "null"
@@ -60,7 +61,7 @@ def _yaml_reading(value) -> str:
     return f"the number {value!r}"
 
 
-def _expected(kind) -> str:
+def _expected(kind: Any) -> str:
     types = kind.types if isinstance(kind.types, list) else [kind.types]
     names = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
              "object": "a mapping", "array": "a list", "null": "null"}
@@ -72,94 +73,152 @@ class SchemaCheck:
     schema_name: str
     rule: str = "schema"
 
-    def run(self, data, locate: Locate, plain: Callable[[str], str | None] = lambda p: None) -> list[Finding]:
+    def run(self, data: Any, locate: Locate, plain: Callable[[str], str | None] = lambda p: None) -> list[Finding]:
         schema = load_schema(self.schema_name)
         out: list[Finding] = []
         for error in validator(self.schema_name).iter_errors(data):
             out.extend(self._findings(schema, error, data, locate, plain))
         return out
 
-    def _findings(self, schema, error, data, locate: Locate, plain) -> list[Finding]:
+    def _findings(self, schema: dict[str, Any], error: Any, data: Any, locate: Locate,
+                  plain: Callable[[str], str | None]) -> list[Finding]:
         ipath = typed_path(data, error.instance_path)
-        pointer = "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in ipath)
-        field = field_name(ipath)
-        kind = error.kind
-        name = kind.name
-        path = list(error.schema_path)
-        parent = subschema(schema, path[:-1])
-        if name == "additionalProperties":
-            known = sorted(parent.get("properties", {}))
-            found = []
-            for extra in kind.unexpected:
-                close = difflib.get_close_matches(extra, known, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else (
-                    f"known fields here: {', '.join(known)}" if known else "")
-                file, pos = locate(join(pointer, extra), True)
-                text = f"unknown field {show(extra)}"
-                section = _misindented(schema, ipath, extra)
-                env = str(ipath[2]) if section else ""
-                if section and env in schema["$defs"]["override"]["properties"]:  # `serving:` itself too shallow
-                    text += f" in environment {show(env)}: '{env}' looks indented one level too shallow"
-                    hint = f"indent '{env}:' and its body one level deeper, under the environment above it"
-                elif section:
-                    text += f" in environment {show(env)}: the environment's body looks mis-indented"
-                    hint = (f"{show(extra)} is a field of '{section}': write it under environments.{env}.{section} "
-                            f"(a '{section}:' line, then the field indented one level deeper)")
-                found.append(Finding("unknown-field", text, file, pos, hint))
-            return found
-        if name == "propertyNames":
-            key = str(kind.error.instance)
-            rule = parent.get("propertyNames", parent)
-            file, pos = locate(join(pointer, key), True)
-            noun = {"labels": "label key", "annotations": "annotation key", "env": "env name"}.get(field, f"{field} key")
-            text = f"{noun} {show(key)} {rule.get('x-error', 'is not allowed')}"
-            fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
-            hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(rule.get("pattern", ""), fixed) else ""
-            if "enum" in rule:
-                close = difflib.get_close_matches(key, rule["enum"], n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(rule['enum'])}"
-            return [Finding(self.rule, text, file, pos, hint)]
-        if name == "required":
-            missing = kind.property
-            file, pos = locate(join(pointer, missing), True)
-            where = f"'{field}'" if ipath else "the document"
-            hint = ""
-            if missing == "reason":
-                hint = ("relaxing a restricted Pod Security default needs a reason: say why" if "security" in ipath
-                        else "an exception needs a reason: say why the rule does not apply to this model")
-            return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos, hint)]
-        whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(data, ipath), dict)
-        file, pos = locate(pointer, whole_mapping)
-        message: str | None = (f"'{field}' {parent['x-error']}" if "x-error" in parent and name in _OWN_MESSAGE
-                               else None)
-        hint = ""
-        if name == "type":
-            value = subschema_value(data, ipath)
-            message = message or f"'{field}' must be {_expected(kind)}, not {_describe(value)}"
-            text = plain(pointer)
-            if any(is_secret_name(t) for t in ipath):  # never echo a secret's value, not even in a hint
-                hint = SECRET_HINT.replace("NAME", field) if field_name(ipath[:-1]) == "env" else \
-                    "write the value in quotes (it is not repeated here: its name says it is a secret)"
-            elif text is not None and "string" in str(kind.types):
-                hint = f'write "{text}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
-        elif name == "const":
-            message = message or f"'{field}' must be {json.dumps(parent['const'])}"
-        elif name == "enum":
-            options = ", ".join(json.dumps(o) for o in parent["enum"])
-            value = subschema_value(data, ipath)
-            close = difflib.get_close_matches(str(value), [str(o) for o in parent["enum"]], n=1)
-            message = message or f"'{field}' must be one of {options}"
-            hint = f"did you mean '{close[0]}'?" if close else ""
-        elif name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-                      "minItems", "maxItems"):
-            message = message or f"'{field}' {_bound_text(name, parent[name])}"
-        return [Finding(self.rule, message or f"'{field}': {error.message}", file, pos, hint)]
+        at = _Error(schema, error, data, ipath, "".join("/" + str(t).replace("~", "~0").replace("/", "~1")
+                                                       for t in ipath), field_name(ipath),
+                    subschema(schema, list(error.schema_path)[:-1]), locate)
+        handler = _BY_KIND.get(error.kind.name)
+        if handler is not None:
+            return handler(at, self.rule)
+        return [_value_finding(at, self.rule, plain)]
+
+
+@dataclass(frozen=True)
+class _Error:
+    """One validation error and what every message about it needs."""
+    schema: dict[str, Any]
+    error: Any
+    data: Any
+    ipath: list[Any]
+    pointer: str
+    field: str
+    parent: dict[str, Any]  # the schema holding the keyword that failed
+    locate: Locate
+
+
+def _unknown_fields(at: _Error, rule: str) -> list[Finding]:
+    known = sorted(at.parent.get("properties", {}))
+    found = []
+    for extra in at.error.kind.unexpected:
+        close = difflib.get_close_matches(extra, known, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else (
+            f"known fields here: {', '.join(known)}" if known else "")
+        file, pos = at.locate(join(at.pointer, extra), True)
+        text, hint = _misindented_text(at, extra, f"unknown field {show(extra)}", hint)
+        found.append(Finding("unknown-field", text, file, pos, hint))
+    return found
+
+
+def _misindented_text(at: _Error, extra: str, text: str, hint: str) -> tuple[str, str]:
+    section = _misindented(at.schema, at.ipath, extra)
+    if not section:
+        return text, hint
+    env = str(at.ipath[2])
+    if env in at.schema["$defs"]["override"]["properties"]:  # `serving:` itself too shallow
+        return (text + f" in environment {show(env)}: '{env}' looks indented one level too shallow",
+                f"indent '{env}:' and its body one level deeper, under the environment above it")
+    return (text + f" in environment {show(env)}: the environment's body looks mis-indented",
+            f"{show(extra)} is a field of '{section}': write it under environments.{env}.{section} "
+            f"(a '{section}:' line, then the field indented one level deeper)")
+
+
+def _bad_key(at: _Error, rule: str) -> list[Finding]:
+    key = str(at.error.kind.error.instance)
+    names = at.parent.get("propertyNames", at.parent)
+    file, pos = at.locate(join(at.pointer, key), True)
+    noun = {"labels": "label key", "annotations": "annotation key", "env": "env name"}.get(at.field,
+                                                                                        f"{at.field} key")
+    text = f"{noun} {show(key)} {names.get('x-error', 'is not allowed')}"
+    fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
+    hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(names.get("pattern", ""), fixed) else ""
+    if "enum" in names:
+        close = difflib.get_close_matches(key, names["enum"], n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(names['enum'])}"
+    return [Finding(rule, text, file, pos, hint)]
+
+
+def _missing(at: _Error, rule: str) -> list[Finding]:
+    missing = at.error.kind.property
+    file, pos = at.locate(join(at.pointer, missing), True)
+    where = f"'{at.field}'" if at.ipath else "the document"
+    hint = ""
+    if missing == "reason":
+        hint = ("relaxing a restricted Pod Security default needs a reason: say why" if "security" in at.ipath
+                else "an exception needs a reason: say why the rule does not apply to this model")
+    return [Finding("missing-field", f"{where} needs the field '{missing}'", file, pos, hint)]
+
+
+_BY_KIND: dict[str, Callable[[_Error, str], list[Finding]]] = {
+    "additionalProperties": _unknown_fields,
+    "propertyNames": _bad_key,
+    "required": _missing,
+}
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+           "minItems", "maxItems")
+
+
+def _value_finding(at: _Error, rule: str, plain: Callable[[str], str | None]) -> Finding:
+    """A value that breaks its schema (type, const, enum, bounds, pattern, anyOf...), at the value."""
+    name = at.error.kind.name
+    whole_mapping = name in ("anyOf", "oneOf") and isinstance(subschema_value(at.data, at.ipath), dict)
+    file, pos = at.locate(at.pointer, whole_mapping)
+    message, hint = _value_text(at, name, plain)
+    return Finding(rule, message or f"'{at.field}': {at.error.message}", file, pos, hint)
+
+
+def _value_text(at: _Error, name: str, plain: Callable[[str], str | None]) -> tuple[str | None, str]:
+    """The message (None: the validator's own) and hint; an `x-error` in the schema words the message."""
+    own = f"'{at.field}' {at.parent['x-error']}" if "x-error" in at.parent and name in _OWN_MESSAGE else None
+    if name == "type":
+        return own or _type_message(at), _type_hint(at, plain)
+    if name == "const":
+        return own or f"'{at.field}' must be {json.dumps(at.parent['const'])}", ""
+    if name == "enum":
+        return own or _enum_message(at), _enum_hint(at)
+    if name in _BOUNDS:
+        return own or f"'{at.field}' {_bound_text(name, at.parent[name])}", ""
+    return own, ""
+
+
+def _type_message(at: _Error) -> str:
+    return f"'{at.field}' must be {_expected(at.error.kind)}, not {_describe(subschema_value(at.data, at.ipath))}"
+
+
+def _type_hint(at: _Error, plain: Callable[[str], str | None]) -> str:
+    text = plain(at.pointer)
+    if any(is_secret_name(t) for t in at.ipath):  # never echo a secret's value, not even in a hint
+        return SECRET_HINT.replace("NAME", at.field) if field_name(at.ipath[:-1]) == "env" else \
+            "write the value in quotes (it is not repeated here: its name says it is a secret)"
+    if text is not None and "string" in str(at.error.kind.types):
+        value = subschema_value(at.data, at.ipath)
+        return f'write "{text}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
+    return ""
+
+
+def _enum_message(at: _Error) -> str:
+    return f"'{at.field}' must be one of {', '.join(json.dumps(o) for o in at.parent['enum'])}"
+
+
+def _enum_hint(at: _Error) -> str:
+    value = subschema_value(at.data, at.ipath)
+    close = difflib.get_close_matches(str(value), [str(o) for o in at.parent["enum"]], n=1)
+    return f"did you mean '{close[0]}'?" if close else ""
 
 
 _OWN_MESSAGE = {"pattern", "anyOf", "oneOf", "minimum", "maximum"}
 
 
-def _misindented(schema: dict, ipath: list, extra: str) -> str | None:
+def _misindented(schema: dict[str, Any], ipath: list[Any], extra: str) -> str | None:
     """For an unknown field right under environments.<env>: the section of `spec` it belongs to
     (serving, model) when it is one of that section's fields, i.e. the body lost a level of indentation."""
     if len(ipath) != 3 or ipath[:2] != ["spec", "environments"]:
@@ -176,7 +235,7 @@ def show(text: str) -> str:
     return f"'{text}'" if text.isprintable() else repr(text)
 
 
-def typed_path(data, path) -> list:
+def typed_path(data: Any, path: Any) -> list[Any]:
     """The validator's instance path with dict keys as strings and list indexes as ints.
 
     (jsonschema-rs hands back a key such as "8080" as the integer 8080.)
@@ -194,7 +253,7 @@ def typed_path(data, path) -> list:
     return out
 
 
-def field_name(path) -> str:
+def field_name(path: Any) -> str:
     """How a message names the value at an instance path: 'replicas', 'secrets[0]', 'document'."""
     if not path:
         return "document"
@@ -208,7 +267,7 @@ def field_name(path) -> str:
     return str(tokens[-1])
 
 
-def _bound_text(keyword: str, bound) -> str:
+def _bound_text(keyword: str, bound: Any) -> str:
     return {
         "minimum": f"must be at least {bound}",
         "maximum": f"must be at most {bound}",
@@ -221,7 +280,7 @@ def _bound_text(keyword: str, bound) -> str:
     }[keyword]
 
 
-def subschema_value(data, path):
+def subschema_value(data: Any, path: Any) -> Any:
     node = data
     for token in path:
         node = node[token]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from mlgitops.kube.quantity import value as quantity
 from mlgitops.report.findings import Finding
@@ -12,7 +14,7 @@ from mlgitops.spec import pods
 RESERVED_ENV = pods.reserved_env("serving")
 
 
-def _culprit(locate, layer_of, first: tuple[str, bool], second: tuple[str, bool]):
+def _culprit(locate: Any, layer_of: Any, first: tuple[str, bool], second: tuple[str, bool]) -> Any:
     """Of two values that conflict, (blamed place, other place): the one a more specific layer (an
     environment's override) wrote, else the one written later in the file. Places are (pointer, key?)."""
     a, b = locate(*first), locate(*second)
@@ -21,14 +23,35 @@ def _culprit(locate, layer_of, first: tuple[str, bool], second: tuple[str, bool]
     return (a, b) if rank_a >= rank_b else (b, a)
 
 
-def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
+def check(doc: dict[str, Any], locate: Any, layer_of: Any = lambda pointer: 0) -> list[Finding]:
     serving = doc["spec"]["serving"]
     found: list[Finding] = []
 
-    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False):
+    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False) -> None:
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 
+    found += _bounds(serving, locate, layer_of)
+    for field in ("command", "args"):
+        for i, rule, message, hint in arg_problems(serving.get(field)):
+            add(rule, f"/spec/serving/{field}/{i}", message, hint)
+    _env(serving, locate, layer_of, add, found)
+    _limits(serving, add)
+    rollout = pods.rollout(serving).get("rollingUpdate", {})
+    if rollout and rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
+        add("rollout-stuck", "/spec/serving/rollout", "maxSurge and maxUnavailable are both 0: a rollout could "
+            "never replace a pod", "allow maxSurge: 1 (or maxUnavailable: 1)", key=True)
+    storage = serving.get("storage")
+    if storage and storage["mountPath"].rstrip("/") == "/tmp":
+        add("mount-conflict", "/spec/serving/storage/mountPath", "/tmp is reserved for the writable scratch volume",
+            "mount the claim elsewhere, e.g. /models")
+    found += pod_checks(doc, locate)
+    return found
+
+
+def _bounds(serving: dict[str, Any], locate: Any, layer_of: Any) -> list[Finding]:
+    """minReplicas above maxReplicas, at the one set in the later layer."""
+    found: list[Finding] = []
     scaling = serving.get("autoscaling")
     if scaling and scaling["minReplicas"] > scaling["maxReplicas"]:
         low, high = scaling["minReplicas"], scaling["maxReplicas"]
@@ -42,9 +65,11 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
             file, pos = locate(low_at, False)
             message = f"minReplicas ({low}) is greater than maxReplicas ({high})"
         found.append(Finding("autoscaling-bounds", message, file, pos))
-    for field in ("command", "args"):
-        for i, rule, message, hint in arg_problems(serving.get(field)):
-            add(rule, f"/spec/serving/{field}/{i}", message, hint)
+    return found
+
+
+def _env(serving: dict[str, Any], locate: Any, layer_of: Any, add: Any, found: list[Finding]) -> None:
+    """Reserved, secret and twice-set env names (env and secrets)."""
     names: dict[str, str] = {}
     for name, value in serving.get("env", {}).items():
         pointer = f"/spec/serving/env/{name}"
@@ -67,6 +92,10 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
             found.append(Finding("duplicate-env", f"env '{name}' is set twice (also at line {other.line})", file, pos,
                                  "set it either in env or in secrets, not both"))
         names[name] = pointer
+
+
+def _limits(serving: dict[str, Any], add: Any) -> None:
+    """A limit below its request: Kubernetes refuses the pod."""
     resources = serving["resources"]
     for name in ("cpu", "memory", "ephemeralStorage"):
         limit = resources.get("limits", {}).get(name)
@@ -76,24 +105,14 @@ def check(doc: dict, locate, layer_of=lambda pointer: 0) -> list[Finding]:
             add("limit-below-request", f"/spec/serving/resources/limits/{name}",
                 f"the {name} limit ({limit}) is below the request ({request})",
                 "raise the limit, or lower the request: Kubernetes refuses a pod whose limit is below its request")
-    rollout = pods.rollout(serving).get("rollingUpdate", {})
-    if rollout and rollout["maxSurge"] in (0, "0%") and rollout["maxUnavailable"] in (0, "0%"):
-        add("rollout-stuck", "/spec/serving/rollout", "maxSurge and maxUnavailable are both 0: a rollout could "
-            "never replace a pod", "allow maxSurge: 1 (or maxUnavailable: 1)", key=True)
-    storage = serving.get("storage")
-    if storage and storage["mountPath"].rstrip("/") == "/tmp":
-        add("mount-conflict", "/spec/serving/storage/mountPath", "/tmp is reserved for the writable scratch volume",
-            "mount the claim elsewhere, e.g. /models")
-    found += pod_checks(doc, locate)
-    return found
 
 
-def pod_checks(doc: dict, locate) -> list[Finding]:
+def pod_checks(doc: dict[str, Any], locate: Any) -> list[Finding]:
     """Rollout and shutdown settings that contradict each other."""
     serving = doc["spec"]["serving"]
     found: list[Finding] = []
 
-    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False):
+    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False) -> None:
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 
@@ -119,7 +138,7 @@ def pod_checks(doc: dict, locate) -> list[Finding]:
     return found
 
 
-def version_checks(doc: dict, locate, kubernetes_minor: int, kubernetes_version: str) -> list[Finding]:
+def version_checks(doc: dict[str, Any], locate: Any, kubernetes_minor: int, kubernetes_version: str) -> list[Finding]:
     """Spec settings the cluster's Kubernetes version (mlgitops.yaml) does not support."""
     found = []
     if doc["spec"]["serving"]["shutdown"].get("preStop") == "sleep" and kubernetes_minor < pods.SLEEP_ACTION_MINOR:
@@ -130,7 +149,7 @@ def version_checks(doc: dict, locate, kubernetes_minor: int, kubernetes_version:
     return found
 
 
-def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
+def check_patches(env_pointer: str, patches: list[Any], position: Any) -> list[Finding]:
     """Raw patches of one environment (at env_pointer) that would silently do nothing: a namespace,
     which the overlay's namespace transformer overrides. position(pointer, key) -> (file, Position)."""
     found = []
@@ -143,7 +162,7 @@ def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
             places.append(position(f"{at}/merge/metadata/namespace", True))
         for j, op in enumerate(patch.get("jsonPatch") or []):
             value, target = op.get("value"), op["path"].rstrip("/")
-            if target == "/metadata/namespace" or target == "/metadata" and isinstance(value, dict) and "namespace" in value:
+            if target == "/metadata/namespace" or (target == "/metadata" and isinstance(value, dict) and "namespace" in value):
                 places.append(position(f"{at}/jsonPatch/{j}/path", False))
         for file, pos in places:
             found.append(Finding("patch-namespace", "a patch cannot change metadata.namespace", file, pos, hint))
@@ -155,7 +174,7 @@ def check_patches(env_pointer: str, patches: list, position) -> list[Finding]:
     return found
 
 
-def _secret_literals(node, pointer: str):
+def _secret_literals(node: Any, pointer: str) -> Iterator[tuple[str, str, str, str]]:
     """(pointer, rule, message, hint) of every literal secret in a patch body: `{name: <secret-named>, value: ...}`
     (secret-in-env), and any string that holds a credential (secret-in-value). The value is never repeated."""
     if isinstance(node, str) and (kind := secret_kind(node)):
@@ -172,7 +191,7 @@ def _secret_literals(node, pointer: str):
             yield from _secret_literals(child, f"{pointer}/{i}")
 
 
-def _source_secrets(model: dict, add) -> None:
+def _source_secrets(model: dict[str, Any], add: Any) -> None:
     """A credential in model.uri (it becomes MODEL_URI) or in model.fetch.env is written into Git and every diff."""
     if kind := secret_kind(model.get("uri")):
         add("secret-in-value", "/spec/model/uri", f"model.uri holds what looks like a credential ({kind})", VALUE_HINT)
@@ -189,12 +208,12 @@ def names_version(uri: str, version: str) -> bool:
     return re.search(rf"(?<![0-9A-Za-uw-z.]){re.escape(version)}(?![0-9]|\.[0-9])", uri) is not None
 
 
-def model_source(doc: dict, base_version: str | None, locate, layer_of, initializer: dict | None) -> list[Finding]:
+def model_source(doc: dict[str, Any], base_version: str | None, locate: Any, layer_of: Any, initializer: dict[str, Any] | None) -> list[Finding]:
     """Checks on where the weights come from: the uri against the version, and `model.fetch`."""
     model, serving = doc["spec"]["model"], doc["spec"]["serving"]
     found: list[Finding] = []
 
-    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False):
+    def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False) -> None:
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 
@@ -223,7 +242,7 @@ def model_source(doc: dict, base_version: str | None, locate, layer_of, initiali
     return found
 
 
-def _fetch_conflicts(fetch: dict, serving: dict, add) -> None:
+def _fetch_conflicts(fetch: dict[str, Any], serving: dict[str, Any], add: Any) -> None:
     """What the fetched weights' folder and env var collide with."""
     path = fetch["mountPath"].rstrip("/") or "/"
     storage = serving.get("storage")

@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import promql_parser
 
@@ -76,11 +77,11 @@ PRESETS: dict[str, Sli] = {
 NONE = Sli(None, None, None)
 
 
-def _counters(spec: dict | None) -> Counters | None:
+def _counters(spec: dict[str, Any] | None) -> Counters | None:
     return Counters(tuple(spec["metrics"]), dict(spec.get("selector", {}))) if spec else None
 
 
-def resolve(slo: dict) -> Sli:
+def resolve(slo: dict[str, Any]) -> Sli:
     """The SLIs of an effective `serving.slo`: the preset's metrics, replaced by any the spec names."""
     preset = PRESETS.get(slo.get("server", ""), NONE)
     histogram = slo.get("latencyHistogram")
@@ -106,7 +107,7 @@ def bucket_bound(threshold: str, unit: str) -> str:
     return repr(float(value))
 
 
-def _objective_findings(slo: dict, where) -> list[Finding]:
+def _objective_findings(slo: dict[str, Any], where: Any) -> list[Finding]:
     out = []
     for pointer, value in (("availability", slo.get("availability")),
                            ("latency/objective", (slo.get("latency") or {}).get("objective"))):
@@ -133,7 +134,7 @@ def _full_match(regex: str, value: str) -> bool:
         return False
 
 
-def _selector_findings(slo: dict, where) -> list[Finding]:
+def _selector_findings(slo: dict[str, Any], where: Any) -> list[Finding]:
     """Every matcher a regular expression; an error matcher that some successful request escapes."""
     out = []
     for section in ("requests", "errors", "latencyHistogram"):
@@ -153,7 +154,7 @@ def _selector_findings(slo: dict, where) -> list[Finding]:
     return out
 
 
-def _measurable_findings(slo: dict, where) -> list[Finding]:
+def _measurable_findings(slo: dict[str, Any], where: Any) -> list[Finding]:
     """An objective the metrics cannot measure: availability without counters, latency without a histogram."""
     sli = resolve(slo)
     server = slo.get("server")
@@ -171,7 +172,7 @@ def _measurable_findings(slo: dict, where) -> list[Finding]:
     return out
 
 
-def findings(data: dict, where) -> list[Finding]:
+def findings(data: dict[str, Any], where: Any) -> list[Finding]:
     """What the schema cannot say about an effective `serving.slo`."""
     slo = data["spec"]["serving"].get("slo")
     if not slo:

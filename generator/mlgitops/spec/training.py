@@ -8,7 +8,9 @@ workers, a scheduled sweep). Pure; the render stage builds the objects from the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from mlgitops.kube import trainer_runtimes
 from mlgitops.kube.quantity import value as quantity
@@ -20,7 +22,7 @@ RESERVED_ENV = pods.reserved_env("training")
 SWEEP = "/spec/training/sweep"
 
 
-def training_environments(spec: dict, env_names: list[str]) -> list[str]:
+def training_environments(spec: dict[str, Any], env_names: list[str]) -> list[str]:
     """The environments whose overlays get training objects: the spec's list, else the first one."""
     training = spec.get("training")
     if not training:
@@ -29,20 +31,20 @@ def training_environments(spec: dict, env_names: list[str]) -> list[str]:
     return [e for e in env_names if e in listed] if listed else env_names[:1]
 
 
-def trains(effective_spec: dict, base_spec: dict, env_names: list[str], env: str) -> bool:
+def trains(effective_spec: dict[str, Any], base_spec: dict[str, Any], env_names: list[str], env: str) -> bool:
     """Whether `env` gets training objects: listed (in the spec itself) and not removed by its override."""
     return bool(effective_spec.get("training")) and env in training_environments(base_spec, env_names)
 
 
-def grid_size(parameters: dict) -> int:
+def grid_size(parameters: dict[str, Any]) -> int:
     return math.prod(len(v) for v in parameters.values() if isinstance(v, list))
 
 
-def trial_count(sweep: dict) -> int:
+def trial_count(sweep: dict[str, Any]) -> int:
     """How many trials a sweep makes: the grid's product, or the random sweep's `trials`."""
     if sweep.get("strategy", "grid") == "grid":
         return grid_size(sweep["parameters"])
-    return sweep.get("trials", 0)
+    return cast("int", sweep.get("trials", 0))
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,12 @@ def _hours(seconds: int) -> str:
     return f"{_num(seconds / 3600)}h" if seconds % 36 == 0 else f"{seconds}s"
 
 
-def rounds(sweep: dict, trials: int) -> int:
+def rounds(sweep: dict[str, Any], trials: int) -> int:
     """How many times over an Indexed Job runs `parallelism` trials."""
-    return -(-trials // max(1, min(sweep.get("parallelism", 1), trials)))
+    return cast("int", -(-trials // max(1, min(sweep.get("parallelism", 1), trials))))
 
 
-def costs(training: dict, katib: bool = False) -> list[Cost]:
+def costs(training: dict[str, Any], katib: bool = False) -> list[Cost]:
     """What each run of a training section can cost: the sweep's, and the scheduled or one-off run's.
 
     A sweep with a schedule is both: the CronJob retrains on schedule, the sweep runs once. A Katib sweep
@@ -110,7 +112,7 @@ def costs(training: dict, katib: bool = False) -> list[Cost]:
     return out
 
 
-def check(doc: dict, locate, env: str, env_names: list[str], budget: float | None, katib: bool,
+def check(doc: dict[str, Any], locate: Any, env: str, env_names: list[str], budget: float | None, katib: bool,
           budget_at: tuple[str, Position] | None = None) -> list[Finding]:
     """Findings on the training section of one effective spec (env "" is the base)."""
     training = doc["spec"].get("training")
@@ -118,7 +120,7 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
         return []
     found: list[Finding] = []
 
-    def add(pointer: str, message: str, hint: str = "", key: bool = False, rule: str = "training"):
+    def add(pointer: str, message: str, hint: str = "", key: bool = False, rule: str = "training") -> None:
         file, pos = locate(pointer, key)
         found.append(Finding(rule, message, file, pos, hint))
 
@@ -135,14 +137,14 @@ def check(doc: dict, locate, env: str, env_names: list[str], budget: float | Non
     return found
 
 
-def _environments(training: dict, env_names: list[str], add) -> None:
+def _environments(training: dict[str, Any], env_names: list[str], add: Callable[..., None]) -> None:
     for i, name in enumerate(training.get("environments", [])):
         if name not in env_names:
             add(f"/spec/training/environments/{i}", f"unknown environment '{name}'",
                 f"environments in mlgitops.yaml: {', '.join(env_names)}", rule="unknown-environment")
 
 
-def _env_and_args(training: dict, add) -> None:
+def _env_and_args(training: dict[str, Any], add: Callable[..., None]) -> None:
     """Reserved and secret-looking env, and credentials in command or args."""
     for name, value in training.get("env", {}).items():
         if name in RESERVED_ENV:
@@ -159,7 +161,7 @@ def _env_and_args(training: dict, add) -> None:
             add(f"/spec/training/secrets/{i}/env", f"env '{ref['env']}' is set by mlgitops", rule="reserved-env")
 
 
-def _resources_and_mounts(training: dict, add) -> None:
+def _resources_and_mounts(training: dict[str, Any], add: Callable[..., None]) -> None:
     resources = training["resources"]
     for name in ("cpu", "memory", "ephemeralStorage"):
         limit, request = resources.get("limits", {}).get(name), resources.get(name)
@@ -173,7 +175,7 @@ def _resources_and_mounts(training: dict, add) -> None:
             "volumes", "mount the data elsewhere, e.g. /data", rule="mount-conflict")
 
 
-def _shape(name: str, training: dict, katib: bool, add) -> None:
+def _shape(name: str, training: dict[str, Any], katib: bool, add: Callable[..., None]) -> None:
     """Combinations mlgitops cannot build."""
     workers = training["workers"]
     kubeflow = "a TrainJob" if workers > 1 else "a Katib Experiment" if katib and training.get("sweep") else ""
@@ -188,7 +190,7 @@ def _shape(name: str, training: dict, katib: bool, add) -> None:
             "remove schedule, or set workers: 1")
 
 
-def _over_budget(training: dict, locate, env: str, budget: float, katib: bool,
+def _over_budget(training: dict[str, Any], locate: Any, env: str, budget: float, katib: bool,
                  budget_at: tuple[str, Position] | None) -> list[Finding]:
     """A finding for each run or sweep of the environment that may use more GPU-hours than its budget."""
     out = []
@@ -206,11 +208,11 @@ def _over_budget(training: dict, locate, env: str, budget: float, katib: bool,
     return out
 
 
-def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:
+def _sweep(training: dict[str, Any], sweep: dict[str, Any], add: Any, katib: bool) -> int:
     """Report the sweep's problems through add(); how many there were."""
     errors = 0
 
-    def err(*args, **kwargs):
+    def err(*args: Any, **kwargs: Any) -> None:
         nonlocal errors
         errors += 1
         add(*args, **kwargs)
@@ -226,39 +228,54 @@ def _sweep(training: dict, sweep: dict, add, katib: bool) -> int:
         err(SWEEP, "a Katib sweep needs an objective: the metric the trials report",
             "add objective: {metric: val_accuracy, goal: maximize}", key=True)
     secret = _sweep_secrets(sweep["parameters"], err)
-    for name, values in sweep["parameters"].items():
-        if name in secret:
-            continue
-        if isinstance(values, dict):
-            if strategy == "grid":
-                err(f"{SWEEP}/parameters/{name}", f"parameter '{name}' is a range; a grid needs a list of values",
-                    "list the values, or use strategy: random")
-            elif values["min"] >= values["max"]:
-                err(f"{SWEEP}/parameters/{name}/max", f"parameter '{name}': max ({values['max']}) is not above "
-                    f"min ({values['min']})")
-            elif values.get("distribution") == "log-uniform" and values["min"] <= 0:
-                err(f"{SWEEP}/parameters/{name}/min", f"parameter '{name}': a log-uniform range needs min > 0")
-    cap = sweep["maxTrials"]
+    _ranges(sweep, secret, strategy, err)
     if strategy == "grid" and not errors:
-        lists = [len(v) for v in sweep["parameters"].values()]
-        size = math.prod(lists)
-        if "trials" in sweep:
-            err(f"{SWEEP}/trials", "trials is for random sweeps: a grid makes every combination",
-                "remove trials, or use strategy: random")
-        elif size > cap:
-            shape = " x ".join(str(n) for n in lists)
-            err(f"{SWEEP}/parameters", f"the grid makes {size} trials ({shape}), over maxTrials ({cap})",
-                "remove values, or raise maxTrials", key=True)
+        _grid_trials(sweep, err)
     elif strategy == "random":
-        if "trials" not in sweep:
-            err(SWEEP, "a random sweep needs trials: how many to draw", "add trials: 20", key=True)
-        elif sweep["trials"] > cap:
-            err(f"{SWEEP}/trials", f"the sweep makes {sweep['trials']} trials, over maxTrials ({cap})",
-                "lower trials, or raise maxTrials")
+        _random_trials(sweep, err)
     return errors
 
 
-def override_findings(path: str, doc) -> list[Finding]:
+def _ranges(sweep: dict[str, Any], secret: Any, strategy: str, err: Any) -> None:
+    """Each range parameter: allowed by the strategy, min below max, log-uniform above 0."""
+    for name, values in sweep["parameters"].items():
+        if name in secret or not isinstance(values, dict):
+            continue
+        if strategy == "grid":
+            err(f"{SWEEP}/parameters/{name}", f"parameter '{name}' is a range; a grid needs a list of values",
+                "list the values, or use strategy: random")
+        elif values["min"] >= values["max"]:
+            err(f"{SWEEP}/parameters/{name}/max", f"parameter '{name}': max ({values['max']}) is not above "
+                f"min ({values['min']})")
+        elif values.get("distribution") == "log-uniform" and values["min"] <= 0:
+            err(f"{SWEEP}/parameters/{name}/min", f"parameter '{name}': a log-uniform range needs min > 0")
+
+
+def _grid_trials(sweep: dict[str, Any], err: Any) -> None:
+    """A grid makes every combination: no trials, and no more than maxTrials."""
+    cap = sweep["maxTrials"]
+    lists = [len(v) for v in sweep["parameters"].values()]
+    size = math.prod(lists)
+    if "trials" in sweep:
+        err(f"{SWEEP}/trials", "trials is for random sweeps: a grid makes every combination",
+            "remove trials, or use strategy: random")
+    elif size > cap:
+        shape = " x ".join(str(n) for n in lists)
+        err(f"{SWEEP}/parameters", f"the grid makes {size} trials ({shape}), over maxTrials ({cap})",
+            "remove values, or raise maxTrials", key=True)
+
+
+def _random_trials(sweep: dict[str, Any], err: Any) -> None:
+    """A random sweep draws trials: some, and no more than maxTrials."""
+    cap = sweep["maxTrials"]
+    if "trials" not in sweep:
+        err(SWEEP, "a random sweep needs trials: how many to draw", "add trials: 20", key=True)
+    elif sweep["trials"] > cap:
+        err(f"{SWEEP}/trials", f"the sweep makes {sweep['trials']} trials, over maxTrials ({cap})",
+            "lower trials, or raise maxTrials")
+
+
+def override_findings(path: str, doc: Any) -> list[Finding]:
     """`environments` inside an environment's training override: which environments train is the spec's
     own list, so an override saying it would be ignored."""
     found = []
@@ -272,7 +289,7 @@ def override_findings(path: str, doc) -> list[Finding]:
     return found
 
 
-def config_findings(config_path: str, data: dict, position) -> list[Finding]:
+def config_findings(config_path: str, data: Mapping[str, Any], position: Any) -> list[Finding]:
     """mlgitops.yaml's training findings: the deprecated PyTorchJob (a warning), and environment names that
     would make a training sync object's name (`<model>-<env>-training`) another model's serving one's."""
     found = []
@@ -296,7 +313,7 @@ def config_findings(config_path: str, data: dict, position) -> list[Finding]:
     return found
 
 
-def _sweep_secrets(parameters: dict, err) -> set[str]:
+def _sweep_secrets(parameters: dict[str, Any], err: Any) -> set[str]:
     """The sweep parameters that list a secret (the values are written into a ConfigMap and every diff): by
     their name (secret-in-env) or by a value that holds a credential (secret-in-value)."""
     found = set()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -62,17 +62,17 @@ class Document:
 
 
 class _Walker:
-    def __init__(self, path: str, loader):
+    def __init__(self, path: str, loader: Any) -> None:
         self.path = path
         self.loader = loader
         self.doc = Document(path, None)
         self.findings: list[Finding] = []
         self.seen: set[int] = set()
 
-    def error(self, rule: str, mark, message: str, hint: str = "") -> None:
+    def error(self, rule: str, mark: Any, message: str, hint: str = "") -> None:
         self.findings.append(Finding(rule, message, self.path, Position.from_mark(mark), hint))
 
-    def walk(self, node, pointer: str, depth: int = 0) -> Any:
+    def walk(self, node: Any, pointer: str, depth: int = 0) -> Any:
         self.doc.values[pointer] = Position.from_mark(node.start_mark)
         if id(node) in self.seen:  # an alias: already reported at its anchor; never expanded
             return None
@@ -91,15 +91,15 @@ class _Walker:
             return [self.walk(item, join(pointer, i), depth + 1) for i, item in enumerate(node.value)]
         return self.mapping(node, pointer, depth)
 
-    def explicit_tag(self, node) -> bool:
+    def explicit_tag(self, node: Any) -> bool:
         """Whether the author wrote a tag (`!!int`, `!local`) instead of letting YAML resolve the value."""
         if isinstance(node, yaml.ScalarNode):
             implicit = (True, False) if not node.style else (False, True)
-            return node.tag != self.loader.resolve(yaml.ScalarNode, node.value, implicit)
+            return cast("bool", node.tag != self.loader.resolve(yaml.ScalarNode, node.value, implicit))
         default = "tag:yaml.org,2002:map" if isinstance(node, yaml.MappingNode) else "tag:yaml.org,2002:seq"
-        return node.tag != default
+        return cast("bool", node.tag != default)
 
-    def control(self, node, text: str, what: str = "value") -> None:
+    def control(self, node: Any, text: str, what: str = "value") -> None:
         found = CONTROL.search(text)
         if found:
             char = found.group()
@@ -107,7 +107,7 @@ class _Walker:
                        f"the {what} holds the control character U+{ord(char):04X} at offset {found.start()}",
                        "remove it: the API server and kustomize refuse control characters (tab and newline are fine)")
 
-    def scalar(self, node, pointer: str) -> Any:
+    def scalar(self, node: Any, pointer: str) -> Any:
         if node.tag == "tag:yaml.org,2002:timestamp":
             value: Any = node.value
         else:
@@ -120,7 +120,7 @@ class _Walker:
             self.doc.plain[pointer] = node.value
         return value
 
-    def mapping(self, node, pointer: str, depth: int) -> dict:
+    def mapping(self, node: Any, pointer: str, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -159,7 +159,7 @@ def _decode(path: str, raw: bytes) -> tuple[str | None, list[Finding]]:
     return text.removeprefix("\ufeff"), []
 
 
-def _char_at(text: str, mark) -> str:
+def _char_at(text: str, mark: Any) -> str:
     lines = text.split("\n")
     if mark is None or mark.line >= len(lines):
         return ""
@@ -167,7 +167,7 @@ def _char_at(text: str, mark) -> str:
     return line[mark.column] if mark.column < len(line) else ""
 
 
-def _clamped(text: str, mark) -> Position:
+def _clamped(text: str, mark: Any) -> Position:
     """A mark's position, moved back to the end of the last line when it lies past the end of the file."""
     lines = text.split("\n")
     if text.endswith("\n"):
@@ -183,23 +183,32 @@ _INDENTATION = ("expected key", "mapping values are not allowed", "expected <blo
 
 def _syntax_finding(path: str, text: str, exc: yaml.MarkedYAMLError) -> Finding:
     mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or exc.context or "invalid YAML"
-    if exc.problem and exc.context and exc.context_mark:
-        start = Position.from_mark(exc.context_mark)
-        problem = f"{exc.problem} ({exc.context} that starts at line {start.line}, column {start.col})"
-    rule, hint = "yaml-syntax", ""
-    if _char_at(text, mark) == "\t" or "'\\t'" in problem:
-        rule, problem = "yaml-tab", "tab character in indentation"
-        hint = "indent with spaces; YAML does not allow tabs there"
-    elif "single document" in str(exc.context or "") or "another document" in problem:
-        rule, problem = "yaml-multiple-documents", "several YAML documents in one file"
-        hint = "keep one document per file (remove the '---' separator)"
-    elif exc.context and exc.context not in problem:
-        problem = f"{problem} ({exc.context})"
+    rule, problem, hint = _syntax_problem(exc, _char_at(text, mark))
     if rule == "yaml-syntax" and any(s in problem for s in _INDENTATION):
         hint = "check the indentation of this line and the lines above it: keys of one mapping line up"
     position = _clamped(text, mark) if mark else Position(1, 1)
     return Finding(rule, problem, path, position, hint)
+
+
+def _problem_text(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem, with where its context starts when it has one."""
+    if exc.problem and exc.context and exc.context_mark:
+        start = Position.from_mark(exc.context_mark)
+        return f"{exc.problem} ({exc.context} that starts at line {start.line}, column {start.col})"
+    return str(exc.problem or exc.context or "invalid YAML")
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, char: str) -> tuple[str, str, str]:
+    """Rule, message and hint of a YAML syntax error: tabs and multiple documents have their own rules."""
+    problem = _problem_text(exc)
+    if char == "\t" or "'\\t'" in problem:
+        return "yaml-tab", "tab character in indentation", "indent with spaces; YAML does not allow tabs there"
+    if "single document" in str(exc.context or "") or "another document" in problem:
+        return ("yaml-multiple-documents", "several YAML documents in one file",
+                "keep one document per file (remove the '---' separator)")
+    if exc.context and exc.context not in problem:
+        problem = f"{problem} ({exc.context})"
+    return "yaml-syntax", problem, ""
 
 
 def _reader_finding(path: str, text: str, exc: yaml.reader.ReaderError) -> Finding:

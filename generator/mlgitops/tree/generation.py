@@ -53,6 +53,31 @@ def _salt(config: Config) -> str:
     return cache.key(__version__, cache.code_fingerprint(), config.raw)
 
 
+def _strays(repo: Repo) -> list[Finding]:
+    """Files in models/ that are not read as specs: warnings, and errors for names that are not UTF-8."""
+    found = []
+    for stray in repo.stray_files():
+        what = "folder" if stray.is_dir() else "file"
+        found.append(Finding("not-a-spec", f"this {what} in models/ is not read as a spec",
+                             repo.rel(stray), Position(), "specs are models/<name>.yaml, one per model",
+                             Severity.WARNING))
+    for odd in repo.misnamed_files():
+        found.append(Finding("file-unreadable", "this file's name is not valid UTF-8", escaped(repo.rel(odd)),
+                             Position(), "rename it: specs are models/<name>.yaml, <name> a DNS-1123 label"))
+    return found
+
+
+def _render(rel: str, raw: bytes, config: Config) -> tuple[tuple[Entry, Tree] | None, list[Finding]]:
+    """A spec not in the cache: parsed, validated and rendered (None when an error stops it), and its findings."""
+    model, found = parse_model(rel, raw, config)
+    if model is None:
+        return None, found
+    tree, found = model_tree(model, config)
+    if has_errors(found):
+        return None, found
+    return (Entry(model.name, rel, raw, config, model), tree), found
+
+
 def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Generated:
     """Read and validate every input, then render the whole tree. Touches no output file.
 
@@ -72,14 +97,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
             cache.LEGACY_DIR, Position(), f"delete it (git rm -r --cached {cache.LEGACY_DIR} if committed): "
             f"the cache lives in {cache.home()}", Severity.WARNING))
     salt = _salt(config)
-    for stray in repo.stray_files():
-        what = "folder" if stray.is_dir() else "file"
-        result.findings.append(Finding("not-a-spec", f"this {what} in models/ is not read as a spec",
-                                       repo.rel(stray), Position(), "specs are models/<name>.yaml, one per model",
-                                       Severity.WARNING))
-    for odd in repo.misnamed_files():
-        result.findings.append(Finding("file-unreadable", "this file's name is not valid UTF-8", escaped(repo.rel(odd)),
-                                       Position(), "rename it: specs are models/<name>.yaml, <name> a DNS-1123 label"))
+    result.findings.extend(_strays(repo))
     seen: dict[str, Entry] = {}
     pending: list[tuple[str, str, Tree]] = []
     for file in repo.model_files():
@@ -94,16 +112,13 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
             entry = Entry(hit[0], rel, raw, config)
             tree = hit[1]
         else:
-            model, found = parse_model(rel, raw, config)
-            if model is None:
-                result.findings.extend(found)
+            fresh, found = _render(rel, raw, config)
+            result.findings.extend(found)
+            if fresh is None:
                 continue
-            entry = Entry(model.name, rel, raw, config, model)
-            tree, found = model_tree(model, config)
-            if found:
-                result.findings.extend(found)
-                continue
-            pending.append((digest, model.name, tree))
+            entry, tree = fresh
+            if not found:  # a cache hit brings back files, not findings: a tree with warnings renders every run
+                pending.append((digest, entry.name, tree))
         if entry.name in seen:
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue

@@ -78,6 +78,23 @@ def _stem(manifest: Manifest) -> str:
     return manifest.file.removesuffix(".yaml")
 
 
+def _change(m: Manifest, target: Manifest | None, namespace: str, label_pairs: dict, image: dict | None
+            ) -> tuple[str, dict] | None:
+    """The patch file (name, body) that turns base object m into target: a delete when it has none,
+    None when the transformers alone already make it."""
+    head = {"apiVersion": m.obj["apiVersion"], "kind": m.kind, "metadata": {"name": m.name}}
+    if target is None:
+        return f"{_stem(m)}-delete.yaml", {"$patch": "delete", **head}
+    patch = smpdiff.diff(apply_transformers(m.obj, namespace, label_pairs, image), target.obj)
+    if patch is smpdiff.SAME:
+        return None
+    body = {**head, **{k: v for k, v in patch.items() if k != "metadata"}}
+    meta = patch.get("metadata")
+    if meta:
+        body["metadata"] = {**meta, "name": m.name}
+    return f"{_stem(m)}-patch.yaml", body
+
+
 def build(base_path: str, namespace: str, base: list[Manifest], target: list[Manifest],
           label_pairs: dict, image: dict | None, user_patches: list[tuple[str, dict, object]]) -> Overlay:
     """The overlay that turns `base` into `target`.
@@ -95,21 +112,10 @@ def build(base_path: str, namespace: str, base: list[Manifest], target: list[Man
     base_by_key = {m.key: m for m in base}
     target_by_key = {m.key: m for m in target}
     for m in base:
-        head = {"apiVersion": m.obj["apiVersion"], "kind": m.kind, "metadata": {"name": m.name}}
-        if m.key not in target_by_key:
-            files[f"{_stem(m)}-delete.yaml"] = {"$patch": "delete", **head}
-            patches.append({"path": f"{_stem(m)}-delete.yaml"})
-            continue
-        expected = apply_transformers(m.obj, namespace, label_pairs, image)
-        patch = smpdiff.diff(expected, target_by_key[m.key].obj)
-        if patch is smpdiff.SAME:
-            continue
-        body = {**head, **{k: v for k, v in patch.items() if k != "metadata"}}
-        meta = patch.get("metadata")
-        if meta:
-            body["metadata"] = {**meta, "name": m.name}
-        files[f"{_stem(m)}-patch.yaml"] = body
-        patches.append({"path": f"{_stem(m)}-patch.yaml"})
+        change = _change(m, target_by_key.get(m.key), namespace, label_pairs, image)
+        if change is not None:
+            files[change[0]] = change[1]
+            patches.append({"path": change[0]})
     for m in target:
         if m.key not in base_by_key:
             files[m.file] = m.obj

@@ -42,10 +42,10 @@ def diff(base: Any, target: Any, path: tuple[str, ...] = ()) -> Any:
     return clone(target)
 
 
-def _diff_map(base: dict, target: dict, path: tuple[str, ...]) -> Any:
+def _diff_map(base: dict[str, Any], target: dict[str, Any], path: tuple[str, ...]) -> Any:
     """Key by key; a scalar leaf of the same type on both sides is compared here, without a call (the
     hot path of generate: most leaves of an overlay's objects equal the base's)."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     for key, value in target.items():
         if key not in base:
             out[key] = clone(value)
@@ -75,7 +75,7 @@ def _diff_list(base: list, target: list, path: tuple[str, ...]):
         return clone(target)
     if _keys(base, key) is not None and _keys(base, key) == _keys(target, key):
         out = []
-        for b, t in zip(base, target):
+        for b, t in zip(base, target, strict=True):
             d = diff(b, t, path)
             out.append({key: t[key]} if d is SAME else {key: t[key], **d})
         return out

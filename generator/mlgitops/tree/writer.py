@@ -69,17 +69,18 @@ def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
                 stack.append(entry.path)
             elif entry.is_file(follow_symlinks=False):
                 rel = entry.path[cut:].replace(os.sep, "/")
-                if is_temp(rel):
-                    out[rel] = b""  # a killed run's temp file: only its name matters
-                    continue
-                try:
-                    with open(entry.path, "rb") as handle:
-                        out[rel] = handle.read()
-                except OSError as exc:
-                    raise FatalError(f"cannot read {entry.path}: {exc.strerror or exc}", "make it readable") from None
+                out[rel] = b"" if is_temp(rel) else _read(entry.path)  # a temp file: only its name matters
     if roots == GENERATED_ROOTS:  # set and promote write specs atomically too: a killed one leaves its temp file
         out.update(dict.fromkeys(spec_temps(root), b""))
     return out
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise FatalError(f"cannot read {path}: {exc.strerror or exc}", "make it readable") from None
 
 
 def spec_temps(root: Path) -> list[str]:

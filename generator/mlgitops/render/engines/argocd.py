@@ -6,6 +6,8 @@ Application."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS
 from mlgitops.kube.workloads import KINDS
 from mlgitops.render.engines.base import LABEL_VALUE_MAX, PART_OF, Facts, Models, Placed, SyncView
@@ -28,7 +30,7 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 RETRY = {"limit": -1, "backoff": {"duration": "30s", "factor": 2, "maxDuration": "5m"}}
 
 
-def app_project(config: Config, env: Environment) -> dict:
+def app_project(config: Config, env: Environment) -> dict[str, Any]:
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
             "metadata": {"name": f"mlgitops-{env.name}", "namespace": config.sync["argocdNamespace"],
                          "labels": dict(PART_OF)},
@@ -38,7 +40,7 @@ def app_project(config: Config, env: Environment) -> dict:
                      "clusterResourceWhitelist": []}}
 
 
-def application_set(config: Config, env: Environment) -> dict:
+def application_set(config: Config, env: Environment) -> dict[str, Any]:
     git = config.git
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
             "metadata": {"name": f"mlgitops-{env.name}", "namespace": config.sync["argocdNamespace"],
@@ -70,7 +72,7 @@ def application_set(config: Config, env: Environment) -> dict:
             }}
 
 
-def training_application_set(config: Config, env: Environment) -> dict:
+def training_application_set(config: Config, env: Environment) -> dict[str, Any]:
     """One Application per training folder, `<model>-<env>-training`: never the serving Application's name."""
     obj = application_set(config, env)
     obj["metadata"]["name"] = f"mlgitops-{env.name}-{TRAINING}"
@@ -90,7 +92,7 @@ def training_application_set(config: Config, env: Environment) -> dict:
     return obj
 
 
-def _directories(path: str, obj: dict, pattern: str, view: SyncView) -> list[Finding]:
+def _directories(path: str, obj: dict[str, Any], pattern: str, view: SyncView) -> list[Finding]:
     name = obj["metadata"]["name"]
     matched = {d for d in view.on_disk | view.generated if path_match(pattern, d) and not is_hidden(d)}
     meant = {d for d in view.generated if path_match(pattern, d)}
@@ -140,7 +142,7 @@ class ArgoCD:
                             config.path))
         return out
 
-    def check(self, path: str, obj: dict, view: SyncView) -> list[Finding]:
+    def check(self, path: str, obj: dict[str, Any], view: SyncView) -> list[Finding]:
         """An ApplicationSet's git directory generator matches exactly the model folders of its environment
         (a folder a person adds under overlays/<env>/ would otherwise become an Application), and each
         Application's name fits in a label value (Argo CD's `app.kubernetes.io/instance`)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from mlgitops.render.units import Unit
 from mlgitops.report.findings import Finding, Position
@@ -21,7 +21,7 @@ class SyncView:
     folders the specs generate, the folders one or two levels below overlays/<env>/ on disk, and where
     each model's name is written."""
 
-    objects: dict[str, dict]
+    objects: dict[str, dict[str, Any]]
     generated: set[str]
     on_disk: set[str]
     locate: Locate
@@ -37,7 +37,7 @@ class UnitFacts:
 
 
 Facts = dict[tuple[str, str], UnitFacts]  # (model, environment) -> its facts
-Placed = list[tuple[str, dict, str]]  # (file under clusters/<cluster>/<engine>/, object, source)
+Placed = list[tuple[str, dict[str, Any], str]]  # (file under clusters/<cluster>/<engine>/, object, source)
 
 
 class Engine(Protocol):
@@ -56,5 +56,5 @@ class Engine(Protocol):
     def deletion(self, unit: Unit) -> str:
         """What the engine does when the unit's folder leaves Git, as the PR guard words it."""
 
-    def check(self, path: str, obj: dict, view: SyncView) -> list[Finding]:
+    def check(self, path: str, obj: dict[str, Any], view: SyncView) -> list[Finding]:
         """Findings on one of its objects under clusters/ (beyond schemas): what it points at exists."""

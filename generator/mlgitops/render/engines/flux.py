@@ -8,6 +8,7 @@ the `flux-system` source that `flux bootstrap` made."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from mlgitops.kube.annotations import FLUX_PRUNE
 from mlgitops.kube.workloads import health_checks
@@ -30,13 +31,13 @@ def extras_kustomization_name(model: str, env: str) -> str:
     return f"{model}-{env}-{EXTRAS}"
 
 
-def _delete(selector: str) -> dict:
+def _delete(selector: str) -> dict[str, Any]:
     """A kustomize patch (Flux `spec.patches`) that drops every object the label selector matches from the build."""
     return {"patch": "$patch: delete\napiVersion: v1\nkind: Any\nmetadata:\n  name: any\n",
             "target": {"labelSelector": selector}}
 
 
-def split_extras(main: dict, config: Config, env: Environment, model: str) -> dict:
+def split_extras(main: dict[str, Any], config: Config, env: Environment, model: str) -> dict[str, Any]:
     """Flux dry-runs every object of a Kustomization before applying any, so one missing CRD (a ServiceMonitor's,
     an HTTPRoute's) would keep the Deployment from being applied at all. The model's Kustomization therefore drops
     the objects labelled CRD_EXTRA from its build, and a second one, `<model>-<env>-extras`, over the same
@@ -54,11 +55,11 @@ def training_kustomization_name(model: str, env: str) -> str:
     return f"{model}-{env}-{TRAINING}"
 
 
-def git_repository(config: Config) -> dict | None:
+def git_repository(config: Config) -> dict[str, Any] | None:
     git = config.git
     if not git.get("url"):
         return None
-    spec: dict = {"interval": "1m", "url": git["url"], "ref": {"branch": git["branch"]}}
+    spec: dict[str, Any] = {"interval": "1m", "url": git["url"], "ref": {"branch": git["branch"]}}
     if git.get("secretRef"):
         spec["secretRef"] = {"name": git["secretRef"]}
     return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
@@ -84,7 +85,7 @@ def timeout(config: Config, rollout: int) -> str:
     return given if seconds(given) >= needed else f"{-(-needed // 60)}m"
 
 
-def flux_kustomization(config: Config, env: Environment, model: str, rollout: int = 0) -> dict:
+def flux_kustomization(config: Config, env: Environment, model: str, rollout: int = 0) -> dict[str, Any]:
     sync = config.sync
     source = FLUX_SOURCE if config.git.get("url") else BOOTSTRAP_SOURCE
     return {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
@@ -101,7 +102,7 @@ def tenant_name(env: Environment) -> str:
     return f"mlgitops-{env.name}"
 
 
-def tenancy(config: Config, env: Environment) -> list[tuple[str, dict]]:
+def tenancy(config: Config, env: Environment) -> list[tuple[str, dict[str, Any]]]:
     """Flux's multi-tenancy (fluxcd/flux2-multi-tenancy, `flux create tenant`): the environment's Kustomizations
     apply as a ServiceAccount bound to cluster-admin by a RoleBinding in the environment's namespace only, so a
     model's overlay cannot write outside it (no ClusterRole, no other namespace). kustomize-controller impersonates
@@ -119,7 +120,7 @@ def tenancy(config: Config, env: Environment) -> list[tuple[str, dict]]:
     return [(f"serviceaccount-{name}.yaml", account), (f"rolebinding-{name}.yaml", binding)]
 
 
-def flux_training_kustomization(config: Config, env: Environment, model: str) -> dict:
+def flux_training_kustomization(config: Config, env: Environment, model: str) -> dict[str, Any]:
     """Training apart from serving (its own Kustomization, which nothing depends on, so waiting on it never
     holds serving): `wait: true` with `healthCheckExprs` for the custom run kinds of the workload table, so a
     failed TrainJob, PyTorchJob or Experiment makes it Failed while a running one is healthy; a batch Job is
@@ -135,7 +136,7 @@ def flux_training_kustomization(config: Config, env: Environment, model: str) ->
     return obj
 
 
-def _dependencies(path: str, obj: dict, view: SyncView) -> list[Finding]:
+def _dependencies(path: str, obj: dict[str, Any], view: SyncView) -> list[Finding]:
     cluster = ClusterPath.at(path).folder
     names = {o["metadata"]["name"] for p, o in view.objects.items()
              if ClusterPath.at(p).folder == cluster and o.get("kind") == "Kustomization"}
@@ -179,7 +180,7 @@ class Flux:
     def deletion(self, unit: Unit) -> str:
         return "Flux deletes its Kustomization and prunes what it applied (claims marked prune: disabled stay)"
 
-    def check(self, path: str, obj: dict, view: SyncView) -> list[Finding]:
+    def check(self, path: str, obj: dict[str, Any], view: SyncView) -> list[Finding]:
         """A Kustomization's `path` is a generated overlay (so it builds: `check` builds every overlay), each
         `dependsOn` names a Kustomization of the same cluster, and its name fits in a label value (Flux labels
         what it applies with `kustomize.toolkit.fluxcd.io/name`)."""
