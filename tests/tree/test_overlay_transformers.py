@@ -25,7 +25,7 @@ def test_namespace_labels_and_image_land_where_kustomize_puts_them():
 def test_the_base_object_is_left_as_it_was():
     before = copy.deepcopy(BASE)
     apply_transformers(BASE, "ml-dev", {"env": "dev"}, {"name": "reg/m", "digest": "sha256:" + "a" * 64})
-    assert BASE == before
+    assert before == BASE
 
 
 def test_an_object_without_a_pod_template_gets_namespace_and_labels_only():

@@ -187,7 +187,16 @@ GITIGNORE = """\
 
 def check_options(engine: str, repo_url: str | None) -> None:
     """init's options, refused before anything is created."""
-    masked = url_credentials(repo_url) if repo_url is not None else None
+    if repo_url is not None:
+        _check_repo_url(repo_url)
+    if any(e.needs_git_url for e in engines.named(engine)) and not repo_url:
+        raise FatalError(f"the {engine} engine needs the repository's URL",
+                         "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
+
+
+def _check_repo_url(repo_url: str) -> None:
+    """--repo-url: no credentials (never echoed), no control characters, a URL Flux and Argo CD can clone."""
+    masked = url_credentials(repo_url)
     if masked is not None:  # first: the other messages print the URL
         raise FatalError(f"--repo-url {masked} holds credentials: they would be committed in mlgitops.yaml and "
                          "copied into every sync object", "pass the URL without them and give the clusters a Secret "
@@ -196,17 +205,14 @@ def check_options(engine: str, repo_url: str | None) -> None:
         raise FatalError(f"--repo-url holds a credential ({kind}): it would be written into mlgitops.yaml and Git",
                          "pass the URL without user:password@; give the clusters the credentials through "
                          "git.secretRef (Flux) or an Argo CD repository Secret")
-    if repo_url is not None and not REPO_URL.match(repo_url):
+    if not REPO_URL.match(repo_url):
         raise FatalError(f"--repo-url {repo_url!r} is not a repository URL: it holds a space or a control character",
                          "pass the URL the clusters clone from, e.g. https://<git host>/<org>/<repo>.git")
-    if repo_url is not None and not re.fullmatch(r"(http|https|ssh)://\S+", repo_url):
+    if not re.fullmatch(r"(http|https|ssh)://\S+", repo_url):
         scp = re.fullmatch(r"([\w.-]+@)?([\w.-]+):(?!//)(\S+)", repo_url)
         hint = (f"write it as ssh://{scp.group(1) or ''}{scp.group(2)}/{scp.group(3)} (Flux's GitRepository takes "
                 "http(s):// or ssh:// URLs)" if scp else "give an http(s):// or ssh:// URL")
         raise FatalError(f"--repo-url {repo_url!r} is not a URL the clusters can clone", hint)
-    if any(e.needs_git_url for e in engines.named(engine)) and not repo_url:
-        raise FatalError(f"the {engine} engine needs the repository's URL",
-                         "pass --repo-url https://<git host>/<org>/<repo>.git (Argo CD's objects name it)")
 
 
 def init_repo(root: Path, engine: str = "flux", repo_url: str | None = None, source: Source | None = None) -> list[str]:
