@@ -101,7 +101,7 @@ def test_the_old_example_trains_where_prod_reads_and_the_new_one_per_run(generat
     assert run_cli(capsys, "generate", "--repo", str(generated)).code == 0
     found = lineage_findings(generated)
     overwrite = [f for f in found if f.endswith("(weights-overwrite)")]
-    assert [f.split(": ")[0] for f in overwrite] == ["models/image-classifier.yaml:45:19"] * 2  # CronJob, sweep
+    assert [f.split(": ")[0] for f in overwrite] == ["models/image-classifier.yaml:49:19"] * 2  # CronJob, sweep
     assert all("prod (s3://models/image-classifier/2.1.0/)" in f for f in overwrite)
     assert any("its 6 trials all write to s3://models/image-classifier/2.1.0/" in f for f in found)
 
@@ -298,7 +298,7 @@ def _training_objects(case: str, output: str) -> tuple[list[dict], dict]:
 def test_every_writer_kind_is_checked(case):
     objs, specs = _training_objects(case, "s3://models/resnet/{version}/")
     found = {(p.kind, p.rule) for p in lineage.training(objs, lineage.readers(specs))}
-    writers = {o["kind"] for o in objs if o["kind"] != "ConfigMap"}
+    writers = {o["kind"] for o in objs if o["kind"] not in ("ConfigMap", "NetworkPolicy")}  # no pod template
     assert {(kind, "weights-overwrite") for kind in writers} <= found
     assert {(kind, "weights-run-prefix") for kind in writers} <= found
     objs, specs = _training_objects(case, "s3://models/resnet/runs/{version}/{run}/{trial}/")
