@@ -232,7 +232,7 @@ def test_ingress_only_settings_are_unused_with_a_gateway_and_a_warning_says_so(r
     result = run_cli(capsys, "generate", "--repo", str(repo))
     assert result.code == 0
     warnings = [line for line in result.err.splitlines() if "(gateway-route)" in line]
-    assert all(line.startswith("models/fraud-detector.yaml:24:") for line in warnings)  # the base's ingress line
+    assert all(line.startswith("models/fraud-detector.yaml:25:") for line in warnings)  # the base's ingress line
     said = {tuple(line.split(": ", 2)[1:3]) for line in warnings}
     assert {(env, f"serving.ingress.{field} is unused") for env in ("staging", "prod")
             for field in ("className", "tlsSecret")} == {(env, text.split(":")[0]) for env, text in said}

@@ -100,10 +100,11 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
                 continue
             entry = Entry(model.name, rel, raw, config, model)
             tree, found = model_tree(model, config)
-            if found:
-                result.findings.extend(found)
+            result.findings.extend(found)
+            if has_errors(found):
                 continue
-            pending.append((digest, model.name, tree))
+            if not found:  # a cache hit brings back files, not findings: a tree with warnings renders every run
+                pending.append((digest, model.name, tree))
         if entry.name in seen:
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue
