@@ -143,7 +143,7 @@ JOB = HEAD + CASES["job"]
 
 
 def test_an_unchanged_training_spec_keeps_the_job_name():
-    assert _names(JOB) == _names(JOB) == ["resnet-train-00f710f6"]
+    assert _names(JOB) == _names(JOB) == ["resnet-train-4a61c154"]
 
 
 def test_a_serving_only_change_keeps_the_job_name():
