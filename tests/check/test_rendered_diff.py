@@ -34,9 +34,11 @@ def test_diff_shows_only_what_the_clusters_will_get(generated, capsys):
     result = diff(capsys, generated, "--base", "HEAD")
     assert result.code == 0
     assert result.out.splitlines()[0] == f"# base: HEAD ({first[:12]})"
-    assert result.out.count("+++ ") == 1
+    # the unit and its Flux Kustomization, whose timeout follows the rollout of 6 replicas (sync's derived timeouts)
+    assert result.out.count("+++ ") == 2
     assert "+++ b/overlays/prod/fraud-detector (built now)" in result.out
     assert "-  replicas: 4\n+  replicas: 6\n" in result.out
+    assert "+++ b/clusters/prod/flux (now)" in result.out and "-  timeout: 41m\n+  timeout: 61m\n" in result.out
     assert diff(capsys, generated, "--base", "HEAD", "--exit-code").code == 1
     assert not (cache.location(generated) / "diff-base").exists()
 
@@ -150,7 +152,7 @@ def test_a_repository_in_a_subfolder_of_the_git_work_tree(tmp_path, capsys):
     edit(tmp_path / "deploy/models/fraud-detector.yaml", "replicas: 4", "replicas: 6")
     regenerate(capsys, tmp_path / "deploy")
     result = diff(capsys, tmp_path / "deploy")
-    assert result.out.count("+++ ") == 1 and "+  replicas: 6\n" in result.out
+    assert result.out.count("+++ ") == 2 and "+  replicas: 6\n" in result.out  # and the Kustomization's timeout
 
 
 def test_diff_writes_nothing_in_the_repository_with_no_cache(generated, capsys):
@@ -159,7 +161,7 @@ def test_diff_writes_nothing_in_the_repository_with_no_cache(generated, capsys):
     regenerate(capsys, generated)
     before = snapshot(generated)
     caches = sorted(p.name for p in cache.location(generated).iterdir())
-    assert diff(capsys, generated, "--no-cache").out.count("+++ ") == 1
+    assert diff(capsys, generated, "--no-cache").out.count("+++ ") == 2  # the unit and its Kustomization
     assert snapshot(generated) == before
     assert sorted(p.name for p in cache.location(generated).iterdir()) == caches
 
@@ -335,11 +337,12 @@ def test_the_change_plan_comes_first_with_prod_marked_and_every_hunk_names_its_o
     assert out.splitlines()[1] == "# change plan (! = prod)"
     assert plan_rows(out) == [
         ["!", "prod", "prod", "fraud-detector", "Deployment ml-prod/fraud-detector", "changed: spec.replicas"],
+        ["!", "prod", "prod", "fraud-detector", "Kustomization flux-system/fraud-detector-prod", "changed: spec.timeout"],
         ["", "dev", "dev", "house-prices", "Deployment ml-dev/house-prices",
          "changed: spec.template.spec.containers[model-server].env[X]"]]
     hunks = [line for line in out.splitlines() if line.startswith("@@")]
-    assert hunks and all(line.endswith(("@@ Deployment ml-prod/fraud-detector", "@@ Deployment ml-dev/house-prices"))
-                         for line in hunks)
+    assert hunks and all(line.endswith(("@@ Deployment ml-prod/fraud-detector", "@@ Deployment ml-dev/house-prices",
+                                        "@@ Kustomization flux-system/fraud-detector-prod")) for line in hunks)
     assert out.index("# change plan") < out.index("--- a/overlays/")
 
 
@@ -465,8 +468,8 @@ def test_a_renamed_model_reads_as_a_rename_with_what_each_engine_does(generated,
     regenerate(capsys, generated)
     out = diff(capsys, generated).out
     assert ("# renamed house-prices → home-prices in prod (cluster prod): Flux deletes its Kustomization and "
-            "prunes what it applied for overlays/prod/house-prices, and applies overlays/prod/home-prices as a new "
-            "unit") in out
+            "prunes what it applied (claims marked prune: disabled stay) for overlays/prod/house-prices, and applies "
+            "overlays/prod/home-prices as a new unit") in out
     rows = plan_rows(out)
     assert ["!", "prod", "prod", "home-prices", "Deployment ml-prod/home-prices",
             "renamed Deployment ml-prod/house-prices → Deployment ml-prod/home-prices"] in rows
