@@ -132,4 +132,5 @@ def test_importing_an_examples_dev_build_gives_back_its_dev_spec(example, tmp_pa
     assert _carried(back) == _carried(original)
     assert imported.name == example and not findings
     # what is left of the input: only the objects mlgitops makes itself from the spec
-    assert {f.object.split("/")[0] for f in found} <= {"ServiceAccount", "NetworkPolicy"}
+    # (the SLO objects too: serving.slo's PrometheusRule and dashboard ConfigMap)
+    assert {f.object.split("/")[0] for f in found} <= {"ServiceAccount", "NetworkPolicy", "PrometheusRule", "ConfigMap"}

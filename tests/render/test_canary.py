@@ -241,3 +241,15 @@ def test_ingress_only_settings_are_unused_with_a_gateway_and_a_warning_says_so(r
     said = {tuple(line.split(": ", 2)[1:3]) for line in warnings}
     assert {(env, f"serving.ingress.{field} is unused") for env in ("staging", "prod")
             for field in ("className", "tlsSecret")} == {(env, text.split(":")[0]) for env, text in said}
+
+
+def test_a_model_whose_render_only_warns_is_written_and_warns_again_next_run(repo, capsys):
+    """The Gateway's ingress warnings come from rendering: the model's files are still written, and a second
+    run (which could have read them from the cache) says the warnings again."""
+    _with_canary(repo, canary="")
+    first = run_cli(capsys, "generate", "--repo", str(repo))
+    assert first.code == 0 and (repo / "overlays/prod/fraud-detector/kustomization.yaml").exists()
+    again = run_cli(capsys, "generate", "--repo", str(repo))
+    warnings = [line for line in again.err.splitlines() if "(gateway-route)" in line]
+    assert again.code == 0 and len(warnings) == 4
+    assert [line for line in first.err.splitlines() if "(gateway-route)" in line] == warnings

@@ -250,7 +250,7 @@ def probes(pod: Pod, port: int | None) -> dict[str, Any]:
         if not isinstance(probe, dict):
             continue
         http = probe.get("httpGet")
-        if not isinstance(http, dict) or not http.get("path"):
+        if not isinstance(http, dict) or not isinstance(http.get("path"), str) or not http["path"]:
             pod.later(f"{pod.cpointer}/{key}", f"{key} (not an HTTP GET)", "exec, tcpSocket and gRPC probes")
             continue
         if not _same_port(pod, http.get("port"), port):

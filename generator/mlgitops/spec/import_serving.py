@@ -176,7 +176,8 @@ def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:
     resources = out.get("resources", {})
     sizes, others = _empty_dir_sizes(pod)
     if sizes.get("tmp") and sizes.get("home") and "ephemeralStorage" in resources:
-        scratch = pods.ephemeral_storage({"scratch": {"tmpSize": sizes["tmp"], "homeSize": sizes["home"]}})
+        scratch = pods.ephemeral_storage({"model": {}, "serving": {"scratch": {"tmpSize": sizes["tmp"],
+                                                                                "homeSize": sizes["home"]}}})
         default = add_bytes(scratch, *others)
         if str(resources["ephemeralStorage"]) == default and "ephemeralStorage" not in resources.get("limits", {}):
             del resources["ephemeralStorage"]
