@@ -249,8 +249,8 @@ def probes(pod: Pod, port: int | None) -> dict[str, Any]:
         probe = pod.container.get(key)
         if not isinstance(probe, dict):
             continue
-        http = probe.get("httpGet")
-        if not isinstance(http, dict) or not isinstance(http.get("path"), str) or not http["path"]:
+        http = _http_get(probe)
+        if http is None:
             pod.later(f"{pod.cpointer}/{key}", f"{key} (not an HTTP GET)", "exec, tcpSocket and gRPC probes")
             continue
         if not _same_port(pod, http.get("port"), port):
@@ -263,6 +263,14 @@ def probes(pod: Pod, port: int | None) -> dict[str, Any]:
         pod.note(CHANGED, f"{pod.cpointer}", "no HTTP readiness or liveness probe: check requires both "
                  "(container-probes)", "add serving.health.readiness and .liveness paths", Severity.ERROR)
     return out
+
+
+def _http_get(probe: dict[str, Any]) -> dict[str, Any] | None:
+    """A probe's httpGet when it has a non-empty path (a string), else None."""
+    http = probe.get("httpGet")
+    if isinstance(http, dict) and isinstance(http.get("path"), str) and http["path"]:
+        return http
+    return None
 
 
 def _same_port(pod: Pod, probe_port: Any, port: int | None) -> bool:
