@@ -22,7 +22,7 @@ _PROBES = (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("sta
 _PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
 _GENERATED_VOLUMES = ("tmp", "home")
 _SECURITY = ("runAsUser", "runAsGroup", "fsGroup")
-LATER = "not in the spec on main yet (issue 24's spec capabilities: {field})"
+LATER = "the importer does not carry this over yet ({field}): add it to the spec by hand (docs/spec.md)"
 
 
 class Pod:

@@ -19,7 +19,7 @@ from typing import Any
 from mlgitops.kube.images import split_image
 from mlgitops.kube.manifests import Document
 from mlgitops.report.findings import Finding, Severity
-from mlgitops.spec import import_pod, import_serving, import_training
+from mlgitops.spec import import_serving, import_training
 from mlgitops.spec.import_objects import DROPPED, Obj, as_list, as_map, dig, objects
 
 SERVING_KINDS = ("Deployment", "StatefulSet", "ReplicationController", "InferenceService")
@@ -195,9 +195,9 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
 
 def _no_serving(group: Group) -> Finding:
     first = group.training[0]
-    return first.finding(DROPPED, "", "a training-only model: the spec on main requires a serving block "
-                         f"({import_pod.LATER.format(field='optional serving')}); the spec is not written until "
-                         "then", "print it with --dry-run and add a serving block by hand", Severity.ERROR)
+    return first.finding(DROPPED, "", "a training-only model: a spec needs a serving block (a model that only "
+                         "trains cannot be written yet), so the spec is not written",
+                         "print it with --dry-run and add a serving block by hand", Severity.ERROR)
 
 
 def _team(group: Group) -> str:
