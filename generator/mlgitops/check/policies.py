@@ -744,21 +744,3 @@ def evaluate(objects: list[dict], settings: Settings, gpu: dict,
             _gpu_rollout(obj, gpu, add)
             _progress_deadline(obj, add)
     return out + _storage_and_routes(objects, settings)
-
-
-def _pod_template(obj, original, wanted, objects, settings: Settings, gpu: dict, out, add):
-    """The policies on one pod template of an object (obj is original when it is the object's own)."""
-    _replicas(obj, objects, settings, out, add)
-    if obj is original and CANARY_OF in ((obj.get("metadata") or {}).get("labels") or {}):
-        _canary_load(obj, objects, add)
-    for path, container in _containers(obj):
-        _images(path, container, settings, add)
-        _resources(path, container, add)
-        _gpu_names(path, container, gpu, add)
-        if not _completes(obj):
-            _probes(path, container, add)
-            _liveness_before_load(path, container, gpu, add)
-    _security(obj, add, wanted if obj is original else None, settings)
-    _gpu(obj, gpu, add)
-    _gpu_rollout(obj, gpu, add)
-    _progress_deadline(obj, add)
