@@ -59,3 +59,7 @@ def test_overlay_folders_are_the_model_and_sub_folders_on_disk():
     paths = ["overlays/dev/m/kustomization.yaml", "overlays/dev/m/training/job.yaml", "overlays/dev/x.yaml",
              "overlays/dev/bad/kustomization.yaml"]
     assert overlay_folders(paths, {"bad"}) == {"overlays/dev/m", "overlays/dev/m/training"}
+
+
+def test_a_serving_units_slo_files_sit_in_its_folder_apart_from_kustomize():
+    assert Unit("m", "prod").slo_file("rules.yaml") == "overlays/prod/m/slo/rules.yaml"

@@ -15,12 +15,12 @@ import promql_parser
 from mlgitops import __version__
 from mlgitops.render import context, dashboard, slo, slotest
 from mlgitops.render.context import Context
+from mlgitops.render.units import Unit
 from mlgitops.report.findings import Finding
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import Model
 from mlgitops.spec.slo import resolve
 from mlgitops.tree import cache
-from mlgitops.tree.layout import slo_dir
 
 RULE = "slo-rule"
 
@@ -102,7 +102,7 @@ def model_findings(model: Model, config: Config) -> list[Finding]:
         groups = slo.groups(ctx)
         if not groups:
             continue
-        file = f"{slo_dir(env, model.name)}/{slotest.RULE_FILE}"
+        file = Unit(model.name, env).slo_file(slotest.RULE_FILE)
         out += rule_findings(ctx, groups, file)
         out += dashboard_findings(ctx, declared(ctx, groups), file)
     return out

@@ -21,6 +21,7 @@ BASE, OVERLAYS, CLUSTERS = "base", "overlays", "clusters"
 SERVING: Final = "serving"
 TRAINING: Final = "training"
 EXTRAS: Final = "extras"  # a serving unit's objects whose CRD may be missing, synced apart (Flux)
+SLO: Final = "slo"  # a serving unit's plain SLO rule file and promtool tests: not kustomize resources
 Kind = Literal["serving", "training"]
 KUSTOMIZATION = "kustomization.yaml"
 
@@ -53,6 +54,10 @@ class Unit:
 
     def file(self, name: str) -> str:
         return f"{self.folder}/{name}"
+
+    def slo_file(self, name: str) -> str:
+        """A file of the serving unit's SLO folder (the overlay's kustomization does not list it)."""
+        return f"{self.folder}/{SLO}/{name}"
 
     def sync_file(self) -> str:
         """Its own sync object's file, relative to clusters/<cluster>/<engine>/."""

@@ -65,11 +65,6 @@ def training_dir(env: str, name: str) -> str:
     return Unit(name, env, TRAINING).folder
 
 
-def slo_dir(env: str, name: str) -> str:
-    """The plain SLO rule file and its promtool tests: not kustomize resources (the overlay does not list them)."""
-    return f"{overlay_dir(env, name)}/slo"
-
-
 def training_intended(model: Model, config: Config, env: str) -> list[Manifest]:
     """The training objects of an environment ([] when it does not train)."""
     effective = model.effective[env]
@@ -91,9 +86,10 @@ def _training_tree(model: Model, config: Config, env: str) -> Tree:
 
 
 def _slo_tree(model: Model, config: Config, env: str) -> Tree:
-    """The SLO files of an environment that are not kustomize resources (slo_dir)."""
+    """The SLO files of an environment that are not kustomize resources (Unit.slo_file)."""
     found = slotest.files(context(model.effective[env], config, env))
-    return {f"{slo_dir(env, model.name)}/{name}": document(model.path, obj) for name, obj in found.items()}
+    unit = Unit(model.name, env)
+    return {unit.slo_file(name): document(model.path, obj) for name, obj in found.items()}
 
 
 def _labels(model: Model, env: str) -> dict:
