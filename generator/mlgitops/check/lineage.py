@@ -20,6 +20,7 @@ from mlgitops.kube import weights, workloads
 from mlgitops.kube.annotations import CANARY_OF
 from mlgitops.render.storage import INITIALIZER
 from mlgitops.report.findings import Severity
+from mlgitops.spec.model import serves
 
 VERSION = "app.kubernetes.io/version"
 MODEL_URI = "/spec/model/uri"
@@ -168,7 +169,7 @@ def download(spec: dict) -> list[Problem]:
     """weights-size: a download whose size the spec does not say (the volume and the request cannot follow it)."""
     model = spec["model"]
     uri, fetch = str(model.get("uri") or ""), model.get("fetch")
-    if "size" in model or spec["serving"].get("storage"):
+    if "size" in model or not serves(spec) or spec["serving"].get("storage"):
         return []
     if fetch is not None and "sizeLimit" not in fetch:
         return [Problem("weights-size", "Deployment", "", "", "/spec/model/fetch",
@@ -259,6 +260,8 @@ def served(specs: dict[str, dict]) -> dict[str, tuple[str, str]]:
     """Environment (and `<environment> canary`) -> (version, the weights its pods load), from the effective specs."""
     out: dict[str, tuple[str, str]] = {}
     for env, spec in specs.items():
+        if not serves(spec):  # a training-only model: no pod loads its weights
+            continue
         model = spec["model"]
         uri = model.get("uri")
         if uri:

@@ -44,7 +44,14 @@ from mlgitops.spec.training import costs, training_environments
 from mlgitops.spec.yamlsource import pointer_escape
 from mlgitops.tree import cache, drift, writer
 from mlgitops.tree import generation as generate
-from mlgitops.tree.layout import intended, is_generated, overlay_dir, training_dir, training_intended
+from mlgitops.tree.layout import (
+    intended,
+    is_generated,
+    overlay_dir,
+    training_dir,
+    training_intended,
+    training_patches,
+)
 
 
 @dataclass(frozen=True)
@@ -357,7 +364,9 @@ def check_training(ctx: _Context, model: Model, env: str, built: build.Built, pr
                            f"{kind}/{name}", severity)
 
     found = [at(p.kind, p.name, p.pointer, p.rule, p.message) for p in problems]
-    for m in fidelity.compare(built.objects, [x.obj for x in meant], {}) if fidelity_wanted else ():
+    patched = fidelity.touched([({"kind": m.kind, "name": m.name}, p["patch"]) for p in training_patches(model, config, env)
+                                for m in meant if m.kind == p["target"]["kind"] and p["target"].get("name", m.name) == m.name])
+    for m in fidelity.compare(built.objects, [x.obj for x in meant], patched) if fidelity_wanted else ():
         found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
                         "kustomize built something the generator did not mean: please report this"))
     settings = policies.Settings.for_environment(env, config.environment(env).policies,
@@ -434,7 +443,7 @@ def plan_units(ctx: _Context, models: list[generate.Entry], disk: dict[str, byte
     for model in models:
         for env in ctx.config.env_names:
             for unit in (Unit(model.name, env, TRAINING), Unit(model.name, env)):
-                if unit.kustomization in disk:
+                if unit.kustomization in disk and unit.kustomization in ctx.gen.tree:  # else drift says it
                     key = ctx.overlay_key(model, env, files.get(model.name, []), model.name not in stale)
                     out.append(Planned(model, unit, cache.key(key, *UNIT_CHECKS[unit.kind].key)))
     return out

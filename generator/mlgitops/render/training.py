@@ -65,6 +65,7 @@ class TrainingContext:
     gpu: dict[str, Any]  # mlgitops.yaml's gpu section
     settings: dict[str, Any]  # mlgitops.yaml's training section
     kubernetes_version: str
+    patches: tuple[Any, ...] = ()  # the raw patches the training folder applies ({target, patch}): part of a run
 
     @property
     def training(self) -> dict[str, Any]:
@@ -95,10 +96,10 @@ class TrainingContext:
         return meta
 
 
-def context(effective: dict[str, Any], config: Config, env: str) -> TrainingContext:
+def context(effective: dict[str, Any], config: Config, env: str, patches: tuple[Any, ...] = ()) -> TrainingContext:
     meta = effective["metadata"]
     return TrainingContext(meta["name"], meta["team"], env, config.environment(env).namespace, effective["spec"],
-                           config.gpu, config.training, str(config.kubernetes_version))
+                           config.gpu, config.training, str(config.kubernetes_version), patches)
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,8 @@ def run_identity(ctx: TrainingContext, kind: str) -> dict[str, Any]:
     if "sweep" in identity:
         identity["sweep"] = {k: v for k, v in identity["sweep"].items() if k not in NOT_RUN_SWEEP}
     identity.update(kind=kind, version=ctx.spec["model"]["version"])
+    if ctx.patches:  # a raw patch can change what runs (a command, a volume): a changed patch is a new run
+        identity["patches"] = list(ctx.patches)
     if kind == "TrainJob":
         identity["runtime"] = ctx.settings["runtime"]
     return identity
@@ -502,9 +505,10 @@ def network_policies(ctx: TrainingContext, runs: list[Manifest]) -> list[Manifes
     return out
 
 
-def render(effective: dict[str, Any], config: Config, env: str) -> list[Manifest]:
-    """The training objects of one environment's effective spec (the caller decides that env trains)."""
-    ctx = context(effective, config, env)
+def render(effective: dict[str, Any], config: Config, env: str, patches: tuple[Any, ...] = ()) -> list[Manifest]:
+    """The training objects of one environment's effective spec (the caller decides that env trains); patches:
+    the raw patches its folder applies, which are part of each run's identity."""
+    ctx = context(effective, config, env, patches)
     training = ctx.training
     out: list[Manifest] = []
     claim = data_volume_claim(ctx)

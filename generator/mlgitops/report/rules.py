@@ -65,6 +65,8 @@ RULES: dict[str, str] = {
     "schema": "a value breaks the JSON Schema of the spec or config",
     "unknown-field": "a field the schema does not know (often a typo)",
     "missing-field": "a required field is missing",
+    "serving-per-environment": "an environment adds or removes `serving`: a model serves in every environment or in "
+                               "none (a training-only model has no `serving`)",
     "name-mismatch": "metadata.name differs from the file name",
     "name-collision": "two specs define the same model name",
     "unknown-environment": "an override names an environment mlgitops.yaml does not define",

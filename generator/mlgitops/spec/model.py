@@ -69,10 +69,45 @@ def layers_for(doc: yamlsource.Document, config: Config, env: str) -> list[Layer
     return layers
 
 
+def serves(spec: dict[str, Any]) -> bool:
+    """Whether a spec (as written, or effective) serves the model: a training-only model has no `serving`."""
+    return isinstance(spec.get("serving"), dict)
+
+
 def _effective_document(doc: yamlsource.Document, layers: list[Layer]) -> dict[str, Any]:
     data = doc.data
-    return {"apiVersion": data["apiVersion"], "kind": data["kind"], "metadata": data["metadata"],
-            "spec": merged(layers, drop=("environments", "patches"))}
+    spec = merged(layers, drop=("environments", "patches"))
+    if not serves(data["spec"]):  # a training-only model: mlgitops.yaml's serving defaults do not make it serve
+        spec.pop("serving", None)
+    return {"apiVersion": data["apiVersion"], "kind": data["kind"], "metadata": data["metadata"], "spec": spec}
+
+
+SECTION_RULES = ("missing-field", "serving-per-environment")
+
+
+def _section_findings(doc: yamlsource.Document, path: str) -> list[Finding]:
+    """A model serves, trains or both; and serves in every environment or in none (an override can neither add
+    `serving` to a training-only model nor remove it: the base and every overlay are built from one shape)."""
+    spec = doc.data["spec"]
+    if "serving" not in spec and "training" not in spec:
+        return [Finding("missing-field", "'spec' needs 'serving', 'training' or both: a model is served, trained, "
+                        "or both", path, doc.position("/spec", True),
+                        "add serving (image, port, ...) to serve it, or training (image, command, ...) for a "
+                        "training-only model")]
+    out = []
+    for env, override in (spec.get("environments") or {}).items():
+        if not isinstance(override, dict) or "serving" not in override:
+            continue
+        at = doc.position(f"/spec/environments/{yamlsource.pointer_escape(str(env))}/serving", True)
+        if serves(spec) and override["serving"] is None:
+            out.append(Finding("serving-per-environment", f"environment '{env}' removes serving: a model serves in "
+                               "every environment or in none", path, at,
+                               "remove this line; a model that only trains has no spec.serving at all"))
+        elif not serves(spec):
+            out.append(Finding("serving-per-environment", f"environment '{env}' overrides serving, which this "
+                               "training-only model does not have", path, at,
+                               "remove it, or give spec a serving section (then every environment serves)"))
+    return out
 
 
 def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, list[Finding]]:
@@ -87,6 +122,9 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     if found:
         return None, found
     found.extend(_identity_findings(doc, path, config))
+    found.extend(_section_findings(doc, path))
+    if found and any(f.rule in SECTION_RULES for f in found):
+        return None, sorted(set(found), key=Finding.sort_key)
     found.extend(training.override_findings(path, doc))
     effective: dict[str, dict[str, Any]] = {}
     patches: dict[str, list[Any]] = {}
@@ -108,13 +146,10 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
             def layer_of(p: str, layers: Any = layers) -> Any:
                 return writer(layers, p)
 
-            errors = semantics.check(data, where, layer_of) + ports.check(data, where) + volumes.check(data, where)
-            errors += containers.check(data, where, config.kubernetes_minor)
+            errors = _serving_findings(data, where, layer_of, config) + volumes.check(data, where)
             base_version = (effective[BASE]["spec"].get("model") or {}).get("version") if env else None
             errors += semantics.model_source(data, base_version, where, layer_of, config.storage_initializer)
-            errors += semantics.version_checks(data, where, config.kubernetes_minor, config.kubernetes_version)
             errors += _training_findings(data, where, config, env, effective)
-            errors += slo.findings(data, where)
             errors = _unexcepted(errors, data, config, env)
             data = expand_version(data)
         found.extend(errors)
@@ -126,6 +161,16 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     if found:
         return None, sorted(set(found), key=Finding.sort_key)
     return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches, len(shared)), []
+
+
+def _serving_findings(data: dict[str, Any], where: Any, layer_of: Any, config: Config) -> list[Finding]:
+    """What the schema cannot say about an effective `serving` (none: a training-only model)."""
+    if not serves(data["spec"]):
+        return []
+    return (semantics.check(data, where, layer_of) + ports.check(data, where)
+            + containers.check(data, where, config.kubernetes_minor)
+            + semantics.version_checks(data, where, config.kubernetes_minor, config.kubernetes_version)
+            + slo.findings(data, where))
 
 
 def _patch_findings(path: str, doc: yamlsource.Document, env: str, shared: list[dict[str, Any]],

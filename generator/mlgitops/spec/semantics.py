@@ -210,7 +210,7 @@ def names_version(uri: str, version: str) -> bool:
 
 def model_source(doc: dict[str, Any], base_version: str | None, locate: Any, layer_of: Any, initializer: dict[str, Any] | None) -> list[Finding]:
     """Checks on where the weights come from: the uri against the version, and `model.fetch`."""
-    model, serving = doc["spec"]["model"], doc["spec"]["serving"]
+    model, serving = doc["spec"]["model"], doc["spec"].get("serving") or {}
     found: list[Finding] = []
 
     def add(rule: str, pointer: str, message: str, hint: str = "", key: bool = False) -> None:

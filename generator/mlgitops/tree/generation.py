@@ -13,7 +13,7 @@ from mlgitops.spec.model import Model, collision, parse_model
 from mlgitops.spec.repo import Repo, escaped
 from mlgitops.spec.training import config_findings
 from mlgitops.tree import cache, drift, writer
-from mlgitops.tree.layout import Tree, model_tree, sync_tree, training_pairs
+from mlgitops.tree.layout import Tree, model_tree, serving_pairs, sync_tree, training_pairs
 
 
 @dataclass
@@ -125,7 +125,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
-    result.tree.update(sync_tree(config, training_pairs(result.tree)))
+    result.tree.update(sync_tree(config, training_pairs(result.tree), serving_pairs(result.tree)))
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)

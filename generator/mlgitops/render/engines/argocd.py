@@ -40,7 +40,17 @@ def app_project(config: Config, env: Environment) -> dict[str, Any]:
                      "clusterResourceWhitelist": []}}
 
 
-def application_set(config: Config, env: Environment) -> dict[str, Any]:
+def serving_directories(env: Environment, training: frozenset[tuple[str, str]], facts: Facts | None) -> list[dict[str, Any]]:
+    """The git directory generator's entries of an environment's serving folders: every folder below
+    overlays/<env>/, but the folder of a training-only model (it holds only training/; Argo CD would make an
+    empty Application of it). An entry with `exclude: true` drops the folders it matches (argo-cd
+    applicationset/generators/git.go, filterApps)."""
+    only = sorted(m for m, e in training if e == env.name and facts is not None and (m, e) not in facts)
+    return [{"path": serving_folder_pattern(env.name)}, *({"path": Unit(m, env.name).folder, "exclude": True}
+                                                          for m in only)]
+
+
+def application_set(config: Config, env: Environment, directories: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     git = config.git
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
             "metadata": {"name": f"mlgitops-{env.name}", "namespace": config.sync["argocdNamespace"],
@@ -49,7 +59,7 @@ def application_set(config: Config, env: Environment) -> dict[str, Any]:
                 "goTemplate": True,
                 "goTemplateOptions": ["missingkey=error"],
                 "generators": [{"git": {"repoURL": git["url"], "revision": git["branch"],
-                                        "directories": [{"path": serving_folder_pattern(env.name)}]}}],
+                                        "directories": directories or [{"path": serving_folder_pattern(env.name)}]}}],
                 # Renaming or deleting a model folder deletes its Application and, through the resources
                 # finalizer the ApplicationSet controller adds when preserveResourcesOnDeletion is false
                 # (argo-cd applicationset/utils/utils.go), what it deployed, as Flux prunes: no Deployment keeps
@@ -92,9 +102,10 @@ def training_application_set(config: Config, env: Environment) -> dict[str, Any]
     return obj
 
 
-def _directories(path: str, obj: dict[str, Any], pattern: str, view: SyncView) -> list[Finding]:
+def _directories(path: str, obj: dict[str, Any], pattern: str, view: SyncView, excluded: list[str]) -> list[Finding]:
     name = obj["metadata"]["name"]
-    matched = {d for d in view.on_disk | view.generated if path_match(pattern, d) and not is_hidden(d)}
+    matched = {d for d in view.on_disk | view.generated if path_match(pattern, d) and not is_hidden(d)
+               and not any(path_match(x, d) for x in excluded)}
     meant = {d for d in view.generated if path_match(pattern, d)}
     out = [Finding("sync-object", f"ApplicationSet {name} would make an Application for {extra}, which no spec "
                    "generates", extra, Position(),
@@ -136,7 +147,8 @@ class ArgoCD:
         out: Placed = []
         for env in envs:
             out.append((f"appproject-{env.name}.yaml", app_project(config, env), config.path))
-            out.append((f"applicationset-{env.name}.yaml", application_set(config, env), config.path))
+            out.append((f"applicationset-{env.name}.yaml",
+                        application_set(config, env, serving_directories(env, training, facts)), config.path))
             if any(env_name == env.name for _, env_name in training):
                 out.append((f"applicationset-{env.name}-{TRAINING}.yaml", training_application_set(config, env),
                             config.path))
@@ -150,8 +162,11 @@ class ArgoCD:
             return []
         out = []
         for generator in obj["spec"]["generators"]:
-            for directory in generator.get("git", {}).get("directories", []):
-                out += _directories(path, obj, directory["path"], view)
+            directories = generator.get("git", {}).get("directories", [])
+            excluded = [d["path"] for d in directories if d.get("exclude")]
+            for directory in directories:
+                if not directory.get("exclude"):
+                    out += _directories(path, obj, directory["path"], view, excluded)
         return out
 
     def deletion(self, unit: Unit) -> str:

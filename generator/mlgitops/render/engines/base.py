@@ -36,7 +36,7 @@ class UnitFacts:
     extras: bool = False  # it has objects whose CRD may be missing (labels.CRD_EXTRA: ServiceMonitor, HTTPRoute)
 
 
-Facts = dict[tuple[str, str], UnitFacts]  # (model, environment) -> its facts
+Facts = dict[tuple[str, str], UnitFacts]  # (model, environment) of every serving unit -> its facts (None: all serve)
 Placed = list[tuple[str, dict[str, Any], str]]  # (file under clusters/<cluster>/<engine>/, object, source)
 
 

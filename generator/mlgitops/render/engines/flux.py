@@ -172,7 +172,9 @@ class Flux:
         for env in envs:
             out += [(file, obj, config.path) for file, obj in tenancy(config, env)]
             for model, spec_path in models:
-                out += _serving(config, env, model, spec_path, (facts or {}).get((model, env.name), UnitFacts()))
+                unit = UnitFacts() if facts is None else facts.get((model, env.name))
+                if unit is not None:  # a training-only model has no serving unit
+                    out += _serving(config, env, model, spec_path, unit)
             out += [(Unit(model, env.name, TRAINING).sync_file(), flux_training_kustomization(config, env, model),
                      spec_path) for model, spec_path in models if (model, env.name) in training]
         return out
