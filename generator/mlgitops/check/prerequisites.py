@@ -80,6 +80,16 @@ def _claims(objects: list[dict]) -> set[str]:
     return used - created
 
 
+def _accounts(objects: list[dict]) -> set[str]:
+    """The ServiceAccounts pods run as that the objects do not create (training.serviceAccount names an existing
+    one): the controller cannot create the pods without it (the ServiceAccount admission plugin refuses them)."""
+    created = {o["metadata"].get("name") for o in objects
+               if o.get("kind") == "ServiceAccount" and isinstance(o.get("metadata"), dict)}
+    used = {str(template.pod["serviceAccountName"]) for obj in objects for template in workloads.pod_templates(obj)
+            if template.pod.get("serviceAccountName")}
+    return used - created
+
+
 def _train_job(spec: dict) -> set[str]:
     runtime = str((spec.get("runtimeRef") or {}).get("name", ""))
     if not runtime:
@@ -109,6 +119,7 @@ def cluster_needs(objects: list[dict]) -> set[str]:
     """What the objects need in the cluster beyond operators and Secrets, each named."""
     out = {f"PersistentVolumeClaim {name} (not created here: pods stay Pending without it)"
            for name in _claims(objects)}
+    out |= {f"ServiceAccount {name} (not created here: its pods are refused without it)" for name in _accounts(objects)}
     for obj in objects:
         needs = NEEDS.get(str(obj.get("kind")))
         if needs is not None and isinstance(obj.get("spec"), dict):
