@@ -15,10 +15,17 @@ from mlgitops.commands import spec_edit
 from mlgitops.report.findings import FatalError
 from mlgitops.spec import edit
 from mlgitops.spec.layers import merged
-from mlgitops.spec.model import Model
+from mlgitops.spec.model import BASE, Model, serves
 
 FIELDS = (("model", "version"), ("serving", "image"), ("model", "uri"))  # the version first: uri may name it
-NAMES = {("model", "version"): "version", ("serving", "image"): "image", ("model", "uri"): "weights"}
+TRAINING_FIELDS = (("model", "version"), ("training", "image"), ("model", "uri"))  # a training-only model's
+NAMES = {("model", "version"): "version", ("serving", "image"): "image", ("training", "image"): "training image",
+         ("model", "uri"): "weights"}
+
+
+def fields_of(model: Model) -> tuple[tuple[str, str], ...]:
+    """What promoting moves: the version, the image and the weights (a training-only model: its training image)."""
+    return FIELDS if serves(model.effective[BASE]["spec"]) else TRAINING_FIELDS
 
 
 def _value(model: Model, env: str, field: tuple[str, str]):
@@ -38,7 +45,7 @@ def _field(spec: dict, field: tuple[str, str]):
 def _moved(before: Model, after: Model, env: str, wanted: dict) -> str:
     """'version 3.1.4 → 3.3.0, weights s3://…/3.1.4/… → s3://…/3.3.0/… (template …)'."""
     parts = []
-    for field in FIELDS:
+    for field in fields_of(before):
         old, new = _value(before, env, field), _value(after, env, field)
         if old != new:
             template = wanted.get(field)
@@ -52,13 +59,13 @@ def _drop_redundant(session: spec_edit.Session, text: str, env: str, fields) -> 
     promoted, _ = session.parse(text)
     if promoted is None:
         return text
-    runs = [_value(promoted, env, f) for f in FIELDS]
+    runs = [_value(promoted, env, f) for f in fields_of(session.model)]
     for field in fields:
         trial = edit.load(session.rel, text)[0]
         if trial is None or not edit.remove(trial, ("spec", "environments", env, *field), keep=3):
             continue
         again, _ = session.parse(trial.dump())
-        if again is not None and [_value(again, env, f) for f in FIELDS] == runs:
+        if again is not None and [_value(again, env, f) for f in fields_of(session.model)] == runs:
             text = trial.dump()
     return text
 
@@ -123,10 +130,10 @@ def _drop_inherited(session: spec_edit.Session, text: str, env: str, wanted: dic
 def _override_where_needed(session: spec_edit.Session, target: str, wanted: dict) -> None:
     """First drop target's overrides of FIELDS, then write back only those it does not inherit."""
     override = ("spec", "environments", target)
-    for field in FIELDS:
+    for field in fields_of(session.model):
         edit.remove(session.doc, override + field, keep=3)
     inherited, _ = session.parse(session.doc.dump())
-    for field in FIELDS:
+    for field in fields_of(session.model):
         got = _value(inherited, target, field) if inherited else None
         if got != wanted[field] and wanted[field] is not None:
             edit.set_value(session.doc, override + field, wanted[field], quote=field[1] == "version")
@@ -163,19 +170,20 @@ def plan(session: spec_edit.Session, source: str, target: str) -> tuple[str, dic
     """The spec's text with target running source's version, image and weights (None: it already does),
     what target must then run (expanded) and what was written (templates kept)."""
     model = session.model
-    expected = {f: _value(model, source, f) for f in FIELDS}
-    if all(_value(model, target, f) == expected[f] for f in FIELDS):
+    fields = fields_of(model)
+    expected = {f: _value(model, source, f) for f in fields}
+    if all(_value(model, target, f) == expected[f] for f in fields):
         return None
     written = _written(session, model, source)
-    wanted = {f: _field(written, f) for f in FIELDS}
+    wanted = {f: _field(written, f) for f in fields}
     override = ("spec", "environments", target)
     trial = edit.load(session.rel, session.doc.dump())[0]
     assert trial is not None
-    for field in FIELDS:  # what target would inherit without its own overrides of these fields
+    for field in fields:  # what target would inherit without its own overrides of these fields
         edit.remove(trial, override + field, keep=3)
     inherited, _ = session.parse(trial.dump())
     below = _written(session, inherited, target) if inherited is not None else {}
-    for field in FIELDS:  # an override still needed is edited in place; the others go
+    for field in fields:  # an override still needed is edited in place; the others go
         if wanted[field] is not None and _field(below, field) != wanted[field]:
             edit.set_value(session.doc, override + field, wanted[field], quote=field[1] == "version")
         else:
@@ -186,7 +194,7 @@ def plan(session: spec_edit.Session, source: str, target: str) -> tuple[str, dic
 def check(session: spec_edit.Session, text: str, env: str, expected: dict) -> Model | None:
     """The edited spec, if env runs exactly expected (version, image and the weights they name)."""
     promoted, _ = session.parse(text)
-    wrong = [NAMES[f] for f in FIELDS if promoted is not None and expected[f] and _value(promoted, env, f) != expected[f]]
+    wrong = [NAMES[f] for f in fields_of(session.model) if promoted is not None and expected[f] and _value(promoted, env, f) != expected[f]]
     if wrong:
         raise FatalError(f"cannot make {env} run {', '.join(wrong)} as asked by editing {session.rel}",
                          "an environment default in mlgitops.yaml may pin these fields; edit by hand")

@@ -91,7 +91,7 @@ def apply(session: spec_edit.Session, edits: list[tuple[tuple[str, ...], object]
 
 
 def _governs_replicas(spec: dict, parts: tuple[str, ...]) -> str | None:
-    auto = spec["serving"].get("autoscaling")
+    auto = (spec.get("serving") or {}).get("autoscaling")
     if parts == ("serving", "replicas") and auto:
         return (f"serving.autoscaling governs the pod count there (an HPA of {auto.get('minReplicas', 1)}–"  # noqa: RUF001
                 f"{auto.get('maxReplicas')} replicas; the Deployment carries no replicas)")
@@ -99,7 +99,7 @@ def _governs_replicas(spec: dict, parts: tuple[str, ...]) -> str | None:
 
 
 def _governs_canary(spec: dict, parts: tuple[str, ...]) -> str | None:
-    if parts[:2] == ("serving", "canary") and len(parts) > 2 and not spec["serving"].get("canary"):
+    if parts[:2] == ("serving", "canary") and len(parts) > 2 and not (spec.get("serving") or {}).get("canary"):
         return "there is no canary there (serving.canary is null), so its fields reach no object"
     return None
 

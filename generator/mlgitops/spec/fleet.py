@@ -14,7 +14,8 @@ from typing import Any
 from mlgitops.kube import weights
 from mlgitops.kube.images import split_image
 from mlgitops.spec.config import Config
-from mlgitops.spec.model import Model
+from mlgitops.spec.model import BASE, Model, serves
+from mlgitops.spec.training import trains
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _skipped_stage(model: Model, before: str, env: str, version: str, canary: di
     flags = []
     ran = set(history.get((model.name, before), set())) if history else set()
     ran.add(str(model.effective[before]["spec"]["model"]["version"]))
-    earlier_canary = model.effective[before]["spec"]["serving"].get("canary")
+    earlier_canary = (model.effective[before]["spec"].get("serving") or {}).get("canary")
     if earlier_canary:  # a canary runs its version too
         ran.add(str(earlier_canary["version"]))
     if version not in ran:
@@ -99,6 +100,9 @@ def rows(models: list[Model], config: Config, drifted: set[tuple[str, str]],
     out = []
     envs = config.env_names
     for model in sorted(models, key=lambda m: m.name):
+        if not serves(model.effective[BASE]["spec"]):
+            out += _training_rows(model, config, drifted)
+            continue
         for i, env in enumerate(envs):
             spec = model.effective[env]["spec"]
             serving = spec["serving"]
@@ -119,4 +123,18 @@ def rows(models: list[Model], config: Config, drifted: set[tuple[str, str]],
             out.append(Row(model.name, env, version, serving["image"], short_image(serving["image"]), pods, most,
                            gpu_total, canary=shown, drift=(model.name, env) in drifted, flags=tuple(flags),
                            **lineage(spec)))
+    return out
+
+
+def _training_rows(model: Model, config: Config, drifted: set[tuple[str, str]]) -> list[Row]:
+    """A training-only model: a row per environment that trains, with its training image; no pod serves (pods
+    "-"), so no weights are loaded (status adds the GPUs its runs take)."""
+    out = []
+    for env in config.env_names:
+        spec = model.effective[env]["spec"]
+        if not trains(spec, model.effective[BASE]["spec"], config.env_names, env):
+            continue
+        image = spec["training"]["image"]
+        out.append(Row(model.name, env, str(spec["model"]["version"]), image, short_image(image), "-", 0, 0,
+                       drift=(model.name, env) in drifted))
     return out

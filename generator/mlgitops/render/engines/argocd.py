@@ -44,7 +44,7 @@ def serving_directories(env: Environment, training: frozenset[tuple[str, str]], 
     """The git directory generator's entries of an environment's serving folders: every folder below
     overlays/<env>/, but the folder of a training-only model (it holds only training/; Argo CD would make an
     empty Application of it). An entry with `exclude: true` drops the folders it matches (argo-cd
-    applicationset/generators/git.go, filterApps)."""
+    docs/operator-manual/applicationset/Generators-Git.md, "Exclude directories")."""
     only = sorted(m for m, e in training if e == env.name and facts is not None and (m, e) not in facts)
     return [{"path": serving_folder_pattern(env.name)}, *({"path": Unit(m, env.name).folder, "exclude": True}
                                                           for m in only)]
