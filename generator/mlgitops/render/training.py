@@ -81,6 +81,14 @@ class TrainingContext:
         common.pop("app.kubernetes.io/name")  # not selected by the serving Service, PDB or NetworkPolicy
         return {**common, COMPONENT: "training"}
 
+    def pod_metadata(self, run: str = PLACEHOLDER) -> dict[str, Any]:
+        """The metadata of a run's pod templates: its labels, and the spec's `training.podAnnotations` (not part of
+        a run's identity: like labels, they never restart a run)."""
+        meta: dict[str, Any] = {"labels": self.pod_labels(run)}
+        if self.training.get("podAnnotations"):
+            meta["annotations"] = dict(self.training["podAnnotations"])
+        return meta
+
     def run_metadata(self) -> dict[str, Any]:
         """The metadata of a run object, named by its identity (the placeholder until it is known)."""
         return self.metadata(PLACEHOLDER, dict(RUN_ANNOTATIONS))
@@ -227,7 +235,7 @@ def _container(ctx: TrainingContext, kind: str, name: str = CONTAINER,
 def _pod_template(ctx: TrainingContext, kind: str, sweep_config: str | None = None, name: str = CONTAINER,
                   run: str = PLACEHOLDER) -> dict[str, Any]:
     container, pod = _container(ctx, kind, name, sweep_config)
-    return {"metadata": {"labels": ctx.pod_labels(run)}, "spec": {**pod, "containers": [container]}}
+    return {"metadata": ctx.pod_metadata(run), "spec": {**pod, "containers": [container]}}
 
 
 def _fields(pod: str, container: str) -> dict[str, str]:
@@ -336,6 +344,9 @@ def _runtime_pod(ctx: TrainingContext, job: trainer_runtimes.RuntimeJob, sizes: 
             container["env"] = [{"name": key, "value": value} for key, value in pod_parts.HOME_VARS]
         containers.append(container)
     pod: dict[str, Any] = {"containers": containers, "securityContext": pod_security, "volumes": volumes}
+    account = ctx.training.get("serviceAccount")
+    if account:  # every job's pods (an initializer reads the bucket too); a runtime patch cannot set the token mount
+        pod["serviceAccountName"] = account["name"]
     if job.trainer:
         scheduling(ctx.training, ctx.gpu, pod)
     return pod
@@ -353,7 +364,7 @@ def train_job(ctx: TrainingContext) -> Manifest:
             trainer[key] = list(training[key])
     jobs = trainer_runtimes.runtime_jobs(ctx.settings) or NODE_ONLY
     patch = {"manager": MANAGER, "trainingRuntimeSpec": {"template": {"spec": {"replicatedJobs": [
-        {"name": job.name, "template": {"spec": {"template": {"metadata": {"labels": ctx.pod_labels()},
+        {"name": job.name, "template": {"spec": {"template": {"metadata": ctx.pod_metadata(),
                                                               "spec": _runtime_pod(ctx, job, sizes)}}}}
         for job in jobs]}}}}
     spec = {"activeDeadlineSeconds": training["activeDeadlineSeconds"],
@@ -375,9 +386,12 @@ def pytorch_job(ctx: TrainingContext) -> Manifest:
     """Kubeflow v1 (legacy): a Master and workers - 1 Workers, each a pod of the container `pytorch`."""
     training = ctx.training
     template = _pod_template(ctx, "PyTorchJob", name="pytorch")
-    replicas = {"Master": {"replicas": 1, "restartPolicy": "Never", "template": template}}
+    # The operator writes a replica's restartPolicy over its pod template's (training-operator
+    # pkg/controller.v1/common/pod.go, setRestartPolicy): training.restartPolicy goes here to take effect.
+    restart = training.get("restartPolicy", "Never")
+    replicas = {"Master": {"replicas": 1, "restartPolicy": restart, "template": template}}
     if training["workers"] > 1:
-        replicas["Worker"] = {"replicas": training["workers"] - 1, "restartPolicy": "Never", "template": template}
+        replicas["Worker"] = {"replicas": training["workers"] - 1, "restartPolicy": restart, "template": template}
     spec = {"pytorchReplicaSpecs": replicas,
             "runPolicy": {"activeDeadlineSeconds": training["activeDeadlineSeconds"],
                           "backoffLimit": training["backoffLimit"]}}

@@ -71,6 +71,7 @@ class Training(TypedDict, total=False):
     security: dict[str, Any]
     nodeSelector: dict[str, str]
     tolerations: list[dict[str, Any]]
+    podAnnotations: dict[str, str]
     data: dict[str, Any]
     output: dict[str, Any]
     backoffLimit: int
@@ -89,7 +90,7 @@ class Training(TypedDict, total=False):
 class Spec(TypedDict, total=False):
     """A model's effective `spec`: the base with one environment's override merged in, defaults filled."""
     model: ModelSource
-    serving: Serving
+    serving: Serving  # absent for a training-only model (spec.model.serves)
     labels: dict[str, str]
     annotations: dict[str, str]
     policies: dict[str, Any]
