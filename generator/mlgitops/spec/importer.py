@@ -177,8 +177,6 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
         training = import_training.training(group.training, model, findings)
         if training:
             spec["training"] = training
-    if "serving" not in spec:
-        findings.append(_no_serving(group))
     image = dig(spec, "serving", "image") or dig(spec, "training", "image")
     model.setdefault("version", version_of(image))
     model.update({k: model.pop(k) for k in ("uri", "framework") if k in model})
@@ -191,13 +189,6 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
             "spec": spec}
     sources = sorted({o.doc.source for o in _all(group)})
     return Imported(name, data, findings, sources)
-
-
-def _no_serving(group: Group) -> Finding:
-    first = group.training[0]
-    return first.finding(DROPPED, "", "a training-only model: a spec needs a serving block (a model that only "
-                         "trains cannot be written yet), so the spec is not written",
-                         "print it with --dry-run and add a serving block by hand", Severity.ERROR)
 
 
 def _team(group: Group) -> str:
