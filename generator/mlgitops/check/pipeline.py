@@ -364,9 +364,8 @@ def check_training(ctx: _Context, model: Model, env: str, built: build.Built, pr
                            f"{kind}/{name}", severity)
 
     found = [at(p.kind, p.name, p.pointer, p.rule, p.message) for p in problems]
-    patched = fidelity.touched([({"kind": m.kind, "name": m.name}, p["patch"]) for p in training_patches(model, config, env)
-                                for m in meant if m.kind == p["target"]["kind"] and p["target"].get("name", m.name) == m.name])
-    for m in fidelity.compare(built.objects, [x.obj for x in meant], patched) if fidelity_wanted else ():
+    for m in fidelity.compare(built.objects, [x.obj for x in meant], _training_patched(model, config, env, meant))\
+            if fidelity_wanted else ():
         found.append(at(m.kind, m.name, m.pointer, "fidelity", m.message,
                         "kustomize built something the generator did not mean: please report this"))
     settings = policies.Settings.for_environment(env, config.environment(env).policies,
@@ -377,6 +376,15 @@ def check_training(ctx: _Context, model: Model, env: str, built: build.Built, pr
     problems = lineage.training(built.objects, lineage.readers(serving_specs))
     found += _lineage_findings(model, config, env, problems, [], settings.disabled, at)
     return found, len(built.objects)
+
+
+def _training_patched(model: Model, config, env: str, meant: list[Manifest]) -> dict:
+    """What the raw patches of a training folder write, per object (a target by kind alone: each of its kind)."""
+    def hits(target: dict) -> list[Manifest]:
+        return [m for m in meant if m.kind == target["kind"] and target.get("name", m.name) == m.name]
+
+    return fidelity.touched([({"kind": m.kind, "name": m.name}, p["patch"])
+                             for p in training_patches(model, config, env) for m in hits(p["target"])])
 
 
 def budget_lines(models: list[Model], env_names: list[str], katib: bool = False) -> list[str]:

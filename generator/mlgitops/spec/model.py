@@ -114,17 +114,10 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     doc, findings = yamlsource.load(path, raw)
     if doc is None or findings:
         return None, findings
-    empty = _empty_keys(doc, path, config)
-    if empty:  # before the schema: its validator drops an empty key from the paths it reports
-        return None, empty
     check = SchemaCheck(SCHEMA)
-    found = check.run(doc.data, lambda p, key: (path, doc.position(p, key)), doc.plain.get)
-    if found:
+    found, fatal = _document_findings(doc, path, config, check)
+    if fatal:
         return None, found
-    found.extend(_identity_findings(doc, path, config))
-    found.extend(_section_findings(doc, path))
-    if found and any(f.rule in SECTION_RULES for f in found):
-        return None, sorted(set(found), key=Finding.sort_key)
     found.extend(training.override_findings(path, doc))
     effective: dict[str, dict[str, Any]] = {}
     patches: dict[str, list[Any]] = {}
@@ -161,6 +154,21 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     if found:
         return None, sorted(set(found), key=Finding.sort_key)
     return Model(doc.data["metadata"]["name"], path, raw, doc, effective, patches, len(shared)), []
+
+
+def _document_findings(doc: yamlsource.Document, path: str, config: Config,
+                       check: SchemaCheck) -> tuple[list[Finding], bool]:
+    """The findings on the document as written, and whether they stop it before any environment is resolved."""
+    empty = _empty_keys(doc, path, config)
+    if empty:  # before the schema: its validator drops an empty key from the paths it reports
+        return empty, True
+    found = check.run(doc.data, lambda p, key: (path, doc.position(p, key)), doc.plain.get)
+    if found:
+        return found, True
+    found = _identity_findings(doc, path, config) + _section_findings(doc, path)
+    if any(f.rule in SECTION_RULES for f in found):  # an effective spec of neither shape: nothing to resolve
+        return sorted(set(found), key=Finding.sort_key), True
+    return found, False
 
 
 def _serving_findings(data: dict[str, Any], where: Any, layer_of: Any, config: Config) -> list[Finding]:

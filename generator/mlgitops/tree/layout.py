@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from functools import partial
 
 from mlgitops.render import context, render, slotest
 from mlgitops.render import training as training_render
@@ -91,7 +92,7 @@ def _training_tree(model: Model, config: Config, env: str, patches: list) -> Tre
         return {}
     folder = training_dir(env, model.name)
     tree = {f"{folder}/{m.file}": document(model.path, m.obj) for m in manifests}
-    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+    kustomization: dict[str, object] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                      "resources": [m.file for m in manifests]}
     if patches:
         kustomization["patches"] = [{"path": name, "target": ref} for name, ref, _ in patches]
@@ -261,7 +262,7 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
     for env in config.environments:
         target = render(model.effective[env.name], config, env.name) if base else []
         routed, found = route_patches(model, env.name, target, training_intended(model, config, env.name, False),
-                                      lambda i, env=env.name: needed(env, i))
+                                      partial(needed, env.name))
         findings.extend(found)
         if base:
             facts[model.name, env.name] = UnitFacts(pods.rollout_seconds(model.effective[env.name]["spec"]["serving"]),
