@@ -14,7 +14,7 @@ kind: Model
 metadata: {name: m, team: t}
 spec:
   model: {version: "1.0.0"}
-  training:
+  training:                  # no serving, so no slo: check must not look for one
     environments: [dev, prod]
     image: r.example.com/m-train:1.0.0
     command: [python, train.py]

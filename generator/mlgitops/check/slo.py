@@ -18,7 +18,7 @@ from mlgitops.render.context import Context
 from mlgitops.render.units import Unit
 from mlgitops.report.findings import Finding
 from mlgitops.spec.config import Config
-from mlgitops.spec.model import Model
+from mlgitops.spec.model import BASE, Model, serves
 from mlgitops.spec.slo import resolve
 from mlgitops.tree import cache
 
@@ -97,6 +97,8 @@ def dashboard_findings(ctx: Context, allowed: set[str], file: str) -> list[Findi
 
 def model_findings(model: Model, config: Config) -> list[Finding]:
     out: list[Finding] = []
+    if not serves(model.effective[BASE]["spec"]):  # a training-only model: no SLO rules, no dashboard
+        return out
     for env in config.env_names:
         ctx = context(model.effective[env], config, env)
         groups = slo.groups(ctx)
