@@ -26,8 +26,8 @@ spec:
     jsonPatch: [{op: add, path: /spec/jobTemplate/spec/template/spec/priorityClassName, value: batch-low}]
 """
 
-SERVES = SPEC.replace("  training:\n", "  serving: {image: r.example.com/m:1.0.0, replicas: 2, "
-                      "health: {readiness: /ready, liveness: /healthz}}\n  training:\n")
+SERVES = SPEC.replace("  training:", "  serving: {image: r.example.com/m:1.0.0, replicas: 2, "
+                      "health: {readiness: /ready, liveness: /healthz}}\n  training:", 1)
 
 
 def repo_with(tmp_path: Path, spec: str) -> Path:
