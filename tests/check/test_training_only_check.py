@@ -67,3 +67,13 @@ def test_removing_serving_is_shown_as_the_deletion_of_every_serving_object(tmp_p
     assert any("Deployment ml-staging/m" in line and line.endswith("deleted") for line in plan), result.out
     assert any("Kustomization flux-system/m-staging " in line and line.endswith("deleted") for line in plan)
     assert "overlays/staging/m disappears from cluster staging: Flux deletes its Kustomization" in result.err
+
+
+def test_a_patch_that_breaks_the_training_build_is_found_at_the_patch(tmp_path, capsys):
+    spec = SPEC.replace("/spec/jobTemplate/spec/template/spec/priorityClassName", "/spec/nothing/here")
+    spec = spec.replace("op: add", "op: replace")
+    repo = repo_with(tmp_path, spec)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    result = run_cli(capsys, "check", "--repo", str(repo))
+    assert result.code == 1
+    assert "14:5  error    dev: a raw patch breaks the build of overlays/dev/m/training" in result.out

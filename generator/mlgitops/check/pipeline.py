@@ -265,11 +265,11 @@ def _finding_at(model: Model, config, env: str, manifest: Manifest | None, point
     return Finding.in_environments([env], rule, message, file, pos, hint, severity, ident)
 
 
-def _build_failure(model: Model, config, env: str, error: str) -> Finding:
+def _build_failure(model: Model, config, env: str, error: str, overlay: str = "") -> Finding:
     """A failed build, at the raw patch that broke it when the overlay has any (mlgitops's own files build):
     the patch kustomize names, else the JSON patch operation whose path the error quotes, else the only
-    patch, else the environment's patches."""
-    overlay = overlay_dir(env, model.name)
+    patch, else the environment's patches. overlay: the folder built ("": the serving overlay)."""
+    overlay = overlay or overlay_dir(env, model.name)
     patches = list(model.raw_patches(env))
     if not patches:
         return Finding("build", f"kustomize cannot build {overlay}: {error}", f"{overlay}/kustomization.yaml",
@@ -355,6 +355,8 @@ def check_training(ctx: _Context, model: Model, env: str, built: build.Built, pr
     meant = training_intended(model, config, env)
     by_key = {m.key: m for m in meant}
     folder = training_dir(env, model.name)
+    if built.error and training_patches(model, config, env):  # its raw patches broke it: at the patch
+        return [_build_failure(model, config, env, built.error, folder)], 0
     if built.error:
         return [Finding("build", f"kustomize cannot build {folder}: {built.error}",
                         f"{folder}/kustomization.yaml", Position(1, 1))], 0
