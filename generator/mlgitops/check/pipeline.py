@@ -355,11 +355,8 @@ def check_training(ctx: _Context, model: Model, env: str, built: build.Built, pr
     meant = training_intended(model, config, env)
     by_key = {m.key: m for m in meant}
     folder = training_dir(env, model.name)
-    if built.error and training_patches(model, config, env):  # its raw patches broke it: at the patch
-        return [_build_failure(model, config, env, built.error, folder)], 0
     if built.error:
-        return [Finding("build", f"kustomize cannot build {folder}: {built.error}",
-                        f"{folder}/kustomization.yaml", Position(1, 1))], 0
+        return [_training_build_failure(model, config, env, folder, built.error)], 0
 
     def at(kind, name, pointer, rule, message, hint="", severity=Severity.ERROR):
         return _finding_at(model, config, env, by_key.get((kind, name)), pointer, rule, message, hint,
@@ -378,6 +375,13 @@ def check_training(ctx: _Context, model: Model, env: str, built: build.Built, pr
     problems = lineage.training(built.objects, lineage.readers(serving_specs))
     found += _lineage_findings(model, config, env, problems, [], settings.disabled, at)
     return found, len(built.objects)
+
+
+def _training_build_failure(model: Model, config, env: str, folder: str, error: str) -> Finding:
+    """A training folder that does not build: at the raw patch that broke it, if it applies any."""
+    if training_patches(model, config, env):
+        return _build_failure(model, config, env, error, folder)
+    return Finding("build", f"kustomize cannot build {folder}: {error}", f"{folder}/kustomization.yaml", Position(1, 1))
 
 
 def _training_patched(model: Model, config, env: str, meant: list[Manifest]) -> dict:
