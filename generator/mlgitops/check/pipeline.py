@@ -265,11 +265,10 @@ def _finding_at(model: Model, config, env: str, manifest: Manifest | None, point
     return Finding.in_environments([env], rule, message, file, pos, hint, severity, ident)
 
 
-def _build_failure(model: Model, config, env: str, error: str, overlay: str = "") -> Finding:
+def _build_failure(model: Model, config, env: str, error: str, overlay: str) -> Finding:
     """A failed build, at the raw patch that broke it when the overlay has any (mlgitops's own files build):
     the patch kustomize names, else the JSON patch operation whose path the error quotes, else the only
-    patch, else the environment's patches. overlay: the folder built ("": the serving overlay)."""
-    overlay = overlay or overlay_dir(env, model.name)
+    patch, else the environment's patches. overlay: the folder built."""
     patches = list(model.raw_patches(env))
     if not patches:
         return Finding("build", f"kustomize cannot build {overlay}: {error}", f"{overlay}/kustomization.yaml",
@@ -293,7 +292,7 @@ def check_overlay(ctx: _Context, model: Model, env: str, built: build.Built,
     by_key = {m.key: m for m in meant}
     found: list[Finding] = []
     if built.error:
-        return [_build_failure(model, config, env, built.error)], 0
+        return [_build_failure(model, config, env, built.error, overlay_dir(env, model.name))], 0
 
     raw = [(i, (target["kind"], target["name"]), fidelity.touched([(target, body)]))
            for i, target, body in model.raw_patches(env)]
