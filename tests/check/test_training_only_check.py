@@ -77,3 +77,13 @@ def test_a_patch_that_breaks_the_training_build_is_found_at_the_patch(tmp_path, 
     result = run_cli(capsys, "check", "--repo", str(repo))
     assert result.code == 1
     assert "14:5  error    dev: a raw patch breaks the build of overlays/dev/m/training" in result.out
+
+
+def test_with_argo_cd_the_excluded_folder_is_no_stray_application(tmp_path, capsys):
+    repo = repo_with(tmp_path, SPEC)
+    with (repo / "mlgitops.yaml").open("a") as config:
+        config.write("sync:\n  engine: argocd\n")
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    result = run_cli(capsys, "check", "--repo", str(repo))
+    assert result.code == 0, result.out
+    assert "sync-object" not in result.out

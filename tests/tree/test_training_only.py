@@ -3,6 +3,7 @@ patches routed to the kustomization that generates their target."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,12 @@ def test_removing_serving_deletes_the_base_the_serving_overlays_and_their_sync_o
         "overlays/prod/m/training/kustomization.yaml",
         "overlays/prod/m/training/networkpolicy.yaml",
     ]
+
+
+def test_status_shows_a_training_only_model_in_the_environments_that_train(tmp_path, capsys):
+    repo, code, out = generate(tmp_path, capsys, TRAINS)
+    assert code == 0, out
+    result = run_cli(capsys, "status", "--repo", str(repo), "--format", "json")
+    assert result.code == 0, result.err
+    rows = [(r["environment"], r["image"], r["pods"]) for r in json.loads(result.out)["models"]]
+    assert rows == [("dev", "r.example.com/m-train:1.0.0", "-"), ("prod", "r.example.com/m-train:1.0.0", "-")]
