@@ -143,7 +143,7 @@ def route_patches(model: Model, env: str, serving: list[Manifest], training: lis
         where = _patch_target(ref, named, keys, training)
         if where is None:
             if needed(i) and i not in written:
-                found.append(_no_target(model, env, i, ref, [*serving, *training]))
+                found.append(_no_target(model, env, i, ref, serving, training))
             continue
         unit, target, manifest = where
         if isinstance(patch, list):  # JSON6902 operations
@@ -156,12 +156,12 @@ def route_patches(model: Model, env: str, serving: list[Manifest], training: lis
     return out, found
 
 
-def _no_target(model: Model, env: str, i: int, ref: dict, objects: list[Manifest]) -> Finding:
+def _no_target(model: Model, env: str, i: int, ref: dict, serving: list[Manifest], training: list[Manifest]) -> Finding:
     pointer = f"{model.patch_pointer(env, i)}/target"
-    have = ", ".join(sorted(m.ident for m in objects)) or "none"
+    have = ", ".join(sorted(m.ident for m in [*serving, *training])) or "none"
+    note = " (a training object is targeted by kind alone: its name holds its run's hash)" if training else ""
     return Finding("patch-target", f"patch targets {ref['kind']}/{ref['name']}, which this environment does not "
-                   "generate", model.path, model.doc.position(pointer), f"objects in {env}: {have} (a training "
-                   "object is targeted by kind alone: its name holds its run's hash)")
+                   "generate", model.path, model.doc.position(pointer), f"objects in {env}: {have}{note}")
 
 
 def _generated_somewhere(model: Model, config: Config) -> Callable[[str, int], bool]:
