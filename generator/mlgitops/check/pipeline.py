@@ -7,6 +7,7 @@ cached by content, so an unchanged repository checks in about the time it takes 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
@@ -17,6 +18,7 @@ from pathlib import Path
 from mlgitops import __version__
 from mlgitops.check import build, capacity, fidelity, handwritten, lineage, policies, prerequisites
 from mlgitops.check import slo as slo_rules
+from mlgitops.check.cache_index import ResultIndex
 from mlgitops.check import sync as sync_check
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
@@ -96,6 +98,7 @@ class Result:
     budgets: list[str] = field(default_factory=list)  # the GPU-hour bound of each training run and sweep
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked for every file several times per run
 def _model_of_path(path: str) -> str | None:
     """The model a generated file is of; None for namespaces and other shared sync objects (the first shard
     checks them)."""
@@ -495,7 +498,7 @@ def _spec_of(finding: Finding) -> str | None:
     return Path(finding.file).stem if finding.file.startswith("models/") else None
 
 
-def _answer_from_cache(store: cache.JsonStore, units: list[Planned], config: Config,
+def _answer_from_cache(store: ResultIndex, units: list[Planned], config: Config,
                        result: Result) -> dict[str, Planned]:
     """Take every unit's cached result into result; the units left to build and check, by folder."""
     todo: dict[str, Planned] = {}
@@ -538,8 +541,8 @@ def run(options: Options) -> Result:
     result.findings += drifted + _unreferenced(gen, disk, owns)
     result.findings += slo_rules.cached(models, gen.config, repo.root, options.use_cache)
     result.models = len(models)
-    store = cache.JsonStore(repo.root, options.use_cache)
-    ctx = _prepare(repo, gen, options, result, store.store.enabled)
+    store = ResultIndex(repo.root, options.use_cache, str(options.shard))
+    ctx = _prepare(repo, gen, options, result, store.enabled)
     if owns(None):  # quotas and clusters/ are shared by every model: the first shard checks them
         result.findings += _capacity_findings(gen) + _cached_sync_findings(
             gen, disk, invalid, cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
@@ -559,11 +562,11 @@ def run(options: Options) -> Result:
     return result
 
 
-def _store(store: cache.JsonStore, pending: list[tuple[Planned, dict]], inputs: Inputs, files: dict,
+def _store(store: ResultIndex, pending: list[tuple[Planned, dict]], inputs: Inputs, files: dict,
            ctx: _Context, result: Result) -> None:
     """Cache each built unit's result, unless what was built may differ from what was keyed."""
     result.notes += [w for w in store.warnings if w not in result.notes]
-    if not store.store.enabled:
+    if not store.enabled:
         return
     if pending and ctx.tool.identity() != ctx.tool_identity:
         result.notes.append("kustomize changed while it was running: results not cached")
@@ -578,6 +581,7 @@ def _store(store: cache.JsonStore, pending: list[tuple[Planned, dict]], inputs: 
         more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
         result.notes.append(f"{changed[0]}{more} changed while being checked: results not cached; "
                             "run check again for a verdict on the files as they are now")
+    store.save()
     result.notes += [w for w in store.warnings if w not in result.notes]
 
 
