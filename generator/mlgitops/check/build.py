@@ -19,7 +19,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,7 +216,7 @@ class Builds:
     def _work(self, group: list[str]) -> list[Built]:
         return build_batch(self.root, group, self.argv, self.procs, self.scratch)
 
-    def _each(self) -> Iterator[Built]:
+    def _each(self) -> Generator[Built, None, None]:
         try:
             for i, group in enumerate(self.groups):
                 built = self.futures[i].result() if self.pool else self._work(group)

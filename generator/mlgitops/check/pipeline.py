@@ -18,8 +18,8 @@ from pathlib import Path
 from mlgitops import __version__
 from mlgitops.check import build, capacity, fidelity, handwritten, lineage, policies, prerequisites
 from mlgitops.check import slo as slo_rules
-from mlgitops.check.cache_index import ResultIndex
 from mlgitops.check import sync as sync_check
+from mlgitops.check.cache_index import ResultIndex
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
