@@ -19,7 +19,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,37 +191,67 @@ def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
     return out
 
 
+class Builds:
+    """Every batch handed to the pool at once (the builds start now, before anyone asks), the results
+    yielded batch by batch in batch order, so the caller's checking overlaps the builds still running.
+
+    Closed early (or interrupted: Ctrl-C), it starts no further build, kills the running ones and removes
+    its scratch folder. Builds sharing `procs` are cancelled together (diff builds both sides at once:
+    Ctrl-C stops the one in the other thread too)."""
+
+    def __init__(self, root: Path, overlays: list[str], jobs: int | None = None, progress=None,
+                 procs: Processes | None = None):
+        argv = kustomize.build_argv()
+        self.groups = batches(overlays)
+        jobs = jobs or os.cpu_count() or 1
+        self.procs = procs or Processes()
+        self.progress = progress
+        self.scratch = tempfile.mkdtemp(prefix="mlgitops-build-")
+        self.pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 and len(self.groups) > 1 else None
+        self.root, self.argv = root, argv
+        self.futures = [self.pool.submit(self._work, group) for group in self.groups] if self.pool else []
+        self.done = False
+        self._results = self._each()
+
+    def _work(self, group: list[str]) -> list[Built]:
+        return build_batch(self.root, group, self.argv, self.procs, self.scratch)
+
+    def _each(self) -> Generator[Built, None, None]:
+        try:
+            for i, group in enumerate(self.groups):
+                built = self.futures[i].result() if self.pool else self._work(group)
+                if self.progress:
+                    self.progress(len(built))
+                yield from built
+        except BaseException:
+            self.procs.cancel()
+            raise
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self.pool:  # quick even when cancelled: queued work is dropped, running builds were killed
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.done = True
+
+    def __iter__(self) -> Builds:
+        return self
+
+    def __next__(self) -> Built:
+        return next(self._results)
+
+    def close(self) -> None:
+        self._results.close()
+        if not self.done:  # never iterated: its builds run all the same
+            self.procs.cancel()
+            self._finish()
+
+
 def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progress=None,
                procs: Processes | None = None) -> Iterator[Built]:
-    """Build every overlay, yielding each batch's results as soon as it is done (in batch order), so
-    the caller's checking overlaps the builds still running. One code path for one job or many.
-
-    Interrupted (Ctrl-C) or closed early, it starts no further build, kills the running ones and
-    removes its scratch folder before the exception goes on. Builds sharing `procs` are cancelled together
-    (diff builds both sides at once: Ctrl-C stops the one in the other thread too)."""
-    argv = kustomize.build_argv()
-    groups = batches(overlays)
-    jobs = jobs or os.cpu_count() or 1
-    procs = procs or Processes()
-    scratch = tempfile.mkdtemp(prefix="mlgitops-build-")
-    pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 and len(groups) > 1 else None
-
-    def work(group: list[str]) -> list[Built]:
-        return build_batch(root, group, argv, procs, scratch)
-
-    try:
-        outputs: Iterator[list[Built]] = pool.map(work, groups) if pool else map(work, groups)
-        for built in outputs:
-            if progress:
-                progress(len(built))
-            yield from built
-    except BaseException:
-        procs.cancel()
-        raise
-    finally:
-        if pool:  # quick even when cancelled: queued work is dropped, running builds were killed
-            pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+    """Build every overlay (see Builds): one code path for one job or many."""
+    return Builds(root, overlays, jobs, progress, procs)
 
 
 def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None,

@@ -7,6 +7,7 @@ cached by content, so an unchanged repository checks in about the time it takes 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
@@ -18,6 +19,7 @@ from mlgitops import __version__
 from mlgitops.check import build, capacity, fidelity, handwritten, lineage, policies, prerequisites
 from mlgitops.check import slo as slo_rules
 from mlgitops.check import sync as sync_check
+from mlgitops.check.cache_index import ResultIndex
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
@@ -103,6 +105,7 @@ class Result:
     budgets: list[str] = field(default_factory=list)  # the GPU-hour bound of each training run and sweep
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked for every file several times per run
 def _model_of_path(path: str) -> str | None:
     """The model a generated file is of; None for namespaces and other shared sync objects (the first shard
     checks them)."""
@@ -490,26 +493,29 @@ def _validated(ctx: _Context, builds: Iterator[build.Built]) -> Iterable[tuple[b
     return ((b, ctx.kube.check(b.objects)) for b in builds)  # each while later batches are still building
 
 
-def _check_missed(ctx: _Context, todo: dict[str, Planned], files: dict, stale: set[str], options: Options,
-                  result: Result) -> tuple[Inputs, list[tuple[Planned, dict]]]:
-    """Build and check every unit the cache did not answer; their results, to be cached."""
+def _start_builds(ctx: _Context, todo: dict[str, Planned], files: dict,
+                  options: Options) -> tuple[Inputs, Iterator[build.Built]]:
+    """Start building every unit the cache did not answer (kustomize runs while this process goes on with
+    the checks that need no build), each input file's identity noted first."""
     inputs = Inputs(ctx.repo.root)
     for planned in todo.values():
         inputs.note(_inputs_of(planned, files))
     if options.on_total:
         options.on_total(len(todo))
     builds = build.build_iter(ctx.repo.root, sorted(todo), options.jobs, options.progress) if todo else iter(())
+    return inputs, builds
+
+
+def _check_built(ctx: _Context, todo: dict[str, Planned], builds: Iterator[build.Built], stale: set[str],
+                 result: Result) -> list[tuple[Planned, dict]]:
+    """Check every unit built (as each batch comes); their results, to be cached."""
     pending = []
-    try:
-        for built, problems in _validated(ctx, builds):
-            planned = todo[built.overlay]
-            record = check_unit(ctx, planned, built, problems, planned.entry.name not in stale)
-            _absorb(result, ctx.config, planned, record)
-            pending.append((planned, record))
-    finally:  # Ctrl-C while checking: stop the builds still running now, not at exit
-        if hasattr(builds, "close"):
-            builds.close()
-    return inputs, pending
+    for built, problems in _validated(ctx, builds):
+        planned = todo[built.overlay]
+        record = check_unit(ctx, planned, built, problems, planned.entry.name not in stale)
+        _absorb(result, ctx.config, planned, record)
+        pending.append((planned, record))
+    return pending
 
 
 def _spec_of(finding: Finding) -> str | None:
@@ -517,18 +523,18 @@ def _spec_of(finding: Finding) -> str | None:
     return Path(finding.file).stem if finding.file.startswith("models/") else None
 
 
-def _answer_from_cache(store: cache.JsonStore, units: list[Planned], config: Config,
-                       result: Result) -> dict[str, Planned]:
-    """Take every unit's cached result into result; the units left to build and check, by folder."""
-    todo: dict[str, Planned] = {}
+def _look_up(store: ResultIndex, units: list[Planned],
+             result: Result) -> tuple[list[tuple[Planned, dict]], dict[str, Planned]]:
+    """Every unit's cached result, and the units left to build and check, by folder."""
+    hits, todo = [], {}
     for planned in units:
         hit = store.get(planned.digest)
         if hit is None:
             todo[planned.unit.folder] = planned
         else:
-            _absorb(result, config, planned, hit)
+            hits.append((planned, hit))
     result.overlays, result.cache_hits = len(units), store.hits
-    return todo
+    return hits, todo
 
 
 def _prepare(repo: Repo, gen: generate.Generated, options: Options, result: Result, caching: bool) -> _Context:
@@ -557,20 +563,27 @@ def run(options: Options) -> Result:
     invalid = {p.stem for p in repo.model_files()} - {e.name for e in gen.entries}
     disk = writer.scan(repo.root)
     drifted = _drift(gen, repo, disk, invalid, owns)
-    result.findings += drifted + _unreferenced(gen, disk, owns)
-    result.findings += slo_rules.cached(models, gen.config, repo.root, options.use_cache)
-    result.models = len(models)
-    store = cache.JsonStore(repo.root, options.use_cache)
-    ctx = _prepare(repo, gen, options, result, store.store.enabled)
-    if owns(None):  # quotas and clusters/ are shared by every model: the first shard checks them
-        result.findings += _capacity_findings(gen) + _cached_sync_findings(
-            gen, disk, invalid, cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
-        result.findings += sync_check.engines_together(disk, gen.tree)
-        result.findings += handwritten.check(gen.tree, disk, gen.config)  # what an engine applies besides
+    store = ResultIndex(repo.root, options.use_cache, str(options.shard))
+    ctx = _prepare(repo, gen, options, result, store.enabled)
     files, stale = _files_by_model(disk), _drifted_models(drifted)
     units = plan_units(ctx, models, disk, files, stale)
-    todo = _answer_from_cache(store, units, ctx.config, result)
-    inputs, pending = _check_missed(ctx, todo, files, stale, options, result)
+    hits, todo = _look_up(store, units, result)
+    inputs, builds = _start_builds(ctx, todo, files, options)
+    try:  # while kustomize builds: the checks that need no build
+        result.findings += drifted + _unreferenced(gen, disk, owns)
+        result.findings += slo_rules.cached(models, gen.config, repo.root, options.use_cache)
+        result.models = len(models)
+        if owns(None):  # quotas and clusters/ are shared by every model: the first shard checks them
+            result.findings += _capacity_findings(gen) + _cached_sync_findings(
+                gen, disk, invalid, cache.Store(repo.root, "sync", options.use_cache), ctx.salt)
+            result.findings += sync_check.engines_together(disk, gen.tree)
+            result.findings += handwritten.check(gen.tree, disk, gen.config)  # what an engine applies besides
+        for planned, record in hits:
+            _absorb(result, ctx.config, planned, record)
+        pending = _check_built(ctx, todo, builds, stale, result)
+    finally:  # Ctrl-C while checking: stop the builds still running now, not at exit
+        if hasattr(builds, "close"):
+            builds.close()
     _store(store, pending, inputs, files, ctx, result)
     envs = gen.config.env_names
     result.findings = merge_environments(result.findings, envs)
@@ -581,11 +594,11 @@ def run(options: Options) -> Result:
     return result
 
 
-def _store(store: cache.JsonStore, pending: list[tuple[Planned, dict]], inputs: Inputs, files: dict,
+def _store(store: ResultIndex, pending: list[tuple[Planned, dict]], inputs: Inputs, files: dict,
            ctx: _Context, result: Result) -> None:
     """Cache each built unit's result, unless what was built may differ from what was keyed."""
     result.notes += [w for w in store.warnings if w not in result.notes]
-    if not store.store.enabled:
+    if not store.enabled:
         return
     if pending and ctx.tool.identity() != ctx.tool_identity:
         result.notes.append("kustomize changed while it was running: results not cached")
@@ -600,6 +613,7 @@ def _store(store: cache.JsonStore, pending: list[tuple[Planned, dict]], inputs: 
         more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
         result.notes.append(f"{changed[0]}{more} changed while being checked: results not cached; "
                             "run check again for a verdict on the files as they are now")
+    store.save()
     result.notes += [w for w in store.warnings if w not in result.notes]
 
 

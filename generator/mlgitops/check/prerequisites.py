@@ -17,20 +17,21 @@ OPERATORS = {  # API group -> what serves it; the workload kinds' operators come
 
 
 def _walk(node, found: set[str]) -> None:
-    if isinstance(node, dict):
-        ref = node.get("secretKeyRef") or node.get("secretRef")
-        if isinstance(ref, dict) and isinstance(ref.get("name"), str):
-            found.add(ref["name"])
-        secret = node.get("secret")
-        if isinstance(secret, dict) and isinstance(secret.get("secretName"), str):
-            found.add(secret["secretName"])
-        if isinstance(node.get("secretName"), str) and "hosts" in node:  # an Ingress TLS entry
-            found.add(node["secretName"])
-        for child in node.values():
-            _walk(child, found)
-    elif isinstance(node, list):
-        for child in node:
-            _walk(child, found)
+    stack = [node]  # a stack of the mappings and lists still to look into (no call per scalar)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("secretKeyRef") or node.get("secretRef")
+            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                found.add(ref["name"])
+            secret = node.get("secret")
+            if isinstance(secret, dict) and isinstance(secret.get("secretName"), str):
+                found.add(secret["secretName"])
+            if isinstance(node.get("secretName"), str) and "hosts" in node:  # an Ingress TLS entry
+                found.add(node["secretName"])
+            stack.extend(child for child in node.values() if isinstance(child, dict | list))
+        elif isinstance(node, list):
+            stack.extend(child for child in node if isinstance(child, dict | list))
 
 
 def secrets(objects: Iterable[dict]) -> set[str]:

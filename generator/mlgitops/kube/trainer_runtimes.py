@@ -52,7 +52,7 @@ def _documents() -> dict[str, dict[str, Any]]:
     out = {}
     for file in sorted(resources.files("mlgitops.schemas.trainer_runtimes").iterdir(), key=lambda f: f.name):
         if file.name.endswith(".yaml"):
-            doc = yaml.safe_load(file.read_text())
+            doc = yaml.load(file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # vendored
             out[doc["metadata"]["name"]] = doc
     return out
 
