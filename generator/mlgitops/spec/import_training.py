@@ -12,7 +12,8 @@ from typing import Any
 
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig
-from mlgitops.spec.import_pod import LATER, Pod, container
+from mlgitops.spec.import_pod import Pod, container
+from mlgitops.spec.import_volumes import volumes
 
 _POD = {"Job": "/spec/template/spec", "CronJob": "/spec/jobTemplate/spec/template/spec",
         "Experiment": "/spec/trialTemplate/trialSpec/spec/template/spec"}
@@ -21,7 +22,8 @@ _JOB = {"Job": ("spec",), "CronJob": ("spec", "jobTemplate", "spec"),
 _TRIAL_PARAMETER = re.compile(r"\$\{trialParameters\.[^}]+\}")
 
 
-def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
+             optional_limits: frozenset[str] = frozenset()) -> dict[str, Any]:
     first = objs[0]
     for other in objs[1:]:
         findings.append(other.finding(DROPPED, "", f"{other.ref}: the spec holds one training run per model "
@@ -30,11 +32,13 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding]) ->
     if first.kind == "TrainJob":
         return _trainjob(first, findings)
     pointer = _POD.get(first.kind) or _pytorch_pointer(first)
-    pod = Pod(first, pointer, findings)
+    pod = Pod(first, pointer, findings, optional_limits=optional_limits)
     out = container(pod, "training")
-    out.update(_data(pod))
+    out.update(volumes(pod, {}, "training"))
+    out.update(_account(pod))
     job = first.get(*_JOB[first.kind]) if first.kind in _JOB else as_map(first.get("spec", "runPolicy"))
     for key in ("backoffLimit", "activeDeadlineSeconds"):
+        first.use(pointer.split("/template/")[0] + f"/{key}" if first.kind in _JOB else f"/spec/runPolicy/{key}")
         if isinstance(dig(job, key), int):
             out[key] = job[key]
     if first.kind == "CronJob" and isinstance(first.get("spec", "schedule"), str):
@@ -43,7 +47,8 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding]) ->
         out["workers"] = _pytorch_workers(first)
     if first.kind == "Experiment":
         _experiment(first, out, findings)
-    _restart_policy(pod)
+    out.update(_restart_policy(pod))
+    _extra(pod)
     return out
 
 
@@ -79,29 +84,37 @@ def _trainjob(obj: Obj, findings: list[Finding]) -> dict[str, Any]:
     return out
 
 
-def _data(pod: Pod) -> dict[str, Any]:
-    mounts = {str(m.get("name")): m for m in as_list(pod.container.get("volumeMounts")) if isinstance(m, dict)}
-    out: dict[str, Any] = {}
-    for i, vol in enumerate(as_list(pod.spec.get("volumes"))):
-        if not isinstance(vol, dict) or (isinstance(vol.get("emptyDir"), dict) and vol.get("name") in ("tmp", "home")):
-            continue
-        claim = dig(vol, "persistentVolumeClaim", "claimName")
-        mount = mounts.get(str(vol.get("name")), {})
-        if claim and "data" not in out:
-            out["data"] = {"claim": claim, "mountPath": mount.get("mountPath", "/data")}
-            if mount.get("readOnly"):
-                out["data"]["readOnly"] = True
-        else:
-            pod.later(f"{pod.pointer}/volumes/{i}", f"training volume '{vol.get('name')}'", "training volumes")
-    return out
+def _account(pod: Pod) -> dict[str, Any]:
+    """training.serviceAccount: an existing account by name (a cloud identity for the data bucket)."""
+    name = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount")
+    pod.use(f"{pod.pointer}/serviceAccountName", f"{pod.pointer}/serviceAccount",
+            f"{pod.pointer}/automountServiceAccountToken")
+    if not isinstance(name, str) or name == "default":
+        return {}
+    account: dict[str, Any] = {"name": name}
+    if pod.spec.get("automountServiceAccountToken") is True:
+        account["automountToken"] = True
+    return {"serviceAccount": account}
 
 
-def _restart_policy(pod: Pod) -> None:
+def _extra(pod: Pod) -> None:
+    """What a training pod has that its spec section cannot carry (no patches reach training objects)."""
+    meta = pod.pointer.rsplit("/", 1)[0] + "/metadata"
+    pod.use(f"{meta}/labels")  # mlgitops labels its pods itself
+    if pod.spec.get("initContainers"):
+        pod.later(f"{pod.pointer}/initContainers", "init containers", "training init containers")
+    if as_map(pod.obj.get(*meta.strip("/").split("/"))).get("annotations"):
+        pod.later(f"{meta}/annotations", "the pod template's annotations", "training pod annotations")
+    for i, c in enumerate(pod.containers):
+        if i != pod.index:
+            pod.later(f"{pod.pointer}/containers/{i}", f"container '{c.get('name')}' beside the trainer",
+                      "training sidecars")
+
+
+def _restart_policy(pod: Pod) -> dict[str, Any]:
     policy = pod.spec.get("restartPolicy")
-    if policy not in (None, "Never"):
-        pod.note(CHANGED, f"{pod.pointer}/restartPolicy", f"restartPolicy {policy}: mlgitops' runs use Never "
-                 "(a failed pod is retried by backoffLimit)", "restartPolicy: " + LATER.format(field="training "
-                 "parity"))
+    pod.use(f"{pod.pointer}/restartPolicy")
+    return {"restartPolicy": policy} if policy == "OnFailure" else {}
 
 
 def _experiment(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:

@@ -20,13 +20,29 @@ from mlgitops.kube.images import split_image
 from mlgitops.kube.manifests import Document
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import import_serving, import_training
-from mlgitops.spec.import_objects import DROPPED, Obj, as_list, as_map, dig, objects
+from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig, leftovers, objects
 
 SERVING_KINDS = ("Deployment", "StatefulSet", "ReplicationController", "InferenceService")
 TRAINING_KINDS = ("Job", "CronJob", "PyTorchJob", "TrainJob", "Experiment")
 ATTACHED_KINDS = ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "PersistentVolumeClaim", "Ingress",
-                  "ServiceMonitor")
-IGNORED_KINDS = ("Namespace", "ServiceAccount", "NetworkPolicy", "ConfigMap", "Secret", "Role", "RoleBinding")
+                  "ServiceMonitor", "ServiceAccount")
+# Kinds the import does not carry, and why.
+IGNORED_KINDS = {
+    "Namespace": "mlgitops.yaml names each environment's namespace",
+    "ServiceAccount": "mlgitops makes the model's own",
+    "NetworkPolicy": "mlgitops makes its own, admitting the serving, metrics and `ports` ports",
+    "Role": "mlgitops' pods run without the Kubernetes API", "RoleBinding": "mlgitops' pods run without the "
+    "Kubernetes API",
+    "ConfigMap": "the spec mounts it by name (volumes: [{configMap: ...}]): keep it in each environment's "
+    "namespace",
+    "Secret": "the spec references it by name, never writes it: create it in each environment's namespace "
+    "(sealed-secrets, external-secrets)",
+}
+# Labels that name, select or manage the objects: mlgitops writes its own; any other label is carried as
+# spec.labels.
+_OWN_LABELS = ("app", "app.kubernetes.io/", "helm.sh/", "mlgitops.io/", "chart", "release", "heritage",
+               "version", "pod-template-hash", "team")
+_OWN_ANNOTATIONS = ("mlgitops.io/", "meta.helm.sh/", "kubectl.kubernetes.io/", "deployment.kubernetes.io/")
 _NAME = re.compile(r"[^a-z0-9-]+")
 _VERSION = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]{0,62}")
 
@@ -39,6 +55,8 @@ class Group:
     serving: Obj | None = None
     training: list[Obj] = field(default_factory=list)
     attached: dict[str, list[Obj]] = field(default_factory=dict)
+    optional_limits: frozenset[str] = frozenset()  # limits every environment's policy lets a spec leave out
+    patches: list[dict[str, Any]] = field(default_factory=list)  # spec.patches: what the spec cannot say
 
     def first(self, kind: str) -> Obj | None:
         found = as_list(self.attached.get(kind))
@@ -56,10 +74,13 @@ class Imported:
 
 
 def import_documents(docs: list[Document], name: str | None = None, team: str | None = None,
-                     ) -> tuple[list[Imported], list[Finding]]:
-    """Specs for the models in the documents, and the findings about the input as a whole."""
+                     optional_limits: frozenset[str] = frozenset()) -> tuple[list[Imported], list[Finding]]:
+    """Specs for the models in the documents, and the findings about the input as a whole. `optional_limits`:
+    the limits (cpu, memory) no environment's policy requires, so a request without a limit stays so."""
     objs, findings = objects(docs)
     groups = _group(objs, findings)
+    for group in groups:
+        group.optional_limits = optional_limits
     if name and len(groups) > 1:
         findings.append(Finding("import-grouping", f"--name {name}: the input holds {len(groups)} models "
                                 f"({', '.join(g.name for g in groups)})", hint="import them one at a time, or "
@@ -82,14 +103,16 @@ def _group(objs: list[Obj], findings: list[Finding]) -> list[Group]:
     for kind in ATTACHED_KINDS:
         for obj in (o for o in objs if o.kind == kind):
             group = _owner(list(groups.values()), obj)
-            if group is None:
+            if group is None and kind == "ServiceAccount":
+                findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({IGNORED_KINDS[kind]})"))
+            elif group is None:
                 findings.append(obj.finding("import-grouping", "", f"{obj.ref} belongs to no workload of the "
                                             "input: not carried over", "import it with the workload it serves"))
             else:
                 group.attached.setdefault(kind, []).append(obj)
     for obj in objs:
         if obj.kind not in SERVING_KINDS + TRAINING_KINDS + ATTACHED_KINDS:
-            why = "mlgitops generates its own" if obj.kind in IGNORED_KINDS else "a kind import does not read"
+            why = IGNORED_KINDS.get(obj.kind, "a kind import does not read")
             findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({why})"))
     return sorted(groups.values(), key=lambda g: g.name)
 
@@ -139,6 +162,9 @@ def _belongs(group: Group, obj: Obj) -> bool:
         "Ingress": lambda: service is not None and service.name in _backends(obj),
         "ServiceMonitor": lambda: service is not None and _selects(obj.get("spec", "selector"),
                                                                   as_map(service.get("metadata", "labels"))),
+        "ServiceAccount": lambda: workload is not None and obj.name in (
+            workload.get("spec", "template", "spec", "serviceAccountName"),
+            workload.get("spec", "template", "spec", "serviceAccount")),
     }
     return bool(checks[obj.kind]())
 
@@ -174,11 +200,14 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
     if group.serving is not None:
         spec["serving"] = import_serving.serving(group, group.serving, model, findings)
     if group.training:
-        training = import_training.training(group.training, model, findings)
+        training = import_training.training(group.training, model, findings, group.optional_limits)
         if training:
             spec["training"] = training
     if "serving" not in spec:
         findings.append(_no_serving(group))
+    spec.update(_metadata(group, findings))
+    if group.patches:
+        spec["patches"] = group.patches
     image = dig(spec, "serving", "image") or dig(spec, "training", "image")
     model.setdefault("version", version_of(image))
     model.update({k: model.pop(k) for k in ("uri", "framework") if k in model})
@@ -189,6 +218,8 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
                                                "pass --team, or edit metadata.team"))
     data = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": owner},
             "spec": spec}
+    for obj in _all(group):
+        findings += leftovers(obj)
     sources = sorted({o.doc.source for o in _all(group)})
     return Imported(name, data, findings, sources)
 
@@ -212,3 +243,31 @@ def _team(group: Group) -> str:
 def _all(group: Group) -> list[Obj]:
     out = ([group.serving] if group.serving else []) + group.training
     return out + [o for objs in group.attached.values() for o in objs]
+
+
+def _metadata(group: Group, findings: list[Finding]) -> dict[str, Any]:
+    """spec.labels and spec.annotations from the objects' own (but the naming and managing ones), and a
+    finding for the namespace, which each environment names in mlgitops.yaml."""
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    namespaces: set[str] = set()
+    for obj in _all(group):
+        obj.use("/metadata/labels", "/metadata/namespace")
+        for key, value in as_map(obj.get("metadata", "labels")).items():
+            if not _own(str(key), _OWN_LABELS):
+                labels.setdefault(str(key), str(value))
+        if obj is group.serving or obj in group.training:
+            obj.use("/metadata/annotations")
+            annotations |= {str(k): str(v) for k, v in as_map(obj.get("metadata", "annotations")).items()
+                            if not _own(str(k), _OWN_ANNOTATIONS)}
+        namespace = obj.get("metadata", "namespace")
+        if isinstance(namespace, str) and namespace not in namespaces:
+            namespaces.add(namespace)
+            findings.append(obj.finding(CHANGED, "/metadata/namespace", f"namespace '{namespace}': not carried "
+                                        "over: each environment's namespace is mlgitops.yaml's "
+                                        "(environments[].namespace)", "name it there, per environment"))
+    return {k: v for k, v in (("labels", labels), ("annotations", annotations)) if v}
+
+
+def _own(key: str, prefixes: tuple[str, ...]) -> bool:
+    return any(key == p or (p.endswith("/") and key.startswith(p)) for p in prefixes)
