@@ -136,7 +136,7 @@ def container(pod: Pod, section: str) -> dict[str, Any]:
     resources = _resources(pod)
     if resources:
         out["resources"] = resources
-    out.update(_scheduling(pod, out.get("resources", {})))
+    out.update(_scheduling(pod, out.get("resources", {}), section))
     _defaults(pod)
     _carried(pod)
     return out
@@ -268,7 +268,7 @@ def _no_limit(pod: Pod, at: str, key: str, spec_key: str, request: Any, out: dic
              "(policies.requiredLimits)", covers=False)
 
 
-def _scheduling(pod: Pod, resources: dict[str, Any]) -> dict[str, Any]:
+def _scheduling(pod: Pod, resources: dict[str, Any], section: str) -> dict[str, Any]:
     spec: dict[str, Any] = pod.spec
     out: dict[str, Any] = {}
     selector = {str(k): str(v) for k, v in as_map(spec.get("nodeSelector")).items()}
@@ -287,7 +287,7 @@ def _scheduling(pod: Pod, resources: dict[str, Any]) -> dict[str, Any]:
     tolerations = [t for t in as_list(spec.get("tolerations")) if isinstance(t, dict)]
     if tolerations:
         out["tolerations"] = tolerations
-    security = _security(pod)
+    security = _security(pod, section)
     if security:
         out["security"] = security
     return out
@@ -311,7 +311,7 @@ def _affinity_gpu_type(pod: Pod, resources: dict[str, Any]) -> dict[str, str]:
     return {platform: str(values[0])}
 
 
-def _security(pod: Pod) -> dict[str, Any]:
+def _security(pod: Pod, section: str) -> dict[str, Any]:
     pod_ctx = as_map(pod.spec.get("securityContext"))
     ctx = as_map(pod.container.get("securityContext"))
     pod.use(f"{pod.pointer}/securityContext", f"{pod.cpointer}/securityContext")
@@ -320,16 +320,16 @@ def _security(pod: Pod) -> dict[str, Any]:
     if merged.get("runAsUser") == 0 or merged.get("runAsNonRoot") is False:
         pod.note(CHANGED, f"{pod.cpointer}/securityContext", "the container runs as root: mlgitops runs it as "
                  "a non-root user with a read-only root filesystem", "test the image as a non-root user; if it "
-                 "cannot run so, say why in serving.security.reason")
+                 f"cannot run so, say why in {section}.security.reason")
     elif ctx.get("privileged") or as_map(ctx.get("capabilities")).get("add"):
         pod.note(CHANGED, f"{pod.cpointer}/securityContext", "privileged mode and added capabilities are "
                  "dropped: the restricted Pod Security Standard refuses them", "", Severity.ERROR)
     else:
-        _hardening(pod, merged)
+        _hardening(pod, merged, section)
     return out
 
 
-def _hardening(pod: Pod, merged: dict[str, Any]) -> None:
+def _hardening(pod: Pod, merged: dict[str, Any], section: str) -> None:
     """Say what mlgitops' hardening changes for this container (a change the image may notice)."""
     changes = [k for k, v in _HARDENED.items() if merged.get(k) != v]
     if as_list(dig(merged, "capabilities", "drop")) != ["ALL"]:
@@ -337,10 +337,10 @@ def _hardening(pod: Pod, merged: dict[str, Any]) -> None:
     if dig(merged, "seccompProfile", "type") != "RuntimeDefault":
         changes.append("seccompProfile RuntimeDefault")
     if changes:
-        pod.note(CHANGED, pod.cpointer, f"the container is hardened as the restricted Pod Security Standard asks: "
-                 f"{', '.join(changes)}; writes outside /tmp, {pods.HOME} and mounted volumes now fail",
-                 "run the image so once (docker run --read-only --user 1000); relax a setting with "
-                 "serving.security and a reason", covers=False)
+        pod.note(CHANGED, pod.cpointer, f"mlgitops hardens the container (restricted Pod Security Standard): "
+                 f"{', '.join(changes)}; a write outside /tmp, {pods.HOME} and mounted volumes now fails",
+                 f"try the image so once (docker run --read-only --user 1000); relax a setting with {section}."
+                 "security and a reason", covers=False)
 
 
 def _defaults(pod: Pod) -> None:

@@ -470,6 +470,8 @@ def _ingress(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     if ingress is None:
         return None
     rule = as_map(ingress.get("spec", "rules", 0))
+    ingress.use("/spec/rules/0/host", "/spec/rules/0/http/paths/0", "/spec/ingressClassName",
+                "/spec/tls/0/secretName", "/spec/tls/0/hosts", "/metadata/annotations")
     out: dict[str, Any] = {}
     if rule.get("host"):
         out["host"] = rule["host"]

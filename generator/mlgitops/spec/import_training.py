@@ -41,10 +41,10 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
         first.use(pointer.split("/template/")[0] + f"/{key}" if first.kind in _JOB else f"/spec/runPolicy/{key}")
         if isinstance(dig(job, key), int):
             out[key] = job[key]
-    if first.kind == "CronJob" and isinstance(first.get("spec", "schedule"), str):
-        out["schedule"] = first.get("spec", "schedule")
+    if first.kind == "CronJob":
+        out.update(_cron(first))
     if first.kind == "PyTorchJob":
-        out["workers"] = _pytorch_workers(first)
+        out["workers"] = _pytorch_workers(first, pod)
     if first.kind == "Experiment":
         _experiment(first, out, findings)
     out.update(_restart_policy(pod))
@@ -57,9 +57,29 @@ def _pytorch_pointer(obj: Obj) -> str:
     return f"/spec/pytorchReplicaSpecs/{role}/template/spec"
 
 
-def _pytorch_workers(obj: Obj) -> int:
+def _pytorch_workers(obj: Obj, pod: Pod) -> int:
+    """All the nodes of the run. A role whose pod runs the same image as the imported one is the same run
+    (mlgitops' TrainJob or PyTorchJob gives every node the trainer's pod); one that differs is reported."""
     specs = as_map(obj.get("spec", "pytorchReplicaSpecs"))
+    for role, spec in specs.items():
+        obj.use(f"/spec/pytorchReplicaSpecs/{role}/replicas", f"/spec/pytorchReplicaSpecs/{role}/restartPolicy")
+        image = dig(spec, "template", "spec", "containers", 0, "image")
+        if image == pod.container.get("image"):
+            obj.use(f"/spec/pytorchReplicaSpecs/{role}/template")
+    obj.use("/spec/runPolicy/cleanPodPolicy")
     return sum(_count(dig(s, "replicas")) for s in specs.values() if isinstance(s, dict))
+
+
+def _cron(obj: Obj) -> dict[str, Any]:
+    """The schedule and time zone; the rest of a CronJob's policy is mlgitops' own (concurrencyPolicy Forbid,
+    history limits, startingDeadlineSeconds), and said so where the input differs."""
+    obj.use("/spec/schedule", "/spec/timeZone", "/spec/jobTemplate/metadata")
+    out = {k: obj.get("spec", k) for k in ("schedule", "timeZone") if isinstance(obj.get("spec", k), str)}
+    policy = obj.get("spec", "concurrencyPolicy")
+    obj.use("/spec/successfulJobsHistoryLimit", "/spec/failedJobsHistoryLimit", "/spec/startingDeadlineSeconds")
+    if policy in (None, "Forbid"):
+        obj.use("/spec/concurrencyPolicy")
+    return out
 
 
 def _count(value: Any) -> int:
@@ -112,13 +132,18 @@ def _extra(pod: Pod) -> None:
 
 
 def _restart_policy(pod: Pod) -> dict[str, Any]:
-    policy = pod.spec.get("restartPolicy")
+    role = pod.pointer.split("/template/")[0]
+    policy = pod.spec.get("restartPolicy") or pod.obj.get(*role.strip("/").split("/"), "restartPolicy")
     pod.use(f"{pod.pointer}/restartPolicy")
     return {"restartPolicy": policy} if policy == "OnFailure" else {}
 
 
 def _experiment(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
     sweep: dict[str, Any] = {}
+    obj.use("/spec/algorithm/algorithmName", "/spec/parameters", "/spec/maxTrialCount", "/spec/parallelTrialCount",
+            "/spec/maxFailedTrialCount", "/spec/objective/objectiveMetricName", "/spec/objective/type",
+            "/spec/trialTemplate/primaryContainerName", "/spec/trialTemplate/trialParameters",
+            "/spec/trialTemplate/trialSpec/apiVersion", "/spec/trialTemplate/trialSpec/kind")
     algorithm = obj.get("spec", "algorithm", "algorithmName")
     if algorithm in ("grid", "random"):
         sweep["strategy"] = algorithm
@@ -132,7 +157,8 @@ def _experiment(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
         if value is not None:
             parameters[str(dig(param, "name"))] = value
     sweep["parameters"] = parameters
-    for key, spec_key in (("maxTrialCount", "maxTrials"), ("parallelTrialCount", "parallelism")):
+    for key, spec_key in (("maxTrialCount", "maxTrials"), ("parallelTrialCount", "parallelism"),
+                          ("maxFailedTrialCount", "maxFailedTrials")):
         if isinstance(obj.get("spec", key), int):
             sweep[spec_key] = obj.get("spec", key)
     metric = obj.get("spec", "objective", "objectiveMetricName")

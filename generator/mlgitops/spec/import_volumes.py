@@ -41,8 +41,10 @@ def volumes(pod: Pod, claims: dict[str, Obj], section: str) -> dict[str, Any]:
             continue
         at = f"{pod.pointer}/volumes/{i}"
         mount_at, mount = mounts.get(str(vol.get("name")), ("", {}))
-        if _volume(pod, at, vol, mount, claims, section, out) and mount_at:
-            pod.use(at, mount_at)
+        if _volume(pod, at, vol, mount, claims, section, out):
+            pod.use(at)
+        if mount_at:
+            pod.use(mount_at)  # carried with its volume, or reported with it
     return out
 
 
