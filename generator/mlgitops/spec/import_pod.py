@@ -393,8 +393,7 @@ def probes(pod: Pod, port: int | None) -> dict[str, Any]:
         timings = {k: probe[k] for k in _PROBE_TIMINGS if isinstance(probe.get(k), int) and probe[k] != defaults.get(k)}
         _probe_rest(pod, at, probe, http)
         out[name] = {"path": http["path"], **timings} if timings else http["path"]
-    if not {"readiness", "liveness"} <= set(out) and not {"readinessProbe", "livenessProbe"} <= set(
-            pod.patch_container):
+    if not all(name in out or key in pod.patch_container for key, name in _PROBES[:2]):
         pod.note(CHANGED, f"{pod.cpointer}", "no readiness or liveness probe: check requires both "
                  "(container-probes)", "add serving.health.readiness and .liveness paths", Severity.ERROR,
                  covers=False)

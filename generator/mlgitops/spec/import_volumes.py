@@ -99,8 +99,10 @@ def _empty_dir(pod: Pod, at: str, vol: dict[str, Any], path: str, out: dict[str,
     if path in ("/tmp", pods.HOME) or (vol.get("name") in _GENERATED_VOLUMES and not path):
         return True
     pod.note(CHANGED, at, f"emptyDir '{vol.get('name')}' at {path or 'no mount'}: not carried over: the spec's "
-             f"writable scratch is /tmp and HOME ({pods.HOME}, sized by scratch.homeSize)", "point the server's "
-             "cache at HOME (HF_HOME is under it) and size it with scratch.homeSize, or use an ephemeral volume")
+             f"writable scratch is /tmp and HOME ({pods.HOME}, sized by scratch.homeSize)"
+             + (f"; it held {empty['sizeLimit']}" if empty.get("sizeLimit") else ""), "point the server's cache "
+             "at HOME (HF_HOME is under it) and size it with scratch.homeSize, or mount an ephemeral volume there "
+             "(volumes: [{name: ..., ephemeral: {size: ...}, mountPath: ...}])")
     return False
 
 
@@ -208,7 +210,10 @@ def extra_containers(pod: Pod, section: str) -> dict[str, Any]:
     """initContainers and sidecars from the pod's init containers and its containers beside the model's."""
     out: dict[str, Any] = {}
     for i, c in enumerate(as_list(pod.spec.get("initContainers"))):
-        if isinstance(c, dict) and c.get("name") != "storage-initializer":  # model.fetch's, reported there
+        if isinstance(c, dict) and c.get("name") == "storage-initializer":  # model.fetch's own initializer
+            pod.note(DROPPED, f"{pod.pointer}/initContainers/{i}", "the weights initializer (storage-initializer): "
+                     "not carried over", "set model.fetch to download model.uri before the server starts")
+        elif isinstance(c, dict):
             key = "sidecars" if c.get("restartPolicy") == "Always" else "initContainers"
             out.setdefault(key, []).append(_container(pod, f"{pod.pointer}/initContainers/{i}", c, section))
     for i, c in enumerate(as_list(pod.spec.get("containers"))):

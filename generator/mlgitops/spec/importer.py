@@ -253,7 +253,8 @@ def _metadata(group: Group, findings: list[Finding]) -> dict[str, Any]:
     namespaces: set[str] = set()
     for obj in _all(group):
         obj.use("/metadata/labels", "/metadata/namespace")
-        for key, value in as_map(obj.get("metadata", "labels")).items():
+        template = as_map(obj.get("spec", "template", "metadata", "labels")) if obj is group.serving else {}
+        for key, value in (as_map(obj.get("metadata", "labels")) | template).items():
             if not _own(str(key), _OWN_LABELS):
                 labels.setdefault(str(key), str(value))
         if obj is group.serving or obj in group.training:
