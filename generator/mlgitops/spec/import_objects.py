@@ -28,6 +28,12 @@ class Obj:
     prefix: str = ""  # the pointer of the object inside its document ("/items/3" in a List)
     exact: yamlexact.Exact | None = field(default=None, repr=False)
     used: set[str] = field(default_factory=set, repr=False)  # pointers mapped or reported (with what is below)
+    reported: set[str] = field(default_factory=set, repr=False)  # pointers a finding names (with what is below)
+
+    def reported_with(self, *pointers: str) -> None:
+        """Record fields as reported by a finding about another field (a mount, with its refused volume)."""
+        self.used.update(pointers)
+        self.reported.update(pointers)
 
     def use(self, *pointers: str) -> None:
         """Record that these fields (and everything below them) are carried over or reported."""
@@ -68,6 +74,7 @@ class Obj:
         about the object as a whole rather than that field."""
         if covers and pointer:
             self.used.add(pointer)
+            self.reported.add(pointer)
         return Finding(rule, message, self.doc.source, self.position(pointer), hint, severity, self.ref)
 
 
@@ -96,15 +103,38 @@ def leftovers(obj: Obj) -> list[Finding]:
 
 
 def _walk(obj: Obj, value: Any, at: str, out: list[Finding]) -> None:
-    if _covered(obj.used, at):
+    if _covered(obj.used, at) or value is None or value == {} or value == []:  # an empty value loses nothing
         return
-    if not any(p.startswith(at + "/") for p in obj.used) or not isinstance(value, (dict, list)) or not value:
+    if not any(p.startswith(at + "/") for p in obj.used) or not isinstance(value, (dict, list)):
         out.append(obj.finding(DROPPED, at, f"{_dotted(at)}: not carried over (the spec has no field for it)",
                                "carry it with a raw patch (spec.patches) if the model needs it"))
         return
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, child in items:
         _walk(obj, child, at + pointer(key), out)
+
+
+# The fields of a map the import reads: key -> None (the value as a whole), a Shape (its fields), or [Shape]
+# (a list, each item of that shape).
+Shape = dict[str, Any]
+
+
+def use_shape(obj: Obj, at: str, value: Any, shape: Shape) -> None:
+    """Record as used the fields of value that shape names, and only those: a field the importer does not know
+    stays for the leftovers walk to report."""
+    if not isinstance(value, dict):
+        obj.use(at)  # not a map: the mapping code reads it as it is (or refuses it)
+        return
+    for key, sub in shape.items():
+        if key not in value:
+            continue
+        if sub is None:
+            obj.use(at + pointer(key))
+        elif isinstance(sub, list):
+            for i, item in enumerate(as_list(value[key])):
+                use_shape(obj, f"{at}{pointer(key)}/{i}", item, sub[0])
+        else:
+            use_shape(obj, at + pointer(key), value[key], sub)
 
 
 def _covered(used: set[str], at: str) -> bool:

@@ -22,7 +22,17 @@ from mlgitops.kube.images import split_image
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.report.secrets import arg_problems, env_problem
 from mlgitops.spec import pods
-from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig, pointer
+from mlgitops.spec.import_objects import (
+    CHANGED,
+    DROPPED,
+    Obj,
+    Shape,
+    as_list,
+    as_map,
+    dig,
+    pointer,
+    use_shape,
+)
 
 GPU_RESOURCE = "nvidia.com/gpu"
 _PROBES = (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup"))
@@ -39,6 +49,17 @@ _HARDENED = {"runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivile
 _PATCHED_POD = ("imagePullSecrets", "affinity", "dnsConfig", "hostAliases", "topologySpreadConstraints")
 _PATCHED_CONTAINER = ("envFrom", "workingDir")
 PATCHED = "import-patched"
+# The fields the import reads (import_objects.use_shape): any other is reported by the leftovers walk.
+_REF = {"name": None, "key": None, "optional": None}
+ENV_SHAPE: Shape = {"name": None, "value": None, "valueFrom": {"secretKeyRef": _REF, "fieldRef": None,
+                                                               "resourceFieldRef": None}}
+_POD_SECURITY: Shape = {"runAsUser": None, "runAsGroup": None, "fsGroup": None, "runAsNonRoot": None,
+                        "seccompProfile": {"type": None}}
+_CONTAINER_SECURITY: Shape = {**_POD_SECURITY, "readOnlyRootFilesystem": None, "allowPrivilegeEscalation": None,
+                              "capabilities": {"drop": None}, "privileged": None}
+_PRE_STOP: Shape = {"exec": {"command": None}, "sleep": {"seconds": None}}
+_GPU_AFFINITY: Shape = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+    "nodeSelectorTerms": [{"matchExpressions": [{"key": None, "operator": None, "values": None}]}]}}}
 LATER = "the spec has no field for it ({field}): add it by hand if the model needs it (docs/spec.md)"
 
 
@@ -167,10 +188,11 @@ def environment(pod: Pod, section: str, c: dict[str, Any] | None = None, at: str
     env: dict[str, Any] = {}
     secrets: list[dict[str, Any]] = []
     skip = pods.reserved_env(section) | {pods.FETCH_ENV}
-    pod.use(f"{at}/env")  # each item is mapped, refused or reported below
     for i, item in enumerate(as_list(c.get("env"))):
         if not isinstance(item, dict) or str(item.get("name")) in skip or _generated(item):
+            pod.use(f"{at}/env/{i}")  # mlgitops sets it itself
             continue
+        use_shape(pod.obj, f"{at}/env/{i}", item, ENV_SHAPE)
         _env_item(pod, f"{at}/env/{i}", item, env, secrets, main=c is pod.container)
     return env, secrets
 
@@ -214,6 +236,7 @@ def _carry_env(pod: Pod, at: str, item: dict[str, Any]) -> bool:
     if not pod.patchable:
         return False
     pod.patch_container.setdefault("env", []).append(item)
+    pod.use(at)
     pod.note(PATCHED, f"{at}/valueFrom", f"env '{item.get('name')}' from a ConfigMap: carried over as a patch of "
              "the Deployment (spec.patches): the spec's env holds strings and Secret references")
     return True
@@ -307,14 +330,15 @@ def _affinity_gpu_type(pod: Pod, resources: dict[str, Any]) -> dict[str, str]:
     values = as_list(expr.get("values"))
     if platform is None or expr.get("operator") != "In" or len(values) != 1 or not resources.get("gpu"):
         return {}
-    pod.use(f"{pod.pointer}/affinity")
+    use_shape(pod.obj, f"{pod.pointer}/affinity", affinity, _GPU_AFFINITY)
     return {platform: str(values[0])}
 
 
 def _security(pod: Pod, section: str) -> dict[str, Any]:
     pod_ctx = as_map(pod.spec.get("securityContext"))
     ctx = as_map(pod.container.get("securityContext"))
-    pod.use(f"{pod.pointer}/securityContext", f"{pod.cpointer}/securityContext")
+    use_shape(pod.obj, f"{pod.pointer}/securityContext", pod_ctx, _POD_SECURITY)
+    use_shape(pod.obj, f"{pod.cpointer}/securityContext", ctx, _CONTAINER_SECURITY)
     merged = pod_ctx | ctx
     out = {k: merged[k] for k in _SECURITY if isinstance(merged.get(k), int) and merged[k] not in (0, 1000)}
     if merged.get("runAsUser") == 0 or merged.get("runAsNonRoot") is False:
@@ -362,7 +386,8 @@ def _carried(pod: Pod) -> None:
     """What the pod has that the spec cannot say: a patch where one can carry it, else a finding."""
     for key in _PATCHED_POD:
         at = f"{pod.pointer}/{key}"
-        if pod.spec.get(key) and at not in pod.obj.used and not pod.carry(at, key, pod.spec[key]):
+        read = any(u == at or u.startswith(at + "/") for u in pod.obj.used)  # a GPU type's affinity
+        if pod.spec.get(key) and not read and not pod.carry(at, key, pod.spec[key]):
             pod.later(at, key, key)
     for key in _PATCHED_CONTAINER:
         at = f"{pod.cpointer}/{key}"
@@ -445,8 +470,8 @@ def lifecycle(pod: Pod) -> dict[str, Any]:
         out["preStopCommand"] = [str(c) for c in command]
     elif isinstance(seconds, int) and seconds > 0:
         out |= {"preStop": "sleep", "preStopSleepSeconds": seconds}
-    if out or not pre:
-        pod.use(f"{at}/preStop")
+    if out:
+        use_shape(pod.obj, f"{at}/preStop", pre, _PRE_STOP)
     grace = pod.spec.get("terminationGracePeriodSeconds")
     pod.use(f"{pod.pointer}/terminationGracePeriodSeconds")
     if isinstance(grace, int) and grace > 0 and (grace != 30 or out):

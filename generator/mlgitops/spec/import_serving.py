@@ -14,7 +14,7 @@ from mlgitops.kube import quantity
 from mlgitops.kube.quantity import add_bytes, format_bytes
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import pods
-from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig
+from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, Shape, as_list, as_map, dig, use_shape
 from mlgitops.spec.import_pod import Pod, container, lifecycle, probes
 from mlgitops.spec.import_volumes import extra_containers, volumes
 
@@ -34,6 +34,16 @@ _SCRAPE = ("prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path")  
 _OWN_ANNOTATIONS = ("mlgitops.io/", "kubectl.kubernetes.io/", "meta.helm.sh/")
 _SERVER_ANNOTATIONS = ("cloud.google.com/neg-status",)
 _SERVICE_DEFAULTS = {"sessionAffinity": "None", "internalTrafficPolicy": "Cluster"}
+# The fields the import reads (import_objects.use_shape): any other is reported by the leftovers walk.
+_TARGET: Shape = {"type": None, "value": None, "averageValue": None, "averageUtilization": None}
+_METRIC: Shape = {"name": None, "selector": {"matchLabels": None}}
+_HPA_METRIC: Shape = {"type": None, "resource": {"name": None, "target": _TARGET},
+                      "pods": {"metric": _METRIC, "target": _TARGET}, "external": {"metric": _METRIC, "target": _TARGET},
+                      "object": {"metric": _METRIC, "target": _TARGET,
+                                 "describedObject": {"apiVersion": None, "kind": None, "name": None}}}
+_STRATEGY: Shape = {"type": None, "rollingUpdate": {"maxSurge": None, "maxUnavailable": None}}
+_INGRESS_PATH: Shape = {"path": None, "pathType": None, "backend": {"service": {"name": None, "port": {"number": None, "name": None}},
+                                                                    "serviceName": None, "servicePort": None}}
 _SINGLE_REASON = "imported: the manifests ran one GPU pod (confirm, or set replicas)"
 # KServe's predictor formats whose name is the spec's framework (model.framework is free text; these are the
 # names the examples use).
@@ -90,7 +100,7 @@ def _kserve(pod: Pod, model: dict[str, Any]) -> None:
                  "not an image: mlgitops runs a Deployment of an image, so serving.image must be filled in",
                  "set serving.image to the runtime's image (the ClusterServingRuntime's container image), and "
                  "model.fetch to download the weights", Severity.ERROR, covers=False)
-    pod.use(f"{pod.pointer}/model/storageUri", f"{pod.pointer}/model/modelFormat")
+    pod.use(f"{pod.pointer}/model/storageUri", f"{pod.pointer}/model/modelFormat/name")
     pod.container = {**predictor, "name": "kserve-container"}
     pod.cpointer = f"{pod.pointer}/model"
     pod.note(CHANGED, "/spec", "an InferenceService becomes a Deployment and Service of mlgitops' own: "
@@ -219,7 +229,8 @@ def _single_replica(pod: Pod, out: dict[str, Any]) -> None:
 def _rollout(pod: Pod, workload: Obj) -> dict[str, Any]:
     out: dict[str, Any] = {}
     strategy = as_map(workload.get("spec", "strategy"))
-    workload.use("/spec/strategy", "/spec/revisionHistoryLimit")  # the history is mlgitops' own choice
+    use_shape(workload, "/spec/strategy", strategy, _STRATEGY)
+    workload.use("/spec/revisionHistoryLimit")  # the history kept is mlgitops' own choice
     if strategy.get("type") == "Recreate":
         out["rollout"] = {"type": "Recreate"}
     elif isinstance(strategy.get("rollingUpdate"), dict):
@@ -246,7 +257,8 @@ def _autoscaling(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | N
     hpa = group.first("HorizontalPodAutoscaler")
     if hpa is None:
         return None
-    hpa.use("/spec/minReplicas", "/spec/maxReplicas", "/spec/scaleTargetRef", "/spec/behavior", "/spec/metrics")
+    hpa.use("/spec/minReplicas", "/spec/maxReplicas", "/spec/scaleTargetRef/name", "/spec/scaleTargetRef/kind",
+            "/spec/scaleTargetRef/apiVersion", "/spec/behavior")
     out: dict[str, Any] = {"minReplicas": hpa.get("spec", "minReplicas") or 1,
                            "maxReplicas": hpa.get("spec", "maxReplicas")}
     for i, metric in enumerate(as_list(hpa.get("spec", "metrics"))):
@@ -267,6 +279,7 @@ def _hpa_metric(pod: Pod, hpa: Obj, at: str, metric: dict[str, Any], out: dict[s
     body = as_map(metric.get(kind[:1].lower() + kind[1:]))
     target = as_map(body.get("target"))
     name = dig(body, "metric", "name")
+    mapped = True
     if kind == "Resource" and body.get("name") == "cpu" and target.get("averageUtilization") is not None:
         out["targetCPUUtilization"] = target["averageUtilization"]
     elif kind == "Pods" and name == _RPS_METRIC and target.get("averageValue") is not None:
@@ -275,11 +288,14 @@ def _hpa_metric(pod: Pod, hpa: Obj, at: str, metric: dict[str, Any], out: dict[s
     elif kind in ("Pods", "Object", "External") and name and (target.get("value") or target.get("averageValue")):
         out.setdefault("metrics", []).append(_named_metric(pod, hpa, at, kind, body, target))
     else:
+        mapped = False
         what = f"{kind} {body.get('name') or name or ''}".strip()
         pod.findings.append(hpa.finding(DROPPED, at, f"the HPA's {what or 'unknown'} metric is not carried over: "
                                         "the spec scales on CPU utilisation and Pods, Object and External metrics "
                                         "by name", "scale on CPU, or on the server's own metric (metrics: "
                                         "[{type: Pods, name: ..., averageValue: ...}])"))
+    if mapped:
+        use_shape(hpa, at, metric, _HPA_METRIC)
 
 
 def _named_metric(pod: Pod, hpa: Obj, at: str, kind: str, body: dict[str, Any],
@@ -470,8 +486,9 @@ def _ingress(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     if ingress is None:
         return None
     rule = as_map(ingress.get("spec", "rules", 0))
-    ingress.use("/spec/rules/0/host", "/spec/rules/0/http/paths/0", "/spec/ingressClassName",
-                "/spec/tls/0/secretName", "/spec/tls/0/hosts", "/metadata/annotations")
+    ingress.use("/spec/rules/0/host", "/spec/ingressClassName", "/spec/tls/0/secretName", "/spec/tls/0/hosts",
+                "/metadata/annotations")
+    use_shape(ingress, "/spec/rules/0/http/paths/0", dig(rule, "http", "paths", 0), _INGRESS_PATH)
     out: dict[str, Any] = {}
     if rule.get("host"):
         out["host"] = rule["host"]

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from mlgitops.report.findings import Finding, Severity
-from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig
+from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, Shape, as_list, as_map, dig, use_shape
 from mlgitops.spec.import_pod import Pod, container
 from mlgitops.spec.import_volumes import volumes
 
@@ -19,6 +19,8 @@ _POD = {"Job": "/spec/template/spec", "CronJob": "/spec/jobTemplate/spec/templat
         "Experiment": "/spec/trialTemplate/trialSpec/spec/template/spec"}
 _JOB = {"Job": ("spec",), "CronJob": ("spec", "jobTemplate", "spec"),
         "Experiment": ("spec", "trialTemplate", "trialSpec", "spec")}
+_PARAMETER: Shape = {"name": None, "parameterType": None,
+                     "feasibleSpace": {"min": None, "max": None, "step": None, "list": None}}
 _TRIAL_PARAMETER = re.compile(r"\$\{trialParameters\.[^}]+\}")
 
 
@@ -61,11 +63,16 @@ def _pytorch_workers(obj: Obj, pod: Pod) -> int:
     """All the nodes of the run. A role whose pod runs the same image as the imported one is the same run
     (mlgitops' TrainJob or PyTorchJob gives every node the trainer's pod); one that differs is reported."""
     specs = as_map(obj.get("spec", "pytorchReplicaSpecs"))
+    imported = pod.pointer.split("/template/")[0]
     for role, spec in specs.items():
-        obj.use(f"/spec/pytorchReplicaSpecs/{role}/replicas", f"/spec/pytorchReplicaSpecs/{role}/restartPolicy")
-        image = dig(spec, "template", "spec", "containers", 0, "image")
-        if image == pod.container.get("image"):
-            obj.use(f"/spec/pytorchReplicaSpecs/{role}/template")
+        at = f"/spec/pytorchReplicaSpecs/{role}"
+        obj.use(f"{at}/replicas", f"{at}/restartPolicy")
+        if at != imported and dig(spec, "template") != obj.get(*imported.strip("/").split("/"), "template"):
+            pod.findings.append(obj.finding(CHANGED, f"{at}/template", f"the {role} pods' template differs from the "
+                                            "one imported: mlgitops gives every node of the run the same pod",
+                                            "check that the imported role's pod suits every node"))
+        elif at != imported:
+            obj.use(f"{at}/template")
     obj.use("/spec/runPolicy/cleanPodPolicy")
     return sum(_count(dig(s, "replicas")) for s in specs.values() if isinstance(s, dict))
 
@@ -140,7 +147,9 @@ def _restart_policy(pod: Pod) -> dict[str, Any]:
 
 def _experiment(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
     sweep: dict[str, Any] = {}
-    obj.use("/spec/algorithm/algorithmName", "/spec/parameters", "/spec/maxTrialCount", "/spec/parallelTrialCount",
+    for i, param in enumerate(as_list(obj.get("spec", "parameters"))):
+        use_shape(obj, f"/spec/parameters/{i}", param, _PARAMETER)
+    obj.use("/spec/algorithm/algorithmName", "/spec/maxTrialCount", "/spec/parallelTrialCount",
             "/spec/maxFailedTrialCount", "/spec/objective/objectiveMetricName", "/spec/objective/type",
             "/spec/trialTemplate/primaryContainerName", "/spec/trialTemplate/trialParameters",
             "/spec/trialTemplate/trialSpec/apiVersion", "/spec/trialTemplate/trialSpec/kind")

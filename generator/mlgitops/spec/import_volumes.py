@@ -18,8 +18,19 @@ from typing import Any
 
 from mlgitops.report.findings import Severity
 from mlgitops.spec import pods
-from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig
+from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, Shape, as_list, as_map, dig, use_shape
 from mlgitops.spec.import_pod import Pod, environment
+
+# The fields the import reads (import_objects.use_shape): any other is reported by the leftovers walk.
+_VOLUME: Shape = {
+    "name": None, "persistentVolumeClaim": {"claimName": None, "readOnly": None}, "configMap": {"name": None},
+    "secret": {"secretName": None}, "csi": {"driver": None, "readOnly": None, "volumeAttributes": None},
+    "emptyDir": {"medium": None, "sizeLimit": None},
+    "ephemeral": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": None}},
+                                                   "storageClassName": None, "accessModes": None}}},
+}
+_MOUNT: Shape = {"name": None, "mountPath": None, "readOnly": None, "subPath": None}
+_SIDECAR_RESOURCES: Shape = {"requests": {"cpu": None, "memory": None}, "limits": {"cpu": None, "memory": None}}
 
 _GENERATED_VOLUMES = ("tmp", "home")
 _OWN_NAMES = ("tmp", "home", "dshm", "data", "model-storage", "model-fetch")  # mlgitops' volume names
@@ -42,9 +53,10 @@ def volumes(pod: Pod, claims: dict[str, Obj], section: str) -> dict[str, Any]:
         at = f"{pod.pointer}/volumes/{i}"
         mount_at, mount = mounts.get(str(vol.get("name")), ("", {}))
         if _volume(pod, at, vol, mount, claims, section, out):
-            pod.use(at)
-        if mount_at:
-            pod.use(mount_at)  # carried with its volume, or reported with it
+            use_shape(pod.obj, at, vol, _VOLUME)
+            use_shape(pod.obj, mount_at or at, mount, _MOUNT)
+        elif mount_at:
+            pod.obj.reported_with(mount_at)  # the finding about its volume names it too
     return out
 
 
@@ -119,32 +131,14 @@ def _entry(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], source
                  "environment's namespace (mlgitops neither creates nor prunes it)", covers=False)
     elif source in ("configMap", "secret"):
         entry[source] = body.get("name" if source == "configMap" else "secretName")
-        _file_options(pod, at, source, body)
     elif source == "csi":
         entry["csi"] = {k: body[k] for k in ("driver", "readOnly", "volumeAttributes") if k in body}
-        _csi_options(pod, at, body)
     else:
         entry["ephemeral"] = _ephemeral(pod, at, body)
     for key in ("readOnly", "subPath"):
         if mount.get(key) not in (None, False, ""):
             entry[key] = mount[key]
-    _mount_rest(pod, at, mount)
     return entry
-
-
-def _file_options(pod: Pod, at: str, source: str, body: dict[str, Any]) -> None:
-    name_key = "name" if source == "configMap" else "secretName"
-    rest = [k for k in body if k != name_key]
-    if rest:
-        pod.note(DROPPED, f"{at}/{source}", f"the {source} volume's {', '.join(rest)}: not carried over (every key "
-                 "becomes a file, with the default mode)", "mount one file with subPath if that is what items "
-                 "chose", covers=False)
-
-
-def _csi_options(pod: Pod, at: str, body: dict[str, Any]) -> None:
-    rest = [k for k in body if k not in ("driver", "readOnly", "volumeAttributes")]
-    if rest:
-        pod.note(DROPPED, f"{at}/csi", f"the CSI volume's {', '.join(rest)}: not carried over", covers=False)
 
 
 def _ephemeral(pod: Pod, at: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -155,17 +149,7 @@ def _ephemeral(pod: Pod, at: str, body: dict[str, Any]) -> dict[str, Any]:
     modes = as_list(claim.get("accessModes"))
     if modes:
         out["accessMode"] = modes[0]
-    rest = [k for k in claim if k not in ("resources", "storageClassName", "accessModes")]
-    if rest or dig(body, "volumeClaimTemplate", "metadata"):
-        pod.note(DROPPED, f"{at}/ephemeral", f"the ephemeral claim's {', '.join(rest) or 'metadata'}: not carried "
-                 "over", covers=False)
     return out
-
-
-def _mount_rest(pod: Pod, at: str, mount: dict[str, Any]) -> None:
-    rest = [k for k in mount if k not in _MOUNT_KEYS]
-    if rest:
-        pod.note(DROPPED, at, f"the mount's {', '.join(rest)}: not carried over", covers=False)
 
 
 def _claim(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], claims: dict[str, Obj],
@@ -174,7 +158,6 @@ def _claim(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], claims
     claim by name)."""
     name = str(vol["persistentVolumeClaim"].get("claimName", ""))
     read_only = bool(mount.get("readOnly") or vol["persistentVolumeClaim"].get("readOnly"))
-    _mount_rest(pod, at, mount)
     if section == "training":
         data = {"claim": name, "mountPath": str(mount.get("mountPath", "/data"))}
         return {"data": data | ({"readOnly": True} if read_only else {})}
@@ -241,7 +224,11 @@ def _container(pod: Pod, at: str, c: dict[str, Any], section: str) -> dict[str, 
               for m in as_list(c.get("volumeMounts")) if isinstance(m, dict) and m.get("mountPath") != "/tmp"]
     if mounts:
         out["volumeMounts"] = mounts
-    pod.use(*(f"{at}/{k}" for k in _SIDECAR_KEYS if k in c))
+    pod.use(*(f"{at}/{k}" for k in _SIDECAR_KEYS if k in c and k not in ("env", "resources", "volumeMounts")))
+    if "resources" in c:
+        use_shape(pod.obj, f"{at}/resources", c["resources"], _SIDECAR_RESOURCES)
+    for j, m in enumerate(as_list(c.get("volumeMounts"))):
+        use_shape(pod.obj, f"{at}/volumeMounts/{j}", m, _MOUNT)
     if as_map(dig(c, "resources", "limits")) and as_map(dig(c, "resources", "requests")):
         pod.note(CHANGED, f"{at}/resources/limits", f"container '{c.get('name')}': its limits become its requests "
                  "(a sidecar's limits equal its requests)", covers=False)

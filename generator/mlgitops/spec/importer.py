@@ -71,6 +71,7 @@ class Imported:
     spec: dict[str, Any]
     findings: list[Finding]
     sources: list[str]
+    objects: list[Obj] = field(default_factory=list)  # what it was read from, each with what it used
 
 
 def import_documents(docs: list[Document], name: str | None = None, team: str | None = None,
@@ -221,7 +222,7 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
     for obj in _all(group):
         findings += leftovers(obj)
     sources = sorted({o.doc.source for o in _all(group)})
-    return Imported(name, data, findings, sources)
+    return Imported(name, data, findings, sources, _all(group))
 
 
 def _no_serving(group: Group) -> Finding:
