@@ -322,7 +322,7 @@ def _affinity_gpu_type(pod: Pod, resources: dict[str, Any]) -> dict[str, str]:
     terms = as_list(dig(affinity, "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
                         "nodeSelectorTerms"))
     exprs = as_list(dig(terms, 0, "matchExpressions")) if len(terms) == 1 else []
-    if set(affinity) != {"nodeAffinity"} or set(affinity["nodeAffinity"]) != {
+    if set(affinity) != {"nodeAffinity"} or set(as_map(affinity["nodeAffinity"])) != {
             "requiredDuringSchedulingIgnoredDuringExecution"} or len(exprs) != 1:
         return {}
     expr = as_map(exprs[0])

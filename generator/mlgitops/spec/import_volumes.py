@@ -96,7 +96,7 @@ def _first_claim(vol: dict[str, Any], claims: dict[str, Obj], section: str, out:
     name = dig(vol, "persistentVolumeClaim", "claimName")
     if section == "training":
         return "data" not in out
-    return "storage" not in out and name in claims
+    return "storage" not in out and isinstance(name, str) and name in claims
 
 
 def _empty_dir(pod: Pod, at: str, vol: dict[str, Any], path: str, out: dict[str, Any]) -> bool:
