@@ -49,6 +49,7 @@ _HARDENED = {"runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivile
 _PATCHED_POD = ("imagePullSecrets", "affinity", "dnsConfig", "hostAliases", "topologySpreadConstraints")
 _PATCHED_CONTAINER = ("envFrom", "workingDir")
 PATCHED = "import-patched"
+_OWN_PAUSE = 10  # seconds: serving.shutdown.preStopSleepSeconds' default
 # The fields the import reads (import_objects.use_shape): any other is reported by the leftovers walk.
 _REF = {"name": None, "key": None, "optional": None}
 ENV_SHAPE: Shape = {"name": None, "value": None, "valueFrom": {"secretKeyRef": _REF, "fieldRef": None,
@@ -198,10 +199,11 @@ def environment(pod: Pod, section: str, c: dict[str, Any] | None = None, at: str
 
 
 def _generated(item: dict[str, Any]) -> bool:
-    """A thread-count or HOME variable exactly as mlgitops sets it."""
+    """A thread-count or HOME variable exactly as mlgitops sets it (from the CPU limit, or the request where
+    there is no limit: render/pod.py)."""
     name, ref = item.get("name"), (as_map(item.get("valueFrom"))).get("resourceFieldRef")
     if name in pods.THREAD_VARS and isinstance(ref, dict):
-        return ref.get("resource") == "limits.cpu" and str(ref.get("divisor", "1")) == "1"
+        return ref.get("resource") in ("limits.cpu", "requests.cpu") and str(ref.get("divisor", "1")) == "1"
     return (name, item.get("value")) in pods.HOME_VARS
 
 
@@ -474,8 +476,10 @@ def lifecycle(pod: Pod) -> dict[str, Any]:
         use_shape(pod.obj, f"{at}/preStop", pre, _PRE_STOP)
     grace = pod.spec.get("terminationGracePeriodSeconds")
     pod.use(f"{pod.pointer}/terminationGracePeriodSeconds")
-    if isinstance(grace, int) and grace > 0 and (grace != 30 or out):
+    if out.get("preStop") == "sleep" and out.get("preStopSleepSeconds") == _OWN_PAUSE:
+        out = {}  # mlgitops' own pause (Kubernetes 1.30 and later)
+    # the grace period mlgitops derives (the pause plus the drain time), or Kubernetes' own default: unsaid
+    derived = out.get("preStopSleepSeconds", _OWN_PAUSE) + pods.DRAIN_SECONDS
+    if isinstance(grace, int) and grace > 0 and grace != derived and (grace != 30 or pre):
         out["gracePeriodSeconds"] = grace
-    if out.get("preStop") == "sleep" and out.get("preStopSleepSeconds") == 10:  # mlgitops' own pause (1.30+)
-        out = {k: v for k, v in out.items() if k == "gracePeriodSeconds" and v != 40}
     return out

@@ -135,9 +135,11 @@ def _entry(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], source
         entry["csi"] = {k: body[k] for k in ("driver", "readOnly", "volumeAttributes") if k in body}
     else:
         entry["ephemeral"] = _ephemeral(pod, at, body)
-    for key in ("readOnly", "subPath"):
-        if mount.get(key) not in (None, False, ""):
-            entry[key] = mount[key]
+    if isinstance(mount.get("subPath"), str) and mount["subPath"]:
+        entry["subPath"] = mount["subPath"]
+    files = source in ("configMap", "secret")  # read-only by default in the spec (and in fact, in Kubernetes)
+    if isinstance(mount.get("readOnly"), bool) and mount["readOnly"] != files:
+        entry["readOnly"] = mount["readOnly"]
     return entry
 
 
