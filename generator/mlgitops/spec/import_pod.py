@@ -461,25 +461,29 @@ def _same_port(pod: Pod, probe_port: Any, port: int | None) -> bool:
 
 def lifecycle(pod: Pod) -> dict[str, Any]:
     """serving.shutdown from the preStop hook and the grace period."""
-    at = f"{pod.cpointer}/lifecycle"
     pre = as_map(dig(pod.container, "lifecycle", "preStop"))
-    out: dict[str, Any] = {}
-    command = dig(pre, "exec", "command")
-    seconds = dig(pre, "sleep", "seconds")
-    if isinstance(command, list) and command[:1] == ["sleep"] and len(command) == 2 and str(command[1]).isdigit():
-        out |= {"preStop": "exec", "preStopSleepSeconds": int(command[1])}
-    elif isinstance(command, list) and command:
-        out["preStopCommand"] = [str(c) for c in command]
-    elif isinstance(seconds, int) and seconds > 0:
-        out |= {"preStop": "sleep", "preStopSleepSeconds": seconds}
+    out = _pre_stop(pre)
     if out:
-        use_shape(pod.obj, f"{at}/preStop", pre, _PRE_STOP)
-    grace = pod.spec.get("terminationGracePeriodSeconds")
-    pod.use(f"{pod.pointer}/terminationGracePeriodSeconds")
+        use_shape(pod.obj, f"{pod.cpointer}/lifecycle/preStop", pre, _PRE_STOP)
     if out.get("preStop") == "sleep" and out.get("preStopSleepSeconds") == _OWN_PAUSE:
         out = {}  # mlgitops' own pause (Kubernetes 1.30 and later)
+    grace = pod.spec.get("terminationGracePeriodSeconds")
+    pod.use(f"{pod.pointer}/terminationGracePeriodSeconds")
     # the grace period mlgitops derives (the pause plus the drain time), or Kubernetes' own default: unsaid
     derived = out.get("preStopSleepSeconds", _OWN_PAUSE) + pods.DRAIN_SECONDS
     if isinstance(grace, int) and grace > 0 and grace != derived and (grace != 30 or pre):
         out["gracePeriodSeconds"] = grace
     return out
+
+
+def _pre_stop(pre: dict[str, Any]) -> dict[str, Any]:
+    """A preStop hook as the spec says it: a pause (exec `sleep N`, or the sleep action) or a command."""
+    command = dig(pre, "exec", "command")
+    seconds = dig(pre, "sleep", "seconds")
+    if isinstance(command, list) and command[:1] == ["sleep"] and len(command) == 2 and str(command[1]).isdigit():
+        return {"preStop": "exec", "preStopSleepSeconds": int(command[1])}
+    if isinstance(command, list) and command:
+        return {"preStopCommand": [str(c) for c in command]}
+    if isinstance(seconds, int) and seconds > 0:
+        return {"preStop": "sleep", "preStopSleepSeconds": seconds}
+    return {}

@@ -279,7 +279,6 @@ def _hpa_metric(pod: Pod, hpa: Obj, at: str, metric: dict[str, Any], out: dict[s
     body = as_map(metric.get(kind[:1].lower() + kind[1:]))
     target = as_map(body.get("target"))
     name = dig(body, "metric", "name")
-    mapped = True
     if kind == "Resource" and body.get("name") == "cpu" and target.get("averageUtilization") is not None:
         out["targetCPUUtilization"] = target["averageUtilization"]
     elif kind == "Pods" and name == _RPS_METRIC and target.get("averageValue") is not None:
@@ -288,14 +287,13 @@ def _hpa_metric(pod: Pod, hpa: Obj, at: str, metric: dict[str, Any], out: dict[s
     elif kind in ("Pods", "Object", "External") and name and (target.get("value") or target.get("averageValue")):
         out.setdefault("metrics", []).append(_named_metric(pod, hpa, at, kind, body, target))
     else:
-        mapped = False
         what = f"{kind} {body.get('name') or name or ''}".strip()
         pod.findings.append(hpa.finding(DROPPED, at, f"the HPA's {what or 'unknown'} metric is not carried over: "
                                         "the spec scales on CPU utilisation and Pods, Object and External metrics "
                                         "by name", "scale on CPU, or on the server's own metric (metrics: "
                                         "[{type: Pods, name: ..., averageValue: ...}])"))
-    if mapped:
-        use_shape(hpa, at, metric, _HPA_METRIC)
+        return
+    use_shape(hpa, at, metric, _HPA_METRIC)
 
 
 def _named_metric(pod: Pod, hpa: Obj, at: str, kind: str, body: dict[str, Any],

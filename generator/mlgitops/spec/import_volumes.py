@@ -36,8 +36,8 @@ _GENERATED_VOLUMES = ("tmp", "home")
 _OWN_NAMES = ("tmp", "home", "dshm", "data", "model-storage", "model-fetch")  # mlgitops' volume names
 _SOURCES = ("persistentVolumeClaim", "configMap", "secret", "csi", "ephemeral")
 _MOUNT_KEYS = ("name", "mountPath", "readOnly", "subPath")
-_SIDECAR_KEYS = ("name", "image", "command", "args", "env", "resources", "volumeMounts", "imagePullPolicy",
-                 "restartPolicy", "terminationMessagePath", "terminationMessagePolicy")
+_SIDECAR_KEYS = ("name", "image", "command", "args", "imagePullPolicy", "restartPolicy", "terminationMessagePath",
+                 "terminationMessagePolicy")
 
 
 def volumes(pod: Pod, claims: dict[str, Obj], section: str) -> dict[str, Any]:
@@ -213,25 +213,34 @@ def extra_containers(pod: Pod, section: str) -> dict[str, Any]:
 
 def _container(pod: Pod, at: str, c: dict[str, Any], section: str) -> dict[str, Any]:
     out: dict[str, Any] = {k: c[k] for k in ("name", "image") if isinstance(c.get(k), str)}
-    for key in ("command", "args"):
-        if isinstance(c.get(key), list):
-            out[key] = [str(a) for a in c[key]]
+    out |= {key: [str(a) for a in c[key]] for key in ("command", "args") if isinstance(c.get(key), list)}
     env, secrets = environment(pod, section, c, at)
     out.update({k: v for k, v in (("env", env), ("secrets", secrets)) if v})
-    requests = as_map(dig(c, "resources", "requests")) or as_map(dig(c, "resources", "limits"))
-    resources = {k: requests[k] for k in ("cpu", "memory") if k in requests}
-    if resources:
-        out["resources"] = resources
-    mounts = [{k: m[k] for k in ("name", "mountPath", "readOnly") if k in m}
-              for m in as_list(c.get("volumeMounts")) if isinstance(m, dict) and m.get("mountPath") != "/tmp"]
+    pod.use(*(f"{at}/{k}" for k in _SIDECAR_KEYS if k in c))
+    out.update(_container_resources(pod, at, c))
+    mounts = _container_mounts(pod, at, c)
     if mounts:
         out["volumeMounts"] = mounts
-    pod.use(*(f"{at}/{k}" for k in _SIDECAR_KEYS if k in c and k not in ("env", "resources", "volumeMounts")))
-    if "resources" in c:
-        use_shape(pod.obj, f"{at}/resources", c["resources"], _SIDECAR_RESOURCES)
+    return out
+
+
+def _container_mounts(pod: Pod, at: str, c: dict[str, Any]) -> list[dict[str, Any]]:
+    mounts = []
     for j, m in enumerate(as_list(c.get("volumeMounts"))):
         use_shape(pod.obj, f"{at}/volumeMounts/{j}", m, _MOUNT)
-    if as_map(dig(c, "resources", "limits")) and as_map(dig(c, "resources", "requests")):
+        if isinstance(m, dict) and m.get("mountPath") != "/tmp":  # mlgitops mounts /tmp itself
+            mounts.append({k: m[k] for k in ("name", "mountPath", "readOnly") if k in m})
+    return mounts
+
+
+def _container_resources(pod: Pod, at: str, c: dict[str, Any]) -> dict[str, Any]:
+    """An extra container's requests (its limits where it has only those): the spec's limits equal them."""
+    resources = as_map(c.get("resources"))
+    requests, limits = as_map(resources.get("requests")), as_map(resources.get("limits"))
+    if "resources" in c:
+        use_shape(pod.obj, f"{at}/resources", c["resources"], _SIDECAR_RESOURCES)
+    if limits and requests and limits != requests:
         pod.note(CHANGED, f"{at}/resources/limits", f"container '{c.get('name')}': its limits become its requests "
                  "(a sidecar's limits equal its requests)", covers=False)
-    return out
+    picked = {k: (requests or limits)[k] for k in ("cpu", "memory") if k in (requests or limits)}
+    return {"resources": picked} if picked else {}
