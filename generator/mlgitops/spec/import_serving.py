@@ -61,6 +61,8 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     if port is not None:
         out["port"] = port
     _replicas(workload, out, findings)
+    if workload.kind == "InferenceService":
+        _kserve_scaling(pod, out)
     health = probes(pod, port)
     if health:
         out["health"] = health
@@ -85,6 +87,8 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
 
 
 def _kserve(pod: Pod, model: dict[str, Any]) -> None:
+    pod.note(CHANGED, "/spec", "an InferenceService becomes a Deployment and Service of mlgitops' own: "
+             "KServe's autoscaler, transformer and explainer are not carried over", covers=False)
     spec = pod.spec
     predictor = spec.get("model") if isinstance(spec.get("model"), dict) else None
     if predictor is None:
@@ -103,8 +107,28 @@ def _kserve(pod: Pod, model: dict[str, Any]) -> None:
     pod.use(f"{pod.pointer}/model/storageUri", f"{pod.pointer}/model/modelFormat/name")
     pod.container = {**predictor, "name": "kserve-container"}
     pod.cpointer = f"{pod.pointer}/model"
-    pod.note(CHANGED, "/spec", "an InferenceService becomes a Deployment and Service of mlgitops' own: "
-             "KServe's autoscaler, transformer and explainer are not carried over", covers=False)
+
+
+def _kserve_scaling(pod: Pod, out: dict[str, Any]) -> None:
+    """KServe's predictor replicas: minReplicas alone is replicas; a range is an HPA on CPU (KServe's own
+    default metric, with its target), and a Knative metric (concurrency, rps) is reported, not carried."""
+    spec, at = pod.spec, pod.pointer
+    low, high = spec.get("minReplicas"), spec.get("maxReplicas")
+    metric, target = spec.get("scaleMetric", "cpu"), spec.get("scaleTarget")
+    pod.use(f"{at}/minReplicas", f"{at}/maxReplicas")
+    if not isinstance(high, int) or not isinstance(low, int) or high <= low:
+        if isinstance(low, int) and low > 0:
+            out["replicas"] = low
+        return
+    out["autoscaling"] = {"minReplicas": max(low, 1), "maxReplicas": high, "targetCPUUtilization": 80}
+    if metric == "cpu" and isinstance(target, int) and 0 < target <= 100:
+        out["autoscaling"]["targetCPUUtilization"] = target
+        pod.use(f"{at}/scaleMetric", f"{at}/scaleTarget")
+    elif "scaleMetric" in spec:
+        pod.note(CHANGED, f"{at}/scaleMetric", f"KServe scales on {metric} (Knative's autoscaler): mlgitops' HPA "
+                 "scales on CPU utilisation (80 %) instead", "scale on the server's own metric "
+                 "(autoscaling.metrics) if CPU does not follow the load")
+        pod.use(f"{at}/scaleTarget")
 
 
 def _model_env(pod: Pod, workload: Obj, model: dict[str, Any]) -> None:

@@ -66,7 +66,7 @@ def _volume(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], claim
     path = str(mount.get("mountPath", ""))
     empty = vol.get("emptyDir")
     if isinstance(empty, dict):
-        return _empty_dir(pod, at, vol, path, out)
+        return _empty_dir(pod, at, vol, mount, out)
     if not path:
         pod.later(at, f"volume '{vol.get('name')}' that the model container does not mount", "volumes of "
                   "other containers only")
@@ -99,8 +99,9 @@ def _first_claim(vol: dict[str, Any], claims: dict[str, Obj], section: str, out:
     return "storage" not in out and isinstance(name, str) and name in claims
 
 
-def _empty_dir(pod: Pod, at: str, vol: dict[str, Any], path: str, out: dict[str, Any]) -> bool:
+def _empty_dir(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], out: dict[str, Any]) -> bool:
     empty = vol["emptyDir"]
+    path = str(mount.get("mountPath", ""))
     if path == "/dev/shm" or (empty.get("medium") == "Memory" and vol.get("name") == "dshm"):
         out["sharedMemory"] = empty.get("sizeLimit", pods.DEFAULT_SHM)
         if not empty.get("sizeLimit"):
@@ -110,12 +111,32 @@ def _empty_dir(pod: Pod, at: str, vol: dict[str, Any], path: str, out: dict[str,
         return True
     if path in ("/tmp", pods.HOME) or (vol.get("name") in _GENERATED_VOLUMES and not path):
         return True
+    size = empty.get("sizeLimit")
+    if path and size and empty.get("medium") != "Memory":
+        return _scratch_claim(pod, at, vol, mount, str(size), out)
     pod.note(CHANGED, at, f"emptyDir '{vol.get('name')}' at {path or 'no mount'}: not carried over: the spec's "
-             f"writable scratch is /tmp and HOME ({pods.HOME}, sized by scratch.homeSize)"
-             + (f"; it held {empty['sizeLimit']}" if empty.get("sizeLimit") else ""), "point the server's cache "
-             "at HOME (HF_HOME is under it) and size it with scratch.homeSize, or mount an ephemeral volume there "
-             "(volumes: [{name: ..., ephemeral: {size: ...}, mountPath: ...}])")
+             f"writable scratch is /tmp and HOME ({pods.HOME}, sized by scratch.homeSize)", "point the server's "
+             "cache at HOME (HF_HOME is under it) and size it with scratch.homeSize, or mount an ephemeral volume "
+             "there (volumes: [{name: ..., ephemeral: {size: ...}, mountPath: ...}])")
     return False
+
+
+def _scratch_claim(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], size: str,
+                   out: dict[str, Any]) -> bool:
+    """A sized disk emptyDir (a weights cache, often tens of Gi) becomes a generic ephemeral volume of that size:
+    scratch that lives and dies with the pod, as before, but not counted in the container's ephemeral-storage
+    limit, which mlgitops sizes for /tmp, HOME and logs (an emptyDir that large would get the pod evicted)."""
+    claim = {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": size}}}}}
+    entry = _entry(pod, at, {"name": vol.get("name"), "ephemeral": claim}, mount, "ephemeral")
+    if entry is None:
+        return False
+    out.setdefault("volumes", []).append(entry)
+    pod.note(CHANGED, at, f"emptyDir '{vol.get('name')}' ({size}) at {entry['mountPath']}: carried as a generic "
+             "ephemeral volume of that size (a claim of the cluster's default storage class, made and deleted with "
+             "each pod), so mlgitops' ephemeral-storage limit does not evict the pod", "set its storageClassName "
+             "to a fast local class if the cluster has one, or point the cache at HOME and set scratch.homeSize",
+             covers=False)
+    return True
 
 
 def _entry(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], source: str) -> dict[str, Any] | None:
