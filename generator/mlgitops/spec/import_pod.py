@@ -212,13 +212,7 @@ def _env_item(pod: Pod, at: str, item: dict[str, Any], env: dict[str, Any],
     name = str(item.get("name", ""))
     source = item.get("valueFrom")
     if not isinstance(source, dict):
-        value = item.get("value", "")
-        problem = env_problem(name, value)
-        if problem:
-            pod.note(problem[0], f"{at}/value", f"{problem[1]}: left out (its value is neither written "
-                     "nor shown)", problem[2], Severity.ERROR)
-        else:
-            env[name] = str(value)
+        _plain_env(pod, at, name, item.get("value", ""), env)
     elif isinstance(source.get("secretKeyRef"), dict):
         ref = source["secretKeyRef"]
         secret = {"env": name, "secret": ref.get("name"), "key": ref.get("key")}
@@ -230,6 +224,15 @@ def _env_item(pod: Pod, at: str, item: dict[str, Any], env: dict[str, Any],
         env[name] = {"valueFrom": kept}
     elif not (main and _carry_env(pod, at, item)):
         pod.later(f"{at}/valueFrom", f"env '{name}' from a ConfigMap", "env from configMapKeyRef")
+
+
+def _plain_env(pod: Pod, at: str, name: str, value: Any, env: dict[str, Any]) -> None:
+    problem = env_problem(name, value)
+    if problem:
+        pod.note(problem[0], f"{at}/value", f"{problem[1]}: left out (its value is neither written nor shown)",
+                 problem[2], Severity.ERROR)
+    else:
+        env[name] = str(value)
 
 
 def _carry_env(pod: Pod, at: str, item: dict[str, Any]) -> bool:
@@ -298,13 +301,7 @@ def _scheduling(pod: Pod, resources: dict[str, Any], section: str) -> dict[str, 
     out: dict[str, Any] = {}
     selector = {str(k): str(v) for k, v in as_map(spec.get("nodeSelector")).items()}
     pod.use(f"{pod.pointer}/nodeSelector", f"{pod.pointer}/tolerations")
-    gpu_type = {platform: selector.pop(label) for platform, label in GPU_TYPE_LABELS.items()
-                if label in selector and (resources.get("gpu") or platform != "eks")}
-    gpu_type |= _affinity_gpu_type(pod, resources) if not gpu_type else {}
-    if len(gpu_type) > 1:
-        pod.note(CHANGED, f"{pod.pointer}/nodeSelector", f"the node selector names the GPU type by "
-                 f"{len(gpu_type)} platforms' labels: resources.gpuType keeps one ({sorted(gpu_type)[0]})")
-        gpu_type = dict([sorted(gpu_type.items())[0]])
+    gpu_type = _gpu_type(pod, selector, resources)
     if gpu_type and resources:
         resources["gpuType"] = gpu_type
     if selector:
@@ -316,6 +313,19 @@ def _scheduling(pod: Pod, resources: dict[str, Any], section: str) -> dict[str, 
     if security:
         out["security"] = security
     return out
+
+
+def _gpu_type(pod: Pod, selector: dict[str, str], resources: dict[str, Any]) -> dict[str, str]:
+    """resources.gpuType from a GPU type's node label (taken out of the selector), else from a node affinity;
+    an instance type names a GPU only on a GPU pod."""
+    gpu_type = {platform: selector.pop(label) for platform, label in GPU_TYPE_LABELS.items()
+                if label in selector and (resources.get("gpu") or platform != "eks")}
+    gpu_type = gpu_type or _affinity_gpu_type(pod, resources)
+    if len(gpu_type) > 1:
+        pod.note(CHANGED, f"{pod.pointer}/nodeSelector", f"the node selector names the GPU type by "
+                 f"{len(gpu_type)} platforms' labels: resources.gpuType keeps one ({sorted(gpu_type)[0]})")
+        gpu_type = dict([sorted(gpu_type.items())[0]])
+    return gpu_type
 
 
 def _affinity_gpu_type(pod: Pod, resources: dict[str, Any]) -> dict[str, str]:
@@ -408,23 +418,30 @@ def probes(pod: Pod, port: int | None) -> dict[str, Any]:
         probe = pod.container.get(key)
         if not isinstance(probe, dict):
             continue
-        at = f"{pod.cpointer}/{key}"
-        http = _http_get(probe)
-        if http is None or not _same_port(pod, http.get("port"), port):
-            what = f"{key} ({_handler(probe)})"
-            if not pod.carry(at, what, probe, container=True):
-                pod.later(at, what, "exec, tcpSocket and gRPC probes")
-            continue
-        pod.use(at)
-        defaults = pods.PROBE_DEFAULTS[name]
-        timings = {k: probe[k] for k in _PROBE_TIMINGS if isinstance(probe.get(k), int) and probe[k] != defaults.get(k)}
-        _probe_rest(pod, at, probe, http)
-        out[name] = {"path": http["path"], **timings} if timings else http["path"]
+        read = _probe(pod, f"{pod.cpointer}/{key}", key, name, probe, port)
+        if read is not None:
+            out[name] = read
     if not all(name in out or key in pod.patch_container for key, name in _PROBES[:2]):
         pod.note(CHANGED, f"{pod.cpointer}", "no readiness or liveness probe: check requires both "
                  "(container-probes)", "add serving.health.readiness and .liveness paths", Severity.ERROR,
                  covers=False)
     return out
+
+
+def _probe(pod: Pod, at: str, key: str, name: str, probe: dict[str, Any], port: int | None) -> Any:
+    """One probe as the spec's health entry (a path, or a path and timings); None when it is no HTTP GET on the
+    serving port, which is then carried as a patch or reported."""
+    http = _http_get(probe)
+    if http is None or not _same_port(pod, http.get("port"), port):
+        what = f"{key} ({_handler(probe)})"
+        if not pod.carry(at, what, probe, container=True):
+            pod.later(at, what, "exec, tcpSocket and gRPC probes")
+        return None
+    pod.use(at)
+    defaults = pods.PROBE_DEFAULTS[name]
+    timings = {k: probe[k] for k in _PROBE_TIMINGS if isinstance(probe.get(k), int) and probe[k] != defaults.get(k)}
+    _probe_rest(pod, at, probe, http)
+    return {"path": http["path"], **timings} if timings else http["path"]
 
 
 def _handler(probe: dict[str, Any]) -> str:

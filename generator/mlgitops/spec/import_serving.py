@@ -303,12 +303,13 @@ def _hpa_metric(pod: Pod, hpa: Obj, at: str, metric: dict[str, Any], out: dict[s
     body = as_map(metric.get(kind[:1].lower() + kind[1:]))
     target = as_map(body.get("target"))
     name = dig(body, "metric", "name")
-    if kind == "Resource" and body.get("name") == "cpu" and target.get("averageUtilization") is not None:
+    how = _metric_form(kind, body, target, name)
+    if how == "cpu":
         out["targetCPUUtilization"] = target["averageUtilization"]
-    elif kind == "Pods" and name == _RPS_METRIC and target.get("averageValue") is not None:
+    elif how == "rps":
         value = target["averageValue"]
         out["targetRequestsPerSecond"] = int(value) if str(value).isdigit() else str(value)
-    elif kind in ("Pods", "Object", "External") and name and (target.get("value") or target.get("averageValue")):
+    elif how == "named":
         out.setdefault("metrics", []).append(_named_metric(pod, hpa, at, kind, body, target))
     else:
         what = f"{kind} {body.get('name') or name or ''}".strip()
@@ -318,6 +319,18 @@ def _hpa_metric(pod: Pod, hpa: Obj, at: str, metric: dict[str, Any], out: dict[s
                                         "[{type: Pods, name: ..., averageValue: ...}])"))
         return
     use_shape(hpa, at, metric, _HPA_METRIC)
+
+
+def _metric_form(kind: str, body: dict[str, Any], target: dict[str, Any], name: Any) -> str:
+    """Which spec field an HPA metric becomes: cpu (targetCPUUtilization), rps (targetRequestsPerSecond on
+    mlgitops' own metric), named (autoscaling.metrics), or none."""
+    if kind == "Resource" and body.get("name") == "cpu" and target.get("averageUtilization") is not None:
+        return "cpu"
+    if kind == "Pods" and name == _RPS_METRIC and target.get("averageValue") is not None:
+        return "rps"
+    if kind in ("Pods", "Object", "External") and name and (target.get("value") or target.get("averageValue")):
+        return "named"
+    return "none"
 
 
 def _named_metric(pod: Pod, hpa: Obj, at: str, kind: str, body: dict[str, Any],
@@ -396,17 +409,19 @@ def _service_account(group: Group, pod: Pod, port: int | None) -> dict[str, Any]
     if pod.spec.get("automountServiceAccountToken") is True:
         out["automountToken"] = True
     account = next((a for a in group.attached.get("ServiceAccount", []) if a.name == name), None)
+    annotations = _annotations(account) if account is not None else {}
     if account is not None:
-        account.use("/metadata/annotations", "/metadata/labels", "/metadata/namespace",
-                    "/automountServiceAccountToken")
-        annotations = {str(k): str(v) for k, v in as_map(account.get("metadata", "annotations")).items()
-                       if not str(k).startswith(_OWN_ANNOTATIONS)}
-        out |= {"annotations": annotations} if annotations else {}
-    if name and name not in ("default", group.name) and group.serving is not None:
-        pod.note(CHANGED, f"{pod.pointer}/serviceAccountName", f"the pods ran as ServiceAccount '{name}': mlgitops "
-                 f"runs them as the model's own ('{group.name}')" + (", with its annotations" if account else ""),
-                 "bind the cloud identity or RBAC to the new account (serving.serviceAccount.annotations)")
+        account.use("/metadata/labels", "/metadata/namespace", "/automountServiceAccountToken")
+    out |= {"annotations": annotations} if annotations else {}
+    if name and name not in ("default", group.name):
+        _renamed_account(pod, str(name), group.name, account is not None)
     return out or None
+
+
+def _renamed_account(pod: Pod, name: str, model: str, found: bool) -> None:
+    pod.note(CHANGED, f"{pod.pointer}/serviceAccountName", f"the pods ran as ServiceAccount '{name}': mlgitops runs "
+             f"them as the model's own ('{model}')" + (", with its annotations" if found else ""),
+             "bind the cloud identity or RBAC to the new account (serving.serviceAccount.annotations)")
 
 
 def _service(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
@@ -414,28 +429,38 @@ def _service(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     service = group.first("Service")
     if service is None:
         return None
-    service.use("/spec/selector", "/spec/type", "/spec/clusterIP", "/spec/clusterIPs", "/spec/ipFamilies",
-                "/spec/ipFamilyPolicy", "/metadata/annotations")
+    service.use("/spec/selector", "/spec/clusterIP", "/spec/clusterIPs", "/spec/ipFamilies", "/spec/ipFamilyPolicy")
     for key, value in _SERVICE_DEFAULTS.items():
         if service.get("spec", key) == value:
             service.use(f"/spec/{key}")
-    out: dict[str, Any] = {}
-    kind = service.get("spec", "type") or "ClusterIP"
-    if kind in ("LoadBalancer", "NodePort"):
-        out["type"] = kind
-    elif kind != "ClusterIP":
-        pod.findings.append(service.finding(DROPPED, "/spec/type", f"Service type {kind}: not carried over (the "
-                                            "spec's Service is ClusterIP, LoadBalancer or NodePort)"))
+    out: dict[str, Any] = _service_type(pod, service)
     if service.get("spec", "clusterIP") == "None":
         out["headless"] = True
     number = _int(service.get("spec", "ports", 0, "port"))
     if number is not None and number != _SERVICE_PORT:
         out["port"] = number
-    annotations = {str(k): str(v) for k, v in as_map(service.get("metadata", "annotations")).items()
-                   if not str(k).startswith(_OWN_ANNOTATIONS) and k not in _SERVER_ANNOTATIONS}
+    annotations = _annotations(service)
     if annotations:
         out["annotations"] = annotations
     return out or None
+
+
+def _service_type(pod: Pod, service: Obj) -> dict[str, Any]:
+    kind = service.get("spec", "type") or "ClusterIP"
+    service.use("/spec/type")
+    if kind in ("LoadBalancer", "NodePort"):
+        return {"type": kind}
+    if kind != "ClusterIP":
+        pod.findings.append(service.finding(DROPPED, "/spec/type", f"Service type {kind}: not carried over (the "
+                                            "spec's Service is ClusterIP, LoadBalancer or NodePort)"))
+    return {}
+
+
+def _annotations(obj: Obj) -> dict[str, str]:
+    """An object's annotations but mlgitops', kubectl's and Helm's own, and those a cloud's controller writes."""
+    obj.use("/metadata/annotations")
+    return {str(k): str(v) for k, v in as_map(obj.get("metadata", "annotations")).items()
+            if not str(k).startswith(_OWN_ANNOTATIONS) and k not in _SERVER_ANNOTATIONS}
 
 
 def _startup(pod: Pod, out: dict[str, Any]) -> None:

@@ -103,19 +103,23 @@ def _group(objs: list[Obj], findings: list[Finding]) -> list[Group]:
             _add_workload(groups.setdefault(model_name(obj), Group(model_name(obj))), obj, findings)
     for kind in ATTACHED_KINDS:
         for obj in (o for o in objs if o.kind == kind):
-            group = _owner(list(groups.values()), obj)
-            if group is None and kind == "ServiceAccount":
-                findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({IGNORED_KINDS[kind]})"))
-            elif group is None:
-                findings.append(obj.finding("import-grouping", "", f"{obj.ref} belongs to no workload of the "
-                                            "input: not carried over", "import it with the workload it serves"))
-            else:
-                group.attached.setdefault(kind, []).append(obj)
+            _attach(list(groups.values()), obj, findings)
     for obj in objs:
         if obj.kind not in SERVING_KINDS + TRAINING_KINDS + ATTACHED_KINDS:
             why = IGNORED_KINDS.get(obj.kind, "a kind import does not read")
             findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({why})"))
     return sorted(groups.values(), key=lambda g: g.name)
+
+
+def _attach(groups: list[Group], obj: Obj, findings: list[Finding]) -> None:
+    group = _owner(groups, obj)
+    if group is not None:
+        group.attached.setdefault(obj.kind, []).append(obj)
+    elif obj.kind == "ServiceAccount":
+        findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({IGNORED_KINDS[obj.kind]})"))
+    else:
+        findings.append(obj.finding("import-grouping", "", f"{obj.ref} belongs to no workload of the input: not "
+                                    "carried over", "import it with the workload it serves"))
 
 
 def _add_workload(group: Group, obj: Obj, findings: list[Finding]) -> None:
@@ -212,17 +216,22 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
     image = dig(spec, "serving", "image") or dig(spec, "training", "image")
     model.setdefault("version", version_of(image))
     model.update({k: model.pop(k) for k in ("uri", "framework") if k in model})
-    owner = team or _team(group)
-    if owner == "unknown":
-        findings.append(_all(group)[0].finding(DROPPED, "/metadata", "no team label (mlgitops.io/team, team, "
-                                               "app.kubernetes.io/part-of): metadata.team is 'unknown'",
-                                               "pass --team, or edit metadata.team"))
+    owner = _owner_team(group, team, findings)
     data = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": owner},
             "spec": spec}
     for obj in _all(group):
         findings += leftovers(obj)
     sources = sorted({o.doc.source for o in _all(group)})
     return Imported(name, data, findings, sources, _all(group))
+
+
+def _owner_team(group: Group, team: str | None, findings: list[Finding]) -> str:
+    owner = team or _team(group)
+    if owner == "unknown":
+        findings.append(_all(group)[0].finding(DROPPED, "/metadata", "no team label (mlgitops.io/team, team, "
+                                               "app.kubernetes.io/part-of): metadata.team is 'unknown'",
+                                               "pass --team, or edit metadata.team"))
+    return owner
 
 
 def _no_serving(group: Group) -> Finding:
@@ -260,15 +269,23 @@ def _metadata(group: Group, findings: list[Finding]) -> dict[str, Any]:
                 labels.setdefault(str(key), str(value))
         if obj is group.serving or obj in group.training:
             obj.use("/metadata/annotations")
-            annotations |= {str(k): str(v) for k, v in as_map(obj.get("metadata", "annotations")).items()
-                            if not _own(str(k), _OWN_ANNOTATIONS)}
-        namespace = obj.get("metadata", "namespace")
-        if isinstance(namespace, str) and namespace not in namespaces:
-            namespaces.add(namespace)
-            findings.append(obj.finding(CHANGED, "/metadata/namespace", f"namespace '{namespace}': not carried "
-                                        "over: each environment's namespace is mlgitops.yaml's "
-                                        "(environments[].namespace)", "name it there, per environment"))
+            annotations |= _own_removed(as_map(obj.get("metadata", "annotations")), _OWN_ANNOTATIONS)
+        _namespace(obj, namespaces, findings)
     return {k: v for k, v in (("labels", labels), ("annotations", annotations)) if v}
+
+
+def _own_removed(values: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in values.items() if not _own(str(k), prefixes)}
+
+
+def _namespace(obj: Obj, seen: set[str], findings: list[Finding]) -> None:
+    """The first time a namespace is met: not carried, each environment names its own."""
+    namespace = obj.get("metadata", "namespace")
+    if isinstance(namespace, str) and namespace not in seen:
+        seen.add(namespace)
+        findings.append(obj.finding(CHANGED, "/metadata/namespace", f"namespace '{namespace}': not carried over: "
+                                    "each environment's namespace is mlgitops.yaml's (environments[].namespace)",
+                                    "name it there, per environment"))
 
 
 def _own(key: str, prefixes: tuple[str, ...]) -> bool:
