@@ -1,8 +1,11 @@
 """`mlgitops import`: a serving workload and the objects around it -> the spec's `serving` (and `model`).
 
-The workload gives the container (spec/import_pod.py), replicas and rollout; the Service the serving port and
-its shape; the HPA autoscaling; the ServiceMonitor metrics; the Ingress its host; the claim storage. A KServe
-InferenceService gives model.uri and model.framework from its predictor.
+The workload gives the container (spec/import_pod.py), its volumes and other containers
+(spec/import_volumes.py), replicas, rollout, shutdown and pod annotations; the Service the serving port and its
+shape (`service`), and with the container the other ports (`ports`); the HPA autoscaling (CPU, and metrics by
+name); the ServiceMonitor or the scrape annotations metrics; the Ingress its host; the claim storage; the
+ServiceAccount its annotations. A KServe InferenceService gives model.uri and model.framework from its
+predictor, and its replicas.
 """
 
 from __future__ import annotations

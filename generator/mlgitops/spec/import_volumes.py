@@ -5,8 +5,9 @@ Each volume the model container mounts becomes one entry: /dev/shm (a memory-bac
 `sharedMemory`; the first claim the input also defines is `storage` (serving: mlgitops makes the claim) or
 `data` (training); every other claim is an existing one by name, and configMap, secret, CSI and generic
 ephemeral volumes keep their source (`volumes`). mlgitops' own scratch volumes (`tmp`, `home`) are recognised.
-What the spec cannot mount (hostPath, a disk-backed emptyDir outside /tmp and HOME, a projected volume, an
-NFS share) is a finding at the volume.
+A sized disk-backed emptyDir elsewhere (a weights cache) becomes an ephemeral volume of its size. What the
+spec cannot mount (hostPath, an unsized emptyDir outside /tmp and HOME, a projected volume, an NFS share) is a
+finding at the volume.
 
 Init containers and the pod's other containers become `initContainers` and `sidecars` (native sidecars:
 init containers that keep running), hardened as the model container is.

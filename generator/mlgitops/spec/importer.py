@@ -5,8 +5,12 @@ Objects are grouped by model: each workload (Deployment, StatefulSet, Replicatio
 PyTorchJob, TrainJob, Katib Experiment, KServe InferenceService) starts or joins the group of its name (the
 `app.kubernetes.io/name` label, else `app`, else the object's name); a Service joins the group whose pods its
 selector matches, an HPA the group of its scaleTargetRef, a PDB the group its selector matches, an Ingress and a
-ServiceMonitor the group of their Service, a claim the group whose pods mount it. An object that joins no group
-is a finding, never silently lost.
+ServiceMonitor the group of their Service, a claim the group whose pods mount it, a ServiceAccount the group
+whose pods run as it. An object that joins no group is a finding, never silently lost.
+
+Within an object, every field the import reads is recorded (`Obj.use`, `use_shape`) or named by a finding;
+what is left is reported at its line by `import_objects.leftovers` (tests/spec/test_import_nothing_silent.py
+holds this: a field added anywhere is carried or reported).
 """
 
 from __future__ import annotations
