@@ -34,7 +34,7 @@ def run(repo_path: str | None, files: list[str], name: str | None, team: str | N
         emit(findings, fmt)
         return 1
     docs, findings = read_documents(files)
-    imported, found = import_documents(docs, name, team)
+    imported, found = import_documents(docs, name, team, optional_limits(config))
     findings += found
     written = 0
     for model in imported:
@@ -46,6 +46,15 @@ def run(repo_path: str | None, files: list[str], name: str | None, team: str | N
         click.echo("no serving or training workload found: nothing written", err=True)
     errors = any(f.severity == Severity.ERROR for f in findings)
     return 1 if errors or written < len(imported) or not imported else 0
+
+
+def optional_limits(config: Config) -> frozenset[str]:
+    """The limits (cpu, memory) that no environment's policy requires (mlgitops.yaml policies.requiredLimits):
+    a request without such a limit is imported as `limits: {<name>: false}`."""
+    required: set[str] = set()
+    for env in config.environments:
+        required |= Settings.for_environment(env.name, env.policies).required_limits
+    return frozenset({"cpu", "memory"} - required)
 
 
 def read_documents(files: list[str]) -> tuple[list[Document], list[Finding]]:
@@ -115,7 +124,8 @@ def remaining(config: Config, effective: dict[str, dict[str, Any]], rel: str) ->
         settings = Settings.for_environment(env.name, env.policies)
         scaling = serving.get("autoscaling")
         pods = scaling.get("minReplicas", 1) if isinstance(scaling, dict) else serving.get("replicas", 1)
-        if pods < settings.min_replicas and "min-replicas" not in settings.disabled:
+        if pods < settings.min_replicas and "min-replicas" not in settings.disabled and not serving.get(
+                "singleReplica"):
             out.append(Finding.in_environments(
                 [env.name], "min-replicas", f"the manifests run {pods} pod(s); check requires at least "
                 f"{settings.min_replicas} here (and a PodDisruptionBudget: pdb-required)", rel,

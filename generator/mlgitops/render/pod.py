@@ -19,7 +19,7 @@ HOME = pods.HOME
 THREAD_VARS = pods.THREAD_VARS
 HOME_VARS = pods.HOME_VARS
 MATCH_LABEL_KEYS_MINOR = 27  # matchLabelKeys in topologySpreadConstraints: beta, on by default, from 1.27
-DRAIN_SECONDS = 30  # the server's own time to finish in-flight requests, after the preStop pause
+DRAIN_SECONDS = pods.DRAIN_SECONDS
 SPREAD_KEYS = (("zone", "topology.kubernetes.io/zone"), ("node", "kubernetes.io/hostname"))
 
 

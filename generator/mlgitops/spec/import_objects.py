@@ -27,6 +27,17 @@ class Obj:
     doc: Document
     prefix: str = ""  # the pointer of the object inside its document ("/items/3" in a List)
     exact: yamlexact.Exact | None = field(default=None, repr=False)
+    used: set[str] = field(default_factory=set, repr=False)  # pointers mapped or reported (with what is below)
+    reported: set[str] = field(default_factory=set, repr=False)  # pointers a finding names (with what is below)
+
+    def reported_with(self, *pointers: str) -> None:
+        """Record fields as reported by a finding about another field (a mount, with its refused volume)."""
+        self.used.update(pointers)
+        self.reported.update(pointers)
+
+    def use(self, *pointers: str) -> None:
+        """Record that these fields (and everything below them) are carried over or reported."""
+        self.used.update(pointers)
 
     @property
     def kind(self) -> str:
@@ -58,8 +69,86 @@ class Obj:
             full = full.rsplit("/", 1)[0]
 
     def finding(self, rule: str, pointer: str, message: str, hint: str = "",
-                severity: Severity = Severity.WARNING) -> Finding:
+                severity: Severity = Severity.WARNING, covers: bool = True) -> Finding:
+        """A finding about the field at pointer; it then counts as reported (`covers`), unless the finding is
+        about the object as a whole rather than that field."""
+        if covers and pointer:
+            self.used.add(pointer)
+            self.reported.add(pointer)
         return Finding(rule, message, self.doc.source, self.position(pointer), hint, severity, self.ref)
+
+
+def pointer(*steps: str | int) -> str:
+    """A JSON pointer (RFC 6901) of steps: `pointer("metadata", "labels", "app.kubernetes.io/name")`."""
+    return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in steps)
+
+
+# What the API server writes into an object (`kubectl get -o yaml`), never part of what a team deploys.
+SERVER_SET = ("/status", "/metadata/uid", "/metadata/resourceVersion", "/metadata/generation",
+              "/metadata/creationTimestamp", "/metadata/managedFields", "/metadata/selfLink",
+              "/metadata/ownerReferences", "/metadata/finalizers",
+              pointer("metadata", "annotations", "deployment.kubernetes.io/revision"),
+              pointer("metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"),
+              "/apiVersion", "/kind", "/metadata/name")
+
+
+def leftovers(obj: Obj) -> list[Finding]:
+    """A finding for each field of obj that the import neither carried over nor reported: nothing of the
+    input is dropped without a word. The largest such subtree is named once (an `affinity` block, not each of
+    its leaves)."""
+    obj.use(*SERVER_SET)
+    out: list[Finding] = []
+    _walk(obj, obj.data, "", out)
+    return out
+
+
+def _walk(obj: Obj, value: Any, at: str, out: list[Finding]) -> None:
+    if _covered(obj.used, at) or value is None or value == {} or value == []:  # an empty value loses nothing
+        return
+    if not any(p.startswith(at + "/") for p in obj.used) or not isinstance(value, (dict, list)):
+        out.append(obj.finding(DROPPED, at, f"{_dotted(at)}: not carried over (the spec has no field for it)",
+                               "carry it with a raw patch (spec.patches) if the model needs it"))
+        return
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, child in items:
+        _walk(obj, child, at + pointer(key), out)
+
+
+# The fields of a map the import reads: key -> None (the value as a whole), a Shape (its fields), or [Shape]
+# (a list, each item of that shape).
+Shape = dict[str, Any]
+
+
+def use_shape(obj: Obj, at: str, value: Any, shape: Shape) -> None:
+    """Record as used the fields of value that shape names, and only those: a field the importer does not know
+    stays for the leftovers walk to report."""
+    if not isinstance(value, dict):
+        obj.use(at)  # not a map: the mapping code reads it as it is (or refuses it)
+        return
+    for key, sub in shape.items():
+        if key not in value:
+            continue
+        if sub is None:
+            obj.use(at + pointer(key))
+        elif isinstance(sub, list):
+            for i, item in enumerate(as_list(value[key])):
+                use_shape(obj, f"{at}{pointer(key)}/{i}", item, sub[0])
+        else:
+            use_shape(obj, at + pointer(key), value[key], sub)
+
+
+def _covered(used: set[str], at: str) -> bool:
+    while True:
+        if at in used:
+            return True
+        if not at:
+            return False
+        at = at.rsplit("/", 1)[0]
+
+
+def _dotted(at: str) -> str:
+    steps = [s.replace("~1", "/").replace("~0", "~") for s in at.strip("/").split("/")]
+    return "".join(f"[{s}]" if s.isdigit() else (f".{s}" if i else s) for i, s in enumerate(steps)) or "the object"
 
 
 def dig(data: Any, *path: str | int) -> Any:

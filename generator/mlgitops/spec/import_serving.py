@@ -1,20 +1,25 @@
 """`mlgitops import`: a serving workload and the objects around it -> the spec's `serving` (and `model`).
 
-The workload gives the container (spec/import_pod.py), replicas and rollout; the Service the serving port and
-its shape; the HPA autoscaling; the ServiceMonitor metrics; the Ingress its host; the claim storage. A KServe
-InferenceService gives model.uri and model.framework from its predictor.
+The workload gives the container (spec/import_pod.py), its volumes and other containers
+(spec/import_volumes.py), replicas, rollout, shutdown and pod annotations; the Service the serving port and its
+shape (`service`), and with the container the other ports (`ports`); the HPA autoscaling (CPU, and metrics by
+name); the ServiceMonitor or the scrape annotations metrics; the Ingress its host; the claim storage; the
+ServiceAccount its annotations. A KServe InferenceService gives model.uri and model.framework from its
+predictor, and its replicas.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.kube import quantity
 from mlgitops.kube.quantity import add_bytes, format_bytes
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import pods
-from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig
-from mlgitops.spec.import_pod import LATER, Pod, container, probes, volumes
+from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, Shape, as_list, as_map, dig, use_shape
+from mlgitops.spec.import_pod import Pod, container, lifecycle, probes
+from mlgitops.spec.import_volumes import extra_containers, volumes
 
 if TYPE_CHECKING:
     from mlgitops.spec.importer import Group
@@ -23,9 +28,26 @@ _POD_SPEC = {"Deployment": "/spec/template/spec", "StatefulSet": "/spec/template
              "ReplicationController": "/spec/template/spec", "InferenceService": "/spec/predictor"}
 _MODEL_ENV = {"MODEL_VERSION": "version", "MODEL_URI": "uri"}  # render/workload.py sets them
 FRAMEWORK_LABEL = "mlgitops.io/framework"
-_SERVICE_PORT = 80
 _MI = 2**20
-_GPU_STARTUP = {"periodSeconds": 10, "failureThreshold": 60}  # as `mlgitops new --gpu` writes it  # the port mlgitops' Service exposes (render/network.py)
+_SERVICE_PORT = 80  # the port mlgitops' Service exposes by default (service.port)
+_GPU_STARTUP = {"periodSeconds": 10, "failureThreshold": 60}  # as `mlgitops new --gpu` writes it
+_RPS_METRIC = "inference_requests_per_second"  # autoscaling.metric's default: targetRequestsPerSecond reads it
+_PORT_NAME = re.compile(r"(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?")
+_SCRAPE = ("prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path")  # the scrape annotations
+_OWN_ANNOTATIONS = ("mlgitops.io/", "kubectl.kubernetes.io/", "meta.helm.sh/")
+_SERVER_ANNOTATIONS = ("cloud.google.com/neg-status",)
+_SERVICE_DEFAULTS = {"sessionAffinity": "None", "internalTrafficPolicy": "Cluster"}
+# The fields the import reads (import_objects.use_shape): any other is reported by the leftovers walk.
+_TARGET: Shape = {"type": None, "value": None, "averageValue": None, "averageUtilization": None}
+_METRIC: Shape = {"name": None, "selector": {"matchLabels": None}}
+_HPA_METRIC: Shape = {"type": None, "resource": {"name": None, "target": _TARGET},
+                      "pods": {"metric": _METRIC, "target": _TARGET}, "external": {"metric": _METRIC, "target": _TARGET},
+                      "object": {"metric": _METRIC, "target": _TARGET,
+                                 "describedObject": {"apiVersion": None, "kind": None, "name": None}}}
+_STRATEGY: Shape = {"type": None, "rollingUpdate": {"maxSurge": None, "maxUnavailable": None}}
+_INGRESS_PATH: Shape = {"path": None, "pathType": None, "backend": {"service": {"name": None, "port": {"number": None, "name": None}},
+                                                                    "serviceName": None, "servicePort": None}}
+_SINGLE_REASON = "imported: the manifests ran one GPU pod (confirm, or set replicas)"
 # KServe's predictor formats whose name is the spec's framework (model.framework is free text; these are the
 # names the examples use).
 _FRAMEWORKS = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "pytorch": "pytorch",
@@ -33,7 +55,7 @@ _FRAMEWORKS = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm
 
 
 def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
-    pod = Pod(workload, _POD_SPEC[workload.kind], findings)
+    pod = Pod(workload, _POD_SPEC[workload.kind], findings, patchable=True, optional_limits=group.optional_limits)
     if workload.kind == "InferenceService":
         _kserve(pod, model)
     _model_env(pod, workload, model)
@@ -42,26 +64,34 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     if port is not None:
         out["port"] = port
     _replicas(workload, out, findings)
+    if workload.kind == "InferenceService":
+        _kserve_scaling(pod, out)
     health = probes(pod, port)
     if health:
         out["health"] = health
     _startup(pod, out)
-    out.update(volumes(pod, {c.name: c for c in group.attached.get("PersistentVolumeClaim", [])}))
+    out.update(volumes(pod, {c.name: c for c in group.attached.get("PersistentVolumeClaim", [])}, "serving"))
     if pod.moved_cache and "HF_HOME" not in out.get("env", {}):
         out["env"] = out.get("env", {}) | {"HF_HOME": pod.moved_cache}
     _ephemeral(pod, out)
     _shared_memory(out)
     out.update(_rollout(pod, workload))
-    for key, read in (("autoscaling", _autoscaling), ("metrics", _metrics), ("ingress", _ingress)):
+    out.update(extra_containers(pod, "serving"))
+    for key, read in (("autoscaling", _autoscaling), ("metrics", _metrics), ("ingress", _ingress),
+                      ("service", _service), ("ports", _ports), ("shutdown", _shutdown),
+                      ("podAnnotations", _pod_annotations), ("serviceAccount", _service_account)):
         value = read(group, pod, port)
         if value:
             out[key] = value
-    _service_shape(group, pod)
+    _single_replica(pod, out)
     _pdb(group, findings)
+    group.patches = pod.patches()
     return out
 
 
 def _kserve(pod: Pod, model: dict[str, Any]) -> None:
+    pod.note(CHANGED, "/spec", "an InferenceService becomes a Deployment and Service of mlgitops' own: "
+             "KServe's autoscaler, transformer and explainer are not carried over", covers=False)
     spec = pod.spec
     predictor = spec.get("model") if isinstance(spec.get("model"), dict) else None
     if predictor is None:
@@ -76,11 +106,32 @@ def _kserve(pod: Pod, model: dict[str, Any]) -> None:
         pod.note(DROPPED, f"{pod.pointer}/model", f"the predictor names a runtime ({fmt or 'chosen by KServe'}), "
                  "not an image: mlgitops runs a Deployment of an image, so serving.image must be filled in",
                  "set serving.image to the runtime's image (the ClusterServingRuntime's container image), and "
-                 "model.fetch to download the weights", Severity.ERROR)
+                 "model.fetch to download the weights", Severity.ERROR, covers=False)
+    pod.use(f"{pod.pointer}/model/storageUri", f"{pod.pointer}/model/modelFormat/name")
     pod.container = {**predictor, "name": "kserve-container"}
     pod.cpointer = f"{pod.pointer}/model"
-    pod.note(CHANGED, "/spec", "an InferenceService becomes a Deployment and Service of mlgitops' own: "
-             "KServe's autoscaler, transformer and explainer are not carried over")
+
+
+def _kserve_scaling(pod: Pod, out: dict[str, Any]) -> None:
+    """KServe's predictor replicas: minReplicas alone is replicas; a range is an HPA on CPU (KServe's own
+    default metric, with its target), and a Knative metric (concurrency, rps) is reported, not carried."""
+    spec, at = pod.spec, pod.pointer
+    low, high = spec.get("minReplicas"), spec.get("maxReplicas")
+    metric, target = spec.get("scaleMetric", "cpu"), spec.get("scaleTarget")
+    pod.use(f"{at}/minReplicas", f"{at}/maxReplicas")
+    if not isinstance(high, int) or not isinstance(low, int) or high <= low:
+        if isinstance(low, int) and low > 0:
+            out["replicas"] = low
+        return
+    out["autoscaling"] = {"minReplicas": max(low, 1), "maxReplicas": high, "targetCPUUtilization": 80}
+    if metric == "cpu" and isinstance(target, int) and 0 < target <= 100:
+        out["autoscaling"]["targetCPUUtilization"] = target
+        pod.use(f"{at}/scaleMetric", f"{at}/scaleTarget")
+    elif "scaleMetric" in spec:
+        pod.note(CHANGED, f"{at}/scaleMetric", f"KServe scales on {metric} (Knative's autoscaler): mlgitops' HPA "
+                 "scales on CPU utilisation (80 %) instead", "scale on the server's own metric "
+                 "(autoscaling.metrics) if CPU does not follow the load")
+        pod.use(f"{at}/scaleTarget")
 
 
 def _model_env(pod: Pod, workload: Obj, model: dict[str, Any]) -> None:
@@ -109,21 +160,66 @@ def _port(pod: Pod, service: Obj | None) -> int | None:
     target = dig(service.data, "spec", "ports", 0, "targetPort") if service else None
     for p in ports:
         if target is None or target in (p.get("name"), p.get("containerPort"), str(p.get("containerPort"))):
-            _drop_other_ports(pod, ports, p)
+            pod.served = p
             return _int(p.get("containerPort"))
     if target is not None and str(target).isdigit():
         return _int(target)
     return None
 
 
-def _drop_other_ports(pod: Pod, ports: list[dict[str, Any]], served: dict[str, Any]) -> None:
-    """A note for each container port but the served one and metrics: not carried over."""
-    others = [q for q in ports if q is not served and q.get("name") not in ("metrics",)]
-    for q in others:
-        pod.note(DROPPED, f"{pod.cpointer}/ports", f"container port {q.get('containerPort')} "
-                 f"({q.get('name', 'unnamed')}) is not carried over: "
-                 + LATER.format(field="extra container ports"),
-                 "the NetworkPolicy admits only the serving and metrics ports until then")
+def _ports(group: Group, pod: Pod, port: int | None) -> list[dict[str, Any]] | None:
+    """serving.ports: the container's ports but the served one and the metrics one; each is also a Service
+    port of the same number and admitted by the NetworkPolicy."""
+    out: list[dict[str, Any]] = []
+    metrics = _metrics_port(group, pod, port)
+    for i, p in enumerate(as_list(pod.container.get("ports"))):
+        if not isinstance(p, dict):
+            continue
+        at = f"{pod.cpointer}/ports/{i}"
+        number = _int(p.get("containerPort"))
+        pod.use(f"{at}/name", f"{at}/containerPort", f"{at}/protocol")
+        if p is pod.served or number is None or number in (port, metrics):
+            continue
+        entry: dict[str, Any] = {"name": _port_name(p, number), "port": number}
+        if p.get("protocol") not in (None, "TCP"):
+            entry["protocol"] = p["protocol"]
+        out.append(entry)
+    _service_ports(group, {port, metrics} | {p["port"] for p in out})
+    return out
+
+
+def _port_name(p: dict[str, Any], number: int) -> str:
+    name = str(p.get("name") or "")
+    if name in ("", "http", "metrics") or not _PORT_NAME.fullmatch(name):
+        return f"port-{number}"
+    return name
+
+
+def _service_ports(group: Group, numbers: set[int | None]) -> None:
+    """Service ports that reach a container port the spec carries are carried with it; any other is
+    reported by the leftovers walk."""
+    service = group.first("Service")
+    if service is None:
+        return
+    for i, p in enumerate(as_list(service.get("spec", "ports"))):
+        target = _int(dig(p, "targetPort")) or _named_port_number(group, dig(p, "targetPort")) or _int(dig(p, "port"))
+        if i == 0 or target in numbers:
+            service.use(*(f"/spec/ports/{i}/{k}" for k in ("name", "port", "targetPort", "protocol")))
+
+
+def _named_port_number(group: Group, name: Any) -> int | None:
+    workload = group.serving
+    if workload is None or name is None:
+        return None
+    for c in as_list(workload.get(*_steps(_POD_SPEC.get(workload.kind, "/spec/template/spec")), "containers")):
+        for p in as_list(dig(c, "ports")):
+            if isinstance(p, dict) and p.get("name") == name:
+                return _int(p.get("containerPort"))
+    return None
+
+
+def _steps(pointer: str) -> list[str]:
+    return pointer.strip("/").split("/")
 
 
 def _int(value: Any) -> int | None:
@@ -134,14 +230,240 @@ def _int(value: Any) -> int | None:
 
 def _replicas(workload: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
     replicas = workload.get("spec", "replicas")
+    workload.use("/spec/replicas", "/spec/selector")
     if isinstance(replicas, int):
         out["replicas"] = replicas
     if workload.kind == "StatefulSet":
+        workload.use("/spec/serviceName", "/spec/podManagementPolicy", "/spec/updateStrategy")
         findings.append(workload.finding(CHANGED, "/kind", "a StatefulSet becomes a Deployment: pods lose their "
                                          "stable names and per-pod claims (volumeClaimTemplates)",
                                          "a model server rarely needs them; keep the StatefulSet if it does"))
     if workload.kind == "ReplicationController":
         findings.append(workload.finding(CHANGED, "/kind", "a ReplicationController becomes a Deployment"))
+
+
+def _single_replica(pod: Pod, out: dict[str, Any]) -> None:
+    """One GPU pod without autoscaling: an LLM that fills a node. Said so (singleReplica), so prod's
+    min-replicas and pdb-required do not ask for a second GPU node; the report asks the team to confirm."""
+    if out.get("replicas", 1) != 1 or out.get("autoscaling") or not out.get("resources", {}).get("gpu"):
+        return
+    out["singleReplica"] = {"reason": _SINGLE_REASON}
+    pod.note(CHANGED, "/spec/replicas", "one GPU pod, as the manifests run it: written as serving.singleReplica, "
+             "so check's min-replicas and pdb-required accept one pod in every environment",
+             "remove singleReplica and set replicas (or autoscaling) where a second pod is wanted", covers=False)
+
+
+def _rollout(pod: Pod, workload: Obj) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    strategy = as_map(workload.get("spec", "strategy"))
+    use_shape(workload, "/spec/strategy", strategy, _STRATEGY)
+    workload.use("/spec/revisionHistoryLimit")  # the history kept is mlgitops' own choice
+    if strategy.get("type") == "Recreate":
+        out["rollout"] = {"type": "Recreate"}
+    elif isinstance(strategy.get("rollingUpdate"), dict):
+        rolling = {k: v for k, v in strategy["rollingUpdate"].items() if k in ("maxSurge", "maxUnavailable")}
+        if rolling and rolling != {"maxSurge": 1, "maxUnavailable": 0}:
+            out["rollout"] = rolling
+    deadline = workload.get("spec", "progressDeadlineSeconds")
+    workload.use("/spec/progressDeadlineSeconds")
+    if isinstance(deadline, int) and deadline != pods.KUBERNETES_PROGRESS_DEADLINE and workload.get(
+            "metadata", "labels", "app.kubernetes.io/managed-by") != "mlgitops":
+        out.setdefault("rollout", {})["progressDeadlineSeconds"] = deadline
+    for key in ("priorityClassName", "runtimeClassName"):
+        if isinstance(pod.spec.get(key), str):
+            pod.use(f"{pod.pointer}/{key}")
+            out[key] = pod.spec[key]
+    return out
+
+
+def _shutdown(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
+    return lifecycle(pod) or None
+
+
+def _autoscaling(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
+    hpa = group.first("HorizontalPodAutoscaler")
+    if hpa is None:
+        return None
+    hpa.use("/spec/minReplicas", "/spec/maxReplicas", "/spec/scaleTargetRef/name", "/spec/scaleTargetRef/kind",
+            "/spec/scaleTargetRef/apiVersion", "/spec/behavior")
+    out: dict[str, Any] = {"minReplicas": hpa.get("spec", "minReplicas") or 1,
+                           "maxReplicas": hpa.get("spec", "maxReplicas")}
+    for i, metric in enumerate(as_list(hpa.get("spec", "metrics"))):
+        _hpa_metric(pod, hpa, f"/spec/metrics/{i}", as_map(metric), out)
+    if not hpa.get("spec", "metrics") and hpa.get("spec", "targetCPUUtilizationPercentage") is not None:
+        hpa.use("/spec/targetCPUUtilizationPercentage")  # autoscaling/v1
+        out["targetCPUUtilization"] = hpa.get("spec", "targetCPUUtilizationPercentage")
+    behavior = hpa.get("spec", "behavior")
+    if isinstance(behavior, dict):
+        out["behavior"] = behavior
+    if not {"targetCPUUtilization", "targetRequestsPerSecond", "metrics"} & set(out):
+        out["targetCPUUtilization"] = 80  # Kubernetes' own default for an HPA without metrics
+    return out
+
+
+def _hpa_metric(pod: Pod, hpa: Obj, at: str, metric: dict[str, Any], out: dict[str, Any]) -> None:
+    kind = str(metric.get("type", ""))
+    body = as_map(metric.get(kind[:1].lower() + kind[1:]))
+    target = as_map(body.get("target"))
+    name = dig(body, "metric", "name")
+    how = _metric_form(kind, body, target, name)
+    if how == "cpu":
+        out["targetCPUUtilization"] = target["averageUtilization"]
+    elif how == "rps":
+        value = target["averageValue"]
+        out["targetRequestsPerSecond"] = int(value) if str(value).isdigit() else str(value)
+    elif how == "named":
+        out.setdefault("metrics", []).append(_named_metric(pod, hpa, at, kind, body, target))
+    else:
+        what = f"{kind} {body.get('name') or name or ''}".strip()
+        pod.findings.append(hpa.finding(DROPPED, at, f"the HPA's {what or 'unknown'} metric is not carried over: "
+                                        "the spec scales on CPU utilisation and Pods, Object and External metrics "
+                                        "by name", "scale on CPU, or on the server's own metric (metrics: "
+                                        "[{type: Pods, name: ..., averageValue: ...}])"))
+        return
+    use_shape(hpa, at, metric, _HPA_METRIC)
+
+
+def _metric_form(kind: str, body: dict[str, Any], target: dict[str, Any], name: Any) -> str:
+    """Which spec field an HPA metric becomes: cpu (targetCPUUtilization), rps (targetRequestsPerSecond on
+    mlgitops' own metric), named (autoscaling.metrics), or none."""
+    if kind == "Resource" and body.get("name") == "cpu" and target.get("averageUtilization") is not None:
+        return "cpu"
+    if kind == "Pods" and name == _RPS_METRIC and target.get("averageValue") is not None:
+        return "rps"
+    if kind in ("Pods", "Object", "External") and name and (target.get("value") or target.get("averageValue")):
+        return "named"
+    return "none"
+
+
+def _named_metric(pod: Pod, hpa: Obj, at: str, kind: str, body: dict[str, Any],
+                  target: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"type": kind, "name": dig(body, "metric", "name")}
+    selector = dig(body, "metric", "selector")
+    if isinstance(dig(selector, "matchLabels"), dict):
+        entry["selector"] = {str(k): str(v) for k, v in selector["matchLabels"].items()}
+    if as_list(dig(selector, "matchExpressions")):
+        pod.findings.append(hpa.finding(DROPPED, f"{at}/{kind[:1].lower() + kind[1:]}/metric/selector",
+                                        "the metric selector's matchExpressions: not carried over (the spec "
+                                        "narrows a metric by matchLabels)"))
+    if kind == "Object":
+        described = as_map(body.get("describedObject"))
+        entry["object"] = {k: described.get(k) for k in ("apiVersion", "kind", "name")}
+    key = "value" if target.get("value") is not None else "averageValue"
+    entry[key] = target[key]
+    return entry
+
+
+def _metrics(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
+    """Prometheus scraping: from a ServiceMonitor, else the pod's prometheus.io annotations, else a container
+    port named `metrics`."""
+    monitor = group.first("ServiceMonitor")
+    if monitor is None:
+        return _scrape_annotations(group, pod, port)
+    monitor.use("/spec/selector", "/spec/endpoints/0/port", "/spec/endpoints/0/targetPort", "/spec/endpoints/0/path",
+                "/spec/endpoints/0/interval", "/spec/namespaceSelector")
+    endpoint = as_map(monitor.get("spec", "endpoints", 0))
+    out: dict[str, Any] = {"path": endpoint.get("path", "/metrics")}
+    number = _named_port(pod, _target(group.first("Service"), endpoint.get("port")) or endpoint.get("targetPort"))
+    if number is not None and number != port:
+        out["port"] = number
+        pod.metrics_port = number
+    if isinstance(endpoint.get("interval"), str) and endpoint["interval"] != "30s":
+        out["interval"] = endpoint["interval"]
+    return out
+
+
+def _scrape_annotations(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
+    annotations = as_map(pod.obj.get(*_steps(pod.pointer)[:-1], "metadata", "annotations"))
+    named = next((_int(p.get("containerPort")) for p in as_list(pod.container.get("ports"))
+                  if isinstance(p, dict) and p.get("name") == "metrics"), None)
+    if str(annotations.get(_SCRAPE[0])).lower() != "true" and named is None:
+        return None
+    number = _int(annotations.get(_SCRAPE[1])) or named
+    out: dict[str, Any] = {"path": str(annotations.get(_SCRAPE[2]) or "/metrics")}
+    if number is not None and number != port:
+        out["port"] = number
+        pod.metrics_port = number
+    return out
+
+
+def _metrics_port(group: Group, pod: Pod, port: int | None) -> int | None:
+    return pod.metrics_port
+
+
+def _pod_annotations(group: Group, pod: Pod, port: int | None) -> dict[str, str] | None:
+    """The pod template's annotations, but the scrape ones (serving.metrics) and mlgitops' own."""
+    at = pod.pointer.rsplit("/", 1)[0] + "/metadata"
+    pod.use(f"{at}/labels", f"{at}/creationTimestamp")  # mlgitops labels its pods itself
+    annotations = as_map(pod.obj.get(*_steps(at), "annotations"))
+    pod.use(f"{at}/annotations")
+    out = {str(k): str(v) for k, v in annotations.items()
+           if k not in _SCRAPE and not str(k).startswith(_OWN_ANNOTATIONS)}
+    return out or None
+
+
+def _service_account(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
+    """The ServiceAccount the pods ran as: its annotations (a cloud identity: EKS IRSA, GKE Workload Identity)
+    go to the model's own ServiceAccount, which mlgitops names after the model."""
+    name = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount")
+    pod.use(f"{pod.pointer}/serviceAccountName", f"{pod.pointer}/serviceAccount",
+            f"{pod.pointer}/automountServiceAccountToken")
+    out: dict[str, Any] = {}
+    if pod.spec.get("automountServiceAccountToken") is True:
+        out["automountToken"] = True
+    account = next((a for a in group.attached.get("ServiceAccount", []) if a.name == name), None)
+    annotations = _annotations(account) if account is not None else {}
+    if account is not None:
+        account.use("/metadata/labels", "/metadata/namespace", "/automountServiceAccountToken")
+    out |= {"annotations": annotations} if annotations else {}
+    if name and name not in ("default", group.name):
+        _renamed_account(pod, str(name), group.name, account is not None)
+    return out or None
+
+
+def _renamed_account(pod: Pod, name: str, model: str, found: bool) -> None:
+    pod.note(CHANGED, f"{pod.pointer}/serviceAccountName", f"the pods ran as ServiceAccount '{name}': mlgitops runs "
+             f"them as the model's own ('{model}')" + (", with its annotations" if found else ""),
+             "bind the cloud identity or RBAC to the new account (serving.serviceAccount.annotations)")
+
+
+def _service(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
+    """serving.service: the type, the port clients call (the first Service port), headless, annotations."""
+    service = group.first("Service")
+    if service is None:
+        return None
+    service.use("/spec/selector", "/spec/clusterIP", "/spec/clusterIPs", "/spec/ipFamilies", "/spec/ipFamilyPolicy")
+    for key, value in _SERVICE_DEFAULTS.items():
+        if service.get("spec", key) == value:
+            service.use(f"/spec/{key}")
+    out: dict[str, Any] = _service_type(pod, service)
+    if service.get("spec", "clusterIP") == "None":
+        out["headless"] = True
+    number = _int(service.get("spec", "ports", 0, "port"))
+    if number is not None and number != _SERVICE_PORT:
+        out["port"] = number
+    annotations = _annotations(service)
+    if annotations:
+        out["annotations"] = annotations
+    return out or None
+
+
+def _service_type(pod: Pod, service: Obj) -> dict[str, Any]:
+    kind = service.get("spec", "type") or "ClusterIP"
+    service.use("/spec/type")
+    if kind in ("LoadBalancer", "NodePort"):
+        return {"type": kind}
+    if kind != "ClusterIP":
+        pod.findings.append(service.finding(DROPPED, "/spec/type", f"Service type {kind}: not carried over (the "
+                                            "spec's Service is ClusterIP, LoadBalancer or NodePort)"))
+    return {}
+
+
+def _annotations(obj: Obj) -> dict[str, str]:
+    """An object's annotations but mlgitops', kubectl's and Helm's own, and those a cloud's controller writes."""
+    obj.use("/metadata/annotations")
+    return {str(k): str(v) for k, v in as_map(obj.get("metadata", "annotations")).items()
+            if not str(k).startswith(_OWN_ANNOTATIONS) and k not in _SERVER_ANNOTATIONS}
 
 
 def _startup(pod: Pod, out: dict[str, Any]) -> None:
@@ -192,67 +514,6 @@ def _empty_dir_sizes(pod: Pod) -> tuple[dict[str, Any], list[Any]]:
     return sizes, others
 
 
-def _rollout(pod: Pod, workload: Obj) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    strategy = as_map(workload.get("spec", "strategy"))
-    if strategy.get("type") == "Recreate":
-        out["rollout"] = {"type": "Recreate"}
-    elif isinstance(strategy.get("rollingUpdate"), dict):
-        rolling = {k: v for k, v in strategy["rollingUpdate"].items() if k in ("maxSurge", "maxUnavailable")}
-        if rolling and rolling != {"maxSurge": 1, "maxUnavailable": 0}:
-            out["rollout"] = rolling
-    grace = pod.spec.get("terminationGracePeriodSeconds")
-    if isinstance(grace, int) and grace not in (30, 40):
-        out["shutdown"] = {"gracePeriodSeconds": grace}
-    for key in ("priorityClassName", "runtimeClassName"):
-        if isinstance(pod.spec.get(key), str):
-            out[key] = pod.spec[key]
-    return out
-
-
-def _autoscaling(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
-    hpa = group.first("HorizontalPodAutoscaler")
-    if hpa is None:
-        return None
-    out: dict[str, Any] = {"minReplicas": hpa.get("spec", "minReplicas") or 1,
-                           "maxReplicas": hpa.get("spec", "maxReplicas")}
-    for i, metric in enumerate(as_list(hpa.get("spec", "metrics"))):
-        _hpa_metric(pod, hpa, f"/spec/metrics/{i}", metric, out)
-    behavior = hpa.get("spec", "behavior")
-    if isinstance(behavior, dict):
-        out["behavior"] = behavior
-    return out
-
-
-def _hpa_metric(pod: Pod, hpa: Obj, pointer: str, metric: Any, out: dict[str, Any]) -> None:
-    kind = dig(metric, "type")
-    utilization = dig(metric, "resource", "target", "averageUtilization")
-    if kind == "Resource" and dig(metric, "resource", "name") == "cpu" and utilization is not None:
-        out["targetCPUUtilization"] = utilization
-    elif kind == "Pods" and dig(metric, "pods", "target", "averageValue") is not None:
-        out["metric"] = dig(metric, "pods", "metric", "name")
-        value = dig(metric, "pods", "target", "averageValue")
-        out["targetRequestsPerSecond"] = int(value) if str(value).isdigit() else str(value)
-    else:
-        pod.findings.append(hpa.finding(DROPPED, pointer, f"the HPA's {kind or 'unknown'} metric is not carried "
-                                        "over: " + LATER.format(field="HPA External/Object/Pods metrics by name"),
-                                        "the spec scales on CPU utilisation or one Pods metric per second"))
-
-
-def _metrics(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
-    monitor = group.first("ServiceMonitor")
-    if monitor is None:
-        return None
-    endpoint = as_map(monitor.get("spec", "endpoints", 0))
-    out: dict[str, Any] = {"path": endpoint.get("path", "/metrics")}
-    number = _named_port(pod, _target(group.first("Service"), endpoint.get("port")) or endpoint.get("targetPort"))
-    if number is not None and number != port:
-        out["port"] = number
-    if isinstance(endpoint.get("interval"), str) and endpoint["interval"] != "30s":
-        out["interval"] = endpoint["interval"]
-    return out
-
-
 def _target(service: Obj | None, name: Any) -> Any:
     """The container port (name or number) a Service port name leads to; the name itself if none does."""
     for port in as_list(service.get("spec", "ports") if service else None):
@@ -275,6 +536,9 @@ def _ingress(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     if ingress is None:
         return None
     rule = as_map(ingress.get("spec", "rules", 0))
+    ingress.use("/spec/rules/0/host", "/spec/ingressClassName", "/spec/tls/0/secretName", "/spec/tls/0/hosts",
+                "/metadata/annotations")
+    use_shape(ingress, "/spec/rules/0/http/paths/0", dig(rule, "http", "paths", 0), _INGRESS_PATH)
     out: dict[str, Any] = {}
     if rule.get("host"):
         out["host"] = rule["host"]
@@ -290,29 +554,6 @@ def _ingress(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     if annotations:
         out["annotations"] = annotations
     return out
-
-
-def _service_shape(group: Group, pod: Pod) -> None:
-    service = group.first("Service")
-    if service is None:
-        return
-    kind = service.get("spec", "type") or "ClusterIP"
-    shape = []
-    if kind != "ClusterIP":
-        shape.append(f"type {kind}")
-    if service.get("spec", "clusterIP") == "None":
-        shape.append("headless (clusterIP: None)")
-    port = service.get("spec", "ports", 0, "port")
-    if port is not None and _int(port) != _SERVICE_PORT:
-        shape.append(f"port {port}")
-    extra = len([p for p in (as_list(service.get("spec", "ports")))[1:] if dig(p, "name") != "metrics"])
-    if extra > 0:
-        shape.append(f"{extra} more port(s)")
-    if shape:
-        pod.findings.append(service.finding(
-            DROPPED, "/spec", f"the Service's {', '.join(shape)}: mlgitops' Service is ClusterIP on port "
-            f"{_SERVICE_PORT} to the serving port; " + LATER.format(field="Service port and type"),
-            "clients that call the old port must move to port 80, or carry the shape with a raw patch"))
 
 
 def _pdb(group: Group, findings: list[Finding]) -> None:

@@ -5,8 +5,12 @@ Objects are grouped by model: each workload (Deployment, StatefulSet, Replicatio
 PyTorchJob, TrainJob, Katib Experiment, KServe InferenceService) starts or joins the group of its name (the
 `app.kubernetes.io/name` label, else `app`, else the object's name); a Service joins the group whose pods its
 selector matches, an HPA the group of its scaleTargetRef, a PDB the group its selector matches, an Ingress and a
-ServiceMonitor the group of their Service, a claim the group whose pods mount it. An object that joins no group
-is a finding, never silently lost.
+ServiceMonitor the group of their Service, a claim the group whose pods mount it, a ServiceAccount the group
+whose pods run as it. An object that joins no group is a finding, never silently lost.
+
+Within an object, every field the import reads is recorded (`Obj.use`, `use_shape`) or named by a finding;
+what is left is reported at its line by `import_objects.leftovers` (tests/spec/test_import_nothing_silent.py
+holds this: a field added anywhere is carried or reported).
 """
 
 from __future__ import annotations
@@ -20,13 +24,29 @@ from mlgitops.kube.images import split_image
 from mlgitops.kube.manifests import Document
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import import_serving, import_training
-from mlgitops.spec.import_objects import DROPPED, Obj, as_list, as_map, dig, objects
+from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig, leftovers, objects
 
 SERVING_KINDS = ("Deployment", "StatefulSet", "ReplicationController", "InferenceService")
 TRAINING_KINDS = ("Job", "CronJob", "PyTorchJob", "TrainJob", "Experiment")
 ATTACHED_KINDS = ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "PersistentVolumeClaim", "Ingress",
-                  "ServiceMonitor")
-IGNORED_KINDS = ("Namespace", "ServiceAccount", "NetworkPolicy", "ConfigMap", "Secret", "Role", "RoleBinding")
+                  "ServiceMonitor", "ServiceAccount")
+# Kinds the import does not carry, and why.
+IGNORED_KINDS = {
+    "Namespace": "mlgitops.yaml names each environment's namespace",
+    "ServiceAccount": "mlgitops makes the model's own",
+    "NetworkPolicy": "mlgitops makes its own, admitting the serving, metrics and `ports` ports",
+    "Role": "mlgitops' pods run without the Kubernetes API", "RoleBinding": "mlgitops' pods run without the "
+    "Kubernetes API",
+    "ConfigMap": "the spec mounts it by name (volumes: [{configMap: ...}]): keep it in each environment's "
+    "namespace",
+    "Secret": "the spec references it by name, never writes it: create it in each environment's namespace "
+    "(sealed-secrets, external-secrets)",
+}
+# Labels that name, select or manage the objects: mlgitops writes its own; any other label is carried as
+# spec.labels.
+_OWN_LABELS = ("app", "app.kubernetes.io/", "helm.sh/", "mlgitops.io/", "chart", "release", "heritage",
+               "version", "pod-template-hash", "team")
+_OWN_ANNOTATIONS = ("mlgitops.io/", "meta.helm.sh/", "kubectl.kubernetes.io/", "deployment.kubernetes.io/")
 _NAME = re.compile(r"[^a-z0-9-]+")
 _VERSION = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]{0,62}")
 
@@ -39,6 +59,8 @@ class Group:
     serving: Obj | None = None
     training: list[Obj] = field(default_factory=list)
     attached: dict[str, list[Obj]] = field(default_factory=dict)
+    optional_limits: frozenset[str] = frozenset()  # limits every environment's policy lets a spec leave out
+    patches: list[dict[str, Any]] = field(default_factory=list)  # spec.patches: what the spec cannot say
 
     def first(self, kind: str) -> Obj | None:
         found = as_list(self.attached.get(kind))
@@ -53,13 +75,17 @@ class Imported:
     spec: dict[str, Any]
     findings: list[Finding]
     sources: list[str]
+    objects: list[Obj] = field(default_factory=list)  # what it was read from, each with what it used
 
 
 def import_documents(docs: list[Document], name: str | None = None, team: str | None = None,
-                     ) -> tuple[list[Imported], list[Finding]]:
-    """Specs for the models in the documents, and the findings about the input as a whole."""
+                     optional_limits: frozenset[str] = frozenset()) -> tuple[list[Imported], list[Finding]]:
+    """Specs for the models in the documents, and the findings about the input as a whole. `optional_limits`:
+    the limits (cpu, memory) no environment's policy requires, so a request without a limit stays so."""
     objs, findings = objects(docs)
     groups = _group(objs, findings)
+    for group in groups:
+        group.optional_limits = optional_limits
     if name and len(groups) > 1:
         findings.append(Finding("import-grouping", f"--name {name}: the input holds {len(groups)} models "
                                 f"({', '.join(g.name for g in groups)})", hint="import them one at a time, or "
@@ -81,17 +107,23 @@ def _group(objs: list[Obj], findings: list[Finding]) -> list[Group]:
             _add_workload(groups.setdefault(model_name(obj), Group(model_name(obj))), obj, findings)
     for kind in ATTACHED_KINDS:
         for obj in (o for o in objs if o.kind == kind):
-            group = _owner(list(groups.values()), obj)
-            if group is None:
-                findings.append(obj.finding("import-grouping", "", f"{obj.ref} belongs to no workload of the "
-                                            "input: not carried over", "import it with the workload it serves"))
-            else:
-                group.attached.setdefault(kind, []).append(obj)
+            _attach(list(groups.values()), obj, findings)
     for obj in objs:
         if obj.kind not in SERVING_KINDS + TRAINING_KINDS + ATTACHED_KINDS:
-            why = "mlgitops generates its own" if obj.kind in IGNORED_KINDS else "a kind import does not read"
+            why = IGNORED_KINDS.get(obj.kind, "a kind import does not read")
             findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({why})"))
     return sorted(groups.values(), key=lambda g: g.name)
+
+
+def _attach(groups: list[Group], obj: Obj, findings: list[Finding]) -> None:
+    group = _owner(groups, obj)
+    if group is not None:
+        group.attached.setdefault(obj.kind, []).append(obj)
+    elif obj.kind == "ServiceAccount":
+        findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({IGNORED_KINDS[obj.kind]})"))
+    else:
+        findings.append(obj.finding("import-grouping", "", f"{obj.ref} belongs to no workload of the input: not "
+                                    "carried over", "import it with the workload it serves"))
 
 
 def _add_workload(group: Group, obj: Obj, findings: list[Finding]) -> None:
@@ -139,6 +171,9 @@ def _belongs(group: Group, obj: Obj) -> bool:
         "Ingress": lambda: service is not None and service.name in _backends(obj),
         "ServiceMonitor": lambda: service is not None and _selects(obj.get("spec", "selector"),
                                                                   as_map(service.get("metadata", "labels"))),
+        "ServiceAccount": lambda: workload is not None and obj.name in (
+            workload.get("spec", "template", "spec", "serviceAccountName"),
+            workload.get("spec", "template", "spec", "serviceAccount")),
     }
     return bool(checks[obj.kind]())
 
@@ -174,21 +209,31 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
     if group.serving is not None:
         spec["serving"] = import_serving.serving(group, group.serving, model, findings)
     if group.training:
-        training = import_training.training(group.training, model, findings)
+        training = import_training.training(group.training, model, findings, group.optional_limits)
         if training:
             spec["training"] = training
+    spec.update(_metadata(group, findings))
+    if group.patches:
+        spec["patches"] = group.patches
     image = dig(spec, "serving", "image") or dig(spec, "training", "image")
     model.setdefault("version", version_of(image))
     model.update({k: model.pop(k) for k in ("uri", "framework") if k in model})
+    owner = _owner_team(group, team, findings)
+    data = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": owner},
+            "spec": spec}
+    for obj in _all(group):
+        findings += leftovers(obj)
+    sources = sorted({o.doc.source for o in _all(group)})
+    return Imported(name, data, findings, sources, _all(group))
+
+
+def _owner_team(group: Group, team: str | None, findings: list[Finding]) -> str:
     owner = team or _team(group)
     if owner == "unknown":
         findings.append(_all(group)[0].finding(DROPPED, "/metadata", "no team label (mlgitops.io/team, team, "
                                                "app.kubernetes.io/part-of): metadata.team is 'unknown'",
                                                "pass --team, or edit metadata.team"))
-    data = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": owner},
-            "spec": spec}
-    sources = sorted({o.doc.source for o in _all(group)})
-    return Imported(name, data, findings, sources)
+    return owner
 
 
 def _team(group: Group) -> str:
@@ -203,3 +248,40 @@ def _team(group: Group) -> str:
 def _all(group: Group) -> list[Obj]:
     out = ([group.serving] if group.serving else []) + group.training
     return out + [o for objs in group.attached.values() for o in objs]
+
+
+def _metadata(group: Group, findings: list[Finding]) -> dict[str, Any]:
+    """spec.labels and spec.annotations from the objects' own (but the naming and managing ones), and a
+    finding for the namespace, which each environment names in mlgitops.yaml."""
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    namespaces: set[str] = set()
+    for obj in _all(group):
+        obj.use("/metadata/labels", "/metadata/namespace")
+        template = as_map(obj.get("spec", "template", "metadata", "labels")) if obj is group.serving else {}
+        for key, value in (as_map(obj.get("metadata", "labels")) | template).items():
+            if not _own(str(key), _OWN_LABELS):
+                labels.setdefault(str(key), str(value))
+        if obj is group.serving or obj in group.training:
+            obj.use("/metadata/annotations")
+            annotations |= _own_removed(as_map(obj.get("metadata", "annotations")), _OWN_ANNOTATIONS)
+        _namespace(obj, namespaces, findings)
+    return {k: v for k, v in (("labels", labels), ("annotations", annotations)) if v}
+
+
+def _own_removed(values: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in values.items() if not _own(str(k), prefixes)}
+
+
+def _namespace(obj: Obj, seen: set[str], findings: list[Finding]) -> None:
+    """The first time a namespace is met: not carried, each environment names its own."""
+    namespace = obj.get("metadata", "namespace")
+    if isinstance(namespace, str) and namespace not in seen:
+        seen.add(namespace)
+        findings.append(obj.finding(CHANGED, "/metadata/namespace", f"namespace '{namespace}': not carried over: "
+                                    "each environment's namespace is mlgitops.yaml's (environments[].namespace)",
+                                    "name it there, per environment"))
+
+
+def _own(key: str, prefixes: tuple[str, ...]) -> bool:
+    return any(key == p or (p.endswith("/") and key.startswith(p)) for p in prefixes)
