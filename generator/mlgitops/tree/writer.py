@@ -272,8 +272,12 @@ def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> 
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:  # from the open on: a Ctrl-C landing right after it still removes the temp file
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
+        try:  # os.write, not a file object: generate writes ~20,000 files, and the object cost a third of each
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
