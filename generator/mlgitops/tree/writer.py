@@ -42,7 +42,7 @@ class Plan:
 
 
 def is_temp(path: str) -> bool:
-    return bool(TEMP_FILE.match(path.rsplit("/", 1)[-1]))
+    return path.endswith(".tmp") and bool(TEMP_FILE.match(path.rsplit("/", 1)[-1]))
 
 
 def leftover_findings(the_plan: Plan) -> list[Finding]:
