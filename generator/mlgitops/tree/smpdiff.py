@@ -56,9 +56,9 @@ def _diff_map(base: dict[str, Any], target: dict[str, Any], path: tuple[str, ...
             if old != value:
                 out[key] = value
             continue
-        if _retyped(old, value):
+        if kind is not type(old) and _retyped(old, value):  # (one type on both sides is never retyped)
             return {"$patch": "replace", **clone(target)}
-        d = diff(old, value, (*path, key))
+        d = _diff_map(old, value, (*path, key)) if kind is dict and type(old) is dict else diff(old, value, (*path, key))
         if d is not SAME:
             out[key] = d
     for key in base:
