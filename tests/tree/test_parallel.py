@@ -18,7 +18,7 @@ def one_per_worker(monkeypatch):
 
 
 def _build(root):
-    return generation.build(Repo(root), use_cache=False, store_cache=False)
+    return generation.build(Repo(root), use_cache=False, store_cache=False, keep_models=False)
 
 
 def test_workers_render_the_same_tree_in_the_same_order(repo, one_per_worker, monkeypatch):
@@ -43,3 +43,10 @@ def test_a_spec_error_from_a_worker_keeps_its_position(repo, one_per_worker, mon
 def test_a_pool_only_when_each_cpu_gets_enough_specs():
     assert parallel.workers(parallel.POOL_MIN - 1) == 1
     assert parallel.workers(0) == 1
+
+
+def test_a_caller_that_reads_every_model_renders_in_this_process_and_keeps_them(repo, one_per_worker):
+    kept = generation.build(Repo(repo), use_cache=False, store_cache=False)  # as check and diff call it
+    assert kept.entries and all(e._model is not None for e in kept.entries)
+    pooled = _build(repo)  # generate's: workers send back files, not Models
+    assert pooled.entries and all(e._model is None for e in pooled.entries)

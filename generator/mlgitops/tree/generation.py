@@ -67,13 +67,15 @@ def _strays(repo: Repo) -> list[Finding]:
     return found
 
 
-def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Generated:
+def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_models: bool = True) -> Generated:
     """Read and validate every input, then render the whole tree. Touches no output file.
 
     Each valid spec's files are cached by content (the cache's generate/, see tree/cache.py), so an unchanged spec
     is neither parsed nor rendered again; with store_cache=False the cache is only read (a read-only
-    run writes nothing at all). The specs the cache misses are rendered in worker processes when there
-    are enough of them (tree/parallel.py); the results, and so the tree, are the same either way.
+    run writes nothing at all). With keep_models=False (generate, which needs only the files) the specs the
+    cache misses are rendered in worker processes when there are enough of them (tree/parallel.py): the
+    tree and the findings are the same, and an entry's Model is parsed again only if asked for. Callers
+    that read every Model (check, diff) keep the ones they render in this process.
     """
     config, findings = load_config(repo)
     if config is None:
@@ -89,7 +91,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
     result.findings.extend(_strays(repo))
     inputs = _read_inputs(repo, store, _salt(config))
     misses = [(i.rel, i.raw) for i in inputs if i.raw is not None and i.hit is None]
-    rendered = iter(parallel.render_all(misses, config))
+    rendered = iter(parallel.render_all(misses, config, pool=not keep_models))
     pending: list[tuple[str, str, Tree]] = []
     seen: dict[str, Entry] = {}
     for item in inputs:
@@ -172,11 +174,11 @@ def run(root: Path, check: bool = False, prune_all: bool = False,
     rollback, a failed write puts back the files already changed (set and promote)."""
     repo = Repo(root)
     if check:
-        result = build(repo, store_cache=False)
+        result = build(repo, store_cache=False, keep_models=False)
         outcome = _outcome(repo, result, check, prune_all, rollback)
     else:
         with writer.locked(root, notify=notify):
-            result = build(repo)
+            result = build(repo, keep_models=False)
             writer.pause("generate-read")
             outcome = _outcome(repo, result, check, prune_all, rollback)
     outcome.notes = result.notes

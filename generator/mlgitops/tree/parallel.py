@@ -18,7 +18,7 @@ from mlgitops.spec.config import Config
 from mlgitops.spec.model import Model, parse_model
 from mlgitops.tree.layout import Tree, model_tree
 
-POOL_MIN = 50  # specs per worker below which forking costs more than it saves (benchmarks/bench_generate.py)
+POOL_MIN = 50  # specs per worker below which forking costs more than it saves (~100 specs on 2 CPUs, measured)
 CHUNKS_PER_WORKER = 8  # small enough chunks that one slow worker does not finish long after the other
 
 Rendered = tuple[str | None, Model | None, Tree, list[Finding]]  # name (None: an error stops it), model, files, findings
@@ -45,18 +45,18 @@ def workers(count: int) -> int:
     return max(1, min(cpus, count // POOL_MIN))
 
 
-def render_all(specs: list[tuple[str, bytes]], config: Config) -> list[Rendered]:
-    """render() of each (path, bytes), in order. From workers, a result carries no Model (the parent
-    parses one again only if it asks for it: generation.Entry)."""
-    jobs = workers(len(specs))
+def render_all(specs: list[tuple[str, bytes]], config: Config, pool: bool = True) -> list[Rendered]:
+    """render() of each (path, bytes), in order; in workers when pool allows and there are enough specs.
+    From workers, a result carries no Model (the parent parses one again if it asks: generation.Entry)."""
+    jobs = workers(len(specs)) if pool else 1
     if jobs < 2:
         return [render(rel, raw, config) for rel, raw in specs]
     global _config
     _config = config
     chunk = max(1, len(specs) // (jobs * CHUNKS_PER_WORKER))
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_sigint) as pool:
-            return pool.map(_work, specs, chunksize=chunk)
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_sigint) as workers_pool:
+            return workers_pool.map(_work, specs, chunksize=chunk)
     finally:
         _config = None
 
