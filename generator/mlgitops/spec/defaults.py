@@ -30,22 +30,26 @@ def fill_defaults(schema: dict[str, Any], data: Any, root: dict[str, Any] | None
     if plan is None:
         return data
     if isinstance(data, dict):
-        out = dict(data)
-        for name, default, below in plan.props:
-            if name not in out:
-                if default is _ABSENT:
-                    continue
-                out[name] = clone(default)
-            if below is not None:
-                out[name] = fill_defaults(below, out[name], root)
-        if plan.extra is not None:
-            for name, value in data.items():
-                if name not in plan.known:
-                    out[name] = fill_defaults(plan.extra, value, root)
-        return out
+        return _fill_map(plan, data, root)
     if isinstance(data, list) and plan.items is not None:
         return [fill_defaults(plan.items, item, root) for item in data]
     return data
+
+
+def _fill_map(plan: _Plan, data: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    for name, default, below in plan.props:
+        if name not in out:
+            if default is _ABSENT:
+                continue
+            out[name] = clone(default)
+        if below is not None:
+            out[name] = fill_defaults(below, out[name], root)
+    if plan.extra is not None:
+        for name, value in data.items():
+            if name not in plan.known:
+                out[name] = fill_defaults(plan.extra, value, root)
+    return out
 
 
 _plans: dict[int, tuple[dict[str, Any], _Plan | None]] = {}  # id(schema) -> (the schema, kept alive; its plan)

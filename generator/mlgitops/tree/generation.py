@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,19 +95,10 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
     pending: list[tuple[str, str, Tree]] = []
     seen: dict[str, Entry] = {}
     for item in inputs:
-        if item.raw is None:
-            result.findings.extend(item.found)
+        got = _entry(item, rendered, config, result.findings, pending)
+        if got is None:
             continue
-        if item.hit is not None:
-            entry, tree = Entry(item.hit[0], item.rel, item.raw, config), item.hit[1]
-        else:
-            name, model, tree, found = next(rendered)
-            result.findings.extend(found)
-            if name is None:
-                continue
-            entry = Entry(name, item.rel, item.raw, config, model)
-            if not found:  # a cache hit brings back files, not findings: a tree with warnings renders every run
-                pending.append((item.digest, entry.name, tree))
+        entry, tree = got
         if entry.name in seen:
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue
@@ -131,6 +122,24 @@ class _Input:
     found: list[Finding]
     digest: str = ""
     hit: tuple[str, Tree] | None = None
+
+
+def _entry(item: _Input, rendered: Iterator[parallel.Rendered], config: Config, findings: list[Finding],
+           pending: list[tuple[str, str, Tree]]) -> tuple[Entry, Tree] | None:
+    """One input's entry and files, from the cache or the next rendered result (None when an error stops
+    it); its findings go to findings, and a fresh tree without findings to pending (for the cache)."""
+    if item.raw is None:
+        findings.extend(item.found)
+        return None
+    if item.hit is not None:
+        return Entry(item.hit[0], item.rel, item.raw, config), item.hit[1]
+    name, model, tree, found = next(rendered)
+    findings.extend(found)
+    if name is None:
+        return None
+    if not found:  # a cache hit brings back files, not findings: a tree with warnings renders every run
+        pending.append((item.digest, name, tree))
+    return Entry(name, item.rel, item.raw, config, model), tree
 
 
 def _read_inputs(repo: Repo, store: cache.TreeCache, salt: str) -> list[_Input]:

@@ -56,9 +56,9 @@ def _diff_map(base: dict[str, Any], target: dict[str, Any], path: tuple[str, ...
             if old != value:
                 out[key] = value
             continue
-        if kind is not type(old) and _retyped(old, value):  # (one type on both sides is never retyped)
+        if _retyped(old, value):
             return {"$patch": "replace", **clone(target)}
-        d = _diff_map(old, value, (*path, key)) if kind is dict and type(old) is dict else diff(old, value, (*path, key))
+        d = diff(old, value, (*path, key))
         if d is not SAME:
             out[key] = d
     for key in base:
@@ -85,6 +85,8 @@ def _diff_list(base: list, target: list, path: tuple[str, ...]):
 def _retyped(old, new) -> bool:
     """A scalar that changes between string and number: kyaml keeps the old YAML tag on a merge
     (maxSurge 25% -> 1 would build as "1"), so the map holding it is replaced whole instead."""
+    if type(old) is type(new):  # the common case: one type on both sides is never retyped
+        return False
     scalars = (str, int, float, bool)
     return (isinstance(old, scalars) and isinstance(new, scalars)
             and (isinstance(old, str) != isinstance(new, str) or isinstance(old, bool) != isinstance(new, bool)))
