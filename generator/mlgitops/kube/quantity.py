@@ -11,6 +11,7 @@ overflows.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_CEILING, ROUND_DOWN, ROUND_UP, Context, Decimal, localcontext
 from typing import Any
@@ -27,13 +28,20 @@ _QUANTITY = re.compile(r"([+-]?)([0-9]+\.?[0-9]*|\.[0-9]+)(?:([eE])([+-]?[0-9]+)
 
 def parse(value: Any) -> Decimal:
     """The value of a quantity (text, or a number as YAML reads one); ValueError for anything else."""
-    text = str(value).strip() if not isinstance(value, bool) else ""
+    try:
+        return _parse_text(str(value).strip() if not isinstance(value, bool) else "")
+    except ValueError as why:
+        raise ValueError(f"not a Kubernetes quantity: {value!r}{why}") from None
+
+
+@functools.lru_cache(maxsize=4096)  # specs repeat a few quantities thousands of times; a Decimal is immutable
+def _parse_text(text: str) -> Decimal:
     match = _QUANTITY.fullmatch(text)
     if not match:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}")
+        raise ValueError("")
     sign, number, exponent, power, suffix = match.groups()
     if exponent and abs(int(power)) >= INT32:
-        raise ValueError(f"not a Kubernetes quantity: {value!r} (the exponent is out of range)")
+        raise ValueError(" (the exponent is out of range)")
     with localcontext(EXACT):
         amount = Decimal(number.rstrip(".") or "0")
         amount = amount.scaleb(int(power)) if exponent else amount.scaleb(DECIMAL.get(suffix, 0))

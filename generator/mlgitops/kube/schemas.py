@@ -63,6 +63,7 @@ def available_versions() -> tuple[str, ...]:
     return tuple(f"{m[1]}.{m[2]}.0" for m in sorted(filter(None, found), key=lambda m: (int(m[1]), int(m[2]))))
 
 
+@functools.lru_cache(maxsize=64)  # asked for every object of every model; a pure function of its text
 def schema_version(kubernetes_version: str) -> str:
     """The schema set for a version: any patch release of a shipped minor (1.33, 1.33.4 -> 1.33.0)."""
     match = _VERSION.match(kubernetes_version.strip())
@@ -73,6 +74,7 @@ def schema_version(kubernetes_version: str) -> str:
     return wanted
 
 
+@functools.lru_cache(maxsize=64)
 def full_version(kubernetes_version: str) -> str:
     """A version as MAJOR.MINOR.PATCH: a bare minor means its newest shipped patch release
     ("1.30" -> "1.30.0"), a patch release stays as written ("v1.30.4" -> "1.30.4"). FatalError when

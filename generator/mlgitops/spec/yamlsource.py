@@ -108,8 +108,8 @@ class _Walker:
                        "remove it: the API server and kustomize refuse control characters (tab and newline are fine)")
 
     def scalar(self, node: Any, pointer: str) -> Any:
-        if node.tag == "tag:yaml.org,2002:timestamp":
-            value: Any = node.value
+        if node.tag == "tag:yaml.org,2002:timestamp" or node.tag == "tag:yaml.org,2002:str":
+            value: Any = node.value  # a string is its node's text (what the constructor would return, slower)
         else:
             value = self.loader.construct_object(node)
         if isinstance(value, (datetime.date, bytes)):

@@ -236,15 +236,22 @@ class Store:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
+        self._secret: bytes | None = None
 
     def path(self, digest: str) -> Path:
-        return self.folder / digest[:2] / digest
+        return Path(self._where(digest))
+
+    def _where(self, digest: str) -> str:
+        return os.path.join(self.folder, digest[:2], digest)
 
     def secret(self, create: bool) -> bytes | None:
         """The machine's key, or None (no key yet, and create is False); a key that cannot be used
         turns the cache off with one warning."""
+        if self._secret is not None:  # one look-up of the key file per store, not one per entry
+            return self._secret
         try:
-            return _secret(key_file(), create)
+            self._secret = _secret(key_file(), create)
+            return self._secret
         except Unusable as exc:
             self.enabled = False
             self.warnings.append(f"{exc}: running without the cache")
@@ -254,7 +261,7 @@ class Store:
         if not self.enabled:
             return None
         secret = self.secret(create=False)
-        blob = read_regular(os.fspath(self.path(digest))) if secret else None
+        blob = read_regular(self._where(digest)) if secret else None
         payload = None if blob is None or secret is None else decode(secret, self.kind, digest, blob)
         if payload is None:
             self.misses += 1
@@ -269,7 +276,7 @@ class Store:
         if not secret:
             return
         try:
-            write_atomic(self.path(digest), encode(secret, self.kind, digest, payload))
+            write_atomic(self._where(digest), encode(secret, self.kind, digest, payload))
         except OSError as exc:  # a cache that cannot be written only makes the next run slower
             self.enabled = False
             self.warnings.append(f"cannot write the cache in {self.folder.parent} ({exc.strerror or exc}): "

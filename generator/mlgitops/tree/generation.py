@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,8 +12,8 @@ from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
 from mlgitops.spec.repo import Repo, escaped
 from mlgitops.spec.training import config_findings
-from mlgitops.tree import cache, drift, writer
-from mlgitops.tree.layout import Tree, model_tree, serving_pairs, sync_tree, training_pairs
+from mlgitops.tree import cache, drift, parallel, writer
+from mlgitops.tree.layout import Tree, serving_pairs, sync_tree, training_pairs
 
 
 @dataclass
@@ -67,23 +67,15 @@ def _strays(repo: Repo) -> list[Finding]:
     return found
 
 
-def _render(rel: str, raw: bytes, config: Config) -> tuple[tuple[Entry, Tree] | None, list[Finding]]:
-    """A spec not in the cache: parsed, validated and rendered (None when an error stops it), and its findings."""
-    model, found = parse_model(rel, raw, config)
-    if model is None:
-        return None, found
-    tree, found = model_tree(model, config)
-    if has_errors(found):
-        return None, found
-    return (Entry(model.name, rel, raw, config, model), tree), found
-
-
-def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Generated:
+def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_models: bool = True) -> Generated:
     """Read and validate every input, then render the whole tree. Touches no output file.
 
     Each valid spec's files are cached by content (the cache's generate/, see tree/cache.py), so an unchanged spec
     is neither parsed nor rendered again; with store_cache=False the cache is only read (a read-only
-    run writes nothing at all).
+    run writes nothing at all). With keep_models=False (generate, which needs only the files) the specs the
+    cache misses are rendered in worker processes when there are enough of them (tree/parallel.py): the
+    tree and the findings are the same, and an entry's Model is parsed again only if asked for. Callers
+    that read every Model (check, diff) keep the ones they render in this process.
     """
     config, findings = load_config(repo)
     if config is None:
@@ -96,29 +88,17 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
             "cache-in-repository", "a cache folder in the repository is never read (a commit could forge it)",
             cache.LEGACY_DIR, Position(), f"delete it (git rm -r --cached {cache.LEGACY_DIR} if committed): "
             f"the cache lives in {cache.home()}", Severity.WARNING))
-    salt = _salt(config)
     result.findings.extend(_strays(repo))
-    seen: dict[str, Entry] = {}
+    inputs = _read_inputs(repo, store, _salt(config))
+    misses = [(i.rel, i.raw) for i in inputs if i.raw is not None and i.hit is None]
+    rendered = iter(parallel.render_all(misses, config, pool=not keep_models))
     pending: list[tuple[str, str, Tree]] = []
-    for file in repo.model_files():
-        rel = repo.rel(file)
-        raw, found = repo.read_input(file)
-        if raw is None:
-            result.findings.extend(found)
+    seen: dict[str, Entry] = {}
+    for item in inputs:
+        got = _entry(item, rendered, config, result.findings, pending)
+        if got is None:
             continue
-        digest = cache.key(salt, rel, raw)
-        hit = store.get(digest)
-        if hit is not None:
-            entry = Entry(hit[0], rel, raw, config)
-            tree = hit[1]
-        else:
-            fresh, found = _render(rel, raw, config)
-            result.findings.extend(found)
-            if fresh is None:
-                continue
-            entry, tree = fresh
-            if not found:  # a cache hit brings back files, not findings: a tree with warnings renders every run
-                pending.append((digest, entry.name, tree))
+        entry, tree = got
         if entry.name in seen:
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue
@@ -130,6 +110,49 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True) -> Gener
         for digest, name, tree in pending:
             store.put(digest, name, tree)
     return result
+
+
+@dataclass
+class _Input:
+    """One file of models/: its bytes and cache key, and the cached files when the cache has them (or, when
+    it cannot be read, raw is None and found says why)."""
+
+    rel: str
+    raw: bytes | None
+    found: list[Finding]
+    digest: str = ""
+    hit: tuple[str, Tree] | None = None
+
+
+def _entry(item: _Input, rendered: Iterator[parallel.Rendered], config: Config, findings: list[Finding],
+           pending: list[tuple[str, str, Tree]]) -> tuple[Entry, Tree] | None:
+    """One input's entry and files, from the cache or the next rendered result (None when an error stops
+    it); its findings go to findings, and a fresh tree without findings to pending (for the cache)."""
+    if item.raw is None:
+        findings.extend(item.found)
+        return None
+    if item.hit is not None:
+        return Entry(item.hit[0], item.rel, item.raw, config), item.hit[1]
+    name, model, tree, found = next(rendered)
+    findings.extend(found)
+    if name is None:
+        return None
+    if not found:  # a cache hit brings back files, not findings: a tree with warnings renders every run
+        pending.append((item.digest, name, tree))
+    return Entry(name, item.rel, item.raw, config, model), tree
+
+
+def _read_inputs(repo: Repo, store: cache.TreeCache, salt: str) -> list[_Input]:
+    inputs = []
+    for file in repo.model_files():
+        rel = repo.rel(file)
+        raw, found = repo.read_input(file)
+        if raw is None:
+            inputs.append(_Input(rel, None, found))
+            continue
+        digest = cache.key(salt, rel, raw)
+        inputs.append(_Input(rel, raw, found, digest, store.get(digest)))
+    return inputs
 
 
 @dataclass
@@ -160,11 +183,11 @@ def run(root: Path, check: bool = False, prune_all: bool = False,
     rollback, a failed write puts back the files already changed (set and promote)."""
     repo = Repo(root)
     if check:
-        result = build(repo, store_cache=False)
+        result = build(repo, store_cache=False, keep_models=False)
         outcome = _outcome(repo, result, check, prune_all, rollback)
     else:
         with writer.locked(root, notify=notify):
-            result = build(repo)
+            result = build(repo, keep_models=False)
             writer.pause("generate-read")
             outcome = _outcome(repo, result, check, prune_all, rollback)
     outcome.notes = result.notes

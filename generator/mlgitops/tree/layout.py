@@ -288,7 +288,7 @@ def intended(model: Model, config: Config, env: str) -> list[Manifest]:
 
 def training_pairs(tree: Tree) -> frozenset[tuple[str, str]]:
     """(model, environment) of every training folder in a tree."""
-    units = (Unit.of_file(path) for path in tree)
+    units = (Unit.of_file(path) for path in tree if path.endswith(f"/{TRAINING}/{KUSTOMIZATION}"))
     return frozenset((u.model, u.env) for u, name in filter(None, units) if u.training and name == KUSTOMIZATION)
 
 

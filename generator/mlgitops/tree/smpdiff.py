@@ -85,6 +85,8 @@ def _diff_list(base: list, target: list, path: tuple[str, ...]):
 def _retyped(old, new) -> bool:
     """A scalar that changes between string and number: kyaml keeps the old YAML tag on a merge
     (maxSurge 25% -> 1 would build as "1"), so the map holding it is replaced whole instead."""
+    if type(old) is type(new):  # the common case: one type on both sides is never retyped
+        return False
     scalars = (str, int, float, bool)
     return (isinstance(old, scalars) and isinstance(new, scalars)
             and (isinstance(old, str) != isinstance(new, str) or isinstance(old, bool) != isinstance(new, bool)))

@@ -42,7 +42,7 @@ class Plan:
 
 
 def is_temp(path: str) -> bool:
-    return bool(TEMP_FILE.match(path.rsplit("/", 1)[-1]))
+    return path.endswith(".tmp") and bool(TEMP_FILE.match(path.rsplit("/", 1)[-1]))
 
 
 def leftover_findings(the_plan: Plan) -> list[Finding]:
@@ -76,9 +76,15 @@ def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
 
 
 def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
+    try:  # os.read, not a file object: an unchanged run reads every generated file, ~20,000 of them
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise FatalError(f"cannot read {path}: {exc.strerror or exc}", "make it readable") from None
 
@@ -92,10 +98,16 @@ def spec_temps(root: Path) -> list[str]:
     return sorted(f"{MODELS_DIR}/{e.name}" for e in entries if is_temp(e.name) and e.is_file(follow_symlinks=False))
 
 
+# A path under a generated root made of parts that are not empty, `.` or `..` and hold no backslash or NUL.
+_PLAIN_GENERATED = re.compile("(?:" + "|".join(map(re.escape, GENERATED_ROOTS)) + r")(?:/(?!\.\.?(?:/|\Z))[^/\\\x00]+)+")
+
+
 def outside(path: str) -> str | None:
     """Why path is not a file of the generated tree (None when it is): it must be relative, plain
     (no empty, `.` or `..` part, no backslash or NUL) and under base/, overlays/ or clusters/.
     Whatever a path comes from (a render, the cache), this is proven before anything is written."""
+    if _PLAIN_GENERATED.fullmatch(path):  # the common case, proven in one match
+        return None
     parts = path.split("/")
     if path.startswith("/") or any(part in ("", ".", "..") for part in parts) or "\\" in path or "\0" in path:
         return "is not a plain relative path"
@@ -272,8 +284,12 @@ def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> 
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:  # from the open on: a Ctrl-C landing right after it still removes the temp file
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
+        try:  # os.write, not a file object: generate writes ~20,000 files, and the object cost a third of each
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

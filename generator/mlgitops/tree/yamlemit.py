@@ -92,36 +92,47 @@ def scalar(value) -> str:
     raise TypeError(f"cannot emit {type(value).__name__} as YAML")
 
 
-def _emit(value, indent: str, out: list[str]) -> None:
-    """Append the lines of a block collection (value is a non-empty dict or list)."""
-    if isinstance(value, dict):
-        for key in sorted(value):
-            item = value[key]
-            head = f"{indent}{scalar_str(key)}:"
-            if type(item) is str:  # the commonest leaf, without the two calls of _inline
-                out.append(f"{head} {scalar_str(item)}")
-            elif isinstance(item, dict) and item:
+def _emit(value, indent: str, out: list[str], first: str = "") -> None:
+    """Append the lines of a block collection (value is a non-empty dict or list). first, when given, is
+    what the first line starts with instead of indent (`- ` of the list item holding this collection)."""
+    if type(value) is dict or isinstance(value, dict):
+        _emit_map(value, indent, out, first or indent)
+        return
+    lead = first or indent
+    inner = indent + "  "
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            out.append(f"{lead}- {scalar_str(item)}")
+        elif (kind is dict or kind is list or isinstance(item, (dict, list))) and item:
+            _emit(item, inner, out, f"{lead}- ")
+        else:
+            out.append(f"{lead}- {_inline(item)}")
+        lead = indent
+
+
+def _emit_map(value: dict, indent: str, out: list[str], lead: str) -> None:
+    inner = indent + "  "
+    for key, item in sorted(value.items()):  # keys are unique, so only they are compared
+        head = f"{lead}{scalar_str(key)}:"
+        lead = indent
+        kind = type(item)
+        if kind is str:  # the commonest leaf, without the two calls of _inline
+            out.append(f"{head} {scalar_str(item)}")
+        elif kind is dict or (kind is not list and isinstance(item, dict)):
+            if item:
                 out.append(head)
-                _emit(item, indent + "  ", out)
-            elif isinstance(item, list) and item:
+                _emit_map(item, inner, out, inner)
+            else:
+                out.append(f"{head} {{}}")
+        elif kind is list or isinstance(item, list):
+            if item:
                 out.append(head)
                 _emit(item, indent, out)
             else:
-                out.append(f"{head} {_inline(item)}")
-        return
-    for item in value:
-        if isinstance(item, dict) and item:
-            sub: list[str] = []
-            _emit(item, indent + "  ", sub)
-            sub[0] = f"{indent}- {sub[0][len(indent) + 2:]}"
-            out.extend(sub)
-        elif isinstance(item, list) and item:
-            sub = []
-            _emit(item, indent + "  ", sub)
-            sub[0] = f"{indent}- {sub[0][len(indent) + 2:]}"
-            out.extend(sub)
+                out.append(f"{head} []")
         else:
-            out.append(f"{indent}- {_inline(item)}")
+            out.append(f"{head} {scalar(item)}")
 
 
 def _inline(value) -> str:
