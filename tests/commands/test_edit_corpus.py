@@ -41,6 +41,10 @@ def _formattings() -> dict[str, str]:
 
 
 FORMATTINGS = _formattings()
+# The committed examples in every loop; the other formattings (same edits, other layouts) are slow: make test
+# and .ci/run run them all.
+FORMATTING_CASES = [pytest.param(name, id=name, marks=() if name.startswith("example-") else pytest.mark.slow)
+                    for name in FORMATTINGS]
 ENVS = ("dev", "staging", "prod")
 # (id, --env, KEY=VALUE...): scalars, maps, new keys, nested new maps, nulls and removals
 EDITS = [
@@ -109,7 +113,7 @@ def _assert_file_kept(before: str, after: str) -> None:
 
 
 @pytest.mark.parametrize("edit_id,env,assignments", EDITS, ids=[e[0] for e in EDITS])
-@pytest.mark.parametrize("formatting", FORMATTINGS, ids=list(FORMATTINGS))
+@pytest.mark.parametrize("formatting", FORMATTING_CASES)
 def test_set_changes_only_the_intended_lines(formatting, edit_id, env, assignments):
     before = FORMATTINGS[formatting]
     session = _session(before)
@@ -132,7 +136,7 @@ def _effective(session, model, env):
 
 
 @pytest.mark.parametrize("pair", [(a, b) for a in ENVS for b in ENVS if a != b], ids=lambda p: f"{p[0]}-to-{p[1]}")
-@pytest.mark.parametrize("formatting", FORMATTINGS, ids=list(FORMATTINGS))
+@pytest.mark.parametrize("formatting", FORMATTING_CASES)
 def test_promote_changes_only_the_target_override(formatting, pair):
     source, target = pair
     before = FORMATTINGS[formatting]

@@ -118,7 +118,8 @@ def wait_for(path: Path, proc: subprocess.Popen) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("signum", [pytest.param(signal.SIGINT, id="ctrl-c"),
+                                    pytest.param(signal.SIGTERM, id="sigterm", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("point", ["spec-written", "tree-written"])
 @pytest.mark.parametrize("command", [SET, PROMOTE], ids=["set", "promote"])
 def test_a_signal_after_the_spec_is_written_restores_it(ready, tmp_path, command, point, signum):
