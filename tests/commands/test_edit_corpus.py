@@ -9,7 +9,6 @@ indents, multi-line flow overrides), and CRLF, BOM and no-final-newline variants
 
 from __future__ import annotations
 
-import copy
 import difflib
 from functools import cache
 
@@ -68,9 +67,14 @@ def _repo():
     return repo, config
 
 
+def yaml_data(text: str):
+    """What a YAML 1.1 reader gets from text (libyaml's: the same data as yaml.safe_load, several times faster)."""
+    return yaml.load(text.removeprefix("\ufeff"), Loader=yaml.CSafeLoader)
+
+
 def _session(text: str) -> spec_edit.Session:
     repo, config = _repo()
-    name = yaml.safe_load(text.removeprefix("\ufeff"))["metadata"]["name"]
+    name = yaml_data(text)["metadata"]["name"]
     session = spec_edit.session_for(repo, config, f"models/{name}.yaml", text)
     assert session is not None, "the corpus file does not validate before the edit"
     return session
@@ -123,10 +127,10 @@ def test_set_changes_only_the_intended_lines(formatting, edit_id, env, assignmen
     allowed = set().union(*(node_lines(before, prefix + parts) for parts, _ in edits))
     assert changed_original_lines(before, after) <= allowed, "\n".join(difflib.unified_diff(
         before.splitlines(), after.splitlines(), lineterm=""))
-    expected = copy.deepcopy(yaml.safe_load(before.removeprefix("\ufeff")))
+    expected = yaml_data(before)
     for parts, value in edits:
         _put(expected, prefix + parts, value)
-    assert yaml.safe_load(after.removeprefix("\ufeff")) == expected
+    assert yaml_data(after) == expected
     _assert_file_kept(before, after)
     assert [f for f in session.validate(after) if f.severity == "error"] == []
 
@@ -153,7 +157,7 @@ def test_promote_changes_only_the_target_override(formatting, pair):
     assert promote._field(promote._written(session, edited, target), ("model", "uri")) == source_uri
     allowed = node_lines(before, ("spec", "environments", target))
     assert changed_original_lines(before, after) <= allowed
-    old, new = yaml.safe_load(before.removeprefix("\ufeff")), yaml.safe_load(after.removeprefix("\ufeff"))
+    old, new = yaml_data(before), yaml_data(after)
     for data in (old, new):
         data["spec"].get("environments", {}).pop(target, None)
     assert old == new, "promote changed something outside the target's override"

@@ -156,6 +156,7 @@ def test_a_generate_that_read_the_specs_never_reverts_a_concurrent_set(generated
     assert run_cli(capsys, "generate", "--check", "--repo", str(generated)).code == 0
 
 
+@pytest.mark.slow
 def test_concurrent_sets_and_generates_end_with_the_last_edit_generated(generated, capsys):
     """Bounded contention without hooks: every run exits 0, and the tree matches the final spec."""
     procs = []
