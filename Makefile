@@ -17,8 +17,10 @@ generate: $(STAMP)
 check: $(STAMP)
 	$(BIN)/mlgitops generate --check
 
-# Both run on every core (pytest-xdist, `-n auto` in pyproject); test-fast leaves out the tests marked slow
-# (fuzzers, subprocess-heavy scenarios) and still reaches every stage.
+# Both run on every core (pytest-xdist, `-n auto` in pyproject; the slow tests are scheduled first, see
+# tests/conftest.py). test (and .ci/run) runs everything with hypothesis' thorough profile; test-fast leaves out
+# the tests marked slow (fuzzers, subprocess-heavy scenarios, the repeats of a case over more layouts, versions
+# or files) and runs each property with a tenth of its examples (the fast profile), and still reaches every stage.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
