@@ -21,6 +21,11 @@ check: $(STAMP)
 # tests/conftest.py). test (and .ci/run) runs everything with hypothesis' thorough profile; test-fast leaves out
 # the tests marked slow (fuzzers, subprocess-heavy scenarios, the repeats of a case over more layouts, versions
 # or files) and runs each property with a tenth of its examples (the fast profile), and still reaches every stage.
+# Python's default bytecode caching even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): each
+# xdist worker and each `mlgitops` a test starts would otherwise compile mlgitops and re-rewrite every test
+# module's asserts again (__pycache__/ is git-ignored).
+test test-fast: export PYTHONDONTWRITEBYTECODE =
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
