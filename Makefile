@@ -17,13 +17,20 @@ generate: $(STAMP)
 check: $(STAMP)
 	$(BIN)/mlgitops generate --check
 
-# Both run on every core (pytest-xdist, `-n auto` in pyproject); test-fast leaves out the tests marked slow
-# (fuzzers, subprocess-heavy scenarios) and still reaches every stage.
+# Both run on every core (pytest-xdist, `-n auto` in pyproject; the slow tests are scheduled first, see
+# tests/conftest.py). test (and .ci/run) runs everything with hypothesis' thorough profile; test-fast leaves out
+# the tests marked slow (fuzzers, subprocess-heavy scenarios, the repeats of a case over more layouts, versions
+# or files) and runs each property with a tenth of its examples (the fast profile), and still reaches every stage.
+# Python's default bytecode caching even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): each
+# xdist worker and each `mlgitops` a test starts would otherwise compile mlgitops and re-rewrite every test
+# module's asserts again (__pycache__/ is git-ignored).
+test test-fast: export PYTHONDONTWRITEBYTECODE =
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --hypothesis-profile=fast
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_generate.py

@@ -15,11 +15,25 @@ from hypothesis import settings
 from mlgitops.cli import main
 from mlgitops.tree import cache
 
-# Under pytest-xdist each worker is its own process: no shared example database to race on (a failing
-# example is still printed with its @reproduce_failure blob).
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    settings.register_profile("xdist", database=None)
-    settings.load_profile("xdist")
+# Hypothesis profiles. "thorough" (the default: `make test`, .ci/run) runs every property with the examples its
+# test asks for; "fast" (`make test-fast`: --hypothesis-profile=fast) a tenth of them, at least 5, through
+# `examples` below: the same properties, a smaller search. Under pytest-xdist each worker is its own process:
+# no shared example database to race on (a failing example is still printed with its @reproduce_failure blob).
+_DATABASE = {"database": None} if os.environ.get("PYTEST_XDIST_WORKER") else {}
+settings.register_profile("thorough", **_DATABASE)
+settings.register_profile("fast", max_examples=10, **_DATABASE)
+settings.load_profile("thorough")  # hypothesis' pytest plugin loads --hypothesis-profile after this
+
+
+def examples(n: int) -> int:
+    """The examples a property runs: n under the thorough profile, a tenth (at least 5) under the fast one."""
+    return n if settings.get_current_profile_name() != "fast" else min(n, max(5, n // 10))
+
+
+def pytest_collection_modifyitems(items):
+    """The slow tests first (order otherwise kept): under pytest-xdist the long ones then start at once on
+    every worker and short ones fill in at the end, instead of one worker finishing a long test alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The example specs the tests build on, by name: a model a user adds while trying the README is not one.

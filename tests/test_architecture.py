@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -40,3 +41,25 @@ def test_each_stage_says_what_it_owns():
     for stage in STAGES:
         doc = (PACKAGE / stage / "__init__.py").read_text()
         assert doc.startswith('"""') and len(doc) > 80, stage
+
+
+def _listed_modules() -> dict[str, list[str]]:
+    """docs/architecture.md's "Every module, one line each": per stage, each name written as a module
+    (`name` — ..., or `a`, `b` — ...), as often as it is written."""
+    text = (ROOT / "docs/architecture.md").read_text()
+    section = text[text.index("## Every module, one line each"):text.index("## Where a new feature goes")]
+    parts = re.split(r"^\*\*`(\w+)/`\*\*", section, flags=re.M)
+    return {stage: re.findall(r"`([\w/]+)`(?=(?:, `[\w/]+`)* —)", body) for stage, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def test_the_architecture_doc_lists_every_module_once():
+    """One home for the module list: a new module gets its line, a removed one loses it."""
+    listed = _listed_modules()
+    assert sorted(listed) == sorted(["mlgitops", *STAGES])
+    assert sorted(listed.pop("mlgitops")) == ["__main__", "cli"]
+    for stage in STAGES:
+        folder = PACKAGE / stage
+        modules = [p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.py")]
+        expected = sorted(m.removesuffix("/__init__") + "/" if m.endswith("/__init__") else m
+                          for m in modules if m != "__init__")
+        assert sorted(listed[stage]) == expected, stage

@@ -35,6 +35,7 @@ def refused_at(result: subprocess.CompletedProcess, where: str, rule: str) -> No
 # 7. crashes and hangs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("nesting", ["[" * DEEP + "]" * DEEP, "{a: " * DEEP + "1" + "}" * DEEP],
                          ids=["flow-sequences", "flow-mappings"])
 def test_deep_flow_nesting_in_a_spec_is_a_finding_not_a_segfault(generated, nesting):

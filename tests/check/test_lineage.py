@@ -242,6 +242,7 @@ SEQUENCES = st.sampled_from(sorted(MODELS)).flatmap(lambda m: st.tuples(st.just(
                                                                                               max_size=4)))
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(SEQUENCES)
 def test_every_edit_sequence_keeps_weights_and_versions_together(tmp_path_factory, sequence):

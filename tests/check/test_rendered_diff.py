@@ -549,6 +549,7 @@ spec:
 """
 
 
+@pytest.mark.slow
 def test_a_300_model_pull_request_is_a_markdown_comment_under_githubs_limit(tmp_path, capsys):
     repo = tmp_path / "repo"
     (repo / "models").mkdir(parents=True)

@@ -58,9 +58,14 @@ def test_a_rule_that_is_not_promql_reads_an_undeclared_metric_or_repeats_a_name_
     assert messages[0].startswith("rule mlgitops:sli_error:ratio_rate1h with labels")
 
 
+# promtool spends seconds on each file's unit tests: the fast loop runs prod's fraud-detector, make test all six
+RULE_CASES = [pytest.param(p, id=p.parent.parent.relative_to(ROOT / "overlays").as_posix(),
+                           marks=() if p.parts[-4:-2] == ("prod", "fraud-detector") else pytest.mark.slow)
+              for p in RULE_FILES]
+
+
 @needs_promtool
-@pytest.mark.parametrize("rules", RULE_FILES, ids=[p.parent.parent.relative_to(ROOT / "overlays").as_posix()
-                                                   for p in RULE_FILES])
+@pytest.mark.parametrize("rules", RULE_CASES)
 def test_promtool_accepts_the_rules_and_their_unit_tests_pass(rules: Path):
     check = subprocess.run([PROMTOOL, "check", "rules", rules.name], cwd=rules.parent, capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -85,6 +90,7 @@ def test_the_unit_tests_catch_a_page_that_no_longer_fires(tmp_path):
     assert run.returncode != 0 and "ModelAvailabilityBudgetBurnPage" in run.stdout + run.stderr
 
 
+@pytest.mark.slow
 @needs_promtool
 def test_a_canary_gets_a_guard_whose_unit_tests_pass(repo, capsys):
     """With a canary in prod, the generated tests show a canary 3x worse than stable alerting and an equal one not."""

@@ -118,7 +118,8 @@ def wait_for(path: Path, proc: subprocess.Popen) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("signum", [pytest.param(signal.SIGINT, id="ctrl-c"),
+                                    pytest.param(signal.SIGTERM, id="sigterm", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("point", ["spec-written", "tree-written"])
 @pytest.mark.parametrize("command", [SET, PROMOTE], ids=["set", "promote"])
 def test_a_signal_after_the_spec_is_written_restores_it(ready, tmp_path, command, point, signum):
@@ -155,6 +156,7 @@ def test_a_generate_that_read_the_specs_never_reverts_a_concurrent_set(generated
     assert run_cli(capsys, "generate", "--check", "--repo", str(generated)).code == 0
 
 
+@pytest.mark.slow
 def test_concurrent_sets_and_generates_end_with_the_last_edit_generated(generated, capsys):
     """Bounded contention without hooks: every run exits 0, and the tree matches the final spec."""
     procs = []

@@ -10,7 +10,7 @@ import sys
 import jsonschema_rs
 import pytest
 import yaml
-from conftest import ROOT, run_cli
+from conftest import ROOT, examples, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlgitops.kube import schemas as kubeschemas
@@ -257,7 +257,7 @@ _SEED = (CORPUS / "valid-deployment.yaml").read_bytes()
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, len(_SEED)), st.binary(max_size=8)), max_size=6))
 def test_byte_level_fuzz_gives_an_exit_code_not_a_traceback(capsys, monkeypatch, edits):
     data = bytearray(_SEED)
@@ -278,7 +278,7 @@ _RESOURCE = st.fixed_dictionaries({"apiVersion": st.sampled_from(["v1", "apps/v1
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_RESOURCE, min_size=1, max_size=3), st.booleans())
 def test_tree_level_fuzz_gives_an_exit_code_not_a_traceback(capsys, monkeypatch, resources, flow):
     text = "---\n".join(yaml.safe_dump(r, default_flow_style=flow, allow_unicode=True) for r in resources)

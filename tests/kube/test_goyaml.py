@@ -6,6 +6,7 @@ import math
 import re
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.kube import manifests, yamlexact
@@ -78,7 +79,7 @@ def _exact(text: str):
 
 
 @pytest.mark.slow
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(st.lists(_TOKEN.filter(_comparable), min_size=1, max_size=3))
 def test_the_fast_path_reads_exactly_what_go_reads(tokens):
     values = "".join(f"v{i}: {t}\n" for i, t in enumerate(tokens))
@@ -107,7 +108,7 @@ def _odd_documents(draw) -> str:
 
 
 @pytest.mark.slow
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(_odd_documents())
 def test_the_fast_path_never_disagrees_with_go_on_odd_characters(text):
     assert repr(_reading(text)) == repr(_exact(text)), text

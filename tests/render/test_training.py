@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.render import sweep
@@ -229,7 +230,7 @@ def _ranges(draw):
     return {"min": low, "max": high, "type": kind, "distribution": "log-uniform" if log else "uniform"}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(space=_ranges(), seed=st.integers(0, 2**31), trials=st.integers(1, 20))
 def test_random_draws_stay_in_their_range_and_repeat(space, seed, trials):
     spec = {"strategy": "random", "seed": seed, "trials": trials, "parameters": {"p": space}}
@@ -243,7 +244,7 @@ def test_random_draws_stay_in_their_range_and_repeat(space, seed, trials):
             assert value.lstrip("-").isdigit()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.dictionaries(st.sampled_from(["lr", "batch", "opt", "depth"]),
                        st.lists(st.integers(0, 99), min_size=1, max_size=4, unique=True), min_size=1))
 def test_a_grid_makes_every_combination_once(parameters):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree
 
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.report.findings import Finding, Position, printable
@@ -50,7 +51,7 @@ def test_junit_stays_well_formed_xml_with_nul_and_escape_characters():
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(message=TEXT, hint=TEXT, name=TEXT, file=TEXT)
 def test_every_format_prints_one_finding_in_the_same_number_of_lines_whatever_its_text(message, hint, name, file):
     finding = Finding("schema", "m" + message, file or "models/m.yaml", Position(2, 1), hint, object=name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.report.textdiff import unified
@@ -11,7 +12,7 @@ from mlgitops.report.textdiff import unified
 LINES = st.lists(st.sampled_from(["a\n", "b\n", "c\n", "namespace: x\n", "- name: y\n"]), max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(a=LINES, b=LINES)
 def test_the_same_output_as_difflib_where_difflib_does_not_junk_lines(a, b):
     assert list(unified(a, b, "a/f", "b/f")) == list(difflib.unified_diff(a, b, "a/f", "b/f"))

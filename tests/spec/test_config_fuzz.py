@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 import yaml
-from conftest import ROOT, make_repo, snapshot
+from conftest import ROOT, examples, make_repo, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlgitops.cli import main
@@ -90,7 +90,7 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(config=mutated_config())
 def test_a_mutated_config_never_crashes_or_half_writes(generated_repo, config):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import yaml
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.kube import workloads
@@ -21,7 +22,7 @@ def serving(gpu=0, replicas=1, autoscaling=None, rollout=None, health=None) -> d
     return out
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(gpu=st.integers(0, 2), replicas=st.integers(0, 5), scaled=st.booleans(),
        surge=st.one_of(st.none(), COUNT), unavailable=st.one_of(st.none(), COUNT))
 def test_only_the_spec_can_make_a_gpu_rollout_surge(gpu, replicas, scaled, surge, unavailable):

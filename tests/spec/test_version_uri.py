@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.spec.model import expand_version
@@ -16,7 +17,7 @@ def effective(version: str, uri: str) -> dict:
     return {"spec": {"model": {"version": version, "uri": uri}, "serving": {}}}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(VERSIONS, st.lists(PARTS, min_size=1, max_size=4))
 def test_every_placeholder_becomes_the_environments_version(version, parts):
     uri = "{version}".join(parts)

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import make_repo, run_cli
+from conftest import examples, make_repo, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.tree import cache
@@ -67,7 +67,7 @@ def test_a_damaged_entry_is_a_miss(store, damage):
     assert store.get(A) is None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(payload=st.binary(max_size=200), cut=st.integers(0, 400), at=st.integers(0, 400), xor=st.integers(1, 255))
 def test_a_damaged_entry_never_decodes_to_another_payload(payload, cut, at, xor):
     blob = cache.encode(SECRET, "generate", A, payload)

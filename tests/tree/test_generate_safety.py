@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLES
+from conftest import EXAMPLES, examples
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mlgitops.cli import main
@@ -200,7 +200,7 @@ def assert_findings_point_into(output: str, specs: dict[str, bytes]) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=mutated_spec())
 def test_a_mutated_spec_never_crashes_or_half_writes(repo, spec):
     name, raw = spec

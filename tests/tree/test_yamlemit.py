@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.kube import kustomize
@@ -46,14 +47,14 @@ documents = st.recursive(scalars, lambda inner: st.one_of(
 
 
 @pytest.mark.slow
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(documents)
 def test_any_document_round_trips_through_a_yaml_1_1_parser(doc):
     assert yaml.safe_load(dumps(doc)) == doc
 
 
 @pytest.mark.slow
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.lists(st.one_of(st.text(st.characters(blacklist_categories=("Cs", "Cc"))),
                           st.sampled_from([t for t in TRICKY if t.isprintable()])), min_size=1, max_size=40))
 def test_kustomize_reads_strings_back_unchanged(values):
