@@ -16,19 +16,24 @@ OPERATORS = {  # API group -> what serves it; the workload kinds' operators come
 }
 
 
+def _named_here(node: dict, found: set[str]) -> None:
+    """The Secrets one mapping names: an env/envFrom reference, a secret volume, an Ingress TLS entry."""
+    ref = node.get("secretKeyRef") or node.get("secretRef")
+    if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+        found.add(ref["name"])
+    secret = node.get("secret")
+    if isinstance(secret, dict) and isinstance(secret.get("secretName"), str):
+        found.add(secret["secretName"])
+    if isinstance(node.get("secretName"), str) and "hosts" in node:  # an Ingress TLS entry
+        found.add(node["secretName"])
+
+
 def _walk(node, found: set[str]) -> None:
     stack = [node]  # a stack of the mappings and lists still to look into (no call per scalar)
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            ref = node.get("secretKeyRef") or node.get("secretRef")
-            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
-                found.add(ref["name"])
-            secret = node.get("secret")
-            if isinstance(secret, dict) and isinstance(secret.get("secretName"), str):
-                found.add(secret["secretName"])
-            if isinstance(node.get("secretName"), str) and "hosts" in node:  # an Ingress TLS entry
-                found.add(node["secretName"])
+            _named_here(node, found)
             stack.extend(child for child in node.values() if isinstance(child, dict | list))
         elif isinstance(node, list):
             stack.extend(child for child in node if isinstance(child, dict | list))
