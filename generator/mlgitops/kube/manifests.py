@@ -17,11 +17,12 @@ from typing import Any
 import yaml_rs
 
 from mlgitops.kube import yamlexact
-from mlgitops.kube.goyaml import needs_exact
+from mlgitops.kube.goyaml import ends_in_block_header, needs_exact, screen
 
 _SEPARATOR = re.compile(r"\n---[^\n]*(?:\n|\Z)")
 # A line holding something: not blank, not a comment, not a bare `---` or `...` marker.
 _CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$)|---[ \t]*(?:#[^\n]*)?\r?$|\.\.\.(?:[ \t]|\r?$))", re.MULTILINE)
+_MAYBE_NOT_CONTENT = frozenset(" \t#\r\n-.") | {""}  # first characters of the lines _CONTENT passes over
 _FIRST_AT = re.compile(r"\(first at line (\d+)\)")
 _DUPLICATES = {True: yaml_rs.DuplicateKeyPolicy.Error, False: yaml_rs.DuplicateKeyPolicy.LastWins}
 
@@ -48,23 +49,48 @@ class Document:
 
 def split_stream(text: str) -> list[tuple[int, str]]:
     """(1-based line of the chunk's first line, chunk) for each document, kubeconform's way."""
-    chunks, start, line = [], 0, 1
+    return [(line, text[start:end]) for line, start, end in spans(text)]
+
+
+def spans(text: str) -> list[tuple[int, int, int]]:
+    """(1-based line of the chunk's first line, start, end) of each document's chunk in text."""
+    out, start, line = [], 0, 1
     for match in _SEPARATOR.finditer(text):
-        chunks.append((line, text[start:match.start()]))
+        out.append((line, start, match.start()))
         line += text.count("\n", start, match.end())
         start = match.end()
     if start < len(text):
-        chunks.append((line, text[start:]))
-    return chunks
+        out.append((line, start, len(text)))
+    return out
+
+
+GROUP = 64  # documents screened together (goyaml.screen): a risky one sends only its group to needs_exact
+
+
+def chunks_and_flags(text: str, found: list[tuple[int, int, int]]) -> list[tuple[str, bool]]:
+    """Each chunk with goyaml.needs_exact() of it, from one screen of each group of chunks: in a group
+    the screen passes, only a chunk ending in a block header can need the exact reader."""
+    out: list[tuple[str, bool]] = []
+    for first in range(0, len(found), GROUP):
+        group = found[first:first + GROUP]
+        chunks = [text[start:end] for _, start, end in group]
+        if screen(text[group[0][1]:group[-1][2]]):
+            out += [(chunk, needs_exact(chunk)) for chunk in chunks]
+        else:
+            out += [(chunk, ends_in_block_header(chunk) and needs_exact(chunk)) for chunk in chunks]
+    return out
 
 
 def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
-                   strict: bool = True) -> Document:
-    """Parse one document's text (no `---` separators inside) into a Document."""
-    content = _CONTENT.search(chunk)  # None for blanks and comments alone; still read: Go refuses a tab there
-    first = line + chunk.count("\n", 0, content.start()) if content else line
+                   strict: bool = True, exact: bool | None = None) -> Document:
+    """Parse one document's text (no `---` separators inside) into a Document. `exact`: whether it
+    needs the exact reader (goyaml.needs_exact), when the caller knows already."""
+    first = line
+    if chunk[:1] in _MAYBE_NOT_CONTENT:  # else the first line holds something (most documents): no search
+        content = _CONTENT.search(chunk)  # None for blanks and comments alone; still read: Go refuses a tab there
+        first = line + chunk.count("\n", 0, content.start()) if content else line
     doc = Document(source, index, first, text=chunk, text_line=line)
-    if not needs_exact(chunk):
+    if not (needs_exact(chunk) if exact is None else exact):
         try:
             doc.data = yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES[strict])
             return doc
@@ -83,7 +109,9 @@ def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
 def parse_stream(text: str, source: str = "", strict: bool = True) -> list[Document]:
     """Every document of a multi-document YAML (or JSON) text, empty ones included."""
     text = text.removeprefix("\ufeff")
-    return [parse_document(chunk, source, i, line, strict) for i, (line, chunk) in enumerate(split_stream(text))]
+    found = spans(text)
+    return [parse_document(chunk, source, i, span[0], strict, exact)
+            for i, (span, (chunk, exact)) in enumerate(zip(found, chunks_and_flags(text, found), strict=True))]
 
 
 def positions(doc: Document, strict: bool = True) -> yamlexact.Exact | None:
