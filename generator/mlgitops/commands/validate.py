@@ -75,7 +75,7 @@ def run(paths: list[str], options: Options) -> tuple[list[Result], int]:
             results.append(Result(source.name, 0, 0, Verdict.ERROR, rule="k8s-read",
                                   problems=(Problem(f"cannot read: {source.error}"),)))
             continue
-        docs = manifests.parse_stream(source.text, source.name, options.strict)
+        docs = manifests.iter_stream(source.text, source.name, options.strict)  # each document freed once judged
         results += validate_documents(docs, options, schemas)
     return results, files
 

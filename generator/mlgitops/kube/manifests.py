@@ -11,6 +11,7 @@ gives line and column for error messages. A document that is empty, holds only c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,17 +69,17 @@ GROUP = 64  # documents screened together (goyaml.screen): a risky one sends onl
 
 
 def chunks_and_flags(text: str, found: list[tuple[int, int, int]]) -> list[tuple[str, bool]]:
-    """Each chunk with goyaml.needs_exact() of it, from one screen of each group of chunks: in a group
-    the screen passes, only a chunk ending in a block header can need the exact reader."""
-    out: list[tuple[str, bool]] = []
-    for first in range(0, len(found), GROUP):
-        group = found[first:first + GROUP]
-        chunks = [text[start:end] for _, start, end in group]
-        if screen(text[group[0][1]:group[-1][2]]):
-            out += [(chunk, needs_exact(chunk)) for chunk in chunks]
-        else:
-            out += [(chunk, ends_in_block_header(chunk) and needs_exact(chunk)) for chunk in chunks]
-    return out
+    """Each chunk with goyaml.needs_exact() of it, from one screen of each group of GROUP chunks."""
+    return [pair for first in range(0, len(found), GROUP) for pair in _group(text, found[first:first + GROUP])]
+
+
+def _group(text: str, group: list[tuple[int, int, int]]) -> list[tuple[str, bool]]:
+    """The chunks of consecutive spans, each with needs_exact() of it: in a group the screen passes,
+    only a chunk ending in a block header can need the exact reader."""
+    chunks = [text[start:end] for _, start, end in group]
+    if screen(text[group[0][1]:group[-1][2]]):
+        return [(chunk, needs_exact(chunk)) for chunk in chunks]
+    return [(chunk, ends_in_block_header(chunk) and needs_exact(chunk)) for chunk in chunks]
 
 
 def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
@@ -108,10 +109,17 @@ def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
 
 def parse_stream(text: str, source: str = "", strict: bool = True) -> list[Document]:
     """Every document of a multi-document YAML (or JSON) text, empty ones included."""
+    return list(iter_stream(text, source, strict))
+
+
+def iter_stream(text: str, source: str = "", strict: bool = True) -> Iterator[Document]:
+    """parse_stream() one group of documents at a time: what the caller is done with can be freed."""
     text = text.removeprefix("\ufeff")
     found = spans(text)
-    return [parse_document(chunk, source, i, span[0], strict, exact)
-            for i, (span, (chunk, exact)) in enumerate(zip(found, chunks_and_flags(text, found), strict=True))]
+    for first in range(0, len(found), GROUP):
+        group = found[first:first + GROUP]
+        for index, (span, (chunk, exact)) in enumerate(zip(group, _group(text, group), strict=True), first):
+            yield parse_document(chunk, source, index, span[0], strict, exact)
 
 
 def positions(doc: Document, strict: bool = True) -> yamlexact.Exact | None:

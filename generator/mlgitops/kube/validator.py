@@ -116,20 +116,21 @@ class _Judge:
             return _result(doc, item, Verdict.ERROR, "k8s-missing-apiversion", Problem("missing 'apiVersion'", prefix),
                            kind=kind)
         name, namespace = _name_and_namespace(data.get("metadata"))
-        ids = {"kind": kind, "api_version": api_version, "name": name, "namespace": namespace}
         skip = self.options.skip
-        if skip and (kind in skip or f"{api_version}/{kind}" in skip):
-            return _result(doc, item, Verdict.SKIPPED, "", **ids)
-        validator = self.schemas.validator(api_version, kind)
-        if validator is None:
-            return self.no_schema(doc, item, prefix, ids)
-        if validator.is_valid(data):  # the fast check first; errors (and their paths) only for the invalid
+        validator = None if skip and (kind in skip or f"{api_version}/{kind}" in skip) else \
+            self.schemas.validator(api_version, kind)
+        if validator is not None and validator.is_valid(data):  # the fast check; errors only for the invalid
             return Result(doc.source, doc.index, doc.line, Verdict.VALID, kind, api_version, name, namespace,
                           item=item)
+        ids = {"kind": kind, "api_version": api_version, "name": name, "namespace": namespace}
+        if validator is None:
+            return self.unvalidated(doc, item, prefix, ids)
         return _result(doc, item, Verdict.INVALID, "k8s-schema", *_problems(validator, data, prefix), **ids)
 
-    def no_schema(self, doc: Document, item: int | None, prefix: str, ids: dict[str, str]) -> Result:
-        if self.options.ignore_missing_schemas:
+    def unvalidated(self, doc: Document, item: int | None, prefix: str, ids: dict[str, str]) -> Result:
+        """A kind skipped (--skip), or with no schema: skipped too with --ignore-missing-schemas, else an error."""
+        skip = self.options.skip
+        if ids["kind"] in skip or f"{ids['api_version']}/{ids['kind']}" in skip or self.options.ignore_missing_schemas:
             return _result(doc, item, Verdict.SKIPPED, "", **ids)
         where = f"{ids['api_version']} {ids['kind']} in {self.where()}"
         return _result(doc, item, Verdict.ERROR, "k8s-no-schema", Problem(f"no schema for {where}", prefix), **ids)
