@@ -29,6 +29,7 @@ The fast parser (yaml-rs) agrees with these rules except on a few spellings and 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import struct
@@ -171,14 +172,26 @@ _BLOCK_HEADER_TAIL = "-+0123456789"
 
 # What go-yaml v2's reader accepts (readerc.go); any other character fails the whole document.
 GO_READABLE = "\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff"
-_UNREADABLE = re.compile(f"[^{GO_READABLE}]")
+
+
+@functools.cache
+def _unreadable() -> re.Pattern[str]:  # compiled when first needed: ~10 ms, at every start otherwise
+    return re.compile(f"[^{GO_READABLE}]")
+
+
 BOM = "\ufeff"
 # Bytes of a text that is plain printable ASCII, tab and line ends: anything left over is worth a look.
 _PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\r"
 _HIGH_BYTES = bytes(range(0x80, 0x100))  # the bytes of UTF-8 sequences beyond ASCII
-# Beyond plain ASCII, what yaml-rs may read differently: every character Go refuses, the YAML 1.1 line
-# breaks NEL, LS and PS, and the byte order mark.
-_ODD = re.compile("[^\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+
+
+@functools.cache
+def _odd() -> re.Pattern[str]:
+    """Beyond plain ASCII, what yaml-rs may read differently: every character Go refuses, the YAML 1.1
+    line breaks NEL, LS and PS, and the byte order mark (compiled when first needed, as _unreadable())."""
+    return re.compile("[^\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+
+
 _LONE_CR = re.compile(r"\r(?!\n)")
 _TAB = re.compile(r"(?:^|[-?:])[ ]*\t", re.MULTILINE)  # a tab where Go may refuse it
 # Nesting: block collections nest at most one level per column of a line's leading run of spaces and
@@ -188,7 +201,7 @@ _DEEP = re.compile(r"\n[ -]{150}")
 
 def first_unreadable(text: str) -> int | None:
     """Index of the first character go-yaml v2's reader refuses (None: every character is readable)."""
-    found = _UNREADABLE.search(text)
+    found = _unreadable().search(text)
     return found.start() if found else None
 
 
@@ -199,7 +212,7 @@ def odd_characters(text: str) -> bool:
     if rest:
         if rest.translate(None, _HIGH_BYTES):
             return True  # an ASCII control character
-        if _ODD.search(rest.decode("utf-8", "surrogatepass")):  # only the characters beyond ASCII
+        if _odd().search(rest.decode("utf-8", "surrogatepass")):  # only the characters beyond ASCII
             return True
     if "\t" in text and _TAB.search(text):
         return True

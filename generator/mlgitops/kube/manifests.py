@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml_rs
 
-from mlgitops.kube import yamlexact
 from mlgitops.kube.goyaml import ends_in_block_header, needs_exact, screen
+
+if TYPE_CHECKING:
+    from mlgitops.kube import yamlexact
 
 _SEPARATOR = re.compile(r"\n---[^\n]*(?:\n|\Z)")
 # A line holding something: not blank, not a comment, not a bare `---` or `...` marker.
@@ -97,6 +99,8 @@ def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
             return doc
         except (yaml_rs.YAMLDecodeError, ValueError, TypeError):
             pass  # the exact reader gives the message, with its position
+    from mlgitops.kube import yamlexact  # PyYAML, imported only when a document needs it (~0.05 s)
+
     try:
         doc.data = yamlexact.load(chunk, strict).data
     except yamlexact.LoadError as exc:
@@ -126,6 +130,8 @@ def positions(doc: Document, strict: bool = True) -> yamlexact.Exact | None:
     """The exact reading of a document, with positions (None when it has no text or fails)."""
     if doc.text is None:
         return None
+    from mlgitops.kube import yamlexact
+
     try:
         return yamlexact.load(doc.text, strict)
     except yamlexact.LoadError:

@@ -30,8 +30,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
-
 from mlgitops.kube import schemalocations
 from mlgitops.kube.schemalocations import BUILTIN, Location
 from mlgitops.report.findings import FatalError
@@ -130,6 +128,8 @@ def _local_files(uri: str) -> Any:
 
 def _compile_file(schema: dict[str, Any], file: Path) -> Any:
     """A schema from a file, compiled as kubeconform compiles it (draft 4 unless it says otherwise)."""
+    import jsonschema_rs  # here, not at the top: `mlgitops --version` reads this module and compiles nothing
+
     compile_ = jsonschema_rs.validator_for if "$schema" in schema else jsonschema_rs.Draft4Validator
     try:
         return compile_(schema, retriever=_local_files, validate_formats=True, base_uri=file.absolute().as_uri())
@@ -194,6 +194,8 @@ class SchemaSet:
 
     def registry(self) -> Any:
         if self._registry is None:
+            import jsonschema_rs
+
             self._registry = jsonschema_rs.Registry([(DEFINITIONS_URI, self.read("_definitions.json"))],
                                                     retriever=_refuse)
         return self._registry
@@ -211,6 +213,8 @@ class SchemaSet:
         origin, schema, file = found
         if file is not None:
             return _compile_file(schema, file)
+        import jsonschema_rs
+
         return jsonschema_rs.validator_for(schema, registry=self.registry() if origin == "kubernetes" else None,
                                            retriever=_refuse, validate_formats=True)
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.kube import schemas as kubeschemas
-from mlgitops.kube import yamlexact
 from mlgitops.kube.manifests import Document, positions
 from mlgitops.kube.schemalocations import BUILTIN, Location
 from mlgitops.report.verdicts import Problem, Result, Verdict
+
+if TYPE_CHECKING:
+    from mlgitops.kube import yamlexact
 
 
 @dataclass(frozen=True)
