@@ -39,3 +39,52 @@ def test_shell_completion_completes_commands_and_options():
     env.update(COMP_WORDS="mlgitops init --mlg", COMP_CWORD="2")
     done = subprocess.run([BIN / "mlgitops"], env=env, capture_output=True, text=True, check=False)
     assert "plain,--mlgitops-source" in done.stdout.splitlines()
+
+
+def _counting_kustomize(folder: Path, version: str) -> Path:
+    """A kustomize stand-in that says its version and counts how often it was asked."""
+    script = folder / "kustomize"
+    script.write_text(f'#!/bin/sh\necho asked >> "{folder}/asked"\necho "{version}"\n')
+    script.chmod(0o755)
+    return script
+
+
+def test_the_kustomize_version_is_asked_once_per_program_and_again_when_it_changes(tmp_path, monkeypatch):
+    from mlgitops.commands import about
+
+    script = _counting_kustomize(tmp_path, "v5.0.0")
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"{script} build")
+    first, second = about.text(), about.text()
+    assert "kustomize: v5.0.0 (MLGITOPS_KUSTOMIZE" in first and second == first
+    assert (tmp_path / "asked").read_text().count("asked") == 1
+    _counting_kustomize(tmp_path, "v5.9.9")  # the same path, another program: asked again
+    assert "kustomize: v5.9.9 (MLGITOPS_KUSTOMIZE" in about.text()
+    assert (tmp_path / "asked").read_text().count("asked") == 2
+
+
+def test_the_schemas_package_version_is_the_one_importlib_metadata_reads():
+    from importlib import metadata
+
+    from mlgitops.commands import about
+
+    for name in ("kubernetes-validate", "jsonschema-rs", "yaml-rs", "click"):
+        assert about._dist_info_version(name) == metadata.version(name)
+
+
+def _imported(*args: str, cwd: Path | None = None) -> set[str]:
+    script = f"import sys; from mlgitops.__main__ import entry; sys.argv = ['mlgitops', *{list(args)!r}]; entry()"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", script], capture_output=True, text=True,
+                          check=False, cwd=cwd)
+    return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+
+
+def test_start_up_imports_only_what_the_command_needs(tmp_path):
+    """--version compiles no schema and reads no package metadata (once it has written kustomize's answer to
+    the cache, which needs the tree stage); validating a plain file outside a repository needs neither
+    PyYAML (no document needs the exact reader), the spec stage, nor XML."""
+    _imported("--version")
+    assert not {"importlib.metadata", "jsonschema_rs", "yaml", "mlgitops.tree.writer"} & _imported("--version")
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\n")
+    imported = _imported("validate", "cm.yaml", cwd=tmp_path)
+    assert "mlgitops.kube.validator" in imported
+    assert not {"yaml", "mlgitops.spec.config", "xml.sax.saxutils", "urllib.request"} & imported
