@@ -120,6 +120,13 @@ def test_hostile_streams_read_as_their_documents_one_by_one(text):
     assert _screened(text) == _one_by_one(text)
 
 
+def test_a_block_scalar_ending_a_document_keeps_no_line_break_go_does_not_see():
+    """kubeconform cuts each document before the line break ahead of `---`: Go reads the last line of a block
+    scalar there without a line break (found by the stream test above; yaml-rs adds one)."""
+    docs = manifests.parse_stream("data:\n  run.sh: |\n    echo hi\n---\ndata:\n  a: >-\n    b\n---\nc: |\n  d\n")
+    assert [d.data for d in docs] == [{"data": {"run.sh": "echo hi"}}, {"data": {"a": "b"}}, {"c": "d\n"}]
+
+
 @pytest.mark.parametrize("value", HOSTILE)
 @pytest.mark.parametrize("line", ["k: {}", "- {}", "{}: v", "k: [{}]", "k: x {} y"])
 def test_each_hostile_spelling_alone_in_a_stream_is_found(value, line):

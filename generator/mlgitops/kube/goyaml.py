@@ -281,10 +281,19 @@ def screen(text: str) -> bool:
     return _RISKY_WORD.search("\n".join(words)) is not None
 
 
+_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*[ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)  # | or > ending a line (or more)
+
+
 def ends_in_block_header(text: str) -> bool:
-    """An empty block scalar at the end (yaml-rs reads "\n"): the text ends, but for whitespace, in | or >
-    and its indicators."""
-    return text.rstrip().rstrip(_BLOCK_HEADER_TAIL).endswith(("|", ">"))
+    """A block scalar may reach the end of the text, where yaml-rs and go-yaml part ways: an empty one
+    (the text ends, but for whitespace, in | or > and its indicators: yaml-rs reads "\n"), or one whose
+    last line has no line break after it (`k: |` then `  x`: Go reads "x", yaml-rs "x\n"; kubeconform
+    cuts documents before the line break ahead of `---`, so every document but the last ends so)."""
+    if "|" not in text and ">" not in text:
+        return False
+    if text.rstrip().rstrip(_BLOCK_HEADER_TAIL).endswith(("|", ">")):
+        return True
+    return not text.endswith("\n") and _BLOCK_HEADER.search(text) is not None
 
 
 def _odd_tokens(text: str) -> bool:

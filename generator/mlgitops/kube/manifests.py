@@ -79,8 +79,11 @@ def _group(text: str, group: list[tuple[int, int, int]]) -> list[tuple[str, bool
     """The chunks of consecutive spans, each with needs_exact() of it: in a group the screen passes,
     only a chunk ending in a block header can need the exact reader."""
     chunks = [text[start:end] for _, start, end in group]
-    if screen(text[group[0][1]:group[-1][2]]):
+    whole = text[group[0][1]:group[-1][2]]
+    if screen(whole):
         return [(chunk, needs_exact(chunk)) for chunk in chunks]
+    if "|" not in whole and ">" not in whole:  # no block header anywhere
+        return [(chunk, False) for chunk in chunks]
     return [(chunk, ends_in_block_header(chunk) and needs_exact(chunk)) for chunk in chunks]
 
 
@@ -92,7 +95,7 @@ def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
     if chunk[:1] in _MAYBE_NOT_CONTENT:  # else the first line holds something (most documents): no search
         content = _CONTENT.search(chunk)  # None for blanks and comments alone; still read: Go refuses a tab there
         first = line + chunk.count("\n", 0, content.start()) if content else line
-    doc = Document(source, index, first, text=chunk, text_line=line)
+    doc = Document(source, index, first, None, chunk, line)  # data, text, text_line
     if not (needs_exact(chunk) if exact is None else exact):
         try:
             doc.data = yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES[strict])
