@@ -106,17 +106,9 @@ class _Judge:
         return [self.resource(doc, item, f"/items/{i}", i) for i, item in enumerate(items) if item is not None]
 
     def resource(self, doc: Document, data: Any, prefix: str, item: int | None = None) -> Result:
-        if not isinstance(data, dict):
-            kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
-            shown = "a list" if isinstance(data, list) else f"{kinds.get(type(data), 'a value')} ({data!r:.40})"
-            return _result(doc, item, Verdict.ERROR, "k8s-not-object",
-                           Problem(f"not a Kubernetes object: {shown}", prefix))
-        kind, api_version = data.get("kind"), data.get("apiVersion")
-        if not isinstance(kind, str) or not kind:
-            return _result(doc, item, Verdict.ERROR, "k8s-missing-kind", Problem("missing 'kind'", prefix))
-        if not isinstance(api_version, str) or not api_version:
-            return _result(doc, item, Verdict.ERROR, "k8s-missing-apiversion", Problem("missing 'apiVersion'", prefix),
-                           kind=kind)
+        kind, api_version = (data.get("kind"), data.get("apiVersion")) if isinstance(data, dict) else (None, None)
+        if not (isinstance(kind, str) and kind and isinstance(api_version, str) and api_version):
+            return _malformed(doc, data, prefix, item)
         name, namespace = _name_and_namespace(data.get("metadata"))
         skip = self.options.skip
         validator = None if skip and (kind in skip or f"{api_version}/{kind}" in skip) else \
@@ -136,6 +128,19 @@ class _Judge:
             return _result(doc, item, Verdict.SKIPPED, "", **ids)
         where = f"{ids['api_version']} {ids['kind']} in {self.where()}"
         return _result(doc, item, Verdict.ERROR, "k8s-no-schema", Problem(f"no schema for {where}", prefix), **ids)
+
+
+def _malformed(doc: Document, data: Any, prefix: str, item: int | None) -> Result:
+    """Not an object, or one without a kind or an apiVersion."""
+    if not isinstance(data, dict):
+        kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+        shown = "a list" if isinstance(data, list) else f"{kinds.get(type(data), 'a value')} ({data!r:.40})"
+        return _result(doc, item, Verdict.ERROR, "k8s-not-object", Problem(f"not a Kubernetes object: {shown}", prefix))
+    kind = data.get("kind")
+    if not isinstance(kind, str) or not kind:
+        return _result(doc, item, Verdict.ERROR, "k8s-missing-kind", Problem("missing 'kind'", prefix))
+    return _result(doc, item, Verdict.ERROR, "k8s-missing-apiversion", Problem("missing 'apiVersion'", prefix),
+                   kind=kind)
 
 
 def _result(doc: Document, item: int | None, verdict: Verdict, rule: str = "", *problems: Problem,
