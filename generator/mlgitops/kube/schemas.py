@@ -145,6 +145,14 @@ def crd_schemas() -> dict[str, dict[str, Any]]:
             for entry in _crd_root().iterdir() if entry.name.endswith(".json")}
 
 
+@functools.cache
+def _crd_schema(name: str) -> dict[str, Any] | None:
+    """One hand-written CRD schema by file name (None: none so named), read alone: validating a few
+    resources should not parse every vendored CRD (crd_schemas)."""
+    entry = _crd_root().joinpath(name)
+    return json.loads(entry.read_text(encoding="utf-8")) if name.endswith(".json") and entry.is_file() else None
+
+
 class SchemaSet:
     """The schemas of one Kubernetes version, strict or not, from the locations given (by default the
     built-in ones alone); compiled on first use, then cached."""
@@ -168,8 +176,8 @@ class SchemaSet:
     def builtin(self, api_version: str, kind: str) -> tuple[str, dict[str, Any]] | None:
         """(origin, raw schema) from the built-in schemas, origin "crd" or "kubernetes"; None when unknown."""
         crd = crd_file_name(api_version, kind)
-        if crd and crd in crd_schemas():
-            schema = crd_schemas()[crd]
+        schema = _crd_schema(crd) if crd else None
+        if schema is not None:
             return "crd", schema if self.strict else relaxed(schema)
         name = k8s_file_name(api_version, kind)
         if name and name not in ("_definitions.json", "all.json") and self.directory.joinpath(name).is_file():
