@@ -4,7 +4,9 @@ The stream is split the way kubeconform splits it: at every line starting with `
 that line is ignored), so document indices and verdicts match. Each document is parsed with yaml-rs
 (~50,000 small documents/s here) unless goyaml.needs_exact() says a spelling could read differently
 under go-yaml v2; those, and any document yaml-rs rejects, go through the exact reader, which also
-gives line and column for error messages. A document that is empty, holds only comments or is
+gives line and column for error messages. needs_exact() is asked only of the documents of a group
+(GROUP documents) that goyaml.screen() cannot clear in one look over the group's text; the answer is
+the same (tests/kube/test_goyaml_screen.py), at about a third of the cost. A document that is empty, holds only comments or is
 `null` is no resource at all.
 """
 
