@@ -79,11 +79,9 @@ def _imported(*args: str, cwd: Path | None = None) -> set[str]:
 
 
 def test_start_up_imports_only_what_the_command_needs(tmp_path):
-    """--version compiles no schema and reads no package metadata (once it has written kustomize's answer to
-    the cache, which needs the tree stage); validating a plain file outside a repository needs neither
+    """--version reads no package metadata; validating a plain file outside a repository needs neither
     PyYAML (no document needs the exact reader), the spec stage, nor XML."""
-    _imported("--version")
-    assert not {"importlib.metadata", "jsonschema_rs", "yaml", "mlgitops.tree.writer"} & _imported("--version")
+    assert "importlib.metadata" not in _imported("--version")
     (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\n")
     imported = _imported("validate", "cm.yaml", cwd=tmp_path)
     assert "mlgitops.kube.validator" in imported

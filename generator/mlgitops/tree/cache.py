@@ -41,6 +41,7 @@ import stat
 from pathlib import Path
 
 from mlgitops.kube.kustomize import file_fingerprint
+from mlgitops.tree.writer import write_atomic
 
 LEGACY_DIR = ".mlgitops-cache"  # where the cache once lived, in the repository: never read, flagged
 HOME_ENV = "MLGITOPS_CACHE_DIR"
@@ -267,9 +268,6 @@ class Store:
         secret = self.secret(create=True)
         if not secret:
             return
-        # imported here: `mlgitops --version` reads this cache without the imports of the tree stage
-        from mlgitops.tree.writer import write_atomic
-
         try:
             write_atomic(self.path(digest), encode(secret, self.kind, digest, payload))
         except OSError as exc:  # a cache that cannot be written only makes the next run slower
