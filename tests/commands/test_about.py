@@ -41,27 +41,6 @@ def test_shell_completion_completes_commands_and_options():
     assert "plain,--mlgitops-source" in done.stdout.splitlines()
 
 
-def _counting_kustomize(folder: Path, version: str) -> Path:
-    """A kustomize stand-in that says its version and counts how often it was asked."""
-    script = folder / "kustomize"
-    script.write_text(f'#!/bin/sh\necho asked >> "{folder}/asked"\necho "{version}"\n')
-    script.chmod(0o755)
-    return script
-
-
-def test_the_kustomize_version_is_asked_once_per_program_and_again_when_it_changes(tmp_path, monkeypatch):
-    from mlgitops.commands import about
-
-    script = _counting_kustomize(tmp_path, "v5.0.0")
-    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"{script} build")
-    first, second = about.text(), about.text()
-    assert "kustomize: v5.0.0 (MLGITOPS_KUSTOMIZE" in first and second == first
-    assert (tmp_path / "asked").read_text().count("asked") == 1
-    _counting_kustomize(tmp_path, "v5.9.9")  # the same path, another program: asked again
-    assert "kustomize: v5.9.9 (MLGITOPS_KUSTOMIZE" in about.text()
-    assert (tmp_path / "asked").read_text().count("asked") == 2
-
-
 def test_the_schemas_package_version_is_the_one_importlib_metadata_reads():
     from importlib import metadata
 

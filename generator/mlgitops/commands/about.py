@@ -1,7 +1,8 @@
 """`mlgitops --version`: mlgitops, and the kustomize and Kubernetes schemas it carries.
 
 Kept light: `python -m mlgitops --version` imports this module, not the CLI (whose imports cost ~0.5 s),
-nor importlib.metadata or jsonschema-rs; it asks kustomize its version once per program (tool_version).
+nor importlib.metadata or jsonschema-rs, and asks kustomize its version once (~0.1 s of wall time: a Go
+program starting; caching the answer in the signed cache costs more imports than it saves).
 """
 
 from __future__ import annotations
@@ -47,30 +48,10 @@ def _dist_info_version(name: str) -> str | None:
     return None
 
 
-def tool_version(found: kustomize.Kustomize) -> str:
-    """What the kustomize program says its version is (`kubectl version --client`: ~0.1 s of a Go program
-    starting), remembered in this machine's signed cache (tree/cache.py: outside any repository, so no
-    commit can plant an answer) under the command and the identity of every file it names (path, size,
-    times, inode: kustomize.file_fingerprint). A program replaced or changed is asked again."""
-    from pathlib import Path
-
-    from mlgitops.tree import cache
-
-    store = cache.Store(Path(found.program), "tool-versions")
-    digest = cache.key("version", str(found.version_command()), found.identity())
-    remembered = store.get(digest)
-    if remembered is not None:
-        return remembered.decode("utf-8", "replace")
-    version = found.version()
-    if not version.startswith("unknown"):
-        store.put(digest, version.encode())
-    return version
-
-
 def text() -> str:
     try:
         found = kustomize.find()
-        tool = f"{tool_version(found)} ({found.source}: {found.program})"
+        tool = f"{found.version()} ({found.source}: {found.program})"
     except FatalError as exc:
         tool = f"not found ({exc})"
     versions = schemas.available_versions()
