@@ -39,3 +39,29 @@ def test_shell_completion_completes_commands_and_options():
     env.update(COMP_WORDS="mlgitops init --mlg", COMP_CWORD="2")
     done = subprocess.run([BIN / "mlgitops"], env=env, capture_output=True, text=True, check=False)
     assert "plain,--mlgitops-source" in done.stdout.splitlines()
+
+
+def test_the_schemas_package_version_is_the_one_importlib_metadata_reads():
+    from importlib import metadata
+
+    from mlgitops.commands import about
+
+    for name in ("kubernetes-validate", "jsonschema-rs", "yaml-rs", "click"):
+        assert about._dist_info_version(name) == metadata.version(name)
+
+
+def _imported(*args: str, cwd: Path | None = None) -> set[str]:
+    script = f"import sys; from mlgitops.__main__ import entry; sys.argv = ['mlgitops', *{list(args)!r}]; entry()"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", script], capture_output=True, text=True,
+                          check=False, cwd=cwd)
+    return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+
+
+def test_start_up_imports_only_what_the_command_needs(tmp_path):
+    """--version reads no package metadata; validating a plain file outside a repository needs neither
+    PyYAML (no document needs the exact reader), the spec stage, nor XML."""
+    assert "importlib.metadata" not in _imported("--version")
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\n")
+    imported = _imported("validate", "cm.yaml", cwd=tmp_path)
+    assert "mlgitops.kube.validator" in imported
+    assert not {"yaml", "mlgitops.spec.config", "xml.sax.saxutils", "urllib.request"} & imported

@@ -22,7 +22,6 @@ from mlgitops.kube.validator import Options, validate_documents
 from mlgitops.report import validate_formats as validate_report
 from mlgitops.report.findings import FatalError
 from mlgitops.report.verdicts import Problem, Result, Verdict
-from mlgitops.spec.config import load_config
 from mlgitops.spec.repo import Repo, find_root
 
 CRDS_DIR = "schemas/crds"
@@ -36,6 +35,8 @@ def _repository(start: Path) -> Repo | None:
 
 
 def _config_version(repo: Repo) -> str:
+    from mlgitops.spec.config import load_config  # only inside a repository (its imports cost ~0.05 s)
+
     config, findings = load_config(repo)
     if config is None:
         first = findings[0]
@@ -75,7 +76,7 @@ def run(paths: list[str], options: Options) -> tuple[list[Result], int]:
             results.append(Result(source.name, 0, 0, Verdict.ERROR, rule="k8s-read",
                                   problems=(Problem(f"cannot read: {source.error}"),)))
             continue
-        docs = manifests.parse_stream(source.text, source.name, options.strict)
+        docs = manifests.iter_stream(source.text, source.name, options.strict)  # each document freed once judged
         results += validate_documents(docs, options, schemas)
     return results, files
 

@@ -4,24 +4,30 @@ The stream is split the way kubeconform splits it: at every line starting with `
 that line is ignored), so document indices and verdicts match. Each document is parsed with yaml-rs
 (~50,000 small documents/s here) unless goyaml.needs_exact() says a spelling could read differently
 under go-yaml v2; those, and any document yaml-rs rejects, go through the exact reader, which also
-gives line and column for error messages. A document that is empty, holds only comments or is
+gives line and column for error messages. needs_exact() is asked only of the documents of a group
+(GROUP documents) that goyaml.screen() cannot clear in one look over the group's text; the answer is
+the same (tests/kube/test_goyaml_screen.py), at about a third of the cost. A document that is empty, holds only comments or is
 `null` is no resource at all.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml_rs
 
-from mlgitops.kube import yamlexact
-from mlgitops.kube.goyaml import needs_exact
+from mlgitops.kube.goyaml import ends_in_block_header, needs_exact, screen
+
+if TYPE_CHECKING:
+    from mlgitops.kube import yamlexact
 
 _SEPARATOR = re.compile(r"\n---[^\n]*(?:\n|\Z)")
 # A line holding something: not blank, not a comment, not a bare `---` or `...` marker.
 _CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$)|---[ \t]*(?:#[^\n]*)?\r?$|\.\.\.(?:[ \t]|\r?$))", re.MULTILINE)
+_MAYBE_NOT_CONTENT = frozenset(" \t#\r\n-.") | {""}  # first characters of the lines _CONTENT passes over
 _FIRST_AT = re.compile(r"\(first at line (\d+)\)")
 _DUPLICATES = {True: yaml_rs.DuplicateKeyPolicy.Error, False: yaml_rs.DuplicateKeyPolicy.LastWins}
 
@@ -48,28 +54,58 @@ class Document:
 
 def split_stream(text: str) -> list[tuple[int, str]]:
     """(1-based line of the chunk's first line, chunk) for each document, kubeconform's way."""
-    chunks, start, line = [], 0, 1
+    return [(line, text[start:end]) for line, start, end in spans(text)]
+
+
+def spans(text: str) -> list[tuple[int, int, int]]:
+    """(1-based line of the chunk's first line, start, end) of each document's chunk in text."""
+    out, start, line = [], 0, 1
     for match in _SEPARATOR.finditer(text):
-        chunks.append((line, text[start:match.start()]))
+        out.append((line, start, match.start()))
         line += text.count("\n", start, match.end())
         start = match.end()
     if start < len(text):
-        chunks.append((line, text[start:]))
-    return chunks
+        out.append((line, start, len(text)))
+    return out
+
+
+GROUP = 64  # documents screened together (goyaml.screen): a risky one sends only its group to needs_exact
+
+
+def chunks_and_flags(text: str, found: list[tuple[int, int, int]]) -> list[tuple[str, bool]]:
+    """Each chunk with goyaml.needs_exact() of it, from one screen of each group of GROUP chunks."""
+    return [pair for first in range(0, len(found), GROUP) for pair in _group(text, found[first:first + GROUP])]
+
+
+def _group(text: str, group: list[tuple[int, int, int]]) -> list[tuple[str, bool]]:
+    """The chunks of consecutive spans, each with needs_exact() of it: in a group the screen passes,
+    only a chunk ending in a block header can need the exact reader."""
+    chunks = [text[start:end] for _, start, end in group]
+    whole = text[group[0][1]:group[-1][2]]
+    if screen(whole):
+        return [(chunk, needs_exact(chunk)) for chunk in chunks]
+    if "|" not in whole and ">" not in whole:  # no block header anywhere
+        return [(chunk, False) for chunk in chunks]
+    return [(chunk, ends_in_block_header(chunk) and needs_exact(chunk)) for chunk in chunks]
 
 
 def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
-                   strict: bool = True) -> Document:
-    """Parse one document's text (no `---` separators inside) into a Document."""
-    content = _CONTENT.search(chunk)  # None for blanks and comments alone; still read: Go refuses a tab there
-    first = line + chunk.count("\n", 0, content.start()) if content else line
-    doc = Document(source, index, first, text=chunk, text_line=line)
-    if not needs_exact(chunk):
+                   strict: bool = True, exact: bool | None = None) -> Document:
+    """Parse one document's text (no `---` separators inside) into a Document. `exact`: whether it
+    needs the exact reader (goyaml.needs_exact), when the caller knows already."""
+    first = line
+    if chunk[:1] in _MAYBE_NOT_CONTENT:  # else the first line holds something (most documents): no search
+        content = _CONTENT.search(chunk)  # None for blanks and comments alone; still read: Go refuses a tab there
+        first = line + chunk.count("\n", 0, content.start()) if content else line
+    doc = Document(source, index, first, None, chunk, line)  # data, text, text_line
+    if not (needs_exact(chunk) if exact is None else exact):
         try:
             doc.data = yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES[strict])
             return doc
         except (yaml_rs.YAMLDecodeError, ValueError, TypeError):
             pass  # the exact reader gives the message, with its position
+    from mlgitops.kube import yamlexact  # PyYAML, imported only when a document needs it (~0.05 s)
+
     try:
         doc.data = yamlexact.load(chunk, strict).data
     except yamlexact.LoadError as exc:
@@ -82,14 +118,25 @@ def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
 
 def parse_stream(text: str, source: str = "", strict: bool = True) -> list[Document]:
     """Every document of a multi-document YAML (or JSON) text, empty ones included."""
+    return list(iter_stream(text, source, strict))
+
+
+def iter_stream(text: str, source: str = "", strict: bool = True) -> Iterator[Document]:
+    """parse_stream() one group of documents at a time: what the caller is done with can be freed."""
     text = text.removeprefix("\ufeff")
-    return [parse_document(chunk, source, i, line, strict) for i, (line, chunk) in enumerate(split_stream(text))]
+    found = spans(text)
+    for first in range(0, len(found), GROUP):
+        group = found[first:first + GROUP]
+        for index, (span, (chunk, exact)) in enumerate(zip(group, _group(text, group), strict=True), first):
+            yield parse_document(chunk, source, index, span[0], strict, exact)
 
 
 def positions(doc: Document, strict: bool = True) -> yamlexact.Exact | None:
     """The exact reading of a document, with positions (None when it has no text or fails)."""
     if doc.text is None:
         return None
+    from mlgitops.kube import yamlexact
+
     try:
         return yamlexact.load(doc.text, strict)
     except yamlexact.LoadError:

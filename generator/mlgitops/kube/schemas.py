@@ -30,8 +30,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
-
 from mlgitops.kube import schemalocations
 from mlgitops.kube.schemalocations import BUILTIN, Location
 from mlgitops.report.findings import FatalError
@@ -132,6 +130,8 @@ def _local_files(uri: str) -> Any:
 
 def _compile_file(schema: dict[str, Any], file: Path) -> Any:
     """A schema from a file, compiled as kubeconform compiles it (draft 4 unless it says otherwise)."""
+    import jsonschema_rs  # here, not at the top: `mlgitops --version` reads this module and compiles nothing
+
     compile_ = jsonschema_rs.validator_for if "$schema" in schema else jsonschema_rs.Draft4Validator
     try:
         return compile_(schema, retriever=_local_files, validate_formats=True, base_uri=file.absolute().as_uri())
@@ -145,6 +145,14 @@ def crd_schemas() -> dict[str, dict[str, Any]]:
     """Every hand-written CRD schema, by file name."""
     return {entry.name: json.loads(entry.read_text(encoding="utf-8"))
             for entry in _crd_root().iterdir() if entry.name.endswith(".json")}
+
+
+@functools.cache
+def _crd_schema(name: str) -> dict[str, Any] | None:
+    """One hand-written CRD schema by file name (None: none so named), read alone: validating a few
+    resources should not parse every vendored CRD (crd_schemas)."""
+    entry = _crd_root().joinpath(name)
+    return json.loads(entry.read_text(encoding="utf-8")) if name.endswith(".json") and entry.is_file() else None
 
 
 class SchemaSet:
@@ -170,8 +178,8 @@ class SchemaSet:
     def builtin(self, api_version: str, kind: str) -> tuple[str, dict[str, Any]] | None:
         """(origin, raw schema) from the built-in schemas, origin "crd" or "kubernetes"; None when unknown."""
         crd = crd_file_name(api_version, kind)
-        if crd and crd in crd_schemas():
-            schema = crd_schemas()[crd]
+        schema = _crd_schema(crd) if crd else None
+        if schema is not None:
             return "crd", schema if self.strict else relaxed(schema)
         name = k8s_file_name(api_version, kind)
         if name and name not in ("_definitions.json", "all.json") and self.directory.joinpath(name).is_file():
@@ -196,6 +204,8 @@ class SchemaSet:
 
     def registry(self) -> Any:
         if self._registry is None:
+            import jsonschema_rs
+
             self._registry = jsonschema_rs.Registry([(DEFINITIONS_URI, self.read("_definitions.json"))],
                                                     retriever=_refuse)
         return self._registry
@@ -213,6 +223,8 @@ class SchemaSet:
         origin, schema, file = found
         if file is not None:
             return _compile_file(schema, file)
+        import jsonschema_rs
+
         return jsonschema_rs.validator_for(schema, registry=self.registry() if origin == "kubernetes" else None,
                                            retriever=_refuse, validate_formats=True)
 

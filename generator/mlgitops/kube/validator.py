@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgitops.kube import schemas as kubeschemas
-from mlgitops.kube import yamlexact
 from mlgitops.kube.manifests import Document, positions
 from mlgitops.kube.schemalocations import BUILTIN, Location
 from mlgitops.report.verdicts import Problem, Result, Verdict
+
+if TYPE_CHECKING:
+    from mlgitops.kube import yamlexact
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,13 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _name_and_namespace(metadata: Any) -> dict[str, str]:
-    metadata = metadata if isinstance(metadata, dict) else {}
+def _name_and_namespace(metadata: Any) -> tuple[str, str]:
+    if not isinstance(metadata, dict):
+        return "", ""
     name = _text(metadata.get("name"))
     if isinstance(metadata.get("generateName"), str):
         name = metadata["generateName"] + "{{ generateName }}"  # kubeconform's convention
-    return {"name": name, "namespace": _text(metadata.get("namespace"))}
+    return name, _text(metadata.get("namespace"))
 
 
 class _Judge:
@@ -103,31 +106,46 @@ class _Judge:
         return [self.resource(doc, item, f"/items/{i}", i) for i, item in enumerate(items) if item is not None]
 
     def resource(self, doc: Document, data: Any, prefix: str, item: int | None = None) -> Result:
-        def result(verdict: Verdict, rule: str = "", *problems: Problem, **ids: str) -> Result:
-            return Result(doc.source, doc.index, doc.line, verdict, rule=rule, problems=problems, item=item, **ids)
-
-        if not isinstance(data, dict):
-            kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
-            shown = "a list" if isinstance(data, list) else f"{kinds.get(type(data), 'a value')} ({data!r:.40})"
-            return result(Verdict.ERROR, "k8s-not-object", Problem(f"not a Kubernetes object: {shown}", prefix))
-        kind, api_version = data.get("kind"), data.get("apiVersion")
-        if not isinstance(kind, str) or not kind:
-            return result(Verdict.ERROR, "k8s-missing-kind", Problem("missing 'kind'", prefix))
-        if not isinstance(api_version, str) or not api_version:
-            return result(Verdict.ERROR, "k8s-missing-apiversion", Problem("missing 'apiVersion'", prefix),
-                          kind=kind)
-        ids = {"kind": kind, "api_version": api_version, **_name_and_namespace(data.get("metadata"))}
-        if kind in self.options.skip or f"{api_version}/{kind}" in self.options.skip:
-            return result(Verdict.SKIPPED, "", **ids)
-        validator = self.schemas.validator(api_version, kind)
+        kind, api_version = (data.get("kind"), data.get("apiVersion")) if isinstance(data, dict) else (None, None)
+        if not (isinstance(kind, str) and kind and isinstance(api_version, str) and api_version):
+            return _malformed(doc, data, prefix, item)
+        name, namespace = _name_and_namespace(data.get("metadata"))
+        skip = self.options.skip
+        validator = None if skip and (kind in skip or f"{api_version}/{kind}" in skip) else \
+            self.schemas.validator(api_version, kind)
+        if validator is not None and validator.is_valid(data):  # the fast check; errors only for the invalid
+            return Result(doc.source, doc.index, doc.line, Verdict.VALID, kind, api_version, name, namespace,
+                          item=item)
+        ids = {"kind": kind, "api_version": api_version, "name": name, "namespace": namespace}
         if validator is None:
-            if self.options.ignore_missing_schemas:
-                return result(Verdict.SKIPPED, "", **ids)
-            return result(Verdict.ERROR, "k8s-no-schema",
-                          Problem(f"no schema for {api_version} {kind} in {self.where()}", prefix), **ids)
-        if validator.is_valid(data):
-            return result(Verdict.VALID, "", **ids)
-        return result(Verdict.INVALID, "k8s-schema", *_problems(validator, data, prefix), **ids)
+            return self.unvalidated(doc, item, prefix, ids)
+        return _result(doc, item, Verdict.INVALID, "k8s-schema", *_problems(validator, data, prefix), **ids)
+
+    def unvalidated(self, doc: Document, item: int | None, prefix: str, ids: dict[str, str]) -> Result:
+        """A kind skipped (--skip), or with no schema: skipped too with --ignore-missing-schemas, else an error."""
+        skip = self.options.skip
+        if ids["kind"] in skip or f"{ids['api_version']}/{ids['kind']}" in skip or self.options.ignore_missing_schemas:
+            return _result(doc, item, Verdict.SKIPPED, "", **ids)
+        where = f"{ids['api_version']} {ids['kind']} in {self.where()}"
+        return _result(doc, item, Verdict.ERROR, "k8s-no-schema", Problem(f"no schema for {where}", prefix), **ids)
+
+
+def _malformed(doc: Document, data: Any, prefix: str, item: int | None) -> Result:
+    """Not an object, or one without a kind or an apiVersion."""
+    if not isinstance(data, dict):
+        kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+        shown = "a list" if isinstance(data, list) else f"{kinds.get(type(data), 'a value')} ({data!r:.40})"
+        return _result(doc, item, Verdict.ERROR, "k8s-not-object", Problem(f"not a Kubernetes object: {shown}", prefix))
+    kind = data.get("kind")
+    if not isinstance(kind, str) or not kind:
+        return _result(doc, item, Verdict.ERROR, "k8s-missing-kind", Problem("missing 'kind'", prefix))
+    return _result(doc, item, Verdict.ERROR, "k8s-missing-apiversion", Problem("missing 'apiVersion'", prefix),
+                   kind=kind)
+
+
+def _result(doc: Document, item: int | None, verdict: Verdict, rule: str = "", *problems: Problem,
+            **ids: str) -> Result:
+    return Result(doc.source, doc.index, doc.line, verdict, rule=rule, problems=problems, item=item, **ids)
 
 
 def _position(exact: yamlexact.Exact, path: str) -> tuple[int, int]:
@@ -142,7 +160,7 @@ def _locate(results: list[Result], doc: Document, strict: bool) -> list[Result]:
     """Give problems their line and column, from an exact re-read of the document's text (only for
     documents with a problem: the common, valid case costs nothing)."""
     if doc.text is None or all(p.line for r in results for p in r.problems):
-        return results
+        return results  # nothing to place (the valid case), or placed already
     exact = positions(doc, strict)
     if exact is None:
         return results
@@ -163,7 +181,11 @@ def validate_documents(docs: Iterable[Document], options: Options = Options(),
     judge = _Judge(options, schemas)
     out: list[Result] = []
     for doc in docs:
-        out += _locate(judge.document(doc), doc, options.strict)
+        results = judge.document(doc)
+        if len(results) == 1 and not results[0].problems:  # one resource without a problem: the common case
+            out.append(results[0])
+        else:
+            out += _locate(results, doc, options.strict)
     return out
 
 
