@@ -148,19 +148,30 @@ def _count(value: Any) -> int:
 
 
 def _trainjob(obj: Obj, findings: list[Finding]) -> dict[str, Any]:
+    """The trainer section read as the run's container (its image, command, args, env and resourcesPerNode,
+    checked as any container's); numNodes the workers. The pods themselves are the runtime's."""
     trainer = as_map(obj.get("spec", "trainer"))
-    out: dict[str, Any] = {k: trainer[k] for k in ("image", "command", "args") if trainer.get(k)}
     pod = Pod(obj, "", findings)
-    pod.container = {"env": trainer.get("env"), "resources": trainer.get("resourcesPerNode")}
+    pod.container = {**trainer, "resources": trainer.get("resourcesPerNode")}
     pod.cpointer = "/spec/trainer"
-    resources = container(pod, "training")
-    out.update({k: v for k, v in resources.items() if k in ("env", "secrets", "resources")})
+    out = container(pod, "training")
+    for pointers in (obj.used, obj.reported):  # what was read as `resources` is the input's resourcesPerNode
+        pointers.update(p.replace("/spec/trainer/resources", "/spec/trainer/resourcesPerNode", 1)
+                        for p in list(pointers) if p.startswith("/spec/trainer/resources"))
+    obj.use("/spec/trainer/numNodes", "/spec/activeDeadlineSeconds")
     nodes = trainer.get("numNodes")
     if isinstance(nodes, int) and nodes > 1:
         out["workers"] = nodes
-    if obj.get("spec", "runtimeRef", "name"):
-        findings.append(obj.finding(CHANGED, "/spec/runtimeRef", f"runtime '{obj.get('spec', 'runtimeRef', 'name')}'"
-                                    ": mlgitops names the runtime from mlgitops.yaml (training.distributed)"))
+    if _positive(obj.get("spec", "activeDeadlineSeconds")):
+        out["activeDeadlineSeconds"] = obj.get("spec", "activeDeadlineSeconds")
+    if trainer.get("numProcPerNode") == "auto":
+        obj.use("/spec/trainer/numProcPerNode")  # the torch runtimes' own default: a process per GPU (or CPU)
+    obj.use("/spec/runtimeRef/apiGroup", "/spec/runtimeRef/kind")
+    runtime = obj.get("spec", "runtimeRef", "name")
+    if runtime:
+        findings.append(obj.finding(CHANGED, "/spec/runtimeRef/name", f"runtime '{runtime}': mlgitops names the "
+                                    "ClusterTrainingRuntime in mlgitops.yaml "
+                                    "(training.runtime, default torch-distributed)", "name it there if it differs"))
     return out
 
 
