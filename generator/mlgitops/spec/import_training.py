@@ -261,7 +261,7 @@ def _seed(obj: Obj) -> dict[str, Any]:
     for i, setting in enumerate(as_list(obj.get("spec", "algorithm", "algorithmSettings"))):
         value = _number(dig(setting, "value"))
         if dig(setting, "name") == "random_state" and isinstance(value, int) and value >= 0:
-            obj.use(f"/spec/algorithm/algorithmSettings/{i}")
+            obj.use(f"/spec/algorithm/algorithmSettings/{i}/name", f"/spec/algorithm/algorithmSettings/{i}/value")
             return {"seed": value}
     return {}
 
