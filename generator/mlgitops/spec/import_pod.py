@@ -34,11 +34,16 @@ from mlgitops.spec.import_objects import (
     pointer,
     use_shape,
 )
+from mlgitops.spec.model import SCHEMA
+from mlgitops.spec.schema import load_schema, subschema
 
 GPU_RESOURCE = "nvidia.com/gpu"
 _PROBES = (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup"))
 _PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
 _SECURITY = ("runAsUser", "runAsGroup", "fsGroup")
+# The ids mlgitops runs a pod as (serving.security's defaults, training's the same): no change when read back.
+_OWN_IDS = {k: subschema(load_schema(SCHEMA), ("properties", "spec", "properties", "serving", "properties", "security",
+                                               "properties", k))["default"] for k in _SECURITY}
 # Fields whose value here is what Kubernetes or mlgitops sets anyway (`kubectl get -o yaml` prints them).
 _CONTAINER_DEFAULTS = {"terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
                        "stdin": False, "tty": False}
@@ -369,7 +374,7 @@ def _security(pod: Pod, section: str) -> dict[str, Any]:
     use_shape(pod.obj, f"{pod.pointer}/securityContext", pod_ctx, _POD_SECURITY)
     use_shape(pod.obj, f"{pod.cpointer}/securityContext", ctx, _CONTAINER_SECURITY)
     merged = pod_ctx | ctx
-    out = {k: merged[k] for k in _SECURITY if isinstance(merged.get(k), int) and merged[k] not in (0, 1000)}
+    out = {k: merged[k] for k in _SECURITY if isinstance(merged.get(k), int) and merged[k] not in (0, _OWN_IDS[k])}
     if merged.get("runAsUser") == 0 or merged.get("runAsNonRoot") is False:
         pod.note(CHANGED, f"{pod.cpointer}/securityContext", "the container runs as root: mlgitops runs it as "
                  "a non-root user with a read-only root filesystem", "test the image as a non-root user; if it "

@@ -11,7 +11,9 @@ import math
 import re
 from typing import Any
 
+from mlgitops.kube.quantity import add_bytes
 from mlgitops.report.findings import Finding, Severity
+from mlgitops.spec import pods
 from mlgitops.spec.import_objects import (
     CHANGED,
     DROPPED,
@@ -70,6 +72,7 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
     out = container(pod, "training")
     out.update(volumes(pod, {}, "training"))
     shared_memory_off(out)
+    _own_ephemeral(pod, out)
     out.update(_account(pod))
     out.update(_run_limits(first, pointer))
     if first.kind == "CronJob":
@@ -84,6 +87,23 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
     if patches is not None:
         patches += pod.patches()
     return out
+
+
+def _own_ephemeral(pod: Pod, out: dict[str, Any]) -> None:
+    """An ephemeral-storage request (and limit) that is exactly mlgitops' own for the pod's /tmp and HOME
+    volumes and its log headroom (render/training.py: its own output read back) is left unsaid."""
+    sizes = {str(v.get("name")): dig(v, "emptyDir", "sizeLimit") for v in as_list(pod.spec.get("volumes"))
+             if isinstance(v, dict) and isinstance(v.get("emptyDir"), dict)}
+    resources = out.get("resources", {})
+    if not (sizes.get("tmp") and sizes.get("home")) or "ephemeralStorage" not in resources:
+        return
+    own = add_bytes(sizes["tmp"], sizes["home"], pods.LOG_HEADROOM)
+    limits = resources.get("limits", {})
+    if str(resources["ephemeralStorage"]) == own and str(limits.get("ephemeralStorage", own)) == own:
+        del resources["ephemeralStorage"]
+        limits.pop("ephemeralStorage", None)
+        if "limits" in resources and not limits:
+            del resources["limits"]
 
 
 def _run_limits(obj: Obj, pointer: str) -> dict[str, Any]:
