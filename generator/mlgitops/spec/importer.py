@@ -105,7 +105,9 @@ def import_documents(docs: list[Document], name: str | None = None, team: str | 
 
 def model_name(obj: Obj) -> str:
     labels = as_map(obj.get("metadata", "labels"))
-    raw = labels.get("app.kubernetes.io/name") or labels.get("app") or obj.name
+    # mlgitops' own training objects carry the model as their instance (their names hold the run's hash)
+    own = labels.get("app.kubernetes.io/instance") if labels.get("app.kubernetes.io/managed-by") == "mlgitops" else None
+    raw = labels.get("app.kubernetes.io/name") or labels.get("app") or own or obj.name
     return _NAME.sub("-", str(raw).lower()).strip("-")[:40] or "model"
 
 
