@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.report.findings import Finding, Severity
@@ -309,7 +309,7 @@ def _trial_counts(obj: Obj, sweep: dict[str, Any], findings: list[Finding]) -> d
     return out
 
 
-def _positive(value: Any) -> bool:
+def _positive(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
