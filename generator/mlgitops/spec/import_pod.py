@@ -397,8 +397,8 @@ def _hardening(pod: Pod, merged: dict[str, Any], section: str) -> None:
     if changes:
         pod.note(CHANGED, pod.cpointer, f"mlgitops hardens the container (restricted Pod Security Standard): "
                  f"{', '.join(changes)}; a write outside /tmp, {pods.HOME} and mounted volumes now fails",
-                 f"try the image so once (docker run --read-only --user 1000); relax a setting with {section}."
-                 "security and a reason", covers=False)
+                 f"try the image so once (docker run --read-only --user {_OWN_IDS['runAsUser']}); relax a setting "
+                 f"with {section}.security and a reason", covers=False)
 
 
 def _defaults(pod: Pod) -> None:
