@@ -137,6 +137,11 @@ def _pytorch_workers(obj: Obj, pod: Pod) -> int:
                                             "check that the imported role's pod suits every node"))
         elif at != imported:
             obj.use(f"{at}/template")
+    policy = obj.get("spec", "runPolicy", "cleanPodPolicy")
+    if policy not in (None, "None"):  # the operator's default (kubeflow training SDK, V1PyTorchJobSpec)
+        pod.note(CHANGED, "/spec/runPolicy/cleanPodPolicy", f"cleanPodPolicy {policy}: mlgitops' run keeps the "
+                 "operator's default (None: finished pods are kept, their logs readable)",
+                 "patch the run where mlgitops.yaml's training.distributed is pytorchjob")
     obj.use("/spec/runPolicy/cleanPodPolicy")
     return sum(_count(dig(s, "replicas")) for s in specs.values() if isinstance(s, dict))
 
