@@ -32,8 +32,7 @@ from mlgitops.spec.schema import load_schema, subschema
 
 _POD = {"Job": "/spec/template/spec", "CronJob": "/spec/jobTemplate/spec/template/spec",
         "Experiment": "/spec/trialTemplate/trialSpec/spec/template/spec"}
-_JOB = {"Job": ("spec",), "CronJob": ("spec", "jobTemplate", "spec"),
-        "Experiment": ("spec", "trialTemplate", "trialSpec", "spec")}
+_TRIAL = "/spec/trialTemplate/trialSpec"
 _PARAMETER: Shape = {"name": None, "parameterType": None,
                      "feasibleSpace": {"min": None, "max": None, "step": None, "list": None, "distribution": None}}
 _MAX_TRIALS = subschema(load_schema(SCHEMA), (
@@ -67,18 +66,19 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
                                       Severity.ERROR))
     if first.kind == "TrainJob":
         return _trainjob(first, findings)
-    pointer = _POD.get(first.kind) or _pytorch_pointer(first)
+    base = _pytorch_base(first)
+    pointer = _POD[first.kind] if base is None else _pytorch_pointer(first, base)
     pod = Pod(first, pointer, findings, _TARGET.get(first.kind), optional_limits=optional_limits)
     out = container(pod, "training")
     out.update(volumes(pod, {}, "training"))
     shared_memory_off(out)
     _own_ephemeral(pod, out)
     out.update(_account(pod))
-    out.update(_run_limits(first, pointer))
+    out.update(_run_limits(first, pointer, base))
     if first.kind == "CronJob":
         out.update(_cron(first, findings))
-    if first.kind == "PyTorchJob":
-        out["workers"] = _pytorch_workers(first, pod)
+    if base is not None:
+        out.update(_nodes(first, pod, base))
     if first.kind == "Experiment":
         _experiment(first, out, findings)
     out.update(_restart_policy(pod))
@@ -106,30 +106,55 @@ def _own_ephemeral(pod: Pod, out: dict[str, Any]) -> None:
             del resources["limits"]
 
 
-def _run_limits(obj: Obj, pointer: str) -> dict[str, Any]:
+def _run_limits(obj: Obj, pointer: str, base: str | None) -> dict[str, Any]:
     """backoffLimit and activeDeadlineSeconds: the Job's (a CronJob's job template's, a trial's), or a
-    PyTorchJob's runPolicy."""
-    job = obj.get(*_JOB[obj.kind]) if obj.kind in _JOB else as_map(obj.get("spec", "runPolicy"))
+    PyTorchJob's runPolicy (a trial's PyTorchJob's)."""
+    at = pointer.split("/template/")[0] if base is None else f"{base}/spec/runPolicy"
+    job = as_map(obj.get(*at.strip("/").split("/")))
     out = {}
     for key in ("backoffLimit", "activeDeadlineSeconds"):
-        obj.use(pointer.split("/template/")[0] + f"/{key}" if obj.kind in _JOB else f"/spec/runPolicy/{key}")
+        obj.use(f"{at}/{key}")
         if isinstance(dig(job, key), int):
             out[key] = job[key]
     return out
 
 
-def _pytorch_pointer(obj: Obj) -> str:
-    role = "Master" if obj.get("spec", "pytorchReplicaSpecs", "Master") else "Worker"
-    return f"/spec/pytorchReplicaSpecs/{role}/template/spec"
+def _pytorch_base(obj: Obj) -> str | None:
+    """Where a PyTorchJob is in the object: the object itself, or a Katib trial's (Katib runs a PyTorchJob per
+    trial as readily as a Job); None for a Job."""
+    if obj.kind == "PyTorchJob":
+        return ""
+    if obj.kind == "Experiment" and obj.get("spec", "trialTemplate", "trialSpec", "kind") == "PyTorchJob":
+        return _TRIAL
+    return None
 
 
-def _pytorch_workers(obj: Obj, pod: Pod) -> int:
+def _pytorch_pointer(obj: Obj, base: str) -> str:
+    steps = base.strip("/").split("/") if base else []
+    role = "Master" if obj.get(*steps, "spec", "pytorchReplicaSpecs", "Master") else "Worker"
+    return f"{base}/spec/pytorchReplicaSpecs/{role}/template/spec"
+
+
+def _nodes(obj: Obj, pod: Pod, base: str) -> dict[str, Any]:
+    """A PyTorchJob's nodes are the run's workers; a sweep's trial runs as one pod, so a trial of several
+    nodes is reported."""
+    nodes = _pytorch_workers(obj, pod, base)
+    if obj.kind == "PyTorchJob":
+        return {"workers": nodes}
+    if nodes > 1:
+        pod.note(CHANGED, f"{base}/spec/pytorchReplicaSpecs", f"each trial ran as a PyTorchJob of {nodes} nodes: "
+                 "mlgitops runs each trial as one pod (a sweep cannot also run several workers)",
+                 "check that one node trains a trial in time (activeDeadlineSeconds)", covers=False)
+    return {}
+
+
+def _pytorch_workers(obj: Obj, pod: Pod, base: str = "") -> int:
     """All the nodes of the run. A role whose pod runs the same image as the imported one is the same run
     (mlgitops' TrainJob or PyTorchJob gives every node the trainer's pod); one that differs is reported."""
-    specs = as_map(obj.get("spec", "pytorchReplicaSpecs"))
+    specs = as_map(obj.get(*(base.strip("/").split("/") if base else []), "spec", "pytorchReplicaSpecs"))
     imported = pod.pointer.split("/template/")[0]
     for role, spec in specs.items():
-        at = f"/spec/pytorchReplicaSpecs/{role}"
+        at = f"{base}/spec/pytorchReplicaSpecs/{role}"
         obj.use(f"{at}/replicas", f"{at}/restartPolicy")
         if at != imported and dig(spec, "template") != obj.get(*imported.strip("/").split("/"), "template"):
             pod.findings.append(obj.finding(CHANGED, f"{at}/template", f"the {role} pods' template differs from the "
@@ -137,12 +162,12 @@ def _pytorch_workers(obj: Obj, pod: Pod) -> int:
                                             "check that the imported role's pod suits every node"))
         elif at != imported:
             obj.use(f"{at}/template")
-    policy = obj.get("spec", "runPolicy", "cleanPodPolicy")
+    policy = as_map(obj.get(*(base.strip("/").split("/") if base else []), "spec", "runPolicy")).get("cleanPodPolicy")
     if policy not in (None, "None"):  # the operator's default (kubeflow training SDK, V1PyTorchJobSpec)
-        pod.note(CHANGED, "/spec/runPolicy/cleanPodPolicy", f"cleanPodPolicy {policy}: mlgitops' run keeps the "
+        pod.note(CHANGED, f"{base}/spec/runPolicy/cleanPodPolicy", f"cleanPodPolicy {policy}: mlgitops' run keeps the "
                  "operator's default (None: finished pods are kept, their logs readable)",
                  "patch the run where mlgitops.yaml's training.distributed is pytorchjob")
-    obj.use("/spec/runPolicy/cleanPodPolicy")
+    obj.use(f"{base}/spec/runPolicy/cleanPodPolicy")
     return sum(_count(dig(s, "replicas")) for s in specs.values() if isinstance(s, dict))
 
 
