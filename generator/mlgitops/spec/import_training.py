@@ -1,8 +1,11 @@
 """`mlgitops import`: a training workload -> the spec's `training`.
 
 A Job or CronJob gives one run (a CronJob its schedule); a PyTorchJob or TrainJob a distributed run
-(`workers`: all its nodes); a Katib Experiment a sweep (its trial Job is the run, its parameters the sweep's).
-The spec holds one training run per model: a second workload of the same model is a finding.
+(`workers`: all its nodes); a Katib Experiment a sweep (its trial Job, or its trial PyTorchJob's Master, is the
+run; its parameters, trial counts and seed the sweep's). The pod gives the container, volumes, account, restart
+policy and annotations; what the section cannot say is a patch of the Job or CronJob mlgitops makes (the kind
+of a distributed run or sweep is mlgitops.yaml's, so there it is reported). The spec holds one training run per
+model: a second workload of the same model is a finding.
 """
 
 from __future__ import annotations
