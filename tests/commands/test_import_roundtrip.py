@@ -12,6 +12,12 @@ from other fields or from mlgitops.yaml rather than from the spec: the GPU node 
 rollout a GPU model gets, the HPA's behaviour, the grace period; `singleReplica` is compared by presence
 only (its reason is the import's own words), and /dev/shm by the size the pods get (spec/pods.shared_memory:
 a GPU model's default written out is the same size).
+
+Training-only specs (no `serving`) round-trip the same way through their built training folder
+(`overlays/dev/<model>/training/`: a Job, or a CronJob with `schedule`): equivalent means equal on every field of
+TRAINING_CARRIED (restartPolicy Never written out or left to its default alike), and the same /dev/shm size. Not drawn: `workers` (a TrainJob's pods are its runtime's, so
+what import reads back is the trainer section only) and `sweep` (an Indexed Job's trials read back as one pod
+with its own arguments; a Katib Experiment only where mlgitops.yaml says so).
 """
 
 from __future__ import annotations
@@ -53,6 +59,10 @@ INIT = {"name": "warm-up", "image": "ghcr.io/example/warm:2.0.1", "command": ["p
 SCALING = {"minReplicas": 2, "maxReplicas": 6, "targetCPUUtilization": 70,
            "metrics": [{"type": "External", "name": "queue_depth", "selector": {"queue": "requests"},
                         "averageValue": "30"}]}
+TRAINING_CARRIED = ("model.version", *(f"training.{k}" for k in (
+    "image", "command", "args", "resources", "env", "secrets", "data", "volumes", "serviceAccount", "backoffLimit",
+    "activeDeadlineSeconds", "schedule", "timeZone", "restartPolicy", "podAnnotations")))
+TRAINING_VOLUMES = [v for v in VOLUMES if v["name"] in ("conf", "creds", "scratch")]
 GPU_TYPES = ({"gke": "nvidia-l4"}, {"eks": "g6.xlarge"}, {"gfd": "NVIDIA-A10G"})
 
 
@@ -128,3 +138,57 @@ def test_importing_a_generated_specs_build_gives_back_an_equivalent_spec(tmp_pat
     assert {k: _dig(back, k) for k in CARRIED} == {k: _dig(want, k) for k in CARRIED}
     assert bool(_dig(back, "serving.singleReplica")) == bool(_dig(want, "serving.singleReplica"))
     assert shared_memory(back) == shared_memory(want)
+
+
+def _training_carried(spec: dict[str, Any]) -> dict[str, Any]:
+    """The carried fields; restartPolicy absent is the documented Never (the schema gives it no default)."""
+    out = {k: _dig(spec, k) for k in TRAINING_CARRIED}
+    out["training.restartPolicy"] = out["training.restartPolicy"] or "Never"
+    return out
+
+
+@st.composite
+def training_specs(draw: Any) -> dict[str, Any]:
+    resources: dict[str, Any] = {"cpu": draw(st.sampled_from(["1", "4"])), "memory": draw(st.sampled_from(["2Gi", "8Gi"]))}
+    resources |= draw(st.sampled_from([{}, {"gpu": 1}, {"limits": {"memory": "16Gi"}}]))
+    training: dict[str, Any] = {"image": "registry.example.com/qa/train:1.2.0", "command": ["python", "train.py"],
+                                "resources": resources, "backoffLimit": draw(st.integers(0, 3))}
+    optional = {
+        "args": st.just(["--epochs=3"]),
+        "env": st.just({"LOG_LEVEL": "info"}),
+        "secrets": st.just([{"env": "WANDB_API_KEY", "secret": "wandb", "key": "api-key"}]),
+        "activeDeadlineSeconds": st.sampled_from([3600, 7200]),
+        "restartPolicy": st.sampled_from(["Never", "OnFailure"]),
+        "podAnnotations": st.just({"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}),
+        "serviceAccount": st.just({"name": "trainer-sa"}),
+        "data": st.sampled_from([{"claim": "train-data", "mountPath": "/data", "readOnly": True},
+                                 {"claim": "train-data"}]),
+        "volumes": st.lists(st.sampled_from(TRAINING_VOLUMES), min_size=1, max_size=2, unique_by=lambda v: v["name"]),
+    }
+    for key, values in optional.items():
+        if draw(st.booleans()):
+            training[key] = draw(values)
+    if draw(st.booleans()):
+        training |= {"schedule": "0 3 * * *", **draw(st.sampled_from([{}, {"timeZone": "Europe/Berlin"}]))}
+    return {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": "roundtrip", "team": "qa"},
+            "spec": {"model": {"version": "1.2.0"}, "training": training}}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(training_specs())
+def test_importing_a_training_only_specs_build_gives_back_an_equivalent_spec(tmp_path_factory, capsys, spec):
+    repo = make_repo(tmp_path_factory.mktemp("repo"), models=[])
+    original = yaml.safe_dump(spec, sort_keys=False)
+    (repo / "models/roundtrip.yaml").write_text(original)
+    assert run_cli(capsys, "generate", "--repo", str(repo)).code == 0
+    built = subprocess.run(["kubectl", "kustomize", str(repo / "overlays/dev/roundtrip/training")], check=True,
+                           capture_output=True, text=True).stdout
+    (repo / "built.yaml").write_text(built)
+    docs, _ = read_documents([str(repo / "built.yaml")])
+    [imported], _ = import_documents(docs, optional_limits=frozenset({"cpu", "memory"}))
+    config, _ = load_config(Repo(repo))
+    back = _effective_dev(repo, spec_text(imported.spec, imported.sources, imported.findings, config.env_names))
+    want = _effective_dev(repo, original)
+    assert _training_carried(back) == _training_carried(want)
+    assert shared_memory(back, "training") == shared_memory(want, "training")
+    assert "serving" not in back

@@ -139,8 +139,8 @@ RULES: dict[str, str] = {
     "import-dropped": "mlgitops import: a field of the manifests that neither the spec nor a patch carries; the "
                       "finding names it at its line",
     "import-patched": "mlgitops import: a field the spec has no place for, carried as a strategic-merge patch of "
-                      "the Deployment (spec.patches): envFrom, env from a ConfigMap, imagePullSecrets, affinity, "
-                      "a probe that is no HTTP GET",
+                      "the Deployment, or of a training Job or CronJob (spec.patches): envFrom, env from a ConfigMap, "
+                      "imagePullSecrets, affinity, a probe that is no HTTP GET",
     "import-changed": "mlgitops import: something the spec deliberately does differently (an untagged image, a "
                       "root-owned mount path, a missing limit, hostPath, privileged, a workload kind)",
     "import-grouping": "mlgitops import: an object that belongs to no model of the input, or a spec not written "

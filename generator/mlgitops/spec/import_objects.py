@@ -17,6 +17,8 @@ from mlgitops.report.findings import Finding, Position, Severity
 
 DROPPED = "import-dropped"
 CHANGED = "import-changed"
+# Annotations mlgitops, Helm, kubectl or a controller write: never carried into a spec.
+OWN_ANNOTATIONS = ("mlgitops.io/", "meta.helm.sh/", "kubectl.kubernetes.io/", "deployment.kubernetes.io/")
 
 
 @dataclass

@@ -15,6 +15,7 @@ left at the end is reported by `import_objects.leftovers`, so nothing is lost wi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from mlgitops.kube.gpus import GPU_TYPE_LABELS
@@ -33,11 +34,16 @@ from mlgitops.spec.import_objects import (
     pointer,
     use_shape,
 )
+from mlgitops.spec.model import SCHEMA
+from mlgitops.spec.schema import load_schema, subschema
 
 GPU_RESOURCE = "nvidia.com/gpu"
 _PROBES = (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup"))
 _PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
 _SECURITY = ("runAsUser", "runAsGroup", "fsGroup")
+# The ids mlgitops runs a pod as (serving.security's defaults, training's the same): no change when read back.
+_OWN_IDS = {k: subschema(load_schema(SCHEMA), ("properties", "spec", "properties", "serving", "properties", "security",
+                                               "properties", k))["default"] for k in _SECURITY}
 # Fields whose value here is what Kubernetes or mlgitops sets anyway (`kubectl get -o yaml` prints them).
 _CONTAINER_DEFAULTS = {"terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
                        "stdin": False, "tty": False}
@@ -64,10 +70,24 @@ _GPU_AFFINITY: Shape = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringE
 LATER = "the spec has no field for it ({field}): add it by hand if the model needs it (docs/spec.md)"
 
 
+@dataclass(frozen=True)
+class PatchTarget:
+    """The generated object a patch (spec.patches) carries a pod's extra fields to: its kind (a training object
+    is targeted by kind alone, its name holding its run's hash), where its pod spec is, and the name of the
+    container mlgitops gives the model (render/pod.py's, render/training.py's)."""
+
+    kind: str
+    pod: tuple[str, ...]
+    container: str
+
+
+DEPLOYMENT = PatchTarget("Deployment", ("spec", "template", "spec"), "model-server")
+
+
 class Pod:
     """One pod template being read: the object, the template's pointer, and the findings so far."""
 
-    def __init__(self, obj: Obj, pointer: str, findings: list[Finding], patchable: bool = False,
+    def __init__(self, obj: Obj, pointer: str, findings: list[Finding], target: PatchTarget | None = None,
                  optional_limits: frozenset[str] = frozenset()):
         self.obj = obj
         self.pointer = pointer  # of the pod template's spec
@@ -80,7 +100,7 @@ class Pod:
         self.metrics_port: int | None = None  # the port Prometheus scrapes, when not the serving one
         self.moved_cache = ""  # where a Hugging Face cache in root's home was moved to
         self.optional_limits = optional_limits  # limits every environment's policy lets a spec leave out
-        self.patchable = patchable  # a serving Deployment: spec.patches can carry what the spec cannot
+        self.target = target  # the generated object spec.patches can carry what the spec cannot to, if any
         self.patch_pod: dict[str, Any] = {}  # fields of spec.template.spec to carry as a patch
         self.patch_container: dict[str, Any] = {}  # fields of the model container to carry as a patch
 
@@ -101,27 +121,29 @@ class Pod:
                   "carry it with a raw patch (spec.patches) if the model needs it")
 
     def carry(self, at: str, what: str, value: Any, container: bool = False) -> bool:
-        """Carry a field the spec cannot say as a patch of the Deployment (serving only); False where none
-        can (training), so the caller reports it instead."""
-        if not self.patchable:
+        """Carry a field the spec cannot say as a patch of the generated object; False where none can (a
+        distributed run's pods), so the caller reports it instead."""
+        if self.target is None:
             return False
         key = at.rsplit("/", 1)[-1]
         if container:
             self.patch_container[key] = value
         else:
             self.patch_pod[key] = value
-        self.note(PATCHED, at, f"{what}: carried over as a patch of the Deployment (spec.patches): the spec has "
-                  "no field for it", "keep it there, or drop the patch if mlgitops' own setting fits")
+        self.note(PATCHED, at, f"{what}: carried over as a patch of the {self.target.kind} (spec.patches): the spec "
+                  "has no field for it", "keep it there, or drop the patch if mlgitops' own setting fits")
         return True
 
     def patches(self) -> list[dict[str, Any]]:
-        """spec.patches: one strategic-merge patch of the Deployment with what `carry` collected."""
-        pod = dict(self.patch_pod)
-        if self.patch_container:
-            pod["containers"] = [{"name": "model-server", **self.patch_container}]
-        if not pod:
+        """spec.patches: one strategic-merge patch of the target with what `carry` collected."""
+        pod: dict[str, Any] = dict(self.patch_pod)
+        if self.target is None or not (pod or self.patch_container):
             return []
-        return [{"target": {"kind": "Deployment"}, "merge": {"spec": {"template": {"spec": pod}}}}]
+        if self.patch_container:
+            pod["containers"] = [{"name": self.target.container, **self.patch_container}]
+        for key in reversed(self.target.pod):
+            pod = {key: pod}
+        return [{"target": {"kind": self.target.kind}, "merge": pod}]
 
 
 def _steps(pointer: str) -> list[str | int]:
@@ -238,12 +260,12 @@ def _plain_env(pod: Pod, at: str, name: str, value: Any, env: dict[str, Any]) ->
 def _carry_env(pod: Pod, at: str, item: dict[str, Any]) -> bool:
     """An env variable from a ConfigMap key: the spec names Secrets only, a patch carries it (the strategic
     merge of `env` is by name)."""
-    if not pod.patchable:
+    if pod.target is None:
         return False
     pod.patch_container.setdefault("env", []).append(item)
     pod.use(at)
     pod.note(PATCHED, f"{at}/valueFrom", f"env '{item.get('name')}' from a ConfigMap: carried over as a patch of "
-             "the Deployment (spec.patches): the spec's env holds strings and Secret references")
+             f"the {pod.target.kind} (spec.patches): the spec's env holds strings and Secret references")
     return True
 
 
@@ -352,7 +374,7 @@ def _security(pod: Pod, section: str) -> dict[str, Any]:
     use_shape(pod.obj, f"{pod.pointer}/securityContext", pod_ctx, _POD_SECURITY)
     use_shape(pod.obj, f"{pod.cpointer}/securityContext", ctx, _CONTAINER_SECURITY)
     merged = pod_ctx | ctx
-    out = {k: merged[k] for k in _SECURITY if isinstance(merged.get(k), int) and merged[k] not in (0, 1000)}
+    out = {k: merged[k] for k in _SECURITY if isinstance(merged.get(k), int) and merged[k] not in (0, _OWN_IDS[k])}
     if merged.get("runAsUser") == 0 or merged.get("runAsNonRoot") is False:
         pod.note(CHANGED, f"{pod.cpointer}/securityContext", "the container runs as root: mlgitops runs it as "
                  "a non-root user with a read-only root filesystem", "test the image as a non-root user; if it "
@@ -375,8 +397,8 @@ def _hardening(pod: Pod, merged: dict[str, Any], section: str) -> None:
     if changes:
         pod.note(CHANGED, pod.cpointer, f"mlgitops hardens the container (restricted Pod Security Standard): "
                  f"{', '.join(changes)}; a write outside /tmp, {pods.HOME} and mounted volumes now fails",
-                 f"try the image so once (docker run --read-only --user 1000); relax a setting with {section}."
-                 "security and a reason", covers=False)
+                 f"try the image so once (docker run --read-only --user {_OWN_IDS['runAsUser']}); relax a setting "
+                 f"with {section}.security and a reason", covers=False)
 
 
 def _defaults(pod: Pod) -> None:

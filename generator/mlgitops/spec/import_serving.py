@@ -13,13 +13,22 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from mlgitops.kube import quantity
-from mlgitops.kube.quantity import add_bytes, format_bytes
+from mlgitops.kube.quantity import add_bytes
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import pods
-from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, Shape, as_list, as_map, dig, use_shape
-from mlgitops.spec.import_pod import Pod, container, lifecycle, probes
-from mlgitops.spec.import_volumes import extra_containers, volumes
+from mlgitops.spec.import_objects import (
+    CHANGED,
+    DROPPED,
+    OWN_ANNOTATIONS,
+    Obj,
+    Shape,
+    as_list,
+    as_map,
+    dig,
+    use_shape,
+)
+from mlgitops.spec.import_pod import DEPLOYMENT, Pod, container, lifecycle, probes
+from mlgitops.spec.import_volumes import extra_containers, shared_memory_off, volumes
 
 if TYPE_CHECKING:
     from mlgitops.spec.importer import Group
@@ -28,13 +37,11 @@ _POD_SPEC = {"Deployment": "/spec/template/spec", "StatefulSet": "/spec/template
              "ReplicationController": "/spec/template/spec", "InferenceService": "/spec/predictor"}
 _MODEL_ENV = {"MODEL_VERSION": "version", "MODEL_URI": "uri"}  # render/workload.py sets them
 FRAMEWORK_LABEL = "mlgitops.io/framework"
-_MI = 2**20
 _SERVICE_PORT = 80  # the port mlgitops' Service exposes by default (service.port)
 _GPU_STARTUP = {"periodSeconds": 10, "failureThreshold": 60}  # as `mlgitops new --gpu` writes it
 _RPS_METRIC = "inference_requests_per_second"  # autoscaling.metric's default: targetRequestsPerSecond reads it
 _PORT_NAME = re.compile(r"(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?")
 _SCRAPE = ("prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path")  # the scrape annotations
-_OWN_ANNOTATIONS = ("mlgitops.io/", "kubectl.kubernetes.io/", "meta.helm.sh/")
 _SERVER_ANNOTATIONS = ("cloud.google.com/neg-status",)
 _SERVICE_DEFAULTS = {"sessionAffinity": "None", "internalTrafficPolicy": "Cluster"}
 # The fields the import reads (import_objects.use_shape): any other is reported by the leftovers walk.
@@ -55,7 +62,7 @@ _FRAMEWORKS = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm
 
 
 def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
-    pod = Pod(workload, _POD_SPEC[workload.kind], findings, patchable=True, optional_limits=group.optional_limits)
+    pod = Pod(workload, _POD_SPEC[workload.kind], findings, DEPLOYMENT, optional_limits=group.optional_limits)
     if workload.kind == "InferenceService":
         _kserve(pod, model)
     _model_env(pod, workload, model)
@@ -74,7 +81,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     if pod.moved_cache and "HF_HOME" not in out.get("env", {}):
         out["env"] = out.get("env", {}) | {"HF_HOME": pod.moved_cache}
     _ephemeral(pod, out)
-    _shared_memory(out)
+    shared_memory_off(out)
     out.update(_rollout(pod, workload))
     out.update(extra_containers(pod, "serving"))
     for key, read in (("autoscaling", _autoscaling), ("metrics", _metrics), ("ingress", _ingress),
@@ -398,7 +405,7 @@ def _pod_annotations(group: Group, pod: Pod, port: int | None) -> dict[str, str]
     annotations = as_map(pod.obj.get(*_steps(at), "annotations"))
     pod.use(f"{at}/annotations")
     out = {str(k): str(v) for k, v in annotations.items()
-           if k not in _SCRAPE and not str(k).startswith(_OWN_ANNOTATIONS)}
+           if k not in _SCRAPE and not str(k).startswith(OWN_ANNOTATIONS)}
     return out or None
 
 
@@ -463,7 +470,7 @@ def _annotations(obj: Obj) -> dict[str, str]:
     """An object's annotations but mlgitops', kubectl's and Helm's own, and those a cloud's controller writes."""
     obj.use("/metadata/annotations")
     return {str(k): str(v) for k, v in as_map(obj.get("metadata", "annotations")).items()
-            if not str(k).startswith(_OWN_ANNOTATIONS) and k not in _SERVER_ANNOTATIONS}
+            if not str(k).startswith(OWN_ANNOTATIONS) and k not in _SERVER_ANNOTATIONS}
 
 
 def _startup(pod: Pod, out: dict[str, Any]) -> None:
@@ -479,17 +486,6 @@ def _startup(pod: Pod, out: dict[str, Any]) -> None:
              f"{_GPU_STARTUP['periodSeconds'] * _GPU_STARTUP['failureThreshold']} s to load): a GPU model loads "
              "for minutes, and the liveness probe alone would restart it first (liveness-before-load)",
              "shorten serving.health.startup.failureThreshold if it loads faster")
-
-
-def _shared_memory(out: dict[str, Any]) -> None:
-    """The spec's memory is the server's own: mlgitops adds /dev/shm (memory-backed) to the request and the
-    limit (render/workload.py), so it comes off the pod's figures here and the pod asks for the same in the end."""
-    shm = quantity.value(out.get("sharedMemory"))
-    resources = out.get("resources", {})
-    for part in (resources, resources.get("limits", {})):
-        memory = quantity.value(part.get("memory"))
-        if shm and memory is not None and memory > shm:
-            part["memory"] = format_bytes(-((shm - memory) // _MI) * _MI)  # whole Mi, rounded up
 
 
 def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlgitops.kube import quantity
+from mlgitops.kube.quantity import format_bytes
 from mlgitops.report.findings import Severity
 from mlgitops.spec import pods
 from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, Shape, as_list, as_map, dig, use_shape
@@ -34,6 +36,7 @@ _MOUNT: Shape = {"name": None, "mountPath": None, "readOnly": None, "subPath": N
 _SIDECAR_RESOURCES: Shape = {"requests": {"cpu": None, "memory": None}, "limits": {"cpu": None, "memory": None}}
 
 _GENERATED_VOLUMES = ("tmp", "home")
+_MI = 2**20
 _OWN_NAMES = ("tmp", "home", "dshm", "data", "model-storage", "model-fetch")  # mlgitops' volume names
 _SOURCES = ("persistentVolumeClaim", "configMap", "secret", "csi", "ephemeral")
 _MOUNT_KEYS = ("name", "mountPath", "readOnly", "subPath")
@@ -266,3 +269,15 @@ def _container_resources(pod: Pod, at: str, c: dict[str, Any]) -> dict[str, Any]
                  "(a sidecar's limits equal its requests)", covers=False)
     picked = {k: (requests or limits)[k] for k in ("cpu", "memory") if k in (requests or limits)}
     return {"resources": picked} if picked else {}
+
+
+def shared_memory_off(out: dict[str, Any]) -> None:
+    """The spec's memory is the container's own: mlgitops adds /dev/shm (memory-backed) to the request and the
+    limit (render/workload.py, render/training.py), so it comes off the pod's figures here and the pod asks for
+    the same in the end."""
+    shm = quantity.value(out.get("sharedMemory"))
+    resources = out.get("resources", {})
+    for part in (resources, resources.get("limits", {})):
+        memory = quantity.value(part.get("memory"))
+        if shm and memory is not None and memory > shm:
+            part["memory"] = format_bytes(-((shm - memory) // _MI) * _MI)  # whole Mi, rounded up

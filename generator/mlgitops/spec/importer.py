@@ -24,7 +24,17 @@ from mlgitops.kube.images import split_image
 from mlgitops.kube.manifests import Document
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import import_serving, import_training
-from mlgitops.spec.import_objects import CHANGED, DROPPED, Obj, as_list, as_map, dig, leftovers, objects
+from mlgitops.spec.import_objects import (
+    CHANGED,
+    DROPPED,
+    OWN_ANNOTATIONS,
+    Obj,
+    as_list,
+    as_map,
+    dig,
+    leftovers,
+    objects,
+)
 
 SERVING_KINDS = ("Deployment", "StatefulSet", "ReplicationController", "InferenceService")
 TRAINING_KINDS = ("Job", "CronJob", "PyTorchJob", "TrainJob", "Experiment")
@@ -46,7 +56,6 @@ IGNORED_KINDS = {
 # spec.labels.
 _OWN_LABELS = ("app", "app.kubernetes.io/", "helm.sh/", "mlgitops.io/", "chart", "release", "heritage",
                "version", "pod-template-hash", "team")
-_OWN_ANNOTATIONS = ("mlgitops.io/", "meta.helm.sh/", "kubectl.kubernetes.io/", "deployment.kubernetes.io/")
 _NAME = re.compile(r"[^a-z0-9-]+")
 _VERSION = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]{0,62}")
 
@@ -96,7 +105,9 @@ def import_documents(docs: list[Document], name: str | None = None, team: str | 
 
 def model_name(obj: Obj) -> str:
     labels = as_map(obj.get("metadata", "labels"))
-    raw = labels.get("app.kubernetes.io/name") or labels.get("app") or obj.name
+    # mlgitops' own training objects carry the model as their instance (their names hold the run's hash)
+    own = labels.get("app.kubernetes.io/instance") if labels.get("app.kubernetes.io/managed-by") == "mlgitops" else None
+    raw = labels.get("app.kubernetes.io/name") or labels.get("app") or own or obj.name
     return _NAME.sub("-", str(raw).lower()).strip("-")[:40] or "model"
 
 
@@ -209,7 +220,7 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
     if group.serving is not None:
         spec["serving"] = import_serving.serving(group, group.serving, model, findings)
     if group.training:
-        training = import_training.training(group.training, model, findings, group.optional_limits)
+        training = import_training.training(group.training, model, findings, group.optional_limits, group.patches)
         if training:
             spec["training"] = training
     spec.update(_metadata(group, findings))
@@ -264,7 +275,7 @@ def _metadata(group: Group, findings: list[Finding]) -> dict[str, Any]:
                 labels.setdefault(str(key), str(value))
         if obj is group.serving or obj in group.training:
             obj.use("/metadata/annotations")
-            annotations |= _own_removed(as_map(obj.get("metadata", "annotations")), _OWN_ANNOTATIONS)
+            annotations |= _own_removed(as_map(obj.get("metadata", "annotations")), OWN_ANNOTATIONS)
         _namespace(obj, namespaces, findings)
     return {k: v for k, v in (("labels", labels), ("annotations", annotations)) if v}
 
