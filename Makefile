@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: generate check test test-fast bench bench-all lint docs clean slo-test
+.PHONY: generate check test test-fast test-install bench bench-all lint docs clean slo-test
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,18 @@ check: $(STAMP)
 # Python's default bytecode caching even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): each
 # xdist worker and each `mlgitops` a test starts would otherwise compile mlgitops and re-rewrite every test
 # module's asserts again (__pycache__/ is git-ignored).
-test test-fast: export PYTHONDONTWRITEBYTECODE =
+# The tests marked install (pip installs mlgitops into a fresh virtual environment, through the configured index)
+# run in test-install only: .ci/run runs test and test-install, so CI still runs every test.
+test test-fast test-install: export PYTHONDONTWRITEBYTECODE =
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not install"
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" --hypothesis-profile=fast
+	$(BIN)/python -m pytest -q -m "not slow and not install" --hypothesis-profile=fast
+
+test-install: $(STAMP)
+	$(BIN)/python -m pytest -q -m install
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_generate.py
@@ -70,7 +75,7 @@ test-lowest:
 	$(PYTHON) -m venv $(LOWEST)
 	$(PYTHON) .ci/lowest_constraints.py pyproject.toml > $(LOWEST)/lowest-constraints.txt
 	$(LOWEST)/bin/pip install --quiet --disable-pip-version-check -c $(LOWEST)/lowest-constraints.txt -e '.[test]'
-	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider -m "not slow" --ignore=tests/test_workflows.py --ignore=tests/test_architecture.py
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider -m "not slow and not install" --ignore=tests/test_workflows.py --ignore=tests/test_architecture.py
 
 # An independent scanner on the built overlays, held to docs/security.md (about a minute; not in .ci/run).
 # checkov is not a dependency of mlgitops: it gets a venv of its own.

@@ -127,15 +127,44 @@ def generated_once(tmp_path_factory, _private_cache) -> Path:
     return repo
 
 
+def _copy(source: Path, repo: Path, session_cache: Path) -> Path:
+    """source (a repository of the session, its cache in the session's cache home) copied to repo, mtimes
+    included, with a copy of its cache (entries and key) in this test's cache home."""
+    shutil.copytree(source, repo, symlinks=True, dirs_exist_ok=True)
+    with mock.patch.dict(os.environ, _cache_env(session_cache)):
+        entries, key = cache.location(source), cache.key_file()
+    shutil.copytree(entries, cache.location(repo), symlinks=True)
+    cache.key_file().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copy2(key, cache.key_file())  # mode 0600 kept: the cache refuses a key others can read
+    return repo
+
+
 @pytest.fixture
 def generated(repo, generated_once, _private_cache) -> Path:
     """A repository whose tree has been generated: a copy of `generated_once`, mtimes included, with a copy
     of its cache (entries and key) in this test's cache home, so each test may change the tree or the cache
     freely and sees what a fresh `generate` would have left."""
-    shutil.copytree(generated_once, repo, symlinks=True, dirs_exist_ok=True)
+    return _copy(generated_once, repo, _private_cache)
+
+
+@pytest.fixture(scope="session")
+def checked_once(tmp_path_factory, generated_once, _private_cache) -> Path:
+    """`generated_once` copied and checked once per test process (a cold check, which must pass): its cache
+    holds every unit's result."""
+    repo = tmp_path_factory.mktemp("checked-once") / "repo"
+    out, err = io.StringIO(), io.StringIO()
     with mock.patch.dict(os.environ, _cache_env(_private_cache)):
-        entries, key = cache.location(generated_once), cache.key_file()
-    shutil.copytree(entries, cache.location(repo), symlinks=True)
-    cache.key_file().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    shutil.copy2(key, cache.key_file())  # mode 0600 kept: the cache refuses a key others can read
+        shutil.copytree(generated_once, repo, symlinks=True)
+        shutil.copytree(cache.location(generated_once), cache.location(repo), symlinks=True)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["check", "--repo", str(repo)])
+    assert code == 0, out.getvalue() + err.getvalue()
     return repo
+
+
+@pytest.fixture
+def checked(repo, checked_once, _private_cache) -> Path:
+    """`generated` whose cache also holds the check result of every unit (a copy of `checked_once`'s): a
+    check builds only the units a test changes. For tests about what check finds, not about the cache or a
+    cold check (those take `generated`)."""
+    return _copy(checked_once, repo, _private_cache)

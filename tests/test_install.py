@@ -1,5 +1,6 @@
 """mlgitops installs beside other packages: its dependencies are ranges (pyproject.toml), not the exact set CI
-tests (constraints.txt). Slow: a fresh virtual environment, pip through the configured index."""
+tests (constraints.txt). Marked install (`make test-install`): a fresh virtual environment, pip through the
+configured index."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _run(*argv, cwd=None) -> str:
     return done.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.install
 def test_installs_beside_a_package_pinning_another_click_and_rich(tmp_path):
     click, rich = "8.1.8", "13.9.4"
     assert (click, rich) != (_pinned("click"), _pinned("rich"))  # not the tested set: the ranges must allow them

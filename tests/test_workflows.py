@@ -193,7 +193,7 @@ def test_the_git_source_installs_that_commit_with_its_constraints(init_workflows
     assert 'pip install -c "$src/constraints.txt" "$src"' in install["run"]
 
 
-@pytest.mark.slow
+@pytest.mark.install
 def test_the_git_install_step_installs_the_commit_it_names_into_a_fresh_python(checkout, tmp_path):
     """The install step of init's git-source workflow, run for real: a fresh virtual environment gets mlgitops from
     a Git repository at a commit, with that commit's constraints.txt (pip through the configured index), and the

@@ -37,11 +37,11 @@ def test_coloured_text_is_the_plain_text_once_styles_are_removed():
         assert "\x1b" not in formatter([ERROR, WARNING])
 
 
-def test_quiet_prints_only_errors(generated, capsys):
-    (generated / "models/notes.txt").write_text("not a spec\n")
-    loud = run_cli(capsys, "generate", "--check", "--repo", str(generated))
+def test_quiet_prints_only_errors(checked, capsys):
+    (checked / "models/notes.txt").write_text("not a spec\n")
+    loud = run_cli(capsys, "generate", "--check", "--repo", str(checked))
     assert "not-a-spec" in loud.err and "up to date" in loud.err
-    quiet = run_cli(capsys, "generate", "--check", "--quiet", "--repo", str(generated))
+    quiet = run_cli(capsys, "generate", "--check", "--quiet", "--repo", str(checked))
     assert quiet.code == 0 and quiet.out == quiet.err == ""
-    checked = run_cli(capsys, "check", "-q", "--repo", str(generated))
-    assert checked.code == 0 and checked.out == ""
+    quiet_check = run_cli(capsys, "check", "-q", "--repo", str(checked))
+    assert quiet_check.code == 0 and quiet_check.out == ""

@@ -168,9 +168,9 @@ def test_generate_removes_temp_files_left_by_a_killed_run_and_says_so(generated,
     assert run_cli(capsys, "generate", "--check", "--repo", str(generated)).code == 0
 
 
-def test_check_reports_a_temp_file_left_by_a_killed_run(generated, capsys):
-    (generated / LEFTOVER).write_bytes(b"")
-    result = run_cli(capsys, "check", "--format", "json", "--repo", str(generated))
+def test_check_reports_a_temp_file_left_by_a_killed_run(checked, capsys):
+    (checked / LEFTOVER).write_bytes(b"")
+    result = run_cli(capsys, "check", "--format", "json", "--repo", str(checked))
     assert result.code == 1
     assert [(f["file"], f["rule"]) for f in json.loads(result.out)["findings"]] == [(LEFTOVER, "leftover-temp")]
 
