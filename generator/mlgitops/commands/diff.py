@@ -11,7 +11,7 @@ from mlgitops.check.policies import Settings
 from mlgitops.commands.common import emit, repository, warn
 from mlgitops.render import sync
 from mlgitops.render.engines import ENGINES
-from mlgitops.render.units import Unit
+from mlgitops.render.units import KUSTOMIZATION, Unit
 from mlgitops.report.findings import Finding, Position, has_errors
 from mlgitops.report.formats import errors_only
 from mlgitops.report.redact import mask_secrets
@@ -54,7 +54,7 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
     places = _places(gen)
     rows = rendered_diff.plan(result, places)
     # an invalid spec is an error at its line (as generate and check say it): a broken spec is never "no change"
-    warnings = (errors_only(gen.findings) + rendered_diff.base_failure_findings(result) + _guard(result, gen)
+    warnings = (errors_only(gen.findings) + rendered_diff.base_failure_findings(result) + _guard(result, gen, disk)
                 + _volumes(result, gen, places)
                 + [rendered_diff.handover_finding(h, gen) for h in result.handovers])
     renames = _rename_notes(result, gen, places)
@@ -144,7 +144,7 @@ def _where(gen: generation.Generated, model: str, env: str, pointer: str) -> tup
     return locate(entry.model.layers(gen.config, env), entry.model.doc, pointer)
 
 
-def _guard(result: rendered_diff.Result, gen) -> list[Finding]:
+def _guard(result: rendered_diff.Result, gen, disk: dict[str, bytes]) -> list[Finding]:
     """What a sync of this change would break (immutable fields: errors) or delete (prune: warnings)."""
     broken = {c.overlay for c in result.changes if "does not build" in c.text.split("\n", 1)[0]}
     before = {o: objs for o, objs in result.before.items() if o not in broken}
@@ -153,5 +153,6 @@ def _guard(result: rendered_diff.Result, gen) -> list[Finding]:
     if gen.config is not None:
         clusters = {env.name: env.cluster for env in gen.config.environments}
         engines = sync.engines(gen.config)
-        found += sync_guard.pruned(before, after, lambda env: clusters.get(env, env), engines)
+        units_now = frozenset(u[0].folder for u in map(Unit.of_file, disk) if u and u[1] == KUSTOMIZATION)
+        found += sync_guard.pruned(before, after, lambda env: clusters.get(env, env), engines, units_now)
     return found
