@@ -153,3 +153,20 @@ def test_a_training_folder_that_goes_is_deleted_by_argo_cd_too(generated, capsys
     line = next(x for x in result.err.splitlines() if "overlays/dev/image-classifier/training disappears" in x)
     assert line.startswith("models/image-classifier.yaml: ")
     assert "Argo CD deletes its training Application and, through its resources finalizer, what it deployed" in line
+
+
+def test_removing_serving_from_a_model_that_trains_says_the_serving_unit_goes_and_the_training_unit_stays(
+        generated, capsys):
+    commit(init(generated), "base")
+    spec = generated / "models/image-classifier.yaml"
+    text = spec.read_text()
+    spec.write_text(text[:text.index("  serving:\n")] + text[text.index("  training:  "):])
+    _generate(capsys, generated)
+    result = run_cli(capsys, "diff", "--repo", str(generated), "--base", "HEAD")
+    assert (generated / "overlays/dev/image-classifier/training/kustomization.yaml").is_file()
+    line = next(x for x in result.err.splitlines() if "overlays/prod/image-classifier " in x)
+    assert line.startswith("models/image-classifier.yaml: overlays/prod/image-classifier disappears from cluster prod")
+    dev = next(x for x in result.err.splitlines() if "overlays/dev/image-classifier " in x)
+    assert ("the serving unit overlays/dev/image-classifier disappears from cluster dev (the training unit "
+            "overlays/dev/image-classifier/training stays)") in dev
+    assert "stays" not in line  # prod never trained: nothing of the model stays there

@@ -384,6 +384,31 @@ def test_a_base_revision_that_does_not_build_is_an_error_never_all_new(generated
     assert "> [!CAUTION]" in markdown and "does not build at the base revision" in markdown
 
 
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b]\n"
+
+
+@pytest.mark.parametrize("broken, rule, where", [
+    (BOMB, "(yaml-alias)", "models/bomb.yaml:2:"),
+    ("{apiVersion: mlgitops.io/v1alpha1, kind: Model, metadata: {name: bomb}, spec: {servingg: {}}}\n", None,
+     "models/bomb.yaml:1:"),
+], ids=["alias-bomb", "schema-error"])
+def test_an_invalid_spec_is_an_error_at_its_line_never_no_change(generated, capsys, broken, rule, where):
+    """A pull request adding a broken spec: the files on disk give no change, but the diff must not say "no
+    change" and pass: it names the spec's errors where generate and check name them, and exits 1."""
+    commit(init(generated), "base")
+    (generated / "models/bomb.yaml").write_text(broken)
+    for args in ((), ("--exit-code",)):
+        result = diff(capsys, generated, "--base", "HEAD", *args)
+        assert result.code == 1
+        assert where in result.err and (rule is None or rule in result.err)
+        assert "models/ has errors" in result.err
+        assert "no change in what the clusters get" not in result.err
+    markdown = diff(capsys, generated, "--base", "HEAD", "--markdown")
+    assert markdown.code == 1
+    assert "> [!CAUTION]" in markdown.out and f"`{where}" in markdown.out and "models/ has errors" in markdown.out
+    assert "no change" not in markdown.out
+
+
 # --- clusters/ (issue 16, items 3 and 4) ---
 
 def test_pointing_git_url_elsewhere_is_a_change_to_every_cluster(generated, capsys):

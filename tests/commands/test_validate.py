@@ -296,3 +296,57 @@ def test_templates_see_the_kubernetes_version_as_written_and_the_configs_minor_a
     run = run_cli(capsys, "validate", "--kubernetes-version", "1.30", "--schema-location", template,
                   "manifests/scaled.yaml")
     assert run.code == 1 and "/schemas/{{ .NormalizedKubernetesVersion }}/" in run.out  # v1.30, as kubeconform
+
+
+# --- a kustomization folder is validated as what it builds ---
+
+DEPLOYMENT = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n"
+              "  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n"
+              "        image: nginx:1.27\n")
+
+
+def _overlay(root, patch: str, resources: str = "- ../base\n"):
+    (root / "base").mkdir()
+    (root / "base/deployment.yaml").write_text(DEPLOYMENT)
+    (root / "base/kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    (root / "prod").mkdir()
+    (root / "prod/replicas-patch.yaml").write_text(patch)
+    (root / "prod/kustomization.yaml").write_text(f"namespace: ml-prod\nresources:\n{resources}"
+                                                  "patches:\n- path: replicas-patch.yaml\n")
+    return root / "prod"
+
+
+PATCH = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n"
+
+
+def test_a_kustomization_folder_is_validated_as_what_it_builds_not_file_by_file(capsys, tmp_path):
+    """The patch alone is no Deployment (no selector, no template) and kustomization.yaml has no schema:
+    file by file both would be errors. Built, the folder is one valid Deployment in its namespace."""
+    overlay = _overlay(tmp_path, PATCH.format(replicas=3))
+    run = run_cli(capsys, "validate", "--format", "json", str(overlay))
+    assert run.code == 0, run.out
+    resources = json.loads(run.out)["resources"]
+    assert [(r["file"], r["kind"], r["verdict"]) for r in resources] == [
+        (f"{overlay} (kustomize build)", "Deployment", "valid")]
+    assert run_cli(capsys, "validate", str(overlay / "replicas-patch.yaml")).code == 1  # what it was before
+
+
+def test_what_a_kustomization_builds_is_held_to_its_schema(capsys, tmp_path):
+    overlay = _overlay(tmp_path, PATCH.format(replicas='"three"'))
+    run = run_cli(capsys, "validate", str(overlay))
+    assert run.code == 1 and f"{overlay} (kustomize build)" in run.out and "replicas" in run.out
+
+
+@pytest.mark.parametrize("resources", ["- ../no-such-base\n", "- https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0\n"],
+                         ids=["missing", "remote-never-fetched"])
+def test_a_kustomization_that_does_not_build_is_an_error_naming_the_folder(capsys, tmp_path, resources):
+    overlay = _overlay(tmp_path, PATCH.format(replicas=3), resources)
+    run = run_cli(capsys, "validate", str(overlay), str(tmp_path / "base/deployment.yaml"))
+    assert run.code == 1
+    assert f"kustomize cannot build {overlay}" in run.out and "(build)" in run.out
+    assert "1 valid" in run.out  # the other sources are still validated
+
+
+def test_a_generated_overlay_validates_as_the_cluster_gets_it(capsys, generated):
+    run = run_cli(capsys, "validate", str(generated / "overlays/prod/fraud-detector"))
+    assert run.code == 0 and "0 invalid, 0 errors" in run.out

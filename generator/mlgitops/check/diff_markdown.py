@@ -109,10 +109,10 @@ def _fitting(lines: list[str], room: int) -> list[str]:
 def markdown(result: Result, warnings: list[Finding], limit: int = LIMIT, notes: list[str] | None = None,
              rows: list[change_plan.Row] | None = None) -> str:
     out = [f"**mlgitops diff** against {result.base.describe()}\n\n"]
-    if not result.changes and not warnings:
-        return out[0] + "The clusters get no change.\n"
     if notes:
         out.append("> [!NOTE]\n" + "".join(f"> - {n}\n" for n in notes[:MAX_WARNINGS]) + "\n")
+    if not result.changes and not warnings:
+        return "".join(out) + "The clusters get no change.\n"
     out.append(_warnings(warnings))
     out.append(_table(rows or [], int(limit * TABLE_SHARE)))
     used = sum(len(x) for x in out)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from mlgitops.kube import quantity, workloads
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, CANARY_OF, FLUX_PRUNE
 from mlgitops.render.engines import ENGINES
-from mlgitops.render.units import Unit
+from mlgitops.render.units import TRAINING, Unit
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.report.redact import mask_line
 
@@ -146,13 +146,20 @@ def _gone(before: Objects, after: Objects, overlay: str) -> list[tuple[str, str,
     return sorted(set(map(_key, before[overlay])) - set(map(_key, after[overlay])))
 
 
-def _headline(overlay: str, gone: list, whole: bool, cluster: str, engines: list[str]) -> str:
-    """What leaves the cluster, and what each engine does about it when the whole unit goes."""
+def _headline(overlay: str, gone: list, whole: bool, cluster: str, engines: list[str],
+              units_now: frozenset[str] = frozenset()) -> str:
+    """What leaves the cluster, and what each engine does about it when the whole unit goes. A serving unit
+    whose model keeps its training unit (units_now: the unit folders there are now) says that one stays."""
     where = f"cluster {cluster}"
     what = ", ".join(_ident(k) for k in gone)
     if not whole:
         return f"{overlay} on {where} no longer has {what}: the sync prunes them"
-    how = [engine.deletion(Unit.at(overlay)) for name, engine in ENGINES.items() if name in engines]
+    unit = Unit.at(overlay)
+    how = [engine.deletion(unit) for name, engine in ENGINES.items() if name in engines]
+    training = Unit(unit.model, unit.env, TRAINING).folder
+    if not unit.training and training in units_now:
+        return (f"the serving unit {overlay} disappears from {where} (the training unit {training} stays): "
+                f"{'; '.join(how)}: {what}")
     return f"{overlay} disappears from {where}: {'; '.join(how)}: {what}"
 
 
@@ -170,14 +177,16 @@ def _claims_note(gone: list, protected: set) -> tuple[str, str]:
     return text, hint
 
 
-def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], engines: list[str]) -> list[Finding]:
-    """Warnings for what the engines delete: whole overlays that disappear, and objects that leave one."""
+def pruned(before: Objects, after: Objects, cluster_of: Callable[[str], str], engines: list[str],
+           units_now: frozenset[str] = frozenset()) -> list[Finding]:
+    """Warnings for what the engines delete: whole overlays that disappear, and objects that leave one
+    (units_now: every unit folder there is now, changed or not)."""
     out = []
     for overlay in sorted(before):
         gone = _gone(before, after, overlay)
         if not gone:
             continue
-        message = _headline(overlay, gone, overlay not in after, cluster_of(Unit.at(overlay).env), engines)
+        message = _headline(overlay, gone, overlay not in after, cluster_of(Unit.at(overlay).env), engines, units_now)
         protected = {_key(o) for o in before[overlay] if _protected(o)}
         note, hint = _claims_note(gone, protected)
         message += note

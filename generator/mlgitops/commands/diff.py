@@ -11,8 +11,9 @@ from mlgitops.check.policies import Settings
 from mlgitops.commands.common import emit, repository, warn
 from mlgitops.render import sync
 from mlgitops.render.engines import ENGINES
-from mlgitops.render.units import Unit
+from mlgitops.render.units import KUSTOMIZATION, Unit
 from mlgitops.report.findings import Finding, Position, has_errors
+from mlgitops.report.formats import errors_only
 from mlgitops.report.redact import mask_secrets
 from mlgitops.spec.layers import locate
 from mlgitops.tree import cache, generation, writer
@@ -25,12 +26,17 @@ def _mask_secrets(text: str) -> str:
     return mask_secrets(text)
 
 
-def _stale(gen: generation.Generated, disk: dict[str, bytes], root) -> bool:
-    """Whether base/ and overlays/ differ from what models/ generate (or a spec is invalid)."""
+SPEC_ERRORS = ("models/ has errors (named below), so this diff shows the files on disk, not what the specs will "
+               "generate: fix them and run 'mlgitops generate'")
+STALE = "base/ and overlays/ are not what models/ generate (run 'mlgitops generate'); this diff shows the files on disk"
+
+
+def _stale(gen: generation.Generated, disk: dict[str, bytes], root) -> str:
+    """Why the files on disk are not what models/ generate: a spec (or the config) is invalid, or they differ."""
     if has_errors(gen.findings):
-        return True
+        return SPEC_ERRORS
     plan = writer.plan(gen.tree, disk, root)
-    return plan.changed or bool(plan.findings)
+    return STALE if plan.changed or plan.findings else ""
 
 
 def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool, use_cache: bool = True) -> int:
@@ -38,21 +44,24 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
     base = gitrev.resolve(repo.root, rev)
     gen = generation.build(repo, use_cache)
     disk = writer.scan(repo.root)
-    if _stale(gen, disk, repo.root):
-        click.echo("warning: base/ and overlays/ are not what models/ generate (run 'mlgitops generate'); "
-                   "this diff shows the files on disk", err=True)
+    stale = _stale(gen, disk, repo.root)
+    if stale:
+        click.echo(f"warning: {stale}", err=True)
     store = cache.Cache(repo.root, use_cache)
     result = rendered_diff.compare(repo.root, base, disk, store)
     warn([*gen.notes, *store.warnings])  # a cache it cannot use: said once, as check says it
     result.changes = [replace(c, text=_mask_secrets(c.text)) for c in result.changes]
     places = _places(gen)
     rows = rendered_diff.plan(result, places)
-    warnings = (rendered_diff.base_failure_findings(result) + _guard(result, gen) + _volumes(result, gen, places)
+    # an invalid spec is an error at its line (as generate and check say it): a broken spec is never "no change"
+    warnings = (errors_only(gen.findings) + rendered_diff.base_failure_findings(result) + _guard(result, gen, disk)
+                + _volumes(result, gen, places)
                 + [rendered_diff.handover_finding(h, gen) for h in result.handovers])
     renames = _rename_notes(result, gen, places)
     notes = sync_guard.canary_notes(result.before, result.after)
     if markdown:
-        click.echo(diff_markdown.markdown(result, warnings, notes=renames + notes, rows=rows), nl=False)
+        click.echo(diff_markdown.markdown(result, warnings, notes=[stale] * bool(stale) + renames + notes, rows=rows),
+                   nl=False)
     else:
         click.echo(f"# base: {base.describe()}\n" + change_plan.text_table(rows)
                    + "".join(f"# {n}\n" for n in renames) + "".join(c.text for c in result.changes), nl=False)
@@ -60,7 +69,8 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
             click.echo(f"note: {note}", err=True)
         emit(warnings, "text")
         if not result.changes:
-            click.echo("no change in what the clusters get", err=True)
+            click.echo("no change in the files on disk, but models/ has errors: the diff cannot say what the clusters "
+                       "get" if stale == SPEC_ERRORS else "no change in what the clusters get", err=True)
     if has_errors(warnings):  # a sync would fail: never merge that silently
         return 1
     return 1 if exit_code and result.changes else 0
@@ -134,7 +144,7 @@ def _where(gen: generation.Generated, model: str, env: str, pointer: str) -> tup
     return locate(entry.model.layers(gen.config, env), entry.model.doc, pointer)
 
 
-def _guard(result: rendered_diff.Result, gen) -> list[Finding]:
+def _guard(result: rendered_diff.Result, gen, disk: dict[str, bytes]) -> list[Finding]:
     """What a sync of this change would break (immutable fields: errors) or delete (prune: warnings)."""
     broken = {c.overlay for c in result.changes if "does not build" in c.text.split("\n", 1)[0]}
     before = {o: objs for o, objs in result.before.items() if o not in broken}
@@ -143,5 +153,6 @@ def _guard(result: rendered_diff.Result, gen) -> list[Finding]:
     if gen.config is not None:
         clusters = {env.name: env.cluster for env in gen.config.environments}
         engines = sync.engines(gen.config)
-        found += sync_guard.pruned(before, after, lambda env: clusters.get(env, env), engines)
+        units_now = frozenset(u[0].folder for u in map(Unit.of_file, disk) if u and u[1] == KUSTOMIZATION)
+        found += sync_guard.pruned(before, after, lambda env: clusters.get(env, env), engines, units_now)
     return found

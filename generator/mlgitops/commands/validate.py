@@ -7,16 +7,21 @@ Inside a repository (the nearest folder at or above the current one holding mlgi
 Kubernetes version defaults to the config's `kubernetesVersion` (an explicit --kubernetes-version
 wins) and the repository's `schemas/crds/` is searched after the --schema-location locations
 (by default the built-in schemas alone).
+
+A folder holding a kustomization (kustomization.yaml, kustomization.yml or Kustomization) is validated as
+what kustomize builds from it, as `kubectl kustomize DIR | mlgitops validate -` would; a build that fails
+(a remote base, which is never fetched, included) is an error (`build`).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from mlgitops.kube import manifestfiles, manifests, schemalocations
+from mlgitops.kube import kustomize, manifestfiles, manifests, schemalocations
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.validator import Options, validate_documents
 from mlgitops.report import validate_formats as validate_report
@@ -61,12 +66,30 @@ def options(kubernetes_version: str | None, strict: bool, skip: tuple[str, ...],
     return Options(version, strict, skip_kinds(skip), ignore_missing_schemas, locations)
 
 
+def _built(folder: str, options: Options, schemas) -> list[Result]:
+    """A kustomization folder is validated as what it builds (what Flux or Argo CD apply), not file by file
+    (its patches and kustomization.yaml are no manifests): built with the same kustomize as check, offline."""
+    from mlgitops.check import build  # only for a kustomization folder (check's imports cost start-up time)
+
+    name = f"{folder.rstrip('/')} (kustomize build)"
+    try:
+        text = build.Processes().run(kustomize.Command((*kustomize.build_argv(), folder), env=kustomize.OFFLINE_ENV))
+    except kustomize.Failed as exc:
+        return [Result(name, 0, 0, Verdict.ERROR, rule="build",
+                       problems=(Problem(f"kustomize cannot build {folder}: {exc.stderr.strip() or exc}"),))]
+    return validate_documents(manifests.iter_stream(text, name, options.strict), options, schemas)
+
+
 def run(paths: list[str], options: Options) -> tuple[list[Result], int]:
     """Validate every source; returns (results in source and document order, number of sources)."""
     schemas = kubeschemas.schema_set(options.kubernetes_version, options.strict, options.locations)
     results: list[Result] = []
     files = 0
-    for source in manifestfiles.read(paths):
+    folders = [p for p in paths if p != manifestfiles.STDIN and os.path.isdir(p) and kustomize.kustomization_in(p)]
+    for folder in folders:
+        files += 1
+        results += _built(folder, options, schemas)
+    for source in manifestfiles.read([p for p in paths if p not in folders]):
         files += 1
         if source.special:  # a FIFO or device named *.yaml in a folder: said, skipped, never waited on
             results.append(Result(source.name, 0, 0, Verdict.SKIPPED, rule="k8s-read",

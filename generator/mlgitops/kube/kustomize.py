@@ -96,6 +96,22 @@ class Kustomize:
         return lines
 
 
+# The names kustomize reads a folder's kustomization from (kustomize api/konfig/general.go,
+# RecognizedKustomizationFileNames): a folder holding one is built, not a set of manifests.
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+# A build of a folder a user names (mlgitops validate DIR) stays offline: kustomize fetches a remote base with
+# the git command (refused by GIT_ALLOW_PROTOCOL, git(1)) or Go's HTTP client (sent to a proxy that refuses
+# the connection, Go net/http ProxyFromEnvironment), so it fails at once instead of reaching the network.
+OFFLINE_ENV = {"GIT_ALLOW_PROTOCOL": "file", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+               "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}
+
+
+def kustomization_in(folder: str) -> str:
+    """The kustomization file a folder holds (kustomize's names, in its order), or ""."""
+    return next((name for name in KUSTOMIZATION_FILES if os.path.isfile(os.path.join(folder, name))), "")
+
+
 FROM_ENV = "MLGITOPS_KUSTOMIZE"
 FROM_INSTALL = "the kubectl installed with mlgitops"
 FROM_PATH = "PATH"

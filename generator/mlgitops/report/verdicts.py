@@ -52,6 +52,8 @@ HINTS = {
     "k8s-no-schema": "skip the kind (--skip KIND), pass --ignore-missing-schemas, or give its schema: "
                      "--schema-location, or in the repository schemas/crds/<group>/<kind>_<version>.json",
     "k8s-duplicate-key": "remove one of them: YAML parsers disagree on which one wins",
+    "build": "fix the kustomization; a remote base is never fetched: build it where it can be and validate the "
+             "output (kubectl kustomize DIR | mlgitops validate -)",
     "k8s-missing-kind": "every Kubernetes object needs 'apiVersion' and 'kind'",
     "k8s-missing-apiversion": "every Kubernetes object needs 'apiVersion' and 'kind'",
 }
