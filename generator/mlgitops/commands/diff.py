@@ -63,17 +63,23 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
         click.echo(diff_markdown.markdown(result, warnings, notes=[stale] * bool(stale) + renames + notes, rows=rows),
                    nl=False)
     else:
-        click.echo(f"# base: {base.describe()}\n" + change_plan.text_table(rows)
-                   + "".join(f"# {n}\n" for n in renames) + "".join(c.text for c in result.changes), nl=False)
-        for note in notes:
-            click.echo(f"note: {note}", err=True)
-        emit(warnings, "text")
-        if not result.changes:
-            click.echo("no change in the files on disk, but models/ has errors: the diff cannot say what the clusters "
-                       "get" if stale == SPEC_ERRORS else "no change in what the clusters get", err=True)
+        _text(base.describe(), rows, renames, result, notes, warnings, stale)
     if has_errors(warnings):  # a sync would fail: never merge that silently
         return 1
     return 1 if exit_code and result.changes else 0
+
+
+def _text(base: str, rows: list, renames: list[str], result: rendered_diff.Result, notes: list[str],
+          warnings: list, stale: str) -> None:
+    """The terminal form: the change table, the renames and the diff on stdout; notes and findings on stderr."""
+    click.echo(f"# base: {base}\n" + change_plan.text_table(rows)
+               + "".join(f"# {n}\n" for n in renames) + "".join(c.text for c in result.changes), nl=False)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    emit(warnings, "text")
+    if not result.changes:
+        click.echo("no change in the files on disk, but models/ has errors: the diff cannot say what the clusters "
+                   "get" if stale == SPEC_ERRORS else "no change in what the clusters get", err=True)
 
 
 def _places(gen: generation.Generated) -> change_plan.Places:
