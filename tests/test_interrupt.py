@@ -101,6 +101,46 @@ def test_ctrl_c_during_check_kills_every_kustomize_and_exits_130(synthesized, tm
     assert list(synthesized.rglob("*.tmp")) == []
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+def test_sigterm_during_check_cleans_up_as_ctrl_c_does(synthesized, tmp_path, signum):
+    """A CI job cancelled (GitHub Actions, `timeout`) sends SIGTERM: the kustomize builds must die with
+    the run, not live on as orphans, and their scratch folders must go; the exit code is 128 + the signal."""
+    if not (synthesized / "base").exists():
+        assert _start(synthesized, tmp_path, "generate").wait(timeout=300) == 0
+    proc = _start(synthesized, tmp_path, "check", "--no-cache", "--jobs", "2")
+    _wait_for(lambda: any("kustomize" in Path(f"/proc/{c}/cmdline").read_text(errors="replace")
+                          for c in _children(proc.pid) if _alive(c)), proc)
+    builds = _children(proc.pid)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, err
+    assert "Traceback" not in err
+    assert "mlgitops: interrupted" in err
+    assert [pid for pid in builds if _alive(pid)] == []
+    assert _running_under(synthesized) == [] and _running_under(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []  # no mlgitops-build-* scratch folder left
+    assert list(synthesized.rglob("*.tmp")) == []
+
+
+def test_sigterm_during_generate_exits_143_and_leaves_no_temp_file(synthesized, tmp_path):
+    """generate renders in forked workers: they end with the run (a pool terminates them by SIGTERM)."""
+    proc = _start(synthesized, tmp_path, "generate")
+    _wait_for(lambda: bool(_children(proc.pid)), proc)  # the render workers are running
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (143, 0), err  # 0: it finished before the signal landed
+    assert "Traceback" not in err
+    assert list(synthesized.rglob("*.tmp")) == []
+    assert _children(proc.pid) == set()
+
+
 def test_a_second_ctrl_c_does_not_interrupt_the_cleanup(synthesized, tmp_path):
     proc = _start(synthesized, tmp_path, "check", "--no-cache", "--jobs", "2")
     _wait_for(lambda: bool(_children(proc.pid)), proc)

@@ -188,3 +188,56 @@ def test_an_ssh_user_is_not_a_credential():
     assert url_credentials("ssh://git@github.com/org/repo.git") is None
     assert url_credentials("https://github.com/org/repo.git") is None
     assert url_credentials("https://github.com/org/repo@v1.git") is None
+
+
+# sizes: a spec no cluster could take makes every command slow; it is refused before it is parsed
+
+
+def _bloated(repo: Path, count: int) -> None:
+    """The spec with count env vars added (~20 bytes each), as a generator of specs might write it."""
+    spec = repo / SPEC
+    env = ", ".join(f"VAR_{i:06d}: value-{i:06d}" for i in range(count))
+    spec.write_text(spec.read_text().replace("env: {LOG_LEVEL: info,", f"env: {{{env}, LOG_LEVEL: info,", 1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["check", "--no-cache"], ["generate"], ["generate", "--check"], ["status"],
+                                     ["diff", "--base", "HEAD"]], ids=lambda c: " ".join(c))
+def test_a_1_mb_spec_is_refused_at_its_first_line_and_every_command_ends(generated, command):
+    git = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "specs"]):  # diff's base: the spec as it was
+        subprocess.run(["git", *args], cwd=generated, check=True, env=git)
+    _bloated(generated, 40_000)
+    assert (generated / SPEC).stat().st_size > 1_000_000
+    result = mlgitops(generated, *command, timeout=LIMIT)  # before the limit: minutes (kustomize alone > 60 s)
+    assert "Traceback" not in result.stderr
+    if command[0] == "diff":  # diff shows the files on disk when a spec is invalid, and says so
+        assert "not what models/ generate" in result.stderr, result.stderr[-2000:]
+        return
+    assert result.returncode == 1, result.stderr[-2000:]
+    out = result.stdout + result.stderr
+    assert SPEC in out and "1:1" in out and "more than a spec may be (256 KiB) (spec-too-large)" in out, out[-2000:]
+
+
+def test_a_spec_just_under_the_limit_still_generates(generated, capsys):
+    from mlgitops.spec.model import MAX_SPEC_BYTES
+
+    _bloated(generated, 100)
+    assert (generated / SPEC).stat().st_size < MAX_SPEC_BYTES
+    assert run_cli(capsys, "generate", "--repo", str(generated)).code == 0
+
+
+def test_a_generated_object_larger_than_the_api_server_stores_is_a_finding_at_the_spec(generated, capsys,
+                                                                                        monkeypatch):
+    """A spec under its own limit can still expand (per environment, per container): measured on the objects.
+    The limit is lowered here to below the size of the example's Deployment, as a bigger spec would reach it."""
+    from mlgitops.tree import layout
+
+    deployment = (generated / "base/house-prices/deployment.yaml").stat().st_size
+    _bloated(generated, 1)  # a spec the cache has not seen: rendered again
+    monkeypatch.setattr(layout, "MAX_OBJECT_BYTES", deployment - 1)
+    run = run_cli(capsys, "generate", "--repo", str(generated))
+    assert run.code == 1
+    assert f"{SPEC}:1:1: generates base/house-prices/deployment.yaml with an object of" in run.out + run.err
+    assert "(object-too-large)" in run.out + run.err

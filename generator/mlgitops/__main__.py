@@ -1,5 +1,5 @@
-"""`python -m mlgitops` and the `mlgitops` console script: Ctrl-C at any moment, even while the
-heavy modules are still being imported, exits 130 without a traceback."""
+"""`python -m mlgitops` and the `mlgitops` console script: Ctrl-C (or SIGTERM, SIGHUP) at any moment, even
+while the heavy modules are still being imported, exits 130 (143, 129) without a traceback."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def entry() -> int:
             return main()
         except KeyboardInterrupt:
             print("mlgitops: interrupted", file=sys.stderr)
-            return interrupts.EXIT_CODE
+            return interrupts.exit_code()
 
 
 if __name__ == "__main__":

@@ -315,7 +315,8 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _interrupted(exc: KeyboardInterrupt) -> int:
-    """Ctrl-C: one line, what state the repository is in when that is not obvious, exit 130."""
+    """Ctrl-C, SIGTERM or SIGHUP: one line, what state the repository is in when that is not obvious,
+    exit 128 + the signal (130, 143, 129)."""
     detail = str(exc)
     click.echo(f"mlgitops: interrupted{': ' + detail if detail else ''}", err=True)
-    return interrupts.EXIT_CODE
+    return interrupts.exit_code()

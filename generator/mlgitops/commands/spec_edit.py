@@ -61,7 +61,7 @@ def transaction(repo_path: str | None) -> Iterator[None]:
     """Hold the repository's lock from reading the spec to the end of generate (a concurrent generate or
     set waits: neither reverts the other), with SIGTERM interrupting like Ctrl-C so the restore runs."""
     root = repository(repo_path).root
-    with interrupts.terminable(), writer.locked(root, notify=lambda message: click.echo(message, err=True)):
+    with interrupts.handled(), writer.locked(root, notify=lambda message: click.echo(message, err=True)):
         yield
 
 

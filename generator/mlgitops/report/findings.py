@@ -83,7 +83,10 @@ class Finding:
         return self.position.col
 
     def sort_key(self) -> tuple[Any, ...]:
-        return (self.file, self.position.line, self.position.col, self.rule, self.message)
+        """Every field: findings that tie on where and what (one line, several objects, hints or environments)
+        must not keep their arrival order, which parallel builds change, nor a set's, which changes per run."""
+        return (self.file, self.position.line, self.position.col, self.rule, self.message, self.object, self.hint,
+                self.severity.value, self.environments)
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "severity": self.severity.value, "file": self.file, "line": self.line,

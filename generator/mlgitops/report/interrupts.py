@@ -1,5 +1,7 @@
-"""Ctrl-C: the first one interrupts the run (KeyboardInterrupt, exit 130), later ones are ignored so
-the cleanup it starts (killing kustomize, removing temp files) cannot itself be cut short.
+"""Ctrl-C, SIGTERM and SIGHUP: the first one interrupts the run (KeyboardInterrupt, exit 128 + its number:
+130, 143, 129), later ones are ignored so the cleanup it starts (killing kustomize, removing temp files)
+cannot itself be cut short. SIGTERM is how CI cancels a job (GitHub Actions, `timeout`, `kill`), SIGHUP a
+closed terminal: without this, Python dies at once on them and leaves kustomize and its scratch folders.
 
 Standard library only: the console script installs this before importing anything heavy.
 """
@@ -13,53 +15,55 @@ from contextlib import contextmanager
 from typing import Any
 
 EXIT_CODE = 130  # 128 + SIGINT, as shells report it
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+_received: list[int] = []  # the signal that interrupted this run, once one did
+
+
+def exit_code() -> int:
+    """128 + the signal that interrupted the run, as shells report it (130 for Ctrl-C)."""
+    return 128 + _received[0] if _received else EXIT_CODE
 
 
 def _first(signum: Any, frame: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+    for each in SIGNALS:  # a second signal must not interrupt the cleanup
+        signal.signal(each, signal.SIG_IGN)
+    _received[:] = [signum]
     raise KeyboardInterrupt
 
 
 @contextmanager
 def handled() -> Any:
-    """Within: Ctrl-C raises KeyboardInterrupt once, then is ignored. Outside: as before."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    """Within: Ctrl-C, SIGTERM or SIGHUP raises KeyboardInterrupt once, then all three are ignored.
+    Outside: as before."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is _first:
+        yield  # nested: the outer one restores (or keeps ignoring a second signal)
         return
-    previous = signal.signal(signal.SIGINT, _first)
+    _received.clear()
+    previous = {each: signal.signal(each, _first) for each in SIGNALS}
     try:
         yield
     finally:
-        if previous is not _first:  # nested: the outer one restores (or keeps ignoring a second Ctrl-C)
-            signal.signal(signal.SIGINT, previous)
+        for each, handler in previous.items():
+            signal.signal(each, handler)
+
+
+def reset_in_child() -> None:
+    """In a forked worker: SIGINT ignored (the parent handles it), SIGTERM and SIGHUP end it (how a
+    multiprocessing pool terminates its workers), not the parent's handler."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for each in SIGNALS[1:]:
+        signal.signal(each, signal.SIG_DFL)
 
 
 @contextmanager
 def deferred() -> Iterator[None]:
-    """Within: SIGINT and SIGTERM wait until the block ends (a restore that must not be cut short)."""
+    """Within: SIGINT, SIGTERM and SIGHUP wait until the block ends (a restore that must not be cut short)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(SIGNALS))
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _terminated(signum: Any, frame: Any) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt("terminated")
-
-
-@contextmanager
-def terminable() -> Iterator[None]:
-    """Within: SIGTERM (a CI job cancelled, `kill`) interrupts like Ctrl-C, so the same cleanup runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

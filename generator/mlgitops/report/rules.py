@@ -61,6 +61,10 @@ RULES: dict[str, str] = {
     "control-character": "a string holds a control character (NUL, ESC, DEL...) the API server or kustomize refuses",
     "url-credentials": "a URL holds a user name or password: credentials belong in a Secret, never in the repository",
     "file-unreadable": "the file cannot be read",
+    "spec-too-large": "a spec file is larger than a spec may be (the message says by how much; a real one is "
+                      "1-5 KB): refused before it is parsed",
+    "object-too-large": "a generated object is larger than the API server stores (etcd's default "
+                        "--max-request-bytes): it could never be applied",
     "symlink-outside": "a spec is a symlink to a file outside the repository",
     "schema": "a value breaks the JSON Schema of the spec or config",
     "unknown-field": "a field the schema does not know (often a typo)",

@@ -18,6 +18,13 @@ from mlgitops.spec.layers import Layer, locate, merged, plain_text, writer
 from mlgitops.spec.schema import SchemaCheck, load_schema
 
 SCHEMA = "model.schema.json"
+# The largest spec read. A real one is 1-5 KB (the examples: 1.3-4.9 KB); 256 KiB leaves room for hundreds of
+# env vars and patches, while a larger file is refused before it is parsed: a 5 MB spec (55,000 env vars) made
+# every command take minutes (kustomize alone > 60 s) for objects no API server would store (etcd's default
+# --max-request-bytes is 1.5 MiB: kube.manifests.MAX_OBJECT_BYTES).
+MAX_SPEC_BYTES = 256 * 1024
+SPEC_SIZE_HINT = ("a spec holds one model (typically 1-5 KB): move bulk data (long env lists, files) into a "
+                  "ConfigMap or the image, or split the file into several models")
 BASE = ""  # the pseudo-environment of the base: the spec with no environment's override
 
 
@@ -111,6 +118,9 @@ def _section_findings(doc: yamlsource.Document, path: str) -> list[Finding]:
 
 
 def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, list[Finding]]:
+    if len(raw) > MAX_SPEC_BYTES:
+        return None, [Finding("spec-too-large", f"is {len(raw):,} bytes, more than a spec may be "
+                              f"({MAX_SPEC_BYTES // 1024} KiB)", path, Position(1, 1), SPEC_SIZE_HINT)]
     doc, findings = yamlsource.load(path, raw)
     if doc is None or findings:
         return None, findings

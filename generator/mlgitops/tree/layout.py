@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from functools import partial
 
+from mlgitops.kube.manifests import MAX_OBJECT_BYTES
 from mlgitops.render import context, render, slotest
 from mlgitops.render import training as training_render
 from mlgitops.render.engines.base import Facts, UnitFacts
@@ -15,7 +16,7 @@ from mlgitops.render.labels import common as common_labels
 from mlgitops.render.manifest import Manifest
 from mlgitops.render.sync import sync_objects
 from mlgitops.render.units import KUSTOMIZATION, SERVING, TRAINING, Unit, base_dir
-from mlgitops.report.findings import Finding, Severity
+from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.spec import pods
 from mlgitops.spec.config import Config, Environment
 from mlgitops.spec.layers import locate
@@ -275,7 +276,19 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
     for o in sync_objects(config, [(model.name, model.path)], training_pairs(tree), facts):
         if o.source == model.path:
             tree[f"{o.folder}/{o.file}"] = document(o.source, o.obj)
-    return tree, findings
+    return tree, findings + _oversized(model, tree)
+
+
+def _oversized(model: Model, tree: Tree) -> list[Finding]:
+    """Generated objects no API server would store, reported at the spec that makes them so large."""
+    out = []
+    for path, content in sorted(tree.items()):
+        size = max(len(doc) for doc in content.split(b"\n---\n"))
+        if size > MAX_OBJECT_BYTES:
+            out.append(Finding("object-too-large", f"generates {path} with an object of {size:,} bytes: more than "
+                               f"the API server stores ({MAX_OBJECT_BYTES:,} bytes)", model.path, Position(1, 1),
+                               "move bulk data (long env lists, files) into a ConfigMap or the image"))
+    return out
 
 
 def intended(model: Model, config: Config, env: str) -> list[Manifest]:

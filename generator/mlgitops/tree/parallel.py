@@ -4,15 +4,15 @@ Rendering is pure (spec bytes + config -> files and findings), so the specs are 
 workers in order and their results come back in the same order: the tree, the findings and their
 positions are the same as a run in one process. Only the reading of the specs and the writes stay in
 the parent (generation.py, writer.py), so a Ctrl-C still stops before anything is written: the workers
-ignore SIGINT and are terminated when the parent's KeyboardInterrupt leaves the pool.
+ignore SIGINT and are terminated (SIGTERM) when the parent's KeyboardInterrupt leaves the pool.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 
+from mlgitops.report import interrupts
 from mlgitops.report.findings import Finding, has_errors
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import Model, parse_model
@@ -62,7 +62,7 @@ def render_all(specs: list[tuple[str, bytes]], config: Config, pool: bool = True
 
 
 def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    interrupts.reset_in_child()
 
 
 def _work(spec: tuple[str, bytes]) -> Rendered:
