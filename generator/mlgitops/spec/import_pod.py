@@ -99,6 +99,8 @@ class Pod:
         self.served: dict[str, Any] | None = None  # the container port the Service sends requests to
         self.metrics_port: int | None = None  # the port Prometheus scrapes, when not the serving one
         self.moved_cache = ""  # where a Hugging Face cache in root's home was moved to
+        self.moved: dict[str, str] = {}  # mount paths that moved (or were dropped) -> where their files now go
+        self.env_at: dict[str, str] = {}  # the main container's plain env names -> their pointers
         self.optional_limits = optional_limits  # limits every environment's policy lets a spec leave out
         self.target = target  # the generated object spec.patches can carry what the spec cannot to, if any
         self.patch_pod: dict[str, Any] = {}  # fields of spec.template.spec to carry as a patch
@@ -235,6 +237,8 @@ def _env_item(pod: Pod, at: str, item: dict[str, Any], env: dict[str, Any],
     source = item.get("valueFrom")
     if not isinstance(source, dict):
         _plain_env(pod, at, name, item.get("value", ""), env)
+        if main:
+            pod.env_at[name] = at
     elif isinstance(source.get("secretKeyRef"), dict):
         ref = source["secretKeyRef"]
         secret = {"env": name, "secret": ref.get("name"), "key": ref.get("key")}

@@ -28,7 +28,7 @@ from mlgitops.spec.import_objects import (
     use_shape,
 )
 from mlgitops.spec.import_pod import DEPLOYMENT, Pod, container, lifecycle, probes
-from mlgitops.spec.import_volumes import extra_containers, shared_memory_off, volumes
+from mlgitops.spec.import_volumes import extra_containers, relocate_env, shared_memory_off, volumes
 
 if TYPE_CHECKING:
     from mlgitops.spec.importer import Group
@@ -78,6 +78,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
         out["health"] = health
     _startup(pod, out)
     out.update(volumes(pod, {c.name: c for c in group.attached.get("PersistentVolumeClaim", [])}, "serving"))
+    relocate_env(pod, out)
     if pod.moved_cache and "HF_HOME" not in out.get("env", {}):
         out["env"] = out.get("env", {}) | {"HF_HOME": pod.moved_cache}
     _ephemeral(pod, out)

@@ -29,7 +29,7 @@ from mlgitops.spec.import_objects import (
     use_shape,
 )
 from mlgitops.spec.import_pod import PatchTarget, Pod, container
-from mlgitops.spec.import_volumes import shared_memory_off, volumes
+from mlgitops.spec.import_volumes import relocate_env, shared_memory_off, volumes
 from mlgitops.spec.model import SCHEMA
 from mlgitops.spec.schema import load_schema, subschema
 
@@ -74,6 +74,7 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
     pod = Pod(first, pointer, findings, _TARGET.get(first.kind), optional_limits=optional_limits)
     out = container(pod, "training")
     out.update(volumes(pod, {}, "training"))
+    relocate_env(pod, out)
     shared_memory_off(out)
     _own_ephemeral(pod, out)
     out.update(_account(pod))
