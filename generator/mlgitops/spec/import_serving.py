@@ -82,7 +82,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     if pod.moved_cache and "HF_HOME" not in out.get("env", {}):
         out["env"] = out.get("env", {}) | {"HF_HOME": pod.moved_cache}
     _ephemeral(pod, out)
-    shared_memory_off(out)
+    shared_memory_off(pod, out)
     out.update(_rollout(pod, workload))
     out.update(extra_containers(pod, "serving"))
     for key, read in (("autoscaling", _autoscaling), ("metrics", _metrics), ("ingress", _ingress),

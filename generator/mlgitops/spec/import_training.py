@@ -75,7 +75,7 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
     out = container(pod, "training")
     out.update(volumes(pod, {}, "training"))
     relocate_env(pod, out)
-    shared_memory_off(out)
+    shared_memory_off(pod, out)
     _own_ephemeral(pod, out)
     out.update(_account(pod))
     out.update(_run_limits(first, pointer, base))

@@ -308,13 +308,20 @@ def _container_resources(pod: Pod, at: str, c: dict[str, Any]) -> dict[str, Any]
     return {"resources": picked} if picked else {}
 
 
-def shared_memory_off(out: dict[str, Any]) -> None:
+def shared_memory_off(pod: Pod, out: dict[str, Any]) -> None:
     """The spec's memory is the container's own: mlgitops adds /dev/shm (memory-backed) to the request and the
     limit (render/workload.py, render/training.py), so it comes off the pod's figures here and the pod asks for
-    the same in the end."""
+    the same in the end. Serving and training alike; said once, at the container's resources."""
     shm = quantity.value(out.get("sharedMemory"))
     resources = out.get("resources", {})
-    for part in (resources, resources.get("limits", {})):
+    changed = []
+    for what, part in (("request", resources), ("limit", resources.get("limits", {}))):
         memory = quantity.value(part.get("memory"))
         if shm and memory is not None and memory > shm:
-            part["memory"] = format_bytes(-((shm - memory) // _MI) * _MI)  # whole Mi, rounded up
+            before, part["memory"] = part["memory"], format_bytes(-((shm - memory) // _MI) * _MI)  # whole Mi, up
+            changed.append(f"{what} {before} -> {part['memory']}")
+    if changed:
+        pod.note(CHANGED, f"{pod.cpointer}/resources", f"memory {', '.join(changed)}: /dev/shm "
+                 f"({out['sharedMemory']}) is memory-backed and counted in the pod's memory, so the spec says the "
+                 "container's own and mlgitops adds sharedMemory back to the request and the limit (the pod asks "
+                 "for the same)", covers=False)
