@@ -73,6 +73,17 @@ def test_import_writes_the_spec_and_never_overwrites_it(tmp_path, capsys):
     assert (repo / "models/house-price-api.yaml").read_text() == written
 
 
+def test_a_pytorchjob_stays_one_where_mlgitops_yaml_says_distributed_pytorchjob(tmp_path, capsys):
+    # the corpus's repository makes TrainJobs (the default): its report says the PyTorchJob becomes one
+    assert "the PyTorchJob becomes a TrainJob" in (CASES / "pytorchjob/expected.txt").read_text()
+    repo = make_repo(tmp_path / "repo", models=[])
+    config = repo / "mlgitops.yaml"
+    config.write_text(config.read_text() + "training:\n  distributed: pytorchjob\n")
+    result = run_cli(capsys, "import", str(CASES / "pytorchjob/input.yaml"), "--dry-run", "--repo", str(repo))
+    assert result.code == 0
+    assert "becomes a TrainJob" not in result.err and "becomes a TrainJob" not in result.out
+
+
 def test_name_renames_the_model_and_refuses_an_input_of_several(tmp_path, capsys):
     repo = make_repo(tmp_path / "repo", models=[])
     assert run_cli(capsys, "import", str(CASES / "odd-shapes/input.yaml"), "--name", "echo",

@@ -34,7 +34,8 @@ def run(repo_path: str | None, files: list[str], name: str | None, team: str | N
         emit(findings, fmt)
         return 1
     docs, findings = read_documents(files)
-    imported, found = import_documents(docs, name, team, optional_limits(config))
+    imported, found = import_documents(docs, name, team, optional_limits(config),
+                                       config.training.get("distributed", "trainjob"))
     findings += found
     written = 0
     for model in imported:
