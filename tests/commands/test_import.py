@@ -67,6 +67,8 @@ def test_import_writes_the_spec_and_never_overwrites_it(tmp_path, capsys):
     assert run_cli(capsys, "import", source, "--repo", str(repo)).code == 0
     written = (repo / "models/house-price-api.yaml").read_text()
     assert written.startswith("# yaml-language-server: $schema=../schemas/model.schema.json\n")
+    # the header names the input relative to the current directory: no absolute path of this machine
+    assert f"from {os.path.relpath(source)}.\n" in written and source not in written
     again = run_cli(capsys, "import", source, "--repo", str(repo))
     assert again.code == 1
     assert "models/house-price-api.yaml already exists: never overwritten" in again.err
