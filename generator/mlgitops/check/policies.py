@@ -710,6 +710,13 @@ def _under(path: str, mounts: list[str]) -> bool:
     return any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts)
 
 
+def _cache_path(item) -> str:
+    """The absolute path a cache or home variable names, else ""."""
+    name, value = str(_dig(item, "name") or ""), _dig(item, "value")
+    cache = name in _WRITTEN_HOMES or "CACHE" in name
+    return value if cache and isinstance(value, str) and value.startswith("/") else ""
+
+
 def _writable_paths(path, container, add):
     """With a read-only root filesystem, a cache or home variable that names an absolute path on no mount of
     the container points the program's first write at the read-only root (HF_HOME: the first weights download)."""
@@ -718,10 +725,8 @@ def _writable_paths(path, container, add):
     mounts = [str(m.get("mountPath", "")) for m in container.get("volumeMounts") or []
               if isinstance(m, dict) and not m.get("readOnly")]
     for i, item in enumerate(container.get("env") or []):
-        name, value = str(_dig(item, "name") or ""), _dig(item, "value")
-        if not (name in _WRITTEN_HOMES or "CACHE" in name) or not isinstance(value, str):
-            continue
-        if value.startswith("/") and not _under(value, mounts):
+        name, value = str(_dig(item, "name") or ""), _cache_path(item)
+        if value and not _under(value, mounts):
             add("env-read-only-path", f"{path}/env/{i}/value", f"container '{container.get('name')}': env "
                 f"{name}={value} is on the read-only root filesystem (no writable volume is mounted there)",
                 "point it under HOME (/home/model) or /tmp, or mount a volume there", severity=Severity.WARNING)

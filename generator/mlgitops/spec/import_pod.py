@@ -237,8 +237,6 @@ def _env_item(pod: Pod, at: str, item: dict[str, Any], env: dict[str, Any],
     source = item.get("valueFrom")
     if not isinstance(source, dict):
         _plain_env(pod, at, name, item.get("value", ""), env)
-        if main:
-            pod.env_at[name] = at
     elif isinstance(source.get("secretKeyRef"), dict):
         ref = source["secretKeyRef"]
         secret = {"env": name, "secret": ref.get("name"), "key": ref.get("key")}
@@ -259,6 +257,7 @@ def _plain_env(pod: Pod, at: str, name: str, value: Any, env: dict[str, Any]) ->
                  problem[2], Severity.ERROR)
     else:
         env[name] = str(value)
+        pod.env_at.setdefault(name, at)  # the main container's env is read first (container(), then the others)
 
 
 def _carry_env(pod: Pod, at: str, item: dict[str, Any]) -> bool:

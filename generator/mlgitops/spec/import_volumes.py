@@ -118,13 +118,18 @@ def _empty_dir(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], ou
     size = empty.get("sizeLimit")
     if path and size and empty.get("medium") != "Memory":
         return _scratch_claim(pod, at, vol, mount, str(size), out)
+    _dropped(pod, at, vol, path)
+    return False
+
+
+def _dropped(pod: Pod, at: str, vol: dict[str, Any], path: str) -> None:
+    """An emptyDir the spec cannot mount: its files go to mlgitops' writable cache under HOME instead."""
     if path:
-        pod.moved[path] = pods.home_cache(path)  # its files go to mlgitops' writable cache under HOME instead
+        pod.moved[path] = pods.home_cache(path)
     pod.note(CHANGED, at, f"emptyDir '{vol.get('name')}' at {path or 'no mount'}: not carried over: the spec's "
              f"writable scratch is /tmp and HOME ({pods.HOME}, sized by scratch.homeSize)", "point the server's "
              "cache at HOME (HF_HOME is under it) and size it with scratch.homeSize, or mount an ephemeral volume "
              "there (volumes: [{name: ..., ephemeral: {size: ...}, mountPath: ...}])")
-    return False
 
 
 def _scratch_claim(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], size: str,
