@@ -85,3 +85,28 @@ def test_limits_are_required_where_the_policy_names_them():
     assert resource_rules({"requests": {"cpu": "1", "memory": "1Gi"}}, {"requiredLimits": []}) == []
     assert resource_rules({"limits": {"cpu": "1", "memory": "1Gi"}}, {"requiredLimits": []}) == [
         "container 'server' has no cpu or memory requests"]
+
+
+def _server(env: dict[str, str], read_only: bool = True) -> dict:
+    obj = deployment()
+    container = obj["spec"]["template"]["spec"]["containers"][0]
+    container["securityContext"] = {"readOnlyRootFilesystem": read_only}
+    container["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    container["volumeMounts"] = [{"name": "home", "mountPath": "/home/model"}, {"name": "tmp", "mountPath": "/tmp"},
+                                 {"name": "weights", "mountPath": "/models", "readOnly": True}]
+    return obj
+
+
+def _read_only_paths(obj: dict) -> list[str]:
+    settings = Settings.for_environment("dev", {})
+    return [v.pointer for v in evaluate([obj], settings, GPU) if v.rule == "env-read-only-path"]
+
+
+def test_a_cache_variable_on_the_read_only_root_is_a_warning_at_its_env_value():
+    left_behind = _server({"HF_HOME": "/root/.cache/huggingface", "CUDA_HOME": "/usr/local/cuda",
+                           "HF_HUB_CACHE": "/home/model/.cache/huggingface/hub", "TORCH_HOME": "/tmp/torch",
+                           "VLLM_CACHE_ROOT": "/models/cache", "LOG_LEVEL": "/var/log"})
+    # HF_HOME on the root and a cache on a read-only mount; install homes and other variables are not caches
+    assert _read_only_paths(left_behind) == ["/spec/template/spec/containers/0/env/0/value",
+                                             "/spec/template/spec/containers/0/env/4/value"]
+    assert _read_only_paths(_server({"HF_HOME": "/root/.cache/huggingface"}, read_only=False)) == []

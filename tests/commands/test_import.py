@@ -67,10 +67,23 @@ def test_import_writes_the_spec_and_never_overwrites_it(tmp_path, capsys):
     assert run_cli(capsys, "import", source, "--repo", str(repo)).code == 0
     written = (repo / "models/house-price-api.yaml").read_text()
     assert written.startswith("# yaml-language-server: $schema=../schemas/model.schema.json\n")
+    # the header names the input relative to the current directory: no absolute path of this machine
+    assert f"from {os.path.relpath(source)}.\n" in written and source not in written
     again = run_cli(capsys, "import", source, "--repo", str(repo))
     assert again.code == 1
     assert "models/house-price-api.yaml already exists: never overwritten" in again.err
     assert (repo / "models/house-price-api.yaml").read_text() == written
+
+
+def test_a_pytorchjob_stays_one_where_mlgitops_yaml_says_distributed_pytorchjob(tmp_path, capsys):
+    # the corpus's repository makes TrainJobs (the default): its report says the PyTorchJob becomes one
+    assert "the PyTorchJob becomes a TrainJob" in (CASES / "pytorchjob/expected.txt").read_text()
+    repo = make_repo(tmp_path / "repo", models=[])
+    config = repo / "mlgitops.yaml"
+    config.write_text(config.read_text() + "training:\n  distributed: pytorchjob\n")
+    result = run_cli(capsys, "import", str(CASES / "pytorchjob/input.yaml"), "--dry-run", "--repo", str(repo))
+    assert result.code == 0
+    assert "becomes a TrainJob" not in result.err and "becomes a TrainJob" not in result.out
 
 
 def test_name_renames_the_model_and_refuses_an_input_of_several(tmp_path, capsys):
@@ -84,7 +97,7 @@ def test_name_renames_the_model_and_refuses_an_input_of_several(tmp_path, capsys
 
 
 # the corpus cases without a serving workload: each is written, generated and checked like the others
-TRAINING_ONLY = {"job", "katib", "katib-tpe", "katib-pytorchjob", "pytorchjob", "pytorchjob-dshm", "trainjob-runtime",
+TRAINING_ONLY = {"job", "job-root-cache", "katib", "katib-tpe", "katib-pytorchjob", "pytorchjob", "pytorchjob-dshm", "trainjob-runtime",
                  "cronjob-nightly"}
 WRITTEN = [case for case in NAMES if (CASES / case / "expected.txt").read_text().startswith("exit 0\n")]
 

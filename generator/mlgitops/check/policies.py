@@ -700,10 +700,44 @@ def _completes(obj: dict) -> bool:
     return kind is not None and kind.completes
 
 
+# Variables that name where a program writes its cache or state (Hugging Face, PyTorch, the XDG base
+# directories, HOME itself): on a read-only root filesystem they must name a writable mount. Install locations
+# (CUDA_HOME, JAVA_HOME) are read, not written, so a bare *_HOME is not enough.
+_WRITTEN_HOMES = ("HOME", "HF_HOME", "TORCH_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME")
+
+
+def _under(path: str, mounts: list[str]) -> bool:
+    return any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts)
+
+
+def _cache_path(item) -> str:
+    """The absolute path a cache or home variable names, else ""."""
+    name, value = str(_dig(item, "name") or ""), _dig(item, "value")
+    cache = name in _WRITTEN_HOMES or "CACHE" in name
+    return value if cache and isinstance(value, str) and value.startswith("/") else ""
+
+
+def _writable_paths(path, container, add):
+    """With a read-only root filesystem, a cache or home variable that names an absolute path on no mount of
+    the container points the program's first write at the read-only root (HF_HOME: the first weights download)."""
+    if not _dig(container, "securityContext", "readOnlyRootFilesystem"):
+        return
+    mounts = [str(m.get("mountPath", "")) for m in container.get("volumeMounts") or []
+              if isinstance(m, dict) and not m.get("readOnly")]
+    for i, item in enumerate(container.get("env") or []):
+        name, value = str(_dig(item, "name") or ""), _cache_path(item)
+        if value and not _under(value, mounts):
+            add("env-read-only-path", f"{path}/env/{i}/value", f"container '{container.get('name')}': env "
+                f"{name}={value} is on the read-only root filesystem (no writable volume is mounted there)",
+                "point it under HOME (/home/model) or /tmp, or mount a volume there", severity=Severity.WARNING)
+
+
 def _container_rules(obj: dict, settings: Settings, gpu: dict, add) -> None:
-    """The rules on each container of a pod template: images, resources, accelerator names, probes."""
+    """The rules on each container of a pod template: images, resources, accelerator names, probes, cache paths
+    on a read-only root."""
     for path, container in _containers(obj):
         _images(path, container, settings, add)
+        _writable_paths(path, container, add)
         _resources(path, container, add, settings.required_limits)
         _gpu_names(path, container, gpu, add)
         if not _completes(obj):

@@ -8,6 +8,7 @@ standard error; exit 1 when an error remains (a literal secret left out, an unta
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ def run(repo_path: str | None, files: list[str], name: str | None, team: str | N
         emit(findings, fmt)
         return 1
     docs, findings = read_documents(files)
-    imported, found = import_documents(docs, name, team, optional_limits(config))
+    imported, found = import_documents(docs, name, team, optional_limits(config),
+                                       config.training.get("distributed", "trainjob"))
     findings += found
     written = 0
     for model in imported:
@@ -69,6 +71,12 @@ def read_documents(files: list[str]) -> tuple[list[Document], list[Finding]]:
     return docs, findings
 
 
+def _shown(source: str) -> str:
+    """A source file as the committed spec's header names it: an absolute path relative to the current
+    directory, so the spec does not record the importer's machine layout (a name as given stays so)."""
+    return os.path.relpath(source) if os.path.isabs(source) else source
+
+
 def _one(root: Path, config: Config, model: Imported, dry_run: bool) -> tuple[bool, list[Finding]]:
     """Write one imported spec (or print it with --dry-run); (whether it was, the findings)."""
     findings = list(model.findings)
@@ -77,7 +85,7 @@ def _one(root: Path, config: Config, model: Imported, dry_run: bool) -> tuple[bo
         findings.append(Finding("import-grouping", f"'{model.name}' is not a valid model name", rel,
                                 hint="pass --name with a DNS-1123 label"))
         return False, findings
-    text = spec_text(model.spec, model.sources, model.findings, config.env_names)
+    text = spec_text(model.spec, [_shown(s) for s in model.sources], model.findings, config.env_names)
     parsed, checked = parse_model(rel, text.encode(), config)
     findings += checked
     if parsed is not None:

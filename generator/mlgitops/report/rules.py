@@ -20,6 +20,8 @@ POLICY_RULES = {
                          "gpu.knownResources in mlgitops.yaml): a misspelt one never schedules",
     "liveness-before-load": "a GPU container's liveness probe leaves it the time a model typically takes to load, "
                             "or a startup probe holds liveness off until it has loaded",
+    "env-read-only-path": "a cache or home variable (HF_HOME, TORCH_HOME, XDG_*_HOME, HOME, *CACHE*) names a "
+                          "path on a writable mount when the root filesystem is read-only (warning)",
     "network-policy-open": "a raw patch does not open the NetworkPolicy wider than the spec's networkPolicy",
     "service-account": "a raw patch does not mount an API token or run pods as the namespace's default "
                        "ServiceAccount",

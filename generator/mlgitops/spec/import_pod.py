@@ -99,6 +99,8 @@ class Pod:
         self.served: dict[str, Any] | None = None  # the container port the Service sends requests to
         self.metrics_port: int | None = None  # the port Prometheus scrapes, when not the serving one
         self.moved_cache = ""  # where a Hugging Face cache in root's home was moved to
+        self.moved: dict[str, str] = {}  # mount paths that moved (or were dropped) -> where their files now go
+        self.env_at: dict[str, str] = {}  # the main container's plain env names -> their pointers
         self.optional_limits = optional_limits  # limits every environment's policy lets a spec leave out
         self.target = target  # the generated object spec.patches can carry what the spec cannot to, if any
         self.patch_pod: dict[str, Any] = {}  # fields of spec.template.spec to carry as a patch
@@ -255,6 +257,7 @@ def _plain_env(pod: Pod, at: str, name: str, value: Any, env: dict[str, Any]) ->
                  problem[2], Severity.ERROR)
     else:
         env[name] = str(value)
+        pod.env_at.setdefault(name, at)  # the main container's env is read first (container(), then the others)
 
 
 def _carry_env(pod: Pod, at: str, item: dict[str, Any]) -> bool:

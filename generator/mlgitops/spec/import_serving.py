@@ -28,7 +28,7 @@ from mlgitops.spec.import_objects import (
     use_shape,
 )
 from mlgitops.spec.import_pod import DEPLOYMENT, Pod, container, lifecycle, probes
-from mlgitops.spec.import_volumes import extra_containers, shared_memory_off, volumes
+from mlgitops.spec.import_volumes import extra_containers, relocate_env, shared_memory_off, volumes
 
 if TYPE_CHECKING:
     from mlgitops.spec.importer import Group
@@ -54,6 +54,9 @@ _HPA_METRIC: Shape = {"type": None, "resource": {"name": None, "target": _TARGET
 _STRATEGY: Shape = {"type": None, "rollingUpdate": {"maxSurge": None, "maxUnavailable": None}}
 _INGRESS_PATH: Shape = {"path": None, "pathType": None, "backend": {"service": {"name": None, "port": {"number": None, "name": None}},
                                                                     "serviceName": None, "servicePort": None}}
+_MODEL_FLAGS = ("--model", "--model-id")  # vLLM's and TGI's flag naming the Hugging Face repository to serve
+_HF_REPO = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]*/[A-Za-z0-9][-A-Za-z0-9_.]*")  # org/name (not a local path)
+_HF_VERSION = "main"  # an unpinned repository's revision: Hugging Face's default branch
 _SINGLE_REASON = "imported: the manifests ran one GPU pod (confirm, or set replicas)"
 # KServe's predictor formats whose name is the spec's framework (model.framework is free text; these are the
 # names the examples use).
@@ -66,6 +69,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     if workload.kind == "InferenceService":
         _kserve(pod, model)
     _model_env(pod, workload, model)
+    _model_arg(pod, model)
     out = container(pod, "serving")
     port = _port(pod, group.first("Service"))
     if port is not None:
@@ -78,10 +82,11 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
         out["health"] = health
     _startup(pod, out)
     out.update(volumes(pod, {c.name: c for c in group.attached.get("PersistentVolumeClaim", [])}, "serving"))
+    relocate_env(pod, out)
     if pod.moved_cache and "HF_HOME" not in out.get("env", {}):
         out["env"] = out.get("env", {}) | {"HF_HOME": pod.moved_cache}
     _ephemeral(pod, out)
-    shared_memory_off(out)
+    shared_memory_off(pod, out)
     out.update(_rollout(pod, workload))
     out.update(extra_containers(pod, "serving"))
     for key, read in (("autoscaling", _autoscaling), ("metrics", _metrics), ("ingress", _ingress),
@@ -151,6 +156,26 @@ def _model_env(pod: Pod, workload: Obj, model: dict[str, Any]) -> None:
     framework = pod_label(workload, FRAMEWORK_LABEL)
     if framework:
         model.setdefault("framework", framework)
+
+
+def _model_arg(pod: Pod, model: dict[str, Any]) -> None:
+    """model.uri (and model.version) from the Hugging Face repository the server's args name (vLLM's `--model`,
+    TGI's `--model-id`): the server downloads those weights itself, so they are the model, not the image's tag."""
+    args = [str(a) for a in as_list(pod.container.get("args"))]
+    for i, arg in enumerate(args):
+        key, eq, value = arg.partition("=")
+        if key not in _MODEL_FLAGS:
+            continue
+        value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+        if _HF_REPO.fullmatch(value) and "uri" not in model:
+            model["uri"] = f"hf://{value}:{_HF_VERSION}"  # KServe's hf://<repo>:<revision> (kube/weights.py)
+            model.setdefault("version", _HF_VERSION)
+            pod.note(CHANGED, f"{pod.cpointer}/args/{i}", f"{key} {value}: model.uri is {model['uri']} and "
+                     f"model.version '{_HF_VERSION}' (the server image's tag is not the model's version): the "
+                     "revision is unpinned, a branch whose weights may change under the same version "
+                     "(weights-pinned)", f"pin a commit: model.uri hf://{value}:<40-hex commit>, version the "
+                     "model, and pass the commit to the server (--revision)", covers=False)
+        return
 
 
 def pod_label(workload: Obj, key: str) -> str | None:

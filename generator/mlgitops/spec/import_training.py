@@ -29,7 +29,7 @@ from mlgitops.spec.import_objects import (
     use_shape,
 )
 from mlgitops.spec.import_pod import PatchTarget, Pod, container
-from mlgitops.spec.import_volumes import shared_memory_off, volumes
+from mlgitops.spec.import_volumes import relocate_env, shared_memory_off, volumes
 from mlgitops.spec.model import SCHEMA
 from mlgitops.spec.schema import load_schema, subschema
 
@@ -59,22 +59,27 @@ _TRIAL_PARAMETER = re.compile(r"\$\{trialParameters\.[^}]+\}")
 
 
 def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
-             optional_limits: frozenset[str] = frozenset(), patches: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+             optional_limits: frozenset[str] = frozenset(), patches: list[dict[str, Any]] | None = None,
+             distributed: str = "trainjob") -> dict[str, Any]:
     """The spec's `training` from the first training workload; what its pod has that the section cannot say
-    is appended to `patches` (spec.patches) where a patch of the generated object can carry it."""
+    is appended to `patches` (spec.patches) where a patch of the generated object can carry it. `distributed`:
+    mlgitops.yaml's training.distributed, the kind a run of several workers becomes."""
     first = objs[0]
     for other in objs[1:]:
         findings.append(other.finding(DROPPED, "", f"{other.ref}: the spec holds one training run per model "
                                       f"({first.ref} is imported)", "import it on its own with --name",
                                       Severity.ERROR))
     if first.kind == "TrainJob":
-        return _trainjob(first, findings)
+        out = _trainjob(first, findings)
+        _distributed_kind(first, out, distributed, findings)
+        return out
     base = _pytorch_base(first)
     pointer = _POD[first.kind] if base is None else _pytorch_pointer(first, base)
     pod = Pod(first, pointer, findings, _TARGET.get(first.kind), optional_limits=optional_limits)
     out = container(pod, "training")
     out.update(volumes(pod, {}, "training"))
-    shared_memory_off(out)
+    relocate_env(pod, out)
+    shared_memory_off(pod, out)
     _own_ephemeral(pod, out)
     out.update(_account(pod))
     out.update(_run_limits(first, pointer, base))
@@ -82,6 +87,7 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
         out.update(_cron(first, findings))
     if base is not None:
         out.update(_nodes(first, pod, base))
+        _distributed_kind(first, out, distributed, findings)
     if first.kind == "Experiment":
         _experiment(first, out, findings)
     out.update(_restart_policy(pod))
@@ -193,6 +199,28 @@ def _cron(obj: Obj, findings: list[Finding]) -> dict[str, Any]:
                                     "its schedule", "set training.environments to the environments that train"))
     obj.use("/spec/suspend")
     return out
+
+
+# What a distributed run becomes with each value of mlgitops.yaml's training.distributed (render/training.py), and
+# what the cluster then needs (schemas/config.schema.json's description of the setting).
+_DISTRIBUTED = {"trainjob": ("TrainJob", "Kubeflow Trainer v2 (trainer.kubeflow.org/v1alpha1) and its "
+                             "ClusterTrainingRuntime (training.runtime)"),
+                "pytorchjob": ("PyTorchJob", "the v1 Kubeflow training-operator (kubeflow.org/v1; deprecated "
+                               "upstream)")}
+
+
+def _distributed_kind(obj: Obj, out: dict[str, Any], distributed: str, findings: list[Finding]) -> None:
+    """A distributed run's kind is mlgitops.yaml's (training.distributed), not the spec's: where it differs from
+    the input's, the report says so at the kind, with what the cluster then needs."""
+    kind, needs = _DISTRIBUTED.get(distributed, _DISTRIBUTED["trainjob"])
+    if obj.kind == kind or obj.kind not in ("TrainJob", "PyTorchJob") or out.get("workers", 1) <= 1:
+        return
+    other = next(k for k, (name, _) in _DISTRIBUTED.items() if name == obj.kind)
+    findings.append(obj.finding(CHANGED, "/kind", f"the {obj.kind} becomes a {kind}: mlgitops.yaml's "
+                                f"training.distributed ({distributed}) decides what a run of {out['workers']} "
+                                f"workers becomes, and the cluster then needs {needs}",
+                                f"set training.distributed: {other} in mlgitops.yaml to keep a {obj.kind} "
+                                "(it applies to every model)", covers=False))
 
 
 def _count(value: Any) -> int:

@@ -118,11 +118,18 @@ def _empty_dir(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], ou
     size = empty.get("sizeLimit")
     if path and size and empty.get("medium") != "Memory":
         return _scratch_claim(pod, at, vol, mount, str(size), out)
+    _dropped(pod, at, vol, path)
+    return False
+
+
+def _dropped(pod: Pod, at: str, vol: dict[str, Any], path: str) -> None:
+    """An emptyDir the spec cannot mount: its files go to mlgitops' writable cache under HOME instead."""
+    if path:
+        pod.moved[path] = pods.home_cache(path)
     pod.note(CHANGED, at, f"emptyDir '{vol.get('name')}' at {path or 'no mount'}: not carried over: the spec's "
              f"writable scratch is /tmp and HOME ({pods.HOME}, sized by scratch.homeSize)", "point the server's "
              "cache at HOME (HF_HOME is under it) and size it with scratch.homeSize, or mount an ephemeral volume "
              "there (volumes: [{name: ..., ephemeral: {size: ...}, mountPath: ...}])")
-    return False
 
 
 def _scratch_claim(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], size: str,
@@ -211,9 +218,44 @@ def _mount_path(pod: Pod, at: str, path: str) -> str:
     pod.note(CHANGED, at, f"mount path {path} is in root's home: moved to {moved} (mlgitops runs the "
              f"container as a non-root user with HOME {pods.HOME})", f"point the server's cache variable at "
              f"{moved} (HF_HOME for a Hugging Face cache: import sets it when it is unset)", covers=False)
+    pod.moved[path] = moved
     if moved.endswith("huggingface"):
         pod.moved_cache = moved
     return moved
+
+
+def relocate_env(pod: Pod, out: dict[str, Any]) -> None:
+    """Env values that name a mount path that moved, or that was dropped for mlgitops' own scratch, or a path
+    under it, follow it: the root filesystem is read-only (render/pod.py), so a cache variable (HF_HOME) left at
+    the old path would make the server fail at its first write. A value that becomes mlgitops' own default
+    (pods.HOME_VARS) is left to mlgitops."""
+    env = out.get("env", {})
+    for name, value in list(env.items()):
+        new = _relocated(pod.moved, value)
+        if new is None or name not in pod.env_at:
+            continue
+        own = (name, new) in pods.HOME_VARS
+        if own:
+            del env[name]
+        else:
+            env[name] = new
+        pod.note(CHANGED, f"{pod.env_at[name]}/value", f"env {name}={value}: the path moved with its mount to "
+                 f"{new}" + (" (mlgitops sets it so by default)" if own else "") + ": the root filesystem is "
+                 "read-only, so the old path cannot be written", covers=False)
+    if "env" in out and not env:
+        del out["env"]
+
+
+def _relocated(moved: dict[str, str], value: Any) -> str | None:
+    """Where an absolute path goes when it is a moved mount path or under one (the longest that matches)."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        return None
+    path = value.rstrip("/") or "/"
+    for old in sorted(moved, key=len, reverse=True):
+        base = old.rstrip("/") or "/"
+        if path == base or path.startswith(base + "/"):
+            return moved[old] + path[len(base):]
+    return None
 
 
 def extra_containers(pod: Pod, section: str) -> dict[str, Any]:
@@ -271,13 +313,20 @@ def _container_resources(pod: Pod, at: str, c: dict[str, Any]) -> dict[str, Any]
     return {"resources": picked} if picked else {}
 
 
-def shared_memory_off(out: dict[str, Any]) -> None:
+def shared_memory_off(pod: Pod, out: dict[str, Any]) -> None:
     """The spec's memory is the container's own: mlgitops adds /dev/shm (memory-backed) to the request and the
     limit (render/workload.py, render/training.py), so it comes off the pod's figures here and the pod asks for
-    the same in the end."""
+    the same in the end. Serving and training alike; said once, at the container's resources."""
     shm = quantity.value(out.get("sharedMemory"))
     resources = out.get("resources", {})
-    for part in (resources, resources.get("limits", {})):
+    changed = []
+    for what, part in (("request", resources), ("limit", resources.get("limits", {}))):
         memory = quantity.value(part.get("memory"))
         if shm and memory is not None and memory > shm:
-            part["memory"] = format_bytes(-((shm - memory) // _MI) * _MI)  # whole Mi, rounded up
+            before, part["memory"] = part["memory"], format_bytes(-((shm - memory) // _MI) * _MI)  # whole Mi, up
+            changed.append(f"{what} {before} -> {part['memory']}")
+    if changed:
+        pod.note(CHANGED, f"{pod.cpointer}/resources", f"memory {', '.join(changed)}: /dev/shm "
+                 f"({out['sharedMemory']}) is memory-backed and counted in the pod's memory, so the spec says the "
+                 "container's own and mlgitops adds sharedMemory back to the request and the limit (the pod asks "
+                 "for the same)", covers=False)

@@ -69,6 +69,7 @@ class Group:
     training: list[Obj] = field(default_factory=list)
     attached: dict[str, list[Obj]] = field(default_factory=dict)
     optional_limits: frozenset[str] = frozenset()  # limits every environment's policy lets a spec leave out
+    distributed: str = "trainjob"  # mlgitops.yaml's training.distributed: what `workers` > 1 becomes
     patches: list[dict[str, Any]] = field(default_factory=list)  # spec.patches: what the spec cannot say
 
     def first(self, kind: str) -> Obj | None:
@@ -88,13 +89,16 @@ class Imported:
 
 
 def import_documents(docs: list[Document], name: str | None = None, team: str | None = None,
-                     optional_limits: frozenset[str] = frozenset()) -> tuple[list[Imported], list[Finding]]:
+                     optional_limits: frozenset[str] = frozenset(), distributed: str = "trainjob",
+                     ) -> tuple[list[Imported], list[Finding]]:
     """Specs for the models in the documents, and the findings about the input as a whole. `optional_limits`:
-    the limits (cpu, memory) no environment's policy requires, so a request without a limit stays so."""
+    the limits (cpu, memory) no environment's policy requires, so a request without a limit stays so;
+    `distributed`: mlgitops.yaml's training.distributed (the kind a distributed run becomes)."""
     objs, findings = objects(docs)
     groups = _group(objs, findings)
     for group in groups:
         group.optional_limits = optional_limits
+        group.distributed = distributed
     if name and len(groups) > 1:
         findings.append(Finding("import-grouping", f"--name {name}: the input holds {len(groups)} models "
                                 f"({', '.join(g.name for g in groups)})", hint="import them one at a time, or "
@@ -220,7 +224,8 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
     if group.serving is not None:
         spec["serving"] = import_serving.serving(group, group.serving, model, findings)
     if group.training:
-        training = import_training.training(group.training, model, findings, group.optional_limits, group.patches)
+        training = import_training.training(group.training, model, findings, group.optional_limits, group.patches,
+                                            group.distributed)
         if training:
             spec["training"] = training
     spec.update(_metadata(group, findings))

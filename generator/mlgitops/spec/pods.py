@@ -37,6 +37,16 @@ RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory vo
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 HOME_VARS = (("HOME", HOME), ("XDG_CACHE_HOME", f"{HOME}/.cache"), ("HF_HOME", f"{HOME}/.cache/huggingface"),
              ("TORCH_HOME", f"{HOME}/.cache/torch"))
+
+
+def home_cache(path: str) -> str:
+    """Where a cache directory of the container's (a dropped mount's path) goes in mlgitops' writable HOME: the
+    HOME default of the same directory name (.../huggingface -> HF_HOME's), else HOME's .cache/<name>."""
+    name = path.rstrip("/").rsplit("/", 1)[-1].lstrip(".") or "cache"
+    own = {value.rsplit("/", 1)[-1].lstrip("."): value for var, value in HOME_VARS if var != "HOME"}
+    return own.get(name, f"{HOME}/.cache/{name}")
+
+
 # The env names mlgitops itself sets in a section's containers, which a spec may therefore not set (reserved-env):
 # serving in render/workload.py (MODEL_URI from model.uri), training in render/training.py (MODEL_OUTPUT_URI from
 # training.output). The thread-count and HOME variables are defaults a spec may override, not reserved.
