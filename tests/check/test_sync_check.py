@@ -84,6 +84,7 @@ def test_a_bootstrap_that_applies_both_engines_folders_of_a_cluster_is_a_finding
     assert result.code == 1
     line = next(x for x in result.out.splitlines() if "title=sync-object" in x)
     assert "file=clusters/prod/flux-system/gotk-sync.yaml" in line
-    assert "Kustomization flux-system applies clusters/prod, which holds both clusters/prod/flux and" in line
+    assert ("Kustomization flux-system applies clusters/prod, which holds both clusters/prod/argocd and "
+            "clusters/prod/flux: both engines (argocd, flux) would manage") in line
     gotk.write_text(BOOTSTRAP.replace("{path}", "./clusters/prod/flux"))  # one engine's folder: fine
     assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0

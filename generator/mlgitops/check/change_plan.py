@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mlgitops.render.units import TRAINING, ClusterPath, Unit
+from mlgitops.render.units import TRAINING, ClusterPath, Unit, cluster_of
 from mlgitops.tree.yamlemit import dumps
 
 Key = tuple[str, str, str]  # kind, namespace, name
@@ -183,7 +183,7 @@ class Places:
         environment of the cluster."""
         where = ClusterPath.parse(path)
         if where is None:
-            return Place(path.split("/")[1] if path.count("/") > 1 else path, "", "")
+            return Place(cluster_of(path), "", "")
         unit = where.unit()
         if unit is not None and (unit.env in self.clusters or not self.clusters):
             return self.of_unit(unit)

@@ -30,6 +30,7 @@ from mlgitops.render.units import (
     ClusterPath,
     Unit,
     base_model,
+    cluster_folder_of,
     is_cluster_path,
     is_kustomize_path,
 )
@@ -391,11 +392,6 @@ def _overlay_changes(todo: list[str], before: dict[str, build.Built], after: dic
 # --- clusters/: the sync objects, Namespaces, quotas, and whatever else a person put under a synced path ---
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def cluster_folder_of(path: str) -> str:
-    """clusters/<cluster>/<engine>/... -> clusters/<cluster>/<engine> (what one engine applies to one cluster)."""
-    return "/".join(path.split("/")[:3])
 
 
 def cluster_objects(files: dict[str, bytes]) -> list[tuple[str, dict]]:

@@ -21,7 +21,14 @@ from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.validator import Options, validate_objects
 from mlgitops.render.engines import ENGINES
 from mlgitops.render.engines.base import Locate, SyncView
-from mlgitops.render.units import KUSTOMIZATION, ClusterPath, Unit, is_cluster_path
+from mlgitops.render.units import (
+    KUSTOMIZATION,
+    ClusterPath,
+    Unit,
+    cluster_folder,
+    cluster_root,
+    is_cluster_path,
+)
 from mlgitops.report.findings import Finding, Position
 from mlgitops.report.verdicts import to_findings
 
@@ -91,19 +98,19 @@ def engines_together(disk: dict[str, bytes], tree: dict[str, bytes]) -> list[Fin
             continue
         for doc in manifests.parse_stream(content.decode("utf-8", "replace"), path):
             folder = _applied_folder(doc.data) if isinstance(doc.data, dict) else None
-            out += [_together(path, doc.data, folder, cluster) for cluster in both
-                    if folder is not None and _holds(folder, f"clusters/{cluster}")]
+            out += [_together(path, doc.data, folder, cluster, engines) for cluster, engines in both.items()
+                    if folder is not None and _holds(folder, cluster_root(cluster))]
     return out
 
 
-def _clusters_with_both(tree: dict[str, bytes]) -> list[str]:
-    """The clusters the generated tree has folders of both engines for, sorted."""
+def _clusters_with_both(tree: dict[str, bytes]) -> dict[str, list[str]]:
+    """The clusters the generated tree has folders of more than one engine for, with those engines, sorted."""
     engines: dict[str, set[str]] = {}
     for path in tree:
         where = ClusterPath.parse(path)
         if where:
             engines.setdefault(where.cluster, set()).add(where.engine)
-    return sorted(cluster for cluster, found in engines.items() if len(found) > 1)
+    return {cluster: sorted(found) for cluster, found in sorted(engines.items()) if len(found) > 1}
 
 
 def _holds(folder: str, cluster_folder: str) -> bool:
@@ -111,9 +118,10 @@ def _holds(folder: str, cluster_folder: str) -> bool:
     return folder == "." or f"{cluster_folder}/".startswith(f"{folder}/")
 
 
-def _together(path: str, obj: dict, folder: str, cluster: str) -> Finding:
+def _together(path: str, obj: dict, folder: str, cluster: str, engines: list[str]) -> Finding:
     name = (obj.get("metadata") or {}).get("name", "?") if isinstance(obj.get("metadata"), dict) else "?"
+    folders = [cluster_folder(cluster, engine) for engine in engines]
     return Finding("sync-object", f"{obj.get('kind')} {name} applies {folder}, which holds both "
-                   f"clusters/{cluster}/flux and clusters/{cluster}/argocd: Flux and Argo CD would both manage the "
+                   f"{' and '.join(folders)}: both engines ({', '.join(engines)}) would manage the "
                    "same Namespaces and models and undo each other's changes", path, Position(1, 1),
-                   f"point it at clusters/{cluster}/flux or clusters/{cluster}/argocd: one engine per cluster")
+                   f"point it at {' or '.join(folders)}: one engine per cluster")

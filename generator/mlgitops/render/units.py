@@ -180,8 +180,24 @@ def model_folders(paths: Iterable[str]) -> set[str]:
     return {"/".join(path.split("/")[:4]) for path in paths if is_overlay_path(path)}
 
 
+def cluster_root(cluster: str) -> str:
+    return f"{CLUSTERS}/{cluster}"
+
+
 def cluster_folder(cluster: str, engine: str) -> str:
-    return f"{CLUSTERS}/{cluster}/{engine}"
+    return f"{cluster_root(cluster)}/{engine}"
+
+
+def cluster_folder_of(path: str) -> str:
+    """clusters/<cluster>/<engine> of a file below it (what one engine applies to one cluster); a
+    shorter path is its own folder."""
+    return "/".join(path.split("/")[:3])
+
+
+def cluster_of(path: str) -> str:
+    """The <cluster> of a path under clusters/<cluster>/ (a file right under clusters/ is its own)."""
+    parts = path.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == CLUSTERS else path
 
 
 @dataclass(frozen=True)
