@@ -349,3 +349,15 @@ def test_a_cronjob_runs_in_its_time_zone():
     cfg = config()
     [cron] = [m.obj for m in runs(model(text, cfg), cfg)]
     assert cron["spec"]["timeZone"] == "Europe/Berlin" and cron["spec"]["schedule"] == "0 3 * * 0"
+
+
+def test_every_distributed_kind_has_a_renderer_and_a_setting():
+    """mlgitops.yaml's training.distributed offers exactly the kinds the workload table marks distributed, and
+    each has its renderer: a new distributed kind missing from either is caught here."""
+    from mlgitops.kube.workloads import DISTRIBUTED
+    from mlgitops.render.training import DISTRIBUTED_RUNS
+    from mlgitops.spec.schema import load_schema
+
+    setting = load_schema("config.schema.json")["properties"]["training"]["properties"]["distributed"]
+    assert sorted(setting["enum"]) == sorted(DISTRIBUTED) and setting["default"] in DISTRIBUTED
+    assert sorted(DISTRIBUTED_RUNS) == sorted(w.kind for w in DISTRIBUTED.values())

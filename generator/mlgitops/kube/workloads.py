@@ -136,6 +136,9 @@ class Workload:
     pod_defaults: PodDefaults = field(default_factory=PodDefaults)
     run_label: str = ""  # the label its controller puts on the pods of one run, naming the run (`{run}`)
     health: Health | None = None  # a run's success and failure, for the engines' health checks
+    # the value of mlgitops.yaml's `training.distributed` that makes a run of several workers this kind ("": none);
+    # the pods of such a run talk to each other (rendezvous, NCCL, MPI's ssh)
+    distributed: str = ""
 
     @property
     def group(self) -> str:
@@ -225,10 +228,13 @@ def _cron_job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
     return _at(obj, ("jobTemplate", "spec", "template"), job_pods(_dig(obj, "spec", "jobTemplate", "spec")))
 
 
-def _pytorch_job(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
-    roles = _dig(obj, "spec", "pytorchReplicaSpecs") or {}
-    return [t for role in sorted(roles) if isinstance(roles[role], dict)
-            for t in _at(obj, ("pytorchReplicaSpecs", role, "template"), count(roles[role].get("replicas"), 1))]
+def _replica_specs(key: str) -> Templates:
+    """The pod templates of a Kubeflow job's replica types (`spec.<key>.<role>.template`), each `replicas` pods."""
+    def templates(obj: dict[str, Any], replicas: int | None) -> list[PodTemplate]:
+        roles = _dig(obj, "spec", key) or {}
+        return [t for role in sorted(roles) if isinstance(roles[role], dict)
+                for t in _at(obj, (key, role, "template"), count(roles[role].get("replicas"), 1))]
+    return templates
 
 
 NODE_JOB = "node"  # the Trainer runtime's replicated job (and container) the trainer section configures
@@ -322,15 +328,20 @@ KINDS: dict[str, Workload] = {w.kind: w for w in (
              run_label=JOB_NAME),
     Workload("TrainJob", "trainer.kubeflow.org/v1alpha1", (TRAINER_POD, *(p for _, p in TRAINER_FIELDS)), _train_job, completes=True, stops_run=True,
              operator="Kubeflow Trainer v2", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS,
-             health=Health("Complete"), run_label="jobset.sigs.k8s.io/jobset-name"),
-    Workload("PyTorchJob", "kubeflow.org/v1", ("/spec/pytorchReplicaSpecs/*/template",), _pytorch_job, completes=True, stops_run=True,
+             health=Health("Complete"), run_label="jobset.sigs.k8s.io/jobset-name", distributed="trainjob"),
+    Workload("PyTorchJob", "kubeflow.org/v1", ("/spec/pytorchReplicaSpecs/*/template",),
+             _replica_specs("pytorchReplicaSpecs"), completes=True, stops_run=True,
              operator="Kubeflow Training Operator v1", caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS,
-             health=Health("Succeeded"), run_label="training.kubeflow.org/job-name"),
+             health=Health("Succeeded"), run_label="training.kubeflow.org/job-name", distributed="pytorchjob"),
     Workload("Experiment", "kubeflow.org/v1beta1", (TRIAL + TEMPLATE, TRIAL + "/spec/pytorchReplicaSpecs/*/template"),
              _experiment, completes=True, stops_run=True,
              operator="Katib", operator_pods=1, caveats=(RUNS_CAVEAT,), pod_defaults=TRAINING_PODS,
              health=Health("Succeeded"), run_label=JOB_NAME),
 )}
+
+
+# mlgitops.yaml's `training.distributed` -> the kind a run of several workers becomes (render/training.py renders it)
+DISTRIBUTED: dict[str, Workload] = {w.distributed: w for w in KINDS.values() if w.distributed}
 
 
 def health_checks() -> list[tuple[Workload, Health]]:

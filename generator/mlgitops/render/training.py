@@ -52,7 +52,6 @@ MANAGER = "mlgitops.io/mlgitops"
 KEEP = PRUNE_PROTECTION
 T = "/spec/training"
 RUN_LABEL = "mlgitops.io/run"  # on every pod of a run: the run object's name (a CronJob's: its own)
-DISTRIBUTED = ("TrainJob", "PyTorchJob")  # runs whose pods talk to each other (rendezvous, NCCL, MPI's ssh)
 
 
 @dataclass(frozen=True)
@@ -509,7 +508,8 @@ def network_policies(ctx: TrainingContext, runs: list[Manifest]) -> list[Manifes
             "spec": {"ingress": [], "podSelector": {"matchLabels": pods}, "policyTypes": ["Ingress"]}}
     out = [Manifest(deny, "networkpolicy.yaml", T)]
     for run in runs:
-        if run.obj["kind"] in DISTRIBUTED:
+        kind = workloads.entry(run.obj)
+        if kind is not None and kind.distributed:
             name = run.obj["metadata"]["name"]
             selector = {"matchLabels": {**pods, RUN_LABEL: name}}
             obj = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": ctx.metadata(name),
@@ -517,6 +517,10 @@ def network_policies(ctx: TrainingContext, runs: list[Manifest]) -> list[Manifes
                             "policyTypes": ["Ingress"]}}
             out.append(Manifest(obj, "networkpolicy-workers.yaml", f"{T}/workers"))
     return out
+
+
+# The renderer of each distributed kind (kube/workloads.py's `distributed`: the mlgitops.yaml setting choosing it)
+DISTRIBUTED_RUNS = {"TrainJob": train_job, "PyTorchJob": pytorch_job}
 
 
 def render(effective: dict[str, Any], config: Config, env: str, patches: tuple[Any, ...] = ()) -> list[Manifest]:
@@ -531,7 +535,7 @@ def render(effective: dict[str, Any], config: Config, env: str, patches: tuple[A
     if training.get("sweep"):  # runs once; a schedule beside it still retrains on schedule
         out += [katib_experiment(ctx)] if ctx.settings["katib"] else sweep_job(ctx)
     if training["workers"] > 1:
-        out.append(pytorch_job(ctx) if ctx.settings["distributed"] == "pytorchjob" else train_job(ctx))
+        out.append(DISTRIBUTED_RUNS[workloads.DISTRIBUTED[ctx.settings["distributed"]].kind](ctx))
     elif training.get("schedule"):
         out.append(cron_job(ctx))
     elif not training.get("sweep"):

@@ -15,6 +15,7 @@ import re
 from typing import Any, TypeGuard
 
 from mlgitops.kube.quantity import add_bytes
+from mlgitops.kube.workloads import DISTRIBUTED, KINDS
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import pods
 from mlgitops.spec.import_objects import (
@@ -201,25 +202,23 @@ def _cron(obj: Obj, findings: list[Finding]) -> dict[str, Any]:
     return out
 
 
-# What a distributed run becomes with each value of mlgitops.yaml's training.distributed (render/training.py), and
-# what the cluster then needs (schemas/config.schema.json's description of the setting).
-_DISTRIBUTED = {"trainjob": ("TrainJob", "Kubeflow Trainer v2 (trainer.kubeflow.org/v1alpha1) and its "
-                             "ClusterTrainingRuntime (training.runtime)"),
-                "pytorchjob": ("PyTorchJob", "the v1 Kubeflow training-operator (kubeflow.org/v1; deprecated "
-                               "upstream)")}
+# What the cluster needs for a distributed kind beyond its operator (kube/workloads.py: the kind each value of
+# mlgitops.yaml's training.distributed makes, and its operator).
+_ALSO_NEEDS = {"TrainJob": " and its ClusterTrainingRuntime (training.runtime)"}
 
 
 def _distributed_kind(obj: Obj, out: dict[str, Any], distributed: str, findings: list[Finding]) -> None:
     """A distributed run's kind is mlgitops.yaml's (training.distributed), not the spec's: where it differs from
     the input's, the report says so at the kind, with what the cluster then needs."""
-    kind, needs = _DISTRIBUTED.get(distributed, _DISTRIBUTED["trainjob"])
-    if obj.kind == kind or obj.kind not in ("TrainJob", "PyTorchJob") or out.get("workers", 1) <= 1:
+    run = DISTRIBUTED.get(distributed, DISTRIBUTED["trainjob"])
+    source = KINDS.get(obj.kind)
+    if obj.kind == run.kind or source is None or not source.distributed or out.get("workers", 1) <= 1:
         return
-    other = next(k for k, (name, _) in _DISTRIBUTED.items() if name == obj.kind)
-    findings.append(obj.finding(CHANGED, "/kind", f"the {obj.kind} becomes a {kind}: mlgitops.yaml's "
+    needs = f"{run.operator} ({run.api_version}){_ALSO_NEEDS.get(run.kind, '')}"
+    findings.append(obj.finding(CHANGED, "/kind", f"the {obj.kind} becomes a {run.kind}: mlgitops.yaml's "
                                 f"training.distributed ({distributed}) decides what a run of {out['workers']} "
                                 f"workers becomes, and the cluster then needs {needs}",
-                                f"set training.distributed: {other} in mlgitops.yaml to keep a {obj.kind} "
+                                f"set training.distributed: {source.distributed} in mlgitops.yaml to keep a {obj.kind} "
                                 "(it applies to every model)", covers=False))
 
 
