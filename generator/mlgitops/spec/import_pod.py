@@ -459,7 +459,7 @@ def _probe(pod: Pod, at: str, key: str, name: str, probe: dict[str, Any], port: 
     http = _http_get(probe)
     if http is None or not _same_port(pod, http.get("port"), port):
         what = f"{key} ({_handler(probe)})"
-        if not pod.carry(at, what, probe, container=True):
+        if not pod.carry(at, what, _port_numbers(pod, probe), container=True):
             pod.later(at, what, "exec, tcpSocket and gRPC probes")
         return None
     pod.use(at)
@@ -467,6 +467,19 @@ def _probe(pod: Pod, at: str, key: str, name: str, probe: dict[str, Any], port: 
     timings = {k: probe[k] for k in _PROBE_TIMINGS if isinstance(probe.get(k), int) and probe[k] != defaults.get(k)}
     _probe_rest(pod, at, probe, http)
     return {"path": http["path"], **timings} if timings else http["path"]
+
+
+def _port_numbers(pod: Pod, probe: dict[str, Any]) -> dict[str, Any]:
+    """A probe carried as a patch, its port names (`port: api`) replaced by their numbers: mlgitops names the
+    container's ports its own way (the served one `http`), and a name no port has fails every probe."""
+    numbers = {p.get("name"): p.get("containerPort") for p in as_list(pod.container.get("ports"))
+               if isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("containerPort"), int)}
+    out = dict(probe)
+    for kind in ("httpGet", "tcpSocket", "grpc"):
+        handler = probe.get(kind)
+        if isinstance(handler, dict) and isinstance(handler.get("port"), str) and handler["port"] in numbers:
+            out[kind] = {**handler, "port": numbers[handler["port"]]}
+    return out
 
 
 def _handler(probe: dict[str, Any]) -> str:

@@ -262,13 +262,22 @@ def _int(value: Any) -> int | None:
 
 def _replicas(workload: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
     replicas = workload.get("spec", "replicas")
-    workload.use("/spec/replicas", "/spec/selector")
-    if isinstance(replicas, int):
+    workload.use("/spec/selector")
+    if isinstance(replicas, int) and not isinstance(replicas, bool):
         out["replicas"] = replicas
+    elif isinstance(replicas, str) and _int(replicas) is not None:  # "3": the API server refuses it; meant 3
+        out["replicas"] = _int(replicas)
+        findings.append(workload.finding(CHANGED, "/spec/replicas", f"replicas '{replicas}' is a string (the API "
+                                         f"server refuses it): read as {out['replicas']}"))
+    elif replicas is not None:
+        findings.append(workload.finding(DROPPED, "/spec/replicas", "replicas is no number: not carried over",
+                                         "set serving.replicas"))
+    workload.use("/spec/replicas")
     if workload.kind == "StatefulSet":
         workload.use("/spec/serviceName", "/spec/podManagementPolicy", "/spec/updateStrategy")
         findings.append(workload.finding(CHANGED, "/kind", "a StatefulSet becomes a Deployment: pods lose their "
-                                         "stable names and per-pod claims (volumeClaimTemplates)",
+                                         "stable names, and per-pod claims (volumeClaimTemplates) last as long "
+                                         "as their pod",
                                          "a model server rarely needs them; keep the StatefulSet if it does"))
     if workload.kind == "ReplicationController":
         findings.append(workload.finding(CHANGED, "/kind", "a ReplicationController becomes a Deployment"))
@@ -477,7 +486,23 @@ def _service(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     annotations = _annotations(service)
     if annotations:
         out["annotations"] = annotations
+    _other_services(group, pod)
     return out or None
+
+
+def _other_services(group: Group, pod: Pod) -> None:
+    """A second Service of the workload is said once, as a whole: mlgitops makes one Service per model."""
+    governing = group.serving.get("spec", "serviceName") if group.serving is not None else None
+    for other in as_list(group.attached.get("Service"))[1:]:
+        if group.serving is not None and group.serving.kind == "StatefulSet" and other.name == governing:
+            pod.findings.append(other.finding(CHANGED, "/spec", f"{other.ref} is the StatefulSet's governing "
+                                              "Service (stable pod names): the Deployment needs none, so it is not "
+                                              "carried over"))
+        else:
+            pod.findings.append(other.finding(DROPPED, "/spec", f"{other.ref}: a second Service of the workload is "
+                                              "not carried over: mlgitops makes one Service per model (service:, "
+                                              "its other ports in ports:)", "keep it as a manifest of its own if "
+                                              "clients need it"))
 
 
 def _service_type(pod: Pod, service: Obj) -> dict[str, Any]:
@@ -505,6 +530,8 @@ def _startup(pod: Pod, out: dict[str, Any]) -> None:
     liveness = health.get("liveness")
     if not out.get("resources", {}).get("gpu") or "startup" in health or liveness is None:
         return
+    if "startupProbe" in pod.patch_container:  # its own (exec, tcpSocket...) is carried: a second handler on
+        return  # one probe is refused by the API server
     path = liveness["path"] if isinstance(liveness, dict) else liveness
     health["startup"] = {"path": path, **_GPU_STARTUP}
     pod.note(CHANGED, f"{pod.cpointer}/livenessProbe", f"a startup probe on {path} is added (up to "

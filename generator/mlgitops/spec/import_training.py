@@ -38,6 +38,7 @@ _POD = {"Job": "/spec/template/spec", "CronJob": "/spec/jobTemplate/spec/templat
 _TRIAL = "/spec/trialTemplate/trialSpec"
 _PARAMETER: Shape = {"name": None, "parameterType": None,
                      "feasibleSpace": {"min": None, "max": None, "step": None, "list": None, "distribution": None}}
+_MAX_VALUES = 1000  # the most values a stepped range expands to: a grid of more is no grid a team runs
 _MAX_TRIALS = subschema(load_schema(SCHEMA), (
     "properties", "spec", "properties", "training", "properties", "sweep", "properties", "maxTrials"))["default"]
 # What an Experiment says that the spec's sweep cannot (an Indexed Job by default; a Katib Experiment only where
@@ -381,12 +382,35 @@ def _parameter(obj: Obj, pointer: str, param: Any, findings: list[Finding]) -> A
     kind = dig(param, "parameterType")
     if "min" in space and "max" in space:
         low, high, step = _number(space["min"]), _number(space["max"]), _number(space.get("step", 0))
-        if kind == "int" and isinstance(step, int) and step > 0 and isinstance(low, int) and isinstance(high, int):
-            return list(range(low, high + 1, step))
+        values = _steps(low, high, step, kind)
+        if values is not None:
+            return values
+        if kind in ("int", "double") and _is_number(step) and step > 0:
+            findings.append(obj.finding(CHANGED, f"{pointer}/feasibleSpace/step", f"parameter '{dig(param, 'name')}'"
+                                        f": its step makes more than {_MAX_VALUES} values (or none): imported as "
+                                        "a range without the step", "list the values the sweep should try"))
         out = {"min": low, "max": high, **({"type": "int"} if kind == "int" else {})}
         return out | _distribution(obj, pointer, space, findings)
     findings.append(obj.finding(DROPPED, pointer, f"parameter '{dig(param, 'name')}' has no list or range"))
     return None
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _steps(low: Any, high: Any, step: Any, kind: Any) -> list[Any] | None:
+    """The values of a range with a step (Katib's grid walks min, min+step, ... up to max), or None where there
+    is no step, the bounds are no numbers, or the walk would make more than _MAX_VALUES values (an Experiment
+    from anywhere must not make the import hang or run out of memory)."""
+    if kind not in ("int", "double") or not all(_is_number(v) for v in (low, high, step)) or step <= 0 or high < low:
+        return None
+    count = math.floor((high - low) / step + 1e-9) + 1
+    if count > _MAX_VALUES:
+        return None
+    if kind == "int" and all(isinstance(v, int) for v in (low, high, step)):
+        return list(range(low, high + 1, step))
+    return [round(low + i * step, 10) for i in range(count)]
 
 
 def _distribution(obj: Obj, pointer: str, space: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:

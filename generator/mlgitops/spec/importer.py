@@ -134,6 +134,10 @@ def _attach(groups: list[Group], obj: Obj, findings: list[Finding]) -> None:
     group = _owner(groups, obj)
     if group is not None:
         group.attached.setdefault(obj.kind, []).append(obj)
+        if obj.kind == "Service" and group.serving is not None and group.serving.kind == "StatefulSet":
+            # the StatefulSet's governing Service (its pods' DNS names) last: the model's Service is the other
+            governing = group.serving.get("spec", "serviceName")
+            group.attached["Service"].sort(key=lambda s: s.name == governing)
     elif obj.kind == "ServiceAccount":
         findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({IGNORED_KINDS[obj.kind]})"))
     else:
