@@ -25,6 +25,7 @@ from mlgitops.spec.import_objects import (
     as_list,
     as_map,
     dig,
+    pointer,
     use_shape,
 )
 from mlgitops.spec.import_pod import DEPLOYMENT, Pod, container, lifecycle, probes
@@ -43,6 +44,11 @@ _RPS_METRIC = "inference_requests_per_second"  # autoscaling.metric's default: t
 _PORT_NAME = re.compile(r"(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?")
 _SCRAPE = ("prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path")  # the scrape annotations
 _SERVER_ANNOTATIONS = ("cloud.google.com/neg-status",)
+# KServe's settings for its controller, on the InferenceService: read (the HPA's metric and target) or reported,
+# never written on the Deployment mlgitops makes.
+KSERVE_ANNOTATIONS = "serving.kserve.io/"
+_KSERVE_READ = {"serving.kserve.io/deploymentMode": None, "serving.kserve.io/autoscalerClass": "hpa",
+                "serving.kserve.io/metric": None, "serving.kserve.io/targetUtilizationPercentage": None}
 _SERVICE_DEFAULTS = {"sessionAffinity": "None", "internalTrafficPolicy": "Cluster"}
 # The fields the import reads (import_objects.use_shape): any other is reported by the leftovers walk.
 _TARGET: Shape = {"type": None, "value": None, "averageValue": None, "averageUtilization": None}
@@ -51,10 +57,13 @@ _HPA_METRIC: Shape = {"type": None, "resource": {"name": None, "target": _TARGET
                       "pods": {"metric": _METRIC, "target": _TARGET}, "external": {"metric": _METRIC, "target": _TARGET},
                       "object": {"metric": _METRIC, "target": _TARGET,
                                  "describedObject": {"apiVersion": None, "kind": None, "name": None}}}
+_KUBERNETES_ROLLOUT = {"maxSurge": "25%", "maxUnavailable": "25%"}  # a Deployment's default rolling update
 _STRATEGY: Shape = {"type": None, "rollingUpdate": {"maxSurge": None, "maxUnavailable": None}}
 _INGRESS_PATH: Shape = {"path": None, "pathType": None, "backend": {"service": {"name": None, "port": {"number": None, "name": None}},
                                                                     "serviceName": None, "servicePort": None}}
-_MODEL_FLAGS = ("--model", "--model-id")  # vLLM's and TGI's flag naming the Hugging Face repository to serve
+# vLLM's, TGI's and SGLang's flags naming the Hugging Face repository to serve
+_MODEL_FLAGS = ("--model", "--model-id", "--model-path")
+_ENV_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")  # $(NAME): Kubernetes expands env in args
 _HF_REPO = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]*/[A-Za-z0-9][-A-Za-z0-9_.]*")  # org/name (not a local path)
 _HF_VERSION = "main"  # an unpinned repository's revision: Hugging Face's default branch
 _SINGLE_REASON = "imported: the manifests ran one GPU pod (confirm, or set replicas)"
@@ -129,7 +138,9 @@ def _kserve_scaling(pod: Pod, out: dict[str, Any]) -> None:
     default metric, with its target), and a Knative metric (concurrency, rps) is reported, not carried."""
     spec, at = pod.spec, pod.pointer
     low, high = spec.get("minReplicas"), spec.get("maxReplicas")
-    metric, target = spec.get("scaleMetric", "cpu"), spec.get("scaleTarget")
+    notes = _kserve_annotations(pod)
+    metric = spec.get("scaleMetric", notes.get("serving.kserve.io/metric", "cpu"))
+    target = spec.get("scaleTarget", _int(notes.get("serving.kserve.io/targetUtilizationPercentage")))
     pod.use(f"{at}/minReplicas", f"{at}/maxReplicas")
     if not isinstance(high, int) or not isinstance(low, int) or high <= low:
         if isinstance(low, int) and low > 0:
@@ -139,11 +150,23 @@ def _kserve_scaling(pod: Pod, out: dict[str, Any]) -> None:
     if metric == "cpu" and isinstance(target, int) and 0 < target <= 100:
         out["autoscaling"]["targetCPUUtilization"] = target
         pod.use(f"{at}/scaleMetric", f"{at}/scaleTarget")
-    elif "scaleMetric" in spec:
-        pod.note(CHANGED, f"{at}/scaleMetric", f"KServe scales on {metric} (Knative's autoscaler): mlgitops' HPA "
-                 "scales on CPU utilisation (80 %) instead", "scale on the server's own metric "
-                 "(autoscaling.metrics) if CPU does not follow the load")
+    elif metric != "cpu":
+        where = f"{at}/scaleMetric" if "scaleMetric" in spec else pointer("metadata", "annotations",
+                                                                           "serving.kserve.io/metric")
+        pod.note(CHANGED, where, f"KServe scales on {metric}: mlgitops' HPA scales on CPU utilisation (80 %) "
+                 "instead", "scale on the server's own metric (autoscaling.metrics) if CPU does not follow the load")
         pod.use(f"{at}/scaleTarget")
+
+
+def _kserve_annotations(pod: Pod) -> dict[str, Any]:
+    """The InferenceService's serving.kserve.io/ annotations; each one the import does not read is reported."""
+    notes = {str(k): v for k, v in as_map(pod.obj.get("metadata", "annotations")).items()
+             if str(k).startswith(KSERVE_ANNOTATIONS)}
+    for key, value in notes.items():
+        if key not in _KSERVE_READ or _KSERVE_READ[key] not in (None, value):
+            pod.note(DROPPED, pointer("metadata", "annotations", key), f"annotation {key}: not carried over (a "
+                     "setting of KServe's controller; mlgitops makes the Deployment, Service and HPA itself)")
+    return notes
 
 
 def _model_env(pod: Pod, workload: Obj, model: dict[str, Any]) -> None:
@@ -166,7 +189,7 @@ def _model_arg(pod: Pod, model: dict[str, Any]) -> None:
         key, eq, value = arg.partition("=")
         if key not in _MODEL_FLAGS:
             continue
-        value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+        value = _expand(pod, value if eq else (args[i + 1] if i + 1 < len(args) else ""))
         if _HF_REPO.fullmatch(value) and "uri" not in model:
             model["uri"] = f"hf://{value}:{_HF_VERSION}"  # KServe's hf://<repo>:<revision> (kube/weights.py)
             model.setdefault("version", _HF_VERSION)
@@ -176,6 +199,13 @@ def _model_arg(pod: Pod, model: dict[str, Any]) -> None:
                      "(weights-pinned)", f"pin a commit: model.uri hf://{value}:<40-hex commit>, version the "
                      "model, and pass the commit to the server (--revision)", covers=False)
         return
+
+
+def _expand(pod: Pod, arg: str) -> str:
+    """An argument with its $(NAME) references to the container's literal env values expanded, as the kubelet
+    does (`--model-id=$(MODEL_ID)`, GKE's tutorials)."""
+    env = {dig(e, "name"): dig(e, "value") for e in as_list(pod.container.get("env"))}
+    return _ENV_REFERENCE.sub(lambda m: str(env[m[1]]) if isinstance(env.get(m[1]), str) else m[0], arg)
 
 
 def pod_label(workload: Obj, key: str) -> str | None:
@@ -303,7 +333,8 @@ def _rollout(pod: Pod, workload: Obj) -> dict[str, Any]:
         out["rollout"] = {"type": "Recreate"}
     elif isinstance(strategy.get("rollingUpdate"), dict):
         rolling = {k: v for k, v in strategy["rollingUpdate"].items() if k in ("maxSurge", "maxUnavailable")}
-        if rolling and rolling != {"maxSurge": 1, "maxUnavailable": 0}:
+        # mlgitops' own rollout read back, or Kubernetes' default (as `kubectl get -o yaml` shows it): unsaid
+        if rolling and rolling not in ({"maxSurge": 1, "maxUnavailable": 0}, _KUBERNETES_ROLLOUT):
             out["rollout"] = rolling
     deadline = workload.get("spec", "progressDeadlineSeconds")
     workload.use("/spec/progressDeadlineSeconds")

@@ -126,7 +126,8 @@ def _group(objs: list[Obj], findings: list[Finding]) -> list[Group]:
     for obj in objs:
         if obj.kind not in SERVING_KINDS + TRAINING_KINDS + ATTACHED_KINDS:
             why = IGNORED_KINDS.get(obj.kind, "a kind import does not read")
-            findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({why})"))
+            what, why = (obj.ref, why) if obj.kind else ("a document", "no kind: not a Kubernetes object")
+            findings.append(obj.finding(DROPPED, "", f"{what}: not carried over ({why})"))
     return sorted(groups.values(), key=lambda g: g.name)
 
 
@@ -215,10 +216,27 @@ def _backends(ingress: Obj) -> set[str]:
     return names
 
 
+_NO_VERSION = "0.1.0"  # the version of a model whose manifests name none
+
+
 def version_of(image: str | None) -> str:
     """The model version an image names (its tag), else 0.1.0."""
     _, tag, _ = split_image(image or "")
-    return tag if tag and tag != "latest" and _VERSION.fullmatch(tag) else "0.1.0"
+    return tag if tag and tag != "latest" and _VERSION.fullmatch(tag) else _NO_VERSION
+
+
+def _version(group: Group, model: dict[str, Any], image: str | None, findings: list[Finding]) -> None:
+    """model.version: what the manifests say (MODEL_VERSION, a weights revision), else the image's tag, else
+    0.1.0, which the report names: it is a placeholder, and versions are what promote and check compare."""
+    if "version" in model:
+        return
+    model["version"] = version_of(image)
+    workload = group.serving or group.training[0]
+    if model["version"] != split_image(image or "")[1]:
+        findings.append(workload.finding(CHANGED, "", f"model.version '{_NO_VERSION}': the manifests name no "
+                                         "version (no MODEL_VERSION env, and the image has no version tag)",
+                                         "set model.version to the version of the weights the model serves",
+                                         covers=False))
 
 
 def _model(group: Group, name: str, team: str | None) -> Imported:
@@ -236,7 +254,7 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
     if group.patches:
         spec["patches"] = group.patches
     image = dig(spec, "serving", "image") or dig(spec, "training", "image")
-    model.setdefault("version", version_of(image))
+    _version(group, model, image, findings)
     model.update({k: model.pop(k) for k in ("uri", "framework") if k in model})
     owner = _owner_team(group, team, findings)
     data = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": owner},
@@ -284,7 +302,8 @@ def _metadata(group: Group, findings: list[Finding]) -> dict[str, Any]:
                 labels.setdefault(str(key), str(value))
         if obj is group.serving or obj in group.training:
             obj.use("/metadata/annotations")
-            annotations |= _own_removed(as_map(obj.get("metadata", "annotations")), OWN_ANNOTATIONS)
+            own = OWN_ANNOTATIONS + ((import_serving.KSERVE_ANNOTATIONS,) if obj.kind == "InferenceService" else ())
+            annotations |= _own_removed(as_map(obj.get("metadata", "annotations")), own)
         _namespace(obj, namespaces, findings)
     return {k: v for k, v in (("labels", labels), ("annotations", annotations)) if v}
 
