@@ -328,7 +328,7 @@ def _liveness_before_load(path, container, gpu: dict, add):
         return
     if gpu["resource"] not in ((container.get("resources") or {}).get("limits") or {}):
         return
-    budget = _probe_budget(probe)
+    budget = workloads.probe_seconds(probe)
     if budget < TYPICAL_GPU_LOAD_SECONDS:
         add("liveness-before-load", f"{path}/livenessProbe", f"container '{container.get('name')}' serves a GPU model "
             f"but its liveness probe restarts it after {budget} s, and GPU models typically load for "
@@ -354,10 +354,6 @@ def _gpu_rollout(obj, gpu: dict, add):
             "use maxSurge: 0 and maxUnavailable: 1 (the GPU default), or reserve spare GPUs", severity=Severity.WARNING)
 
 
-def _probe_budget(probe: dict) -> int:
-    return probe.get("initialDelaySeconds", 0) + probe.get("failureThreshold", 3) * probe.get("periodSeconds", 10)
-
-
 def _progress_deadline(obj, add):
     """A Deployment reported failed while its pods are still allowed to start."""
     spec = obj.get("spec") or {}
@@ -368,7 +364,7 @@ def _progress_deadline(obj, add):
         if "/initContainers/" in path:
             continue
         probe = container.get("startupProbe") or container.get("livenessProbe")
-        budget = _probe_budget(probe) if isinstance(probe, dict) else 0
+        budget = workloads.probe_seconds(probe) if isinstance(probe, dict) else 0
         if isinstance(deadline, int) and budget >= deadline:
             add("progress-deadline", "/spec/progressDeadlineSeconds", f"progressDeadlineSeconds ({deadline}) is not "
                 f"above the {budget} s container '{container.get('name')}' may take to start: a slow but healthy "

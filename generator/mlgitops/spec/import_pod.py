@@ -38,6 +38,10 @@ from mlgitops.spec.model import SCHEMA
 from mlgitops.spec.schema import load_schema, subschema
 
 GPU_RESOURCE = "nvidia.com/gpu"
+# the requests a spec that names none gets (the schema's defaults)
+_DEFAULT_RESOURCES = {k: subschema(load_schema(SCHEMA), ("properties", "spec", "properties", "serving", "properties",
+                                                          "resources", "properties", k))["default"]
+                      for k in ("cpu", "memory")}
 _PROBES = (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup"))
 _PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
 _SECURITY = ("runAsUser", "runAsGroup", "fsGroup")
@@ -285,9 +289,10 @@ def _resources(pod: Pod) -> dict[str, Any]:
         out["gpu"] = int(str(gpus)) if str(gpus).isdigit() else gpus
     missing = [key for key in ("cpu", "memory") if key not in out]
     if missing:
-        pod.note(CHANGED, at, f"no {' or '.join(missing)} request: mlgitops' defaults apply (cpu 500m, "
-                 "memory 1Gi, as request and limit)", "set resources." + " and resources.".join(missing)
-                 + " from what the server uses", covers=False)
+        defaults = ", ".join(f"{key} {_DEFAULT_RESOURCES[key]}" for key in missing)
+        pod.note(CHANGED, at, f"no {' or '.join(missing)} request: mlgitops' default{'s' if len(missing) > 1 else ''} "
+                 f"appl{'y' if len(missing) > 1 else 'ies'} ({defaults}, as request and limit)", "set resources."
+                 + " and resources.".join(missing) + " from what the server uses", covers=False)
     if "limits" in out:
         out["limits"] = out.pop("limits")
     return out

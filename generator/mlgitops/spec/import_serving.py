@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.kube.quantity import add_bytes
+from mlgitops.kube.workloads import probe_seconds
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import pods
 from mlgitops.spec.import_objects import (
@@ -28,7 +29,7 @@ from mlgitops.spec.import_objects import (
     pointer,
     use_shape,
 )
-from mlgitops.spec.import_pod import DEPLOYMENT, Pod, container, lifecycle, probes
+from mlgitops.spec.import_pod import DEPLOYMENT, PATCHED, Pod, container, lifecycle, probes
 from mlgitops.spec.import_volumes import extra_containers, relocate_env, shared_memory_off, volumes
 
 if TYPE_CHECKING:
@@ -49,7 +50,9 @@ _SERVER_ANNOTATIONS = ("cloud.google.com/neg-status",)
 KSERVE_ANNOTATIONS = "serving.kserve.io/"
 _KSERVE_READ = {"serving.kserve.io/deploymentMode": None, "serving.kserve.io/autoscalerClass": "hpa",
                 "serving.kserve.io/metric": None, "serving.kserve.io/targetUtilizationPercentage": None}
-_SERVICE_DEFAULTS = {"sessionAffinity": "None", "internalTrafficPolicy": "Cluster"}
+_SERVICE_DEFAULTS = {"sessionAffinity": "None", "internalTrafficPolicy": "Cluster", "externalTrafficPolicy": "Cluster"}
+_SERVICE_PATCHED = ("loadBalancerSourceRanges", "externalTrafficPolicy", "sessionAffinity", "sessionAffinityConfig",
+                    "loadBalancerClass")
 # The fields the import reads (import_objects.use_shape): any other is reported by the leftovers walk.
 _TARGET: Shape = {"type": None, "value": None, "averageValue": None, "averageUtilization": None}
 _METRIC: Shape = {"name": None, "selector": {"matchLabels": None}}
@@ -95,8 +98,10 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     if pod.moved_cache and "HF_HOME" not in out.get("env", {}):
         out["env"] = out.get("env", {}) | {"HF_HOME": pod.moved_cache}
     _ephemeral(pod, out)
+    _download_disk(pod, model, out)
     shared_memory_off(pod, out)
     out.update(_rollout(pod, workload))
+    _carried_startup(pod, out)
     out.update(extra_containers(pod, "serving"))
     for key, read in (("autoscaling", _autoscaling), ("metrics", _metrics), ("ingress", _ingress),
                       ("service", _service), ("ports", _ports), ("shutdown", _shutdown),
@@ -106,7 +111,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
             out[key] = value
     _single_replica(pod, out)
     _pdb(group, findings)
-    group.patches = pod.patches()
+    group.patches = pod.patches() + _service_patch(group, findings)
     return out
 
 
@@ -204,7 +209,7 @@ def _model_arg(pod: Pod, model: dict[str, Any]) -> None:
 def _expand(pod: Pod, arg: str) -> str:
     """An argument with its $(NAME) references to the container's literal env values expanded, as the kubelet
     does (`--model-id=$(MODEL_ID)`, GKE's tutorials)."""
-    env = {dig(e, "name"): dig(e, "value") for e in as_list(pod.container.get("env"))}
+    env = {str(dig(e, "name")): dig(e, "value") for e in as_list(pod.container.get("env"))}
     return _ENV_REFERENCE.sub(lambda m: str(env[m[1]]) if isinstance(env.get(m[1]), str) else m[0], arg)
 
 
@@ -521,6 +526,23 @@ def _service(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     return out or None
 
 
+def _service_patch(group: Group, findings: list[Finding]) -> list[dict[str, Any]]:
+    """Who may reach a LoadBalancer and how it routes (source ranges, traffic policy, affinity, class): the spec
+    has no field for them, a patch of the Service carries them in every environment."""
+    service = group.first("Service")
+    if service is None:
+        return []
+    carried: dict[str, Any] = {}
+    for key in _SERVICE_PATCHED:
+        value = service.get("spec", key)
+        if value in (None, [], {}) or value == _SERVICE_DEFAULTS.get(key):
+            continue
+        carried[key] = value
+        findings.append(service.finding(PATCHED, f"/spec/{key}", f"{key}: carried over as a patch of the Service "
+                                        "(spec.patches): the spec has no field for it"))
+    return [{"target": {"kind": "Service"}, "merge": {"spec": carried}}] if carried else []
+
+
 def _other_services(group: Group, pod: Pod) -> None:
     """A second Service of the workload is said once, as a whole: mlgitops makes one Service per model."""
     governing = group.serving.get("spec", "serviceName") if group.serving is not None else None
@@ -569,6 +591,36 @@ def _startup(pod: Pod, out: dict[str, Any]) -> None:
              f"{_GPU_STARTUP['periodSeconds'] * _GPU_STARTUP['failureThreshold']} s to load): a GPU model loads "
              "for minutes, and the liveness probe alone would restart it first (liveness-before-load)",
              "shorten serving.health.startup.failureThreshold if it loads faster")
+
+
+def _download_disk(pod: Pod, model: dict[str, Any], out: dict[str, Any]) -> None:
+    """A server that downloads its hf:// weights itself, into no volume of its own, wrote them to its container's
+    disk (the ephemeral-storage it asked for): under mlgitops the root is read-only and the download lands in
+    HOME, which model.size sizes; the ephemeral-storage request then follows HOME."""
+    resources = out.get("resources", {})
+    size = resources.get("ephemeralStorage")
+    if size is None or not str(model.get("uri", "")).startswith("hf://") or "storage" in out or \
+            pods.cache_on_volume(out) or "ephemeralStorage" in resources.get("limits", {}):
+        return
+    model["size"] = resources.pop("ephemeralStorage")
+    pod.note(CHANGED, f"{pod.cpointer}/resources", f"ephemeral-storage {size}: written as model.size {size}, the "
+             f"room for the {model['uri']} download in HOME (the root filesystem is read-only); the HOME volume and "
+             "the ephemeral-storage request grow by it", "set model.size to the checkpoint's size", covers=False)
+
+
+def _carried_startup(pod: Pod, out: dict[str, Any]) -> None:
+    """A startup probe carried as a patch (exec, tcpSocket) is unknown to the progress deadline mlgitops derives
+    from health: the rollout gets one above the time that probe allows, plus scheduling and image pull."""
+    probe = pod.patch_container.get("startupProbe")
+    rollout = out.get("rollout", {})
+    if not isinstance(probe, dict) or "progressDeadlineSeconds" in rollout:
+        return
+    needed = probe_seconds(probe) + pods.SCHEDULE_AND_PULL_SECONDS[bool(out.get("resources", {}).get("gpu"))]
+    if needed > pods.KUBERNETES_PROGRESS_DEADLINE:
+        out["rollout"] = rollout | {"progressDeadlineSeconds": needed}
+        pod.note(CHANGED, f"{pod.cpointer}/startupProbe", f"rollout.progressDeadlineSeconds {needed}: the carried "
+                 f"startup probe lets the server take {probe_seconds(probe)} s to start, and mlgitops derives the "
+                 "deadline from serving.health only", covers=False)
 
 
 def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:

@@ -77,6 +77,7 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
     base = _pytorch_base(first)
     pointer = _POD[first.kind] if base is None else _pytorch_pointer(first, base)
     pod = Pod(first, pointer, findings, _TARGET.get(first.kind), optional_limits=optional_limits)
+    _model_version(pod, model)
     out = container(pod, "training")
     out.update(volumes(pod, {}, "training"))
     relocate_env(pod, out)
@@ -97,6 +98,13 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
     if patches is not None:
         patches += pod.patches()
     return out
+
+
+def _model_version(pod: Pod, model: dict[str, Any]) -> None:
+    """MODEL_VERSION, which mlgitops sets itself from model.version (render/training.py): the model's version."""
+    for item in as_list(pod.container.get("env")):
+        if dig(item, "name") == "MODEL_VERSION" and isinstance(dig(item, "value"), str) and item["value"]:
+            model.setdefault("version", item["value"])
 
 
 def _own_ephemeral(pod: Pod, out: dict[str, Any]) -> None:

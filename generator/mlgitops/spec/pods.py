@@ -35,6 +35,7 @@ RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory vo
 # cores, not the container's CPU limit: sized from the limit, they stop throttling (render/pod.py sets them;
 # `import` recognises them).
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+HF_CACHE_VARS = ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")  # where Hugging Face's hub downloads to
 HOME_VARS = (("HOME", HOME), ("XDG_CACHE_HOME", f"{HOME}/.cache"), ("HF_HOME", f"{HOME}/.cache/huggingface"),
              ("TORCH_HOME", f"{HOME}/.cache/torch"))
 
@@ -141,7 +142,16 @@ def download_size(spec: Mapping[str, Any]) -> str | None:
     uri = str(model.get("uri") or "")
     if "size" not in model or not uri or "fetch" in model or serving.get("storage") or uri.startswith("oci://"):
         return None
-    return str(model["size"])
+    return None if cache_on_volume(serving) else str(model["size"])
+
+
+def cache_on_volume(serving: Mapping[str, Any]) -> bool:
+    """Whether the server's Hugging Face cache (HF_HOME, or the hub cache's own variable) is set to a path on a
+    volume of serving.volumes (an ephemeral volume, a claim): a download lands there, not under HOME."""
+    env = serving.get("env") or {}
+    mounts = [str(v["mountPath"]).rstrip("/") for v in serving.get("volumes") or [] if v.get("mountPath")]
+    return any(isinstance(env.get(var), str) and any(env[var] == m or env[var].startswith(m + "/") for m in mounts)
+               for var in HF_CACHE_VARS)
 
 
 def home_size(spec: Mapping[str, Any]) -> str:
