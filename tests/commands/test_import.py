@@ -98,7 +98,7 @@ def test_name_renames_the_model_and_refuses_an_input_of_several(tmp_path, capsys
 
 # the corpus cases without a serving workload: each is written, generated and checked like the others
 TRAINING_ONLY = {"job", "job-root-cache", "katib", "katib-tpe", "katib-pytorchjob", "pytorchjob", "pytorchjob-dshm", "trainjob-runtime",
-                 "cronjob-nightly"}
+                 "cronjob-nightly", "katib-grid", "pytorchjob-elastic-efa", "trainjob-initializer"}
 WRITTEN = [case for case in NAMES if (CASES / case / "expected.txt").read_text().startswith("exit 0\n")]
 
 

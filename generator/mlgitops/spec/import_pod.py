@@ -219,7 +219,11 @@ def environment(pod: Pod, section: str, c: dict[str, Any] | None = None, at: str
     skip = pods.reserved_env(section) | {pods.FETCH_ENV}
     for i, item in enumerate(as_list(c.get("env"))):
         if not isinstance(item, dict) or str(item.get("name")) in skip or _generated(item):
-            pod.use(f"{at}/env/{i}")  # mlgitops sets it itself
+            # mlgitops sets it itself (what the item holds besides a variable's fields is still reported)
+            if isinstance(item, dict):
+                use_shape(pod.obj, f"{at}/env/{i}", item, ENV_SHAPE)
+            else:
+                pod.use(f"{at}/env/{i}")
             continue
         use_shape(pod.obj, f"{at}/env/{i}", item, ENV_SHAPE)
         _env_item(pod, f"{at}/env/{i}", item, env, secrets, main=c is pod.container)

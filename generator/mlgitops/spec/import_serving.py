@@ -80,6 +80,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     pod = Pod(workload, _POD_SPEC[workload.kind], findings, DEPLOYMENT, optional_limits=group.optional_limits)
     if workload.kind == "InferenceService":
         _kserve(pod, model)
+        _storage_uri(pod, model)
     _model_env(pod, workload, model)
     _model_arg(pod, model)
     out = container(pod, "serving")
@@ -161,6 +162,21 @@ def _kserve_scaling(pod: Pod, out: dict[str, Any]) -> None:
         pod.note(CHANGED, where, f"KServe scales on {metric}: mlgitops' HPA scales on CPU utilisation (80 %) "
                  "instead", "scale on the server's own metric (autoscaling.metrics) if CPU does not follow the load")
         pod.use(f"{at}/scaleTarget")
+
+
+def _storage_uri(pod: Pod, model: dict[str, Any]) -> None:
+    """A custom predictor's STORAGE_URI: KServe's storage initializer downloaded it to /mnt/models before the
+    server started. It is the model's uri; the Deployment mlgitops makes downloads nothing unless model.fetch
+    says so (with mlgitops.yaml's storageInitializer), which the report asks for."""
+    for i, item in enumerate(as_list(pod.container.get("env"))):
+        uri = dig(item, "value")
+        if dig(item, "name") != "STORAGE_URI" or not isinstance(uri, str) or "://" not in uri or "uri" in model:
+            continue
+        model["uri"] = uri
+        pod.note(CHANGED, f"{pod.cpointer}/env/{i}/value", f"STORAGE_URI {uri}: model.uri; KServe's storage "
+                 "initializer downloaded it to /mnt/models, and the Deployment mlgitops makes downloads nothing "
+                 "unless model.fetch says so", "set model.fetch: {mountPath: /mnt/models} (and storageInitializer "
+                 "in mlgitops.yaml)", covers=False)
 
 
 def _kserve_annotations(pod: Pod) -> dict[str, Any]:

@@ -195,7 +195,12 @@ def _cron(obj: Obj, findings: list[Finding]) -> dict[str, Any]:
     differs."""
     obj.use("/spec/schedule", "/spec/timeZone", "/spec/jobTemplate/metadata")
     out = {k: obj.get("spec", k) for k in ("schedule", "timeZone") if isinstance(obj.get("spec", k), str)}
-    for key in ("successfulJobsHistoryLimit", "failedJobsHistoryLimit", "startingDeadlineSeconds"):
+    for key, own in (("successfulJobsHistoryLimit", pods.CRON_HISTORY), ("failedJobsHistoryLimit", pods.CRON_HISTORY),
+                     ("startingDeadlineSeconds", pods.CRON_STARTING_DEADLINE)):
+        value = obj.get("spec", key)
+        if value is not None and value != own:
+            findings.append(obj.finding(CHANGED, f"/spec/{key}", f"{key}: mlgitops' CronJob keeps its own ({own})",
+                                        "patch the CronJob if the value matters"))
         obj.use(f"/spec/{key}")
     policy = obj.get("spec", "concurrencyPolicy")
     if policy not in (None, "Forbid"):

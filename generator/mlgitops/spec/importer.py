@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlgitops.kube.images import split_image
+from mlgitops.kube.weights import names_version
 from mlgitops.kube.manifests import Document
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import import_serving, import_training
@@ -216,6 +217,7 @@ def _backends(ingress: Obj) -> set[str]:
     return names
 
 
+_URI_VERSION = re.compile(r"[vV]?([0-9]+(?:\.[0-9]+)+)")  # a version a weights URI names (`/3.0.1/`, `model-v2.1.pt`)
 _NO_VERSION = "0.1.0"  # the version of a model whose manifests name none
 
 
@@ -231,6 +233,15 @@ def _version(group: Group, model: dict[str, Any], image: str | None, findings: l
     if "version" in model:
         return
     model["version"] = version_of(image)
+    uri = str(model.get("uri") or "")
+    named = [v for v in _URI_VERSION.findall(uri) if names_version(uri, v)]
+    if uri and named and not names_version(uri, model["version"]):
+        model["version"] = named[-1]
+        findings.append((group.serving or group.training[0]).finding(
+            CHANGED, "", f"model.version '{named[-1]}': the version model.uri names ({uri}), so the pods' version "
+            "label and the weights they load agree (weights-version)", "check it is the version of those weights",
+            covers=False))
+        return
     workload = group.serving or group.training[0]
     if model["version"] != split_image(image or "")[1]:
         findings.append(workload.finding(CHANGED, "", f"model.version '{_NO_VERSION}': the manifests name no "

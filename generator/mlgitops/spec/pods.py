@@ -55,6 +55,9 @@ RESERVED_ENV = {"MODEL_NAME": ("serving", "training"), "MODEL_VERSION": ("servin
                 "MODEL_URI": ("serving",), "MODEL_OUTPUT_URI": ("training",),
                 "MLGITOPS_RUN": ("training",), "MLGITOPS_TRIAL": ("training",)}  # {run}, {trial}: kube/weights.py
 FETCH_ENV = "MODEL_DIR"  # where model.fetch puts the weights (render/storage.py): reserved when the spec fetches
+# The run policy of mlgitops' training CronJob (render/training.py; `import` says where a CronJob's differs)
+CRON_STARTING_DEADLINE = 3600  # a CronJob run missed by more than an hour (controller down) is skipped
+CRON_HISTORY = 3  # finished Jobs kept, successful and failed
 DRAIN_SECONDS = 30  # the server's own time to finish in-flight requests, after the preStop pause
 SLEEP_ACTION_MINOR = 30  # the preStop sleep action is on by default from Kubernetes 1.30 (beta; alpha in 1.29)
 
