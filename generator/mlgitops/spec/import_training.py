@@ -418,9 +418,10 @@ def _steps(low: Any, high: Any, step: Any, kind: Any) -> list[Any] | None:
     from anywhere must not make the import hang or run out of memory)."""
     if kind not in ("int", "double") or not all(_is_number(v) for v in (low, high, step)) or step <= 0 or high < low:
         return None
-    count = math.floor((high - low) / step + 1e-9) + 1
-    if count > _MAX_VALUES:
+    span = (high - low) / step  # inf for bounds near the float limit
+    if not math.isfinite(span) or span + 1 > _MAX_VALUES:
         return None
+    count = math.floor(span + 1e-9) + 1
     if kind == "int" and all(isinstance(v, int) for v in (low, high, step)):
         return list(range(low, high + 1, step))
     return [round(low + i * step, 10) for i in range(count)]
