@@ -194,6 +194,8 @@ def blocking_parent(root: Path, path: str) -> str | None:
     target = root / path
     if target.is_dir() or target.is_symlink():
         return path
+    if not parts:  # a file at the top of the repository (init's mlgitops.yaml)
+        return None
     real, top = os.path.realpath(target), os.path.realpath(root / parts[0])
     if not real.startswith(top + os.sep):  # a symlinked repository root's parts resolve together
         return parts[0]
