@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlgitops.kube.images import split_image
-from mlgitops.kube.weights import names_version
 from mlgitops.kube.manifests import Document
+from mlgitops.kube.weights import names_version
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import import_serving, import_training
 from mlgitops.spec.import_objects import (
