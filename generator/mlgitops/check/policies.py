@@ -728,6 +728,20 @@ def _writable_paths(path, container, add):
                 "point it under HOME (/home/model) or /tmp, or mount a volume there", severity=Severity.WARNING)
 
 
+def _probe_ports(path, container, add):
+    """A probe's port given by name must be a name of the container's own ports (a raw patch written for another
+    container, or ports renamed since): the kubelet resolves it there or fails the probe."""
+    names = {p.get("name") for p in container.get("ports") or [] if isinstance(p, dict)}
+    for key in ("readinessProbe", "livenessProbe", "startupProbe"):
+        for kind in ("httpGet", "tcpSocket"):
+            port = _dig(container.get(key), kind, "port")
+            if isinstance(port, str) and not port.isdigit() and port not in names:
+                known = ", ".join(sorted(str(n) for n in names if n)) or "none"
+                add("probe-port", f"{path}/{key}/{kind}/port", f"container '{container.get('name')}': {key} "
+                    f"names port '{port}', which the container does not declare (its ports: {known}): the probe "
+                    "fails every time", "name one of the container's ports, or give the port number")
+
+
 def _container_rules(obj: dict, settings: Settings, gpu: dict, add) -> None:
     """The rules on each container of a pod template: images, resources, accelerator names, probes, cache paths
     on a read-only root."""
@@ -739,6 +753,7 @@ def _container_rules(obj: dict, settings: Settings, gpu: dict, add) -> None:
         if not _completes(obj):
             _probes(path, container, add)
             _liveness_before_load(path, container, gpu, add)
+        _probe_ports(path, container, add)
 
 
 def evaluate(objects: list[dict], settings: Settings, gpu: dict,
