@@ -84,7 +84,7 @@ def test_import_and_new_never_write_through_a_symlink_out_of_the_repository(tmp_
     (repo / "models").symlink_to(outside)
     source = str(CASES / "sklearn-flask/input.yaml")
     result = run_cli(capsys, "import", source, "--repo", str(repo))
-    assert result.code == 2 and "models is a symlink or not a folder" in result.err
+    assert result.code == 2 and "models is a symlink (it could lead outside the repository)" in result.err
     assert run_cli(capsys, "new", "foo", "--image", "registry.example.com/foo:1.0.0", "--repo", str(repo)).code == 2
     assert not list(outside.iterdir())
     (repo / "models").unlink()

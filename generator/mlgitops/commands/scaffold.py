@@ -128,8 +128,8 @@ def _write(root: Path, path: Path, text: str) -> None:
     rel = path.relative_to(root).as_posix()
     blocker = blocking_parent(root, rel)
     if blocker is not None:  # a file where a folder belongs, or a symlink (it could lead outside the repository)
-        raise FatalError(f"cannot write {rel}: {blocker} is a symlink or not a folder",
-                         f"move {root / blocker} away")
+        what = "a symlink (it could lead outside the repository)" if (root / blocker).is_symlink() else "not a folder"
+        raise FatalError(f"cannot write {rel}: {blocker} is {what}", f"move {root / blocker} away")
     try:
         write_atomic(path, text.encode("utf-8"))
     except OSError as exc:

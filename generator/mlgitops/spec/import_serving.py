@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.workloads import probe_seconds
 from mlgitops.report.findings import Finding, Severity
+from mlgitops.report.secrets import env_problem
 from mlgitops.spec import pods
 from mlgitops.spec.import_objects import (
     CHANGED,
@@ -170,7 +171,8 @@ def _storage_uri(pod: Pod, model: dict[str, Any]) -> None:
     says so (with mlgitops.yaml's storageInitializer), which the report asks for."""
     for i, item in enumerate(as_list(pod.container.get("env"))):
         uri = dig(item, "value")
-        if dig(item, "name") != "STORAGE_URI" or not isinstance(uri, str) or "://" not in uri or "uri" in model:
+        if dig(item, "name") != "STORAGE_URI" or not isinstance(uri, str) or "://" not in uri or "uri" in model \
+                or env_problem("STORAGE_URI", uri):  # a literal credential: env reports it, never shown
             continue
         model["uri"] = uri
         pod.note(CHANGED, f"{pod.cpointer}/env/{i}/value", f"STORAGE_URI {uri}: model.uri; KServe's storage "
