@@ -110,3 +110,21 @@ def test_a_cache_variable_on_the_read_only_root_is_a_warning_at_its_env_value():
     assert _read_only_paths(left_behind) == ["/spec/template/spec/containers/0/env/0/value",
                                              "/spec/template/spec/containers/0/env/4/value"]
     assert _read_only_paths(_server({"HF_HOME": "/root/.cache/huggingface"}, read_only=False)) == []
+
+
+def _probe_ports(probes: dict) -> list[tuple[str, str]]:
+    obj = deployment()
+    obj["spec"]["template"]["spec"]["containers"][0].update(probes)
+    settings = Settings.for_environment("dev", {})
+    return [(v.pointer, v.message) for v in evaluate([obj], settings, GPU) if v.rule == "probe-port"]
+
+
+def test_a_probe_naming_a_port_the_container_does_not_declare_is_an_error_at_that_port():
+    # a raw patch written for the original container (its port 'api'), where mlgitops named the port otherwise
+    found = _probe_ports({"livenessProbe": {"tcpSocket": {"port": "api"}},
+                          "readinessProbe": {"httpGet": {"path": "/ready", "port": "web"}},
+                          "startupProbe": {"httpGet": {"path": "/", "port": 8080}}})
+    assert found == [("/spec/template/spec/containers/0/livenessProbe/tcpSocket/port",
+                      "container 'server': livenessProbe names port 'api', which the container does not declare "
+                      "(its ports: web): the probe fails every time")]
+    assert _probe_ports({"livenessProbe": {"httpGet": {"path": "/", "port": "8080"}}}) == []

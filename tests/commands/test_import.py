@@ -75,6 +75,26 @@ def test_import_writes_the_spec_and_never_overwrites_it(tmp_path, capsys):
     assert (repo / "models/house-price-api.yaml").read_text() == written
 
 
+def test_import_and_new_never_write_through_a_symlink_out_of_the_repository(tmp_path, capsys):
+    """A repository whose models/ (or a spec's path) is a symlink elsewhere: nothing is written there."""
+    repo = make_repo(tmp_path / "repo", models=[])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / "models").rmdir()
+    (repo / "models").symlink_to(outside)
+    source = str(CASES / "sklearn-flask/input.yaml")
+    result = run_cli(capsys, "import", source, "--repo", str(repo))
+    assert result.code == 2 and "models is a symlink (it could lead outside the repository)" in result.err
+    assert run_cli(capsys, "new", "foo", "--image", "registry.example.com/foo:1.0.0", "--repo", str(repo)).code == 2
+    assert not list(outside.iterdir())
+    (repo / "models").unlink()
+    (repo / "models").mkdir()
+    (repo / "models/house-price-api.yaml").symlink_to(outside / "spec.yaml")  # dangling: exists() is False
+    result = run_cli(capsys, "import", source, "--repo", str(repo))
+    assert result.code == 2 and not list(outside.iterdir())
+    assert (repo / "models/house-price-api.yaml").is_symlink()
+
+
 def test_a_pytorchjob_stays_one_where_mlgitops_yaml_says_distributed_pytorchjob(tmp_path, capsys):
     # the corpus's repository makes TrainJobs (the default): its report says the PyTorchJob becomes one
     assert "the PyTorchJob becomes a TrainJob" in (CASES / "pytorchjob/expected.txt").read_text()
@@ -98,7 +118,7 @@ def test_name_renames_the_model_and_refuses_an_input_of_several(tmp_path, capsys
 
 # the corpus cases without a serving workload: each is written, generated and checked like the others
 TRAINING_ONLY = {"job", "job-root-cache", "katib", "katib-tpe", "katib-pytorchjob", "pytorchjob", "pytorchjob-dshm", "trainjob-runtime",
-                 "cronjob-nightly"}
+                 "cronjob-nightly", "katib-grid", "pytorchjob-elastic-efa", "trainjob-initializer"}
 WRITTEN = [case for case in NAMES if (CASES / case / "expected.txt").read_text().startswith("exit 0\n")]
 
 

@@ -49,3 +49,35 @@ def test_any_field_of_any_type_gives_findings_never_a_traceback(source):
                     spec_text(model.spec, model.sources, model.findings, ["dev", "prod"])
                 runs += 1
     assert runs > 50  # every value of the input, replaced by each of OTHERS
+
+
+EXPERIMENT = """apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: sweep}
+spec:
+  algorithm: {algorithmName: grid}
+  parameters:
+  - {name: p, parameterType: %s, feasibleSpace: {min: "%s", max: "%s", step: "%s"}}
+  trialTemplate:
+    trialSpec: {apiVersion: batch/v1, kind: Job, spec: {template: {spec: {containers: [
+      {name: t, image: "registry.example.com/t:1.0.0", command: [python, train.py]}]}}}}
+"""
+
+
+@pytest.mark.parametrize(("kind", "low", "high", "step"), [
+    ("int", "0", "100000000000", "1"),  # 10^11 values: once a list built in memory
+    ("double", "1e308", "1.7e308", "1e-300"),  # a span the floats cannot count (inf)
+    ("double", "nan", "inf", "0.1"),
+    ("double", "0", "1", "0.0000001"),
+])
+def test_a_stepped_range_too_long_to_list_stays_a_range_and_is_said(kind, low, high, step):
+    docs = parse_stream(EXPERIMENT % (kind, low, high, step), "input.yaml")
+    (model,), _ = import_documents([d for d in docs if d.data is not None])
+    assert isinstance(model.spec["spec"]["training"]["sweep"]["parameters"]["p"], dict)
+    assert any("its step makes more than 1000 values" in f.message for f in model.findings)
+
+
+def test_a_stepped_double_range_lists_its_values():
+    docs = parse_stream(EXPERIMENT % ("double", "0.05", "0.3", "0.05"), "input.yaml")
+    (model,), _ = import_documents([d for d in docs if d.data is not None])
+    assert model.spec["spec"]["training"]["sweep"]["parameters"]["p"] == [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]

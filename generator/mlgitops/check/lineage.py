@@ -21,6 +21,7 @@ from mlgitops.kube.annotations import CANARY_OF
 from mlgitops.render.storage import INITIALIZER
 from mlgitops.report.findings import Severity
 from mlgitops.spec.model import serves
+from mlgitops.spec.pods import cache_on_volume
 
 VERSION = "app.kubernetes.io/version"
 MODEL_URI = "/spec/model/uri"
@@ -177,7 +178,7 @@ def download(spec: dict) -> list[Problem]:
                         "them, so it lands on a node without the room and is evicted when the disk fills",
                         "set model.size (e.g. 15Gi for a 7B model in fp16): the fetch volume and the "
                         "ephemeral-storage request follow it", Severity.WARNING)]
-    if fetch is None and uri.startswith("hf://"):
+    if fetch is None and uri.startswith("hf://") and not cache_on_volume(spec["serving"]):
         return [Problem("weights-size", "Deployment", "", "", MODEL_URI,
                         f"the server downloads {uri} into its cache under HOME (HF_HOME), a 2Gi scratch volume by "
                         "default: a larger checkpoint (a 7B model is ~14 GB) gets the pod evicted again and again",

@@ -328,7 +328,7 @@ def _liveness_before_load(path, container, gpu: dict, add):
         return
     if gpu["resource"] not in ((container.get("resources") or {}).get("limits") or {}):
         return
-    budget = _probe_budget(probe)
+    budget = workloads.probe_seconds(probe)
     if budget < TYPICAL_GPU_LOAD_SECONDS:
         add("liveness-before-load", f"{path}/livenessProbe", f"container '{container.get('name')}' serves a GPU model "
             f"but its liveness probe restarts it after {budget} s, and GPU models typically load for "
@@ -354,10 +354,6 @@ def _gpu_rollout(obj, gpu: dict, add):
             "use maxSurge: 0 and maxUnavailable: 1 (the GPU default), or reserve spare GPUs", severity=Severity.WARNING)
 
 
-def _probe_budget(probe: dict) -> int:
-    return probe.get("initialDelaySeconds", 0) + probe.get("failureThreshold", 3) * probe.get("periodSeconds", 10)
-
-
 def _progress_deadline(obj, add):
     """A Deployment reported failed while its pods are still allowed to start."""
     spec = obj.get("spec") or {}
@@ -368,7 +364,7 @@ def _progress_deadline(obj, add):
         if "/initContainers/" in path:
             continue
         probe = container.get("startupProbe") or container.get("livenessProbe")
-        budget = _probe_budget(probe) if isinstance(probe, dict) else 0
+        budget = workloads.probe_seconds(probe) if isinstance(probe, dict) else 0
         if isinstance(deadline, int) and budget >= deadline:
             add("progress-deadline", "/spec/progressDeadlineSeconds", f"progressDeadlineSeconds ({deadline}) is not "
                 f"above the {budget} s container '{container.get('name')}' may take to start: a slow but healthy "
@@ -732,6 +728,20 @@ def _writable_paths(path, container, add):
                 "point it under HOME (/home/model) or /tmp, or mount a volume there", severity=Severity.WARNING)
 
 
+def _probe_ports(path, container, add):
+    """A probe's port given by name must be a name of the container's own ports (a raw patch written for another
+    container, or ports renamed since): the kubelet resolves it there or fails the probe."""
+    names = {p.get("name") for p in container.get("ports") or [] if isinstance(p, dict)}
+    for key in ("readinessProbe", "livenessProbe", "startupProbe"):
+        for kind in ("httpGet", "tcpSocket"):
+            port = _dig(container.get(key), kind, "port")
+            if isinstance(port, str) and not port.isdigit() and port not in names:
+                known = ", ".join(sorted(str(n) for n in names if n)) or "none"
+                add("probe-port", f"{path}/{key}/{kind}/port", f"container '{container.get('name')}': {key} "
+                    f"names port '{port}', which the container does not declare (its ports: {known}): the probe "
+                    "fails every time", "name one of the container's ports, or give the port number")
+
+
 def _container_rules(obj: dict, settings: Settings, gpu: dict, add) -> None:
     """The rules on each container of a pod template: images, resources, accelerator names, probes, cache paths
     on a read-only root."""
@@ -743,6 +753,7 @@ def _container_rules(obj: dict, settings: Settings, gpu: dict, add) -> None:
         if not _completes(obj):
             _probes(path, container, add)
             _liveness_before_load(path, container, gpu, add)
+        _probe_ports(path, container, add)
 
 
 def evaluate(objects: list[dict], settings: Settings, gpu: dict,

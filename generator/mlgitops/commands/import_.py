@@ -19,12 +19,11 @@ from mlgitops.commands import scaffold
 from mlgitops.commands.common import emit, repository
 from mlgitops.kube import manifestfiles
 from mlgitops.kube.manifests import Document, parse_stream
-from mlgitops.report.findings import FatalError, Finding, Position, Severity
+from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.import_text import spec_text
 from mlgitops.spec.importer import Imported, import_documents
 from mlgitops.spec.model import parse_model
-from mlgitops.tree.writer import write_atomic
 
 
 def run(repo_path: str | None, files: list[str], name: str | None, team: str | None, fmt: str,
@@ -105,18 +104,9 @@ def _one(root: Path, config: Config, model: Imported, dry_run: bool) -> tuple[bo
         findings.append(Finding("import-grouping", f"{rel} already exists: never overwritten", rel,
                                 hint="pass --name for another name, or compare with --dry-run"))
         return False, findings
-    _write(path, text)
+    scaffold.write_file(root, path, text)
     click.echo(f"wrote {rel}; next: mlgitops generate && mlgitops check", err=True)
     return True, findings
-
-
-def _write(path: Path, text: str) -> None:
-    """Atomically, or one line naming what is in the way (exit 2), never a traceback."""
-    try:
-        path.parent.mkdir(exist_ok=True)
-        write_atomic(path, text.encode("utf-8"))
-    except OSError as exc:
-        raise FatalError(f"cannot write {path}: {exc.strerror or exc}", "make models/ a writable folder") from None
 
 
 def remaining(config: Config, effective: dict[str, dict[str, Any]], rel: str) -> list[Finding]:

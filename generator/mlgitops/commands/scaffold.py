@@ -15,7 +15,7 @@ from mlgitops.report.findings import FatalError, Finding
 from mlgitops.report.secrets import secret_kind
 from mlgitops.spec.config import Config, url_credentials
 from mlgitops.spec.model import parse_model
-from mlgitops.tree.writer import write_atomic
+from mlgitops.tree.writer import blocking_parent, write_atomic
 
 NAME = re.compile(names.MODEL_NAME.pattern)
 
@@ -125,10 +125,11 @@ def write_file(root: Path, path: Path, text: str) -> None:
 
 def _write(root: Path, path: Path, text: str) -> None:
     """Atomically, or one line naming what is in the way (exit 2), never a traceback."""
-    for folder in reversed(path.relative_to(root).parents[:-1]):
-        if (root / folder).exists() and not (root / folder).is_dir():
-            raise FatalError(f"cannot write {path.relative_to(root)}: {folder} is not a folder",
-                             f"move {root / folder} away")
+    rel = path.relative_to(root).as_posix()
+    blocker = blocking_parent(root, rel)
+    if blocker is not None:  # a file where a folder belongs, or a symlink (it could lead outside the repository)
+        what = "a symlink (it could lead outside the repository)" if (root / blocker).is_symlink() else "not a folder"
+        raise FatalError(f"cannot write {rel}: {blocker} is {what}", f"move {root / blocker} away")
     try:
         write_atomic(path, text.encode("utf-8"))
     except OSError as exc:

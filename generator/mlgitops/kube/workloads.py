@@ -36,6 +36,16 @@ from typing import Any
 
 from mlgitops.kube import trainer_runtimes
 
+# A probe's timings where it leaves them unset (core/v1 Probe): a container fails its probe after
+# initialDelaySeconds + failureThreshold x periodSeconds.
+PROBE_DEFAULTS = {"initialDelaySeconds": 0, "failureThreshold": 3, "periodSeconds": 10}
+
+
+def probe_seconds(probe: dict[str, Any]) -> int:
+    """How long a probe lets a container take before it fails it (a startup or liveness probe: restarts)."""
+    timings = {k: probe[k] if isinstance(probe.get(k), int) else v for k, v in PROBE_DEFAULTS.items()}
+    return timings["initialDelaySeconds"] + timings["failureThreshold"] * timings["periodSeconds"]
+
 Where = Callable[[str], str]  # a pointer into a template's view -> the pointer into the object it shows
 TEMPLATE = "/spec/template"  # where a view keeps its pod template: every kind is looked at as if it were a Job
 

@@ -45,8 +45,6 @@ HASH_LENGTH = 8
 SWEEP_MOUNT = "/etc/mlgitops/sweep"
 # `$$(` is Kubernetes' escape for a literal `$(` in a command; the shell then reads the trial's arguments
 SWEEP_SCRIPT = f'set -f; exec "$0" "$@" $$(cat "{SWEEP_MOUNT}/$JOB_COMPLETION_INDEX")'
-STARTING_DEADLINE = 3600  # a CronJob run missed by more than an hour (controller down) is skipped
-HISTORY = 3
 KATIB_NAME_MAX = 40
 MANAGER = "mlgitops.io/mlgitops"
 KEEP = PRUNE_PROTECTION
@@ -313,9 +311,9 @@ def cron_job(ctx: TrainingContext) -> Manifest:
     training = ctx.training
     template = {"metadata": {"labels": dict(ctx.labels)},
                 "spec": _job_spec(ctx, _pod_template(ctx, "CronJob", run=f"{ctx.name}-train"))}
-    spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": HISTORY, "jobTemplate": template,
-            "schedule": training["schedule"], "startingDeadlineSeconds": STARTING_DEADLINE,
-            "successfulJobsHistoryLimit": HISTORY}
+    spec = {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": pods.CRON_HISTORY, "jobTemplate": template,
+            "schedule": training["schedule"], "startingDeadlineSeconds": pods.CRON_STARTING_DEADLINE,
+            "successfulJobsHistoryLimit": pods.CRON_HISTORY}
     if "timeZone" in training:
         spec["timeZone"] = training["timeZone"]
     obj = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": ctx.metadata(f"{ctx.name}-train"), "spec": spec}

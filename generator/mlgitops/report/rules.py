@@ -12,6 +12,8 @@ POLICY_RULES = {
     "container-resources": "every container has CPU and memory requests, and the limits the environment requires "
                            "(policies.requiredLimits: both by default)",
     "container-probes": "every container has readiness and liveness probes",
+    "probe-port": "a probe that names a port (`port: api`) names one the container declares: the kubelet cannot "
+                  "resolve any other, so the probe fails every time (liveness restarts the container forever)",
     "pod-security": "every pod template (all workload kinds, after patches) meets every control of the restricted "
                     "Pod Security Standard as admission evaluates it at the Kubernetes version of mlgitops.yaml, "
                     "unless the spec says why not",

@@ -38,6 +38,10 @@ from mlgitops.spec.model import SCHEMA
 from mlgitops.spec.schema import load_schema, subschema
 
 GPU_RESOURCE = "nvidia.com/gpu"
+# the requests a spec that names none gets (the schema's defaults)
+_DEFAULT_RESOURCES = {k: subschema(load_schema(SCHEMA), ("properties", "spec", "properties", "serving", "properties",
+                                                          "resources", "properties", k))["default"]
+                      for k in ("cpu", "memory")}
 _PROBES = (("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup"))
 _PROBE_TIMINGS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
 _SECURITY = ("runAsUser", "runAsGroup", "fsGroup")
@@ -215,7 +219,11 @@ def environment(pod: Pod, section: str, c: dict[str, Any] | None = None, at: str
     skip = pods.reserved_env(section) | {pods.FETCH_ENV}
     for i, item in enumerate(as_list(c.get("env"))):
         if not isinstance(item, dict) or str(item.get("name")) in skip or _generated(item):
-            pod.use(f"{at}/env/{i}")  # mlgitops sets it itself
+            # mlgitops sets it itself (what the item holds besides a variable's fields is still reported)
+            if isinstance(item, dict):
+                use_shape(pod.obj, f"{at}/env/{i}", item, ENV_SHAPE)
+            else:
+                pod.use(f"{at}/env/{i}")
             continue
         use_shape(pod.obj, f"{at}/env/{i}", item, ENV_SHAPE)
         _env_item(pod, f"{at}/env/{i}", item, env, secrets, main=c is pod.container)
@@ -285,9 +293,10 @@ def _resources(pod: Pod) -> dict[str, Any]:
         out["gpu"] = int(str(gpus)) if str(gpus).isdigit() else gpus
     missing = [key for key in ("cpu", "memory") if key not in out]
     if missing:
-        pod.note(CHANGED, at, f"no {' or '.join(missing)} request: mlgitops' defaults apply (cpu 500m, "
-                 "memory 1Gi, as request and limit)", "set resources." + " and resources.".join(missing)
-                 + " from what the server uses", covers=False)
+        defaults = ", ".join(f"{key} {_DEFAULT_RESOURCES[key]}" for key in missing)
+        pod.note(CHANGED, at, f"no {' or '.join(missing)} request: mlgitops' default{'s' if len(missing) > 1 else ''} "
+                 f"appl{'y' if len(missing) > 1 else 'ies'} ({defaults}, as request and limit)", "set resources."
+                 + " and resources.".join(missing) + " from what the server uses", covers=False)
     if "limits" in out:
         out["limits"] = out.pop("limits")
     return out
@@ -459,7 +468,7 @@ def _probe(pod: Pod, at: str, key: str, name: str, probe: dict[str, Any], port: 
     http = _http_get(probe)
     if http is None or not _same_port(pod, http.get("port"), port):
         what = f"{key} ({_handler(probe)})"
-        if not pod.carry(at, what, probe, container=True):
+        if not pod.carry(at, what, _port_numbers(pod, probe), container=True):
             pod.later(at, what, "exec, tcpSocket and gRPC probes")
         return None
     pod.use(at)
@@ -467,6 +476,19 @@ def _probe(pod: Pod, at: str, key: str, name: str, probe: dict[str, Any], port: 
     timings = {k: probe[k] for k in _PROBE_TIMINGS if isinstance(probe.get(k), int) and probe[k] != defaults.get(k)}
     _probe_rest(pod, at, probe, http)
     return {"path": http["path"], **timings} if timings else http["path"]
+
+
+def _port_numbers(pod: Pod, probe: dict[str, Any]) -> dict[str, Any]:
+    """A probe carried as a patch, its port names (`port: api`) replaced by their numbers: mlgitops names the
+    container's ports its own way (the served one `http`), and a name no port has fails every probe."""
+    numbers = {p.get("name"): p.get("containerPort") for p in as_list(pod.container.get("ports"))
+               if isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("containerPort"), int)}
+    out = dict(probe)
+    for kind in ("httpGet", "tcpSocket", "grpc"):
+        handler = probe.get(kind)
+        if isinstance(handler, dict) and isinstance(handler.get("port"), str) and handler["port"] in numbers:
+            out[kind] = {**handler, "port": numbers[handler["port"]]}
+    return out
 
 
 def _handler(probe: dict[str, Any]) -> str:

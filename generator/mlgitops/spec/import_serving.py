@@ -14,7 +14,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from mlgitops.kube.quantity import add_bytes
+from mlgitops.kube.workloads import probe_seconds
 from mlgitops.report.findings import Finding, Severity
+from mlgitops.report.secrets import env_problem
 from mlgitops.spec import pods
 from mlgitops.spec.import_objects import (
     CHANGED,
@@ -25,9 +27,10 @@ from mlgitops.spec.import_objects import (
     as_list,
     as_map,
     dig,
+    pointer,
     use_shape,
 )
-from mlgitops.spec.import_pod import DEPLOYMENT, Pod, container, lifecycle, probes
+from mlgitops.spec.import_pod import DEPLOYMENT, PATCHED, Pod, container, lifecycle, probes
 from mlgitops.spec.import_volumes import extra_containers, relocate_env, shared_memory_off, volumes
 
 if TYPE_CHECKING:
@@ -43,7 +46,14 @@ _RPS_METRIC = "inference_requests_per_second"  # autoscaling.metric's default: t
 _PORT_NAME = re.compile(r"(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?")
 _SCRAPE = ("prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path")  # the scrape annotations
 _SERVER_ANNOTATIONS = ("cloud.google.com/neg-status",)
-_SERVICE_DEFAULTS = {"sessionAffinity": "None", "internalTrafficPolicy": "Cluster"}
+# KServe's settings for its controller, on the InferenceService: read (the HPA's metric and target) or reported,
+# never written on the Deployment mlgitops makes.
+KSERVE_ANNOTATIONS = "serving.kserve.io/"
+_KSERVE_READ = {"serving.kserve.io/deploymentMode": None, "serving.kserve.io/autoscalerClass": "hpa",
+                "serving.kserve.io/metric": None, "serving.kserve.io/targetUtilizationPercentage": None}
+_SERVICE_DEFAULTS = {"sessionAffinity": "None", "internalTrafficPolicy": "Cluster", "externalTrafficPolicy": "Cluster"}
+_SERVICE_PATCHED = ("loadBalancerSourceRanges", "externalTrafficPolicy", "sessionAffinity", "sessionAffinityConfig",
+                    "loadBalancerClass")
 # The fields the import reads (import_objects.use_shape): any other is reported by the leftovers walk.
 _TARGET: Shape = {"type": None, "value": None, "averageValue": None, "averageUtilization": None}
 _METRIC: Shape = {"name": None, "selector": {"matchLabels": None}}
@@ -51,10 +61,13 @@ _HPA_METRIC: Shape = {"type": None, "resource": {"name": None, "target": _TARGET
                       "pods": {"metric": _METRIC, "target": _TARGET}, "external": {"metric": _METRIC, "target": _TARGET},
                       "object": {"metric": _METRIC, "target": _TARGET,
                                  "describedObject": {"apiVersion": None, "kind": None, "name": None}}}
+_KUBERNETES_ROLLOUT = {"maxSurge": "25%", "maxUnavailable": "25%"}  # a Deployment's default rolling update
 _STRATEGY: Shape = {"type": None, "rollingUpdate": {"maxSurge": None, "maxUnavailable": None}}
 _INGRESS_PATH: Shape = {"path": None, "pathType": None, "backend": {"service": {"name": None, "port": {"number": None, "name": None}},
                                                                     "serviceName": None, "servicePort": None}}
-_MODEL_FLAGS = ("--model", "--model-id")  # vLLM's and TGI's flag naming the Hugging Face repository to serve
+# vLLM's, TGI's and SGLang's flags naming the Hugging Face repository to serve
+_MODEL_FLAGS = ("--model", "--model-id", "--model-path")
+_ENV_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")  # $(NAME): Kubernetes expands env in args
 _HF_REPO = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]*/[A-Za-z0-9][-A-Za-z0-9_.]*")  # org/name (not a local path)
 _HF_VERSION = "main"  # an unpinned repository's revision: Hugging Face's default branch
 _SINGLE_REASON = "imported: the manifests ran one GPU pod (confirm, or set replicas)"
@@ -68,6 +81,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     pod = Pod(workload, _POD_SPEC[workload.kind], findings, DEPLOYMENT, optional_limits=group.optional_limits)
     if workload.kind == "InferenceService":
         _kserve(pod, model)
+        _storage_uri(pod, model)
     _model_env(pod, workload, model)
     _model_arg(pod, model)
     out = container(pod, "serving")
@@ -86,8 +100,10 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
     if pod.moved_cache and "HF_HOME" not in out.get("env", {}):
         out["env"] = out.get("env", {}) | {"HF_HOME": pod.moved_cache}
     _ephemeral(pod, out)
+    _download_disk(pod, model, out)
     shared_memory_off(pod, out)
     out.update(_rollout(pod, workload))
+    _carried_startup(pod, out)
     out.update(extra_containers(pod, "serving"))
     for key, read in (("autoscaling", _autoscaling), ("metrics", _metrics), ("ingress", _ingress),
                       ("service", _service), ("ports", _ports), ("shutdown", _shutdown),
@@ -97,7 +113,7 @@ def serving(group: Group, workload: Obj, model: dict[str, Any], findings: list[F
             out[key] = value
     _single_replica(pod, out)
     _pdb(group, findings)
-    group.patches = pod.patches()
+    group.patches = pod.patches() + _service_patch(group, findings)
     return out
 
 
@@ -129,7 +145,9 @@ def _kserve_scaling(pod: Pod, out: dict[str, Any]) -> None:
     default metric, with its target), and a Knative metric (concurrency, rps) is reported, not carried."""
     spec, at = pod.spec, pod.pointer
     low, high = spec.get("minReplicas"), spec.get("maxReplicas")
-    metric, target = spec.get("scaleMetric", "cpu"), spec.get("scaleTarget")
+    notes = _kserve_annotations(pod)
+    metric = spec.get("scaleMetric", notes.get("serving.kserve.io/metric", "cpu"))
+    target = spec.get("scaleTarget", _int(notes.get("serving.kserve.io/targetUtilizationPercentage")))
     pod.use(f"{at}/minReplicas", f"{at}/maxReplicas")
     if not isinstance(high, int) or not isinstance(low, int) or high <= low:
         if isinstance(low, int) and low > 0:
@@ -139,11 +157,39 @@ def _kserve_scaling(pod: Pod, out: dict[str, Any]) -> None:
     if metric == "cpu" and isinstance(target, int) and 0 < target <= 100:
         out["autoscaling"]["targetCPUUtilization"] = target
         pod.use(f"{at}/scaleMetric", f"{at}/scaleTarget")
-    elif "scaleMetric" in spec:
-        pod.note(CHANGED, f"{at}/scaleMetric", f"KServe scales on {metric} (Knative's autoscaler): mlgitops' HPA "
-                 "scales on CPU utilisation (80 %) instead", "scale on the server's own metric "
-                 "(autoscaling.metrics) if CPU does not follow the load")
+    elif metric != "cpu":
+        where = f"{at}/scaleMetric" if "scaleMetric" in spec else pointer("metadata", "annotations",
+                                                                           "serving.kserve.io/metric")
+        pod.note(CHANGED, where, f"KServe scales on {metric}: mlgitops' HPA scales on CPU utilisation (80 %) "
+                 "instead", "scale on the server's own metric (autoscaling.metrics) if CPU does not follow the load")
         pod.use(f"{at}/scaleTarget")
+
+
+def _storage_uri(pod: Pod, model: dict[str, Any]) -> None:
+    """A custom predictor's STORAGE_URI: KServe's storage initializer downloaded it to /mnt/models before the
+    server started. It is the model's uri; the Deployment mlgitops makes downloads nothing unless model.fetch
+    says so (with mlgitops.yaml's storageInitializer), which the report asks for."""
+    for i, item in enumerate(as_list(pod.container.get("env"))):
+        uri = dig(item, "value")
+        if dig(item, "name") != "STORAGE_URI" or not isinstance(uri, str) or "://" not in uri or "uri" in model \
+                or env_problem("STORAGE_URI", uri):  # a literal credential: env reports it, never shown
+            continue
+        model["uri"] = uri
+        pod.note(CHANGED, f"{pod.cpointer}/env/{i}/value", f"STORAGE_URI {uri}: model.uri; KServe's storage "
+                 "initializer downloaded it to /mnt/models, and the Deployment mlgitops makes downloads nothing "
+                 "unless model.fetch says so", "set model.fetch: {mountPath: /mnt/models} (and storageInitializer "
+                 "in mlgitops.yaml)", covers=False)
+
+
+def _kserve_annotations(pod: Pod) -> dict[str, Any]:
+    """The InferenceService's serving.kserve.io/ annotations; each one the import does not read is reported."""
+    notes = {str(k): v for k, v in as_map(pod.obj.get("metadata", "annotations")).items()
+             if str(k).startswith(KSERVE_ANNOTATIONS)}
+    for key, value in notes.items():
+        if key not in _KSERVE_READ or _KSERVE_READ[key] not in (None, value):
+            pod.note(DROPPED, pointer("metadata", "annotations", key), f"annotation {key}: not carried over (a "
+                     "setting of KServe's controller; mlgitops makes the Deployment, Service and HPA itself)")
+    return notes
 
 
 def _model_env(pod: Pod, workload: Obj, model: dict[str, Any]) -> None:
@@ -166,7 +212,7 @@ def _model_arg(pod: Pod, model: dict[str, Any]) -> None:
         key, eq, value = arg.partition("=")
         if key not in _MODEL_FLAGS:
             continue
-        value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+        value = _expand(pod, value if eq else (args[i + 1] if i + 1 < len(args) else ""))
         if _HF_REPO.fullmatch(value) and "uri" not in model:
             model["uri"] = f"hf://{value}:{_HF_VERSION}"  # KServe's hf://<repo>:<revision> (kube/weights.py)
             model.setdefault("version", _HF_VERSION)
@@ -176,6 +222,13 @@ def _model_arg(pod: Pod, model: dict[str, Any]) -> None:
                      "(weights-pinned)", f"pin a commit: model.uri hf://{value}:<40-hex commit>, version the "
                      "model, and pass the commit to the server (--revision)", covers=False)
         return
+
+
+def _expand(pod: Pod, arg: str) -> str:
+    """An argument with its $(NAME) references to the container's literal env values expanded, as the kubelet
+    does (`--model-id=$(MODEL_ID)`, GKE's tutorials)."""
+    env = {str(dig(e, "name")): dig(e, "value") for e in as_list(pod.container.get("env"))}
+    return _ENV_REFERENCE.sub(lambda m: str(env[m[1]]) if isinstance(env.get(m[1]), str) else m[0], arg)
 
 
 def pod_label(workload: Obj, key: str) -> str | None:
@@ -262,13 +315,22 @@ def _int(value: Any) -> int | None:
 
 def _replicas(workload: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
     replicas = workload.get("spec", "replicas")
-    workload.use("/spec/replicas", "/spec/selector")
-    if isinstance(replicas, int):
+    workload.use("/spec/selector")
+    if isinstance(replicas, int) and not isinstance(replicas, bool):
         out["replicas"] = replicas
+    elif isinstance(replicas, str) and _int(replicas) is not None:  # "3": the API server refuses it; meant 3
+        out["replicas"] = _int(replicas)
+        findings.append(workload.finding(CHANGED, "/spec/replicas", f"replicas '{replicas}' is a string (the API "
+                                         f"server refuses it): read as {out['replicas']}"))
+    elif replicas is not None:
+        findings.append(workload.finding(DROPPED, "/spec/replicas", "replicas is no number: not carried over",
+                                         "set serving.replicas"))
+    workload.use("/spec/replicas")
     if workload.kind == "StatefulSet":
         workload.use("/spec/serviceName", "/spec/podManagementPolicy", "/spec/updateStrategy")
         findings.append(workload.finding(CHANGED, "/kind", "a StatefulSet becomes a Deployment: pods lose their "
-                                         "stable names and per-pod claims (volumeClaimTemplates)",
+                                         "stable names, and per-pod claims (volumeClaimTemplates) last as long "
+                                         "as their pod",
                                          "a model server rarely needs them; keep the StatefulSet if it does"))
     if workload.kind == "ReplicationController":
         findings.append(workload.finding(CHANGED, "/kind", "a ReplicationController becomes a Deployment"))
@@ -294,7 +356,8 @@ def _rollout(pod: Pod, workload: Obj) -> dict[str, Any]:
         out["rollout"] = {"type": "Recreate"}
     elif isinstance(strategy.get("rollingUpdate"), dict):
         rolling = {k: v for k, v in strategy["rollingUpdate"].items() if k in ("maxSurge", "maxUnavailable")}
-        if rolling and rolling != {"maxSurge": 1, "maxUnavailable": 0}:
+        # mlgitops' own rollout read back, or Kubernetes' default (as `kubectl get -o yaml` shows it): unsaid
+        if rolling and rolling not in ({"maxSurge": 1, "maxUnavailable": 0}, _KUBERNETES_ROLLOUT):
             out["rollout"] = rolling
     deadline = workload.get("spec", "progressDeadlineSeconds")
     workload.use("/spec/progressDeadlineSeconds")
@@ -477,7 +540,40 @@ def _service(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
     annotations = _annotations(service)
     if annotations:
         out["annotations"] = annotations
+    _other_services(group, pod)
     return out or None
+
+
+def _service_patch(group: Group, findings: list[Finding]) -> list[dict[str, Any]]:
+    """Who may reach a LoadBalancer and how it routes (source ranges, traffic policy, affinity, class): the spec
+    has no field for them, a patch of the Service carries them in every environment."""
+    service = group.first("Service")
+    if service is None:
+        return []
+    carried: dict[str, Any] = {}
+    for key in _SERVICE_PATCHED:
+        value = service.get("spec", key)
+        if value in (None, [], {}) or value == _SERVICE_DEFAULTS.get(key):
+            continue
+        carried[key] = value
+        findings.append(service.finding(PATCHED, f"/spec/{key}", f"{key}: carried over as a patch of the Service "
+                                        "(spec.patches): the spec has no field for it"))
+    return [{"target": {"kind": "Service"}, "merge": {"spec": carried}}] if carried else []
+
+
+def _other_services(group: Group, pod: Pod) -> None:
+    """A second Service of the workload is said once, as a whole: mlgitops makes one Service per model."""
+    governing = group.serving.get("spec", "serviceName") if group.serving is not None else None
+    for other in as_list(group.attached.get("Service"))[1:]:
+        if group.serving is not None and group.serving.kind == "StatefulSet" and other.name == governing:
+            pod.findings.append(other.finding(CHANGED, "/spec", f"{other.ref} is the StatefulSet's governing "
+                                              "Service (stable pod names): the Deployment needs none, so it is not "
+                                              "carried over"))
+        else:
+            pod.findings.append(other.finding(DROPPED, "/spec", f"{other.ref}: a second Service of the workload is "
+                                              "not carried over: mlgitops makes one Service per model (service:, "
+                                              "its other ports in ports:)", "keep it as a manifest of its own if "
+                                              "clients need it"))
 
 
 def _service_type(pod: Pod, service: Obj) -> dict[str, Any]:
@@ -505,12 +601,44 @@ def _startup(pod: Pod, out: dict[str, Any]) -> None:
     liveness = health.get("liveness")
     if not out.get("resources", {}).get("gpu") or "startup" in health or liveness is None:
         return
+    if "startupProbe" in pod.patch_container:  # its own (exec, tcpSocket...) is carried: a second handler on
+        return  # one probe is refused by the API server
     path = liveness["path"] if isinstance(liveness, dict) else liveness
     health["startup"] = {"path": path, **_GPU_STARTUP}
     pod.note(CHANGED, f"{pod.cpointer}/livenessProbe", f"a startup probe on {path} is added (up to "
              f"{_GPU_STARTUP['periodSeconds'] * _GPU_STARTUP['failureThreshold']} s to load): a GPU model loads "
              "for minutes, and the liveness probe alone would restart it first (liveness-before-load)",
              "shorten serving.health.startup.failureThreshold if it loads faster")
+
+
+def _download_disk(pod: Pod, model: dict[str, Any], out: dict[str, Any]) -> None:
+    """A server that downloads its hf:// weights itself, into no volume of its own, wrote them to its container's
+    disk (the ephemeral-storage it asked for): under mlgitops the root is read-only and the download lands in
+    HOME, which model.size sizes; the ephemeral-storage request then follows HOME."""
+    resources = out.get("resources", {})
+    size = resources.get("ephemeralStorage")
+    if size is None or not str(model.get("uri", "")).startswith("hf://") or "storage" in out or \
+            pods.cache_on_volume(out) or "ephemeralStorage" in resources.get("limits", {}):
+        return
+    model["size"] = resources.pop("ephemeralStorage")
+    pod.note(CHANGED, f"{pod.cpointer}/resources", f"ephemeral-storage {size}: written as model.size {size}, the "
+             f"room for the {model['uri']} download in HOME (the root filesystem is read-only); the HOME volume and "
+             "the ephemeral-storage request grow by it", "set model.size to the checkpoint's size", covers=False)
+
+
+def _carried_startup(pod: Pod, out: dict[str, Any]) -> None:
+    """A startup probe carried as a patch (exec, tcpSocket) is unknown to the progress deadline mlgitops derives
+    from health: the rollout gets one above the time that probe allows, plus scheduling and image pull."""
+    probe = pod.patch_container.get("startupProbe")
+    rollout = out.get("rollout", {})
+    if not isinstance(probe, dict) or "progressDeadlineSeconds" in rollout:
+        return
+    needed = probe_seconds(probe) + pods.SCHEDULE_AND_PULL_SECONDS[bool(out.get("resources", {}).get("gpu"))]
+    if needed > pods.KUBERNETES_PROGRESS_DEADLINE:
+        out["rollout"] = rollout | {"progressDeadlineSeconds": needed}
+        pod.note(CHANGED, f"{pod.cpointer}/startupProbe", f"rollout.progressDeadlineSeconds {needed}: the carried "
+                 f"startup probe lets the server take {probe_seconds(probe)} s to start, and mlgitops derives the "
+                 "deadline from serving.health only", covers=False)
 
 
 def _ephemeral(pod: Pod, out: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ _POD = {"Job": "/spec/template/spec", "CronJob": "/spec/jobTemplate/spec/templat
 _TRIAL = "/spec/trialTemplate/trialSpec"
 _PARAMETER: Shape = {"name": None, "parameterType": None,
                      "feasibleSpace": {"min": None, "max": None, "step": None, "list": None, "distribution": None}}
+_MAX_VALUES = 1000  # the most values a stepped range expands to: a grid of more is no grid a team runs
 _MAX_TRIALS = subschema(load_schema(SCHEMA), (
     "properties", "spec", "properties", "training", "properties", "sweep", "properties", "maxTrials"))["default"]
 # What an Experiment says that the spec's sweep cannot (an Indexed Job by default; a Katib Experiment only where
@@ -77,6 +78,7 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
     base = _pytorch_base(first)
     pointer = _POD[first.kind] if base is None else _pytorch_pointer(first, base)
     pod = Pod(first, pointer, findings, _TARGET.get(first.kind), optional_limits=optional_limits)
+    _model_version(pod, model)
     out = container(pod, "training")
     out.update(volumes(pod, {}, "training"))
     relocate_env(pod, out)
@@ -97,6 +99,13 @@ def training(objs: list[Obj], model: dict[str, Any], findings: list[Finding],
     if patches is not None:
         patches += pod.patches()
     return out
+
+
+def _model_version(pod: Pod, model: dict[str, Any]) -> None:
+    """MODEL_VERSION, which mlgitops sets itself from model.version (render/training.py): the model's version."""
+    for item in as_list(pod.container.get("env")):
+        if dig(item, "name") == "MODEL_VERSION" and isinstance(dig(item, "value"), str) and item["value"]:
+            model.setdefault("version", item["value"])
 
 
 def _own_ephemeral(pod: Pod, out: dict[str, Any]) -> None:
@@ -187,7 +196,12 @@ def _cron(obj: Obj, findings: list[Finding]) -> dict[str, Any]:
     differs."""
     obj.use("/spec/schedule", "/spec/timeZone", "/spec/jobTemplate/metadata")
     out = {k: obj.get("spec", k) for k in ("schedule", "timeZone") if isinstance(obj.get("spec", k), str)}
-    for key in ("successfulJobsHistoryLimit", "failedJobsHistoryLimit", "startingDeadlineSeconds"):
+    for key, own in (("successfulJobsHistoryLimit", pods.CRON_HISTORY), ("failedJobsHistoryLimit", pods.CRON_HISTORY),
+                     ("startingDeadlineSeconds", pods.CRON_STARTING_DEADLINE)):
+        value = obj.get("spec", key)
+        if value is not None and value != own:
+            findings.append(obj.finding(CHANGED, f"/spec/{key}", f"{key}: mlgitops' CronJob keeps its own ({own})",
+                                        "patch the CronJob if the value matters"))
         obj.use(f"/spec/{key}")
     policy = obj.get("spec", "concurrencyPolicy")
     if policy not in (None, "Forbid"):
@@ -380,12 +394,36 @@ def _parameter(obj: Obj, pointer: str, param: Any, findings: list[Finding]) -> A
     kind = dig(param, "parameterType")
     if "min" in space and "max" in space:
         low, high, step = _number(space["min"]), _number(space["max"]), _number(space.get("step", 0))
-        if kind == "int" and isinstance(step, int) and step > 0 and isinstance(low, int) and isinstance(high, int):
-            return list(range(low, high + 1, step))
+        values = _steps(low, high, step, kind)
+        if values is not None:
+            return values
+        if kind in ("int", "double") and _is_number(step) and step > 0:
+            findings.append(obj.finding(CHANGED, f"{pointer}/feasibleSpace/step", f"parameter '{dig(param, 'name')}'"
+                                        f": its step makes more than {_MAX_VALUES} values (or none): imported as "
+                                        "a range without the step", "list the values the sweep should try"))
         out = {"min": low, "max": high, **({"type": "int"} if kind == "int" else {})}
         return out | _distribution(obj, pointer, space, findings)
     findings.append(obj.finding(DROPPED, pointer, f"parameter '{dig(param, 'name')}' has no list or range"))
     return None
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _steps(low: Any, high: Any, step: Any, kind: Any) -> list[Any] | None:
+    """The values of a range with a step (Katib's grid walks min, min+step, ... up to max), or None where there
+    is no step, the bounds are no numbers, or the walk would make more than _MAX_VALUES values (an Experiment
+    from anywhere must not make the import hang or run out of memory)."""
+    if kind not in ("int", "double") or not all(_is_number(v) for v in (low, high, step)) or step <= 0 or high < low:
+        return None
+    span = (high - low) / step  # inf for bounds near the float limit
+    if not math.isfinite(span) or span + 1 > _MAX_VALUES:
+        return None
+    count = math.floor(span + 1e-9) + 1
+    if kind == "int" and all(isinstance(v, int) for v in (low, high, step)):
+        return list(range(low, high + 1, step))
+    return [round(low + i * step, 10) for i in range(count)]
 
 
 def _distribution(obj: Obj, pointer: str, space: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:

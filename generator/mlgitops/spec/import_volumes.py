@@ -32,6 +32,8 @@ _VOLUME: Shape = {
     "ephemeral": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": None}},
                                                    "storageClassName": None, "accessModes": None}}},
 }
+_CLAIM_TEMPLATE: Shape = {"metadata": {"name": None}, "spec": {"resources": {"requests": {"storage": None}},
+                                                                 "storageClassName": None, "accessModes": None}}
 _MOUNT: Shape = {"name": None, "mountPath": None, "readOnly": None, "subPath": None}
 _SIDECAR_RESOURCES: Shape = {"requests": {"cpu": None, "memory": None}, "limits": {"cpu": None, "memory": None}}
 
@@ -61,7 +63,33 @@ def volumes(pod: Pod, claims: dict[str, Obj], section: str) -> dict[str, Any]:
             use_shape(pod.obj, mount_at or at, mount, _MOUNT)
         elif mount_at:
             pod.obj.reported_with(mount_at)  # the finding about its volume names it too
+    _claim_templates(pod, mounts, out)
     return out
+
+
+def _claim_templates(pod: Pod, mounts: dict[str, tuple[str, dict[str, Any]]], out: dict[str, Any]) -> None:
+    """A StatefulSet's volumeClaimTemplates the model container mounts (a per-pod weights disk): generic
+    ephemeral volumes of the same size, class and access mode, a claim per pod as before, but made and deleted
+    with the pod (a Deployment keeps no claim per pod name)."""
+    if pod.obj.kind != "StatefulSet":
+        return
+    for i, template in enumerate(as_list(pod.obj.get("spec", "volumeClaimTemplates"))):
+        name = dig(template, "metadata", "name")
+        at = f"/spec/volumeClaimTemplates/{i}"
+        if not isinstance(name, str) or name not in mounts:
+            continue
+        mount_at, mount = mounts[name]
+        vol = {"name": name, "ephemeral": {"volumeClaimTemplate": {"spec": as_map(dig(template, "spec"))}}}
+        entry = _entry(pod, at, vol, mount, "ephemeral")
+        if entry is None:
+            continue
+        out.setdefault("volumes", []).append(entry)
+        use_shape(pod.obj, at, template, _CLAIM_TEMPLATE)
+        use_shape(pod.obj, mount_at, mount, _MOUNT)
+        pod.note(CHANGED, at, f"volumeClaimTemplate '{name}' ({entry['ephemeral']['size']}) at {entry['mountPath']}"
+                 ": carried as a generic ephemeral volume (a claim per pod, as before, but deleted with the pod: a "
+                 "new pod starts with an empty disk)", "mount a claim shared by the pods (ReadOnlyMany, "
+                 "volumes: [{claim: ...}]) if the weights must outlive a pod", covers=False)
 
 
 def _volume(pod: Pod, at: str, vol: dict[str, Any], mount: dict[str, Any], claims: dict[str, Obj],

@@ -22,6 +22,7 @@ from typing import Any
 
 from mlgitops.kube.images import split_image
 from mlgitops.kube.manifests import Document
+from mlgitops.kube.weights import names_version
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.spec import import_serving, import_training
 from mlgitops.spec.import_objects import (
@@ -126,7 +127,8 @@ def _group(objs: list[Obj], findings: list[Finding]) -> list[Group]:
     for obj in objs:
         if obj.kind not in SERVING_KINDS + TRAINING_KINDS + ATTACHED_KINDS:
             why = IGNORED_KINDS.get(obj.kind, "a kind import does not read")
-            findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({why})"))
+            what, why = (obj.ref, why) if obj.kind else ("a document", "no kind: not a Kubernetes object")
+            findings.append(obj.finding(DROPPED, "", f"{what}: not carried over ({why})"))
     return sorted(groups.values(), key=lambda g: g.name)
 
 
@@ -134,6 +136,10 @@ def _attach(groups: list[Group], obj: Obj, findings: list[Finding]) -> None:
     group = _owner(groups, obj)
     if group is not None:
         group.attached.setdefault(obj.kind, []).append(obj)
+        if obj.kind == "Service" and group.serving is not None and group.serving.kind == "StatefulSet":
+            # the StatefulSet's governing Service (its pods' DNS names) last: the model's Service is the other
+            governing = group.serving.get("spec", "serviceName")
+            group.attached["Service"].sort(key=lambda s: s.name == governing)
     elif obj.kind == "ServiceAccount":
         findings.append(obj.finding(DROPPED, "", f"{obj.ref}: not carried over ({IGNORED_KINDS[obj.kind]})"))
     else:
@@ -211,10 +217,37 @@ def _backends(ingress: Obj) -> set[str]:
     return names
 
 
+_URI_VERSION = re.compile(r"[vV]?([0-9]+(?:\.[0-9]+)+)")  # a version a weights URI names (`/3.0.1/`, `model-v2.1.pt`)
+_NO_VERSION = "0.1.0"  # the version of a model whose manifests name none
+
+
 def version_of(image: str | None) -> str:
     """The model version an image names (its tag), else 0.1.0."""
     _, tag, _ = split_image(image or "")
-    return tag if tag and tag != "latest" and _VERSION.fullmatch(tag) else "0.1.0"
+    return tag if tag and tag != "latest" and _VERSION.fullmatch(tag) else _NO_VERSION
+
+
+def _version(group: Group, model: dict[str, Any], image: str | None, findings: list[Finding]) -> None:
+    """model.version: what the manifests say (MODEL_VERSION, a weights revision), else the image's tag, else
+    0.1.0, which the report names: it is a placeholder, and versions are what promote and check compare."""
+    if "version" in model:
+        return
+    model["version"] = version_of(image)
+    uri = str(model.get("uri") or "")
+    named = [v for v in _URI_VERSION.findall(uri) if names_version(uri, v)]
+    if uri and named and not names_version(uri, model["version"]):
+        model["version"] = named[-1]
+        findings.append((group.serving or group.training[0]).finding(
+            CHANGED, "", f"model.version '{named[-1]}': the version model.uri names ({uri}), so the pods' version "
+            "label and the weights they load agree (weights-version)", "check it is the version of those weights",
+            covers=False))
+        return
+    workload = group.serving or group.training[0]
+    if model["version"] != split_image(image or "")[1]:
+        findings.append(workload.finding(CHANGED, "", f"model.version '{_NO_VERSION}': the manifests name no "
+                                         "version (no MODEL_VERSION env, and the image has no version tag)",
+                                         "set model.version to the version of the weights the model serves",
+                                         covers=False))
 
 
 def _model(group: Group, name: str, team: str | None) -> Imported:
@@ -232,7 +265,7 @@ def _model(group: Group, name: str, team: str | None) -> Imported:
     if group.patches:
         spec["patches"] = group.patches
     image = dig(spec, "serving", "image") or dig(spec, "training", "image")
-    model.setdefault("version", version_of(image))
+    _version(group, model, image, findings)
     model.update({k: model.pop(k) for k in ("uri", "framework") if k in model})
     owner = _owner_team(group, team, findings)
     data = {"apiVersion": "mlgitops.io/v1alpha1", "kind": "Model", "metadata": {"name": name, "team": owner},
@@ -280,7 +313,8 @@ def _metadata(group: Group, findings: list[Finding]) -> dict[str, Any]:
                 labels.setdefault(str(key), str(value))
         if obj is group.serving or obj in group.training:
             obj.use("/metadata/annotations")
-            annotations |= _own_removed(as_map(obj.get("metadata", "annotations")), OWN_ANNOTATIONS)
+            own = OWN_ANNOTATIONS + ((import_serving.KSERVE_ANNOTATIONS,) if obj.kind == "InferenceService" else ())
+            annotations |= _own_removed(as_map(obj.get("metadata", "annotations")), own)
         _namespace(obj, namespaces, findings)
     return {k: v for k, v in (("labels", labels), ("annotations", annotations)) if v}
 

@@ -35,6 +35,7 @@ RESERVED_MOUNTS = ("/tmp", HOME, "/dev/shm")  # the scratch and shared-memory vo
 # cores, not the container's CPU limit: sized from the limit, they stop throttling (render/pod.py sets them;
 # `import` recognises them).
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+HF_CACHE_VARS = ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")  # where Hugging Face's hub downloads to
 HOME_VARS = (("HOME", HOME), ("XDG_CACHE_HOME", f"{HOME}/.cache"), ("HF_HOME", f"{HOME}/.cache/huggingface"),
              ("TORCH_HOME", f"{HOME}/.cache/torch"))
 
@@ -54,6 +55,9 @@ RESERVED_ENV = {"MODEL_NAME": ("serving", "training"), "MODEL_VERSION": ("servin
                 "MODEL_URI": ("serving",), "MODEL_OUTPUT_URI": ("training",),
                 "MLGITOPS_RUN": ("training",), "MLGITOPS_TRIAL": ("training",)}  # {run}, {trial}: kube/weights.py
 FETCH_ENV = "MODEL_DIR"  # where model.fetch puts the weights (render/storage.py): reserved when the spec fetches
+# The run policy of mlgitops' training CronJob (render/training.py; `import` says where a CronJob's differs)
+CRON_STARTING_DEADLINE = 3600  # a CronJob run missed by more than an hour (controller down) is skipped
+CRON_HISTORY = 3  # finished Jobs kept, successful and failed
 DRAIN_SECONDS = 30  # the server's own time to finish in-flight requests, after the preStop pause
 SLEEP_ACTION_MINOR = 30  # the preStop sleep action is on by default from Kubernetes 1.30 (beta; alpha in 1.29)
 
@@ -141,7 +145,16 @@ def download_size(spec: Mapping[str, Any]) -> str | None:
     uri = str(model.get("uri") or "")
     if "size" not in model or not uri or "fetch" in model or serving.get("storage") or uri.startswith("oci://"):
         return None
-    return str(model["size"])
+    return None if cache_on_volume(serving) else str(model["size"])
+
+
+def cache_on_volume(serving: Mapping[str, Any]) -> bool:
+    """Whether the server's Hugging Face cache (HF_HOME, or the hub cache's own variable) is set to a path on a
+    volume of serving.volumes (an ephemeral volume, a claim): a download lands there, not under HOME."""
+    env = serving.get("env") or {}
+    mounts = [str(v["mountPath"]).rstrip("/") for v in serving.get("volumes") or [] if v.get("mountPath")]
+    return any(isinstance(env.get(var), str) and any(env[var] == m or env[var].startswith(m + "/") for m in mounts)
+               for var in HF_CACHE_VARS)
 
 
 def home_size(spec: Mapping[str, Any]) -> str:

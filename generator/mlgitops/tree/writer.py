@@ -141,7 +141,7 @@ def plan(tree: Tree, disk: Tree, root: Path) -> Plan:
                 "move the change into the model spec (an environment override or patch), then delete the file"))
             continue
         folder = path.rsplit("/", 1)[0]
-        blocker = None if folder in folders_ok else _blocking_parent(root, path)
+        blocker = None if folder in folders_ok else blocking_parent(root, path)
         if blocker is None and current is None:
             folders_ok.add(folder)
         if blocker:
@@ -181,7 +181,7 @@ def _edited(result: Plan, disk: Tree) -> list[str]:
     return [p for p in sorted([*result.write, *result.delete]) if p in disk and edited_by_hand(disk[p])]
 
 
-def _blocking_parent(root: Path, path: str) -> str | None:
+def blocking_parent(root: Path, path: str) -> str | None:
     """The first part of path that is in the way: a file where a folder belongs, or any symlink
     (writing through one could land outside the repository or over a person's file)."""
     parts = path.split("/")[:-1]
@@ -194,6 +194,8 @@ def _blocking_parent(root: Path, path: str) -> str | None:
     target = root / path
     if target.is_dir() or target.is_symlink():
         return path
+    if not parts:  # a file at the top of the repository (init's mlgitops.yaml)
+        return None
     real, top = os.path.realpath(target), os.path.realpath(root / parts[0])
     if not real.startswith(top + os.sep):  # a symlinked repository root's parts resolve together
         return parts[0]
