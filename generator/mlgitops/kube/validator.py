@@ -52,17 +52,14 @@ def _problems(validator: Any, data: Any, prefix: str) -> tuple[Problem, ...]:
     return tuple(sorted(out, key=lambda p: p.path))
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _name_and_namespace(metadata: Any) -> tuple[str, str]:
+    """metadata's name and namespace, "" for what is missing or not a string (once per resource: no helper calls)."""
     if not isinstance(metadata, dict):
         return "", ""
-    name = _text(metadata.get("name"))
-    if isinstance(metadata.get("generateName"), str):
-        name = metadata["generateName"] + "{{ generateName }}"  # kubeconform's convention
-    return name, _text(metadata.get("namespace"))
+    name, generate_name, namespace = metadata.get("name"), metadata.get("generateName"), metadata.get("namespace")
+    if isinstance(generate_name, str):
+        name = generate_name + "{{ generateName }}"  # kubeconform's convention
+    return name if isinstance(name, str) else "", namespace if isinstance(namespace, str) else ""
 
 
 def _is_list(kind: Any, api_version: Any) -> bool:
