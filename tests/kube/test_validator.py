@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mlgitops.kube import schemalocations
 from mlgitops.kube import schemas as kubeschemas
-from mlgitops.kube.manifests import parse_stream
-from mlgitops.kube.validator import Options, validate_documents, validate_objects
+from mlgitops.kube.manifests import Document, parse_document, parse_stream, split_stream
+from mlgitops.kube.validator import Options, validate_documents, validate_objects, validate_text
 from mlgitops.report.findings import FatalError, Position
-from mlgitops.report.verdicts import Verdict, to_findings
+from mlgitops.report.verdicts import Result, Verdict, to_findings
 
 
 def cm(**data) -> dict:
@@ -110,3 +115,55 @@ def test_schemas_are_compiled_once_per_kind():
     schemas = kubeschemas.SchemaSet("1.33.0", strict=True)
     assert schemas.validator("v1", "ConfigMap") is schemas.validator("v1", "ConfigMap")
     assert kubeschemas.schema_set("1.33.0", True) is kubeschemas.schema_set("1.33.0", True)
+
+
+def test_a_valid_result_made_the_fast_way_is_the_result_the_constructor_makes():
+    fast = Result.valid("f.yaml", 3, 12, "ConfigMap", "v1", "settings", "ml", item=2)
+    made = Result("f.yaml", 3, 12, Verdict.VALID, "ConfigMap", "v1", "settings", "ml", item=2)
+    assert fast == made and hash(fast) == hash(made) and repr(fast) == repr(made)
+    assert vars(fast) == {f.name: getattr(made, f.name) for f in dataclasses.fields(Result)}  # every field, no more
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.line = 1  # type: ignore[misc]
+
+
+# Documents of every kind the judge tells apart: valid, invalid, a List (with valid, invalid and null items, or
+# items that are no list), no schema, a kind to skip, not an object, missing ids, empty, a syntax error, a
+# duplicate key, spellings only the exact reader reads as Go does, a generateName.
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\n  namespace: ml\ndata:\n  a: x\n"
+DOCUMENTS = [
+    CM, CM.replace("a: x", "a: 1"), CM + "spec: {}\n", CM.replace("a: x", "a: yes"), CM.replace("a: x", "a: 012"),
+    CM.replace("name: s", "generateName: run-"), CM.replace("kind: ConfigMap", "kind: List"),
+    "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n- null\n"
+    "- apiVersion: v1\n  kind: ConfigMap\n  data: {a: 1}\n",
+    "apiVersion: v1\nkind: list\nitems: 3\n", "apiVersion: v1\nkind: LIST\n",
+    "apiVersion: x.io/v1\nkind: Thing\nmetadata:\n  name: t\n", "kind: ConfigMap\n", "apiVersion: v1\n",
+    "- a\n- b\n", "just text\n", "", "# only a comment\n", "null\n", "a: [1\n", CM + "data: {}\n",
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: &n sa\n  labels: {x: *n}\n", "\n\n" + CM,
+]
+OPTIONS = [Options(), Options(strict=False), Options(skip=frozenset({"Thing", "v1/ConfigMap"})),
+           Options(ignore_missing_schemas=True)]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["default", "not-strict", "skip", "ignore-missing"])
+@settings(max_examples=60, deadline=None)
+@given(docs=st.lists(st.sampled_from(DOCUMENTS), min_size=1, max_size=12),
+       separator=st.sampled_from(["---\n", "--- # c\n", "---\n\n"]))
+def test_a_text_gets_the_verdicts_of_its_documents_judged_one_by_one(options, docs, separator):
+    text = "".join(separator + doc for doc in docs)
+    assert validate_text(text, "f.yaml", options) == validate_documents(_one_by_one(text, options.strict), options)
+
+
+def _one_by_one(text: str, strict: bool = True) -> list[Document]:
+    """Each document parsed on its own (no screen, no stream): what validate_text must agree with."""
+    return [parse_document(chunk, "f.yaml", i, line, strict) for i, (line, chunk) in enumerate(split_stream(text))]
+
+
+def test_a_list_is_judged_item_by_item_even_where_a_schema_for_list_is_given(tmp_path):
+    """A document of kind List stands for its items: validate_text's fast path never judges it as one resource."""
+    (tmp_path / "list.json").write_text("{}")  # a schema for `List` that accepts anything
+    options = Options(locations=(schemalocations.parse(str(tmp_path) + "/{{ .ResourceKind }}.json"),
+                                 schemalocations.BUILTIN))
+    text = "apiVersion: v1\nkind: List\nitems:\n- " + CM.replace("\n", "\n  ").rstrip() + "\n"
+    results = validate_text(text, "f.yaml", options)
+    assert [(r.kind, r.verdict, r.item) for r in results] == [("ConfigMap", Verdict.VALID, 0)]
+    assert results == validate_documents(_one_by_one(text), options)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import click
 
-from mlgitops.kube import kustomize, manifestfiles, manifests, schemalocations
+from mlgitops.kube import kustomize, manifestfiles, schemalocations
 from mlgitops.kube import schemas as kubeschemas
-from mlgitops.kube.validator import Options, validate_documents
+from mlgitops.kube.validator import Options, validate_text
 from mlgitops.report import validate_formats as validate_report
 from mlgitops.report.findings import FatalError
 from mlgitops.report.verdicts import Problem, Result, Verdict
@@ -77,7 +77,7 @@ def _built(folder: str, options: Options, schemas) -> list[Result]:
     except kustomize.Failed as exc:
         return [Result(name, 0, 0, Verdict.ERROR, rule="build",
                        problems=(Problem(f"kustomize cannot build {folder}: {exc.stderr.strip() or exc}"),))]
-    return validate_documents(manifests.iter_stream(text, name, options.strict), options, schemas)
+    return validate_text(text, name, options, schemas)
 
 
 def run(paths: list[str], options: Options) -> tuple[list[Result], int]:
@@ -99,8 +99,7 @@ def run(paths: list[str], options: Options) -> tuple[list[Result], int]:
             results.append(Result(source.name, 0, 0, Verdict.ERROR, rule="k8s-read",
                                   problems=(Problem(f"cannot read: {source.error}"),)))
             continue
-        docs = manifests.iter_stream(source.text, source.name, options.strict)  # each document freed once judged
-        results += validate_documents(docs, options, schemas)
+        results += validate_text(source.text, source.name, options, schemas)  # each document freed once judged
     return results, files
 
 

@@ -7,7 +7,8 @@ under go-yaml v2; those, and any document yaml-rs rejects, go through the exact 
 gives line and column for error messages. needs_exact() is asked only of the documents of a group
 (GROUP documents) that goyaml.screen() cannot clear in one look over the group's text; the answer is
 the same (tests/kube/test_goyaml_screen.py), at about a third of the cost. A document that is empty, holds only comments or is
-`null` is no resource at all.
+`null` is no resource at all. iter_read() is iter_stream() without a Document for what yaml-rs reads:
+validator.validate_text() judges those straight from their data, and makes a Document only for the others.
 """
 
 from __future__ import annotations
@@ -93,21 +94,36 @@ def _group(text: str, group: list[tuple[int, int, int]]) -> list[tuple[str, bool
     return [(chunk, ends_in_block_header(chunk) and needs_exact(chunk)) for chunk in chunks]
 
 
+def content_line(chunk: str, line: int) -> int:
+    """The line of a document's first content line (its chunk starts at `line`), or `line` when it has none."""
+    if chunk[:1] not in _MAYBE_NOT_CONTENT:  # the first line holds something (most documents): no search
+        return line
+    content = _CONTENT.search(chunk)  # None for blanks and comments alone; still read: Go refuses a tab there
+    return line + chunk.count("\n", 0, content.start()) if content else line
+
+
+REFUSED = object()  # what fast_read() returns for a text yaml-rs refuses
+
+
+def fast_read(chunk: str, strict: bool = True) -> Any:
+    """yaml-rs's reading of a document that needs no exact reader, or REFUSED (then the exact reader gives
+    the message, with its position)."""
+    try:
+        return yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES[strict])
+    except (yaml_rs.YAMLDecodeError, ValueError, TypeError):
+        return REFUSED
+
+
 def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
                    strict: bool = True, exact: bool | None = None) -> Document:
     """Parse one document's text (no `---` separators inside) into a Document. `exact`: whether it
     needs the exact reader (goyaml.needs_exact), when the caller knows already."""
-    first = line
-    if chunk[:1] in _MAYBE_NOT_CONTENT:  # else the first line holds something (most documents): no search
-        content = _CONTENT.search(chunk)  # None for blanks and comments alone; still read: Go refuses a tab there
-        first = line + chunk.count("\n", 0, content.start()) if content else line
-    doc = Document(source, index, first, None, chunk, line)  # data, text, text_line
+    doc = Document(source, index, content_line(chunk, line), None, chunk, line)  # data, text, text_line
     if not (needs_exact(chunk) if exact is None else exact):
-        try:
-            doc.data = yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES[strict])
+        data = fast_read(chunk, strict)
+        if data is not REFUSED:
+            doc.data = data
             return doc
-        except (yaml_rs.YAMLDecodeError, ValueError, TypeError):
-            pass  # the exact reader gives the message, with its position
     from mlgitops.kube import yamlexact  # PyYAML, imported only when a document needs it (~0.05 s)
 
     try:
@@ -127,12 +143,35 @@ def parse_stream(text: str, source: str = "", strict: bool = True) -> list[Docum
 
 def iter_stream(text: str, source: str = "", strict: bool = True) -> Iterator[Document]:
     """parse_stream() one group of documents at a time: what the caller is done with can be freed."""
+    for item in iter_read(text, source, strict):
+        yield item if isinstance(item, Document) else to_document(item, source)
+
+
+# A document yaml-rs read: (index, line of its first content line, its text, line of the text's first line, data).
+Read = tuple[int, int, str, int, Any]
+
+
+def iter_read(text: str, source: str = "", strict: bool = True) -> Iterator[Document | Read]:
+    """iter_stream() without a Document for each document the fast parser reads (the common case: a
+    Document costs as much as judging a valid resource): a Read tuple for those, to_document() makes its
+    Document when the caller needs one; the Document of every other document (needing the exact reader,
+    or refused by yaml-rs and then read by the exact reader, which gives the error and its position)."""
     text = text.removeprefix("\ufeff")
     found = spans(text)
     for first in range(0, len(found), GROUP):
         group = found[first:first + GROUP]
         for index, (span, (chunk, exact)) in enumerate(zip(group, _group(text, group), strict=True), first):
-            yield parse_document(chunk, source, index, span[0], strict, exact)
+            data = REFUSED if exact else fast_read(chunk, strict)
+            if data is REFUSED:
+                yield parse_document(chunk, source, index, span[0], strict, exact=True)
+            else:
+                yield index, content_line(chunk, span[0]), chunk, span[0], data
+
+
+def to_document(read: Read, source: str) -> Document:
+    """The Document of a Read (what parse_document() makes of that text)."""
+    index, line, chunk, text_line, data = read
+    return Document(source, index, line, data, chunk, text_line)
 
 
 def positions(doc: Document, strict: bool = True) -> yamlexact.Exact | None:

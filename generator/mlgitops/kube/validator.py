@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from mlgitops.kube import manifests
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.manifests import Document, positions
 from mlgitops.kube.schemalocations import BUILTIN, Location
@@ -51,23 +52,74 @@ def _problems(validator: Any, data: Any, prefix: str) -> tuple[Problem, ...]:
     return tuple(sorted(out, key=lambda p: p.path))
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _name_and_namespace(metadata: Any) -> tuple[str, str]:
+    """metadata's name and namespace, "" for what is missing or not a string (once per resource: no helper calls)."""
     if not isinstance(metadata, dict):
         return "", ""
-    name = _text(metadata.get("name"))
-    if isinstance(metadata.get("generateName"), str):
-        name = metadata["generateName"] + "{{ generateName }}"  # kubeconform's convention
-    return name, _text(metadata.get("namespace"))
+    name, generate_name, namespace = metadata.get("name"), metadata.get("generateName"), metadata.get("namespace")
+    if isinstance(generate_name, str):
+        name = generate_name + "{{ generateName }}"  # kubeconform's convention
+    return name if isinstance(name, str) else "", namespace if isinstance(namespace, str) else ""
+
+
+def _is_list(kind: Any, api_version: Any) -> bool:
+    """A `kind: List` (any case, with an apiVersion) stands for its items."""
+    return isinstance(kind, str) and kind.lower() == "list" and isinstance(api_version, str) and bool(api_version)
+
+
+def _kind_and_api_version(data: Any) -> tuple[str, str] | None:
+    """An object's kind and apiVersion, None unless it is a map with both (non-empty strings)."""
+    if isinstance(data, dict):
+        kind, api_version = data.get("kind"), data.get("apiVersion")
+        if isinstance(kind, str) and kind and isinstance(api_version, str) and api_version:
+            return kind, api_version
+    return None
+
+
+_UNKNOWN = object()
 
 
 class _Judge:
     def __init__(self, options: Options, schemas: kubeschemas.SchemaSet):
         self.options = options
         self.schemas = schemas
+        self._validators: dict[tuple[str, str], Any] = {}  # (apiVersion, kind) -> validator, None: skipped or none
+
+    def validator(self, api_version: str, kind: str) -> Any | None:
+        """The compiled validator of a kind, None when it is skipped (--skip) or has no schema."""
+        skip = self.options.skip
+        if kind in skip or f"{api_version}/{kind}" in skip:
+            found = None
+        else:
+            found = self.schemas.validator(api_version, kind)
+        self._validators[api_version, kind] = found
+        return found
+
+    def accepted(self, source: str, index: int, line: int, data: dict[str, Any], kind: str, api_version: str,
+                 item: int | None = None) -> Result | None:
+        """The Result of a resource (with a kind and an apiVersion) its schema accepts; None for any other."""
+        validator = self._validators.get((api_version, kind), _UNKNOWN)
+        if validator is _UNKNOWN:
+            validator = self.validator(api_version, kind)
+        if validator is None or not validator.is_valid(data):  # the fast check; errors only for the invalid
+            return None
+        name, namespace = _name_and_namespace(data.get("metadata"))
+        return Result.valid(source, index, line, kind, api_version, name, namespace, item)
+
+    def valid_document(self, source: str, index: int, line: int, data: Any) -> Result | None:
+        """document()'s one Result for a document holding one resource its schema accepts (the common case,
+        without a Document); None for any other document."""
+        ids = _kind_and_api_version(data)
+        if ids is None or _is_list(*ids):
+            return None
+        return self.accepted(source, index, line, data, *ids)
+
+    def located(self, doc: Document) -> list[Result]:
+        """document(), its problems placed at their line and column."""
+        results = self.document(doc)
+        if len(results) == 1 and not results[0].problems:  # one resource without a problem: the common case
+            return results
+        return _locate(results, doc, self.options.strict)
 
     def where(self) -> str:
         """Where schemas were looked for, for a no-schema message."""
@@ -91,8 +143,7 @@ class _Judge:
             return []
         if not isinstance(data, dict):
             return [self.resource(doc, data, "")]
-        kind, api_version = data.get("kind"), data.get("apiVersion")
-        if isinstance(kind, str) and kind.lower() == "list" and isinstance(api_version, str) and api_version:
+        if _is_list(data.get("kind"), data.get("apiVersion")):
             return self.list_items(doc, data)
         return [self.resource(doc, data, "")]
 
@@ -106,17 +157,16 @@ class _Judge:
         return [self.resource(doc, item, f"/items/{i}", i) for i, item in enumerate(items) if item is not None]
 
     def resource(self, doc: Document, data: Any, prefix: str, item: int | None = None) -> Result:
-        kind, api_version = (data.get("kind"), data.get("apiVersion")) if isinstance(data, dict) else (None, None)
-        if not (isinstance(kind, str) and kind and isinstance(api_version, str) and api_version):
+        found = _kind_and_api_version(data)
+        if found is None:
             return _malformed(doc, data, prefix, item)
+        kind, api_version = found
+        valid = self.accepted(doc.source, doc.index, doc.line, data, kind, api_version, item)
+        if valid is not None:
+            return valid
         name, namespace = _name_and_namespace(data.get("metadata"))
-        skip = self.options.skip
-        validator = None if skip and (kind in skip or f"{api_version}/{kind}" in skip) else \
-            self.schemas.validator(api_version, kind)
-        if validator is not None and validator.is_valid(data):  # the fast check; errors only for the invalid
-            return Result(doc.source, doc.index, doc.line, Verdict.VALID, kind, api_version, name, namespace,
-                          item=item)
         ids = {"kind": kind, "api_version": api_version, "name": name, "namespace": namespace}
+        validator = self._validators[api_version, kind]
         if validator is None:
             return self.unvalidated(doc, item, prefix, ids)
         return _result(doc, item, Verdict.INVALID, "k8s-schema", *_problems(validator, data, prefix), **ids)
@@ -177,15 +227,29 @@ def _locate(results: list[Result], doc: Document, strict: bool) -> list[Result]:
 def validate_documents(docs: Iterable[Document], options: Options = Options(),
                        schemas: kubeschemas.SchemaSet | None = None) -> list[Result]:
     """Verdicts for parsed documents (manifests.parse_stream), in document order."""
-    schemas = schemas or kubeschemas.schema_set(options.kubernetes_version, options.strict, options.locations)
-    judge = _Judge(options, schemas)
+    judge = _Judge(options, schemas or kubeschemas.schema_set(options.kubernetes_version, options.strict,
+                                                              options.locations))
     out: list[Result] = []
     for doc in docs:
-        results = judge.document(doc)
-        if len(results) == 1 and not results[0].problems:  # one resource without a problem: the common case
-            out.append(results[0])
-        else:
-            out += _locate(results, doc, options.strict)
+        out += judge.located(doc)
+    return out
+
+
+def validate_text(text: str, source: str = "", options: Options = Options(),
+                  schemas: kubeschemas.SchemaSet | None = None) -> list[Result]:
+    """validate_documents(manifests.iter_stream(text, source, options.strict), ...): the same verdicts, with no
+    Document made for a document holding one valid resource (the common case: see manifests.iter_read)."""
+    judge = _Judge(options, schemas or kubeschemas.schema_set(options.kubernetes_version, options.strict,
+                                                              options.locations))
+    out: list[Result] = []
+    for item in manifests.iter_read(text, source, options.strict):
+        if not isinstance(item, Document):
+            valid = judge.valid_document(source, item[0], item[1], item[4])
+            if valid is not None:
+                out.append(valid)
+                continue
+            item = manifests.to_document(item, source)
+        out += judge.located(item)
     return out
 
 
