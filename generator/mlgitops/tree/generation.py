@@ -12,7 +12,7 @@ from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
 from mlgitops.spec.repo import Repo, escaped
 from mlgitops.spec.training import config_findings
-from mlgitops.tree import cache, drift, parallel, writer
+from mlgitops.tree import cache, drift, parallel, stat_index, writer
 from mlgitops.tree.layout import Tree, serving_pairs, sync_tree, training_pairs
 
 
@@ -40,8 +40,10 @@ class Generated:
     config: Config | None = None
     entries: list[Entry] = field(default_factory=list)
     tree: Tree = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)  # a model's file -> the cache key of its spec
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
+    cached: bool = False  # whether the cache is in use (the stat index lives there too)
 
     @property
     def models(self) -> list[Model]:
@@ -83,6 +85,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
     result = Generated(config, findings=[*findings, *config_findings(config.path, config.data, config.doc.position)])
     store = cache.TreeCache(repo.root, use_cache)
     result.notes = store.warnings  # the same list: a warning from a later put shows too
+    result.cached = store.store.enabled
     if cache.legacy(repo.root):
         result.findings.append(Finding(
             "cache-in-repository", "a cache folder in the repository is never read (a commit could forge it)",
@@ -105,11 +108,20 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
-    result.tree.update(sync_tree(config, training_pairs(result.tree), serving_pairs(result.tree)))
+        result.origins.update(dict.fromkeys(tree, item.digest))
+    _add_synced(result, config)
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)
     return result
+
+
+def _add_synced(result: Generated, config: Config) -> None:
+    """The clusters' files, made from the models' (a file of both would not be one spec's)."""
+    synced = sync_tree(config, training_pairs(result.tree), serving_pairs(result.tree))
+    result.tree.update(synced)
+    for path in synced.keys() & result.origins.keys():  # none today: a file is a model's or the clusters'
+        del result.origins[path]
 
 
 @dataclass
@@ -201,19 +213,23 @@ def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool, rollba
     warnings = result.findings  # no errors here, only warnings
     envs = len(result.config.environments) if result.config else 0
     count = len(result.entries)
+    index = stat_index.StatIndex(root, result.tree, result.origins, result.cached)
     if check:
-        disk = writer.scan(root)
+        disk = index.scan()
         the_plan = writer.plan(result.tree, disk, root)
         return Outcome(warnings + the_plan.findings + writer.leftover_findings(the_plan), the_plan,
                        writer.unified_diff(result.tree, disk, the_plan), count, envs,
                        drift.findings(the_plan, disk))
-    disk = writer.scan(root)
+    stamp = writer.clock(root)  # before the scan: what changes from here on is not recorded as clean
+    disk = index.scan()
     the_plan = writer.plan(result.tree, disk, root)
     if the_plan.findings:
         return Outcome(warnings + the_plan.findings, the_plan)
     if not result.entries and the_plan.delete and not prune_all:
         raise _nothing_to_generate(repo, len(the_plan.delete))
     writer.apply(root, the_plan, rollback)
+    index.save(disk, the_plan, stamp)
+    result.notes.extend(w for w in index.store.warnings if w not in result.notes)
     return Outcome(warnings, the_plan, "", count, envs)
 
 

@@ -50,8 +50,10 @@ def leftover_findings(the_plan: Plan) -> list[Finding]:
                     "run 'mlgitops generate' to remove it") for path in the_plan.leftovers]
 
 
-def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
-    """Every regular file under the generated roots (symlinks are not followed)."""
+def scan(root: Path, roots=GENERATED_ROOTS,
+         known: Callable[[str, os.DirEntry[str]], bytes | None] | None = None) -> Tree:
+    """Every regular file under the generated roots (symlinks are not followed). known, when given, may
+    vouch for a file's content without a read (tree/stat_index.py); a file it returns None for is read."""
     out: Tree = {}
     base = str(root)
     cut = len(base) + 1
@@ -69,10 +71,31 @@ def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
                 stack.append(entry.path)
             elif entry.is_file(follow_symlinks=False):
                 rel = entry.path[cut:].replace(os.sep, "/")
-                out[rel] = b"" if is_temp(rel) else _read(entry.path)  # a temp file: only its name matters
+                out[rel] = _content(rel, entry, known)
     if roots == GENERATED_ROOTS:  # set and promote write specs atomically too: a killed one leaves its temp file
         out.update(dict.fromkeys(spec_temps(root), b""))
     return out
+
+
+def _content(rel: str, entry: os.DirEntry[str],
+             known: Callable[[str, os.DirEntry[str]], bytes | None] | None) -> bytes:
+    if is_temp(rel):
+        return b""  # a temp file: only its name matters
+    content = None if known is None else known(rel, entry)
+    return _read(entry.path) if content is None else content
+
+
+def clock(root: Path) -> int | None:
+    """The file system's clock now, in ns, as a file changed now would show it (mtime and ctime come from
+    a coarser clock than time.time_ns); read by touching the lock file, so only under the lock. None
+    when it cannot be read."""
+    path = os.path.join(root, LOCK_FILE)
+    try:
+        os.utime(path, follow_symlinks=False)  # a planted symlink: its own times, nothing outside
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return min(info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _read(path: str) -> bytes:
