@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops import __version__
+from mlgitops.report import secrets
 from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
@@ -79,6 +81,14 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
     tree and the findings are the same, and an entry's Model is parsed again only if asked for. Callers
     that read every Model (check, diff) keep the ones they render in this process.
     """
+    verdicts = _CleanValues(repo.root, use_cache)
+    result = _build(repo, use_cache, store_cache, keep_models)
+    if store_cache:
+        verdicts.save()
+    return result
+
+
+def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) -> Generated:
     config, findings = load_config(repo)
     if config is None:
         return Generated(findings=findings)
@@ -114,6 +124,35 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
         for digest, name, tree in pending:
             store.put(digest, name, tree)
     return result
+
+
+class _CleanValues:
+    """The values the secret detector found to hold no credential (their SHA-256, never the value), kept
+    signed in the cache's secrets/ under mlgitops's code and detect-secrets' version: a run that meets
+    only known values (mlgitops.yaml's git.url on every run) never imports detect-secrets."""
+
+    LIMIT = 100_000  # digests kept at most; past it the store starts again from this run's
+
+    def __init__(self, root: Path, enabled: bool):
+        self.store = cache.Store(root, "secrets", enabled)
+        version = secrets.detector_version() if enabled else None
+        self.name = cache.key("clean values", cache.code_fingerprint(), version) if version is not None else ""
+        self.known: set[bytes] = set()
+        payload = self.store.get(self.name) if self.name else None
+        try:
+            found = marshal.loads(payload) if payload is not None else ()
+        except (ValueError, EOFError, TypeError):
+            found = ()
+        if isinstance(found, tuple) and all(type(d) is bytes for d in found):
+            self.known = set(found)
+            secrets.remember_clean(self.known)
+
+    def save(self) -> None:
+        found = secrets.found_clean()
+        if not self.name or found <= self.known:
+            return
+        every = found if len(self.known) + len(found) > self.LIMIT else self.known | found
+        self.store.put(self.name, marshal.dumps(tuple(sorted(every))))
 
 
 def _add_synced(result: Generated, config: Config) -> None:
