@@ -101,7 +101,8 @@ def test_a_racy_file_is_not_recorded_so_an_edit_in_the_same_tick_is_read(repo, r
     monkeypatch.setattr(writer, "clock", real_clock)
     recorded = stat_index.StatIndex(repo, {}, {}).loaded
     assert DEPLOYMENT not in recorded
-    assert all(found[3] < tick and found[4] < tick for found, _ in recorded.values())
+    times = [stat_index._STAT.unpack_from(record)[3:5] for record in recorded.values()]
+    assert all(mtime < tick and ctime < tick for mtime, ctime in times)
     before = path.stat()
     path.write_bytes(path.read_bytes().replace(b"replicas: 2", b"replicas: 9"))
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))

@@ -42,7 +42,7 @@ class Generated:
     config: Config | None = None
     entries: list[Entry] = field(default_factory=list)
     tree: Tree = field(default_factory=dict)
-    origins: dict[str, str] = field(default_factory=dict)  # a model's file -> the cache key of its spec
+    origins: dict[str, bytes] = field(default_factory=dict)  # a model's file -> its spec's cache key (raw)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
     cached: bool = False  # whether the cache is in use (the stat index lives there too)
@@ -83,7 +83,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
     """
     verdicts = _CleanValues(repo.root, use_cache)
     result = _build(repo, use_cache, store_cache, keep_models)
-    if store_cache:
+    if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         verdicts.save()
     return result
 
@@ -118,7 +118,7 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
-        result.origins.update(dict.fromkeys(tree, item.digest))
+        result.origins.update(dict.fromkeys(tree, bytes.fromhex(item.digest)))
     _add_synced(result, config)
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
@@ -259,15 +259,14 @@ def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool, rollba
         return Outcome(warnings + the_plan.findings + writer.leftover_findings(the_plan), the_plan,
                        writer.unified_diff(result.tree, disk, the_plan), count, envs,
                        drift.findings(the_plan, disk))
-    stamp = writer.clock(root)  # before the scan: what changes from here on is not recorded as clean
-    disk = index.scan()
+    disk = index.scan(writer.clock(root))  # the clock before the scan: what changes from then on is racy
     the_plan = writer.plan(result.tree, disk, root)
     if the_plan.findings:
         return Outcome(warnings + the_plan.findings, the_plan)
     if not result.entries and the_plan.delete and not prune_all:
         raise _nothing_to_generate(repo, len(the_plan.delete))
     writer.apply(root, the_plan, rollback)
-    index.save(disk, the_plan, stamp)
+    index.save(disk, the_plan)
     result.notes.extend(w for w in index.store.warnings if w not in result.notes)
     return Outcome(warnings, the_plan, "", count, envs)
 

@@ -24,41 +24,40 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import struct
 from pathlib import Path
 
 from mlgitops.tree import cache, writer
 from mlgitops.tree.layout import Tree
 
-FORMAT = "stat index 1"
-Stat = tuple[int, int, int, int, int]  # inode, device, size, mtime_ns, ctime_ns
-Record = tuple[Stat, bytes]  # the stat, and the digest of the content the file held
-
-
-def stat_of(info: os.stat_result) -> Stat:
-    return info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+FORMAT = "stat index 2"
+# A record: the file's lstat packed (inode, device, size, mtime_ns, ctime_ns), then the digest of its content.
+_STAT = struct.Struct("<QQQqq")
 
 
 def _valid(found: object) -> bool:
-    return isinstance(found, dict) and all(
-        isinstance(k, str) and type(v) is tuple and len(v) == 2 and type(v[0]) is tuple and len(v[0]) == 5
-        and all(type(n) is int for n in v[0]) and type(v[1]) is bytes for k, v in found.items())
+    """A payload of this format (signed by this machine: its records need no check one by one, a record that
+    is not bytes only never matches)."""
+    return isinstance(found, dict)
 
 
 class StatIndex:
     """scan() the generated roots against tree, reading only what the index cannot vouch for; save() after
-    the run wrote its plan. origins names the spec cache key each model file of tree came from."""
+    the run wrote its plan. origins names, for each model file of tree, the spec it came from (a digest of
+    the spec's cache key: build's origins)."""
 
-    def __init__(self, root: Path, tree: Tree, origins: dict[str, str], enabled: bool = True):
+    def __init__(self, root: Path, tree: Tree, origins: dict[str, bytes], enabled: bool = True):
         self.root = root
         self.tree = tree
         self.origins = origins
         self.store = cache.Store(root, "stat-index", enabled)
         self.name = cache.key(FORMAT)
-        self.loaded: dict[str, Record] = self._load()
-        self.seen: dict[str, Stat] = {}  # every file the scan found (temp files aside), by its lstat
+        self.loaded: dict[str, bytes] = self._load()
+        self.seen: dict[str, bytes] = {}  # the files the scan found, not racy, by their packed lstat
         self.vouched: set[str] = set()  # the files taken from the index without a read
+        self.stamp: int | None = None
 
-    def _load(self) -> dict[str, Record]:
+    def _load(self) -> dict[str, bytes]:
         payload = self.store.get(self.name) if self.store.enabled else None
         if payload is None:
             return {}
@@ -71,39 +70,49 @@ class StatIndex:
     def digest(self, path: str, content: bytes) -> bytes:
         origin = self.origins.get(path)
         if origin is not None:
-            return b"spec:" + origin.encode()
+            return origin
         return b"sha256:" + hashlib.sha256(content).digest()
 
-    def _known(self, path: str, entry: os.DirEntry[str]) -> bytes | None:
-        found = stat_of(entry.stat(follow_symlinks=False))
-        self.seen[path] = found
-        record = self.loaded.get(path)
-        if record is None or record[0] != found:
-            return None
-        wanted = self.tree.get(path)
-        if wanted is None or len(wanted) != found[2] or record[1] != self.digest(path, wanted):
-            return None
-        self.vouched.add(path)
-        return wanted
+    def _files(self, prefix: str, files: list[os.DirEntry[str]], out: Tree) -> None:
+        """One folder's files into out: from tree when the index vouches for them, else read (writer.read_files)."""
+        loaded, tree, origins, seen, stamp = self.loaded, self.tree, self.origins, self.seen, self.stamp
+        unknown = []
+        for entry in files:
+            path = prefix + entry.name
+            info = entry.stat(follow_symlinks=False)
+            found = _STAT.pack(info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+            if stamp is not None and info.st_mtime_ns < stamp and info.st_ctime_ns < stamp:
+                seen[path] = found  # older than the scan: may be recorded (racy otherwise)
+            record = loaded.get(path)
+            wanted = tree.get(path) if record is not None and record.startswith(found) else None
+            if wanted is not None and record == found + (origins.get(path) or self.digest(path, wanted)):
+                out[path] = wanted
+                self.vouched.add(path)
+            else:
+                unknown.append(entry)
+        writer.read_files(prefix, unknown, out)
 
-    def scan(self) -> Tree:
-        """writer.scan, with the files the index vouches for taken from tree instead of read."""
-        return writer.scan(self.root, known=self._known if self.store.enabled else None)
+    def scan(self, stamp: int | None = None) -> Tree:
+        """writer.scan, with the files the index vouches for taken from tree instead of read. stamp: the file
+        system's clock before the scan (writer.clock); without one, nothing of this scan can be saved."""
+        self.stamp = stamp
+        return writer.scan(self.root, files=self._files if self.store.enabled else None)
 
-    def save(self, disk: Tree, the_plan: writer.Plan, stamp: int | None) -> None:
+    def save(self, disk: Tree, the_plan: writer.Plan) -> None:
         """Record the files that hold what tree wants and that the plan left alone, when their last change
-        is older than stamp (the file system's clock before the scan: see the racy case above)."""
-        if not self.store.enabled or stamp is None:
+        is older than the scan's stamp (see the racy case above)."""
+        if not self.store.enabled or self.stamp is None:
             return
-        entries: dict[str, Record] = {}
-        loaded, seen, vouched = self.loaded, self.seen, self.vouched
-        for path, content in self.tree.items():
-            found = seen.get(path)
-            if found is None or path in the_plan.write or found[3] >= stamp or found[4] >= stamp:
+        entries: dict[str, bytes] = {}
+        loaded, vouched = self.loaded, self.vouched
+        written = the_plan.write
+        for path, found in self.seen.items():
+            content = self.tree.get(path)
+            if content is None or path in written:
                 continue
             if path in vouched:
                 entries[path] = loaded[path]  # the same stat, and the digest of what tree wants
             elif disk.get(path) == content:
-                entries[path] = (found, self.digest(path, content))
+                entries[path] = found + self.digest(path, content)
         if entries != loaded:
             self.store.put(self.name, marshal.dumps(entries))
