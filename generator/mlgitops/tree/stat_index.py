@@ -103,6 +103,8 @@ class StatIndex:
         is older than the scan's stamp (see the racy case above)."""
         if not self.store.enabled or self.stamp is None:
             return
+        if not the_plan.write and len(self.vouched) == len(self.loaded) == len(self.seen):
+            return  # every file seen was vouched for, as recorded: the index stays as it is
         entries: dict[str, bytes] = {}
         loaded, vouched = self.loaded, self.vouched
         written = the_plan.write
