@@ -215,6 +215,7 @@ class Outcome:
     environments: int = 0
     drift: list[Finding] = field(default_factory=list)  # with --check: one finding per differing file
     notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache)
+    disk: Tree | None = None  # with --check: the generated roots as scanned (None when no scan was made)
 
     @property
     def exit_code(self) -> int:
@@ -258,7 +259,7 @@ def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool, rollba
         the_plan = writer.plan(result.tree, disk, root)
         return Outcome(warnings + the_plan.findings + writer.leftover_findings(the_plan), the_plan,
                        writer.unified_diff(result.tree, disk, the_plan), count, envs,
-                       drift.findings(the_plan, disk))
+                       drift.findings(the_plan, disk), disk=disk)
     disk = index.scan(writer.clock(root))  # the clock before the scan: what changes from then on is racy
     the_plan = writer.plan(result.tree, disk, root)
     if the_plan.findings:
