@@ -46,3 +46,16 @@ def test_help_lists_init_and_init_lists_its_engines_though_it_is_built_when_look
 def test_a_bad_shard_is_still_a_usage_error_with_the_check_imported_only_then(tmp_path):
     done, _ = _imported("check", "--shard", "3/2", "--repo", str(tmp_path))
     assert done.returncode == 2 and "expected K/N with 1 <= K <= N" in done.stderr
+
+
+def test_an_unchanged_generate_does_not_import_the_secret_detector_but_a_new_credential_is_still_found(repo):
+    """The values the detector cleared are kept (as digests, signed, in the cache): a second run meets only
+    known ones (mlgitops.yaml's git.url) and imports no detect-secrets; a new value is still checked."""
+    first, imported = _imported("generate", "--repo", str(repo))
+    assert first.returncode == 0 and "detect_secrets" in imported
+    second, imported = _imported("generate", "--repo", str(repo))
+    assert second.returncode == 0 and "0 written" in second.stderr and "detect_secrets" not in imported
+    config = repo / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("https://", "https://deploy:hunter2hunter2@", 1))
+    third, imported = _imported("generate", "--repo", str(repo))
+    assert third.returncode == 1 and "git.url holds" in third.stderr and "detect_secrets" in imported

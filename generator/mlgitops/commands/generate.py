@@ -21,7 +21,8 @@ def _hand_written(root, outcome: generation.Outcome, check: bool) -> list:
     if not check:
         return []
     named = {f.file for f in outcome.findings + outcome.drift}
-    return [handwritten.reported(p) for p in handwritten.synced_files({}, writer.scan(root)) if p not in named]
+    disk = writer.scan(root) if outcome.disk is None else outcome.disk  # the check's own scan when it made one
+    return [handwritten.reported(p) for p in handwritten.synced_files({}, disk) if p not in named]
 
 
 def run(repo_path: str | None, check: bool, fmt: str, quiet: bool = False, prune_all: bool = False) -> int:

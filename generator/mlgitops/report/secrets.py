@@ -12,6 +12,9 @@ plugins are used one by one on a value, never through detect-secrets' global set
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
 import re
 from functools import cache
 from itertools import pairwise
@@ -146,7 +149,47 @@ def secret_kind(value: object) -> str | None:
     or None. Never returns or logs the value."""
     if not isinstance(value, str) or len(value) < 8 or is_reference(value):
         return None
+    if _known_clean and _digest(value) in _known_clean:
+        return None
     return _cached_kind(value)
+
+
+# Values already found to hold no credential, by the SHA-256 of the value: a caller may keep them in its
+# signed cache (generate does, keyed on mlgitops's code and detect-secrets' version), so a run whose only
+# values are known ones never imports detect-secrets (~0.15 s). Never the value itself, and never a secret.
+_known_clean: set[bytes] = set()
+_found_clean: set[bytes] = set()
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
+def detector_version() -> bytes | None:
+    """What decides a verdict besides mlgitops's own code: detect-secrets' version file (read, not imported)."""
+    found = importlib.util.find_spec("detect_secrets")
+    if found is None or not found.submodule_search_locations:
+        return None
+    try:
+        with open(os.path.join(next(iter(found.submodule_search_locations)), "__version__.py"), "rb") as handle:
+            return handle.read(4096)
+    except OSError:
+        return None
+
+
+def remember_clean(digests: set[bytes]) -> None:
+    """Digests of values known to hold no credential (from a cache the caller trusts)."""
+    _known_clean.update(digests)
+
+
+def add_found_clean(digests: set[bytes]) -> None:
+    """Digests another process (a render worker) found to hold no credential."""
+    _found_clean.update(digests)
+
+
+def found_clean() -> set[bytes]:
+    """Digests of the values this process found to hold no credential."""
+    return set(_found_clean)
 
 
 @cache
@@ -156,6 +199,7 @@ def _cached_kind(value: str) -> str | None:
             return str(plugin.secret_type)
     if any(_random_token(t) for t in _CANDIDATE.findall(value)):
         return _HIGH_ENTROPY
+    _found_clean.add(_digest(value))
     return None
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops import __version__
+from mlgitops.report import secrets
 from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
 from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
 from mlgitops.spec.repo import Repo, escaped
 from mlgitops.spec.training import config_findings
-from mlgitops.tree import cache, drift, parallel, writer
+from mlgitops.tree import cache, drift, parallel, stat_index, writer
 from mlgitops.tree.layout import Tree, serving_pairs, sync_tree, training_pairs
 
 
@@ -40,8 +42,10 @@ class Generated:
     config: Config | None = None
     entries: list[Entry] = field(default_factory=list)
     tree: Tree = field(default_factory=dict)
+    origins: dict[str, bytes] = field(default_factory=dict)  # a model's file -> its spec's cache key (raw)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
+    cached: bool = False  # whether the cache is in use (the stat index lives there too)
 
     @property
     def models(self) -> list[Model]:
@@ -77,12 +81,21 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
     tree and the findings are the same, and an entry's Model is parsed again only if asked for. Callers
     that read every Model (check, diff) keep the ones they render in this process.
     """
+    verdicts = _CleanValues(repo.root, use_cache)
+    result = _build(repo, use_cache, store_cache, keep_models)
+    if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
+        verdicts.save()
+    return result
+
+
+def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) -> Generated:
     config, findings = load_config(repo)
     if config is None:
         return Generated(findings=findings)
     result = Generated(config, findings=[*findings, *config_findings(config.path, config.data, config.doc.position)])
     store = cache.TreeCache(repo.root, use_cache)
     result.notes = store.warnings  # the same list: a warning from a later put shows too
+    result.cached = store.store.enabled
     if cache.legacy(repo.root):
         result.findings.append(Finding(
             "cache-in-repository", "a cache folder in the repository is never read (a commit could forge it)",
@@ -105,11 +118,49 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
-    result.tree.update(sync_tree(config, training_pairs(result.tree), serving_pairs(result.tree)))
+        result.origins.update(dict.fromkeys(tree, bytes.fromhex(item.digest)))
+    _add_synced(result, config)
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)
     return result
+
+
+class _CleanValues:
+    """The values the secret detector found to hold no credential (their SHA-256, never the value), kept
+    signed in the cache's secrets/ under mlgitops's code and detect-secrets' version: a run that meets
+    only known values (mlgitops.yaml's git.url on every run) never imports detect-secrets."""
+
+    LIMIT = 100_000  # digests kept at most; past it the store starts again from this run's
+
+    def __init__(self, root: Path, enabled: bool):
+        self.store = cache.Store(root, "secrets", enabled)
+        version = secrets.detector_version() if enabled else None
+        self.name = cache.key("clean values", cache.code_fingerprint(), version) if version is not None else ""
+        self.known: set[bytes] = set()
+        payload = self.store.get(self.name) if self.name else None
+        try:
+            found = marshal.loads(payload) if payload is not None else ()
+        except (ValueError, EOFError, TypeError):
+            found = ()
+        if isinstance(found, tuple) and all(type(d) is bytes for d in found):
+            self.known = set(found)
+            secrets.remember_clean(self.known)
+
+    def save(self) -> None:
+        found = secrets.found_clean()
+        if not self.name or found <= self.known:
+            return
+        every = found if len(self.known) + len(found) > self.LIMIT else self.known | found
+        self.store.put(self.name, marshal.dumps(tuple(sorted(every))))
+
+
+def _add_synced(result: Generated, config: Config) -> None:
+    """The clusters' files, made from the models' (a file of both would not be one spec's)."""
+    synced = sync_tree(config, training_pairs(result.tree), serving_pairs(result.tree))
+    result.tree.update(synced)
+    for path in synced.keys() & result.origins.keys():  # none today: a file is a model's or the clusters'
+        del result.origins[path]
 
 
 @dataclass
@@ -164,6 +215,7 @@ class Outcome:
     environments: int = 0
     drift: list[Finding] = field(default_factory=list)  # with --check: one finding per differing file
     notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache)
+    disk: Tree | None = None  # with --check: the generated roots as scanned (None when no scan was made)
 
     @property
     def exit_code(self) -> int:
@@ -201,19 +253,22 @@ def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool, rollba
     warnings = result.findings  # no errors here, only warnings
     envs = len(result.config.environments) if result.config else 0
     count = len(result.entries)
+    index = stat_index.StatIndex(root, result.tree, result.origins, result.cached)
     if check:
-        disk = writer.scan(root)
+        disk = index.scan()
         the_plan = writer.plan(result.tree, disk, root)
         return Outcome(warnings + the_plan.findings + writer.leftover_findings(the_plan), the_plan,
                        writer.unified_diff(result.tree, disk, the_plan), count, envs,
-                       drift.findings(the_plan, disk))
-    disk = writer.scan(root)
+                       drift.findings(the_plan, disk), disk=disk)
+    disk = index.scan(writer.clock(root))  # the clock before the scan: what changes from then on is racy
     the_plan = writer.plan(result.tree, disk, root)
     if the_plan.findings:
         return Outcome(warnings + the_plan.findings, the_plan)
     if not result.entries and the_plan.delete and not prune_all:
         raise _nothing_to_generate(repo, len(the_plan.delete))
     writer.apply(root, the_plan, rollback)
+    index.save(disk, the_plan)
+    result.notes.extend(w for w in index.store.warnings if w not in result.notes)
     return Outcome(warnings, the_plan, "", count, envs)
 
 

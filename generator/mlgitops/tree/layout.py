@@ -307,7 +307,7 @@ def training_pairs(tree: Tree) -> frozenset[tuple[str, str]]:
 
 def serving_pairs(tree: Tree) -> frozenset[tuple[str, str]]:
     """(model, environment) of every serving folder in a tree."""
-    units = (Unit.of_file(path) for path in tree)
+    units = (Unit.of_file(path) for path in tree if path.endswith(f"/{KUSTOMIZATION}"))
     return frozenset((u.model, u.env) for u, name in filter(None, units) if not u.training and name == KUSTOMIZATION)
 
 

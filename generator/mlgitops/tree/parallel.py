@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-from mlgitops.report import interrupts
+from mlgitops.report import interrupts, secrets
 from mlgitops.report.findings import Finding, has_errors
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import Model, parse_model
@@ -56,16 +56,24 @@ def render_all(specs: list[tuple[str, bytes]], config: Config, pool: bool = True
     chunk = max(1, len(specs) // (jobs * CHUNKS_PER_WORKER))
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_sigint) as workers_pool:
-            return workers_pool.map(_work, specs, chunksize=chunk)
+            results = workers_pool.map(_work, specs, chunksize=chunk)
     finally:
         _config = None
+    for _rendered, clean in results:
+        secrets.add_found_clean(clean)  # what the workers' secret checks cleared, for the parent to keep
+    return [rendered for rendered, _clean in results]
 
 
 def _ignore_sigint() -> None:
     interrupts.reset_in_child()
 
 
-def _work(spec: tuple[str, bytes]) -> Rendered:
+_sent: set[bytes] = set()  # in a worker: the cleared values' digests already sent to the parent
+
+
+def _work(spec: tuple[str, bytes]) -> tuple[Rendered, set[bytes]]:
     assert _config is not None, "the config is set before the workers fork"
     name, _model, tree, found = render(*spec, _config)
-    return name, None, tree, found
+    clean = secrets.found_clean() - _sent
+    _sent.update(clean)
+    return (name, None, tree, found), clean

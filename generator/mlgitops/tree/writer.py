@@ -7,7 +7,7 @@ import fcntl
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,29 +50,60 @@ def leftover_findings(the_plan: Plan) -> list[Finding]:
                     "run 'mlgitops generate' to remove it") for path in the_plan.leftovers]
 
 
-def scan(root: Path, roots=GENERATED_ROOTS) -> Tree:
-    """Every regular file under the generated roots (symlinks are not followed)."""
+Files = Callable[[str, list[os.DirEntry[str]], Tree], None]  # fills a Tree with one folder's files
+
+
+def scan(root: Path, roots=GENERATED_ROOTS, files: Files | None = None) -> Tree:
+    """Every regular file under the generated roots (symlinks are not followed). files, when given, puts each
+    folder's files in the tree instead of read_files (tree/stat_index.py: it reads only what it cannot vouch for)."""
     out: Tree = {}
+    fill = read_files if files is None else files
+    for prefix, found in _folders(root, roots):
+        fill(prefix, found, out)
+    if roots == GENERATED_ROOTS:  # set and promote write specs atomically too: a killed one leaves its temp file
+        out.update(dict.fromkeys(spec_temps(root), b""))
+    return out
+
+
+def _folders(root: Path, roots: tuple[str, ...]) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """(the folder's path relative to root with a final /, its regular files) for each folder under roots."""
     base = str(root)
-    cut = len(base) + 1
-    stack = [os.path.join(base, top) for top in roots if not os.path.islink(os.path.join(base, top))]
+    stack = [(os.path.join(base, top), f"{top}/") for top in roots if not os.path.islink(os.path.join(base, top))]
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except (FileNotFoundError, NotADirectoryError):
             continue
         except OSError as exc:
             raise FatalError(f"cannot read {folder}: {exc.strerror or exc}", "make it readable") from None
+        files = []
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
+                stack.append((entry.path, f"{prefix}{entry.name}/"))
             elif entry.is_file(follow_symlinks=False):
-                rel = entry.path[cut:].replace(os.sep, "/")
-                out[rel] = b"" if is_temp(rel) else _read(entry.path)  # a temp file: only its name matters
-    if roots == GENERATED_ROOTS:  # set and promote write specs atomically too: a killed one leaves its temp file
-        out.update(dict.fromkeys(spec_temps(root), b""))
-    return out
+                files.append(entry)
+        yield prefix, files
+
+
+def read_files(prefix: str, files: list[os.DirEntry[str]], out: Tree) -> None:
+    """Each file's bytes into out under prefix + its name (a temp file: only its name matters)."""
+    for entry in files:
+        rel = prefix + entry.name
+        out[rel] = b"" if rel.endswith(".tmp") and is_temp(rel) else _read(entry.path)
+
+
+def clock(root: Path) -> int | None:
+    """The file system's clock now, in ns, as a file changed now would show it (mtime and ctime come from
+    a coarser clock than time.time_ns); read by touching the lock file, so only under the lock. None
+    when it cannot be read."""
+    path = os.path.join(root, LOCK_FILE)
+    try:
+        os.utime(path, follow_symlinks=False)  # a planted symlink: its own times, nothing outside
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return min(info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _read(path: str) -> bytes:

@@ -1,0 +1,120 @@
+"""What generate last found on disk, by stat, so an unchanged run need not read the generated files again.
+
+Like git's index: for each generated file that held exactly what the specs produce, the index (the
+cache's stat-index/) keeps its stat (inode, device, size, mtime, ctime) and a digest of that content.
+A later scan trusts a file without reading it only when its lstat is the very same and the tree now
+wants the very same content; anything else (no entry, another stat, other content wanted, a file no
+spec produces) is read as before. So a hand edit, a deleted or an extra file is found exactly as
+strictly: an edit changes the ctime, which no one can set back (utime sets it to now).
+
+The racy case is a change in the same clock tick as the stat recorded for it: the stat would not
+change. So an entry is recorded only for a file whose mtime and ctime are older than the file
+system's clock read before the scan began (`writer.clock`); a file written or changed since, by this
+run or anyone, is read again by the next run, which then records it. Files this run writes are not
+recorded at all (the next run reads them once).
+
+The index is one file signed like every cache entry (HMAC under this machine's key, see cache.py): a
+repository cannot plant or edit one, and a damaged, foreign or missing index only means reading every
+file. Digests: a file of a model's tree is named by the cache key of its spec (key -> files is what the
+generate cache already relies on); other files (clusters/) by the SHA-256 of their bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import struct
+from pathlib import Path
+
+from mlgitops.tree import cache, writer
+from mlgitops.tree.layout import Tree
+
+FORMAT = "stat index 2"
+# A record: the file's lstat packed (inode, device, size, mtime_ns, ctime_ns), then the digest of its content.
+_STAT = struct.Struct("<QQQqq")
+
+
+def _valid(found: object) -> bool:
+    """A payload of this format (signed by this machine: its records need no check one by one, a record that
+    is not bytes only never matches)."""
+    return isinstance(found, dict)
+
+
+class StatIndex:
+    """scan() the generated roots against tree, reading only what the index cannot vouch for; save() after
+    the run wrote its plan. origins names, for each model file of tree, the spec it came from (a digest of
+    the spec's cache key: build's origins)."""
+
+    def __init__(self, root: Path, tree: Tree, origins: dict[str, bytes], enabled: bool = True):
+        self.root = root
+        self.tree = tree
+        self.origins = origins
+        self.store = cache.Store(root, "stat-index", enabled)
+        self.name = cache.key(FORMAT)
+        self.loaded: dict[str, bytes] = self._load()
+        self.seen: dict[str, bytes] = {}  # the files the scan found, not racy, by their packed lstat
+        self.vouched: set[str] = set()  # the files taken from the index without a read
+        self.stamp: int | None = None
+
+    def _load(self) -> dict[str, bytes]:
+        payload = self.store.get(self.name) if self.store.enabled else None
+        if payload is None:
+            return {}
+        try:
+            found = marshal.loads(payload)
+        except (ValueError, EOFError, TypeError):
+            return {}
+        return found if _valid(found) else {}
+
+    def digest(self, path: str, content: bytes) -> bytes:
+        origin = self.origins.get(path)
+        if origin is not None:
+            return origin
+        return b"sha256:" + hashlib.sha256(content).digest()
+
+    def _files(self, prefix: str, files: list[os.DirEntry[str]], out: Tree) -> None:
+        """One folder's files into out: from tree when the index vouches for them, else read (writer.read_files)."""
+        loaded, tree, origins, seen, stamp = self.loaded, self.tree, self.origins, self.seen, self.stamp
+        unknown = []
+        for entry in files:
+            path = prefix + entry.name
+            info = entry.stat(follow_symlinks=False)
+            found = _STAT.pack(info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+            if stamp is not None and info.st_mtime_ns < stamp and info.st_ctime_ns < stamp:
+                seen[path] = found  # older than the scan: may be recorded (racy otherwise)
+            record = loaded.get(path)
+            wanted = tree.get(path) if record is not None and record.startswith(found) else None
+            if wanted is not None and record == found + (origins.get(path) or self.digest(path, wanted)):
+                out[path] = wanted
+                self.vouched.add(path)
+            else:
+                unknown.append(entry)
+        writer.read_files(prefix, unknown, out)
+
+    def scan(self, stamp: int | None = None) -> Tree:
+        """writer.scan, with the files the index vouches for taken from tree instead of read. stamp: the file
+        system's clock before the scan (writer.clock); without one, nothing of this scan can be saved."""
+        self.stamp = stamp
+        return writer.scan(self.root, files=self._files if self.store.enabled else None)
+
+    def save(self, disk: Tree, the_plan: writer.Plan) -> None:
+        """Record the files that hold what tree wants and that the plan left alone, when their last change
+        is older than the scan's stamp (see the racy case above)."""
+        if not self.store.enabled or self.stamp is None:
+            return
+        if not the_plan.write and len(self.vouched) == len(self.loaded) == len(self.seen):
+            return  # every file seen was vouched for, as recorded: the index stays as it is
+        entries: dict[str, bytes] = {}
+        loaded, vouched = self.loaded, self.vouched
+        written = the_plan.write
+        for path, found in self.seen.items():
+            content = self.tree.get(path)
+            if content is None or path in written:
+                continue
+            if path in vouched:
+                entries[path] = loaded[path]  # the same stat, and the digest of what tree wants
+            elif disk.get(path) == content:
+                entries[path] = found + self.digest(path, content)
+        if entries != loaded:
+            self.store.put(self.name, marshal.dumps(entries))
