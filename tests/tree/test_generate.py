@@ -177,6 +177,32 @@ def test_generate_never_writes_through_a_symlinked_folder(repo, tmp_path, capsys
     assert sorted(p.name for p in outside.iterdir()) == ["deployment.yaml"]
 
 
+def test_a_planted_lock_file_symlink_is_refused_and_its_target_never_created(repo, tmp_path, capsys):
+    target = tmp_path / "outside" / "created-by-mlgitops"
+    target.parent.mkdir()
+    (repo / ".mlgitops.lock").symlink_to(target)
+    result = run_cli(capsys, "generate", "--repo", str(repo))
+    assert result.code != 0
+    assert "the lock file" in result.err and "is a symbolic link: nothing is written through it" in result.err
+    assert not target.exists()
+    assert not (repo / "base").exists()
+
+
+def test_a_planted_temp_file_symlink_is_replaced_not_written_through(tmp_path, monkeypatch):
+    from mlgitops.tree.writer import write_atomic
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("a person's file\n")
+    folder = tmp_path / "base"
+    folder.mkdir()
+    monkeypatch.setattr("os.getpid", lambda: 4242)
+    (folder / ".deployment.yaml.4242.tmp").symlink_to(victim)
+    write_atomic(folder / "deployment.yaml", b"generated\n")
+    assert victim.read_text() == "a person's file\n"
+    assert (folder / "deployment.yaml").read_bytes() == b"generated\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["deployment.yaml"]
+
+
 def test_a_file_in_models_that_is_not_a_spec_is_a_warning(generated, capsys):
     (generated / "models/old").mkdir()
     (generated / "models/notes.txt").write_text("x\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -285,13 +286,16 @@ def locked(root: Path, timeout: float = 60.0, notify: Callable[[str], None] | No
 def _flocked(root: Path, timeout: float, notify: Callable[[str], None] | None):
     start = time.monotonic()
     told = False
-    try:
-        handle = open(root / LOCK_FILE, "a+")  # noqa: SIM115 (closed below, after the lock is released)
+    try:  # never through a symlink a repository planted there: opening one would create its target
+        fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FatalError(f"the lock file {root / LOCK_FILE} is a symbolic link: nothing is written through it",
+                             f"delete {LOCK_FILE} (mlgitops creates it as a plain file)") from None
         raise FatalError(f"cannot create the lock file {root / LOCK_FILE}: {exc.strerror or exc}",
                          f"generate writes into {root}: make it writable, or run 'mlgitops generate --check', "
                          "which writes nothing") from None
-    with handle:
+    with os.fdopen(fd, "r+b", buffering=0) as handle:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -308,6 +312,17 @@ def _flocked(root: Path, timeout: float, notify: Callable[[str], None] | None):
         yield
 
 
+def _create(tmp: str) -> int:
+    """A new temp file, never an existing one or a symlink's target (a planted `.<name>.<pid>.tmp` link
+    would otherwise have its target truncated): what is in the way is a leftover, removed once."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(tmp, flags, 0o666)
+    except FileExistsError:
+        os.unlink(tmp)  # the link or file itself, never what it points at
+        return os.open(tmp, flags, 0o666)
+
+
 def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> None:
     """Write to a temp file in the same folder, then rename over the target: readers never see half a file."""
     path = os.fspath(path)
@@ -316,7 +331,7 @@ def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> 
         os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:  # from the open on: a Ctrl-C landing right after it still removes the temp file
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        fd = _create(tmp)
         try:  # os.write, not a file object: generate writes ~20,000 files, and the object cost a third of each
             view = memoryview(content)
             while view:
