@@ -15,23 +15,13 @@ forgets the index too, and the index never answers what the per-unit store would
 from __future__ import annotations
 
 import marshal
-import os
-import stat
 from pathlib import Path
 
 from mlgitops.tree import cache
 
-Identity = tuple[int, int, int, int, int]
+Identity = cache.FileStat
 
 
-def _identity(path: Path) -> Identity | None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _valid(found: object) -> bool:
@@ -64,23 +54,16 @@ class ResultIndex:
         return self.entries.warnings + [w for w in self.index.warnings if w not in self.entries.warnings]
 
     def _load(self) -> dict[str, tuple[Identity, dict]]:
-        payload = self.index.get(self.name)
-        if payload is None:
-            return {}
-        try:
-            found = marshal.loads(payload)
-        except (ValueError, EOFError, TypeError):
-            return {}
-        return found if _valid(found) else {}
+        return cache.load_marshalled(self.index, self.name, _valid) or {}
 
     def _keep(self, digest: str, record: dict) -> None:
-        identity = _identity(self.entries.store.path(digest))
+        identity = cache.file_stat(self.entries.store.path(digest))
         if identity is not None:
             self.used[digest] = (identity, record)
 
     def get(self, digest: str) -> dict | None:
         copy = self.loaded.get(digest)
-        if copy is not None and _identity(self.entries.store.path(digest)) == copy[0]:
+        if copy is not None and cache.file_stat(self.entries.store.path(digest)) == copy[0]:
             self.index_hits += 1
             self.used[digest] = copy
             return copy[1]

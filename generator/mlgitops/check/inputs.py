@@ -10,11 +10,10 @@ cost 6.6 s for 24,000 files on this machine's disk; reading the folders again af
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 from mlgitops.render.units import base_dir
-from mlgitops.tree import writer
+from mlgitops.tree import cache, writer
 from mlgitops.tree.layout import overlay_dir
 
 
@@ -22,17 +21,6 @@ def overlay_inputs(name: str, env: str, files: list[tuple[str, bytes]]) -> list[
     """The files a build of the overlay reads: its folder and its model's base folder."""
     prefixes = (f"{overlay_dir(env, name)}/", f"{base_dir(name)}/")
     return [(path, content) for path, content in files if path.startswith(prefixes)]
-
-
-def _stat_identity(path: str) -> tuple | None:
-    """Changes whenever the file is replaced or written (inode, size, times); None for a non-file."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 class Inputs:
@@ -52,14 +40,14 @@ class Inputs:
     def note(self, files: list[tuple[str, bytes]]) -> None:
         for path, _ in files:
             if path not in self.before:
-                self.before[path] = _stat_identity(os.path.join(self.root, path))
+                self.before[path] = cache.file_stat(os.path.join(self.root, path))
 
     def _again(self, folder: str) -> tuple[dict[str, bytes], bool]:
         """The folder's files now, and whether each is the very file whose identity was noted."""
         if folder not in self.folders:
             found = writer.scan(self.root, (folder,))
             same = all(self.before.get(path) is not None
-                       and _stat_identity(os.path.join(self.root, path)) == self.before[path] for path in found)
+                       and cache.file_stat(os.path.join(self.root, path)) == self.before[path] for path in found)
             self.folders[folder] = found, same
         return self.folders[folder]
 

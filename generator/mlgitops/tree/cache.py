@@ -38,7 +38,9 @@ import json
 import marshal
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mlgitops.kube.kustomize import file_fingerprint
 from mlgitops.tree.writer import write_atomic
@@ -345,3 +347,31 @@ class TreeCache:
 def file_identity(path: str) -> str:
     """Identity of a program: its resolved path, size, times and inode (content too when small)."""
     return file_fingerprint(path)
+
+
+FileStat = tuple[int, int, int, int, int]  # (device, inode, size, mtime_ns, ctime_ns) of a regular file
+
+
+def file_stat(path: str | os.PathLike[str]) -> FileStat | None:
+    """What changes whenever a file is replaced or written (device, inode, size, both times), from lstat;
+    None for what is not a regular file (a symlink included) or is not there."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def load_marshalled(store: Store, name: str, valid: Callable[[object], bool]) -> Any:
+    """A signed entry holding marshalled plain data, or None when it is missing, damaged or not what
+    valid accepts (every index kept in the cache is read so: a bad one is as good as none)."""
+    payload = store.get(name) if store.enabled else None
+    if payload is None:
+        return None
+    try:
+        found = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return None
+    return found if valid(found) else None

@@ -58,14 +58,7 @@ class StatIndex:
         self.stamp: int | None = None
 
     def _load(self) -> dict[str, bytes]:
-        payload = self.store.get(self.name) if self.store.enabled else None
-        if payload is None:
-            return {}
-        try:
-            found = marshal.loads(payload)
-        except (ValueError, EOFError, TypeError):
-            return {}
-        return found if _valid(found) else {}
+        return cache.load_marshalled(self.store, self.name, _valid) or {}
 
     def digest(self, path: str, content: bytes) -> bytes:
         origin = self.origins.get(path)
