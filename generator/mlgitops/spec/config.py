@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +104,12 @@ class Config:
         return self.data.get("storageInitializer")
 
 
-def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
+SecretKind = Callable[[object], "str | None"]  # report.secrets.secret_kind, or a memo of its verdicts
+
+
+def parse_config(path: str, raw: bytes, judge: SecretKind = secret_kind) -> tuple[Config | None, list[Finding]]:
+    """mlgitops.yaml, validated; judge says what credential a value holds (tree/cache.py's secret_verdicts
+    keeps report.secrets' verdicts, so that a run on values judged before loads no secret detector)."""
     doc, findings = yamlsource.load(path, raw)
     if doc is None or findings:
         return None, findings
@@ -114,7 +120,7 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     findings = SchemaCheck(SCHEMA).run(doc.data, locate, doc.plain.get)
     if findings:
         return None, findings
-    findings += (_version_findings(path, doc) + _environment_findings(path, doc) + _sync_findings(path, doc)
+    findings += (_version_findings(path, doc) + _environment_findings(path, doc) + _sync_findings(path, doc, judge)
                  + _url_findings(path, doc))
     names = [e["name"] for e in doc.data["environments"]]
     for i, name in enumerate(names):
@@ -168,9 +174,9 @@ def _url_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
                     "(Flux: spec.secretRef; Argo CD: a repository credential)")]
 
 
-def _sync_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+def _sync_findings(path: str, doc: yamlsource.Document, judge: SecretKind) -> list[Finding]:
     url = (doc.data.get("git") or {}).get("url")
-    if kind := secret_kind(url):  # the URL is copied into every GitRepository and Application: never a password
+    if kind := judge(url):  # the URL is copied into every GitRepository and Application: never a password
         return [Finding("secret-in-value", f"git.url holds a credential ({kind}): it is written into clusters/ and "
                         "Git", path, doc.position("/git/url"), "write the URL without user:password@ and give the "
                         "credentials to the engine: git.secretRef (Flux) or an Argo CD repository Secret")]
@@ -208,8 +214,8 @@ def _environment_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
     return found
 
 
-def load_config(repo: Repo) -> tuple[Config | None, list[Finding]]:
+def load_config(repo: Repo, judge: SecretKind = secret_kind) -> tuple[Config | None, list[Finding]]:
     raw, findings = repo.read_input(repo.root / CONFIG_FILE)
     if raw is None:
         return None, findings
-    return parse_config(CONFIG_FILE, raw)
+    return parse_config(CONFIG_FILE, raw, judge)

@@ -31,6 +31,7 @@ every path of a tree, from the cache or not, before it writes anything (writer.p
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -38,9 +39,11 @@ import json
 import marshal
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from mlgitops.kube.kustomize import file_fingerprint
+from mlgitops.report.secrets import secret_kind
 from mlgitops.tree.writer import write_atomic
 
 LEGACY_DIR = ".mlgitops-cache"  # where the cache once lived, in the repository: never read, flagged
@@ -281,6 +284,48 @@ class Store:
             self.enabled = False
             self.warnings.append(f"cannot write the cache in {self.folder.parent} ({exc.strerror or exc}): "
                                  "running without it")
+
+
+@functools.lru_cache(maxsize=1)
+def _detector_identity() -> str:
+    """What decides report.secrets' verdicts besides mlgitops's code: detect-secrets' files (path, size, times,
+    inode of each), found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("detect_secrets")
+    out = []
+    for folder in sorted(spec.submodule_search_locations or []) if spec else []:
+        for where, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(where, name)
+                with contextlib.suppress(OSError):
+                    st = os.stat(path)
+                    out.append(f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}")
+    return "\n".join(out)
+
+
+def secret_verdicts(root: Path, enabled: bool = True, writable: bool = True) -> Callable[[object], str | None]:
+    """report.secrets.secret_kind, its verdicts kept in this cache (secrets/, keyed by the value, mlgitops's code
+    and detect-secrets' files; signed like every entry): the detector, whose import costs ~0.2 s of CPU (it
+    imports requests), loads only for a value not judged before. A kept verdict is that function's own answer,
+    so the scan is the same; an entry that does not verify is a miss and the value is judged again. writable:
+    False for a run that writes nothing (generate --check)."""
+    store = Store(root, "secrets", enabled)
+
+    def judge(value: object) -> str | None:
+        if not isinstance(value, str) or not store.enabled:
+            return secret_kind(value)
+        digest = key("secret kind", code_fingerprint(), _detector_identity(), value)
+        hit = store.get(digest)
+        if hit is not None:
+            return json.loads(hit)
+        kind = secret_kind(value)
+        if writable:
+            store.put(digest, json.dumps(kind).encode())
+        return kind
+
+    return judge
 
 
 class JsonStore:

@@ -77,7 +77,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
     tree and the findings are the same, and an entry's Model is parsed again only if asked for. Callers
     that read every Model (check, diff) keep the ones they render in this process.
     """
-    config, findings = load_config(repo)
+    config, findings = load_config(repo, cache.secret_verdicts(repo.root, use_cache, store_cache))
     if config is None:
         return Generated(findings=findings)
     result = Generated(config, findings=[*findings, *config_findings(config.path, config.data, config.doc.position)])
