@@ -22,22 +22,29 @@ def entries(root: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
+def judged(root: Path, values: list[str]) -> list[str | None]:
+    judge = cache.SecretVerdicts(root)
+    out = [judge(v) for v in values]
+    judge.save()
+    return out
+
+
 def test_a_kept_verdict_is_the_detectors_and_a_miss_is_judged(tmp_path):
     expected = [secret_kind(v) for v in VALUES]
     assert expected[1] == "Basic Auth Credentials" and expected[2] == "AWS Access Key" and expected[0] is None
-    assert [cache.secret_verdicts(tmp_path)(v) for v in VALUES] == expected  # judged, kept
+    assert judged(tmp_path, VALUES) == expected  # judged, kept
     kept = entries(tmp_path)
     assert len(kept) == len(VALUES)
-    judge = cache.secret_verdicts(tmp_path)
+    judge = cache.SecretVerdicts(tmp_path)
     assert [judge(v) for v in VALUES] == expected  # from the cache
+    assert judge.store.hits == len(VALUES) and judge.judged == {}
+    judge.save()
     assert entries(tmp_path) == kept
 
 
 @pytest.mark.parametrize("forgery", ["swap", "garbage"])
 def test_a_verdict_the_cache_cannot_vouch_for_is_judged_again(tmp_path, forgery):
-    judge = cache.secret_verdicts(tmp_path)
-    judge(VALUES[0])
-    judge(VALUES[1])
+    judged(tmp_path, VALUES[:2])
     clean, leaked = entries(tmp_path)  # which holds which does not matter: each goes under the other's key
     first, second = clean.read_bytes(), leaked.read_bytes()
     if forgery == "swap":  # each entry under the other's key: "no secret" now stands where the credential was
@@ -46,14 +53,18 @@ def test_a_verdict_the_cache_cannot_vouch_for_is_judged_again(tmp_path, forgery)
     else:
         clean.write_bytes(b"null")
         leaked.write_bytes(b"null")
-    assert cache.secret_verdicts(tmp_path)(VALUES[1]) == "Basic Auth Credentials"
-    assert cache.secret_verdicts(tmp_path)(VALUES[0]) is None
+    judge = cache.SecretVerdicts(tmp_path)
+    assert judge(VALUES[1]) == "Basic Auth Credentials"
+    assert judge(VALUES[0]) is None
+    assert judge.store.hits == 0
 
 
-def test_a_run_that_writes_nothing_keeps_nothing_and_a_disabled_cache_still_judges(tmp_path):
-    assert cache.secret_verdicts(tmp_path, writable=False)(VALUES[1]) == "Basic Auth Credentials"
+def test_verdicts_are_kept_only_when_saved_and_a_disabled_cache_still_judges(tmp_path):
+    assert cache.SecretVerdicts(tmp_path)(VALUES[1]) == "Basic Auth Credentials"  # a run that keeps nothing
     assert entries(tmp_path) == []
-    assert cache.secret_verdicts(tmp_path, enabled=False)(VALUES[1]) == "Basic Auth Credentials"
+    judge = cache.SecretVerdicts(tmp_path, enabled=False)
+    assert judge(VALUES[1]) == "Basic Auth Credentials"
+    judge.save()
     assert entries(tmp_path) == []
 
 
@@ -71,7 +82,11 @@ def _check_imports(repo: Path) -> tuple[str, bool]:
 def test_a_second_run_on_the_same_config_loads_no_detector_and_finds_the_same(generated):
     assert _check_imports(generated) == ("[]", False)  # the session's run judged the URL already
     config = generated / "mlgitops.yaml"
-    config.write_text(config.read_text().replace("https://github.com/", "https://deploy:s3cr3tPassw0rd@github.com/"))
+    text = config.read_text()
+    config.write_text(text.replace("https://github.com/", "https://gitlab.example.com/"))
+    assert _check_imports(generated) == ("[]", True)  # a new value: judged by the detector
+    assert _check_imports(generated) == ("[]", False)  # the same verdict, from the cache
+    config.write_text(text.replace("https://github.com/", "https://deploy:s3cr3tPassw0rd@github.com/"))
     findings, loaded = _check_imports(generated)
-    assert loaded and "secret-in-value" in findings  # a new value: judged by the detector
-    assert _check_imports(generated) == (findings, False)  # the same verdict, from the cache
+    assert loaded and "secret-in-value" in findings
+    assert _check_imports(generated) == (findings, True)  # a run with errors keeps nothing, verdicts neither

@@ -108,7 +108,7 @@ SecretKind = Callable[[object], "str | None"]  # report.secrets.secret_kind, or 
 
 
 def parse_config(path: str, raw: bytes, judge: SecretKind = secret_kind) -> tuple[Config | None, list[Finding]]:
-    """mlgitops.yaml, validated; judge says what credential a value holds (tree/cache.py's secret_verdicts
+    """mlgitops.yaml, validated; judge says what credential a value holds (tree/cache.py's SecretVerdicts
     keeps report.secrets' verdicts, so that a run on values judged before loads no secret detector)."""
     doc, findings = yamlsource.load(path, raw)
     if doc is None or findings:

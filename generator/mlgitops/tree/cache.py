@@ -39,7 +39,6 @@ import json
 import marshal
 import os
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 from mlgitops.kube.kustomize import file_fingerprint
@@ -305,27 +304,32 @@ def _detector_identity() -> str:
     return "\n".join(out)
 
 
-def secret_verdicts(root: Path, enabled: bool = True, writable: bool = True) -> Callable[[object], str | None]:
+class SecretVerdicts:
     """report.secrets.secret_kind, its verdicts kept in this cache (secrets/, keyed by the value, mlgitops's code
     and detect-secrets' files; signed like every entry): the detector, whose import costs ~0.2 s of CPU (it
     imports requests), loads only for a value not judged before. A kept verdict is that function's own answer,
-    so the scan is the same; an entry that does not verify is a miss and the value is judged again. writable:
-    False for a run that writes nothing (generate --check)."""
-    store = Store(root, "secrets", enabled)
+    so the scan is the same; an entry that does not verify is a miss and the value is judged again. New
+    verdicts are kept by save(), which a run calls only where it keeps its other results (a failed or
+    read-only run leaves the cache as it was)."""
 
-    def judge(value: object) -> str | None:
-        if not isinstance(value, str) or not store.enabled:
+    def __init__(self, root: Path, enabled: bool = True):
+        self.store = Store(root, "secrets", enabled)
+        self.judged: dict[str, str | None] = {}  # by digest: verdicts the cache did not have
+
+    def __call__(self, value: object) -> str | None:
+        if not isinstance(value, str) or not self.store.enabled:
             return secret_kind(value)
         digest = key("secret kind", code_fingerprint(), _detector_identity(), value)
-        hit = store.get(digest)
+        hit = self.store.get(digest)
         if hit is not None:
             return json.loads(hit)
-        kind = secret_kind(value)
-        if writable:
-            store.put(digest, json.dumps(kind).encode())
+        kind = self.judged[digest] = secret_kind(value)
         return kind
 
-    return judge
+    def save(self) -> None:
+        for digest, kind in self.judged.items():
+            self.store.put(digest, json.dumps(kind).encode())
+        self.judged.clear()
 
 
 class JsonStore:

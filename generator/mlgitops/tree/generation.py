@@ -77,7 +77,8 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
     tree and the findings are the same, and an entry's Model is parsed again only if asked for. Callers
     that read every Model (check, diff) keep the ones they render in this process.
     """
-    config, findings = load_config(repo, cache.secret_verdicts(repo.root, use_cache, store_cache))
+    verdicts = cache.SecretVerdicts(repo.root, use_cache)
+    config, findings = load_config(repo, verdicts)
     if config is None:
         return Generated(findings=findings)
     result = Generated(config, findings=[*findings, *config_findings(config.path, config.data, config.doc.position)])
@@ -109,6 +110,7 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)
+        verdicts.save()
     return result
 
 
