@@ -44,12 +44,21 @@ def test_a_broken_overlay_is_named_and_the_rest_of_its_batch_still_builds(genera
     assert len(results["overlays/prod/fraud-detector"].objects) == 9  # with its SLO PrometheusRule and dashboard
 
 
-def test_batches_never_mix_environments_and_stay_small():
-    overlays = [f"overlays/{env}/m{i:03}" for env in ("dev", "prod") for i in range(100)]
+@pytest.mark.parametrize(("models", "envs"), [(100, 2), (300, 3), (4, 3), (1, 3), (13, 1), (41, 4), (7, 5)])
+def test_batches_hold_one_unit_per_model_mix_environments_and_stay_small(models, envs):
+    names = [f"e{k}" for k in range(envs)]
+    overlays = [f"overlays/{env}/m{i:03}" for env in names for i in range(models) if (i + len(env)) % 7 or env == "e0"]
+    overlays += [f"overlays/{env}/m{i:03}/training" for env in names[:2] for i in range(0, models, 3)]
     groups = build.batches(overlays, size=40)
-    assert all(len({o.split("/")[1] for o in g}) == 1 for g in groups)
+    assert sorted(o for g in groups for o in g) == sorted(overlays)  # every overlay once
     assert max(len(g) for g in groups) <= 40
-    assert sorted(o for g in groups for o in g) == sorted(overlays)
+    assert all(len({o.split("/")[2] for o in g}) == len(g) for g in groups)  # objects are told apart by model
+    assert all(len({o.endswith("/training") for o in g}) == 1 for g in groups)  # training folders apart ...
+    assert all(len({o.split("/")[1] for o in g}) == 1 for g in groups if g[0].endswith("/training"))  # by env
+    serving = [o for o in overlays if not o.endswith("/training")]
+    assert sum(1 for g in groups if not g[0].endswith("/training")) == max(-(-len(serving) // 40), envs)  # fewest
+    if models >= 40 and envs > 1:  # serving batches mix the environments
+        assert all(len({o.split("/")[1] for o in g}) == envs for g in groups if not g[0].endswith("/training"))
 
 
 def test_garbage_from_kustomize_is_an_error_not_a_traceback(tmp_path, monkeypatch):

@@ -111,6 +111,33 @@ def test_crd_schema_files_are_named_by_kind_full_group_and_version():
         "prometheusrule-monitoring.coreos.com-v1.json"}
 
 
+def test_the_crd_fingerprint_changes_with_any_crd_file_and_only_then(tmp_path, monkeypatch):
+    """check's cache keys name the CRD schemas by their files' bytes (parsing them cost ~0.3 s of a warm check)."""
+    monkeypatch.setattr(kubeschemas, "_crd_root", lambda: tmp_path)
+    (tmp_path / "a-x.io-v1.json").write_text('{"type": "object"}')
+    (tmp_path / "b-x.io-v1.json").write_text('{"type": "string"}')
+    (tmp_path / "notes.md").write_text("not a schema")
+
+    def fingerprint() -> str:
+        kubeschemas.crd_fingerprint.cache_clear()
+        return kubeschemas.crd_fingerprint()
+
+    first = fingerprint()
+    assert fingerprint() == first
+    (tmp_path / "notes.md").write_text("still not a schema")
+    assert fingerprint() == first
+    seen = {first}
+    for change in ('{"type": "object", "x": 1}', '{"type": "object"} '):
+        (tmp_path / "a-x.io-v1.json").write_text(change)
+        seen.add(fingerprint())
+    (tmp_path / "a-x.io-v1.json").rename(tmp_path / "c-x.io-v1.json")
+    seen.add(fingerprint())
+    (tmp_path / "c-x.io-v1.json").unlink()
+    seen.add(fingerprint())
+    assert len(seen) == 5
+    kubeschemas.crd_fingerprint.cache_clear()
+
+
 def test_schemas_are_compiled_once_per_kind():
     schemas = kubeschemas.SchemaSet("1.33.0", strict=True)
     assert schemas.validator("v1", "ConfigMap") is schemas.validator("v1", "ConfigMap")

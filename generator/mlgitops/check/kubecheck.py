@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -27,13 +26,10 @@ class KubeCheck:
 
     def identity(self) -> str:
         """Everything about the schema set that can change a verdict, for cache keys."""
-        crds = hashlib.sha256()
-        for name, schema in sorted(kubeschemas.crd_schemas().items()):
-            crds.update(name.encode())
-            crds.update(repr(schema).encode())
         return (f"kubernetes-validate {metadata.version('kubernetes-validate')} "
                 f"yaml-rs {metadata.version('yaml-rs')} "
-                f"{self.options.kubernetes_version} strict skip={sorted(self.options.skip)} {crds.hexdigest()}")
+                f"{self.options.kubernetes_version} strict skip={sorted(self.options.skip)} "
+                f"{kubeschemas.crd_fingerprint()}")
 
     def check_many(self, batches: list[list[dict]]) -> list[list[Problem]]:
         return [self.check(objects) for objects in batches]

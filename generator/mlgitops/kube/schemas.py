@@ -23,6 +23,7 @@ Each (Kubernetes version, strictness, locations) is a SchemaSet; each schema is 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import json
 import re
@@ -145,6 +146,19 @@ def crd_schemas() -> dict[str, dict[str, Any]]:
     """Every hand-written CRD schema, by file name."""
     return {entry.name: json.loads(entry.read_text(encoding="utf-8"))
             for entry in _crd_root().iterdir() if entry.name.endswith(".json")}
+
+
+@functools.cache
+def crd_fingerprint() -> str:
+    """A hash of every hand-written CRD schema file, name and bytes: what decides crd_schemas(), without
+    parsing its 3.5 MB of JSON (a check answered from its cache needs this identity, not the schemas)."""
+    h = hashlib.sha256()
+    for entry in sorted(_crd_root().iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            for part in (entry.name.encode(), entry.read_bytes()):
+                h.update(len(part).to_bytes(8, "big"))
+                h.update(part)
+    return h.hexdigest()
 
 
 @functools.cache
