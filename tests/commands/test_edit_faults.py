@@ -3,6 +3,8 @@ usage error, a killed edit's temp file is found and removed, a read-only command
 
 from __future__ import annotations
 
+import os
+
 from conftest import run_cli, snapshot
 
 
@@ -61,14 +63,14 @@ def test_when_the_lock_cannot_be_taken_nothing_is_edited(generated, capsys, monk
     # a repository root nobody may write in (as root, chmod would not stop us: the lock's open fails instead)
     from mlgitops.tree import writer
 
-    real_open = open
+    real_open = os.open
 
     def no_lock(path, *args, **kwargs):
         if str(path).endswith(writer.LOCK_FILE):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(writer, "open", no_lock, raising=False)
+    monkeypatch.setattr(os, "open", no_lock)
     before = snapshot(generated)
     result = run_cli(capsys, "set", "house-prices", "serving.replicas=4", "--repo", str(generated))
     assert result.code == 2

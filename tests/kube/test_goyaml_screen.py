@@ -108,6 +108,8 @@ CASES = {
     "a byte order mark inside the stream": "a: 1\n---\n\ufeffb: 2",
     "a duplicate key": "a: 1\na: 2\n---\nb: 1",
     "a merge key": "base: &b {k: v}\n---\nd:\n  <<: {k: w}",
+    "a block scalar at the top of a document, its text at column 0 (Go: indentation 1 at least)":
+        "\n---\n--- |\na: true\n\n---\n",
     "nested too deep for the screen's line rule": "a:\n" + "".join(" " * (2 * i) + f"k{i}:\n" for i in range(90)),
 }
 
@@ -118,6 +120,16 @@ def test_hostile_streams_read_as_their_documents_one_by_one(text):
     alone = [manifests.parse_document(chunk, "", i, line) for i, (line, chunk) in enumerate(manifests.split_stream(text))]
     assert [repr(_reading(d)) for d in whole] == [repr(_reading(d)) for d in alone]
     assert _screened(text) == _one_by_one(text)
+
+
+def test_a_block_scalar_at_the_top_of_a_document_reads_as_go_reads_it():
+    """libyaml (and so go-yaml v2) indents a block scalar's content by 1 at least, also at the top of a document:
+    `a: true` at column 0 is not its text, and Go's Unmarshal reads only the first node, "" (yaml-rs reads
+    "a: true\n"). Found by the stream property above."""
+    for text in ("--- |\na: true\n", "\n---\n--- |\na: true\n\n---\n", "--- >\nx\n"):
+        assert [d.data for d in manifests.parse_stream(text) if d.text.strip()] == [""], text
+        assert _screened(text) == _one_by_one(text)
+    assert manifests.parse_stream("--- |\n a: true\n")[0].data == "a: true\n"
 
 
 def test_a_block_scalar_ending_a_document_keeps_no_line_break_go_does_not_see():

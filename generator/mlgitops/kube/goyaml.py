@@ -197,6 +197,10 @@ _TAB = re.compile(r"(?:^|[-?:])[ ]*\t", re.MULTILINE)  # a tab where Go may refu
 # Nesting: block collections nest at most one level per column of a line's leading run of spaces and
 # `- ` (plus two), so a document without a run this long stays far below yamlexact.MAX_DEPTH.
 _DEEP = re.compile(r"\n[ -]{150}")
+# A block scalar at the top of a document (`--- |`, or `|` alone on the first line): Go (libyaml) gives its
+# content an indentation of at least 1, yaml-rs takes lines at column 0 too (`--- |` then `a: true`: Go reads
+# "", yaml-rs "a: true\n"). Found by tests/kube/test_goyaml_screen.py's stream property.
+_TOP_BLOCK = re.compile(r"\n(?:---[ \t]+)?[|>]")
 
 
 def first_unreadable(text: str) -> int | None:
@@ -234,7 +238,7 @@ def needs_exact(text: str) -> bool:
     if odd_characters(text):
         return True
     text = "\n" + text
-    if _has_marker(text) or _DEEP.search(text):
+    if _has_marker(text) or _DEEP.search(text) or _TOP_BLOCK.search(text):
         return True
     return _odd_tokens(text)
 
@@ -265,7 +269,7 @@ def screen(text: str) -> bool:
     Every check of needs_exact() is local to a line or a word, and documents are whole lines apart, so
     one pass over the stream finds whatever any document holds; each check here finds at least what its
     counterpart in needs_exact() finds: any character beyond printable ASCII and LF (odd_characters),
-    the same _DEEP and _KEY, the same words (_TOKENS), and in each distinct word what _ZERO, _ANCHOR,
+    the same _DEEP, _KEY and _TOP_BLOCK, the same words (_TOKENS), and in each distinct word what _ZERO, _ANCHOR,
     _FLOW and _MARKERS look for (a comma, [ or { anywhere in a word counts: they are _ZERO's and
     _ANCHOR's separators too). Not covered: the end of each document (an empty block scalar there),
     which the caller checks per document with ends_in_block_header(). tests/kube/test_goyaml_screen.py
@@ -277,7 +281,7 @@ def screen(text: str) -> bool:
     # repeat most of theirs (64 documents of 2,000 lines hold ~200 distinct ones), and splitting the lines
     # costs half as much as splitting the words of the whole text.
     text = "\n" + "\n".join(set(text.split("\n")))
-    if _DEEP.search(text) or _KEY.search(text):
+    if _DEEP.search(text) or _KEY.search(text) or _TOP_BLOCK.search(text):
         return True
     words = set(text.split())  # ~1,000 distinct words in 6,000 generated documents
     if not _TOKENS.isdisjoint(words):
