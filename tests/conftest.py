@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from unittest import mock
 import pytest
 from hypothesis import settings
 from mlgitops.cli import main
+from mlgitops.spec.import_text import spec_text
 from mlgitops.tree import cache
 
 # Hypothesis profiles. "thorough" (the default: `make test`, .ci/run) runs every property with the examples its
@@ -51,6 +53,16 @@ def run_cli(capsys, *args: str) -> Run:
     code = main(list(args))
     captured = capsys.readouterr()
     return Run(code, captured.out, captured.err)
+
+
+def spec_text_once(memo: dict[bytes, str], spec, sources, findings, environments) -> str:
+    """import_text.spec_text through memo: a pure function of its arguments, written once for each distinct
+    one (the key is their pickle: types, values and shared objects, what the YAML dumper sees). The importer's
+    mutation tests import many inputs that give the very same model, findings and all (about half of them)."""
+    key = pickle.dumps((spec, sources, findings, environments))
+    if key not in memo:
+        memo[key] = spec_text(spec, sources, findings, environments)
+    return memo[key]
 
 
 def make_repo(path: Path, models=EXAMPLES) -> Path:
