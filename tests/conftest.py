@@ -55,6 +55,18 @@ def run_cli(capsys, *args: str) -> Run:
     return Run(code, captured.out, captured.err)
 
 
+IMPORT_CASES = ROOT / "tests" / "cases" / "import"
+# The corpus inputs the importer's mutation tests take in the fast loop (one serving, one training manifest):
+# the others repeat the same mutations on other manifests and are slow (make test and .ci/run run them all).
+IMPORT_FAST = ("triton", "pytorchjob")
+
+
+def import_inputs() -> list:
+    """Every corpus input of tests/cases/import as a parameter named after its case, slow but IMPORT_FAST."""
+    return [pytest.param(p, id=p.parent.name, marks=() if p.parent.name in IMPORT_FAST else pytest.mark.slow)
+            for p in sorted(IMPORT_CASES.glob("*/input.yaml"))]
+
+
 def spec_text_once(memo: dict[bytes, str], spec, sources, findings, environments) -> str:
     """import_text.spec_text through memo: a pure function of its arguments, written once for each distinct
     one (the key is their pickle: types, values and shared objects, what the YAML dumper sees). The importer's

@@ -11,18 +11,15 @@ would vanish here.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import spec_text_once
+from conftest import import_inputs, spec_text_once
 from mlgitops.kube.manifests import parse_stream
 from mlgitops.spec.import_objects import pointer
 from mlgitops.spec.importer import import_documents
 
-CASES = Path(__file__).resolve().parents[1] / "cases/import"
-INPUTS = sorted(CASES.glob("*/input.yaml"))
 PROBE = "zz-probe-field"
 # Maps whose keys are data, not fields: a key added there is a label, an annotation, a selector term. They are
 # carried as a whole where the spec has them (labels, annotations, nodeSelector, podAnnotations), and a key
@@ -59,7 +56,7 @@ def _covered(reported: set[str], at: str) -> bool:
     return "" in reported
 
 
-@pytest.mark.parametrize("source", INPUTS, ids=[p.parent.name for p in INPUTS])
+@pytest.mark.parametrize("source", import_inputs())
 def test_a_field_added_anywhere_is_carried_or_reported(source):
     docs = [d.data for d in parse_stream(source.read_text(), "input.yaml") if isinstance(d.data, dict)]
     imported, _ = import_documents(parse_stream(_text(docs), "input.yaml"))
