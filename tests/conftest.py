@@ -142,16 +142,21 @@ def repo(tmp_path) -> Path:
 def generated_once(tmp_path_factory, _private_cache) -> Path:
     """The example repository generated once per test process (its cache in the session's cache home);
     tests get a copy (`generated`)."""
-    repo = make_repo(tmp_path_factory.mktemp("generated-once") / "repo")
+    return generate_in_session(make_repo(tmp_path_factory.mktemp("generated-once") / "repo"), _private_cache)
+
+
+def generate_in_session(repo: Path, session_cache: Path) -> Path:
+    """repo generated, its cache in the session's cache home (session_cache: the `_private_cache` fixture),
+    for tests to take copies of (`copy_repo`)."""
     out, err = io.StringIO(), io.StringIO()
-    with mock.patch.dict(os.environ, _cache_env(_private_cache)), contextlib.redirect_stdout(out), \
+    with mock.patch.dict(os.environ, _cache_env(session_cache)), contextlib.redirect_stdout(out), \
             contextlib.redirect_stderr(err):
         code = main(["generate", "--repo", str(repo)])
     assert code == 0, err.getvalue()
     return repo
 
 
-def _copy(source: Path, repo: Path, session_cache: Path) -> Path:
+def copy_repo(source: Path, repo: Path, session_cache: Path) -> Path:
     """source (a repository of the session, its cache in the session's cache home) copied to repo, mtimes
     included, with a copy of its cache (entries and key) in this test's cache home."""
     shutil.copytree(source, repo, symlinks=True, dirs_exist_ok=True)
@@ -168,7 +173,7 @@ def generated(repo, generated_once, _private_cache) -> Path:
     """A repository whose tree has been generated: a copy of `generated_once`, mtimes included, with a copy
     of its cache (entries and key) in this test's cache home, so each test may change the tree or the cache
     freely and sees what a fresh `generate` would have left."""
-    return _copy(generated_once, repo, _private_cache)
+    return copy_repo(generated_once, repo, _private_cache)
 
 
 @pytest.fixture(scope="session")
@@ -191,4 +196,4 @@ def checked(repo, checked_once, _private_cache) -> Path:
     """`generated` whose cache also holds the check result of every unit (a copy of `checked_once`'s): a
     check builds only the units a test changes. For tests about what check finds, not about the cache or a
     cold check (those take `generated`)."""
-    return _copy(checked_once, repo, _private_cache)
+    return copy_repo(checked_once, repo, _private_cache)
