@@ -33,8 +33,9 @@ def examples(n: int) -> int:
 
 
 def pytest_collection_modifyitems(items):
-    """The slow tests first (order otherwise kept): under pytest-xdist the long ones then start at once on
-    every worker and short ones fill in at the end, instead of one worker finishing a long test alone."""
+    """The slow tests first (order otherwise kept), so the long ones start early: pytest-xdist (--dist
+    worksteal) hands each worker a contiguous share of this order, and a worker out of tests takes the end of
+    the longest queue, so no worker waits long for another at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 ROOT = Path(__file__).resolve().parent.parent
