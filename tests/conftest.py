@@ -7,6 +7,7 @@ import io
 import os
 import pickle
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -123,11 +124,19 @@ def _private_cache(tmp_path_factory):
             os.environ[name] = value
 
 
+@pytest.fixture(scope="session")
+def _test_cache_homes(tmp_path_factory) -> Path:
+    """The folder of the tests' cache homes (`_test_cache`), one per test process."""
+    return tmp_path_factory.mktemp("test-caches")
+
+
 @pytest.fixture(autouse=True)
-def _test_cache(tmp_path_factory, monkeypatch) -> Path:
+def _test_cache(_test_cache_homes, monkeypatch) -> Path:
     """Each test its own cache home and key file: under pytest-xdist one worker runs many tests, and a test
-    that deletes, replaces or forges cache entries must not change what the next one finds."""
-    folder = tmp_path_factory.mktemp("test-cache")
+    that deletes, replaces or forges cache entries must not change what the next one finds. A mkdtemp
+    (mode 0700) in a folder of their own: tmp_path_factory.mktemp numbers each new folder by listing every
+    earlier one, which grows quadratically over a worker's ~2,000 tests (seconds of CPU, mostly getdents)."""
+    folder = Path(tempfile.mkdtemp(dir=_test_cache_homes))
     for name, value in _cache_env(folder).items():
         monkeypatch.setenv(name, value)
     return folder
