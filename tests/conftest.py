@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import pickle
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -13,6 +15,7 @@ from unittest import mock
 import pytest
 from hypothesis import settings
 from mlgitops.cli import main
+from mlgitops.spec.import_text import spec_text
 from mlgitops.tree import cache
 
 # Hypothesis profiles. "thorough" (the default: `make test`, .ci/run) runs every property with the examples its
@@ -31,8 +34,9 @@ def examples(n: int) -> int:
 
 
 def pytest_collection_modifyitems(items):
-    """The slow tests first (order otherwise kept): under pytest-xdist the long ones then start at once on
-    every worker and short ones fill in at the end, instead of one worker finishing a long test alone."""
+    """The slow tests first (order otherwise kept), so the long ones start early: pytest-xdist (--dist
+    worksteal) hands each worker a contiguous share of this order, and a worker out of tests takes the end of
+    the longest queue, so no worker waits long for another at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +55,28 @@ def run_cli(capsys, *args: str) -> Run:
     code = main(list(args))
     captured = capsys.readouterr()
     return Run(code, captured.out, captured.err)
+
+
+IMPORT_CASES = ROOT / "tests" / "cases" / "import"
+# The corpus inputs the importer's mutation tests take in the fast loop (one serving, one training manifest):
+# the others repeat the same mutations on other manifests and are slow (make test and .ci/run run them all).
+IMPORT_FAST = ("triton", "pytorchjob")
+
+
+def import_inputs() -> list:
+    """Every corpus input of tests/cases/import as a parameter named after its case, slow but IMPORT_FAST."""
+    return [pytest.param(p, id=p.parent.name, marks=() if p.parent.name in IMPORT_FAST else pytest.mark.slow)
+            for p in sorted(IMPORT_CASES.glob("*/input.yaml"))]
+
+
+def spec_text_once(memo: dict[bytes, str], spec, sources, findings, environments) -> str:
+    """import_text.spec_text through memo: a pure function of its arguments, written once for each distinct
+    one (the key is their pickle: types, values and shared objects, what the YAML dumper sees). The importer's
+    mutation tests import many inputs that give the very same model, findings and all (about half of them)."""
+    key = pickle.dumps((spec, sources, findings, environments))
+    if key not in memo:
+        memo[key] = spec_text(spec, sources, findings, environments)
+    return memo[key]
 
 
 def make_repo(path: Path, models=EXAMPLES) -> Path:
@@ -98,11 +124,19 @@ def _private_cache(tmp_path_factory):
             os.environ[name] = value
 
 
+@pytest.fixture(scope="session")
+def _test_cache_homes(tmp_path_factory) -> Path:
+    """The folder of the tests' cache homes (`_test_cache`), one per test process."""
+    return tmp_path_factory.mktemp("test-caches")
+
+
 @pytest.fixture(autouse=True)
-def _test_cache(tmp_path_factory, monkeypatch) -> Path:
+def _test_cache(_test_cache_homes, monkeypatch) -> Path:
     """Each test its own cache home and key file: under pytest-xdist one worker runs many tests, and a test
-    that deletes, replaces or forges cache entries must not change what the next one finds."""
-    folder = tmp_path_factory.mktemp("test-cache")
+    that deletes, replaces or forges cache entries must not change what the next one finds. A mkdtemp
+    (mode 0700) in a folder of their own: tmp_path_factory.mktemp numbers each new folder by listing every
+    earlier one, which grows quadratically over a worker's ~2,000 tests (seconds of CPU, mostly getdents)."""
+    folder = Path(tempfile.mkdtemp(dir=_test_cache_homes))
     for name, value in _cache_env(folder).items():
         monkeypatch.setenv(name, value)
     return folder
@@ -118,16 +152,21 @@ def repo(tmp_path) -> Path:
 def generated_once(tmp_path_factory, _private_cache) -> Path:
     """The example repository generated once per test process (its cache in the session's cache home);
     tests get a copy (`generated`)."""
-    repo = make_repo(tmp_path_factory.mktemp("generated-once") / "repo")
+    return generate_in_session(make_repo(tmp_path_factory.mktemp("generated-once") / "repo"), _private_cache)
+
+
+def generate_in_session(repo: Path, session_cache: Path) -> Path:
+    """repo generated, its cache in the session's cache home (session_cache: the `_private_cache` fixture),
+    for tests to take copies of (`copy_repo`)."""
     out, err = io.StringIO(), io.StringIO()
-    with mock.patch.dict(os.environ, _cache_env(_private_cache)), contextlib.redirect_stdout(out), \
+    with mock.patch.dict(os.environ, _cache_env(session_cache)), contextlib.redirect_stdout(out), \
             contextlib.redirect_stderr(err):
         code = main(["generate", "--repo", str(repo)])
     assert code == 0, err.getvalue()
     return repo
 
 
-def _copy(source: Path, repo: Path, session_cache: Path) -> Path:
+def copy_repo(source: Path, repo: Path, session_cache: Path) -> Path:
     """source (a repository of the session, its cache in the session's cache home) copied to repo, mtimes
     included, with a copy of its cache (entries and key) in this test's cache home."""
     shutil.copytree(source, repo, symlinks=True, dirs_exist_ok=True)
@@ -144,7 +183,7 @@ def generated(repo, generated_once, _private_cache) -> Path:
     """A repository whose tree has been generated: a copy of `generated_once`, mtimes included, with a copy
     of its cache (entries and key) in this test's cache home, so each test may change the tree or the cache
     freely and sees what a fresh `generate` would have left."""
-    return _copy(generated_once, repo, _private_cache)
+    return copy_repo(generated_once, repo, _private_cache)
 
 
 @pytest.fixture(scope="session")
@@ -167,4 +206,4 @@ def checked(repo, checked_once, _private_cache) -> Path:
     """`generated` whose cache also holds the check result of every unit (a copy of `checked_once`'s): a
     check builds only the units a test changes. For tests about what check finds, not about the cache or a
     cold check (those take `generated`)."""
-    return _copy(checked_once, repo, _private_cache)
+    return copy_repo(checked_once, repo, _private_cache)

@@ -11,7 +11,7 @@ import subprocess
 import emulated_engines as emu
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import copy_repo, generate_in_session, make_repo, run_cli
 
 SERVING = ("Deployment", "Service", "ServiceAccount", "NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler")
 
@@ -26,13 +26,19 @@ def _with_claim(repo) -> None:
     spec.write_text(spec.read_text().replace("    replicas: 2\n", "    replicas: 2\n    storage: {size: 5Gi, accessMode: ReadOnlyMany, readOnly: true, dataSource: {kind: VolumeSnapshot, name: hp}}\n", 1))
 
 
-@pytest.fixture
-def both(repo, capsys):
+@pytest.fixture(scope="module")
+def both_once(tmp_path_factory, _private_cache):
+    """The examples with both engines and a claim, generated once per test process (`both` copies it)."""
+    repo = make_repo(tmp_path_factory.mktemp("both-engines") / "repo")
     _both(repo)
     _with_claim(repo)
-    result = run_cli(capsys, "generate", "--repo", str(repo))
-    assert result.code == 0, result.err
-    return repo
+    return generate_in_session(repo, _private_cache)
+
+
+@pytest.fixture
+def both(repo, both_once, _private_cache):
+    """A copy of `both_once` with its cache: what generating there would have left, for each test to change."""
+    return copy_repo(both_once, repo, _private_cache)
 
 
 def _built(repo, overlay: str) -> list[dict]:

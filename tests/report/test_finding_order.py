@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import pickle
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from conftest import make_repo
@@ -39,13 +39,14 @@ def test_findings_tied_on_place_and_message_print_the_same_in_any_arrival_order(
 
 
 def test_findings_tied_on_place_and_message_print_the_same_in_every_process():
-    """The formats deduplicate through a set, whose order follows string hashes: a new one per process."""
-    script = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
-              "from test_finding_order import TIED\n"
+    """The formats deduplicate through a set, whose order follows string hashes: a new one per process. TIED
+    reaches each process pickled on stdin (its strings are hashed there, with that process's seed): importing
+    this module would import conftest, pytest, hypothesis and the whole CLI in each, 8x over."""
+    script = ("import pickle, sys\n"
               "from mlgitops.report.formats import FORMATS\n"
-              "print(''.join(FORMATS[f](TIED) for f in sorted(FORMATS)))\n")
-    outputs = {subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent),
-                               str(Path(__file__).parent.parent)], check=True, text=True,
+              "tied = pickle.load(sys.stdin.buffer)\n"
+              "print(''.join(FORMATS[f](tied) for f in sorted(FORMATS)))\n")
+    outputs = {subprocess.run([sys.executable, "-c", script], input=pickle.dumps(TIED), check=True,
                               capture_output=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
                for seed in range(8)}
     assert len(outputs) == 1, f"{len(outputs)} different outputs for one set of findings"

@@ -11,18 +11,15 @@ would vanish here.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from conftest import import_inputs, spec_text_once
 from mlgitops.kube.manifests import parse_stream
 from mlgitops.spec.import_objects import pointer
-from mlgitops.spec.import_text import spec_text
 from mlgitops.spec.importer import import_documents
 
-CASES = Path(__file__).resolve().parents[1] / "cases/import"
-INPUTS = sorted(CASES.glob("*/input.yaml"))
 PROBE = "zz-probe-field"
 # Maps whose keys are data, not fields: a key added there is a label, an annotation, a selector term. They are
 # carried as a whole where the spec has them (labels, annotations, nodeSelector, podAnnotations), and a key
@@ -59,18 +56,18 @@ def _covered(reported: set[str], at: str) -> bool:
     return "" in reported
 
 
-@pytest.mark.parametrize("source", INPUTS, ids=[p.parent.name for p in INPUTS])
+@pytest.mark.parametrize("source", import_inputs())
 def test_a_field_added_anywhere_is_carried_or_reported(source):
     docs = [d.data for d in parse_stream(source.read_text(), "input.yaml") if isinstance(d.data, dict)]
     imported, _ = import_documents(parse_stream(_text(docs), "input.yaml"))
     read = {o.doc.index for model in imported for o in model.objects if not o.prefix}
-    silent = []
+    silent, texts = [], {}
     for i in sorted(read):
         for at in _maps(docs[i]):
             mutated = [_with_probe(d, at) if j == i else d for j, d in enumerate(docs)]
             models, findings = import_documents(parse_stream(_text(mutated), "input.yaml"))
             said = " ".join(f.message for f in findings) + " ".join(
-                spec_text(m.spec, m.sources, m.findings, ["dev"]) for m in models)
+                spec_text_once(texts, m.spec, m.sources, m.findings, ["dev"]) for m in models)
             obj = next(o for m in models for o in m.objects if o.doc.index == i)
             if PROBE not in said and not _covered(obj.reported, pointer(*at, PROBE)):
                 silent.append(pointer(*at))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import copy_repo, generate_in_session
 from mlgitops.cli import main
 
 pytestmark = pytest.mark.slow  # one generate per case folder (120 of them); make test-fast leaves them out
@@ -84,16 +85,26 @@ def load_cases() -> list:
     return params
 
 
-def make_repo(root: Path) -> Path:
-    """mlgitops.yaml and the example specs, their tree generated, every file's mtime set in the past."""
+@pytest.fixture(scope="module")
+def generated_old(tmp_path_factory, _private_cache) -> Path:
+    """mlgitops.yaml and the example specs, their tree generated, every file's mtime set in the past: once
+    per test process (its cache in the session's cache home); each case gets a copy (`old_repo`)."""
+    root = tmp_path_factory.mktemp("invalid-specs") / "repo"
     root.mkdir(parents=True)
     shutil.copyfile(ROOT / "mlgitops.yaml", root / "mlgitops.yaml")
     shutil.copytree(ROOT / "models", root / "models")
-    assert main(["generate", "--repo", str(root)]) == 0
+    generate_in_session(root, _private_cache)
     for folder, _dirs, files in os.walk(root):
         for name in files:
             os.utime(Path(folder) / name, ns=(OLD_MTIME_NS, OLD_MTIME_NS))
     return root
+
+
+@pytest.fixture
+def old_repo(tmp_path, generated_old, _private_cache) -> Path:
+    """A copy of `generated_old` (mtimes kept) at {tmp}/repo, with a copy of its cache in this test's cache
+    home: what generating there would have left."""
+    return copy_repo(generated_old, tmp_path / "repo", _private_cache)
 
 
 def snapshot(top: Path) -> dict[str, tuple]:
@@ -125,8 +136,8 @@ def finding_lines(err: str) -> str:
 
 
 @pytest.mark.parametrize("case", load_cases())
-def test_bad_spec_is_refused_and_nothing_is_written(case: Case, tmp_path, capsys):
-    repo = make_repo(tmp_path / "repo")
+def test_bad_spec_is_refused_and_nothing_is_written(case: Case, old_repo, tmp_path, capsys):
+    repo = old_repo
     case.install(repo)
     capsys.readouterr()
     before = snapshot(tmp_path)
