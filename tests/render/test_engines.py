@@ -64,6 +64,22 @@ def test_flux_checks_that_a_kustomization_syncs_a_generated_unit(config):
     assert [f.message for f in found] == [message]
 
 
+def test_flux_checks_that_depends_on_names_a_kustomization_of_the_same_cluster(config):
+    env = config.environments[0]
+    a, b = flux.flux_kustomization(config, env, "a"), flux.flux_kustomization(config, env, "b")
+    a["spec"]["dependsOn"] = [{"name": b["metadata"]["name"]}]
+    path_a, path_b = (f"clusters/c/flux/{Unit(m, env.name).sync_file()}" for m in ("a", "b"))
+    generated = {Unit("a", env.name).folder, Unit("b", env.name).folder}
+    assert ENGINES["flux"].check(path_a, a, _view({path_a: a, path_b: b}, generated)) == []
+    elsewhere = f"clusters/other/flux/{Unit('b', env.name).sync_file()}"  # the same name, another cluster
+    found = ENGINES["flux"].check(path_a, a, _view({path_a: a, elsewhere: b}, generated))
+    assert [f.message for f in found] == [f"Kustomization a-{env.name} depends on b-{env.name}, which cluster "
+                                          "c/flux does not have"]
+    nameless = {"kind": "Kustomization", "metadata": {}}  # a hand-written object without a name: no crash
+    found = ENGINES["flux"].check(path_a, a, _view({path_a: a, "clusters/c/flux/x.yaml": nameless}, generated))
+    assert len(found) == 1
+
+
 def test_argocd_checks_that_its_applicationset_matches_only_generated_folders(config):
     env = config.environments[0]
     obj = argocd.application_set(config, env)

@@ -138,8 +138,7 @@ def flux_training_kustomization(config: Config, env: Environment, model: str) ->
 
 def _dependencies(path: str, obj: dict[str, Any], view: SyncView) -> list[Finding]:
     cluster = ClusterPath.at(path).folder
-    names = {o["metadata"]["name"] for p, o in view.objects.items()
-             if ClusterPath.at(p).folder == cluster and o.get("kind") == "Kustomization"}
+    names = view.names(cluster, "Kustomization")
     return [Finding("sync-object", f"Kustomization {obj['metadata']['name']} depends on {dep.get('name')}, which "
                     f"cluster {cluster} does not have", path, Position(1, 1))
             for dep in obj["spec"].get("dependsOn") or [] if dep.get("name") not in names]
