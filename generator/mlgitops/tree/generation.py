@@ -126,6 +126,10 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
     return result
 
 
+def _digests(found: object) -> bool:
+    return isinstance(found, tuple) and all(type(d) is bytes for d in found)
+
+
 class _CleanValues:
     """The values the secret detector found to hold no credential (their SHA-256, never the value), kept
     signed in the cache's secrets/ under mlgitops's code and detect-secrets' version: a run that meets
@@ -137,15 +141,9 @@ class _CleanValues:
         self.store = cache.Store(root, "secrets", enabled)
         version = secrets.detector_version() if enabled else None
         self.name = cache.key("clean values", cache.code_fingerprint(), version) if version is not None else ""
-        self.known: set[bytes] = set()
-        payload = self.store.get(self.name) if self.name else None
-        try:
-            found = marshal.loads(payload) if payload is not None else ()
-        except (ValueError, EOFError, TypeError):
-            found = ()
-        if isinstance(found, tuple) and all(type(d) is bytes for d in found):
-            self.known = set(found)
-            secrets.remember_clean(self.known)
+        found = cache.load_marshalled(self.store, self.name, _digests) if self.name else None
+        self.known: set[bytes] = set(found or ())
+        secrets.remember_clean(self.known)
 
     def save(self) -> None:
         found = secrets.found_clean()
