@@ -49,8 +49,8 @@ def handled() -> Any:
 
 
 def reset_in_child() -> None:
-    """In a forked worker: SIGINT ignored (the parent handles it), SIGTERM and SIGHUP end it (how a
-    multiprocessing pool terminates its workers), not the parent's handler."""
+    """In a forked worker: SIGINT ignored (the parent handles it), SIGTERM and SIGHUP end it at once,
+    not the parent's handler."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for each in SIGNALS[1:]:
         signal.signal(each, signal.SIG_DFL)
