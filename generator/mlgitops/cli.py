@@ -290,7 +290,9 @@ def export_cmd(directory: str, versions: tuple[str, ...], strict: bool | None) -
 def main(argv: list[str] | None = None) -> int:
     with interrupts.handled():
         try:
-            return _main(argv)
+            code = _main(argv)
+            interrupts.raise_if_received()  # the run finished, but it was interrupted: say so
+            return code
         except KeyboardInterrupt as exc:  # also when it lands while an error is being reported
             return _interrupted(exc)
 

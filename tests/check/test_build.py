@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT
 from mlgitops.check import build
 from mlgitops.kube import kustomize
+from mlgitops.report import interrupts
 from mlgitops.report.findings import FatalError
 
 OVERLAYS = sorted(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("overlays/*/*/kustomization.yaml"))
@@ -171,3 +172,68 @@ def test_a_cancelled_build_kills_what_runs_and_starts_nothing_more():
     assert _gone(running.pid)
     with pytest.raises(build.Cancelled):
         procs.run(kustomize.Command(("true",)))
+
+
+def _hanging_kustomize(tmp_path: Path, monkeypatch) -> Path:
+    """Every build hangs until killed; scratch folders go to the returned folder."""
+    script = tmp_path / "k.sh"
+    script.write_text("sleep 60\n")
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"sh {script}")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return scratch
+
+
+TWO_BATCHES = ["overlays/dev/a", "overlays/prod/a"]  # one model's two units: never in one batch
+
+
+def test_builds_dropped_unread_kill_their_builds_and_leave_no_scratch_folder(tmp_path, monkeypatch):
+    """A caller interrupted between starting the builds and reading them drops the Builds: that alone
+    stops the builds and removes the scratch folder (nobody may be left to close it)."""
+    scratch = _hanging_kustomize(tmp_path, monkeypatch)
+    builds = build.Builds(tmp_path, TWO_BATCHES, jobs=2)
+    procs = builds.procs
+    while len(procs._running) < 2:
+        threading.Event().wait(0.01)
+    running = [p.pid for p in procs._running]
+    assert [p.name[:15] for p in scratch.iterdir()] == ["mlgitops-build-"]
+    del builds
+    assert all(_gone(pid) for pid in running)
+    assert list(scratch.iterdir()) == []
+
+
+def test_an_interrupt_while_the_builds_start_undoes_the_start(tmp_path, monkeypatch):
+    """Ctrl-C landing while the batches are handed out is held back until the Builds owns everything it
+    made, then stops the builds and removes the scratch folder before it reaches the caller."""
+    scratch = _hanging_kustomize(tmp_path, monkeypatch)
+    real_submit = build.ThreadPoolExecutor.submit
+    procs = build.Processes()
+
+    def submit(pool, fn, *args):
+        future = real_submit(pool, fn, *args)
+        os.kill(os.getpid(), signal.SIGINT)  # between two batches
+        return future
+
+    monkeypatch.setattr(build.ThreadPoolExecutor, "submit", submit)
+    with interrupts.handled(), pytest.raises(KeyboardInterrupt):
+        build.Builds(tmp_path, TWO_BATCHES, jobs=2, procs=procs)
+    assert procs.cancelled
+    assert list(scratch.iterdir()) == []
+
+
+def test_build_all_interrupted_before_its_first_result_leaves_no_scratch_folder(tmp_path, monkeypatch):
+    scratch = _hanging_kustomize(tmp_path, monkeypatch)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            build.build_all(tmp_path, TWO_BATCHES, jobs=2)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert list(scratch.iterdir()) == []

@@ -14,7 +14,9 @@ Flux and Argo CD build each overlay alone; tests prove the batched output equals
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -22,13 +24,15 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import weakref
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops.kube import kustomize, manifests
 from mlgitops.render.units import Unit
+from mlgitops.report import interrupts
 from mlgitops.report.findings import FatalError
 
 INSTANCE = "app.kubernetes.io/instance"
@@ -144,7 +148,7 @@ def _aggregate(root: Path, overlays: list[str], scratch: str) -> Path:
     checkout can be checked), naming each overlay by a relative path (kustomize refuses absolute ones)."""
     digest = hashlib.sha256("\n".join(overlays).encode()).hexdigest()[:16]
     folder = Path(scratch) / digest
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(exist_ok=True)  # never the scratch folder again, once a cancelled build removed it
     here = os.path.realpath(folder)
     resources = "".join(f"- {os.path.relpath(os.path.realpath(root / o), here)}\n" for o in overlays)
     (folder / "kustomization.yaml").write_text(
@@ -221,57 +225,80 @@ class Builds:
     """Every batch handed to the pool at once (the builds start now, before anyone asks), the results
     yielded batch by batch in batch order, so the caller's checking overlaps the builds still running.
 
-    Closed early (or interrupted: Ctrl-C), it starts no further build, kills the running ones and removes
-    its scratch folder. Builds sharing `procs` are cancelled together (diff builds both sides at once:
-    Ctrl-C stops the one in the other thread too)."""
+    Closed early, interrupted (Ctrl-C) or dropped unread, it starts no further build, kills the running
+    ones and removes its scratch folder: the resources are registered before a signal can land (they are
+    made with signals held back) and released by a finalizer, so even a Builds its caller never got hold
+    of cleans up when it is dropped. Builds sharing `procs` are cancelled together (diff builds both sides
+    at once: Ctrl-C stops the one in the other thread too)."""
 
     def __init__(self, root: Path, overlays: list[str], jobs: int | None = None, progress=None,
                  procs: Processes | None = None):
-        argv = kustomize.build_argv()
         self.groups = batches(overlays)
-        jobs = jobs or os.cpu_count() or 1
         self.procs = procs or Processes()
         self.progress = progress
-        self.scratch = tempfile.mkdtemp(prefix="mlgitops-build-")
-        self.pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 and len(self.groups) > 1 else None
-        self.root, self.argv = root, argv
-        self.futures = [self.pool.submit(self._work, group) for group in self.groups] if self.pool else []
-        self.done = False
-        self._results = self._each()
-
-    def _work(self, group: list[str]) -> list[Built]:
-        return build_batch(self.root, group, self.argv, self.procs, self.scratch)
-
-    def _each(self) -> Generator[Built, None, None]:
+        self._ready: collections.deque[Built] = collections.deque()
+        self._next = 0  # the next batch to hand out
+        self._futures: list[Future[list[Built]]] = []
+        jobs = jobs or os.cpu_count() or 1
+        argv = kustomize.build_argv()
         try:
-            for i, group in enumerate(self.groups):
-                built = self.futures[i].result() if self.pool else self._work(group)
-                if self.progress:
-                    self.progress(len(built))
-                yield from built
-        except BaseException:
-            self.procs.cancel()
+            self._start(root, argv, jobs)
+        except BaseException:  # a signal held back while starting lands here: undo the start
+            if hasattr(self, "_release"):
+                self.close()
             raise
-        finally:
-            self._finish()
 
-    def _finish(self) -> None:
-        if self.pool:  # quick even when cancelled: queued work is dropped, running builds were killed
-            self.pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(self.scratch, ignore_errors=True)
-        self.done = True
+    def _start(self, root: Path, argv: list[str], jobs: int) -> None:
+        with interrupts.deferred():
+            self._held = _Held(self.procs, tempfile.mkdtemp(prefix="mlgitops-build-"))
+            self._release = weakref.finalize(self, self._held.release)
+            self._build = functools.partial(build_batch, root, argv=argv, procs=self.procs,
+                                            scratch=self._held.scratch)  # no reference to self: see _Held
+            if jobs > 1 and len(self.groups) > 1:
+                self._held.pool = ThreadPoolExecutor(max_workers=jobs)
+                self._futures = [self._held.pool.submit(self._build, group) for group in self.groups]
 
     def __iter__(self) -> Builds:
         return self
 
     def __next__(self) -> Built:
-        return next(self._results)
+        while not self._ready:
+            interrupts.raise_if_received()
+            if self._next == len(self.groups):
+                self._held.finished = True
+                self.close()
+                raise StopIteration
+            try:
+                built = self._futures[self._next].result() if self._held.pool else self._build(self.groups[self._next])
+            except BaseException:
+                self.close()
+                raise
+            self._next += 1
+            if self.progress:
+                self.progress(len(built))
+            self._ready.extend(built)
+        return self._ready.popleft()
 
     def close(self) -> None:
-        self._results.close()
-        if not self.done:  # never iterated: its builds run all the same
+        self._release()
+
+
+@dataclass
+class _Held:
+    """What a Builds holds that must not outlive it. Its own object, so the finalizer and the pool's
+    work keep no reference to the Builds (which would keep it alive)."""
+
+    procs: Processes
+    scratch: str
+    pool: ThreadPoolExecutor | None = None
+    finished: bool = False  # every result was read: the shared procs are left alone
+
+    def release(self) -> None:
+        if not self.finished:
             self.procs.cancel()
-            self._finish()
+        if self.pool:  # quick even when cancelled: queued work is dropped, running builds were killed
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progress=None,
@@ -283,4 +310,8 @@ def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progres
 def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None,
               procs: Processes | None = None) -> dict[str, Built]:
     """Build every overlay; results by overlay."""
-    return {b.overlay: b for b in build_iter(root, overlays, jobs, progress, procs)}
+    builds = Builds(root, overlays, jobs, progress, procs)
+    try:
+        return {b.overlay: b for b in builds}
+    finally:
+        builds.close()

@@ -18,6 +18,7 @@ EXIT_CODE = 130  # 128 + SIGINT, as shells report it
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 _received: list[int] = []  # the signal that interrupted this run, once one did
+_active: list[bool] = []  # [True] while handled() is in force
 
 
 def exit_code() -> int:
@@ -32,6 +33,15 @@ def _first(signum: Any, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def raise_if_received() -> None:
+    """At a safe point of a long loop (main thread only): the interrupt again if one arrived and the run
+    goes on. A signal's KeyboardInterrupt that lands while Python runs a finalizer or a callback of native
+    code is reported and dropped there, and the signals after it are ignored: without this, such a run
+    would go on to the end as if never interrupted."""
+    if _received and _active and threading.current_thread() is threading.main_thread():
+        raise KeyboardInterrupt
+
+
 @contextmanager
 def handled() -> Any:
     """Within: Ctrl-C, SIGTERM or SIGHUP raises KeyboardInterrupt once, then all three are ignored.
@@ -41,9 +51,11 @@ def handled() -> Any:
         return
     _received.clear()
     previous = {each: signal.signal(each, _first) for each in SIGNALS}
+    _active[:] = [True]
     try:
         yield
     finally:
+        _active.clear()
         for each, handler in previous.items():
             signal.signal(each, handler)
 

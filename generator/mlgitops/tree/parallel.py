@@ -21,9 +21,10 @@ import pickle
 import select
 import signal
 import struct
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing, suppress
 from dataclasses import dataclass
+from typing import Any
 
 from mlgitops.report import interrupts, secrets
 from mlgitops.report.findings import Finding, has_errors
@@ -36,6 +37,7 @@ CHUNKS_PER_WORKER = 8  # small enough chunks that one slow worker does not finis
 
 Rendered = tuple[str | None, Model | None, Tree, list[Finding]]  # name (None: an error stops it), model, files, findings
 _Chunk = list[tuple[str, bytes]]
+_Result = tuple[list[Rendered], set[bytes]]  # a chunk rendered, and the values its secret checks cleared
 _HEADER = struct.Struct("!Q")  # a result's length, before its pickled bytes
 
 
@@ -83,7 +85,7 @@ class _Worker:
     buffer: bytes = b""
 
 
-def _forked(chunks: list[_Chunk], config: Config, jobs: int) -> Iterator[tuple[int, tuple[list[Rendered], set[bytes]]]]:
+def _forked(chunks: list[_Chunk], config: Config, jobs: int) -> Generator[tuple[int, _Result], None, None]:
     """(chunk number, result) of every chunk, rendered by `jobs` forked workers; the workers are gone
     when this ends, however it ends."""
     pool: list[_Worker] = []
@@ -119,12 +121,13 @@ def _fds(pool: list[_Worker]) -> list[int]:
     return [fd for worker in pool for fd in (worker.tasks, worker.results)]
 
 
-def _schedule(chunks: list[_Chunk], config: Config, pool: list[_Worker]):
+def _schedule(chunks: list[_Chunk], config: Config, pool: list[_Worker]) -> Iterator[tuple[int, _Result]]:
     """Hand each idle worker the next chunk; yield each result as it arrives. A worker that dies with a
     chunk in hand (killed from outside) leaves that chunk to this process."""
     pending = iter(range(len(chunks)))
     busy = {worker.results: worker for worker in pool if _assign(worker, pending)}
     while busy:
+        interrupts.raise_if_received()
         ready, _, _ = select.select(list(busy), [], [])
         for fd in ready:
             worker = busy[fd]
@@ -152,7 +155,7 @@ def _assign(worker: _Worker, pending: Iterator[int]) -> bool:
     return True
 
 
-def _receive(worker: _Worker):
+def _receive(worker: _Worker) -> Any:
     """The worker's whole result once it has arrived, _NOT_YET while it is on its way, _GONE if the worker died."""
     data = os.read(worker.results, 1 << 20)
     if not data:
@@ -206,7 +209,7 @@ def _serve(chunks: list[_Chunk], config: Config, tasks: int, results: int) -> No
             rendered, clean = _render_chunk(chunks[chunk], config)
             result: object = (rendered, clean - sent)
             sent |= clean
-        except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+        except Exception as exc:  # sent to the parent, which raises it
             result = exc
         payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         _write_all(results, _HEADER.pack(len(payload)) + payload)

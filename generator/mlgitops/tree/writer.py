@@ -439,6 +439,7 @@ def _apply(root: Path, the_plan: Plan) -> None:
     current = ""
     try:
         for current, content in the_plan.write.items():
+            interrupts.raise_if_received()
             target = os.path.join(base, current)
             folder = os.path.dirname(target)
             if folder not in made:
