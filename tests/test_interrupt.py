@@ -5,9 +5,11 @@ temp file behind, and leave no kustomize process running."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,10 +24,32 @@ pytestmark = pytest.mark.slow  # subprocesses and signals end to end
 MODELS = 200
 
 
-def _start(repo: Path, tmp: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "TMPDIR": str(tmp), "CI": "1"}
-    return subprocess.Popen([sys.executable, "-m", "mlgitops", *args, "--repo", str(repo)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _start(repo: Path, tmp: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """mlgitops run with TMPDIR=tmp; its output goes to files (read by _finish), never to a pipe nobody
+    reads while the test waits (a full pipe would block the run before it reaches what the test waits for)."""
+    env = {**os.environ, "TMPDIR": str(tmp), "CI": "1", **(env or {})}
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - read back by _stderr; in pytest's TMPDIR, not tmp
+    proc = subprocess.Popen([sys.executable, "-m", "mlgitops", *args, "--repo", str(repo)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=err)
+    proc.err_file = err  # type: ignore[attr-defined]
+    return proc
+
+
+def _finish(proc: subprocess.Popen, timeout: float = 60) -> str:
+    """Wait for the run (killed after timeout, and the test fails); its stderr."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"still running after {timeout:.0f} s: {_stderr(proc)}")
+    return _stderr(proc)
+
+
+def _stderr(proc: subprocess.Popen) -> str:
+    err = proc.err_file  # type: ignore[attr-defined]
+    err.seek(0)
+    return err.read().decode(errors="replace")
 
 
 def _children(pid: int) -> set[int]:
@@ -57,48 +81,66 @@ def _running_under(path: Path) -> list[str]:
 
 def _wait_for(condition, proc: subprocess.Popen) -> None:
     while not condition():
-        assert proc.poll() is None, f"finished before it could be interrupted: {proc.communicate()}"
+        assert proc.poll() is None, f"finished before it could be interrupted: {_stderr(proc)}"
         time.sleep(0.01)
 
 
 def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    err = _finish(proc)
     return proc.returncode, err
 
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory) -> Path:
+    """MODELS specs, for the tests of generate (which generate into it)."""
     repo = tmp_path_factory.mktemp("interrupt") / "repo"
     synth.synthesize(repo, MODELS)
     return repo
 
 
-def test_ctrl_c_during_generate_exits_130_and_leaves_no_temp_file(synthesized, tmp_path):
-    proc = _start(synthesized, tmp_path, "generate")
-    _wait_for(lambda: (synthesized / ".mlgitops.lock").exists() or (synthesized / "base").exists(), proc)
+@pytest.fixture
+def fresh(synthesized, tmp_path_factory) -> Path:
+    """The specs, never generated: a generate of its own to interrupt."""
+    repo = tmp_path_factory.mktemp("fresh") / "repo"
+    shutil.copytree(synthesized, repo)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """MODELS specs and their generated tree, for the tests of check: a check of specs never generated
+    would only report the missing tree."""
+    repo = tmp_path_factory.mktemp("interrupt-generated") / "repo"
+    synth.synthesize(repo, MODELS)
+    scratch = tmp_path_factory.mktemp("interrupt-generate-tmp")
+    assert _start(repo, scratch, "generate").wait(timeout=300) == 0
+    return repo
+
+
+def test_ctrl_c_during_generate_exits_130_and_leaves_no_temp_file(fresh, tmp_path):
+    proc = _start(fresh, tmp_path, "generate")
+    _wait_for(lambda: (fresh / ".mlgitops.lock").exists() or (fresh / "base").exists(), proc)
     code, err = _interrupt(proc)
     assert code == 130, err
     assert "Traceback" not in err
     assert err.startswith("mlgitops: interrupted") or "\nmlgitops: interrupted" in err, err
-    assert list(synthesized.rglob("*.tmp")) == []
-    rerun = _start(synthesized, tmp_path, "generate")
+    assert list(fresh.rglob("*.tmp")) == []
+    rerun = _start(fresh, tmp_path, "generate")
     assert rerun.wait(timeout=300) == 0
-    check = _start(synthesized, tmp_path, "generate", "--check")
+    check = _start(fresh, tmp_path, "generate", "--check")
     assert check.wait(timeout=300) == 0  # re-running repaired whatever the interruption left
 
 
-def test_ctrl_c_during_check_kills_every_kustomize_and_exits_130(synthesized, tmp_path):
-    if not (synthesized / "base").exists():
-        assert _start(synthesized, tmp_path, "generate").wait(timeout=300) == 0
-    proc = _start(synthesized, tmp_path, "check", "--no-cache", "--jobs", "2")
+def test_ctrl_c_during_check_kills_every_kustomize_and_exits_130(generated, tmp_path):
+    proc = _start(generated, tmp_path, "check", "--no-cache", "--jobs", "2")
     _wait_for(lambda: bool(_children(proc.pid)), proc)  # kustomize builds are running
     code, err = _interrupt(proc)
     assert code == 130, err
     assert "Traceback" not in err
-    assert _running_under(synthesized) == [] and _running_under(tmp_path) == []
+    assert _running_under(generated) == [] and _running_under(tmp_path) == []
     assert list(tmp_path.iterdir()) == []  # the aggregate kustomizations' scratch folders
-    assert list(synthesized.rglob("*.tmp")) == []
+    assert list(generated.rglob("*.tmp")) == []
 
 
 def _alive(pid: int) -> bool:
@@ -109,48 +151,46 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
-def test_sigterm_during_check_cleans_up_as_ctrl_c_does(synthesized, tmp_path, signum):
+def test_sigterm_during_check_cleans_up_as_ctrl_c_does(generated, tmp_path, signum):
     """A CI job cancelled (GitHub Actions, `timeout`) sends SIGTERM: the kustomize builds must die with
     the run, not live on as orphans, and their scratch folders must go; the exit code is 128 + the signal."""
-    if not (synthesized / "base").exists():
-        assert _start(synthesized, tmp_path, "generate").wait(timeout=300) == 0
-    proc = _start(synthesized, tmp_path, "check", "--no-cache", "--jobs", "2")
+    proc = _start(generated, tmp_path, "check", "--no-cache", "--jobs", "2")
     _wait_for(lambda: any("kustomize" in Path(f"/proc/{c}/cmdline").read_text(errors="replace")
                           for c in _children(proc.pid) if _alive(c)), proc)
     builds = _children(proc.pid)
     proc.send_signal(signum)
-    _, err = proc.communicate(timeout=60)
+    err = _finish(proc)
     assert proc.returncode == 128 + signum, err
     assert "Traceback" not in err
     assert "mlgitops: interrupted" in err
     assert [pid for pid in builds if _alive(pid)] == []
-    assert _running_under(synthesized) == [] and _running_under(tmp_path) == []
+    assert _running_under(generated) == [] and _running_under(tmp_path) == []
     assert list(tmp_path.iterdir()) == []  # no mlgitops-build-* scratch folder left
-    assert list(synthesized.rglob("*.tmp")) == []
+    assert list(generated.rglob("*.tmp")) == []
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="on one CPU generate renders without workers to stop")
-def test_sigterm_during_generate_exits_143_and_leaves_no_temp_file(synthesized, tmp_path):
+def test_sigterm_during_generate_exits_143_and_leaves_no_temp_file(fresh, tmp_path):
     """generate renders in forked workers: they end with the run (a pool terminates them by SIGTERM)."""
-    proc = _start(synthesized, tmp_path, "generate")
+    proc = _start(fresh, tmp_path, "generate")
     _wait_for(lambda: bool(_children(proc.pid)), proc)  # the render workers are running
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    err = _finish(proc)
     assert proc.returncode in (143, 0), err  # 0: it finished before the signal landed
     assert "Traceback" not in err
-    assert list(synthesized.rglob("*.tmp")) == []
+    assert list(fresh.rglob("*.tmp")) == []
     assert _children(proc.pid) == set()
 
 
-def test_a_second_ctrl_c_does_not_interrupt_the_cleanup(synthesized, tmp_path):
-    proc = _start(synthesized, tmp_path, "check", "--no-cache", "--jobs", "2")
+def test_a_second_ctrl_c_does_not_interrupt_the_cleanup(generated, tmp_path):
+    proc = _start(generated, tmp_path, "check", "--no-cache", "--jobs", "2")
     _wait_for(lambda: bool(_children(proc.pid)), proc)
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)
     code, err = _interrupt(proc)
     assert code == 130, err
     assert "Traceback" not in err
-    assert _running_under(synthesized) == []
+    assert _running_under(generated) == []
 
 
 def test_ctrl_c_while_the_modules_are_imported_is_quiet_too():
@@ -199,13 +239,11 @@ def test_ctrl_c_during_diff_stops_the_builds_of_both_sides(tmp_path):
                       f'if [ -n "$old" ]; then touch {started}; i=0\n'
                       '  while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; exit 1\nfi\n'
                       f'exec {kubectl} kustomize "$@"\n')
-    env = {**os.environ, "TMPDIR": str(scratch), "CI": "1", "MLGITOPS_KUSTOMIZE": f"sh {script}"}
-    proc = subprocess.Popen([sys.executable, "-m", "mlgitops", "diff", "--base", "HEAD", "--no-cache",
-                             "--repo", str(repo)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _start(repo, scratch, "diff", "--base", "HEAD", "--no-cache", env={"MLGITOPS_KUSTOMIZE": f"sh {script}"})
     try:
         _wait_for(started.exists, proc)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)  # without the cancel it waits the base side's full minute
+        err = _finish(proc, timeout=30)  # without the cancel it waits the base side's full minute
     finally:
         proc.kill()
     assert proc.returncode == 130, err
