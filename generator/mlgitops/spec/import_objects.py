@@ -85,6 +85,12 @@ def pointer(*steps: str | int) -> str:
     return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in steps)
 
 
+def steps(at: str) -> list[str]:
+    """A JSON pointer's steps, unescaped (`steps(pointer(*path))` is path as strings; dig reads a digit
+    step as a list index)."""
+    return [s.replace("~1", "/").replace("~0", "~") for s in at[1:].split("/")] if at else []
+
+
 # What the API server writes into an object (`kubectl get -o yaml`), never part of what a team deploys.
 SERVER_SET = ("/status", "/metadata/uid", "/metadata/resourceVersion", "/metadata/generation",
               "/metadata/creationTimestamp", "/metadata/managedFields", "/metadata/selfLink",
@@ -149,15 +155,15 @@ def _covered(used: set[str], at: str) -> bool:
 
 
 def _dotted(at: str) -> str:
-    steps = [s.replace("~1", "/").replace("~0", "~") for s in at.strip("/").split("/")]
-    return "".join(f"[{s}]" if s.isdigit() else (f".{s}" if i else s) for i, s in enumerate(steps)) or "the object"
+    return "".join(f"[{s}]" if s.isdigit() else (f".{s}" if i else s) for i, s in enumerate(steps(at))) or "the object"
 
 
 def dig(data: Any, *path: str | int) -> Any:
     """data[path[0]][path[1]]..., or None where a step is missing or of the wrong type."""
     for step in path:
-        if isinstance(step, int):
-            data = data[step] if isinstance(data, list) and 0 <= step < len(data) else None
+        if isinstance(data, list):
+            index = step if isinstance(step, int) else int(step) if step.isdigit() else -1
+            data = data[index] if 0 <= index < len(data) else None
         else:
             data = data.get(step) if isinstance(data, dict) else None
         if data is None:

@@ -32,6 +32,7 @@ from mlgitops.spec.import_objects import (
     as_map,
     dig,
     pointer,
+    steps,
     use_shape,
 )
 from mlgitops.spec.model import SCHEMA
@@ -95,7 +96,7 @@ class Pod:
                  optional_limits: frozenset[str] = frozenset()):
         self.obj = obj
         self.pointer = pointer  # of the pod template's spec
-        self.spec: dict[str, Any] = as_map(obj.get(*_steps(pointer)))
+        self.spec: dict[str, Any] = as_map(obj.get(*steps(pointer)))
         self.findings = findings
         self.index = main_index(self.spec)
         self.container: dict[str, Any] = self.containers[self.index] if self.containers else {}
@@ -150,10 +151,6 @@ class Pod:
         for key in reversed(self.target.pod):
             pod = {key: pod}
         return [{"target": {"kind": self.target.kind}, "merge": pod}]
-
-
-def _steps(pointer: str) -> list[str | int]:
-    return [int(s) if s.isdigit() else s for s in pointer.strip("/").split("/")] if pointer else []
 
 
 def main_index(pod: dict[str, Any]) -> int:

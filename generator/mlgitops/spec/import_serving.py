@@ -28,6 +28,7 @@ from mlgitops.spec.import_objects import (
     as_map,
     dig,
     pointer,
+    steps,
     use_shape,
 )
 from mlgitops.spec.import_pod import DEPLOYMENT, PATCHED, Pod, container, lifecycle, probes
@@ -296,15 +297,11 @@ def _named_port_number(group: Group, name: Any) -> int | None:
     workload = group.serving
     if workload is None or name is None:
         return None
-    for c in as_list(workload.get(*_steps(_POD_SPEC.get(workload.kind, "/spec/template/spec")), "containers")):
+    for c in as_list(workload.get(*steps(_POD_SPEC.get(workload.kind, "/spec/template/spec")), "containers")):
         for p in as_list(dig(c, "ports")):
             if isinstance(p, dict) and p.get("name") == name:
                 return _int(p.get("containerPort"))
     return None
-
-
-def _steps(pointer: str) -> list[str]:
-    return pointer.strip("/").split("/")
 
 
 def _int(value: Any) -> int | None:
@@ -469,7 +466,7 @@ def _metrics(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
 
 
 def _scrape_annotations(group: Group, pod: Pod, port: int | None) -> dict[str, Any] | None:
-    annotations = as_map(pod.obj.get(*_steps(pod.pointer)[:-1], "metadata", "annotations"))
+    annotations = as_map(pod.obj.get(*steps(pod.pointer)[:-1], "metadata", "annotations"))
     named = next((_int(p.get("containerPort")) for p in as_list(pod.container.get("ports"))
                   if isinstance(p, dict) and p.get("name") == "metrics"), None)
     if str(annotations.get(_SCRAPE[0])).lower() != "true" and named is None:
@@ -490,7 +487,7 @@ def _pod_annotations(group: Group, pod: Pod, port: int | None) -> dict[str, str]
     """The pod template's annotations, but the scrape ones (serving.metrics) and mlgitops' own."""
     at = pod.pointer.rsplit("/", 1)[0] + "/metadata"
     pod.use(f"{at}/labels", f"{at}/creationTimestamp")  # mlgitops labels its pods itself
-    annotations = as_map(pod.obj.get(*_steps(at), "annotations"))
+    annotations = as_map(pod.obj.get(*steps(at), "annotations"))
     pod.use(f"{at}/annotations")
     out = {str(k): str(v) for k, v in annotations.items()
            if k not in _SCRAPE and not str(k).startswith(OWN_ANNOTATIONS)}

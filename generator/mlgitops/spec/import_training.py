@@ -27,6 +27,7 @@ from mlgitops.spec.import_objects import (
     as_list,
     as_map,
     dig,
+    steps,
     use_shape,
 )
 from mlgitops.spec.import_pod import PatchTarget, Pod, container
@@ -129,7 +130,7 @@ def _run_limits(obj: Obj, pointer: str, base: str | None) -> dict[str, Any]:
     """backoffLimit and activeDeadlineSeconds: the Job's (a CronJob's job template's, a trial's), or a
     PyTorchJob's runPolicy (a trial's PyTorchJob's)."""
     at = pointer.split("/template/")[0] if base is None else f"{base}/spec/runPolicy"
-    job = as_map(obj.get(*at.strip("/").split("/")))
+    job = as_map(obj.get(*steps(at)))
     out = {}
     for key in ("backoffLimit", "activeDeadlineSeconds"):
         obj.use(f"{at}/{key}")
@@ -149,8 +150,7 @@ def _pytorch_base(obj: Obj) -> str | None:
 
 
 def _pytorch_pointer(obj: Obj, base: str) -> str:
-    steps = base.strip("/").split("/") if base else []
-    role = "Master" if obj.get(*steps, "spec", "pytorchReplicaSpecs", "Master") else "Worker"
+    role = "Master" if obj.get(*steps(base), "spec", "pytorchReplicaSpecs", "Master") else "Worker"
     return f"{base}/spec/pytorchReplicaSpecs/{role}/template/spec"
 
 
@@ -170,18 +170,18 @@ def _nodes(obj: Obj, pod: Pod, base: str) -> dict[str, Any]:
 def _pytorch_workers(obj: Obj, pod: Pod, base: str = "") -> int:
     """All the nodes of the run. A role whose pod runs the same image as the imported one is the same run
     (mlgitops' TrainJob or PyTorchJob gives every node the trainer's pod); one that differs is reported."""
-    specs = as_map(obj.get(*(base.strip("/").split("/") if base else []), "spec", "pytorchReplicaSpecs"))
+    specs = as_map(obj.get(*steps(base), "spec", "pytorchReplicaSpecs"))
     imported = pod.pointer.split("/template/")[0]
     for role, spec in specs.items():
         at = f"{base}/spec/pytorchReplicaSpecs/{role}"
         obj.use(f"{at}/replicas", f"{at}/restartPolicy")
-        if at != imported and dig(spec, "template") != obj.get(*imported.strip("/").split("/"), "template"):
+        if at != imported and dig(spec, "template") != obj.get(*steps(imported), "template"):
             pod.findings.append(obj.finding(CHANGED, f"{at}/template", f"the {role} pods' template differs from the "
                                             "one imported: mlgitops gives every node of the run the same pod",
                                             "check that the imported role's pod suits every node"))
         elif at != imported:
             obj.use(f"{at}/template")
-    policy = as_map(obj.get(*(base.strip("/").split("/") if base else []), "spec", "runPolicy")).get("cleanPodPolicy")
+    policy = as_map(obj.get(*steps(base), "spec", "runPolicy")).get("cleanPodPolicy")
     if policy not in (None, "None"):  # the operator's default (kubeflow training SDK, V1PyTorchJobSpec)
         pod.note(CHANGED, f"{base}/spec/runPolicy/cleanPodPolicy", f"cleanPodPolicy {policy}: mlgitops' run keeps the "
                  "operator's default (None: finished pods are kept, their logs readable)",
@@ -286,7 +286,7 @@ def _pod_annotations(pod: Pod) -> dict[str, Any]:
     """training.podAnnotations: the pod template's annotations (mlgitops labels its pods itself)."""
     meta = pod.pointer.rsplit("/", 1)[0] + "/metadata"
     pod.use(f"{meta}/labels", f"{meta}/annotations", f"{meta}/creationTimestamp")
-    annotations = as_map(pod.obj.get(*meta.strip("/").split("/"), "annotations"))
+    annotations = as_map(pod.obj.get(*steps(meta), "annotations"))
     out = {str(k): str(v) for k, v in annotations.items() if not str(k).startswith(OWN_ANNOTATIONS)}
     return {"podAnnotations": out} if out else {}
 
@@ -305,7 +305,7 @@ def _extra(pod: Pod) -> None:
 
 def _restart_policy(pod: Pod) -> dict[str, Any]:
     role = pod.pointer.split("/template/")[0]
-    policy = pod.spec.get("restartPolicy") or pod.obj.get(*role.strip("/").split("/"), "restartPolicy")
+    policy = pod.spec.get("restartPolicy") or pod.obj.get(*steps(role), "restartPolicy")
     pod.use(f"{pod.pointer}/restartPolicy")
     return {"restartPolicy": policy} if policy == "OnFailure" else {}
 
@@ -330,7 +330,7 @@ def _experiment(obj: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
     if metric:
         sweep["objective"] = {"metric": metric, "goal": obj.get("spec", "objective", "type") or "maximize"}
     for at, why in _EXPERIMENT_UNSAID.items():
-        if obj.get(*at.strip("/").split("/")) is not None:
+        if obj.get(*steps(at)) is not None:
             findings.append(obj.finding(DROPPED, at, f"{at.strip('/').replace('/', '.')}: not carried over: {why}",
                                         "patch the Experiment (spec.patches) where mlgitops.yaml says "
                                         "training.katib: true"))
