@@ -93,14 +93,14 @@ def test_validate_skips_a_fifo_in_a_folder_with_a_warning_and_never_blocks(tmp_p
 
 def test_an_unreadable_models_folder_is_one_line_of_error(generated, capsys, monkeypatch):
     # as root a chmod would not stop the read: the folder's listing fails as it would for another user
-    real = Path.iterdir
+    real = os.scandir
 
-    def refuse(self):
-        if self.name == "models":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def refuse(path="."):
+        if os.path.basename(os.fspath(path)) == "models":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
 
-    monkeypatch.setattr(Path, "iterdir", refuse)
+    monkeypatch.setattr(os, "scandir", refuse)
     for command in (("generate",), ("generate", "--check"), ("set", "house-prices", "serving.replicas=3")):
         result = run_cli(capsys, *command, "--repo", str(generated))
         assert result.code == 2 and "Traceback" not in result.err
