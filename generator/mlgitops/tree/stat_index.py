@@ -53,7 +53,7 @@ class StatIndex:
         self.store = cache.Store(root, "stat-index", enabled)
         self.name = cache.key(FORMAT)
         self.loaded: dict[str, bytes] = self._load()
-        self.seen: dict[str, bytes] = {}  # the files the scan found, not racy, by their packed lstat
+        self.seen: dict[str, bytes] = {}  # the files the scan read, not racy, by their packed lstat
         self.vouched: set[str] = set()  # the files taken from the index without a read
         self.stamp: int | None = None
 
@@ -68,22 +68,28 @@ class StatIndex:
 
     def _files(self, prefix: str, files: list[os.DirEntry[str]], out: Tree) -> None:
         """One folder's files into out: from tree when the index vouches for them, else read (writer.read_files)."""
-        loaded, tree, origins, seen, stamp = self.loaded, self.tree, self.origins, self.seen, self.stamp
+        loaded, tree, origins, vouched = self.loaded, self.tree, self.origins, self.vouched
+        pack = _STAT.pack
         unknown = []
         for entry in files:
             path = prefix + entry.name
             info = entry.stat(follow_symlinks=False)
-            found = _STAT.pack(info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-            if stamp is not None and info.st_mtime_ns < stamp and info.st_ctime_ns < stamp:
-                seen[path] = found  # older than the scan: may be recorded (racy otherwise)
+            found = pack(info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
             record = loaded.get(path)
-            wanted = tree.get(path) if record is not None and record.startswith(found) else None
-            if wanted is not None and record == found + (origins.get(path) or self.digest(path, wanted)):
-                out[path] = wanted
-                self.vouched.add(path)
-            else:
-                unknown.append(entry)
+            if record is not None and record.startswith(found):
+                wanted = tree.get(path)
+                if wanted is not None and record == found + (origins.get(path) or self.digest(path, wanted)):
+                    out[path] = wanted  # recorded older than an earlier scan's stamp, so older than this one's
+                    vouched.add(path)
+                    continue
+            unknown.append(entry)
+            self._seen(path, info, found)
         writer.read_files(prefix, unknown, out)
+
+    def _seen(self, path: str, info: os.stat_result, found: bytes) -> None:
+        """A file read, not vouched for: kept for save() when older than the scan (racy otherwise)."""
+        if self.stamp is not None and info.st_mtime_ns < self.stamp and info.st_ctime_ns < self.stamp:
+            self.seen[path] = found
 
     def scan(self, stamp: int | None = None) -> Tree:
         """writer.scan, with the files the index vouches for taken from tree instead of read. stamp: the file
@@ -96,18 +102,13 @@ class StatIndex:
         is older than the scan's stamp (see the racy case above)."""
         if not self.store.enabled or self.stamp is None:
             return
-        if not the_plan.write and len(self.vouched) == len(self.loaded) == len(self.seen):
+        if not the_plan.write and len(self.vouched) == len(self.loaded) and not self.seen:
             return  # every file seen was vouched for, as recorded: the index stays as it is
-        entries: dict[str, bytes] = {}
-        loaded, vouched = self.loaded, self.vouched
-        written = the_plan.write
-        for path, found in self.seen.items():
-            content = self.tree.get(path)
-            if content is None or path in written:
-                continue
-            if path in vouched:
-                entries[path] = loaded[path]  # the same stat, and the digest of what tree wants
-            elif disk.get(path) == content:
+        loaded, written, tree = self.loaded, the_plan.write, self.tree
+        entries = {path: loaded[path] for path in self.vouched if path in tree and path not in written}
+        for path, found in self.seen.items():  # the same stat, and the digest of what tree wants
+            content = tree.get(path)
+            if content is not None and path not in written and disk.get(path) == content:
                 entries[path] = found + self.digest(path, content)
         if entries != loaded:
             self.store.put(self.name, marshal.dumps(entries))
