@@ -126,6 +126,13 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
     return result
 
 
+def keep_clean_values(root: Path, use_cache: bool = True) -> None:
+    """Keep, with the values build() found clean, those a caller checked since (diff masks the lines it shows:
+    the next diff of the same change then imports no detect-secrets either). Call it only where build() kept its
+    cache (a run without errors)."""
+    _CleanValues(root, use_cache).save()
+
+
 def _digests(found: object) -> bool:
     return isinstance(found, tuple) and all(type(d) is bytes for d in found)
 
