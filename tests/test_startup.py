@@ -55,6 +55,7 @@ def test_an_unchanged_generate_does_not_import_the_secret_detector_but_a_new_cre
     assert first.returncode == 0 and "detect_secrets" in imported
     second, imported = _imported("generate", "--repo", str(repo))
     assert second.returncode == 0 and "0 written" in second.stderr and "detect_secrets" not in imported
+    assert "mlgitops.kube.validator" not in imported  # only --check validates (the hand-written files)
     config = repo / "mlgitops.yaml"
     config.write_text(config.read_text().replace("https://", "https://deploy:hunter2hunter2@", 1))
     third, imported = _imported("generate", "--repo", str(repo))

@@ -93,14 +93,14 @@ def test_validate_skips_a_fifo_in_a_folder_with_a_warning_and_never_blocks(tmp_p
 
 def test_an_unreadable_models_folder_is_one_line_of_error(generated, capsys, monkeypatch):
     # as root a chmod would not stop the read: the folder's listing fails as it would for another user
-    real = Path.iterdir
+    real = os.scandir
 
-    def refuse(self):
-        if self.name == "models":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def refuse(path="."):
+        if os.path.basename(os.fspath(path)) == "models":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
 
-    monkeypatch.setattr(Path, "iterdir", refuse)
+    monkeypatch.setattr(os, "scandir", refuse)
     for command in (("generate",), ("generate", "--check"), ("set", "house-prices", "serving.replicas=3")):
         result = run_cli(capsys, *command, "--repo", str(generated))
         assert result.code == 2 and "Traceback" not in result.err
@@ -229,11 +229,11 @@ def test_a_generated_object_larger_than_the_api_server_stores_is_a_finding_at_th
                                                                                         monkeypatch):
     """A spec under its own limit can still expand (per environment, per container): measured on the objects.
     The limit is lowered here to below the size of the example's Deployment, as a bigger spec would reach it."""
-    from mlgitops.tree import layout
+    from mlgitops.kube import manifests
 
     deployment = (generated / "base/house-prices/deployment.yaml").stat().st_size
     _bloated(generated, 1)  # a spec the cache has not seen: rendered again
-    monkeypatch.setattr(layout, "MAX_OBJECT_BYTES", deployment - 1)
+    monkeypatch.setattr(manifests, "MAX_OBJECT_BYTES", deployment - 1)
     run = run_cli(capsys, "generate", "--repo", str(generated))
     assert run.code == 1
     assert f"{SPEC}:1:1: generates base/house-prices/deployment.yaml with an object of" in run.out + run.err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -603,3 +604,28 @@ def test_a_clusters_file_that_is_not_yaml_is_a_file_object_holding_its_text():
     assert found == [("clusters/a/flux/ns.yaml", {"kind": "Namespace", "metadata": {"name": "ns1"}}),
                      ("clusters/a/flux/x.yaml", {"kind": "File", "metadata": {"name": "clusters/a/flux/x.yaml"},
                                                  "text": "kind: [\n"})]
+
+
+def _diff_importing(repo: Path) -> tuple[subprocess.CompletedProcess, set[str]]:
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "mlgitops", "diff", "--repo", str(repo)],
+                          capture_output=True, text=True, check=False)
+    return done, {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+
+
+def test_a_second_diff_of_a_change_imports_no_secret_detector_and_a_new_credential_is_still_masked(generated):
+    """The values diff's masking found clean join generate's signed memo of them (tree/generation.py): the same
+    diff again imports no detect-secrets; a line holding a credential is still found and masked."""
+    init(generated)
+    commit(generated, "base")
+    edit(generated / "models/house-prices.yaml", "    replicas: 2\n", "    replicas: 3\n")
+    assert subprocess.run([sys.executable, "-m", "mlgitops", "generate", "-q", "--repo", str(generated)],
+                          check=False).returncode == 0
+    first, imported = _diff_importing(generated)
+    assert first.returncode == 0 and "replicas: 3" in first.stdout and "detect_secrets" in imported
+    second, imported = _diff_importing(generated)
+    assert second.stdout == first.stdout and "detect_secrets" not in imported
+    edit(generated / "base/house-prices/deployment.yaml", "        - name: MODEL_NAME\n",
+         "        - name: UPSTREAM\n          value: AKIAZ7QMXW3RTY5UP2KD\n        - name: MODEL_NAME\n")
+    third, imported = _diff_importing(generated)
+    assert "value: ***" in third.stdout and "AKIAZ7QMXW3RTY5UP2KD" not in third.stdout + third.stderr
+    assert "detect_secrets" in imported

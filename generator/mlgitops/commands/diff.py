@@ -51,6 +51,8 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
     result = rendered_diff.compare(repo.root, base, disk, store)
     warn([*gen.notes, *store.warnings])  # a cache it cannot use: said once, as check says it
     result.changes = [replace(c, text=_mask_secrets(c.text)) for c in result.changes]
+    if not has_errors(gen.findings):  # as build keeps its cache: the values the masking found clean are kept too
+        generation.keep_clean_values(repo.root, use_cache)
     places = _places(gen)
     rows = rendered_diff.plan(result, places)
     # an invalid spec is an error at its line (as generate and check say it): a broken spec is never "no change"

@@ -6,6 +6,7 @@ import marshal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgitops import __version__
 from mlgitops.report import secrets
@@ -14,8 +15,11 @@ from mlgitops.spec.config import Config, load_config
 from mlgitops.spec.model import Model, collision, parse_model
 from mlgitops.spec.repo import Repo, escaped
 from mlgitops.spec.training import config_findings
-from mlgitops.tree import cache, drift, parallel, stat_index, writer
+from mlgitops.tree import cache, drift, stat_index, writer
 from mlgitops.tree.layout import Tree, serving_pairs, sync_tree, training_pairs
+
+if TYPE_CHECKING:
+    from mlgitops.tree import parallel
 
 
 @dataclass
@@ -104,7 +108,7 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
     result.findings.extend(_strays(repo))
     inputs = _read_inputs(repo, store, _salt(config))
     misses = [(i.rel, i.raw) for i in inputs if i.raw is not None and i.hit is None]
-    rendered = iter(parallel.render_all(misses, config, pool=not keep_models))
+    rendered = iter(_render(misses, config, pool=not keep_models))
     pending: list[tuple[str, str, Tree]] = []
     seen: dict[str, Entry] = {}
     for item in inputs:
@@ -124,6 +128,22 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
         for digest, name, tree in pending:
             store.put(digest, name, tree)
     return result
+
+
+def keep_clean_values(root: Path, use_cache: bool = True) -> None:
+    """Keep, with the values build() found clean, those a caller checked since (diff masks the lines it shows:
+    the next diff of the same change then imports no detect-secrets either). Call it only where build() kept its
+    cache (a run without errors)."""
+    _CleanValues(root, use_cache).save()
+
+
+def _render(misses: list[tuple[str, bytes]], config: Config, pool: bool) -> list[parallel.Rendered]:
+    """parallel.render_all, imported only when a spec needs rendering (multiprocessing costs ~0.01 s to import)."""
+    if not misses:
+        return []
+    from mlgitops.tree import parallel
+
+    return parallel.render_all(misses, config, pool=pool)
 
 
 def _digests(found: object) -> bool:

@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from functools import partial
 
-from mlgitops.kube.manifests import MAX_OBJECT_BYTES
 from mlgitops.render import context, render, slotest
 from mlgitops.render import training as training_render
 from mlgitops.render.engines.base import Facts, UnitFacts
@@ -281,6 +280,9 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
 
 def _oversized(model: Model, tree: Tree) -> list[Finding]:
     """Generated objects no API server would store, reported at the spec that makes them so large."""
+    # imported here: a run that renders nothing needs no YAML reader (yaml-rs, goyaml)
+    from mlgitops.kube.manifests import MAX_OBJECT_BYTES
+
     out = []
     for path, content in sorted(tree.items()):
         size = max(len(doc) for doc in content.split(b"\n---\n"))

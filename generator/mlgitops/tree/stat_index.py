@@ -53,8 +53,8 @@ class StatIndex:
         self.store = cache.Store(root, "stat-index", enabled)
         self.name = cache.key(FORMAT)
         self.loaded: dict[str, bytes] = self._load()
-        self.seen: dict[str, bytes] = {}  # the files the scan found, not racy, by their packed lstat
-        self.vouched: set[str] = set()  # the files taken from the index without a read
+        self.seen: dict[str, bytes] = {}  # the files the scan read, not racy, by their packed lstat
+        self.vouched: set[str] = set()  # the files taken from the index without a read, not racy
         self.stamp: int | None = None
 
     def _load(self) -> dict[str, bytes]:
@@ -68,21 +68,27 @@ class StatIndex:
 
     def _files(self, prefix: str, files: list[os.DirEntry[str]], out: Tree) -> None:
         """One folder's files into out: from tree when the index vouches for them, else read (writer.read_files)."""
-        loaded, tree, origins, seen, stamp = self.loaded, self.tree, self.origins, self.seen, self.stamp
+        loaded, tree, origins, vouched, seen = self.loaded, self.tree, self.origins, self.vouched, self.seen
+        stamp = -1 if self.stamp is None else self.stamp  # no stamp: nothing is older than it
+        pack = _STAT.pack
         unknown = []
         for entry in files:
             path = prefix + entry.name
             info = entry.stat(follow_symlinks=False)
-            found = _STAT.pack(info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-            if stamp is not None and info.st_mtime_ns < stamp and info.st_ctime_ns < stamp:
-                seen[path] = found  # older than the scan: may be recorded (racy otherwise)
+            mtime, ctime = info.st_mtime_ns, info.st_ctime_ns
+            found = pack(info.st_ino, info.st_dev, info.st_size, mtime, ctime)
+            old = mtime < stamp and ctime < stamp  # older than the scan: may be recorded (racy otherwise)
             record = loaded.get(path)
-            wanted = tree.get(path) if record is not None and record.startswith(found) else None
-            if wanted is not None and record == found + (origins.get(path) or self.digest(path, wanted)):
-                out[path] = wanted
-                self.vouched.add(path)
-            else:
-                unknown.append(entry)
+            if record is not None and record.startswith(found):
+                wanted = tree.get(path)
+                if wanted is not None and record == found + (origins.get(path) or self.digest(path, wanted)):
+                    out[path] = wanted
+                    if old:  # (always, unless the clock was set back since it was recorded)
+                        vouched.add(path)
+                    continue
+            unknown.append(entry)
+            if old:
+                seen[path] = found
         writer.read_files(prefix, unknown, out)
 
     def scan(self, stamp: int | None = None) -> Tree:
@@ -96,18 +102,19 @@ class StatIndex:
         is older than the scan's stamp (see the racy case above)."""
         if not self.store.enabled or self.stamp is None:
             return
-        if not the_plan.write and len(self.vouched) == len(self.loaded) == len(self.seen):
+        if not the_plan.write and len(self.vouched) == len(self.loaded) and not self.seen:
             return  # every file seen was vouched for, as recorded: the index stays as it is
-        entries: dict[str, bytes] = {}
-        loaded, vouched = self.loaded, self.vouched
-        written = the_plan.write
-        for path, found in self.seen.items():
-            content = self.tree.get(path)
-            if content is None or path in written:
-                continue
-            if path in vouched:
-                entries[path] = loaded[path]  # the same stat, and the digest of what tree wants
-            elif disk.get(path) == content:
-                entries[path] = found + self.digest(path, content)
-        if entries != loaded:
+        entries = self._entries(disk, the_plan.write)
+        if entries != self.loaded:
             self.store.put(self.name, marshal.dumps(entries))
+
+    def _entries(self, disk: Tree, written: dict[str, bytes]) -> dict[str, bytes]:
+        """The records to keep: the vouched files as recorded, and the files read that hold what tree wants and
+        are older than the scan; never a file the run wrote."""
+        loaded, tree = self.loaded, self.tree
+        entries = {path: loaded[path] for path in self.vouched if path in tree and path not in written}
+        for path, found in self.seen.items():  # the same stat, and the digest of what tree wants
+            content = tree.get(path)
+            if content is not None and path not in written and disk.get(path) == content:
+                entries[path] = found + self.digest(path, content)
+        return entries
