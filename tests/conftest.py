@@ -8,6 +8,7 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -131,7 +132,7 @@ def _test_cache_homes(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _test_cache(_test_cache_homes, monkeypatch) -> Path:
+def _test_cache(_test_cache_homes, monkeypatch) -> Iterator[Path]:
     """Each test its own cache home and key file: under pytest-xdist one worker runs many tests, and a test
     that deletes, replaces or forges cache entries must not change what the next one finds. A mkdtemp
     (mode 0700) in a folder of their own: tmp_path_factory.mktemp numbers each new folder by listing every
@@ -139,7 +140,8 @@ def _test_cache(_test_cache_homes, monkeypatch) -> Path:
     folder = Path(tempfile.mkdtemp(dir=_test_cache_homes))
     for name, value in _cache_env(folder).items():
         monkeypatch.setenv(name, value)
-    return folder
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)  # as tmp_path is (tmp_path_retention_policy): not all at the end
 
 
 @pytest.fixture
