@@ -91,6 +91,7 @@ def test_a_canary_that_names_the_stable_weights_is_an_error_at_the_canary(tmp_pa
         "(weights-version)")]
 
 
+@pytest.mark.slow  # reproducer 3; the fast loop keeps reproducer 1 and the lineage units
 def test_the_old_example_trains_where_prod_reads_and_the_new_one_per_run(generated, capsys):
     """Reproducer 3: image-classifier's nightly retrain and its six trials wrote s3://models/image-classifier/2.1.0/,
     which every environment fetches. The example now writes runs/{version}/{run}/{trial}/."""
