@@ -34,6 +34,27 @@ def examples(n: int) -> int:
     return n if settings.get_current_profile_name() != "fast" else min(n, max(5, n // 10))
 
 
+# Where the tests' temporary files go: a RAM-backed tmpfs when the machine has a roomy one and TMPDIR is not
+# set. Every temporary folder follows TMPDIR (pytest's tmp_path, the product's build folders, git, kustomize).
+# The suite creates and deletes ~66,000 files; on this machine's ext4 disk that cost ~0.4 ms of kernel time per
+# file copied (a `generated` copy: 45 ms of sys CPU, 5 ms on tmpfs), a fifth of make test's CPU. Nothing
+# a test checks depends on the file system (a failing test's folder stays there for a look; TMPDIR=/tmp
+# keeps them on disk).
+SCRATCH = Path("/dev/shm")
+SCRATCH_ROOM = 4 << 30  # bytes free, at least: a small container /dev/shm (64 MB) is left alone
+
+
+def pytest_configure(config):
+    """TMPDIR set to SCRATCH (see above) in the main process, before pytest-xdist starts its workers (they
+    inherit it) and before the first temporary folder."""
+    if "TMPDIR" in os.environ or not (SCRATCH.is_dir() and os.access(SCRATCH, os.W_OK | os.X_OK)):
+        return
+    free = os.statvfs(SCRATCH)
+    if free.f_bavail * free.f_frsize >= SCRATCH_ROOM:
+        os.environ["TMPDIR"] = str(SCRATCH)
+        tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
 def pytest_collection_modifyitems(items):
     """The slow tests first (order otherwise kept), so the long ones start early: pytest-xdist (--dist
     worksteal) hands each worker a contiguous share of this order, and a worker out of tests takes the end of
