@@ -8,6 +8,7 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -31,6 +32,27 @@ settings.load_profile("thorough")  # hypothesis' pytest plugin loads --hypothesi
 def examples(n: int) -> int:
     """The examples a property runs: n under the thorough profile, a tenth (at least 5) under the fast one."""
     return n if settings.get_current_profile_name() != "fast" else min(n, max(5, n // 10))
+
+
+# Where the tests' temporary files go: a RAM-backed tmpfs when the machine has a roomy one and TMPDIR is not
+# set. Every temporary folder follows TMPDIR (pytest's tmp_path, the product's build folders, git, kustomize).
+# The suite creates and deletes ~66,000 files; on this machine's ext4 disk that cost ~0.4 ms of kernel time per
+# file copied (a `generated` copy: 45 ms of sys CPU, 5 ms on tmpfs), a fifth of make test's CPU. Nothing
+# a test checks depends on the file system (a failing test's folder stays there for a look; TMPDIR=/tmp
+# keeps them on disk).
+SCRATCH = Path("/dev/shm")
+SCRATCH_ROOM = 4 << 30  # bytes free, at least: a small container /dev/shm (64 MB) is left alone
+
+
+def pytest_configure(config):
+    """TMPDIR set to SCRATCH (see above) in the main process, before pytest-xdist starts its workers (they
+    inherit it) and before the first temporary folder."""
+    if "TMPDIR" in os.environ or not (SCRATCH.is_dir() and os.access(SCRATCH, os.W_OK | os.X_OK)):
+        return
+    free = os.statvfs(SCRATCH)
+    if free.f_bavail * free.f_frsize >= SCRATCH_ROOM:
+        os.environ["TMPDIR"] = str(SCRATCH)
+        tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 
 def pytest_collection_modifyitems(items):
@@ -131,7 +153,7 @@ def _test_cache_homes(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _test_cache(_test_cache_homes, monkeypatch) -> Path:
+def _test_cache(_test_cache_homes, monkeypatch) -> Iterator[Path]:
     """Each test its own cache home and key file: under pytest-xdist one worker runs many tests, and a test
     that deletes, replaces or forges cache entries must not change what the next one finds. A mkdtemp
     (mode 0700) in a folder of their own: tmp_path_factory.mktemp numbers each new folder by listing every
@@ -139,7 +161,8 @@ def _test_cache(_test_cache_homes, monkeypatch) -> Path:
     folder = Path(tempfile.mkdtemp(dir=_test_cache_homes))
     for name, value in _cache_env(folder).items():
         monkeypatch.setenv(name, value)
-    return folder
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)  # as tmp_path is (tmp_path_retention_policy): not all at the end
 
 
 @pytest.fixture

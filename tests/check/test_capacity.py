@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from conftest import run_cli
 from mlgitops.check.capacity import usage
 
@@ -52,6 +53,7 @@ def test_check_fails_a_quota_the_worst_case_exceeds_at_the_quota_line(repo, caps
     assert "cpu requested" not in result.out
 
 
+@pytest.mark.slow  # the fast loop keeps the quota exceeded
 def test_a_quota_the_worst_case_fits_passes(repo, capsys):
     path = repo / "mlgitops.yaml"
     path.write_text(path.read_text().replace("- name: prod\n  namespace: ml-prod\n",
@@ -92,6 +94,7 @@ def test_a_rolling_update_counts_the_pods_it_surges():
     assert usage({"a": [deployment("a")]}, "nvidia.com/gpu").pods == 2  # Recreate
 
 
+@pytest.mark.slow  # the fast loop keeps the quota exceeded
 def test_a_pod_quota_is_checked_too(repo, capsys):
     path = repo / "mlgitops.yaml"
     path.write_text(path.read_text().replace("- name: prod\n  namespace: ml-prod\n",

@@ -82,6 +82,7 @@ def test_promtool_accepts_the_rules_and_their_unit_tests_pass(rules: Path):
     assert test.returncode == 0, test.stdout + test.stderr
 
 
+@pytest.mark.slow  # a second promtool run; the fast loop keeps prod/fraud-detector's
 @needs_promtool
 def test_the_unit_tests_catch_a_page_that_no_longer_fires(tmp_path):
     """A page threshold of 20x instead of 14.4x over 1h misses the 15x burn after a quiet spell: the tests fail."""

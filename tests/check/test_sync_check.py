@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_cli
 
 
@@ -72,6 +73,7 @@ spec:
 """
 
 
+@pytest.mark.slow  # the fast loop keeps the other sync checks
 def test_a_bootstrap_that_applies_both_engines_folders_of_a_cluster_is_a_finding(repo, capsys):
     """`flux bootstrap --path=clusters/prod` (instead of clusters/prod/flux) would make Flux apply the Argo CD
     ApplicationSets too: both engines would manage ml-prod's models and undo each other."""

@@ -26,6 +26,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from conftest import make_repo, run_cli
 from hypothesis import HealthCheck, given, settings
@@ -174,6 +175,7 @@ def training_specs(draw: Any) -> dict[str, Any]:
             "spec": {"model": {"version": "1.2.0"}, "training": training}}
 
 
+@pytest.mark.slow  # the fast loop keeps the serving round trip
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(training_specs())
 def test_importing_a_training_only_specs_build_gives_back_an_equivalent_spec(tmp_path_factory, capsys, spec):

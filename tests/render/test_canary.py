@@ -191,6 +191,7 @@ def test_a_raw_patch_without_a_name_reaches_the_canary_too(repo, capsys):
     assert run_cli(capsys, "check", "--repo", str(repo), "--no-cache").code == 0
 
 
+@pytest.mark.slow  # the fast loop keeps the ingress-nginx and Gateway splits
 def test_an_in_cluster_canary_is_split_by_a_gamma_route_on_the_models_service(repo, capsys):
     """image-classifier has no ingress: its callers are in the cluster; the route attaches to its Service (Gateway
     API's service-mesh routing), never to the Gateway, where a route without hostnames would take every host."""
