@@ -95,8 +95,8 @@ def test_an_unreadable_models_folder_is_one_line_of_error(generated, capsys, mon
     # as root a chmod would not stop the read: the folder's listing fails as it would for another user
     real = os.scandir
 
-    def refuse(path="."):
-        if os.path.basename(os.fspath(path)) == "models":
+    def refuse(path="."):  # a folder descriptor (shutil.rmtree's) is not the models folder
+        if not isinstance(path, int) and os.path.basename(os.fspath(path)) == "models":
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real(path)
 
