@@ -158,8 +158,8 @@ def _unreferenced(gen: generate.Generated, disk: dict[str, bytes], owns) -> list
     """A person's files in a model's generated folders: no kustomization references them, so they are
     never deployed (dotfiles such as .gitkeep aside)."""
     extra = sorted(disk.keys() - gen.tree.keys())  # usually none: the folders are then not worked out
-    folders = {posixpath.dirname(p) for p in gen.tree
-               if is_kustomize_path(p) and owns(_model_of_path(p))} if extra else set()  # kustomize's folders only
+    folders = {posixpath.dirname(p) for p in gen.tree  # kustomize's folders only
+               if is_kustomize_path(p) and owns(_model_of_path(p))} if extra else set()
     return [Finding("unreferenced-file", "no kustomization references this file: it is never deployed", path,
                     Position(), "move what it holds into the model spec (an environment override or a raw patch), "
                     "then delete the file", Severity.WARNING)
@@ -262,7 +262,7 @@ class _Context:
         self.tool_identity = self.tool.identity()
         self.salt = cache.key(__version__, cache.code_fingerprint(), self.tool_identity, tool_version,
                               self.kube.identity(), self.config.raw)
-        self._parts: dict[str, bytes] = {}  # an input file's part of a key, by path: a base serves every environment
+        self._parts: dict[str, bytes] = {}  # an input file's part of a key, by path (a base serves every env)
 
     def overlay_key(self, model, env: str, files: list[tuple[str, bytes]], fidelity_wanted: bool) -> str:
         """model: anything with .name, .path, .raw; files: the model's generated files on disk, sorted (one
@@ -594,8 +594,8 @@ def run(options: Options) -> Result:
         return result
     models = [e for e in gen.entries if owns(e.name)]
     invalid = {p.stem for p in repo.model_files()} - {e.name for e in gen.entries}
-    index = stat_index.StatIndex(repo.root, gen.tree, gen.origins, gen.cached)
-    disk = index.scan(writer.clock(repo.root))  # generate's index: the files it vouches for are not read
+    index = stat_index.StatIndex(repo.root, gen.tree, gen.origins, gen.cached)  # generate's: what it vouches
+    disk = index.scan(writer.clock(repo.root) if gen.cached else None)  # for is not read (--no-cache: all is)
     drifted = _drift(gen, repo, disk, invalid, owns)
     store = ResultIndex(repo.root, options.use_cache, str(options.shard))
     ctx = _prepare(repo, gen, options, result, store.enabled)

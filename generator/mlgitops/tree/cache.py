@@ -157,7 +157,7 @@ def code_fingerprint() -> str:
 
 def key(*parts: bytes | str) -> str:
     """A cache key (64 hex digits) over parts, each length-prefixed so no two lists of parts collide."""
-    chunks: list[bytes] = []  # one update of the joined bytes (a key of ~40 small parts: ~15% less time than two updates a part)
+    chunks: list[bytes] = []  # one update of the joined bytes: ~15% less time than two a part (~40 small parts)
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
         chunks += (len(data).to_bytes(8, "big"), data)
