@@ -15,7 +15,9 @@ rows (the targets of issue 22):
                   then the same four times over; (4 - 1) x resources / (t4 - t1)
   generate N      on --workdir (default /dev/shm): cold (no output, empty cache), unchanged, one changed
   check N         cold (empty cache), warm (unchanged), and the naive loop (one `kubectl kustomize` per
-                  overlay, --naive-sample of them, scaled) measured once in the same run: naive / cold
+                  overlay, --naive-sample of them, scaled) measured once in the same run: naive / cold;
+                  with --busy, all three while another process keeps one core busy (a Python loop pinned
+                  to it), the rows marked "busy core"
   diff            a one-spec pull request at --diff-n: no built output cached, then again (cached)
 """
 
@@ -197,24 +199,44 @@ def naive_loop(repo: Path, sample: int) -> float:
     return (time.perf_counter() - start) * len(overlays) / len(chosen)
 
 
+@contextmanager
+def busy_core(busy: bool) -> Iterator[None]:
+    """With busy: another process spinning on one core (the lowest this process may use) meanwhile. Its CPU
+    time is not counted: it is reaped after the runs, outside any run's getrusage window."""
+    if not busy:
+        yield
+        return
+    core = min(os.sched_getaffinity(0))
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                              preexec_fn=lambda: os.sched_setaffinity(0, {core}))
+    try:
+        yield
+    finally:
+        burner.kill()
+        burner.wait()
+
+
 def check_rows(version: Version, work: Path, n: int, repeat: int, naive: dict[int, Figure],
-               sample: int) -> dict[str, Figure | float]:
+               sample: int, busy: bool = False) -> dict[str, Figure | float]:
     repo = work / f"check-{n}"
     if not repo.exists():
         synthesize(repo, n)
     clear_cache(version)
     run(version, ["generate", "-q", "--repo", str(repo)])
     cold, warm = Figure(), Figure()
-    for _ in range(repeat):
-        clear_results(version)
-        cold.add(*run(version, ["check", "--repo", str(repo)])[:3])
-        warm.add(*run(version, ["check", "--repo", str(repo)])[:3])
-    if n not in naive:
-        naive[n] = Figure()
-        before = load()
-        seconds = naive_loop(repo, sample)
-        naive[n].add(seconds, seconds, before)
-    return {f"check N={n} cold": cold, f"check N={n} warm": warm, f"check N={n} naive / cold": naive[n].best / cold.best}
+    with busy_core(busy):
+        for _ in range(repeat):
+            clear_results(version)
+            cold.add(*run(version, ["check", "--repo", str(repo)])[:3])
+            warm.add(*run(version, ["check", "--repo", str(repo)])[:3])
+        if n not in naive:
+            naive[n] = Figure()
+            before = load()
+            seconds = naive_loop(repo, sample)
+            naive[n].add(seconds, seconds, before)
+    mark = " (busy core)" if busy else ""
+    return {f"check N={n} cold{mark}": cold, f"check N={n} warm{mark}": warm,
+            f"check N={n} naive / cold{mark}": naive[n].best / cold.best}
 
 
 def git(repo: Path, *args: str) -> None:
@@ -269,6 +291,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-n", default="300,1000", help="model counts for check (default 300,1000)")
     parser.add_argument("--diff-n", default="300", help="model counts for diff (default 300)")
     parser.add_argument("--naive-sample", type=int, default=60, help="overlays the naive loop builds (0: all)")
+    parser.add_argument("--busy", action="store_true",
+                        help="measure the check rows (and the naive loop) with another process busy on one core")
     parser.add_argument("--only", default="startup,validate,generate,check,diff",
                         help="which rows, comma-separated (default all)")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm") if Path("/dev/shm").is_dir() else None)
@@ -290,7 +314,7 @@ def measure(version: Version, work: Path, args: argparse.Namespace,
     for n in sizes(args.generate_n) if "generate" in only else []:
         out.update(generate_rows(version, work, n, args.repeat))
     for n in sizes(args.check_n) if "check" in only else []:
-        out.update(check_rows(version, work, n, args.repeat, naive, args.naive_sample))
+        out.update(check_rows(version, work, n, args.repeat, naive, args.naive_sample, args.busy))
     for n in sizes(args.diff_n) if "diff" in only else []:
         out.update(diff_rows(version, work, n, args.repeat))
     return out

@@ -14,7 +14,7 @@ from mlgitops.check import build
 from mlgitops.check import pipeline as check
 from mlgitops.cli import main
 from mlgitops.kube import kustomize
-from mlgitops.tree import cache
+from mlgitops.tree import cache, stat_index, writer
 
 pytestmark = pytest.mark.slow  # each test builds overlays with kustomize; make test-fast leaves them out
 
@@ -212,3 +212,44 @@ def test_a_kustomize_that_cannot_run_is_one_line_and_exit_2(generated, tmp_path,
     assert result.code == 2
     assert result.err.startswith(f"mlgitops: error: cannot run {script}: Permission denied\n    hint: ")
     assert "Traceback" not in result.err
+
+
+def _reads(monkeypatch) -> list[str]:
+    """The generated files each scan reads from now on (writer._read)."""
+    seen: list[str] = []
+    real = writer._read
+    monkeypatch.setattr(writer, "_read", lambda path: seen.append(path) or real(path))
+    return seen
+
+
+def test_check_keeps_the_stat_index_yet_finds_an_edit_keeping_size_and_mtime(generated, monkeypatch):
+    """check records what it read in generate's stat index (when the lock file is there to read the clock), so
+    a warm check reads no generated file; an edit that keeps a file's size and mtime is still found (ctime)."""
+    (generated / writer.LOCK_FILE).touch()
+    truth = verdict(generated, use_cache=False)
+    files = set(writer.scan(generated))
+    for _ in range(100):  # files changed in the tick a scan begins in are racy: recorded by a later run
+        assert verdict(generated) == truth
+        if set(stat_index.StatIndex(generated, {}, {}).loaded) == files:
+            break
+    else:
+        raise AssertionError("the index never held every generated file")
+    reads = _reads(monkeypatch)
+    assert verdict(generated) == truth and reads == []
+    path = generated / "base/house-prices/deployment.yaml"
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"replicas: 2", b"replicas: 9"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as recorded; ctime is now
+    edited = verdict(generated)
+    assert edited == verdict(generated, use_cache=False) != truth
+    assert any("base/house-prices/deployment.yaml" in f and "(drift)" in f for f in edited)
+    assert reads and {os.path.relpath(p, generated) for p in reads} >= {"base/house-prices/deployment.yaml"}
+
+
+def test_check_without_a_lock_file_saves_no_stat_index_and_creates_none(generated):
+    (generated / writer.LOCK_FILE).unlink(missing_ok=True)
+    shutil.rmtree(cache.location(generated) / "stat-index", ignore_errors=True)
+    verdict(generated)
+    verdict(generated)
+    assert not (generated / writer.LOCK_FILE).exists()
+    assert stat_index.StatIndex(generated, {}, {}).loaded == {}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mlgitops.kube import weights
 from mlgitops.spec.model import expand_version
 from mlgitops.spec.semantics import names_version
 
@@ -41,3 +44,21 @@ def test_a_uri_without_the_placeholder_is_left_as_it_is():
 ])
 def test_a_uri_names_a_version_only_as_a_whole_part(uri, version, names):
     assert names_version(uri, version) is names
+
+
+def _by_regex(uri: str, version: str) -> bool:
+    """kube.weights.names_version's rule as the one regex it was written as (it scans instead of compiling a
+    pattern per version)."""
+    return bool(version) and re.search(rf"(?<![A-Za-z0-9.])[vV]?{re.escape(version)}(?![A-Za-z0-9]|\.[0-9])",
+                                       uri) is not None
+
+
+NEAR = st.text(st.sampled_from("vV0123.-/_:aé"), max_size=6)
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(st.text(st.sampled_from("vV0123.-x"), max_size=5), NEAR, st.sampled_from(["", "v", "V", ".", "x", "/"]),
+       NEAR, st.booleans())
+def test_weights_names_version_is_its_regex(version, head, joint, tail, inside):
+    uri = head + joint + version + tail if inside else head + tail
+    assert weights.names_version(uri, version) is _by_regex(uri, version)

@@ -30,10 +30,12 @@ from mlgitops.render.units import (
     SERVING,
     TRAINING,
     Unit,
+    base_model,
     is_cluster_path,
     is_kustomize_path,
     model_folders,
     overlay_folders,
+    overlay_owner,
 )
 from mlgitops.render.workload import policy_exceptions
 from mlgitops.report import formats as report
@@ -44,7 +46,7 @@ from mlgitops.spec.model import BASE, Model
 from mlgitops.spec.repo import CONFIG_FILE, Repo
 from mlgitops.spec.training import costs, training_environments
 from mlgitops.spec.yamlsource import pointer_escape
-from mlgitops.tree import cache, drift, writer
+from mlgitops.tree import cache, drift, stat_index, writer
 from mlgitops.tree import generation as generate
 from mlgitops.tree.layout import (
     intended,
@@ -119,6 +121,8 @@ def _shared_sync_file(path: str) -> bool:
 
 def _owned_disk(disk: dict[str, bytes], owns, invalid: set[str], unknown) -> dict[str, bytes]:
     """The files on disk drift compares: the owned ones, not an invalid spec's, not unknown(model)'s."""
+    if owns is _everyone and not invalid and unknown is _nobody:  # unsharded, every spec valid: all of them
+        return disk
     out = {}
     for path, content in disk.items():
         model = _model_of_path(path)
@@ -130,9 +134,9 @@ def _owned_disk(disk: dict[str, bytes], owns, invalid: set[str], unknown) -> dic
 def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid: set[str], owns) -> list[Finding]:
     """Drift of the valid models. While any spec is invalid, the files no valid spec generates are left
     alone: they may be that spec's (a renamed file, a broken name), and its own errors say what to fix."""
-    tree = {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
+    tree = gen.tree if owns is _everyone else {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
     if not any(f.severity is Severity.ERROR and f.file.startswith("models/") for f in gen.findings):
-        disk = _owned_disk(disk, owns, invalid, lambda model: False)
+        disk = _owned_disk(disk, owns, invalid, _nobody)
         return drift.findings(writer.plan(tree, disk, repo.root), disk)
     valid = {e.name for e in gen.entries}
     disk = _owned_disk(disk, owns, invalid, lambda model: model not in valid)
@@ -153,13 +157,14 @@ def _drift_held(tree: dict[str, bytes], disk: dict[str, bytes], repo: Repo) -> l
 def _unreferenced(gen: generate.Generated, disk: dict[str, bytes], owns) -> list[Finding]:
     """A person's files in a model's generated folders: no kustomization references them, so they are
     never deployed (dotfiles such as .gitkeep aside)."""
-    folders = {posixpath.dirname(p) for p in gen.tree
-               if is_kustomize_path(p) and owns(_model_of_path(p))}  # kustomize's folders only
+    extra = sorted(disk.keys() - gen.tree.keys())  # usually none: the folders are then not worked out
+    folders = {posixpath.dirname(p) for p in gen.tree  # kustomize's folders only
+               if is_kustomize_path(p) and owns(_model_of_path(p))} if extra else set()
     return [Finding("unreferenced-file", "no kustomization references this file: it is never deployed", path,
                     Position(), "move what it holds into the model spec (an environment override or a raw patch), "
                     "then delete the file", Severity.WARNING)
-            for path, content in sorted(disk.items())
-            if path not in gen.tree and posixpath.dirname(path) in folders and not is_generated(content)
+            for path in extra
+            if posixpath.dirname(path) in folders and not is_generated(disk[path])
             and not posixpath.basename(path).startswith(".")]
 
 
@@ -239,6 +244,9 @@ def kustomize_version(tool: kustomize.Kustomize, store: cache.Store) -> str:
     return text
 
 
+_DIGEST_SIZE = (32).to_bytes(8, "big")  # a SHA-256 digest's length, as a key's length prefix
+
+
 class _Context:
     """Inputs shared by every overlay's check: tools, schemas, config."""
 
@@ -254,11 +262,22 @@ class _Context:
         self.tool_identity = self.tool.identity()
         self.salt = cache.key(__version__, cache.code_fingerprint(), self.tool_identity, tool_version,
                               self.kube.identity(), self.config.raw)
+        self._parts: dict[str, bytes] = {}  # an input file's part of a key, by path (a base serves every env)
 
     def overlay_key(self, model, env: str, files: list[tuple[str, bytes]], fidelity_wanted: bool) -> str:
-        """model: anything with .name, .path, .raw; files: the model's generated files on disk, sorted."""
-        mine = [x for path, content in overlay_inputs(model.name, env, files) for x in (path, content)]
-        return cache.key(self.salt, model.path, model.raw, env, str(fidelity_wanted), *mine)
+        """model: anything with .name, .path, .raw; files: the model's generated files on disk, sorted (one
+        snapshot of the disk per run: a path's bytes are the same for every overlay). Each file is its path
+        and the SHA-256 of its bytes, length-prefixed like every part of a key."""
+        parts = self._parts
+        mine = []
+        for path, content in overlay_inputs(model.name, env, files):
+            part = parts.get(path)
+            if part is None:
+                name = path.encode()
+                digest = hashlib.sha256(content).digest()
+                part = parts[path] = b"".join((len(name).to_bytes(8, "big"), name, _DIGEST_SIZE, digest))
+            mine.append(part)
+        return cache.key(self.salt, model.path, model.raw, env, str(fidelity_wanted), b"".join(mine))
 
 
 def _finding_at(model: Model, config, env: str, manifest: Manifest | None, pointer: str, rule: str,
@@ -412,10 +431,19 @@ def _overlaps(pointer: str, touched: frozenset[str]) -> bool:
     return any(t == pointer or t.startswith(pointer + "/") or pointer.startswith(t + "/") for t in touched)
 
 
+def _everyone(name: str | None) -> bool:
+    """The owner filter of an unsharded run (every model's files, and the shared ones)."""
+    return True
+
+
+def _nobody(name: str | None) -> bool:
+    return False
+
+
 def _owner_filter(shard: Shard | None) -> Callable[[str | None], bool]:
     """Whether this shard checks a model's files (None: what every model shares, the first shard's)."""
     if shard is None:
-        return lambda name: True
+        return _everyone
     return lambda name: shard.first if name is None else shard.owns(name)
 
 
@@ -441,10 +469,15 @@ class Planned:
     digest: str
 
 
-def _files_by_model(disk: dict[str, bytes]) -> dict[str | None, list[tuple[str, bytes]]]:
-    by_model: dict[str | None, list[tuple[str, bytes]]] = {}
+def _files_by_model(disk: dict[str, bytes]) -> dict[str, list[tuple[str, bytes]]]:
+    """The files of each model's base and overlay folders, sorted: what its builds read (overlay_inputs)."""
+    by_model: dict[str, list[tuple[str, bytes]]] = {}
     for path in sorted(disk):
-        by_model.setdefault(_model_of_path(path), []).append((path, disk[path]))
+        model = base_model(path)
+        if model is None and (owner := overlay_owner(path)) is not None:
+            model = owner.model
+        if model is not None:
+            by_model.setdefault(model, []).append((path, disk[path]))
     return by_model
 
 
@@ -561,7 +594,8 @@ def run(options: Options) -> Result:
         return result
     models = [e for e in gen.entries if owns(e.name)]
     invalid = {p.stem for p in repo.model_files()} - {e.name for e in gen.entries}
-    disk = writer.scan(repo.root)
+    index = stat_index.StatIndex(repo.root, gen.tree, gen.origins, gen.cached)  # generate's: what it vouches
+    disk = index.scan(writer.clock(repo.root) if gen.cached else None)  # for is not read (--no-cache: all is)
     drifted = _drift(gen, repo, disk, invalid, owns)
     store = ResultIndex(repo.root, options.use_cache, str(options.shard))
     ctx = _prepare(repo, gen, options, result, store.enabled)
@@ -585,6 +619,7 @@ def run(options: Options) -> Result:
         if hasattr(builds, "close"):
             builds.close()
     _store(store, pending, inputs, files, ctx, result)
+    index.save(disk, writer.Plan())  # check writes nothing: what it read may be vouched for next time
     envs = gen.config.env_names
     result.findings = merge_environments(result.findings, envs)
     # only specs that can train are parsed again (a cache hit needs no parse otherwise)

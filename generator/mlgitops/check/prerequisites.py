@@ -28,15 +28,19 @@ def _named_here(node: dict, found: set[str]) -> None:
         found.add(node["secretName"])
 
 
+_NAMING = frozenset({"secretKeyRef", "secretRef", "secret", "secretName"})  # the keys _named_here reads
+
+
 def _walk(node, found: set[str]) -> None:
     stack = [node]  # a stack of the mappings and lists still to look into (no call per scalar)
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            _named_here(node, found)
-            stack.extend(child for child in node.values() if isinstance(child, dict | list))
+            if not _NAMING.isdisjoint(node):  # most mappings name no Secret: no call for them
+                _named_here(node, found)
+            stack += [child for child in node.values() if isinstance(child, dict | list)]
         elif isinstance(node, list):
-            stack.extend(child for child in node if isinstance(child, dict | list))
+            stack += [child for child in node if isinstance(child, dict | list)]
 
 
 def secrets(objects: Iterable[dict]) -> set[str]:

@@ -34,7 +34,26 @@ def names_version(uri: str, version: str) -> bool:
     a longer version (`2.1` in `2.1.0`)."""
     if not version:
         return False
-    return re.search(rf"(?<![A-Za-z0-9.])[vV]?{re.escape(version)}(?![A-Za-z0-9]|\.[0-9])", uri) is not None
+    # What re.search(r"(?<![A-Za-z0-9.])[vV]?VERSION(?![A-Za-z0-9]|\.[0-9])") finds, without compiling a
+    # pattern per version (a check of 1,000 models compiled ~1,000, evicting every other from re's cache).
+    start = uri.find(version)
+    while start >= 0:
+        end = start + len(version)
+        after = uri[end:end + 2]
+        if not (after[:1] in _WORD or (after[:1] == "." and after[1:] in _DIGITS)) and (
+                _free_before(uri, start) or (uri[start - 1:start] in ("v", "V") and _free_before(uri, start - 1))):
+            return True
+        start = uri.find(version, start + 1)
+    return False
+
+
+_DIGITS = frozenset("0123456789")
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") | _DIGITS
+
+
+def _free_before(uri: str, at: int) -> bool:
+    """No letter, digit or dot just before uri[at] (or at is its start)."""
+    return at == 0 or (uri[at - 1] not in _WORD and uri[at - 1] != ".")
 
 
 def static_prefix(value: str) -> str:

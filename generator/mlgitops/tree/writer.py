@@ -96,8 +96,8 @@ def read_files(prefix: str, files: list[os.DirEntry[str]], out: Tree) -> None:
 
 def clock(root: Path) -> int | None:
     """The file system's clock now, in ns, as a file changed now would show it (mtime and ctime come from
-    a coarser clock than time.time_ns); read by touching the lock file, so only under the lock. None
-    when it cannot be read."""
+    a coarser clock than time.time_ns); read by touching the lock file (generate holds the lock; check
+    touches it only when it exists, never creating it). None when it cannot be read."""
     path = os.path.join(root, LOCK_FILE)
     try:
         os.utime(path, follow_symlinks=False)  # a planted symlink: its own times, nothing outside
