@@ -10,6 +10,9 @@ import pytest
 from mlgitops import cli
 from mlgitops.report import interrupts
 
+# The point of these tests: Python reports the dropped interrupt ("Exception ignored in ... __del__").
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
 
 class _SignalledWhenCollected:
     def __del__(self):
