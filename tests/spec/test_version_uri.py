@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.kube import weights
 from mlgitops.spec.model import expand_version
-from mlgitops.spec.semantics import names_version
 
 VERSIONS = st.from_regex(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,20}[A-Za-z0-9])?", fullmatch=True)
 PARTS = st.text(st.characters(blacklist_characters="{}", codec="ascii"), max_size=12)
@@ -43,7 +42,7 @@ def test_a_uri_without_the_placeholder_is_left_as_it_is():
     ("s3://models/m1/model.json", "1", False),
 ])
 def test_a_uri_names_a_version_only_as_a_whole_part(uri, version, names):
-    assert names_version(uri, version) is names
+    assert weights.names_version(uri, version) is names
 
 
 def _by_regex(uri: str, version: str) -> bool:

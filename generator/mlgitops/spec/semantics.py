@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from mlgitops.kube.quantity import value as quantity
+from mlgitops.kube.weights import names_version
 from mlgitops.report.findings import Finding
 from mlgitops.report.secrets import VALUE_HINT, arg_problems, env_problem, secret_kind
 from mlgitops.spec import pods
@@ -201,11 +201,6 @@ def _source_secrets(model: dict[str, Any], add: Any) -> None:
         if problem := env_problem(name, value):
             rule, message, hint, key = problem
             add(rule, f"/spec/model/fetch/env/{name}", message, hint, key)
-
-
-def names_version(uri: str, version: str) -> bool:
-    """Whether uri spells out version as a path or file-name part (`…/3.2.0/…`, `resnet-3.2.0.pt`, `v3.2.0`)."""
-    return re.search(rf"(?<![0-9A-Za-uw-z.]){re.escape(version)}(?![0-9]|\.[0-9])", uri) is not None
 
 
 def model_source(doc: dict[str, Any], base_version: str | None, locate: Any, layer_of: Any, initializer: dict[str, Any] | None) -> list[Finding]:
