@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 
 import pytest
 from conftest import ROOT
@@ -50,3 +52,20 @@ def test_a_caller_that_reads_every_model_renders_in_this_process_and_keeps_them(
     assert kept.entries and all(e._model is not None for e in kept.entries)
     pooled = _build(repo)  # generate's: workers send back files, not Models
     assert pooled.entries and all(e._model is None for e in pooled.entries)
+
+
+def test_a_worker_killed_from_outside_leaves_its_specs_to_this_process(repo, one_per_worker, monkeypatch):
+    """A worker that dies mid-chunk (the OOM killer, a stray kill): its chunk is rendered here, the run
+    still gives the whole tree in order."""
+    alone = _build(repo)
+    parent, real = os.getpid(), parallel.render
+
+    def dies_in_a_worker(rel, raw, config):
+        if os.getpid() != parent and rel.endswith("house-prices.yaml"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(rel, raw, config)
+
+    monkeypatch.setattr(parallel, "render", dies_in_a_worker)
+    pooled = _build(repo)
+    assert list(pooled.tree.items()) == list(alone.tree.items())
+    assert [e.name for e in pooled.entries] == [e.name for e in alone.entries]

@@ -23,7 +23,7 @@ import signal
 import struct
 from collections.abc import Generator, Iterator
 from contextlib import closing, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlgitops.report import interrupts, secrets
@@ -82,7 +82,7 @@ class _Worker:
     tasks: int  # the parent's end of the pipe that sends chunk numbers
     results: int  # the parent's end of the pipe that brings results back
     chunk: int | None = None  # the chunk it works on
-    buffer: bytes = b""
+    buffer: bytearray = field(default_factory=bytearray)  # a result arriving (a pipe gives ~64 KiB a read)
 
 
 def _forked(chunks: list[_Chunk], config: Config, jobs: int) -> Generator[tuple[int, _Result], None, None]:
@@ -151,7 +151,8 @@ def _assign(worker: _Worker, pending: Iterator[int]) -> bool:
     worker.chunk = next(pending, None)
     if worker.chunk is None:
         return False
-    os.write(worker.tasks, _HEADER.pack(worker.chunk))
+    with suppress(OSError):  # it died since its last result: its result pipe ends, its chunk is left to this process
+        os.write(worker.tasks, _HEADER.pack(worker.chunk))
     return True
 
 
@@ -166,9 +167,9 @@ def _receive(worker: _Worker) -> Any:
     (length,) = _HEADER.unpack_from(worker.buffer)
     if len(worker.buffer) < _HEADER.size + length:
         return _NOT_YET
-    payload = worker.buffer[_HEADER.size:_HEADER.size + length]
-    worker.buffer = worker.buffer[_HEADER.size + length:]
-    result = pickle.loads(payload)
+    with memoryview(worker.buffer) as view:  # released before the buffer shrinks
+        result = pickle.loads(view[_HEADER.size:_HEADER.size + length])
+    del worker.buffer[:_HEADER.size + length]
     if isinstance(result, BaseException):  # a bug in rendering: raised here, as in one process
         raise result
     return result
