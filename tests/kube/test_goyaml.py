@@ -29,6 +29,16 @@ def test_plain_scalars_resolve_like_go_yaml_v2(text, value):
     assert got == value and type(got) is type(value)
 
 
+LONG_NUMBERS = [("9" * 21, 1e21), ("9" * 400, "9" * 400), ("-" + "9" * 5000, "-" + "9" * 5000)]
+
+
+@pytest.mark.parametrize(("text", "value"), LONG_NUMBERS, ids=["21-digits", "400-digits", "5000-digits"])
+def test_numbers_past_uint64_read_like_go_yaml_v2_however_long(text, value):
+    """Past uint64 Go reads a float, and past float64 the text; Python's int() refuses 4,301 digits."""
+    got = resolve_plain(text)
+    assert got == value and type(got) is type(value)
+
+
 def test_infinity_and_nan_resolve_but_cannot_become_json():
     assert resolve_plain(".inf") == math.inf and math.isnan(resolve_plain(".NaN"))
     with pytest.raises(yamlexact.LoadError, match="JSON"):

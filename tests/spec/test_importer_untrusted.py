@@ -100,3 +100,45 @@ def test_a_stepped_double_range_lists_its_values():
     docs = parse_stream(EXPERIMENT % ("double", "0.05", "0.3", "0.05"), "input.yaml")
     (model,), _ = import_documents([d for d in docs if d.data is not None])
     assert model.spec["spec"]["training"]["sweep"]["parameters"]["p"] == [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
+
+
+ODD_DIGITS = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: m}
+spec:
+  replicas: "%(n)s"
+  selector: {matchLabels: {app: m}}
+  template:
+    metadata: {labels: {app: m}}
+    spec:
+      containers:
+      - name: server
+        image: registry.example.com/m:1.0.0
+        ports: [{containerPort: "%(n)s"}]
+        resources: {limits: {nvidia.com/gpu: "%(n)s"}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: m}
+spec: {selector: {app: m}, ports: [{port: 80, targetPort: "%(n)s"}]}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: m}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: m}
+  maxReplicas: 4
+  metrics:
+  - type: Pods
+    pods: {metric: {name: inference_requests_per_second}, target: {type: AverageValue, averageValue: "%(n)s"}}
+"""
+
+
+@pytest.mark.parametrize("digits", ["²", "9" * 5000], ids=["superscript-two", "5000-digits"])
+def test_digits_int_refuses_are_no_count_never_a_traceback(digits):
+    """str.isdigit() takes '²' and 5,000 nines; int() refuses both: replicas, port and GPUs are then no number."""
+    docs = parse_stream(ODD_DIGITS % {"n": digits}, "input.yaml")
+    (model,), _ = import_documents([d for d in docs if d.data is not None])
+    serving = model.spec["spec"]["serving"]
+    assert "replicas" not in serving and "port" not in serving
+    assert any("replicas is no number" in f.message for f in model.findings)

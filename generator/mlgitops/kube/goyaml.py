@@ -64,6 +64,8 @@ def _parse_int(text: str) -> int | None:
         base, body = {"x": (16, body[2:]), "o": (8, body[2:]), "b": (2, body[2:])}.get(prefix, (8, body[1:]))
     if not body or not set(body) <= _DIGITS[base]:
         return None
+    if base == 10 and len(body.lstrip("0")) > len(str(UINT64_MAX)):  # out of range whatever it is, and past
+        return sign * (UINT64_MAX + 1)  # 4,300 digits int() would refuse it (ValueError, int_max_str_digits)
     return sign * int(body, base)
 
 

@@ -22,3 +22,12 @@ def clone(value: Any) -> Any:
     if isinstance(value, list):
         return [clone(v) for v in value]
     return value
+
+
+def whole_number(value: Any) -> int | None:
+    """A count or port written as decimal digits, as an int (manifests write `"8080"` as a string too), else None.
+
+    ASCII digits only (str.isdigit() takes `²`, which int() refuses), and at most 19 of them: past int64 no
+    count or port is meant, and past 4,300 digits int() raises (int_max_str_digits)."""
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else None

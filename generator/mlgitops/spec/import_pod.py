@@ -20,6 +20,7 @@ from typing import Any
 
 from mlgitops.kube.gpus import GPU_TYPE_LABELS
 from mlgitops.kube.images import split_image
+from mlgitops.kube.plaindata import whole_number
 from mlgitops.report.findings import Finding, Severity
 from mlgitops.report.secrets import arg_problems, env_problem
 from mlgitops.spec import pods
@@ -287,7 +288,8 @@ def _resources(pod: Pod) -> dict[str, Any]:
     gpus = limits.get(GPU_RESOURCE, requests.get(GPU_RESOURCE))
     pod.use(f"{at}/limits/{pointer(GPU_RESOURCE)[1:]}", f"{at}/requests/{pointer(GPU_RESOURCE)[1:]}")
     if gpus is not None:
-        out["gpu"] = int(str(gpus)) if str(gpus).isdigit() else gpus
+        count = whole_number(gpus)
+        out["gpu"] = count if count is not None else gpus
     missing = [key for key in ("cpu", "memory") if key not in out]
     if missing:
         defaults = ", ".join(f"{key} {_DEFAULT_RESOURCES[key]}" for key in missing)

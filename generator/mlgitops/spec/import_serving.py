@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from mlgitops.kube.plaindata import whole_number
 from mlgitops.kube.quantity import add_bytes
 from mlgitops.kube.workloads import probe_seconds
 from mlgitops.report.findings import Finding, Severity
@@ -248,7 +249,7 @@ def _port(pod: Pod, service: Obj | None) -> int | None:
         if target is None or target in (p.get("name"), p.get("containerPort"), str(p.get("containerPort"))):
             pod.served = p
             return _int(p.get("containerPort"))
-    if target is not None and str(target).isdigit():
+    if target is not None and _int(target) is not None:
         return _int(target)
     return None
 
@@ -306,8 +307,7 @@ def _named_port_number(group: Group, name: Any) -> int | None:
 
 def _int(value: Any) -> int | None:
     """A port as an int: manifests write "8080" as a string too."""
-    text = str(value)
-    return int(text) if text.isdigit() else None
+    return whole_number(value)
 
 
 def _replicas(workload: Obj, out: dict[str, Any], findings: list[Finding]) -> None:
@@ -403,7 +403,8 @@ def _hpa_metric(pod: Pod, hpa: Obj, at: str, metric: dict[str, Any], out: dict[s
         out["targetCPUUtilization"] = target["averageUtilization"]
     elif how == "rps":
         value = target["averageValue"]
-        out["targetRequestsPerSecond"] = int(value) if str(value).isdigit() else str(value)
+        number = whole_number(value)
+        out["targetRequestsPerSecond"] = number if number is not None else str(value)
     elif how == "named":
         out.setdefault("metrics", []).append(_named_metric(pod, hpa, at, kind, body, target))
     else:

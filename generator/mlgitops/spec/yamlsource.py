@@ -111,7 +111,12 @@ class _Walker:
         if node.tag == "tag:yaml.org,2002:timestamp" or node.tag == "tag:yaml.org,2002:str":
             value: Any = node.value  # a string is its node's text (what the constructor would return, slower)
         else:
-            value = self.loader.construct_object(node)
+            try:
+                value = self.loader.construct_object(node)
+            except ValueError:  # an integer past Python's 4,300 digits (int_max_str_digits): no value has them
+                self.error("yaml-number", node.start_mark, f"a number of {len(node.value):,} characters cannot be read",
+                           "write a number of a sensible size (a quantity such as 64Gi, not its digits)")
+                return None
         if isinstance(value, (datetime.date, bytes)):
             value = node.value
         if isinstance(value, str):
