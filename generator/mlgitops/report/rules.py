@@ -77,7 +77,8 @@ RULES: dict[str, str] = {
     "serving-per-environment": "an environment adds or removes `serving`: a model serves in every environment or in "
                                "none (a training-only model has no `serving`)",
     "name-mismatch": "metadata.name differs from the file name",
-    "name-collision": "two specs define the same model name",
+    "name-collision": "two specs define the same model name, or make objects of the same kind and name in one "
+                      "environment (model `a` with a canary and model `a-canary`)",
     "unknown-environment": "an override names an environment mlgitops.yaml does not define",
     "duplicate-environment": "mlgitops.yaml defines an environment twice",
     "autoscaling-bounds": "autoscaling.minReplicas is greater than maxReplicas",

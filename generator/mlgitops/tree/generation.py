@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import marshal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops import __version__
+from mlgitops.kube.manifests import parse_stream
+from mlgitops.render.units import KUSTOMIZATION, Unit, base_dir, base_model, overlay_owner
 from mlgitops.report import secrets
 from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
 from mlgitops.spec.config import Config, load_config
@@ -123,11 +128,72 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
         result.entries.append(entry)
         result.tree.update(tree)
         result.origins.update(dict.fromkeys(tree, bytes.fromhex(item.digest)))
+    result.findings.extend(_object_collisions(result))
     _add_synced(result, config)
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)
     return result
+
+
+def _object_collisions(result: Generated) -> list[Finding]:
+    """Two models that make an object of the same kind and name in one environment: model `a` with a canary and
+    model `a-canary`, `a`'s training NetworkPolicy and model `a-training`. Two sync objects would own it, each
+    undoing the other's apply. A model's objects are named after it, so only a name that starts with another's
+    and a '-' can clash: only such pairs are read."""
+    names = sorted(entry.name for entry in result.entries)
+    pairs = [(short, long) for i, short in enumerate(names)
+             for long in itertools.takewhile(methodcaller("startswith", short), names[i + 1:])
+             if long.startswith(f"{short}-")]
+    if not pairs:
+        return []
+    files: dict[str, list[str]] = {}  # model -> its files in the tree
+    for path in result.tree:
+        owner = overlay_owner(path)
+        files.setdefault(base_model(path) or (owner.model if owner else ""), []).append(path)
+    objects = functools.cache(lambda model: _objects(result.tree, model, files.get(model, [])))
+    found = []
+    for short, long in pairs:
+        if not any(long.encode() in result.tree[path] for path in files.get(short, [])):
+            continue  # every object of `long` is named `long...`: `short`'s files cannot make one if they never say it
+        shared = sorted(objects(short) & objects(long))
+        if shared:
+            env, kind, name = shared[0]
+            model = next(entry for entry in result.entries if entry.name == long).model
+            more = f" (and {len(shared) - 1} more)" if len(shared) > 1 else ""
+            found.append(Finding("name-collision", f"{env}: model '{long}' and model '{short}' both make "
+                                 f"{kind}/{name}{more}: two sync objects would own it, each undoing the other",
+                                 model.path, model.doc.position("/metadata/name"),
+                                 f"rename one of them: model '{short}' names its objects '{short}' and "
+                                 f"'{short}-<suffix>' (-canary, -training, ...)"))
+    return found
+
+
+def _objects(tree: Tree, model: str, paths: list[str]) -> set[tuple[str, str, str]]:
+    """(environment, kind, name) of every object a model's files make: its base's in each environment it serves
+    in, less what an overlay deletes, plus what an overlay or a training folder adds."""
+    units = [(unit, name, path) for path in paths if (found := Unit.of_file(path)) and found[0].model == model
+             for unit, name in [found]]
+    base = [ident for path in paths if path.startswith(f"{base_dir(model)}/") and not path.endswith(KUSTOMIZATION)
+            for ident in _identities(tree[path])]
+    out = {(unit.env, kind, name) for unit, _, _ in units if not unit.training for kind, name, _ in base}
+    for unit, file, path in units:
+        for kind, name, deleted in _identities(tree[path]) if file != KUSTOMIZATION else []:
+            if deleted:
+                out.discard((unit.env, kind, name))
+            else:
+                out.add((unit.env, kind, name))
+    return out
+
+
+def _identities(raw: bytes) -> list[tuple[str, str, bool]]:
+    """(kind, name, whether it is a `$patch: delete`) of each object a generated file holds."""
+    out = []
+    for doc in parse_stream(raw.decode("utf-8"), strict=False):
+        data = doc.data
+        if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
+            out.append((str(data.get("kind")), str(data["metadata"].get("name")), data.get("$patch") == "delete"))
+    return out
 
 
 def keep_clean_values(root: Path, use_cache: bool = True) -> None:
