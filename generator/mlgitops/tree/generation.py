@@ -141,16 +141,10 @@ def _object_collisions(result: Generated) -> list[Finding]:
     model `a-canary`, `a`'s training NetworkPolicy and model `a-training`. Two sync objects would own it, each
     undoing the other's apply. A model's objects are named after it, so only a name that starts with another's
     and a '-' can clash: only such pairs are read."""
-    names = sorted(entry.name for entry in result.entries)
-    pairs = [(short, long) for i, short in enumerate(names)
-             for long in itertools.takewhile(methodcaller("startswith", short), names[i + 1:])
-             if long.startswith(f"{short}-")]
+    pairs = _prefix_pairs(sorted(entry.name for entry in result.entries))
     if not pairs:
         return []
-    files: dict[str, list[str]] = {}  # model -> its files in the tree
-    for path in result.tree:
-        owner = overlay_owner(path)
-        files.setdefault(base_model(path) or (owner.model if owner else ""), []).append(path)
+    files = _files_by_model(result.tree)
     objects = functools.cache(lambda model: _objects(result.tree, model, files.get(model, [])))
     found = []
     for short, long in pairs:
@@ -158,25 +152,41 @@ def _object_collisions(result: Generated) -> list[Finding]:
             continue  # every object of `long` is named `long...`: `short`'s files cannot make one if they never say it
         shared = sorted(objects(short) & objects(long))
         if shared:
-            env, kind, name = shared[0]
             model = next(entry for entry in result.entries if entry.name == long).model
-            more = f" (and {len(shared) - 1} more)" if len(shared) > 1 else ""
-            found.append(Finding("name-collision", f"{env}: model '{long}' and model '{short}' both make "
-                                 f"{kind}/{name}{more}: two sync objects would own it, each undoing the other",
-                                 model.path, model.doc.position("/metadata/name"),
-                                 f"rename one of them: model '{short}' names its objects '{short}' and "
-                                 f"'{short}-<suffix>' (-canary, -training, ...)"))
+            found.append(_collision(model, short, shared))
     return found
+
+
+def _prefix_pairs(names: list[str]) -> list[tuple[str, str]]:
+    """(a, b) for each two sorted names where b is a, a '-' and more (the names starting with a follow it)."""
+    return [(short, long) for i, short in enumerate(names)
+            for long in itertools.takewhile(methodcaller("startswith", short), names[i + 1:])
+            if long.startswith(f"{short}-")]
+
+
+def _files_by_model(tree: Tree) -> dict[str, list[str]]:
+    files: dict[str, list[str]] = {}
+    for path in tree:
+        owner = overlay_owner(path)
+        files.setdefault(base_model(path) or (owner.model if owner else ""), []).append(path)
+    return files
+
+
+def _collision(model: Model, short: str, shared: list[tuple[str, str, str]]) -> Finding:
+    env, kind, name = shared[0]
+    more = f" (and {len(shared) - 1} more)" if len(shared) > 1 else ""
+    return Finding("name-collision", f"{env}: model '{model.name}' and model '{short}' both make {kind}/{name}{more}: "
+                   "two sync objects would own it, each undoing the other", model.path,
+                   model.doc.position("/metadata/name"), f"rename one of them: model '{short}' names its objects "
+                   f"'{short}' and '{short}-<suffix>' (-canary, -training, ...)")
 
 
 def _objects(tree: Tree, model: str, paths: list[str]) -> set[tuple[str, str, str]]:
     """(environment, kind, name) of every object a model's files make: its base's in each environment it serves
     in, less what an overlay deletes, plus what an overlay or a training folder adds."""
-    units = [(unit, name, path) for path in paths if (found := Unit.of_file(path)) and found[0].model == model
-             for unit, name in [found]]
-    base = [ident for path in paths if path.startswith(f"{base_dir(model)}/") and not path.endswith(KUSTOMIZATION)
-            for ident in _identities(tree[path])]
-    out = {(unit.env, kind, name) for unit, _, _ in units if not unit.training for kind, name, _ in base}
+    units = [(found[0], found[1], path) for path in paths if (found := Unit.of_file(path)) and found[0].model == model]
+    base = _base_objects(tree, model, paths)
+    out = {(unit.env, kind, name) for unit, _, _ in units if not unit.training for kind, name in base}
     for unit, file, path in units:
         for kind, name, deleted in _identities(tree[path]) if file != KUSTOMIZATION else []:
             if deleted:
@@ -184,6 +194,11 @@ def _objects(tree: Tree, model: str, paths: list[str]) -> set[tuple[str, str, st
             else:
                 out.add((unit.env, kind, name))
     return out
+
+
+def _base_objects(tree: Tree, model: str, paths: list[str]) -> list[tuple[str, str]]:
+    return [(kind, name) for path in paths if path.startswith(f"{base_dir(model)}/")
+            and not path.endswith(KUSTOMIZATION) for kind, name, _ in _identities(tree[path])]
 
 
 def _identities(raw: bytes) -> list[tuple[str, str, bool]]:
