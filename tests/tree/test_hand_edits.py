@@ -37,3 +37,13 @@ def test_generate_check_says_edited_by_hand_apart_from_stale_and_generate_names_
     assert written.code == 0
     assert f"warning: {SERVICE}: overwrote edits made by hand" in written.err and "deployment.yaml" not in written.err
     assert "type: ClusterIP" in path.read_text()
+
+
+def test_a_file_its_spec_no_longer_makes_is_told_from_one_whose_spec_is_gone(generated, capsys):
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("    dev:\n      serving: {replicas: 1}\n", ""))  # dev: as the base
+    (generated / "models/fraud-detector.yaml").unlink()
+    findings = {f.file: f.message for f in check.run(check.Options(generated, use_cache=False)).findings}
+    assert findings["overlays/dev/house-prices/deployment-patch.yaml"] == (
+        "is no longer generated: models/house-prices.yaml no longer makes it")
+    assert findings["base/fraud-detector/deployment.yaml"] == "is generated from a spec that no longer exists"

@@ -137,7 +137,7 @@ def _drift(gen: generate.Generated, repo: Repo, disk: dict[str, bytes], invalid:
     tree = gen.tree if owns is _everyone else {p: c for p, c in gen.tree.items() if owns(_model_of_path(p))}
     if not any(f.severity is Severity.ERROR and f.file.startswith("models/") for f in gen.findings):
         disk = _owned_disk(disk, owns, invalid, _nobody)
-        return drift.findings(writer.plan(tree, disk, repo.root), disk)
+        return drift.findings(writer.plan(tree, disk, repo.root), disk, tree)
     valid = {e.name for e in gen.entries}
     disk = _owned_disk(disk, owns, invalid, lambda model: model not in valid)
     return _drift_held(tree, disk, repo)
@@ -148,7 +148,7 @@ def _drift_held(tree: dict[str, bytes], disk: dict[str, bytes], repo: Repo) -> l
     namespace) wait too, and the hint says to fix the specs first."""
     tree = {p: c for p, c in tree.items() if not _shared_sync_file(p)}
     disk = {p: c for p, c in disk.items() if not _shared_sync_file(p)}
-    found = drift.findings(writer.plan(tree, disk, repo.root), disk)
+    found = drift.findings(writer.plan(tree, disk, repo.root), disk, tree)
     # generate writes nothing while a spec is invalid
     return [replace(f, hint="fix the spec errors first, then run 'mlgitops generate' and commit the result")
             if f.rule == "drift" else f for f in found]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from mlgitops.report.findings import Finding, Position
-from mlgitops.tree.layout import Tree
+from mlgitops.tree.layout import Tree, generated_from
 from mlgitops.tree.writer import Plan, leftover_findings
 
 
-def findings(plan: Plan, disk: Tree) -> list[Finding]:
+def findings(plan: Plan, disk: Tree, tree: Tree | None = None) -> list[Finding]:
+    """One finding per file that differs; `tree`, what the specs generate, tells a file whose spec is gone
+    from one its spec no longer makes (a sweep that became a Katib Experiment, an Ingress set to null)."""
     found = list(plan.findings)
     for path in plan.write:
         if path in plan.edited:
@@ -21,7 +23,10 @@ def findings(plan: Plan, disk: Tree) -> list[Finding]:
         else:
             found.append(Finding("drift", "is missing: the specs generate it", path, Position(),
                                  "run 'mlgitops generate' and commit the result"))
+    live = {generated_from(content) for content in tree.values()} if plan.delete and tree else set()
     for path in plan.delete:
-        found.append(Finding("drift", "is generated from a spec that no longer exists", path, Position(1, 1),
-                             "run 'mlgitops generate' to prune it"))
+        spec = generated_from(disk.get(path, b""))
+        message = (f"is no longer generated: {spec} no longer makes it" if spec in live
+                   else "is generated from a spec that no longer exists")
+        found.append(Finding("drift", message, path, Position(1, 1), "run 'mlgitops generate' to prune it"))
     return found + leftover_findings(plan)

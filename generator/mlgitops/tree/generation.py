@@ -358,7 +358,7 @@ def _outcome(repo: Repo, result: Generated, check: bool, prune_all: bool, rollba
         the_plan = writer.plan(result.tree, disk, root)
         return Outcome(warnings + the_plan.findings + writer.leftover_findings(the_plan), the_plan,
                        writer.unified_diff(result.tree, disk, the_plan), count, envs,
-                       drift.findings(the_plan, disk), disk=disk)
+                       drift.findings(the_plan, disk, result.tree), disk=disk)
     disk = index.scan(writer.clock(root))  # the clock before the scan: what changes from then on is racy
     the_plan = writer.plan(result.tree, disk, root)
     if the_plan.findings:

@@ -44,6 +44,14 @@ def is_generated(content: bytes) -> bool:
     return content.startswith(HEADER_PREFIX.encode())
 
 
+def generated_from(content: bytes) -> str | None:
+    """The spec a generated file's header names (models/<name>.yaml, or mlgitops.yaml), None for any other file."""
+    first = content.partition(b"\n")[0].decode("utf-8", "replace")
+    if not first.startswith(HEADER_PREFIX):
+        return None
+    return first[len(HEADER_PREFIX):].partition(". Do not edit")[0] or None
+
+
 def edited_by_hand(content: bytes) -> bool:
     """A generated file whose content no longer matches the digest its header was written with (a header
     without a digest, from an older mlgitops, proves nothing)."""
