@@ -6,11 +6,14 @@ The crashes are run in subprocesses (a segfault would take pytest down with it),
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from conftest import run_cli, snapshot
@@ -238,3 +241,57 @@ def test_a_generated_object_larger_than_the_api_server_stores_is_a_finding_at_th
     assert run.code == 1
     assert f"{SPEC}:1:1: generates base/house-prices/deployment.yaml with an object of" in run.out + run.err
     assert "(object-too-large)" in run.out + run.err
+
+
+# Network: a pull request's kustomization that names something to fetch
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    paths: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:  # http.server's name
+        self.paths.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\n")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def loopback_server():
+    """An HTTP server on 127.0.0.1 that records every request: Go's HTTP client reaches it past any proxy."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.paths = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.paths
+    server.shutdown()
+
+
+OVERLAY = "overlays/dev/house-prices"
+
+
+@pytest.mark.parametrize("command", [["check", "--no-cache"], ["validate", OVERLAY]], ids=["check", "validate"])
+@pytest.mark.parametrize(("url", "shown"), [("{server}/base.yaml", "{server}/base.yaml"),
+                                           ("https://ci:s3cr3t@[::1]:1/base.yaml", "https://***@[::1]:1/base.yaml"),
+                                           ("file:///tmp/repo//base", "file:///tmp/repo//base")])
+def test_a_kustomization_naming_a_url_past_the_proxy_is_never_built(generated, capsys, loopback_server, command, url,
+                                                                      shown):
+    server, requests = loopback_server
+    with open(generated / OVERLAY / "kustomization.yaml", "a", encoding="utf-8") as handle:
+        handle.write(f"- {url.format(server=server)}\n")  # its last key is resources
+    run = run_cli(capsys, *command[:1], *([str(generated / OVERLAY)] if command[0] == "validate" else
+                                          [*command[1:], "--repo", str(generated)]))
+    assert run.code == 1 and requests == []
+    assert f"names {shown.format(server=server)}: a build never fetches anything" in run.out + run.err
+    assert "s3cr3t" not in run.out + run.err
+
+
+def test_a_remote_file_elsewhere_meets_the_refusing_proxy(generated, capsys):
+    """check's builds run with the offline environment, as validate's: a fetch goes to a proxy that refuses it."""
+    with open(generated / OVERLAY / "kustomization.yaml", "a", encoding="utf-8") as handle:
+        handle.write("- https://203.0.113.7/base.yaml\n")  # TEST-NET-3: no such server
+    run = run_cli(capsys, "check", "--no-cache", "--repo", str(generated))
+    assert run.code == 1 and "proxyconnect tcp" in run.out

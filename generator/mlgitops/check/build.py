@@ -75,6 +75,7 @@ class Processes:
         self.cancelled = False
 
     def run(self, command: kustomize.Command) -> str:
+        kustomize.refuse_fetches(command)
         env = {**kustomize.GO_DEFAULTS, **os.environ, **command.env}
         with self._lock:
             if self.cancelled:

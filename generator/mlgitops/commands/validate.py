@@ -73,7 +73,7 @@ def _built(folder: str, options: Options, schemas) -> list[Result]:
 
     name = f"{folder.rstrip('/')} (kustomize build)"
     try:
-        text = build.Processes().run(kustomize.Command((*kustomize.build_argv(), folder), env=kustomize.OFFLINE_ENV))
+        text = build.Processes().run(kustomize.Command((*kustomize.build_argv(), folder)))
     except kustomize.Failed as exc:
         return [Result(name, 0, 0, Verdict.ERROR, rule="build",
                        problems=(Problem(f"kustomize cannot build {folder}: {exc.stderr.strip() or exc}"),))]

