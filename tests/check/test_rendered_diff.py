@@ -386,6 +386,17 @@ def test_a_base_revision_that_does_not_build_is_an_error_never_all_new(generated
     assert "> [!CAUTION]" in markdown and "does not build at the base revision" in markdown
 
 
+
+def test_an_overlay_that_does_not_build_now_is_an_error_never_all_deleted(generated, capsys):
+    commit(init(generated), "base")
+    kustomization = generated / "overlays/prod/fraud-detector/kustomization.yaml"
+    kustomization.write_bytes(kustomization.read_bytes().replace(b"resources:", b"resources:\n- ../no-such-base"))
+    result = diff(capsys, generated, "--base", "HEAD")
+    assert result.code == 1
+    assert "overlays/prod/fraud-detector does not build, so the diff cannot say what the cluster gets" in result.err
+    assert "(diff-build)" in result.err
+    assert not [row for row in plan_rows(result.out) if row[3] == "fraud-detector" and row[5] == "deleted"]
+
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b]\n"
 
 

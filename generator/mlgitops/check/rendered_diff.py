@@ -116,6 +116,7 @@ class Result:
     after: dict[str, list[dict]] = field(default_factory=dict)
     renames: dict[str, str] = field(default_factory=dict)  # model renamed in this change: old -> new
     base_failures: dict[str, str] = field(default_factory=dict)  # overlay -> why it does not build at the base
+    failures: dict[str, str] = field(default_factory=dict)  # overlay -> why it does not build now
     # clusters/<cluster>/<engine> -> [(file, object)] where any file under it differs
     clusters_before: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
     clusters_after: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
@@ -365,6 +366,7 @@ def _units_result(base: gitrev.Base, todo: list[str], before: dict[str, build.Bu
     result = Result(base, [], [], 0, {o: b.objects for o, b in before.items() if not b.error},
                     {o: b.objects for o, b in after.items() if not b.error})
     result.base_failures = {o: b.error for o, b in before.items() if b.error}
+    result.failures = {o: b.error for o, b in after.items() if b.error}
     result.renames = change_plan.renames(result.before, result.after)
     result.changes = _overlay_changes(todo, before, after, base.label, result.renames)
     for overlay in todo:
@@ -458,9 +460,9 @@ def plan(result: Result, places: change_plan.Places) -> list[change_plan.Row]:
     out = []
     for change in result.changes:
         unit = Unit.parse(change.overlay)
-        if unit is None or change.overlay in result.base_failures:
-            continue
         new = change.new_overlay or change.overlay
+        if unit is None or change.overlay in result.base_failures or new in result.failures:
+            continue  # not "every object deleted": its objects are unknown
         rename = (unit.model, Unit.at(new).model) if change.new_overlay else None
         place = places.of_unit(Unit.at(new))
         out += change_plan.rows(place, result.before.get(change.overlay, []), result.after.get(new, []), rename)
@@ -470,13 +472,16 @@ def plan(result: Result, places: change_plan.Places) -> list[change_plan.Row]:
     return sorted(out, key=lambda r: (not r.place.prod, r.place.cluster, r.place.env, r.place.model, r.obj))
 
 
-def base_failure_findings(result: Result) -> list[Finding]:
-    """An overlay that does not build at the base revision: the diff cannot say what it changes (never "all
-    new"), so that is an error naming the revision and the overlay."""
+def build_failure_findings(result: Result) -> list[Finding]:
+    """An overlay that does not build at the base revision, or now: the diff cannot say what it changes (never "all
+    new", never "all deleted"), so that is an error naming the overlay (and the revision)."""
     return [Finding("diff-base-build", f"{overlay} does not build at the base revision {result.base.describe()}, "
                     f"so the diff cannot say what it changes: {error}", overlay, Position(),
                     "fix the overlay on the base branch, or compare with another revision (--base REV)")
-            for overlay, error in sorted(result.base_failures.items())]
+            for overlay, error in sorted(result.base_failures.items())] + [
+        Finding("diff-build", f"{overlay} does not build, so the diff cannot say what the cluster gets: {error}",
+                overlay, Position(), "mlgitops check names what to fix; a sync of it would fail")
+        for overlay, error in sorted(result.failures.items())]
 
 
 def claims_in_change(result: Result, places: change_plan.Places) -> tuple[list[change_plan.Claim],

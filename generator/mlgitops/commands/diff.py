@@ -56,7 +56,7 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
     places = _places(gen)
     rows = rendered_diff.plan(result, places)
     # an invalid spec is an error at its line (as generate and check say it): a broken spec is never "no change"
-    warnings = (errors_only(gen.findings) + rendered_diff.base_failure_findings(result) + _guard(result, gen, disk)
+    warnings = (errors_only(gen.findings) + rendered_diff.build_failure_findings(result) + _guard(result, gen, disk)
                 + _volumes(result, gen, places)
                 + [rendered_diff.handover_finding(h, gen) for h in result.handovers])
     renames = _rename_notes(result, gen, places)

@@ -144,6 +144,8 @@ RULES: dict[str, str] = {
                     "the engine applies it too, so check validates and policy-checks it",
     "diff-base-build": "mlgitops diff: an overlay does not build at the base revision, so the diff cannot say what "
                        "it changes",
+    "diff-build": "mlgitops diff: an overlay does not build now, so the diff cannot say what the cluster gets (not "
+                  "'every object deleted')",
     "volume-name-conflict": "mlgitops diff: a new claim binds a volumeName that a kept claim, or another "
                             "environment on the same cluster, still holds, so it stays Pending (docs/diff.md)",
     "import-dropped": "mlgitops import: a field of the manifests that neither the spec nor a patch carries; the "
