@@ -66,7 +66,7 @@ def cli() -> None:
 @QUIET
 @REPO
 def generate_cmd(check: bool, prune_all: bool, fmt: str, quiet: bool, repo_path: str | None) -> None:
-    """Write base/ and overlays/ from mlgitops.yaml and models/*.yaml."""
+    """Write base/, overlays/ and clusters/ from mlgitops.yaml and models/*.yaml."""
     from mlgitops.commands import generate
 
     sys.exit(generate.run(repo_path, check, fmt, quiet, prune_all))
