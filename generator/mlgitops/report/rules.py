@@ -62,6 +62,7 @@ RULES: dict[str, str] = {
     "yaml-empty": "the file holds no YAML document",
     "yaml-key-type": "a mapping key is not a string",
     "yaml-depth": "the document nests deeper than allowed",
+    "yaml-sexagesimal": "an unquoted number with ':' (1:30), which YAML 1.1 reads in base 60 (90)",
     "yaml-number": "a number too long to read (Python reads at most 4,300 digits; no field needs as many)",
     "control-character": "a string holds a control character (NUL, ESC, DEL...) the API server or kustomize refuses",
     "url-credentials": "a URL holds a user name or password: credentials belong in a Secret, never in the repository",

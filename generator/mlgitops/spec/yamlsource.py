@@ -117,6 +117,9 @@ class _Walker:
                 self.error("yaml-number", node.start_mark, f"a number of {len(node.value):,} characters cannot be read",
                            "write a number of a sensible size (a quantity such as 64Gi, not its digits)")
                 return None
+        if isinstance(value, (int, float)) and ":" in node.value:  # YAML 1.1's base 60: 1:30 is 90, to no one's intent
+            self.error("yaml-sexagesimal", node.start_mark, f"{node.value} reads as {value} (YAML 1.1 counts in base 60 "
+                       "across ':')", f'write the number you mean, or "{node.value}" in quotes for text')
         if isinstance(value, (datetime.date, bytes)):
             value = node.value
         if isinstance(value, str):
