@@ -295,3 +295,17 @@ def test_a_remote_file_elsewhere_meets_the_refusing_proxy(generated, capsys):
         handle.write("- https://203.0.113.7/base.yaml\n")  # TEST-NET-3: no such server
     run = run_cli(capsys, "check", "--no-cache", "--repo", str(generated))
     assert run.code == 1 and "proxyconnect tcp" in run.out
+
+
+@pytest.mark.parametrize("key", ["components", "transformers", "generators", "validators"])
+def test_a_url_in_a_folder_a_kustomization_builds_is_found_too(generated, capsys, loopback_server, key):
+    """kustomize builds each folder listed under these keys as a kustomization of its own: it is read too."""
+    server, requests = loopback_server
+    inner = generated / OVERLAY / "inner"
+    inner.mkdir()
+    (inner / "kustomization.yaml").write_text(f"resources:\n- {server}/inner.yaml\n", encoding="utf-8")
+    with open(generated / OVERLAY / "kustomization.yaml", "a", encoding="utf-8") as handle:
+        handle.write(f"{key}:\n- inner\n")
+    run = run_cli(capsys, "validate", str(generated / OVERLAY))
+    assert run.code == 1 and requests == []
+    assert f"inner/kustomization.yaml names {server}/inner.yaml: a build never fetches" in run.out + run.err

@@ -146,10 +146,11 @@ def past_the_proxy(folder: str) -> str:
 
 
 def _local_folders(here: str, text: str) -> list[str]:
-    """The folders a kustomization's resources, components and bases name (what else it names is a file)."""
+    """The folders a kustomization's resources, components, bases, generators, transformers and validators
+    name (kustomize builds each such folder as a kustomization; what else they name is a file)."""
     docs = [doc.data for doc in parse_stream(text, strict=False)] if text else []
     data = docs[0] if docs and isinstance(docs[0], dict) else {}
-    entries = [e for key in ("resources", "components", "bases") if isinstance(data.get(key), list)
+    entries = [e for key in ("resources", "components", "bases", "generators", "transformers", "validators") if isinstance(data.get(key), list)
                for e in data[key] if isinstance(e, str)]
     return [os.path.realpath(os.path.join(here, e)) for e in entries if os.path.isdir(os.path.join(here, e))]
 
