@@ -36,6 +36,7 @@ class Plan:
     edited: list[str] = field(default_factory=list)  # generated files edited by hand since, header kept
     before: dict[str, bytes | None] = field(default_factory=dict)  # what apply changes, as it was (None: absent)
     times: dict[str, tuple[int, int]] = field(default_factory=dict)  # and their (atime, mtime) in ns
+    stats: dict[str, os.stat_result | None] = field(default_factory=dict)  # apply: each file written, lstat right after
 
     @property
     def changed(self) -> bool:
@@ -441,6 +442,7 @@ def _apply(root: Path, the_plan: Plan) -> None:
     base = str(root)
     made: set[str] = set()
     done: list[str] = []
+    stats = the_plan.stats
     current = ""
     try:
         for current, content in the_plan.write.items():
@@ -452,6 +454,7 @@ def _apply(root: Path, the_plan: Plan) -> None:
                 made.add(folder)
             write_atomic(target, content, make_parent=False)
             done.append(current)
+            stats[current] = _lstat(target)
             if len(done) == 1:
                 pause("tree-written")
         for current in (*the_plan.delete, *the_plan.leftovers):
@@ -468,6 +471,14 @@ def _apply(root: Path, the_plan: Plan) -> None:
                                   "re-run 'mlgitops generate' to repair it")
         interrupted.done = done
         raise interrupted from None
+
+
+def _lstat(path: str) -> os.stat_result | None:
+    """The file just written, as the stat index may record it (tree/stat_index.py); None if it is gone already."""
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
 
 
 def _prune_empty(root: Path, folder: Path) -> None:
