@@ -315,11 +315,11 @@ Cache = JsonStore  # the name `check` and `diff` have used
 
 
 class TreeCache:
-    """Generated files per model spec (the cache's generate/), keyed on everything that decides them
-    (marshal: fast and bytes-safe; only entries whose checksum matches are unmarshalled)."""
+    """Generated files per model spec (the cache's generate/; the clusters' files in clusters/), keyed on everything
+    that decides them (marshal: fast and bytes-safe; only entries whose checksum matches are unmarshalled)."""
 
-    def __init__(self, root: Path, enabled: bool = True):
-        self.store = Store(root, "generate", enabled)
+    def __init__(self, root: Path, enabled: bool = True, kind: str = "generate"):
+        self.store = Store(root, kind, enabled)
 
     @property
     def warnings(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -11,15 +12,18 @@ from typing import TYPE_CHECKING
 from mlgitops import __version__
 from mlgitops.report import secrets
 from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
-from mlgitops.spec.config import Config, load_config
-from mlgitops.spec.model import Model, collision, parse_model
-from mlgitops.spec.repo import Repo, escaped
-from mlgitops.spec.training import config_findings
+from mlgitops.spec import config as configs
+from mlgitops.spec.config import Config
+from mlgitops.spec.repo import CONFIG_FILE, Repo, escaped
 from mlgitops.tree import cache, drift, stat_index, writer
-from mlgitops.tree.layout import Tree, serving_pairs, sync_tree, training_pairs
+from mlgitops.tree.header import Tree
 
 if TYPE_CHECKING:
+    from mlgitops.spec.model import Model
     from mlgitops.tree import parallel
+
+# spec.model, spec.training and tree.layout (the render stage) are imported where a spec is parsed or a tree is
+# made: an unchanged run, every spec and the clusters' files from the cache, imports none of them (~0.05 s).
 
 
 @dataclass
@@ -35,6 +39,8 @@ class Entry:
     @property
     def model(self) -> Model:
         if self._model is None:
+            from mlgitops.spec.model import parse_model
+
             model, findings = parse_model(self.path, self.raw, self.config)
             assert model is not None and not findings, "a cached spec no longer validates"
             self._model = model
@@ -93,10 +99,10 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
 
 
 def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) -> Generated:
-    config, findings = load_config(repo)
+    config, findings, keep_config = _load_config(repo, use_cache)
     if config is None:
         return Generated(findings=findings)
-    result = Generated(config, findings=[*findings, *config_findings(config.path, config.data, config.doc.position)])
+    result = Generated(config, findings=findings)
     store = cache.TreeCache(repo.root, use_cache)
     result.notes = store.warnings  # the same list: a warning from a later put shows too
     result.cached = store.store.enabled
@@ -106,28 +112,70 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
             cache.LEGACY_DIR, Position(), f"delete it (git rm -r --cached {cache.LEGACY_DIR} if committed): "
             f"the cache lives in {cache.home()}", Severity.WARNING))
     result.findings.extend(_strays(repo))
-    inputs = _read_inputs(repo, store, _salt(config))
+    salt = _salt(config)
+    inputs = _read_inputs(repo, store, salt)
     misses = [(i.rel, i.raw) for i in inputs if i.raw is not None and i.hit is None]
     rendered = iter(_render(misses, config, pool=not keep_models))
     pending: list[tuple[str, str, Tree]] = []
     seen: dict[str, Entry] = {}
+    kept: list[str] = []  # the cache keys of the specs kept, in order
     for item in inputs:
         got = _entry(item, rendered, config, result.findings, pending)
         if got is None:
             continue
         entry, tree = got
         if entry.name in seen:
+            from mlgitops.spec.model import collision
+
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
         result.origins.update(dict.fromkeys(tree, bytes.fromhex(item.digest)))
-    _add_synced(result, config)
+        kept.append(item.digest)
+    clusters = cache.TreeCache(repo.root, use_cache, "clusters")
+    synced_key = cache.key(CLUSTERS, salt, *kept)
+    synced = _add_synced(result, config, clusters, synced_key)
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
         for digest, name, tree in pending:
             store.put(digest, name, tree)
+        if synced is not None:
+            clusters.put(synced_key, CLUSTERS, synced)
+        if keep_config is not None:
+            keep_config()
     return result
+
+
+CLUSTERS = "clusters/"  # the name the clusters' files are kept under in the cache's clusters/
+
+
+def _load_config(repo: Repo, use_cache: bool) -> tuple[Config | None, list[Finding], Callable[[], None] | None]:
+    """mlgitops.yaml as load_config reads it, and its findings of training; a config without any is kept in the
+    cache's config/ (configs.memo) under its bytes and mlgitops's code, so an unchanged run reads it back
+    without importing the YAML parser, the schema check or the training rules (~0.05 s). The third value
+    keeps it, called only by a run that stores its cache (and has no error)."""
+    raw, findings = repo.read_input(repo.root / CONFIG_FILE)
+    if raw is None:
+        return None, findings, None
+    store = cache.Store(repo.root, "config", use_cache)
+    name = cache.key("config", __version__, cache.code_fingerprint(), CONFIG_FILE, raw) if store.enabled else ""
+    found = cache.load_marshalled(store, name, configs.is_memo) if name else None
+    if found is not None:
+        return configs.from_memo(CONFIG_FILE, raw, found), [], None
+    config, findings = configs.parse_config(CONFIG_FILE, raw)
+    if config is None:
+        return None, findings, None
+    from mlgitops.spec.training import config_findings
+
+    findings = [*findings, *config_findings(config.path, config.data, config.doc.position)]
+    if not name or findings:
+        return config, findings, None
+
+    def keep() -> None:
+        with contextlib.suppress(ValueError):  # a value marshal cannot keep: read again next time
+            store.put(name, marshal.dumps(configs.memo(config)))
+    return config, findings, keep
 
 
 def keep_clean_values(root: Path, use_cache: bool = True) -> None:
@@ -173,12 +221,21 @@ class _CleanValues:
         self.store.put(self.name, marshal.dumps(tuple(sorted(every))))
 
 
-def _add_synced(result: Generated, config: Config) -> None:
-    """The clusters' files, made from the models' (a file of both would not be one spec's)."""
-    synced = sync_tree(config, training_pairs(result.tree), serving_pairs(result.tree))
+def _add_synced(result: Generated, config: Config, store: cache.TreeCache, key: str) -> Tree | None:
+    """The clusters' files, made from the models' (a file of both would not be one spec's). They depend on
+    the config and the models' trees alone: cached (the cache's clusters/) under the key of every spec kept.
+    Returns them when they were made here (for the cache), None when the cache had them."""
+    hit = store.get(key)
+    if hit is not None and hit[0] == CLUSTERS:
+        synced, fresh = hit[1], None
+    else:
+        from mlgitops.tree.layout import serving_pairs, sync_tree, training_pairs
+
+        synced = fresh = sync_tree(config, training_pairs(result.tree), serving_pairs(result.tree))
     result.tree.update(synced)
     for path in synced.keys() & result.origins.keys():  # none today: a file is a model's or the clusters'
         del result.origins[path]
+    return fresh
 
 
 @dataclass

@@ -40,7 +40,7 @@ import struct
 from pathlib import Path
 
 from mlgitops.tree import cache, writer
-from mlgitops.tree.layout import Tree
+from mlgitops.tree.header import Tree
 
 FORMAT = "stat index 2"
 # A record: the file's lstat packed (inode, device, size, mtime_ns, ctime_ns), then the digest of its content.

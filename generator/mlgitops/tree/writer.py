@@ -16,7 +16,7 @@ from pathlib import Path
 from mlgitops.report import interrupts, textdiff
 from mlgitops.report.findings import FatalError, Finding, Position
 from mlgitops.spec.repo import GENERATED_ROOTS, MODELS_DIR
-from mlgitops.tree.layout import Tree, edited_by_hand, is_generated
+from mlgitops.tree.header import Tree, edited_by_hand, is_generated
 
 LOCK_FILE = ".mlgitops.lock"
 PAUSE_ENV = "MLGITOPS_TEST_PAUSE"  # tests only: "<point>:<folder>" waits at that point (see pause)
