@@ -335,7 +335,7 @@ class TreeCache:
             return None
         if not isinstance(name, str) or not isinstance(tree, dict):
             return None
-        if not all(isinstance(p, str) and isinstance(c, bytes) for p, c in tree.items()):
+        if not {*map(type, tree)} <= {str} or not {*map(type, tree.values())} <= {bytes}:  # (marshal makes no subclass)
             return None
         return name, tree
 
