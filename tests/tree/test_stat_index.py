@@ -1,6 +1,6 @@
 """The stat index (tree/stat_index.py): an unchanged run reads no generated file, yet every hand edit, deleted
 or extra file is found as before, and a change in the same clock tick as the stat recorded (racy) is read.
-Files a run writes are recorded too (their lstat right after the write, older than the clock at save time)."""
+Files a run writes are recorded too (their stat right after the write, older than the clock at save time)."""
 
 from __future__ import annotations
 

@@ -15,13 +15,14 @@ coarse clock file times come from, not time.time_ns):
 
 - a file the scan read: older than the clock read *before* the scan began. Whatever changes it after
   the scan read it shows a ctime of that tick or later, never the recorded one: exact.
-- a file this run wrote (git's way, after a checkout): its lstat taken right after its rename into
-  place (writer.apply), recorded when older than the clock read at save time, after every write. A
-  change made since, in a later tick than our write, shows another ctime: found. The residual case
-  is a change to the same inode, keeping its size, in the very clock tick of our own write and after
-  it (between our rename and our lstat, microseconds, or later in that tick): the same as git's,
-  whose index is also stamped after its writes. A file written in the tick of the save stamp itself
-  is not recorded (the next run reads it once).
+- a file this run wrote (git's way, after a checkout): its stat taken right after its rename into
+  place (writer.write_atomic: fstat of the file still open, the same inode the path now names),
+  recorded when older than the clock read at save time, after every write. A change made since, in
+  a later tick than our write, shows another ctime (a replacement: another inode): found. The
+  residual case is a change to the same inode, keeping its size, in the very clock tick of our own
+  write and after it (between our rename and our fstat, microseconds, or later in that tick): the
+  same as git's, whose index is also stamped after its writes. A file written in the tick of the
+  save stamp itself is not recorded (the next run reads it once).
 
 Nothing here is the repository's to decide: a pull request can set a file's mtime but not its ctime
 or its inode, and the index is one file signed like every cache entry (HMAC under this machine's key,
@@ -123,7 +124,7 @@ class StatIndex:
             self.store.put(self.name, marshal.dumps(entries))
 
     def _written(self, entries: dict[str, bytes], stats: dict[str, os.stat_result | None]) -> None:
-        """The files this run wrote, as lstat'ed right after each was renamed into place, when strictly older
+        """The files this run wrote, as stat'ed right after each was renamed into place, when strictly older
         than the file system's clock read now, after the last write (none when it cannot be read)."""
         stamp = writer.clock(self.root)
         if stamp is None:
