@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlgitops.report import formats, interrupts, status_formats, validate_formats
+from mlgitops.report import formats, interrupts, status_formats
 from mlgitops.report.findings import FatalError
 
 if TYPE_CHECKING:
@@ -239,8 +239,9 @@ def status_cmd(fmt: str, repo_path: str | None) -> None:
 
 def _validate_command() -> click.Command:
     """`validate`, built when it is looked up: its help names the default Kubernetes version (kube.schemas, ~0.02 s
-    to import, which generate and the other verbs do not need)."""
+    to import) and its formats, which generate and the other verbs do not need."""
     from mlgitops.kube import schemas as kubeschemas
+    from mlgitops.report import validate_formats
 
     @click.command("validate")
     @click.argument("paths", nargs=-1, metavar="[PATH... | -]")
