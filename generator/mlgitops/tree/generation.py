@@ -137,14 +137,20 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
     clusters = cache.TreeCache(repo.root, use_cache, "clusters")
     synced_key = cache.key(CLUSTERS, salt, *kept)
     synced = _add_synced(result, config, clusters, synced_key)
+    if synced is not None:
+        pending.append((synced_key, CLUSTERS, synced))
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
-        for digest, name, tree in pending:
-            store.put(digest, name, tree)
-        if synced is not None:
-            clusters.put(synced_key, CLUSTERS, synced)
-        if keep_config is not None:
-            keep_config()
+        _keep(store, clusters, pending, keep_config)
     return result
+
+
+def _keep(store: cache.TreeCache, clusters: cache.TreeCache, pending: list[tuple[str, str, Tree]],
+          keep_config: Callable[[], None] | None) -> None:
+    """Store what a run without errors made: the specs' files (the clusters' in their own store) and the config."""
+    for digest, name, tree in pending:
+        (clusters if name == CLUSTERS else store).put(digest, name, tree)
+    if keep_config is not None:
+        keep_config()
 
 
 CLUSTERS = "clusters/"  # the name the clusters' files are kept under in the cache's clusters/
