@@ -60,3 +60,19 @@ def test_an_unchanged_generate_does_not_import_the_secret_detector_but_a_new_cre
     config.write_text(config.read_text().replace("https://", "https://deploy:hunter2hunter2@", 1))
     third, imported = _imported("generate", "--repo", str(repo))
     assert third.returncode == 1 and "git.url holds" in third.stderr and "detect_secrets" in imported
+
+
+def test_an_unchanged_generate_imports_no_yaml_parser_schema_check_or_renderer_yet_a_config_edit_is_read(repo):
+    """The config (its memo, signed in the cache) and the clusters' files come from the cache: a run that renders
+    nothing needs neither PyYAML, jsonschema-rs, the spec parser nor render/; an edited mlgitops.yaml is parsed and
+    checked again (here: a schema error at its line)."""
+    heavy = {"yaml", "jsonschema_rs", "mlgitops.spec.model", "mlgitops.spec.yamlsource", "mlgitops.render",
+             "mlgitops.tree.layout", "mlgitops.kube.schemas"}
+    first, imported = _imported("generate", "--repo", str(repo))
+    assert first.returncode == 0 and heavy <= imported
+    second, imported = _imported("generate", "--repo", str(repo))
+    assert second.returncode == 0 and "0 written" in second.stderr and not heavy & imported
+    config = repo / "mlgitops.yaml"
+    config.write_text(config.read_text().replace("prometheusOperator: true", "prometheusOperator: sometimes", 1))
+    third, imported = _imported("generate", "--repo", str(repo))
+    assert third.returncode == 1 and "mlgitops.yaml:" in third.stderr and "jsonschema_rs" in imported

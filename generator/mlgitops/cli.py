@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlgitops.kube import schemas as kubeschemas
-from mlgitops.report import formats, interrupts, status_formats, validate_formats
+from mlgitops.report import formats, interrupts, status_formats
 from mlgitops.report.findings import FatalError
 
 if TYPE_CHECKING:
@@ -238,53 +237,72 @@ def status_cmd(fmt: str, repo_path: str | None) -> None:
     sys.exit(status.run(repo_path, fmt))
 
 
-@cli.command("validate")
-@click.argument("paths", nargs=-1, metavar="[PATH... | -]")
-@click.option("--kubernetes-version", default=None,
-              help="Kubernetes version whose schemas to use: any patch release of 1.25 .. 1.37, or a minor "
-                   "such as 1.30 for its newest shipped patch (default: mlgitops.yaml's kubernetesVersion "
-                   f"inside a repository, else {kubeschemas.DEFAULT_KUBERNETES_VERSION}).")
-@click.option("--strict/--no-strict", default=True, show_default=True,
-              help="Reject unknown fields and duplicate keys, like kubeconform -strict.")
-@click.option("--skip", multiple=True, metavar="KIND",
-              help="Skip resources of this kind, written Kind or apiVersion/Kind (repeatable, or comma-separated).")
-@click.option("--ignore-missing-schemas", is_flag=True,
-              help="Skip resources whose kind has no schema, instead of reporting an error.")
-@click.option("--schema-location", "schema_locations", multiple=True, metavar="LOCATION",
-              help="Where to look for schemas, in order (repeatable), as kubeconform's -schema-location: "
-                   "'default' for the built-in ones, or a local folder or path template using "
-                   "{{ .Group }}, {{ .ResourceKind }}, {{ .ResourceAPIVersion }}, {{ .KindSuffix }}, "
-                   "{{ .NormalizedKubernetesVersion }} and {{ .StrictSuffix }}. Default: default.")
-@click.option("--format", "fmt", type=click.Choice(sorted(validate_formats.FORMATS)), default="text",
-              show_default=True, help="How results are printed.")
-def validate_cmd(paths: tuple[str, ...], kubernetes_version: str | None, strict: bool, skip: tuple[str, ...],
-                 ignore_missing_schemas: bool, schema_locations: tuple[str, ...], fmt: str) -> None:
-    """Validate Kubernetes manifests (files, folders, or - for standard input) against the schemas
-    of a Kubernetes version, offline, with kubeconform's verdicts. Inside a repository, also
-    against its schemas/crds/, and by default for mlgitops.yaml's kubernetesVersion."""
-    from mlgitops.commands import validate
+def _validate_command() -> click.Command:
+    """`validate`, built when it is looked up: its help names the default Kubernetes version (kube.schemas, ~0.02 s
+    to import) and its formats, which generate and the other verbs do not need."""
+    from mlgitops.kube import schemas as kubeschemas
+    from mlgitops.report import validate_formats
 
-    options = validate.options(kubernetes_version, strict, skip, ignore_missing_schemas, schema_locations)
-    sys.exit(validate.validate(paths, options, fmt))
+    @click.command("validate")
+    @click.argument("paths", nargs=-1, metavar="[PATH... | -]")
+    @click.option("--kubernetes-version", default=None,
+                  help="Kubernetes version whose schemas to use: any patch release of 1.25 .. 1.37, or a minor "
+                       "such as 1.30 for its newest shipped patch (default: mlgitops.yaml's kubernetesVersion "
+                       f"inside a repository, else {kubeschemas.DEFAULT_KUBERNETES_VERSION}).")
+    @click.option("--strict/--no-strict", default=True, show_default=True,
+                  help="Reject unknown fields and duplicate keys, like kubeconform -strict.")
+    @click.option("--skip", multiple=True, metavar="KIND",
+                  help="Skip resources of this kind, written Kind or apiVersion/Kind (repeatable, or comma-separated).")
+    @click.option("--ignore-missing-schemas", is_flag=True,
+                  help="Skip resources whose kind has no schema, instead of reporting an error.")
+    @click.option("--schema-location", "schema_locations", multiple=True, metavar="LOCATION",
+                  help="Where to look for schemas, in order (repeatable), as kubeconform's -schema-location: "
+                       "'default' for the built-in ones, or a local folder or path template using "
+                       "{{ .Group }}, {{ .ResourceKind }}, {{ .ResourceAPIVersion }}, {{ .KindSuffix }}, "
+                       "{{ .NormalizedKubernetesVersion }} and {{ .StrictSuffix }}. Default: default.")
+    @click.option("--format", "fmt", type=click.Choice(sorted(validate_formats.FORMATS)), default="text",
+                  show_default=True, help="How results are printed.")
+    def validate_cmd(paths: tuple[str, ...], kubernetes_version: str | None, strict: bool, skip: tuple[str, ...],
+                     ignore_missing_schemas: bool, schema_locations: tuple[str, ...], fmt: str) -> None:
+        """Validate Kubernetes manifests (files, folders, or - for standard input) against the schemas
+        of a Kubernetes version, offline, with kubeconform's verdicts. Inside a repository, also
+        against its schemas/crds/, and by default for mlgitops.yaml's kubernetesVersion."""
+        from mlgitops.commands import validate
+
+        options = validate.options(kubernetes_version, strict, skip, ignore_missing_schemas, schema_locations)
+        sys.exit(validate.validate(paths, options, fmt))
+
+    return validate_cmd
 
 
-@cli.group("schemas")
-def schemas_group() -> None:
-    """The offline Kubernetes and CRD schemas mlgitops validates against."""
+_BUILT_WHEN_LOOKED_UP["validate"] = _validate_command
 
 
-@schemas_group.command("export")
-@click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--kubernetes-version", "versions", multiple=True, metavar="VERSION",
-              help=f"Kubernetes version to export (repeatable; default {kubeschemas.DEFAULT_KUBERNETES_VERSION}).")
-@click.option("--strict/--no-strict", "strict", default=None,
-              help="Export only the strict (or only the non-strict) schemas; default both.")
-def export_cmd(directory: str, versions: tuple[str, ...], strict: bool | None) -> None:
-    """Write DIRECTORY/v<VERSION>-standalone[-strict]/<kind>-<group>-<version>.json, the layout
-    kubeconform reads with -schema-location DIRECTORY."""
-    from mlgitops.commands import schemas
+def _schemas_group() -> click.Command:
+    """`schemas`, built when it is looked up (as validate: its help names the default Kubernetes version)."""
+    from mlgitops.kube import schemas as kubeschemas
 
-    sys.exit(schemas.export(directory, versions, strict))
+    @click.group("schemas")
+    def schemas_group() -> None:
+        """The offline Kubernetes and CRD schemas mlgitops validates against."""
+
+    @schemas_group.command("export")
+    @click.argument("directory", type=click.Path(file_okay=False))
+    @click.option("--kubernetes-version", "versions", multiple=True, metavar="VERSION",
+                  help=f"Kubernetes version to export (repeatable; default {kubeschemas.DEFAULT_KUBERNETES_VERSION}).")
+    @click.option("--strict/--no-strict", "strict", default=None,
+                  help="Export only the strict (or only the non-strict) schemas; default both.")
+    def export_cmd(directory: str, versions: tuple[str, ...], strict: bool | None) -> None:
+        """Write DIRECTORY/v<VERSION>-standalone[-strict]/<kind>-<group>-<version>.json, the layout
+        kubeconform reads with -schema-location DIRECTORY."""
+        from mlgitops.commands import schemas
+
+        sys.exit(schemas.export(directory, versions, strict))
+
+    return schemas_group
+
+
+_BUILT_WHEN_LOOKED_UP["schemas"] = _schemas_group
 
 
 def main(argv: list[str] | None = None) -> int:

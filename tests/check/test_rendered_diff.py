@@ -644,3 +644,32 @@ def test_a_second_diff_of_a_change_imports_no_secret_detector_and_a_new_credenti
     third, imported = _diff_importing(generated)
     assert "value: ***" in third.stdout and "AKIAZ7QMXW3RTY5UP2KD" not in third.stdout + third.stderr
     assert "detect_secrets" in imported
+
+
+def test_diff_reads_no_generated_file_the_stat_index_vouches_for_yet_sees_a_hand_edit(generated, capsys,
+                                                                                     monkeypatch):
+    """diff scans the tree through generate's stat index: after generate, no generated file is read again; one
+    edited since (same size, mtime set back) is read, and the diff says the tree is not what models/ generate."""
+    import os
+    import time
+
+    from mlgitops.tree import stat_index
+
+    commit(init(generated), "base")
+    for _ in range(100):  # until the index holds every file (those written in its stamp's tick are read once)
+        regenerate(capsys, generated)
+        if set(stat_index.StatIndex(generated, {}, {}).loaded) == set(writer.scan(generated)):
+            break
+        time.sleep(0.01)
+    reads: list[str] = []
+    real = writer._read
+    monkeypatch.setattr(writer, "_read", lambda path: reads.append(path) or real(path))
+    result = diff(capsys, generated)
+    assert result.code == 0 and reads == [] and "not what models/ generate" not in result.err
+    path = generated / "base/house-prices/deployment.yaml"
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"replicas: 2", b"replicas: 9"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    result = diff(capsys, generated)
+    assert [os.path.relpath(p, generated) for p in reads] == ["base/house-prices/deployment.yaml"]
+    assert "not what models/ generate" in result.err and "replicas: 9" in result.out

@@ -44,12 +44,12 @@ def failing_writes(monkeypatch, fail_from: int, fail_until: int | None = None) -
     real = writer.write_atomic
     calls: list[str] = []
 
-    def write(path, content, make_parent=True):
+    def write(path, content, make_parent=True, stat=False):
         if "/models/" not in os.fspath(path):
             calls.append(os.fspath(path))
             if len(calls) >= fail_from and (fail_until is None or len(calls) < fail_until):
                 raise OSError(errno.ENOSPC, "No space left on device", os.fspath(path))
-        return real(path, content, make_parent)
+        return real(path, content, make_parent, stat)
 
     monkeypatch.setattr(writer, "write_atomic", write)
     return calls

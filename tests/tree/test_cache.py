@@ -239,3 +239,16 @@ def test_generate_with_an_unwritable_cache_warns_and_writes_the_tree(tmp_path, c
     assert result.code == 0
     assert result.err.count("mlgitops: warning: cannot write the cache") == 1
     assert (repo / "base/house-prices/deployment.yaml").is_file()
+
+
+def test_the_code_fingerprint_reads_every_source_file_and_schema_of_the_package():
+    """What the fingerprint hashes (listed with os.scandir, read without importlib.resources): every .py file of
+    the package, subpackages included, and every schema file of mlgitops.schemas, with their bytes."""
+    from importlib import resources
+
+    package = Path(cache.__file__).resolve().parent.parent
+    assert sorted(cache._sources(str(package))) == sorted(
+        (p.relative_to(package).as_posix(), str(p)) for p in package.rglob("*.py"))
+    expected = {e.name: e.read_bytes() for e in resources.files("mlgitops.schemas").iterdir() if e.is_file()}
+    assert {name: read() for name, read in cache._schemas()} == expected
+    assert {"config.schema.json", "model.schema.json"} <= expected.keys()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import ROOT, run_cli, snapshot
+from conftest import ROOT, make_repo, run_cli, snapshot
 from mlgitops.tree import cache
-from mlgitops.tree.layout import is_generated
+from mlgitops.tree.header import is_generated
 
 
 def test_second_run_changes_nothing_and_keeps_mtimes(generated, capsys):
@@ -234,3 +234,40 @@ def test_config_defaults_hold_only_spec_sections(repo, capsys):
     result = run_cli(capsys, "generate", "--repo", str(repo))
     assert result.code == 1
     assert "defaults key 'environments' is not a spec section" in result.err
+
+
+def _tree(repo: Path, use_cache: bool) -> dict[str, bytes]:
+    from mlgitops.spec.repo import Repo
+    from mlgitops.tree import generation
+
+    result = generation.build(Repo(repo), use_cache=use_cache, store_cache=use_cache)
+    assert not [f for f in result.findings if f.severity.name == "ERROR"], result.findings
+    return result.tree
+
+
+def test_the_cached_config_and_clusters_files_are_what_a_run_without_the_cache_makes(tmp_path):
+    """mlgitops.yaml (its memo) and the clusters' files (keyed on every spec kept) come from the cache on a
+    later run: after each change (a model removed, the one training, the config edited) the cached run's
+    tree is the one a run without any cache makes."""
+    from mlgitops.spec import config as configs
+    from mlgitops.spec.repo import Repo
+    from mlgitops.tree import generation
+
+    repo = make_repo(tmp_path / "repo", sorted((ROOT / "models").glob("*.yaml")))  # the training-only one too
+    config = repo / "mlgitops.yaml"
+    config.write_text(config.read_text() + "sync:\n  engine: both\n")  # Argo CD's ApplicationSets: per training
+    assert _tree(repo, True) == _tree(repo, False)
+    assert _tree(repo, True) == _tree(repo, False)  # the second: config and clusters/ from the cache
+    assert all(any((cache.location(repo) / kind).rglob("*")) for kind in ("config", "clusters"))
+    (repo / "models/house-prices.yaml").unlink()
+    assert _tree(repo, True) == _tree(repo, False)
+    (repo / "models/demand-forecast.yaml").unlink()  # the one model training in prod: its ApplicationSet goes
+    before = _tree(repo, True)
+    assert "clusters/prod/argocd/applicationset-prod-training.yaml" not in before
+    assert before == _tree(repo, False)
+    config.write_text(config.read_text().replace("prometheusOperator: true", "prometheusOperator: false", 1))
+    after = _tree(repo, True)
+    assert after == _tree(repo, False) and after != before
+    parsed, _ = configs.parse_config("mlgitops.yaml", config.read_bytes())
+    memo, _, keep = generation._load_config(Repo(repo), True)  # from the cache: the same Config, positions too
+    assert keep is None and parsed is not None and memo == parsed and memo.doc == parsed.doc

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from conftest import run_cli
 from mlgitops.check import pipeline as check
-from mlgitops.tree.layout import document, edited_by_hand, header
+from mlgitops.tree.header import edited_by_hand, header
+from mlgitops.tree.layout import document
 
 SERVICE = "base/house-prices/service.yaml"
 

@@ -1,5 +1,6 @@
 """The stat index (tree/stat_index.py): an unchanged run reads no generated file, yet every hand edit, deleted
-or extra file is found as before, and a change in the same clock tick as the stat recorded (racy) is read."""
+or extra file is found as before, and a change in the same clock tick as the stat recorded (racy) is read.
+Files a run writes are recorded too (their stat right after the write, older than the clock at save time)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,8 @@ def _generate(root: Path, check: bool = False) -> generation.Outcome:
 
 
 def _indexed(repo: Path) -> Path:
-    """repo generated, then generated again until the index holds every file: a run records the files it read,
-    except those written in the clock tick its scan began in (racy: the next run reads them again)."""
-    _generate(repo)
+    """repo generated (again) until the index holds every file: a run records the files it wrote or read,
+    except those written in the clock tick of its stamp (racy: the next run reads them again)."""
     for _ in range(100):
         _generate(repo)
         if set(stat_index.StatIndex(repo, {}, {}).loaded) == set(writer.scan(repo)):
@@ -50,12 +50,8 @@ def _rel(reads: list[str], root: Path) -> set[str]:
 
 
 def test_an_unchanged_run_reads_no_generated_file_once_the_index_knows_them(repo, reads):
-    _generate(repo)
-    files = len(writer.scan(repo))
-    reads.clear()
-    second = _generate(repo)  # the cold run's files were written by it: read once, then recorded
-    assert len(reads) == files and second.plan is not None and second.plan.unchanged == files
     _indexed(repo)
+    files = len(writer.scan(repo))
     reads.clear()
     third = _generate(repo)
     assert reads == [] and third.plan is not None and third.plan.unchanged == files and not third.plan.changed
@@ -200,3 +196,87 @@ def test_a_file_vouched_for_under_a_clock_set_back_is_not_recorded_again(repo, r
     outcome = _generate(repo)
     assert reads == [] and outcome.plan is not None and outcome.plan.unchanged == files
     assert stat_index.StatIndex(repo, {}, {}).loaded == {}
+
+
+def _written_and_recorded(repo: Path, monkeypatch) -> set[str]:
+    """repo generated once (cold), its save stamp a clock tick past every write; the files the index recorded."""
+    real_clock = writer.clock
+    calls: list[int] = []
+
+    def later(root: Path) -> int | None:  # the scan's stamp as read; the save's one tick on (as a later save sees)
+        now = real_clock(root)
+        calls.append(0)
+        return now if now is None or len(calls) == 1 else now + 1
+    monkeypatch.setattr(writer, "clock", later)
+    outcome = _generate(repo)
+    monkeypatch.setattr(writer, "clock", real_clock)
+    assert outcome.plan is not None and outcome.plan.write and len(calls) == 2
+    return set(stat_index.StatIndex(repo, {}, {}).loaded)
+
+
+def test_the_files_a_run_writes_are_recorded_so_the_next_run_reads_none(repo, reads, monkeypatch):
+    recorded = _written_and_recorded(repo, monkeypatch)
+    assert recorded == set(writer.scan(repo))  # every file was written by the cold run
+    reads.clear()
+    outcome = _generate(repo)
+    assert reads == [] and outcome.plan is not None and not outcome.plan.changed
+
+
+def test_a_written_file_is_not_recorded_in_the_tick_of_the_save_stamp(repo, reads, monkeypatch):
+    _generate(repo)
+    path = repo / DEPLOYMENT
+    spec = repo / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("team: ", "team: x", 1))  # its files are written again
+    real_clock = writer.clock
+    stamps: list[int | None] = []
+
+    def at_write(root: Path) -> int | None:  # the save's stamp in the tick the deployment was written
+        stamps.append(real_clock(root))
+        return stamps[-1] if len(stamps) == 1 else path.stat().st_ctime_ns
+    monkeypatch.setattr(writer, "clock", at_write)
+    _generate(repo)
+    monkeypatch.setattr(writer, "clock", real_clock)
+    assert DEPLOYMENT not in stat_index.StatIndex(repo, {}, {}).loaded
+    reads.clear()
+    _generate(repo)
+    assert DEPLOYMENT in _rel(reads, repo)
+
+
+@pytest.mark.parametrize("keep", ["size and mtime", "size"])
+def test_a_written_file_edited_afterwards_is_found_by_generate_and_check(repo, reads, monkeypatch, keep):
+    """An edit after generate wrote the file, keeping its size (and mtime, set back with utime): its ctime
+    is not the one recorded right after the write."""
+    assert DEPLOYMENT in _written_and_recorded(repo, monkeypatch)
+    path = repo / DEPLOYMENT
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"replicas: 2", b"replicas: 9"))
+    if keep == "size and mtime":
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_ino) == (before.st_size, before.st_ino)
+    reads.clear()
+    checked = _generate(repo, check=True)
+    assert checked.exit_code == 1 and DEPLOYMENT in checked.diff and _rel(reads, repo) == {DEPLOYMENT}
+    outcome = _generate(repo)
+    assert outcome.plan is not None and list(outcome.plan.write) == [DEPLOYMENT]
+    assert b"replicas: 2" in path.read_bytes()
+
+
+def test_a_copied_checkout_and_index_vouch_for_nothing_written_in_the_original(repo, tmp_path, reads, monkeypatch):
+    """The index of a cold run (its written files recorded) copied with the checkout, into the copy's cache
+    folder and over a fresh generate's index: another inode, another ctime, another folder's key."""
+    import shutil
+
+    _written_and_recorded(repo, monkeypatch)
+    other = tmp_path / "other"
+    shutil.copytree(repo, other, symlinks=True)
+    shutil.copytree(cache.location(repo), cache.location(other), symlinks=True)
+    reads.clear()
+    _generate(other, check=True)
+    assert len(reads) == len(writer.scan(other))
+    planted = other / cache.LEGACY_DIR  # an index committed in the repository is never read either
+    shutil.copytree(cache.location(repo), planted, symlinks=True)
+    shutil.rmtree(cache.location(other))
+    reads.clear()
+    _generate(other, check=True)
+    assert len(reads) == len(writer.scan(other))

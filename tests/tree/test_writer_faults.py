@@ -35,11 +35,12 @@ def _fail_on(monkeypatch, n: int, error: BaseException) -> list[str]:
     written: list[str] = []
     real = writer.write_atomic
 
-    def flaky(path, content, make_parent=True):
+    def flaky(path, content, make_parent=True, stat=False):
         if len(written) == n - 1:
             raise error
-        real(path, content, make_parent)
+        found = real(path, content, make_parent, stat)
         written.append(str(path))
+        return found
 
     monkeypatch.setattr(writer, "write_atomic", flaky)
     return written

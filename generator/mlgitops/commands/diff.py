@@ -16,7 +16,7 @@ from mlgitops.report.findings import Finding, Position, has_errors
 from mlgitops.report.formats import errors_only
 from mlgitops.report.redact import mask_secrets
 from mlgitops.spec.layers import locate
-from mlgitops.tree import cache, generation, writer
+from mlgitops.tree import cache, generation, stat_index, writer
 from mlgitops.tree.layout import intended
 
 
@@ -43,8 +43,8 @@ def run(repo_path: str | None, rev: str | None, markdown: bool, exit_code: bool,
     repo = repository(repo_path)
     base = gitrev.resolve(repo.root, rev)
     gen = generation.build(repo, use_cache)
-    disk = writer.scan(repo.root)
-    stale = _stale(gen, disk, repo.root)
+    disk = stat_index.StatIndex(repo.root, gen.tree, gen.origins, gen.cached).scan()  # generate's: read only what
+    stale = _stale(gen, disk, repo.root)  # it cannot vouch for (no stamp: this scan records nothing)
     if stale:
         click.echo(f"warning: {stale}", err=True)
     store = cache.Cache(repo.root, use_cache)

@@ -7,13 +7,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlgitops.report.findings import FatalError, Finding
+from mlgitops.report.findings import FatalError, Finding, Position
 from mlgitops.report.rules import POLICY_RULES
 from mlgitops.report.secrets import secret_kind
-from mlgitops.spec import yamlsource
-from mlgitops.spec.defaults import fill_defaults
+from mlgitops.spec.document import Document
 from mlgitops.spec.repo import CONFIG_FILE, Repo
-from mlgitops.spec.schema import SchemaCheck, load_schema
 from mlgitops.spec.types import ConfigData
 
 SCHEMA = "config.schema.json"
@@ -38,7 +36,7 @@ class Environment:
 class Config:
     path: str
     data: ConfigData
-    doc: yamlsource.Document
+    doc: Document
     raw: bytes
 
     @functools.cached_property  # read for every object of every model: built once
@@ -104,6 +102,11 @@ class Config:
 
 
 def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
+    # imported here: a Config rebuilt from memo() (an unchanged generate) needs no YAML parser nor schema check
+    from mlgitops.spec import yamlsource
+    from mlgitops.spec.defaults import fill_defaults
+    from mlgitops.spec.schema import SchemaCheck, load_schema
+
     doc, findings = yamlsource.load(path, raw)
     if doc is None or findings:
         return None, findings
@@ -127,7 +130,7 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     return Config(path, data, doc, raw), []
 
 
-def _version_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+def _version_findings(path: str, doc: Document) -> list[Finding]:
     from mlgitops.kube import schemas as kubeschemas
 
     version = doc.data.get("kubernetesVersion")
@@ -157,7 +160,7 @@ def url_credentials(url: str) -> str | None:
     return f"{match.group('scheme')}://***@{url[match.end():]}"
 
 
-def _url_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+def _url_findings(path: str, doc: Document) -> list[Finding]:
     url = (doc.data.get("git") or {}).get("url")
     masked = url_credentials(url) if isinstance(url, str) else None
     if masked is None:
@@ -168,7 +171,7 @@ def _url_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
                     "(Flux: spec.secretRef; Argo CD: a repository credential)")]
 
 
-def _sync_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+def _sync_findings(path: str, doc: Document) -> list[Finding]:
     url = (doc.data.get("git") or {}).get("url")
     if kind := secret_kind(url):  # the URL is copied into every GitRepository and Application: never a password
         return [Finding("secret-in-value", f"git.url holds a credential ({kind}): it is written into clusters/ and "
@@ -182,7 +185,7 @@ def _sync_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
     return []
 
 
-def _environment_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
+def _environment_findings(path: str, doc: Document) -> list[Finding]:
     found = []
     namespaces: dict[str, int] = {}
     for i, env in enumerate(doc.data["environments"]):
@@ -206,6 +209,28 @@ def _environment_findings(path: str, doc: yamlsource.Document) -> list[Finding]:
                                      doc.position(f"/environments/{i}/policies/disabled/{j}"),
                                      f"policy rules: {', '.join(sorted(POLICY_RULES))}"))
     return found
+
+
+Memo = tuple[Any, Any, dict[str, tuple[int, int]], dict[str, tuple[int, int]], dict[str, str]]
+
+
+def memo(config: Config) -> Memo:
+    """A valid config as plain data (marshal can keep it): from_memo(path, raw, memo(c)) is c again."""
+    doc = config.doc
+    return (config.data, doc.data, {p: (v.line, v.col) for p, v in doc.values.items()},
+            {p: (k.line, k.col) for p, k in doc.keys.items()}, doc.plain)
+
+
+def is_memo(found: object) -> bool:
+    """The shape memo() makes (a cache entry is signed by this machine: only a stale format is checked for)."""
+    return isinstance(found, tuple) and len(found) == 5 and all(isinstance(t, dict) for t in found[2:])
+
+
+def from_memo(path: str, raw: bytes, found: Memo) -> Config:
+    data, plain_data, values, keys, plain = found
+    doc = Document(path, plain_data, {p: Position(*v) for p, v in values.items()},
+                   {p: Position(*k) for p, k in keys.items()}, plain)
+    return Config(path, data, doc, raw)
 
 
 def load_config(repo: Repo) -> tuple[Config | None, list[Finding]]:

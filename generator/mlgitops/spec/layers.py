@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlgitops.report.findings import Position
+from mlgitops.spec.document import Document
 from mlgitops.spec.merge import merge_all
-from mlgitops.spec.yamlsource import Document
 
 
 @dataclass(frozen=True)

@@ -16,49 +16,20 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import yaml
 
 from mlgitops.report.findings import Finding, Position
+from mlgitops.spec.document import Document as Document
+from mlgitops.spec.document import join as join
+from mlgitops.spec.document import pointer_escape as pointer_escape
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 64
 SAFE_NESTING = 2000  # levels the C composer recurses through safely (it overflows at ~25,000)
 # C0 but tab, newline and carriage return; DEL; C1 but NEL (YAML's printable set, as kustomize reads it)
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
-
-
-def pointer_escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def join(pointer: str, token: object) -> str:
-    return f"{pointer}/{pointer_escape(str(token))}"
-
-
-@dataclass
-class Document:
-    """A parsed YAML file: its data and where each value (and key) came from."""
-
-    path: str
-    data: Any
-    values: dict[str, Position] = field(default_factory=dict)
-    keys: dict[str, Position] = field(default_factory=dict)
-    plain: dict[str, str] = field(default_factory=dict)  # pointer -> source text of unquoted scalars
-
-    def position(self, pointer: str, key: bool = False) -> Position:
-        """Position of the value at pointer (or of its key), else of the nearest ancestor present."""
-        table = self.keys if key else self.values
-        while True:
-            if pointer in table:
-                return table[pointer]
-            if pointer in self.values:
-                return self.values[pointer]
-            if not pointer:
-                return Position(1, 1)
-            pointer = pointer.rsplit("/", 1)[0]
 
 
 class _Walker:

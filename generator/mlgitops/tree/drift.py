@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlgitops.report.findings import Finding, Position
-from mlgitops.tree.layout import Tree, generated_from
+from mlgitops.tree.header import Tree, generated_from
 from mlgitops.tree.writer import Plan, leftover_findings
 
 

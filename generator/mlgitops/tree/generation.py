@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import functools
-import itertools
+import contextlib
 import marshal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from operator import methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops import __version__
-from mlgitops.kube.manifests import parse_stream
-from mlgitops.render.units import KUSTOMIZATION, Unit, base_dir, base_model, overlay_owner
 from mlgitops.report import secrets
 from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
-from mlgitops.spec.config import Config, load_config
-from mlgitops.spec.model import Model, collision, parse_model
-from mlgitops.spec.repo import Repo, escaped
-from mlgitops.spec.training import config_findings
+from mlgitops.spec import config as configs
+from mlgitops.spec.config import Config
+from mlgitops.spec.repo import CONFIG_FILE, Repo, escaped
 from mlgitops.tree import cache, drift, stat_index, writer
-from mlgitops.tree.layout import Tree, serving_pairs, sync_tree, training_pairs
+from mlgitops.tree.header import Tree
 
 if TYPE_CHECKING:
+    from mlgitops.spec.model import Model
     from mlgitops.tree import parallel
+
+# spec.model, spec.training and tree.layout (the render stage) are imported where a spec is parsed or a tree is
+# made: an unchanged run, every spec and the clusters' files from the cache, imports none of them (~0.05 s).
 
 
 @dataclass
@@ -40,6 +39,8 @@ class Entry:
     @property
     def model(self) -> Model:
         if self._model is None:
+            from mlgitops.spec.model import parse_model
+
             model, findings = parse_model(self.path, self.raw, self.config)
             assert model is not None and not findings, "a cached spec no longer validates"
             self._model = model
@@ -98,10 +99,10 @@ def build(repo: Repo, use_cache: bool = True, store_cache: bool = True, keep_mod
 
 
 def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) -> Generated:
-    config, findings = load_config(repo)
+    config, findings, keep_config = _load_config(repo, use_cache)
     if config is None:
         return Generated(findings=findings)
-    result = Generated(config, findings=[*findings, *config_findings(config.path, config.data, config.doc.position)])
+    result = Generated(config, findings=findings)
     store = cache.TreeCache(repo.root, use_cache)
     result.notes = store.warnings  # the same list: a warning from a later put shows too
     result.cached = store.store.enabled
@@ -111,104 +112,77 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
             cache.LEGACY_DIR, Position(), f"delete it (git rm -r --cached {cache.LEGACY_DIR} if committed): "
             f"the cache lives in {cache.home()}", Severity.WARNING))
     result.findings.extend(_strays(repo))
-    inputs = _read_inputs(repo, store, _salt(config))
+    salt = _salt(config)
+    inputs = _read_inputs(repo, store, salt)
     misses = [(i.rel, i.raw) for i in inputs if i.raw is not None and i.hit is None]
     rendered = iter(_render(misses, config, pool=not keep_models))
     pending: list[tuple[str, str, Tree]] = []
     seen: dict[str, Entry] = {}
+    kept: list[str] = []  # the cache keys of the specs kept, in order
     for item in inputs:
         got = _entry(item, rendered, config, result.findings, pending)
         if got is None:
             continue
         entry, tree = got
         if entry.name in seen:
+            from mlgitops.spec.model import collision
+
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue
         seen[entry.name] = entry
         result.entries.append(entry)
         result.tree.update(tree)
         result.origins.update(dict.fromkeys(tree, bytes.fromhex(item.digest)))
+        kept.append(item.digest)
     result.findings.extend(_object_collisions(result))
-    _add_synced(result, config)
+    clusters = cache.TreeCache(repo.root, use_cache, "clusters")
+    synced_key = cache.key(CLUSTERS, salt, *kept)
+    synced = _add_synced(result, config, clusters, synced_key)
+    if synced is not None:
+        pending.append((synced_key, CLUSTERS, synced))
     if store_cache and not has_errors(result.findings):  # a failed run leaves even the cache as it was
-        for digest, name, tree in pending:
-            store.put(digest, name, tree)
+        _keep(store, clusters, pending, keep_config)
     return result
 
 
-def _object_collisions(result: Generated) -> list[Finding]:
-    """Two models that make an object of the same kind and name in one environment: model `a` with a canary and
-    model `a-canary`, `a`'s training NetworkPolicy and model `a-training`. Two sync objects would own it, each
-    undoing the other's apply. A model's objects are named after it, so only a name that starts with another's
-    and a '-' can clash: only such pairs are read."""
-    pairs = _prefix_pairs(sorted(entry.name for entry in result.entries))
-    if not pairs:
-        return []
-    files = _files_by_model(result.tree)
-    objects = functools.cache(lambda model: _objects(result.tree, model, files.get(model, [])))
-    found = []
-    for short, long in pairs:
-        if not any(long.encode() in result.tree[path] for path in files.get(short, [])):
-            continue  # every object of `long` is named `long...`: `short`'s files cannot make one if they never say it
-        shared = sorted(objects(short) & objects(long))
-        if shared:
-            model = next(entry for entry in result.entries if entry.name == long).model
-            found.append(_collision(model, short, shared))
-    return found
+def _keep(store: cache.TreeCache, clusters: cache.TreeCache, pending: list[tuple[str, str, Tree]],
+          keep_config: Callable[[], None] | None) -> None:
+    """Store what a run without errors made: the specs' files (the clusters' in their own store) and the config."""
+    for digest, name, tree in pending:
+        (clusters if name == CLUSTERS else store).put(digest, name, tree)
+    if keep_config is not None:
+        keep_config()
 
 
-def _prefix_pairs(names: list[str]) -> list[tuple[str, str]]:
-    """(a, b) for each two sorted names where b is a, a '-' and more (the names starting with a follow it)."""
-    return [(short, long) for i, short in enumerate(names)
-            for long in itertools.takewhile(methodcaller("startswith", short), names[i + 1:])
-            if long.startswith(f"{short}-")]
+CLUSTERS = "clusters/"  # the name the clusters' files are kept under in the cache's clusters/
 
 
-def _files_by_model(tree: Tree) -> dict[str, list[str]]:
-    files: dict[str, list[str]] = {}
-    for path in tree:
-        owner = overlay_owner(path)
-        files.setdefault(base_model(path) or (owner.model if owner else ""), []).append(path)
-    return files
+def _load_config(repo: Repo, use_cache: bool) -> tuple[Config | None, list[Finding], Callable[[], None] | None]:
+    """mlgitops.yaml as load_config reads it, and its findings of training; a config without any is kept in the
+    cache's config/ (configs.memo) under its bytes and mlgitops's code, so an unchanged run reads it back
+    without importing the YAML parser, the schema check or the training rules (~0.05 s). The third value
+    keeps it, called only by a run that stores its cache (and has no error)."""
+    raw, findings = repo.read_input(repo.root / CONFIG_FILE)
+    if raw is None:
+        return None, findings, None
+    store = cache.Store(repo.root, "config", use_cache)
+    name = cache.key("config", __version__, cache.code_fingerprint(), CONFIG_FILE, raw) if store.enabled else ""
+    found = cache.load_marshalled(store, name, configs.is_memo) if name else None
+    if found is not None:
+        return configs.from_memo(CONFIG_FILE, raw, found), [], None
+    config, findings = configs.parse_config(CONFIG_FILE, raw)
+    if config is None:
+        return None, findings, None
+    from mlgitops.spec.training import config_findings
 
+    findings = [*findings, *config_findings(config.path, config.data, config.doc.position)]
+    if not name or findings:
+        return config, findings, None
 
-def _collision(model: Model, short: str, shared: list[tuple[str, str, str]]) -> Finding:
-    env, kind, name = shared[0]
-    more = f" (and {len(shared) - 1} more)" if len(shared) > 1 else ""
-    return Finding("name-collision", f"{env}: model '{model.name}' and model '{short}' both make {kind}/{name}{more}: "
-                   "two sync objects would own it, each undoing the other", model.path,
-                   model.doc.position("/metadata/name"), f"rename one of them: model '{short}' names its objects "
-                   f"'{short}' and '{short}-<suffix>' (-canary, -training, ...)")
-
-
-def _objects(tree: Tree, model: str, paths: list[str]) -> set[tuple[str, str, str]]:
-    """(environment, kind, name) of every object a model's files make: its base's in each environment it serves
-    in, less what an overlay deletes, plus what an overlay or a training folder adds."""
-    units = [(found[0], found[1], path) for path in paths if (found := Unit.of_file(path)) and found[0].model == model]
-    base = _base_objects(tree, model, paths)
-    out = {(unit.env, kind, name) for unit, _, _ in units if not unit.training for kind, name in base}
-    for unit, file, path in units:
-        for kind, name, deleted in _identities(tree[path]) if file != KUSTOMIZATION else []:
-            if deleted:
-                out.discard((unit.env, kind, name))
-            else:
-                out.add((unit.env, kind, name))
-    return out
-
-
-def _base_objects(tree: Tree, model: str, paths: list[str]) -> list[tuple[str, str]]:
-    return [(kind, name) for path in paths if path.startswith(f"{base_dir(model)}/")
-            and not path.endswith(KUSTOMIZATION) for kind, name, _ in _identities(tree[path])]
-
-
-def _identities(raw: bytes) -> list[tuple[str, str, bool]]:
-    """(kind, name, whether it is a `$patch: delete`) of each object a generated file holds."""
-    out = []
-    for doc in parse_stream(raw.decode("utf-8"), strict=False):
-        data = doc.data
-        if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
-            out.append((str(data.get("kind")), str(data["metadata"].get("name")), data.get("$patch") == "delete"))
-    return out
+    def keep() -> None:
+        with contextlib.suppress(ValueError):  # a value marshal cannot keep: read again next time
+            store.put(name, marshal.dumps(configs.memo(config)))
+    return config, findings, keep
 
 
 def keep_clean_values(root: Path, use_cache: bool = True) -> None:
@@ -254,12 +228,31 @@ class _CleanValues:
         self.store.put(self.name, marshal.dumps(tuple(sorted(every))))
 
 
-def _add_synced(result: Generated, config: Config) -> None:
-    """The clusters' files, made from the models' (a file of both would not be one spec's)."""
-    synced = sync_tree(config, training_pairs(result.tree), serving_pairs(result.tree))
+def _object_collisions(result: Generated) -> list[Finding]:
+    """tree/collisions.py's findings; only a run with two names that can clash imports it (it reads the tree)."""
+    names = sorted(entry.name for entry in result.entries)
+    if not any(b.startswith(f"{a}-") for a, b in zip(names, names[1:], strict=False)):
+        return []
+    from mlgitops.tree import collisions
+
+    return collisions.findings(result.entries, result.tree)
+
+
+def _add_synced(result: Generated, config: Config, store: cache.TreeCache, key: str) -> Tree | None:
+    """The clusters' files, made from the models' (a file of both would not be one spec's). They depend on
+    the config and the models' trees alone: cached (the cache's clusters/) under the key of every spec kept.
+    Returns them when they were made here (for the cache), None when the cache had them."""
+    hit = store.get(key)
+    if hit is not None and hit[0] == CLUSTERS:
+        synced, fresh = hit[1], None
+    else:
+        from mlgitops.tree.layout import serving_pairs, sync_tree, training_pairs
+
+        synced = fresh = sync_tree(config, training_pairs(result.tree), serving_pairs(result.tree))
     result.tree.update(synced)
     for path in synced.keys() & result.origins.keys():  # none today: a file is a model's or the clusters'
         del result.origins[path]
+    return fresh
 
 
 @dataclass

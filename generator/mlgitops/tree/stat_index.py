@@ -5,17 +5,30 @@ cache's stat-index/) keeps its stat (inode, device, size, mtime, ctime) and a di
 A later scan trusts a file without reading it only when its lstat is the very same and the tree now
 wants the very same content; anything else (no entry, another stat, other content wanted, a file no
 spec produces) is read as before. So a hand edit, a deleted or an extra file is found exactly as
-strictly: an edit changes the ctime, which no one can set back (utime sets it to now).
+strictly: an edit changes the ctime, which no one can set back (utime sets it to now), and a file put
+in place by a copy or a rename is another inode with its own ctime.
 
 The racy case is a change in the same clock tick as the stat recorded for it: the stat would not
-change. So an entry is recorded only for a file whose mtime and ctime are older than the file
-system's clock read before the scan began (`writer.clock`); a file written or changed since, by this
-run or anyone, is read again by the next run, which then records it. Files this run writes are not
-recorded at all (the next run reads them once).
+change. So an entry is recorded only for a file whose mtime and ctime are strictly older than a
+reading of the file system's own clock (`writer.clock`: the lock file touched and lstat'ed, the same
+coarse clock file times come from, not time.time_ns):
 
-The index is one file signed like every cache entry (HMAC under this machine's key, see cache.py): a
-repository cannot plant or edit one, and a damaged, foreign or missing index only means reading every
-file. Digests: a file of a model's tree is named by the cache key of its spec (key -> files is what the
+- a file the scan read: older than the clock read *before* the scan began. Whatever changes it after
+  the scan read it shows a ctime of that tick or later, never the recorded one: exact.
+- a file this run wrote (git's way, after a checkout): its stat taken right after its rename into
+  place (writer.write_atomic: fstat of the file still open, the same inode the path now names),
+  recorded when older than the clock read at save time, after every write. A change made since, in
+  a later tick than our write, shows another ctime (a replacement: another inode): found. The
+  residual case is a change to the same inode, keeping its size, in the very clock tick of our own
+  write and after it (between our rename and our fstat, microseconds, or later in that tick): the
+  same as git's, whose index is also stamped after its writes. A file written in the tick of the
+  save stamp itself is not recorded (the next run reads it once).
+
+Nothing here is the repository's to decide: a pull request can set a file's mtime but not its ctime
+or its inode, and the index is one file signed like every cache entry (HMAC under this machine's key,
+see cache.py), kept outside the work tree in a folder of this checkout's own path: a repository cannot
+plant or edit one, and a damaged, foreign, copied or missing index only means reading every file.
+Digests: a file of a model's tree is named by the cache key of its spec (key -> files is what the
 generate cache already relies on); other files (clusters/) by the SHA-256 of their bytes.
 """
 
@@ -28,7 +41,7 @@ import struct
 from pathlib import Path
 
 from mlgitops.tree import cache, writer
-from mlgitops.tree.layout import Tree
+from mlgitops.tree.header import Tree
 
 FORMAT = "stat index 2"
 # A record: the file's lstat packed (inode, device, size, mtime_ns, ctime_ns), then the digest of its content.
@@ -98,15 +111,31 @@ class StatIndex:
         return writer.scan(self.root, files=self._files if self.store.enabled else None)
 
     def save(self, disk: Tree, the_plan: writer.Plan) -> None:
-        """Record the files that hold what tree wants and that the plan left alone, when their last change
-        is older than the scan's stamp (see the racy case above)."""
+        """Record the files that hold what tree wants: those the plan left alone, when their last change is
+        older than the scan's stamp, and those it wrote, when older than the clock now (see the racy case)."""
         if not self.store.enabled or self.stamp is None:
             return
         if not the_plan.write and len(self.vouched) == len(self.loaded) and not self.seen:
             return  # every file seen was vouched for, as recorded: the index stays as it is
         entries = self._entries(disk, the_plan.write)
+        if the_plan.stats:
+            self._written(entries, the_plan.stats)
         if entries != self.loaded:
             self.store.put(self.name, marshal.dumps(entries))
+
+    def _written(self, entries: dict[str, bytes], stats: dict[str, os.stat_result | None]) -> None:
+        """The files this run wrote, as stat'ed right after each was renamed into place, when strictly older
+        than the file system's clock read now, after the last write (none when it cannot be read)."""
+        stamp = writer.clock(self.root)
+        if stamp is None:
+            return
+        tree, pack, digest = self.tree, _STAT.pack, self.digest
+        for path, info in stats.items():
+            content = tree.get(path)
+            if info is None or content is None or not (info.st_mtime_ns < stamp and info.st_ctime_ns < stamp):
+                continue
+            entries[path] = pack(info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns) + \
+                digest(path, content)
 
     def _entries(self, disk: Tree, written: dict[str, bytes]) -> dict[str, bytes]:
         """The records to keep: the vouched files as recorded, and the files read that hold what tree wants and

@@ -16,7 +16,7 @@ from pathlib import Path
 from mlgitops.report import interrupts, textdiff
 from mlgitops.report.findings import FatalError, Finding, Position
 from mlgitops.spec.repo import GENERATED_ROOTS, MODELS_DIR
-from mlgitops.tree.layout import Tree, edited_by_hand, is_generated
+from mlgitops.tree.header import Tree, edited_by_hand, is_generated
 
 LOCK_FILE = ".mlgitops.lock"
 PAUSE_ENV = "MLGITOPS_TEST_PAUSE"  # tests only: "<point>:<folder>" waits at that point (see pause)
@@ -36,6 +36,7 @@ class Plan:
     edited: list[str] = field(default_factory=list)  # generated files edited by hand since, header kept
     before: dict[str, bytes | None] = field(default_factory=dict)  # what apply changes, as it was (None: absent)
     times: dict[str, tuple[int, int]] = field(default_factory=dict)  # and their (atime, mtime) in ns
+    stats: dict[str, os.stat_result | None] = field(default_factory=dict)  # apply: each file written, stat right after
 
     @property
     def changed(self) -> bool:
@@ -79,11 +80,11 @@ def _folders(root: Path, roots: tuple[str, ...]) -> Iterator[tuple[str, list[os.
         except OSError as exc:
             raise FatalError(f"cannot read {folder}: {exc.strerror or exc}", "make it readable") from None
         files = []
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((entry.path, f"{prefix}{entry.name}/"))
-            elif entry.is_file(follow_symlinks=False):
+        for entry in entries:  # most are files: asked first (from the listing's d_type, no stat)
+            if entry.is_file(follow_symlinks=False):
                 files.append(entry)
+            elif entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, f"{prefix}{entry.name}/"))
         yield prefix, files
 
 
@@ -328,8 +329,11 @@ def _create(tmp: str) -> int:
         return os.open(tmp, flags, 0o666)
 
 
-def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> None:
-    """Write to a temp file in the same folder, then rename over the target: readers never see half a file."""
+def write_atomic(path: Path | str, content: bytes, make_parent: bool = True,
+                 stat: bool = False) -> os.stat_result | None:
+    """Write to a temp file in the same folder, then rename over the target: readers never see half a file.
+    With stat, the file's stat right after the rename (fstat of the still open file: its ctime is the
+    rename's), for the stat index; else None."""
     path = os.fspath(path)
     folder, name = os.path.split(path)
     if make_parent:
@@ -341,9 +345,10 @@ def write_atomic(path: Path | str, content: bytes, make_parent: bool = True) -> 
             view = memoryview(content)
             while view:
                 view = view[os.write(fd, view):]
+            os.replace(tmp, path)
+            return os.fstat(fd) if stat else None  # no path to look up again (an lstat cost ~2x)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -441,6 +446,7 @@ def _apply(root: Path, the_plan: Plan) -> None:
     base = str(root)
     made: set[str] = set()
     done: list[str] = []
+    stats = the_plan.stats
     current = ""
     try:
         for current, content in the_plan.write.items():
@@ -450,7 +456,7 @@ def _apply(root: Path, the_plan: Plan) -> None:
             if folder not in made:
                 os.makedirs(folder, exist_ok=True)
                 made.add(folder)
-            write_atomic(target, content, make_parent=False)
+            stats[current] = write_atomic(target, content, make_parent=False, stat=True)
             done.append(current)
             if len(done) == 1:
                 pause("tree-written")
