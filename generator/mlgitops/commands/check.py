@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from mlgitops.check import pipeline
+from mlgitops.check import memo
+from mlgitops.check.result import summary_line
 from mlgitops.commands.common import repository, warn
 from mlgitops.report import formats, progress, terminal
 
+if TYPE_CHECKING:
+    from mlgitops.check.pipeline import Shard
 
-def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache: bool, jobs: int | None,
+
+def run(repo_path: str | None, fmt: str, shard: Shard | None, use_cache: bool, jobs: int | None,
         validator: str, quiet: bool = False, verbose: bool = False) -> int:
     repo = repository(repo_path)
-    with progress.bar(enabled=fmt == "text" and not quiet) as bar:
-        options = pipeline.Options(repo.root, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
-                                   progress=bar.advance, on_total=bar.total, verbose=verbose)
-        result = pipeline.run(options)
+    # an unchanged repository's result, kept whole: no pipeline to import (check/memo.py says when it is kept)
+    kept = memo.Memo(repo.root) if use_cache and not verbose and validator == "builtin" else None
+    result = kept.lookup(str(shard)) if kept else None
+    if result is None:
+        from mlgitops.check import pipeline
+
+        with progress.bar(enabled=fmt == "text" and not quiet) as bar:
+            options = pipeline.Options(repo.root, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
+                                       progress=bar.advance, on_total=bar.total, verbose=verbose)
+            result = pipeline.run(options)
+        if kept:
+            kept.keep(result)
     for line in result.tool:
         click.echo(f"mlgitops: {line}", err=True)
     warn(result.notes)
@@ -30,7 +43,7 @@ def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache
                 click.echo(f"prerequisite: {line}")
             for line in result.budgets:
                 click.echo(f"GPU-hour bound: {line}")
-            click.echo(pipeline.summary_line(result))
+            click.echo(summary_line(result))
     elif fmt == "json":
         click.echo(formats.format_json(findings, result.prerequisites), nl=False)
     else:
