@@ -54,31 +54,31 @@ class Snapshot:
     newest: int  # the latest mtime or ctime of them, in ns
 
 
-def _pack(info: os.stat_result) -> bytes:
-    return _STAT.pack(info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
+_FOLDER = _STAT.pack(0, 0, 0, 0, 0, stat.S_IFDIR)  # a folder of models/: its name alone matters (never read)
+Found = list[tuple[str, "os.stat_result | None"]]  # path, lstat (None: a folder of models/)
 
 
-def _walk(folder: str, prefix: str, out: list[tuple[str, bytes]], deep: bool) -> None:
+def _walk(folder: str, prefix: str, out: Found, deep: bool) -> None:
     """Every entry under folder (deep) or in it (not deep: a sub-folder is its name alone, as models/'s are
     to check: a stray folder, never read)."""
     try:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
         return
+    append = out.append
     for entry in entries:
-        path = prefix + entry.name
-        if entry.is_symlink():
-            raise _Symlink(path)
         if entry.is_dir(follow_symlinks=False):
             if deep:
-                _walk(entry.path, path + "/", out, deep)
+                _walk(entry.path, f"{prefix}{entry.name}/", out, deep)
             else:
-                out.append((path + "/", b""))
+                append((prefix + entry.name, None))
+        elif entry.is_symlink():
+            raise _Symlink(prefix + entry.name)
         else:
-            out.append((path, _pack(entry.stat(follow_symlinks=False))))
+            append((prefix + entry.name, entry.stat(follow_symlinks=False)))
 
 
-def _top(root: str, name: str, out: list[tuple[str, bytes]]) -> bool:
+def _top(root: str, name: str, out: Found) -> bool:
     """A top-level entry's stat (absent: nothing); whether it is a folder."""
     try:
         info = os.lstat(os.path.join(root, name))
@@ -86,7 +86,7 @@ def _top(root: str, name: str, out: list[tuple[str, bytes]]) -> bool:
         return False
     if stat.S_ISLNK(info.st_mode):
         raise _Symlink(name)
-    out.append((name, _pack(info) if not stat.S_ISDIR(info.st_mode) else b"/"))
+    out.append((name, info))
     return stat.S_ISDIR(info.st_mode)
 
 
@@ -94,7 +94,7 @@ def snapshot(root: Path) -> Snapshot | None:
     """The stat of everything check reads in the repository; None when it holds a symlink there (or cannot be
     listed): then nothing is kept."""
     base = str(root)
-    found: list[tuple[str, bytes]] = []
+    found: Found = []
     try:
         for name in (CONFIG_FILE, cache.LEGACY_DIR):
             _top(base, name, found)
@@ -103,16 +103,14 @@ def snapshot(root: Path) -> Snapshot | None:
                 _walk(os.path.join(base, name), f"{name}/", found, deep=name != MODELS_DIR)
     except (_Symlink, OSError):
         return None
-    found.sort()
-    digest = hashlib.sha256()
-    newest = 0
-    for path, packed in found:
-        name = path.encode("utf-8", "surrogateescape")
-        digest.update(len(name).to_bytes(8, "big") + name + len(packed).to_bytes(8, "big") + packed)
-        if len(packed) == _STAT.size:
-            _, _, _, mtime, ctime, _ = _STAT.unpack(packed)
-            newest = max(newest, mtime, ctime)
-    return Snapshot(digest.hexdigest(), newest)
+    found.sort(key=lambda item: item[0])
+    pack = _STAT.pack
+    # each path (no NUL in it), a NUL, then its stat packed (fixed size): one string for the whole listing
+    listing = b"".join(path.encode("utf-8", "surrogateescape") + b"\0" + (_FOLDER if info is None else pack(
+        info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode))
+        for path, info in found)
+    newest = max((max(info.st_mtime_ns, info.st_ctime_ns) for _, info in found if info is not None), default=0)
+    return Snapshot(hashlib.sha256(listing).hexdigest(), newest)
 
 
 def _salt(shard: str) -> str | None:
