@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from mlgitops.check import memo
-from mlgitops.check.result import summary_line
+from mlgitops.check.result import Result, summary_line
 from mlgitops.commands.common import repository, warn
 from mlgitops.report import formats, progress, terminal
 
@@ -16,21 +17,28 @@ if TYPE_CHECKING:
     from mlgitops.check.pipeline import Shard
 
 
+def _result(repo: Path, fmt: str, shard: Shard | None, use_cache: bool, jobs: int | None, validator: str,
+            quiet: bool, verbose: bool) -> Result:
+    """The memo's answer for an unchanged repository (no pipeline imported, check/memo.py says when it is
+    kept), else the pipeline's, kept for next time."""
+    kept = memo.Memo(repo) if use_cache and not verbose and validator == "builtin" else None
+    result = kept.lookup(str(shard)) if kept else None
+    if result is not None:
+        return result
+    from mlgitops.check import pipeline
+
+    with progress.bar(enabled=fmt == "text" and not quiet) as bar:
+        options = pipeline.Options(repo, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
+                                   progress=bar.advance, on_total=bar.total, verbose=verbose)
+        result = pipeline.run(options)
+    if kept:
+        kept.keep(result)
+    return result
+
+
 def run(repo_path: str | None, fmt: str, shard: Shard | None, use_cache: bool, jobs: int | None,
         validator: str, quiet: bool = False, verbose: bool = False) -> int:
-    repo = repository(repo_path)
-    # an unchanged repository's result, kept whole: no pipeline to import (check/memo.py says when it is kept)
-    kept = memo.Memo(repo.root) if use_cache and not verbose and validator == "builtin" else None
-    result = kept.lookup(str(shard)) if kept else None
-    if result is None:
-        from mlgitops.check import pipeline
-
-        with progress.bar(enabled=fmt == "text" and not quiet) as bar:
-            options = pipeline.Options(repo.root, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
-                                       progress=bar.advance, on_total=bar.total, verbose=verbose)
-            result = pipeline.run(options)
-        if kept:
-            kept.keep(result)
+    result = _result(repository(repo_path).root, fmt, shard, use_cache, jobs, validator, quiet, verbose)
     for line in result.tool:
         click.echo(f"mlgitops: {line}", err=True)
     warn(result.notes)
