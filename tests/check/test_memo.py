@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,23 @@ def test_no_cache_and_verbose_keep_nothing(generated, capsys):
     cli(capsys, generated, "--no-cache")
     run_cli(capsys, "check", "-v", "--repo", str(generated))
     assert entries(generated) == []
+
+
+def test_a_spec_changed_without_generate_is_seen(generated, capsys):
+    truth = kept(capsys, generated)
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 3"))
+    changed = cli(capsys, generated)
+    assert changed == cli(capsys, generated, "--no-cache") != truth and changed[0] == 1
+
+
+def test_another_kustomize_is_a_miss(generated, capsys, tmp_path, monkeypatch):
+    """The kustomize program is part of the key: a wrapper that changes what it builds changes the verdict."""
+    script = tmp_path / "k.sh"
+    kubectl = os.path.join(os.path.dirname(sys.executable), "kubectl")  # the one installed with mlgitops
+    script.write_text(f'if [ "$1" = version ]; then echo "fake 1"; exit 0; fi\n{kubectl} kustomize "$1"\n')
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"sh {script}")
+    truth = kept(capsys, generated)
+    script.write_text(script.read_text().replace('"$1"\n', '"$1" | sed \'s/runAsNonRoot: true/runAsNonRoot: false/\'\n'))
+    changed = cli(capsys, generated)
+    assert changed == cli(capsys, generated, "--no-cache") != truth and "runAsNonRoot" in changed[1]
