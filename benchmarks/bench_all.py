@@ -139,9 +139,11 @@ def clear_cache(version: Version) -> None:
 
 
 def clear_results(version: Version) -> None:
-    """Forget every built and checked result (cache.location(repo)/results), keeping generate's cache."""
-    for results in Path(version.env["MLGITOPS_CACHE_DIR"]).glob("*/results"):
-        shutil.rmtree(results)
+    """Forget every built and checked result (cache.location(repo)/results, and the whole run's, check-memo),
+    keeping generate's cache."""
+    for kind in ("results", "check-memo"):
+        for results in Path(version.env["MLGITOPS_CACHE_DIR"]).glob(f"*/{kind}"):
+            shutil.rmtree(results)
 
 
 # --- rows -------------------------------------------------------------------------------------------------------

@@ -19,6 +19,12 @@ class Problem:
     message: str
 
 
+def libraries() -> str:
+    """The validator's libraries and their versions: with the CRD schemas, the Kubernetes version and the kinds
+    skipped (mlgitops.yaml's), what decides its verdicts."""
+    return f"kubernetes-validate {metadata.version('kubernetes-validate')} yaml-rs {metadata.version('yaml-rs')}"
+
+
 class KubeCheck:
     def __init__(self, kubernetes_version: str, skip_kinds: tuple[str, ...] = ()):
         self.options = validator.Options(kubernetes_version, strict=True, skip=frozenset(skip_kinds))
@@ -26,9 +32,7 @@ class KubeCheck:
 
     def identity(self) -> str:
         """Everything about the schema set that can change a verdict, for cache keys."""
-        return (f"kubernetes-validate {metadata.version('kubernetes-validate')} "
-                f"yaml-rs {metadata.version('yaml-rs')} "
-                f"{self.options.kubernetes_version} strict skip={sorted(self.options.skip)} "
+        return (f"{libraries()} {self.options.kubernetes_version} strict skip={sorted(self.options.skip)} "
                 f"{kubeschemas.crd_fingerprint()}")
 
     def check_many(self, batches: list[list[dict]]) -> list[list[Problem]]:

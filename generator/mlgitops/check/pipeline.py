@@ -12,7 +12,7 @@ import hashlib
 import json
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlgitops import __version__
@@ -23,6 +23,7 @@ from mlgitops.check.cache_index import ResultIndex
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
+from mlgitops.check.result import Result
 from mlgitops.kube import kustomize
 from mlgitops.render import engines
 from mlgitops.render.manifest import Manifest
@@ -38,8 +39,7 @@ from mlgitops.render.units import (
     overlay_owner,
 )
 from mlgitops.render.workload import policy_exceptions
-from mlgitops.report import formats as report
-from mlgitops.report.findings import Finding, Position, Severity, printable
+from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
 from mlgitops.spec.model import BASE, Model
@@ -90,21 +90,6 @@ class Options:
     progress: Callable[[int], None] | None = None  # advance the progress bar by n overlays
     on_total: Callable[[int], None] | None = None  # how many overlays will be built
     verbose: bool = False  # describe the kustomize used in Result.tool
-
-
-@dataclass
-class Result:
-    findings: list[Finding] = field(default_factory=list)
-    models: int = 0
-    overlays: int = 0
-    resources: int = 0
-    cache_hits: int = 0
-    exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (spec, env, rule, reason)
-    notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
-    tool: list[str] = field(default_factory=list)  # with verbose: the kustomize used, its program and version
-    prerequisites: list[str] = field(default_factory=list)  # per namespace: Secrets and operators it needs
-    needs: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)  # namespace -> (secrets, operators)
-    budgets: list[str] = field(default_factory=list)  # the GPU-hour bound of each training run and sweep
 
 
 @functools.lru_cache(maxsize=1 << 16)  # asked for every file several times per run
@@ -669,15 +654,3 @@ def merge_environments(findings: list[Finding], envs: list[str]) -> list[Finding
         out.append(Finding.in_environments([e for e in envs if e in names], f.rule, key[1], f.file, f.position,
                                            f.hint, f.severity, f.object))
     return out
-
-
-def summary_line(result: Result) -> str:
-    """The closing line of `check`, after one line per policy exception a spec grants."""
-    lines = [f"policy exception: {spec}: {env}: {rule} ({reason})"
-             for spec, env, rule, reason in sorted(set(result.exceptions))]
-    def count(n: int, noun: str) -> str:
-        return f"{n} {noun}{'s' * (n != 1)}"
-
-    lines.append(f"{count(result.models, 'model')}, {count(result.overlays, 'overlay')}, "
-                 f"{count(result.resources, 'resource')}: {report.summary(result.findings)}")
-    return "\n".join(printable(line) for line in lines)

@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from mlgitops.check import pipeline
+from mlgitops.check import memo
+from mlgitops.check.result import Result, summary_line
 from mlgitops.commands.common import repository, warn
 from mlgitops.report import formats, progress, terminal
 
+if TYPE_CHECKING:
+    from mlgitops.check.pipeline import Shard
 
-def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache: bool, jobs: int | None,
-        validator: str, quiet: bool = False, verbose: bool = False) -> int:
-    repo = repository(repo_path)
+
+def _result(repo: Path, fmt: str, shard: Shard | None, use_cache: bool, jobs: int | None, validator: str,
+            quiet: bool, verbose: bool) -> Result:
+    """The memo's answer for an unchanged repository (no pipeline imported, check/memo.py says when it is
+    kept), else the pipeline's, kept for next time."""
+    kept = memo.Memo(repo) if use_cache and not verbose and validator == "builtin" else None
+    result = kept.lookup(str(shard)) if kept else None
+    if result is not None:
+        return result
+    from mlgitops.check import pipeline
+
     with progress.bar(enabled=fmt == "text" and not quiet) as bar:
-        options = pipeline.Options(repo.root, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
+        options = pipeline.Options(repo, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
                                    progress=bar.advance, on_total=bar.total, verbose=verbose)
         result = pipeline.run(options)
+    if kept:
+        kept.keep(result)
+    return result
+
+
+def run(repo_path: str | None, fmt: str, shard: Shard | None, use_cache: bool, jobs: int | None,
+        validator: str, quiet: bool = False, verbose: bool = False) -> int:
+    result = _result(repository(repo_path).root, fmt, shard, use_cache, jobs, validator, quiet, verbose)
     for line in result.tool:
         click.echo(f"mlgitops: {line}", err=True)
     warn(result.notes)
@@ -30,7 +51,7 @@ def run(repo_path: str | None, fmt: str, shard: pipeline.Shard | None, use_cache
                 click.echo(f"prerequisite: {line}")
             for line in result.budgets:
                 click.echo(f"GPU-hour bound: {line}")
-            click.echo(pipeline.summary_line(result))
+            click.echo(summary_line(result))
     elif fmt == "json":
         click.echo(formats.format_json(findings, result.prerequisites), nl=False)
     else:

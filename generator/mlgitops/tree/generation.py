@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import marshal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -231,7 +232,7 @@ class _CleanValues:
 def _object_collisions(result: Generated) -> list[Finding]:
     """tree/collisions.py's findings; only a run with two names that can clash imports it (it reads the tree)."""
     names = sorted(entry.name for entry in result.entries)
-    if not any(b.startswith(f"{a}-") for a, b in zip(names, names[1:], strict=False)):
+    if not any(b.startswith(f"{a}-") for a, b in itertools.pairwise(names)):
         return []
     from mlgitops.tree import collisions
 
