@@ -38,6 +38,7 @@ def test_findings_tied_on_place_and_message_print_the_same_in_any_arrival_order(
     assert len(outputs) == 1, f"{len(outputs)} different {fmt} outputs for one set of findings"
 
 
+@pytest.mark.slow  # 8 Python processes; the fast loop keeps the same findings printed alike in any arrival order
 def test_findings_tied_on_place_and_message_print_the_same_in_every_process():
     """The formats deduplicate through a set, whose order follows string hashes: a new one per process. TIED
     reaches each process pickled on stdin (its strings are hashed there, with that process's seed): importing
