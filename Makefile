@@ -22,7 +22,7 @@ check: $(STAMP)
 # - test-all (and .ci/run): every test, each property with all its examples (hypothesis' thorough profile);
 # - test: leaves out the tests marked exhaustive (repeats that only re-prove a case over more inputs: SLO rule
 #   files of more environments, the importer's mutations on more corpus inputs, a 300-model diff; each names
-#   the cheaper test that stays) and runs each property with a third of its examples (the standard profile);
+#   the cheaper test that stays) and runs each property with a fifth of its examples (the standard profile);
 # - test-fast: leaves out the slow tests too (fuzzers, subprocess-heavy scenarios, the repeats of a case over
 #   more layouts, versions or files) and runs each property with a tenth of its examples (the fast profile).
 # Python's default bytecode caching even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): each

@@ -20,7 +20,7 @@ from mlgitops.spec.import_text import spec_text
 from mlgitops.tree import cache
 
 # Hypothesis profiles. "thorough" (the default: `make test-all`, .ci/run) runs every property with the examples
-# its test asks for; "standard" (`make test`: --hypothesis-profile=standard) a third of them, at least 10, and
+# its test asks for; "standard" (`make test`: --hypothesis-profile=standard) a fifth of them, at least 10, and
 # "fast" (`make test-fast`: --hypothesis-profile=fast) a tenth, at least 5, through `examples` below: the same
 # properties, a smaller search (the fuzzers' long runs are the exhaustive tier's, see EXHAUSTIVE). Under
 # pytest-xdist each worker is its own process: no shared example database to race on (a failing example is
@@ -30,11 +30,11 @@ settings.register_profile("thorough", **_DATABASE)
 settings.register_profile("standard", **_DATABASE)
 settings.register_profile("fast", max_examples=10, **_DATABASE)
 settings.load_profile("thorough")  # hypothesis' pytest plugin loads --hypothesis-profile after this
-_SHARE = {"fast": (10, 5), "standard": (3, 10)}  # profile: (divisor, floor)
+_SHARE = {"fast": (10, 5), "standard": (5, 10)}  # profile: (divisor, floor)
 
 
 def examples(n: int) -> int:
-    """The examples a property runs: n under the thorough profile, a third (at least 10) under the standard
+    """The examples a property runs: n under the thorough profile, a fifth (at least 10) under the standard
     one, a tenth (at least 5) under the fast one."""
     divisor, floor = _SHARE.get(settings.get_current_profile_name(), (1, n))
     return min(n, max(floor, n // divisor))
