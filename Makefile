@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: generate check test test-fast test-install bench bench-all lint docs clean slo-test
+.PHONY: generate check test test-all test-fast test-install bench bench-all lint docs clean slo-test
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,22 +17,29 @@ generate: $(STAMP)
 check: $(STAMP)
 	$(BIN)/mlgitops generate --check
 
-# Both run on every core (pytest-xdist, `-n auto` in pyproject; the slow tests are scheduled first, see
-# tests/conftest.py). test (and .ci/run) runs everything with hypothesis' thorough profile; test-fast leaves out
-# the tests marked slow (fuzzers, subprocess-heavy scenarios, the repeats of a case over more layouts, versions
-# or files) and runs each property with a tenth of its examples (the fast profile), and still reaches every stage.
+# Three tiers, each on every core (pytest-xdist, `-n auto` in pyproject; the slow tests are scheduled first, see
+# tests/conftest.py), each reaching every stage:
+# - test-all (and .ci/run): every test, each property with all its examples (hypothesis' thorough profile);
+# - test: leaves out the tests marked exhaustive (repeats that only re-prove a case over more inputs: SLO rule
+#   files of more environments, the importer's mutations on more corpus inputs, a 300-model diff; each names
+#   the cheaper test that stays) and runs each property with a fifth of its examples (the standard profile);
+# - test-fast: leaves out the slow tests too (fuzzers, subprocess-heavy scenarios, the repeats of a case over
+#   more layouts, versions or files) and runs each property with a tenth of its examples (the fast profile).
 # Python's default bytecode caching even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): each
 # xdist worker and each `mlgitops` a test starts would otherwise compile mlgitops and re-rewrite every test
 # module's asserts again (__pycache__/ is git-ignored).
 # The tests marked install (pip installs mlgitops into a fresh virtual environment, through the configured index)
-# run in test-install only: .ci/run runs test and test-install, so CI still runs every test.
-test test-fast test-install: export PYTHONDONTWRITEBYTECODE =
+# run in test-install only: .ci/run runs test-all and test-install, so CI still runs every test.
+test test-all test-fast test-install: export PYTHONDONTWRITEBYTECODE =
 
 test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not exhaustive and not install" --hypothesis-profile=standard
+
+test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not install"
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not install" --hypothesis-profile=fast
+	$(BIN)/python -m pytest -q -m "not slow and not exhaustive and not install" --hypothesis-profile=fast
 
 test-install: $(STAMP)
 	$(BIN)/python -m pytest -q -m install

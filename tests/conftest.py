@@ -19,19 +19,32 @@ from mlgitops.cli import main
 from mlgitops.spec.import_text import spec_text
 from mlgitops.tree import cache
 
-# Hypothesis profiles. "thorough" (the default: `make test`, .ci/run) runs every property with the examples its
-# test asks for; "fast" (`make test-fast`: --hypothesis-profile=fast) a tenth of them, at least 5, through
-# `examples` below: the same properties, a smaller search. Under pytest-xdist each worker is its own process:
-# no shared example database to race on (a failing example is still printed with its @reproduce_failure blob).
+# Hypothesis profiles. "thorough" (the default: `make test-all`, .ci/run) runs every property with the examples
+# its test asks for; "standard" (`make test`: --hypothesis-profile=standard) a fifth of them, at least 10, and
+# "fast" (`make test-fast`: --hypothesis-profile=fast) a tenth, at least 5, through `examples` below: the same
+# properties, a smaller search (the fuzzers' long runs are the exhaustive tier's, see EXHAUSTIVE). Under
+# pytest-xdist each worker is its own process: no shared example database to race on (a failing example is
+# still printed with its @reproduce_failure blob).
 _DATABASE = {"database": None} if os.environ.get("PYTEST_XDIST_WORKER") else {}
 settings.register_profile("thorough", **_DATABASE)
+settings.register_profile("standard", **_DATABASE)
 settings.register_profile("fast", max_examples=10, **_DATABASE)
 settings.load_profile("thorough")  # hypothesis' pytest plugin loads --hypothesis-profile after this
+_SHARE = {"fast": (10, 5), "standard": (5, 10)}  # profile: (divisor, floor)
 
 
 def examples(n: int) -> int:
-    """The examples a property runs: n under the thorough profile, a tenth (at least 5) under the fast one."""
-    return n if settings.get_current_profile_name() != "fast" else min(n, max(5, n // 10))
+    """The examples a property runs: n under the thorough profile, a fifth (at least 10) under the standard
+    one, a tenth (at least 5) under the fast one."""
+    divisor, floor = _SHARE.get(settings.get_current_profile_name(), (1, n))
+    return min(n, max(floor, n // divisor))
+
+
+# The third tier: repeats that only re-prove a case over more inputs (an SLO rule file's unit tests in every
+# environment, the importer's mutations on every corpus input, a 300-model diff). `make test` leaves them out,
+# `make test-all` and .ci/run run them; each names the cheaper test of its stage that stays in `make test`.
+# They are slow too (never in `make test-fast`).
+EXHAUSTIVE = (pytest.mark.slow, pytest.mark.exhaustive)
 
 
 # Where the tests' temporary files go: a RAM-backed tmpfs when the machine has a roomy one and TMPDIR is not
@@ -81,13 +94,22 @@ def run_cli(capsys, *args: str) -> Run:
 
 IMPORT_CASES = ROOT / "tests" / "cases" / "import"
 # The corpus inputs the importer's mutation tests take in the fast loop (one serving, one training manifest):
-# the others repeat the same mutations on other manifests and are slow (make test and .ci/run run them all).
+# the others repeat the same mutations on other manifests and are slow.
 IMPORT_FAST = ("triton", "pytorchjob")
+# ... and in make test: one input of each shape the importer reads (a Deployment with its Service and monitor,
+# a PVC beside it, an HPA, YAML anchors and CRLF, a Helm stream, a List, an input refused, an InferenceService, a
+# Job, a CronJob, an MPIJob, a PyTorchJob, a TrainJob, a Katib Experiment). The other inputs repeat the same
+# mutations on more manifests of those shapes: exhaustive (make test-all and .ci/run run every input).
+IMPORT_STANDARD = (*IMPORT_FAST, "triton-pvc", "sklearn-flask", "fastapi-anchors-crlf", "helm-stream", "odd-shapes",
+                   "refused", "kserve", "job", "cronjob", "mpi-hostpath", "trainjob-runtime", "katib")
 
 
 def import_inputs() -> list:
-    """Every corpus input of tests/cases/import as a parameter named after its case, slow but IMPORT_FAST."""
-    return [pytest.param(p, id=p.parent.name, marks=() if p.parent.name in IMPORT_FAST else pytest.mark.slow)
+    """Every corpus input of tests/cases/import as a parameter named after its case: slow but IMPORT_FAST,
+    exhaustive but IMPORT_STANDARD."""
+    def marks(name: str) -> tuple:
+        return () if name in IMPORT_FAST else (pytest.mark.slow,) if name in IMPORT_STANDARD else EXHAUSTIVE
+    return [pytest.param(p, id=p.parent.name, marks=marks(p.parent.name))
             for p in sorted(IMPORT_CASES.glob("*/input.yaml"))]
 
 

@@ -41,28 +41,28 @@ def edit(repo: Path, old: str, new: str, model: str = "house-prices") -> None:
 LATEST = ("house-prices:1.4.0", "house-prices:latest")  # a change that check refuses (image-latest)
 
 
-def test_result_entries_copied_under_other_keys_are_misses(generated):
-    check.run(check.Options(generated))
-    clean = result_entries(generated)
-    edit(generated, *LATEST)
-    check.run(check.Options(generated))
-    for poisoned, good in zip(sorted(result_entries(generated) - clean), sorted(clean), strict=False):
+def test_result_entries_copied_under_other_keys_are_misses(checked):
+    clean = result_entries(checked)
+    edit(checked, *LATEST)
+    check.run(check.Options(checked))
+    for poisoned, good in zip(sorted(result_entries(checked) - clean), sorted(clean), strict=False):
         shutil.copy(good, poisoned)  # another overlay's (and an older spec's) clean verdict
-    truth = verdict(generated, use_cache=False)
+    truth = verdict(checked, use_cache=False)
     assert any("(image-latest)" in f for f in truth)
-    assert verdict(generated) == truth
+    assert verdict(checked) == truth
 
 
-def test_a_fifo_or_a_symlink_to_dev_zero_as_an_entry_is_a_miss(generated):
-    first = verdict(generated)
-    entries = sorted(result_entries(generated))
+def test_a_fifo_or_a_symlink_to_dev_zero_as_an_entry_is_a_miss(checked):
+    first = verdict(checked)  # answered by the entries a cold check left (`checked`)
+    entries = sorted(result_entries(checked))
+    assert entries
     for i, path in enumerate(entries):
         path.unlink()
         if i % 2:
             os.mkfifo(path)
         else:
             path.symlink_to("/dev/zero")
-    result = check.run(check.Options(generated))
+    result = check.run(check.Options(checked))
     assert result.cache_hits == 0
     assert sorted(f"{f.location()}: {f.message} ({f.rule})" for f in result.findings) == first
 
@@ -111,11 +111,11 @@ def test_a_changed_wrapper_script_changes_the_cached_verdict(generated, tmp_path
     assert verdict(generated) == truth
 
 
-def test_the_reported_version_is_part_of_the_key(generated, monkeypatch):
-    check.run(check.Options(generated))
-    shutil.rmtree(cache.location(generated) / "tools")
+def test_the_reported_version_is_part_of_the_key(checked, monkeypatch):
+    assert check.run(check.Options(checked)).cache_hits == 10  # every unit cached (`checked`)
+    shutil.rmtree(cache.location(checked) / "tools")
     monkeypatch.setattr(kustomize.Kustomize, "version", lambda self: "kustomize v9.9.9")
-    assert check.run(check.Options(generated)).cache_hits == 0
+    assert check.run(check.Options(checked)).cache_hits == 0
 
 
 def test_the_version_is_asked_once_per_program(tmp_path, monkeypatch):

@@ -58,6 +58,8 @@ def assert_each_pod_loads_its_version(objs: list[dict]) -> None:
 
 # --- the reproducers of the issue, on the built output ---
 
+@pytest.mark.slow  # five edits, each generating, then three builds; the fast loop keeps the lineage findings
+# (test_a_canary_that_names_the_stable_weights_is_an_error_at_the_canary and the rules below)
 def test_promote_then_canary_promote_serves_the_weights_the_version_names(generated, capsys):
     """Reproducer 1: set staging 3.3.0, promote to prod, a 3.4.0 canary in prod, promote the canary."""
     repo = str(generated)

@@ -590,7 +590,11 @@ spec:
 """
 
 
+# The same end to end over 300 generated models (16 CPU-s): exhaustive. make test keeps the markdown of a
+# 300-model change (tests/check/test_diff_markdown.py, ..._keeps_the_table_first_and_stays_under_the_limit) and
+# diff --markdown end to end on the examples (test_markdown_for_the_step_summary).
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_a_300_model_pull_request_is_a_markdown_comment_under_githubs_limit(tmp_path, capsys):
     repo = tmp_path / "repo"
     (repo / "models").mkdir(parents=True)
@@ -627,6 +631,9 @@ def _diff_importing(repo: Path) -> tuple[subprocess.CompletedProcess, set[str]]:
     return done, {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
 
 
+@pytest.mark.slow  # four mlgitops processes; the fast loop keeps the same memo on generate's side
+# (tests/test_startup.py, ..._does_not_import_the_secret_detector_but_a_new_credential_is_still_found) and diff's
+# masking in process (tests/report/test_secrets.py, test_mlgitops_diff_masks_credentials_in_values)
 def test_a_second_diff_of_a_change_imports_no_secret_detector_and_a_new_credential_is_still_masked(generated):
     """The values diff's masking found clean join generate's signed memo of them (tree/generation.py): the same
     diff again imports no detect-secrets; a line holding a credential is still found and masked."""

@@ -42,33 +42,33 @@ def test_a_warm_check_is_answered_by_the_index_with_the_same_verdict(generated, 
     assert verdict(second) == verdict(first)
 
 
-def test_an_entry_rewritten_since_the_index_was_made_is_read_again(generated, monkeypatch):
-    check.run(check.Options(generated))
-    entry = sorted(p for p in (cache.location(generated) / "results").rglob("*") if p.is_file())[0]
+def test_an_entry_rewritten_since_the_index_was_made_is_read_again(checked, monkeypatch):
+    check.run(check.Options(checked))
+    entry = sorted(p for p in (cache.location(checked) / "results").rglob("*") if p.is_file())[0]
     entry.write_bytes(entry.read_bytes())  # the same bytes, but not the same file any more (mtime, ctime)
     made = index_hits(monkeypatch)
-    result = check.run(check.Options(generated))
+    result = check.run(check.Options(checked))
     assert made[0].index_hits == result.overlays - 1
     assert result.cache_hits == result.overlays  # the entry itself still verifies
 
 
-def test_an_index_signed_with_another_key_is_ignored(generated, monkeypatch, tmp_path):
-    first = verdict(check.run(check.Options(generated)))
+def test_an_index_signed_with_another_key_is_ignored(checked, monkeypatch, tmp_path):
+    first = verdict(check.run(check.Options(checked)))
     monkeypatch.setenv(cache.KEY_ENV, str(tmp_path / "other-key"))
     cache._secrets.clear()
     made = index_hits(monkeypatch)
-    result = check.run(check.Options(generated))  # every entry and the index fail to verify
+    result = check.run(check.Options(checked))  # every entry and the index fail to verify
     assert made[0].index_hits == 0 and result.cache_hits == 0
     assert verdict(result) == first
 
 
-def test_a_damaged_index_is_a_miss_not_a_wrong_verdict(generated, monkeypatch):
-    first = verdict(check.run(check.Options(generated)))
-    path = index_file(generated)
+def test_a_damaged_index_is_a_miss_not_a_wrong_verdict(checked, monkeypatch):
+    first = verdict(check.run(check.Options(checked)))
+    path = index_file(checked)
     blob = path.read_bytes()
     path.write_bytes(blob[:-40] + bytes(40))
     made = index_hits(monkeypatch)
-    result = check.run(check.Options(generated))
+    result = check.run(check.Options(checked))
     assert made[0].index_hits == 0 and result.cache_hits == result.overlays  # the entries answer instead
     assert verdict(result) == first
-    assert os.path.getsize(index_file(generated)) > 0  # and the index is written again
+    assert os.path.getsize(index_file(checked)) > 0  # and the index is written again

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, run_cli
+from conftest import EXHAUSTIVE, ROOT, run_cli
 from mlgitops.check import slo as check_slo
 from mlgitops.render import context, slo
 from mlgitops.spec.config import parse_config
@@ -67,9 +67,19 @@ def test_a_rule_that_is_not_promql_reads_an_undeclared_metric_or_repeats_a_name_
     assert messages[0].startswith("rule mlgitops:sli_error:ratio_rate1h with labels")
 
 
-# promtool spends seconds on each file's unit tests: the fast loop runs prod's fraud-detector, make test all six
-RULE_CASES = [pytest.param(p, id=p.parent.parent.relative_to(ROOT / "overlays").as_posix(),
-                           marks=() if p.parts[-4:-2] == ("prod", "fraud-detector") else pytest.mark.slow)
+# promtool spends seconds on each file's unit tests (3 to 11 CPU-s): the fast loop runs none (it keeps the
+# rules' static checks, test_the_generated_rules_and_dashboards_are_clean), make test prod's image-classifier
+# (an HTTP SLO with the GPU-underused ticket of an HPA'd deployment) and, with a canary added, prod's
+# fraud-detector (test_a_canary_gets_a_guard_whose_unit_tests_pass runs its every unit test and the canary's).
+# The other files are exhaustive (make test-all and .ci/run run all six): staging's are prod's rules and tests
+# under other names, dev's replace the HPA ticket by the GPU-idle one, whose unit test replays a day of samples
+# (11 CPU-s alone; make test keeps its rule's shape in tests/render/test_slo_rules.py and its static checks in
+# test_the_generated_rules_and_dashboards_are_clean).
+def _rule_marks(rules: Path) -> tuple:
+    return (pytest.mark.slow,) if rules.parts[-4:-2] == ("prod", "image-classifier") else EXHAUSTIVE
+
+
+RULE_CASES = [pytest.param(p, id=p.parent.parent.relative_to(ROOT / "overlays").as_posix(), marks=_rule_marks(p))
               for p in RULE_FILES]
 
 
@@ -82,7 +92,7 @@ def test_promtool_accepts_the_rules_and_their_unit_tests_pass(rules: Path):
     assert test.returncode == 0, test.stdout + test.stderr
 
 
-@pytest.mark.slow  # a second promtool run; the fast loop keeps prod/fraud-detector's
+@pytest.mark.slow  # a second promtool run, on staging's fraud-detector file
 @needs_promtool
 def test_the_unit_tests_catch_a_page_that_no_longer_fires(tmp_path):
     """A page threshold of 20x instead of 14.4x over 1h misses the 15x burn after a quiet spell: the tests fail."""

@@ -14,7 +14,7 @@ from functools import cache
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import EXHAUSTIVE, ROOT
 from mlgitops.commands import promote, spec_edit
 from mlgitops.commands import set as set_command
 from mlgitops.spec import edit
@@ -40,10 +40,27 @@ def _formattings() -> dict[str, str]:
 
 
 FORMATTINGS = _formattings()
-# The committed examples in every loop; the other formattings (same edits, other layouts) are slow: make test
-# and .ci/run run them all.
-FORMATTING_CASES = [pytest.param(name, id=name, marks=() if name.startswith("example-") else pytest.mark.slow)
-                    for name in FORMATTINGS]
+
+
+def _families() -> dict[str, str]:
+    """Each formatting's family (its name without the example it was made from) -> the example that make
+    test edits in that family: the first family the first example, the next one the next, in turn."""
+    stems = dict.fromkeys(next((n.removesuffix(f"-{m}") for m in EXAMPLES if n.endswith(f"-{m}")), n)
+                          for n in FORMATTINGS)
+    return {stem: EXAMPLES[i % len(EXAMPLES)] for i, stem in enumerate(stems)}
+
+
+def _formatting_marks(name: str, families: dict[str, str]) -> tuple:
+    """The committed examples in every loop. The other formattings (same edits, other layouts) are slow; make
+    test edits each layout once (odd files, and one example per family, the families spread over the three
+    examples), and the same layout on the two other examples is exhaustive (make test-all and .ci/run run all)."""
+    if name.startswith("example-"):
+        return ()
+    stem, model = next(((name.removesuffix(f"-{m}"), m) for m in EXAMPLES if name.endswith(f"-{m}")), (name, None))
+    return (pytest.mark.slow,) if model in (None, families[stem]) else EXHAUSTIVE
+
+
+FORMATTING_CASES = [pytest.param(name, id=name, marks=_formatting_marks(name, _families())) for name in FORMATTINGS]
 ENVS = ("dev", "staging", "prod")
 # (id, --env, KEY=VALUE...): scalars, maps, new keys, nested new maps, nulls and removals
 EDITS = [

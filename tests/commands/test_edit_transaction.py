@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, snapshot
+from conftest import EXHAUSTIVE, run_cli, snapshot
 from mlgitops.tree import writer
 
 SPEC = "models/house-prices.yaml"
@@ -119,11 +119,19 @@ def wait_for(path: Path, proc: subprocess.Popen) -> None:
 
 
 # The fast loop: Ctrl-C with set at one moment and with promote at the other (each command and each moment
-# once); make test runs every command at every moment with both signals.
+# once); make test adds SIGTERM at the two other command-moment pairs (every command at every moment, each
+# signal twice); the other four pairings repeat the same restore: exhaustive (make test-all and .ci/run run
+# every command at every moment with both signals).
+FAST_SIGNALS = (("set", "spec-written", "ctrl-c"), ("promote", "tree-written", "ctrl-c"))
+STANDARD_SIGNALS = (("set", "tree-written", "sigterm"), ("promote", "spec-written", "sigterm"))
+
+
+def _signal_marks(case: tuple[str, str, str]) -> tuple:
+    return () if case in FAST_SIGNALS else (pytest.mark.slow,) if case in STANDARD_SIGNALS else EXHAUSTIVE
+
+
 SIGNAL_CASES = [pytest.param(command, point, signum, id=f"{name}-{point}-{signal_id}",
-                             marks=() if (name, point, signal_id) in (("set", "spec-written", "ctrl-c"),
-                                                                       ("promote", "tree-written", "ctrl-c"))
-                             else pytest.mark.slow)
+                             marks=_signal_marks((name, point, signal_id)))
                 for name, command in (("set", SET), ("promote", PROMOTE))
                 for point in ("spec-written", "tree-written")
                 for signal_id, signum in (("ctrl-c", signal.SIGINT), ("sigterm", signal.SIGTERM))]

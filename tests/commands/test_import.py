@@ -122,6 +122,9 @@ TRAINING_ONLY = {"job", "job-root-cache", "katib", "katib-tpe", "katib-pytorchjo
 WRITTEN = [case for case in NAMES if (CASES / case / "expected.txt").read_text().startswith("exit 0\n")]
 
 
+@pytest.mark.slow  # a check of every written case (about 15 models); the fast loop keeps each case's import
+# against its expected spec and report (test_corpus_case_prints_its_expected_spec_and_report) and the round
+# trip of a generated build (tests/commands/test_import_roundtrip.py)
 def test_imported_specs_generate_and_pass_check_or_the_report_names_what_remains(tmp_path, capsys):
     """Every case whose import exits 0 writes a spec that `generate` builds; `check` then passes it, or each
     error it still finds is a rule the import's report named (e.g. min-replicas for a one-pod input,

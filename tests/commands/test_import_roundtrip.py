@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import make_repo, run_cli
+from conftest import examples, make_repo, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlgitops.commands.import_ import read_documents
@@ -121,7 +121,7 @@ def _effective_dev(repo: Path, text: str) -> dict[str, Any]:
     return expand_version(model.effective["dev"])["spec"]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(specs())
 def test_importing_a_generated_specs_build_gives_back_an_equivalent_spec(tmp_path_factory, capsys, spec):
     repo = make_repo(tmp_path_factory.mktemp("repo"), models=[])
@@ -176,7 +176,7 @@ def training_specs(draw: Any) -> dict[str, Any]:
 
 
 @pytest.mark.slow  # the fast loop keeps the serving round trip
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(training_specs())
 def test_importing_a_training_only_specs_build_gives_back_an_equivalent_spec(tmp_path_factory, capsys, spec):
     repo = make_repo(tmp_path_factory.mktemp("repo"), models=[])

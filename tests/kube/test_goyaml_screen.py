@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.kube import goyaml, manifests, yamlexact
@@ -56,14 +57,14 @@ def _screened(text: str) -> list[bool]:
 
 
 @pytest.mark.slow
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(_streams())
 def test_the_screen_finds_every_document_that_needs_the_exact_reader(text):
     assert _screened(text) == _one_by_one(text), text
 
 
 @pytest.mark.slow
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(_DOCUMENT)
 def test_a_document_the_screen_passes_needs_no_exact_reader(doc):
     if not goyaml.screen(doc) and not goyaml.ends_in_block_header(doc):
@@ -85,7 +86,7 @@ _OVERFLOW = re.compile(r"9{19}|1e999")  # known and documented in goyaml.needs_e
 
 
 @pytest.mark.slow
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=examples(800), deadline=None)
 @given(_streams())
 def test_a_stream_reads_as_its_documents_read_one_by_one_and_as_go_reads_them(text):
     text = text.removeprefix("\ufeff")

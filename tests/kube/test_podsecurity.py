@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import EXHAUSTIVE, ROOT
 from mlgitops.kube import podsecurity
 
 FIXTURES = ROOT / "tests/cases/pod-security"
@@ -23,11 +23,19 @@ def _case(path: Path) -> tuple[str, str, str]:
     return level, version.removeprefix("v"), verdict
 
 
-# The oldest and the newest version in the fast loop; the eleven between them (the same controls, thirteen times
-# 1,732 cases in all) are slow: make test and .ci/run run every fixture.
+# The oldest and the newest version in the fast loop, make test two between them too (v1.29, v1.33); the other
+# nine (the same controls, thirteen times 1,732 cases in all) are exhaustive: make test-all and .ci/run run every
+# fixture (test_controls_change_with_the_version, in every loop, holds where the controls do change).
 EDGE_VERSIONS = {"v1.25", "v1.37"}
-CASE_PARAMS = [pytest.param(p, id=str(p.relative_to(FIXTURES)),
-                            marks=() if p.parent.parent.name in EDGE_VERSIONS else pytest.mark.slow) for p in CASES]
+STANDARD_VERSIONS = {"v1.29", "v1.33"}
+
+
+def _version_marks(version: str) -> tuple:
+    return () if version in EDGE_VERSIONS else (pytest.mark.slow,) if version in STANDARD_VERSIONS else EXHAUSTIVE
+
+
+CASE_PARAMS = [pytest.param(p, id=str(p.relative_to(FIXTURES)), marks=_version_marks(p.parent.parent.name))
+               for p in CASES]
 
 
 @pytest.mark.parametrize("path", CASE_PARAMS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlgitops.kube import schemalocations
@@ -172,7 +173,7 @@ OPTIONS = [Options(), Options(strict=False), Options(skip=frozenset({"Thing", "v
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=["default", "not-strict", "skip", "ignore-missing"])
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(docs=st.lists(st.sampled_from(DOCUMENTS), min_size=1, max_size=12),
        separator=st.sampled_from(["---\n", "--- # c\n", "---\n\n"]))
 def test_a_text_gets_the_verdicts_of_its_documents_judged_one_by_one(options, docs, separator):

@@ -3,6 +3,7 @@ environment, pod annotations, requests without limits — each rendered as the s
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -20,7 +21,7 @@ CONFIG_BYTES = (ROOT / "mlgitops.yaml").read_bytes()
 CONFIG, _ = parse_config("mlgitops.yaml", CONFIG_BYTES)
 # the tool's defaults: mlgitops.yaml without its GPU node selector
 BARE_CONFIG, _ = parse_config("mlgitops.yaml", CONFIG_BYTES.replace(b'  nodeSelector: {nvidia.com/gpu.present: "true"}\n', b""))
-SCHEMA = yaml.safe_load((ROOT / "schemas/model.schema.json").read_bytes())
+SCHEMA = json.loads((ROOT / "schemas/model.schema.json").read_bytes())  # JSON: yaml.safe_load took ~0.4 s
 
 
 def spec_doc(serving: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:

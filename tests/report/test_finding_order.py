@@ -38,6 +38,7 @@ def test_findings_tied_on_place_and_message_print_the_same_in_any_arrival_order(
     assert len(outputs) == 1, f"{len(outputs)} different {fmt} outputs for one set of findings"
 
 
+@pytest.mark.slow  # 8 Python processes; the fast loop keeps the same findings printed alike in any arrival order
 def test_findings_tied_on_place_and_message_print_the_same_in_every_process():
     """The formats deduplicate through a set, whose order follows string hashes: a new one per process. TIED
     reaches each process pickled on stdin (its strings are hashed there, with that process's seed): importing
@@ -52,7 +53,12 @@ def test_findings_tied_on_place_and_message_print_the_same_in_every_process():
     assert len(outputs) == 1, f"{len(outputs)} different outputs for one set of findings"
 
 
+# Nine mlgitops processes, each generating or checking the examples (6.5 CPU-s): exhaustive. make test keeps
+# what each run varies: the findings printed alike in any arrival order (what --jobs changes) and by processes
+# of 8 hash seeds (the two tests above), and a warm check answering with the cold one's findings
+# (tests/check/test_pipeline.py, test_unchanged_repository_is_answered_from_the_cache).
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_check_prints_the_same_bytes_cold_warm_with_any_jobs_and_hash_seed(tmp_path):
     """A spec with a problem in every environment, checked repeatedly: no cache, cold cache, warm cache,
     --jobs 1 and 2, and a different PYTHONHASHSEED (set order) each run."""

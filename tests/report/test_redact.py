@@ -59,6 +59,8 @@ def test_generate_check_never_prints_a_committed_secret_value(generated, capsys)
     assert "hunter2" not in result.out + result.err
 
 
+@pytest.mark.slow  # the fast loop keeps diff --markdown masking a credential end to end (tests/report/
+# test_secrets.py, test_mlgitops_diff_masks_credentials_in_values[markdown])
 def test_mlgitops_diff_markdown_never_prints_a_secret_value(generated, capsys):
     import subprocess
 
