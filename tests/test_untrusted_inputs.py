@@ -273,10 +273,16 @@ def loopback_server():
 OVERLAY = "overlays/dev/house-prices"
 
 
-@pytest.mark.parametrize("command", [["check", "--no-cache"], ["validate", OVERLAY]], ids=["check", "validate"])
-@pytest.mark.parametrize(("url", "shown"), [("{server}/base.yaml", "{server}/base.yaml"),
-                                           ("https://ci:s3cr3t@[::1]:1/base.yaml", "https://***@[::1]:1/base.yaml"),
-                                           ("file:///tmp/repo//base", "file:///tmp/repo//base")])
+# check and validate refuse through the same walk (kustomize.refuse_fetches, before every build): check, a whole
+# --no-cache run, with the URL the server records; validate with each form of URL.
+CHECK, VALIDATE = ["check", "--no-cache"], ["validate", OVERLAY]
+URLS = [("{server}/base.yaml", "{server}/base.yaml"),
+        ("https://ci:s3cr3t@[::1]:1/base.yaml", "https://***@[::1]:1/base.yaml"),
+        ("file:///tmp/repo//base", "file:///tmp/repo//base")]
+
+
+@pytest.mark.parametrize(("command", "url", "shown"), [(CHECK, *URLS[0]), *((VALIDATE, *url) for url in URLS)],
+                         ids=["check", "validate-loopback", "validate-ipv6-with-password", "validate-file"])
 def test_a_kustomization_naming_a_url_past_the_proxy_is_never_built(generated, capsys, loopback_server, command, url,
                                                                       shown):
     server, requests = loopback_server
