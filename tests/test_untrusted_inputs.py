@@ -315,3 +315,18 @@ def test_a_url_in_a_folder_a_kustomization_builds_is_found_too(generated, capsys
     run = run_cli(capsys, "validate", str(generated / OVERLAY))
     assert run.code == 1 and requests == []
     assert f"inner/kustomization.yaml names {server}/inner.yaml: a build never fetches" in run.out + run.err
+
+
+@pytest.mark.parametrize(("written", "shown"), [
+    ('- "http://\\x6cocalhost:{port}/x.yaml"\n', "names http://localhost:{port}/x.yaml"),  # as Go's YAML reads it
+    ("- !!binary aHR0cDovL2xvY2FsaG9zdDox\n", "holds a !!binary value or a %TAG directive"),  # http://localhost:1
+    ("#" + "x" * (1 << 20) + "\n- {server}/late.yaml\n", "is larger than 1 MiB"),  # past what is read
+], ids=["yaml-escape", "binary", "past-1-mib"])
+def test_a_url_hidden_from_a_plain_reading_is_refused_too(generated, capsys, loopback_server, written, shown):
+    server, requests = loopback_server
+    port = server.rsplit(":", 1)[1]
+    with open(generated / OVERLAY / "kustomization.yaml", "a", encoding="utf-8") as handle:
+        handle.write(written.format(server=server, port=port))  # its last key is resources
+    run = run_cli(capsys, "validate", str(generated / OVERLAY))
+    assert run.code == 1 and requests == []
+    assert f"kustomization.yaml {shown.format(port=port)}" in run.out + run.err

@@ -9,6 +9,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,12 +122,16 @@ def kustomization_in(folder: str) -> str:
 # repository of the machine. A kustomization the build reads that names one is refused before kustomize runs.
 PAST_THE_PROXY = re.compile(r"(?i)(?:https?://(?:[^\s/@'\"]*@)?(?:localhost|127\.[0-9.]+|\[[^\]\s]*\])(?![\w.-])"
                             r"|file://)[^\s'\"]*")
-READ_AT_MOST = 1 << 20  # bytes of a kustomization; a real one is a few hundred
+READ_AT_MOST = 1 << 20  # bytes of a kustomization; a real one is a few hundred, a larger one is not built
+# Go's YAML decodes a !!binary value into the text kustomize reads (base64: no URL to see here); a %TAG directive
+# can spell that tag otherwise. A kustomization needs neither: one holding them is not built.
+HIDDEN = re.compile(r"!!binary|tag:yaml\.org,2002:binary|^%TAG", re.MULTILINE)
+_BUILT_AS_KUSTOMIZATIONS = ("resources", "components", "bases", "generators", "transformers", "validators")
 
 
 def past_the_proxy(folder: str) -> str:
     """What a build of folder would fetch past OFFLINE_ENV ('<its kustomization> names <url>'), or "": every
-    kustomization it reads, following its local resources, components and bases."""
+    kustomization it reads, following the folders it builds as kustomizations (_BUILT_AS_KUSTOMIZATIONS)."""
     seen: set[str] = set()
     todo = [os.path.realpath(folder)]
     while todo:
@@ -135,22 +140,44 @@ def past_the_proxy(folder: str) -> str:
         seen.add(here)
         try:
             with open(os.path.join(here, name), encoding="utf-8", errors="replace") as handle:
-                text = handle.read(READ_AT_MOST) if name else ""
+                text = handle.read(READ_AT_MOST + 1) if name else ""
         except OSError:
             continue
-        found = PAST_THE_PROXY.search(text)
-        if found:  # a user name and password in it are not printed
+        if len(text) > READ_AT_MOST:  # what lies past what is read here would be fetched unseen
+            return f"{os.path.join(here, name)} is larger than {READ_AT_MOST >> 20} MiB"
+        if HIDDEN.search(text):
+            return f"{os.path.join(here, name)} holds a !!binary value or a %TAG directive"
+        data = _first_document(text)
+        found = PAST_THE_PROXY.search(text) or next(filter(None, map(PAST_THE_PROXY.search, _strings(data))), None)
+        if found:  # as written, or as YAML reads it ("\x6cocalhost"); a user and password are not printed
             return f"{os.path.join(here, name)} names {re.sub(r'//[^/@]*@', '//***@', found.group())}"
-        todo += _local_folders(here, text)
+        todo += _local_folders(here, data)
     return ""
 
 
-def _local_folders(here: str, text: str) -> list[str]:
-    """The folders a kustomization's resources, components, bases, generators, transformers and validators
-    name (kustomize builds each such folder as a kustomization; what else they name is a file)."""
+def _first_document(text: str) -> Any:
     docs = [doc.data for doc in parse_stream(text, strict=False)] if text else []
-    data = docs[0] if docs and isinstance(docs[0], dict) else {}
-    entries = [e for key in ("resources", "components", "bases", "generators", "transformers", "validators") if isinstance(data.get(key), list)
+    return docs[0] if docs else None
+
+
+def _strings(data: Any) -> Iterator[str]:
+    """Every string of a parsed document, keys included (no recursion: any depth)."""
+    todo = [data]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            todo += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            todo += value
+
+
+def _local_folders(here: str, data: Any) -> list[str]:
+    """The folders a kustomization builds as kustomizations of their own (what else its lists name is a file)."""
+    if not isinstance(data, dict):
+        return []
+    entries = [e for key in _BUILT_AS_KUSTOMIZATIONS if isinstance(data.get(key), list)
                for e in data[key] if isinstance(e, str)]
     return [os.path.realpath(os.path.join(here, e)) for e in entries if os.path.isdir(os.path.join(here, e))]
 
