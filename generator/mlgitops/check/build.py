@@ -216,14 +216,23 @@ def build_batch(root: Path, overlays: list[str], argv: list[str], procs: Process
             return [build_one(root, o, argv, procs) for o in overlays]
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+    split = _split(docs, overlays, namespaces or {})
+    if split is None:  # an object we cannot attribute: trust only single builds
+        return [build_one(root, o, argv, procs) for o in overlays]
+    return split
+
+
+def _split(docs: list[dict], overlays: list[str], namespaces: Namespaces) -> list[Built] | None:
+    """A batch's output back per overlay (see _owner), in the order of overlays; None when an object cannot be
+    attributed."""
     results = {o: Built(o) for o in overlays}
     by_name: dict[str, list[str]] = {}
     for o in overlays:
         by_name.setdefault(Unit.at(o).model, []).append(o)
     for obj in docs:
-        owner = _owner(obj, by_name, namespaces or {})
-        if owner is None:  # an object we cannot attribute: trust only single builds
-            return [build_one(root, o, argv, procs) for o in overlays]
+        owner = _owner(obj, by_name, namespaces)
+        if owner is None:
+            return None
         results[owner].objects.append(obj)
     return [results[o] for o in overlays]
 
