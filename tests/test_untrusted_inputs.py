@@ -232,11 +232,11 @@ def test_a_generated_object_larger_than_the_api_server_stores_is_a_finding_at_th
                                                                                         monkeypatch):
     """A spec under its own limit can still expand (per environment, per container): measured on the objects.
     The limit is lowered here to below the size of the example's Deployment, as a bigger spec would reach it."""
-    from mlgitops.kube import manifests
+    from mlgitops.kube import names
 
     deployment = (generated / "base/house-prices/deployment.yaml").stat().st_size
     _bloated(generated, 1)  # a spec the cache has not seen: rendered again
-    monkeypatch.setattr(manifests, "MAX_OBJECT_BYTES", deployment - 1)
+    monkeypatch.setattr(names, "MAX_OBJECT_BYTES", deployment - 1)
     run = run_cli(capsys, "generate", "--repo", str(generated))
     assert run.code == 1
     assert f"{SPEC}:1:1: generates base/house-prices/deployment.yaml with an object of" in run.out + run.err

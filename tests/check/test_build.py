@@ -62,6 +62,36 @@ def test_batches_hold_one_unit_per_model_mix_environments_and_stay_small(models,
         assert all(len({o.split("/")[1] for o in g}) == envs for g in groups if not g[0].endswith("/training"))
 
 
+def test_a_models_units_share_a_batch_only_when_each_has_a_namespace_of_its_own():
+    overlays = [f"overlays/{env}/m" for env in ("dev", "prod", "staging")]
+    own = {o: f"ml-{o.split('/')[1]}" for o in overlays}
+    assert [sorted(g) for g in build.batches(overlays, namespaces=own)] == [overlays]
+    for namespaces in (None, dict.fromkeys(overlays, "ml"), {overlays[0]: "a", overlays[1]: "b"}):
+        assert sorted(map(len, build.batches(overlays, namespaces=namespaces))) == [1, 1, 1]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    (b"kind: Kustomization\nnamespace: ml-dev\nresources: [../../../base/m]\n", "ml-dev"),
+    (b"kind: Kustomization\nresources: [../../../base/m]\n", None),
+    (b"namespace: ml-dev\n---\nnamespace: ml-prod\n", None),
+    (b"namespace: [ml-dev]\n", None),
+    (b"namespace: ml-\xff\n", None),
+], ids=["plain", "none", "two-documents", "not-a-string", "not-utf8"])
+def test_the_namespace_of_an_overlay_is_read_from_its_kustomization_or_left_out(text, found):
+    files = {"overlays/dev/m/kustomization.yaml": text, "overlays/dev/m/training/kustomization.yaml": text}
+    assert build.namespaces_of(["overlays/dev/m", "overlays/dev/m/training"], files) == (
+        {"overlays/dev/m": found} if found else {})
+
+
+def test_an_object_in_no_units_namespace_is_not_attributed():
+    by_name = {"m": ["overlays/dev/m", "overlays/prod/m"]}
+    namespaces = {"overlays/dev/m": "ml-dev", "overlays/prod/m": "ml-prod"}
+    obj = {"metadata": {"name": "m", "namespace": "ml-prod", "labels": {build.INSTANCE: "m"}}}
+    assert build._owner(obj, by_name, namespaces) == "overlays/prod/m"
+    assert build._owner({"metadata": {**obj["metadata"], "namespace": "other"}}, by_name, namespaces) is None
+    assert build._owner({"metadata": {"name": "m", "labels": {build.INSTANCE: "m"}}}, by_name, namespaces) is None
+
+
 def test_garbage_from_kustomize_is_an_error_not_a_traceback(tmp_path, monkeypatch):
     fake = tmp_path / "kustomize"
     fake.write_text("#!/bin/sh\nprintf 'a: [unclosed\\n'\n")

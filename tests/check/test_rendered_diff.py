@@ -224,6 +224,24 @@ def test_building_only_changed_overlays_gives_the_same_diff_as_building_everythi
     assert result.built == built  # overlays built: old and new side together
 
 
+@pytest.mark.slow
+def test_a_specs_environments_build_in_one_kustomize_process_a_side(generated, capsys, monkeypatch):
+    """A spec changed in every environment: each side builds the model's units, each in its own namespace, in
+    one kustomize process (objects told apart by namespace), and the diff is that of building everything."""
+    commit(init(generated), "base")
+    edit(generated / "models/fraud-detector.yaml", "LOG_LEVEL: info", "LOG_LEVEL: warning")
+    regenerate(capsys, generated)
+    base = gitrev.resolve(generated, "HEAD")
+    runs: list[object] = []
+    original = build.Processes.run
+    monkeypatch.setattr(build.Processes, "run", lambda self, command: runs.append(command) or original(self, command))
+    result = fast(generated, base)
+    monkeypatch.undo()
+    assert sorted(result.after) == [f"overlays/{env}/fraud-detector" for env in ("dev", "prod", "staging")]
+    assert (result.built, len(runs)) == (6, 2)
+    assert "".join(c.text for c in result.changes if c.unit) == build_everything(generated, base)
+
+
 def test_built_output_is_cached_by_content_and_the_cache_changes_nothing(generated, capsys):
     commit(init(generated), "base")
     change_one_spec(generated)

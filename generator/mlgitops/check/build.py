@@ -34,6 +34,7 @@ from mlgitops.kube import kustomize, manifests
 from mlgitops.render.units import Unit
 from mlgitops.report import interrupts
 from mlgitops.report.findings import FatalError
+from mlgitops.tree import cache
 
 INSTANCE = "app.kubernetes.io/instance"
 BATCH_SIZE = 40
@@ -118,9 +119,13 @@ def _kill(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
-    """Which overlay of a batch (one unit per model) an object came from: the model its instance label and
-    its name both point at (every object mlgitops renders carries both). Anything else: None."""
+Namespaces = dict[str, str]  # overlay -> the namespace its kustomization sets (diff reads them: namespaces_of)
+
+
+def _owner(obj: dict, by_name: dict[str, list[str]], namespaces: Namespaces) -> str | None:
+    """Which overlay of a batch an object came from: the model its instance label and its name both point at
+    (every object mlgitops renders carries both), and when the batch holds several units of that model (each
+    with its own namespace, see batches), the one whose namespace the object is in. Anything else: None."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     if not isinstance(meta, dict):
         return None
@@ -129,7 +134,44 @@ def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
     training = labels.get("app.kubernetes.io/component") == "training"  # named by hash; only in training batches
     if model not in by_name or (not training and meta.get("name") not in (model, f"{model}-storage")):
         return None
-    return by_name[model]
+    units = by_name[model]
+    if len(units) == 1:
+        return units[0]
+    found = [o for o in units if namespaces.get(o) == meta.get("namespace")]
+    return found[0] if len(found) == 1 else None
+
+
+def namespaces_of(overlays: list[str], files: dict[str, bytes]) -> Namespaces:
+    """The namespace each serving overlay's kustomization.yaml sets, read by Go's rules from the bytes kustomize
+    is given; an overlay whose file is not one plain document naming one is left out (built apart, as before)."""
+    out: Namespaces = {}
+    for overlay in overlays:
+        unit = Unit.at(overlay)
+        raw = files.get(unit.kustomization)
+        if unit.training or raw is None:
+            continue
+        try:
+            docs = [d for d in manifests.parse_stream(raw.decode("utf-8"), unit.kustomization) if not d.empty]
+        except UnicodeDecodeError:
+            continue
+        data = docs[0].data if len(docs) == 1 and not docs[0].error else None
+        namespace = data.get("namespace") if isinstance(data, dict) else None
+        if isinstance(namespace, str) and namespace:
+            out[overlay] = namespace
+    return out
+
+
+def kustomize_version(tool: kustomize.Kustomize, store: cache.Store) -> str:
+    """`kustomize version`, asked once per identity of the program (and every file its command names)."""
+    identity = tool.identity()
+    digest = cache.key("kustomize version", identity)
+    hit = store.get(digest)
+    if hit is not None:
+        return hit.decode(errors="replace")
+    text = tool.version()
+    if not text.startswith("unknown") and tool.identity() == identity:
+        store.put(digest, text.encode())
+    return text
 
 
 def build_one(root: Path, overlay: str, argv: list[str], procs: Processes | None = None) -> Built:
@@ -159,8 +201,8 @@ def _aggregate(root: Path, overlays: list[str], scratch: str) -> Path:
 
 
 def build_batch(root: Path, overlays: list[str], argv: list[str], procs: Processes | None = None,
-                scratch: str | None = None) -> list[Built]:
-    """All overlays of one batch (one environment), or each alone if the batch fails."""
+                scratch: str | None = None, namespaces: Namespaces | None = None) -> list[Built]:
+    """All overlays of one batch, or each alone if the batch fails or an object cannot be attributed."""
     procs = procs or Processes()
     if len(overlays) == 1:
         return [build_one(root, overlays[0], argv, procs)]
@@ -174,19 +216,32 @@ def build_batch(root: Path, overlays: list[str], argv: list[str], procs: Process
             return [build_one(root, o, argv, procs) for o in overlays]
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+    split = _split(docs, overlays, namespaces or {})
+    if split is None:  # an object we cannot attribute: trust only single builds
+        return [build_one(root, o, argv, procs) for o in overlays]
+    return split
+
+
+def _split(docs: list[dict], overlays: list[str], namespaces: Namespaces) -> list[Built] | None:
+    """A batch's output back per overlay (see _owner), in the order of overlays; None when an object cannot be
+    attributed."""
     results = {o: Built(o) for o in overlays}
-    by_name = {Unit.at(o).model: o for o in overlays}
+    by_name: dict[str, list[str]] = {}
+    for o in overlays:
+        by_name.setdefault(Unit.at(o).model, []).append(o)
     for obj in docs:
-        owner = _owner(obj, by_name)
-        if owner is None:  # an object we cannot attribute: trust only single builds
-            return [build_one(root, o, argv, procs) for o in overlays]
+        owner = _owner(obj, by_name, namespaces)
+        if owner is None:
+            return None
         results[owner].objects.append(obj)
     return [results[o] for o in overlays]
 
 
-def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
+def batches(overlays: list[str], size: int = BATCH_SIZE, namespaces: Namespaces | None = None) -> list[list[str]]:
     """Overlays in batches of at most `size` that never hold two units of one model (objects are told apart
-    by their model). Serving overlays are dealt round the batches (see _dealt), so that each batch holds every
+    by their model), unless namespaces gives each serving unit of that model its own namespace (objects are then
+    told apart by model and namespace: diff builds a spec's three environments in one process instead of three).
+    Serving overlays are dealt round the batches (see _dealt), so that each batch holds every
     environment's share.
     Training folders stay apart, one environment per batch (they name the same models as the serving
     overlays)."""
@@ -198,12 +253,22 @@ def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
             training.setdefault(unit.env, []).append(overlay)
         else:
             serving.setdefault(unit.model, []).append(overlay)
-    out = _dealt(list(serving.values()), size) if serving else []
+    groups = [part for group in serving.values() for part in _apart(group, namespaces or {})]
+    out = _dealt(groups, size) if groups else []
     for group in training.values():
         count = -(-len(group) // size)
         step = -(-len(group) // count)
         out += [group[i:i + step] for i in range(0, len(group), step)]
     return out
+
+
+def _apart(group: list[str], namespaces: Namespaces) -> list[list[str]]:
+    """One model's serving overlays as the groups whose members must land in distinct batches: the model's
+    overlays together, or each alone when every one has a namespace of its own."""
+    found = [namespaces.get(o) for o in group]
+    if len(group) > 1 and all(found) and len(set(found)) == len(group):
+        return [[o] for o in group]
+    return [group]
 
 
 def _dealt(per_model: list[list[str]], size: int) -> list[list[str]]:
@@ -233,8 +298,9 @@ class Builds:
     at once: Ctrl-C stops the one in the other thread too)."""
 
     def __init__(self, root: Path, overlays: list[str], jobs: int | None = None, progress=None,
-                 procs: Processes | None = None):
-        self.groups = batches(overlays)
+                 procs: Processes | None = None, namespaces: Namespaces | None = None):
+        self.groups = batches(overlays, namespaces=namespaces)
+        self.namespaces = namespaces
         self.procs = procs or Processes()
         self.progress = progress
         self._ready: collections.deque[Built] = collections.deque()
@@ -254,7 +320,7 @@ class Builds:
             self._held = _Held(self.procs, tempfile.mkdtemp(prefix="mlgitops-build-"))
             self._release = weakref.finalize(self, self._held.release)
             self._build = functools.partial(build_batch, root, argv=argv, procs=self.procs,
-                                            scratch=self._held.scratch)  # no reference to self: see _Held
+                                            scratch=self._held.scratch, namespaces=self.namespaces)  # no reference to self: see _Held
             if jobs > 1 and len(self.groups) > 1:
                 self._held.pool = ThreadPoolExecutor(max_workers=jobs)
                 self._futures = [self._held.pool.submit(self._build, group) for group in self.groups]
@@ -309,9 +375,9 @@ def build_iter(root: Path, overlays: list[str], jobs: int | None = None, progres
 
 
 def build_all(root: Path, overlays: list[str], jobs: int | None = None, progress=None,
-              procs: Processes | None = None) -> dict[str, Built]:
-    """Build every overlay; results by overlay."""
-    builds = Builds(root, overlays, jobs, progress, procs)
+              procs: Processes | None = None, namespaces: Namespaces | None = None) -> dict[str, Built]:
+    """Build every overlay; results by overlay (namespaces: see batches)."""
+    builds = Builds(root, overlays, jobs, progress, procs, namespaces)
     try:
         return {b.overlay: b for b in builds}
     finally:

@@ -19,6 +19,7 @@ from mlgitops import __version__
 from mlgitops.check import build, capacity, fidelity, handwritten, lineage, policies, prerequisites
 from mlgitops.check import slo as slo_rules
 from mlgitops.check import sync as sync_check
+from mlgitops.check.build import kustomize_version
 from mlgitops.check.cache_index import ResultIndex
 from mlgitops.check.inputs import Inputs, overlay_inputs
 from mlgitops.check.kubecheck import KubeCheck
@@ -214,19 +215,6 @@ def _capacity_findings(gen: generate.Generated) -> list[Finding]:
 def _drifted_models(findings: list[Finding]) -> set[str]:
     """Models whose committed files differ from the generated ones: fidelity would only repeat the drift."""
     return {name for f in findings if f.rule in ("drift", "hand-edited") and (name := _model_of_path(f.file))}
-
-
-def kustomize_version(tool: kustomize.Kustomize, store: cache.Store) -> str:
-    """`kustomize version`, asked once per identity of the program (and every file its command names)."""
-    identity = tool.identity()
-    digest = cache.key("kustomize version", identity)
-    hit = store.get(digest)
-    if hit is not None:
-        return hit.decode(errors="replace")
-    text = tool.version()
-    if not text.startswith("unknown") and tool.identity() == identity:
-        store.put(digest, text.encode())
-    return text
 
 
 _DIGEST_SIZE = (32).to_bytes(8, "big")  # a SHA-256 digest's length, as a key's length prefix

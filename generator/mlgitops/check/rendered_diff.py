@@ -22,7 +22,6 @@ from pathlib import Path
 
 from mlgitops import __version__
 from mlgitops.check import build, change_plan, gitrev, sync_guard
-from mlgitops.check.pipeline import kustomize_version
 from mlgitops.kube import kustomize, manifests
 from mlgitops.render.units import (
     CLUSTERS,
@@ -279,7 +278,7 @@ def _salt(root: Path, store: cache.Cache) -> str:
     MLGITOPS_KUSTOMIZE="sh k.sh" an edited k.sh is a new tool, not /bin/sh again."""
     tool = kustomize.find()
     tools = cache.Store(root, "tools", store.store.enabled)
-    version = kustomize_version(tool, tools) if store.store.enabled else ""
+    version = build.kustomize_version(tool, tools) if store.store.enabled else ""
     return cache.key("mlgitops diff: built overlay", __version__, cache.code_fingerprint(), tool.identity(), version)
 
 
@@ -316,8 +315,10 @@ def build_side(folder: Path, sigs: dict[str, Signature], overlays: list[str],
             todo[overlay] = digest
     if not todo:
         return results, 0
-    _write(folder, read(sorted({path for o in todo for group in sigs[o] for path, _ in group})))
-    for overlay, built in build.build_all(folder, sorted(todo), procs=procs).items():
+    contents = read(sorted({path for o in todo for group in sigs[o] for path, _ in group}))
+    _write(folder, contents)
+    namespaces = build.namespaces_of(sorted(todo), contents)  # a spec's environments in one kustomize process
+    for overlay, built in build.build_all(folder, sorted(todo), procs=procs, namespaces=namespaces).items():
         if built.error:  # name files as the repository does, not the scratch folder; never cached
             built = build.Built(overlay, built.objects, built.error.replace(f"{folder}/", ""))
         elif _cacheable(built.objects):

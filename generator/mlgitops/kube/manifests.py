@@ -25,10 +25,6 @@ from mlgitops.kube.goyaml import ends_in_block_header, needs_exact, screen
 if TYPE_CHECKING:
     from mlgitops.kube import yamlexact
 
-# The largest object an API server stores: etcd refuses a request over --max-request-bytes, 1.5 MiB by default
-# (etcd embed.DefaultMaxRequestBytes; the kube-apiserver itself takes request bodies up to 3 MiB).
-MAX_OBJECT_BYTES = 1536 * 1024
-
 _SEPARATOR = re.compile(r"\n---[^\n]*(?:\n|\Z)")
 # A line holding something: not blank, not a comment, not a bare `---` or `...` marker.
 _CONTENT = re.compile(r"^(?![ \t]*(?:#|\r?$)|---[ \t]*(?:#[^\n]*)?\r?$|\.\.\.(?:[ \t]|\r?$))", re.MULTILINE)

@@ -10,6 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# The largest object an API server stores: etcd refuses a request over --max-request-bytes, 1.5 MiB by default
+# (etcd embed.DefaultMaxRequestBytes; the kube-apiserver itself takes request bodies up to 3 MiB). Here, not in
+# kube/manifests.py: generate checks every object it renders against it without importing a YAML reader.
+MAX_OBJECT_BYTES = 1536 * 1024
+
 
 @dataclass(frozen=True)
 class NameRule:

@@ -21,7 +21,7 @@ SCHEMA = "model.schema.json"
 # The largest spec read. A real one is 1-5 KB (the examples: 1.3-4.9 KB); 256 KiB leaves room for hundreds of
 # env vars and patches, while a larger file is refused before it is parsed: a 5 MB spec (55,000 env vars) made
 # every command take minutes (kustomize alone > 60 s) for objects no API server would store (etcd's default
-# --max-request-bytes is 1.5 MiB: kube.manifests.MAX_OBJECT_BYTES).
+# --max-request-bytes is 1.5 MiB: kube.names.MAX_OBJECT_BYTES).
 MAX_SPEC_BYTES = 256 * 1024
 SPEC_SIZE_HINT = ("a spec holds one model (typically 1-5 KB): move bulk data (long env lists, files) into a "
                   "ConfigMap or the image, or split the file into several models")

@@ -255,8 +255,7 @@ def model_tree(model: Model, config: Config) -> tuple[Tree, list[Finding]]:
 
 def _oversized(model: Model, tree: Tree) -> list[Finding]:
     """Generated objects no API server would store, reported at the spec that makes them so large."""
-    # imported here: a run that renders nothing needs no YAML reader (yaml-rs, goyaml)
-    from mlgitops.kube.manifests import MAX_OBJECT_BYTES
+    from mlgitops.kube.names import MAX_OBJECT_BYTES
 
     out = []
     for path, content in sorted(tree.items()):

@@ -141,7 +141,9 @@ class StatIndex:
         """The records to keep: the vouched files as recorded, and the files read that hold what tree wants and
         are older than the scan; never a file the run wrote."""
         loaded, tree = self.loaded, self.tree
-        entries = {path: loaded[path] for path in self.vouched if path in tree and path not in written}
+        entries = loaded.copy()  # the vouched records (each of tree), less those written: in C loops, not per file
+        for path in (loaded.keys() - self.vouched) | (written.keys() & loaded.keys()):
+            del entries[path]
         for path, found in self.seen.items():  # the same stat, and the digest of what tree wants
             content = tree.get(path)
             if content is not None and path not in written and disk.get(path) == content:
