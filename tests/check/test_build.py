@@ -76,11 +76,24 @@ def test_a_models_units_share_a_batch_only_when_each_has_a_namespace_of_its_own(
     (b"namespace: ml-dev\n---\nnamespace: ml-prod\n", None),
     (b"namespace: [ml-dev]\n", None),
     (b"namespace: ml-\xff\n", None),
-], ids=["plain", "none", "two-documents", "not-a-string", "not-utf8"])
+    (b"namespace: ml-dev\nresources: [../../../base/m]\nreplacements: [{path: r.yaml}]\n", None),
+    (b"namespace: ml-dev\nresources: [../../../base/m]\ntransformers: [t.yaml]\n", None),
+], ids=["plain", "none", "two-documents", "not-a-string", "not-utf8", "replacements", "transformers"])
 def test_the_namespace_of_an_overlay_is_read_from_its_kustomization_or_left_out(text, found):
     files = {"overlays/dev/m/kustomization.yaml": text, "overlays/dev/m/training/kustomization.yaml": text}
     assert build.namespaces_of(["overlays/dev/m", "overlays/dev/m/training"], files) == (
         {"overlays/dev/m": found} if found else {})
+
+
+def test_generated_overlays_hold_only_the_fields_whose_namespace_every_object_takes():
+    """namespaces_of trusts an overlay's namespace only with these fields (a replacement runs after it)."""
+    from mlgitops.render.units import OVERLAY_FIELDS
+
+    import yaml
+    for overlay in OVERLAYS:
+        if not overlay.endswith("/training"):
+            data = yaml.safe_load((ROOT / overlay / "kustomization.yaml").read_text())
+            assert set(data) <= OVERLAY_FIELDS, overlay
 
 
 def test_an_object_in_no_units_namespace_is_not_attributed():

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgitops.kube import kustomize, manifests
-from mlgitops.render.units import Unit
+from mlgitops.render.units import OVERLAY_FIELDS, Unit
 from mlgitops.report import interrupts
 from mlgitops.report.findings import FatalError
 from mlgitops.tree import cache
@@ -143,7 +143,9 @@ def _owner(obj: dict, by_name: dict[str, list[str]], namespaces: Namespaces) -> 
 
 def namespaces_of(overlays: list[str], files: dict[str, bytes]) -> Namespaces:
     """The namespace each serving overlay's kustomization.yaml sets, read by Go's rules from the bytes kustomize
-    is given; an overlay whose file is not one plain document naming one is left out (built apart, as before)."""
+    is given; an overlay whose file is not one plain document naming one, or holds a field generate never writes
+    (units.OVERLAY_FIELDS: a hand-added `replacements:` or `transformers:` can move an object into a sibling's
+    namespace), is left out (built apart, as before)."""
     out: Namespaces = {}
     for overlay in overlays:
         unit = Unit.at(overlay)
@@ -155,7 +157,9 @@ def namespaces_of(overlays: list[str], files: dict[str, bytes]) -> Namespaces:
         except UnicodeDecodeError:
             continue
         data = docs[0].data if len(docs) == 1 and not docs[0].error else None
-        namespace = data.get("namespace") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not set(data) <= OVERLAY_FIELDS:  # a hand-added transformer can move objects
+            continue
+        namespace = data.get("namespace")
         if isinstance(namespace, str) and namespace:
             out[overlay] = namespace
     return out

@@ -24,6 +24,12 @@ EXTRAS: Final = "extras"  # a serving unit's objects whose CRD may be missing, s
 SLO: Final = "slo"  # a serving unit's plain SLO rule file and promtool tests: not kustomize resources
 Kind = Literal["serving", "training"]
 KUSTOMIZATION = "kustomization.yaml"
+# Every field a serving overlay's kustomization holds as generate writes it (tree/overlay.py build). With these
+# alone, kustomize's namespace transformer runs after the patches and before nothing that can move an object
+# (kustomize api/internal/target/kusttarget.go: PatchStrategicMerge, Patch, then Namespace, ..., ImageTag, and
+# Replacement last, which only a `replacements:` field configures), so every namespaced object it builds is in
+# the overlay's namespace.
+OVERLAY_FIELDS: Final = frozenset({"apiVersion", "kind", "namespace", "resources", "labels", "images", "patches"})
 
 
 @dataclass(frozen=True, order=True)
