@@ -277,8 +277,16 @@ def typed_path(data: Any, path: Any) -> list[Any]:
 
 
 def holds_float(plain: dict[str, str]) -> bool:
-    """Whether a document's plain scalars (the text of each one YAML typed) include a float: only floats have a dot."""
-    return any("." in text for text in plain.values())
+    """Whether a document's plain scalars (the text of each one YAML typed) may include a whole float: of them,
+    only floats have a dot, and 99.9 is not whole (what float() cannot read, 1:30.0 or .inf, may be)."""
+    for text in plain.values():
+        if "." in text:
+            try:
+                if float(text.replace("_", "")).is_integer():
+                    return True
+            except ValueError:
+                return True
+    return False
 
 
 def _pointer(ipath: list[Any]) -> str:
