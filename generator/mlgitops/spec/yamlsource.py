@@ -204,6 +204,9 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, char: str) -> tuple[str, str, str
     problem = _problem_text(exc)
     if char == "\t" or "'\\t'" in problem:
         return "yaml-tab", "tab character in indentation", "indent with spaces; YAML does not allow tabs there"
+    if "undefined alias" in problem:  # `*name` before (or without) its `&name`: refused either way
+        return ("yaml-alias", "anchors and aliases are not allowed (this alias names no anchor above it)",
+                "write the value out in full; aliases allow 'billion laughs' YAML bombs")
     if "single document" in str(exc.context or "") or "another document" in problem:
         return ("yaml-multiple-documents", "several YAML documents in one file",
                 "keep one document per file (remove the '---' separator)")
