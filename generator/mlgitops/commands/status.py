@@ -61,7 +61,7 @@ def run(repo_path: str | None, fmt: str) -> int:
     repo = repository(repo_path)
     gen = generation.build(repo, store_cache=False)  # status reads: it writes nothing, not even the cache
     if gen.config is None or has_errors(gen.findings):
-        emit(gen.findings, "text")
+        emit(gen.findings, "json" if fmt == "json" else "text")  # a JSON reader gets JSON, not an empty page
         click.echo("fix the specs first: status reads what they say", err=True)
         return 1
     if not gen.entries:  # an empty table with exit 0 would say "nothing deployed" about a missing folder
