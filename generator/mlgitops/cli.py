@@ -199,7 +199,10 @@ _BUILT_WHEN_LOOKED_UP["init"] = _init_command
 @click.option("--env", default=None, help="Edit this environment's override instead of the base spec.")
 @REPO
 def set_cmd(name: str, assignments: tuple[str, ...], env: str | None, repo_path: str | None) -> None:
-    """Edit fields of models/MODEL.yaml in place (comments kept), validate, and regenerate."""
+    """Edit fields of models/MODEL.yaml in place (comments kept), validate, and regenerate.
+
+    KEY is a path under spec, its keys joined by dots (serving.replicas); a dot inside a key is written \\.
+    (labels.example\\.com/tier=gold)."""
     from mlgitops.commands import set as set_command
 
     sys.exit(set_command.run(repo_path, name, assignments, env))

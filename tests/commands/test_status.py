@@ -115,3 +115,14 @@ def test_lineage_shows_the_weights_each_environment_and_canary_loads_and_whether
     table = _status(capsys, generated, "table")
     assert "3.3.0 (10%) …/3.3.0/model.json (immutable)" in table
     assert "…/1.4.0/linear_regression_model.pkl (mutable)" in table
+
+
+def test_json_status_of_an_invalid_spec_is_json_with_its_findings(generated, capsys):
+    # stdout was empty (the findings went to stderr as text): a JSON reader had nothing to parse
+    spec = generated / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace("replicas: 2", "replcas: 2", 1))
+    result = run_cli(capsys, "status", "--format", "json", "--repo", str(generated))
+    assert result.code == 1
+    findings = json.loads(result.out)["findings"]
+    assert [(f["file"], f["rule"], f["message"]) for f in findings] == [
+        ("models/house-prices.yaml", "unknown-field", "unknown field 'replcas'")]

@@ -92,6 +92,8 @@ def test_training_pods_take_the_gpu_type_too():
 def test_the_default_pinning_pattern_accepts_common_release_tags():
     for tag in ("1.0.0", "v0.6.3", "25.01-py3", "2.4.0-cuda12.1", "2.3.1_cpu", "24.08", "1.2.3+build.5"):
         assert re.match(VERSION_TAG, tag), tag
+        if "+" in tag:  # semver's build metadata: an image tag cannot hold a '+' (the schema refuses the image)
+            continue
         assert pod(objects({"image": f"r.example.com/m:{tag}"}))["containers"][0]["imagePullPolicy"] == "IfNotPresent"
 
 

@@ -68,3 +68,14 @@ def test_the_documented_default_tag_pattern_is_the_one_the_code_uses():
 
     assert set(defaults(load_schema("config.schema.json"))) == {VERSION_TAG}
     assert Settings.for_environment("prod", {}).immutable_tag == VERSION_TAG
+
+
+def test_a_whole_float_where_an_integer_belongs_is_refused_at_its_value():
+    # JSON Schema counts 2.0 as an integer: it reached the policies, and a default the Deployments, as 2.0
+    text = CONFIG.replace("- name: prod\n  namespace: ml-prod\n", "- name: prod\n  namespace: ml-prod\n"
+                          "  policies: {minReplicas: 2.0}\n")
+    config, findings = parse_config("mlgitops.yaml", text.encode())
+    line = text.splitlines().index("  policies: {minReplicas: 2.0}") + 1
+    assert config is None
+    assert [(f.position.line, f.position.col, f.message, f.hint) for f in findings] == [
+        (line, 27, "'minReplicas' must be an integer, not the number 2.0", "write 2, without the decimal point")]

@@ -100,6 +100,9 @@ CONSTRUCTS = [
     ("a-four-space-indent", "a:\n    b:\n        c: 1\n", ("a", "x", "y"), 2, "a:\n    b:\n        c: 1\n    x:\n        y: 2\n"),
     ("no-final-newline", "a:\n  b: 1", ("a", "c"), 2, "a:\n  b: 1\n  c: 2"),
     ("a-byte-order-mark", "\ufeffa: 1\n", ("a",), 2, "\ufeffa: 2\n"),
+    ("cr-only-line-endings", "a:\r  b: 1\rc: 2\r", ("a", "z"), [1, {"k": "v"}],
+     "a:\r  b: 1\r  z:\r    - 1\r    - k: v\rc: 2\r"),
+    ("cr-only-and-a-bom", "\ufeffa:\r  b: 1\r", ("a", "b"), 2, "\ufeffa:\r  b: 2\r"),
 ]
 
 
@@ -115,3 +118,11 @@ def test_an_alias_is_named_rather_than_edited_through_its_anchor():
     with pytest.raises(edit.EditError, match=r"models/m.yaml:1:4: .*b is an alias \(\*\) of the anchor"):
         edit.set_value(doc, ("b",), 2)
     assert doc.dump() == "a: &x 1\nb: *x\n"
+
+
+@pytest.mark.parametrize("text,col", [("a:\tb\n", 3), ("a: b\t# aligned with a tab\n", 5), ("a: {b:\t1}\n", 7)],
+                         ids=["after-the-colon", "before-a-comment", "in-a-flow-map"])
+def test_a_tab_between_tokens_is_refused_at_the_tab_saying_what_to_do(text, col):
+    doc, findings = edit.load("models/m.yaml", text)
+    assert doc is None
+    assert [(f.position.line, f.position.col, f.hint) for f in findings] == [(1, col, edit.TAB_HINT)]

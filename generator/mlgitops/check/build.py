@@ -33,7 +33,6 @@ from pathlib import Path
 from mlgitops.kube import kustomize, manifests
 from mlgitops.render.units import OVERLAY_FIELDS, Unit
 from mlgitops.report import interrupts
-from mlgitops.report.findings import FatalError
 from mlgitops.tree import cache
 
 INSTANCE = "app.kubernetes.io/instance"
@@ -84,8 +83,8 @@ class Processes:
             try:
                 proc = subprocess.Popen(command.argv, cwd=command.cwd, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, start_new_session=True)
-            except FileNotFoundError:
-                raise FatalError(f"cannot run {command.argv[0]}", kustomize.INSTALL_HINT) from None
+            except OSError as exc:  # missing, not executable, a folder: not a traceback (check --no-cache asks no version)
+                raise kustomize.cannot_run(command, exc) from None
             self._running.add(proc)
         try:
             out, err = proc.communicate(timeout=command.timeout)

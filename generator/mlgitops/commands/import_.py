@@ -82,7 +82,7 @@ def _one(root: Path, config: Config, model: Imported, dry_run: bool) -> tuple[bo
     rel = f"models/{model.name}.yaml"
     if not scaffold.NAME.match(model.name):
         findings.append(Finding("import-grouping", f"'{model.name}' is not a valid model name", rel,
-                                hint="pass --name with a DNS-1123 label"))
+                                hint="pass --name with a DNS-1035 label (a letter first, at most 40 characters)"))
         return False, findings
     text = spec_text(model.spec, [_shown(s) for s in model.sources], model.findings, config.env_names)
     parsed, checked = parse_model(rel, text.encode(), config)

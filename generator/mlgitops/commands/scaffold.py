@@ -25,11 +25,11 @@ MODEL_TEMPLATE = """\
 apiVersion: mlgitops.io/v1alpha1
 kind: Model
 metadata:
-  name: {name}                 # DNS-1123 label, equal to this file's name; names every object
-  team: {team}                 # owner: label on every object
+  name: {name:<24} # DNS-1035 label (a letter first), equal to this file's name; names every object
+  team: {team:<24} # owner: label on every object
 spec:
   model:
-    version: "{version}"              # always a quoted string ("1.10" is not 1.1)
+    version: {version:<19} # always a quoted string ("1.10" is not 1.1)
     # uri: s3://models/{name}/{{version}}/   # where the weights live; {{version}}: each environment's version
     # fetch: {{mountPath: /models}}    # download uri in an init container (storageInitializer in mlgitops.yaml)
   serving:
@@ -38,7 +38,7 @@ spec:
     resources:
       cpu: {cpu}
       memory: {memory}
-      gpu: {gpu}                       # GPUs per pod; GPU pods get the GPU toleration (resources.gpuType picks which GPU)
+      gpu: {gpu:<21} # GPUs per pod; GPU pods get the GPU toleration (resources.gpuType picks which GPU)
     health:
       readiness: /ready          # served only once the model is loaded
       liveness: /healthz         # fails when the process is stuck
@@ -67,7 +67,7 @@ def model_text(name: str, image: str, gpu: int, team: str, config: Config) -> st
             lines.append(f"    {env}:\n      serving:\n        autoscaling: {{minReplicas: 2, maxReplicas: 6}}\n")
         else:
             lines.append(f"    {env}: {{}}\n")
-    return MODEL_TEMPLATE.format(name=name, team=team, image=image, gpu=gpu, version=_version_of(image),
+    return MODEL_TEMPLATE.format(name=name, team=team, image=image, gpu=gpu, version=f'"{_version_of(image)}"',
                                  cpu="2" if gpu else "500m", memory="8Gi" if gpu else "1Gi",
                                  startup=GPU_STARTUP if gpu else "", scaling=GPU_SCALING if gpu else CPU_SCALING,
                                  environments="".join(lines))

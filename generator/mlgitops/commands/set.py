@@ -7,6 +7,8 @@ the schema types as a string keeps the text as written (`model.version=1.10` sta
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from mlgitops.commands import spec_edit
@@ -29,7 +31,8 @@ def _string_typed(path: tuple[str, ...]) -> bool:
 
 def parse_assignment(text: str) -> tuple[tuple[str, ...], object]:
     key, sep, value = text.partition("=")
-    parts = tuple(key.strip().removeprefix("spec.").split("."))
+    # a dot inside a key (a label such as example.com/tier) is written \.
+    parts = tuple(p.replace("\\.", ".") for p in re.split(r"(?<!\\)\.", key.strip().removeprefix("spec.")))
     if not sep or not all(parts):
         raise FatalError(f"'{text}' is not KEY=VALUE", "for example: serving.replicas=3")
     if parts[0] == "environments":

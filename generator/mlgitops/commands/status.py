@@ -15,7 +15,7 @@ from mlgitops.check import capacity
 from mlgitops.commands.common import emit, repository
 from mlgitops.render import engines
 from mlgitops.report import status_formats
-from mlgitops.report.findings import FatalError, has_errors
+from mlgitops.report.findings import FatalError, Finding, has_errors
 from mlgitops.spec import fleet
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import parse_model
@@ -61,9 +61,7 @@ def run(repo_path: str | None, fmt: str) -> int:
     repo = repository(repo_path)
     gen = generation.build(repo, store_cache=False)  # status reads: it writes nothing, not even the cache
     if gen.config is None or has_errors(gen.findings):
-        emit(gen.findings, "text")
-        click.echo("fix the specs first: status reads what they say", err=True)
-        return 1
+        return _invalid(gen.findings, fmt)
     if not gen.entries:  # an empty table with exit 0 would say "nothing deployed" about a missing folder
         raise _no_specs(repo)
     plan = writer.plan(gen.tree, writer.scan(repo.root), repo.root)  # the tree just built, against the disk
@@ -79,6 +77,12 @@ def run(repo_path: str | None, fmt: str) -> int:
         row["gpus"] = int(capacity.usage({row["model"]: objects}, gen.config.gpu["resource"]).gpu)
     click.echo(status_formats.FORMATS[fmt](rows), nl=False)
     return 0
+
+
+def _invalid(findings: list[Finding], fmt: str) -> int:
+    emit(findings, "json" if fmt == "json" else "text")  # a JSON reader gets JSON, not an empty page
+    click.echo("fix the specs first: status reads what they say", err=True)
+    return 1
 
 
 def _no_specs(repo: Repo) -> FatalError:

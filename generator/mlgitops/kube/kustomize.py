@@ -264,16 +264,24 @@ def run(command: Command) -> str:
     try:
         proc = subprocess.run(command.argv, check=False, cwd=command.cwd, capture_output=True, text=True,
                               timeout=command.timeout, env=env)
-    except FileNotFoundError:
-        raise FatalError(f"cannot run {command.argv[0]}", INSTALL_HINT) from None
-    except OSError as exc:  # not executable, not a program, ...
-        raise FatalError(f"cannot run {command.argv[0]}: {exc.strerror or exc}",
-                         f"check {FROM_ENV}, or make the program executable") from None
+    except OSError as exc:
+        raise cannot_run(command, exc) from None
     except subprocess.TimeoutExpired:
         raise Failed(command, -1, f"timed out after {command.timeout:.0f} s") from None
     if proc.returncode != 0:
         raise Failed(command, proc.returncode, proc.stderr)
     return proc.stdout
+
+
+def cannot_run(command: Command, exc: OSError) -> FatalError:
+    """The error for a program that could not be started (missing, not executable, a folder), saying what to do:
+    a MLGITOPS_KUSTOMIZE that names it is the first thing to fix."""
+    missing = isinstance(exc, FileNotFoundError)
+    what = f"cannot run {command.argv[0]}" + ("" if missing else f": {exc.strerror or exc}")
+    if os.environ.get(FROM_ENV, "").strip():
+        return FatalError(what, f"{FROM_ENV} names it: make it name a program that runs, or unset it to build "
+                          "with the pinned kubectl")
+    return FatalError(what, INSTALL_HINT if missing else "make the program executable, or reinstall mlgitops")
 
 
 def build(folder: Path) -> str:

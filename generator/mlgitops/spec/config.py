@@ -105,7 +105,7 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     # imported here: a Config rebuilt from memo() (an unchanged generate) needs no YAML parser nor schema check
     from mlgitops.spec import yamlsource
     from mlgitops.spec.defaults import fill_defaults
-    from mlgitops.spec.schema import SchemaCheck, load_schema
+    from mlgitops.spec.schema import SchemaCheck, holds_float, load_schema
 
     doc, findings = yamlsource.load(path, raw)
     if doc is None or findings:
@@ -114,7 +114,7 @@ def parse_config(path: str, raw: bytes) -> tuple[Config | None, list[Finding]]:
     def locate(pointer: str, key: bool) -> Any:
         return path, doc.position(pointer, key)
 
-    findings = SchemaCheck(SCHEMA).run(doc.data, locate, doc.plain.get)
+    findings = SchemaCheck(SCHEMA).run(doc.data, locate, doc.plain.get, holds_float(doc.plain))
     if findings:
         return None, findings
     findings += (_version_findings(path, doc) + _environment_findings(path, doc) + _sync_findings(path, doc)

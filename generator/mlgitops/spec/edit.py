@@ -23,7 +23,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from mlgitops.report.findings import FatalError, Finding, Position
 
 Path_ = tuple[str, ...]  # keys from the document root, e.g. ("spec", "environments", "prod", "serving")
-FIRST = ("model",)  # a new override of these goes first in its map, where people write it
+FIRST = ("model",)
+TAB_HINT = ("replace this tab with spaces: the reader that edits in place takes no tab between a key, its value "
+            "and a comment (generate reads it)")  # a new override of these goes first in its map, where people write it
 
 
 class EditError(FatalError):
@@ -50,24 +52,31 @@ class Document:
     text: str  # as read: what a failed edit restores
     current: str = ""
     bom: str = ""
+    cr: bool = False  # lines end in a lone CR (classic Mac OS): edited as LF, written back as CR
 
     def dump(self) -> str:
-        return self.bom + self.current
+        return self.bom + (self.current.replace("\n", "\r") if self.cr else self.current)
 
 
 def load(path: str, text: str) -> tuple[Document | None, list[Finding]]:
     bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom):]
+    cr = "\r" in body and "\n" not in body  # YAML reads a lone CR as a line break: LF is the same text
+    if cr:
+        body = body.replace("\r", "\n")  # one character for one: every mark's offset stays
     try:
-        root = _compose(text[len(bom):])
+        root = _compose(body)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = Position.from_mark(mark) if mark else Position()
-        return None, [Finding("yaml-syntax", f"cannot edit: {exc.problem or exc}", path, where)]
+        tab = mark is not None and body[mark.index:mark.index + 1] == "\t"
+        return None, [Finding("yaml-syntax", f"cannot edit: {exc.problem or exc}", path, where,
+                              TAB_HINT if tab else "")]
     except yaml.YAMLError as exc:
         return None, [Finding("yaml-syntax", f"cannot edit: {exc}", path, Position(1, 1))]
     if not isinstance(root, MappingNode):
         return None, [Finding("schema", "cannot edit: the spec is not a mapping", path, Position(1, 1))]
-    return Document(path, text, text[len(bom):], bom), []
+    return Document(path, text, body, bom, cr), []
 
 
 def _compose(text: str) -> Node | None:

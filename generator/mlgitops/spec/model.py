@@ -15,7 +15,7 @@ from mlgitops.spec import containers, ports, semantics, slo, training, volumes, 
 from mlgitops.spec.config import Config
 from mlgitops.spec.defaults import fill_defaults
 from mlgitops.spec.layers import Layer, locate, merged, plain_text, writer
-from mlgitops.spec.schema import SchemaCheck, load_schema
+from mlgitops.spec.schema import SchemaCheck, holds_float, load_schema
 
 SCHEMA = "model.schema.json"
 # The largest spec read. A real one is 1-5 KB (the examples: 1.3-4.9 KB); 256 KiB leaves room for hundreds of
@@ -132,6 +132,8 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
     effective: dict[str, dict[str, Any]] = {}
     patches: dict[str, list[Any]] = {}
     shared = doc.data["spec"].get("patches") or []
+    # an override and mlgitops.yaml's defaults are typed only once merged: their floats are found there
+    floats = holds_float(doc.plain) or holds_float(config.doc.plain)
     for env in [BASE, *config.env_names]:
         layers = layers_for(doc, config, env)
         data = _effective_document(doc, layers)
@@ -142,7 +144,7 @@ def parse_model(path: str, raw: bytes, config: Config) -> tuple[Model | None, li
         def plain(pointer: str, layers: Any = layers) -> str | None:
             return plain_text(layers, pointer)
 
-        errors = check.run(data, where, plain)
+        errors = check.run(data, where, plain, floats)
         if not errors:
             data = fill_defaults(load_schema(SCHEMA), data)
 
@@ -172,7 +174,7 @@ def _document_findings(doc: yamlsource.Document, path: str, config: Config,
     empty = _empty_keys(doc, path, config)
     if empty:  # before the schema: its validator drops an empty key from the paths it reports
         return empty, True
-    found = check.run(doc.data, lambda p, key: (path, doc.position(p, key)), doc.plain.get)
+    found = check.run(doc.data, lambda p, key: (path, doc.position(p, key)), doc.plain.get, holds_float(doc.plain))
     if found:
         return found, True
     found = _identity_findings(doc, path, config) + _section_findings(doc, path)

@@ -73,18 +73,41 @@ class SchemaCheck:
     schema_name: str
     rule: str = "schema"
 
-    def run(self, data: Any, locate: Locate, plain: Callable[[str], str | None] = lambda p: None) -> list[Finding]:
+    def run(self, data: Any, locate: Locate, plain: Callable[[str], str | None] = lambda p: None,
+            floats: bool = False) -> list[Finding]:
+        """The findings on data; with floats (data as a file holds it, with a float in it), also each whole
+        float where the schema wants an integer."""
         schema = load_schema(self.schema_name)
         out: list[Finding] = []
+        failed: set[str] = set()
         for error in validator(self.schema_name).iter_errors(data):
             out.extend(self._findings(schema, error, data, locate, plain))
+            failed.add(_pointer(typed_path(data, error.instance_path)))
+        return out + self._whole_floats(data, locate, failed) if floats else out
+
+    def _whole_floats(self, data: Any, locate: Locate, failed: set[str]) -> list[Finding]:
+        """`port: 8080.0`: JSON Schema counts a whole float as an integer, but it is written out as
+        `containerPort: 8080.0` (and a Flux `timeout: 61.0m` derived from it). Validated once more with
+        each whole float moved off the integers, a value that passed and now fails was read as an integer."""
+        floats: dict[str, float] = {}
+        nudged = _nudge_whole_floats(data, "", floats)
+        if not floats:
+            return []
+        out = []
+        for error in validator(self.schema_name).iter_errors(nudged):
+            ipath = typed_path(nudged, error.instance_path)
+            pointer = _pointer(ipath)
+            if pointer in floats and pointer not in failed and error.kind.name in ("type", "anyOf", "oneOf"):
+                file, pos = locate(pointer, False)
+                value = floats.pop(pointer)
+                out.append(Finding(self.rule, f"'{field_name(ipath)}' must be an integer, not the number {value!r}",
+                                   file, pos, f"write {int(value)}, without the decimal point"))
         return out
 
     def _findings(self, schema: dict[str, Any], error: Any, data: Any, locate: Locate,
                   plain: Callable[[str], str | None]) -> list[Finding]:
         ipath = typed_path(data, error.instance_path)
-        at = _Error(schema, error, data, ipath, "".join("/" + str(t).replace("~", "~0").replace("/", "~1")
-                                                       for t in ipath), field_name(ipath),
+        at = _Error(schema, error, data, ipath, _pointer(ipath), field_name(ipath),
                     subschema(schema, list(error.schema_path)[:-1]), locate)
         handler = _BY_KIND.get(error.kind.name)
         if handler is not None:
@@ -251,6 +274,35 @@ def typed_path(data: Any, path: Any) -> list[Any]:
             node = node.get(token)
         out.append(token)
     return out
+
+
+def holds_float(plain: dict[str, str]) -> bool:
+    """Whether a document's plain scalars (the text of each one YAML typed) may include a whole float: of them,
+    only floats have a dot, and 99.9 is not whole (what float() cannot read, 1:30.0 or .inf, may be)."""
+    for text in plain.values():
+        if "." in text:
+            try:
+                if float(text.replace("_", "")).is_integer():
+                    return True
+            except ValueError:
+                return True
+    return False
+
+
+def _pointer(ipath: list[Any]) -> str:
+    return "".join(join("", t) for t in ipath)
+
+
+def _nudge_whole_floats(data: Any, pointer: str, found: dict[str, float]) -> Any:
+    """A copy of data with each whole float (8080.0) half a unit off (8080.5), noted in found by pointer."""
+    if isinstance(data, dict):
+        return {k: _nudge_whole_floats(v, join(pointer, k), found) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_nudge_whole_floats(v, join(pointer, i), found) for i, v in enumerate(data)]
+    if isinstance(data, float) and data.is_integer():
+        found[pointer] = data
+        return data + 0.5
+    return data
 
 
 def field_name(path: Any) -> str:

@@ -9,7 +9,8 @@ segfault, before any depth check on the nodes could run). So a text that could n
 SAFE_NESTING (a cheap bound: its brackets, plus two levels per column of its longest line) is first
 read as an event stream, which the parser produces without recursing, and refused at the first level
 past MAX_DEPTH. Strings holding a control character (NUL, ESC, DEL, C1) are refused at their line:
-the API server or kustomize refuses them later, far from the spec.
+the API server or kustomize refuses them later, far from the spec. So are NEL, LS and PS anywhere: line breaks
+to YAML 1.1 alone, they would shift every later position off the lines an editor shows.
 """
 
 from __future__ import annotations
@@ -138,6 +139,27 @@ def _decode(path: str, raw: bytes) -> tuple[str | None, list[Finding]]:
     return text.removeprefix("\ufeff"), []
 
 
+# Line breaks to YAML 1.1 (PyYAML) but to no editor, nor to YAML 1.2: NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR.
+_ODD_BREAK = re.compile("[\x85\u2028\u2029]")
+
+
+def _odd_break(path: str, text: str) -> Finding | None:
+    """The first NEL, LS or PS, at the line and column an editor shows. YAML 1.1 ends a line there (a comment
+    holding one goes on as YAML), so every later position would name a line the editor does not have."""
+    found = _ODD_BREAK.search(text)
+    if found is None:
+        return None
+    before = text[: found.start()]
+    lines = re.split("\r\n|\r|\n", before)
+    char = found.group()
+    return Finding("control-character", f"the character U+{ord(char):04X} ({_BREAK_NAMES[char]}) is a line break to "
+                   "YAML 1.1, not to most editors nor YAML 1.2", path, Position(len(lines), len(lines[-1]) + 1),
+                   f"delete it (in a double-quoted string write \\u{ord(char):04X} instead)")
+
+
+_BREAK_NAMES = {"\x85": "NEXT LINE", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+
+
 def _char_at(text: str, mark: Any) -> str:
     lines = text.split("\n")
     if mark is None or mark.line >= len(lines):
@@ -182,6 +204,9 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, char: str) -> tuple[str, str, str
     problem = _problem_text(exc)
     if char == "\t" or "'\\t'" in problem:
         return "yaml-tab", "tab character in indentation", "indent with spaces; YAML does not allow tabs there"
+    if "undefined alias" in problem:  # `*name` before (or without) its `&name`: refused either way
+        return ("yaml-alias", "anchors and aliases are not allowed (this alias names no anchor above it)",
+                "write the value out in full; aliases allow 'billion laughs' YAML bombs")
     if "single document" in str(exc.context or "") or "another document" in problem:
         return ("yaml-multiple-documents", "several YAML documents in one file",
                 "keep one document per file (remove the '---' separator)")
@@ -243,7 +268,7 @@ def load(path: str, raw: bytes) -> tuple[Document | None, list[Finding]]:
     text, findings = _decode(path, raw)
     if text is None:
         return None, findings
-    deep = too_deep(path, text)
+    deep = too_deep(path, text) or _odd_break(path, text)
     if deep is not None:
         return None, [deep]
     loader = _Loader(text)

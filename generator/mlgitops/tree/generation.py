@@ -78,7 +78,7 @@ def _strays(repo: Repo) -> list[Finding]:
                              Severity.WARNING))
     for odd in repo.misnamed_files():
         found.append(Finding("file-unreadable", "this file's name is not valid UTF-8", escaped(repo.rel(odd)),
-                             Position(), "rename it: specs are models/<name>.yaml, <name> a DNS-1123 label"))
+                             Position(), "rename it: specs are models/<name>.yaml, <name> a DNS-1035 label (a letter first)"))
     return found
 
 
