@@ -11,9 +11,11 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT
 from mlgitops.check import build
 from mlgitops.kube import kustomize
+from mlgitops.render.units import OVERLAY_FIELDS
 from mlgitops.report import interrupts
 from mlgitops.report.findings import FatalError
 
@@ -87,9 +89,6 @@ def test_the_namespace_of_an_overlay_is_read_from_its_kustomization_or_left_out(
 
 def test_generated_overlays_hold_only_the_fields_whose_namespace_every_object_takes():
     """namespaces_of trusts an overlay's namespace only with these fields (a replacement runs after it)."""
-    from mlgitops.render.units import OVERLAY_FIELDS
-
-    import yaml
     for overlay in OVERLAYS:
         if not overlay.endswith("/training"):
             data = yaml.safe_load((ROOT / overlay / "kustomization.yaml").read_text())
