@@ -119,6 +119,18 @@ def test_a_symlink_in_the_tree_keeps_nothing(repository, capsys):
     assert entries(repository) == []
 
 
+def test_a_build_reading_outside_the_generated_roots_keeps_nothing(repository, capsys):
+    """A hand-edited kustomization naming a folder elsewhere: the files it reads are in no stat the memo takes."""
+    (repository / "extra").mkdir()
+    (repository / "extra/kustomization.yaml").write_text("resources:\n- x.yaml\n")
+    (repository / "extra/x.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n")
+    with open(repository / "overlays/dev/house-prices/kustomization.yaml", "a", encoding="utf-8") as handle:
+        handle.write("- ../../../extra\n")  # its last key is resources
+    for _ in range(3):
+        cli(capsys, repository)
+    assert entries(repository) == []
+
+
 def test_without_a_lock_file_nothing_is_kept_and_none_is_created(repository, capsys):
     (repository / writer.LOCK_FILE).unlink()
     cli(capsys, repository)

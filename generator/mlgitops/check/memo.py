@@ -14,8 +14,9 @@ is read (writer.clock) before the stats are taken, the pipeline reads the files 
 kept only when every file's mtime and ctime are older than that clock: a file changed after its stat
 shows a newer ctime next time. Never kept: a run with notes (the cache was not whole), --no-cache,
 --verbose (it describes the tool as it is now), the kubeconform validator (a program of its own), a
-repository holding a symlink in models/ or under the generated roots (its target is not stat-ed), or
-one without a lock file (no clock). The entry is signed with the machine's key like every cache
+repository holding a symlink in models/ or under the generated roots (its target is not stat-ed), a run
+one of whose builds may read outside the generated roots (Result.uncached: a hand-edited kustomization naming
+`../../../extra`, whose files no stat here covers), or one without a lock file (no clock). The entry is signed with the machine's key like every cache
 entry (tree/cache.py): a repository cannot plant or alter one, and an entry that does not verify or
 parse is a miss.
 """
@@ -170,6 +171,6 @@ class Memo:
 
     def keep(self, result: Result) -> None:
         """Keep the pipeline's result, when it is whole and every file seen is older than the clock."""
-        if self.digest is None or self.stamp is None or self.newest >= self.stamp or result.notes:
+        if self.digest is None or self.stamp is None or self.newest >= self.stamp or result.notes or result.uncached:
             return
         self.store.put(self.digest, _encode(result))

@@ -36,6 +36,7 @@ class Entry:
     raw: bytes
     config: Config
     _model: Model | None = None
+    files: tuple[str, ...] = ()  # the paths of its generated files
 
     @property
     def model(self) -> Model:
@@ -131,6 +132,7 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue
         seen[entry.name] = entry
+        entry.files = tuple(tree)
         result.entries.append(entry)
         result.tree.update(tree)
         result.origins.update(dict.fromkeys(tree, bytes.fromhex(item.digest)))
