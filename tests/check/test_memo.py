@@ -89,6 +89,15 @@ def test_an_added_file_and_a_removed_one_are_seen(repository, capsys):
     assert removed == cli(capsys, repository, "--no-cache") and removed[0] == 1
 
 
+def test_a_spec_named_file_in_a_sub_folder_of_models_is_seen(repository, capsys):
+    """models/ is stat-ed at every depth: a file added to a sub-folder is a finding of its own."""
+    (repository / "models/team").mkdir()
+    kept(capsys, repository)
+    (repository / "models/team/x.yaml").write_text("x: 1\n")
+    warm = cli(capsys, repository)
+    assert warm == cli(capsys, repository, "--no-cache") and "models/team/x.yaml" in warm[1]
+
+
 def test_an_entry_of_another_state_or_altered_is_a_miss(repository, capsys):
     """A verdict kept for a clean tree, copied over (or edited into) the entry of a tree with an error."""
     kept(capsys, repository)

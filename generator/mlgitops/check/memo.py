@@ -4,7 +4,7 @@ repository neither renders, nor scans file contents, nor imports the pipeline.
 The memo (the cache's check-memo/, one signed entry) is keyed on everything the verdict depends on: this
 mlgitops (version and code), the kustomize program and the validator's libraries and CRD schemas, the
 options that change a verdict (the shard), and the stat of every file check reads: mlgitops.yaml,
-every entry of models/, the legacy cache folder, every file under the generated roots (inode, device,
+every entry under models/ (a sub-folder's too: a spec-named file in one is a finding), the legacy cache folder, every file under the generated roots (inode, device,
 size, mtime, ctime and mode, like git's index and tree/stat_index.py). An edit changes the ctime, which
 no one can set back; an added, removed or renamed file changes the listing. So any change is a miss,
 and the pipeline runs as before.
@@ -55,13 +55,12 @@ class Snapshot:
     newest: int  # the latest mtime or ctime of them, in ns
 
 
-_FOLDER = _STAT.pack(0, 0, 0, 0, 0, stat.S_IFDIR)  # a folder of models/: its name alone matters (never read)
-Found = list[tuple[str, "os.stat_result | None"]]  # path, lstat (None: a folder of models/)
+Found = list[tuple[str, os.stat_result]]  # path, lstat
 
 
-def _walk(folder: str, prefix: str, out: Found, deep: bool) -> None:
-    """Every entry under folder (deep) or in it (not deep: a sub-folder is its name alone, as models/'s are
-    to check: a stray folder, never read)."""
+def _walk(folder: str, prefix: str, out: Found, folders: bool) -> None:
+    """Every entry under folder, at any depth; each sub-folder's own stat too when folders (models/: a sub-folder
+    is a finding, empty or not, and so is a spec-named file in it)."""
     try:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
@@ -69,10 +68,9 @@ def _walk(folder: str, prefix: str, out: Found, deep: bool) -> None:
     append = out.append
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            if deep:
-                _walk(entry.path, f"{prefix}{entry.name}/", out, deep)
-            else:
-                append((prefix + entry.name, None))
+            if folders:
+                append((f"{prefix}{entry.name}/", entry.stat(follow_symlinks=False)))
+            _walk(entry.path, f"{prefix}{entry.name}/", out, folders)
         elif entry.is_symlink():
             raise _Symlink(prefix + entry.name)
         else:
@@ -101,16 +99,16 @@ def snapshot(root: Path) -> Snapshot | None:
             _top(base, name, found)
         for name in (MODELS_DIR, *GENERATED_ROOTS):
             if _top(base, name, found):
-                _walk(os.path.join(base, name), f"{name}/", found, deep=name != MODELS_DIR)
+                _walk(os.path.join(base, name), f"{name}/", found, folders=name == MODELS_DIR)
     except (_Symlink, OSError):
         return None
     found.sort(key=lambda item: item[0])
     pack = _STAT.pack
     # each path (no NUL in it), a NUL, then its stat packed (fixed size): one string for the whole listing
-    listing = b"".join(path.encode("utf-8", "surrogateescape") + b"\0" + (_FOLDER if info is None else pack(
-        info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode))
+    listing = b"".join(path.encode("utf-8", "surrogateescape") + b"\0" + pack(
+        info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
         for path, info in found)
-    newest = max((max(info.st_mtime_ns, info.st_ctime_ns) for _, info in found if info is not None), default=0)
+    newest = max((max(info.st_mtime_ns, info.st_ctime_ns) for _, info in found), default=0)
     return Snapshot(hashlib.sha256(listing).hexdigest(), newest)
 
 
