@@ -3,6 +3,7 @@ without the pipeline, and never changes a verdict. Each test compares with `--no
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import sys
@@ -96,6 +97,22 @@ def test_a_spec_named_file_in_a_sub_folder_of_models_is_seen(repository, capsys)
     (repository / "models/team/x.yaml").write_text("x: 1\n")
     warm = cli(capsys, repository)
     assert warm == cli(capsys, repository, "--no-cache") and "models/team/x.yaml" in warm[1]
+
+
+def test_a_deep_tree_is_walked_without_recursion(repository, monkeypatch):
+    """The memo's walk was recursive: a tree 1,100 folders deep under overlays/ (or models/) was a RecursionError,
+    a traceback. Shown with 300 folders under a recursion limit 150 frames above this test's own depth (a tree
+    deeper than pytest's own clean-up can take is never left behind in the shared temp folder)."""
+    for top in ("overlays/deep", "models/deep"):
+        os.makedirs(os.path.join(repository, top, *["a"] * 300))
+    depth = len(inspect.stack())
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 150)
+    try:
+        found = memo.snapshot(repository)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert found is not None
 
 
 def test_an_entry_of_another_state_or_altered_is_a_miss(repository, capsys):

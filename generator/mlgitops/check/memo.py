@@ -59,22 +59,26 @@ Found = list[tuple[str, os.stat_result]]  # path, lstat
 
 
 def _walk(folder: str, prefix: str, out: Found, folders: bool) -> None:
-    """Every entry under folder, at any depth; each sub-folder's own stat too when folders (models/: a sub-folder
-    is a finding, empty or not, and so is a spec-named file in it)."""
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return
+    """Every entry under folder, at any depth (a stack, no recursion: a tree 2,000 folders deep is no
+    RecursionError); each sub-folder's own stat too when folders (models/: a sub-folder is a finding, empty or
+    not, and so is a spec-named file in it)."""
     append = out.append
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            if folders:
-                append((f"{prefix}{entry.name}/", entry.stat(follow_symlinks=False)))
-            _walk(entry.path, f"{prefix}{entry.name}/", out, folders)
-        elif entry.is_symlink():
-            raise _Symlink(prefix + entry.name)
-        else:
-            append((prefix + entry.name, entry.stat(follow_symlinks=False)))
+    todo = [(folder, prefix)]
+    while todo:
+        here, at = todo.pop()
+        try:
+            entries = list(os.scandir(here))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if folders:
+                    append((f"{at}{entry.name}/", entry.stat(follow_symlinks=False)))
+                todo.append((entry.path, f"{at}{entry.name}/"))
+            elif entry.is_symlink():
+                raise _Symlink(at + entry.name)
+            else:
+                append((at + entry.name, entry.stat(follow_symlinks=False)))
 
 
 def _top(root: str, name: str, out: Found) -> bool:
