@@ -344,6 +344,13 @@ def test_a_file_a_build_reads_outside_its_keyed_folders_never_changes_a_verdict(
 def test_verbose_names_a_unit_its_cache_cannot_serve_and_generated_units_stay_cached(checked, capsys):
     elsewhere_folder(checked, checked)
     run = run_cli(capsys, "check", "--verbose", "--repo", str(checked))
-    assert f"mlgitops: {UNIT}: not cached: its build may read extra, which its cache key does not hold" in run.err
+    assert f"mlgitops: {UNIT}: not cached: its build may read 'extra', which its cache key does not hold" in run.err
     result = check.run(check.Options(checked))
     assert (result.cache_hits, result.overlays) == (9, 10)  # every other unit from the cache
+
+
+def test_the_path_verbose_names_cannot_forge_a_line(checked, capsys):
+    names(checked, '- "../../../x\\nmodels/m.yaml:1:1: forged"\n')
+    run = run_cli(capsys, "check", "--verbose", "--repo", str(checked))
+    assert "may read 'x\\nmodels/m.yaml:1:1: forged'" in run.err
+    assert not any(line.startswith("models/m.yaml") for line in run.err.splitlines())

@@ -40,7 +40,7 @@ from mlgitops.render.units import (
     overlay_owner,
 )
 from mlgitops.render.workload import policy_exceptions
-from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.report.findings import Finding, Position, Severity, quoted
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
 from mlgitops.spec.model import BASE, Model
@@ -566,8 +566,8 @@ def _look_up(store: ResultIndex, units: list[Planned],
     """Every unit's cached result, and the units left to build and check, by folder (a unit whose build may read what
     its key does not hold is never looked up: Result.uncached says why)."""
     hits, todo = [], {}
-    result.uncached = [f"{p.unit.folder}: not cached: its build may read {p.elsewhere}, which its cache key does not "
-                       "hold" for p in units if p.elsewhere]
+    result.uncached = [f"{p.unit.folder}: not cached: its build may read {quoted(p.elsewhere)}, which its cache key "
+                       "does not hold" for p in units if p.elsewhere]  # a path a kustomization names: quoted
     for planned in units:
         hit = None if planned.elsewhere else store.get(planned.digest)
         if hit is None:
