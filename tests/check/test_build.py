@@ -104,6 +104,18 @@ def test_an_object_that_names_another_model_sends_the_batch_to_single_builds(gen
     assert {b.overlay: b.objects for b in batched} == singles
 
 
+@pytest.mark.slow
+def test_another_models_base_in_a_hand_edited_overlay_is_never_given_to_that_models_overlay(generated):
+    """house-prices' prod overlay lists fraud-detector's base: fraud-detector's objects in ml-prod, which the
+    batch gave to fraud-detector's dev overlay (a dozen false fidelity errors there)."""
+    with open(generated / "overlays/prod/house-prices/kustomization.yaml", "a", encoding="utf-8") as handle:
+        handle.write("- ../../../base/fraud-detector\n")  # its last key is resources
+    overlays = ["overlays/dev/fraud-detector", "overlays/prod/house-prices"]
+    argv = kustomize.build_argv()
+    singles = {o: build.build_one(generated, o, argv).objects for o in overlays}
+    assert {b.overlay: b.objects for b in build.build_batch(generated, overlays, argv)} == singles
+
+
 def _gone(pgid: int) -> bool:
     """No live process is left in the group (a killed orphan may linger as a zombie until init reaps it;
     SIGKILL lands asynchronously, so wait for it to land)."""

@@ -36,6 +36,7 @@ from mlgitops.report import interrupts
 from mlgitops.report.findings import FatalError
 
 INSTANCE = "app.kubernetes.io/instance"
+ENV_LABEL = "mlgitops.io/environment"  # render/labels.py's: every serving object of an environment carries it
 BATCH_SIZE = 40
 
 
@@ -120,7 +121,9 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
     """Which overlay of a batch (one unit per model) an object came from: the model its instance label and
-    its name both point at (every object mlgitops renders carries both). Anything else: None."""
+    its name both point at (every object mlgitops renders carries both), and, serving, the environment its label
+    names (a hand-edited overlay listing another model's base builds that model's objects in its own
+    environment: never another environment's overlay's). Anything else: None."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     if not isinstance(meta, dict):
         return None
@@ -129,7 +132,8 @@ def _owner(obj: dict, by_name: dict[str, str]) -> str | None:
     training = labels.get("app.kubernetes.io/component") == "training"  # named by hash; only in training batches
     if model not in by_name or (not training and meta.get("name") not in (model, f"{model}-storage")):
         return None
-    return by_name[model]
+    overlay = by_name[model]
+    return overlay if training or labels.get(ENV_LABEL) == Unit.at(overlay).env else None
 
 
 def build_one(root: Path, overlay: str, argv: list[str], procs: Processes | None = None) -> Built:
