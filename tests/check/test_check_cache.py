@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,103 @@ def test_check_without_a_lock_file_saves_no_stat_index_and_creates_none(generate
     verdict(generated)
     assert not (generated / writer.LOCK_FILE).exists()
     assert stat_index.StatIndex(generated, {}, {}).loaded == {}
+
+
+# --- what a build reads besides the files its key holds (check/inputs.py read_elsewhere) ---
+
+UNIT = "overlays/prod/house-prices"
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"
+BROKEN = CONFIGMAP + "bogus: 1\n"  # a k8s-schema error wherever it is built
+
+
+def folder_with_configmap(folder: Path, kind: str = "Kustomization", content: str = CONFIGMAP) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    api = "v1alpha1" if kind == "Component" else "v1beta1"
+    (folder / "kustomization.yaml").write_text(f"apiVersion: kustomize.config.k8s.io/{api}\nkind: {kind}\n"
+                                               "resources:\n- x.yaml\n")
+    (folder / "x.yaml").write_text(content)
+    return folder / "x.yaml"
+
+
+def names(repo: Path, text: str) -> None:
+    """A hand edit of the unit's kustomization (its last key is resources)."""
+    with open(repo / UNIT / "kustomization.yaml", "a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def elsewhere_folder(repo: Path, tmp_path: Path) -> Callable[[], None]:
+    x = folder_with_configmap(repo / "extra")
+    names(repo, "- ../../../extra\n")
+    return lambda: x.write_text(BROKEN)
+
+
+def elsewhere_component(repo: Path, tmp_path: Path) -> Callable[[], None]:
+    x = folder_with_configmap(repo / "components/extra", "Component")
+    names(repo, "components:\n- ../../../components/extra\n")
+    return lambda: x.write_text(BROKEN)
+
+
+def another_models_base(repo: Path, tmp_path: Path) -> Callable[[], None]:
+    names(repo, "- ../../../base/fraud-detector\n")
+    deployment = repo / "base/fraud-detector/deployment.yaml"
+    return lambda: deployment.write_text(deployment.read_text().replace("\nspec:\n", "\nbogus: 1\nspec:\n", 1))
+
+
+def created_later(repo: Path, tmp_path: Path) -> Callable[[], None]:
+    names(repo, "- ../../../extra\n")  # a build error until it exists
+    return lambda: folder_with_configmap(repo / "extra", content=BROKEN) and None
+
+
+def from_the_root(folder: Path) -> str:
+    """folder as a relative path from anywhere: up to / first (kustomize refuses an absolute one)."""
+    return "../" * 40 + str(folder.resolve()).lstrip("/")
+
+
+def outside_the_repository(repo: Path, tmp_path: Path) -> Callable[[], None]:
+    x = folder_with_configmap(tmp_path / "outside")
+    names(repo, f"- {from_the_root(x.parent)}\n")
+    return lambda: x.write_text(BROKEN)
+
+
+def symlink_for_a_file(repo: Path, tmp_path: Path) -> Callable[[], None]:
+    x = folder_with_configmap(repo / "extra")
+    (repo / UNIT / "hpa.yaml").unlink()
+    (repo / UNIT / "hpa.yaml").symlink_to("../../../extra")  # the kustomization as generated names it
+    return lambda: x.write_text(BROKEN)
+
+
+def temp_file_name(repo: Path, tmp_path: Path) -> Callable[[], None]:
+    x = repo / UNIT / ".extra.1.tmp"  # a name writer.scan never reads the bytes of (an interrupted run's)
+    x.write_text(CONFIGMAP)
+    names(repo, "- .extra.1.tmp\n")
+    return lambda: x.write_text(BROKEN)
+
+
+@pytest.mark.parametrize("reach", [elsewhere_folder, elsewhere_component, another_models_base, created_later,
+                                   outside_the_repository, symlink_for_a_file, temp_file_name])
+def test_a_file_a_build_reads_outside_its_keyed_folders_never_changes_a_verdict(checked, tmp_path, capsys, reach):
+    """A hand edit (reported as drift) makes kustomize read a file no key holds: after that file changes, a warm
+    check (the whole-run memo, the units' results) says what --no-cache says."""
+    change = reach(checked, tmp_path)
+    for _ in range(2):  # the first keeps what it may, the second could answer from it
+        before = run_cli(capsys, "check", "--format", "json", "--repo", str(checked))
+    change()
+    truth = run_cli(capsys, "check", "--format", "json", "--no-cache", "--repo", str(checked))
+    assert "bogus" in truth.out and truth.out != before.out
+    warm = run_cli(capsys, "check", "--format", "json", "--repo", str(checked))
+    assert (warm.code, warm.out) == (truth.code, truth.out)
+
+
+def test_verbose_names_a_unit_its_cache_cannot_serve_and_generated_units_stay_cached(checked, capsys):
+    elsewhere_folder(checked, checked)
+    run = run_cli(capsys, "check", "--verbose", "--repo", str(checked))
+    assert f"mlgitops: {UNIT}: not cached: its build may read 'extra', which its cache key does not hold" in run.err
+    result = check.run(check.Options(checked))
+    assert (result.cache_hits, result.overlays) == (9, 10)  # every other unit from the cache
+
+
+def test_the_path_verbose_names_cannot_forge_a_line(checked, capsys):
+    names(checked, '- "../../../x\\nmodels/m.yaml:1:1: forged"\n')
+    run = run_cli(capsys, "check", "--verbose", "--repo", str(checked))
+    assert "may read 'x\\nmodels/m.yaml:1:1: forged'" in run.err
+    assert not any(line.startswith("models/m.yaml") for line in run.err.splitlines())

@@ -3,6 +3,7 @@ without the pipeline, and never changes a verdict. Each test compares with `--no
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import sys
@@ -89,6 +90,31 @@ def test_an_added_file_and_a_removed_one_are_seen(repository, capsys):
     assert removed == cli(capsys, repository, "--no-cache") and removed[0] == 1
 
 
+def test_a_spec_named_file_in_a_sub_folder_of_models_is_seen(repository, capsys):
+    """models/ is stat-ed at every depth: a file added to a sub-folder is a finding of its own."""
+    (repository / "models/team").mkdir()
+    kept(capsys, repository)
+    (repository / "models/team/x.yaml").write_text("x: 1\n")
+    warm = cli(capsys, repository)
+    assert warm == cli(capsys, repository, "--no-cache") and "models/team/x.yaml" in warm[1]
+
+
+def test_a_deep_tree_is_walked_without_recursion(repository, monkeypatch):
+    """The memo's walk was recursive: a tree 1,100 folders deep under overlays/ (or models/) was a RecursionError,
+    a traceback. Shown with 300 folders under a recursion limit 150 frames above this test's own depth (a tree
+    deeper than pytest's own clean-up can take is never left behind in the shared temp folder)."""
+    for top in ("overlays/deep", "models/deep"):
+        os.makedirs(os.path.join(repository, top, *["a"] * 300))
+    depth = len(inspect.stack())
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 150)
+    try:
+        found = memo.snapshot(repository)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert found is not None
+
+
 def test_an_entry_of_another_state_or_altered_is_a_miss(repository, capsys):
     """A verdict kept for a clean tree, copied over (or edited into) the entry of a tree with an error."""
     kept(capsys, repository)
@@ -116,6 +142,18 @@ def test_a_symlink_in_the_tree_keeps_nothing(repository, capsys):
     (repository / "overlays/dev/house-prices/link.yaml").symlink_to("kustomization.yaml")
     truth = cli(capsys, repository, "--no-cache")
     assert cli(capsys, repository) == cli(capsys, repository) == truth
+    assert entries(repository) == []
+
+
+def test_a_build_reading_outside_the_generated_roots_keeps_nothing(repository, capsys):
+    """A hand-edited kustomization naming a folder elsewhere: the files it reads are in no stat the memo takes."""
+    (repository / "extra").mkdir()
+    (repository / "extra/kustomization.yaml").write_text("resources:\n- x.yaml\n")
+    (repository / "extra/x.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n")
+    with open(repository / "overlays/dev/house-prices/kustomization.yaml", "a", encoding="utf-8") as handle:
+        handle.write("- ../../../extra\n")  # its last key is resources
+    for _ in range(3):
+        cli(capsys, repository)
     assert entries(repository) == []
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -698,3 +699,42 @@ def test_diff_reads_no_generated_file_the_stat_index_vouches_for_yet_sees_a_hand
     result = diff(capsys, generated)
     assert [os.path.relpath(p, generated) for p in reads] == ["base/house-prices/deployment.yaml"]
     assert "not what models/ generate" in result.err and "replicas: 9" in result.out
+
+
+# --- a hand-edited kustomization reading what the built output's key does not hold ---
+
+def names_from_house_prices(repo: Path, line: str) -> None:
+    with open(repo / "overlays/prod/house-prices/kustomization.yaml", "a", encoding="utf-8") as handle:
+        handle.write(f"- {line}\n")  # its last key is resources
+
+
+def outside_the_repository(repo: Path, tmp_path: Path) -> Callable[[str], None]:
+    """A folder reached by a path up to / and down again (kustomize refuses an absolute one): from the scratch
+    folder diff builds in, too."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kustomization.yaml").write_text("resources:\n- x.yaml\n")
+    names_from_house_prices(repo, "../" * 40 + str(outside.resolve()).lstrip("/"))
+    return lambda value: (outside / "x.yaml").write_text(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  value: {value}\n")
+
+
+def another_models_base(repo: Path, tmp_path: Path) -> Callable[[str], None]:
+    """fraud-detector's base, written to the scratch folder because its own units changed too (hand edits)."""
+    names_from_house_prices(repo, "../../../base/fraud-detector")
+    deployment = repo / "base/fraud-detector/deployment.yaml"
+    text = deployment.read_text()
+    return lambda value: deployment.write_text(text.replace("  replicas: 2\n", f"  replicas: {value}\n", 1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reach", [outside_the_repository, another_models_base])
+def test_a_file_read_outside_an_overlays_inputs_never_changes_the_cached_diff(generated, capsys, tmp_path, reach):
+    commit(init(generated), "base")
+    set_value = reach(generated, tmp_path)
+    set_value("12")
+    assert "12" in diff(capsys, generated, "--base", "HEAD").out  # built, and cached if it could be
+    set_value("13")
+    truth = diff(capsys, generated, "--base", "HEAD", "--no-cache")
+    assert "13" in truth.out
+    assert diff(capsys, generated, "--base", "HEAD").out == truth.out

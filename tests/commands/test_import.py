@@ -61,6 +61,14 @@ def test_a_report_points_at_the_line_and_column_of_the_field(capsys, monkeypatch
     assert lines[76][8:] == "name: cache-volume"  # the volume, 1-based line 77, column 9
 
 
+def test_a_document_that_is_no_mapping_is_reported_at_its_first_column(tmp_path, capsys, monkeypatch):
+    """Columns are 1-based, as everywhere else (it said 6:0)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n---\n- a\n- b\n")
+    result = run_cli(capsys, "import", "in.yaml", "--dry-run", "--repo", str(ROOT))
+    assert "in.yaml:6:1: a YAML document is not a mapping (k8s-not-object)" in result.err
+
+
 def test_import_writes_the_spec_and_never_overwrites_it(tmp_path, capsys):
     repo = make_repo(tmp_path / "repo", models=[])
     source = str(CASES / "sklearn-flask/input.yaml")

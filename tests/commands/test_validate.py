@@ -199,6 +199,48 @@ def test_the_repositorys_schemas_crds_are_searched(capsys, tmp_path, monkeypatch
     assert _verdicts(run_cli(capsys, "validate", "--format", "json", "manifests")) == ["valid", "valid"]
 
 
+SCHEMA_WARNING = ":1:1: is a symlink: a schema in schemas/crds/ is read only from a regular file there, never " \
+                 "through a link (schema-file)"
+
+
+@pytest.mark.parametrize("where", ["inside", "outside", "dangling", "group-folder"])
+def test_a_symlink_in_schemas_crds_is_a_warning_at_the_file_and_never_read(capsys, tmp_path, monkeypatch, where):
+    root = _repository(tmp_path / "repo")
+    monkeypatch.chdir(root)
+    real = _catalogue(root / "vendor" if where == "inside" else tmp_path / "elsewhere") / "keda.sh"
+    crds = root / "schemas/crds"
+    crds.mkdir(parents=True)
+    if where == "group-folder":
+        (crds / "keda.sh").symlink_to(real)
+        link = "schemas/crds/keda.sh"
+    else:
+        (crds / "keda.sh").mkdir()
+        (crds / "keda.sh/scaledobject_v1alpha1.json").symlink_to(
+            real / "scaledobject_v1alpha1.json" if where != "dangling" else tmp_path / "gone.json")
+        link = "schemas/crds/keda.sh/scaledobject_v1alpha1.json"
+    run = run_cli(capsys, "validate", "manifests/scaled.yaml")
+    assert link + SCHEMA_WARNING in run.out
+    assert "[ScaledObject/s] (k8s-no-schema)" in run.out and run.code == 1  # the link's schema is never used
+
+
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero"])
+def test_a_schema_that_is_no_regular_file_never_hangs(capsys, tmp_path, monkeypatch, target):
+    """In the repository's schemas/crds/, a warning at the file; behind --schema-location, an environment error."""
+    root = _repository(tmp_path / "repo")
+    monkeypatch.chdir(root)
+    schema = root / "schemas/crds/keda.sh/scaledobject_v1alpha1.json"
+    schema.parent.mkdir(parents=True)
+    if target == "fifo":
+        os.mkfifo(schema)
+    else:
+        schema.symlink_to(target)
+    run = run_cli(capsys, "validate", "manifests/scaled.yaml")
+    assert run.code == 1 and "schemas/crds/keda.sh/scaledobject_v1alpha1.json:1:1: is " in run.out
+    given = run_cli(capsys, "validate", "--schema-location", str(root / "schemas/crds/{{.Group}}/"
+                    "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"), "manifests/scaled.yaml")
+    assert given.code == 2 and "is not a regular file" in given.err
+
+
 def test_schema_locations_take_kubeconforms_templates_and_default(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.yaml").write_text(SCALED_OBJECT + "---\n" + SERVICE_ACCOUNT)

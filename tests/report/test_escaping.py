@@ -86,3 +86,32 @@ def test_a_spec_key_holding_a_newline_gives_one_finding_line_end_to_end(tmp_path
         assert result.code == 1
         printed = (result.err if fmt == "text" else result.out).splitlines()
         assert not any(line.startswith(("models/x.yaml", "::error file=models/x.yaml")) for line in printed), printed
+
+
+# --- a long value is clipped, wherever a message quotes one (report.findings.clip) ---
+
+def test_a_long_value_keeps_its_ends_and_says_how_long_it_is():
+    from mlgitops.report.findings import clip, quoted
+
+    assert clip("x" * 80) == "x" * 80
+    assert clip("a" + "9" * 4998 + "z") == "a" + "9" * 27 + "…(5,000 characters)…" + "9" * 27 + "z"
+    assert quoted("k\n" * 3000).startswith("'k\\nk\\n") and len(quoted("k\n" * 3000)) < 120
+
+
+def test_validate_clips_a_5000_digit_value_in_its_message(capsys, tmp_path):
+    from conftest import run_cli
+
+    manifest = tmp_path / "svc.yaml"
+    manifest.write_text('apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: "'
+                        + "9" * 5000 + '"\n')
+    run = run_cli(capsys, "validate", str(manifest))
+    assert run.code == 1 and '…(5,002 characters)…' in run.out and len(run.out) < 400
+
+
+def test_a_spec_value_of_4000_digits_is_clipped_in_the_message_and_the_hint(repo, capsys):
+    from conftest import run_cli
+
+    spec = repo / "models/house-prices.yaml"
+    spec.write_text(spec.read_text().replace('version: "1.4.0"', "version: " + "9" * 4000, 1))
+    run = run_cli(capsys, "generate", "--repo", str(repo))
+    assert run.code == 1 and "…(4,000 characters)…" in run.err and len(run.err) < 1000

@@ -214,6 +214,32 @@ def test_a_file_in_models_that_is_not_a_spec_is_a_warning(generated, capsys):
     assert result.code == 1
 
 
+STRAYS = {  # a file of models/ not read as a spec -> how generate and check name it
+    "models/.hidden.yaml": "models/.hidden.yaml: this file in models/ is not read as a spec: its name starts with a "
+                           "dot (a hidden file) (not-a-spec)\n    hint: rename it to models/hidden.yaml to make it a "
+                           "spec, or move it out of models/",
+    "models/team/a.yaml": "models/team/a.yaml: this file is not read as a spec: a sub-folder of models/ is never read "
+                          "(not-a-spec)\n    hint: move it to models/a.yaml to make it a spec",
+    "models/team/deeper/b.yml": "models/team/deeper/b.yml: this file is not read as a spec",
+}
+
+
+def test_a_hidden_spec_or_one_in_a_sub_folder_is_a_warning_at_the_file(generated, capsys):
+    spec = (generated / "models/house-prices.yaml").read_bytes()
+    for path in STRAYS:
+        (generated / path).parent.mkdir(parents=True, exist_ok=True)
+        (generated / path).write_bytes(spec)
+    (generated / "models/.gitkeep").write_text("")  # a dotfile that is no spec, an editor's lock: silent
+    (generated / "models/.#house-prices.yaml").symlink_to("nobody@host.1234")
+    (generated / "models/team/deeper/away").symlink_to("/")  # never walked
+    generate = run_cli(capsys, "generate", "--repo", str(generated))
+    check = run_cli(capsys, "check", "--repo", str(generated))
+    for shown in STRAYS.values():
+        assert shown in generate.err
+    assert generate.code == 0 and generate.err.count("(not-a-spec)") == len(STRAYS)
+    assert check.out.count("(not-a-spec)") == len(STRAYS)  # check reads models/ as generate does
+
+
 def test_config_mistakes_are_findings(repo, capsys):
     config = repo / "mlgitops.yaml"
     text = config.read_text().replace("- name: staging\n  namespace: ml-staging",

@@ -36,6 +36,7 @@ from mlgitops.report import interrupts
 from mlgitops.tree import cache
 
 INSTANCE = "app.kubernetes.io/instance"
+ENV_LABEL = "mlgitops.io/environment"  # render/labels.py's: every serving object of an environment carries it
 BATCH_SIZE = 40
 
 
@@ -123,8 +124,10 @@ Namespaces = dict[str, str]  # overlay -> the namespace its kustomization sets (
 
 def _owner(obj: dict, by_name: dict[str, list[str]], namespaces: Namespaces) -> str | None:
     """Which overlay of a batch an object came from: the model its instance label and its name both point at
-    (every object mlgitops renders carries both), and when the batch holds several units of that model (each
-    with its own namespace, see batches), the one whose namespace the object is in. Anything else: None."""
+    (every object mlgitops renders carries both); serving, the environment its label names (a hand-edited
+    overlay listing another model's base builds that model's objects in its own environment: never another
+    environment's overlay's); and when the batch holds several units of that model (each with its own
+    namespace, see batches), the one whose namespace the object is in. Anything else: None."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     if not isinstance(meta, dict):
         return None
@@ -134,9 +137,9 @@ def _owner(obj: dict, by_name: dict[str, list[str]], namespaces: Namespaces) -> 
     if model not in by_name or (not training and meta.get("name") not in (model, f"{model}-storage")):
         return None
     units = by_name[model]
-    if len(units) == 1:
-        return units[0]
-    found = [o for o in units if namespaces.get(o) == meta.get("namespace")]
+    found = units if training else [o for o in units if labels.get(ENV_LABEL) == Unit.at(o).env]
+    if len(units) > 1:
+        found = [o for o in found if namespaces.get(o) == meta.get("namespace")]
     return found[0] if len(found) == 1 else None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from mlgitops.report.findings import clip
 from mlgitops.spec.yamlsource import join
 
 MAX_PATHS = 3
@@ -55,8 +56,7 @@ def _key_differences(built: dict, meant: dict, key: str, child: str, skip: froze
 
 
 def _show(value) -> str:
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return clip(json.dumps(value, sort_keys=True))
 
 
 def touched(patches: list[tuple[dict, object]]) -> dict[tuple[str, str], frozenset[str]]:

@@ -4,7 +4,7 @@ repository neither renders, nor scans file contents, nor imports the pipeline.
 The memo (the cache's check-memo/, one signed entry) is keyed on everything the verdict depends on: this
 mlgitops (version and code), the kustomize program and the validator's libraries and CRD schemas, the
 options that change a verdict (the shard), and the stat of every file check reads: mlgitops.yaml,
-every entry of models/, the legacy cache folder, every file under the generated roots (inode, device,
+every entry under models/ (a sub-folder's too: a spec-named file in one is a finding), the legacy cache folder, every file under the generated roots (inode, device,
 size, mtime, ctime and mode, like git's index and tree/stat_index.py). An edit changes the ctime, which
 no one can set back; an added, removed or renamed file changes the listing. So any change is a miss,
 and the pipeline runs as before.
@@ -14,8 +14,9 @@ is read (writer.clock) before the stats are taken, the pipeline reads the files 
 kept only when every file's mtime and ctime are older than that clock: a file changed after its stat
 shows a newer ctime next time. Never kept: a run with notes (the cache was not whole), --no-cache,
 --verbose (it describes the tool as it is now), the kubeconform validator (a program of its own), a
-repository holding a symlink in models/ or under the generated roots (its target is not stat-ed), or
-one without a lock file (no clock). The entry is signed with the machine's key like every cache
+repository holding a symlink in models/ or under the generated roots (its target is not stat-ed), a run
+one of whose builds may read outside the generated roots (Result.uncached: a hand-edited kustomization naming
+`../../../extra`, whose files no stat here covers), or one without a lock file (no clock). The entry is signed with the machine's key like every cache
 entry (tree/cache.py): a repository cannot plant or alter one, and an entry that does not verify or
 parse is a miss.
 """
@@ -54,28 +55,30 @@ class Snapshot:
     newest: int  # the latest mtime or ctime of them, in ns
 
 
-_FOLDER = _STAT.pack(0, 0, 0, 0, 0, stat.S_IFDIR)  # a folder of models/: its name alone matters (never read)
-Found = list[tuple[str, "os.stat_result | None"]]  # path, lstat (None: a folder of models/)
+Found = list[tuple[str, os.stat_result]]  # path, lstat
 
 
-def _walk(folder: str, prefix: str, out: Found, deep: bool) -> None:
-    """Every entry under folder (deep) or in it (not deep: a sub-folder is its name alone, as models/'s are
-    to check: a stray folder, never read)."""
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return
+def _walk(folder: str, prefix: str, out: Found, folders: bool) -> None:
+    """Every entry under folder, at any depth (a stack, no recursion: a tree 2,000 folders deep is no
+    RecursionError); each sub-folder's own stat too when folders (models/: a sub-folder is a finding, empty or
+    not, and so is a spec-named file in it)."""
     append = out.append
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            if deep:
-                _walk(entry.path, f"{prefix}{entry.name}/", out, deep)
+    todo = [(folder, prefix)]
+    while todo:
+        here, at = todo.pop()
+        try:
+            entries = list(os.scandir(here))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if folders:
+                    append((f"{at}{entry.name}/", entry.stat(follow_symlinks=False)))
+                todo.append((entry.path, f"{at}{entry.name}/"))
+            elif entry.is_symlink():
+                raise _Symlink(at + entry.name)
             else:
-                append((prefix + entry.name, None))
-        elif entry.is_symlink():
-            raise _Symlink(prefix + entry.name)
-        else:
-            append((prefix + entry.name, entry.stat(follow_symlinks=False)))
+                append((at + entry.name, entry.stat(follow_symlinks=False)))
 
 
 def _top(root: str, name: str, out: Found) -> bool:
@@ -100,16 +103,16 @@ def snapshot(root: Path) -> Snapshot | None:
             _top(base, name, found)
         for name in (MODELS_DIR, *GENERATED_ROOTS):
             if _top(base, name, found):
-                _walk(os.path.join(base, name), f"{name}/", found, deep=name != MODELS_DIR)
+                _walk(os.path.join(base, name), f"{name}/", found, folders=name == MODELS_DIR)
     except (_Symlink, OSError):
         return None
     found.sort(key=lambda item: item[0])
     pack = _STAT.pack
     # each path (no NUL in it), a NUL, then its stat packed (fixed size): one string for the whole listing
-    listing = b"".join(path.encode("utf-8", "surrogateescape") + b"\0" + (_FOLDER if info is None else pack(
-        info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode))
+    listing = b"".join(path.encode("utf-8", "surrogateescape") + b"\0" + pack(
+        info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
         for path, info in found)
-    newest = max((max(info.st_mtime_ns, info.st_ctime_ns) for _, info in found if info is not None), default=0)
+    newest = max((max(info.st_mtime_ns, info.st_ctime_ns) for _, info in found), default=0)
     return Snapshot(hashlib.sha256(listing).hexdigest(), newest)
 
 
@@ -170,6 +173,6 @@ class Memo:
 
     def keep(self, result: Result) -> None:
         """Keep the pipeline's result, when it is whole and every file seen is older than the clock."""
-        if self.digest is None or self.stamp is None or self.newest >= self.stamp or result.notes:
+        if self.digest is None or self.stamp is None or self.newest >= self.stamp or result.notes or result.uncached:
             return
         self.store.put(self.digest, _encode(result))

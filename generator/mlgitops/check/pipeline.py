@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from mlgitops.check import slo as slo_rules
 from mlgitops.check import sync as sync_check
 from mlgitops.check.build import kustomize_version
 from mlgitops.check.cache_index import ResultIndex
-from mlgitops.check.inputs import Inputs, overlay_inputs
+from mlgitops.check.inputs import Inputs, in_folders, overlay_inputs, read_elsewhere
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
 from mlgitops.check.result import Result
@@ -40,7 +41,7 @@ from mlgitops.render.units import (
     overlay_owner,
 )
 from mlgitops.render.workload import policy_exceptions
-from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.report.findings import Finding, Position, Severity, quoted
 from mlgitops.spec.config import Config
 from mlgitops.spec.layers import locate
 from mlgitops.spec.model import BASE, Model
@@ -218,6 +219,7 @@ def _drifted_models(findings: list[Finding]) -> set[str]:
 
 
 _DIGEST_SIZE = (32).to_bytes(8, "big")  # a SHA-256 digest's length, as a key's length prefix
+_KUSTOMIZATION = f"/{kustomize.KUSTOMIZATION_FILES[0]}"  # what generate names a kustomization
 
 
 class _Context:
@@ -236,6 +238,7 @@ class _Context:
         self.salt = cache.key(__version__, cache.code_fingerprint(), self.tool_identity, tool_version,
                               self.kube.identity(), self.config.raw)
         self._parts: dict[str, bytes] = {}  # an input file's part of a key, by path (a base serves every env)
+        self.real_root = os.path.realpath(repo.root)
 
     def overlay_key(self, model, env: str, files: list[tuple[str, bytes]], fidelity_wanted: bool) -> str:
         """model: anything with .name, .path, .raw; files: the model's generated files on disk, sorted (one
@@ -251,6 +254,10 @@ class _Context:
                 part = parts[path] = b"".join((len(name).to_bytes(8, "big"), name, _DIGEST_SIZE, digest))
             mine.append(part)
         return cache.key(self.salt, model.path, model.raw, env, str(fidelity_wanted), b"".join(mine))
+
+    def read_elsewhere(self, unit: Unit) -> str:
+        """What a build of the unit may read that its key does not hold, or "" (inputs.read_elsewhere)."""
+        return read_elsewhere(self.real_root, unit, in_folders(self.real_root, unit.model, unit.env))
 
 
 def _finding_at(model: Model, config, env: str, manifest: Manifest | None, pointer: str, rule: str,
@@ -435,11 +442,13 @@ UNIT_CHECKS = {SERVING: UnitCheck(check_overlay, (), True), TRAINING: UnitCheck(
 
 @dataclass(frozen=True)
 class Planned:
-    """A unit to check: its spec's entry and the key of its result."""
+    """A unit to check: its spec's entry and the key of its result; elsewhere: what its build may read that the key
+    does not hold (then its result is neither looked up nor kept)."""
 
     entry: generate.Entry
     unit: Unit
     digest: str
+    elsewhere: str = ""
 
 
 def _files_by_model(disk: dict[str, bytes]) -> dict[str, list[tuple[str, bytes]]]:
@@ -463,12 +472,22 @@ def plan_units(ctx: _Context, models: list[generate.Entry], disk: dict[str, byte
     """Every unit of this shard's models that is on disk (a missing one is reported as drift), keyed."""
     out = []
     for model in models:
+        plain = _as_generated(model, disk, ctx.gen.tree)
         for env in ctx.config.env_names:
             for unit in (Unit(model.name, env, TRAINING), Unit(model.name, env)):
                 if unit.kustomization in disk and unit.kustomization in ctx.gen.tree:  # else drift says it
                     key = ctx.overlay_key(model, env, files.get(model.name, []), model.name not in stale)
-                    out.append(Planned(model, unit, cache.key(key, *UNIT_CHECKS[unit.kind].key)))
+                    out.append(Planned(model, unit, cache.key(key, *UNIT_CHECKS[unit.kind].key),
+                                       "" if plain else ctx.read_elsewhere(unit)))
     return out
+
+
+def _as_generated(entry: generate.Entry, disk: dict[str, bytes], tree: dict[str, bytes]) -> bool:
+    """Whether each of a model's generated files is on disk, a regular file (writer.scan skips a symlink) in folders
+    that are none, its kustomizations as generated: they name only those files and the model's base, so its builds
+    read nothing its keys do not hold (else each unit is walked: read_elsewhere)."""
+    return all(path in disk and (not path.endswith(_KUSTOMIZATION) or disk[path] == tree[path])
+               for path in entry.files)
 
 
 def _absorb(result: Result, config: Config, planned: Planned, record: dict) -> None:
@@ -520,7 +539,8 @@ def _check_built(ctx: _Context, todo: dict[str, Planned], builds: Iterator[build
         planned = todo[built.overlay]
         record = check_unit(ctx, planned, built, problems, planned.entry.name not in stale)
         _absorb(result, ctx.config, planned, record)
-        pending.append((planned, record))
+        if not planned.elsewhere:  # its key does not hold all it read: never kept
+            pending.append((planned, record))
     return pending
 
 
@@ -531,10 +551,13 @@ def _spec_of(finding: Finding) -> str | None:
 
 def _look_up(store: ResultIndex, units: list[Planned],
              result: Result) -> tuple[list[tuple[Planned, dict]], dict[str, Planned]]:
-    """Every unit's cached result, and the units left to build and check, by folder."""
+    """Every unit's cached result, and the units left to build and check, by folder (a unit whose build may read what
+    its key does not hold is never looked up: Result.uncached says why)."""
     hits, todo = [], {}
+    result.uncached = [f"{p.unit.folder}: not cached: its build may read {quoted(p.elsewhere)}, which its cache key "
+                       "does not hold" for p in units if p.elsewhere]  # a path a kustomization names: quoted
     for planned in units:
-        hit = store.get(planned.digest)
+        hit = None if planned.elsewhere else store.get(planned.digest)
         if hit is None:
             todo[planned.unit.folder] = planned
         else:

@@ -7,13 +7,15 @@ is deterministic, so an overlay whose inputs are equal builds equal output and c
 diff; tests compare this with building every overlay. Both sides of each changed overlay are written
 from exactly the bytes that were compared into a scratch folder and built there with the same
 batched kustomize as `check` (so a read-only checkout works too), and built output is cached by those
-ids in the check result cache (.mlgitops-cache/results).
+ids in the check result cache, unless its kustomizations name anything else (a hand edit reaching another
+model's base, or out of the scratch folder: inputs.read_elsewhere).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from mlgitops import __version__
 from mlgitops.check import build, change_plan, gitrev, sync_guard
+from mlgitops.check.inputs import read_elsewhere
 from mlgitops.kube import kustomize, manifests
 from mlgitops.render.units import (
     CLUSTERS,
@@ -143,6 +146,25 @@ def signatures(files: dict[str, str]) -> dict[str, Signature]:
         base = () if unit.training else tuple(sorted(bases.get(unit.model, ())))  # training reads no base
         out[unit.folder] = (tuple(sorted(own)), base)
     return out
+
+
+def _in_signature(root: str, signature: Signature) -> Callable[[str], bool]:
+    """Whether an overlay's signature holds a path of the scratch folder root (absolute, normalized): one of its
+    files, or a folder holding one. Nothing else is there but other overlays' inputs; a path that is not there never
+    will be (the folder is this run's own), but one outside root may be."""
+    files = {os.path.join(root, path) for group in signature for path, _ in group}
+    folders: set[str] = set()
+    for path in files:
+        folder = os.path.dirname(path)
+        while folder.startswith(root + "/") and folder not in folders:
+            folders.add(folder)
+            folder = os.path.dirname(folder)
+
+    def keyed(path: str) -> bool:
+        if not path.startswith(root + "/"):
+            return False
+        return path in files or path in folders or not os.path.lexists(path)
+    return keyed
 
 
 def changed(old: dict[str, Signature], new: dict[str, Signature]) -> list[str]:
@@ -282,12 +304,13 @@ def _salt(root: Path, store: cache.Cache) -> str:
     return cache.key("mlgitops diff: built overlay", __version__, cache.code_fingerprint(), tool.identity(), version)
 
 
-def _cacheable(objects: list[dict]) -> bool:
+def _keep(store: cache.Cache, digest: str, objects: list[dict]) -> None:
     """Only what JSON gives back unchanged is cached: a cache never changes the output."""
     try:
-        return json.loads(json.dumps(objects)) == objects
+        if json.loads(json.dumps(objects)) == objects:
+            store.put(digest, {"objects": objects})
     except (TypeError, ValueError):
-        return False
+        pass
 
 
 def _write(folder: Path, contents: dict[str, bytes]) -> None:
@@ -317,12 +340,14 @@ def build_side(folder: Path, sigs: dict[str, Signature], overlays: list[str],
         return results, 0
     contents = read(sorted({path for o in todo for group in sigs[o] for path, _ in group}))
     _write(folder, contents)
+    real = os.path.realpath(folder)
+    elsewhere = {o for o in todo if read_elsewhere(real, Unit.at(o), _in_signature(real, sigs[o]))}  # never kept
     namespaces = build.namespaces_of(sorted(todo), contents)  # a spec's environments in one kustomize process
     for overlay, built in build.build_all(folder, sorted(todo), procs=procs, namespaces=namespaces).items():
         if built.error:  # name files as the repository does, not the scratch folder; never cached
             built = build.Built(overlay, built.objects, built.error.replace(f"{folder}/", ""))
-        elif _cacheable(built.objects):
-            store.put(todo[overlay], {"objects": built.objects})
+        elif overlay not in elsewhere:
+            _keep(store, todo[overlay], built.objects)
         results[overlay] = built
     return results, len(todo)
 

@@ -19,6 +19,7 @@ class Result:
     exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (spec, env, rule, reason)
     notes: list[str] = field(default_factory=list)  # warnings about the run itself (the cache), not findings
     tool: list[str] = field(default_factory=list)  # with verbose: the kustomize used, its program and version
+    uncached: list[str] = field(default_factory=list)  # units whose build may read what no key holds, and what
     prerequisites: list[str] = field(default_factory=list)  # per namespace: Secrets and operators it needs
     needs: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)  # namespace -> (secrets, operators)
     budgets: list[str] = field(default_factory=list)  # the GPU-hour bound of each training run and sweep

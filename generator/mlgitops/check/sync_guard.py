@@ -19,7 +19,7 @@ from mlgitops.kube import quantity, workloads
 from mlgitops.kube.annotations import ARGOCD_SYNC_OPTIONS, CANARY_OF, FLUX_PRUNE
 from mlgitops.render.engines import ENGINES
 from mlgitops.render.units import TRAINING, Unit
-from mlgitops.report.findings import Finding, Position, Severity
+from mlgitops.report.findings import Finding, Position, Severity, clip
 from mlgitops.report.redact import mask_line
 
 Objects = dict[str, list[dict]]  # overlay folder -> built objects
@@ -126,8 +126,7 @@ def _shrinks(old, new) -> bool:
 
 
 def _short(value) -> str:
-    text = mask_line(str(value))  # a Job's template holds env values: never print a secret
-    return text if len(text) <= 60 else text[:57] + "..."
+    return clip(mask_line(str(value)))  # a Job's template holds env values: never print a secret
 
 
 def _protected(obj: dict) -> bool:

@@ -39,7 +39,7 @@ def _result(repo: Path, fmt: str, shard: Shard | None, use_cache: bool, jobs: in
 def run(repo_path: str | None, fmt: str, shard: Shard | None, use_cache: bool, jobs: int | None,
         validator: str, quiet: bool = False, verbose: bool = False) -> int:
     result = _result(repository(repo_path).root, fmt, shard, use_cache, jobs, validator, quiet, verbose)
-    for line in result.tool:
+    for line in result.tool + (result.uncached if verbose else []):
         click.echo(f"mlgitops: {line}", err=True)
     warn(result.notes)
     findings = formats.errors_only(result.findings) if quiet else result.findings

@@ -59,7 +59,7 @@ def options(kubernetes_version: str | None, strict: bool, skip: tuple[str, ...],
     repo = _repository(start or Path.cwd())
     if repo is not None and kubernetes_version is None:
         kubernetes_version = _config_version(repo)
-    if repo is not None and (repo.root / CRDS_DIR).is_dir():
+    if repo is not None and ((repo.root / CRDS_DIR).is_dir() or (repo.root / CRDS_DIR).is_symlink()):
         locations += schemalocations.crds_folder(repo.root / CRDS_DIR)
     # As written (templates see it as kubeconform would); schema_set refuses a version without schemas.
     version = kubernetes_version or kubeschemas.DEFAULT_KUBERNETES_VERSION
@@ -80,10 +80,21 @@ def _built(folder: str, options: Options, schemas) -> list[Result]:
     return validate_text(text, name, options, schemas)
 
 
+def _refused_schemas(options: Options) -> list[Result]:
+    """A warning at each file of the repository's schemas/crds/ that is never read (a symlink, a FIFO), saying why."""
+    out = []
+    for folder in sorted({location.root for location in options.locations if location.crds}):
+        for path, why in schemalocations.refused(Path(folder)):
+            shown = os.path.relpath(path)
+            out.append(Result(str(path) if shown.startswith("..") else shown, 0, 1, Verdict.SKIPPED,
+                              rule="schema-file", problems=(Problem(why, line=1, col=1),)))
+    return out
+
+
 def run(paths: list[str], options: Options) -> tuple[list[Result], int]:
     """Validate every source; returns (results in source and document order, number of sources)."""
     schemas = kubeschemas.schema_set(options.kubernetes_version, options.strict, options.locations)
-    results: list[Result] = []
+    results: list[Result] = _refused_schemas(options)
     files = 0
     folders = [p for p in paths if p != manifestfiles.STDIN and os.path.isdir(p) and kustomize.kustomization_in(p)]
     for folder in folders:

@@ -129,30 +129,65 @@ HIDDEN = re.compile(r"!!binary|tag:yaml\.org,2002:binary|^%TAG", re.MULTILINE)
 _BUILT_AS_KUSTOMIZATIONS = ("resources", "components", "bases", "generators", "transformers", "validators")
 
 
-def past_the_proxy(folder: str) -> str:
-    """What a build of folder would fetch past OFFLINE_ENV ('<its kustomization> names <url>'), or "": every
-    kustomization it reads, following the folders it builds as kustomizations (_BUILT_AS_KUSTOMIZATIONS)."""
+@dataclass(frozen=True)
+class Read:
+    """One kustomization a build reads: its folder (a real path), its file, its text (up to READ_AT_MOST + 1
+    characters), and its first document (None when the text is not read whole or hides a value)."""
+
+    folder: str
+    file: str
+    text: str
+    data: Any
+
+
+def kustomizations(folder: str) -> Iterator[Read]:
+    """Every kustomization a build of folder reads, each once: the folder's, then, at any depth, those of the folders
+    it builds as kustomizations (_BUILT_AS_KUSTOMIZATIONS; what else its lists name is a file)."""
     seen: set[str] = set()
     todo = [os.path.realpath(folder)]
     while todo:
         here = todo.pop()
         name = kustomization_in(here) if here not in seen else ""
         seen.add(here)
+        if not name:
+            continue
         try:
             with open(os.path.join(here, name), encoding="utf-8", errors="replace") as handle:
-                text = handle.read(READ_AT_MOST + 1) if name else ""
+                text = handle.read(READ_AT_MOST + 1)
         except OSError:
             continue
-        if len(text) > READ_AT_MOST:  # what lies past what is read here would be fetched unseen
-            return f"{os.path.join(here, name)} is larger than {READ_AT_MOST >> 20} MiB"
-        if HIDDEN.search(text):
-            return f"{os.path.join(here, name)} holds a !!binary value or a %TAG directive"
-        data = _first_document(text)
-        found = PAST_THE_PROXY.search(text) or next(filter(None, map(PAST_THE_PROXY.search, _strings(data))), None)
-        if found:  # as written, or as YAML reads it ("\x6cocalhost"); a user and password are not printed
-            return f"{os.path.join(here, name)} names {re.sub(r'//[^/@]*@', '//***@', found.group())}"
+        whole = len(text) <= READ_AT_MOST and not HIDDEN.search(text)
+        data = _first_document(text) if whole else None
+        yield Read(here, os.path.join(here, name), text, data)
         todo += _local_folders(here, data)
+
+
+def past_the_proxy(folder: str) -> str:
+    """What a build of folder would fetch past OFFLINE_ENV ('<its kustomization> names <url>'), or "": every
+    kustomization it reads (kustomizations)."""
+    for read in kustomizations(folder):
+        if len(read.text) > READ_AT_MOST:  # what lies past what is read here would be fetched unseen
+            return f"{read.file} is larger than {READ_AT_MOST >> 20} MiB"
+        if HIDDEN.search(read.text):
+            return f"{read.file} holds a !!binary value or a %TAG directive"
+        found = PAST_THE_PROXY.search(read.text) or next(filter(None, map(PAST_THE_PROXY.search, _strings(read.data))),
+                                                         None)
+        if found:  # as written, or as YAML reads it ("\x6cocalhost"); a user and password are not printed
+            return f"{read.file} names {re.sub(r'//[^/@]*@', '//***@', found.group())}"
     return ""
+
+
+def named_paths(folder: str) -> Iterator[str]:
+    """Every path a build of folder may read, normalized but not resolved (symlinks kept): each kustomization file
+    it reads, and each string of one taken as a path from its folder, whatever its field (a resource, a patch, a
+    generator's file, the path of `key=path`; a field a later kustomize adds too). Most strings are no path (a
+    name, a label): a caller asks only where the paths lie (check's cache keys a unit's result on its folders'
+    files, and proves with these that its build reads nothing else)."""
+    for read in kustomizations(folder):
+        yield read.file
+        for text in _strings(read.data):
+            for part in {text, text.partition("=")[2]} - {""}:
+                yield os.path.normpath(os.path.join(read.folder, part))
 
 
 def _first_document(text: str) -> Any:

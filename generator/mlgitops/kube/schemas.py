@@ -211,7 +211,7 @@ class SchemaSet:
                     return found[0], found[1], None
             elif values is not None:
                 file = schemalocations.path(location, values)
-                schema = schemalocations.read(file)
+                schema = schemalocations.read(file, location.root if location.crds else "")
                 if schema is not None:
                     return "file", relaxed(schema) if location.crds and not self.strict else schema, file
         return None

@@ -14,6 +14,7 @@ a list is an error (kubeconform silently finds no resource in it).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from mlgitops.kube import manifests
 from mlgitops.kube import schemas as kubeschemas
 from mlgitops.kube.manifests import Document, positions
 from mlgitops.kube.schemalocations import BUILTIN, Location
+from mlgitops.report.findings import QUOTED_AT_MOST, clip
 from mlgitops.report.verdicts import Problem, Result, Verdict
 
 if TYPE_CHECKING:
@@ -48,8 +50,25 @@ def _problems(validator: Any, data: Any, prefix: str) -> tuple[Problem, ...]:
         unexpected = getattr(error.kind, "unexpected", None)
         if unexpected:  # point at the unknown field itself, not at the object holding it
             path += "/" + _escape(min(unexpected))
-        out.append(Problem(error.message, path))
+        out.append(Problem(_clipped(error.message, error.instance), path))
     return tuple(sorted(out, key=lambda p: p.path))
+
+
+MESSAGE_AT_MOST = 400  # characters of a validator's message (a value it quotes clipped first)
+
+
+def _clipped(message: str, instance: Any) -> str:
+    """The validator's message with the value it quotes clipped (report.findings.clip): it writes the value as
+    compact JSON; whatever else makes it long (an object's many keys), the message itself clipped."""
+    if len(message) <= QUOTED_AT_MOST:
+        return message
+    try:
+        value = json.dumps(instance, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        value = ""
+    if len(value) > QUOTED_AT_MOST and value in message:
+        message = message.replace(value, clip(value))
+    return clip(message, MESSAGE_AT_MOST)
 
 
 def _name_and_namespace(metadata: Any) -> tuple[str, str]:

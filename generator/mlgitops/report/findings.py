@@ -25,6 +25,24 @@ def _escaped(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+QUOTED_AT_MOST = 80  # characters of a value a message quotes whole; a longer one keeps its two ends
+
+
+def clip(text: str, limit: int = QUOTED_AT_MOST) -> str:
+    """A value as a message shows it: whole up to limit characters, else its first and last characters around
+    how many there are ('99999999…(5,000 characters)…99999999'): a 5,000-digit number is no message."""
+    if len(text) <= limit:
+        return text
+    keep = max(1, (limit - 24) // 2)
+    return f"{text[:keep]}…({len(text):,} characters)…{text[-keep:]}"
+
+
+def quoted(text: str) -> str:
+    """User text in a message: quoted, escaped when it holds anything unprintable, clipped when long (clip)."""
+    text = clip(text)
+    return f"'{text}'" if text.isprintable() else repr(text)
+
+
 def printable(text: str, keep_breaks: bool = False) -> str:
     """text with every control, line-separator and bidi character written as a visible escape (\\n,
     \\x1b, \\u2028): a message, hint or name then stays on its own line, whatever the input held.

@@ -123,6 +123,7 @@ RULES: dict[str, str] = {
     "k8s-missing-apiversion": "a resource has no apiVersion",
     "k8s-no-schema": "no schema is known for the kind (skip it, or add one to schemas/crds/)",
     "k8s-read": "a manifest file cannot be read",
+    "schema-file": "a file of the repository's schemas/crds/ that is never read: a symlink, or not a regular file",
     "exception-annotation": "a raw patch writes an exception annotation: only a reason in the spec grants one",
     "patch-namespace": "a raw patch sets metadata.namespace, which the overlay's namespace overrides",
     "fidelity": "kustomize built something other than what the generator meant",

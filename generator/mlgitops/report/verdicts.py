@@ -69,6 +69,7 @@ HINTS = {
              "output (kubectl kustomize DIR | mlgitops validate -)",
     "k8s-missing-kind": "every Kubernetes object needs 'apiVersion' and 'kind'",
     "k8s-missing-apiversion": "every Kubernetes object needs 'apiVersion' and 'kind'",
+    "schema-file": "copy the schema into schemas/crds/ as a regular file, or remove this entry",
 }
 
 

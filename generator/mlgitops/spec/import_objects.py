@@ -67,7 +67,7 @@ class Obj:
                 line, col = self.exact.positions[full]
                 return Position(self.doc.text_line + line, col + 1)
             if not full:
-                return Position(self.doc.line, 0)
+                return Position(self.doc.line, 1)  # the document itself: its first column
             full = full.rsplit("/", 1)[0]
 
     def finding(self, rule: str, pointer: str, message: str, hint: str = "",
@@ -193,7 +193,7 @@ def objects(docs: list[Document]) -> tuple[list[Obj], list[Finding]]:
             continue
         elif not isinstance(doc.data, dict):
             findings.append(Finding("k8s-not-object", "a YAML document is not a mapping", doc.source,
-                                    Position(doc.line, 0)))
+                                    Position(doc.line, 1)))
         elif str(doc.data.get("kind", "")).endswith("List") and isinstance(doc.data.get("items"), list):
             out += [Obj(item, doc, f"/items/{i}") for i, item in enumerate(doc.data["items"]) if isinstance(item, dict)]
         else:

@@ -59,11 +59,23 @@ class Repo:
         folder = self.root / MODELS_DIR
         return [folder / name for name, _ in self._entries() if not _utf8(name)]
 
-    def stray_files(self) -> list[Path]:
-        """What sits in models/ but is not read as a spec (sub-folders, other extensions)."""
+    def stray_files(self) -> list[tuple[Path, str]]:
+        """What sits in models/ but is not read as a spec, and why (a key of STRAYS): another extension, a
+        hidden file named like a spec, a spec-named file in a sub-folder (at any depth), or a sub-folder holding
+        none. Dotfiles that are not named like specs (.gitkeep), an editor's lock (.#x.yaml) and a README stay
+        silent."""
         folder = self.root / MODELS_DIR
-        return [folder / name for name, is_dir in self._entries() if not _is_spec_name(name, is_dir)
-                and not name.startswith(".") and name not in ("README.md", "README") and _utf8(name)]
+        out: list[tuple[Path, str]] = []
+        for name, is_dir in self._entries():
+            if _is_spec_name(name, is_dir) or name in ("README.md", "README") or not _utf8(name):
+                continue
+            if name.startswith("."):
+                if _is_spec_name(name.lstrip("."), is_dir) and not name.startswith(".#"):
+                    out.append((folder / name, HIDDEN))
+                continue
+            nested = _nested_specs(folder / name) if is_dir else []
+            out += [(path, NESTED) for path in nested] or [(folder / name, FOLDER if is_dir else OTHER)]
+        return out
 
     def read_input(self, path: Path) -> tuple[bytes | None, list[Finding]]:
         """Bytes of a spec or config file; a symlink leading outside the repository is refused."""
@@ -88,6 +100,27 @@ class Repo:
             return real.read_bytes(), []
         except OSError as exc:
             return None, [Finding("file-unreadable", f"cannot be read: {exc.strerror}", rel, Position(1, 1))]
+
+
+OTHER, FOLDER, HIDDEN, NESTED = "other", "folder", "hidden", "nested"  # why stray_files lists a path
+NESTED_AT_MOST = 100  # spec-named files listed under one sub-folder; the entries looked at, 100 times that
+
+
+def _nested_specs(folder: Path) -> list[Path]:
+    """The files named like specs under a sub-folder of models/, by path, none of the folders a symlink (a link to /
+    is never walked). A large tree is looked at only so far (NESTED_AT_MOST)."""
+    found: list[Path] = []
+    todo, looked = ([] if folder.is_symlink() else [str(folder)]), 0
+    while todo and len(found) < NESTED_AT_MOST and looked < 100 * NESTED_AT_MOST:
+        try:
+            with os.scandir(todo.pop()) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        looked += len(listed)
+        todo += [e.path for e in reversed(listed) if e.is_dir(follow_symlinks=False)]
+        found += [Path(e.path) for e in listed if _is_spec_name(e.name, e.is_dir()) and not e.is_symlink()]
+    return sorted(found)[:NESTED_AT_MOST]
 
 
 def _is_spec_name(name: str, is_dir: bool) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import jsonschema_rs
 
-from mlgitops.report.findings import Finding, Position
+from mlgitops.report.findings import Finding, Position, clip, quoted
 from mlgitops.report.redact import SECRET_HINT, is_secret_name
 from mlgitops.spec.yamlsource import join
 
@@ -58,7 +58,7 @@ def _yaml_reading(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
-    return f"the number {value!r}"
+    return f"the number {clip(repr(value))}"
 
 
 def _expected(kind: Any) -> str:
@@ -136,7 +136,7 @@ def _unknown_fields(at: _Error, rule: str) -> list[Finding]:
         hint = f"did you mean '{close[0]}'?" if close else (
             f"known fields here: {', '.join(known)}" if known else "")
         file, pos = at.locate(join(at.pointer, extra), True)
-        text, hint = _misindented_text(at, extra, f"unknown field {show(extra)}", hint)
+        text, hint = _misindented_text(at, extra, f"unknown field {quoted(extra)}", hint)
         found.append(Finding("unknown-field", text, file, pos, hint))
     return found
 
@@ -147,10 +147,10 @@ def _misindented_text(at: _Error, extra: str, text: str, hint: str) -> tuple[str
         return text, hint
     env = str(at.ipath[2])
     if env in at.schema["$defs"]["override"]["properties"]:  # `serving:` itself too shallow
-        return (text + f" in environment {show(env)}: '{env}' looks indented one level too shallow",
+        return (text + f" in environment {quoted(env)}: '{env}' looks indented one level too shallow",
                 f"indent '{env}:' and its body one level deeper, under the environment above it")
-    return (text + f" in environment {show(env)}: the environment's body looks mis-indented",
-            f"{show(extra)} is a field of '{section}': write it under environments.{env}.{section} "
+    return (text + f" in environment {quoted(env)}: the environment's body looks mis-indented",
+            f"{quoted(extra)} is a field of '{section}': write it under environments.{env}.{section} "
             f"(a '{section}:' line, then the field indented one level deeper)")
 
 
@@ -160,7 +160,7 @@ def _bad_key(at: _Error, rule: str) -> list[Finding]:
     file, pos = at.locate(join(at.pointer, key), True)
     noun = {"labels": "label key", "annotations": "annotation key", "env": "env name"}.get(at.field,
                                                                                         f"{at.field} key")
-    text = f"{noun} {show(key)} {names.get('x-error', 'is not allowed')}"
+    text = f"{noun} {quoted(key)} {names.get('x-error', 'is not allowed')}"
     fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
     hint = f"did you mean '{fixed}'?" if fixed != key and re.fullmatch(names.get("pattern", ""), fixed) else ""
     if "enum" in names:
@@ -224,7 +224,7 @@ def _type_hint(at: _Error, plain: Callable[[str], str | None]) -> str:
             "write the value in quotes (it is not repeated here: its name says it is a secret)"
     if text is not None and "string" in str(at.error.kind.types):
         value = subschema_value(at.data, at.ipath)
-        return f'write "{text}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
+        return f'write "{clip(text)}" in quotes: unquoted, YAML reads it as {_yaml_reading(value)}'
     return ""
 
 
@@ -251,11 +251,6 @@ def _misindented(schema: dict[str, Any], ipath: list[Any], extra: str) -> str | 
         if extra in sections[section].get("properties", {}):
             return section
     return None
-
-
-def show(text: str) -> str:
-    """User text in a message: quoted, and escaped when it holds anything unprintable."""
-    return f"'{text}'" if text.isprintable() else repr(text)
 
 
 def typed_path(data: Any, path: Any) -> list[Any]:

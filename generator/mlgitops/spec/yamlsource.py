@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import yaml
 
-from mlgitops.report.findings import Finding, Position
+from mlgitops.report.findings import Finding, Position, clip, quoted
 from mlgitops.spec.document import Document as Document
 from mlgitops.spec.document import join as join
 from mlgitops.spec.document import pointer_escape as pointer_escape
@@ -110,8 +110,8 @@ class _Walker:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                 text = getattr(key_node, "value", "")
                 shown = text if isinstance(text, str) else "a collection"
-                self.error("yaml-key-type", key_node.start_mark, f"key {shown!r} is not a string",
-                           f'quote it: "{shown}"' if isinstance(text, str) else "")
+                self.error("yaml-key-type", key_node.start_mark, f"key {quoted(shown)} is not a string",
+                           f'quote it: "{clip(shown)}"' if isinstance(text, str) else "")
                 continue
             key = key_node.value
             self.control(key_node, key, "key")
@@ -119,7 +119,7 @@ class _Walker:
             if key in out:
                 first = self.doc.keys[child]
                 self.error("yaml-duplicate-key", key_node.start_mark,
-                           f"duplicate key {key!r} (first defined at line {first.line})",
+                           f"duplicate key {quoted(key)} (first defined at line {first.line})",
                            "remove one of them: YAML parsers disagree on which one wins")
                 continue
             self.doc.keys[child] = Position.from_mark(key_node.start_mark)

@@ -15,7 +15,7 @@ from mlgitops.report import secrets
 from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
 from mlgitops.spec import config as configs
 from mlgitops.spec.config import Config
-from mlgitops.spec.repo import CONFIG_FILE, Repo, escaped
+from mlgitops.spec.repo import CONFIG_FILE, FOLDER, HIDDEN, NESTED, OTHER, Repo, escaped
 from mlgitops.tree import cache, drift, stat_index, writer
 from mlgitops.tree.header import Tree
 
@@ -36,6 +36,7 @@ class Entry:
     raw: bytes
     config: Config
     _model: Model | None = None
+    files: tuple[str, ...] = ()  # the paths of its generated files
 
     @property
     def model(self) -> Model:
@@ -68,14 +69,24 @@ def _salt(config: Config) -> str:
     return cache.key(__version__, cache.code_fingerprint(), config.raw)
 
 
+_SPECS_ARE = "specs are models/<name>.yaml, one per model"
+_STRAYS = {  # why a path of models/ is not read as a spec (Repo.stray_files): the message and the hint
+    OTHER: ("this file in models/ is not read as a spec", _SPECS_ARE),
+    FOLDER: ("this folder in models/ is not read as a spec", _SPECS_ARE),
+    HIDDEN: ("this file in models/ is not read as a spec: its name starts with a dot (a hidden file)",
+             "rename it to models/{name} to make it a spec, or move it out of models/"),
+    NESTED: ("this file is not read as a spec: a sub-folder of models/ is never read",
+             "move it to models/{name} to make it a spec (specs are models/<name>.yaml, one per model)"),
+}
+
+
 def _strays(repo: Repo) -> list[Finding]:
     """Files in models/ that are not read as specs: warnings, and errors for names that are not UTF-8."""
     found = []
-    for stray in repo.stray_files():
-        what = "folder" if stray.is_dir() else "file"
-        found.append(Finding("not-a-spec", f"this {what} in models/ is not read as a spec",
-                             repo.rel(stray), Position(), "specs are models/<name>.yaml, one per model",
-                             Severity.WARNING))
+    for stray, why in repo.stray_files():
+        message, hint = _STRAYS[why]
+        found.append(Finding("not-a-spec", message, repo.rel(stray), Position(),
+                             hint.format(name=stray.name.lstrip(".")), Severity.WARNING))
     for odd in repo.misnamed_files():
         found.append(Finding("file-unreadable", "this file's name is not valid UTF-8", escaped(repo.rel(odd)),
                              Position(), "rename it: specs are models/<name>.yaml, <name> a DNS-1035 label (a letter first)"))
@@ -131,6 +142,7 @@ def _build(repo: Repo, use_cache: bool, store_cache: bool, keep_models: bool) ->
             result.findings.append(collision(entry.model, seen[entry.name].path))
             continue
         seen[entry.name] = entry
+        entry.files = tuple(tree)
         result.entries.append(entry)
         result.tree.update(tree)
         result.origins.update(dict.fromkeys(tree, bytes.fromhex(item.digest)))
