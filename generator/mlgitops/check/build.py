@@ -129,18 +129,26 @@ def _owner(obj: dict, by_name: dict[str, list[str]], namespaces: Namespaces) -> 
     environment's overlay's); and when the batch holds several units of that model (each with its own
     namespace, see batches), the one whose namespace the object is in. Anything else: None."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
-    if not isinstance(meta, dict):
+    if not isinstance(meta, dict) or not (units := _units_named(meta, by_name)):
         return None
     labels = meta.get("labels") or {}
-    model = labels.get(INSTANCE)
-    training = labels.get("app.kubernetes.io/component") == "training"  # named by hash; only in training batches
-    if model not in by_name or (not training and meta.get("name") not in (model, f"{model}-storage")):
-        return None
-    units = by_name[model]
-    found = units if training else [o for o in units if labels.get(ENV_LABEL) == Unit.at(o).env]
+    found = units if _training(labels) else [o for o in units if labels.get(ENV_LABEL) == Unit.at(o).env]
     if len(units) > 1:
         found = [o for o in found if namespaces.get(o) == meta.get("namespace")]
     return found[0] if len(found) == 1 else None
+
+
+def _training(labels: dict) -> bool:
+    return labels.get("app.kubernetes.io/component") == "training"  # named by hash; only in training batches
+
+
+def _units_named(meta: dict, by_name: dict[str, list[str]]) -> list[str]:
+    """The batch's units of the model an object's instance label and its name both point at, or none."""
+    labels = meta.get("labels") or {}
+    model = labels.get(INSTANCE)
+    if model not in by_name or (not _training(labels) and meta.get("name") not in (model, f"{model}-storage")):
+        return []
+    return by_name[model]
 
 
 def namespaces_of(overlays: list[str], files: dict[str, bytes]) -> Namespaces:
@@ -154,17 +162,24 @@ def namespaces_of(overlays: list[str], files: dict[str, bytes]) -> Namespaces:
         raw = files.get(unit.kustomization)
         if unit.training or raw is None:
             continue
-        try:
-            docs = [d for d in manifests.parse_stream(raw.decode("utf-8"), unit.kustomization) if not d.empty]
-        except UnicodeDecodeError:
-            continue
-        data = docs[0].data if len(docs) == 1 and not docs[0].error else None
-        if not isinstance(data, dict) or not set(data) <= OVERLAY_FIELDS:  # a hand-added transformer can move objects
-            continue
-        namespace = data.get("namespace")
-        if isinstance(namespace, str) and namespace:
+        namespace = _namespace_set(raw, unit.kustomization)
+        if namespace:
             out[overlay] = namespace
     return out
+
+
+def _namespace_set(raw: bytes, name: str) -> str | None:
+    """The namespace a plain kustomization of the fields generate writes sets (a hand-added transformer can
+    move objects), or None."""
+    try:
+        docs = [d for d in manifests.parse_stream(raw.decode("utf-8"), name) if not d.empty]
+    except UnicodeDecodeError:
+        return None
+    data = docs[0].data if len(docs) == 1 and not docs[0].error else None
+    if not isinstance(data, dict) or not set(data) <= OVERLAY_FIELDS:
+        return None
+    namespace = data.get("namespace")
+    return namespace if isinstance(namespace, str) and namespace else None
 
 
 def kustomize_version(tool: kustomize.Kustomize, store: cache.Store) -> str:
