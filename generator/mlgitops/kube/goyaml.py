@@ -78,8 +78,9 @@ def resolve_plain(text: str) -> Any:
     if text in _MAP:
         return _MAP[text]
     first = text[0]
-    if first == ".":
-        return _finite(float(text)) if _DOT_FLOAT.match(text) else text
+    if first == ".":  # Go's ParseFloat, and the text when it fails (`.5e400` overflows: Go keeps the text)
+        value = _finite(float(text)) if _DOT_FLOAT.match(text) else None
+        return text if value is None else value
     if first not in "+-0123456789":
         return text
     value = _go_number(text.replace("_", ""))
@@ -194,6 +195,14 @@ def _odd() -> re.Pattern[str]:
     return re.compile("[^\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 
 
+# A word (the start of a plain scalar) that may be a number past 64 bits, where Go and yaml-rs part ways: a float
+# past float64 (Go's ParseFloat fails, so Go keeps the text; yaml-rs reads infinity): an exponent of three digits
+# or more, or 19 digits before it; an integer past int64 (Go: uint64, then a float; yaml-rs: an int); a hexadecimal,
+# octal or binary one past 64 bits (Go: the text). Go removes `_` first. False alarms (`1e100`) only cost speed.
+_BIG_NUMBER = (r"[-+]?(?:(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9_]{3}|[0-9][0-9_]{18}"
+               r"|0[xXoObB][0-9a-fA-F_]{16})")
+_BIG_START = re.compile(r"\n" + _BIG_NUMBER)  # in words joined by line breaks
+_BIG_INSIDE = re.compile(r"[0-9._][eE][-+]?[0-9_]{3}|[0-9][0-9_]{18}|0[xXoObB][0-9a-fA-F_]{16}")  # a candidate, cheap to look for
 _LONE_CR = re.compile(r"\r(?!\n)")
 _TAB = re.compile(r"(?:^|[-?:])[ ]*\t", re.MULTILINE)  # a tab where Go may refuse it
 # Nesting: block collections nest at most one level per column of a line's leading run of spaces and
@@ -233,9 +242,9 @@ def needs_exact(text: str) -> bool:
     tags, merge keys, anchors, directives, document end markers, .inf/.nan, non-empty flow
     collections, an empty block scalar at the end, deep nesting, and the characters of
     odd_characters() (control characters, YAML 1.1 line breaks, byte order marks, tabs that may
-    start a token, a CR alone). Not detected, knowingly: integers past int64
-    (Go makes them floats; no verdict changes) and floats past float64 such as `1e999` (Go keeps
-    the text).
+    start a token, a CR alone), and numbers past 64 bits (_BIG_NUMBER: a float past float64 such as
+    `1e400` is text to Go and infinity to yaml-rs, an integer past uint64 a float to Go and an int to
+    yaml-rs, a hexadecimal one text to Go).
     """
     if odd_characters(text):
         return True
@@ -259,7 +268,7 @@ def _has_marker(text: str) -> bool:
 # alias, directive or document end at its start; a tag, a comma or flow bracket, a merge key, .inf/.nan inside.
 # Two regexes, each fast to search: the first looks only after each line break (its literal first character),
 # the second only where one of its few first characters is.
-_RISKY_START = re.compile(r"\n(?:[+-]?0[0-9_]|[.+-]?_[0-9_.]|\.[0-9]*_|[&*%]|\.\.\.)")
+_RISKY_START = re.compile(r"\n(?:[+-]?0[0-9_]|[.+-]?_[0-9_.]|\.[0-9]*_|[&*%]|\.\.\.|" + _BIG_NUMBER + ")")
 _RISKY_INSIDE = re.compile(r"[!,\[{]|<<|\.(?:inf|Inf|INF|nan|NaN|NAN)")
 _ASCII_LINES = bytes(range(0x20, 0x7F)) + b"\n"  # printable ASCII and LF: no tab, no CR
 
@@ -309,7 +318,10 @@ def ends_in_block_header(text: str) -> bool:
 
 
 def _odd_tokens(text: str) -> bool:
-    if not _TOKENS.isdisjoint(text.split()) or _ZERO.search(text) or _KEY.search(text):
+    words = text.split()
+    if not _TOKENS.isdisjoint(words) or _ZERO.search(text) or _KEY.search(text):
+        return True
+    if _BIG_INSIDE.search(text) and _BIG_START.search("\n" + "\n".join(words)):  # a word that is a big number
         return True
     # an empty block scalar at the end, without a regex scan for | and > through the whole text
     if (("&" in text or "*" in text) and _ANCHOR.search(text)) or ends_in_block_header(text):
