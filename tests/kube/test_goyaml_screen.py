@@ -96,6 +96,8 @@ def test_a_stream_reads_as_its_documents_read_one_by_one_and_as_go_reads_them(te
 
 CASES = {
     "a boolean among thousands of plain documents": ("kind: A\nname: x\n---\n" * 200) + "kind: B\nflag: yes\n",
+    "risky documents in two groups of 256, one of them its last": ("a: 1\n---\n" * 300) + "b: 012\n---\n"
+        + ("a: 1\n---\n" * 211) + "c: yes\n---\n" + ("a: 1\n---\n" * 100),
     "an anchor in the last document": ("a: 1\n---\n" * 100) + "a: &x 1\nb: *x",
     "an empty block scalar ends a document": "a: 1\n---\nb: |\n---\nc: 2",
     "--- inside a block scalar splits the document, as kubeconform splits it": "a: |\n  x\n---\n  y\n",
@@ -148,3 +150,13 @@ def test_generated_manifests_pass_the_screen_in_one_look():
     texts = [path.read_text() for path in sorted((ROOT / "base").rglob("*.yaml"))]
     assert texts
     assert not goyaml.screen("\n---\n".join(texts))
+
+
+def test_a_risky_document_sends_only_its_subgroup_to_needs_exact(monkeypatch):
+    """A group of GROUP documents the screen refuses is screened again in groups of SUBGROUP."""
+    asked = []
+    monkeypatch.setattr(manifests, "needs_exact", lambda chunk: asked.append(chunk) or goyaml.needs_exact(chunk))
+    text = ("a: 1\n---\n" * 300) + "b: yes\n" + ("\n---\na: 1" * 300)
+    flags = _screened(text)
+    assert flags.count(True) == 1 and flags[300]
+    assert len(asked) == manifests.SUBGROUP
