@@ -284,7 +284,7 @@ def validate_text(text: str, source: str = "", options: Options = Options(),
     slow = 0
     with _collector_paused():
         for item in manifests.iter_read(text, source, options.strict):
-            if type(item) is tuple:
+            if not isinstance(item, Document):
                 valid = judge.valid_read(source, item)
                 if valid is not None:
                     out.append(valid)
