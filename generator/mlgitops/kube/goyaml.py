@@ -201,8 +201,16 @@ def _odd() -> re.Pattern[str]:
 # octal or binary one past 64 bits (Go: the text). Go removes `_` first. False alarms (`1e100`) only cost speed.
 _BIG_NUMBER = (r"[-+]?(?:(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9_]{3}|[0-9][0-9_]{18}"
                r"|0[xXoObB][0-9a-fA-F_]{16})")
-_BIG_START = re.compile(r"\n" + _BIG_NUMBER)  # in words joined by line breaks
-_BIG_INSIDE = re.compile(r"[0-9._][eE][-+]?[0-9_]{3}|[0-9][0-9_]{18}|0[xXoObB][0-9a-fA-F_]{16}")  # a candidate, cheap to look for
+
+
+@functools.cache
+def _big() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A candidate for _BIG_NUMBER inside a text (cheap to look for), and _BIG_NUMBER starting a word in words
+    joined by line breaks (compiled when first needed, as _unreadable(): `mlgitops --version` reads this module)."""
+    return (re.compile(r"[0-9._][eE][-+]?[0-9_]{3}|[0-9][0-9_]{18}|0[xXoObB][0-9a-fA-F_]{16}"),
+            re.compile(r"\n" + _BIG_NUMBER))
+
+
 _LONE_CR = re.compile(r"\r(?!\n)")
 _TAB = re.compile(r"(?:^|[-?:])[ ]*\t", re.MULTILINE)  # a tab where Go may refuse it
 # Nesting: block collections nest at most one level per column of a line's leading run of spaces and
@@ -268,7 +276,13 @@ def _has_marker(text: str) -> bool:
 # alias, directive or document end at its start; a tag, a comma or flow bracket, a merge key, .inf/.nan inside.
 # Two regexes, each fast to search: the first looks only after each line break (its literal first character),
 # the second only where one of its few first characters is.
-_RISKY_START = re.compile(r"\n(?:[+-]?0[0-9_]|[.+-]?_[0-9_.]|\.[0-9]*_|[&*%]|\.\.\.|" + _BIG_NUMBER + ")")
+
+
+@functools.cache
+def _risky_start() -> re.Pattern[str]:  # compiled when first needed, as _big()
+    return re.compile(r"\n(?:[+-]?0[0-9_]|[.+-]?_[0-9_.]|\.[0-9]*_|[&*%]|\.\.\.|" + _BIG_NUMBER + ")")
+
+
 _RISKY_INSIDE = re.compile(r"[!,\[{]|<<|\.(?:inf|Inf|INF|nan|NaN|NAN)")
 _ASCII_LINES = bytes(range(0x20, 0x7F)) + b"\n"  # printable ASCII and LF: no tab, no CR
 
@@ -299,7 +313,7 @@ def screen(text: str) -> bool:
         return True
     words.difference_update(("{}", "[]"))
     joined = "\n" + "\n".join(words)
-    return _RISKY_START.search(joined) is not None or _RISKY_INSIDE.search(joined) is not None
+    return _risky_start().search(joined) is not None or _RISKY_INSIDE.search(joined) is not None
 
 
 _BLOCK_HEADER = re.compile(r"[|>][-+0-9]*[ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)  # | or > ending a line (or more)
@@ -321,7 +335,8 @@ def _odd_tokens(text: str) -> bool:
     words = text.split()
     if not _TOKENS.isdisjoint(words) or _ZERO.search(text) or _KEY.search(text):
         return True
-    if _BIG_INSIDE.search(text) and _BIG_START.search("\n" + "\n".join(words)):  # a word that is a big number
+    inside, starting = _big()
+    if inside.search(text) and starting.search("\n" + "\n".join(words)):  # a word that is a big number
         return True
     # an empty block scalar at the end, without a regex scan for | and > through the whole text
     if (("&" in text or "*" in text) and _ANCHOR.search(text)) or ends_in_block_header(text):
