@@ -157,9 +157,9 @@ _KEY_WORDS = ("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null",
 # Whitespace-separated words that are risky whole: a YAML 1.1 boolean (value or key) or a special key.
 _TOKENS = frozenset(_BOOL_WORDS + tuple(w + ":" for w in _BOOL_WORDS + _KEY_WORDS) + ("<<",))
 # A number with a leading zero (Go reads octal), or starting with `_` or `.` and holding an underscore
-# (Go reads a string, yaml-rs a number).
+# (Go reads a string, yaml-rs a number: `.5_`, and `.0E0_`, found by tests/kube/test_goyaml.py's big numbers).
 _ZERO = re.compile(r"0(?:(?<=[\s,\[{]0)|(?<=[\s,\[{][+-]0))[0-9_]|_(?:(?<=[\s,\[{]_)|(?<=[\s,\[{][.+-]_))[0-9_.]"
-                   r"|\.(?<=[\s,\[{]\.)[0-9]*_")
+                   r"|\.(?<=[\s,\[{]\.)[0-9eE+-]*_")
 # A key that is not a string once Go has read it: a number, null, empty, a collection, or `? ` explicit.
 # The line's first character after its indentation is looked at first: most lines start with a letter and fail there.
 _KEY = re.compile(r"\n[ \t]*+(?=[-?+.0-9~\[{:])"
@@ -280,7 +280,7 @@ def _has_marker(text: str) -> bool:
 
 @functools.cache
 def _risky_start() -> re.Pattern[str]:  # compiled when first needed, as _big()
-    return re.compile(r"\n(?:[+-]?0[0-9_]|[.+-]?_[0-9_.]|\.[0-9]*_|[&*%]|\.\.\.|" + _BIG_NUMBER + ")")
+    return re.compile(r"\n(?:[+-]?0[0-9_]|[.+-]?_[0-9_.]|\.[0-9eE+-]*_|[&*%]|\.\.\.|" + _BIG_NUMBER + ")")
 
 
 _RISKY_INSIDE = re.compile(r"[!,\[{]|<<|\.(?:inf|Inf|INF|nan|NaN|NAN)")
