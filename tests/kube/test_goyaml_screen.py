@@ -3,7 +3,6 @@ needs the exact reader, and a stream read with it reads exactly as each document
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ HOSTILE = ["yes", "Y", "n", "NO", "on", "Off", "true", "~", "null", "0o17", "012
            "1_000", "_1", "._5", ".5_", "-_1", ".inf", "-.Inf", ".NaN", "2024-01-01", "1:20", "1e3", "1.10",
            "&a x", "*a", "!!str 1", "!tag x", "<<", "[a, b]", "{a: 1}", "{}", "[]", "[ ]", "|", ">-", "|+",
            "'yes'", '"on"', "a,012", "[012]", "{&a x}", "é", "\u2028", "\x85", "\ufeff", "\t", "x\ty", "\r",
-           "9" * 25, "1e999", "? x", "%", "...", "---", "--- x", "-x", "- -x: y", "--port=:80", "x: y: z"]
+           "9" * 25, "1e999", "-.5e400", "1" * 400, "0x" + "f" * 17, "1e308", "? x", "%", "...", "---", "--- x", "-x", "- -x: y", "--port=:80", "x: y: z"]
 ORDINARY = ["a", "b1", "model-0001", "8080", "0", "0.5", "v1", "registry.example.com/x:1.0", "a.io/b", "\"q\"",
             "'q q'", "s3://m/1.0/x.pt", "--port=8080", "http", "-v", "1Gi"]
 _SCALAR = st.sampled_from(HOSTILE + ORDINARY * 2)
@@ -82,9 +81,6 @@ def _exact(text: str):
         return ("error", exc.rule)
 
 
-_OVERFLOW = re.compile(r"9{19}|1e999")  # known and documented in goyaml.needs_exact: no verdict changes
-
-
 @pytest.mark.slow
 @settings(max_examples=examples(800), deadline=None)
 @given(_streams())
@@ -94,13 +90,14 @@ def test_a_stream_reads_as_its_documents_read_one_by_one_and_as_go_reads_them(te
     alone = [manifests.parse_document(chunk, "", i, line) for i, (line, chunk) in enumerate(manifests.split_stream(text))]
     assert [repr(_reading(d)) for d in whole] == [repr(_reading(d)) for d in alone]
     for doc in whole:
-        if not _OVERFLOW.search(doc.text):
-            fast = ("error", doc.error_rule) if doc.error else ("data", doc.data)
-            assert repr(fast) == repr(_exact(doc.text)), doc.text
+        fast = ("error", doc.error_rule) if doc.error else ("data", doc.data)
+        assert repr(fast) == repr(_exact(doc.text)), doc.text
 
 
 CASES = {
     "a boolean among thousands of plain documents": ("kind: A\nname: x\n---\n" * 200) + "kind: B\nflag: yes\n",
+    "risky documents in two groups of 256, one of them its last": ("a: 1\n---\n" * 300) + "b: 012\n---\n"
+        + ("a: 1\n---\n" * 211) + "c: yes\n---\n" + ("a: 1\n---\n" * 100),
     "an anchor in the last document": ("a: 1\n---\n" * 100) + "a: &x 1\nb: *x",
     "an empty block scalar ends a document": "a: 1\n---\nb: |\n---\nc: 2",
     "--- inside a block scalar splits the document, as kubeconform splits it": "a: |\n  x\n---\n  y\n",
@@ -153,3 +150,13 @@ def test_generated_manifests_pass_the_screen_in_one_look():
     texts = [path.read_text() for path in sorted((ROOT / "base").rglob("*.yaml"))]
     assert texts
     assert not goyaml.screen("\n---\n".join(texts))
+
+
+def test_a_risky_document_sends_only_its_subgroup_to_needs_exact(monkeypatch):
+    """A group of GROUP documents the screen refuses is screened again in groups of SUBGROUP."""
+    asked = []
+    monkeypatch.setattr(manifests, "needs_exact", lambda chunk: asked.append(chunk) or goyaml.needs_exact(chunk))
+    text = ("a: 1\n---\n" * 300) + "b: yes\n" + ("\n---\na: 1" * 300)
+    flags = _screened(text)
+    assert flags.count(True) == 1 and flags[300]
+    assert len(asked) == manifests.SUBGROUP

@@ -74,6 +74,22 @@ def test_schema_problems_get_the_line_and_column_of_the_offending_field():
         ("cm.yaml", Position(8, 3), "/data/a", "ConfigMap/s"), ("cm.yaml", Position(10, 1), "/spec", "ConfigMap/s")]
 
 
+def test_a_number_past_float64_is_text_as_go_reads_it_not_infinity():
+    """kustomize writes a quantity "1e400" unquoted (yaml.v3 finds no float in it), and go-yaml v2 reads the
+    text back: a valid quantity (resource.ParseQuantity caps only binary suffixes; the API server checks
+    cpu for a negative value alone), and a replicas no integer. yaml-rs read infinity: a schema error (and
+    check's fidelity finding "built Infinity")."""
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n"
+           "    resources:\n      limits:\n        cpu: 1e400\n      requests:\n        cpu: .5e400\n")
+    deployment = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 1e400\n"
+                  "  selector:\n    matchLabels:\n      a: b\n  template:\n    metadata:\n      labels:\n"
+                  "        a: b\n    spec:\n      containers:\n      - name: c\n        image: i\n")
+    results = validate_text(pod + "---\n" + deployment, "m.yaml")
+    assert [r.verdict.value for r in results] == ["valid", "invalid"]
+    assert [(p.path, p.message, p.line) for p in results[1].problems] == [
+        ("/spec/replicas", '"1e400" is not of types "null", "integer"', 20)]
+
+
 def test_the_servicemonitor_schema_is_strict_and_relaxed_without_strict():
     monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "m"},
                "spec": {"endpoints": [{"port": "metrics", "interval": "30s", "extra": 1}], "selector": {}}}

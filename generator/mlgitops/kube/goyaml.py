@@ -78,8 +78,9 @@ def resolve_plain(text: str) -> Any:
     if text in _MAP:
         return _MAP[text]
     first = text[0]
-    if first == ".":
-        return _finite(float(text)) if _DOT_FLOAT.match(text) else text
+    if first == ".":  # Go's ParseFloat, and the text when it fails (`.5e400` overflows: Go keeps the text)
+        value = _finite(float(text)) if _DOT_FLOAT.match(text) else None
+        return text if value is None else value
     if first not in "+-0123456789":
         return text
     value = _go_number(text.replace("_", ""))
@@ -156,9 +157,9 @@ _KEY_WORDS = ("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null",
 # Whitespace-separated words that are risky whole: a YAML 1.1 boolean (value or key) or a special key.
 _TOKENS = frozenset(_BOOL_WORDS + tuple(w + ":" for w in _BOOL_WORDS + _KEY_WORDS) + ("<<",))
 # A number with a leading zero (Go reads octal), or starting with `_` or `.` and holding an underscore
-# (Go reads a string, yaml-rs a number).
+# (Go reads a string, yaml-rs a number: `.5_`, and `.0E0_`, found by tests/kube/test_goyaml.py's big numbers).
 _ZERO = re.compile(r"0(?:(?<=[\s,\[{]0)|(?<=[\s,\[{][+-]0))[0-9_]|_(?:(?<=[\s,\[{]_)|(?<=[\s,\[{][.+-]_))[0-9_.]"
-                   r"|\.(?<=[\s,\[{]\.)[0-9]*_")
+                   r"|\.(?<=[\s,\[{]\.)[0-9eE+-]*_")
 # A key that is not a string once Go has read it: a number, null, empty, a collection, or `? ` explicit.
 # The line's first character after its indentation is looked at first: most lines start with a letter and fail there.
 _KEY = re.compile(r"\n[ \t]*+(?=[-?+.0-9~\[{:])"
@@ -192,6 +193,22 @@ def _odd() -> re.Pattern[str]:
     """Beyond plain ASCII, what yaml-rs may read differently: every character Go refuses, the YAML 1.1
     line breaks NEL, LS and PS, and the byte order mark (compiled when first needed, as _unreadable())."""
     return re.compile("[^\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+
+
+# A word (the start of a plain scalar) that may be a number past 64 bits, where Go and yaml-rs part ways: a float
+# past float64 (Go's ParseFloat fails, so Go keeps the text; yaml-rs reads infinity): an exponent of three digits
+# or more, or 19 digits before it; an integer past int64 (Go: uint64, then a float; yaml-rs: an int); a hexadecimal,
+# octal or binary one past 64 bits (Go: the text). Go removes `_` first. False alarms (`1e100`) only cost speed.
+_BIG_NUMBER = (r"[-+]?(?:(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9_]{3}|[0-9][0-9_]{18}"
+               r"|0[xXoObB][0-9a-fA-F_]{16})")
+
+
+@functools.cache
+def _big() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A candidate for _BIG_NUMBER inside a text (cheap to look for), and _BIG_NUMBER starting a word in words
+    joined by line breaks (compiled when first needed, as _unreadable(): `mlgitops --version` reads this module)."""
+    return (re.compile(r"[0-9._][eE][-+]?[0-9_]{3}|[0-9][0-9_]{18}|0[xXoObB][0-9a-fA-F_]{16}"),
+            re.compile(r"\n" + _BIG_NUMBER))
 
 
 _LONE_CR = re.compile(r"\r(?!\n)")
@@ -233,9 +250,9 @@ def needs_exact(text: str) -> bool:
     tags, merge keys, anchors, directives, document end markers, .inf/.nan, non-empty flow
     collections, an empty block scalar at the end, deep nesting, and the characters of
     odd_characters() (control characters, YAML 1.1 line breaks, byte order marks, tabs that may
-    start a token, a CR alone). Not detected, knowingly: integers past int64
-    (Go makes them floats; no verdict changes) and floats past float64 such as `1e999` (Go keeps
-    the text).
+    start a token, a CR alone), and numbers past 64 bits (_BIG_NUMBER: a float past float64 such as
+    `1e400` is text to Go and infinity to yaml-rs, an integer past uint64 a float to Go and an int to
+    yaml-rs, a hexadecimal one text to Go).
     """
     if odd_characters(text):
         return True
@@ -259,7 +276,13 @@ def _has_marker(text: str) -> bool:
 # alias, directive or document end at its start; a tag, a comma or flow bracket, a merge key, .inf/.nan inside.
 # Two regexes, each fast to search: the first looks only after each line break (its literal first character),
 # the second only where one of its few first characters is.
-_RISKY_START = re.compile(r"\n(?:[+-]?0[0-9_]|[.+-]?_[0-9_.]|\.[0-9]*_|[&*%]|\.\.\.)")
+
+
+@functools.cache
+def _risky_start() -> re.Pattern[str]:  # compiled when first needed, as _big()
+    return re.compile(r"\n(?:[+-]?0[0-9_]|[.+-]?_[0-9_.]|\.[0-9eE+-]*_|[&*%]|\.\.\.|" + _BIG_NUMBER + ")")
+
+
 _RISKY_INSIDE = re.compile(r"[!,\[{]|<<|\.(?:inf|Inf|INF|nan|NaN|NAN)")
 _ASCII_LINES = bytes(range(0x20, 0x7F)) + b"\n"  # printable ASCII and LF: no tab, no CR
 
@@ -277,12 +300,12 @@ def screen(text: str) -> bool:
     which the caller checks per document with ends_in_block_header(). tests/kube/test_goyaml_screen.py
     holds the two against each other.
     """
+    # Every check is local to a line (the first to a character), so each distinct line is looked at once:
+    # generated manifests repeat most of theirs (64 documents of 2,000 lines hold ~200 distinct ones), and
+    # splitting the lines costs half as much as splitting the words of the whole text.
+    text = "\n" + "\n".join(set(text.split("\n")))
     if text.encode("utf-8", "surrogatepass").translate(None, _ASCII_LINES):
         return True
-    # Every check below is local to a line, so each distinct line is looked at once: generated manifests
-    # repeat most of theirs (64 documents of 2,000 lines hold ~200 distinct ones), and splitting the lines
-    # costs half as much as splitting the words of the whole text.
-    text = "\n" + "\n".join(set(text.split("\n")))
     if _DEEP.search(text) or _KEY.search(text) or _TOP_BLOCK.search(text):
         return True
     words = set(text.split())  # ~1,000 distinct words in 6,000 generated documents
@@ -290,7 +313,7 @@ def screen(text: str) -> bool:
         return True
     words.difference_update(("{}", "[]"))
     joined = "\n" + "\n".join(words)
-    return _RISKY_START.search(joined) is not None or _RISKY_INSIDE.search(joined) is not None
+    return _risky_start().search(joined) is not None or _RISKY_INSIDE.search(joined) is not None
 
 
 _BLOCK_HEADER = re.compile(r"[|>][-+0-9]*[ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)  # | or > ending a line (or more)
@@ -309,7 +332,11 @@ def ends_in_block_header(text: str) -> bool:
 
 
 def _odd_tokens(text: str) -> bool:
-    if not _TOKENS.isdisjoint(text.split()) or _ZERO.search(text) or _KEY.search(text):
+    words = text.split()
+    if not _TOKENS.isdisjoint(words) or _ZERO.search(text) or _KEY.search(text):
+        return True
+    inside, starting = _big()
+    if inside.search(text) and starting.search("\n" + "\n".join(words)):  # a word that is a big number
         return True
     # an empty block scalar at the end, without a regex scan for | and > through the whole text
     if (("&" in text or "*" in text) and _ANCHOR.search(text)) or ends_in_block_header(text):
