@@ -237,3 +237,17 @@ def test_build_all_interrupted_before_its_first_result_leaves_no_scratch_folder(
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this platform")
+def test_as_many_builds_at_once_as_cpus_this_process_may_use(tmp_path, monkeypatch):
+    """A CI job pinned to one CPU of a large machine (taskset, a container's cpuset) builds one batch at a
+    time: the machine's other CPUs are not its to use."""
+    _hanging_kustomize(tmp_path, monkeypatch)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+    builds = build.Builds(tmp_path, TWO_BATCHES)
+    try:
+        assert builds._held.pool is None  # one job: each batch built when asked for, in this thread
+    finally:
+        builds.close()

@@ -222,6 +222,12 @@ def _dealt(per_model: list[list[str]], size: int) -> list[list[str]]:
     return out
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (taskset, a container's cpuset), not every CPU of the machine:
+    more kustomize processes than that only wait for each other, each holding its memory meanwhile."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 class Builds:
     """Every batch handed to the pool at once (the builds start now, before anyone asks), the results
     yielded batch by batch in batch order, so the caller's checking overlaps the builds still running.
@@ -240,7 +246,7 @@ class Builds:
         self._ready: collections.deque[Built] = collections.deque()
         self._next = 0  # the next batch to hand out
         self._futures: list[Future[list[Built]]] = []
-        jobs = jobs or os.cpu_count() or 1
+        jobs = jobs or usable_cpus()
         argv = kustomize.build_argv()
         try:
             self._start(root, argv, jobs)
