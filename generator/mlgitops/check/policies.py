@@ -605,11 +605,15 @@ def _patched_secrets(obj, meant: dict, add):
         was = wanted.get(container.get("name")) or {}
         env, was_env = container.get("env"), was.get("env") or []
         for i, entry in enumerate(env if isinstance(env, list) else []):
-            problem = env_problem(entry.get("name"), entry.get("value")) if isinstance(entry, dict) else None
-            if problem and entry not in was_env:
+            if not isinstance(entry, dict) or entry in was_env:  # as meant: only a patch's entries are judged
+                continue
+            problem = env_problem(entry.get("name"), entry.get("value"))
+            if problem:
                 add(problem[0], f"{path}/env/{i}/value", problem[1], problem[2])
         for field in ("command", "args"):
             old = was.get(field) or []
+            if container.get(field) == old:  # as meant: nothing a patch wrote
+                continue
             for i, rule, message, hint in arg_problems(container.get(field)):
                 if i >= len(old) or old[i] != container[field][i]:
                     add(rule, f"{path}/{field}/{i}", message, hint)
