@@ -53,11 +53,15 @@ class Unreadable(Exception):
 def parse_stream(text: str) -> list[dict]:
     """kustomize's output, read by Go's rules (as the clusters' tools read it); empty documents dropped."""
     docs = []
-    for doc in manifests.parse_stream(text, "kustomize output"):
-        if doc.error:
-            raise Unreadable(f"line {doc.error_line}: {doc.error}")
-        if not doc.empty:
-            docs.append(doc.data)
+    for item in manifests.iter_read(text, "kustomize output"):  # a Document only for what yaml-rs cannot read
+        if isinstance(item, manifests.Document):
+            if item.error:
+                raise Unreadable(f"line {item.error_line}: {item.error}")
+            data = item.data
+        else:
+            data = item[4]
+        if data is not None:
+            docs.append(data)
     return docs
 
 
