@@ -62,6 +62,20 @@ def test_batches_hold_one_unit_per_model_mix_environments_and_stay_small(models,
         assert all(len({o.split("/")[1] for o in g}) == envs for g in groups if not g[0].endswith("/training"))
 
 
+@pytest.mark.parametrize(("models", "jobs"), [(300, 2), (100, 2), (4, 2), (300, 3), (300, 1), (1, 2)])
+def test_batches_come_in_full_rounds_of_jobs(models, jobs):
+    """900 overlays in 23 batches of 40 on two CPUs: the 23rd would build alone while the other CPU idles.
+    The serving overlays are dealt round 24 instead (37 or 38 each), when there are enough of them."""
+    overlays = [f"overlays/{env}/m{i:03}" for env in ("dev", "prod", "staging") for i in range(models)]
+    overlays += [f"overlays/dev/m{i:03}/training" for i in range(0, models, 3)]
+    groups = build.batches(overlays, size=40, jobs=jobs)
+    assert sorted(o for g in groups for o in g) == sorted(overlays)
+    assert max(len(g) for g in groups) <= 40
+    assert all(len({o.split("/")[2] for o in g}) == len(g) for g in groups)
+    assert len(groups) % jobs == 0 or len(groups) == len(overlays)
+    assert len(groups) - jobs < len(build.batches(overlays, size=40))  # at most jobs - 1 more batches
+
+
 def test_garbage_from_kustomize_is_an_error_not_a_traceback(tmp_path, monkeypatch):
     fake = tmp_path / "kustomize"
     fake.write_text("#!/bin/sh\nprintf 'a: [unclosed\\n'\n")

@@ -188,12 +188,14 @@ def build_batch(root: Path, overlays: list[str], argv: list[str], procs: Process
     return [results[o] for o in overlays]
 
 
-def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
+def batches(overlays: list[str], size: int = BATCH_SIZE, jobs: int = 1) -> list[list[str]]:
     """Overlays in batches of at most `size` that never hold two units of one model (objects are told apart
     by their model). Serving overlays are dealt round the batches (see _dealt), so that each batch holds every
     environment's share.
     Training folders stay apart, one environment per batch (they name the same models as the serving
-    overlays)."""
+    overlays). With `jobs` builds at once, serving is dealt round enough batches more to make their count a
+    multiple of jobs (when it has that many overlays): the last round then keeps every CPU busy, where one
+    batch of a round of its own would leave the others idle while it builds."""
     serving: dict[str, list[str]] = {}
     training: dict[str, list[str]] = {}
     for overlay in sorted(overlays):
@@ -202,20 +204,24 @@ def batches(overlays: list[str], size: int = BATCH_SIZE) -> list[list[str]]:
             training.setdefault(unit.env, []).append(overlay)
         else:
             serving.setdefault(unit.model, []).append(overlay)
-    out = _dealt(list(serving.values()), size) if serving else []
+    trained = []
     for group in training.values():
         count = -(-len(group) // size)
         step = -(-len(group) // count)
-        out += [group[i:i + step] for i in range(0, len(group), step)]
-    return out
-
-
-def _dealt(per_model: list[list[str]], size: int) -> list[list[str]]:
-    """Dealt round the fewest batches that keep each within `size`, one overlay after another: a model's
-    overlays land in consecutive batches, so in distinct ones. Model i's list starts at its (i mod n)-th
-    overlay, so that batches mix the environments whatever their count."""
+        trained += [group[i:i + step] for i in range(0, len(group), step)]
+    if not serving:
+        return trained
+    per_model = list(serving.values())
     total = sum(len(group) for group in per_model)
     count = max(-(-total // size), max(len(group) for group in per_model))
+    count = min(count + (-(count + len(trained)) % jobs), total)
+    return _dealt(per_model, count) + trained
+
+
+def _dealt(per_model: list[list[str]], count: int) -> list[list[str]]:
+    """Dealt round `count` batches (at least as many as a model has overlays), one overlay after another: a
+    model's overlays land in consecutive batches, so in distinct ones. Model i's list starts at its (i mod n)-th
+    overlay, so that batches mix the environments whatever their count."""
     out: list[list[str]] = [[] for _ in range(count)]
     dealt = 0
     for i, group in enumerate(per_model):
@@ -244,13 +250,13 @@ class Builds:
 
     def __init__(self, root: Path, overlays: list[str], jobs: int | None = None, progress=None,
                  procs: Processes | None = None):
-        self.groups = batches(overlays)
+        jobs = jobs or usable_cpus()
+        self.groups = batches(overlays, jobs=jobs)
         self.procs = procs or Processes()
         self.progress = progress
         self._ready: collections.deque[Built] = collections.deque()
         self._next = 0  # the next batch to hand out
         self._futures: list[Future[list[Built]]] = []
-        jobs = jobs or usable_cpus()
         argv = kustomize.build_argv()
         try:
             self._start(root, argv, jobs)
