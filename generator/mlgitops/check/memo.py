@@ -52,6 +52,16 @@ class _Symlink(Exception):
 class Snapshot:
     digest: str  # of every (path, packed lstat), sorted by path
     newest: int  # the latest mtime or ctime of them, in ns
+    stats: dict[str, os.stat_result]  # each file's lstat, by path: a miss's pipeline scans with them (Seen)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a memo's lookup found on disk, for the pipeline's scan on a miss (the tree is stat-ed once): the
+    file system's clock read before the stats were taken, and each file's lstat by path."""
+
+    stamp: int
+    stats: dict[str, os.stat_result]
 
 
 _FOLDER = _STAT.pack(0, 0, 0, 0, 0, stat.S_IFDIR)  # a folder of models/: its name alone matters (never read)
@@ -110,7 +120,8 @@ def snapshot(root: Path) -> Snapshot | None:
         info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode))
         for path, info in found)
     newest = max((max(info.st_mtime_ns, info.st_ctime_ns) for _, info in found if info is not None), default=0)
-    return Snapshot(hashlib.sha256(listing).hexdigest(), newest)
+    return Snapshot(hashlib.sha256(listing).hexdigest(), newest,
+                    {path: info for path, info in found if info is not None})
 
 
 def _salt(shard: str) -> str | None:
@@ -155,6 +166,7 @@ class Memo:
         self.stamp: int | None = None
         self.digest: str | None = None
         self.newest = 0
+        self.seen: Seen | None = None  # what the lookup found on disk, when its clock could be read
 
     def lookup(self, shard: str) -> Result | None:
         if not self.store.enabled:
@@ -162,6 +174,8 @@ class Memo:
         self.stamp = writer.clock(self.root)  # before the stats: see the racy case above
         taken = snapshot(self.root)
         salt = _salt(shard)
+        if taken is not None and self.stamp is not None:
+            self.seen = Seen(self.stamp, taken.stats)
         if taken is None or salt is None:
             return None
         self.digest, self.newest = cache.key(salt, taken.digest), taken.newest
