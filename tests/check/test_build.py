@@ -104,6 +104,20 @@ def test_an_object_in_no_units_namespace_is_not_attributed():
     assert build._owner({"metadata": {"name": "m", "labels": {build.INSTANCE: "m"}}}, by_name, namespaces) is None
 
 
+@pytest.mark.parametrize(("models", "jobs"), [(300, 2), (100, 2), (4, 2), (300, 3), (300, 1), (1, 2)])
+def test_batches_come_in_full_rounds_of_jobs(models, jobs):
+    """900 overlays in 23 batches of 40 on two CPUs: the 23rd would build alone while the other CPU idles.
+    The serving overlays are dealt round 24 instead (37 or 38 each), when there are enough of them."""
+    overlays = [f"overlays/{env}/m{i:03}" for env in ("dev", "prod", "staging") for i in range(models)]
+    overlays += [f"overlays/dev/m{i:03}/training" for i in range(0, models, 3)]
+    groups = build.batches(overlays, size=40, jobs=jobs)
+    assert sorted(o for g in groups for o in g) == sorted(overlays)
+    assert max(len(g) for g in groups) <= 40
+    assert all(len({o.split("/")[2] for o in g}) == len(g) for g in groups)
+    assert len(groups) % jobs == 0 or len(groups) == len(overlays)
+    assert len(groups) - jobs < len(build.batches(overlays, size=40))  # at most jobs - 1 more batches
+
+
 def test_garbage_from_kustomize_is_an_error_not_a_traceback(tmp_path, monkeypatch):
     fake = tmp_path / "kustomize"
     fake.write_text("#!/bin/sh\nprintf 'a: [unclosed\\n'\n")
@@ -291,3 +305,17 @@ def test_build_all_interrupted_before_its_first_result_leaves_no_scratch_folder(
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this platform")
+def test_as_many_builds_at_once_as_cpus_this_process_may_use(tmp_path, monkeypatch):
+    """A CI job pinned to one CPU of a large machine (taskset, a container's cpuset) builds one batch at a
+    time: the machine's other CPUs are not its to use."""
+    _hanging_kustomize(tmp_path, monkeypatch)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+    builds = build.Builds(tmp_path, TWO_BATCHES)
+    try:
+        assert builds._held.pool is None  # one job: each batch built when asked for, in this thread
+    finally:
+        builds.close()

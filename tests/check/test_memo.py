@@ -194,3 +194,27 @@ def test_another_kustomize_is_a_miss(repository, capsys, tmp_path, monkeypatch):
     script.write_text(script.read_text().replace('"$1"\n', '"$1" | sed \'s/runAsNonRoot: true/runAsNonRoot: false/\'\n'))
     changed = cli(capsys, repository)
     assert changed == cli(capsys, repository, "--no-cache") != truth and "runAsNonRoot" in changed[1]
+
+
+def test_a_miss_stats_the_tree_once_and_still_sees_an_edit(repository, capsys, monkeypatch):
+    """On a miss the pipeline's scan takes the memo's stats (and its clock, read before them) instead of
+    stat-ing every generated file again; an edit the memo saw is found by the scan just the same."""
+    kept(capsys, repository)
+    path = repository / "base/house-prices/deployment.yaml"
+    path.write_bytes(path.read_bytes().replace(b"replicas: 2", b"replicas: 9"))
+    handed = []
+    real_scan = check.stat_index.StatIndex.scan
+
+    def scan(index, stamp=None, stats=None):
+        handed.append((stamp, stats))
+        return real_scan(index, stamp, stats)
+
+    monkeypatch.setattr(check.stat_index.StatIndex, "scan", scan)
+    edited = cli(capsys, repository)
+    [(stamp, stats)] = handed
+    assert stamp is not None and stats is not None
+    now, seen = os.lstat(path), stats["base/house-prices/deployment.yaml"]  # taken after the edit
+    assert (seen.st_ino, seen.st_size, seen.st_ctime_ns) == (now.st_ino, now.st_size, now.st_ctime_ns)
+    assert stats.keys() >= writer.scan(repository).keys()  # every generated file: none stat-ed twice
+    monkeypatch.undo()
+    assert edited == cli(capsys, repository, "--no-cache") and '"drift"' in edited[1]

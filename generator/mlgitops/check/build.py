@@ -54,11 +54,15 @@ class Unreadable(Exception):
 def parse_stream(text: str) -> list[dict]:
     """kustomize's output, read by Go's rules (as the clusters' tools read it); empty documents dropped."""
     docs = []
-    for doc in manifests.parse_stream(text, "kustomize output"):
-        if doc.error:
-            raise Unreadable(f"line {doc.error_line}: {doc.error}")
-        if not doc.empty:
-            docs.append(doc.data)
+    for item in manifests.iter_read(text, "kustomize output"):  # a Document only for what yaml-rs cannot read
+        if isinstance(item, manifests.Document):
+            if item.error:
+                raise Unreadable(f"line {item.error_line}: {item.error}")
+            data = item.data
+        else:
+            data = item[4]
+        if data is not None:
+            docs.append(data)
     return docs
 
 
@@ -258,14 +262,17 @@ def _split(docs: list[dict], overlays: list[str], namespaces: Namespaces) -> lis
     return [results[o] for o in overlays]
 
 
-def batches(overlays: list[str], size: int = BATCH_SIZE, namespaces: Namespaces | None = None) -> list[list[str]]:
+def batches(overlays: list[str], size: int = BATCH_SIZE, jobs: int = 1,
+            namespaces: Namespaces | None = None) -> list[list[str]]:
     """Overlays in batches of at most `size` that never hold two units of one model (objects are told apart
     by their model), unless namespaces gives each serving unit of that model its own namespace (objects are then
     told apart by model and namespace: diff builds a spec's three environments in one process instead of three).
     Serving overlays are dealt round the batches (see _dealt), so that each batch holds every
     environment's share.
     Training folders stay apart, one environment per batch (they name the same models as the serving
-    overlays)."""
+    overlays). With `jobs` builds at once, serving is dealt round enough batches more to make their count a
+    multiple of jobs (when it needs more than one and has that many overlays): the last round then keeps every CPU busy, where one
+    batch of a round of its own would leave the others idle while it builds."""
     serving: dict[str, list[str]] = {}
     training: dict[str, list[str]] = {}
     for overlay in sorted(overlays):
@@ -274,13 +281,19 @@ def batches(overlays: list[str], size: int = BATCH_SIZE, namespaces: Namespaces 
             training.setdefault(unit.env, []).append(overlay)
         else:
             serving.setdefault(unit.model, []).append(overlay)
-    groups = [part for group in serving.values() for part in _apart(group, namespaces or {})]
-    out = _dealt(groups, size) if groups else []
+    trained = []
     for group in training.values():
         count = -(-len(group) // size)
         step = -(-len(group) // count)
-        out += [group[i:i + step] for i in range(0, len(group), step)]
-    return out
+        trained += [group[i:i + step] for i in range(0, len(group), step)]
+    if not serving:
+        return trained
+    per_model = [part for group in serving.values() for part in _apart(group, namespaces or {})]
+    total = sum(len(group) for group in per_model)
+    count = max(-(-total // size), max(len(group) for group in per_model))
+    if count > 1:  # what fits one batch stays one process (diff's one spec: its three environments)
+        count = min(count + (-(count + len(trained)) % jobs), total)
+    return _dealt(per_model, count) + trained
 
 
 def _apart(group: list[str], namespaces: Namespaces) -> list[list[str]]:
@@ -292,12 +305,10 @@ def _apart(group: list[str], namespaces: Namespaces) -> list[list[str]]:
     return [group]
 
 
-def _dealt(per_model: list[list[str]], size: int) -> list[list[str]]:
-    """Dealt round the fewest batches that keep each within `size`, one overlay after another: a model's
-    overlays land in consecutive batches, so in distinct ones. Model i's list starts at its (i mod n)-th
+def _dealt(per_model: list[list[str]], count: int) -> list[list[str]]:
+    """Dealt round `count` batches (at least as many as a model has overlays), one overlay after another: a
+    model's overlays land in consecutive batches, so in distinct ones. Model i's list starts at its (i mod n)-th
     overlay, so that batches mix the environments whatever their count."""
-    total = sum(len(group) for group in per_model)
-    count = max(-(-total // size), max(len(group) for group in per_model))
     out: list[list[str]] = [[] for _ in range(count)]
     dealt = 0
     for i, group in enumerate(per_model):
@@ -306,6 +317,12 @@ def _dealt(per_model: list[list[str]], size: int) -> list[list[str]]:
             out[dealt % count].append(overlay)
             dealt += 1
     return out
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (taskset, a container's cpuset), not every CPU of the machine:
+    more kustomize processes than that only wait for each other, each holding its memory meanwhile."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class Builds:
@@ -320,14 +337,14 @@ class Builds:
 
     def __init__(self, root: Path, overlays: list[str], jobs: int | None = None, progress=None,
                  procs: Processes | None = None, namespaces: Namespaces | None = None):
-        self.groups = batches(overlays, namespaces=namespaces)
+        jobs = jobs or usable_cpus()
+        self.groups = batches(overlays, jobs=jobs, namespaces=namespaces)
         self.namespaces = namespaces
         self.procs = procs or Processes()
         self.progress = progress
         self._ready: collections.deque[Built] = collections.deque()
         self._next = 0  # the next batch to hand out
         self._futures: list[Future[list[Built]]] = []
-        jobs = jobs or os.cpu_count() or 1
         argv = kustomize.build_argv()
         try:
             self._start(root, argv, jobs)

@@ -53,6 +53,16 @@ class _Symlink(Exception):
 class Snapshot:
     digest: str  # of every (path, packed lstat), sorted by path
     newest: int  # the latest mtime or ctime of them, in ns
+    stats: dict[str, os.stat_result]  # each file's lstat, by path: a miss's pipeline scans with them (Seen)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a memo's lookup found on disk, for the pipeline's scan on a miss (the tree is stat-ed once): the
+    file system's clock read before the stats were taken, and each file's lstat by path."""
+
+    stamp: int
+    stats: dict[str, os.stat_result]
 
 
 Found = list[tuple[str, os.stat_result]]  # path, lstat
@@ -113,7 +123,7 @@ def snapshot(root: Path) -> Snapshot | None:
         info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
         for path, info in found)
     newest = max((max(info.st_mtime_ns, info.st_ctime_ns) for _, info in found), default=0)
-    return Snapshot(hashlib.sha256(listing).hexdigest(), newest)
+    return Snapshot(hashlib.sha256(listing).hexdigest(), newest, dict(found))
 
 
 def _salt(shard: str) -> str | None:
@@ -158,6 +168,7 @@ class Memo:
         self.stamp: int | None = None
         self.digest: str | None = None
         self.newest = 0
+        self.seen: Seen | None = None  # what the lookup found on disk, when its clock could be read
 
     def lookup(self, shard: str) -> Result | None:
         if not self.store.enabled:
@@ -165,6 +176,8 @@ class Memo:
         self.stamp = writer.clock(self.root)  # before the stats: see the racy case above
         taken = snapshot(self.root)
         salt = _salt(shard)
+        if taken is not None and self.stamp is not None:
+            self.seen = Seen(self.stamp, taken.stats)
         if taken is None or salt is None:
             return None
         self.digest, self.newest = cache.key(salt, taken.digest), taken.newest

@@ -25,6 +25,7 @@ from mlgitops.check.cache_index import ResultIndex
 from mlgitops.check.inputs import Inputs, in_folders, overlay_inputs, read_elsewhere
 from mlgitops.check.kubecheck import KubeCheck
 from mlgitops.check.kubeconform import KubeconformCheck
+from mlgitops.check.memo import Seen
 from mlgitops.check.result import Result
 from mlgitops.kube import kustomize
 from mlgitops.render import engines
@@ -92,6 +93,7 @@ class Options:
     progress: Callable[[int], None] | None = None  # advance the progress bar by n overlays
     on_total: Callable[[int], None] | None = None  # how many overlays will be built
     verbose: bool = False  # describe the kustomize used in Result.tool
+    seen: Seen | None = None  # the memo's stats of the files, taken just before (a miss): not taken again
 
 
 @functools.lru_cache(maxsize=1 << 16)  # asked for every file several times per run
@@ -578,6 +580,15 @@ def _prepare(repo: Repo, gen: generate.Generated, options: Options, result: Resu
     return _Context(gen, gen.config, repo, options.validator, tool, tool_version)
 
 
+def _scan(index: stat_index.StatIndex, seen: Seen | None, cached: bool) -> dict[str, bytes]:
+    """The generated files, with the memo's stats when it took them (and its clock, read before them)."""
+    if not cached:  # --no-cache: every file is read
+        return index.scan()
+    if seen is not None:
+        return index.scan(seen.stamp, seen.stats)
+    return index.scan(writer.clock(index.root))
+
+
 def run(options: Options) -> Result:
     """Check the repository, unit by unit: plan the units (this shard's), answer what the cache can, build
     and check the rest, then the prerequisites and GPU-hour budgets of the whole run."""
@@ -591,7 +602,7 @@ def run(options: Options) -> Result:
     models = [e for e in gen.entries if owns(e.name)]
     invalid = {p.stem for p in repo.model_files()} - {e.name for e in gen.entries}
     index = stat_index.StatIndex(repo.root, gen.tree, gen.origins, gen.cached)  # generate's: what it vouches
-    disk = index.scan(writer.clock(repo.root) if gen.cached else None)  # for is not read (--no-cache: all is)
+    disk = _scan(index, options.seen, gen.cached)  # what it vouches for is not read
     drifted = _drift(gen, repo, disk, invalid, owns)
     store = ResultIndex(repo.root, options.use_cache, str(options.shard))
     ctx = _prepare(repo, gen, options, result, store.enabled)

@@ -603,16 +603,28 @@ def _patched_secrets(obj, meant: dict, add):
     wanted = {c.get("name"): c for _, c in _containers(meant)}
     for path, container in _containers(obj):
         was = wanted.get(container.get("name")) or {}
-        env, was_env = container.get("env"), was.get("env") or []
-        for i, entry in enumerate(env if isinstance(env, list) else []):
-            problem = env_problem(entry.get("name"), entry.get("value")) if isinstance(entry, dict) else None
-            if problem and entry not in was_env:
-                add(problem[0], f"{path}/env/{i}/value", problem[1], problem[2])
+        _patched_env(path, container.get("env"), was.get("env") or [], add)
         for field in ("command", "args"):
-            old = was.get(field) or []
-            for i, rule, message, hint in arg_problems(container.get(field)):
-                if i >= len(old) or old[i] != container[field][i]:
-                    add(rule, f"{path}/{field}/{i}", message, hint)
+            _patched_args(f"{path}/{field}", container.get(field), was.get(field) or [], add)
+
+
+def _patched_env(path: str, env, was_env: list, add) -> None:
+    """Only a patch's entries are judged: an entry as the generator meant it passed the spec's checks."""
+    for i, entry in enumerate(env if isinstance(env, list) else []):
+        if not isinstance(entry, dict) or entry in was_env:
+            continue
+        problem = env_problem(entry.get("name"), entry.get("value"))
+        if problem:
+            add(problem[0], f"{path}/env/{i}/value", problem[1], problem[2])
+
+
+def _patched_args(path: str, args, old: list, add) -> None:
+    """The arguments a patch wrote or changed (none when they are as meant)."""
+    if args == old:
+        return
+    for i, rule, message, hint in arg_problems(args):
+        if i >= len(old) or old[i] != args[i]:
+            add(rule, f"{path}/{i}", message, hint)
 
 
 def _against_meant(obj: dict, wanted: dict, add) -> None:

@@ -29,7 +29,8 @@ def _result(repo: Path, fmt: str, shard: Shard | None, use_cache: bool, jobs: in
 
     with progress.bar(enabled=fmt == "text" and not quiet) as bar:
         options = pipeline.Options(repo, shard=shard, use_cache=use_cache, jobs=jobs, validator=validator,
-                                   progress=bar.advance, on_total=bar.total, verbose=verbose)
+                                   progress=bar.advance, on_total=bar.total, verbose=verbose,
+                                   seen=kept.seen if kept else None)
         result = pipeline.run(options)
     if kept:
         kept.keep(result)

@@ -69,6 +69,7 @@ class StatIndex:
         self.seen: dict[str, bytes] = {}  # the files the scan read, not racy, by their packed lstat
         self.vouched: set[str] = set()  # the files taken from the index without a read, not racy
         self.stamp: int | None = None
+        self.stats: dict[str, os.stat_result] = {}  # lstats taken already (after stamp), by path
 
     def _load(self) -> dict[str, bytes]:
         return cache.load_marshalled(self.store, self.name, _valid) or {}
@@ -87,7 +88,7 @@ class StatIndex:
         unknown = []
         for entry in files:
             path = prefix + entry.name
-            info = entry.stat(follow_symlinks=False)
+            info = self.stats.get(path) or entry.stat(follow_symlinks=False)
             mtime, ctime = info.st_mtime_ns, info.st_ctime_ns
             found = pack(info.st_ino, info.st_dev, info.st_size, mtime, ctime)
             old = mtime < stamp and ctime < stamp  # older than the scan: may be recorded (racy otherwise)
@@ -104,10 +105,12 @@ class StatIndex:
                 seen[path] = found
         writer.read_files(prefix, unknown, out)
 
-    def scan(self, stamp: int | None = None) -> Tree:
+    def scan(self, stamp: int | None = None, stats: dict[str, os.stat_result] | None = None) -> Tree:
         """writer.scan, with the files the index vouches for taken from tree instead of read. stamp: the file
-        system's clock before the scan (writer.clock); without one, nothing of this scan can be saved."""
+        system's clock before the scan (writer.clock); without one, nothing of this scan can be saved. stats:
+        lstats already taken after stamp (check's memo took them), by path: used instead of taking them again."""
         self.stamp = stamp
+        self.stats = stats or {}
         return writer.scan(self.root, files=self._files if self.store.enabled else None)
 
     def save(self, disk: Tree, the_plan: writer.Plan) -> None:
