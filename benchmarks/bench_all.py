@@ -43,7 +43,7 @@ from bench_diff import GIT_ENV
 from bench_generate import machine, snapshot
 from bench_validate import synthesize as validate_corpus
 from mlgitops.kube import kustomize
-from synth import REPO, change_one, model_name, synthesize
+from synth import CONFIG, REPO, change_one, model_name, synthesize
 
 WORKTREE = "WORKTREE"
 SUMMARY = re.compile(r"(\d+) models, (\d+) overlays, (\d+) resources")
@@ -80,6 +80,7 @@ class Figure:
 class Version:
     name: str
     env: dict[str, str]
+    config: Path  # the revision's own mlgitops.yaml, which the synthesized repositories copy (its schema's)
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "mlgitops", *args]
@@ -124,13 +125,13 @@ def versions(revs: list[str], work: Path) -> Iterator[list[Version]]:
         env = {**os.environ, "MLGITOPS_CACHE_DIR": str(work / f"cache-{i}"),
                "MLGITOPS_CACHE_KEY": str(work / f"cache-key-{i}")}
         if rev == WORKTREE:
-            pkg = REPO / "generator"
+            pkg, config = REPO / "generator", CONFIG
         else:
-            pkg, _ = snapshot(rev, work / f"rev-{i}")
+            pkg, config = snapshot(rev, work / f"rev-{i}")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pkg), os.environ.get("PYTHONPATH")]))
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(pkg / "mlgitops")], check=False,
                        capture_output=True)  # bytecode written before timing, as an installed package has it
-        found.append(Version(rev, env))
+        found.append(Version(rev, env, config))
     yield found
 
 
@@ -179,7 +180,7 @@ def generate_rows(version: Version, work: Path, n: int, repeat: int) -> dict[str
     for k in range(repeat):
         repo = work / f"gen-{n}-{k}"
         shutil.rmtree(repo, ignore_errors=True)
-        synthesize(repo, n)
+        synthesize(repo, n, config=version.config)
         clear_cache(version)
         cold.add(*run(version, ["generate", "-q", "--repo", str(repo)])[:3])
         unchanged.add(*run(version, ["generate", "-q", "--repo", str(repo)])[:3])
@@ -225,9 +226,9 @@ def busy_core(busy: bool) -> Iterator[None]:
 
 def check_rows(version: Version, work: Path, n: int, repeat: int, naive: dict[int, Figure],
                sample: int, busy: bool = False) -> dict[str, Figure | float]:
-    repo = work / f"check-{n}"
+    repo = work / f"check-{n}-{version.name}"
     if not repo.exists():
-        synthesize(repo, n)
+        synthesize(repo, n, config=version.config)
     clear_cache(version)
     run(version, ["generate", "-q", "--repo", str(repo)])
     cold, warm = Figure(), Figure()
@@ -255,7 +256,7 @@ def diff_rows(version: Version, work: Path, n: int, repeat: int) -> dict[str, Fi
     for k in range(repeat):
         repo = work / f"diff-{n}-{k}"
         shutil.rmtree(repo, ignore_errors=True)
-        synthesize(repo, n)
+        synthesize(repo, n, config=version.config)
         clear_cache(version)
         run(version, ["generate", "-q", "--repo", str(repo)])
         git(repo, "init", "-q", "-b", "main")
