@@ -14,13 +14,21 @@ from typing import TYPE_CHECKING
 import click
 
 from mlgitops.report import formats, interrupts, status_formats
-from mlgitops.report.findings import FatalError
+from mlgitops.report.findings import FatalError, Finding
 
 if TYPE_CHECKING:
     from mlgitops.check.pipeline import Shard
 
+_CHOSEN: dict[str, str] = {}  # the findings format of this run's command, once click has read it
+
+
+def _remember_format(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    _CHOSEN["format"] = value
+    return value
+
+
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(formats.FORMATS)), default="text",
-                      show_default=True, help="How findings are printed.")
+                      show_default=True, help="How findings are printed.", callback=_remember_format)
 QUIET = click.option("--quiet", "-q", is_flag=True, help="Print only errors: no warnings, no summary.")
 REPO = click.option("--repo", "repo_path", type=click.Path(file_okay=False), default=None,
                     help="Repository root (default: the nearest folder holding mlgitops.yaml).")
@@ -319,10 +327,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    _CHOSEN.clear()  # main may run again in one process (tests, a wrapper)
     try:
         cli.main(args=argv, prog_name="mlgitops", standalone_mode=False)
     except FatalError as exc:
         click.echo(f"mlgitops: error: {exc}", err=True)
+        _as_finding(exc)
         return 2
     except click.exceptions.Abort as exc:
         if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
@@ -335,6 +345,15 @@ def _main(argv: list[str] | None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def _as_finding(exc: FatalError) -> None:
+    """A run that could not go on, also on stdout as a `run-error` finding when its command prints findings for
+    a program (--format json, sarif, github): a CI step reading them gets the reason, not an empty document."""
+    fmt = _CHOSEN.get("format", "text")
+    if fmt != "text":
+        message = "\n".join([exc.message, *exc.details])
+        click.echo(formats.FORMATS[fmt]([Finding("run-error", message, hint=exc.hint)]), nl=False)
 
 
 def _interrupted(exc: KeyboardInterrupt) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, make_repo, run_cli, snapshot
 from mlgitops.tree import cache
 from mlgitops.tree.header import is_generated
@@ -105,6 +107,20 @@ def test_a_missing_config_is_an_environment_error(tmp_path, capsys, monkeypatch)
     result = run_cli(capsys, "generate")
     assert result.code == 2
     assert "no mlgitops.yaml" in result.err
+    assert result.out == ""  # text: the error on stderr alone
+
+
+@pytest.mark.parametrize("command", ["generate", "check"])
+def test_a_run_that_cannot_go_on_is_a_finding_for_a_program_reading_json(command, tmp_path, capsys, monkeypatch):
+    """A CI step parsing --format json got an empty stdout after an exit 2: it now gets the reason."""
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(capsys, command, "--format", "json")
+    assert result.code == 2
+    [finding] = json.loads(result.out)["findings"]
+    assert (finding["rule"], finding["severity"]) == ("run-error", "error")
+    assert "no mlgitops.yaml" in finding["message"] and "mlgitops init" in finding["hint"]
+    assert "no mlgitops.yaml" in result.err
+    assert run_cli(capsys, "status").out == ""  # the next run in this process chose no format
     assert "Traceback" not in result.err
 
 

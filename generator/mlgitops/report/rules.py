@@ -114,6 +114,8 @@ RULES: dict[str, str] = {
     "drift": "the committed generated tree differs from what the specs generate",
     "leftover-temp": "a temp file left in the generated tree or models/ by a killed run (generate removes it)",
     "build": "kustomize cannot build an overlay",
+    "run-error": "the run could not go on (no repository, a missing tool, an unreadable file): exit 2; printed as a "
+                 "finding on stdout too with --format json, sarif or github",
     "yaml-tag": "an explicit YAML tag (!!int, !local) instead of a plain value",
     "k8s-schema": "a resource breaks its Kubernetes (or custom resource) schema",
     "k8s-yaml": "a manifest is not valid YAML (as Go's YAML parser reads it)",
