@@ -17,7 +17,7 @@ import click
 from mlgitops.check.policies import Settings, image_problems
 from mlgitops.commands import scaffold
 from mlgitops.commands.common import emit, repository
-from mlgitops.kube import manifestfiles
+from mlgitops.kube import manifestfiles, names
 from mlgitops.kube.manifests import Document, parse_stream
 from mlgitops.report.findings import Finding, Position, Severity
 from mlgitops.spec.config import Config, load_config
@@ -82,7 +82,7 @@ def _one(root: Path, config: Config, model: Imported, dry_run: bool) -> tuple[bo
     rel = f"models/{model.name}.yaml"
     if not scaffold.NAME.match(model.name):
         findings.append(Finding("import-grouping", f"'{model.name}' is not a valid model name", rel,
-                                hint="pass --name with a DNS-1035 label (a letter first, at most 40 characters)"))
+                                hint=f"pass --name with {names.MODEL_NAME.short}"))
         return False, findings
     text = spec_text(model.spec, [_shown(s) for s in model.sources], model.findings, config.env_names)
     parsed, checked = parse_model(rel, text.encode(), config)

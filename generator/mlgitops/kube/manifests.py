@@ -114,8 +114,11 @@ def fast_read(chunk: str, strict: bool = True) -> Any:
     the message, with its position)."""
     try:
         return yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_DUPLICATES[strict])
-    except (yaml_rs.YAMLDecodeError, ValueError, TypeError):
+    except _REFUSALS:
         return REFUSED
+
+
+_REFUSALS = (yaml_rs.YAMLDecodeError, ValueError, TypeError)  # how yaml-rs refuses a document
 
 
 def parse_document(chunk: str, source: str = "", index: int = 0, line: int = 1,
@@ -169,11 +172,10 @@ def iter_read(text: str, source: str = "", strict: bool = True) -> Iterator[Docu
             if not exact:
                 try:
                     data = loads(chunk, parse_datetime=False, duplicate_key_policy=policy)
-                except (yaml_rs.YAMLDecodeError, ValueError, TypeError):
+                except _REFUSALS:
                     pass  # refused: the exact reader gives the message, with its position
                 else:
-                    yield index, line if chunk[:1] not in _MAYBE_NOT_CONTENT else content_line(chunk, line), \
-                        chunk, line, data
+                    yield index, content_line(chunk, line), chunk, line, data
                     continue
             yield parse_document(chunk, source, index, line, strict, exact=True)
 

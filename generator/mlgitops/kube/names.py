@@ -23,6 +23,12 @@ class NameRule:
     max_length: int
     says: str  # what a name must be, for a finding
 
+    @property
+    def short(self) -> str:
+        """The rule in a few words, for a hint: 'a DNS-1035 label (a letter first, at most 40 characters)'."""
+        first = "a letter" if self.pattern.startswith("^[a-z](") else "a letter or digit"
+        return f"a {self.name} ({first} first, at most {self.max_length} characters)"
+
 
 DNS1123_SUBDOMAIN = NameRule("DNS-1123 subdomain", r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
                              253, "lower-case letters, digits, '-' and '.', starting and ending with a letter or digit")

@@ -23,9 +23,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from mlgitops.report.findings import FatalError, Finding, Position
 
 Path_ = tuple[str, ...]  # keys from the document root, e.g. ("spec", "environments", "prod", "serving")
-FIRST = ("model",)
+FIRST = ("model",)  # a new override of these goes first in its map, where people write it
 TAB_HINT = ("replace this tab with spaces: the reader that edits in place takes no tab between a key, its value "
-            "and a comment (generate reads it)")  # a new override of these goes first in its map, where people write it
+            "and a comment (generate reads it)")
 
 
 class EditError(FatalError):

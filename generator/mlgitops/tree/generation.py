@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgitops import __version__
+from mlgitops.kube import names
 from mlgitops.report import secrets
 from mlgitops.report.findings import FatalError, Finding, Position, Severity, has_errors
 from mlgitops.spec import config as configs
@@ -89,7 +90,7 @@ def _strays(repo: Repo) -> list[Finding]:
                              hint.format(name=stray.name.lstrip(".")), Severity.WARNING))
     for odd in repo.misnamed_files():
         found.append(Finding("file-unreadable", "this file's name is not valid UTF-8", escaped(repo.rel(odd)),
-                             Position(), "rename it: specs are models/<name>.yaml, <name> a DNS-1035 label (a letter first)"))
+                             Position(), f"rename it: specs are models/<name>.yaml, <name> {names.MODEL_NAME.short}"))
     return found
 
 
