@@ -33,6 +33,7 @@ from pathlib import Path
 from mlgitops.kube import kustomize, manifests
 from mlgitops.render.units import OVERLAY_FIELDS, Unit
 from mlgitops.report import interrupts
+from mlgitops.report.machine import usable_cpus
 from mlgitops.tree import cache
 
 INSTANCE = "app.kubernetes.io/instance"
@@ -317,12 +318,6 @@ def _dealt(per_model: list[list[str]], count: int) -> list[list[str]]:
             out[dealt % count].append(overlay)
             dealt += 1
     return out
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (taskset, a container's cpuset), not every CPU of the machine:
-    more kustomize processes than that only wait for each other, each holding its memory meanwhile."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class Builds:

@@ -27,6 +27,7 @@ from typing import Any
 
 from mlgitops.report import interrupts, secrets
 from mlgitops.report.findings import Finding, has_errors
+from mlgitops.report.machine import usable_cpus
 from mlgitops.spec.config import Config
 from mlgitops.spec.model import Model, parse_model
 from mlgitops.tree.layout import Tree, model_tree
@@ -59,8 +60,7 @@ def workers(count: int) -> int:
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cpus, count // POOL_MIN))
+    return max(1, min(usable_cpus(), count // POOL_MIN))
 
 
 def render_all(specs: list[tuple[str, bytes]], config: Config, pool: bool = True) -> list[Rendered]:
